@@ -1,0 +1,304 @@
+//! The JSON API under `/api/v1`. The OpenAPI 3.1 document is generated from these handlers
+//! (a test keeps `docs/openapi.json` in step with it).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::org::places::{self, Place, PlaceSummary};
+use crate::org::{Grant, login, users};
+use crate::registry::households::{self, Household};
+use crate::web::{ApiJson, Signed};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
+    paths(create_session, delete_session, me, list_places, get_place, get_household, list_users, create_user),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The generated document, pretty-printed, as served and as committed.
+pub fn openapi_json() -> String {
+    let mut s = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    s.push('\n');
+    s
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `not_found`, `bad_json`.
+    pub code: String,
+    /// A message for a person, in the request's language.
+    pub message: String,
+}
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/session", axum::routing::post(create_session).delete(delete_session))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/places", get(list_places))
+        .route("/api/v1/places/{id}", get(get_place))
+        .route("/api/v1/households/{id}", get(get_household))
+        .route("/api/v1/users", get(list_users).post(create_user))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SessionRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Send as `Authorization: Bearer TOKEN`.
+    pub token: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+/// Signs in a machine client and returns a Bearer token.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SessionRequest,
+    responses((status = 200, body = SessionResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn create_session(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<SessionRequest>,
+) -> AppResult<Json<SessionResponse>> {
+    if state.login_limiter.check_key(&addr.ip()).is_err() {
+        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "error.rate_limited"));
+    }
+    let outcome = login::check(
+        &state.db,
+        &req.username,
+        &req.password,
+        state.cfg.login_max_failures,
+        state.cfg.login_lockout_minutes,
+    )
+    .await?;
+    let user_id = match outcome {
+        login::LoginOutcome::Ok { user_id } => user_id,
+        login::LoginOutcome::BadCredentials => {
+            return Err(AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "login.bad"));
+        }
+        login::LoginOutcome::Locked { minutes } => {
+            let msg = crate::web::i18n::Tr(crate::web::ctx().lang).n("login.locked", minutes);
+            return Err(AppError::with_message(StatusCode::TOO_MANY_REQUESTS, "locked", msg));
+        }
+        login::LoginOutcome::Inactive => {
+            return Err(AppError::new(StatusCode::FORBIDDEN, "inactive", "login.inactive"));
+        }
+    };
+    let policy = state.session_policy();
+    let (token, expires_at) = state
+        .db
+        .write(move |c| crate::org::auth::create_api_token(c, user_id, "api", &policy))
+        .await?;
+    Ok(Json(SessionResponse { token, expires_at }))
+}
+
+/// Revokes the Bearer token the request carries.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn delete_session(State(state): State<Arc<AppState>>, _signed: Signed, headers: HeaderMap) -> AppResult<StatusCode> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|s| s.trim().to_string())
+        .ok_or_else(AppError::unauthenticated)?;
+    state.db.write(move |c| crate::org::auth::revoke_api_token(c, &token)).await?;
+    state.callers.clear();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub grants: Vec<Grant>,
+}
+
+/// The signed-in user and their roles.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
+async fn me(Signed(c): Signed) -> Json<MeResponse> {
+    Json(MeResponse {
+        id: c.user_id,
+        username: c.username,
+        display_name: c.display_name,
+        grants: c.grants,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlacesQuery {
+    /// Only places of this kind (district, street, community, grid, building, unit).
+    pub kind: Option<String>,
+    /// Only places under this path.
+    pub under: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlaceList {
+    pub items: Vec<Place>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+const KINDS: [&str; 6] = ["district", "street", "community", "grid", "building", "unit"];
+
+/// The part of the hierarchy the caller may see, in path order, one page at a time.
+#[utoipa::path(get, path = "/api/v1/places", tag = "places", params(PlacesQuery), security(("bearer" = [])),
+    responses((status = 200, body = PlaceList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn list_places(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    q: Result<Query<PlacesQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<PlaceList>> {
+    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
+    if let Some(k) = &q.kind
+        && !KINDS.contains(&k.as_str())
+    {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
+    let limit = q.limit.unwrap_or(200);
+    let offset = q.offset.unwrap_or(0);
+    if !(1..=1000).contains(&limit) || offset < 0 {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
+    let scope = caller.scope.places.clone();
+    let lq = places::ListQuery {
+        kind: q.kind,
+        under: q.under,
+        limit,
+        offset,
+    };
+    let (items, total) = state.db.read(move |c| places::list(c, &scope, &lq)).await?;
+    Ok(Json(PlaceList { items, total, limit, offset }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlaceDetail {
+    pub place: Place,
+    pub households: i64,
+    pub residents: i64,
+    pub children: Vec<PlaceSummary>,
+    /// GeoJSON geometry, when the place has one.
+    pub geometry: Option<serde_json::Value>,
+}
+
+/// One place with its counts and children.
+#[utoipa::path(get, path = "/api/v1/places/{id}", tag = "places", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PlaceDetail), (status = 404, body = ErrorBody)))]
+async fn get_place(State(state): State<Arc<AppState>>, Signed(caller): Signed, Path(id): Path<i64>) -> AppResult<Json<PlaceDetail>> {
+    let scope = caller.scope.places.clone();
+    let d = state
+        .db
+        .read(move |c| {
+            let Some(place) = places::get(c, &scope, id)? else {
+                return Ok(None);
+            };
+            let (households, residents) = places::counts_under(c, &place.path)?;
+            let children = places::children(c, &place)?;
+            let geometry = place.geojson.as_deref().and_then(|g| serde_json::from_str(g).ok());
+            Ok(Some(PlaceDetail { place, households, residents, children, geometry }))
+        })
+        .await?;
+    d.map(Json).ok_or_else(AppError::not_found)
+}
+
+/// One household with its members (ID numbers and phones masked).
+#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "registry", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Household), (status = 404, body = ErrorBody)))]
+async fn get_household(State(state): State<Arc<AppState>>, Signed(caller): Signed, Path(id): Path<i64>) -> AppResult<Json<Household>> {
+    let scope = caller.scope.clone();
+    let h = state.db.read(move |c| households::get(c, &scope, id)).await?;
+    h.map(Json).ok_or_else(AppError::not_found)
+}
+
+/// Users the caller manages.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = Vec<users::User>), (status = 403, body = ErrorBody)))]
+async fn list_users(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Json<Vec<users::User>>> {
+    if !caller.can_manage_users() {
+        return Err(AppError::forbidden());
+    }
+    let scope = caller.scope.users.clone();
+    Ok(Json(state.db.read(move |c| users::list_managed(c, &scope)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewUserRequest {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    /// One of the roles (street_admin, community_worker, grid_worker, dept_handler, …).
+    pub role: String,
+    /// A place path for place-bound roles, an organisation code for dept_handler and property_manager.
+    pub target: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+/// Creates a user with one role, within the caller's scope.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserRequest, security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_user(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(r): ApiJson<NewUserRequest>,
+) -> AppResult<(StatusCode, Json<Created>)> {
+    if !caller.can_manage_users() {
+        return Err(AppError::forbidden());
+    }
+    let id = crate::web::pages::create_user(&state, &caller, &r.username, &r.display_name, &r.password, &r.role, &r.target).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}

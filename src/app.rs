@@ -1,0 +1,211 @@
+//! Builds the router from every area's routes and serves it on an already-bound listener
+//! until a shutdown future resolves, so tests can bind port 0 and run side by side.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::org::auth::{CallerCache, SessionPolicy};
+use crate::privacy::FieldKeys;
+use crate::store::Db;
+
+/// Request counts and latencies by route, and the database pool, for `/metrics`.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool_idle: IntGauge,
+    pool_busy: IntGauge,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("linli_http_requests_total", "HTTP requests by route, method and status"),
+            &["route", "method", "status"],
+        )
+        .expect("metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("linli_http_request_duration_seconds", "HTTP request latency by route")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["route"],
+        )
+        .expect("metric");
+        let pool_idle = IntGauge::new("linli_db_pool_idle", "Idle database connections").expect("metric");
+        let pool_busy = IntGauge::new("linli_db_pool_busy", "Database connections in use").expect("metric");
+        for m in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(pool_idle.clone()),
+            Box::new(pool_busy.clone()),
+        ] {
+            registry.register(m).expect("metric registers once");
+        }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            pool_idle,
+            pool_busy,
+        }
+    }
+}
+
+/// Everything handlers share.
+pub struct AppState {
+    pub db: Db,
+    pub cfg: Arc<Config>,
+    pub keys: FieldKeys,
+    pub callers: CallerCache,
+    pub metrics: Metrics,
+    /// Login attempts per client address.
+    pub login_limiter: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(db: Db, cfg: Config, keys: FieldKeys) -> Arc<AppState> {
+        Arc::new(AppState {
+            db,
+            cfg: Arc::new(cfg),
+            keys,
+            callers: CallerCache::new(Duration::from_secs(5)),
+            metrics: Metrics::new(),
+            login_limiter: RateLimiter::keyed(
+                Quota::per_minute(std::num::NonZeroU32::new(30).expect("non-zero")),
+            ),
+            started: Instant::now(),
+        })
+    }
+
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle_ms: self.cfg.session_idle_minutes * 60_000,
+            absolute_ms: self.cfg.session_max_hours * 3_600_000,
+            token_ms: self.cfg.api_token_days * 86_400_000,
+        }
+    }
+}
+
+async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().as_str().to_string();
+    let t0 = Instant::now();
+    let res = next.run(req).await;
+    let m = &state.metrics;
+    m.latency
+        .with_label_values(&[route.as_str()])
+        .observe(t0.elapsed().as_secs_f64());
+    m.requests
+        .with_label_values(&[route.as_str(), method.as_str(), res.status().as_str()])
+        .inc();
+    res
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.db.read(|c| c.query_i64("SELECT 1", &[])).await {
+        Ok(_) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let (idle, busy) = state.db.pool_stats();
+    state.metrics.pool_idle.set(idle as i64);
+    state.metrics.pool_busy.set(busy as i64);
+    let mut buf = Vec::new();
+    if let Err(e) = prometheus::TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buf) {
+        return AppError::internal("encoding metrics", e).into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response()
+}
+
+async fn fallback() -> AppError {
+    AppError::not_found()
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.cfg.body_limit_bytes;
+    let mut app = Router::new()
+        .merge(crate::web::pages::router())
+        .merge(crate::api::router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/static/app.css", get(crate::web::asset_css))
+        .route("/static/app.js", get(crate::web::asset_js))
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::web::auth_layer))
+        .route_layer(middleware::from_fn_with_state(state.clone(), track));
+    if state.cfg.tls() {
+        app = app.layer(middleware::from_fn(crate::web::hsts_layer));
+    }
+    app.layer(middleware::from_fn(crate::web::context_layer))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; then stops accepting, lets requests in flight finish,
+/// and closes the database.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let app = router(state);
+    let res = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    let _ = tokio::task::spawn_blocking(move || db.close()).await;
+    res
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

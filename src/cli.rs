@@ -1,0 +1,296 @@
+//! The command line: `serve`, `demo`, `migrate`, `user add`, `--version`. Every failure ends
+//! with one line on stderr and a non-zero exit, never a panic or a backtrace.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{self, AppState};
+use crate::config::{Config, Overrides};
+use crate::demo::{self, synth::DemoSize};
+use crate::org::{Role, places, users};
+use crate::privacy::FieldKeys;
+use crate::store::Db;
+
+#[derive(Parser, Debug)]
+#[command(name = "linli", version, about = "linli (邻里): neighbourhood governance and services")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Configuration file (default: linli.toml in the data folder, if present).
+    #[arg(long, global = true, env = "LINLI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data folder (database, keys) [default: ./linli-data].
+    #[arg(long, global = true, env = "LINLI_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// sqlite://PATH or postgres://… [default: a SQLite file in the data folder].
+    #[arg(long, global = true, env = "LINLI_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, global = true, env = "LINLI_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web UI and the API.
+    Serve,
+    /// Build (or reuse) a demo street in the data folder and serve it.
+    Demo(DemoArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Seed for deterministic data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// small (2 communities, ~2,000 residents), street (~40,000), district (~1.2 million).
+    #[arg(long, default_value = "street")]
+    pub size: String,
+    /// Password for every demo account [default: a random one, printed].
+    #[arg(long, env = "LINLI_DEMO_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account with one role.
+    Add(UserAddArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UserAddArgs {
+    pub username: String,
+    /// street_admin, district_admin, community_worker, grid_worker, dept_handler,
+    /// property_manager, volunteer or resident.
+    #[arg(long)]
+    pub role: String,
+    /// Place path the role applies to (as GET /api/v1/places shows it).
+    #[arg(long, conflicts_with = "org")]
+    pub place: Option<String>,
+    /// Organisation code, for dept_handler and property_manager.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Display name [default: the username].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Read the password from standard input (otherwise a random one is printed).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// An error that ends the process with one line.
+struct Fail(String);
+
+impl<E: std::fmt::Display> From<E> for Fail {
+    fn from(e: E) -> Self {
+        Fail(e.to_string())
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    // Panics become one line too (the message, no backtrace).
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("linli: internal error: {info}");
+    }));
+    match run(cli) {
+        Ok(code) => code,
+        Err(Fail(msg)) => {
+            eprintln!("linli: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn overrides(g: &GlobalArgs) -> Overrides {
+    Overrides {
+        config_file: g.config.clone(),
+        data_dir: g.data.clone(),
+        database_url: g.database_url.clone(),
+        listen: g.listen.clone(),
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Loads the configuration, prepares the data folder, opens and migrates the database.
+fn open(g: &GlobalArgs) -> Result<(Config, Db, FieldKeys), Fail> {
+    let (cfg, warnings) = Config::load(&overrides(g))?;
+    init_logging(&cfg.log);
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    cfg.prepare_data_dir().map_err(Fail)?;
+    let db = Db::open(&cfg.effective_database_url())?;
+    let ran = db.migrate_blocking()?;
+    if ran > 0 {
+        tracing::info!(ran, backend = db.backend().as_str(), "database migrated");
+    }
+    let keys = FieldKeys::load_or_create(&cfg.keys_dir())?;
+    Ok((cfg, db, keys))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Fail> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Fail> {
+    match cli.command {
+        Command::Migrate => {
+            let (_, db, _) = open(&cli.global)?;
+            println!("database is up to date ({})", db.backend().as_str());
+            db.close();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => {
+            let (cfg, db, keys) = open(&cli.global)?;
+            let rt = runtime()?;
+            rt.block_on(serve(cfg, db, keys, None))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            let size = DemoSize::parse(&args.size)
+                .ok_or_else(|| Fail(format!("unknown demo size {:?}: use small, street or district", args.size)))?;
+            let (cfg, db, keys) = open(&cli.global)?;
+            let password = match args.password {
+                Some(p) => {
+                    users::check_password_policy(&p).map_err(|_| Fail("the demo password needs at least 8 characters".into()))?;
+                    p
+                }
+                None => crate::org::auth::random_token("")[..16].to_string(),
+            };
+            let t0 = std::time::Instant::now();
+            let today = chrono::Local::now().date_naive();
+            let quiet = size.streets() == 1;
+            let summary = demo::build(&db, &keys, size, args.seed, &password, today, &|done, total| {
+                if !quiet {
+                    eprint!("\rbuilding demo: street {done}/{total}");
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            })?;
+            tracing::info!(
+                created = summary.created,
+                streets = summary.streets,
+                persons = summary.persons,
+                seconds = t0.elapsed().as_secs_f64(),
+                "demo ready"
+            );
+            let rt = runtime()?;
+            rt.block_on(serve(cfg, db, keys, Some((summary, password))))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Add(a)) => {
+            let (_, db, _) = open(&cli.global)?;
+            user_add(&db, a)?;
+            db.close();
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(cfg: Config, db: Db, keys: FieldKeys, demo: Option<(demo::DemoSummary, String)>) -> Result<(), Fail> {
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| Fail(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    let addr = listener.local_addr()?;
+    let state: Arc<AppState> = AppState::new(db, cfg, keys);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "linli listening on http://{addr}")?;
+    if let Some((summary, password)) = demo {
+        writeln!(out, "demo street: {} residents; accounts (password: {password}):", summary.persons)?;
+        writeln!(out, "  {:<10} {:<18} {:<8} scope", "username", "role", "name")?;
+        for a in &summary.accounts {
+            writeln!(out, "  {:<10} {:<18} {:<8} {}", a.username, a.role, a.display_name, a.scope)?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    app::serve(state, listener, app::shutdown_signal()).await?;
+    Ok(())
+}
+
+fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
+    let username = users::Username::parse(&a.username)
+        .map_err(|k| Fail(crate::web::i18n::tr(crate::web::i18n::Lang::En, k).to_string()))?;
+    let role = Role::parse(&a.role).ok_or_else(|| Fail(format!("unknown role {:?}", a.role)))?;
+    let (password, print) = if a.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+    } else {
+        (crate::org::auth::random_token("")[..16].to_string(), true)
+    };
+    users::check_password_policy(&password).map_err(|k| Fail(crate::web::i18n::tr(crate::web::i18n::Lang::En, k).to_string()))?;
+    let hash = users::hash_password(&password);
+    let display = a.name.clone().unwrap_or_else(|| username.as_str().to_string());
+    db.write_tx_blocking(|c| -> Result<(), Fail> {
+        let (place_id, org_id, street_id) = if role.needs_org() {
+            let code = a.org.as_deref().ok_or_else(|| Fail(format!("role {} needs --org CODE", role.as_str())))?;
+            let org = places::org_by_code(c, code)?.ok_or_else(|| Fail(format!("no organisation with code {code:?}")))?;
+            (None, Some(org.id), Some(org.street_id))
+        } else {
+            let path = a.place.as_deref().ok_or_else(|| Fail(format!("role {} needs --place PATH", role.as_str())))?;
+            let place = places::by_path(c, path)?.ok_or_else(|| Fail(format!("no place with path {path:?}")))?;
+            if !role.place_kinds().contains(&place.kind.as_str()) {
+                return Err(Fail(format!("role {} cannot be bound to a {}", role.as_str(), place.kind)));
+            }
+            (Some(place.id), None, place.street_id.or(if place.kind == "street" { Some(place.id) } else { None }))
+        };
+        let id = users::create(
+            c,
+            users::NewUser {
+                username: &username,
+                display_name: &display,
+                password_hash: &hash,
+                street_id,
+                person_id: None,
+            },
+        )
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => Fail(format!("user {:?} already exists", username.as_str())),
+            e => Fail(e.to_string()),
+        })?;
+        users::add_grant(c, id, role, place_id, org_id, street_id)?;
+        Ok(())
+    })?;
+    if print {
+        println!("created user {} with password: {password}", username.as_str());
+    } else {
+        println!("created user {}", username.as_str());
+    }
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! Settings in layers: defaults → `linli.toml` (in the data folder, or `--config FILE`) →
+//! `LINLI_*` environment variables → command-line flags. Secrets are wrapped so that `Debug`
+//! and logs never show them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A value that must never be printed: `Debug` shows only that it is set.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("Secret(<unset>)")
+        } else {
+            f.write_str("Secret(***)")
+        }
+    }
+}
+
+/// The settings linli runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; may carry a password, hence a [`Secret`].
+    pub database_url: Secret,
+    pub listen: String,
+    /// Public address when linli sits behind a TLS proxy (`https://…` turns on Secure cookies
+    /// and HSTS).
+    pub public_url: Option<String>,
+    pub session_idle_minutes: i64,
+    pub session_max_hours: i64,
+    pub api_token_days: i64,
+    pub body_limit_bytes: usize,
+    pub login_max_failures: i64,
+    pub login_lockout_minutes: i64,
+    pub log: String,
+}
+
+/// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    database_url: Option<String>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    session_idle_minutes: Option<i64>,
+    session_max_hours: Option<i64>,
+    api_token_days: Option<i64>,
+    body_limit_kb: Option<usize>,
+    login_max_failures: Option<i64>,
+    login_lockout_minutes: Option<i64>,
+    log: Option<String>,
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "data",
+    "database_url",
+    "listen",
+    "public_url",
+    "session_idle_minutes",
+    "session_max_hours",
+    "api_token_days",
+    "body_limit_kb",
+    "login_max_failures",
+    "login_lockout_minutes",
+    "log",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {err}")]
+    Read { path: String, err: String },
+    #[error("config file {path} is not valid: {err}")]
+    Parse { path: String, err: String },
+    #[error("invalid setting {key}: {err}")]
+    Invalid { key: &'static str, err: String },
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./linli-data"),
+            database_url: Secret::default(),
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            api_token_days: 30,
+            body_limit_bytes: 2 * 1024 * 1024,
+            login_max_failures: 5,
+            login_lockout_minutes: 15,
+            log: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Builds the settings from every layer. Returns the warnings (unknown keys) beside it,
+    /// for the caller to log once logging is set up.
+    pub fn load(over: &Overrides) -> Result<(Config, Vec<String>), ConfigError> {
+        let mut cfg = Config::default();
+        let mut warnings = Vec::new();
+        let data_dir = over.data_dir.clone();
+        let file = match &over.config_file {
+            Some(f) => Some(f.clone()),
+            None => {
+                let dir = data_dir.clone().unwrap_or_else(|| cfg.data_dir.clone());
+                let f = dir.join("linli.toml");
+                f.exists().then_some(f)
+            }
+        };
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+                path: path.display().to_string(),
+                err: e.to_string(),
+            })?;
+            let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.display().to_string(),
+                err: e.message().to_string(),
+            })?;
+            for key in table.keys() {
+                if !KNOWN_KEYS.contains(&key.as_str()) {
+                    warnings.push(format!(
+                        "unknown setting {key:?} in {} is ignored",
+                        path.display()
+                    ));
+                }
+            }
+            let fc: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.display().to_string(),
+                err: e.message().to_string(),
+            })?;
+            cfg.apply_file(fc);
+        }
+        for (key, _) in std::env::vars() {
+            if let Some(rest) = key.strip_prefix("LINLI_") {
+                let k = rest.to_ascii_lowercase();
+                let known = KNOWN_KEYS.contains(&k.as_str())
+                    || matches!(k.as_str(), "config" | "data" | "test_pg_url" | "test_mqtt_url");
+                if !known {
+                    warnings.push(format!("unknown environment variable {key} is ignored"));
+                }
+            }
+        }
+        cfg.apply_env()?;
+        if let Some(d) = &over.data_dir {
+            cfg.data_dir = d.clone();
+        }
+        if let Some(u) = &over.database_url {
+            cfg.database_url = Secret::new(u.clone());
+        }
+        if let Some(l) = &over.listen {
+            cfg.listen = l.clone();
+        }
+        cfg.validate()?;
+        Ok((cfg, warnings))
+    }
+
+    fn apply_file(&mut self, fc: FileConfig) {
+        if let Some(v) = fc.data {
+            self.data_dir = v;
+        }
+        if let Some(v) = fc.database_url {
+            self.database_url = Secret::new(v);
+        }
+        if let Some(v) = fc.listen {
+            self.listen = v;
+        }
+        if fc.public_url.is_some() {
+            self.public_url = fc.public_url;
+        }
+        if let Some(v) = fc.session_idle_minutes {
+            self.session_idle_minutes = v;
+        }
+        if let Some(v) = fc.session_max_hours {
+            self.session_max_hours = v;
+        }
+        if let Some(v) = fc.api_token_days {
+            self.api_token_days = v;
+        }
+        if let Some(v) = fc.body_limit_kb {
+            self.body_limit_bytes = v * 1024;
+        }
+        if let Some(v) = fc.login_max_failures {
+            self.login_max_failures = v;
+        }
+        if let Some(v) = fc.login_lockout_minutes {
+            self.login_lockout_minutes = v;
+        }
+        if let Some(v) = fc.log {
+            self.log = v;
+        }
+    }
+
+    /// Environment variables that have no flag of their own (the flagged ones arrive through
+    /// clap, which reads `LINLI_DATA`, `LINLI_DATABASE_URL` and `LINLI_LISTEN`).
+    fn apply_env(&mut self) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(key: &'static str) -> Result<Option<T>, ConfigError> {
+            match std::env::var(key) {
+                Ok(v) => v.trim().parse().map(Some).map_err(|_| ConfigError::Invalid {
+                    key,
+                    err: format!("{v:?} is not a number"),
+                }),
+                Err(_) => Ok(None),
+            }
+        }
+        if let Ok(v) = std::env::var("LINLI_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Ok(v) = std::env::var("LINLI_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = num("LINLI_SESSION_IDLE_MINUTES")? {
+            self.session_idle_minutes = v;
+        }
+        if let Some(v) = num("LINLI_SESSION_MAX_HOURS")? {
+            self.session_max_hours = v;
+        }
+        if let Some(v) = num("LINLI_API_TOKEN_DAYS")? {
+            self.api_token_days = v;
+        }
+        if let Some(v) = num::<usize>("LINLI_BODY_LIMIT_KB")? {
+            self.body_limit_bytes = v * 1024;
+        }
+        if let Some(v) = num("LINLI_LOGIN_MAX_FAILURES")? {
+            self.login_max_failures = v;
+        }
+        if let Some(v) = num("LINLI_LOGIN_LOCKOUT_MINUTES")? {
+            self.login_lockout_minutes = v;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "listen",
+                err: format!(
+                    "{:?} is not an address like 127.0.0.1:8080 / 监听地址格式应为 127.0.0.1:8080",
+                    self.listen
+                ),
+            });
+        }
+        if self.session_idle_minutes <= 0 || self.session_max_hours <= 0 {
+            return Err(ConfigError::Invalid {
+                key: "session_idle_minutes",
+                err: "session timeouts must be positive".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The database URL to use: the configured one, or a SQLite file in the data folder.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("linli.db").display())
+        } else {
+            self.database_url.expose().to_string()
+        }
+    }
+
+    pub fn tls(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
+    /// Creates the data folder if needed and checks it can be written.
+    pub fn prepare_data_dir(&self) -> Result<(), String> {
+        prepare_dir(&self.data_dir)
+    }
+}
+
+fn prepare_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data folder {}: {e}", dir.display()))?;
+    let probe = dir.join(".linli-write-check");
+    std::fs::write(&probe, b"ok")
+        .map_err(|e| format!("data folder {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_is_never_printed() {
+        let s = Secret::new("postgres://u:hunter2@h/db");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let cfg = Config {
+            database_url: s,
+            ..Config::default()
+        };
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn file_layer_and_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("linli-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("x.toml");
+        std::fs::write(&f, "listen = \"127.0.0.1:9999\"\nfoo = 1\n").unwrap();
+        let over = Overrides {
+            config_file: Some(f),
+            ..Default::default()
+        };
+        let (cfg, warns) = Config::load(&over).unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:9999");
+        assert!(warns.iter().any(|w| w.contains("foo")));
+        let over2 = Overrides {
+            config_file: over.config_file.clone(),
+            listen: Some("127.0.0.1:7777".into()),
+            ..Default::default()
+        };
+        assert_eq!(Config::load(&over2).unwrap().0.listen, "127.0.0.1:7777");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

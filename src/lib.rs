@@ -1,0 +1,14 @@
+//! linli (邻里): a self-hosted platform for governing and serving a neighbourhood.
+//! See README.md for the map of the source tree.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod org;
+pub mod privacy;
+pub mod registry;
+pub mod store;
+pub mod web;

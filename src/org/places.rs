@@ -1,0 +1,294 @@
+//! Places of the hierarchy, stored with a materialised path so that "everything under X" is
+//! one indexed range query, and the organisations that serve them.
+
+use serde::Serialize;
+
+use crate::params;
+use crate::store::{Conn, Result, Row, Val, under_paths};
+
+/// A place with everything the pages and the API show about it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Place {
+    pub id: i64,
+    pub street_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    /// district, street, community, grid, building or unit.
+    pub kind: String,
+    pub code: String,
+    pub name: String,
+    /// Codes from the top of the tree joined by `/`, e.g. `310115/310115004/c01/g0103`.
+    pub path: String,
+    pub depth: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floors: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stairwells: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor_no: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stairwell_no: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area_m2: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_use: Option<String>,
+    /// GeoJSON geometry (Polygon for communities and grids, Point for buildings).
+    #[serde(skip)]
+    pub geojson: Option<String>,
+}
+
+const COLS: &str = "id, street_id, parent_id, kind, code, name, path, depth, address, estate, \
+                    floors, stairwells, floor_no, stairwell_no, area_m2, unit_use, geojson";
+
+fn from_row(r: &Row) -> Place {
+    Place {
+        id: r.i64(0),
+        street_id: r.opt_i64(1),
+        parent_id: r.opt_i64(2),
+        kind: r.str(3),
+        code: r.str(4),
+        name: r.str(5),
+        path: r.str(6),
+        depth: r.i64(7),
+        address: r.opt_str(8),
+        estate: r.opt_str(9),
+        floors: r.opt_i64(10),
+        stairwells: r.opt_i64(11),
+        floor_no: r.opt_i64(12),
+        stairwell_no: r.opt_i64(13),
+        area_m2: r.opt_f64(14),
+        unit_use: r.opt_str(15),
+        geojson: r.opt_str(16),
+    }
+}
+
+/// A place in a list, with the numbers the hierarchy browser shows.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PlaceSummary {
+    pub id: i64,
+    pub kind: String,
+    pub code: String,
+    pub name: String,
+    pub path: String,
+    pub households: i64,
+    pub residents: i64,
+}
+
+/// One place by id, if it lies within `scope` (the caller's browsable paths).
+pub fn get(c: &mut dyn Conn, scope: &[String], id: i64) -> Result<Option<Place>> {
+    let mut p = vec![Val::Int(id)];
+    let cond = under_paths("path", scope, 2, &mut p);
+    let sql = format!("SELECT {COLS} FROM places WHERE id = $1 AND {cond}");
+    Ok(c.query_opt(&sql, &p)?.as_ref().map(from_row))
+}
+
+/// One place by path, without a scope: for the command line and for checking new grants.
+pub fn by_path(c: &mut dyn Conn, path: &str) -> Result<Option<Place>> {
+    let sql = format!("SELECT {COLS} FROM places WHERE path = $1");
+    Ok(c.query_opt(&sql, params![path])?.as_ref().map(from_row))
+}
+
+pub fn by_id_unscoped(c: &mut dyn Conn, id: i64) -> Result<Option<Place>> {
+    let sql = format!("SELECT {COLS} FROM places WHERE id = $1");
+    Ok(c.query_opt(&sql, params![id])?.as_ref().map(from_row))
+}
+
+/// The places at the top of a scope (the places the scope's paths name).
+pub fn roots(c: &mut dyn Conn, scope: &[String]) -> Result<Vec<Place>> {
+    let mut out = Vec::new();
+    for p in scope {
+        if let Some(pl) = by_path(c, p)? {
+            out.push(pl);
+        }
+    }
+    Ok(out)
+}
+
+/// The ancestors of a place from the top, for breadcrumbs, limited to what the scope shows.
+pub fn ancestors(c: &mut dyn Conn, scope: &[String], place: &Place) -> Result<Vec<Place>> {
+    let parts: Vec<&str> = place.path.split('/').collect();
+    let mut out = Vec::new();
+    for i in 1..parts.len() {
+        let prefix = parts[..i].join("/");
+        if crate::org::Scope::covers(scope, &prefix)
+            && let Some(p) = by_path(c, &prefix)?
+        {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Households and residents (not counting those who have left) under a path.
+pub fn counts_under(c: &mut dyn Conn, path: &str) -> Result<(i64, i64)> {
+    let mut p = Vec::new();
+    let cond = under_paths("place_path", &[path.to_string()], 1, &mut p);
+    let households = c.query_i64(&format!("SELECT COUNT(*) FROM households WHERE {cond}"), &p)?;
+    let residents = c.query_i64(
+        &format!("SELECT COUNT(*) FROM persons WHERE residence <> 'left' AND {cond}"),
+        &p,
+    )?;
+    Ok((households, residents))
+}
+
+/// The children of a place, with counts. The caller has already checked the parent's scope.
+pub fn children(c: &mut dyn Conn, parent: &Place) -> Result<Vec<PlaceSummary>> {
+    let rows = c.query(
+        "SELECT id, kind, code, name, path FROM places WHERE parent_id = $1 ORDER BY code",
+        params![parent.id],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let path = r.str(4);
+        let (households, residents) = counts_under(c, &path)?;
+        out.push(PlaceSummary {
+            id: r.i64(0),
+            kind: r.str(1),
+            code: r.str(2),
+            name: r.str(3),
+            path,
+            households,
+            residents,
+        });
+    }
+    Ok(out)
+}
+
+/// The children of a place as full records (a building's units, a grid's buildings).
+pub fn children_full(c: &mut dyn Conn, parent_id: i64) -> Result<Vec<Place>> {
+    let sql = format!("SELECT {COLS} FROM places WHERE parent_id = $1 ORDER BY code");
+    Ok(c.query(&sql, params![parent_id])?.iter().map(from_row).collect())
+}
+
+/// Filters for [`list`].
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub kind: Option<String>,
+    pub under: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Places within the scope, in path order, one page at a time; with the total.
+pub fn list(c: &mut dyn Conn, scope: &[String], q: &ListQuery) -> Result<(Vec<Place>, i64)> {
+    let mut p = Vec::new();
+    let mut cond = under_paths("path", scope, 1, &mut p);
+    if let Some(under) = &q.under {
+        let n = p.len() + 1;
+        cond = format!(
+            "{cond} AND {}",
+            under_paths("path", &[under.clone()], n, &mut p)
+        );
+    }
+    if let Some(kind) = &q.kind {
+        p.push(Val::Text(kind.clone()));
+        cond = format!("{cond} AND kind = ${}", p.len());
+    }
+    let total = c.query_i64(&format!("SELECT COUNT(*) FROM places WHERE {cond}"), &p)?;
+    p.push(Val::Int(q.limit));
+    p.push(Val::Int(q.offset));
+    let sql = format!(
+        "SELECT {COLS} FROM places WHERE {cond} ORDER BY path LIMIT ${} OFFSET ${}",
+        p.len() - 1,
+        p.len()
+    );
+    Ok((c.query(&sql, &p)?.iter().map(from_row).collect(), total))
+}
+
+/// Counts of places of each kind under a path.
+pub fn kind_counts(c: &mut dyn Conn, path: &str) -> Result<Vec<(String, i64)>> {
+    let mut p = Vec::new();
+    let cond = under_paths("path", &[path.to_string()], 1, &mut p);
+    let rows = c.query(
+        &format!("SELECT kind, COUNT(*) FROM places WHERE {cond} GROUP BY kind"),
+        &p,
+    )?;
+    Ok(rows.iter().map(|r| (r.str(0), r.i64(1))).collect())
+}
+
+/// The paths of the places an organisation serves.
+pub fn org_serves(c: &mut dyn Conn, org_id: i64) -> Result<Vec<String>> {
+    let rows = c.query(
+        "SELECT p.path FROM org_places op JOIN places p ON p.id = op.place_id \
+         WHERE op.org_id = $1 ORDER BY p.path",
+        params![org_id],
+    )?;
+    Ok(rows.iter().map(|r| r.str(0)).collect())
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Organisation {
+    pub id: i64,
+    pub street_id: i64,
+    pub kind: String,
+    pub code: String,
+    pub name: String,
+}
+
+pub fn org_by_code(c: &mut dyn Conn, code: &str) -> Result<Option<Organisation>> {
+    Ok(c.query_opt(
+        "SELECT id, street_id, kind, code, name FROM organisations WHERE code = $1 ORDER BY id",
+        params![code],
+    )?
+    .map(|r| Organisation {
+        id: r.i64(0),
+        street_id: r.i64(1),
+        kind: r.str(2),
+        code: r.str(3),
+        name: r.str(4),
+    }))
+}
+
+/// Organisations that serve a place or any place above it.
+pub fn orgs_serving(c: &mut dyn Conn, path: &str) -> Result<Vec<Organisation>> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let prefixes: Vec<String> = (1..=parts.len()).map(|i| parts[..i].join("/")).collect();
+    let mut out: Vec<Organisation> = Vec::new();
+    for pre in prefixes {
+        let rows = c.query(
+            "SELECT o.id, o.street_id, o.kind, o.code, o.name FROM organisations o \
+             JOIN org_places op ON op.org_id = o.id JOIN places p ON p.id = op.place_id \
+             WHERE p.path = $1 ORDER BY o.kind, o.code",
+            params![pre],
+        )?;
+        for r in rows {
+            if !out.iter().any(|o| o.id == r.i64(0)) {
+                out.push(Organisation {
+                    id: r.i64(0),
+                    street_id: r.i64(1),
+                    kind: r.str(2),
+                    code: r.str(3),
+                    name: r.str(4),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Organisations within a set of paths (those whose street lies in the scope).
+pub fn orgs_in(c: &mut dyn Conn, scope: &[String]) -> Result<Vec<Organisation>> {
+    let mut p = Vec::new();
+    let cond = under_paths("s.path", scope, 1, &mut p);
+    let rows = c.query(
+        &format!(
+            "SELECT DISTINCT o.id, o.street_id, o.kind, o.code, o.name FROM organisations o \
+             JOIN org_places op ON op.org_id = o.id JOIN places s ON s.id = op.place_id \
+             WHERE {cond} ORDER BY o.kind, o.code"
+        ),
+        &p,
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| Organisation {
+            id: r.i64(0),
+            street_id: r.i64(1),
+            kind: r.str(2),
+            code: r.str(3),
+            name: r.str(4),
+        })
+        .collect())
+}

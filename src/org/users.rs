@@ -1,0 +1,332 @@
+//! Accounts and their role grants. Passwords are hashed with argon2id at the strength OWASP
+//! ASVS 5 names as a minimum (m = 19 MiB, t = 2, p = 1).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::Serialize;
+
+use super::{Grant, OrgRef, PlaceRef, Role, places};
+use crate::params;
+use crate::store::{Conn, Result, StoreError, now_ms, under_paths};
+
+fn argon() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn hash_password(pw: &str) -> String {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    argon()
+        .hash_password(pw.as_bytes(), &salt)
+        .expect("argon2 hashing does not fail with valid parameters")
+        .to_string()
+}
+
+pub fn verify_password(hash: &str, pw: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(h) => argon().verify_password(pw.as_bytes(), &h).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A login name: 3–32 characters of lower-case letters, digits, `_`, `.` and `-`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Username, &'static str> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.len() < 3 || s.len() > 32 {
+            return Err("error.username_length");
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
+        {
+            return Err("error.username_chars");
+        }
+        Ok(Username(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks a new password against the policy; returns the translation key of the problem.
+pub fn check_password_policy(pw: &str) -> Result<(), &'static str> {
+    if pw.chars().count() < 8 {
+        return Err("error.password_short");
+    }
+    if pw.len() > 256 {
+        return Err("error.password_long");
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub street_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub active: bool,
+    /// Unix milliseconds until which logins are refused after repeated failures (0: not locked).
+    pub locked_until: i64,
+    pub grants: Vec<Grant>,
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a Username,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub street_id: Option<i64>,
+    pub person_id: Option<i64>,
+}
+
+pub fn create(c: &mut dyn Conn, u: NewUser<'_>) -> Result<i64> {
+    let now = now_ms();
+    let row = c
+        .query_one(
+            "INSERT INTO users (street_id, username, display_name, password_hash, person_id, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+            params![u.street_id, u.username.as_str(), u.display_name, u.password_hash, u.person_id, now],
+        )
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("username".into()),
+            e => e,
+        })?;
+    Ok(row.i64(0))
+}
+
+pub fn add_grant(
+    c: &mut dyn Conn,
+    user_id: i64,
+    role: Role,
+    place_id: Option<i64>,
+    org_id: Option<i64>,
+    street_id: Option<i64>,
+) -> Result<i64> {
+    Ok(c.query_one(
+        "INSERT INTO user_roles (street_id, user_id, role, place_id, org_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        params![street_id, user_id, role.as_str(), place_id, org_id, now_ms()],
+    )?
+    .i64(0))
+}
+
+pub fn remove_grant(c: &mut dyn Conn, user_id: i64, grant_id: i64) -> Result<bool> {
+    Ok(c.exec(
+        "DELETE FROM user_roles WHERE id = $1 AND user_id = $2",
+        params![grant_id, user_id],
+    )? > 0)
+}
+
+/// A user's grants with their places and organisations resolved.
+pub fn grants(c: &mut dyn Conn, user_id: i64) -> Result<Vec<Grant>> {
+    let rows = c.query(
+        "SELECT r.id, r.role, p.id, p.kind, p.name, p.path, o.id, o.kind, o.code, o.name \
+         FROM user_roles r LEFT JOIN places p ON p.id = r.place_id \
+         LEFT JOIN organisations o ON o.id = r.org_id WHERE r.user_id = $1 ORDER BY r.id",
+        params![user_id],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let Some(role) = Role::parse(&r.str(1)) else {
+            continue;
+        };
+        let place = r.opt_i64(2).map(|id| PlaceRef {
+            id,
+            kind: r.str(3),
+            name: r.str(4),
+            path: r.str(5),
+        });
+        let org = match r.opt_i64(6) {
+            Some(id) => Some(OrgRef {
+                id,
+                kind: r.str(7),
+                code: r.str(8),
+                name: r.str(9),
+                serves: places::org_serves(c, id)?,
+            }),
+            None => None,
+        };
+        out.push(Grant {
+            id: r.i64(0),
+            role,
+            place,
+            org,
+        });
+    }
+    Ok(out)
+}
+
+const USER_COLS: &str =
+    "id, username, display_name, street_id, person_id, active, locked_until, password_hash, failed_logins";
+
+/// The stored login data of a user.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+    pub failed_logins: i64,
+}
+
+fn user_from(c: &mut dyn Conn, r: &crate::store::Row) -> Result<Credentials> {
+    let id = r.i64(0);
+    Ok(Credentials {
+        user: User {
+            id,
+            username: r.str(1),
+            display_name: r.str(2),
+            street_id: r.opt_i64(3),
+            person_id: r.opt_i64(4),
+            active: r.bool(5),
+            locked_until: r.i64(6),
+            grants: grants(c, id)?,
+        },
+        password_hash: r.str(7),
+        failed_logins: r.i64(8),
+    })
+}
+
+pub fn by_username(c: &mut dyn Conn, username: &str) -> Result<Option<Credentials>> {
+    let row = c.query_opt(
+        &format!("SELECT {USER_COLS} FROM users WHERE username = $1"),
+        params![username.trim().to_ascii_lowercase()],
+    )?;
+    match row {
+        Some(r) => Ok(Some(user_from(c, &r)?)),
+        None => Ok(None),
+    }
+}
+
+pub fn by_id(c: &mut dyn Conn, id: i64) -> Result<Option<User>> {
+    let row = c.query_opt(
+        &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+        params![id],
+    )?;
+    match row {
+        Some(r) => Ok(Some(user_from(c, &r)?.user)),
+        None => Ok(None),
+    }
+}
+
+/// Users that an administrator with `scope` (paths) manages: those holding a grant on a
+/// place under the scope, or for an organisation serving it.
+pub fn list_managed(c: &mut dyn Conn, scope: &[String]) -> Result<Vec<User>> {
+    let mut p = Vec::new();
+    let c1 = under_paths("p.path", scope, 1, &mut p);
+    let n = p.len() + 1;
+    let c2 = under_paths("sp.path", scope, n, &mut p);
+    let rows = c.query(
+        &format!(
+            "SELECT {cols} FROM users WHERE id IN ( \
+               SELECT r.user_id FROM user_roles r JOIN places p ON p.id = r.place_id WHERE {c1} \
+               UNION SELECT r.user_id FROM user_roles r JOIN org_places op ON op.org_id = r.org_id \
+               JOIN places sp ON sp.id = op.place_id WHERE {c2}) ORDER BY username",
+            cols = USER_COLS
+        ),
+        &p,
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(user_from(c, r)?.user);
+    }
+    Ok(out)
+}
+
+/// Whether a user lies within an administrator's scope (see [`list_managed`]).
+pub fn is_managed(c: &mut dyn Conn, scope: &[String], user_id: i64) -> Result<bool> {
+    let Some(u) = by_id(c, user_id)? else {
+        return Ok(false);
+    };
+    let within = |g: &Grant| {
+        g.place
+            .as_ref()
+            .is_some_and(|p| super::Scope::covers(scope, &p.path))
+            || g.org
+                .as_ref()
+                .is_some_and(|o| o.serves.iter().any(|s| super::Scope::covers(scope, s)))
+    };
+    // A user without grants is managed by whoever manages their home street.
+    if u.grants.is_empty() {
+        return Ok(true);
+    }
+    Ok(u.grants.iter().any(within))
+}
+
+pub fn set_password(c: &mut dyn Conn, user_id: i64, hash: &str) -> Result<()> {
+    c.exec(
+        "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = 0, updated_at = $2 \
+         WHERE id = $3",
+        params![hash, now_ms(), user_id],
+    )?;
+    // A new password ends every session and token of the account.
+    c.exec("DELETE FROM sessions WHERE user_id = $1", params![user_id])?;
+    c.exec("DELETE FROM api_tokens WHERE user_id = $1", params![user_id])?;
+    Ok(())
+}
+
+pub fn set_active(c: &mut dyn Conn, user_id: i64, active: bool) -> Result<()> {
+    c.exec(
+        "UPDATE users SET active = $1, failed_logins = 0, locked_until = 0, updated_at = $2 WHERE id = $3",
+        params![active, now_ms(), user_id],
+    )?;
+    if !active {
+        c.exec("DELETE FROM sessions WHERE user_id = $1", params![user_id])?;
+        c.exec("DELETE FROM api_tokens WHERE user_id = $1", params![user_id])?;
+    }
+    Ok(())
+}
+
+/// Records a failed login; locks the account for `lock_ms` after `max` failures in a row.
+pub fn record_failure(c: &mut dyn Conn, user_id: i64, max: i64, lock_ms: i64) -> Result<bool> {
+    let n = c.query_i64(
+        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        params![user_id],
+    )?;
+    if n >= max {
+        c.exec(
+            "UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2",
+            params![now_ms() + lock_ms, user_id],
+        )?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+pub fn record_success(c: &mut dyn Conn, user_id: i64) -> Result<()> {
+    c.exec(
+        "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1 AND (failed_logins <> 0 OR locked_until <> 0)",
+        params![user_id],
+    )?;
+    Ok(())
+}
+
+/// The id of the user with this name, if any.
+pub fn exists(c: &mut dyn Conn, username: &str) -> Result<Option<i64>> {
+    Ok(c
+        .query_opt("SELECT id FROM users WHERE username = $1", params![username])?
+        .map(|r| r.i64(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_roundtrip() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "wrong"));
+        assert!(!verify_password("garbage", "x"));
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(Username::parse(" Admin ").unwrap().as_str(), "admin");
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse("王五").is_err());
+    }
+}

@@ -1,0 +1,309 @@
+//! Storage: one portable store written against the small [`Conn`] trait, with one
+//! implementation per backend. SQLite (the embedded default) is driven through rusqlite on a
+//! blocking pool with a single writer, so hot paths pay no per-statement toll; PostgreSQL goes
+//! through the `postgres` client with per-connection statement caches.
+//!
+//! SQL is written once, with `$1`-style placeholders, in the subset both backends share:
+//! integers are BIGINT, times are unix milliseconds, booleans are 0/1.
+
+mod postgres;
+mod sqlite;
+mod value;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use value::{Row, Val};
+
+/// The backend a URL selected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL scheme {0:?}: use sqlite://PATH or postgres://… / 不支持的数据库地址")]
+    BadUrl(String),
+    #[error("cannot open the database: {0}")]
+    Open(String),
+    #[error("database error: {0}")]
+    Db(String),
+    #[error("a record with the same {0} already exists")]
+    Conflict(String),
+    #[error("the database is busy, try again")]
+    Busy,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One connection (or open transaction) that store functions run their SQL on.
+pub trait Conn {
+    fn backend(&self) -> Backend;
+    /// Runs a statement and returns the number of rows changed.
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
+    /// Inserts many rows into one table as fast as the backend allows
+    /// (prepared statement on SQLite, multi-row VALUES on PostgreSQL).
+    fn insert_many(&mut self, table: &str, cols: &[&str], rows: &[Vec<Val>]) -> Result<()>;
+    /// Runs a script of several statements without parameters (migrations).
+    fn batch(&mut self, sql: &str) -> Result<()>;
+
+    fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+    fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Row> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| StoreError::Db("expected one row, got none".into()))
+    }
+    fn query_i64(&mut self, sql: &str, params: &[Val]) -> Result<i64> {
+        Ok(self.query_one(sql, params)?.i64(0))
+    }
+    /// After rows were inserted with explicit ids, makes the table's id generator continue
+    /// above them (PostgreSQL identity sequences do not follow explicit ids by themselves).
+    fn sync_id_sequence(&mut self, table: &str) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            self.query(
+                &format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                     GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"
+                ),
+                &[],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds a parameter slice: `params![a, b]` → `&[Val::from(a), Val::from(b)]`.
+#[macro_export]
+macro_rules! params {
+    () => { &[] as &[$crate::store::Val] };
+    ($($v:expr),+ $(,)?) => { &[$($crate::store::Val::from($v)),+] as &[$crate::store::Val] };
+}
+
+enum Pool {
+    Sqlite(sqlite::SqlitePool),
+    Postgres(postgres::PgPool),
+}
+
+/// A handle to the database, cheap to clone. Work runs on tokio's blocking pool.
+#[derive(Clone)]
+pub struct Db {
+    pool: Arc<Pool>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: never print it.
+        write!(f, "Db({})", self.backend().as_str())
+    }
+}
+
+impl Db {
+    /// Opens the database a URL names: `sqlite://PATH` (or a bare path ending in .db/.sqlite)
+    /// or `postgres://…`/`postgresql://…`. Anything else is refused.
+    pub fn open(url: &str) -> Result<Db> {
+        let pool = if let Some(rest) = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+        {
+            let _ = rest;
+            Pool::Postgres(postgres::PgPool::open(url)?)
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Pool::Sqlite(sqlite::SqlitePool::open(Path::new(path))?)
+        } else {
+            let scheme = url.split("://").next().unwrap_or(url);
+            return Err(StoreError::BadUrl(scheme.to_string()));
+        };
+        Ok(Db { pool: Arc::new(pool) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &*self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs `f` on a read connection (blocking; call from a blocking thread or the CLI).
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
+        match &*self.pool {
+            Pool::Sqlite(p) => p.read(f),
+            Pool::Postgres(p) => p.run(false, f),
+        }
+    }
+
+    /// Runs `f` inside one write transaction, committed when `f` returns `Ok`.
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
+        match &*self.pool {
+            Pool::Sqlite(p) => p.write(f),
+            Pool::Postgres(p) => p.run(true, f),
+        }
+    }
+
+    /// Like [`Db::write_blocking`] but lets `f` fail with any error type that can carry a
+    /// store error; the transaction is rolled back on `Err`.
+    pub fn write_tx_blocking<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut out: Option<std::result::Result<T, E>> = None;
+        let res = self.write_blocking(|c| match f(c) {
+            Ok(v) => {
+                out = Some(Ok(v));
+                Ok(())
+            }
+            Err(e) => {
+                out = Some(Err(e));
+                Err(StoreError::Db("rolled back".into()))
+            }
+        });
+        match (res, out) {
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(Ok(v))) => Ok(v),
+            (Err(e), _) => Err(e.into()),
+            (Ok(()), None) => unreachable!("closure always sets out"),
+        }
+    }
+
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_blocking(f))
+            .await
+            .map_err(|e| StoreError::Db(format!("worker failed: {e}")))?
+    }
+
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| StoreError::Db(format!("worker failed: {e}")))?
+    }
+
+    pub async fn write_tx<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_tx_blocking(f))
+            .await
+            .map_err(|e| StoreError::Db(format!("worker failed: {e}")))?
+    }
+
+    /// Applies every compiled-in migration not yet applied; returns how many ran.
+    pub fn migrate_blocking(&self) -> Result<usize> {
+        let backend = self.backend();
+        self.write_blocking(|c| {
+            c.batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations \
+                 (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+        })?;
+        let mut ran = 0;
+        for (version, name, sql) in migrations(backend) {
+            let done = self.read_blocking(|c| {
+                c.query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    params![*version],
+                )
+            })?;
+            if done.is_some() {
+                continue;
+            }
+            self.write_blocking(|c| {
+                c.batch(sql)?;
+                c.exec(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    params![*version, *name, now_ms()],
+                )?;
+                Ok(())
+            })?;
+            tracing::info!(version, name, "applied migration");
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Idle and in-use connection counts, for `/metrics`.
+    pub fn pool_stats(&self) -> (usize, usize) {
+        match &*self.pool {
+            Pool::Sqlite(p) => p.stats(),
+            Pool::Postgres(p) => p.stats(),
+        }
+    }
+
+    /// Flushes what can be flushed before the process exits.
+    pub fn close(&self) {
+        match &*self.pool {
+            Pool::Sqlite(p) => p.close(),
+            Pool::Postgres(p) => p.close(),
+        }
+    }
+}
+
+type Migration = (i64, &'static str, &'static str);
+
+fn migrations(backend: Backend) -> &'static [Migration] {
+    const SQLITE: &[Migration] = &[(
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    )];
+    const POSTGRES: &[Migration] = &[(
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    )];
+    match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    }
+}
+
+/// Unix time in milliseconds: the one time representation in storage.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A SQL condition that keeps rows whose `col` path is one of `paths` or lies under one,
+/// with parameters numbered from `first`. Uses range comparisons so both backends use the
+/// path index ('/' + 1 = '0').
+pub fn under_paths(col: &str, paths: &[String], first: usize, params: &mut Vec<Val>) -> String {
+    if paths.is_empty() {
+        return "1 = 0".to_string();
+    }
+    let mut parts = Vec::with_capacity(paths.len());
+    for (i, p) in paths.iter().enumerate() {
+        let n = first + i * 3;
+        parts.push(format!(
+            "({col} = ${} OR ({col} >= ${} AND {col} < ${}))",
+            n,
+            n + 1,
+            n + 2
+        ));
+        params.push(Val::Text(p.clone()));
+        params.push(Val::Text(format!("{p}/")));
+        params.push(Val::Text(format!("{p}0")));
+    }
+    format!("({})", parts.join(" OR "))
+}

@@ -1,0 +1,129 @@
+//! The translation catalogues: every UI string lives in `locales/zh.toml` (the default) and
+//! `locales/en.toml`, under the same keys (a test checks they match).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "zh-hans" => Some(Lang::Zh),
+            "en" | "en-us" | "en-gb" => Some(Lang::En),
+            _ => None,
+        }
+    }
+    /// Picks a language from an `Accept-Language` header (first supported, by q order).
+    pub fn from_accept_language(h: &str) -> Option<Lang> {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in h.split(',') {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = if tag.starts_with("zh") {
+                Lang::Zh
+            } else if tag.starts_with("en") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+}
+
+pub const ZH_SOURCE: &str = include_str!("../../locales/zh.toml");
+pub const EN_SOURCE: &str = include_str!("../../locales/en.toml");
+
+/// Flattens `[section] key = "v"` into `section.key`.
+pub fn flatten(src: &str) -> HashMap<String, String> {
+    fn walk(prefix: &str, t: &toml::Table, out: &mut HashMap<String, String>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match v {
+                toml::Value::Table(sub) => walk(&key, sub, out),
+                toml::Value::String(s) => {
+                    out.insert(key, s.clone());
+                }
+                other => {
+                    out.insert(key, other.to_string());
+                }
+            }
+        }
+    }
+    let table: toml::Table = toml::from_str(src).expect("translation catalogue is valid TOML");
+    let mut out = HashMap::new();
+    walk("", &table, &mut out);
+    out
+}
+
+type Catalogue = HashMap<String, &'static str>;
+
+fn catalogues() -> &'static (Catalogue, Catalogue) {
+    static CATS: OnceLock<(Catalogue, Catalogue)> = OnceLock::new();
+    CATS.get_or_init(|| {
+        let leak = |m: HashMap<String, String>| -> Catalogue {
+            m.into_iter()
+                .map(|(k, v)| (k, &*Box::leak(v.into_boxed_str())))
+                .collect()
+        };
+        (leak(flatten(ZH_SOURCE)), leak(flatten(EN_SOURCE)))
+    })
+}
+
+/// The text for `key`; the key itself when missing (a test keeps that from happening).
+pub fn tr(lang: Lang, key: &str) -> &'static str {
+    let (zh, en) = catalogues();
+    let cat = if lang == Lang::En { en } else { zh };
+    match cat.get(key) {
+        Some(v) => v,
+        None => {
+            tracing::warn!(key, "missing translation");
+            Box::leak(key.to_string().into_boxed_str())
+        }
+    }
+}
+
+/// What templates call: `{{ t.s("login.title") }}`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    pub fn s(&self, key: &str) -> &'static str {
+        tr(self.0, key)
+    }
+    /// A translated label for a code in a family, e.g. `t.k("kind", "grid")`.
+    pub fn k(&self, family: &str, code: &str) -> &'static str {
+        tr(self.0, &format!("{family}.{code}"))
+    }
+    /// Replaces `{n}` in a message.
+    pub fn n(&self, key: &str, n: i64) -> String {
+        self.s(key).replace("{n}", &n.to_string())
+    }
+    pub fn lang(&self) -> &'static str {
+        self.0.code()
+    }
+}

@@ -1,0 +1,897 @@
+//! Server-rendered pages: one template struct per page, checked at compile time.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::i18n::{Lang, Tr};
+use super::map;
+use super::{ApiForm, LANG_COOKIE, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf, ctx};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::org::places::{self, Place, PlaceSummary};
+use crate::org::{Caller, Grant, Role, login, users};
+use crate::registry::households::{self, Figures, Household, HouseholdBrief};
+
+/// What the layout needs on every page.
+pub struct Layout {
+    pub t: Tr,
+    pub lang: &'static str,
+    pub html_lang: &'static str,
+    pub here: String,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub flash: Option<String>,
+}
+
+pub struct NavUser {
+    pub name: String,
+    pub role_key: String,
+    pub can_browse: bool,
+    pub can_admin: bool,
+}
+
+impl Layout {
+    pub fn new(caller: Option<&Caller>) -> Layout {
+        let c = ctx();
+        Layout {
+            t: Tr(c.lang),
+            lang: c.lang.code(),
+            html_lang: c.lang.html_lang(),
+            here: form_urlencoded::byte_serialize(c.path.as_bytes()).collect(),
+            user: caller.map(|c| NavUser {
+                name: c.display_name.clone(),
+                role_key: c.primary_role().label_key(),
+                can_browse: c.can_browse(),
+                can_admin: c.can_manage_users(),
+            }),
+            csrf: caller.and_then(|c| c.csrf.clone()).unwrap_or_default(),
+            flash: None,
+        }
+    }
+}
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::internal("rendering a page", e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    l: Layout,
+    status: u16,
+    message: String,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let page = ErrorPage {
+        l: Layout::new(None),
+        status: status.as_u16(),
+        message: message.to_string(),
+    };
+    let mut res = render(&page);
+    *res.status_mut() = status;
+    res
+}
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/lang/{code}", get(switch_lang))
+        .route("/places", get(places_index))
+        .route("/places/{id}", get(place_page))
+        .route("/households/{id}", get(household_page))
+        .route("/admin/users", get(users_page).post(user_create))
+        .route("/admin/users/{id}", get(user_page))
+        .route("/admin/users/{id}/grants", post(grant_add))
+        .route("/admin/users/{id}/grants/{gid}/delete", post(grant_remove))
+        .route("/admin/users/{id}/password", post(user_password))
+        .route("/admin/users/{id}/active", post(user_active))
+}
+
+// ---------------------------------------------------------------- sign-in
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    l: Layout,
+    next: String,
+    username: String,
+    error: Option<String>,
+    login_csrf: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only same-site relative targets are followed after sign-in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn login_page(next: String, username: String, error: Option<String>, status: StatusCode) -> Response {
+    let token = crate::org::auth::random_token("");
+    let page = LoginPage {
+        l: Layout::new(None),
+        next,
+        username,
+        error,
+        login_csrf: token.clone(),
+    };
+    let mut res = render(&page);
+    *res.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict"
+    )) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn login_form(MaybeSigned(caller): MaybeSigned, Query(q): Query<NextQuery>) -> Response {
+    if caller.is_some() {
+        return Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    }
+    login_page(safe_next(q.next.as_deref()), String::new(), None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    login_csrf: String,
+}
+
+fn session_cookie(state: &AppState, token: &str) -> String {
+    let secure = if state.cfg.tls() { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        state.cfg.session_max_hours * 3600
+    )
+}
+
+async fn login_submit(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiForm(f): ApiForm<LoginForm>,
+) -> Response {
+    let t = Tr(ctx().lang);
+    let next = safe_next(f.next.as_deref());
+    let cookie_token = super::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if cookie_token.is_empty() || cookie_token != f.login_csrf {
+        return login_page(next, f.username, Some(t.s("error.csrf").into()), StatusCode::FORBIDDEN);
+    }
+    if state.login_limiter.check_key(&addr.ip()).is_err() {
+        return login_page(next, f.username, Some(t.s("error.rate_limited").into()), StatusCode::TOO_MANY_REQUESTS);
+    }
+    if f.username.trim().is_empty() || f.password.is_empty() {
+        return login_page(next, f.username, Some(t.s("login.missing").into()), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let outcome = login::check(
+        &state.db,
+        &f.username,
+        &f.password,
+        state.cfg.login_max_failures,
+        state.cfg.login_lockout_minutes,
+    )
+    .await;
+    let user_id = match outcome {
+        Ok(login::LoginOutcome::Ok { user_id }) => user_id,
+        Ok(login::LoginOutcome::BadCredentials) => {
+            return login_page(next, f.username, Some(t.s("login.bad").into()), StatusCode::UNAUTHORIZED);
+        }
+        Ok(login::LoginOutcome::Locked { minutes }) => {
+            return login_page(next, f.username, Some(t.n("login.locked", minutes)), StatusCode::TOO_MANY_REQUESTS);
+        }
+        Ok(login::LoginOutcome::Inactive) => {
+            return login_page(next, f.username, Some(t.s("login.inactive").into()), StatusCode::FORBIDDEN);
+        }
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let policy = state.session_policy();
+    // A fresh session id at every login (no fixation); an old cookie's session ends.
+    let old = super::cookie(&headers, SESSION_COOKIE).map(str::to_string);
+    let created = state
+        .db
+        .write(move |c| {
+            if let Some(old) = old {
+                crate::org::auth::end_session(c, &old)?;
+            }
+            crate::org::auth::create_session(c, user_id, &policy)
+        })
+        .await;
+    match created {
+        Ok((token, _csrf)) => {
+            let mut res = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, &token)) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static("linli_login_csrf=; Path=/login; Max-Age=0"),
+            );
+            res
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    headers: HeaderMap,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    if let Some(token) = super::cookie(&headers, SESSION_COOKIE).map(str::to_string) {
+        state
+            .db
+            .write(move |c| crate::org::auth::end_session(c, &token))
+            .await?;
+    }
+    state.callers.clear();
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("linli_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(res)
+}
+
+async fn switch_lang(Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or_default();
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        lang.code()
+    )) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+// ---------------------------------------------------------------- home
+
+struct GrantView {
+    role_key: String,
+    place: Option<String>,
+    org: Option<String>,
+}
+
+fn grant_views(grants: &[Grant]) -> Vec<GrantView> {
+    grants
+        .iter()
+        .map(|g| GrantView {
+            role_key: g.role.label_key(),
+            place: g.place.as_ref().map(|p| p.name.clone()),
+            org: g.org.as_ref().map(|o| o.name.clone()),
+        })
+        .collect()
+}
+
+struct AreaView {
+    place: Place,
+    figures: Figures,
+    kinds: Vec<(String, i64)>,
+    map: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    l: Layout,
+    role: &'static str,
+    grants: Vec<GrantView>,
+    areas: Vec<AreaView>,
+    served: Vec<Place>,
+    household: Option<Household>,
+    helpers: Vec<String>,
+}
+
+async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Response> {
+    let role = caller.primary_role();
+    let c2 = caller.clone();
+    let (areas, served, household, helpers) = state
+        .db
+        .read(move |c| {
+            let mut areas = Vec::new();
+            let mut served = Vec::new();
+            let mut helpers = Vec::new();
+            for g in &c2.grants {
+                if g.role.reads_registry()
+                    && let Some(pr) = &g.place
+                    && let Some(place) = places::by_path(c, &pr.path)?
+                {
+                    let figures = households::figures(c, &place.path)?;
+                    let mut kinds = places::kind_counts(c, &place.path)?;
+                    kinds.retain(|(k, _)| k != &place.kind);
+                    kinds.sort_by_key(|(k, _)| kind_order(k));
+                    let map = area_map(c, &place)?;
+                    areas.push(AreaView { place, figures, kinds, map });
+                }
+                if let Some(o) = &g.org {
+                    for p in &o.serves {
+                        if let Some(pl) = places::by_path(c, p)? {
+                            served.push(pl);
+                        }
+                    }
+                }
+                if g.role == Role::Volunteer
+                    && let Some(pr) = &g.place
+                {
+                    helpers.extend(workers_for(c, &pr.path)?);
+                }
+            }
+            let household = match c2.scope.own_household {
+                Some(h) => households::get(c, &c2.scope, h)?,
+                None => None,
+            };
+            if let Some(h) = &household {
+                helpers.extend(workers_for(c, &h.unit_path)?);
+            }
+            Ok((areas, served, household, helpers))
+        })
+        .await?;
+    Ok(render(&HomePage {
+        l: Layout::new(Some(&caller)),
+        role: role.as_str(),
+        grants: grant_views(&caller.grants),
+        areas,
+        served,
+        household,
+        helpers,
+    }))
+}
+
+fn kind_order(k: &str) -> usize {
+    ["district", "street", "community", "grid", "building", "unit"]
+        .iter()
+        .position(|x| *x == k)
+        .unwrap_or(9)
+}
+
+/// The grid and community workers responsible for a place: whom a resident can turn to.
+fn workers_for(c: &mut dyn crate::store::Conn, path: &str) -> crate::store::Result<Vec<String>> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let mut out = Vec::new();
+    for i in (1..=parts.len()).rev() {
+        let prefix = parts[..i].join("/");
+        let rows = c.query(
+            "SELECT u.display_name, r.role FROM user_roles r JOIN users u ON u.id = r.user_id \
+             JOIN places p ON p.id = r.place_id WHERE p.path = $1 AND r.role IN ('grid_worker', 'community_worker') \
+             AND u.active = 1 ORDER BY r.role DESC, u.display_name",
+            crate::params![prefix],
+        )?;
+        for r in rows {
+            let label = format!("{} · {}", r.str(0), Tr(ctx().lang).s(&format!("role.{}", r.str(1))));
+            if !out.contains(&label) {
+                out.push(label);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The map of a community (its grids) or grid (its boundary and buildings).
+fn area_map(c: &mut dyn crate::store::Conn, place: &Place) -> crate::store::Result<Option<String>> {
+    let kids = places::children_full(c, place.id)?;
+    let (areas, spots): (Vec<map::Area>, Vec<map::Spot>) = match place.kind.as_str() {
+        "grid" => (
+            place
+                .geojson
+                .iter()
+                .map(|g| map::Area {
+                    label: place.name.clone(),
+                    href: None,
+                    geojson: g.clone(),
+                    highlight: true,
+                })
+                .collect(),
+            kids.iter()
+                .filter_map(|b| {
+                    Some(map::Spot {
+                        label: b.name.clone(),
+                        href: Some(format!("/places/{}", b.id)),
+                        geojson: b.geojson.clone()?,
+                    })
+                })
+                .collect(),
+        ),
+        "street" | "community" | "district" => (
+            kids.iter()
+                .filter_map(|k| {
+                    Some(map::Area {
+                        label: k.name.clone(),
+                        href: Some(format!("/places/{}", k.id)),
+                        geojson: k.geojson.clone()?,
+                        highlight: false,
+                    })
+                })
+                .collect(),
+            Vec::new(),
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
+    Ok(map::render(&areas, &spots, &place.name))
+}
+
+// ---------------------------------------------------------------- hierarchy browser
+
+#[derive(Template)]
+#[template(path = "places.html")]
+struct PlacesPage {
+    l: Layout,
+    roots: Vec<PlaceSummary>,
+}
+
+async fn places_index(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Response> {
+    if !caller.can_browse() {
+        return Err(AppError::forbidden());
+    }
+    let scope = caller.scope.places.clone();
+    let roots = state
+        .db
+        .read(move |c| {
+            let mut out = Vec::new();
+            for p in places::roots(c, &scope)? {
+                let (households, residents) = places::counts_under(c, &p.path)?;
+                out.push(PlaceSummary {
+                    id: p.id,
+                    kind: p.kind,
+                    code: p.code,
+                    name: p.name,
+                    path: p.path,
+                    households,
+                    residents,
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    if roots.len() == 1 {
+        return Ok(Redirect::to(&format!("/places/{}", roots[0].id)).into_response());
+    }
+    Ok(render(&PlacesPage {
+        l: Layout::new(Some(&caller)),
+        roots,
+    }))
+}
+
+struct FloorRow {
+    floor: i64,
+    units: Vec<Place>,
+}
+
+#[derive(Template)]
+#[template(path = "place.html")]
+struct PlacePage {
+    l: Layout,
+    place: Place,
+    crumbs: Vec<Place>,
+    children: Vec<PlaceSummary>,
+    households_here: i64,
+    residents_here: i64,
+    map: Option<String>,
+    floors: Vec<FloorRow>,
+    households: Vec<HouseholdBrief>,
+    can_read_registry: bool,
+    orgs: Vec<places::Organisation>,
+}
+
+async fn place_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    if !caller.can_browse() {
+        return Err(AppError::forbidden());
+    }
+    let scope = caller.scope.clone();
+    let page = state
+        .db
+        .read(move |c| {
+            let Some(place) = places::get(c, &scope.places, id)? else {
+                return Ok(None);
+            };
+            let crumbs = places::ancestors(c, &scope.places, &place)?;
+            let children = if place.kind == "building" { Vec::new() } else { places::children(c, &place)? };
+            let (households_here, residents_here) = places::counts_under(c, &place.path)?;
+            let map = area_map(c, &place)?;
+            let mut floors: Vec<FloorRow> = Vec::new();
+            if place.kind == "building" {
+                let units = places::children_full(c, place.id)?;
+                for u in units {
+                    let f = u.floor_no.unwrap_or(0);
+                    match floors.iter_mut().find(|r| r.floor == f) {
+                        Some(r) => r.units.push(u),
+                        None => floors.push(FloorRow { floor: f, units: vec![u] }),
+                    }
+                }
+                floors.sort_by(|a, b| b.floor.cmp(&a.floor));
+            }
+            let can_read = crate::org::Scope::covers(&scope.registry, &place.path);
+            let households = if place.kind == "unit" && can_read {
+                households::in_unit(c, &scope, place.id)?
+            } else {
+                Vec::new()
+            };
+            let orgs = places::orgs_serving(c, &place.path)?;
+            Ok(Some(PlacePage {
+                l: Layout::new(None),
+                place,
+                crumbs,
+                children,
+                households_here,
+                residents_here,
+                map,
+                floors,
+                households,
+                can_read_registry: can_read,
+                orgs,
+            }))
+        })
+        .await?;
+    let Some(mut page) = page else {
+        return Err(AppError::not_found());
+    };
+    page.l = Layout::new(Some(&caller));
+    Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    l: Layout,
+    h: Household,
+}
+
+async fn household_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let scope = caller.scope.clone();
+    let h = state.db.read(move |c| households::get(c, &scope, id)).await?;
+    let Some(h) = h else {
+        return Err(AppError::not_found());
+    };
+    Ok(render(&HouseholdPage {
+        l: Layout::new(Some(&caller)),
+        h,
+    }))
+}
+
+// ---------------------------------------------------------------- user management
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    l: Layout,
+    users: Vec<users::User>,
+    roles: Vec<&'static str>,
+    error: Option<String>,
+    form: NewUserForm,
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct NewUserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    target: String,
+}
+
+fn require_admin(caller: &Caller) -> AppResult<()> {
+    if caller.can_manage_users() { Ok(()) } else { Err(AppError::forbidden()) }
+}
+
+async fn users_page_with(
+    state: &AppState,
+    caller: &Caller,
+    error: Option<String>,
+    form: NewUserForm,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let scope = caller.scope.users.clone();
+    let list = state.db.read(move |c| users::list_managed(c, &scope)).await?;
+    let mut res = render(&UsersPage {
+        l: Layout::new(Some(caller)),
+        users: list,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        error,
+        form,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn users_page(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Response> {
+    require_admin(&caller)?;
+    users_page_with(&state, &caller, None, NewUserForm::default(), StatusCode::OK).await
+}
+
+/// Creates an account with one grant; shared by the page and the API.
+pub async fn create_user(
+    state: &AppState,
+    caller: &Caller,
+    username: &str,
+    display_name: &str,
+    password: &str,
+    role: &str,
+    target: &str,
+) -> AppResult<i64> {
+    let username = users::Username::parse(username).map_err(AppError::invalid)?;
+    users::check_password_policy(password).map_err(AppError::invalid)?;
+    let role = Role::parse(role).ok_or_else(|| AppError::invalid("error.bad_role"))?;
+    if display_name.trim().is_empty() {
+        return Err(AppError::invalid("error.display_name"));
+    }
+    let hash = {
+        let pw = password.to_string();
+        tokio::task::spawn_blocking(move || users::hash_password(&pw))
+            .await
+            .map_err(|e| AppError::internal("hashing", e))?
+    };
+    let scope = caller.scope.users.clone();
+    let target = target.trim().to_string();
+    let display = display_name.trim().to_string();
+    let id = state
+        .db
+        .write_tx(move |c| -> AppResult<i64> {
+            let (place_id, org_id, street_id) = resolve_target(c, &scope, role, &target)?;
+            let id = users::create(
+                c,
+                users::NewUser {
+                    username: &username,
+                    display_name: &display,
+                    password_hash: &hash,
+                    street_id,
+                    person_id: None,
+                },
+            )?;
+            users::add_grant(c, id, role, place_id, org_id, street_id)?;
+            Ok(id)
+        })
+        .await?;
+    state.callers.clear();
+    Ok(id)
+}
+
+/// Finds the place (by path) or organisation (by code) a grant is for, within the
+/// administrator's scope and of a kind the role accepts.
+fn resolve_target(
+    c: &mut dyn crate::store::Conn,
+    scope: &[String],
+    role: Role,
+    target: &str,
+) -> AppResult<(Option<i64>, Option<i64>, Option<i64>)> {
+    if role.needs_org() {
+        let org = places::org_by_code(c, target)?.ok_or_else(|| AppError::invalid("error.org_not_found"))?;
+        let serves = places::org_serves(c, org.id)?;
+        if !serves.iter().any(|p| crate::org::Scope::covers(scope, p)) {
+            return Err(AppError::invalid("error.org_not_found"));
+        }
+        let want = match role {
+            Role::DeptHandler => "department",
+            _ => "property",
+        };
+        if org.kind != want && !(role == Role::DeptHandler && org.kind == "social") {
+            return Err(AppError::invalid("error.org_kind"));
+        }
+        return Ok((None, Some(org.id), Some(org.street_id)));
+    }
+    let place = places::by_path(c, target)?
+        .filter(|p| crate::org::Scope::covers(scope, &p.path))
+        .ok_or_else(|| AppError::invalid("error.place_not_found"))?;
+    if !role.place_kinds().contains(&place.kind.as_str()) {
+        return Err(AppError::invalid("error.place_kind"));
+    }
+    Ok((Some(place.id), None, place.street_id.or(Some(place.id))))
+}
+
+async fn user_create(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiForm(f): ApiForm<NewUserForm>,
+) -> AppResult<Response> {
+    require_admin(&caller)?;
+    check_csrf(&caller, &f.csrf)?;
+    match create_user(&state, &caller, &f.username, &f.display_name, &f.password, &f.role, &f.target).await {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let msg = e.message(ctx().lang);
+            let mut form = f.clone();
+            form.password.clear();
+            users_page_with(&state, &caller, Some(msg), form, e.status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    l: Layout,
+    u: users::User,
+    grants: Vec<(i64, GrantView)>,
+    roles: Vec<&'static str>,
+    error: Option<String>,
+}
+
+async fn load_managed(state: &AppState, caller: &Caller, id: i64) -> AppResult<users::User> {
+    require_admin(caller)?;
+    let scope = caller.scope.users.clone();
+    state
+        .db
+        .read(move |c| {
+            if !users::is_managed(c, &scope, id)? {
+                return Ok(None);
+            }
+            users::by_id(c, id)
+        })
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+async fn user_page_with(state: &AppState, caller: &Caller, id: i64, error: Option<String>, status: StatusCode) -> AppResult<Response> {
+    let u = load_managed(state, caller, id).await?;
+    let grants = u.grants.iter().map(|g| (g.id, grant_views(std::slice::from_ref(g)).remove(0))).collect();
+    let mut res = render(&UserPage {
+        l: Layout::new(Some(caller)),
+        u,
+        grants,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        error,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn user_page(State(state): State<Arc<AppState>>, Signed(caller): Signed, Path(id): Path<i64>) -> AppResult<Response> {
+    user_page_with(&state, &caller, id, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct GrantForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    target: String,
+}
+
+async fn grant_add(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<GrantForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    let Some(role) = Role::parse(&f.role) else {
+        let msg = Tr(ctx().lang).s("error.bad_role").to_string();
+        return user_page_with(&state, &caller, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let scope = caller.scope.users.clone();
+    let target = f.target.trim().to_string();
+    let r = state
+        .db
+        .write_tx(move |c| -> AppResult<()> {
+            let (place_id, org_id, street_id) = resolve_target(c, &scope, role, &target)?;
+            users::add_grant(c, id, role, place_id, org_id, street_id)?;
+            Ok(())
+        })
+        .await;
+    state.callers.clear();
+    match r {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            user_page_with(&state, &caller, id, Some(e.message(ctx().lang)), e.status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn grant_remove(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, gid)): Path<(i64, i64)>,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    state.db.write(move |c| users::remove_grant(c, id, gid)).await?;
+    state.callers.clear();
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn user_password(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<PasswordForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    if let Err(key) = users::check_password_policy(&f.password) {
+        let msg = Tr(ctx().lang).s(key).to_string();
+        return user_page_with(&state, &caller, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let pw = f.password.clone();
+    let hash = tokio::task::spawn_blocking(move || users::hash_password(&pw))
+        .await
+        .map_err(|e| AppError::internal("hashing", e))?;
+    state.db.write(move |c| users::set_password(c, id, &hash)).await?;
+    state.callers.clear();
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct ActiveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    active: String,
+}
+
+async fn user_active(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<ActiveForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    if id == caller.user_id {
+        let msg = Tr(ctx().lang).s("error.self_deactivate").to_string();
+        return user_page_with(&state, &caller, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let active = f.active == "1";
+    state.db.write(move |c| users::set_active(c, id, active)).await?;
+    state.callers.clear();
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
