@@ -68,7 +68,10 @@ pub struct ErrorDetail {
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/session", axum::routing::post(create_session).delete(delete_session))
+        .route(
+            "/api/v1/session",
+            axum::routing::post(create_session).delete(delete_session),
+        )
         .route("/api/v1/me", get(me))
         .route("/api/v1/places", get(list_places))
         .route("/api/v1/places/{id}", get(get_place))
@@ -104,7 +107,11 @@ async fn create_session(
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> AppResult<Json<SessionResponse>> {
     if state.login_limiter.check_key(&addr.ip()).is_err() {
-        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "error.rate_limited"));
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "error.rate_limited",
+        ));
     }
     let outcome = login::check(
         &state.db,
@@ -117,14 +124,26 @@ async fn create_session(
     let user_id = match outcome {
         login::LoginOutcome::Ok { user_id } => user_id,
         login::LoginOutcome::BadCredentials => {
-            return Err(AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "login.bad"));
+            return Err(AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "login.bad",
+            ));
         }
         login::LoginOutcome::Locked { minutes } => {
             let msg = crate::web::i18n::Tr(crate::web::ctx().lang).n("login.locked", minutes);
-            return Err(AppError::with_message(StatusCode::TOO_MANY_REQUESTS, "locked", msg));
+            return Err(AppError::with_message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked",
+                msg,
+            ));
         }
         login::LoginOutcome::Inactive => {
-            return Err(AppError::new(StatusCode::FORBIDDEN, "inactive", "login.inactive"));
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "inactive",
+                "login.inactive",
+            ));
         }
     };
     let policy = state.session_policy();
@@ -138,14 +157,21 @@ async fn create_session(
 /// Revokes the Bearer token the request carries.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn delete_session(State(state): State<Arc<AppState>>, _signed: Signed, headers: HeaderMap) -> AppResult<StatusCode> {
+async fn delete_session(
+    State(state): State<Arc<AppState>>,
+    _signed: Signed,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|s| s.trim().to_string())
         .ok_or_else(AppError::unauthenticated)?;
-    state.db.write(move |c| crate::org::auth::revoke_api_token(c, &token)).await?;
+    state
+        .db
+        .write(move |c| crate::org::auth::revoke_api_token(c, &token))
+        .await?;
     state.callers.clear();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -180,17 +206,30 @@ pub struct PlacesQuery {
     /// Page size, 1–1000 (default 200).
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+    /// Also return `total`, the number of all matches (costs a scan: ask only when needed).
+    pub with_total: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PlaceList {
     pub items: Vec<Place>,
-    pub total: i64,
     pub limit: i64,
     pub offset: i64,
+    /// The offset of the next page, absent on the last page.
+    pub next_offset: Option<i64>,
+    /// Present when `with_total=true` was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
-const KINDS: [&str; 6] = ["district", "street", "community", "grid", "building", "unit"];
+const KINDS: [&str; 6] = [
+    "district",
+    "street",
+    "community",
+    "grid",
+    "building",
+    "unit",
+];
 
 /// The part of the hierarchy the caller may see, in path order, one page at a time.
 #[utoipa::path(get, path = "/api/v1/places", tag = "places", params(PlacesQuery), security(("bearer" = [])),
@@ -199,7 +238,7 @@ async fn list_places(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     q: Result<Query<PlacesQuery>, axum::extract::rejection::QueryRejection>,
-) -> AppResult<Json<PlaceList>> {
+) -> AppResult<Response> {
     let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     if let Some(k) = &q.kind
         && !KINDS.contains(&k.as_str())
@@ -211,15 +250,39 @@ async fn list_places(
     if !(1..=1000).contains(&limit) || offset < 0 {
         return Err(AppError::bad_request("error.bad_param"));
     }
+    let with_total = q.with_total.unwrap_or(false);
+    let key = format!(
+        "{:?}|{:?}|{:?}|{limit}|{offset}|{with_total}",
+        caller.scope.places, q.kind, q.under
+    );
+    if let Some(body) = state.places_cache.get(&key) {
+        return Ok(json_bytes(body));
+    }
     let scope = caller.scope.places.clone();
     let lq = places::ListQuery {
         kind: q.kind,
         under: q.under,
         limit,
         offset,
+        with_total,
     };
-    let (items, total) = state.db.read(move |c| places::list(c, &scope, &lq)).await?;
-    Ok(Json(PlaceList { items, total, limit, offset }))
+    let page = state.db.read(move |c| places::list(c, &scope, &lq)).await?;
+    let list = PlaceList {
+        items: page.items,
+        limit,
+        offset,
+        next_offset: page.has_more.then_some(offset + limit),
+        total: page.total,
+    };
+    let body = bytes::Bytes::from(
+        serde_json::to_vec(&list).map_err(|e| AppError::internal("serialising places", e))?,
+    );
+    state.places_cache.put(key, body.clone());
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: bytes::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -235,7 +298,11 @@ pub struct PlaceDetail {
 /// One place with its counts and children.
 #[utoipa::path(get, path = "/api/v1/places/{id}", tag = "places", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = PlaceDetail), (status = 404, body = ErrorBody)))]
-async fn get_place(State(state): State<Arc<AppState>>, Signed(caller): Signed, Path(id): Path<i64>) -> AppResult<Json<PlaceDetail>> {
+async fn get_place(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<PlaceDetail>> {
     let scope = caller.scope.places.clone();
     let d = state
         .db
@@ -245,8 +312,17 @@ async fn get_place(State(state): State<Arc<AppState>>, Signed(caller): Signed, P
             };
             let (households, residents) = places::counts_under(c, &place.path)?;
             let children = places::children(c, &place)?;
-            let geometry = place.geojson.as_deref().and_then(|g| serde_json::from_str(g).ok());
-            Ok(Some(PlaceDetail { place, households, residents, children, geometry }))
+            let geometry = place
+                .geojson
+                .as_deref()
+                .and_then(|g| serde_json::from_str(g).ok());
+            Ok(Some(PlaceDetail {
+                place,
+                households,
+                residents,
+                children,
+                geometry,
+            }))
         })
         .await?;
     d.map(Json).ok_or_else(AppError::not_found)
@@ -255,21 +331,36 @@ async fn get_place(State(state): State<Arc<AppState>>, Signed(caller): Signed, P
 /// One household with its members (ID numbers and phones masked).
 #[utoipa::path(get, path = "/api/v1/households/{id}", tag = "registry", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = Household), (status = 404, body = ErrorBody)))]
-async fn get_household(State(state): State<Arc<AppState>>, Signed(caller): Signed, Path(id): Path<i64>) -> AppResult<Json<Household>> {
+async fn get_household(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Household>> {
     let scope = caller.scope.clone();
-    let h = state.db.read(move |c| households::get(c, &scope, id)).await?;
+    let h = state
+        .db
+        .read(move |c| households::get(c, &scope, id))
+        .await?;
     h.map(Json).ok_or_else(AppError::not_found)
 }
 
 /// Users the caller manages.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Vec<users::User>), (status = 403, body = ErrorBody)))]
-async fn list_users(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Json<Vec<users::User>>> {
+async fn list_users(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<users::User>>> {
     if !caller.can_manage_users() {
         return Err(AppError::forbidden());
     }
     let scope = caller.scope.users.clone();
-    Ok(Json(state.db.read(move |c| users::list_managed(c, &scope)).await?))
+    Ok(Json(
+        state
+            .db
+            .read(move |c| users::list_managed(c, &scope))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -299,6 +390,15 @@ async fn create_user(
     if !caller.can_manage_users() {
         return Err(AppError::forbidden());
     }
-    let id = crate::web::pages::create_user(&state, &caller, &r.username, &r.display_name, &r.password, &r.role, &r.target).await?;
+    let id = crate::web::pages::create_user(
+        &state,
+        &caller,
+        &r.username,
+        &r.display_name,
+        &r.password,
+        &r.role,
+        &r.target,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }

@@ -33,18 +33,28 @@ impl Metrics {
     fn new() -> Metrics {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("linli_http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "linli_http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["route", "method", "status"],
         )
         .expect("metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new("linli_http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new(
+                "linli_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["route"],
         )
         .expect("metric");
-        let pool_idle = IntGauge::new("linli_db_pool_idle", "Idle database connections").expect("metric");
-        let pool_busy = IntGauge::new("linli_db_pool_busy", "Database connections in use").expect("metric");
+        let pool_idle =
+            IntGauge::new("linli_db_pool_idle", "Idle database connections").expect("metric");
+        let pool_busy =
+            IntGauge::new("linli_db_pool_busy", "Database connections in use").expect("metric");
         for m in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -73,6 +83,42 @@ pub struct AppState {
     /// Login attempts per client address.
     pub login_limiter: DefaultKeyedRateLimiter<std::net::IpAddr>,
     pub started: Instant,
+    /// Answers of the place-list API: the hierarchy is read-mostly configuration, so a page of
+    /// it is kept for a few seconds per (scope, query). Changes to places in this process
+    /// clear it at once ([`AppState::places_changed`]); changes by another process show
+    /// within the time to live.
+    pub places_cache: ResponseCache,
+}
+
+/// A small time-limited cache of serialised answers.
+pub struct ResponseCache {
+    ttl: Duration,
+    map: std::sync::Mutex<std::collections::HashMap<String, (Instant, bytes::Bytes)>>,
+}
+
+impl ResponseCache {
+    pub fn new(ttl: Duration) -> ResponseCache {
+        ResponseCache {
+            ttl,
+            map: Default::default(),
+        }
+    }
+    pub fn get(&self, key: &str) -> Option<bytes::Bytes> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, b)| b.clone())
+    }
+    pub fn put(&self, key: String, body: bytes::Bytes) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= 2048 {
+            map.clear();
+        }
+        map.insert(key, (Instant::now(), body));
+    }
+    pub fn clear(&self) {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 impl AppState {
@@ -83,11 +129,17 @@ impl AppState {
             keys,
             callers: CallerCache::new(Duration::from_secs(5)),
             metrics: Metrics::new(),
-            login_limiter: RateLimiter::keyed(
-                Quota::per_minute(std::num::NonZeroU32::new(30).expect("non-zero")),
-            ),
+            login_limiter: RateLimiter::keyed(Quota::per_minute(
+                std::num::NonZeroU32::new(30).expect("non-zero"),
+            )),
             started: Instant::now(),
+            places_cache: ResponseCache::new(Duration::from_secs(10)),
         })
+    }
+
+    /// Call after any change to places or organisations.
+    pub fn places_changed(&self) {
+        self.places_cache.clear();
     }
 
     pub fn session_policy(&self) -> SessionPolicy {
@@ -137,7 +189,9 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     state.metrics.pool_idle.set(idle as i64);
     state.metrics.pool_busy.set(busy as i64);
     let mut buf = Vec::new();
-    if let Err(e) = prometheus::TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buf) {
+    if let Err(e) =
+        prometheus::TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buf)
+    {
         return AppError::internal("encoding metrics", e).into_response();
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response()
@@ -159,7 +213,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/static/app.js", get(crate::web::asset_js))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::web::auth_layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::auth_layer,
+        ))
         .route_layer(middleware::from_fn_with_state(state.clone(), track));
     if state.cfg.tls() {
         app = app.layer(middleware::from_fn(crate::web::hsts_layer));

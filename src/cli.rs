@@ -16,7 +16,11 @@ use crate::privacy::FieldKeys;
 use crate::store::Db;
 
 #[derive(Parser, Debug)]
-#[command(name = "linli", version, about = "linli (邻里): neighbourhood governance and services")]
+#[command(
+    name = "linli",
+    version,
+    about = "linli (邻里): neighbourhood governance and services"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -33,7 +37,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "LINLI_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// sqlite://PATH or postgres://… [default: a SQLite file in the data folder].
-    #[arg(long, global = true, env = "LINLI_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "LINLI_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, global = true, env = "LINLI_LISTEN", value_name = "ADDR")]
@@ -108,7 +118,9 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
                 _ => ExitCode::from(2),
             };
         }
@@ -163,7 +175,9 @@ fn open(g: &GlobalArgs) -> Result<(Config, Db, FieldKeys), Fail> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Fail> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Fail> {
@@ -181,12 +195,18 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            let size = DemoSize::parse(&args.size)
-                .ok_or_else(|| Fail(format!("unknown demo size {:?}: use small, street or district", args.size)))?;
+            let size = DemoSize::parse(&args.size).ok_or_else(|| {
+                Fail(format!(
+                    "unknown demo size {:?}: use small, street or district",
+                    args.size
+                ))
+            })?;
             let (cfg, db, keys) = open(&cli.global)?;
             let password = match args.password {
                 Some(p) => {
-                    users::check_password_policy(&p).map_err(|_| Fail("the demo password needs at least 8 characters".into()))?;
+                    users::check_password_policy(&p).map_err(|_| {
+                        Fail("the demo password needs at least 8 characters".into())
+                    })?;
                     p
                 }
                 None => crate::org::auth::random_token("")[..16].to_string(),
@@ -194,14 +214,27 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             let t0 = std::time::Instant::now();
             let today = chrono::Local::now().date_naive();
             let quiet = size.streets() == 1;
-            let summary = demo::build(&db, &keys, size, args.seed, &password, today, &|done, total| {
-                if !quiet {
-                    eprint!("\rbuilding demo: street {done}/{total}");
-                    if done == total {
-                        eprintln!();
+            let summary = demo::build(
+                &db,
+                &keys,
+                size,
+                args.seed,
+                &password,
+                today,
+                &|done, total| {
+                    if !quiet {
+                        eprint!("\rbuilding demo: street {done}/{total}");
+                        if done == total {
+                            eprintln!();
+                        }
                     }
-                }
-            })?;
+                },
+            )?;
+            // Generation leaves freed memory with the allocator; give it back before serving.
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            unsafe {
+                libc::malloc_trim(0);
+            }
             tracing::info!(
                 created = summary.created,
                 streets = summary.streets,
@@ -222,7 +255,12 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
     }
 }
 
-async fn serve(cfg: Config, db: Db, keys: FieldKeys, demo: Option<(demo::DemoSummary, String)>) -> Result<(), Fail> {
+async fn serve(
+    cfg: Config,
+    db: Db,
+    keys: FieldKeys,
+    demo: Option<(demo::DemoSummary, String)>,
+) -> Result<(), Fail> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .map_err(|e| Fail(format!("cannot listen on {}: {e}", cfg.listen)))?;
@@ -231,10 +269,22 @@ async fn serve(cfg: Config, db: Db, keys: FieldKeys, demo: Option<(demo::DemoSum
     let mut out = std::io::stdout().lock();
     writeln!(out, "linli listening on http://{addr}")?;
     if let Some((summary, password)) = demo {
-        writeln!(out, "demo street: {} residents; accounts (password: {password}):", summary.persons)?;
-        writeln!(out, "  {:<10} {:<18} {:<8} scope", "username", "role", "name")?;
+        writeln!(
+            out,
+            "demo data: {} streets, {} residents; accounts (password: {password}):",
+            summary.streets, summary.persons
+        )?;
+        writeln!(
+            out,
+            "  {:<10} {:<18} {:<8} scope",
+            "username", "role", "name"
+        )?;
         for a in &summary.accounts {
-            writeln!(out, "  {:<10} {:<18} {:<8} {}", a.username, a.role, a.display_name, a.scope)?;
+            writeln!(
+                out,
+                "  {:<10} {:<18} {:<8} {}",
+                a.username, a.role, a.display_name, a.scope
+            )?;
         }
     }
     out.flush()?;
@@ -254,21 +304,45 @@ fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
     } else {
         (crate::org::auth::random_token("")[..16].to_string(), true)
     };
-    users::check_password_policy(&password).map_err(|k| Fail(crate::web::i18n::tr(crate::web::i18n::Lang::En, k).to_string()))?;
+    users::check_password_policy(&password)
+        .map_err(|k| Fail(crate::web::i18n::tr(crate::web::i18n::Lang::En, k).to_string()))?;
     let hash = users::hash_password(&password);
-    let display = a.name.clone().unwrap_or_else(|| username.as_str().to_string());
+    let display = a
+        .name
+        .clone()
+        .unwrap_or_else(|| username.as_str().to_string());
     db.write_tx_blocking(|c| -> Result<(), Fail> {
         let (place_id, org_id, street_id) = if role.needs_org() {
-            let code = a.org.as_deref().ok_or_else(|| Fail(format!("role {} needs --org CODE", role.as_str())))?;
-            let org = places::org_by_code(c, code)?.ok_or_else(|| Fail(format!("no organisation with code {code:?}")))?;
+            let code = a
+                .org
+                .as_deref()
+                .ok_or_else(|| Fail(format!("role {} needs --org CODE", role.as_str())))?;
+            let org = places::org_by_code(c, code)?
+                .ok_or_else(|| Fail(format!("no organisation with code {code:?}")))?;
             (None, Some(org.id), Some(org.street_id))
         } else {
-            let path = a.place.as_deref().ok_or_else(|| Fail(format!("role {} needs --place PATH", role.as_str())))?;
-            let place = places::by_path(c, path)?.ok_or_else(|| Fail(format!("no place with path {path:?}")))?;
+            let path = a
+                .place
+                .as_deref()
+                .ok_or_else(|| Fail(format!("role {} needs --place PATH", role.as_str())))?;
+            let place = places::by_path(c, path)?
+                .ok_or_else(|| Fail(format!("no place with path {path:?}")))?;
             if !role.place_kinds().contains(&place.kind.as_str()) {
-                return Err(Fail(format!("role {} cannot be bound to a {}", role.as_str(), place.kind)));
+                return Err(Fail(format!(
+                    "role {} cannot be bound to a {}",
+                    role.as_str(),
+                    place.kind
+                )));
             }
-            (Some(place.id), None, place.street_id.or(if place.kind == "street" { Some(place.id) } else { None }))
+            (
+                Some(place.id),
+                None,
+                place.street_id.or(if place.kind == "street" {
+                    Some(place.id)
+                } else {
+                    None
+                }),
+            )
         };
         let id = users::create(
             c,
@@ -281,14 +355,19 @@ fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
             },
         )
         .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => Fail(format!("user {:?} already exists", username.as_str())),
+            crate::store::StoreError::Conflict(_) => {
+                Fail(format!("user {:?} already exists", username.as_str()))
+            }
             e => Fail(e.to_string()),
         })?;
         users::add_grant(c, id, role, place_id, org_id, street_id)?;
         Ok(())
     })?;
     if print {
-        println!("created user {} with password: {password}", username.as_str());
+        println!(
+            "created user {} with password: {password}",
+            username.as_str()
+        );
     } else {
         println!("created user {}", username.as_str());
     }

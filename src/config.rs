@@ -160,7 +160,10 @@ impl Config {
             if let Some(rest) = key.strip_prefix("LINLI_") {
                 let k = rest.to_ascii_lowercase();
                 let known = KNOWN_KEYS.contains(&k.as_str())
-                    || matches!(k.as_str(), "config" | "data" | "test_pg_url" | "test_mqtt_url");
+                    || matches!(
+                        k.as_str(),
+                        "config" | "data" | "test_pg_url" | "test_mqtt_url"
+                    );
                 if !known {
                     warnings.push(format!("unknown environment variable {key} is ignored"));
                 }
@@ -221,10 +224,14 @@ impl Config {
     fn apply_env(&mut self) -> Result<(), ConfigError> {
         fn num<T: std::str::FromStr>(key: &'static str) -> Result<Option<T>, ConfigError> {
             match std::env::var(key) {
-                Ok(v) => v.trim().parse().map(Some).map_err(|_| ConfigError::Invalid {
-                    key,
-                    err: format!("{v:?} is not a number"),
-                }),
+                Ok(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| ConfigError::Invalid {
+                        key,
+                        err: format!("{v:?} is not a number"),
+                    }),
                 Err(_) => Ok(None),
             }
         }

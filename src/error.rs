@@ -31,7 +31,11 @@ impl AppError {
         AppError::new(StatusCode::NOT_FOUND, "not_found", "error.not_found")
     }
     pub fn unauthenticated() -> AppError {
-        AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "error.unauthenticated")
+        AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "error.unauthenticated",
+        )
     }
     pub fn forbidden() -> AppError {
         AppError::new(StatusCode::FORBIDDEN, "forbidden", "error.forbidden")
@@ -56,7 +60,11 @@ impl AppError {
     }
     pub fn internal(context: &str, err: impl std::fmt::Display) -> AppError {
         tracing::error!(error = %err, "{context}");
-        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "error.internal")
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "error.internal",
+        )
     }
 
     pub fn message(&self, lang: i18n::Lang) -> String {
@@ -79,7 +87,9 @@ impl From<StoreError> for AppError {
                 };
                 AppError::new(StatusCode::CONFLICT, "conflict", key)
             }
-            StoreError::Busy => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "error.busy"),
+            StoreError::Busy => {
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "error.busy")
+            }
             e => AppError::internal("storage failed", e),
         }
     }

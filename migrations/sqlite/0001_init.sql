@@ -79,7 +79,8 @@ CREATE TABLE persons (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
-CREATE INDEX persons_path ON persons (place_path);
+-- (place_path, residence) covers the resident counts of the hierarchy browser.
+CREATE INDEX persons_path ON persons (place_path, residence);
 CREATE INDEX persons_household ON persons (household_id);
 CREATE INDEX persons_unit ON persons (unit_id);
 CREATE INDEX persons_id_bidx ON persons (id_number_bidx);

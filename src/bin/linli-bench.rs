@@ -1,1 +1,1214 @@
-fn main(){}
+//! `linli-bench http`: measures the real `linli` binary as a user runs it.
+//!
+//! It starts `linli demo` (next to this executable) on a fresh data folder, measures the
+//! time until the server says it is listening, its idle memory, then drives bounded
+//! keep-alive HTTP/1.1 load against a few endpoints, compares each with the `/healthz`
+//! baseline measured in the same run, checks the targets and finally stops the server
+//! with SIGTERM to see whether it shuts down cleanly.
+//!
+//! ```text
+//! cargo build --release --bins
+//! ./target/release/linli-bench http [--size street|small|district] [--seconds 10]
+//!     [--connections 64] [--seed 1] [--keep DIR] [--startup-only]
+//! ```
+//!
+//! The exit code is 0 when the measurement ran, even if a target is missed; it is non-zero
+//! when the server cannot be started, signing in fails, or a scenario's requests fail
+//! wholesale.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use clap::{Args, Parser, Subcommand};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+const PASSWORD: &str = "bench-pass-123";
+const USERNAME: &str = "admin";
+/// No single request may take longer than this; a slower one counts as an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "linli-bench",
+    about = "Benchmarks the linli binary as a user runs it"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Start `linli demo`, measure startup and memory, drive HTTP load, check the targets.
+    Http(HttpArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct HttpArgs {
+    /// Demo size: small, street or district.
+    #[arg(long, default_value = "street")]
+    size: String,
+    /// Measured seconds per scenario (after a warm-up).
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Warm-up seconds per scenario, not measured.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seed for the demo data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Use DIR as the data folder and keep it afterwards (an existing demo in it is reused).
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+    /// Only measure startup, memory and shutdown; skip the load.
+    #[arg(long)]
+    startup_only: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        BenchCommand::Http(args) => match http(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("linli-bench: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+// ---------------------------------------------------------------- the server process
+
+/// The data folder: removed on drop unless it is kept.
+struct DataDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The running `linli` process; killed on drop if still running (error paths).
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    stdout_lines: Arc<Mutex<Vec<String>>>,
+    log_path: PathBuf,
+}
+
+impl Server {
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM, then waits up to `limit`; SIGKILL after that.
+    fn stop(&mut self, limit: Duration) -> Result<(Option<ExitStatus>, Duration)> {
+        let t0 = Instant::now();
+        // SAFETY: kill(2) with a pid we spawned and still own (not yet reaped).
+        let rc = unsafe { libc::kill(self.pid(), libc::SIGTERM) };
+        if rc != 0 {
+            bail!("cannot send SIGTERM: {}", std::io::Error::last_os_error());
+        }
+        loop {
+            if let Some(st) = self.child.try_wait()? {
+                return Ok((Some(st), t0.elapsed()));
+            }
+            if t0.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return Ok((None, t0.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn stderr_tail(&self, n: usize) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+enum StdoutEvent {
+    Ready(SocketAddr, Instant),
+    Closed,
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// Starts `linli demo` and waits for its "listening" line; returns the server and the
+/// startup-to-ready time.
+fn start_server(
+    linli: &Path,
+    data: &Path,
+    args: &HttpArgs,
+    ready_limit: Duration,
+) -> Result<(Server, Duration)> {
+    let port = free_port()?;
+    let log_path = data.join("bench-server-stderr.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let mut cmd = Command::new(linli);
+    cmd.arg("--data")
+        .arg(data)
+        .arg("demo")
+        .args(["--size", &args.size])
+        .args(["--seed", &args.seed.to_string()])
+        .args(["--password", PASSWORD])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("LINLI_CONFIG")
+        .env_remove("LINLI_DATABASE_URL")
+        .env_remove("LINLI_LISTEN")
+        .env_remove("LINLI_DATA")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log));
+    let t0 = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", linli.display()))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            // Keeps reading until the server closes stdout, so the pipe never fills.
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let now = Instant::now();
+                if !sent
+                    && let Some(rest) = line.strip_prefix("linli listening on http://")
+                    && let Ok(addr) = rest.trim().parse::<SocketAddr>()
+                {
+                    sent = true;
+                    let _ = tx.send(StdoutEvent::Ready(addr, now));
+                }
+                lines.lock().expect("lines").push(line);
+            }
+            let _ = tx.send(StdoutEvent::Closed);
+        });
+    }
+    let mut server = Server {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        stdout_lines: lines,
+        log_path,
+    };
+    let mut last_note = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(StdoutEvent::Ready(addr, at)) => {
+                server.addr = addr;
+                return Ok((server, at - t0));
+            }
+            Ok(StdoutEvent::Closed) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = server.child.wait().ok();
+                let tail = server.stderr_tail(15).join("\n  ");
+                bail!(
+                    "linli exited before it was ready ({}); its last stderr lines:\n  {tail}",
+                    status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "unknown status".into())
+                );
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if t0.elapsed() > ready_limit {
+                    bail!(
+                        "linli was not ready after {:.0} s; giving up",
+                        ready_limit.as_secs_f64()
+                    );
+                }
+                if last_note.elapsed() > Duration::from_secs(30) {
+                    last_note = Instant::now();
+                    eprintln!("  … still starting ({:.0} s)", t0.elapsed().as_secs_f64());
+                }
+            }
+        }
+    }
+}
+
+/// The number in a `/proc/PID/status` field (VmRSS and VmHWM in kB, Threads).
+fn proc_status_num(pid: i32, field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// The process's user + system CPU time so far.
+fn proc_cpu(pid: i32) -> Option<Duration> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as u64 } else { 100 };
+    Some(Duration::from_micros(ticks * 1_000_000 / hz))
+}
+
+/// What the server holds at one moment.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sample {
+    rss_kb: u64,
+    threads: u64,
+    /// Open file descriptors on the SQLite database file (one per open connection).
+    db_files: u64,
+}
+
+impl Sample {
+    fn take(pid: i32) -> Sample {
+        let db_files = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|it| {
+                it.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                    .filter(|t| t.extension().is_some_and(|x| x == "db"))
+                    .count() as u64
+            })
+            .unwrap_or(0);
+        Sample {
+            rss_kb: proc_status_num(pid, "VmRSS").unwrap_or(0),
+            threads: proc_status_num(pid, "Threads").unwrap_or(0),
+            db_files,
+        }
+    }
+
+    fn max(self, o: Sample) -> Sample {
+        Sample {
+            rss_kb: self.rss_kb.max(o.rss_kb),
+            threads: self.threads.max(o.threads),
+            db_files: self.db_files.max(o.db_files),
+        }
+    }
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+// ---------------------------------------------------------------- one-off requests
+
+type Sender = SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Result<Sender> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The value of cookie `name` from the Set-Cookie headers.
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .find_map(|v| {
+                let v = v.to_str().ok()?;
+                let first = v.split(';').next()?.trim();
+                let (k, val) = first.split_once('=')?;
+                (k == name && !val.is_empty()).then(|| val.to_string())
+            })
+    }
+}
+
+/// One request on a fresh connection.
+async fn request(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(header::HeaderName, String)],
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<Reply> {
+    let mut sender = connect(addr).await?;
+    let mut b = Request::builder()
+        .method(method.clone())
+        .uri(path)
+        .header(header::HOST, addr.to_string());
+    for (k, v) in headers {
+        b = b.header(k, v);
+    }
+    let req = match body {
+        Some((ctype, data)) => b
+            .header(header::CONTENT_TYPE, ctype)
+            .body(Full::new(Bytes::from(data)))?,
+        None => b.body(Full::new(Bytes::new()))?,
+    };
+    let fut = async {
+        let res = sender.send_request(req).await?;
+        let (parts, body) = res.into_parts();
+        let body = body.collect().await?.to_bytes();
+        anyhow::Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, fut)
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "{method} {path}: no answer in {} s",
+                REQUEST_TIMEOUT.as_secs()
+            )
+        })?
+        .with_context(|| format!("{method} {path}"))
+}
+
+/// application/x-www-form-urlencoded
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    fn enc(s: &str, out: &mut String) {
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                    out.push(b as char)
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+    }
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        enc(k, &mut out);
+        out.push('=');
+        enc(v, &mut out);
+    }
+    out
+}
+
+/// The `value` of the `<input name="NAME" value="…">` in `html`.
+fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let key = format!("name=\"{name}\"");
+    let at = html.find(&key)?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let v = tag.find("value=\"")? + "value=\"".len();
+    let end = v + tag[v..].find('"')?;
+    Some(tag[v..end].to_string())
+}
+
+struct Credentials {
+    bearer: String,
+    session_cookie: String,
+    street_id: i64,
+}
+
+async fn sign_in(addr: SocketAddr) -> Result<Credentials> {
+    // The API: a Bearer token.
+    let body = serde_json::json!({"username": USERNAME, "password": PASSWORD}).to_string();
+    let r = request(
+        addr,
+        Method::POST,
+        "/api/v1/session",
+        &[],
+        Some(("application/json", body.into_bytes())),
+    )
+    .await?;
+    if r.status != StatusCode::OK {
+        bail!("POST /api/v1/session answered {}: {}", r.status, r.text());
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&r.body).context("POST /api/v1/session: not JSON")?;
+    let bearer = v["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("POST /api/v1/session: no token in {}", r.text()))?
+        .to_string();
+
+    // The pages: the login form with its CSRF cookie and field.
+    let r = request(addr, Method::GET, "/login", &[], None).await?;
+    if r.status != StatusCode::OK {
+        bail!("GET /login answered {}", r.status);
+    }
+    let csrf_cookie = r
+        .set_cookie("linli_login_csrf")
+        .ok_or_else(|| anyhow!("GET /login set no linli_login_csrf cookie"))?;
+    let csrf_field = hidden_input(&r.text(), "login_csrf")
+        .ok_or_else(|| anyhow!("GET /login has no login_csrf field"))?;
+    let form = form_encode(&[
+        ("username", USERNAME),
+        ("password", PASSWORD),
+        ("login_csrf", &csrf_field),
+        ("next", "/"),
+    ]);
+    let r = request(
+        addr,
+        Method::POST,
+        "/login",
+        &[(header::COOKIE, format!("linli_login_csrf={csrf_cookie}"))],
+        Some(("application/x-www-form-urlencoded", form.into_bytes())),
+    )
+    .await?;
+    if r.status != StatusCode::SEE_OTHER {
+        bail!("POST /login answered {} (expected 303 See Other)", r.status);
+    }
+    let session_cookie = r
+        .set_cookie("linli_session")
+        .ok_or_else(|| anyhow!("POST /login set no linli_session cookie"))?;
+
+    // The street.
+    let r = request(
+        addr,
+        Method::GET,
+        "/api/v1/places?kind=street&limit=1",
+        &[(header::AUTHORIZATION, format!("Bearer {bearer}"))],
+        None,
+    )
+    .await?;
+    if r.status != StatusCode::OK {
+        bail!(
+            "GET /api/v1/places?kind=street&limit=1 answered {}: {}",
+            r.status,
+            r.text()
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&r.body).context("GET /api/v1/places: not JSON")?;
+    let street_id = v["items"][0]["id"].as_i64().ok_or_else(|| {
+        anyhow!(
+            "GET /api/v1/places?kind=street&limit=1: no items[0].id in {}",
+            r.text()
+        )
+    })?;
+    Ok(Credentials {
+        bearer,
+        session_cookie,
+        street_id,
+    })
+}
+
+// ---------------------------------------------------------------- load
+
+struct Scenario {
+    name: String,
+    what: &'static str,
+    path: String,
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl Scenario {
+    fn request(&self, host: &HeaderValue) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(Bytes::new()));
+        *req.uri_mut() = self.path.parse().expect("valid path");
+        let h = req.headers_mut();
+        h.insert(header::HOST, host.clone());
+        for (k, v) in &self.headers {
+            h.insert(k.clone(), v.clone());
+        }
+        req
+    }
+}
+
+#[derive(Default)]
+struct WorkerStats {
+    /// Latencies (µs) of the requests that completed in the measured window, any status.
+    latencies: Vec<u32>,
+    ok: u64,
+    statuses: BTreeMap<u16, u64>,
+    transport_errors: u64,
+    first_error: Option<String>,
+    bytes: u64,
+    reconnects: u64,
+}
+
+struct Outcome {
+    name: String,
+    what: &'static str,
+    path: String,
+    seconds: f64,
+    requests: u64,
+    ok: u64,
+    errors: u64,
+    statuses: BTreeMap<u16, u64>,
+    transport_errors: u64,
+    first_error: Option<String>,
+    p50_us: u32,
+    p90_us: u32,
+    p99_us: u32,
+    max_us: u32,
+    mean_bytes: f64,
+    reconnects: u64,
+    server_cpu: Option<Duration>,
+    /// The server's peak RSS (kB), thread count and open database files seen while measuring.
+    peak: Sample,
+}
+
+impl Outcome {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+    fn ok_rps(&self) -> f64 {
+        self.ok as f64 / self.seconds
+    }
+    /// Server CPU per request, in µs.
+    fn cpu_per_req_us(&self) -> Option<f64> {
+        let cpu = self.server_cpu?;
+        (self.requests > 0).then(|| cpu.as_secs_f64() * 1e6 / self.requests as f64)
+    }
+}
+
+async fn worker(addr: SocketAddr, sc: Arc<Scenario>, start: Instant, end: Instant) -> WorkerStats {
+    let host = HeaderValue::from_str(&addr.to_string()).expect("host");
+    let mut st = WorkerStats::default();
+    let mut sender: Option<Sender> = None;
+    let mut connected_once = false;
+    while Instant::now() < end {
+        if sender.is_none() {
+            match connect(addr).await {
+                Ok(s) => {
+                    if connected_once {
+                        st.reconnects += 1;
+                    }
+                    connected_once = true;
+                    sender = Some(s);
+                }
+                Err(e) => {
+                    if Instant::now() >= start {
+                        st.transport_errors += 1;
+                    }
+                    st.first_error
+                        .get_or_insert_with(|| format!("connect: {e:#}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            }
+        }
+        let s = sender.as_mut().expect("connected");
+        let req = sc.request(&host);
+        let t0 = Instant::now();
+        let res = tokio::time::timeout(REQUEST_TIMEOUT, async {
+            s.ready().await?;
+            let res = s.send_request(req).await?;
+            let status = res.status();
+            let keep = !res
+                .headers()
+                .get(header::CONNECTION)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+            let body = res.into_body().collect().await?.to_bytes();
+            anyhow::Ok((status, body.len(), keep))
+        })
+        .await;
+        let t1 = Instant::now();
+        let counted = t1 >= start && t1 < end;
+        match res {
+            Ok(Ok((status, len, keep))) => {
+                if counted {
+                    st.latencies
+                        .push((t1 - t0).as_micros().min(u32::MAX as u128) as u32);
+                    *st.statuses.entry(status.as_u16()).or_default() += 1;
+                    if status.is_success() {
+                        st.ok += 1;
+                    }
+                    st.bytes += len as u64;
+                }
+                if !keep {
+                    sender = None;
+                }
+            }
+            Ok(Err(e)) => {
+                if counted {
+                    st.transport_errors += 1;
+                }
+                st.first_error.get_or_insert_with(|| format!("{e:#}"));
+                sender = None;
+            }
+            Err(_) => {
+                if counted {
+                    st.transport_errors += 1;
+                }
+                st.first_error
+                    .get_or_insert_with(|| format!("no answer in {} s", REQUEST_TIMEOUT.as_secs()));
+                sender = None;
+            }
+        }
+    }
+    st
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn run_scenario(addr: SocketAddr, pid: i32, sc: Scenario, args: &HttpArgs) -> Outcome {
+    let sc = Arc::new(sc);
+    let t0 = Instant::now();
+    let start = t0 + Duration::from_secs_f64(args.warmup);
+    let end = start + Duration::from_secs_f64(args.seconds);
+    let tasks: Vec<_> = (0..args.connections)
+        .map(|_| tokio::spawn(worker(addr, sc.clone(), start, end)))
+        .collect();
+    // Server CPU over the measured window only; its memory, threads and open database files
+    // sampled every 100 ms meanwhile.
+    tokio::time::sleep_until(start.into()).await;
+    let cpu0 = proc_cpu(pid);
+    let mut peak = Sample::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    while Instant::now() < end {
+        tick.tick().await;
+        peak = peak.max(Sample::take(pid));
+    }
+    tokio::time::sleep_until(end.into()).await;
+    let cpu1 = proc_cpu(pid);
+    let mut all = WorkerStats::default();
+    for t in tasks {
+        match t.await {
+            Ok(st) => {
+                all.latencies.extend(st.latencies);
+                all.ok += st.ok;
+                for (k, v) in st.statuses {
+                    *all.statuses.entry(k).or_default() += v;
+                }
+                all.transport_errors += st.transport_errors;
+                all.bytes += st.bytes;
+                all.reconnects += st.reconnects;
+                if all.first_error.is_none() {
+                    all.first_error = st.first_error;
+                }
+            }
+            Err(e) => {
+                all.transport_errors += 1;
+                all.first_error
+                    .get_or_insert_with(|| format!("worker panicked: {e}"));
+            }
+        }
+    }
+    all.latencies.sort_unstable();
+    let completed = all.latencies.len() as u64;
+    let requests = completed + all.transport_errors;
+    Outcome {
+        name: sc.name.clone(),
+        what: sc.what,
+        path: sc.path.clone(),
+        seconds: args.seconds,
+        requests,
+        ok: all.ok,
+        errors: requests - all.ok,
+        statuses: all.statuses,
+        transport_errors: all.transport_errors,
+        first_error: all.first_error,
+        p50_us: percentile(&all.latencies, 50.0),
+        p90_us: percentile(&all.latencies, 90.0),
+        p99_us: percentile(&all.latencies, 99.0),
+        max_us: all.latencies.last().copied().unwrap_or(0),
+        mean_bytes: if completed > 0 {
+            all.bytes as f64 / completed as f64
+        } else {
+            0.0
+        },
+        reconnects: all.reconnects,
+        server_cpu: match (cpu0, cpu1) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+            _ => None,
+        },
+        peak,
+    }
+}
+
+// ---------------------------------------------------------------- the command
+
+fn ms(us: u32) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
+
+fn http(args: HttpArgs) -> Result<ExitCode> {
+    let size = args.size.trim().to_ascii_lowercase();
+    if !["small", "street", "district"].contains(&size.as_str()) {
+        bail!(
+            "unknown --size {:?}: use small, street or district",
+            args.size
+        );
+    }
+    if args.connections == 0 {
+        bail!("--connections must be at least 1");
+    }
+    if !args.seconds.is_finite()
+        || args.seconds <= 0.0
+        || !args.warmup.is_finite()
+        || args.warmup < 0.0
+    {
+        bail!("--seconds must be positive and --warmup not negative");
+    }
+    let args = HttpArgs { size, ..args };
+
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no parent folder", exe.display()))?;
+    let linli = dir.join(format!("linli{}", std::env::consts::EXE_SUFFIX));
+    if !linli.is_file() {
+        bail!(
+            "{} is missing: build it first with `cargo build --release` (then run target/release/linli-bench)",
+            linli.display()
+        );
+    }
+
+    let data = match &args.keep {
+        Some(d) => {
+            let reuse = d
+                .read_dir()
+                .map(|mut it| it.next().is_some())
+                .unwrap_or(false);
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            if reuse {
+                println!(
+                    "note: {} is not empty; an existing demo there is reused, so startup measures reuse, not generation",
+                    d.display()
+                );
+            }
+            DataDir {
+                path: std::path::absolute(d)?,
+                keep: true,
+            }
+        }
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let p = std::env::temp_dir()
+                .join(format!("linli-bench-{}-{nanos:08x}", std::process::id()));
+            std::fs::create_dir(&p).with_context(|| format!("cannot create {}", p.display()))?;
+            DataDir {
+                path: p,
+                keep: false,
+            }
+        }
+    };
+
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    println!("linli-bench http");
+    println!("  binary      {}", linli.display());
+    println!(
+        "  data        {}{}",
+        data.path.display(),
+        if data.keep { " (kept)" } else { "" }
+    );
+    let load = if args.startup_only {
+        "no load (--startup-only)".to_string()
+    } else {
+        format!(
+            "load {} connections × {} s (+{} s warm-up) per scenario",
+            args.connections, args.seconds, args.warmup
+        )
+    };
+    println!(
+        "  demo        --size {} --seed {}; {load}",
+        args.size, args.seed
+    );
+    println!(
+        "  machine     {cpus} CPUs, load average {}",
+        loadavg
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+
+    let ready_target = if args.size == "district" {
+        Duration::from_secs(180)
+    } else {
+        Duration::from_secs(10)
+    };
+    let ready_limit = if args.size == "district" {
+        Duration::from_secs(3600)
+    } else {
+        Duration::from_secs(600)
+    };
+    println!("\nstarting linli demo …");
+    let (mut server, ready) = start_server(&linli, &data.path, &args, ready_limit)?;
+    let pid = server.pid();
+    let addr = server.addr;
+    println!(
+        "  ready in {:.2} s at http://{addr} (pid {pid})",
+        ready.as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    if let Some(l) = server
+        .stdout_lines
+        .lock()
+        .expect("lines")
+        .iter()
+        .find(|l| l.starts_with("demo street"))
+    {
+        println!("  {}", l.split(';').next().unwrap_or(l));
+    }
+    std::thread::sleep(Duration::from_millis(900));
+    if !server.alive() {
+        bail!(
+            "linli exited right after it was ready:\n  {}",
+            server.stderr_tail(15).join("\n  ")
+        );
+    }
+    let idle_rss =
+        proc_status_num(pid, "VmRSS").ok_or_else(|| anyhow!("cannot read /proc/{pid}/status"))?;
+    let startup_hwm = proc_status_num(pid, "VmHWM");
+    println!(
+        "  idle RSS {:.1} MB (peak so far {:.1} MB)",
+        mb(idle_rss),
+        startup_hwm.map(mb).unwrap_or(f64::NAN)
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+
+    let mut wholesale_failure: Option<String> = None;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut idle_conn: Option<Sender> = None;
+    if !args.startup_only {
+        let creds = match rt.block_on(sign_in(addr)) {
+            Ok(c) => c,
+            Err(e) => {
+                let tail = server.stderr_tail(10).join("\n  ");
+                stop_and_report(&mut server);
+                bail!("signing in failed: {e:#}\nlinli's last stderr lines:\n  {tail}");
+            }
+        };
+        println!("  signed in as {USERNAME}; street id {}", creds.street_id);
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", creds.bearer))?;
+        let cookie = HeaderValue::from_str(&format!("linli_session={}", creds.session_cookie))?;
+        let scenarios = vec![
+            Scenario {
+                name: "healthz".into(),
+                what: "baseline: the same server stack doing no work",
+                path: "/healthz".into(),
+                headers: vec![],
+            },
+            Scenario {
+                name: "login page".into(),
+                what: "anonymous HTML",
+                path: "/login".into(),
+                headers: vec![],
+            },
+            Scenario {
+                name: "place page".into(),
+                what: "authenticated HTML (session cookie)",
+                path: format!("/places/{}", creds.street_id),
+                headers: vec![(header::COOKIE, cookie)],
+            },
+            Scenario {
+                name: "places API".into(),
+                what: "authenticated JSON list (Bearer)",
+                path: "/api/v1/places?limit=50".into(),
+                headers: vec![(header::AUTHORIZATION, bearer)],
+            },
+        ];
+        // A quick check that each scenario answers 2xx before loading it.
+        for sc in &scenarios {
+            let headers: Vec<_> = sc
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_str().unwrap_or("").to_string()))
+                .collect();
+            match rt.block_on(request(addr, Method::GET, &sc.path, &headers, None)) {
+                Ok(r) if r.status.is_success() => {}
+                Ok(r) => println!(
+                    "  warning: GET {} answered {} before the load: {}",
+                    sc.path,
+                    r.status,
+                    r.text().chars().take(200).collect::<String>()
+                ),
+                Err(e) => println!("  warning: GET {} failed before the load: {e:#}", sc.path),
+            }
+        }
+        println!();
+        for sc in scenarios {
+            print!("  running {:<12} GET {} … ", sc.name, sc.path);
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+            let o = rt.block_on(run_scenario(addr, pid, sc, &args));
+            println!("{:.0} req/s", o.rps());
+            if o.ok == 0 || o.errors * 2 > o.requests {
+                wholesale_failure.get_or_insert_with(|| {
+                    format!(
+                        "GET {}: {} of {} requests failed{}",
+                        o.path,
+                        o.errors,
+                        o.requests,
+                        o.first_error
+                            .as_deref()
+                            .map(|e| format!(" ({e})"))
+                            .unwrap_or_default()
+                    )
+                });
+            }
+            outcomes.push(o);
+            if !server.alive() {
+                wholesale_failure.get_or_insert_with(|| "linli exited during the load".into());
+                break;
+            }
+        }
+        // One idle keep-alive connection stays open over the shutdown, as a browser's would.
+        idle_conn = rt.block_on(async {
+            let mut s = connect(addr).await.ok()?;
+            let req = Request::get("/healthz")
+                .header(header::HOST, addr.to_string())
+                .body(Full::new(Bytes::new()))
+                .ok()?;
+            let res = s.send_request(req).await.ok()?;
+            res.into_body().collect().await.ok()?;
+            Some(s)
+        });
+    }
+    let after_rss = proc_status_num(pid, "VmRSS");
+    let peak_rss = proc_status_num(pid, "VmHWM");
+
+    // ---------------------------------------------------------------- report
+    let base = outcomes.first().map(|o| o.ok_rps()).filter(|r| *r > 0.0);
+    if !outcomes.is_empty() {
+        println!(
+            "\n{:<12} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10}",
+            "scenario",
+            "requests",
+            "req/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "errors",
+            "vs healthz"
+        );
+        for o in &outcomes {
+            let ratio = base
+                .map(|b| format!("{:.1}%", 100.0 * o.ok_rps() / b))
+                .unwrap_or("-".into());
+            println!(
+                "{:<12} {:>9} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>10}",
+                o.name,
+                o.requests,
+                o.rps(),
+                ms(o.p50_us),
+                ms(o.p90_us),
+                ms(o.p99_us),
+                ms(o.max_us),
+                o.errors,
+                ratio
+            );
+        }
+        println!(
+            "\n{:<12} {:>11} {:>9} {:>12} {:>9} {:>9}",
+            "server side", "CPU µs/req", "KB/resp", "peak RSS MB", "threads", "db files"
+        );
+        for o in &outcomes {
+            let cpu = o
+                .cpu_per_req_us()
+                .map(|c| format!("{c:.0}"))
+                .unwrap_or("-".into());
+            println!(
+                "{:<12} {:>11} {:>9.1} {:>12.1} {:>9} {:>9}",
+                o.name,
+                cpu,
+                o.mean_bytes / 1024.0,
+                mb(o.peak.rss_kb),
+                o.peak.threads,
+                o.peak.db_files
+            );
+        }
+        println!();
+        for o in &outcomes {
+            println!("  {:<12} GET {}  ({})", o.name, o.path, o.what);
+            if o.errors > 0 {
+                let st: Vec<String> = o
+                    .statuses
+                    .iter()
+                    .filter(|(k, _)| !(200..300).contains(*k))
+                    .map(|(k, v)| format!("{v}× {k}"))
+                    .collect();
+                println!(
+                    "    errors: {}{}{}",
+                    st.join(", "),
+                    if o.transport_errors > 0 {
+                        format!(" {}× transport", o.transport_errors)
+                    } else {
+                        String::new()
+                    },
+                    o.first_error
+                        .as_deref()
+                        .map(|e| format!(" (first: {e})"))
+                        .unwrap_or_default()
+                );
+            }
+            if o.reconnects > 0 {
+                println!(
+                    "    reconnects: {} (the server closed keep-alive connections)",
+                    o.reconnects
+                );
+            }
+        }
+        println!(
+            "  req/s counts every answer; \"vs healthz\" compares 2xx answers per second with /healthz's."
+        );
+        println!(
+            "  CPU µs/req: the server's user+system CPU time per request over the measured window;"
+        );
+        println!(
+            "  peak RSS, threads and db files (open SQLite database files) are the server's highest \
+             values sampled every 100 ms while measuring."
+        );
+    }
+    println!();
+    println!(
+        "startup-to-ready   {:>8.2} s   (--size {})",
+        ready.as_secs_f64(),
+        args.size
+    );
+    println!("idle RSS           {:>8.1} MB", mb(idle_rss));
+    if let Some(a) = after_rss.filter(|_| !outcomes.is_empty()) {
+        println!("RSS after the load {:>8.1} MB", mb(a));
+    }
+    if let Some(p) = peak_rss {
+        println!("peak RSS (VmHWM)   {:>8.1} MB", mb(p));
+    }
+
+    // ---------------------------------------------------------------- shutdown
+    let idle_note = if idle_conn.is_some() {
+        " (with 1 idle keep-alive connection open)"
+    } else {
+        ""
+    };
+    let (status, took) = server.stop(Duration::from_secs(30))?;
+    let clean = matches!(status, Some(s) if s.success());
+    let how = match status {
+        Some(s) if s.success() => "exited cleanly (status 0)".to_string(),
+        Some(s) => format!("exited with {s}"),
+        None => "did not exit within 30 s; killed".to_string(),
+    };
+    println!(
+        "shutdown (SIGTERM) {:>8.3} s   {how}{idle_note}",
+        took.as_secs_f64()
+    );
+    drop(idle_conn);
+    drop(rt);
+
+    // ---------------------------------------------------------------- targets
+    println!("\ntargets");
+    let ready_ok = ready < ready_target;
+    println!(
+        "  {}  ready < {} s ({}): {:.2} s",
+        pass(ready_ok),
+        ready_target.as_secs(),
+        if args.size == "district" {
+            "district"
+        } else {
+            "street"
+        },
+        ready.as_secs_f64()
+    );
+    println!(
+        "  {}  idle RSS < 60 MB: {:.1} MB",
+        pass(mb(idle_rss) < 60.0),
+        mb(idle_rss)
+    );
+    match (outcomes.iter().find(|o| o.name == "places API"), base) {
+        (Some(o), Some(b)) => {
+            let ratio = o.ok_rps() / b;
+            println!(
+                "  {}  JSON list ≥ 40% of /healthz req/s: {:.0}% ({:.0} vs {:.0} req/s)",
+                pass(ratio >= 0.40),
+                ratio * 100.0,
+                o.ok_rps(),
+                b
+            );
+            println!(
+                "  {}  JSON list p99 < 20 ms: {:.2} ms",
+                pass(o.p99_us < 20_000 && o.ok > 0),
+                ms(o.p99_us)
+            );
+        }
+        _ if args.startup_only => println!("  skip  JSON list targets (--startup-only)"),
+        _ => println!("  FAIL  JSON list targets: not measured"),
+    }
+    println!("  {}  graceful shutdown on SIGTERM: {how}", pass(clean));
+    if data.keep {
+        println!(
+            "\ndata kept in {} (server stderr in bench-server-stderr.log)",
+            data.path.display()
+        );
+    }
+    if let Some(why) = wholesale_failure {
+        eprintln!("linli-bench: requests failed wholesale: {why}");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stops the server on an error path, saying how it went.
+fn stop_and_report(server: &mut Server) {
+    match server.stop(Duration::from_secs(30)) {
+        Ok((Some(st), took)) => eprintln!("linli stopped ({st}) in {:.2} s", took.as_secs_f64()),
+        Ok((None, _)) => eprintln!("linli did not stop within 30 s; killed"),
+        Err(e) => eprintln!("could not stop linli: {e:#}"),
+    }
+}

@@ -1,9 +1,9 @@
 //! `linli demo`: builds (or reuses) a realistic demo street in the data folder, with the fixed
 //! demo accounts, so a person can log in as each kind of user.
 
+pub mod names;
 #[path = "gen.rs"]
 pub mod synth;
-pub mod names;
 
 use std::collections::HashMap;
 
@@ -41,16 +41,27 @@ pub enum DemoError {
         "the data folder already holds a {found} demo; use another --data folder for a {wanted} demo / 数据目录中已有其他规模的演示数据"
     )]
     OtherDemo { found: String, wanted: String },
-    #[error("the database already holds data that is not a demo; use an empty --data folder / 数据库中已有非演示数据")]
+    #[error(
+        "the database already holds data that is not a demo; use an empty --data folder / 数据库中已有非演示数据"
+    )]
     NotEmpty,
 }
 
 /// Builds the demo (or reuses the one already there) and sets every demo account's password.
-pub fn build(db: &Db, keys: &FieldKeys, size: DemoSize, seed: u64, password: &str, today: NaiveDate, progress: &dyn Fn(usize, usize)) -> Result<DemoSummary, DemoError> {
+pub fn build(
+    db: &Db,
+    keys: &FieldKeys,
+    size: DemoSize,
+    seed: u64,
+    password: &str,
+    today: NaiveDate,
+    progress: &dyn Fn(usize, usize),
+) -> Result<DemoSummary, DemoError> {
     let marker = format!("{}:{seed}", size.as_str());
     let existing = db.read_blocking(|c| {
         Ok((
-            c.query_opt("SELECT value FROM meta WHERE key = 'demo'", &[])?.map(|r| r.str(0)),
+            c.query_opt("SELECT value FROM meta WHERE key = 'demo'", &[])?
+                .map(|r| r.str(0)),
             c.query_i64("SELECT COUNT(*) FROM places", &[])?,
         ))
     })?;
@@ -72,7 +83,10 @@ pub fn build(db: &Db, keys: &FieldKeys, size: DemoSize, seed: u64, password: &st
     let accounts = db.write_blocking(|c| {
         if created {
             create_accounts(c, &hash)?;
-            c.exec("INSERT INTO meta (key, value) VALUES ('demo', $1)", params![marker.clone()])?;
+            c.exec(
+                "INSERT INTO meta (key, value) VALUES ('demo', $1)",
+                params![marker.clone()],
+            )?;
         } else {
             for (name, ..) in ACCOUNTS {
                 if let Some(id) = users::exists(c, name)? {
@@ -102,17 +116,38 @@ struct Ids {
 }
 
 fn next_id(c: &mut dyn Conn, table: &str) -> Result<i64, StoreError> {
-    Ok(c.query_i64(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"), &[])?)
+    c.query_i64(
+        &format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"),
+        &[],
+    )
 }
 
-fn load(db: &Db, keys: &FieldKeys, size: DemoSize, seed: u64, today: NaiveDate, progress: &dyn Fn(usize, usize)) -> Result<(), StoreError> {
+fn load(
+    db: &Db,
+    keys: &FieldKeys,
+    size: DemoSize,
+    seed: u64,
+    today: NaiveDate,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(), StoreError> {
     let district = synth::district(seed);
     let now = now_ms();
     let district_id = db.write_blocking(|c| {
         let id = next_id(c, "places")?;
         c.insert_many(
             "places",
-            &["id", "street_id", "parent_id", "kind", "code", "name", "path", "depth", "geojson", "created_at"],
+            &[
+                "id",
+                "street_id",
+                "parent_id",
+                "kind",
+                "code",
+                "name",
+                "path",
+                "depth",
+                "geojson",
+                "created_at",
+            ],
             &[vec![
                 Val::Int(id),
                 Val::Null,
@@ -155,7 +190,13 @@ fn load(db: &Db, keys: &FieldKeys, size: DemoSize, seed: u64, today: NaiveDate, 
         Ok(())
     })?;
     db.write_blocking(|c| {
-        for t in ["places", "households", "persons", "organisations", "person_tags"] {
+        for t in [
+            "places",
+            "households",
+            "persons",
+            "organisations",
+            "person_tags",
+        ] {
             c.sync_id_sequence(t)?;
         }
         Ok(())
@@ -163,7 +204,15 @@ fn load(db: &Db, keys: &FieldKeys, size: DemoSize, seed: u64, today: NaiveDate, 
     Ok(())
 }
 
-fn insert_street(c: &mut dyn Conn, keys: &FieldKeys, district_path: &str, district_id: i64, d: &StreetData, ids: &mut Ids, today: NaiveDate) -> Result<(), StoreError> {
+fn insert_street(
+    c: &mut dyn Conn,
+    keys: &FieldKeys,
+    district_path: &str,
+    district_id: i64,
+    d: &StreetData,
+    ids: &mut Ids,
+    today: NaiveDate,
+) -> Result<(), StoreError> {
     let now = now_ms();
     let base = ids.place;
     let street_id = base; // the street is the first place of its data
@@ -173,7 +222,11 @@ fn insert_street(c: &mut dyn Conn, keys: &FieldKeys, district_path: &str, distri
         let (parent_id, parent_path, depth) = match p.parent {
             Some(pi) => {
                 assert!(pi < i, "the generator lists parents before children");
-                (base + pi as i64, paths[pi].clone(), paths[pi].matches('/').count() as i64 + 2)
+                (
+                    base + pi as i64,
+                    paths[pi].clone(),
+                    paths[pi].matches('/').count() as i64 + 2,
+                )
             }
             None => (district_id, district_path.to_string(), 1),
         };
@@ -202,7 +255,26 @@ fn insert_street(c: &mut dyn Conn, keys: &FieldKeys, district_path: &str, distri
     }
     c.insert_many(
         "places",
-        &["id", "street_id", "parent_id", "kind", "code", "name", "path", "depth", "geojson", "address", "estate", "floors", "stairwells", "floor_no", "stairwell_no", "area_m2", "unit_use", "created_at"],
+        &[
+            "id",
+            "street_id",
+            "parent_id",
+            "kind",
+            "code",
+            "name",
+            "path",
+            "depth",
+            "geojson",
+            "address",
+            "estate",
+            "floors",
+            "stairwells",
+            "floor_no",
+            "stairwell_no",
+            "area_m2",
+            "unit_use",
+            "created_at",
+        ],
         &rows,
     )?;
     ids.place += d.places.len() as i64;
@@ -212,13 +284,32 @@ fn insert_street(c: &mut dyn Conn, keys: &FieldKeys, district_path: &str, distri
     let mut org_place_rows = Vec::new();
     for (i, o) in d.orgs.iter().enumerate() {
         let id = ids.org + i as i64;
-        org_rows.push(vec![Val::Int(id), Val::Int(street_id), o.kind.into(), o.code.clone().into(), o.name.clone().into(), Val::Int(now)]);
+        org_rows.push(vec![
+            Val::Int(id),
+            Val::Int(street_id),
+            o.kind.into(),
+            o.code.clone().into(),
+            o.name.clone().into(),
+            Val::Int(now),
+        ]);
         for pi in &o.serves {
-            org_place_rows.push(vec![Val::Int(street_id), Val::Int(id), Val::Int(base + *pi as i64)]);
+            org_place_rows.push(vec![
+                Val::Int(street_id),
+                Val::Int(id),
+                Val::Int(base + *pi as i64),
+            ]);
         }
     }
-    c.insert_many("organisations", &["id", "street_id", "kind", "code", "name", "created_at"], &org_rows)?;
-    c.insert_many("org_places", &["street_id", "org_id", "place_id"], &org_place_rows)?;
+    c.insert_many(
+        "organisations",
+        &["id", "street_id", "kind", "code", "name", "created_at"],
+        &org_rows,
+    )?;
+    c.insert_many(
+        "org_places",
+        &["street_id", "org_id", "place_id"],
+        &org_place_rows,
+    )?;
     ids.org += d.orgs.len() as i64;
 
     let hh_base = ids.household;
@@ -239,7 +330,20 @@ fn insert_street(c: &mut dyn Conn, keys: &FieldKeys, district_path: &str, distri
             ]
         })
         .collect();
-    c.insert_many("households", &["id", "street_id", "unit_id", "place_path", "head_person_id", "registered", "created_at", "updated_at"], &hh_rows)?;
+    c.insert_many(
+        "households",
+        &[
+            "id",
+            "street_id",
+            "unit_id",
+            "place_path",
+            "head_person_id",
+            "registered",
+            "created_at",
+            "updated_at",
+        ],
+        &hh_rows,
+    )?;
     ids.household += d.households.len() as i64;
 
     let mut person_rows = Vec::with_capacity(d.persons.len());
@@ -262,7 +366,10 @@ fn insert_street(c: &mut dyn Conn, keys: &FieldKeys, district_path: &str, distri
             keys.blind_index("id_number", idn).into(),
             p.id_number.masked().into(),
             phone.as_ref().map(|ph| keys.encrypt(ph.as_str())).into(),
-            phone.as_ref().map(|ph| keys.blind_index("phone", ph.as_str())).into(),
+            phone
+                .as_ref()
+                .map(|ph| keys.blind_index("phone", ph.as_str()))
+                .into(),
             phone.as_ref().map(|ph| ph.masked()).into(),
             p.relation.into(),
             p.hukou_registered.into(),
@@ -277,7 +384,10 @@ fn insert_street(c: &mut dyn Conn, keys: &FieldKeys, district_path: &str, distri
                 Val::Int(street_id),
                 Val::Int(id),
                 (*t).into(),
-                (today - chrono::Days::new(365)).format("%Y-%m-%d").to_string().into(),
+                (today - chrono::Days::new(365))
+                    .format("%Y-%m-%d")
+                    .to_string()
+                    .into(),
                 "demo".into(),
                 Val::Int(now),
             ]);
@@ -286,11 +396,44 @@ fn insert_street(c: &mut dyn Conn, keys: &FieldKeys, district_path: &str, distri
     }
     c.insert_many(
         "persons",
-        &["id", "street_id", "household_id", "unit_id", "place_path", "name", "sex", "birth_date", "id_number_enc", "id_number_bidx", "id_number_masked", "phone_enc", "phone_bidx", "phone_masked", "relation", "hukou_registered", "residence", "presence", "created_at", "updated_at"],
+        &[
+            "id",
+            "street_id",
+            "household_id",
+            "unit_id",
+            "place_path",
+            "name",
+            "sex",
+            "birth_date",
+            "id_number_enc",
+            "id_number_bidx",
+            "id_number_masked",
+            "phone_enc",
+            "phone_bidx",
+            "phone_masked",
+            "relation",
+            "hukou_registered",
+            "residence",
+            "presence",
+            "created_at",
+            "updated_at",
+        ],
         &person_rows,
     )?;
     ids.person += d.persons.len() as i64;
-    c.insert_many("person_tags", &["id", "street_id", "person_id", "tag", "valid_from", "source", "created_at"], &tag_rows)?;
+    c.insert_many(
+        "person_tags",
+        &[
+            "id",
+            "street_id",
+            "person_id",
+            "tag",
+            "valid_from",
+            "source",
+            "created_at",
+        ],
+        &tag_rows,
+    )?;
     Ok(())
 }
 
@@ -305,16 +448,32 @@ pub const ACCOUNTS: [(&str, Role, &str); 7] = [
     ("jumin", Role::Resident, ""),
 ];
 
+/// Where a demo account belongs: place, organisation, own registry record, display name.
+type AccountPlacement = (Option<i64>, Option<i64>, Option<i64>, String);
+
 fn create_accounts(c: &mut dyn Conn, hash: &str) -> Result<(), StoreError> {
     // The first street, its first community and that community's first grid.
-    let street = c.query_one("SELECT id, path FROM places WHERE kind = 'street' ORDER BY path LIMIT 1", &[])?;
+    let street = c.query_one(
+        "SELECT id, path FROM places WHERE kind = 'street' ORDER BY path LIMIT 1",
+        &[],
+    )?;
     let (street_id, street_path) = (street.i64(0), street.str(1));
     let mut p = Vec::new();
     let cond = crate::store::under_paths("path", std::slice::from_ref(&street_path), 1, &mut p);
-    let community = c.query_one(&format!("SELECT id, path FROM places WHERE kind = 'community' AND {cond} ORDER BY path LIMIT 1"), &p)?;
+    let community = c.query_one(
+        &format!(
+            "SELECT id, path FROM places WHERE kind = 'community' AND {cond} ORDER BY path LIMIT 1"
+        ),
+        &p,
+    )?;
     let mut p2 = Vec::new();
     let cond2 = crate::store::under_paths("path", &[community.str(1)], 1, &mut p2);
-    let grid = c.query_one(&format!("SELECT id, path FROM places WHERE kind = 'grid' AND {cond2} ORDER BY path LIMIT 1"), &p2)?;
+    let grid = c.query_one(
+        &format!(
+            "SELECT id, path FROM places WHERE kind = 'grid' AND {cond2} ORDER BY path LIMIT 1"
+        ),
+        &p2,
+    )?;
     let dept = c.query_one("SELECT id FROM organisations WHERE street_id = $1 AND kind = 'department' ORDER BY code LIMIT 1", params![street_id])?;
     let property = c
         .query_opt(
@@ -341,17 +500,40 @@ fn create_accounts(c: &mut dyn Conn, hash: &str) -> Result<(), StoreError> {
         )?
         .unwrap_or_else(|| resident.clone());
 
-    let mut by_name: HashMap<&str, (Option<i64>, Option<i64>, Option<i64>, String)> = HashMap::new();
+    let mut by_name: HashMap<&str, AccountPlacement> = HashMap::new();
     by_name.insert("admin", (Some(street_id), None, None, String::new()));
-    by_name.insert("shegong", (Some(community.i64(0)), None, None, String::new()));
+    by_name.insert(
+        "shegong",
+        (Some(community.i64(0)), None, None, String::new()),
+    );
     by_name.insert("wangge", (Some(grid.i64(0)), None, None, String::new()));
     by_name.insert("bumen", (None, Some(dept.i64(0)), None, String::new()));
     by_name.insert("wuye", (None, Some(property.i64(0)), None, String::new()));
-    by_name.insert("zhiyuan", (Some(community.i64(0)), None, Some(volunteer.i64(0)), volunteer.str(1)));
-    by_name.insert("jumin", (Some(resident.i64(2)), None, Some(resident.i64(0)), resident.str(1)));
+    by_name.insert(
+        "zhiyuan",
+        (
+            Some(community.i64(0)),
+            None,
+            Some(volunteer.i64(0)),
+            volunteer.str(1),
+        ),
+    );
+    by_name.insert(
+        "jumin",
+        (
+            Some(resident.i64(2)),
+            None,
+            Some(resident.i64(0)),
+            resident.str(1),
+        ),
+    );
     for (name, role, display) in ACCOUNTS {
         let (place, org, person, pname) = by_name.remove(name).expect("every account is placed");
-        let display = if display.is_empty() { pname } else { display.to_string() };
+        let display = if display.is_empty() {
+            pname
+        } else {
+            display.to_string()
+        };
         let username = users::Username::parse(name).expect("demo names are valid");
         let id = users::create(
             c,
@@ -371,8 +553,12 @@ fn create_accounts(c: &mut dyn Conn, hash: &str) -> Result<(), StoreError> {
 fn account_table(c: &mut dyn Conn) -> Result<Vec<DemoAccount>, StoreError> {
     let mut out = Vec::new();
     for (name, role, _) in ACCOUNTS {
-        let Some(id) = users::exists(c, name)? else { continue };
-        let Some(u) = users::by_id(c, id)? else { continue };
+        let Some(id) = users::exists(c, name)? else {
+            continue;
+        };
+        let Some(u) = users::by_id(c, id)? else {
+            continue;
+        };
         let scope = u
             .grants
             .iter()
@@ -392,4 +578,3 @@ fn account_table(c: &mut dyn Conn) -> Result<Vec<DemoAccount>, StoreError> {
     }
     Ok(out)
 }
-

@@ -36,7 +36,11 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Starts a session; returns the cookie value and the CSRF token bound to it.
-pub fn create_session(c: &mut dyn Conn, user_id: i64, policy: &SessionPolicy) -> Result<(String, String)> {
+pub fn create_session(
+    c: &mut dyn Conn,
+    user_id: i64,
+    policy: &SessionPolicy,
+) -> Result<(String, String)> {
     let token = random_token("");
     let csrf = random_token("");
     let now = now_ms();
@@ -51,11 +55,19 @@ pub fn create_session(c: &mut dyn Conn, user_id: i64, policy: &SessionPolicy) ->
 }
 
 pub fn end_session(c: &mut dyn Conn, token: &str) -> Result<()> {
-    c.exec("DELETE FROM sessions WHERE token_hash = $1", params![token_hash(token)])?;
+    c.exec(
+        "DELETE FROM sessions WHERE token_hash = $1",
+        params![token_hash(token)],
+    )?;
     Ok(())
 }
 
-pub fn create_api_token(c: &mut dyn Conn, user_id: i64, name: &str, policy: &SessionPolicy) -> Result<(String, i64)> {
+pub fn create_api_token(
+    c: &mut dyn Conn,
+    user_id: i64,
+    name: &str,
+    policy: &SessionPolicy,
+) -> Result<(String, i64)> {
     let token = random_token("lnl_");
     let now = now_ms();
     let expires = now + policy.token_ms;
@@ -67,7 +79,10 @@ pub fn create_api_token(c: &mut dyn Conn, user_id: i64, name: &str, policy: &Ses
 }
 
 pub fn revoke_api_token(c: &mut dyn Conn, token: &str) -> Result<bool> {
-    Ok(c.exec("DELETE FROM api_tokens WHERE token_hash = $1", params![token_hash(token)])? > 0)
+    Ok(c.exec(
+        "DELETE FROM api_tokens WHERE token_hash = $1",
+        params![token_hash(token)],
+    )? > 0)
 }
 
 /// How a request authenticated.
@@ -77,11 +92,25 @@ pub enum Credential<'a> {
     Bearer(&'a str),
 }
 
+/// A write that resolving a credential asks for, done afterwards so that resolving itself
+/// is a read and authenticated requests do not queue on the single SQLite writer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Touch {
+    Nothing,
+    EndSession(String),
+    SessionSeen(String),
+    TokenUsed(String),
+}
+
 /// Resolves a credential to its caller, enforcing the session's idle and absolute timeouts.
-/// Touches `last_seen_at` at most once a minute, so reads do not become writes.
-pub fn resolve(c: &mut dyn Conn, cred: Credential<'_>, policy: &SessionPolicy) -> Result<Option<Caller>> {
+/// Asks to touch `last_seen_at` at most once a minute.
+pub fn resolve(
+    c: &mut dyn Conn,
+    cred: Credential<'_>,
+    policy: &SessionPolicy,
+) -> Result<(Option<Caller>, Touch)> {
     let now = now_ms();
-    let (user_id, csrf) = match cred {
+    let (user_id, csrf, touch) = match cred {
         Credential::Session(token) => {
             let h = token_hash(token);
             let Some(r) = c.query_opt(
@@ -89,16 +118,17 @@ pub fn resolve(c: &mut dyn Conn, cred: Credential<'_>, policy: &SessionPolicy) -
                 params![h.clone()],
             )?
             else {
-                return Ok(None);
+                return Ok((None, Touch::Nothing));
             };
             if r.i64(3) < now || r.i64(2) + policy.idle_ms < now {
-                c.exec("DELETE FROM sessions WHERE token_hash = $1", params![h])?;
-                return Ok(None);
+                return Ok((None, Touch::EndSession(h)));
             }
-            if now - r.i64(2) > 60_000 {
-                c.exec("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2", params![now, h])?;
-            }
-            (r.i64(0), Some(r.str(1)))
+            let touch = if now - r.i64(2) > 60_000 {
+                Touch::SessionSeen(h)
+            } else {
+                Touch::Nothing
+            };
+            (r.i64(0), Some(r.str(1)), touch)
         }
         Credential::Bearer(token) => {
             let h = token_hash(token);
@@ -107,18 +137,46 @@ pub fn resolve(c: &mut dyn Conn, cred: Credential<'_>, policy: &SessionPolicy) -
                 params![h.clone()],
             )?
             else {
-                return Ok(None);
+                return Ok((None, Touch::Nothing));
             };
             if r.i64(1) < now {
-                return Ok(None);
+                return Ok((None, Touch::Nothing));
             }
-            if now - r.opt_i64(2).unwrap_or(0) > 60_000 {
-                c.exec("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2", params![now, h])?;
-            }
-            (r.i64(0), None)
+            let touch = if now - r.opt_i64(2).unwrap_or(0) > 60_000 {
+                Touch::TokenUsed(h)
+            } else {
+                Touch::Nothing
+            };
+            (r.i64(0), None, touch)
         }
     };
-    load_caller(c, user_id, csrf)
+    Ok((load_caller(c, user_id, csrf)?, touch))
+}
+
+pub fn apply_touch(c: &mut dyn Conn, touch: &Touch) -> Result<()> {
+    let now = now_ms();
+    match touch {
+        Touch::Nothing => {}
+        Touch::EndSession(h) => {
+            c.exec(
+                "DELETE FROM sessions WHERE token_hash = $1",
+                params![h.clone()],
+            )?;
+        }
+        Touch::SessionSeen(h) => {
+            c.exec(
+                "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
+                params![now, h.clone()],
+            )?;
+        }
+        Touch::TokenUsed(h) => {
+            c.exec(
+                "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2",
+                params![now, h.clone()],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Builds the caller of an active user: grants, scope, own household.
@@ -131,7 +189,10 @@ pub fn load_caller(c: &mut dyn Conn, user_id: i64, csrf: Option<String>) -> Resu
     }
     let own_household = match u.person_id {
         Some(pid) => c
-            .query_opt("SELECT household_id FROM persons WHERE id = $1", params![pid])?
+            .query_opt(
+                "SELECT household_id FROM persons WHERE id = $1",
+                params![pid],
+            )?
             .and_then(|r| r.opt_i64(0)),
         None => None,
     };

@@ -45,7 +45,9 @@ pub async fn check(
     let user_id = creds.user.id;
     if !ok {
         let locked = db
-            .write(move |c| users::record_failure(c, user_id, max_failures, lockout_minutes * 60_000))
+            .write(move |c| {
+                users::record_failure(c, user_id, max_failures, lockout_minutes * 60_000)
+            })
             .await?;
         return Ok(if locked {
             LoginOutcome::Locked {

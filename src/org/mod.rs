@@ -167,9 +167,9 @@ impl Scope {
     }
 
     pub fn covers(paths: &[String], path: &str) -> bool {
-        paths
-            .iter()
-            .any(|p| path == p || (path.starts_with(p.as_str()) && path[p.len()..].starts_with('/')))
+        paths.iter().any(|p| {
+            path == p || (path.starts_with(p.as_str()) && path[p.len()..].starts_with('/'))
+        })
     }
 }
 
@@ -225,7 +225,12 @@ mod tests {
 
     #[test]
     fn scope_drops_covered_paths() {
-        let mut v = vec!["a/b/c".to_string(), "a/b".into(), "a/bc".into(), "a/b".into()];
+        let mut v = vec![
+            "a/b/c".to_string(),
+            "a/b".into(),
+            "a/bc".into(),
+            "a/b".into(),
+        ];
         normalise(&mut v);
         assert_eq!(v, vec!["a/b".to_string(), "a/bc".into()]);
         assert!(Scope::covers(&v, "a/b/x"));

@@ -42,26 +42,29 @@ pub struct Place {
 
 const COLS: &str = "id, street_id, parent_id, kind, code, name, path, depth, address, estate, \
                     floors, stairwells, floor_no, stairwell_no, area_m2, unit_use, geojson";
+/// The same without the geometry, for lists (which never show it).
+const LIST_COLS: &str = "id, street_id, parent_id, kind, code, name, path, depth, address, estate, \
+                    floors, stairwells, floor_no, stairwell_no, area_m2, unit_use";
 
-fn from_row(r: &Row) -> Place {
+fn from_row(mut r: Row) -> Place {
     Place {
         id: r.i64(0),
         street_id: r.opt_i64(1),
         parent_id: r.opt_i64(2),
-        kind: r.str(3),
-        code: r.str(4),
-        name: r.str(5),
-        path: r.str(6),
+        kind: r.take_str(3).unwrap_or_default(),
+        code: r.take_str(4).unwrap_or_default(),
+        name: r.take_str(5).unwrap_or_default(),
+        path: r.take_str(6).unwrap_or_default(),
         depth: r.i64(7),
-        address: r.opt_str(8),
-        estate: r.opt_str(9),
+        address: r.take_str(8),
+        estate: r.take_str(9),
         floors: r.opt_i64(10),
         stairwells: r.opt_i64(11),
         floor_no: r.opt_i64(12),
         stairwell_no: r.opt_i64(13),
         area_m2: r.opt_f64(14),
-        unit_use: r.opt_str(15),
-        geojson: r.opt_str(16),
+        unit_use: r.take_str(15),
+        geojson: if r.0.len() > 16 { r.take_str(16) } else { None },
     }
 }
 
@@ -82,18 +85,18 @@ pub fn get(c: &mut dyn Conn, scope: &[String], id: i64) -> Result<Option<Place>>
     let mut p = vec![Val::Int(id)];
     let cond = under_paths("path", scope, 2, &mut p);
     let sql = format!("SELECT {COLS} FROM places WHERE id = $1 AND {cond}");
-    Ok(c.query_opt(&sql, &p)?.as_ref().map(from_row))
+    Ok(c.query_opt(&sql, &p)?.map(from_row))
 }
 
 /// One place by path, without a scope: for the command line and for checking new grants.
 pub fn by_path(c: &mut dyn Conn, path: &str) -> Result<Option<Place>> {
     let sql = format!("SELECT {COLS} FROM places WHERE path = $1");
-    Ok(c.query_opt(&sql, params![path])?.as_ref().map(from_row))
+    Ok(c.query_opt(&sql, params![path])?.map(from_row))
 }
 
 pub fn by_id_unscoped(c: &mut dyn Conn, id: i64) -> Result<Option<Place>> {
     let sql = format!("SELECT {COLS} FROM places WHERE id = $1");
-    Ok(c.query_opt(&sql, params![id])?.as_ref().map(from_row))
+    Ok(c.query_opt(&sql, params![id])?.map(from_row))
 }
 
 /// The places at the top of a scope (the places the scope's paths name).
@@ -160,7 +163,10 @@ pub fn children(c: &mut dyn Conn, parent: &Place) -> Result<Vec<PlaceSummary>> {
 /// The children of a place as full records (a building's units, a grid's buildings).
 pub fn children_full(c: &mut dyn Conn, parent_id: i64) -> Result<Vec<Place>> {
     let sql = format!("SELECT {COLS} FROM places WHERE parent_id = $1 ORDER BY code");
-    Ok(c.query(&sql, params![parent_id])?.iter().map(from_row).collect())
+    Ok(c.query(&sql, params![parent_id])?
+        .into_iter()
+        .map(from_row)
+        .collect())
 }
 
 /// Filters for [`list`].
@@ -170,32 +176,52 @@ pub struct ListQuery {
     pub under: Option<String>,
     pub limit: i64,
     pub offset: i64,
+    /// Also count every match (a full index range scan: ask only when needed).
+    pub with_total: bool,
 }
 
-/// Places within the scope, in path order, one page at a time; with the total.
-pub fn list(c: &mut dyn Conn, scope: &[String], q: &ListQuery) -> Result<(Vec<Place>, i64)> {
+/// One page of [`list`].
+pub struct ListPage {
+    pub items: Vec<Place>,
+    pub has_more: bool,
+    pub total: Option<i64>,
+}
+
+/// Places within the scope, in path order (the index order, so a page costs its size).
+pub fn list(c: &mut dyn Conn, scope: &[String], q: &ListQuery) -> Result<ListPage> {
     let mut p = Vec::new();
     let mut cond = under_paths("path", scope, 1, &mut p);
     if let Some(under) = &q.under {
         let n = p.len() + 1;
         cond = format!(
             "{cond} AND {}",
-            under_paths("path", &[under.clone()], n, &mut p)
+            under_paths("path", std::slice::from_ref(under), n, &mut p)
         );
     }
     if let Some(kind) = &q.kind {
         p.push(Val::Text(kind.clone()));
         cond = format!("{cond} AND kind = ${}", p.len());
     }
-    let total = c.query_i64(&format!("SELECT COUNT(*) FROM places WHERE {cond}"), &p)?;
-    p.push(Val::Int(q.limit));
+    let total = if q.with_total {
+        Some(c.query_i64(&format!("SELECT COUNT(*) FROM places WHERE {cond}"), &p)?)
+    } else {
+        None
+    };
+    p.push(Val::Int(q.limit + 1));
     p.push(Val::Int(q.offset));
     let sql = format!(
-        "SELECT {COLS} FROM places WHERE {cond} ORDER BY path LIMIT ${} OFFSET ${}",
+        "SELECT {LIST_COLS} FROM places WHERE {cond} ORDER BY path LIMIT ${} OFFSET ${}",
         p.len() - 1,
         p.len()
     );
-    Ok((c.query(&sql, &p)?.iter().map(from_row).collect(), total))
+    let mut items: Vec<Place> = c.query(&sql, &p)?.into_iter().map(from_row).collect();
+    let has_more = items.len() as i64 > q.limit;
+    items.truncate(q.limit as usize);
+    Ok(ListPage {
+        items,
+        has_more,
+        total,
+    })
 }
 
 /// Counts of places of each kind under a path.

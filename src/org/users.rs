@@ -90,7 +90,14 @@ pub fn create(c: &mut dyn Conn, u: NewUser<'_>) -> Result<i64> {
         .query_one(
             "INSERT INTO users (street_id, username, display_name, password_hash, person_id, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-            params![u.street_id, u.username.as_str(), u.display_name, u.password_hash, u.person_id, now],
+            params![
+                u.street_id,
+                u.username.as_str(),
+                u.display_name,
+                u.password_hash,
+                u.person_id,
+                now
+            ],
         )
         .map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("username".into()),
@@ -110,7 +117,14 @@ pub fn add_grant(
     Ok(c.query_one(
         "INSERT INTO user_roles (street_id, user_id, role, place_id, org_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        params![street_id, user_id, role.as_str(), place_id, org_id, now_ms()],
+        params![
+            street_id,
+            user_id,
+            role.as_str(),
+            place_id,
+            org_id,
+            now_ms()
+        ],
     )?
     .i64(0))
 }
@@ -161,8 +175,7 @@ pub fn grants(c: &mut dyn Conn, user_id: i64) -> Result<Vec<Grant>> {
     Ok(out)
 }
 
-const USER_COLS: &str =
-    "id, username, display_name, street_id, person_id, active, locked_until, password_hash, failed_logins";
+const USER_COLS: &str = "id, username, display_name, street_id, person_id, active, locked_until, password_hash, failed_logins";
 
 /// The stored login data of a user.
 pub struct Credentials {
@@ -263,7 +276,10 @@ pub fn set_password(c: &mut dyn Conn, user_id: i64, hash: &str) -> Result<()> {
     )?;
     // A new password ends every session and token of the account.
     c.exec("DELETE FROM sessions WHERE user_id = $1", params![user_id])?;
-    c.exec("DELETE FROM api_tokens WHERE user_id = $1", params![user_id])?;
+    c.exec(
+        "DELETE FROM api_tokens WHERE user_id = $1",
+        params![user_id],
+    )?;
     Ok(())
 }
 
@@ -274,7 +290,10 @@ pub fn set_active(c: &mut dyn Conn, user_id: i64, active: bool) -> Result<()> {
     )?;
     if !active {
         c.exec("DELETE FROM sessions WHERE user_id = $1", params![user_id])?;
-        c.exec("DELETE FROM api_tokens WHERE user_id = $1", params![user_id])?;
+        c.exec(
+            "DELETE FROM api_tokens WHERE user_id = $1",
+            params![user_id],
+        )?;
     }
     Ok(())
 }
@@ -305,9 +324,11 @@ pub fn record_success(c: &mut dyn Conn, user_id: i64) -> Result<()> {
 
 /// The id of the user with this name, if any.
 pub fn exists(c: &mut dyn Conn, username: &str) -> Result<Option<i64>> {
-    Ok(c
-        .query_opt("SELECT id FROM users WHERE username = $1", params![username])?
-        .map(|r| r.i64(0)))
+    Ok(c.query_opt(
+        "SELECT id FROM users WHERE username = $1",
+        params![username],
+    )?
+    .map(|r| r.i64(0)))
 }
 
 #[cfg(test)]

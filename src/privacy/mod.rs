@@ -46,7 +46,8 @@ impl FieldKeys {
             write_private(&path, hex::encode(raw).as_bytes()).map_err(io)?;
         }
         let text = std::fs::read_to_string(&path).map_err(io)?;
-        let raw = hex::decode(text.trim()).map_err(|_| KeyError::Damaged(path.display().to_string()))?;
+        let raw =
+            hex::decode(text.trim()).map_err(|_| KeyError::Damaged(path.display().to_string()))?;
         if raw.len() != 64 {
             return Err(KeyError::Damaged(path.display().to_string()));
         }
@@ -85,7 +86,8 @@ impl FieldKeys {
 
     /// The blind index of a normalised value; `domain` separates ID numbers from phones.
     pub fn blind_index(&self, domain: &str, normalised: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key).expect("any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key).expect("any key length");
         mac.update(domain.as_bytes());
         mac.update(&[0]);
         mac.update(normalised.as_bytes());
@@ -135,7 +137,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("field.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join("field.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let _ = std::fs::remove_dir_all(dir);

@@ -33,7 +33,9 @@ impl Backend {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("unsupported database URL scheme {0:?}: use sqlite://PATH or postgres://… / 不支持的数据库地址")]
+    #[error(
+        "unsupported database URL scheme {0:?}: use sqlite://PATH or postgres://… / 不支持的数据库地址"
+    )]
     BadUrl(String),
     #[error("cannot open the database: {0}")]
     Open(String),
@@ -101,6 +103,10 @@ enum Pool {
 #[derive(Clone)]
 pub struct Db {
     pool: Arc<Pool>,
+    /// Admits only as many blocking tasks as there are connections to run them, so that a
+    /// burst of requests waits here (cheaply) rather than parking blocking threads.
+    readers: Arc<tokio::sync::Semaphore>,
+    writers: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Db {
@@ -120,13 +126,24 @@ impl Db {
         {
             let _ = rest;
             Pool::Postgres(postgres::PgPool::open(url)?)
-        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             Pool::Sqlite(sqlite::SqlitePool::open(Path::new(path))?)
         } else {
             let scheme = url.split("://").next().unwrap_or(url);
             return Err(StoreError::BadUrl(scheme.to_string()));
         };
-        Ok(Db { pool: Arc::new(pool) })
+        let (readers, writers) = match &pool {
+            Pool::Sqlite(_) => (sqlite::MAX_READERS, 1),
+            Pool::Postgres(_) => (postgres::MAX_CONNECTIONS, postgres::MAX_CONNECTIONS),
+        };
+        Ok(Db {
+            pool: Arc::new(pool),
+            readers: Arc::new(tokio::sync::Semaphore::new(readers)),
+            writers: Arc::new(tokio::sync::Semaphore::new(writers)),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -181,6 +198,11 @@ impl Db {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        let _permit = self
+            .readers
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Db("closed".into()))?;
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.read_blocking(f))
             .await
@@ -191,6 +213,11 @@ impl Db {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        let _permit = self
+            .writers
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Db("closed".into()))?;
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.write_blocking(f))
             .await
@@ -201,6 +228,11 @@ impl Db {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> std::result::Result<T, E> + Send + 'static,
     ) -> std::result::Result<T, E> {
+        let _permit = self
+            .writers
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Db("closed".into()))?;
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.write_tx_blocking(f))
             .await
@@ -286,8 +318,9 @@ pub fn now_ms() -> i64 {
 }
 
 /// A SQL condition that keeps rows whose `col` path is one of `paths` or lies under one,
-/// with parameters numbered from `first`. Uses range comparisons so both backends use the
-/// path index ('/' + 1 = '0').
+/// with parameters numbered from `first`. Each path is one index range (`P` ≤ col < `P0`,
+/// since '/' + 1 = '0') walked in path order on both backends; the `substr` test then drops
+/// siblings that merely share the prefix (`…/1-30` vs `…/1-302`).
 pub fn under_paths(col: &str, paths: &[String], first: usize, params: &mut Vec<Val>) -> String {
     if paths.is_empty() {
         return "1 = 0".to_string();
@@ -296,14 +329,16 @@ pub fn under_paths(col: &str, paths: &[String], first: usize, params: &mut Vec<V
     for (i, p) in paths.iter().enumerate() {
         let n = first + i * 3;
         parts.push(format!(
-            "({col} = ${} OR ({col} >= ${} AND {col} < ${}))",
-            n,
+            "({col} >= ${n} AND {col} < ${} AND ({col} = ${n} OR substr({col}, ${}, 1) = '/'))",
             n + 1,
             n + 2
         ));
         params.push(Val::Text(p.clone()));
-        params.push(Val::Text(format!("{p}/")));
         params.push(Val::Text(format!("{p}0")));
+        params.push(Val::Int(p.chars().count() as i64 + 1));
+    }
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
     }
     format!("({})", parts.join(" OR "))
 }

@@ -13,7 +13,9 @@ use postgres::{GenericClient, NoTls, Statement};
 
 use super::{Backend, Conn, Result, Row, StoreError, Val};
 
-const MAX_IDLE: usize = 16;
+/// Connections kept and, through the async semaphore in `Db`, used at once.
+pub const MAX_CONNECTIONS: usize = 16;
+const MAX_IDLE: usize = MAX_CONNECTIONS;
 
 struct PgClient {
     client: postgres::Client,
@@ -38,7 +40,10 @@ impl PgPool {
         };
         // Connect once now so a wrong URL fails at start, not at the first request.
         let first = pool.connect()?;
-        pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(first);
+        pool.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(first);
         Ok(pool)
     }
 
@@ -95,8 +100,24 @@ impl PgPool {
     }
 
     pub fn close(&self) {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let clients: Vec<PgClient> = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        drop_clients(clients);
     }
+}
+
+impl Drop for PgPool {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Closing a synchronous client blocks on its own runtime, which panics inside an async
+/// context; so clients are always closed on a plain thread of their own.
+fn drop_clients(clients: Vec<PgClient>) {
+    if clients.is_empty() {
+        return;
+    }
+    let _ = std::thread::spawn(move || drop(clients)).join();
 }
 
 fn describe(e: &postgres::Error) -> String {
@@ -198,7 +219,10 @@ fn read_row(r: &postgres::Row) -> Result<Row> {
         let ty = col.type_();
         let get_err = |e: postgres::Error| StoreError::Db(format!("column {}: {e}", col.name()));
         let v = match *ty {
-            Type::INT8 => r.try_get::<_, Option<i64>>(i).map_err(get_err)?.map(Val::Int),
+            Type::INT8 => r
+                .try_get::<_, Option<i64>>(i)
+                .map_err(get_err)?
+                .map(Val::Int),
             Type::INT4 => r
                 .try_get::<_, Option<i32>>(i)
                 .map_err(get_err)?
@@ -211,7 +235,10 @@ fn read_row(r: &postgres::Row) -> Result<Row> {
                 .try_get::<_, Option<bool>>(i)
                 .map_err(get_err)?
                 .map(|v| Val::Int(v as i64)),
-            Type::FLOAT8 => r.try_get::<_, Option<f64>>(i).map_err(get_err)?.map(Val::Real),
+            Type::FLOAT8 => r
+                .try_get::<_, Option<f64>>(i)
+                .map_err(get_err)?
+                .map(Val::Real),
             Type::FLOAT4 => r
                 .try_get::<_, Option<f32>>(i)
                 .map_err(get_err)?

@@ -8,16 +8,24 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{Backend, Conn, Result, Row, StoreError, Val};
 
-const MAX_IDLE_READERS: usize = 8;
+/// Readers open at most at once: more than the cores only adds memory and contention.
+pub const MAX_READERS: usize = 4;
 
 pub struct SqlitePool {
     path: std::path::PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Readers>,
+    freed: std::sync::Condvar,
     busy_readers: std::sync::atomic::AtomicUsize,
 }
 
-fn open_conn(path: &Path, create: bool) -> Result<Connection> {
+#[derive(Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+fn open_conn(path: &Path, create: bool, cache_kib: i64) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -32,8 +40,17 @@ fn open_conn(path: &Path, create: bool) -> Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA cache_size = -16000;
          PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+    conn.execute_batch(&format!("PRAGMA cache_size = -{cache_kib};"))
+        .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+    // Query-planner stability: without it SQLite re-prepares a cached statement whenever a
+    // bound value (a LIMIT, a path range) might change the plan, which cost the list
+    // endpoints a sixth of their CPU.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
     )
     .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
     conn.set_prepared_statement_cache_capacity(128);
@@ -51,34 +68,58 @@ impl SqlitePool {
                 dir.display()
             )));
         }
-        let writer = open_conn(path, true)?;
+        let writer = open_conn(path, true, 8192)?;
         Ok(SqlitePool {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers::default()),
+            freed: std::sync::Condvar::new(),
             busy_readers: Default::default(),
         })
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        let conn = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = {
+            let mut r = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if let Some(c) = r.idle.pop() {
+                    break Some(c);
+                }
+                if r.open < MAX_READERS {
+                    r.open += 1;
+                    break None;
+                }
+                r = self.freed.wait(r).unwrap_or_else(|e| e.into_inner());
+            }
+        };
         let conn = match conn {
             Some(c) => c,
-            None => open_conn(&self.path, false)?,
+            None => match open_conn(&self.path, false, 4096) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.release(None);
+                    return Err(e);
+                }
+            },
         };
         self.busy_readers
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let out = f(&mut SqliteConn(&conn));
         self.busy_readers
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        // A reader left inside a transaction by a failed closure is not returned to the pool.
-        if conn.is_autocommit() {
-            let mut idle = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
-            }
-        }
+        // A reader left inside a transaction by a failed closure is not reused.
+        self.release(conn.is_autocommit().then_some(conn));
         out
+    }
+
+    fn release(&self, conn: Option<Connection>) {
+        let mut r = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        match conn {
+            Some(c) => r.idle.push(c),
+            None => r.open -= 1,
+        }
+        drop(r);
+        self.freed.notify_one();
     }
 
     pub fn write<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
@@ -92,15 +133,16 @@ impl SqlitePool {
     }
 
     pub fn stats(&self) -> (usize, usize) {
-        let idle = self.readers.lock().map(|r| r.len()).unwrap_or(0) + 1;
-        let busy = self
-            .busy_readers
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let idle = self.readers.lock().map(|r| r.idle.len()).unwrap_or(0) + 1;
+        let busy = self.busy_readers.load(std::sync::atomic::Ordering::Relaxed);
         (idle, busy)
     }
 
     pub fn close(&self) {
-        self.readers.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut r = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        r.open -= r.idle.len();
+        r.idle.clear();
+        drop(r);
         let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         // Fold the WAL back into the main file so the folder can be copied as one file.
         let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
@@ -156,7 +198,10 @@ fn from_ref(v: ValueRef<'_>) -> Val {
         ValueRef::Null => Val::Null,
         ValueRef::Integer(i) => Val::Int(i),
         ValueRef::Real(f) => Val::Real(f),
-        ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => Val::Text(match std::str::from_utf8(t) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
         ValueRef::Blob(b) => Val::Blob(b.to_vec()),
     }
 }

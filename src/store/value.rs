@@ -115,6 +115,17 @@ impl Row {
             Val::Null => None,
         }
     }
+    /// Moves a text value out of the row (no copy); `None` for NULL.
+    pub fn take_str(&mut self, i: usize) -> Option<String> {
+        match std::mem::replace(&mut self.0[i], Val::Null) {
+            Val::Text(s) => Some(s),
+            Val::Null => None,
+            other => {
+                self.0[i] = other;
+                self.opt_str(i)
+            }
+        }
+    }
     pub fn blob(&self, i: usize) -> Option<Vec<u8>> {
         match &self.0[i] {
             Val::Blob(b) => Some(b.clone()),

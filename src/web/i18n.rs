@@ -38,7 +38,11 @@ impl Lang {
             let mut it = part.split(';');
             let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = it
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = if tag.starts_with("zh") {
                 Lang::Zh
@@ -62,7 +66,11 @@ pub const EN_SOURCE: &str = include_str!("../../locales/en.toml");
 pub fn flatten(src: &str) -> HashMap<String, String> {
     fn walk(prefix: &str, t: &toml::Table, out: &mut HashMap<String, String>) {
         for (k, v) in t {
-            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             match v {
                 toml::Value::Table(sub) => walk(&key, sub, out),
                 toml::Value::String(s) => {

@@ -95,7 +95,10 @@ pub fn render(areas: &[Area], spots: &[Spot], title: &str) -> Option<String> {
         d.push('Z');
         let class = if a.highlight { "area hl" } else { "area" };
         let n = r.len().saturating_sub(1).max(1) as f64;
-        let (cx, cy) = r.iter().take(n as usize).fold((0.0, 0.0), |(ax, ay), (x, y)| (ax + x, ay + y));
+        let (cx, cy) = r
+            .iter()
+            .take(n as usize)
+            .fold((0.0, 0.0), |(ax, ay), (x, y)| (ax + x, ay + y));
         let (lx, ly) = proj((cx / n, cy / n));
         let shape = format!(
             r#"<path class="{class} c{}" d="{d}"/><text class="lbl" x="{lx:.1}" y="{ly:.1}">{}</text>"#,
@@ -104,14 +107,22 @@ pub fn render(areas: &[Area], spots: &[Spot], title: &str) -> Option<String> {
         );
         match &a.href {
             Some(h) => {
-                let _ = write!(out, r#"<a href="{}"><g><title>{}</title>{shape}</g></a>"#, esc(h), esc(&a.label));
+                let _ = write!(
+                    out,
+                    r#"<a href="{}"><g><title>{}</title>{shape}</g></a>"#,
+                    esc(h),
+                    esc(&a.label)
+                );
             }
             None => out.push_str(&shape),
         }
     }
     for (sp, p) in &pts {
         let (x, y) = proj(*p);
-        let dot = format!(r#"<circle class="bld" cx="{x:.1}" cy="{y:.1}" r="4"><title>{}</title></circle>"#, esc(&sp.label));
+        let dot = format!(
+            r#"<circle class="bld" cx="{x:.1}" cy="{y:.1}" r="4"><title>{}</title></circle>"#,
+            esc(&sp.label)
+        );
         match &sp.href {
             Some(h) => {
                 let _ = write!(out, r#"<a href="{}">{dot}</a>"#, esc(h));

@@ -98,9 +98,15 @@ pub async fn context_layer(mut req: Request, next: Next) -> Response {
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     let is_html = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -152,7 +158,7 @@ pub async fn auth_layer(
                 let policy = state.session_policy();
                 let r = state
                     .db
-                    .write(move |c| {
+                    .read(move |c| {
                         let cred = if owned.0 {
                             Credential::Bearer(&owned.1)
                         } else {
@@ -161,6 +167,15 @@ pub async fn auth_layer(
                         crate::org::auth::resolve(c, cred, &policy)
                     })
                     .await;
+                let r = match r {
+                    Ok((caller, touch)) if touch != crate::org::auth::Touch::Nothing => state
+                        .db
+                        .write(move |c| crate::org::auth::apply_touch(c, &touch))
+                        .await
+                        .map(|_| caller),
+                    Ok((caller, _)) => Ok(caller),
+                    Err(e) => Err(e),
+                };
                 match r {
                     Ok(Some(c)) => {
                         state.callers.put(key, c.clone());
@@ -175,7 +190,8 @@ pub async fn auth_layer(
             req.extensions_mut().insert(c);
         } else if bearer.is_some() {
             // A presented but unknown or expired token is an error, not an anonymous call.
-            return AppError::new(StatusCode::UNAUTHORIZED, "bad_token", "error.bad_token").into_response();
+            return AppError::new(StatusCode::UNAUTHORIZED, "bad_token", "error.bad_token")
+                .into_response();
         }
     }
     next.run(req).await
@@ -231,13 +247,19 @@ fn json_rejection(rej: axum::extract::rejection::JsonRejection) -> AppError {
         _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
             AppError::new(status, "too_large", "error.too_large")
         }
-        J::MissingJsonContentType(_) => {
-            AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", "error.content_type")
-        }
+        J::MissingJsonContentType(_) => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "error.content_type",
+        ),
         J::JsonDataError(e) => AppError::with_message(
             StatusCode::BAD_REQUEST,
             "bad_json",
-            format!("{} ({})", i18n::tr(ctx().lang, "error.bad_fields"), e.body_text()),
+            format!(
+                "{} ({})",
+                i18n::tr(ctx().lang, "error.bad_fields"),
+                e.body_text()
+            ),
         ),
         _ => AppError::new(StatusCode::BAD_REQUEST, "bad_json", "error.bad_json"),
     }

@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 use super::i18n::{Lang, Tr};
 use super::map;
-use super::{ApiForm, LANG_COOKIE, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf, ctx};
+use super::{
+    ApiForm, LANG_COOKIE, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf, ctx,
+};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::org::places::{self, Place, PlaceSummary};
@@ -126,7 +128,12 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_page(next: String, username: String, error: Option<String>, status: StatusCode) -> Response {
+fn login_page(
+    next: String,
+    username: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let token = crate::org::auth::random_token("");
     let page = LoginPage {
         l: Layout::new(None),
@@ -149,7 +156,12 @@ async fn login_form(MaybeSigned(caller): MaybeSigned, Query(q): Query<NextQuery>
     if caller.is_some() {
         return Redirect::to(&safe_next(q.next.as_deref())).into_response();
     }
-    login_page(safe_next(q.next.as_deref()), String::new(), None, StatusCode::OK)
+    login_page(
+        safe_next(q.next.as_deref()),
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
 }
 
 #[derive(Deserialize)]
@@ -180,13 +192,28 @@ async fn login_submit(
     let next = safe_next(f.next.as_deref());
     let cookie_token = super::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if cookie_token.is_empty() || cookie_token != f.login_csrf {
-        return login_page(next, f.username, Some(t.s("error.csrf").into()), StatusCode::FORBIDDEN);
+        return login_page(
+            next,
+            f.username,
+            Some(t.s("error.csrf").into()),
+            StatusCode::FORBIDDEN,
+        );
     }
     if state.login_limiter.check_key(&addr.ip()).is_err() {
-        return login_page(next, f.username, Some(t.s("error.rate_limited").into()), StatusCode::TOO_MANY_REQUESTS);
+        return login_page(
+            next,
+            f.username,
+            Some(t.s("error.rate_limited").into()),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
     }
     if f.username.trim().is_empty() || f.password.is_empty() {
-        return login_page(next, f.username, Some(t.s("login.missing").into()), StatusCode::UNPROCESSABLE_ENTITY);
+        return login_page(
+            next,
+            f.username,
+            Some(t.s("login.missing").into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let outcome = login::check(
         &state.db,
@@ -199,13 +226,28 @@ async fn login_submit(
     let user_id = match outcome {
         Ok(login::LoginOutcome::Ok { user_id }) => user_id,
         Ok(login::LoginOutcome::BadCredentials) => {
-            return login_page(next, f.username, Some(t.s("login.bad").into()), StatusCode::UNAUTHORIZED);
+            return login_page(
+                next,
+                f.username,
+                Some(t.s("login.bad").into()),
+                StatusCode::UNAUTHORIZED,
+            );
         }
         Ok(login::LoginOutcome::Locked { minutes }) => {
-            return login_page(next, f.username, Some(t.n("login.locked", minutes)), StatusCode::TOO_MANY_REQUESTS);
+            return login_page(
+                next,
+                f.username,
+                Some(t.n("login.locked", minutes)),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
         }
         Ok(login::LoginOutcome::Inactive) => {
-            return login_page(next, f.username, Some(t.s("login.inactive").into()), StatusCode::FORBIDDEN);
+            return login_page(
+                next,
+                f.username,
+                Some(t.s("login.inactive").into()),
+                StatusCode::FORBIDDEN,
+            );
         }
         Err(e) => return AppError::from(e).into_response(),
     };
@@ -334,7 +376,12 @@ async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> App
                     kinds.retain(|(k, _)| k != &place.kind);
                     kinds.sort_by_key(|(k, _)| kind_order(k));
                     let map = area_map(c, &place)?;
-                    areas.push(AreaView { place, figures, kinds, map });
+                    areas.push(AreaView {
+                        place,
+                        figures,
+                        kinds,
+                        map,
+                    });
                 }
                 if let Some(o) = &g.org {
                     for p in &o.serves {
@@ -371,10 +418,17 @@ async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> App
 }
 
 fn kind_order(k: &str) -> usize {
-    ["district", "street", "community", "grid", "building", "unit"]
-        .iter()
-        .position(|x| *x == k)
-        .unwrap_or(9)
+    [
+        "district",
+        "street",
+        "community",
+        "grid",
+        "building",
+        "unit",
+    ]
+    .iter()
+    .position(|x| *x == k)
+    .unwrap_or(9)
 }
 
 /// The grid and community workers responsible for a place: whom a resident can turn to.
@@ -390,7 +444,11 @@ fn workers_for(c: &mut dyn crate::store::Conn, path: &str) -> crate::store::Resu
             crate::params![prefix],
         )?;
         for r in rows {
-            let label = format!("{} · {}", r.str(0), Tr(ctx().lang).s(&format!("role.{}", r.str(1))));
+            let label = format!(
+                "{} · {}",
+                r.str(0),
+                Tr(ctx().lang).s(&format!("role.{}", r.str(1)))
+            );
             if !out.contains(&label) {
                 out.push(label);
             }
@@ -451,7 +509,10 @@ struct PlacesPage {
     roots: Vec<PlaceSummary>,
 }
 
-async fn places_index(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Response> {
+async fn places_index(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
     if !caller.can_browse() {
         return Err(AppError::forbidden());
     }
@@ -521,7 +582,11 @@ async fn place_page(
                 return Ok(None);
             };
             let crumbs = places::ancestors(c, &scope.places, &place)?;
-            let children = if place.kind == "building" { Vec::new() } else { places::children(c, &place)? };
+            let children = if place.kind == "building" {
+                Vec::new()
+            } else {
+                places::children(c, &place)?
+            };
             let (households_here, residents_here) = places::counts_under(c, &place.path)?;
             let map = area_map(c, &place)?;
             let mut floors: Vec<FloorRow> = Vec::new();
@@ -531,10 +596,13 @@ async fn place_page(
                     let f = u.floor_no.unwrap_or(0);
                     match floors.iter_mut().find(|r| r.floor == f) {
                         Some(r) => r.units.push(u),
-                        None => floors.push(FloorRow { floor: f, units: vec![u] }),
+                        None => floors.push(FloorRow {
+                            floor: f,
+                            units: vec![u],
+                        }),
                     }
                 }
-                floors.sort_by(|a, b| b.floor.cmp(&a.floor));
+                floors.sort_by_key(|r| std::cmp::Reverse(r.floor));
             }
             let can_read = crate::org::Scope::covers(&scope.registry, &place.path);
             let households = if place.kind == "unit" && can_read {
@@ -578,7 +646,10 @@ async fn household_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let scope = caller.scope.clone();
-    let h = state.db.read(move |c| households::get(c, &scope, id)).await?;
+    let h = state
+        .db
+        .read(move |c| households::get(c, &scope, id))
+        .await?;
     let Some(h) = h else {
         return Err(AppError::not_found());
     };
@@ -617,7 +688,11 @@ struct NewUserForm {
 }
 
 fn require_admin(caller: &Caller) -> AppResult<()> {
-    if caller.can_manage_users() { Ok(()) } else { Err(AppError::forbidden()) }
+    if caller.can_manage_users() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
 }
 
 async fn users_page_with(
@@ -628,7 +703,10 @@ async fn users_page_with(
     status: StatusCode,
 ) -> AppResult<Response> {
     let scope = caller.scope.users.clone();
-    let list = state.db.read(move |c| users::list_managed(c, &scope)).await?;
+    let list = state
+        .db
+        .read(move |c| users::list_managed(c, &scope))
+        .await?;
     let mut res = render(&UsersPage {
         l: Layout::new(Some(caller)),
         users: list,
@@ -640,9 +718,19 @@ async fn users_page_with(
     Ok(res)
 }
 
-async fn users_page(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Response> {
+async fn users_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
     require_admin(&caller)?;
-    users_page_with(&state, &caller, None, NewUserForm::default(), StatusCode::OK).await
+    users_page_with(
+        &state,
+        &caller,
+        None,
+        NewUserForm::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Creates an account with one grant; shared by the page and the API.
@@ -701,7 +789,8 @@ fn resolve_target(
     target: &str,
 ) -> AppResult<(Option<i64>, Option<i64>, Option<i64>)> {
     if role.needs_org() {
-        let org = places::org_by_code(c, target)?.ok_or_else(|| AppError::invalid("error.org_not_found"))?;
+        let org = places::org_by_code(c, target)?
+            .ok_or_else(|| AppError::invalid("error.org_not_found"))?;
         let serves = places::org_serves(c, org.id)?;
         if !serves.iter().any(|p| crate::org::Scope::covers(scope, p)) {
             return Err(AppError::invalid("error.org_not_found"));
@@ -731,7 +820,17 @@ async fn user_create(
 ) -> AppResult<Response> {
     require_admin(&caller)?;
     check_csrf(&caller, &f.csrf)?;
-    match create_user(&state, &caller, &f.username, &f.display_name, &f.password, &f.role, &f.target).await {
+    match create_user(
+        &state,
+        &caller,
+        &f.username,
+        &f.display_name,
+        &f.password,
+        &f.role,
+        &f.target,
+    )
+    .await
+    {
         Ok(id) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
         Err(e) if e.status.is_client_error() => {
             let msg = e.message(ctx().lang);
@@ -768,9 +867,19 @@ async fn load_managed(state: &AppState, caller: &Caller, id: i64) -> AppResult<u
         .ok_or_else(AppError::not_found)
 }
 
-async fn user_page_with(state: &AppState, caller: &Caller, id: i64, error: Option<String>, status: StatusCode) -> AppResult<Response> {
+async fn user_page_with(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
     let u = load_managed(state, caller, id).await?;
-    let grants = u.grants.iter().map(|g| (g.id, grant_views(std::slice::from_ref(g)).remove(0))).collect();
+    let grants = u
+        .grants
+        .iter()
+        .map(|g| (g.id, grant_views(std::slice::from_ref(g)).remove(0)))
+        .collect();
     let mut res = render(&UserPage {
         l: Layout::new(Some(caller)),
         u,
@@ -782,7 +891,11 @@ async fn user_page_with(state: &AppState, caller: &Caller, id: i64, error: Optio
     Ok(res)
 }
 
-async fn user_page(State(state): State<Arc<AppState>>, Signed(caller): Signed, Path(id): Path<i64>) -> AppResult<Response> {
+async fn user_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     user_page_with(&state, &caller, id, None, StatusCode::OK).await
 }
 
@@ -806,7 +919,14 @@ async fn grant_add(
     load_managed(&state, &caller, id).await?;
     let Some(role) = Role::parse(&f.role) else {
         let msg = Tr(ctx().lang).s("error.bad_role").to_string();
-        return user_page_with(&state, &caller, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return user_page_with(
+            &state,
+            &caller,
+            id,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let scope = caller.scope.users.clone();
     let target = f.target.trim().to_string();
@@ -836,7 +956,10 @@ async fn grant_remove(
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     load_managed(&state, &caller, id).await?;
-    state.db.write(move |c| users::remove_grant(c, id, gid)).await?;
+    state
+        .db
+        .write(move |c| users::remove_grant(c, id, gid))
+        .await?;
     state.callers.clear();
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
 }
@@ -859,13 +982,23 @@ async fn user_password(
     load_managed(&state, &caller, id).await?;
     if let Err(key) = users::check_password_policy(&f.password) {
         let msg = Tr(ctx().lang).s(key).to_string();
-        return user_page_with(&state, &caller, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return user_page_with(
+            &state,
+            &caller,
+            id,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let pw = f.password.clone();
     let hash = tokio::task::spawn_blocking(move || users::hash_password(&pw))
         .await
         .map_err(|e| AppError::internal("hashing", e))?;
-    state.db.write(move |c| users::set_password(c, id, &hash)).await?;
+    state
+        .db
+        .write(move |c| users::set_password(c, id, &hash))
+        .await?;
     state.callers.clear();
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
 }
@@ -888,10 +1021,20 @@ async fn user_active(
     load_managed(&state, &caller, id).await?;
     if id == caller.user_id {
         let msg = Tr(ctx().lang).s("error.self_deactivate").to_string();
-        return user_page_with(&state, &caller, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return user_page_with(
+            &state,
+            &caller,
+            id,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let active = f.active == "1";
-    state.db.write(move |c| users::set_active(c, id, active)).await?;
+    state
+        .db
+        .write(move |c| users::set_active(c, id, active))
+        .await?;
     state.callers.clear();
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
 }

@@ -1,1 +1,9 @@
+//! linli's integration tests: one binary, every test with its own server and database.
+//! The suite runs on SQLite, and on PostgreSQL when `LINLI_TEST_PG_URL` is set.
 
+mod support;
+
+mod browser;
+mod cli;
+mod foundation;
+mod scope;

@@ -1,0 +1,256 @@
+//! Starts linli on port 0 with a database of its own: a temporary SQLite file, or a fresh
+//! PostgreSQL database when `LINLI_TEST_PG_URL` is set.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use linli::app::{self, AppState};
+use linli::config::{Config, Secret};
+use linli::demo::synth::DemoSize;
+use linli::privacy::FieldKeys;
+use linli::store::Db;
+
+pub const PASSWORD: &str = "demo-pass-123";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: Arc<AppState>,
+    pub db: Db,
+    /// Kept so the data folder lives as long as the app.
+    _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pg_db: Option<String>,
+}
+
+pub fn pg_url() -> Option<String> {
+    std::env::var("LINLI_TEST_PG_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = &base[scheme_end..];
+    let prefix = match host_part.find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{prefix}/{name}{query}")
+}
+
+fn create_pg_database() -> (String, String) {
+    let admin = pg_url().expect("pg url");
+    let name = format!(
+        "linli_test_{}",
+        linli::org::auth::random_token("")[..12]
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+        .expect("LINLI_TEST_PG_URL must reach PostgreSQL");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
+    (with_database(&admin, &name), name)
+}
+
+fn drop_pg_database(name: &str) {
+    if let Some(admin) = pg_url()
+        && let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls)
+    {
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+}
+
+pub struct Options {
+    pub demo: bool,
+    pub configure: fn(&mut Config),
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            demo: true,
+            configure: |_| {},
+        }
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+pub async fn spawn_with(opts: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data: PathBuf = dir.path().to_path_buf();
+    let (database_url, pg_db) = if pg_url().is_some() {
+        let (u, n) = tokio::task::spawn_blocking(create_pg_database)
+            .await
+            .unwrap();
+        (u, Some(n))
+    } else {
+        (
+            format!("sqlite://{}", data.join("linli.db").display()),
+            None,
+        )
+    };
+    let mut cfg = Config {
+        data_dir: data.clone(),
+        database_url: Secret::new(database_url.clone()),
+        listen: "127.0.0.1:0".into(),
+        ..Config::default()
+    };
+    (opts.configure)(&mut cfg);
+    let url = database_url.clone();
+    let keys_dir = cfg.keys_dir();
+    let demo = opts.demo;
+    let (db, keys) = tokio::task::spawn_blocking(move || {
+        let db = Db::open(&url).expect("open test database");
+        db.migrate_blocking().expect("migrate");
+        let keys = FieldKeys::load_or_create(&keys_dir).expect("keys");
+        if demo {
+            let today = chrono::Local::now().date_naive();
+            linli::demo::build(&db, &keys, DemoSize::Small, 7, PASSWORD, today, &|_, _| {})
+                .expect("demo");
+        }
+        (db, keys)
+    })
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState::new(db.clone(), cfg, keys);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(state.clone(), listener, async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base: format!("http://{addr}"),
+        state,
+        db,
+        _dir: dir,
+        shutdown: Some(tx),
+        server: Some(server),
+        pg_db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client that keeps cookies and does not follow redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Signs in over the API and returns the Bearer token.
+    pub async fn token(&self, username: &str) -> String {
+        let r = self
+            .client()
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login of {username}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .client()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v = r.json().await.unwrap_or(serde_json::Value::Null);
+        (status, v)
+    }
+
+    /// Signs in through the login form; returns a cookie-keeping client.
+    pub async fn login_page(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (reqwest::Client, reqwest::Response) {
+        let b = self.browser();
+        let page = b
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = extract_input(&page, "login_csrf").expect("login form has a csrf field");
+        let r = b
+            .post(self.url("/login"))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("login_csrf", &csrf),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (b, r)
+    }
+
+    pub async fn query_i64(&self, sql: &'static str) -> i64 {
+        self.db.read(move |c| c.query_i64(sql, &[])).await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(name) = self.pg_db.take() {
+            self.db.close();
+            std::thread::spawn(move || drop_pg_database(&name))
+                .join()
+                .ok();
+        }
+    }
+}
+
+/// The value of a hidden input in a page.
+pub fn extract_input(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let i = html.find(&needle)? + needle.len();
+    let j = html[i..].find('"')?;
+    Some(html[i..i + j].to_string())
+}
