@@ -100,7 +100,8 @@ impl PgPool {
     }
 
     pub fn close(&self) {
-        let clients: Vec<PgClient> = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        let clients: Vec<PgClient> =
+            std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
         drop_clients(clients);
     }
 }
