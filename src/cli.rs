@@ -265,6 +265,7 @@ async fn serve(
         .await
         .map_err(|e| Fail(format!("cannot listen on {}: {e}", cfg.listen)))?;
     let addr = listener.local_addr()?;
+    let shutdown = app::shutdown_signal()?;
     let state: Arc<AppState> = AppState::new(db, cfg, keys);
     let mut out = std::io::stdout().lock();
     writeln!(out, "linli listening on http://{addr}")?;
@@ -289,7 +290,7 @@ async fn serve(
     }
     out.flush()?;
     drop(out);
-    app::serve(state, listener, app::shutdown_signal()).await?;
+    app::serve(state, listener, shutdown).await?;
     Ok(())
 }
 
