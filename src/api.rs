@@ -17,16 +17,19 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::org::places::{self, Place, PlaceSummary};
 use crate::org::{Grant, login, users};
-use crate::registry::households::{self, Household};
+use crate::registry::households::Household;
 use crate::web::{ApiJson, Signed};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
-    paths(create_session, delete_session, me, list_places, get_place, get_household, list_users, create_user),
+    paths(create_session, delete_session, me, list_places, get_place, get_household, reveal, my_access_log, my_data,
+          list_users, create_user,
+          crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
+          crate::audit::http::consistency, crate::audit::http::entry),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"))
+    tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"), (name = "audit"))
 )]
 pub struct ApiDoc;
 
@@ -76,6 +79,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/places", get(list_places))
         .route("/api/v1/places/{id}", get(get_place))
         .route("/api/v1/households/{id}", get(get_household))
+        .route("/api/v1/persons/{id}/reveal", axum::routing::post(reveal))
+        .route("/api/v1/me/access-log", get(my_access_log))
+        .route("/api/v1/me/data", get(my_data))
+        .merge(crate::audit::http::router())
         .route("/api/v1/users", get(list_users).post(create_user))
 }
 
@@ -120,7 +127,9 @@ async fn create_session(
         state.cfg.login_max_failures,
         state.cfg.login_lockout_minutes,
     )
-    .await?;
+    .await;
+    crate::web::pages::audit_login(&state, &req.username, &outcome).await?;
+    let outcome = outcome?;
     let user_id = match outcome {
         login::LoginOutcome::Ok { user_id } => user_id,
         login::LoginOutcome::BadCredentials => {
@@ -336,12 +345,65 @@ async fn get_household(
     Signed(caller): Signed,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Household>> {
-    let scope = caller.scope.clone();
-    let h = state
-        .db
-        .read(move |c| households::get(c, &scope, id))
-        .await?;
-    h.map(Json).ok_or_else(AppError::not_found)
+    Ok(Json(
+        crate::registry::access::household(&state, &caller, id).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RevealRequest {
+    pub field: crate::registry::access::Field,
+    /// One of home_visit, service, emergency, verification, other.
+    pub purpose: String,
+    /// Free text; required with `other`.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Revealed {
+    pub value: String,
+}
+
+/// Reveals one masked field of one person, for a stated purpose. The reveal is written to the
+/// audit log before the value is sent.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/reveal", tag = "registry", params(("id" = i64, Path)), request_body = RevealRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = Revealed), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn reveal(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<RevealRequest>,
+) -> AppResult<Json<Revealed>> {
+    let value =
+        crate::registry::access::reveal(&state, &caller, id, r.field, &r.purpose, &r.note).await?;
+    Ok(Json(Revealed { value }))
+}
+
+/// Who looked at the signed-in resident's record and household: when, which role and
+/// organisation, what, and why.
+#[utoipa::path(get, path = "/api/v1/me/access-log", tag = "session", security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::audit::Access>), (status = 401, body = ErrorBody)))]
+async fn my_access_log(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<crate::audit::Access>>> {
+    Ok(Json(
+        crate::registry::access::my_accesses(&state, &caller).await?,
+    ))
+}
+
+/// A copy of the signed-in resident's own data (PIPL art. 45).
+#[utoipa::path(get, path = "/api/v1/me/data", tag = "session", security(("bearer" = [])),
+    responses((status = 200, body = crate::registry::access::OwnData), (status = 404, body = ErrorBody)))]
+async fn my_data(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<crate::registry::access::OwnData>> {
+    Ok(Json(
+        crate::registry::access::own_data(&state, &caller).await?,
+    ))
 }
 
 /// Users the caller manages.

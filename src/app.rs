@@ -78,6 +78,7 @@ pub struct AppState {
     pub db: Db,
     pub cfg: Arc<Config>,
     pub keys: FieldKeys,
+    pub audit: crate::audit::Auditor,
     pub callers: CallerCache,
     pub metrics: Metrics,
     /// Login attempts per client address.
@@ -122,8 +123,14 @@ impl ResponseCache {
 }
 
 impl AppState {
-    pub fn new(db: Db, cfg: Config, keys: FieldKeys) -> Arc<AppState> {
+    pub fn new(
+        db: Db,
+        cfg: Config,
+        keys: FieldKeys,
+        log_key: crate::audit::LogKey,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
+            audit: crate::audit::Auditor::start(db.clone(), log_key),
             db,
             cfg: Arc::new(cfg),
             keys,
@@ -233,6 +240,21 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
+    // Signed tree heads every few minutes when the log has grown. The schedule needs no
+    // state of its own: a head is signed only over entries no head covers yet.
+    let signer = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.audit.sign_head().await {
+                    tracing::error!(error = %e, "signing an audit tree head failed");
+                }
+            }
+        })
+    };
+    let final_head = state.clone();
     let app = router(state);
     let res = axum::serve(
         listener,
@@ -240,6 +262,12 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await;
+    signer.abort();
+    // Cover what was logged since the last head before the process ends.
+    if let Err(e) = final_head.audit.sign_head().await {
+        tracing::error!(error = %e, "signing the final audit tree head failed");
+    }
+    drop(final_head);
     let _ = tokio::task::spawn_blocking(move || db.close()).await;
     res
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{self, AppState};
+use crate::audit::LogKey;
 use crate::config::{Config, Overrides};
 use crate::demo::{self, synth::DemoSize};
 use crate::org::{Role, places, users};
@@ -61,6 +62,32 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute the tree from the stored entries and check every signed tree head.
+    /// Exit 0 when all holds, 1 naming the first bad entry or head.
+    Verify,
+    /// Sign a tree head if the log has grown, and print the latest as checkpoint text.
+    Checkpoint,
+    /// Print an inclusion proof (--entry N [--size M]) or a consistency proof (--from A --to B).
+    Prove(ProveArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProveArgs {
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub entry: Option<u64>,
+    #[arg(long, requires = "entry")]
+    pub size: Option<u64>,
+    #[arg(long, requires = "to")]
+    pub from: Option<u64>,
+    #[arg(long, requires = "from")]
+    pub to: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -159,6 +186,11 @@ fn init_logging(level: &str) {
 
 /// Loads the configuration, prepares the data folder, opens and migrates the database.
 fn open(g: &GlobalArgs) -> Result<(Config, Db, FieldKeys), Fail> {
+    let (cfg, db, keys, _) = open_all(g)?;
+    Ok((cfg, db, keys))
+}
+
+fn open_all(g: &GlobalArgs) -> Result<(Config, Db, FieldKeys, LogKey), Fail> {
     let (cfg, warnings) = Config::load(&overrides(g))?;
     init_logging(&cfg.log);
     for w in warnings {
@@ -171,7 +203,8 @@ fn open(g: &GlobalArgs) -> Result<(Config, Db, FieldKeys), Fail> {
         tracing::info!(ran, backend = db.backend().as_str(), "database migrated");
     }
     let keys = FieldKeys::load_or_create(&cfg.keys_dir())?;
-    Ok((cfg, db, keys))
+    let log_key = LogKey::load_or_create(&cfg.keys_dir())?;
+    Ok((cfg, db, keys, log_key))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Fail> {
@@ -189,9 +222,9 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve => {
-            let (cfg, db, keys) = open(&cli.global)?;
+            let (cfg, db, keys, log_key) = open_all(&cli.global)?;
             let rt = runtime()?;
-            rt.block_on(serve(cfg, db, keys, None))?;
+            rt.block_on(serve(cfg, db, keys, log_key, None))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
@@ -201,7 +234,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                     args.size
                 ))
             })?;
-            let (cfg, db, keys) = open(&cli.global)?;
+            let (cfg, db, keys, log_key) = open_all(&cli.global)?;
             let password = match args.password {
                 Some(p) => {
                     users::check_password_policy(&p).map_err(|_| {
@@ -243,8 +276,14 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                 "demo ready"
             );
             let rt = runtime()?;
-            rt.block_on(serve(cfg, db, keys, Some((summary, password))))?;
+            rt.block_on(serve(cfg, db, keys, log_key, Some((summary, password))))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(cmd) => {
+            let (_, db, _, key) = open_all(&cli.global)?;
+            let code = audit_command(&db, &key, cmd)?;
+            db.close();
+            Ok(code)
         }
         Command::User(UserCommand::Add(a)) => {
             let (_, db, _) = open(&cli.global)?;
@@ -259,6 +298,7 @@ async fn serve(
     cfg: Config,
     db: Db,
     keys: FieldKeys,
+    log_key: LogKey,
     demo: Option<(demo::DemoSummary, String)>,
 ) -> Result<(), Fail> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
@@ -266,7 +306,13 @@ async fn serve(
         .map_err(|e| Fail(format!("cannot listen on {}: {e}", cfg.listen)))?;
     let addr = listener.local_addr()?;
     let shutdown = app::shutdown_signal()?;
-    let state: Arc<AppState> = AppState::new(db, cfg, keys);
+    let state: Arc<AppState> = AppState::new(db, cfg, keys, log_key);
+    if std::env::var("LINLI_BENCH_SKIP_AUDIT").is_ok_and(|v| v == "1") {
+        tracing::warn!(
+            "LINLI_BENCH_SKIP_AUDIT=1: audit entries are NOT written (benchmark comparison only)"
+        );
+        state.audit.set_bench_skip(true);
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "linli listening on http://{addr}")?;
     if let Some((summary, password)) = demo {
@@ -373,4 +419,112 @@ fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
         println!("created user {}", username.as_str());
     }
     Ok(())
+}
+
+fn audit_command(db: &Db, key: &LogKey, cmd: AuditCommand) -> Result<ExitCode, Fail> {
+    use crate::audit::{self, DbNodes, merkle};
+    use base64::Engine;
+    let b64 = |h: &[u8]| base64::engine::general_purpose::STANDARD.encode(h);
+    match cmd {
+        AuditCommand::Verify => {
+            let t0 = std::time::Instant::now();
+            let public = key.public();
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let result = db.read_blocking(|c| {
+                audit::verify::verify(c, &public, &mut |n| {
+                    if tty {
+                        eprint!("\rverified {n} entries");
+                    }
+                })
+            })?;
+            if tty {
+                eprintln!();
+            }
+            match result {
+                Ok(r) => {
+                    println!(
+                        "audit log OK: {} entries, {} signed tree heads, {} entries after the newest head ({:.2} s)",
+                        r.entries,
+                        r.heads,
+                        r.unsigned,
+                        t0.elapsed().as_secs_f64()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problem) => {
+                    println!("audit log FAILED: {problem}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        AuditCommand::Checkpoint => {
+            let head = db.write_blocking(|c| audit::sign_head(c, key))?;
+            match head {
+                Some(h) => {
+                    print!("{}", h.checkpoint(&key.public()));
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => Err(Fail("the audit log is empty: nothing to sign yet".into())),
+            }
+        }
+        AuditCommand::Prove(p) => {
+            let n = db.read_blocking(audit::size)?;
+            if let Some(entry) = p.entry {
+                let size = match p.size {
+                    Some(s) => s,
+                    None => db
+                        .read_blocking(audit::latest_head)?
+                        .map(|h| h.size)
+                        .unwrap_or(n),
+                };
+                if size == 0 || size > n || entry >= size {
+                    return Err(Fail(format!(
+                        "entry {entry} is not in a tree of size {size} (the log holds {n} entries)"
+                    )));
+                }
+                let (leaf, root, proof) = db.read_blocking(|c| {
+                    let mut nodes = DbNodes(c);
+                    Ok((
+                        merkle::Nodes::node(&mut nodes, 0, entry)?,
+                        merkle::root(&mut nodes, size)?,
+                        merkle::inclusion_proof(&mut nodes, entry, size)?,
+                    ))
+                })?;
+                println!(
+                    "inclusion proof\nentry {entry}\nsize {size}\nleaf {}\nroot {}",
+                    b64(&leaf),
+                    b64(&root)
+                );
+                for h in proof {
+                    println!("{}", b64(&h));
+                }
+                Ok(ExitCode::SUCCESS)
+            } else if let (Some(from), Some(to)) = (p.from, p.to) {
+                if from == 0 || from > to || to > n {
+                    return Err(Fail(format!(
+                        "need 0 < --from <= --to <= {n} (the log's size)"
+                    )));
+                }
+                let (old, new, proof) = db.read_blocking(|c| {
+                    let mut nodes = DbNodes(c);
+                    Ok((
+                        merkle::root(&mut nodes, from)?,
+                        merkle::root(&mut nodes, to)?,
+                        merkle::consistency_proof(&mut nodes, from, to)?,
+                    ))
+                })?;
+                println!(
+                    "consistency proof\nfrom {from}\nto {to}\nold root {}\nnew root {}",
+                    b64(&old),
+                    b64(&new)
+                );
+                for h in proof {
+                    println!("{}", b64(&h));
+                }
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(Fail("give --entry N [--size M] or --from A --to B".into()))
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The registry of who lives where (实有人口). This part holds the domain types for ID numbers
 //! and phones and the scoped reads of households that the hierarchy pages need.
 
+pub mod access;
 pub mod households;
 pub mod idnum;

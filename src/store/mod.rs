@@ -293,16 +293,30 @@ impl Db {
 type Migration = (i64, &'static str, &'static str);
 
 fn migrations(backend: Backend) -> &'static [Migration] {
-    const SQLITE: &[Migration] = &[(
-        1,
-        "init",
-        include_str!("../../migrations/sqlite/0001_init.sql"),
-    )];
-    const POSTGRES: &[Migration] = &[(
-        1,
-        "init",
-        include_str!("../../migrations/postgres/0001_init.sql"),
-    )];
+    const SQLITE: &[Migration] = &[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "audit",
+            include_str!("../../migrations/sqlite/0002_audit.sql"),
+        ),
+    ];
+    const POSTGRES: &[Migration] = &[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            "audit",
+            include_str!("../../migrations/postgres/0002_audit.sql"),
+        ),
+    ];
     match backend {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,

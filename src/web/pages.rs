@@ -95,6 +95,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/places", get(places_index))
         .route("/places/{id}", get(place_page))
         .route("/households/{id}", get(household_page))
+        .route("/persons/{id}/reveal", post(reveal_page))
+        .route("/me/access-log", get(access_log_page))
+        .route("/me/data", get(my_data_download))
         .route("/admin/users", get(users_page).post(user_create))
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/grants", post(grant_add))
@@ -279,6 +282,38 @@ async fn login_submit(
     }
 }
 
+/// Logs a sign-in attempt: success, failure, lockout or a deactivated account.
+pub async fn audit_login(
+    state: &AppState,
+    username: &str,
+    outcome: &Result<login::LoginOutcome, crate::store::StoreError>,
+) -> AppResult<()> {
+    use crate::audit::{Action, NewEntry};
+    let name: String = username
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .take(64)
+        .collect();
+    let entry = match outcome {
+        Ok(login::LoginOutcome::Ok { user_id }) => {
+            let mut e = NewEntry::anonymous(Action::Login, &name);
+            e.actor_id = Some(*user_id);
+            e
+        }
+        Ok(login::LoginOutcome::BadCredentials) => NewEntry::anonymous(Action::LoginFailed, &name),
+        Ok(login::LoginOutcome::Locked { .. }) => {
+            NewEntry::anonymous(Action::LoginFailed, &name).purpose("locked")
+        }
+        Ok(login::LoginOutcome::Inactive) => {
+            NewEntry::anonymous(Action::LoginFailed, &name).purpose("inactive")
+        }
+        Err(_) => return Ok(()),
+    };
+    state.audit.record(entry).await?;
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct CsrfForm {
     #[serde(default)]
@@ -299,6 +334,13 @@ async fn logout(
             .await?;
     }
     state.callers.clear();
+    state
+        .audit
+        .record(crate::audit::NewEntry::by(
+            &caller,
+            crate::audit::Action::Logout,
+        ))
+        .await?;
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
@@ -629,6 +671,7 @@ async fn place_page(
     let Some(mut page) = page else {
         return Err(AppError::not_found());
     };
+    crate::registry::access::unit_households(&state, &caller, &page.households).await?;
     page.l = Layout::new(Some(&caller));
     Ok(render(&page))
 }
@@ -638,6 +681,20 @@ async fn place_page(
 struct HouseholdPage {
     l: Layout,
     h: Household,
+    can_reveal: bool,
+    purposes: &'static [&'static str],
+    /// A value just revealed: (person, field, value).
+    revealed: Option<(i64, &'static str, String)>,
+    error: Option<String>,
+}
+
+impl HouseholdPage {
+    fn shown(&self, person: &i64, field: &str) -> Option<&str> {
+        match &self.revealed {
+            Some((p, f, v)) if p == person && *f == field => Some(v.as_str()),
+            _ => None,
+        }
+    }
 }
 
 async fn household_page(
@@ -645,18 +702,118 @@ async fn household_page(
     Signed(caller): Signed,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let scope = caller.scope.clone();
-    let h = state
-        .db
-        .read(move |c| households::get(c, &scope, id))
-        .await?;
-    let Some(h) = h else {
-        return Err(AppError::not_found());
-    };
+    let h = crate::registry::access::household(&state, &caller, id).await?;
     Ok(render(&HouseholdPage {
         l: Layout::new(Some(&caller)),
         h,
+        can_reveal: caller.grants.iter().any(|g| g.role.reads_registry()),
+        purposes: &crate::registry::access::PURPOSES,
+        revealed: None,
+        error: None,
     }))
+}
+
+#[derive(Deserialize)]
+struct RevealForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    note: String,
+    household: i64,
+}
+
+async fn reveal_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(person): Path<i64>,
+    ApiForm(f): ApiForm<RevealForm>,
+) -> AppResult<Response> {
+    use crate::registry::access::{self, Field};
+    check_csrf(&caller, &f.csrf)?;
+    let field = match f.field.as_str() {
+        "id_number" => Field::IdNumber,
+        "phone" => Field::Phone,
+        _ => return Err(AppError::bad_request("error.bad_form")),
+    };
+    let h = access::household(&state, &caller, f.household).await?;
+    if !h.members.iter().any(|m| m.id == person) {
+        return Err(AppError::not_found());
+    }
+    let (revealed, error, status) =
+        match access::reveal(&state, &caller, person, field, &f.purpose, &f.note).await {
+            Ok(v) => (Some((person, field.as_str(), v)), None, StatusCode::OK),
+            Err(e) if e.status.is_client_error() => (None, Some(e.message(ctx().lang)), e.status),
+            Err(e) => return Err(e),
+        };
+    let mut res = render(&HouseholdPage {
+        l: Layout::new(Some(&caller)),
+        h,
+        can_reveal: true,
+        purposes: &access::PURPOSES,
+        revealed,
+        error,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+// ---------------------------------------------------------------- residents' own data
+
+#[derive(Template)]
+#[template(path = "access_log.html")]
+struct AccessLogPage {
+    l: Layout,
+    rows: Vec<crate::audit::Access>,
+    has_record: bool,
+}
+
+impl AccessLogPage {
+    /// A time as people here write it: 2026-11-23 19:05.
+    fn when(&self, ms: &i64) -> String {
+        chrono::DateTime::from_timestamp_millis(*ms)
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+}
+
+async fn access_log_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    let rows = crate::registry::access::my_accesses(&state, &caller).await?;
+    Ok(render(&AccessLogPage {
+        l: Layout::new(Some(&caller)),
+        rows,
+        has_record: caller.person_id.is_some(),
+    }))
+}
+
+async fn my_data_download(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    let data = crate::registry::access::own_data(&state, &caller).await?;
+    let body = serde_json::to_vec_pretty(&data)
+        .map_err(|e| AppError::internal("serialising own data", e))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"linli-my-data.json\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------- user management
@@ -685,6 +842,25 @@ struct NewUserForm {
     role: String,
     #[serde(default)]
     target: String,
+}
+
+/// Logs a change to an account's access.
+async fn audit_permission(
+    state: &AppState,
+    caller: &Caller,
+    user_id: i64,
+    what: &str,
+) -> AppResult<()> {
+    use crate::audit::{Action, NewEntry};
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::PermissionChange)
+                .subjects([crate::audit::user(user_id)])
+                .purpose(what),
+        )
+        .await?;
+    Ok(())
 }
 
 fn require_admin(caller: &Caller) -> AppResult<()> {
@@ -777,6 +953,7 @@ pub async fn create_user(
         })
         .await?;
     state.callers.clear();
+    audit_permission(state, caller, id, &format!("create {}", role.as_str())).await?;
     Ok(id)
 }
 
@@ -939,6 +1116,9 @@ async fn grant_add(
         })
         .await;
     state.callers.clear();
+    if r.is_ok() {
+        audit_permission(&state, &caller, id, &format!("grant {}", f.role)).await?;
+    }
     match r {
         Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
         Err(e) if e.status.is_client_error() => {

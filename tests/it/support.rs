@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use linli::app::{self, AppState};
+use linli::audit::LogKey;
 use linli::config::{Config, Secret};
 use linli::demo::synth::DemoSize;
 use linli::privacy::FieldKeys;
@@ -16,8 +17,9 @@ pub struct TestApp {
     pub base: String,
     pub state: Arc<AppState>,
     pub db: Db,
-    /// Kept so the data folder lives as long as the app.
-    _dir: tempfile::TempDir,
+    /// The data folder (keys, and the SQLite file when not on PostgreSQL).
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pg_db: Option<String>,
@@ -110,22 +112,23 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let url = database_url.clone();
     let keys_dir = cfg.keys_dir();
     let demo = opts.demo;
-    let (db, keys) = tokio::task::spawn_blocking(move || {
+    let (db, keys, log_key) = tokio::task::spawn_blocking(move || {
         let db = Db::open(&url).expect("open test database");
         db.migrate_blocking().expect("migrate");
         let keys = FieldKeys::load_or_create(&keys_dir).expect("keys");
+        let log_key = LogKey::load_or_create(&keys_dir).expect("log key");
         if demo {
             let today = chrono::Local::now().date_naive();
             linli::demo::build(&db, &keys, DemoSize::Small, 7, PASSWORD, today, &|_, _| {})
                 .expect("demo");
         }
-        (db, keys)
+        (db, keys, log_key)
     })
     .await
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(db.clone(), cfg, keys);
+    let state = AppState::new(db.clone(), cfg, keys, log_key);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app::serve(state.clone(), listener, async move {
         let _ = rx.await;
@@ -134,7 +137,8 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         base: format!("http://{addr}"),
         state,
         db,
-        _dir: dir,
+        dir,
+        database_url,
         shutdown: Some(tx),
         server: Some(server),
         pg_db,

@@ -1,0 +1,491 @@
+//! The audit log (信息安全管理): every read, list, change, reveal, export, login and denied
+//! access touching personal data is appended as an entry. Entries are the leaves of a Merkle
+//! tree (RFC 9162), whose heads linli signs with Ed25519 — Certificate Transparency's design,
+//! so anyone holding a signed head can check that no entry was later edited, dropped,
+//! inserted or reordered.
+
+pub mod http;
+pub mod merkle;
+pub mod service;
+pub mod verify;
+
+use std::path::Path;
+
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::org::Caller;
+use crate::params;
+use crate::store::{Backend, Conn, Result, StoreError, Val, now_ms};
+use merkle::{Frontier, Hash, Nodes};
+
+pub use service::Auditor;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A person's or household's detail was shown.
+    Read,
+    /// A list or search showed personal data.
+    List,
+    /// A masked field was shown in full, with a purpose.
+    Reveal,
+    Change,
+    Export,
+    Login,
+    LoginFailed,
+    Logout,
+    PermissionChange,
+    /// Access outside the caller's scope was refused.
+    Denied,
+    /// A resident downloaded a copy of their own data (PIPL art. 45).
+    SelfExport,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::List => "list",
+            Action::Reveal => "reveal",
+            Action::Change => "change",
+            Action::Export => "export",
+            Action::Login => "login",
+            Action::LoginFailed => "login_failed",
+            Action::Logout => "logout",
+            Action::PermissionChange => "permission_change",
+            Action::Denied => "denied",
+            Action::SelfExport => "self_export",
+        }
+    }
+}
+
+/// An entry before it has a place in the log.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub at: i64,
+    pub street_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub role: String,
+    pub org: Option<String>,
+    pub scope: Vec<String>,
+    pub action: Action,
+    pub subjects: Vec<String>,
+    pub purpose: Option<String>,
+    pub request_id: String,
+}
+
+impl NewEntry {
+    /// An entry for something the signed-in `caller` did in the current request.
+    pub fn by(caller: &Caller, action: Action) -> NewEntry {
+        let primary = caller.primary_role();
+        let grant = caller.grants.iter().find(|g| g.role == primary);
+        NewEntry {
+            at: now_ms(),
+            street_id: caller.street_id,
+            actor_id: Some(caller.user_id),
+            actor: caller.username.clone(),
+            role: primary.as_str().to_string(),
+            org: grant.and_then(|g| g.org.as_ref().map(|o| o.name.clone())),
+            scope: grant
+                .and_then(|g| g.place.as_ref().map(|p| vec![p.path.clone()]))
+                .unwrap_or_default(),
+            action,
+            subjects: Vec::new(),
+            purpose: None,
+            request_id: crate::web::ctx().request_id,
+        }
+    }
+
+    /// An entry with no signed-in actor (a failed login names only the account tried).
+    pub fn anonymous(action: Action, actor: &str) -> NewEntry {
+        NewEntry {
+            at: now_ms(),
+            street_id: None,
+            actor_id: None,
+            actor: actor.to_string(),
+            role: String::new(),
+            org: None,
+            scope: Vec::new(),
+            action,
+            subjects: Vec::new(),
+            purpose: None,
+            request_id: crate::web::ctx().request_id,
+        }
+    }
+
+    pub fn subjects(mut self, s: impl IntoIterator<Item = String>) -> NewEntry {
+        self.subjects.extend(s);
+        self
+    }
+
+    pub fn purpose(mut self, p: impl Into<String>) -> NewEntry {
+        self.purpose = Some(p.into());
+        self
+    }
+}
+
+pub fn person(id: i64) -> String {
+    format!("person:{id}")
+}
+pub fn household(id: i64) -> String {
+    format!("household:{id}")
+}
+pub fn user(id: i64) -> String {
+    format!("user:{id}")
+}
+
+/// An entry as stored and hashed. The field order is the canonical form: the leaf is
+/// `SHA-256(0x00 ‖ body)` over exactly these bytes.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Entry {
+    pub seq: u64,
+    pub at: i64,
+    pub street_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub role: String,
+    pub org: Option<String>,
+    pub scope: Vec<String>,
+    pub action: Action,
+    pub subjects: Vec<String>,
+    pub purpose: Option<String>,
+    pub request_id: String,
+}
+
+/// Perfect subtrees read from the database.
+pub struct DbNodes<'a>(pub &'a mut dyn Conn);
+
+impl Nodes for DbNodes<'_> {
+    type Error = StoreError;
+    fn node(&mut self, level: u32, idx: u64) -> Result<Hash> {
+        let row = if level == 0 {
+            self.0.query_opt(
+                "SELECT leaf_hash FROM audit_entries WHERE seq = $1",
+                params![idx as i64],
+            )?
+        } else {
+            self.0.query_opt(
+                "SELECT hash FROM audit_nodes WHERE level = $1 AND idx = $2",
+                params![level as i64, idx as i64],
+            )?
+        };
+        row.and_then(|r| r.blob(0))
+            .and_then(|b| <Hash>::try_from(b.as_slice()).ok())
+            .ok_or_else(|| StoreError::Db(format!("audit tree node {level}/{idx} is missing")))
+    }
+}
+
+/// The number of entries in the log.
+pub fn size(c: &mut dyn Conn) -> Result<u64> {
+    Ok(c.query_i64("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entries", &[])? as u64)
+}
+
+/// Appends entries in one transaction (the caller's); returns their sequence numbers.
+pub fn append(c: &mut dyn Conn, entries: Vec<NewEntry>) -> Result<Vec<u64>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    if c.backend() == Backend::Postgres {
+        // One appender at a time across processes: the tree has one right edge.
+        c.exec("SELECT pg_advisory_xact_lock(7411)", &[])?;
+    }
+    let start = size(c)?;
+    let mut frontier = Frontier::load(&mut DbNodes(c), start)?;
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut subjects = Vec::new();
+    let mut nodes = Vec::new();
+    let mut seqs = Vec::with_capacity(entries.len());
+    for (i, e) in entries.into_iter().enumerate() {
+        let seq = start + i as u64;
+        let entry = Entry {
+            seq,
+            at: e.at,
+            street_id: e.street_id,
+            actor_id: e.actor_id,
+            actor: e.actor,
+            role: e.role,
+            org: e.org,
+            scope: e.scope,
+            action: e.action,
+            subjects: e.subjects,
+            purpose: e.purpose,
+            request_id: e.request_id,
+        };
+        let body = serde_json::to_string(&entry).map_err(|e| StoreError::Db(e.to_string()))?;
+        let leaf = merkle::leaf_hash(body.as_bytes());
+        for (level, idx, h) in frontier.push(leaf) {
+            nodes.push(vec![
+                Val::Int(level as i64),
+                Val::Int(idx as i64),
+                Val::Blob(h.to_vec()),
+            ]);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for s in &entry.subjects {
+            if seen.insert(s.as_str()) {
+                subjects.push(vec![Val::Text(s.clone()), Val::Int(seq as i64)]);
+            }
+        }
+        rows.push(vec![
+            Val::Int(seq as i64),
+            entry.street_id.into(),
+            Val::Int(entry.at),
+            entry.actor_id.into(),
+            entry.action.as_str().into(),
+            Val::Text(body),
+            Val::Blob(leaf.to_vec()),
+        ]);
+        seqs.push(seq);
+    }
+    c.insert_many(
+        "audit_entries",
+        &[
+            "seq",
+            "street_id",
+            "at",
+            "actor_id",
+            "action",
+            "body",
+            "leaf_hash",
+        ],
+        &rows,
+    )?;
+    c.insert_many("audit_subjects", &["subject", "seq"], &subjects)?;
+    c.insert_many("audit_nodes", &["level", "idx", "hash"], &nodes)?;
+    Ok(seqs)
+}
+
+/// The Ed25519 key that signs tree heads, kept beside the field key.
+#[derive(Clone)]
+pub struct LogKey {
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for LogKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LogKey({})", self.key_id())
+    }
+}
+
+impl LogKey {
+    pub fn load_or_create(
+        keys_dir: &Path,
+    ) -> std::result::Result<LogKey, crate::privacy::KeyError> {
+        use crate::privacy::KeyError;
+        let path = keys_dir.join("log.key");
+        let io = |e: std::io::Error| KeyError::Io {
+            path: path.display().to_string(),
+            err: e.to_string(),
+        };
+        if !path.exists() {
+            std::fs::create_dir_all(keys_dir).map_err(io)?;
+            let mut raw = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+            crate::privacy::write_private(&path, hex::encode(raw).as_bytes()).map_err(io)?;
+        }
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let raw: [u8; 32] = hex::decode(text.trim())
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| KeyError::Damaged(path.display().to_string()))?;
+        Ok(LogKey {
+            signing: SigningKey::from_bytes(&raw),
+        })
+    }
+
+    pub fn from_bytes(raw: &[u8; 32]) -> LogKey {
+        LogKey {
+            signing: SigningKey::from_bytes(raw),
+        }
+    }
+
+    pub fn public(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    pub fn key_id(&self) -> String {
+        key_id(&self.public())
+    }
+}
+
+pub fn key_id(k: &VerifyingKey) -> String {
+    hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(k.as_bytes())[..4])
+}
+
+/// The bytes a tree head signature covers.
+pub fn head_message(size: u64, root: &Hash, at: i64) -> Vec<u8> {
+    format!(
+        "linli audit log tree head v1\n{size}\n{}\n{at}\n",
+        base64::engine::general_purpose::STANDARD.encode(root)
+    )
+    .into_bytes()
+}
+
+/// A signed tree head.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Head {
+    pub size: u64,
+    /// Base64 of the root hash.
+    pub root: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub key_id: String,
+    /// Base64 Ed25519 signature over the head message.
+    pub signature: String,
+}
+
+impl Head {
+    pub fn root_hash(&self) -> Option<Hash> {
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.root)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+    }
+
+    pub fn verify(&self, key: &VerifyingKey) -> bool {
+        let (Some(root), Ok(sig)) = (
+            self.root_hash(),
+            base64::engine::general_purpose::STANDARD.decode(&self.signature),
+        ) else {
+            return false;
+        };
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(&sig) else {
+            return false;
+        };
+        key.verify(&head_message(self.size, &root, self.at), &sig)
+            .is_ok()
+    }
+
+    /// The head as a checkpoint a witness can keep (after the C2SP signed-note layout).
+    pub fn checkpoint(&self, key: &VerifyingKey) -> String {
+        format!(
+            "linli audit log\n{}\n{}\n{}\n\n— linli-{} {}\npublic key: {}\n",
+            self.size,
+            self.root,
+            self.at,
+            self.key_id,
+            self.signature,
+            base64::engine::general_purpose::STANDARD.encode(key.as_bytes())
+        )
+    }
+}
+
+fn head_from(r: &crate::store::Row) -> Head {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Head {
+        size: r.i64(0) as u64,
+        root: b64.encode(r.blob(1).unwrap_or_default()),
+        at: r.i64(2),
+        key_id: r.str(3),
+        signature: b64.encode(r.blob(4).unwrap_or_default()),
+    }
+}
+
+pub fn latest_head(c: &mut dyn Conn) -> Result<Option<Head>> {
+    Ok(c.query_opt(
+        "SELECT size, root, at, key_id, signature FROM audit_heads ORDER BY size DESC LIMIT 1",
+        &[],
+    )?
+    .map(|r| head_from(&r)))
+}
+
+pub fn heads(c: &mut dyn Conn) -> Result<Vec<Head>> {
+    Ok(c.query(
+        "SELECT size, root, at, key_id, signature FROM audit_heads ORDER BY size",
+        &[],
+    )?
+    .iter()
+    .map(head_from)
+    .collect())
+}
+
+/// Signs a head over the whole log if it has grown since the last one; returns the newest
+/// head (none while the log is empty).
+pub fn sign_head(c: &mut dyn Conn, key: &LogKey) -> Result<Option<Head>> {
+    if c.backend() == Backend::Postgres {
+        c.exec("SELECT pg_advisory_xact_lock(7411)", &[])?;
+    }
+    let n = size(c)?;
+    let last = latest_head(c)?;
+    if n == 0 || last.as_ref().is_some_and(|h| h.size >= n) {
+        return Ok(last);
+    }
+    let root = Frontier::load(&mut DbNodes(c), n)?.root();
+    let at = now_ms();
+    let sig = key.signing.sign(&head_message(n, &root, at));
+    c.exec(
+        "INSERT INTO audit_heads (size, root, at, key_id, signature) VALUES ($1, $2, $3, $4, $5)",
+        params![
+            n as i64,
+            root.to_vec(),
+            at,
+            key.key_id(),
+            sig.to_bytes().to_vec()
+        ],
+    )?;
+    latest_head(c)
+}
+
+/// One line of "who looked at my data".
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Access {
+    pub seq: u64,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub role: String,
+    pub org: Option<String>,
+    pub action: Action,
+    pub purpose: Option<String>,
+    /// The resident's own access.
+    pub by_self: bool,
+}
+
+/// Accesses to any of `subjects`, newest first.
+pub fn accesses(
+    c: &mut dyn Conn,
+    subjects: &[String],
+    self_user: i64,
+    limit: i64,
+) -> Result<Vec<Access>> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=subjects.len()).map(|i| format!("${i}")).collect();
+    let mut p: Vec<Val> = subjects.iter().map(|s| Val::Text(s.clone())).collect();
+    p.push(Val::Int(limit));
+    let rows = c.query(
+        &format!(
+            "SELECT e.body FROM audit_entries e WHERE e.seq IN \
+             (SELECT seq FROM audit_subjects WHERE subject IN ({})) ORDER BY e.seq DESC LIMIT ${}",
+            marks.join(", "),
+            p.len()
+        ),
+        &p,
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<Entry>(&r.str(0)).ok())
+        .map(|e| Access {
+            seq: e.seq,
+            at: e.at,
+            by_self: e.actor_id == Some(self_user),
+            role: e.role,
+            org: e.org,
+            action: e.action,
+            purpose: e.purpose,
+        })
+        .collect())
+}
+
+/// One entry by its sequence number.
+pub fn entry(c: &mut dyn Conn, seq: u64) -> Result<Option<(String, Hash)>> {
+    Ok(c.query_opt(
+        "SELECT body, leaf_hash FROM audit_entries WHERE seq = $1",
+        params![seq as i64],
+    )?
+    .and_then(|r| Some((r.str(0), <Hash>::try_from(r.blob(1)?.as_slice()).ok()?))))
+}

@@ -1,0 +1,252 @@
+//! Reading residents' records on behalf of a caller: scope first, then the audit entry, then
+//! the data. Both the pages and the API go through here, so no route can forget either.
+
+use serde::{Deserialize, Serialize};
+
+use super::households::{self, Household};
+use crate::app::AppState;
+use crate::audit::{self, Action, NewEntry};
+use crate::error::{AppError, AppResult};
+use crate::org::{Caller, Scope};
+use crate::params;
+
+/// A household's detail, audited; a household outside the scope is a logged denial and a 404.
+pub async fn household(state: &AppState, caller: &Caller, id: i64) -> AppResult<Household> {
+    let scope = caller.scope.clone();
+    let (found, exists) = state
+        .db
+        .read(move |c| {
+            let h = households::get(c, &scope, id)?;
+            let exists = h.is_some()
+                || c.query_opt("SELECT id FROM households WHERE id = $1", params![id])?
+                    .is_some();
+            Ok((h, exists))
+        })
+        .await?;
+    match found {
+        Some(h) => {
+            let subjects = std::iter::once(audit::household(h.id))
+                .chain(h.members.iter().map(|m| audit::person(m.id)));
+            state
+                .audit
+                .record(NewEntry::by(caller, Action::Read).subjects(subjects))
+                .await?;
+            Ok(h)
+        }
+        None => {
+            if exists {
+                state
+                    .audit
+                    .record(NewEntry::by(caller, Action::Denied).subjects([audit::household(id)]))
+                    .await?;
+            }
+            Err(AppError::not_found())
+        }
+    }
+}
+
+/// The households of a unit, audited as a list.
+pub async fn unit_households(
+    state: &AppState,
+    caller: &Caller,
+    list: &[households::HouseholdBrief],
+) -> AppResult<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    let subjects = list.iter().map(|h| audit::household(h.id));
+    state
+        .audit
+        .record(NewEntry::by(caller, Action::List).subjects(subjects))
+        .await?;
+    Ok(())
+}
+
+/// Why a masked field is revealed: the purposes a worker picks from (plus free text).
+pub const PURPOSES: [&str; 5] = [
+    "home_visit",
+    "service",
+    "emergency",
+    "verification",
+    "other",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    IdNumber,
+    Phone,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::IdNumber => "id_number",
+            Field::Phone => "phone",
+        }
+    }
+}
+
+/// Reveals one field of one person after logging the reveal with its purpose. The entry is
+/// committed before the value leaves the server.
+pub async fn reveal(
+    state: &AppState,
+    caller: &Caller,
+    person_id: i64,
+    field: Field,
+    purpose: &str,
+    note: &str,
+) -> AppResult<String> {
+    if !PURPOSES.contains(&purpose) {
+        return Err(AppError::invalid("error.purpose"));
+    }
+    let note = note.trim();
+    if purpose == "other" && note.is_empty() {
+        return Err(AppError::invalid("error.purpose_note"));
+    }
+    if note.chars().count() > 200 {
+        return Err(AppError::invalid("error.purpose_long"));
+    }
+    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        return Err(AppError::forbidden());
+    }
+    let scope: Scope = caller.scope.clone();
+    let col = match field {
+        Field::IdNumber => "id_number_enc",
+        Field::Phone => "phone_enc",
+    };
+    let row = state
+        .db
+        .read(move |c| {
+            let mut p = vec![crate::store::Val::Int(person_id)];
+            let cond = crate::store::under_paths("place_path", &scope.registry, 2, &mut p);
+            let r = c.query_opt(
+                &format!("SELECT {col} FROM persons WHERE id = $1 AND {cond}"),
+                &p,
+            )?;
+            let exists = r.is_some()
+                || c.query_opt("SELECT id FROM persons WHERE id = $1", params![person_id])?
+                    .is_some();
+            Ok((r, exists))
+        })
+        .await?;
+    let (row, exists) = row;
+    let Some(row) = row else {
+        if exists {
+            state
+                .audit
+                .record(NewEntry::by(caller, Action::Denied).subjects([audit::person(person_id)]))
+                .await?;
+        }
+        return Err(AppError::not_found());
+    };
+    let Some(blob) = row.blob(0) else {
+        return Err(AppError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "no_value",
+            "error.no_value",
+        ));
+    };
+    let purpose_text = if note.is_empty() {
+        purpose.to_string()
+    } else {
+        format!("{purpose}: {note}")
+    };
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::Reveal)
+                .subjects([
+                    audit::person(person_id),
+                    format!("field:{}", field.as_str()),
+                ])
+                .purpose(purpose_text),
+        )
+        .await?;
+    state
+        .keys
+        .decrypt(&blob)
+        .ok_or_else(|| AppError::internal("decrypting a field", "the key does not open this value"))
+}
+
+/// A resident's copy of their own record (PIPL art. 45), with their own values in full.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OwnData {
+    pub person_id: i64,
+    pub name: String,
+    pub sex: String,
+    pub birth_date: String,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub relation: String,
+    pub hukou_registered: bool,
+    pub residence: String,
+    pub presence: String,
+    pub tags: Vec<String>,
+    pub household: Option<Household>,
+}
+
+pub async fn own_data(state: &AppState, caller: &Caller) -> AppResult<OwnData> {
+    let Some(pid) = caller.person_id else {
+        return Err(AppError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "no_record",
+            "error.no_record",
+        ));
+    };
+    let scope = caller.scope.clone();
+    let (row, tags, household) = state
+        .db
+        .read(move |c| {
+            let row = c.query_one(
+                "SELECT id, name, sex, birth_date, id_number_enc, phone_enc, relation, hukou_registered, residence, presence, household_id \
+                 FROM persons WHERE id = $1",
+                params![pid],
+            )?;
+            let tags: Vec<String> = c
+                .query("SELECT tag FROM person_tags WHERE person_id = $1 ORDER BY tag", params![pid])?
+                .iter()
+                .map(|r| r.str(0))
+                .collect();
+            let household = match row.opt_i64(10) {
+                Some(h) => households::get(c, &scope, h)?,
+                None => None,
+            };
+            Ok((row, tags, household))
+        })
+        .await?;
+    state
+        .audit
+        .record(NewEntry::by(caller, Action::SelfExport).subjects([audit::person(pid)]))
+        .await?;
+    Ok(OwnData {
+        person_id: pid,
+        name: row.str(1),
+        sex: row.str(2),
+        birth_date: row.str(3),
+        id_number: row.blob(4).and_then(|b| state.keys.decrypt(&b)),
+        phone: row.blob(5).and_then(|b| state.keys.decrypt(&b)),
+        relation: row.str(6),
+        hukou_registered: row.bool(7),
+        residence: row.str(8),
+        presence: row.str(9),
+        tags,
+        household,
+    })
+}
+
+/// Who looked at the caller's own record and household.
+pub async fn my_accesses(state: &AppState, caller: &Caller) -> AppResult<Vec<audit::Access>> {
+    let mut subjects = Vec::new();
+    if let Some(p) = caller.person_id {
+        subjects.push(audit::person(p));
+    }
+    if let Some(h) = caller.scope.own_household {
+        subjects.push(audit::household(h));
+    }
+    let uid = caller.user_id;
+    Ok(state
+        .db
+        .read(move |c| audit::accesses(c, &subjects, uid, 200))
+        .await?)
+}

@@ -1,0 +1,727 @@
+//! The audit log: every route that shows personal data writes an entry; the Merkle tree and
+//! its signed heads are checked by an independent verifier; tampering is found and named.
+
+use std::process::Command;
+
+use base64::Engine;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::support::{self, PASSWORD, TestApp, extract_input};
+
+async fn entries(app: &TestApp) -> i64 {
+    app.query_i64("SELECT COUNT(*) FROM audit_entries").await
+}
+
+async fn last_entry(app: &TestApp) -> Value {
+    let body = app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    serde_json::from_str(&body).unwrap()
+}
+
+/// wangge's own household, one outside her grid, and jumin's person and household ids.
+async fn fixtures(app: &TestApp) -> (i64, i64, i64, i64, i64) {
+    app.db
+        .read(|c| {
+            let grid = c
+                .query_one(
+                    "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
+                    &[],
+                )?
+                .str(0);
+            let rows = c.query("SELECT id, unit_id, place_path FROM households ORDER BY id", &[])?;
+            let inside = rows.iter().find(|r| r.str(2).starts_with(&format!("{grid}/"))).unwrap();
+            let outside = rows.iter().find(|r| !r.str(2).starts_with(&format!("{grid}/"))).unwrap();
+            let j = c.query_one(
+                "SELECT p.id, p.household_id FROM users u JOIN persons p ON p.id = u.person_id WHERE u.username = 'jumin'",
+                &[],
+            )?;
+            Ok((inside.i64(0), inside.i64(1), outside.i64(0), j.i64(0), j.i64(1)))
+        })
+        .await
+        .unwrap()
+}
+
+/// Every route of the application, classified: a new route must be added to one of these
+/// lists, and if it shows personal data, to the table the next test drives.
+const PERSONAL_DATA_ROUTES: &[&str] = &[
+    "/households/{id}",
+    "/api/v1/households/{id}",
+    "/places/{id}",
+    "/persons/{id}/reveal",
+    "/api/v1/persons/{id}/reveal",
+    "/me/data",
+    "/api/v1/me/data",
+];
+const OTHER_ROUTES: &[&str] = &[
+    "/",
+    "/login",
+    "/logout",
+    "/lang/{code}",
+    "/places",
+    "/me/access-log",
+    "/admin/users",
+    "/admin/users/{id}",
+    "/admin/users/{id}/grants",
+    "/admin/users/{id}/grants/{gid}/delete",
+    "/admin/users/{id}/password",
+    "/admin/users/{id}/active",
+    "/api/v1/openapi.json",
+    "/api/v1/session",
+    "/api/v1/me",
+    "/api/v1/me/access-log",
+    "/api/v1/places",
+    "/api/v1/places/{id}",
+    "/api/v1/users",
+    "/api/v1/audit/checkpoint",
+    "/api/v1/audit/heads",
+    "/api/v1/audit/proof/inclusion",
+    "/api/v1/audit/proof/consistency",
+    "/api/v1/audit/entries/{seq}",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/app.css",
+    "/static/app.js",
+];
+
+#[test]
+fn every_route_is_classified() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, _) in text.match_indices(".route(\"") {
+                    let rest = &text[i + 8..];
+                    found.push(rest[..rest.find('"').unwrap()].to_string());
+                }
+            }
+        }
+    }
+    let unknown: Vec<&String> = found
+        .iter()
+        .filter(|r| {
+            !PERSONAL_DATA_ROUTES.contains(&r.as_str()) && !OTHER_ROUTES.contains(&r.as_str())
+        })
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "routes not classified (does it show personal data? then it must write an audit entry and be tested below): {unknown:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_personal_data_route_writes_an_entry() {
+    let app = support::spawn().await;
+    let (h_in, unit_in, _, jumin_person, jumin_household) = fixtures(&app).await;
+    let member = app
+        .db
+        .read(move |c| c.query_i64("SELECT id FROM persons WHERE household_id = $1 AND phone_enc IS NOT NULL ORDER BY id LIMIT 1", linli::params![h_in]))
+        .await
+        .unwrap();
+    let wangge = app.token("wangge").await;
+    let jumin = app.token("jumin").await;
+    let (b, _) = app.login_page("wangge", PASSWORD).await;
+    let (jb, _) = app.login_page("jumin", PASSWORD).await;
+    let page = b
+        .get(app.url(&format!("/households/{h_in}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_input(&page, "csrf").unwrap();
+    let c = app.client();
+
+    // (route, request, the subject the entry must name, the action)
+    type Req = Box<dyn Fn() -> reqwest::RequestBuilder>;
+    let url = |p: String| app.url(&p);
+    let cases: Vec<(&str, Req, String, &str)> = vec![
+        (
+            "/api/v1/households/{id}",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/households/{h_in}")),
+                    wangge.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("household:{h_in}"),
+            "read",
+        ),
+        (
+            "/households/{id}",
+            {
+                let (c, u) = (b.clone(), url(format!("/households/{h_in}")));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{member}"),
+            "read",
+        ),
+        (
+            "/places/{id}",
+            {
+                let (c, u) = (b.clone(), url(format!("/places/{unit_in}")));
+                Box::new(move || c.get(&u))
+            },
+            format!("household:{h_in}"),
+            "list",
+        ),
+        (
+            "/api/v1/persons/{id}/reveal",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/persons/{member}/reveal")),
+                    wangge.clone(),
+                );
+                Box::new(move || {
+                    c.post(&u)
+                        .bearer_auth(&t)
+                        .json(&serde_json::json!({"field": "id_number", "purpose": "home_visit"}))
+                })
+            },
+            format!("person:{member}"),
+            "reveal",
+        ),
+        (
+            "/persons/{id}/reveal",
+            {
+                let (c, u, f) = (
+                    b.clone(),
+                    url(format!("/persons/{member}/reveal")),
+                    vec![
+                        ("csrf".to_string(), csrf.clone()),
+                        ("field".into(), "phone".into()),
+                        ("purpose".into(), "service".into()),
+                        ("household".into(), h_in.to_string()),
+                    ],
+                );
+                Box::new(move || c.post(&u).form(&f))
+            },
+            format!("person:{member}"),
+            "reveal",
+        ),
+        (
+            "/api/v1/me/data",
+            {
+                let (c, u, t) = (c.clone(), url("/api/v1/me/data".into()), jumin.clone());
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{jumin_person}"),
+            "self_export",
+        ),
+        (
+            "/me/data",
+            {
+                let (c, u) = (jb.clone(), url("/me/data".into()));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{jumin_person}"),
+            "self_export",
+        ),
+    ];
+    let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    for r in PERSONAL_DATA_ROUTES {
+        assert!(covered.contains(r), "{r} is not driven by this test");
+    }
+    for (route, req, subject, action) in cases {
+        let before = entries(&app).await;
+        let r = req().send().await.unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert!(status.is_success(), "{route}: {status} {body}");
+        assert!(entries(&app).await > before, "{route} wrote no audit entry");
+        let e = last_entry(&app).await;
+        assert_eq!(e["action"], action, "{route}");
+        assert!(
+            e["subjects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == subject.as_str()),
+            "{route}: {e}"
+        );
+        let text = e.to_string();
+        let longest_digits = text
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(
+            longest_digits < 14,
+            "no ID or phone numbers in entries: {e}"
+        );
+    }
+    let _ = jumin_household;
+}
+
+#[tokio::test]
+async fn reveal_needs_a_purpose_and_residents_see_it() {
+    let app = support::spawn().await;
+    let (_, _, h_out, jumin_person, jumin_household) = fixtures(&app).await;
+    let wangge = app.token("wangge").await;
+    let c = app.client();
+    let reveal = |person: i64, body: Value| {
+        let c = c.clone();
+        let u = app.url(&format!("/api/v1/persons/{person}/reveal"));
+        let t = wangge.clone();
+        async move { c.post(u).bearer_auth(t).json(&body).send().await.unwrap() }
+    };
+    let r = reveal(
+        jumin_person,
+        serde_json::json!({"field": "id_number", "purpose": "curiosity"}),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = reveal(
+        jumin_person,
+        serde_json::json!({"field": "id_number", "purpose": "other"}),
+    )
+    .await;
+    assert_eq!(r.status(), 422, "other needs a note");
+    let before = entries(&app).await;
+    let r = reveal(
+        jumin_person,
+        serde_json::json!({"field": "id_number", "purpose": "other", "note": "核对养老补贴"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let id = v["value"].as_str().unwrap();
+    assert!(
+        linli::registry::idnum::IdNumber::parse(id).is_ok(),
+        "the full number: {id}"
+    );
+    assert_eq!(entries(&app).await, before + 1);
+    // Out of scope: refused and logged as denied.
+    let outsider = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT id FROM persons WHERE household_id = $1 LIMIT 1",
+                linli::params![h_out],
+            )
+        })
+        .await
+        .unwrap();
+    let r = reveal(
+        outsider,
+        serde_json::json!({"field": "phone", "purpose": "service"}),
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(last_entry(&app).await["action"], "denied");
+    // wangge reads jumin's household; jumin sees both accesses with role and purpose.
+    app.get_json(&wangge, &format!("/api/v1/households/{jumin_household}"))
+        .await;
+    let jumin = app.token("jumin").await;
+    let (s, log) = app.get_json(&jumin, "/api/v1/me/access-log").await;
+    assert_eq!(s, 200);
+    let rows = log.as_array().unwrap();
+    assert!(rows.iter().any(|r| r["action"] == "reveal"
+        && r["role"] == "grid_worker"
+        && r["purpose"].as_str().unwrap().contains("核对养老补贴")));
+    assert!(
+        rows.iter()
+            .any(|r| r["action"] == "read" && r["role"] == "grid_worker" && r["by_self"] == false)
+    );
+    // The page shows the same, in Chinese.
+    let (jb, _) = app.login_page("jumin", PASSWORD).await;
+    let html = jb
+        .get(app.url("/me/access-log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("谁查看了我的信息")
+            && html.contains("网格员")
+            && html.contains("显示完整号码")
+    );
+    // Another resident's log does not show it.
+    let admin = app.token("admin").await;
+    let (_, other) = app.get_json(&admin, "/api/v1/me/access-log").await;
+    assert!(other.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn logins_and_permission_changes_are_logged() {
+    let app = support::spawn().await;
+    let c = app.client();
+    c.post(app.url("/api/v1/session"))
+        .json(&serde_json::json!({"username": "admin", "password": "wrong-password"}))
+        .send()
+        .await
+        .unwrap();
+    let e = last_entry(&app).await;
+    assert_eq!(e["action"], "login_failed");
+    assert_eq!(e["actor"], "admin");
+    let admin = app.token("admin").await;
+    assert_eq!(last_entry(&app).await["action"], "login");
+    let (_, grid) = app
+        .get_json(&admin, "/api/v1/places?kind=grid&limit=1")
+        .await;
+    let r = c
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"username": "newbie", "display_name": "新人", "password": "long-enough-pw", "role": "grid_worker", "target": grid["items"][0]["path"]}))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let e = last_entry(&app).await;
+    assert_eq!(e["action"], "permission_change");
+    assert_eq!(e["subjects"][0], format!("user:{id}"));
+}
+
+// ---------------------------------------------------------------- an independent verifier
+
+fn h_leaf(data: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(data);
+    h.finalize().into()
+}
+fn h_node(l: &[u8; 32], r: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(l);
+    h.update(r);
+    h.finalize().into()
+}
+fn d(s: &str) -> [u8; 32] {
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+/// RFC 9162 §2.1.3.2, written again here from the RFC's text.
+fn check_inclusion(
+    index: u64,
+    size: u64,
+    leaf: [u8; 32],
+    path: &[[u8; 32]],
+    root: [u8; 32],
+) -> bool {
+    if index >= size {
+        return false;
+    }
+    let mut f = index;
+    let mut s = size - 1;
+    let mut r = leaf;
+    for p in path {
+        if s == 0 {
+            return false;
+        }
+        if f % 2 == 1 || f == s {
+            r = h_node(p, &r);
+            while f.is_multiple_of(2) && f != 0 {
+                f /= 2;
+                s /= 2;
+            }
+        } else {
+            r = h_node(&r, p);
+        }
+        f /= 2;
+        s /= 2;
+    }
+    s == 0 && r == root
+}
+
+/// RFC 9162 §2.1.4.2.
+fn check_consistency(
+    first: u64,
+    second: u64,
+    proof: &[[u8; 32]],
+    first_hash: [u8; 32],
+    second_hash: [u8; 32],
+) -> bool {
+    if first == second {
+        return proof.is_empty() && first_hash == second_hash;
+    }
+    if proof.is_empty() {
+        return false;
+    }
+    let mut p = proof.to_vec();
+    if first & (first - 1) == 0 {
+        p.insert(0, first_hash);
+    }
+    let mut f = first - 1;
+    let mut s = second - 1;
+    while f % 2 == 1 {
+        f /= 2;
+        s /= 2;
+    }
+    let mut fr = p[0];
+    let mut sr = p[0];
+    for c in &p[1..] {
+        if s == 0 {
+            return false;
+        }
+        if f % 2 == 1 || f == s {
+            fr = h_node(c, &fr);
+            sr = h_node(c, &sr);
+            while f.is_multiple_of(2) && f != 0 {
+                f /= 2;
+                s /= 2;
+            }
+        } else {
+            sr = h_node(&sr, c);
+        }
+        f /= 2;
+        s /= 2;
+    }
+    s == 0 && fr == first_hash && sr == second_hash
+}
+
+async fn make_entries(app: &TestApp, n: usize) {
+    let tok = app.token("admin").await;
+    let (_, list) = app.get_json(&tok, "/api/v1/places?kind=unit&limit=1").await;
+    let _ = list;
+    let hs = app
+        .db
+        .read(|c| c.query("SELECT id FROM households ORDER BY id LIMIT 40", &[]))
+        .await
+        .unwrap();
+    for i in 0..n {
+        let id = hs[i % hs.len()].i64(0);
+        app.get_json(&tok, &format!("/api/v1/households/{id}"))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn proofs_check_with_an_independent_verifier() {
+    let app = support::spawn().await;
+    make_entries(&app, 9).await;
+    let c = app.client();
+    let cp1 = c
+        .get(app.url("/api/v1/audit/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    make_entries(&app, 14).await;
+    let cp2 = c
+        .get(app.url("/api/v1/audit/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Checkpoint text: origin, size, root, time, blank, signature line, public key.
+    let parse = |cp: &str| -> (u64, [u8; 32], i64, Vec<u8>, Vec<u8>) {
+        let lines: Vec<&str> = cp.lines().collect();
+        assert_eq!(lines[0], "linli audit log");
+        let size: u64 = lines[1].parse().unwrap();
+        let root = d(lines[2]);
+        let at: i64 = lines[3].parse().unwrap();
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(lines[5].rsplit(' ').next().unwrap())
+            .unwrap();
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(lines[6].trim_start_matches("public key: "))
+            .unwrap();
+        (size, root, at, sig, key)
+    };
+    let (s1, r1, at1, sig1, key) = parse(&cp1);
+    let (s2, r2, _, _, key2) = parse(&cp2);
+    assert_eq!(key, key2);
+    assert!(s2 > s1 && s1 > 0);
+    // The signature covers the head message.
+    let msg = format!(
+        "linli audit log tree head v1\n{s1}\n{}\n{at1}\n",
+        base64::engine::general_purpose::STANDARD.encode(r1)
+    );
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&key.try_into().unwrap()).unwrap();
+    let sig = ed25519_dalek::Signature::from_slice(&sig1).unwrap();
+    assert!(ed25519_dalek::Verifier::verify(&vk, msg.as_bytes(), &sig).is_ok());
+    // Every entry's inclusion in the second head, against the leaf recomputed from its body.
+    let admin = app.token("admin").await;
+    for i in 0..s2 {
+        let (_, e) = app
+            .get_json(&admin, &format!("/api/v1/audit/entries/{i}"))
+            .await;
+        let leaf = h_leaf(e["body"].as_str().unwrap().as_bytes());
+        let (s, p) = app
+            .get_json(
+                &admin,
+                &format!("/api/v1/audit/proof/inclusion?entry={i}&size={s2}"),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let path: Vec<[u8; 32]> = p["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| d(x.as_str().unwrap()))
+            .collect();
+        assert!(check_inclusion(i, s2, leaf, &path, r2), "entry {i}");
+        assert!(!check_inclusion(i, s2, h_leaf(b"forged"), &path, r2));
+    }
+    // The second head extends the first.
+    let (_, p) = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/audit/proof/consistency?from={s1}&to={s2}"),
+        )
+        .await;
+    let proof: Vec<[u8; 32]> = p["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| d(x.as_str().unwrap()))
+        .collect();
+    assert!(check_consistency(s1, s2, &proof, r1, r2));
+    assert!(!check_consistency(s1, s2, &proof, h_leaf(b"x"), r2));
+    // Bad sizes are refused with a message.
+    let (s, v) = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/audit/proof/inclusion?entry=0&size={}", s2 + 1000),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+}
+
+fn linli_audit(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_linli"))
+        .arg("--data")
+        .arg(app.dir.path())
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .arg("audit")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test]
+async fn verify_names_what_was_tampered() {
+    // Each kind of tampering, on a log of its own.
+    type Tamper = &'static str;
+    let cases: [(&str, Tamper, &str); 5] = [
+        (
+            "edit",
+            "UPDATE audit_entries SET body = REPLACE(body, '\"read\"', '\"list\"') WHERE seq = 5",
+            "entry 5 was edited",
+        ),
+        (
+            "delete",
+            "DELETE FROM audit_entries WHERE seq = 7",
+            "entry 7 is missing",
+        ),
+        (
+            "insert",
+            "UPDATE audit_entries SET seq = seq + 100 WHERE seq >= 4",
+            "entry 4 is missing",
+        ),
+        (
+            "reorder",
+            "UPDATE audit_entries SET body = (SELECT body FROM audit_entries WHERE seq = 3), leaf_hash = (SELECT leaf_hash FROM audit_entries WHERE seq = 3) WHERE seq = 2",
+            "entry 2 holds the content of entry 3",
+        ),
+        (
+            "truncate",
+            "DELETE FROM audit_entries WHERE seq >= 10",
+            "removed",
+        ),
+    ];
+    for (what, sql, expect) in cases {
+        let app = support::spawn().await;
+        make_entries(&app, 12).await;
+        let (ok, out) = linli_audit(&app, &["checkpoint"]);
+        assert!(ok, "{out}");
+        let (ok, out) = linli_audit(&app, &["verify"]);
+        assert!(ok, "clean log verifies: {out}");
+        assert!(out.contains("audit log OK"));
+        app.db.write(move |c| c.batch(sql)).await.unwrap();
+        let (ok, out) = linli_audit(&app, &["verify"]);
+        assert!(!ok, "{what} must fail verification");
+        assert!(out.contains(expect), "{what}: {out}");
+    }
+    // Rewriting an entry together with its stored hash is caught by the signed head.
+    let app = support::spawn().await;
+    make_entries(&app, 12).await;
+    linli_audit(&app, &["checkpoint"]);
+    let row = app
+        .db
+        .read(|c| c.query_one("SELECT body FROM audit_entries WHERE seq = 6", &[]))
+        .await
+        .unwrap();
+    let forged = row.str(0).replace("\"read\"", "\"list\"");
+    let leaf = h_leaf(forged.as_bytes()).to_vec();
+    app.db
+        .write(move |c| {
+            c.exec(
+                "UPDATE audit_entries SET body = $1, leaf_hash = $2 WHERE seq = 6",
+                linli::params![forged, leaf],
+            )
+        })
+        .await
+        .unwrap();
+    let (ok, out) = linli_audit(&app, &["verify"]);
+    assert!(!ok);
+    assert!(out.contains("tree head at size"), "{out}");
+    // A forged head signature is named too.
+    app.db
+        .write(|c| c.exec("UPDATE audit_heads SET at = at + 1", &[]))
+        .await
+        .unwrap();
+    let (ok, out) = linli_audit(&app, &["verify"]);
+    assert!(!ok && out.contains("bad signature"), "{out}");
+}
+
+#[tokio::test]
+async fn cli_prove_matches_the_api() {
+    let app = support::spawn().await;
+    make_entries(&app, 6).await;
+    let (ok, cp) = linli_audit(&app, &["checkpoint"]);
+    assert!(ok, "{cp}");
+    let (ok, out) = linli_audit(&app, &["prove", "--entry", "2"]);
+    assert!(ok, "{out}");
+    let size: u64 = cp.lines().nth(1).unwrap().parse().unwrap();
+    let admin = app.token("admin").await;
+    let (_, p) = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/audit/proof/inclusion?entry=2&size={size}"),
+        )
+        .await;
+    for h in p["proof"].as_array().unwrap() {
+        assert!(out.contains(h.as_str().unwrap()));
+    }
+    let (ok, out) = linli_audit(&app, &["prove", "--from", "3", "--to", &size.to_string()]);
+    assert!(ok && out.starts_with("consistency proof"), "{out}");
+    let (ok, out) = linli_audit(&app, &["prove", "--entry", "99999"]);
+    assert!(!ok && out.contains("not in a tree"), "{out}");
+}
