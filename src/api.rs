@@ -24,7 +24,7 @@ use crate::web::{ApiJson, Signed};
 #[openapi(
     info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
     paths(create_session, delete_session, me, list_places, get_place, get_household, reveal, my_access_log, my_data,
-          list_users, create_user,
+          list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
           crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
           crate::audit::http::consistency, crate::audit::http::entry),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -82,6 +82,16 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/persons/{id}/reveal", axum::routing::post(reveal))
         .route("/api/v1/me/access-log", get(my_access_log))
         .route("/api/v1/me/data", get(my_data))
+        .route("/api/v1/notices", get(list_notices))
+        .route(
+            "/api/v1/me/corrections",
+            axum::routing::post(create_correction),
+        )
+        .route("/api/v1/corrections", get(list_corrections))
+        .route(
+            "/api/v1/corrections/{id}",
+            axum::routing::post(close_correction),
+        )
         .merge(crate::audit::http::router())
         .route("/api/v1/users", get(list_users).post(create_user))
 }
@@ -463,4 +473,83 @@ async fn create_user(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Notices raised by the anomaly rules over the audit log (street administrators).
+#[utoipa::path(get, path = "/api/v1/notices", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::audit::anomaly::Notice>), (status = 403, body = ErrorBody)))]
+async fn list_notices(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<crate::audit::anomaly::Notice>>> {
+    let streets = crate::web::pages::notice_streets(&caller).ok_or_else(AppError::forbidden)?;
+    Ok(Json(
+        state
+            .db
+            .read(move |c| crate::audit::anomaly::notices(c, streets.as_deref(), 200))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CorrectionRequest {
+    /// name, id_number, phone, address, household or other.
+    pub field: String,
+    pub message: String,
+}
+
+/// A resident asks for a correction of their own record (PIPL art. 46).
+#[utoipa::path(post, path = "/api/v1/me/corrections", tag = "registry", request_body = CorrectionRequest, security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_correction(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(r): ApiJson<CorrectionRequest>,
+) -> AppResult<(StatusCode, Json<Created>)> {
+    let id =
+        crate::registry::access::request_correction(&state, &caller, &r.field, &r.message).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Correction requests within the caller's registry scope.
+#[utoipa::path(get, path = "/api/v1/corrections", tag = "registry", security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::registry::corrections::Correction>)))]
+async fn list_corrections(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<crate::registry::corrections::Correction>>> {
+    let scope = caller.scope.registry.clone();
+    let list = state
+        .db
+        .read(move |c| crate::registry::corrections::in_scope(c, &scope, false))
+        .await?;
+    crate::registry::access::listed_people(&state, &caller, list.iter().map(|r| r.person_id))
+        .await?;
+    Ok(Json(list))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloseCorrection {
+    /// done or rejected.
+    pub state: String,
+    #[serde(default)]
+    pub reply: String,
+}
+
+/// Closes a correction request with a reply the resident sees.
+#[utoipa::path(post, path = "/api/v1/corrections/{id}", tag = "registry", params(("id" = i64, Path)), request_body = CloseCorrection, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn close_correction(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<CloseCorrection>,
+) -> AppResult<StatusCode> {
+    let done = match r.state.as_str() {
+        "done" => true,
+        "rejected" => false,
+        _ => return Err(AppError::invalid("error.correction_state")),
+    };
+    crate::registry::access::close_correction(&state, &caller, id, done, &r.reply).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

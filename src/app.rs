@@ -254,6 +254,49 @@ pub async fn serve(
             }
         })
     };
+    // Anomaly rules over the audit log every minute; the retention purge once a day. Both keep
+    // their state in the database (notice keys, job_runs), so restarts neither skip nor repeat.
+    let watcher = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let rules = state.cfg.anomaly.clone();
+                match state
+                    .db
+                    .write(move |c| crate::audit::anomaly::scan(c, &rules, crate::store::now_ms()))
+                    .await
+                {
+                    Ok(n) if n > 0 => tracing::warn!(notices = n, "audit anomalies found"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "the anomaly scan failed"),
+                }
+                let tags = state.cfg.retention_tag_days.clone();
+                let today = chrono::Local::now().date_naive();
+                let r = state
+                    .db
+                    .write(move |c| {
+                        if crate::privacy::retention::due(c)? {
+                            crate::privacy::retention::purge(c, &tags, today).map(Some)
+                        } else {
+                            Ok(None)
+                        }
+                    })
+                    .await;
+                match r {
+                    Ok(Some(p)) => tracing::info!(
+                        tags = p.tags,
+                        sessions = p.sessions,
+                        tokens = p.tokens,
+                        "retention purge done"
+                    ),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "the retention purge failed"),
+                }
+            }
+        })
+    };
     let final_head = state.clone();
     let app = router(state);
     let res = axum::serve(
@@ -263,6 +306,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     signer.abort();
+    watcher.abort();
     // Cover what was logged since the last head before the process ends.
     if let Err(e) = final_head.audit.sign_head().await {
         tracing::error!(error = %e, "signing the final audit tree head failed");

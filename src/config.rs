@@ -50,6 +50,10 @@ pub struct Config {
     pub login_max_failures: i64,
     pub login_lockout_minutes: i64,
     pub log: String,
+    /// Days after a tag's end before it is deleted, per tag (`[retention]` in linli.toml).
+    pub retention_tag_days: Vec<(String, i64)>,
+    /// The audit-log anomaly rules.
+    pub anomaly: crate::audit::anomaly::Rules,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -74,6 +78,10 @@ struct FileConfig {
     login_max_failures: Option<i64>,
     login_lockout_minutes: Option<i64>,
     log: Option<String>,
+    retention: Option<std::collections::BTreeMap<String, i64>>,
+    anomaly_people_per_hour: Option<i64>,
+    anomaly_denied_per_hour: Option<i64>,
+    work_hours: Option<String>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -88,6 +96,10 @@ const KNOWN_KEYS: &[&str] = &[
     "login_max_failures",
     "login_lockout_minutes",
     "log",
+    "retention",
+    "anomaly_people_per_hour",
+    "anomaly_denied_per_hour",
+    "work_hours",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +126,9 @@ impl Default for Config {
             login_max_failures: 5,
             login_lockout_minutes: 15,
             log: "info".into(),
+            // Home-quarantine records are needed only while the quarantine lasts (seed 000).
+            retention_tag_days: vec![("home_quarantine".into(), 30)],
+            anomaly: crate::audit::anomaly::Rules::default(),
         }
     }
 }
@@ -154,7 +169,7 @@ impl Config {
                 path: path.display().to_string(),
                 err: e.message().to_string(),
             })?;
-            cfg.apply_file(fc);
+            cfg.apply_file(fc)?;
         }
         for (key, _) in std::env::vars() {
             if let Some(rest) = key.strip_prefix("LINLI_") {
@@ -183,7 +198,7 @@ impl Config {
         Ok((cfg, warnings))
     }
 
-    fn apply_file(&mut self, fc: FileConfig) {
+    fn apply_file(&mut self, fc: FileConfig) -> Result<(), ConfigError> {
         if let Some(v) = fc.data {
             self.data_dir = v;
         }
@@ -217,6 +232,25 @@ impl Config {
         if let Some(v) = fc.log {
             self.log = v;
         }
+        if let Some(r) = fc.retention {
+            for (tag, days) in r {
+                self.retention_tag_days.retain(|(t, _)| *t != tag);
+                self.retention_tag_days.push((tag, days));
+            }
+        }
+        if let Some(v) = fc.anomaly_people_per_hour {
+            self.anomaly.max_people_per_hour = v;
+        }
+        if let Some(v) = fc.anomaly_denied_per_hour {
+            self.anomaly.max_denied_per_hour = v;
+        }
+        if let Some(w) = fc.work_hours {
+            self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
+                key: "work_hours",
+                err: format!("{w:?} is not like \"07-20\" / 工作时间格式应为 07-20"),
+            })?;
+        }
+        Ok(())
     }
 
     /// Environment variables that have no flag of their own (the flagged ones arrive through
@@ -304,6 +338,13 @@ impl Config {
     pub fn prepare_data_dir(&self) -> Result<(), String> {
         prepare_dir(&self.data_dir)
     }
+}
+
+/// "07-20" → (7, 20).
+fn parse_hours(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.trim().split_once('-')?;
+    let (a, b): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a < b && b <= 24).then_some((a, b))
 }
 
 fn prepare_dir(dir: &Path) -> Result<(), String> {

@@ -4,6 +4,7 @@
 //! so anyone holding a signed head can check that no entry was later edited, dropped,
 //! inserted or reordered.
 
+pub mod anomaly;
 pub mod http;
 pub mod merkle;
 pub mod service;

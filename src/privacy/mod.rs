@@ -2,6 +2,8 @@
 //! AES-256-GCM under a key kept outside the database, and found again through a keyed hash
 //! (an HMAC "blind index") so that exact look-up never decrypts the table.
 
+pub mod retention;
+
 use std::path::Path;
 
 use aes_gcm::aead::{Aead, KeyInit};

@@ -45,6 +45,23 @@ pub async fn household(state: &AppState, caller: &Caller, id: i64) -> AppResult<
     }
 }
 
+/// Records that a list showing these people was shown.
+pub async fn listed_people(
+    state: &AppState,
+    caller: &Caller,
+    people: impl IntoIterator<Item = i64>,
+) -> AppResult<()> {
+    let subjects: Vec<String> = people.into_iter().map(audit::person).collect();
+    if subjects.is_empty() {
+        return Ok(());
+    }
+    state
+        .audit
+        .record(NewEntry::by(caller, Action::List).subjects(subjects))
+        .await?;
+    Ok(())
+}
+
 /// The households of a unit, audited as a list.
 pub async fn unit_households(
     state: &AppState,
@@ -249,4 +266,75 @@ pub async fn my_accesses(state: &AppState, caller: &Caller) -> AppResult<Vec<aud
         .db
         .read(move |c| audit::accesses(c, &subjects, uid, 200))
         .await?)
+}
+
+/// A resident asks for a correction of their record; it becomes a task for the workers.
+pub async fn request_correction(
+    state: &AppState,
+    caller: &Caller,
+    field: &str,
+    message: &str,
+) -> AppResult<i64> {
+    let Some(pid) = caller.person_id else {
+        return Err(AppError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "no_record",
+            "error.no_record",
+        ));
+    };
+    if !super::corrections::FIELDS.contains(&field) {
+        return Err(AppError::invalid("error.correction_field"));
+    }
+    let message = message.trim().to_string();
+    if message.is_empty() || message.chars().count() > 500 {
+        return Err(AppError::invalid("error.correction_message"));
+    }
+    let field = field.to_string();
+    let id = state
+        .db
+        .write(move |c| super::corrections::create(c, pid, &field, &message))
+        .await?;
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::Change)
+                .subjects([audit::person(pid)])
+                .purpose("correction requested"),
+        )
+        .await?;
+    Ok(id)
+}
+
+/// A worker closes a correction request in their scope.
+pub async fn close_correction(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    done: bool,
+    reply: &str,
+) -> AppResult<()> {
+    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        return Err(AppError::forbidden());
+    }
+    let reply = reply.trim().to_string();
+    if reply.chars().count() > 500 {
+        return Err(AppError::invalid("error.correction_message"));
+    }
+    let scope = caller.scope.registry.clone();
+    let by = caller.user_id;
+    let st = if done { "done" } else { "rejected" };
+    let person = state
+        .db
+        .write(move |c| super::corrections::close(c, &scope, id, st, &reply, by))
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::Change)
+                .subjects([audit::person(person)])
+                .purpose(format!("correction {st}")),
+        )
+        .await?;
+    Ok(())
 }

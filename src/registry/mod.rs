@@ -2,5 +2,6 @@
 //! and phones and the scoped reads of households that the hierarchy pages need.
 
 pub mod access;
+pub mod corrections;
 pub mod households;
 pub mod idnum;

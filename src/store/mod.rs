@@ -304,6 +304,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "audit",
             include_str!("../../migrations/sqlite/0002_audit.sql"),
         ),
+        (
+            3,
+            "privacy",
+            include_str!("../../migrations/sqlite/0003_privacy.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -315,6 +320,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             2,
             "audit",
             include_str!("../../migrations/postgres/0002_audit.sql"),
+        ),
+        (
+            3,
+            "privacy",
+            include_str!("../../migrations/postgres/0003_privacy.sql"),
         ),
     ];
     match backend {

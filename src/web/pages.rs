@@ -98,6 +98,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/persons/{id}/reveal", post(reveal_page))
         .route("/me/access-log", get(access_log_page))
         .route("/me/data", get(my_data_download))
+        .route("/me/corrections", post(correction_create))
+        .route("/corrections/{id}", post(correction_close))
+        .route("/notices/{id}/read", post(notice_read))
         .route("/admin/users", get(users_page).post(user_create))
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/grants", post(grant_add))
@@ -397,12 +400,14 @@ struct HomePage {
     served: Vec<Place>,
     household: Option<Household>,
     helpers: Vec<String>,
+    notices: Vec<crate::audit::anomaly::Notice>,
+    corrections: Vec<crate::registry::corrections::Correction>,
 }
 
 async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Response> {
     let role = caller.primary_role();
     let c2 = caller.clone();
-    let (areas, served, household, helpers) = state
+    let (areas, served, household, helpers, notices, corrections) = state
         .db
         .read(move |c| {
             let mut areas = Vec::new();
@@ -445,9 +450,20 @@ async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> App
             if let Some(h) = &household {
                 helpers.extend(workers_for(c, &h.unit_path)?);
             }
-            Ok((areas, served, household, helpers))
+            let notices = match notice_streets(&c2) {
+                Some(streets) => crate::audit::anomaly::notices(c, streets.as_deref(), 20)?,
+                None => Vec::new(),
+            };
+            let corrections = crate::registry::corrections::in_scope(c, &c2.scope.registry, true)?;
+            Ok((areas, served, household, helpers, notices, corrections))
         })
         .await?;
+    crate::registry::access::listed_people(
+        &state,
+        &caller,
+        corrections.iter().map(|r| r.person_id),
+    )
+    .await?;
     Ok(render(&HomePage {
         l: Layout::new(Some(&caller)),
         role: role.as_str(),
@@ -456,6 +472,8 @@ async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> App
         served,
         household,
         helpers,
+        notices,
+        corrections,
     }))
 }
 
@@ -769,18 +787,31 @@ struct AccessLogPage {
     l: Layout,
     rows: Vec<crate::audit::Access>,
     has_record: bool,
+    corrections: Vec<crate::registry::corrections::Correction>,
+    fields: &'static [&'static str],
+    error: Option<String>,
+}
+
+/// A time as people here write it: 2026-11-23 19:05.
+fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 impl AccessLogPage {
-    /// A time as people here write it: 2026-11-23 19:05.
     fn when(&self, ms: &i64) -> String {
-        chrono::DateTime::from_timestamp_millis(*ms)
-            .map(|t| {
-                t.with_timezone(&chrono::Local)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_default()
+        local_time(*ms)
+    }
+}
+
+impl HomePage {
+    fn when(&self, ms: &i64) -> String {
+        local_time(*ms)
     }
 }
 
@@ -788,12 +819,108 @@ async fn access_log_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
 ) -> AppResult<Response> {
-    let rows = crate::registry::access::my_accesses(&state, &caller).await?;
-    Ok(render(&AccessLogPage {
-        l: Layout::new(Some(&caller)),
+    access_log_with(&state, &caller, None, StatusCode::OK).await
+}
+
+async fn access_log_with(
+    state: &AppState,
+    caller: &Caller,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let rows = crate::registry::access::my_accesses(state, caller).await?;
+    let corrections = match caller.person_id {
+        Some(pid) => {
+            state
+                .db
+                .read(move |c| crate::registry::corrections::of_person(c, pid))
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let mut res = render(&AccessLogPage {
+        l: Layout::new(Some(caller)),
         rows,
         has_record: caller.person_id.is_some(),
-    }))
+        corrections,
+        fields: &crate::registry::corrections::FIELDS,
+        error,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct CorrectionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    message: String,
+}
+
+async fn correction_create(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiForm(f): ApiForm<CorrectionForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    match crate::registry::access::request_correction(&state, &caller, &f.field, &f.message).await {
+        Ok(_) => Ok(Redirect::to("/me/access-log").into_response()),
+        Err(e) if e.status.is_client_error() => {
+            access_log_with(&state, &caller, Some(e.message(ctx().lang)), e.status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CloseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    reply: String,
+}
+
+async fn correction_close(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<CloseForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    crate::registry::access::close_correction(&state, &caller, id, f.state == "done", &f.reply)
+        .await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+async fn notice_read(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    let streets = notice_streets(&caller).ok_or_else(AppError::forbidden)?;
+    crate::audit::anomaly::mark_read(&state.db, streets, id).await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// The streets whose notices a caller reads: `None` when none, `Some(None)` for all.
+pub fn notice_streets(caller: &Caller) -> Option<Option<Vec<i64>>> {
+    if caller.has(Role::DistrictAdmin) {
+        return Some(None);
+    }
+    let streets: Vec<i64> = caller
+        .grants
+        .iter()
+        .filter(|g| g.role == Role::StreetAdmin)
+        .filter_map(|g| g.place.as_ref().map(|p| p.id))
+        .collect();
+    (!streets.is_empty()).then_some(Some(streets))
 }
 
 async fn my_data_download(

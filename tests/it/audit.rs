@@ -54,6 +54,8 @@ async fn fixtures(app: &TestApp) -> (i64, i64, i64, i64, i64) {
 /// Every route of the application, classified: a new route must be added to one of these
 /// lists, and if it shows personal data, to the table the next test drives.
 const PERSONAL_DATA_ROUTES: &[&str] = &[
+    "/",
+    "/api/v1/corrections",
     "/households/{id}",
     "/api/v1/households/{id}",
     "/places/{id}",
@@ -63,12 +65,17 @@ const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/api/v1/me/data",
 ];
 const OTHER_ROUTES: &[&str] = &[
-    "/",
     "/login",
     "/logout",
     "/lang/{code}",
     "/places",
     "/me/access-log",
+    "/me/corrections",
+    "/corrections/{id}",
+    "/notices/{id}/read",
+    "/api/v1/notices",
+    "/api/v1/me/corrections",
+    "/api/v1/corrections/{id}",
     "/admin/users",
     "/admin/users/{id}",
     "/admin/users/{id}/grants",
@@ -148,6 +155,17 @@ async fn every_personal_data_route_writes_an_entry() {
         .unwrap();
     let csrf = extract_input(&page, "csrf").unwrap();
     let c = app.client();
+    // A correction request, so that the workers' lists show a person.
+    let r = c
+        .post(app.url("/api/v1/me/corrections"))
+        .bearer_auth(&jumin)
+        .json(&serde_json::json!({"field": "phone", "message": "电话号码已换"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let shegong = app.token("shegong").await;
+    let (sb, _) = app.login_page("shegong", PASSWORD).await;
 
     // (route, request, the subject the entry must name, the action)
     type Req = Box<dyn Fn() -> reqwest::RequestBuilder>;
@@ -236,6 +254,28 @@ async fn every_personal_data_route_writes_an_entry() {
             },
             format!("person:{jumin_person}"),
             "self_export",
+        ),
+        (
+            "/",
+            {
+                let (c, u) = (sb.clone(), url("/".into()));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{jumin_person}"),
+            "list",
+        ),
+        (
+            "/api/v1/corrections",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url("/api/v1/corrections".into()),
+                    shegong.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{jumin_person}"),
+            "list",
         ),
     ];
     let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();

@@ -1,0 +1,70 @@
+//! Retention: each kind of personal data that is only needed for a while has a period in the
+//! configuration (e.g. home-quarantine tags 30 days after they end). A daily job deletes what
+//! has expired. The audit log keeps only hashes and pseudonyms, so deleting never breaks its
+//! verification; the purge itself is logged.
+
+use crate::audit::{self, Action, NewEntry};
+use crate::params;
+use crate::store::{Conn, Result, now_ms};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub tags: u64,
+    pub sessions: u64,
+    pub tokens: u64,
+}
+
+/// Deletes tags whose validity ended more than their retention period before `today`, and
+/// expired sessions and API tokens.
+pub fn purge(
+    c: &mut dyn Conn,
+    tag_days: &[(String, i64)],
+    today: chrono::NaiveDate,
+) -> Result<Purged> {
+    let now = now_ms();
+    let mut out = Purged::default();
+    for (tag, days) in tag_days {
+        let cutoff = (today - chrono::Days::new(*days as u64))
+            .format("%Y-%m-%d")
+            .to_string();
+        let people: Vec<i64> = c
+            .query(
+                "SELECT person_id FROM person_tags WHERE tag = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+                params![tag.as_str(), cutoff.clone()],
+            )?
+            .iter()
+            .map(|r| r.i64(0))
+            .collect();
+        if people.is_empty() {
+            continue;
+        }
+        let n = c.exec(
+            "DELETE FROM person_tags WHERE tag = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+            params![tag.as_str(), cutoff],
+        )?;
+        out.tags += n;
+        let mut e = NewEntry::anonymous(Action::Change, "system");
+        e.subjects = people.into_iter().map(audit::person).collect();
+        e.purpose = Some(format!("retention: {tag} tags {days} days after they end"));
+        audit::append(c, vec![e])?;
+    }
+    out.sessions = c.exec("DELETE FROM sessions WHERE expires_at < $1", params![now])?;
+    out.tokens = c.exec("DELETE FROM api_tokens WHERE expires_at < $1", params![now])?;
+    c.exec(
+        "INSERT INTO job_runs (job, last_run_at) VALUES ('retention', $1) ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at",
+        params![now],
+    )?;
+    Ok(out)
+}
+
+/// Whether the daily purge is due (its last run is kept in the database).
+pub fn due(c: &mut dyn Conn) -> Result<bool> {
+    let last = c
+        .query_opt(
+            "SELECT last_run_at FROM job_runs WHERE job = 'retention'",
+            &[],
+        )?
+        .map(|r| r.i64(0))
+        .unwrap_or(0);
+    Ok(now_ms() - last >= 24 * 3_600_000)
+}

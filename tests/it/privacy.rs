@@ -1,0 +1,325 @@
+//! Anomaly rules over the audit log, the retention purge, and residents' correction requests.
+
+use linli::audit::anomaly::{Rules, scan};
+use serde_json::Value;
+
+use crate::support::{self, PASSWORD, extract_input};
+
+async fn households(app: &support::TestApp, wangge_inside: bool) -> Vec<i64> {
+    let grid = app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let rows = app
+        .db
+        .read(|c| c.query("SELECT id, place_path FROM households ORDER BY id", &[]))
+        .await
+        .unwrap();
+    rows.iter()
+        .filter(|r| r.str(1).starts_with(&format!("{grid}/")) == wangge_inside)
+        .map(|r| r.i64(0))
+        .collect()
+}
+
+async fn run_scan(app: &support::TestApp, rules: Rules) -> usize {
+    app.db
+        .write(move |c| scan(c, &rules, linli::store::now_ms()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn anomalies_become_notices_with_evidence() {
+    let app = support::spawn().await;
+    let wangge = app.token("wangge").await;
+    for id in households(&app, true).await.into_iter().take(6) {
+        let (s, _) = app
+            .get_json(&wangge, &format!("/api/v1/households/{id}"))
+            .await;
+        assert_eq!(s, 200);
+    }
+    for id in households(&app, false).await.into_iter().take(3) {
+        let (s, _) = app
+            .get_json(&wangge, &format!("/api/v1/households/{id}"))
+            .await;
+        assert_eq!(s, 404);
+    }
+    let hour = chrono::Timelike::hour(&chrono::Local::now());
+    let outside = if hour < 23 { (hour + 1, 24) } else { (0, 23) };
+    let rules = Rules {
+        max_people_per_hour: 5,
+        max_denied_per_hour: 3,
+        work_hours: outside,
+    };
+    assert_eq!(
+        run_scan(&app, rules.clone()).await,
+        3,
+        "volume, after hours and denied"
+    );
+    assert_eq!(
+        run_scan(&app, rules).await,
+        0,
+        "a second scan repeats nothing"
+    );
+    // Quiet rules raise nothing.
+    assert_eq!(run_scan(&app, Rules::default()).await, 0);
+
+    let admin = app.token("admin").await;
+    let (s, notices) = app.get_json(&admin, "/api/v1/notices").await;
+    assert_eq!(s, 200);
+    let kinds: Vec<&str> = notices
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    for k in ["anomaly_volume", "anomaly_after_hours", "anomaly_denied"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    let volume = notices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "anomaly_volume")
+        .unwrap();
+    assert_eq!(volume["actor"], "wangge");
+    assert!(volume["evidence"]["distinct_records"].as_i64().unwrap() > 5);
+    assert!(
+        !volume["evidence"]["entries"].as_array().unwrap().is_empty(),
+        "the entries are named"
+    );
+    // Only administrators read notices.
+    let (s, _) = app.get_json(&wangge, "/api/v1/notices").await;
+    assert_eq!(s, 403);
+    // The administrator's home page shows them and marks them read.
+    let (b, _) = app.login_page("admin", PASSWORD).await;
+    let html = b
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("安全提醒") && html.contains("多次越权访问被拒绝"),
+        "notices on the home page"
+    );
+    let csrf = extract_input(&html, "csrf").unwrap();
+    let id = volume["id"].as_i64().unwrap();
+    let r = b
+        .post(app.url(&format!("/notices/{id}/read")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, notices) = app.get_json(&admin, "/api/v1/notices").await;
+    let v = notices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == id)
+        .unwrap();
+    assert_eq!(v["read"], true);
+}
+
+#[tokio::test]
+async fn retention_purges_expired_quarantine_and_keeps_the_log_verifiable() {
+    let app = support::spawn().await;
+    let wangge = app.token("wangge").await;
+    let h = households(&app, true).await[0];
+    app.get_json(&wangge, &format!("/api/v1/households/{h}"))
+        .await;
+    let today = chrono::Local::now().date_naive();
+    let old_end = (today - chrono::Days::new(40))
+        .format("%Y-%m-%d")
+        .to_string();
+    let recent_end = (today - chrono::Days::new(10))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (p1, p2) = app
+        .db
+        .write(move |c| {
+            let p1 = c.query_i64("SELECT id FROM persons ORDER BY id LIMIT 1", &[])?;
+            let p2 = c.query_i64("SELECT id FROM persons ORDER BY id DESC LIMIT 1", &[])?;
+            for (p, end) in [(p1, old_end.clone()), (p2, recent_end.clone())] {
+                c.exec(
+                    "INSERT INTO person_tags (street_id, person_id, tag, valid_from, valid_to, source, created_at) \
+                     SELECT street_id, id, 'home_quarantine', '2026-01-01', $2, 'form', 0 FROM persons WHERE id = $1",
+                    linli::params![p, end],
+                )?;
+            }
+            Ok((p1, p2))
+        })
+        .await
+        .unwrap();
+    let today2 = today;
+    let purged = app
+        .db
+        .write(move |c| {
+            linli::privacy::retention::purge(c, &[("home_quarantine".to_string(), 30)], today2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged.tags, 1);
+    let left = app
+        .db
+        .read(|c| {
+            c.query(
+                "SELECT person_id FROM person_tags WHERE tag = 'home_quarantine'",
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].i64(0),
+        p2,
+        "the quarantine that ended 10 days ago is kept"
+    );
+    assert_ne!(p1, p2);
+    let e: Value = serde_json::from_str(
+        &app.db
+            .read(|c| {
+                c.query_one(
+                    "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+            })
+            .await
+            .unwrap()
+            .str(0),
+    )
+    .unwrap();
+    assert!(e["purpose"].as_str().unwrap().starts_with("retention"));
+    assert_eq!(e["subjects"][0], format!("person:{p1}"));
+    assert!(
+        !app.db
+            .write(|c| linli::privacy::retention::due(c))
+            .await
+            .unwrap(),
+        "not due again today"
+    );
+    // Deleting personal data never breaks the log.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linli"))
+        .arg("--data")
+        .arg(app.dir.path())
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test]
+async fn correction_requests_reach_the_community_and_come_back() {
+    let app = support::spawn().await;
+    let (jb, _) = app.login_page("jumin", PASSWORD).await;
+    let page = jb
+        .get(app.url("/me/access-log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("申请更正我的信息"));
+    let csrf = extract_input(&page, "csrf").unwrap();
+    // Bad input: a message is needed.
+    let r = jb
+        .post(app.url("/me/corrections"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("field", "phone"),
+            ("message", " "),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("请填写说明"));
+    let r = jb
+        .post(app.url("/me/corrections"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("field", "phone"),
+            ("message", "手机号已更换为新号码"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // The community worker sees it on her home page and closes it.
+    let (sb, _) = app.login_page("shegong", PASSWORD).await;
+    let home = sb
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("手机号已更换为新号码"),
+        "the task is on the worker's home page"
+    );
+    let shegong = app.token("shegong").await;
+    let (_, list) = app.get_json(&shegong, "/api/v1/corrections").await;
+    let id = list[0]["id"].as_i64().unwrap();
+    assert_eq!(list[0]["state"], "open");
+    // Someone without the resident in scope cannot close it.
+    let bumen = app.token("bumen").await;
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/corrections/{id}")))
+        .bearer_auth(&bumen)
+        .json(&serde_json::json!({"state": "done"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let csrf = extract_input(&home, "csrf").unwrap();
+    let r = sb
+        .post(app.url(&format!("/corrections/{id}")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("state", "done"),
+            ("reply", "已核实并更新"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = jb
+        .get(app.url("/me/access-log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已核实并更新") && page.contains("已更正"));
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/corrections/{id}")))
+        .bearer_auth(&shegong)
+        .json(&serde_json::json!({"state": "maybe"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}
