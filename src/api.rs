@@ -25,6 +25,7 @@ use crate::web::{ApiJson, Signed};
     info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
     paths(create_session, delete_session, me, list_places, get_place, get_household, reveal, my_access_log, my_data,
           list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
+          create_export, list_exports, decide_export, download_export,
           crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
           crate::audit::http::consistency, crate::audit::http::entry),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -92,6 +93,12 @@ pub fn router() -> Router<Arc<AppState>> {
             "/api/v1/corrections/{id}",
             axum::routing::post(close_correction),
         )
+        .route("/api/v1/exports", get(list_exports).post(create_export))
+        .route(
+            "/api/v1/exports/{id}/decision",
+            axum::routing::post(decide_export),
+        )
+        .route("/api/v1/exports/{id}/download", get(download_export))
         .merge(crate::audit::http::router())
         .route("/api/v1/users", get(list_users).post(create_user))
 }
@@ -552,4 +559,101 @@ async fn close_correction(
     };
     crate::registry::access::close_correction(&state, &caller, id, done, &r.reply).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ExportBody {
+    /// The place whose residents to export, by path.
+    pub place: String,
+    /// Full ID numbers and phones; always needs an approval one level up.
+    #[serde(default)]
+    pub unmasked: bool,
+    pub reason: String,
+}
+
+/// Asks for an export of residents (masked and within the limit: approved at once).
+#[utoipa::path(post, path = "/api/v1/exports", tag = "registry", request_body = ExportBody, security(("bearer" = [])),
+    responses((status = 201, body = crate::registry::export::ExportRequest), (status = 422, body = ErrorBody)))]
+async fn create_export(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(b): ApiJson<ExportBody>,
+) -> AppResult<(StatusCode, Json<crate::registry::export::ExportRequest>)> {
+    let r =
+        crate::registry::access::request_export(&state, &caller, &b.place, b.unmasked, &b.reason)
+            .await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportLists {
+    pub mine: Vec<crate::registry::export::ExportRequest>,
+    /// Requests from below that the caller may approve or reject.
+    pub awaiting: Vec<crate::registry::export::ExportRequest>,
+}
+
+/// The caller's export requests and those awaiting the caller's decision.
+#[utoipa::path(get, path = "/api/v1/exports", tag = "registry", security(("bearer" = [])), responses((status = 200, body = ExportLists)))]
+async fn list_exports(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<ExportLists>> {
+    let (uid, scope) = (caller.user_id, caller.scope.registry.clone());
+    let (mine, awaiting) = state
+        .db
+        .read(move |c| {
+            Ok((
+                crate::registry::export::mine(c, uid)?,
+                crate::registry::export::awaiting(c, &scope, uid)?,
+            ))
+        })
+        .await?;
+    Ok(Json(ExportLists { mine, awaiting }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Decision {
+    pub approve: bool,
+    /// Required when rejecting.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Approves or rejects an export request (a user one level up the hierarchy).
+#[utoipa::path(post, path = "/api/v1/exports/{id}/decision", tag = "registry", params(("id" = i64, Path)), request_body = Decision, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn decide_export(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(d): ApiJson<Decision>,
+) -> AppResult<StatusCode> {
+    crate::registry::access::decide_export(&state, &caller, id, d.approve, &d.comment).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Downloads an approved export as CSV (its requester only, until it expires).
+#[utoipa::path(get, path = "/api/v1/exports/{id}/download", tag = "registry", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn download_export(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let (name, bytes) = crate::registry::access::download_export(&state, &caller, id).await?;
+    Ok(csv_response(&name, bytes))
+}
+
+pub fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }

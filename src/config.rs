@@ -54,6 +54,10 @@ pub struct Config {
     pub retention_tag_days: Vec<(String, i64)>,
     /// The audit-log anomaly rules.
     pub anomaly: crate::audit::anomaly::Rules,
+    /// Exports of more records than this need an approval one level up (分级审批).
+    pub export_max_records: i64,
+    /// How long an approved export can be downloaded.
+    pub export_valid_hours: i64,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -82,6 +86,8 @@ struct FileConfig {
     anomaly_people_per_hour: Option<i64>,
     anomaly_denied_per_hour: Option<i64>,
     work_hours: Option<String>,
+    export_max_records: Option<i64>,
+    export_valid_hours: Option<i64>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -100,6 +106,8 @@ const KNOWN_KEYS: &[&str] = &[
     "anomaly_people_per_hour",
     "anomaly_denied_per_hour",
     "work_hours",
+    "export_max_records",
+    "export_valid_hours",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +137,8 @@ impl Default for Config {
             // Home-quarantine records are needed only while the quarantine lasts (seed 000).
             retention_tag_days: vec![("home_quarantine".into(), 30)],
             anomaly: crate::audit::anomaly::Rules::default(),
+            export_max_records: 200,
+            export_valid_hours: 24,
         }
     }
 }
@@ -243,6 +253,12 @@ impl Config {
         }
         if let Some(v) = fc.anomaly_denied_per_hour {
             self.anomaly.max_denied_per_hour = v;
+        }
+        if let Some(v) = fc.export_max_records {
+            self.export_max_records = v;
+        }
+        if let Some(v) = fc.export_valid_hours {
+            self.export_valid_hours = v;
         }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {

@@ -338,3 +338,179 @@ pub async fn close_correction(
         .await?;
     Ok(())
 }
+
+/// Asks for an export of the residents under a place. Masked and within the limit: approved
+/// at once. Otherwise it waits for a user one level up.
+pub async fn request_export(
+    state: &AppState,
+    caller: &Caller,
+    place_path: &str,
+    unmasked: bool,
+    reason: &str,
+) -> AppResult<super::export::ExportRequest> {
+    use super::export;
+    let reason = reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(AppError::invalid("error.export_reason"));
+    }
+    let path = place_path.trim().to_string();
+    let Some(root) = caller
+        .scope
+        .registry
+        .iter()
+        .find(|p| Scope::covers(std::slice::from_ref(p), &path))
+        .cloned()
+    else {
+        return Err(AppError::invalid("error.place_not_found"));
+    };
+    let max = state.cfg.export_max_records;
+    let valid_ms = state.cfg.export_valid_hours * 3_600_000;
+    let uid = caller.user_id;
+    let street = caller.street_id;
+    let req = state
+        .db
+        .write_tx(move |c| -> AppResult<export::ExportRequest> {
+            let place = crate::org::places::by_path(c, &path)?
+                .ok_or_else(|| AppError::invalid("error.place_not_found"))?;
+            let records = export::count(c, &place.path)?;
+            let auto = (!unmasked && records <= max).then(|| crate::store::now_ms() + valid_ms);
+            let id = export::create(
+                c,
+                export::NewRequest {
+                    requester_id: uid,
+                    street_id: street,
+                    place_id: place.id,
+                    place_path: &place.path,
+                    requester_scope: &root,
+                    unmasked,
+                    reason: &reason,
+                    records,
+                    auto_approved_until: auto,
+                },
+            )?;
+            export::get(c, id)?.ok_or_else(AppError::not_found)
+        })
+        .await?;
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::Export)
+                .subjects([format!("export:{}", req.id)])
+                .purpose(format!("requested ({}): {}", req.state, req.reason)),
+        )
+        .await?;
+    Ok(req)
+}
+
+/// Approves or rejects an export request from one level up.
+pub async fn decide_export(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    approve: bool,
+    comment: &str,
+) -> AppResult<()> {
+    use super::export;
+    let comment = comment.trim().to_string();
+    if !approve && comment.is_empty() {
+        return Err(AppError::invalid("error.export_comment"));
+    }
+    let scope = caller.scope.registry.clone();
+    let uid = caller.user_id;
+    let valid_ms = state.cfg.export_valid_hours * 3_600_000;
+    let c2 = comment.clone();
+    state
+        .db
+        .write_tx(move |c| -> AppResult<()> {
+            let r = export::get(c, id)?.ok_or_else(AppError::not_found)?;
+            if r.requester_id == uid || !export::above(&scope, &r.requester_scope) {
+                return Err(AppError::forbidden());
+            }
+            if r.state != "pending" {
+                return Err(AppError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "decided",
+                    "error.export_decided",
+                ));
+            }
+            export::decide(c, id, uid, approve, &c2, crate::store::now_ms() + valid_ms)?;
+            Ok(())
+        })
+        .await?;
+    let what = if approve { "approved" } else { "rejected" };
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::Export)
+                .subjects([format!("export:{id}")])
+                .purpose(format!("{what}: {comment}")),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The approved export's file, for its requester only, before it expires.
+pub async fn download_export(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> AppResult<(String, Vec<u8>)> {
+    use super::export;
+    let uid = caller.user_id;
+    let keys = state.keys.clone();
+    let t = crate::web::i18n::Tr(crate::web::ctx().lang);
+    let headers: Vec<&'static str> = [
+        "id",
+        "name",
+        "sex",
+        "birth_date",
+        "relation",
+        "address",
+        "id_number",
+        "phone",
+        "residence",
+    ]
+    .iter()
+    .map(|k| t.k("export.col", k))
+    .collect();
+    let (req, bytes, people) = state
+        .db
+        .read(move |c| {
+            let Some(r) = export::get(c, id)? else {
+                return Ok(None);
+            };
+            if r.requester_id != uid {
+                return Ok(None);
+            }
+            if r.state != "approved" || r.expires_at.unwrap_or(0) < crate::store::now_ms() {
+                return Ok(Some((r, Vec::new(), Vec::new())));
+            }
+            let (bytes, people) = export::csv(c, &keys, &r.place_path, r.unmasked, &headers)?;
+            Ok(Some((r, bytes, people)))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if bytes.is_empty() {
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "not_approved",
+            "error.export_not_ready",
+        ));
+    }
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::Export)
+                .subjects(
+                    std::iter::once(format!("export:{id}"))
+                        .chain(people.into_iter().map(audit::person)),
+                )
+                .purpose(format!(
+                    "{}{}",
+                    if req.unmasked { "unmasked: " } else { "" },
+                    req.reason
+                )),
+        )
+        .await?;
+    Ok((format!("linli-export-{id}.csv"), bytes))
+}

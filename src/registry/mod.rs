@@ -3,5 +3,6 @@
 
 pub mod access;
 pub mod corrections;
+pub mod export;
 pub mod households;
 pub mod idnum;

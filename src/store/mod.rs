@@ -309,6 +309,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "privacy",
             include_str!("../../migrations/sqlite/0003_privacy.sql"),
         ),
+        (
+            4,
+            "exports",
+            include_str!("../../migrations/sqlite/0004_exports.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -325,6 +330,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             3,
             "privacy",
             include_str!("../../migrations/postgres/0003_privacy.sql"),
+        ),
+        (
+            4,
+            "exports",
+            include_str!("../../migrations/postgres/0004_exports.sql"),
         ),
     ];
     match backend {

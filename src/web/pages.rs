@@ -38,6 +38,7 @@ pub struct NavUser {
     pub role_key: String,
     pub can_browse: bool,
     pub can_admin: bool,
+    pub can_export: bool,
 }
 
 impl Layout {
@@ -53,6 +54,7 @@ impl Layout {
                 role_key: c.primary_role().label_key(),
                 can_browse: c.can_browse(),
                 can_admin: c.can_manage_users(),
+                can_export: c.grants.iter().any(|g| g.role.reads_registry()),
             }),
             csrf: caller.and_then(|c| c.csrf.clone()).unwrap_or_default(),
             flash: None,
@@ -101,6 +103,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/me/corrections", post(correction_create))
         .route("/corrections/{id}", post(correction_close))
         .route("/notices/{id}/read", post(notice_read))
+        .route("/exports", get(exports_page).post(export_create))
+        .route("/exports/{id}/decision", post(export_decide))
+        .route("/exports/{id}/download", get(export_download))
         .route("/admin/users", get(users_page).post(user_create))
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/grants", post(grant_add))
@@ -1344,4 +1349,158 @@ async fn user_active(
         .await?;
     state.callers.clear();
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+// ---------------------------------------------------------------- exports with graded approval
+
+#[derive(Template)]
+#[template(path = "exports.html")]
+struct ExportsPage {
+    l: Layout,
+    mine: Vec<crate::registry::export::ExportRequest>,
+    awaiting: Vec<crate::registry::export::ExportRequest>,
+    place: String,
+    limit: i64,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ExportsQuery {
+    place: Option<String>,
+}
+
+async fn exports_with(
+    state: &AppState,
+    caller: &Caller,
+    place: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        return Err(AppError::forbidden());
+    }
+    let (uid, scope) = (caller.user_id, caller.scope.registry.clone());
+    let (mine, awaiting) = state
+        .db
+        .read(move |c| {
+            Ok((
+                crate::registry::export::mine(c, uid)?,
+                crate::registry::export::awaiting(c, &scope, uid)?,
+            ))
+        })
+        .await?;
+    let mut res = render(&ExportsPage {
+        l: Layout::new(Some(caller)),
+        mine,
+        awaiting,
+        place,
+        limit: state.cfg.export_max_records,
+        error,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn exports_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(q): Query<ExportsQuery>,
+) -> AppResult<Response> {
+    let place = q
+        .place
+        .unwrap_or_else(|| caller.scope.registry.first().cloned().unwrap_or_default());
+    exports_with(&state, &caller, place, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ExportForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    unmasked: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn export_create(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiForm(f): ApiForm<ExportForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    match crate::registry::access::request_export(
+        &state,
+        &caller,
+        &f.place,
+        f.unmasked.is_some(),
+        &f.reason,
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/exports").into_response()),
+        Err(e) if e.status.is_client_error() => {
+            exports_with(
+                &state,
+                &caller,
+                f.place,
+                Some(e.message(ctx().lang)),
+                e.status,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn export_decide(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<DecisionForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    match crate::registry::access::decide_export(
+        &state,
+        &caller,
+        id,
+        f.decision == "approve",
+        &f.comment,
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to("/exports").into_response()),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let place = caller.scope.registry.first().cloned().unwrap_or_default();
+            exports_with(
+                &state,
+                &caller,
+                place,
+                Some(e.message(ctx().lang)),
+                e.status,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn export_download(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let (name, bytes) = crate::registry::access::download_export(&state, &caller, id).await?;
+    Ok(crate::api::csv_response(&name, bytes))
 }

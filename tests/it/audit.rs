@@ -63,6 +63,8 @@ const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/api/v1/persons/{id}/reveal",
     "/me/data",
     "/api/v1/me/data",
+    "/exports/{id}/download",
+    "/api/v1/exports/{id}/download",
 ];
 const OTHER_ROUTES: &[&str] = &[
     "/login",
@@ -74,6 +76,10 @@ const OTHER_ROUTES: &[&str] = &[
     "/corrections/{id}",
     "/notices/{id}/read",
     "/api/v1/notices",
+    "/exports",
+    "/exports/{id}/decision",
+    "/api/v1/exports",
+    "/api/v1/exports/{id}/decision",
     "/api/v1/me/corrections",
     "/api/v1/corrections/{id}",
     "/admin/users",
@@ -166,6 +172,27 @@ async fn every_personal_data_route_writes_an_entry() {
     assert_eq!(r.status(), 201);
     let shegong = app.token("shegong").await;
     let (sb, _) = app.login_page("shegong", PASSWORD).await;
+    // A masked export of the member's unit, approved at once (within the limit).
+    let unit_path = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT place_path FROM persons WHERE id = $1",
+                linli::params![member],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let r = c
+        .post(app.url("/api/v1/exports"))
+        .bearer_auth(&wangge)
+        .json(&serde_json::json!({"place": unit_path, "reason": "入户走访名单"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let export_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
 
     // (route, request, the subject the entry must name, the action)
     type Req = Box<dyn Fn() -> reqwest::RequestBuilder>;
@@ -254,6 +281,28 @@ async fn every_personal_data_route_writes_an_entry() {
             },
             format!("person:{jumin_person}"),
             "self_export",
+        ),
+        (
+            "/api/v1/exports/{id}/download",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/exports/{export_id}/download")),
+                    wangge.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{member}"),
+            "export",
+        ),
+        (
+            "/exports/{id}/download",
+            {
+                let (c, u) = (b.clone(), url(format!("/exports/{export_id}/download")));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{member}"),
+            "export",
         ),
         (
             "/",

@@ -323,3 +323,255 @@ async fn correction_requests_reach_the_community_and_come_back() {
         .unwrap();
     assert_eq!(r.status(), 422);
 }
+
+#[tokio::test]
+async fn exports_need_approval_from_one_level_up() {
+    let app = support::spawn().await;
+    let c = app.client();
+    let wangge = app.token("wangge").await;
+    let grid = app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let g = grid.clone();
+    let building = app
+        .db
+        .read(move |c| {
+            let mut p = Vec::new();
+            let cond = linli::store::under_paths("path", std::slice::from_ref(&g), 1, &mut p);
+            c.query_one(&format!("SELECT path FROM places WHERE kind = 'building' AND {cond} ORDER BY path LIMIT 1"), &p)
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let request = |body: Value, tok: String| {
+        let c = c.clone();
+        let u = app.url("/api/v1/exports");
+        async move { c.post(u).bearer_auth(tok).json(&body).send().await.unwrap() }
+    };
+    // No purpose: refused.
+    let r = request(
+        serde_json::json!({"place": building, "reason": " "}),
+        wangge.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    // Outside her scope: refused.
+    let r = request(
+        serde_json::json!({"place": "310115/310115004", "reason": "x"}),
+        wangge.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    // Masked, small: approved at once and downloadable as CSV with masked numbers.
+    let r = request(
+        serde_json::json!({"place": building, "reason": "走访名单"}),
+        wangge.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["state"], "approved");
+    let records = v["records"].as_i64().unwrap();
+    assert!(records > 0 && records <= 200);
+    let r = c
+        .get(app.url(&format!("/api/v1/exports/{}/download", v["id"])))
+        .bearer_auth(&wangge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let bytes = r.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a BOM so Excel reads Chinese"
+    );
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("身份证号"));
+    assert_eq!(lines.len() as i64, records + 1);
+    assert!(lines[1..].iter().all(|l| l.contains("********")), "masked");
+
+    // Unmasked: pending until someone one level up decides.
+    let r = request(
+        serde_json::json!({"place": building, "reason": "发放补贴", "unmasked": true}),
+        wangge.clone(),
+    )
+    .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["state"], "pending");
+    let id = v["id"].as_i64().unwrap();
+    let r = c
+        .get(app.url(&format!("/api/v1/exports/{id}/download")))
+        .bearer_auth(&wangge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let decide = |tok: String, body: Value| {
+        let c = c.clone();
+        let u = app.url(&format!("/api/v1/exports/{id}/decision"));
+        async move { c.post(u).bearer_auth(tok).json(&body).send().await.unwrap() }
+    };
+    // Not by herself, not by a department.
+    assert_eq!(
+        decide(wangge.clone(), serde_json::json!({"approve": true}))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        decide(
+            app.token("bumen").await,
+            serde_json::json!({"approve": true})
+        )
+        .await
+        .status(),
+        403
+    );
+    // The community worker above her sees it and approves.
+    let shegong = app.token("shegong").await;
+    let (_, lists) = app.get_json(&shegong, "/api/v1/exports").await;
+    assert!(
+        lists["awaiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == id)
+    );
+    assert_eq!(
+        decide(
+            shegong.clone(),
+            serde_json::json!({"approve": true, "comment": "同意"})
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(
+        decide(
+            shegong.clone(),
+            serde_json::json!({"approve": false, "comment": "再看"})
+        )
+        .await
+        .status(),
+        409
+    );
+    // Only the requester downloads it; the numbers are in full.
+    let r = c
+        .get(app.url(&format!("/api/v1/exports/{id}/download")))
+        .bearer_auth(&shegong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let text = c
+        .get(app.url(&format!("/api/v1/exports/{id}/download")))
+        .bearer_auth(&wangge)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let first = text.lines().nth(1).unwrap();
+    let id_cell = first.split(',').nth(6).unwrap();
+    assert!(
+        linli::registry::idnum::IdNumber::parse(id_cell).is_ok(),
+        "full number: {id_cell}"
+    );
+    let e: Value = serde_json::from_str(
+        &app.db
+            .read(|c| {
+                c.query_one(
+                    "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+            })
+            .await
+            .unwrap()
+            .str(0),
+    )
+    .unwrap();
+    assert_eq!(e["action"], "export");
+    assert!(e["purpose"].as_str().unwrap().starts_with("unmasked"));
+    assert_eq!(e["subjects"].as_array().unwrap().len() as i64, records + 1);
+    // Expired: no longer downloadable.
+    app.db
+        .write(move |c| {
+            c.exec(
+                "UPDATE export_requests SET expires_at = 1 WHERE id = $1",
+                linli::params![id],
+            )
+        })
+        .await
+        .unwrap();
+    let r = c
+        .get(app.url(&format!("/api/v1/exports/{id}/download")))
+        .bearer_auth(&wangge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Rejection needs a comment, and the page shows the outcome.
+    let r = request(
+        serde_json::json!({"place": grid, "reason": "全网格名单", "unmasked": true}),
+        wangge.clone(),
+    )
+    .await;
+    let id2 = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = c
+        .post(app.url(&format!("/api/v1/exports/{id2}/decision")))
+        .bearer_auth(&shegong)
+        .json(&serde_json::json!({"approve": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let (sb, _) = app.login_page("shegong", PASSWORD).await;
+    let page = sb
+        .get(app.url("/exports"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("全网格名单"), "awaiting on the page");
+    let csrf = extract_input(&page, "csrf").unwrap();
+    let r = sb
+        .post(app.url(&format!("/exports/{id2}/decision")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("decision", "reject"),
+            ("comment", "范围过大"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (wb, _) = app.login_page("wangge", PASSWORD).await;
+    let page = wb
+        .get(app.url("/exports"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已驳回") && page.contains("范围过大"));
+}

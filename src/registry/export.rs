@@ -1,0 +1,260 @@
+//! Exports of residents' records with graded approval (分级审批): a masked export of at most
+//! the configured number of records is approved at once; anything unmasked or larger waits
+//! for a user one level up the hierarchy. An approved export is downloaded by its requester
+//! only, until it expires. Every step is logged.
+
+use serde::Serialize;
+
+use crate::params;
+use crate::privacy::FieldKeys;
+use crate::store::{Conn, Result, Val, now_ms, under_paths};
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ExportRequest {
+    pub id: i64,
+    pub requester_id: i64,
+    pub requester: String,
+    pub place_id: i64,
+    pub place_name: String,
+    pub place_path: String,
+    pub requester_scope: String,
+    pub unmasked: bool,
+    pub reason: String,
+    pub records: i64,
+    /// pending, approved or rejected.
+    pub state: String,
+    pub decided_by: Option<String>,
+    pub comment: Option<String>,
+    /// Unix milliseconds until which an approved export downloads.
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLS: &str = "r.id, r.requester_id, u.username, r.place_id, p.name, r.place_path, r.requester_scope, r.unmasked, \
+                    r.reason, r.records, r.state, d.username, r.comment, r.expires_at, r.created_at";
+const FROM: &str = "export_requests r JOIN users u ON u.id = r.requester_id JOIN places p ON p.id = r.place_id \
+                    LEFT JOIN users d ON d.id = r.decided_by";
+
+fn from_row(r: &crate::store::Row) -> ExportRequest {
+    ExportRequest {
+        id: r.i64(0),
+        requester_id: r.i64(1),
+        requester: r.str(2),
+        place_id: r.i64(3),
+        place_name: r.str(4),
+        place_path: r.str(5),
+        requester_scope: r.str(6),
+        unmasked: r.bool(7),
+        reason: r.str(8),
+        records: r.i64(9),
+        state: r.str(10),
+        decided_by: r.opt_str(11),
+        comment: r.opt_str(12),
+        expires_at: r.opt_i64(13),
+        created_at: r.i64(14),
+    }
+}
+
+/// Residents (not those who have left) under a path.
+pub fn count(c: &mut dyn Conn, path: &str) -> Result<i64> {
+    let mut p = Vec::new();
+    let cond = under_paths("place_path", &[path.to_string()], 1, &mut p);
+    c.query_i64(
+        &format!("SELECT COUNT(*) FROM persons WHERE residence <> 'left' AND {cond}"),
+        &p,
+    )
+}
+
+pub struct NewRequest<'a> {
+    pub requester_id: i64,
+    pub street_id: Option<i64>,
+    pub place_id: i64,
+    pub place_path: &'a str,
+    pub requester_scope: &'a str,
+    pub unmasked: bool,
+    pub reason: &'a str,
+    pub records: i64,
+    /// Approved at once (masked and within the limit) until this time.
+    pub auto_approved_until: Option<i64>,
+}
+
+pub fn create(c: &mut dyn Conn, r: NewRequest<'_>) -> Result<i64> {
+    let (state, comment) = match r.auto_approved_until {
+        Some(_) => ("approved", Some("within the limit for masked exports")),
+        None => ("pending", None),
+    };
+    Ok(c.query_one(
+        "INSERT INTO export_requests (street_id, requester_id, place_id, place_path, requester_scope, unmasked, reason, \
+         records, state, comment, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        params![
+            r.street_id,
+            r.requester_id,
+            r.place_id,
+            r.place_path,
+            r.requester_scope,
+            r.unmasked,
+            r.reason,
+            r.records,
+            state,
+            comment,
+            r.auto_approved_until,
+            now_ms()
+        ],
+    )?
+    .i64(0))
+}
+
+pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<ExportRequest>> {
+    Ok(c.query_opt(
+        &format!("SELECT {COLS} FROM {FROM} WHERE r.id = $1"),
+        params![id],
+    )?
+    .as_ref()
+    .map(from_row))
+}
+
+pub fn mine(c: &mut dyn Conn, user_id: i64) -> Result<Vec<ExportRequest>> {
+    Ok(c.query(
+        &format!(
+            "SELECT {COLS} FROM {FROM} WHERE r.requester_id = $1 ORDER BY r.id DESC LIMIT 100"
+        ),
+        params![user_id],
+    )?
+    .iter()
+    .map(from_row)
+    .collect())
+}
+
+/// Whether someone whose registry scope is `approver` stands one level (or more) above a
+/// request made from `requester_scope`.
+pub fn above(approver: &[String], requester_scope: &str) -> bool {
+    approver
+        .iter()
+        .any(|p| requester_scope.starts_with(&format!("{p}/")))
+}
+
+/// Pending requests the approver may decide.
+pub fn awaiting(
+    c: &mut dyn Conn,
+    approver: &[String],
+    approver_id: i64,
+) -> Result<Vec<ExportRequest>> {
+    let mut p: Vec<Val> = Vec::new();
+    let cond = under_paths("r.place_path", approver, 1, &mut p);
+    Ok(c.query(
+        &format!("SELECT {COLS} FROM {FROM} WHERE r.state = 'pending' AND {cond} ORDER BY r.id"),
+        &p,
+    )?
+    .iter()
+    .map(from_row)
+    .filter(|r| r.requester_id != approver_id && above(approver, &r.requester_scope))
+    .collect())
+}
+
+pub fn decide(
+    c: &mut dyn Conn,
+    id: i64,
+    by: i64,
+    approve: bool,
+    comment: &str,
+    expires_at: i64,
+) -> Result<bool> {
+    let state = if approve { "approved" } else { "rejected" };
+    Ok(c.exec(
+        "UPDATE export_requests SET state = $1, decided_by = $2, decided_at = $3, comment = $4, expires_at = $5 \
+         WHERE id = $6 AND state = 'pending'",
+        params![state, by, now_ms(), comment, approve.then_some(expires_at), id],
+    )? > 0)
+}
+
+/// Cells a spreadsheet would read as a formula are prefixed with an apostrophe
+/// (OWASP: CSV injection).
+pub fn neutralise(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// The export as CSV (UTF-8 with a byte-order mark, which Excel needs to read Chinese), and
+/// the people in it.
+pub fn csv(
+    c: &mut dyn Conn,
+    keys: &FieldKeys,
+    path: &str,
+    unmasked: bool,
+    headers: &[&str],
+) -> Result<(Vec<u8>, Vec<i64>)> {
+    let mut p = Vec::new();
+    let cond = under_paths("p.place_path", &[path.to_string()], 1, &mut p);
+    let rows = c.query(
+        &format!(
+            "SELECT p.id, p.name, p.sex, p.birth_date, p.relation, u.address, p.id_number_enc, p.id_number_masked, \
+             p.phone_enc, p.phone_masked, p.residence, \
+             (SELECT COUNT(*) FROM person_tags t WHERE t.person_id = p.id) \
+             FROM persons p LEFT JOIN places u ON u.id = p.unit_id \
+             WHERE p.residence <> 'left' AND {cond} ORDER BY p.place_path, p.household_id, p.id"
+        ),
+        &p,
+    )?;
+    let mut out = Vec::with_capacity(rows.len() * 96 + 3);
+    out.extend_from_slice(b"\xEF\xBB\xBF");
+    let mut w = ::csv::Writer::from_writer(out);
+    let io = |e: ::csv::Error| crate::store::StoreError::Db(e.to_string());
+    w.write_record(headers).map_err(io)?;
+    let mut people = Vec::with_capacity(rows.len());
+    for r in &rows {
+        people.push(r.i64(0));
+        let (id, phone) = if unmasked {
+            (
+                r.blob(6).and_then(|b| keys.decrypt(&b)).unwrap_or_default(),
+                r.blob(8).and_then(|b| keys.decrypt(&b)).unwrap_or_default(),
+            )
+        } else {
+            (r.str(7), r.str(9))
+        };
+        let record = [
+            r.i64(0).to_string(),
+            r.str(1),
+            r.str(2),
+            r.str(3),
+            r.str(4),
+            r.str(5),
+            id,
+            phone,
+            r.str(10),
+        ];
+        w.write_record(record.iter().map(|s| neutralise(s)))
+            .map_err(io)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| crate::store::StoreError::Db(e.to_string()))?;
+    Ok((bytes, people))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralise("+1"), "'+1");
+        assert_eq!(neutralise("-2"), "'-2");
+        assert_eq!(neutralise("@SUM"), "'@SUM");
+        assert_eq!(neutralise("王芳"), "王芳");
+    }
+
+    #[test]
+    fn approval_comes_from_above() {
+        let street = vec!["310115/310115004".to_string()];
+        assert!(above(&street, "310115/310115004/c01"));
+        assert!(!above(&street, "310115/310115004"));
+        assert!(!above(
+            &["310115/310115004/c01".to_string()],
+            "310115/310115004/c02/g0201"
+        ));
+    }
+}
