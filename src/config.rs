@@ -58,6 +58,8 @@ pub struct Config {
     pub export_max_records: i64,
     /// How long an approved export can be downloaded.
     pub export_valid_hours: i64,
+    /// Where the field key and the log signing key live [default: DATA/keys].
+    pub keys_dir: Option<PathBuf>,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -88,6 +90,7 @@ struct FileConfig {
     work_hours: Option<String>,
     export_max_records: Option<i64>,
     export_valid_hours: Option<i64>,
+    keys_dir: Option<PathBuf>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -108,6 +111,7 @@ const KNOWN_KEYS: &[&str] = &[
     "work_hours",
     "export_max_records",
     "export_valid_hours",
+    "keys_dir",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +143,7 @@ impl Default for Config {
             anomaly: crate::audit::anomaly::Rules::default(),
             export_max_records: 200,
             export_valid_hours: 24,
+            keys_dir: None,
         }
     }
 }
@@ -254,6 +259,9 @@ impl Config {
         if let Some(v) = fc.anomaly_denied_per_hour {
             self.anomaly.max_denied_per_hour = v;
         }
+        if fc.keys_dir.is_some() {
+            self.keys_dir = fc.keys_dir;
+        }
         if let Some(v) = fc.export_max_records {
             self.export_max_records = v;
         }
@@ -287,6 +295,9 @@ impl Config {
         }
         if let Ok(v) = std::env::var("LINLI_PUBLIC_URL") {
             self.public_url = Some(v);
+        }
+        if let Ok(v) = std::env::var("LINLI_KEYS_DIR") {
+            self.keys_dir = Some(PathBuf::from(v));
         }
         if let Ok(v) = std::env::var("LINLI_LOG") {
             self.log = v;
@@ -346,8 +357,12 @@ impl Config {
             .is_some_and(|u| u.starts_with("https://"))
     }
 
+    /// The keys live outside the database: in DATA/keys, or where `keys_dir` says (e.g. a
+    /// separately mounted secret volume).
     pub fn keys_dir(&self) -> PathBuf {
-        self.data_dir.join("keys")
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
     }
 
     /// Creates the data folder if needed and checks it can be written.

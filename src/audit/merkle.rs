@@ -312,6 +312,42 @@ mod tests {
         }
     }
 
+    /// Random sizes up to a few thousand leaves, random leaves and pairs of sizes.
+    #[test]
+    fn property_random_sizes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9162);
+        let ls = leaves(3000);
+        let mut m = Mem(ls.clone());
+        let mut f = Frontier::default();
+        let mut roots = vec![empty_root()];
+        for l in &ls {
+            f.push(*l);
+            roots.push(f.root());
+        }
+        for _ in 0..300 {
+            let size = rng.gen_range(1..=3000u64);
+            let r = roots[size as usize];
+            assert_eq!(root(&mut m, size).unwrap(), r);
+            let i = rng.gen_range(0..size);
+            let p = inclusion_proof(&mut m, i, size).unwrap();
+            assert!(verify_inclusion(&ls[i as usize], i, size, &p, &r));
+            assert!(
+                !verify_inclusion(&ls[i as usize], (i + 1) % size, size, &p, &r)
+                    || size == 1
+                    || p.is_empty()
+            );
+            let old = rng.gen_range(1..=size);
+            let cp = consistency_proof(&mut m, old, size).unwrap();
+            assert!(verify_consistency(old, size, &cp, &roots[old as usize], &r));
+            if old < size {
+                assert!(
+                    !verify_consistency(old, size, &cp, &roots[old as usize - 1], &r) || old == 1
+                );
+            }
+        }
+    }
+
     #[test]
     fn proofs_verify_at_many_sizes() {
         let ls = leaves(40);

@@ -167,6 +167,25 @@ async fn personal_fields_are_masked_and_encrypted() {
     assert_eq!(row.str(1), app.state.keys.blind_index("id_number", &plain));
     let dump = serde_json::to_string(&v).unwrap();
     assert!(!dump.contains(&plain), "no full ID number leaves the API");
+    // The page shows the same masked values.
+    let (b, _) = app.login_page("wangge", PASSWORD).await;
+    let html = b
+        .get(app.url(&format!("/households/{h_in}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for m in v["members"].as_array().unwrap() {
+        assert!(html.contains(m["id_number_masked"].as_str().unwrap()));
+    }
+    let longest = html
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest < 11, "no full ID or phone number on the page");
 }
 
 #[tokio::test]
