@@ -11,7 +11,6 @@ CREATE TABLE audit_entries (
     leaf_hash BYTEA NOT NULL
 );
 CREATE INDEX audit_entries_actor ON audit_entries (actor_id, at);
-CREATE INDEX audit_entries_at ON audit_entries (at);
 
 -- Which entries concern which person or household, for "who looked at my data".
 CREATE TABLE audit_subjects (

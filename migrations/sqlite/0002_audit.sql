@@ -2,7 +2,7 @@
 -- Entries hold no personal data: actors by account, subjects by pseudonymous id.
 
 CREATE TABLE audit_entries (
-    seq BIGINT PRIMARY KEY,                       -- the leaf index, from 0
+    seq INTEGER PRIMARY KEY,                      -- the leaf index, from 0 (the rowid: no extra index)
     street_id BIGINT,
     at BIGINT NOT NULL,
     actor_id BIGINT,
@@ -11,14 +11,13 @@ CREATE TABLE audit_entries (
     leaf_hash BLOB NOT NULL
 );
 CREATE INDEX audit_entries_actor ON audit_entries (actor_id, at);
-CREATE INDEX audit_entries_at ON audit_entries (at);
 
 -- Which entries concern which person or household, for "who looked at my data".
 CREATE TABLE audit_subjects (
     subject TEXT NOT NULL,                        -- person:ID, household:ID, user:ID
     seq BIGINT NOT NULL,
     PRIMARY KEY (subject, seq)
-);
+) WITHOUT ROWID;
 
 -- Hashes of complete subtrees (level >= 1), so proofs need no full recomputation.
 CREATE TABLE audit_nodes (
@@ -26,7 +25,7 @@ CREATE TABLE audit_nodes (
     idx BIGINT NOT NULL,
     hash BLOB NOT NULL,
     PRIMARY KEY (level, idx)
-);
+) WITHOUT ROWID;
 
 -- Signed tree heads.
 CREATE TABLE audit_heads (

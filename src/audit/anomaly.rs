@@ -69,6 +69,8 @@ fn sample_seqs(c: &mut dyn Conn, sql: &str, p: &[Val]) -> Result<Vec<i64>> {
 pub fn scan(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<usize> {
     let since = now - HOUR;
     let bucket = now / HOUR;
+    // The window as a range of the log (its primary key), not a scan over times.
+    let from = super::first_seq_since(c, since)? as i64;
     let mut raised = 0;
 
     // 1. Volume: distinct people or households viewed by one account within the hour.
@@ -76,11 +78,11 @@ pub fn scan(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<usize> {
         &format!(
             "SELECT e.actor_id, (SELECT username FROM users WHERE id = e.actor_id), MAX(e.street_id), COUNT(DISTINCT s.subject) FROM audit_entries e \
              JOIN audit_subjects s ON s.seq = e.seq \
-             WHERE e.at >= $1 AND e.action IN {PERSONAL} AND e.actor_id IS NOT NULL \
+             WHERE e.seq >= $1 AND e.action IN {PERSONAL} AND e.actor_id IS NOT NULL \
              AND (s.subject LIKE 'person:%' OR s.subject LIKE 'household:%') \
              GROUP BY e.actor_id HAVING COUNT(DISTINCT s.subject) > $2"
         ),
-        params![since, rules.max_people_per_hour],
+        params![from, rules.max_people_per_hour],
     )?;
     for r in rows {
         let actor_id = r.i64(0);
@@ -107,8 +109,8 @@ pub fn scan(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<usize> {
 
     // 2. Access to personal data outside working hours (local time), once per account and day.
     let rows = c.query(
-        &format!("SELECT seq, at, actor_id, (SELECT username FROM users WHERE id = actor_id), street_id FROM audit_entries WHERE at >= $1 AND action IN {PERSONAL} AND actor_id IS NOT NULL ORDER BY seq"),
-        params![since],
+        &format!("SELECT seq, at, actor_id, (SELECT username FROM users WHERE id = actor_id), street_id FROM audit_entries WHERE seq >= $1 AND action IN {PERSONAL} AND actor_id IS NOT NULL ORDER BY seq"),
+        params![from],
     )?;
     let mut by_actor: std::collections::BTreeMap<(i64, String), AfterHours> = Default::default();
     for r in rows {
@@ -145,8 +147,8 @@ pub fn scan(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<usize> {
     // 3. Repeated denied access.
     let rows = c.query(
         "SELECT actor_id, (SELECT username FROM users WHERE id = actor_id), MAX(street_id), COUNT(*) FROM audit_entries \
-         WHERE at >= $1 AND action = 'denied' AND actor_id IS NOT NULL GROUP BY actor_id HAVING COUNT(*) >= $2",
-        params![since, rules.max_denied_per_hour],
+         WHERE seq >= $1 AND action = 'denied' AND actor_id IS NOT NULL GROUP BY actor_id HAVING COUNT(*) >= $2",
+        params![from, rules.max_denied_per_hour],
     )?;
     for r in rows {
         let actor_id = r.i64(0);

@@ -187,15 +187,28 @@ pub fn size(c: &mut dyn Conn) -> Result<u64> {
 
 /// Appends entries in one transaction (the caller's); returns their sequence numbers.
 pub fn append(c: &mut dyn Conn, entries: Vec<NewEntry>) -> Result<Vec<u64>> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
+    Ok(append_from(c, entries, None)?.0)
+}
+
+/// Like [`append`], starting from a frontier the caller kept from its last append (used when
+/// it still matches the log's size, which saves reading it back), and returning the new one.
+pub fn append_from(
+    c: &mut dyn Conn,
+    entries: Vec<NewEntry>,
+    known: Option<Frontier>,
+) -> Result<(Vec<u64>, Frontier)> {
     if c.backend() == Backend::Postgres {
         // One appender at a time across processes: the tree has one right edge.
         c.exec("SELECT pg_advisory_xact_lock(7411)", &[])?;
     }
     let start = size(c)?;
-    let mut frontier = Frontier::load(&mut DbNodes(c), start)?;
+    let mut frontier = match known {
+        Some(f) if f.size() == start => f,
+        _ => Frontier::load(&mut DbNodes(c), start)?,
+    };
+    if entries.is_empty() {
+        return Ok((Vec::new(), frontier));
+    }
     let mut rows = Vec::with_capacity(entries.len());
     let mut subjects = Vec::new();
     let mut nodes = Vec::new();
@@ -257,7 +270,29 @@ pub fn append(c: &mut dyn Conn, entries: Vec<NewEntry>) -> Result<Vec<u64>> {
     )?;
     c.insert_many("audit_subjects", &["subject", "seq"], &subjects)?;
     c.insert_many("audit_nodes", &["level", "idx", "hash"], &nodes)?;
-    Ok(seqs)
+    Ok((seqs, frontier))
+}
+
+/// The first entry appended at or after `t` (unix ms), found by bisection on the sequence,
+/// along which times only grow (to within the moment between stamping and appending).
+pub fn first_seq_since(c: &mut dyn Conn, t: i64) -> Result<u64> {
+    let (mut lo, mut hi) = (0u64, size(c)?);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let at = c
+            .query_opt(
+                "SELECT at FROM audit_entries WHERE seq = $1",
+                params![mid as i64],
+            )?
+            .map(|r| r.i64(0))
+            .unwrap_or(i64::MAX);
+        if at < t {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
 }
 
 /// The Ed25519 key that signs tree heads, kept beside the field key.

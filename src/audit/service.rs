@@ -76,18 +76,31 @@ impl Auditor {
     }
 }
 
+fn drain(rx: &mpsc::Receiver<Job>, jobs: &mut Vec<Job>) {
+    while jobs.len() < BATCH {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
+        }
+    }
+}
+
 fn run(db: Db, rx: mpsc::Receiver<Job>) {
+    let mut frontier: Option<super::merkle::Frontier> = None;
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
-        while jobs.len() < BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
+        drain(&rx, &mut jobs);
+        // Under load a commit costs far more than an entry: when others are queueing, wait a
+        // moment for more of them so one transaction carries many entries.
+        if jobs.len() > 1 && jobs.len() < 256 {
+            std::thread::sleep(std::time::Duration::from_micros(400));
+            drain(&rx, &mut jobs);
         }
         let entries: Vec<NewEntry> = jobs.iter().map(|j| j.0.clone()).collect();
-        match db.write_blocking(|c| super::append(c, entries)) {
-            Ok(seqs) => {
+        let known = frontier.take();
+        match db.write_blocking(|c| super::append_from(c, entries, known)) {
+            Ok((seqs, f)) => {
+                frontier = Some(f);
                 for (job, seq) in jobs.into_iter().zip(seqs) {
                     let _ = job.1.send(Ok(seq));
                 }

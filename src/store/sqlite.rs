@@ -40,7 +40,8 @@ fn open_conn(path: &Path, create: bool, cache_kib: i64) -> Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA wal_autocheckpoint = 4000;",
     )
     .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
     conn.execute_batch(&format!("PRAGMA cache_size = -{cache_kib};"))
