@@ -130,6 +130,8 @@ pub struct UserAddArgs {
     pub password_stdin: bool,
 }
 
+static RELEASE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
 /// An error that ends the process with one line.
 struct Fail(String);
 
@@ -140,6 +142,12 @@ impl<E: std::fmt::Display> From<E> for Fail {
 }
 
 pub fn main() -> ExitCode {
+    main_with(|| {})
+}
+
+/// The command line, with the binary's way to hand unused memory back to the system.
+pub fn main_with(release_memory: fn()) -> ExitCode {
+    RELEASE.set(release_memory).ok();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -264,9 +272,8 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                 },
             )?;
             // Generation leaves freed memory with the allocator; give it back before serving.
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            unsafe {
-                libc::malloc_trim(0);
+            if let Some(release) = RELEASE.get() {
+                release();
             }
             tracing::info!(
                 created = summary.created,
