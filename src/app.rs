@@ -262,6 +262,9 @@ pub async fn serve(
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
+                if let Err(e) = state.audit.flush_index().await {
+                    tracing::error!(error = %e, "flushing the audit subject index failed");
+                }
                 let rules = state.cfg.anomaly.clone();
                 match state
                     .db

@@ -187,8 +187,14 @@ pub fn size(c: &mut dyn Conn) -> Result<u64> {
 
 /// Appends entries in one transaction (the caller's); returns their sequence numbers.
 pub fn append(c: &mut dyn Conn, entries: Vec<NewEntry>) -> Result<Vec<u64>> {
-    Ok(append_from(c, entries, None)?.0)
+    let start = size(c)?;
+    let (seqs, _, subjects) = append_from(c, entries, None)?;
+    index_subjects(c, subjects, start)?;
+    Ok(seqs)
 }
+
+/// Rows of the subject index, (subject, seq), not yet written.
+pub type SubjectRows = Vec<(String, u64)>;
 
 /// Like [`append`], starting from a frontier the caller kept from its last append (used when
 /// it still matches the log's size, which saves reading it back), and returning the new one.
@@ -196,7 +202,7 @@ pub fn append_from(
     c: &mut dyn Conn,
     entries: Vec<NewEntry>,
     known: Option<Frontier>,
-) -> Result<(Vec<u64>, Frontier)> {
+) -> Result<(Vec<u64>, Frontier, SubjectRows)> {
     if c.backend() == Backend::Postgres {
         // One appender at a time across processes: the tree has one right edge.
         c.exec("SELECT pg_advisory_xact_lock(7411)", &[])?;
@@ -207,7 +213,7 @@ pub fn append_from(
         _ => Frontier::load(&mut DbNodes(c), start)?,
     };
     if entries.is_empty() {
-        return Ok((Vec::new(), frontier));
+        return Ok((Vec::new(), frontier, Vec::new()));
     }
     let mut rows = Vec::with_capacity(entries.len());
     let mut subjects = Vec::new();
@@ -241,7 +247,7 @@ pub fn append_from(
         let mut seen = std::collections::HashSet::new();
         for s in &entry.subjects {
             if seen.insert(s.as_str()) {
-                subjects.push(vec![Val::Text(s.clone()), Val::Int(seq as i64)]);
+                subjects.push((s.clone(), seq));
             }
         }
         rows.push(vec![
@@ -268,9 +274,66 @@ pub fn append_from(
         ],
         &rows,
     )?;
-    c.insert_many("audit_subjects", &["subject", "seq"], &subjects)?;
     c.insert_many("audit_nodes", &["level", "idx", "hash"], &nodes)?;
-    Ok((seqs, frontier))
+    Ok((seqs, frontier, subjects))
+}
+
+/// Writes subject index rows (sorted, so a batch touches each index page once) and, when the
+/// index was complete up to `from`, records it as complete up to the log's end.
+pub fn index_subjects(c: &mut dyn Conn, mut rows: SubjectRows, from: u64) -> Result<()> {
+    rows.sort_unstable();
+    let vals: Vec<Vec<Val>> = rows
+        .into_iter()
+        .map(|(s, seq)| vec![Val::Text(s), Val::Int(seq as i64)])
+        .collect();
+    c.insert_many_ignore("audit_subjects", &["subject", "seq"], &vals)?;
+    let done = indexed_upto(c)?;
+    if done >= from {
+        let n = size(c)?;
+        c.exec(
+            "INSERT INTO meta (key, value) VALUES ('audit_indexed', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![n.to_string()],
+        )?;
+    }
+    Ok(())
+}
+
+/// Entries below this sequence number have their subjects indexed.
+pub fn indexed_upto(c: &mut dyn Conn) -> Result<u64> {
+    Ok(
+        c.query_opt("SELECT value FROM meta WHERE key = 'audit_indexed'", &[])?
+            .and_then(|r| r.str(0).parse().ok())
+            .unwrap_or(0),
+    )
+}
+
+/// Indexes the subjects of entries appended after the index's end (after a crash, say):
+/// they are read back from the entries themselves.
+pub fn catch_up_index(c: &mut dyn Conn) -> Result<u64> {
+    let from = indexed_upto(c)?;
+    let n = size(c)?;
+    if from >= n {
+        return Ok(0);
+    }
+    let mut rows = Vec::new();
+    for r in c.query(
+        "SELECT seq, body FROM audit_entries WHERE seq >= $1 ORDER BY seq",
+        params![from as i64],
+    )? {
+        if let Ok(e) = serde_json::from_str::<Entry>(&r.str(1)) {
+            for s in e.subjects {
+                rows.push((s, r.i64(0) as u64));
+            }
+        }
+    }
+    let done = n - from;
+    c.exec(
+        "INSERT INTO meta (key, value) VALUES ('audit_indexed', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![from.to_string()],
+    )?;
+    index_subjects(c, rows, from)?;
+    Ok(done)
 }
 
 /// The first entry appended at or after `t` (unix ms), found by bisection on the sequence,

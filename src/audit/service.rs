@@ -8,7 +8,14 @@ use std::sync::mpsc;
 use super::{LogKey, NewEntry};
 use crate::store::{Db, StoreError};
 
-type Job = Box<(NewEntry, tokio::sync::oneshot::Sender<Result<u64, String>>)>;
+// Boxed whole in the channel (`Job`), so the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Work {
+    Entry(NewEntry, tokio::sync::oneshot::Sender<Result<u64, String>>),
+    /// Write the subject index now (before "who looked at me" is read).
+    Flush(tokio::sync::oneshot::Sender<Result<(), String>>),
+}
+type Job = Box<Work>;
 
 pub struct Auditor {
     tx: mpsc::SyncSender<Job>,
@@ -46,7 +53,7 @@ impl Auditor {
             return Ok(0);
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        match self.tx.try_send(Box::new((e, tx))) {
+        match self.tx.try_send(Box::new(Work::Entry(e, tx))) {
             Ok(()) => {}
             Err(mpsc::TrySendError::Full(job)) => {
                 // The channel is bounded: a full one makes requests wait rather than grow memory.
@@ -60,6 +67,20 @@ impl Auditor {
                 return Err(StoreError::Db("the audit log is closed".into()));
             }
         }
+        rx.await
+            .map_err(|_| StoreError::Db("the audit log is closed".into()))?
+            .map_err(StoreError::Db)
+    }
+
+    /// Makes sure every committed entry's subjects are in the index (they are written in
+    /// batches about once a second).
+    pub async fn flush_index(&self) -> Result<(), StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sender = self.tx.clone();
+        tokio::task::spawn_blocking(move || sender.send(Box::new(Work::Flush(tx))))
+            .await
+            .map_err(|e| StoreError::Db(e.to_string()))?
+            .map_err(|_| StoreError::Db("the audit log is closed".into()))?;
         rx.await
             .map_err(|_| StoreError::Db("the audit log is closed".into()))?
             .map_err(StoreError::Db)
@@ -86,8 +107,38 @@ fn drain(rx: &mpsc::Receiver<Job>, jobs: &mut Vec<Job>) {
 }
 
 fn run(db: Db, rx: mpsc::Receiver<Job>) {
+    match db.write_blocking(super::catch_up_index) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(entries = n, "audit subject index caught up"),
+        Err(e) => tracing::error!(error = %e, "catching up the audit subject index failed"),
+    }
     let mut frontier: Option<super::merkle::Frontier> = None;
-    while let Ok(first) = rx.recv() {
+    let mut pending: super::SubjectRows = Vec::new();
+    let mut pending_from: Option<u64> = None;
+    let mut last_flush = std::time::Instant::now();
+    let flush =
+        |pending: &mut super::SubjectRows, pending_from: &mut Option<u64>| -> Result<(), String> {
+            let Some(from) = *pending_from else {
+                return Ok(());
+            };
+            let rows = std::mem::take(pending);
+            db.write_blocking(|c| super::index_subjects(c, rows, from))
+                .map_err(|e| e.to_string())?;
+            *pending_from = None;
+            Ok(())
+        };
+    loop {
+        let first = match rx.recv_timeout(std::time::Duration::from_millis(500)) {
+            Ok(j) => j,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = flush(&mut pending, &mut pending_from) {
+                    tracing::error!(error = %e, "writing the audit subject index failed");
+                }
+                last_flush = std::time::Instant::now();
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut jobs = vec![first];
         drain(&rx, &mut jobs);
         // Under load a commit costs far more than an entry: when others are queueing, wait a
@@ -96,21 +147,55 @@ fn run(db: Db, rx: mpsc::Receiver<Job>) {
             std::thread::sleep(std::time::Duration::from_micros(400));
             drain(&rx, &mut jobs);
         }
-        let entries: Vec<NewEntry> = jobs.iter().map(|j| j.0.clone()).collect();
-        let known = frontier.take();
-        match db.write_blocking(|c| super::append_from(c, entries, known)) {
-            Ok((seqs, f)) => {
-                frontier = Some(f);
-                for (job, seq) in jobs.into_iter().zip(seqs) {
-                    let _ = job.1.send(Ok(seq));
+        let mut entries = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut flushes = Vec::new();
+        for j in jobs {
+            match *j {
+                Work::Entry(e, reply) => {
+                    entries.push(e);
+                    replies.push(reply);
                 }
+                Work::Flush(reply) => flushes.push(reply),
             }
-            Err(e) => {
-                tracing::error!(error = %e, "audit entries could not be written");
-                for job in jobs {
-                    let _ = job.1.send(Err(e.to_string()));
+        }
+        if !entries.is_empty() {
+            let known = frontier.take();
+            match db.write_blocking(|c| {
+                let from = super::size(c)?;
+                super::append_from(c, entries, known).map(|r| (r, from))
+            }) {
+                Ok(((seqs, f, subjects), from)) => {
+                    frontier = Some(f);
+                    pending.extend(subjects);
+                    pending_from.get_or_insert(from);
+                    for (reply, seq) in replies.into_iter().zip(seqs) {
+                        let _ = reply.send(Ok(seq));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "audit entries could not be written");
+                    for reply in replies {
+                        let _ = reply.send(Err(e.to_string()));
+                    }
                 }
             }
         }
+        if !flushes.is_empty()
+            || pending.len() >= 50_000
+            || last_flush.elapsed() >= std::time::Duration::from_secs(1)
+        {
+            let r = flush(&mut pending, &mut pending_from);
+            if let Err(e) = &r {
+                tracing::error!(error = %e, "writing the audit subject index failed");
+            }
+            last_flush = std::time::Instant::now();
+            for reply in flushes {
+                let _ = reply.send(r.clone());
+            }
+        }
+    }
+    if let Err(e) = flush(&mut pending, &mut pending_from) {
+        tracing::error!(error = %e, "writing the audit subject index failed");
     }
 }

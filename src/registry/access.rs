@@ -262,6 +262,7 @@ pub async fn my_accesses(state: &AppState, caller: &Caller) -> AppResult<Vec<aud
         subjects.push(audit::household(h));
     }
     let uid = caller.user_id;
+    state.audit.flush_index().await?;
     Ok(state
         .db
         .read(move |c| audit::accesses(c, &subjects, uid, 200))

@@ -57,7 +57,21 @@ pub trait Conn {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
     /// Inserts many rows into one table as fast as the backend allows
     /// (prepared statement on SQLite, multi-row VALUES on PostgreSQL).
-    fn insert_many(&mut self, table: &str, cols: &[&str], rows: &[Vec<Val>]) -> Result<()>;
+    fn insert_many(&mut self, table: &str, cols: &[&str], rows: &[Vec<Val>]) -> Result<()> {
+        self.insert_rows(table, cols, rows, "")
+    }
+    /// Like [`Conn::insert_many`], skipping rows whose key is already there.
+    fn insert_many_ignore(&mut self, table: &str, cols: &[&str], rows: &[Vec<Val>]) -> Result<()> {
+        self.insert_rows(table, cols, rows, " ON CONFLICT DO NOTHING")
+    }
+    /// The implementation of both: `suffix` follows the VALUES.
+    fn insert_rows(
+        &mut self,
+        table: &str,
+        cols: &[&str],
+        rows: &[Vec<Val>],
+        suffix: &str,
+    ) -> Result<()>;
     /// Runs a script of several statements without parameters (migrations).
     fn batch(&mut self, sql: &str) -> Result<()>;
 

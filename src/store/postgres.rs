@@ -278,7 +278,13 @@ impl<C: GenericClient> Conn for PgConn<'_, C> {
         rows.iter().map(read_row).collect()
     }
 
-    fn insert_many(&mut self, table: &str, cols: &[&str], rows: &[Vec<Val>]) -> Result<()> {
+    fn insert_rows(
+        &mut self,
+        table: &str,
+        cols: &[&str],
+        rows: &[Vec<Val>],
+        suffix: &str,
+    ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -301,6 +307,7 @@ impl<C: GenericClient> Conn for PgConn<'_, C> {
                 }
                 sql.push(')');
             }
+            sql.push_str(suffix);
             let flat: Vec<&(dyn ToSql + Sync)> = chunk
                 .iter()
                 .flat_map(|r| r.iter().map(|p| p as &(dyn ToSql + Sync)))

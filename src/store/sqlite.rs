@@ -237,13 +237,19 @@ impl Conn for SqliteConn<'_> {
         Ok(out)
     }
 
-    fn insert_many(&mut self, table: &str, cols: &[&str], rows: &[Vec<Val>]) -> Result<()> {
+    fn insert_rows(
+        &mut self,
+        table: &str,
+        cols: &[&str],
+        rows: &[Vec<Val>],
+        suffix: &str,
+    ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
         let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
+            "INSERT INTO {table} ({}) VALUES ({}){suffix}",
             cols.join(", "),
             marks.join(", ")
         );

@@ -814,3 +814,28 @@ async fn cli_prove_matches_the_api() {
     let (ok, out) = linli_audit(&app, &["prove", "--entry", "99999"]);
     assert!(!ok && out.contains("not in a tree"), "{out}");
 }
+
+#[tokio::test]
+async fn the_subject_index_is_rebuilt_from_entries_after_a_crash() {
+    let app = support::spawn().await;
+    let (_, _, _, jumin_person, _) = fixtures(&app).await;
+    // An entry committed, but its subject rows never written (as if the process died first).
+    let mut e = linli::audit::NewEntry::anonymous(linli::audit::Action::Read, "wangge");
+    e.role = "grid_worker".into();
+    e.subjects = vec![format!("person:{jumin_person}")];
+    app.db
+        .write(move |c| linli::audit::append_from(c, vec![e], None).map(|_| ()))
+        .await
+        .unwrap();
+    let caught = app.db.write(linli::audit::catch_up_index).await.unwrap();
+    assert!(caught >= 1);
+    let jumin = app.token("jumin").await;
+    let (_, log) = app.get_json(&jumin, "/api/v1/me/access-log").await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["role"] == "grid_worker" && r["action"] == "read"),
+        "{log}"
+    );
+}

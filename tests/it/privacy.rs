@@ -29,6 +29,7 @@ async fn households(app: &support::TestApp, wangge_inside: bool) -> Vec<i64> {
 }
 
 async fn run_scan(app: &support::TestApp, rules: Rules) -> usize {
+    app.state.audit.flush_index().await.unwrap();
     app.db
         .write(move |c| scan(c, &rules, linli::store::now_ms()))
         .await
