@@ -23,7 +23,7 @@ use crate::web::{ApiJson, Signed};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
-    paths(create_session, delete_session, me, list_places, get_place, get_household, reveal, my_access_log, my_data,
+    paths(create_session, delete_session, me, list_places, get_place, get_household, search_persons, get_person, reveal, my_access_log, my_data,
           list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
           create_export, list_exports, decide_export, download_export,
           crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
@@ -80,6 +80,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/places", get(list_places))
         .route("/api/v1/places/{id}", get(get_place))
         .route("/api/v1/households/{id}", get(get_household))
+        .route("/api/v1/persons", get(search_persons))
+        .route("/api/v1/persons/{id}", get(get_person))
         .route("/api/v1/persons/{id}/reveal", axum::routing::post(reveal))
         .route("/api/v1/me/access-log", get(my_access_log))
         .route("/api/v1/me/data", get(my_data))
@@ -656,4 +658,85 @@ pub fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
         bytes,
     )
         .into_response()
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PersonsQuery {
+    /// A name (any part), an ID number or a phone number (both exact).
+    pub q: Option<String>,
+    /// Only people with this tag (elderly_alone, disabled, party_member, volunteer, renter, key_care, …).
+    pub tag: Option<String>,
+    pub age_min: Option<i64>,
+    pub age_max: Option<i64>,
+    /// both, registered_elsewhere_lives_here, registered_here_lives_elsewhere.
+    pub presence: Option<String>,
+    /// Only under this place path.
+    pub under: Option<String>,
+    /// 1–200 (default 50).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PersonList {
+    pub items: Vec<crate::registry::persons::PersonBrief>,
+    pub limit: i64,
+    pub offset: i64,
+    pub next_offset: Option<i64>,
+}
+
+pub fn person_search(q: PersonsQuery) -> AppResult<crate::registry::persons::Search> {
+    let limit = q.limit.unwrap_or(50);
+    let offset = q.offset.unwrap_or(0);
+    if !(1..=200).contains(&limit)
+        || offset < 0
+        || q.age_min.is_some_and(|a| !(0..=150).contains(&a))
+        || q.age_max.is_some_and(|a| !(0..=150).contains(&a))
+    {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
+    Ok(crate::registry::persons::Search {
+        q: q.q,
+        tag: q.tag.filter(|t| !t.is_empty()),
+        age_min: q.age_min,
+        age_max: q.age_max,
+        presence: q.presence.filter(|t| !t.is_empty()),
+        under: q.under.filter(|t| !t.is_empty()),
+        limit,
+        offset,
+    })
+}
+
+/// Searches residents within the caller's scope (masked; the people shown are audited).
+#[utoipa::path(get, path = "/api/v1/persons", tag = "registry", params(PersonsQuery), security(("bearer" = [])),
+    responses((status = 200, body = PersonList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn search_persons(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    q: Result<Query<PersonsQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<PersonList>> {
+    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
+    let s = person_search(q)?;
+    let (limit, offset) = (s.limit, s.offset);
+    let (items, more) = crate::registry::access::search_persons(&state, &caller, s).await?;
+    Ok(Json(PersonList {
+        items,
+        limit,
+        offset,
+        next_offset: more.then_some(offset + limit),
+    }))
+}
+
+/// One person's record (masked; audited).
+#[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "registry", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = crate::registry::persons::Person), (status = 404, body = ErrorBody)))]
+async fn get_person(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<crate::registry::persons::Person>> {
+    Ok(Json(
+        crate::registry::access::person(&state, &caller, id).await?,
+    ))
 }

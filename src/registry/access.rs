@@ -515,3 +515,68 @@ pub async fn download_export(
         .await?;
     Ok((format!("linli-export-{id}.csv"), bytes))
 }
+
+/// One person's record, audited; outside the scope a logged denial and a 404.
+pub async fn person(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> AppResult<super::persons::Person> {
+    let scope = caller.scope.clone();
+    let (found, exists) = state
+        .db
+        .read(move |c| {
+            let p = super::persons::get(c, &scope, id)?;
+            let exists = p.is_some() || super::persons::exists(c, id)?;
+            Ok((p, exists))
+        })
+        .await?;
+    match found {
+        Some(p) => {
+            state
+                .audit
+                .record(NewEntry::by(caller, Action::Read).subjects([audit::person(id)]))
+                .await?;
+            Ok(p)
+        }
+        None => {
+            if exists {
+                state
+                    .audit
+                    .record(NewEntry::by(caller, Action::Denied).subjects([audit::person(id)]))
+                    .await?;
+            }
+            Err(AppError::not_found())
+        }
+    }
+}
+
+/// A search of persons within the scope; the people shown are audited as a list.
+pub async fn search_persons(
+    state: &AppState,
+    caller: &Caller,
+    s: super::persons::Search,
+) -> AppResult<(Vec<super::persons::PersonBrief>, bool)> {
+    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        return Err(AppError::forbidden());
+    }
+    let scope = caller.scope.clone();
+    let keys = state.keys.clone();
+    let purpose =
+        s.q.clone()
+            .filter(|q| !q.trim().is_empty())
+            .map(|_| "search");
+    let (list, more) = state
+        .db
+        .read(move |c| super::persons::search(c, &keys, &scope, &s))
+        .await?;
+    if !list.is_empty() {
+        let mut e =
+            NewEntry::by(caller, Action::List).subjects(list.iter().map(|p| audit::person(p.id)));
+        if let Some(p) = purpose {
+            e = e.purpose(p);
+        }
+        state.audit.record(e).await?;
+    }
+    Ok((list, more))
+}

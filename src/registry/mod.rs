@@ -6,3 +6,4 @@ pub mod corrections;
 pub mod export;
 pub mod households;
 pub mod idnum;
+pub mod persons;

@@ -97,6 +97,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/places", get(places_index))
         .route("/places/{id}", get(place_page))
         .route("/households/{id}", get(household_page))
+        .route("/persons", get(persons_page))
+        .route("/persons/{id}", get(person_page))
         .route("/persons/{id}/reveal", post(reveal_page))
         .route("/me/access-log", get(access_log_page))
         .route("/me/data", get(my_data_download))
@@ -1503,4 +1505,85 @@ async fn export_download(
 ) -> AppResult<Response> {
     let (name, bytes) = crate::registry::access::download_export(&state, &caller, id).await?;
     Ok(crate::api::csv_response(&name, bytes))
+}
+
+// ---------------------------------------------------------------- persons
+
+#[derive(Template)]
+#[template(path = "persons.html")]
+struct PersonsPage {
+    l: Layout,
+    q: String,
+    tag: String,
+    tags: &'static [&'static str],
+    items: Vec<crate::registry::persons::PersonBrief>,
+    searched: bool,
+    next: Option<String>,
+}
+
+async fn persons_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    q: Result<Query<crate::api::PersonsQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Response> {
+    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
+    let (qs, tag) = (
+        q.q.clone().unwrap_or_default(),
+        q.tag.clone().unwrap_or_default(),
+    );
+    let searched = !qs.trim().is_empty() || !tag.is_empty();
+    let s = crate::api::person_search(q)?;
+    let (items, more) = if searched {
+        crate::registry::access::search_persons(&state, &caller, s.clone()).await?
+    } else {
+        if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+            return Err(AppError::forbidden());
+        }
+        (Vec::new(), false)
+    };
+    let next = more.then(|| {
+        let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+        format!(
+            "/persons?q={}&tag={}&offset={}",
+            enc(&qs),
+            enc(&tag),
+            s.offset + s.limit
+        )
+    });
+    Ok(render(&PersonsPage {
+        l: Layout::new(Some(&caller)),
+        q: qs,
+        tag,
+        tags: &[
+            "elderly_alone",
+            "disabled",
+            "party_member",
+            "volunteer",
+            "renter",
+            "key_care",
+            "home_quarantine",
+        ],
+        items,
+        searched,
+        next,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    l: Layout,
+    p: crate::registry::persons::Person,
+}
+
+async fn person_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let p = crate::registry::access::person(&state, &caller, id).await?;
+    Ok(render(&PersonPage {
+        l: Layout::new(Some(&caller)),
+        p,
+    }))
 }

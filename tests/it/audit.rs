@@ -54,6 +54,10 @@ async fn fixtures(app: &TestApp) -> (i64, i64, i64, i64, i64) {
 /// Every route of the application, classified: a new route must be added to one of these
 /// lists, and if it shows personal data, to the table the next test drives.
 const PERSONAL_DATA_ROUTES: &[&str] = &[
+    "/persons",
+    "/persons/{id}",
+    "/api/v1/persons",
+    "/api/v1/persons/{id}",
     "/",
     "/api/v1/corrections",
     "/households/{id}",
@@ -172,6 +176,17 @@ async fn every_personal_data_route_writes_an_entry() {
     assert_eq!(r.status(), 201);
     let shegong = app.token("shegong").await;
     let (sb, _) = app.login_page("shegong", PASSWORD).await;
+    let member_name: String = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT name FROM persons WHERE id = $1",
+                linli::params![member],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
     // A masked export of the member's unit, approved at once (within the limit).
     let unit_path = app
         .db
@@ -303,6 +318,53 @@ async fn every_personal_data_route_writes_an_entry() {
             },
             format!("person:{member}"),
             "export",
+        ),
+        (
+            "/api/v1/persons/{id}",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/persons/{member}")),
+                    wangge.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{member}"),
+            "read",
+        ),
+        (
+            "/persons/{id}",
+            {
+                let (c, u) = (b.clone(), url(format!("/persons/{member}")));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{member}"),
+            "read",
+        ),
+        (
+            "/api/v1/persons",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/persons?q={}", member_name.clone())),
+                    wangge.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{member}"),
+            "list",
+        ),
+        (
+            "/persons",
+            {
+                let (c, u) = (
+                    b.clone(),
+                    url(format!("/persons?q={}", member_name.clone())),
+                );
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{member}"),
+            "list",
         ),
         (
             "/",

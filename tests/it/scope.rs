@@ -238,3 +238,121 @@ async fn others_see_only_their_part() {
         .await;
     assert_eq!(s, 200, "the street administrator reads the whole street");
 }
+
+#[tokio::test]
+async fn person_search_by_name_id_and_phone_within_scope() {
+    let app = support::spawn().await;
+    let ((h_in, _), (h_out, _), _) = two_households(&app).await;
+    let keys = app.state.keys.clone();
+    let row = |h: i64| {
+        app.db.read(move |c| {
+            c.query_one(
+                "SELECT id, name, id_number_enc, phone_enc FROM persons WHERE household_id = $1 AND phone_enc IS NOT NULL ORDER BY id LIMIT 1",
+                linli::params![h],
+            )
+        })
+    };
+    let inside = row(h_in).await.unwrap();
+    let outside = row(h_out).await.unwrap();
+    let id_in = keys.decrypt(&inside.blob(2).unwrap()).unwrap();
+    let phone_in = keys.decrypt(&inside.blob(3).unwrap()).unwrap();
+    let id_out = keys.decrypt(&outside.blob(2).unwrap()).unwrap();
+    let tok = app.token("wangge").await;
+    let find = |q: String| {
+        let app = &app;
+        let tok = tok.clone();
+        async move {
+            let q: String = form_urlencoded_encode(&q);
+            app.get_json(&tok, &format!("/api/v1/persons?q={q}")).await
+        }
+    };
+    // Exact ID number, even typed with full-width digits and spaces; exact phone with +86.
+    let (s, v) = find(id_in.clone()).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    assert_eq!(v["items"][0]["id"], inside.i64(0));
+    let fullwidth: String = id_in
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap()
+            } else {
+                c
+            }
+        })
+        .collect();
+    let (_, v) = find(format!(" {fullwidth} ")).await;
+    assert_eq!(v["items"][0]["id"], inside.i64(0));
+    let (_, v) = find(format!("+86 {phone_in}")).await;
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == inside.i64(0))
+    );
+    // A name part finds her; an ID from another grid finds nothing.
+    let given: String = inside.str(1).chars().skip(1).collect();
+    let (_, v) = find(given).await;
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == inside.i64(0))
+    );
+    let (_, v) = find(id_out).await;
+    assert!(
+        v["items"].as_array().unwrap().is_empty(),
+        "outside the grid: {v}"
+    );
+    // Filters: every 60+ result is 60+, every tagged result has the tag.
+    let (_, v) = app
+        .get_json(&tok, "/api/v1/persons?age_min=60&limit=200")
+        .await;
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["age"].as_i64().unwrap() >= 60)
+    );
+    let (_, v) = app
+        .get_json(&tok, "/api/v1/persons?tag=elderly_alone&limit=200")
+        .await;
+    for p in v["items"].as_array().unwrap() {
+        let (_, d) = app
+            .get_json(&tok, &format!("/api/v1/persons/{}", p["id"]))
+            .await;
+        assert!(
+            d["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["tag"] == "elderly_alone")
+        );
+    }
+    let (s, _) = app.get_json(&tok, "/api/v1/persons?limit=0").await;
+    assert_eq!(s, 400);
+    // Person detail outside the grid: 404 and a logged denial.
+    let (s, _) = app
+        .get_json(&tok, &format!("/api/v1/persons/{}", outside.i64(0)))
+        .await;
+    assert_eq!(s, 404);
+    // Departments cannot search the registry.
+    let bumen = app.token("bumen").await;
+    let (s, _) = app.get_json(&bumen, "/api/v1/persons?q=王").await;
+    assert_eq!(s, 403);
+}
+
+fn form_urlencoded_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
