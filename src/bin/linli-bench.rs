@@ -60,7 +60,7 @@ enum BenchCommand {
     /// Start `linli demo`, measure startup and memory, drive HTTP load, check the targets.
     Http(HttpArgs),
     /// Measure the audit log: append rate on SQLite, `linli audit verify` over a large log,
-    /// and what the audit entry adds to a household read (against a server skipping it).
+    /// and what the audit entry adds to a person-detail read (against a server skipping it).
     Audit(AuditArgs),
 }
 
@@ -1315,7 +1315,7 @@ fn stop_and_report(server: &mut Server) {
 //    requests awaiting their commit) and in bulk (`audit::append`, batches of 2,048), which
 //    also builds the log for step 2;
 // 2. `linli audit verify` over that log, beside `linli migrate` (the same binary's startup);
-// 3. a household detail request with its audit entry against the same request on a server
+// 3. a person-detail request with its audit entry against the same request on a server
 //    started with `LINLI_BENCH_SKIP_AUDIT=1`, which writes no entries.
 
 /// Concurrent tasks recording entries through the production appender.
@@ -1546,7 +1546,7 @@ struct ServerRun {
     skip_warning: bool,
 }
 
-/// Step 3, one server: start `linli demo`, sign in, drive the household reads, stop it.
+/// Step 3, one server: start `linli demo`, sign in, drive the person-detail reads, stop it.
 fn household_run(
     linli: &Path,
     data: &Path,
@@ -1578,7 +1578,7 @@ fn household_run(
     };
     let bearer = format!("Bearer {}", creds.bearer);
     for id in [1, HOUSEHOLD_IDS] {
-        let path = format!("/api/v1/households/{id}");
+        let path = format!("/api/v1/persons/{id}");
         let r = rt.block_on(request(
             addr,
             Method::GET,
@@ -1604,9 +1604,9 @@ fn household_run(
         Err(e) => return Err(fail(&mut server, e)),
     };
     let mut sc = Scenario::new(
-        "household",
-        "household detail with its members (JSON, Bearer)",
-        "/api/v1/households/".into(),
+        "person",
+        "person detail (JSON, Bearer)",
+        "/api/v1/persons/".into(),
         vec![(header::AUTHORIZATION, HeaderValue::from_str(&bearer)?)],
     );
     sc.cycle = HOUSEHOLD_IDS;
@@ -1844,7 +1844,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
 
     // ------------------------------------------------------------ 3. audited reads
     println!(
-        "\n3. household detail, with and without its audit entry: {} connections × {} s (+{} s warm-up), one server after the other …",
+        "\n3. person detail, with and without its audit entry: {} connections × {} s (+{} s warm-up), one server after the other …",
         args.connections, args.seconds, args.warmup
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -1976,7 +1976,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         );
     }
     println!(
-        "  {}  audited household read ≤ {AUDIT_COST_TARGET}× the unaudited one: {cost:.2}× ({rps_with:.0} vs {rps_without:.0} req/s; p50 {:.2} vs {:.2} ms, {p50_ratio:.2}×)",
+        "  {}  audited person-detail read ≤ {AUDIT_COST_TARGET}× the unaudited one: {cost:.2}× ({rps_with:.0} vs {rps_without:.0} req/s; p50 {:.2} vs {:.2} ms, {p50_ratio:.2}×)",
         pass(cost <= AUDIT_COST_TARGET),
         ms(with.outcome.p50_us),
         ms(without.outcome.p50_us)
