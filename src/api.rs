@@ -25,7 +25,7 @@ use crate::web::{ApiJson, Signed};
     info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
     paths(create_session, delete_session, me, list_places, get_place, get_household, search_persons, get_person, reveal, my_access_log, my_data,
           list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
-          create_export, list_exports, decide_export, download_export,
+          create_export, list_exports, decide_export, download_export, import_persons, import_template,
           crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
           crate::audit::http::consistency, crate::audit::http::entry),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -95,6 +95,12 @@ pub fn router() -> Router<Arc<AppState>> {
             "/api/v1/corrections/{id}",
             axum::routing::post(close_correction),
         )
+        .route(
+            "/api/v1/imports/persons",
+            axum::routing::post(import_persons)
+                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
+        .route("/api/v1/imports/template.csv", get(import_template))
         .route("/api/v1/exports", get(list_exports).post(create_export))
         .route(
             "/api/v1/exports/{id}/decision",
@@ -739,4 +745,77 @@ async fn get_person(
     Ok(Json(
         crate::registry::access::person(&state, &caller, id).await?,
     ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The place path the rows must lie under.
+    pub scope: String,
+    /// Report only; change nothing (default true: apply with dry_run=false).
+    pub dry_run: Option<bool>,
+}
+
+/// Imports persons from a CSV (text/csv) or XLSX body: a dry run by default, all-or-nothing
+/// when applied, each refused row with its Excel row number and reason.
+#[utoipa::path(post, path = "/api/v1/imports/persons", tag = "registry", params(ImportQuery), security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses((status = 200, body = crate::registry::import::Report), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn import_persons(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<crate::registry::import::Report>> {
+    use crate::registry::import;
+    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
+    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        return Err(AppError::forbidden());
+    }
+    if !crate::org::Scope::covers(&caller.scope.registry, q.scope.trim()) {
+        return Err(AppError::invalid("error.place_not_found"));
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let xlsx = ct.contains("spreadsheetml") || body.starts_with(b"PK");
+    let sheet = import::read(&body, xlsx).map_err(|e| {
+        AppError::with_message(StatusCode::BAD_REQUEST, "unreadable", e.to_string())
+    })?;
+    let keys = state.keys.clone();
+    let dry = q.dry_run.unwrap_or(true);
+    let scope = q.scope.trim().to_string();
+    let c2 = caller.clone();
+    let report = state
+        .db
+        .write_tx(move |c| -> AppResult<_> {
+            let who = import::Importer {
+                actor: Some(&c2),
+                source: "import",
+            };
+            Ok(import::import(
+                c,
+                &keys,
+                &scope,
+                &sheet,
+                dry,
+                &who,
+                &mut |_, _| {},
+            )?)
+        })
+        .await?
+        .map_err(|e| AppError::with_message(StatusCode::BAD_REQUEST, "no_header", e.to_string()))?;
+    Ok(Json(report))
+}
+
+/// The import template: the Chinese headers linli reads and an example row.
+#[utoipa::path(get, path = "/api/v1/imports/template.csv", tag = "registry",
+    responses((status = 200, description = "CSV", content_type = "text/csv")))]
+async fn import_template() -> Response {
+    csv_response(
+        "linli-persons-template.csv",
+        crate::registry::import::template_csv().into_bytes(),
+    )
 }

@@ -65,6 +65,47 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import records from a CSV or XLSX sheet.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export records.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Persons from a sheet with the template's Chinese headers (see `GET /api/v1/imports/template.csv`).
+    Persons(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+    /// The place path the rows must lie under (as `GET /api/v1/places` shows it).
+    #[arg(long)]
+    pub scope: String,
+    /// Report what would happen; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Persons under a place, masked, as CSV.
+    Persons(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub scope: String,
+    /// FILE.csv
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -291,6 +332,18 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             let code = audit_command(&db, &key, cmd)?;
             db.close();
             Ok(code)
+        }
+        Command::Import(ImportCommand::Persons(a)) => {
+            let (_, db, keys, _) = open_all(&cli.global)?;
+            let code = import_persons(&db, &keys, a)?;
+            db.close();
+            Ok(code)
+        }
+        Command::Export(ExportCommand::Persons(a)) => {
+            let (_, db, keys, _) = open_all(&cli.global)?;
+            export_persons(&db, &keys, a)?;
+            db.close();
+            Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::Add(a)) => {
             let (_, db, _) = open(&cli.global)?;
@@ -534,4 +587,131 @@ fn audit_command(db: &Db, key: &LogKey, cmd: AuditCommand) -> Result<ExitCode, F
             }
         }
     }
+}
+
+fn import_persons(db: &Db, keys: &FieldKeys, a: ImportArgs) -> Result<ExitCode, Fail> {
+    use crate::registry::import;
+    let bytes = std::fs::read(&a.file)
+        .map_err(|e| Fail(format!("cannot read {}: {e}", a.file.display())))?;
+    let ext = a
+        .file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let xlsx = match ext.as_str() {
+        "xlsx" => true,
+        "csv" | "txt" => false,
+        _ => {
+            return Err(Fail(format!(
+                "{}: only .csv and .xlsx files can be imported",
+                a.file.display()
+            )));
+        }
+    };
+    let sheet = import::read(&bytes, xlsx)?;
+    if db
+        .read_blocking(|c| places::by_path(c, &a.scope))?
+        .is_none()
+    {
+        return Err(Fail(format!("no place with path {:?}", a.scope)));
+    }
+    let quiet = a.json || sheet.rows.len() < 2000;
+    let mut progress = |done: usize, total: usize| {
+        if !quiet {
+            eprint!("\rchecking rows: {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let who = import::Importer {
+        actor: None,
+        source: "import",
+    };
+    let report = db.write_tx_blocking(|c| -> Result<_, Fail> {
+        Ok(import::import(
+            c,
+            keys,
+            &a.scope,
+            &sheet,
+            a.dry_run,
+            &who,
+            &mut progress,
+        )?)
+    })?;
+    let report = report?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Fail(e.to_string()))?
+        );
+    } else {
+        println!(
+            "{}: {} to create, {} to update, {} unchanged, {} refused",
+            if report.applied {
+                "imported"
+            } else {
+                "dry run"
+            },
+            report.create,
+            report.update,
+            report.unchanged,
+            report.refused.len()
+        );
+        for r in &report.refused {
+            println!("  row {}: {}", r.row, r.reason);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_persons(db: &Db, keys: &FieldKeys, a: ExportArgs) -> Result<(), Fail> {
+    let ext = a
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext != "csv" {
+        return Err(Fail(
+            "only .csv exports are supported so far; name the file FILE.csv".into(),
+        ));
+    }
+    let t = crate::web::i18n::Tr(crate::web::i18n::Lang::Zh);
+    let headers: Vec<&'static str> = [
+        "id",
+        "name",
+        "sex",
+        "birth_date",
+        "relation",
+        "address",
+        "id_number",
+        "phone",
+        "residence",
+    ]
+    .iter()
+    .map(|k| t.k("export.col", k))
+    .collect();
+    let (bytes, people) = db
+        .write_blocking(|c| {
+            if places::by_path(c, &a.scope)?.is_none() {
+                return Ok(None);
+            }
+            let (bytes, people) = crate::registry::export::csv(c, keys, &a.scope, false, &headers)?;
+            let mut e = crate::audit::NewEntry::anonymous(crate::audit::Action::Export, "cli");
+            e.subjects = people.iter().map(|p| crate::audit::person(*p)).collect();
+            e.purpose = Some(format!("cli export of {} (masked)", a.scope));
+            crate::audit::append(c, vec![e])?;
+            Ok(Some((bytes, people)))
+        })?
+        .ok_or_else(|| Fail(format!("no place with path {:?}", a.scope)))?;
+    std::fs::write(&a.out, bytes)
+        .map_err(|e| Fail(format!("cannot write {}: {e}", a.out.display())))?;
+    println!(
+        "exported {} persons (masked) to {}",
+        people.len(),
+        a.out.display()
+    );
+    Ok(())
 }

@@ -6,4 +6,5 @@ pub mod corrections;
 pub mod export;
 pub mod households;
 pub mod idnum;
+pub mod import;
 pub mod persons;

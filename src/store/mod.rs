@@ -328,6 +328,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "exports",
             include_str!("../../migrations/sqlite/0004_exports.sql"),
         ),
+        (
+            5,
+            "versions",
+            include_str!("../../migrations/sqlite/0005_versions.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -349,6 +354,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             4,
             "exports",
             include_str!("../../migrations/postgres/0004_exports.sql"),
+        ),
+        (
+            5,
+            "versions",
+            include_str!("../../migrations/postgres/0005_versions.sql"),
         ),
     ];
     match backend {

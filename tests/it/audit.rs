@@ -80,6 +80,8 @@ const OTHER_ROUTES: &[&str] = &[
     "/corrections/{id}",
     "/notices/{id}/read",
     "/api/v1/notices",
+    "/api/v1/imports/persons",
+    "/api/v1/imports/template.csv",
     "/exports",
     "/exports/{id}/decision",
     "/api/v1/exports",

@@ -7,5 +7,6 @@ mod audit;
 mod browser;
 mod cli;
 mod foundation;
+mod import;
 mod privacy;
 mod scope;

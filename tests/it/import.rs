@@ -1,0 +1,292 @@
+//! Importing persons: a dry run, refusals row by row with Excel's row numbers, an atomic
+//! apply, and a re-import that changes nothing.
+
+use serde_json::Value;
+
+use crate::support::{self, TestApp};
+
+/// A unit address in wangge's grid, one outside it, and an existing resident of the grid.
+async fn fixtures(app: &TestApp) -> (String, String, String, String, String) {
+    let grid = app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let g = grid.clone();
+    let (inside, outside, person) = app
+        .db
+        .read(move |c| {
+            let units = c.query("SELECT address, path FROM places WHERE kind = 'unit' ORDER BY path", &[])?;
+            let inside = units.iter().find(|r| r.str(1).starts_with(&format!("{g}/"))).unwrap().str(0);
+            let outside = units.iter().find(|r| !r.str(1).starts_with(&format!("{g}/"))).unwrap().str(0);
+            let mut p = Vec::new();
+            let cond = linli::store::under_paths("place_path", std::slice::from_ref(&g), 1, &mut p);
+            let person = c.query_one(&format!("SELECT id_number_enc, name, unit_id FROM persons WHERE {cond} ORDER BY id LIMIT 1"), &p)?;
+            Ok((inside, outside, person))
+        })
+        .await
+        .unwrap();
+    let id = app.state.keys.decrypt(&person.blob(0).unwrap()).unwrap();
+    let unit_id = person.i64(2);
+    let address = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT address FROM places WHERE id = $1",
+                linli::params![unit_id],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    (
+        grid,
+        inside,
+        outside,
+        format!("{id}|{}", person.str(1)),
+        address,
+    )
+}
+
+fn build_id(birth: &str, seq: u16) -> String {
+    let d = chrono::NaiveDate::parse_from_str(birth, "%Y-%m-%d").unwrap();
+    linli::registry::idnum::IdNumber::build("310115", d, seq)
+        .as_str()
+        .to_string()
+}
+
+#[tokio::test]
+async fn dry_run_then_apply_then_nothing_changes() {
+    let app = support::spawn().await;
+    let (grid, inside, outside, existing, existing_addr) = fixtures(&app).await;
+    let (existing_id, existing_name) = existing.split_once('|').unwrap();
+    let new_id = build_id("1950-03-04", 122); // even: a woman
+    let serial = (chrono::NaiveDate::from_ymd_opt(1950, 3, 4).unwrap()
+        - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
+    .num_days();
+    let mut bad_check = build_id("1960-01-01", 55);
+    let last = bad_check.pop().unwrap();
+    bad_check.push(if last == '0' { '1' } else { '0' });
+    let other_id = build_id("1970-05-06", 77);
+    let legacy15 = "310115800101021"; // 1980-01-01, converted to 18 digits on import
+    // A title row above the header, an extra column, full-width digits, an Excel serial date.
+    let fullwidth: String = new_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from_u32(c as u32 + 0xfee0).unwrap()
+            } else {
+                c
+            }
+        })
+        .collect();
+    let csv = format!(
+        "梅园社区实有人口登记表,,,,,,,,\n\
+         序号,姓名,身份证号,性别,出生日期,联系电话,房屋,与户主关系,标签,多余的列\n\
+         1,王秀英,{fullwidth},女,{serial},13900001111,{inside},户主,独居老人,x\n\
+         2,李四,{bad_check},,,,{inside},子女,,\n\
+         3,赵五,{other_id},,1970-05-07,,{inside},户主,,\n\
+         4,王秀英,{new_id},,,,{inside},户主,,\n\
+         5,钱六,{other_id},,,,{outside},户主,,\n\
+         6,{existing_name},{existing_id},,,13911112222,{existing_addr},,,\n\
+         7,孙七,{legacy15},男,1980年1月1日,,{inside},户主,,\n\
+         8,周八,{other_id},,,,{inside},户主,会飞,\n"
+    );
+    let tok = app.token("wangge").await;
+    let c = app.client();
+    let post = |dry: bool| {
+        let c = c.clone();
+        let url = app.url(&format!(
+            "/api/v1/imports/persons?scope={grid}&dry_run={dry}"
+        ));
+        let body = csv.clone();
+        let tok = tok.clone();
+        async move {
+            let r = c
+                .post(url)
+                .bearer_auth(tok)
+                .header("content-type", "text/csv")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let persons_before = app.query_i64("SELECT COUNT(*) FROM persons").await;
+    let dry = post(true).await;
+    assert_eq!(dry["applied"], false);
+    assert_eq!(dry["create"], 2, "{dry}");
+    assert_eq!(dry["update"], 1, "{dry}");
+    let refused: Vec<(i64, String)> = dry["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_i64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reason = |row: i64| {
+        refused
+            .iter()
+            .find(|r| r.0 == row)
+            .map(|r| r.1.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason(4).contains("校验位"),
+        "row 4 (Excel numbering): {refused:?}"
+    );
+    assert!(reason(5).contains("出生日期"), "{refused:?}");
+    assert!(reason(6).contains("重复"), "{refused:?}");
+    assert!(
+        reason(7).contains("找不到房屋") || reason(7).contains("重复"),
+        "{refused:?}"
+    );
+    assert!(reason(10).contains("标签"), "{refused:?}");
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM persons").await,
+        persons_before,
+        "a dry run changes nothing"
+    );
+
+    let applied = post(false).await;
+    assert_eq!(applied["applied"], true);
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM persons").await,
+        persons_before + 2
+    );
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM person_versions").await,
+        3
+    );
+    // The new person is found by her ID number, with the tag; the legacy number became 18 digits.
+    let (_, found) = app
+        .get_json(&tok, &format!("/api/v1/persons?q={new_id}"))
+        .await;
+    let pid = found["items"][0]["id"].as_i64().unwrap();
+    let (_, p) = app.get_json(&tok, &format!("/api/v1/persons/{pid}")).await;
+    assert_eq!(p["name"], "王秀英");
+    assert!(
+        p["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["tag"] == "elderly_alone")
+    );
+    let (_, legacy) = app
+        .get_json(&tok, "/api/v1/persons?q=31011519800101021X")
+        .await;
+    let upgraded = linli::registry::idnum::IdNumber::parse(legacy15).unwrap();
+    let (_, legacy2) = app
+        .get_json(&tok, &format!("/api/v1/persons?q={}", upgraded.as_str()))
+        .await;
+    assert_eq!(legacy2["items"].as_array().unwrap().len(), 1, "{legacy}");
+    // Importing the same file again changes nothing.
+    let again = post(false).await;
+    assert_eq!(again["create"], 0);
+    assert_eq!(again["update"], 0);
+    assert_eq!(again["unchanged"], 3);
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM person_versions").await,
+        3
+    );
+    // Someone without the registry cannot import; a scope outside hers is refused.
+    let bumen = app.token("bumen").await;
+    let r = c
+        .post(app.url(&format!("/api/v1/imports/persons?scope={grid}")))
+        .bearer_auth(&bumen)
+        .body(csv.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A sheet without the header names the problem.
+    let r = c
+        .post(app.url(&format!("/api/v1/imports/persons?scope={grid}")))
+        .bearer_auth(&tok)
+        .body("a,b,c\n1,2,3\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("表头"));
+}
+
+#[tokio::test]
+async fn cli_import_json_and_export() {
+    let app = support::spawn().await;
+    let (grid, inside, _, _, _) = fixtures(&app).await;
+    let new_id = build_id("1948-08-08", 321);
+    let file = app.dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        format!("\u{feff}姓名,身份证号,房屋\n陈阿婆,{new_id},{inside}\n无名,123,{inside}\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_linli"))
+            .arg("--data")
+            .arg(app.dir.path())
+            .arg("--database-url")
+            .arg(&app.database_url)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let f = file.to_str().unwrap();
+    let (ok, out, err) = run(&[
+        "import",
+        "persons",
+        f,
+        "--scope",
+        &grid,
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["create"], 1);
+    assert_eq!(v["refused"][0]["row"], 3);
+    assert!(
+        v["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("身份证")
+    );
+    let (ok, out, _) = run(&["import", "persons", f, "--scope", &grid]);
+    assert!(ok && out.starts_with("imported: 1 to create"), "{out}");
+    let csv_out = app.dir.path().join("out.csv");
+    let (ok, out, err) = run(&[
+        "export",
+        "persons",
+        "--scope",
+        &grid,
+        "--out",
+        csv_out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("(masked)"));
+    let text = std::fs::read_to_string(&csv_out).unwrap();
+    assert!(
+        text.contains("陈阿婆") && !text.contains(&new_id),
+        "masked in the export"
+    );
+    let (ok, _, err) = run(&["import", "persons", "/nonexistent.csv", "--scope", &grid]);
+    assert!(!ok && err.contains("cannot read"));
+}
