@@ -23,7 +23,7 @@ use crate::web::{ApiJson, Signed};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
-    paths(create_session, delete_session, me, list_places, get_place, get_household, search_persons, get_person, reveal, my_access_log, my_data,
+    paths(create_session, delete_session, me, list_places, get_place, get_household, search_persons, get_person, create_person, patch_person, reveal, my_access_log, my_data,
           list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
           create_export, list_exports, decide_export, download_export, import_persons, import_template,
           crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
@@ -80,8 +80,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/places", get(list_places))
         .route("/api/v1/places/{id}", get(get_place))
         .route("/api/v1/households/{id}", get(get_household))
-        .route("/api/v1/persons", get(search_persons))
-        .route("/api/v1/persons/{id}", get(get_person))
+        .route("/api/v1/persons", get(search_persons).post(create_person))
+        .route("/api/v1/persons/{id}", get(get_person).patch(patch_person))
         .route("/api/v1/persons/{id}/reveal", axum::routing::post(reveal))
         .route("/api/v1/me/access-log", get(my_access_log))
         .route("/api/v1/me/data", get(my_data))
@@ -818,4 +818,37 @@ async fn import_template() -> Response {
         "linli-persons-template.csv",
         crate::registry::import::template_csv().into_bytes(),
     )
+}
+
+/// Registers a person (checked as an import row is: ID check character, birth date and sex,
+/// unit in scope, phone, tags).
+#[utoipa::path(post, path = "/api/v1/persons", tag = "registry", request_body = crate::registry::access::NewPerson, security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_person(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(p): ApiJson<crate::registry::access::NewPerson>,
+) -> AppResult<(StatusCode, Json<Created>)> {
+    let id = crate::registry::access::create_person(&state, &caller, p).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Changed {
+    /// The fields that changed (none when the values were already so).
+    pub changed: Vec<String>,
+}
+
+/// Changes a person's record, keeping a version of it.
+#[utoipa::path(patch, path = "/api/v1/persons/{id}", tag = "registry", params(("id" = i64, Path)), request_body = crate::registry::persons::Patch,
+    security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch_person(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(p): ApiJson<crate::registry::persons::Patch>,
+) -> AppResult<Json<Changed>> {
+    let changed = crate::registry::access::update_person(&state, &caller, id, p, "api").await?;
+    Ok(Json(Changed { changed }))
 }

@@ -580,3 +580,185 @@ pub async fn search_persons(
     }
     Ok((list, more))
 }
+
+/// Changes a person's record (source: form or api), keeping a version and an audit entry.
+pub async fn update_person(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    patch: super::persons::Patch,
+    source: &'static str,
+) -> AppResult<Vec<String>> {
+    use super::persons::PatchError;
+    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        return Err(AppError::forbidden());
+    }
+    let (scope, keys, uid) = (caller.scope.clone(), state.keys.clone(), caller.user_id);
+    let r = state
+        .db
+        .write(move |c| {
+            let r = super::persons::update(c, &keys, &scope, id, &patch, uid, source)?;
+            let exists = r.is_some() || super::persons::exists(c, id)?;
+            Ok((r, exists))
+        })
+        .await?;
+    match r {
+        (Some(Ok(changed)), _) => {
+            if !changed.is_empty() {
+                state
+                    .audit
+                    .record(
+                        NewEntry::by(caller, Action::Change)
+                            .subjects([audit::person(id)])
+                            .purpose(format!("{source}: {}", changed.join(", "))),
+                    )
+                    .await?;
+            }
+            Ok(changed)
+        }
+        (Some(Err(PatchError::Key(k))), _) => Err(AppError::invalid(k)),
+        (Some(Err(PatchError::Message(m))), _) => Err(AppError::with_message(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            m,
+        )),
+        (None, exists) => {
+            if exists {
+                state
+                    .audit
+                    .record(NewEntry::by(caller, Action::Denied).subjects([audit::person(id)]))
+                    .await?;
+            }
+            Err(AppError::not_found())
+        }
+    }
+}
+
+/// A new person's record, checked exactly as an import row is.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewPerson {
+    pub name: String,
+    pub id_number: String,
+    /// The unit's path (or its address).
+    pub unit: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub relation: Option<String>,
+    #[serde(default)]
+    pub hukou_registered: Option<bool>,
+    #[serde(default)]
+    pub residence: Option<String>,
+    #[serde(default)]
+    pub presence: Option<String>,
+    /// Tag codes (elderly_alone, disabled, …).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// Registers a person; 409 when the ID number is already registered, 422 with the reason an
+/// import would give for anything else wrong.
+pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> AppResult<i64> {
+    use super::import;
+    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        return Err(AppError::forbidden());
+    }
+    let header: Vec<String> = [
+        "姓名",
+        "身份证号",
+        "房屋",
+        "联系电话",
+        "与户主关系",
+        "户籍",
+        "居住状态",
+        "人户状态",
+        "标签",
+        "备注",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let row = vec![
+        p.name.clone(),
+        p.id_number.clone(),
+        p.unit.clone(),
+        p.phone.clone().unwrap_or_default(),
+        p.relation.clone().unwrap_or_default(),
+        match p.hukou_registered {
+            Some(false) => "非户籍".into(),
+            _ => String::new(),
+        },
+        p.residence.clone().unwrap_or_default(),
+        p.presence.clone().unwrap_or_default(),
+        p.tags.join(","),
+        p.notes.clone().unwrap_or_default(),
+    ];
+    let sheet = import::Sheet {
+        rows: vec![(1, header), (2, row)],
+    };
+    let (keys, c2) = (state.keys.clone(), caller.clone());
+    let scopes = caller.scope.registry.clone();
+    let id_text = p.id_number.clone();
+    let id = state
+        .db
+        .write_tx(move |c| -> AppResult<i64> {
+            let mut last_refusal = None;
+            for scope in &scopes {
+                let who = import::Importer {
+                    actor: Some(&c2),
+                    source: "api",
+                };
+                let dry = import::import(c, &keys, scope, &sheet, true, &who, &mut |_, _| {})?
+                    .map_err(|e| {
+                        AppError::with_message(
+                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid",
+                            e.to_string(),
+                        )
+                    })?;
+                if dry.update > 0 || dry.unchanged > 0 {
+                    return Err(AppError::new(
+                        axum::http::StatusCode::CONFLICT,
+                        "conflict",
+                        "error.person_exists",
+                    ));
+                }
+                if dry.create == 1 {
+                    import::import(c, &keys, scope, &sheet, false, &who, &mut |_, _| {})?.map_err(
+                        |e| {
+                            AppError::with_message(
+                                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                                "invalid",
+                                e.to_string(),
+                            )
+                        },
+                    )?;
+                    let idn = super::idnum::IdNumber::parse(&id_text).map_err(|e| {
+                        AppError::with_message(
+                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid",
+                            e.to_string(),
+                        )
+                    })?;
+                    let bidx = keys.blind_index("id_number", idn.as_str());
+                    return Ok(c.query_i64(
+                        "SELECT MAX(id) FROM persons WHERE id_number_bidx = $1",
+                        params![bidx],
+                    )?);
+                }
+                last_refusal = dry.refused.into_iter().next().map(|r| r.reason);
+            }
+            Err(match last_refusal {
+                Some(reason) => AppError::with_message(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    reason,
+                ),
+                None => AppError::invalid("error.place_not_found"),
+            })
+        })
+        .await?;
+    Ok(id)
+}

@@ -35,6 +35,8 @@ pub struct Person {
     pub presence: String,
     pub notes: String,
     pub tags: Vec<Tag>,
+    /// Changes to the record, newest first.
+    pub history: Vec<Version>,
 }
 
 /// A person in a list.
@@ -115,6 +117,7 @@ pub fn get(c: &mut dyn Conn, scope: &Scope, id: i64) -> Result<Option<Person>> {
         presence: r.str(12),
         notes: r.str(13),
         tags,
+        history: history(c, id)?,
     }))
 }
 
@@ -224,4 +227,227 @@ pub fn search(
     let more = out.len() as i64 > s.limit;
     out.truncate(s.limit as usize);
     Ok((out, more))
+}
+
+/// One version of a person's record.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Version {
+    /// Unix milliseconds.
+    pub at: i64,
+    pub actor: Option<String>,
+    /// form, import or api.
+    pub source: String,
+    /// Field → [old, new]; ID numbers and phones masked.
+    pub changes: serde_json::Value,
+}
+
+pub fn history(c: &mut dyn Conn, person_id: i64) -> Result<Vec<Version>> {
+    Ok(c
+        .query(
+            "SELECT v.at, u.username, v.source, v.changes FROM person_versions v LEFT JOIN users u ON u.id = v.actor_id \
+             WHERE v.person_id = $1 ORDER BY v.id DESC LIMIT 100",
+            params![person_id],
+        )?
+        .iter()
+        .map(|r| Version {
+            at: r.i64(0),
+            actor: r.opt_str(1),
+            source: r.str(2),
+            changes: serde_json::from_str(&r.str(3)).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The fields a worker may change on a record (the ID number, and so sex and birth date,
+/// never change: a wrong one is a new record).
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct Patch {
+    pub name: Option<String>,
+    /// A mobile or landline number; empty to remove it.
+    pub phone: Option<String>,
+    pub relation: Option<String>,
+    pub hukou_registered: Option<bool>,
+    /// permanent, temporary or left.
+    pub residence: Option<String>,
+    /// both, registered_elsewhere_lives_here or registered_here_lives_elsewhere.
+    pub presence: Option<String>,
+    pub notes: Option<String>,
+}
+
+pub const RELATIONS: [&str; 8] = [
+    "head",
+    "spouse",
+    "child",
+    "parent",
+    "grandchild",
+    "sibling",
+    "tenant",
+    "other",
+];
+pub const RESIDENCES: [&str; 3] = ["permanent", "temporary", "left"];
+pub const PRESENCES: [&str; 3] = [
+    "both",
+    "registered_elsewhere_lives_here",
+    "registered_here_lives_elsewhere",
+];
+
+/// What is wrong with a patch, as a translation key or a parser's own bilingual message.
+pub enum PatchError {
+    Key(&'static str),
+    Message(String),
+}
+
+/// Applies a patch to a person within the scope, keeping a version; `Ok(None)` when the
+/// person is not in the scope, `Ok(Some(changed fields))` otherwise.
+pub fn update(
+    c: &mut dyn Conn,
+    keys: &FieldKeys,
+    scope: &Scope,
+    id: i64,
+    patch: &Patch,
+    actor: i64,
+    source: &str,
+) -> Result<Option<std::result::Result<Vec<String>, PatchError>>> {
+    let mut p = vec![Val::Int(id)];
+    let cond = scope_cond(scope, 2, &mut p);
+    let Some(r) = c.query_opt(
+        &format!(
+            "SELECT p.street_id, p.name, p.phone_bidx, p.relation, p.hukou_registered, p.residence, p.presence, p.notes \
+             FROM persons p WHERE p.id = $1 AND {cond}"
+        ),
+        &p,
+    )?
+    else {
+        return Ok(None);
+    };
+    let mut changes: Vec<(String, serde_json::Value)> = Vec::new();
+    let mut sets: Vec<(&str, Val)> = Vec::new();
+    macro_rules! bad {
+        ($k:expr) => {
+            return Ok(Some(Err(PatchError::Key($k))))
+        };
+    }
+    if let Some(name) = &patch.name {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 50 {
+            bad!("error.person_name");
+        }
+        if name != r.str(1) {
+            changes.push(("name".into(), serde_json::json!([r.str(1), name])));
+            sets.push(("name", Val::Text(name.to_string())));
+        }
+    }
+    if let Some(phone) = &patch.phone {
+        if phone.trim().is_empty() {
+            if r.opt_str(2).is_some() {
+                changes.push(("phone".into(), serde_json::json!(["***", ""])));
+                sets.extend([
+                    ("phone_enc", Val::Null),
+                    ("phone_bidx", Val::Null),
+                    ("phone_masked", Val::Null),
+                ]);
+            }
+        } else {
+            let ph = match Phone::parse(phone) {
+                Ok(p) => p,
+                Err(e) => return Ok(Some(Err(PatchError::Message(e.to_string())))),
+            };
+            let bidx = keys.blind_index("phone", ph.as_str());
+            if Some(&bidx) != r.opt_str(2).as_ref() {
+                changes.push(("phone".into(), serde_json::json!(["***", ph.masked()])));
+                sets.extend([
+                    ("phone_enc", Val::Blob(keys.encrypt(ph.as_str()))),
+                    ("phone_bidx", Val::Text(bidx)),
+                    ("phone_masked", Val::Text(ph.masked())),
+                ]);
+            }
+        }
+    }
+    let mut choice = |field: &'static str,
+                      new: &Option<String>,
+                      allowed: &[&str],
+                      old: String,
+                      key: &'static str|
+     -> std::result::Result<(), PatchError> {
+        if let Some(v) = new {
+            if !allowed.contains(&v.as_str()) {
+                return Err(PatchError::Key(key));
+            }
+            if *v != old {
+                changes.push((field.into(), serde_json::json!([old, v])));
+                sets.push((field, Val::Text(v.clone())));
+            }
+        }
+        Ok(())
+    };
+    for (field, new, allowed, old, key) in [
+        (
+            "relation",
+            &patch.relation,
+            &RELATIONS[..],
+            r.str(3),
+            "error.person_relation",
+        ),
+        (
+            "residence",
+            &patch.residence,
+            &RESIDENCES[..],
+            r.str(5),
+            "error.person_residence",
+        ),
+        (
+            "presence",
+            &patch.presence,
+            &PRESENCES[..],
+            r.str(6),
+            "error.person_presence",
+        ),
+    ] {
+        if let Err(e) = choice(field, new, allowed, old, key) {
+            return Ok(Some(Err(e)));
+        }
+    }
+    if let Some(h) = patch.hukou_registered
+        && h != r.bool(4)
+    {
+        changes.push(("hukou_registered".into(), serde_json::json!([r.bool(4), h])));
+        sets.push(("hukou_registered", Val::from(h)));
+    }
+    if let Some(n) = &patch.notes {
+        if n.chars().count() > 1000 {
+            bad!("error.person_notes");
+        }
+        if *n != r.str(7) {
+            changes.push(("notes".into(), serde_json::json!([r.str(7), n])));
+            sets.push(("notes", Val::Text(n.clone())));
+        }
+    }
+    if sets.is_empty() {
+        return Ok(Some(Ok(Vec::new())));
+    }
+    let mut vals: Vec<Val> = Vec::new();
+    let assigns: Vec<String> = sets
+        .into_iter()
+        .map(|(col, v)| {
+            vals.push(v);
+            format!("{col} = ${}", vals.len())
+        })
+        .collect();
+    vals.push(Val::Int(crate::store::now_ms()));
+    vals.push(Val::Int(id));
+    c.exec(
+        &format!(
+            "UPDATE persons SET {}, updated_at = ${} WHERE id = ${}",
+            assigns.join(", "),
+            vals.len() - 1,
+            vals.len()
+        ),
+        &vals,
+    )?;
+    let json: serde_json::Map<String, serde_json::Value> = changes.iter().cloned().collect();
+    c.exec(
+        "INSERT INTO person_versions (street_id, person_id, at, actor_id, source, changes) VALUES ($1, $2, $3, $4, $5, $6)",
+        params![r.i64(0), id, crate::store::now_ms(), actor, source, serde_json::Value::Object(json).to_string()],
+    )?;
+    Ok(Some(Ok(changes.into_iter().map(|(f, _)| f).collect())))
 }

@@ -99,6 +99,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/households/{id}", get(household_page))
         .route("/persons", get(persons_page))
         .route("/persons/{id}", get(person_page))
+        .route("/persons/{id}/edit", post(person_edit))
         .route("/persons/{id}/reveal", post(reveal_page))
         .route("/me/access-log", get(access_log_page))
         .route("/me/data", get(my_data_download))
@@ -1574,6 +1575,75 @@ async fn persons_page(
 struct PersonPage {
     l: Layout,
     p: crate::registry::persons::Person,
+    can_edit: bool,
+    error: Option<String>,
+    residences: &'static [&'static str],
+    presences: &'static [&'static str],
+}
+
+impl PersonPage {
+    fn when(&self, ms: &i64) -> String {
+        local_time(*ms)
+    }
+}
+
+#[derive(Deserialize)]
+struct PersonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    residence: String,
+    #[serde(default)]
+    presence: String,
+    #[serde(default)]
+    notes: String,
+}
+
+async fn person_edit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<PersonForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    let patch = crate::registry::persons::Patch {
+        // An empty phone field leaves the number as it is (it is shown masked).
+        phone: (!f.phone.trim().is_empty()).then_some(f.phone),
+        residence: Some(f.residence),
+        presence: Some(f.presence),
+        notes: Some(f.notes),
+        ..Default::default()
+    };
+    match crate::registry::access::update_person(&state, &caller, id, patch, "form").await {
+        Ok(_) => Ok(Redirect::to(&format!("/persons/{id}")).into_response()),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let msg = e.message(ctx().lang);
+            person_page_with(&state, &caller, id, Some(msg), e.status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn person_page_with(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let p = crate::registry::access::person(state, caller, id).await?;
+    let mut res = render(&PersonPage {
+        l: Layout::new(Some(caller)),
+        p,
+        can_edit: caller.grants.iter().any(|g| g.role.reads_registry()),
+        error,
+        residences: &crate::registry::persons::RESIDENCES,
+        presences: &crate::registry::persons::PRESENCES,
+    });
+    *res.status_mut() = status;
+    Ok(res)
 }
 
 async fn person_page(
@@ -1581,9 +1651,5 @@ async fn person_page(
     Signed(caller): Signed,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let p = crate::registry::access::person(&state, &caller, id).await?;
-    Ok(render(&PersonPage {
-        l: Layout::new(Some(&caller)),
-        p,
-    }))
+    person_page_with(&state, &caller, id, None, StatusCode::OK).await
 }

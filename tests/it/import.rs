@@ -290,3 +290,134 @@ async fn cli_import_json_and_export() {
     let (ok, _, err) = run(&["import", "persons", "/nonexistent.csv", "--scope", &grid]);
     assert!(!ok && err.contains("cannot read"));
 }
+
+#[tokio::test]
+async fn create_and_change_a_person_with_history() {
+    let app = support::spawn().await;
+    let (grid, _, _, _, _) = fixtures(&app).await;
+    let g = grid.clone();
+    let unit = app
+        .db
+        .read(move |c| {
+            let mut p = Vec::new();
+            let cond = linli::store::under_paths("path", std::slice::from_ref(&g), 1, &mut p);
+            c.query_one(
+                &format!(
+                    "SELECT path FROM places WHERE kind = 'unit' AND {cond} ORDER BY path LIMIT 1"
+                ),
+                &p,
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let tok = app.token("shegong").await;
+    let c = app.client();
+    let id_number = build_id("1945-02-03", 11);
+    let post = |body: Value| {
+        let c = c.clone();
+        let u = app.url("/api/v1/persons");
+        let t = tok.clone();
+        async move { c.post(u).bearer_auth(t).json(&body).send().await.unwrap() }
+    };
+    let r = post(serde_json::json!({"name": "何老伯", "id_number": id_number, "unit": unit, "tags": ["elderly_alone"], "phone": "021-58881234"})).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = post(serde_json::json!({"name": "何老伯", "id_number": id_number, "unit": unit})).await;
+    assert_eq!(r.status(), 409, "already registered");
+    let r =
+        post(serde_json::json!({"name": "某人", "id_number": "110105194912310021", "unit": unit}))
+            .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("校验位"));
+    let patch = |body: Value| {
+        let c = c.clone();
+        let u = app.url(&format!("/api/v1/persons/{id}"));
+        let t = tok.clone();
+        async move { c.patch(u).bearer_auth(t).json(&body).send().await.unwrap() }
+    };
+    let r = patch(serde_json::json!({"phone": "139 0000 1111", "residence": "temporary"})).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["changed"], serde_json::json!(["phone", "residence"]));
+    assert_eq!(
+        patch(serde_json::json!({"phone": "12345"})).await.status(),
+        422
+    );
+    assert_eq!(
+        patch(serde_json::json!({"residence": "moon"}))
+            .await
+            .status(),
+        422
+    );
+    let r = patch(serde_json::json!({"residence": "temporary"})).await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["changed"],
+        serde_json::json!([]),
+        "nothing to change"
+    );
+    let (_, p) = app.get_json(&tok, &format!("/api/v1/persons/{id}")).await;
+    assert_eq!(p["phone_masked"], "139****1111");
+    let history = p["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "created, then changed: {p}");
+    assert_eq!(history[0]["source"], "api");
+    assert_eq!(history[0]["actor"], "shegong");
+    assert!(
+        !history[0]["changes"].to_string().contains("13900001111"),
+        "no full phone in versions"
+    );
+    // The page shows the history and edits through the form.
+    let (b, _) = app.login_page("shegong", crate::support::PASSWORD).await;
+    let html = b
+        .get(app.url(&format!("/persons/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("修改记录") && html.contains("何老伯"));
+    let csrf = crate::support::extract_input(&html, "csrf").unwrap();
+    let r = b
+        .post(app.url(&format!("/persons/{id}/edit")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("phone", ""),
+            ("residence", "permanent"),
+            ("presence", "both"),
+            ("notes", "子女在外地"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, p) = app.get_json(&tok, &format!("/api/v1/persons/{id}")).await;
+    assert_eq!(p["notes"], "子女在外地");
+    assert_eq!(
+        p["phone_masked"], "139****1111",
+        "an empty phone field keeps the number"
+    );
+    // A grid worker cannot change a record outside her grid.
+    let g2 = grid.clone();
+    let other = app
+        .db
+        .read(move |c| {
+            let rows = c.query("SELECT id, place_path FROM persons ORDER BY id", &[])?;
+            Ok(rows
+                .iter()
+                .find(|r| !r.str(1).starts_with(&format!("{g2}/")))
+                .unwrap()
+                .i64(0))
+        })
+        .await
+        .unwrap();
+    let wangge = app.token("wangge").await;
+    let r = c
+        .patch(app.url(&format!("/api/v1/persons/{other}")))
+        .bearer_auth(&wangge)
+        .json(&serde_json::json!({"notes": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
