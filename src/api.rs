@@ -25,7 +25,7 @@ use crate::web::{ApiJson, Signed};
     info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
     paths(create_session, delete_session, me, list_places, get_place, get_household, search_persons, get_person, create_person, patch_person, reveal, my_access_log, my_data,
           list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
-          create_export, list_exports, decide_export, download_export, import_persons, import_template,
+          create_export, list_exports, decide_export, download_export, import_persons, import_template, import_refused,
           crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
           crate::audit::http::consistency, crate::audit::http::entry),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -101,6 +101,11 @@ pub fn router() -> Router<Arc<AppState>> {
                 .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
         .route("/api/v1/imports/template.csv", get(import_template))
+        .route(
+            "/api/v1/imports/persons/refused",
+            axum::routing::post(import_refused)
+                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
         .route("/api/v1/exports", get(list_exports).post(create_export))
         .route(
             "/api/v1/exports/{id}/decision",
@@ -641,15 +646,46 @@ async fn decide_export(
 }
 
 /// Downloads an approved export as CSV (its requester only, until it expires).
-#[utoipa::path(get, path = "/api/v1/exports/{id}/download", tag = "registry", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/exports/{id}/download", tag = "registry", params(("id" = i64, Path), FormatQuery), security(("bearer" = [])),
     responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn download_export(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
+    Query(f): Query<FormatQuery>,
 ) -> AppResult<Response> {
-    let (name, bytes) = crate::registry::access::download_export(&state, &caller, id).await?;
-    Ok(csv_response(&name, bytes))
+    let xlsx = f.format.as_deref() == Some("xlsx");
+    let (name, bytes) = crate::registry::access::download_export(&state, &caller, id, xlsx).await?;
+    Ok(file_response(&name, bytes))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FormatQuery {
+    /// csv (default) or xlsx.
+    pub format: Option<String>,
+}
+
+/// A download: CSV or XLSX by the file name's extension.
+pub fn file_response(name: &str, bytes: Vec<u8>) -> Response {
+    if name.ends_with(".xlsx") {
+        (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response()
+    } else {
+        csv_response(name, bytes)
+    }
 }
 
 pub fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
@@ -851,4 +887,53 @@ async fn patch_person(
 ) -> AppResult<Json<Changed>> {
     let changed = crate::registry::access::update_person(&state, &caller, id, p, "api").await?;
     Ok(Json(Changed { changed }))
+}
+
+/// The rows an import would refuse, as they were plus a reason column, as XLSX: fix them in
+/// Excel and import the file again. Changes nothing.
+#[utoipa::path(post, path = "/api/v1/imports/persons/refused", tag = "registry", params(ImportQuery), security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses((status = 200, description = "XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 400, body = ErrorBody)))]
+async fn import_refused(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Response> {
+    use crate::registry::import;
+    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
+    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        return Err(AppError::forbidden());
+    }
+    if !crate::org::Scope::covers(&caller.scope.registry, q.scope.trim()) {
+        return Err(AppError::invalid("error.place_not_found"));
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let xlsx = ct.contains("spreadsheetml") || body.starts_with(b"PK");
+    let sheet = import::read(&body, xlsx).map_err(|e| {
+        AppError::with_message(StatusCode::BAD_REQUEST, "unreadable", e.to_string())
+    })?;
+    let keys = state.keys.clone();
+    let scope = q.scope.trim().to_string();
+    let c2 = caller.clone();
+    let (sheet, report) = state
+        .db
+        .read(move |c| {
+            let who = import::Importer {
+                actor: Some(&c2),
+                source: "import",
+            };
+            let r = import::import(c, &keys, &scope, &sheet, true, &who, &mut |_, _| {})?;
+            Ok((sheet, r))
+        })
+        .await?;
+    let report = report
+        .map_err(|e| AppError::with_message(StatusCode::BAD_REQUEST, "no_header", e.to_string()))?;
+    let bytes = crate::registry::export::xlsx(&import::refused_table(&sheet, &report), "refused")
+        .map_err(|e| AppError::internal("writing the refused rows", e))?;
+    Ok(file_response("linli-refused-rows.xlsx", bytes))
 }

@@ -91,6 +91,9 @@ pub struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the refused rows, with a reason column, to this .xlsx file (to fix and import again).
+    #[arg(long, value_name = "FILE.xlsx")]
+    pub refused: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -103,7 +106,7 @@ pub enum ExportCommand {
 pub struct ExportArgs {
     #[arg(long)]
     pub scope: String,
-    /// FILE.csv
+    /// FILE.xlsx or FILE.csv
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -641,6 +644,12 @@ fn import_persons(db: &Db, keys: &FieldKeys, a: ImportArgs) -> Result<ExitCode, 
         )?)
     })?;
     let report = report?;
+    if let Some(path) = &a.refused {
+        let table = import::refused_table(&sheet, &report);
+        let bytes = crate::registry::export::xlsx(&table, "refused").map_err(Fail)?;
+        std::fs::write(path, bytes)
+            .map_err(|e| Fail(format!("cannot write {}: {e}", path.display())))?;
+    }
     if a.json {
         println!(
             "{}",
@@ -673,10 +682,8 @@ fn export_persons(db: &Db, keys: &FieldKeys, a: ExportArgs) -> Result<(), Fail> 
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if ext != "csv" {
-        return Err(Fail(
-            "only .csv exports are supported so far; name the file FILE.csv".into(),
-        ));
+    if ext != "csv" && ext != "xlsx" {
+        return Err(Fail("name the file FILE.xlsx or FILE.csv".into()));
     }
     let t = crate::web::i18n::Tr(crate::web::i18n::Lang::Zh);
     let headers: Vec<&'static str> = [
@@ -698,7 +705,14 @@ fn export_persons(db: &Db, keys: &FieldKeys, a: ExportArgs) -> Result<(), Fail> 
             if places::by_path(c, &a.scope)?.is_none() {
                 return Ok(None);
             }
-            let (bytes, people) = crate::registry::export::csv(c, keys, &a.scope, false, &headers)?;
+            let (rows, people) =
+                crate::registry::export::table(c, keys, &a.scope, false, &headers)?;
+            let bytes = if ext == "xlsx" {
+                crate::registry::export::xlsx(&rows, "persons")
+            } else {
+                crate::registry::export::to_csv(&rows)
+            }
+            .map_err(crate::store::StoreError::Db)?;
             let mut e = crate::audit::NewEntry::anonymous(crate::audit::Action::Export, "cli");
             e.subjects = people.iter().map(|p| crate::audit::person(*p)).collect();
             e.purpose = Some(format!("cli export of {} (masked)", a.scope));

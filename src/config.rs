@@ -192,7 +192,17 @@ impl Config {
                 let known = KNOWN_KEYS.contains(&k.as_str())
                     || matches!(
                         k.as_str(),
-                        "config" | "data" | "test_pg_url" | "test_mqtt_url"
+                        "config"
+                            | "data"
+                            | "test_pg_url"
+                            | "test_mqtt_url"
+                            | "update_openapi"
+                            | "require_browser"
+                            | "bench_skip_audit"
+                            | "demo_password"
+                            | "keys_dir"
+                            | "public_url"
+                            | "session_idle_minutes"
                     );
                 if !known {
                     warnings.push(format!("unknown environment variable {key} is ignored"));

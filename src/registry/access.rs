@@ -455,6 +455,7 @@ pub async fn download_export(
     state: &AppState,
     caller: &Caller,
     id: i64,
+    xlsx: bool,
 ) -> AppResult<(String, Vec<u8>)> {
     use super::export;
     let uid = caller.user_id;
@@ -486,7 +487,13 @@ pub async fn download_export(
             if r.state != "approved" || r.expires_at.unwrap_or(0) < crate::store::now_ms() {
                 return Ok(Some((r, Vec::new(), Vec::new())));
             }
-            let (bytes, people) = export::csv(c, &keys, &r.place_path, r.unmasked, &headers)?;
+            let (rows, people) = export::table(c, &keys, &r.place_path, r.unmasked, &headers)?;
+            let bytes = if xlsx {
+                export::xlsx(&rows, "persons")
+            } else {
+                export::to_csv(&rows)
+            }
+            .map_err(crate::store::StoreError::Db)?;
             Ok(Some((r, bytes, people)))
         })
         .await?
@@ -513,7 +520,10 @@ pub async fn download_export(
                 )),
         )
         .await?;
-    Ok((format!("linli-export-{id}.csv"), bytes))
+    Ok((
+        format!("linli-export-{id}.{}", if xlsx { "xlsx" } else { "csv" }),
+        bytes,
+    ))
 }
 
 /// One person's record, audited; outside the scope a logged denial and a 404.

@@ -177,32 +177,27 @@ pub fn neutralise(cell: &str) -> String {
     }
 }
 
-/// The export as CSV (UTF-8 with a byte-order mark, which Excel needs to read Chinese), and
-/// the people in it.
-pub fn csv(
+/// The export's rows (the first is the header), and the people in it.
+pub fn table(
     c: &mut dyn Conn,
     keys: &FieldKeys,
     path: &str,
     unmasked: bool,
     headers: &[&str],
-) -> Result<(Vec<u8>, Vec<i64>)> {
+) -> Result<(Vec<Vec<String>>, Vec<i64>)> {
     let mut p = Vec::new();
     let cond = under_paths("p.place_path", &[path.to_string()], 1, &mut p);
     let rows = c.query(
         &format!(
             "SELECT p.id, p.name, p.sex, p.birth_date, p.relation, u.address, p.id_number_enc, p.id_number_masked, \
-             p.phone_enc, p.phone_masked, p.residence, \
-             (SELECT COUNT(*) FROM person_tags t WHERE t.person_id = p.id) \
+             p.phone_enc, p.phone_masked, p.residence \
              FROM persons p LEFT JOIN places u ON u.id = p.unit_id \
              WHERE p.residence <> 'left' AND {cond} ORDER BY p.place_path, p.household_id, p.id"
         ),
         &p,
     )?;
-    let mut out = Vec::with_capacity(rows.len() * 96 + 3);
-    out.extend_from_slice(b"\xEF\xBB\xBF");
-    let mut w = ::csv::Writer::from_writer(out);
-    let io = |e: ::csv::Error| crate::store::StoreError::Db(e.to_string());
-    w.write_record(headers).map_err(io)?;
+    let mut out = Vec::with_capacity(rows.len() + 1);
+    out.push(headers.iter().map(|h| h.to_string()).collect());
     let mut people = Vec::with_capacity(rows.len());
     for r in &rows {
         people.push(r.i64(0));
@@ -214,7 +209,7 @@ pub fn csv(
         } else {
             (r.str(7), r.str(9))
         };
-        let record = [
+        out.push(vec![
             r.i64(0).to_string(),
             r.str(1),
             r.str(2),
@@ -224,14 +219,55 @@ pub fn csv(
             id,
             phone,
             r.str(10),
-        ];
-        w.write_record(record.iter().map(|s| neutralise(s)))
-            .map_err(io)?;
+        ]);
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| crate::store::StoreError::Db(e.to_string()))?;
-    Ok((bytes, people))
+    Ok((out, people))
+}
+
+/// Rows as CSV (UTF-8 with a byte-order mark, which Excel needs to read Chinese).
+pub fn to_csv(rows: &[Vec<String>]) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(rows.len() * 96 + 3);
+    out.extend_from_slice(b"\xEF\xBB\xBF");
+    let mut w = ::csv::Writer::from_writer(out);
+    for row in rows {
+        w.write_record(row.iter().map(|s| neutralise(s)))
+            .map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+/// The export as CSV, and the people in it.
+pub fn csv(
+    c: &mut dyn Conn,
+    keys: &FieldKeys,
+    path: &str,
+    unmasked: bool,
+    headers: &[&str],
+) -> Result<(Vec<u8>, Vec<i64>)> {
+    let (rows, people) = table(c, keys, path, unmasked, headers)?;
+    Ok((to_csv(&rows).map_err(crate::store::StoreError::Db)?, people))
+}
+
+/// Writes rows (the first is the header) as an XLSX workbook with one sheet. Cells are text,
+/// neutralised against formula injection as the CSV export is.
+pub fn xlsx(rows: &[Vec<String>], sheet_name: &str) -> std::result::Result<Vec<u8>, String> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet_name).map_err(|e| e.to_string())?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let text = neutralise(cell);
+            if r == 0 {
+                ws.write_string_with_format(r as u32, c as u16, &text, &bold)
+                    .map_err(|e| e.to_string())?;
+            } else {
+                ws.write_string(r as u32, c as u16, &text)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    wb.save_to_buffer().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -252,6 +252,33 @@ fn refuse(r: &mut Report, row: usize, reason: impl Into<String>) {
     });
 }
 
+/// The header: the first row (of ten) naming both 姓名 and 身份证号.
+pub fn header_index(sheet: &Sheet) -> Option<usize> {
+    sheet.rows.iter().take(10).position(|(_, cells)| {
+        let n: Vec<String> = cells.iter().map(|c| normalise(c)).collect();
+        n.iter().any(|c| COLUMNS[0].1.contains(&c.as_str()))
+            && n.iter().any(|c| COLUMNS[1].1.contains(&c.as_str()))
+    })
+}
+
+/// The refused rows as they were, with a reason column: a sheet to fix and import again.
+pub fn refused_table(sheet: &Sheet, report: &Report) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    if let Some(h) = header_index(sheet) {
+        let mut header = sheet.rows[h].1.clone();
+        header.push("原因 / reason".into());
+        out.push(header);
+    }
+    for r in &report.refused {
+        if let Some((_, cells)) = sheet.rows.iter().find(|(n, _)| *n == r.row) {
+            let mut row = cells.clone();
+            row.push(r.reason.clone());
+            out.push(row);
+        }
+    }
+    out
+}
+
 /// Validates every row and works out what applying would do.
 fn plan(
     c: &mut dyn Conn,
@@ -260,12 +287,7 @@ fn plan(
     sheet: &Sheet,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<std::result::Result<Plan, ReadError>> {
-    // The header: the first row (of ten) naming both 姓名 and 身份证号.
-    let Some(hpos) = sheet.rows.iter().take(10).position(|(_, cells)| {
-        let n: Vec<String> = cells.iter().map(|c| normalise(c)).collect();
-        n.iter().any(|c| COLUMNS[0].1.contains(&c.as_str()))
-            && n.iter().any(|c| COLUMNS[1].1.contains(&c.as_str()))
-    }) else {
+    let Some(hpos) = header_index(sheet) else {
         return Ok(Err(ReadError::NoHeader));
     };
     let header: Vec<String> = sheet.rows[hpos].1.iter().map(|c| normalise(c)).collect();

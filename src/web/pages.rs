@@ -1503,9 +1503,11 @@ async fn export_download(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
+    Query(f): Query<crate::api::FormatQuery>,
 ) -> AppResult<Response> {
-    let (name, bytes) = crate::registry::access::download_export(&state, &caller, id).await?;
-    Ok(crate::api::csv_response(&name, bytes))
+    let xlsx = f.format.as_deref() == Some("xlsx");
+    let (name, bytes) = crate::registry::access::download_export(&state, &caller, id, xlsx).await?;
+    Ok(crate::api::file_response(&name, bytes))
 }
 
 // ---------------------------------------------------------------- persons

@@ -83,6 +83,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/persons/{id}/edit",
     "/api/v1/imports/persons",
     "/api/v1/imports/template.csv",
+    "/api/v1/imports/persons/refused",
     "/exports",
     "/exports/{id}/decision",
     "/api/v1/exports",

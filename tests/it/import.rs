@@ -421,3 +421,121 @@ async fn create_and_change_a_person_with_history() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn excel_both_ways() {
+    use calamine::{Data, Reader, Xlsx};
+    let app = support::spawn().await;
+    let (grid, inside, _, _, _) = fixtures(&app).await;
+    let good = build_id("1952-06-07", 31);
+    let serial = (chrono::NaiveDate::from_ymd_opt(1952, 6, 7).unwrap()
+        - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
+    .num_days() as f64;
+    // A workbook as an office keeps it: a title row, the header, a date as an Excel number.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "实有人口登记表（2026年）").unwrap();
+    for (i, h) in ["姓名", "身份证号", "出生日期", "房屋", "备注"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(1, i as u16, *h).unwrap();
+    }
+    ws.write_string(2, 0, "吴奶奶").unwrap();
+    ws.write_string(2, 1, &good).unwrap();
+    ws.write_number(2, 2, serial).unwrap();
+    ws.write_string(2, 3, &inside).unwrap();
+    ws.write_string(3, 0, "错号").unwrap();
+    ws.write_string(3, 1, "110105194912310021").unwrap();
+    ws.write_string(3, 3, &inside).unwrap();
+    ws.write_string(3, 4, "=1+1").unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let tok = app.token("wangge").await;
+    let c = app.client();
+    let r = c
+        .post(app.url(&format!(
+            "/api/v1/imports/persons?scope={grid}&dry_run=true"
+        )))
+        .bearer_auth(&tok)
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["create"], 1, "{v}");
+    assert_eq!(v["refused"][0]["row"], 4, "Excel's own row number: {v}");
+    // The refused rows come back as a workbook with a reason column, formulas neutralised.
+    let r = c
+        .post(app.url(&format!("/api/v1/imports/persons/refused?scope={grid}")))
+        .bearer_auth(&tok)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let back = r.bytes().await.unwrap().to_vec();
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(back)).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].last().unwrap().contains("原因"));
+    assert_eq!(rows[1][0], "错号");
+    assert_eq!(rows[1][4], "'=1+1");
+    assert!(rows[1].last().unwrap().contains("校验位"));
+    // An XLSX export from the command line reads back, masked.
+    let out = app.dir.path().join("grid.xlsx");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_linli"))
+        .arg("--data")
+        .arg(app.dir.path())
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .args([
+            "export",
+            "persons",
+            "--scope",
+            &grid,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let mut book: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert!(header.contains(&"身份证号".to_string()));
+    let id_col = header.iter().position(|h| h == "身份证号").unwrap();
+    let data_rows = range.rows().skip(1).count();
+    assert!(data_rows > 10);
+    assert!(
+        range
+            .rows()
+            .skip(1)
+            .all(|r| r[id_col].to_string().contains("********"))
+    );
+}
