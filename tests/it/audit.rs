@@ -885,12 +885,24 @@ async fn cli_prove_matches_the_api() {
 async fn the_subject_index_is_rebuilt_from_entries_after_a_crash() {
     let app = support::spawn().await;
     let (_, _, _, jumin_person, _) = fixtures(&app).await;
-    // An entry committed, but its subject rows never written (as if the process died first).
+    // An entry committed, whose subject rows were lost (as if the process died before the
+    // batched index write): its rows are removed and the index marked as ending before it.
     let mut e = linli::audit::NewEntry::anonymous(linli::audit::Action::Read, "wangge");
     e.role = "grid_worker".into();
     e.subjects = vec![format!("person:{jumin_person}")];
+    let seq = app.state.audit.record(e).await.unwrap();
+    app.state.audit.flush_index().await.unwrap();
     app.db
-        .write(move |c| linli::audit::append_from(c, vec![e], None).map(|_| ()))
+        .write(move |c| {
+            c.exec(
+                "DELETE FROM audit_subjects WHERE seq = $1",
+                linli::params![seq as i64],
+            )?;
+            c.exec(
+                "UPDATE meta SET value = $1 WHERE key = 'audit_indexed'",
+                linli::params![seq.to_string()],
+            )
+        })
         .await
         .unwrap();
     let caught = app.db.write(linli::audit::catch_up_index).await.unwrap();
