@@ -805,21 +805,7 @@ async fn import_persons(
     body: axum::body::Bytes,
 ) -> AppResult<Json<crate::registry::import::Report>> {
     use crate::registry::import;
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
-    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
-        return Err(AppError::forbidden());
-    }
-    if !crate::org::Scope::covers(&caller.scope.registry, q.scope.trim()) {
-        return Err(AppError::invalid("error.place_not_found"));
-    }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let xlsx = ct.contains("spreadsheetml") || body.starts_with(b"PK");
-    let sheet = import::read(&body, xlsx).map_err(|e| {
-        AppError::with_message(StatusCode::BAD_REQUEST, "unreadable", e.to_string())
-    })?;
+    let (q, sheet) = read_upload(&caller, q, &headers, &body)?;
     let keys = state.keys.clone();
     let dry = q.dry_run.unwrap_or(true);
     let scope = q.scope.trim().to_string();
@@ -902,21 +888,7 @@ async fn import_refused(
     body: axum::body::Bytes,
 ) -> AppResult<Response> {
     use crate::registry::import;
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
-    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
-        return Err(AppError::forbidden());
-    }
-    if !crate::org::Scope::covers(&caller.scope.registry, q.scope.trim()) {
-        return Err(AppError::invalid("error.place_not_found"));
-    }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let xlsx = ct.contains("spreadsheetml") || body.starts_with(b"PK");
-    let sheet = import::read(&body, xlsx).map_err(|e| {
-        AppError::with_message(StatusCode::BAD_REQUEST, "unreadable", e.to_string())
-    })?;
+    let (q, sheet) = read_upload(&caller, q, &headers, &body)?;
     let keys = state.keys.clone();
     let scope = q.scope.trim().to_string();
     let c2 = caller.clone();
@@ -936,4 +908,30 @@ async fn import_refused(
     let bytes = crate::registry::export::xlsx(&import::refused_table(&sheet, &report), "refused")
         .map_err(|e| AppError::internal("writing the refused rows", e))?;
     Ok(file_response("linli-refused-rows.xlsx", bytes))
+}
+
+/// The checks both import endpoints make, and the uploaded sheet (XLSX by its content type
+/// or its ZIP signature, CSV otherwise).
+fn read_upload(
+    caller: &crate::org::Caller,
+    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> AppResult<(ImportQuery, crate::registry::import::Sheet)> {
+    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
+    if !caller.reads_registry() {
+        return Err(AppError::forbidden());
+    }
+    if !crate::org::Scope::covers(&caller.scope.registry, q.scope.trim()) {
+        return Err(AppError::invalid("error.place_not_found"));
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let xlsx = ct.contains("spreadsheetml") || body.starts_with(b"PK");
+    let sheet = crate::registry::import::read(body, xlsx).map_err(|e| {
+        AppError::with_message(StatusCode::BAD_REQUEST, "unreadable", e.to_string())
+    })?;
+    Ok((q, sheet))
 }

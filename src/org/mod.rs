@@ -217,6 +217,10 @@ impl Caller {
     pub fn can_browse(&self) -> bool {
         !self.scope.places.is_empty()
     }
+    /// Holds a role that reads and keeps residents' records.
+    pub fn reads_registry(&self) -> bool {
+        self.grants.iter().any(|g| g.role.reads_registry())
+    }
 }
 
 #[cfg(test)]

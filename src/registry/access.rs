@@ -124,7 +124,7 @@ pub async fn reveal(
     if note.chars().count() > 200 {
         return Err(AppError::invalid("error.purpose_long"));
     }
-    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+    if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }
     let scope: Scope = caller.scope.clone();
@@ -314,7 +314,7 @@ pub async fn close_correction(
     done: bool,
     reply: &str,
 ) -> AppResult<()> {
-    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+    if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }
     let reply = reply.trim().to_string();
@@ -567,7 +567,7 @@ pub async fn search_persons(
     caller: &Caller,
     s: super::persons::Search,
 ) -> AppResult<(Vec<super::persons::PersonBrief>, bool)> {
-    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+    if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }
     let scope = caller.scope.clone();
@@ -600,7 +600,7 @@ pub async fn update_person(
     source: &'static str,
 ) -> AppResult<Vec<String>> {
     use super::persons::PatchError;
-    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+    if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }
     let (scope, keys, uid) = (caller.scope.clone(), state.keys.clone(), caller.user_id);
@@ -672,7 +672,7 @@ pub struct NewPerson {
 /// import would give for anything else wrong.
 pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> AppResult<i64> {
     use super::import;
-    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+    if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }
     let header: Vec<String> = [

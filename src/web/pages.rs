@@ -54,7 +54,7 @@ impl Layout {
                 role_key: c.primary_role().label_key(),
                 can_browse: c.can_browse(),
                 can_admin: c.can_manage_users(),
-                can_export: c.grants.iter().any(|g| g.role.reads_registry()),
+                can_export: c.reads_registry(),
             }),
             csrf: caller.and_then(|c| c.csrf.clone()).unwrap_or_default(),
             flash: None,
@@ -732,7 +732,7 @@ async fn household_page(
     Ok(render(&HouseholdPage {
         l: Layout::new(Some(&caller)),
         h,
-        can_reveal: caller.grants.iter().any(|g| g.role.reads_registry()),
+        can_reveal: caller.reads_registry(),
         purposes: &crate::registry::access::PURPOSES,
         revealed: None,
         error: None,
@@ -1379,7 +1379,7 @@ async fn exports_with(
     error: Option<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+    if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }
     let (uid, scope) = (caller.user_id, caller.scope.registry.clone());
@@ -1539,7 +1539,7 @@ async fn persons_page(
     let (items, more) = if searched {
         crate::registry::access::search_persons(&state, &caller, s.clone()).await?
     } else {
-        if !caller.grants.iter().any(|g| g.role.reads_registry()) {
+        if !caller.reads_registry() {
             return Err(AppError::forbidden());
         }
         (Vec::new(), false)
@@ -1639,7 +1639,7 @@ async fn person_page_with(
     let mut res = render(&PersonPage {
         l: Layout::new(Some(caller)),
         p,
-        can_edit: caller.grants.iter().any(|g| g.role.reads_registry()),
+        can_edit: caller.reads_registry(),
         error,
         residences: &crate::registry::persons::RESIDENCES,
         presences: &crate::registry::persons::PRESENCES,
