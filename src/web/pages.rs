@@ -106,6 +106,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/me/corrections", post(correction_create))
         .route("/corrections/{id}", post(correction_close))
         .route("/notices/{id}/read", post(notice_read))
+        .route(
+            "/imports",
+            get(imports_page)
+                .post(import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
         .route("/exports", get(exports_page).post(export_create))
         .route("/exports/{id}/decision", post(export_decide))
         .route("/exports/{id}/download", get(export_download))
@@ -1654,4 +1660,127 @@ async fn person_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     person_page_with(&state, &caller, id, None, StatusCode::OK).await
+}
+
+// ---------------------------------------------------------------- imports
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    l: Layout,
+    scope: String,
+    report: Option<crate::registry::import::Report>,
+    error: Option<String>,
+}
+
+async fn imports_page(Signed(caller): Signed) -> AppResult<Response> {
+    if !caller.reads_registry() {
+        return Err(AppError::forbidden());
+    }
+    Ok(render(&ImportsPage {
+        l: Layout::new(Some(&caller)),
+        scope: caller.scope.registry.first().cloned().unwrap_or_default(),
+        report: None,
+        error: None,
+    }))
+}
+
+/// The upload form: a dry run unless "apply" was ticked. The file is read, checked and (when
+/// applied) written all at once; the page then shows the report.
+async fn import_upload(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    mut form: axum::extract::Multipart,
+) -> AppResult<Response> {
+    use crate::registry::import;
+    if !caller.reads_registry() {
+        return Err(AppError::forbidden());
+    }
+    let (mut csrf, mut scope, mut apply, mut file, mut name) = (
+        String::new(),
+        String::new(),
+        false,
+        Vec::new(),
+        String::new(),
+    );
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|_| AppError::bad_request("error.bad_form"))?
+    {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "scope" => scope = field.text().await.unwrap_or_default().trim().to_string(),
+            "apply" => apply = true,
+            "file" => {
+                name = field.file_name().unwrap_or("").to_ascii_lowercase();
+                file = field
+                    .bytes()
+                    .await
+                    .map_err(|_| {
+                        AppError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "too_large",
+                            "error.too_large",
+                        )
+                    })?
+                    .to_vec();
+            }
+            _ => {}
+        }
+    }
+    check_csrf(&caller, &csrf)?;
+    let page = |report, error: Option<String>| ImportsPage {
+        l: Layout::new(Some(&caller)),
+        scope: scope.clone(),
+        report,
+        error,
+    };
+    let t = Tr(ctx().lang);
+    if !crate::org::Scope::covers(&caller.scope.registry, &scope) {
+        let mut res = render(&page(None, Some(t.s("error.place_not_found").into())));
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    if file.is_empty() {
+        let mut res = render(&page(None, Some(t.s("import.no_file").into())));
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    let xlsx = name.ends_with(".xlsx") || file.starts_with(b"PK");
+    let sheet = match import::read(&file, xlsx) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut res = render(&page(None, Some(e.to_string())));
+            *res.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(res);
+        }
+    };
+    let (keys, c2, sc) = (state.keys.clone(), caller.clone(), scope.clone());
+    let result = state
+        .db
+        .write_tx(move |c| -> AppResult<_> {
+            let who = import::Importer {
+                actor: Some(&c2),
+                source: "import",
+            };
+            Ok(import::import(
+                c,
+                &keys,
+                &sc,
+                &sheet,
+                !apply,
+                &who,
+                &mut |_, _| {},
+            )?)
+        })
+        .await?;
+    Ok(match result {
+        Ok(report) => render(&page(Some(report), None)),
+        Err(e) => {
+            let mut res = render(&page(None, Some(e.to_string())));
+            *res.status_mut() = StatusCode::BAD_REQUEST;
+            res
+        }
+    })
 }

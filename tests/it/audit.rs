@@ -80,6 +80,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/corrections/{id}",
     "/notices/{id}/read",
     "/api/v1/notices",
+    "/imports",
     "/persons/{id}/edit",
     "/api/v1/imports/persons",
     "/api/v1/imports/template.csv",

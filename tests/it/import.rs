@@ -539,3 +539,78 @@ async fn excel_both_ways() {
             .all(|r| r[id_col].to_string().contains("********"))
     );
 }
+
+#[tokio::test]
+async fn the_upload_page_dry_runs_then_applies() {
+    let app = support::spawn().await;
+    let (grid, inside, _, _, _) = fixtures(&app).await;
+    let new_id = build_id("1951-01-02", 41);
+    let csv = format!("姓名,身份证号,房屋\n林阿伯,{new_id},{inside}\n坏号,123,{inside}\n");
+    let (b, _) = app.login_page("wangge", crate::support::PASSWORD).await;
+    let page = b
+        .get(app.url("/imports"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("下载导入模板"));
+    let csrf = crate::support::extract_input(&page, "csrf").unwrap();
+    let form = |apply: bool| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("scope", grid.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(csv.clone().into_bytes()).file_name("people.csv"),
+            );
+        if apply {
+            f = f.text("apply", "1");
+        }
+        f
+    };
+    let before = app.query_i64("SELECT COUNT(*) FROM persons").await;
+    let html = b
+        .post(app.url("/imports"))
+        .multipart(form(false))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("试运行结果") && html.contains("林阿伯"),
+        "the dry-run report"
+    );
+    assert_eq!(app.query_i64("SELECT COUNT(*) FROM persons").await, before);
+    let html = b
+        .post(app.url("/imports"))
+        .multipart(form(true))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("导入完成"));
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM persons").await,
+        before + 1
+    );
+    // Without the CSRF token nothing is read.
+    let bad = reqwest::multipart::Form::new()
+        .text("scope", grid.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.clone().into_bytes()).file_name("p.csv"),
+        );
+    let r = b
+        .post(app.url("/imports"))
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
