@@ -892,9 +892,10 @@ async fn import_refused(
     let keys = state.keys.clone();
     let scope = q.scope.trim().to_string();
     let c2 = caller.clone();
+    // A check, but it shows which people already exist: the match is audited, hence a write.
     let (sheet, report) = state
         .db
-        .read(move |c| {
+        .write(move |c| {
             let who = import::Importer {
                 actor: Some(&c2),
                 source: "import",

@@ -10,39 +10,59 @@ use crate::error::{AppError, AppResult};
 use crate::org::{Caller, Scope};
 use crate::params;
 
-/// A household's detail, audited; a household outside the scope is a logged denial and a 404.
-pub async fn household(state: &AppState, caller: &Caller, id: i64) -> AppResult<Household> {
+/// Reads one record for a caller: within scope, the read is logged with the subjects the
+/// record shows; outside it (but existing), a denial is logged; either way nothing leaks.
+async fn audited_read<T: Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    denied_subject: String,
+    read: impl FnOnce(&mut dyn crate::store::Conn, &Scope) -> crate::store::Result<(Option<T>, bool)>
+    + Send
+    + 'static,
+    subjects: impl FnOnce(&T) -> Vec<String>,
+) -> AppResult<T> {
     let scope = caller.scope.clone();
-    let (found, exists) = state
-        .db
-        .read(move |c| {
-            let h = households::get(c, &scope, id)?;
-            let exists = h.is_some()
-                || c.query_opt("SELECT id FROM households WHERE id = $1", params![id])?
-                    .is_some();
-            Ok((h, exists))
-        })
-        .await?;
+    let (found, exists) = state.db.read(move |c| read(c, &scope)).await?;
     match found {
-        Some(h) => {
-            let subjects = std::iter::once(audit::household(h.id))
-                .chain(h.members.iter().map(|m| audit::person(m.id)));
+        Some(v) => {
             state
                 .audit
-                .record(NewEntry::by(caller, Action::Read).subjects(subjects))
+                .record(NewEntry::by(caller, Action::Read).subjects(subjects(&v)))
                 .await?;
-            Ok(h)
+            Ok(v)
         }
         None => {
             if exists {
                 state
                     .audit
-                    .record(NewEntry::by(caller, Action::Denied).subjects([audit::household(id)]))
+                    .record(NewEntry::by(caller, Action::Denied).subjects([denied_subject]))
                     .await?;
             }
             Err(AppError::not_found())
         }
     }
+}
+
+/// A household's detail, audited; a household outside the scope is a logged denial and a 404.
+pub async fn household(state: &AppState, caller: &Caller, id: i64) -> AppResult<Household> {
+    audited_read(
+        state,
+        caller,
+        audit::household(id),
+        move |c, scope| {
+            let h = households::get(c, scope, id)?;
+            let exists = h.is_some()
+                || c.query_opt("SELECT id FROM households WHERE id = $1", params![id])?
+                    .is_some();
+            Ok((h, exists))
+        },
+        |h| {
+            std::iter::once(audit::household(h.id))
+                .chain(h.members.iter().map(|m| audit::person(m.id)))
+                .collect()
+        },
+    )
+    .await
 }
 
 /// Records that a list showing these people was shown.
@@ -532,33 +552,18 @@ pub async fn person(
     caller: &Caller,
     id: i64,
 ) -> AppResult<super::persons::Person> {
-    let scope = caller.scope.clone();
-    let (found, exists) = state
-        .db
-        .read(move |c| {
-            let p = super::persons::get(c, &scope, id)?;
+    audited_read(
+        state,
+        caller,
+        audit::person(id),
+        move |c, scope| {
+            let p = super::persons::get(c, scope, id)?;
             let exists = p.is_some() || super::persons::exists(c, id)?;
             Ok((p, exists))
-        })
-        .await?;
-    match found {
-        Some(p) => {
-            state
-                .audit
-                .record(NewEntry::by(caller, Action::Read).subjects([audit::person(id)]))
-                .await?;
-            Ok(p)
-        }
-        None => {
-            if exists {
-                state
-                    .audit
-                    .record(NewEntry::by(caller, Action::Denied).subjects([audit::person(id)]))
-                    .await?;
-            }
-            Err(AppError::not_found())
-        }
-    }
+        },
+        move |_| vec![audit::person(id)],
+    )
+    .await
 }
 
 /// A search of persons within the scope; the people shown are audited as a list.

@@ -243,6 +243,8 @@ struct Plan {
     report: Report,
     creates: Vec<Valid>,
     updates: Vec<(Valid, i64, Changes)>,
+    /// Existing records the sheet matched: a dry run shows they exist, so it is audited.
+    matched: Vec<i64>,
 }
 
 fn refuse(r: &mut Report, row: usize, reason: impl Into<String>) {
@@ -303,7 +305,7 @@ fn plan(
     let mut units: HashMap<String, Option<(i64, String, i64)>> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut report = Report::default();
-    let (mut creates, mut updates) = (Vec::new(), Vec::new());
+    let (mut creates, mut updates, mut matched) = (Vec::new(), Vec::new(), Vec::new());
     let total = sheet.rows.len() - hpos - 1;
     for (done, (row, cells)) in sheet.rows[hpos + 1..].iter().enumerate() {
         if done % 500 == 0 {
@@ -547,6 +549,7 @@ fn plan(
                 if !missing.is_empty() {
                     changes.push(("tags".into(), have.join(","), missing.join(",")));
                 }
+                matched.push(pid);
                 if changes.is_empty() {
                     report.unchanged += 1;
                 } else {
@@ -567,6 +570,7 @@ fn plan(
         report,
         creates,
         updates,
+        matched,
     }))
 }
 
@@ -608,6 +612,12 @@ pub fn import(
     };
     let mut report = plan.report;
     if dry_run || (plan.creates.is_empty() && plan.updates.is_empty()) {
+        if !plan.matched.is_empty() {
+            let mut e = entry_for(who, Action::List);
+            e.subjects = plan.matched.into_iter().map(audit::person).collect();
+            e.purpose = Some(format!("import check ({})", who.source));
+            audit::append(c, vec![e])?;
+        }
         return Ok(Ok(report));
     }
     let now = now_ms();
@@ -709,15 +719,19 @@ pub fn import(
         version(c, v.street_id, pid, actor_id, who.source, &changes)?;
         touched.push(pid);
     }
-    let mut e = match who.actor {
-        Some(a) => NewEntry::by(a, Action::Change),
-        None => NewEntry::anonymous(Action::Change, "cli"),
-    };
+    let mut e = entry_for(who, Action::Change);
     e.subjects = touched.into_iter().map(audit::person).collect();
     e.purpose = Some(format!("import ({})", who.source));
     audit::append(c, vec![e])?;
     report.applied = true;
     Ok(Ok(report))
+}
+
+fn entry_for(who: &Importer<'_>, action: Action) -> NewEntry {
+    match who.actor {
+        Some(a) => NewEntry::by(a, action),
+        None => NewEntry::anonymous(action, "cli"),
+    }
 }
 
 fn version(

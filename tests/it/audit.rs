@@ -30,14 +30,9 @@ async fn last_entry(app: &TestApp) -> Value {
 
 /// wangge's own household, one outside her grid, and jumin's person and household ids.
 async fn fixtures(app: &TestApp) -> (i64, i64, i64, i64, i64) {
+    let grid = crate::support::place_of(app, "wangge").await;
     app.db
-        .read(|c| {
-            let grid = c
-                .query_one(
-                    "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
-                    &[],
-                )?
-                .str(0);
+        .read(move |c| {
             let rows = c.query("SELECT id, unit_id, place_path FROM households ORDER BY id", &[])?;
             let inside = rows.iter().find(|r| r.str(2).starts_with(&format!("{grid}/"))).unwrap();
             let outside = rows.iter().find(|r| !r.str(2).starts_with(&format!("{grid}/"))).unwrap();

@@ -7,17 +7,7 @@ use crate::support::{self, TestApp};
 
 /// A unit address in wangge's grid, one outside it, and an existing resident of the grid.
 async fn fixtures(app: &TestApp) -> (String, String, String, String, String) {
-    let grid = app
-        .db
-        .read(|c| {
-            c.query_one(
-                "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
-                &[],
-            )
-        })
-        .await
-        .unwrap()
-        .str(0);
+    let grid = crate::support::place_of(app, "wangge").await;
     let g = grid.clone();
     let (inside, outside, person) = app
         .db
@@ -159,6 +149,21 @@ async fn dry_run_then_apply_then_nothing_changes() {
         persons_before,
         "a dry run changes nothing"
     );
+    // The check shows which people already exist, so it is audited.
+    let body = app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let e: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(e["action"], "list");
+    assert!(e["purpose"].as_str().unwrap().starts_with("import check"));
 
     let applied = post(false).await;
     assert_eq!(applied["applied"], true);

@@ -6,17 +6,7 @@ use serde_json::Value;
 use crate::support::{self, PASSWORD, extract_input};
 
 async fn households(app: &support::TestApp, wangge_inside: bool) -> Vec<i64> {
-    let grid = app
-        .db
-        .read(|c| {
-            c.query_one(
-                "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
-                &[],
-            )
-        })
-        .await
-        .unwrap()
-        .str(0);
+    let grid = crate::support::place_of(app, "wangge").await;
     let rows = app
         .db
         .read(|c| c.query("SELECT id, place_path FROM households ORDER BY id", &[]))
@@ -330,17 +320,7 @@ async fn exports_need_approval_from_one_level_up() {
     let app = support::spawn().await;
     let c = app.client();
     let wangge = app.token("wangge").await;
-    let grid = app
-        .db
-        .read(|c| {
-            c.query_one(
-                "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
-                &[],
-            )
-        })
-        .await
-        .unwrap()
-        .str(0);
+    let grid = crate::support::place_of(&app, "wangge").await;
     let g = grid.clone();
     let building = app
         .db

@@ -6,17 +6,7 @@ use serde_json::Value;
 
 /// A household inside the grid worker's grid and one outside it, with their units.
 async fn two_households(app: &support::TestApp) -> ((i64, i64), (i64, i64), String) {
-    let grid = app
-        .db
-        .read(|c| {
-            c.query_one(
-                "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id JOIN places p ON p.id = r.place_id WHERE u.username = 'wangge'",
-                &[],
-            )
-        })
-        .await
-        .unwrap()
-        .str(0);
+    let grid = crate::support::place_of(app, "wangge").await;
     let g = grid.clone();
     let (inside, outside) = app
         .db

@@ -258,3 +258,18 @@ pub fn extract_input(html: &str, name: &str) -> Option<String> {
     let j = html[i..].find('"')?;
     Some(html[i..i + j].to_string())
 }
+
+/// The path of the place a demo account's role is bound to (e.g. wangge's grid).
+pub async fn place_of(app: &TestApp, username: &'static str) -> String {
+    app.db
+        .read(move |c| {
+            c.query_one(
+                "SELECT p.path FROM user_roles r JOIN users u ON u.id = r.user_id \
+                 JOIN places p ON p.id = r.place_id WHERE u.username = $1",
+                linli::params![username],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0)
+}
