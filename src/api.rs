@@ -27,7 +27,14 @@ use crate::web::{ApiJson, Signed};
           list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
           create_export, list_exports, decide_export, download_export, import_persons, import_template, import_refused,
           crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
-          crate::audit::http::consistency, crate::audit::http::entry),
+          crate::audit::http::consistency, crate::audit::http::entry,
+          crate::registry::api::get_unit, crate::registry::api::patch_unit, crate::registry::api::add_owner,
+          crate::registry::api::remove_owner, crate::registry::api::create_household, crate::registry::api::patch_household,
+          crate::registry::api::move_person, crate::registry::api::add_tag, crate::registry::api::end_tag,
+          crate::registry::api::list_rentals, crate::registry::api::get_rental, crate::registry::api::create_rental,
+          crate::registry::api::close_rental, crate::registry::api::list_vehicles, crate::registry::api::create_vehicle,
+          crate::registry::api::patch_vehicle, crate::registry::api::delete_vehicle, crate::registry::api::list_tags,
+          crate::registry::api::create_tag, crate::registry::api::delete_tag, crate::registry::api::population),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
     tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"), (name = "audit"))
@@ -79,7 +86,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/places", get(list_places))
         .route("/api/v1/places/{id}", get(get_place))
-        .route("/api/v1/households/{id}", get(get_household))
+        .route(
+            "/api/v1/households/{id}",
+            get(get_household).patch(crate::registry::api::patch_household),
+        )
         .route("/api/v1/persons", get(search_persons).post(create_person))
         .route("/api/v1/persons/{id}", get(get_person).patch(patch_person))
         .route("/api/v1/persons/{id}/reveal", axum::routing::post(reveal))
@@ -113,6 +123,7 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/api/v1/exports/{id}/download", get(download_export))
         .merge(crate::audit::http::router())
+        .merge(crate::registry::api::router())
         .route("/api/v1/users", get(list_users).post(create_user))
 }
 
@@ -582,6 +593,10 @@ pub struct ExportBody {
     #[serde(default)]
     pub unmasked: bool,
     pub reason: String,
+    /// Export only a search's result: the filters of `GET /api/v1/persons` (q, address, tag,
+    /// age_min, age_max, presence). Without it, everyone under the place.
+    #[serde(default)]
+    pub filter: Option<crate::registry::persons::Search>,
 }
 
 /// Asks for an export of residents (masked and within the limit: approved at once).
@@ -592,9 +607,10 @@ async fn create_export(
     Signed(caller): Signed,
     ApiJson(b): ApiJson<ExportBody>,
 ) -> AppResult<(StatusCode, Json<crate::registry::export::ExportRequest>)> {
-    let r =
-        crate::registry::access::request_export(&state, &caller, &b.place, b.unmasked, &b.reason)
-            .await?;
+    let r = crate::registry::access::request_export(
+        &state, &caller, &b.place, b.unmasked, &b.reason, b.filter,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
 
@@ -702,11 +718,13 @@ pub fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct PersonsQuery {
     /// A name (any part), an ID number or a phone number (both exact).
     pub q: Option<String>,
+    /// Any part of the address (e.g. a road, a building number).
+    pub address: Option<String>,
     /// Only people with this tag (elderly_alone, disabled, party_member, volunteer, renter, key_care, …).
     pub tag: Option<String>,
     pub age_min: Option<i64>,
@@ -740,6 +758,7 @@ pub fn person_search(q: PersonsQuery) -> AppResult<crate::registry::persons::Sea
     }
     Ok(crate::registry::persons::Search {
         q: q.q,
+        address: q.address.filter(|t| !t.is_empty()),
         tag: q.tag.filter(|t| !t.is_empty()),
         age_min: q.age_min,
         age_max: q.age_max,

@@ -706,7 +706,7 @@ fn export_persons(db: &Db, keys: &FieldKeys, a: ExportArgs) -> Result<(), Fail> 
                 return Ok(None);
             }
             let (rows, people) =
-                crate::registry::export::table(c, keys, &a.scope, false, &headers)?;
+                crate::registry::export::table(c, keys, &a.scope, None, false, &headers)?;
             let bytes = if ext == "xlsx" {
                 crate::registry::export::xlsx(&rows, "persons")
             } else {

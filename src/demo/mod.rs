@@ -2,6 +2,7 @@
 //! demo accounts, so a person can log in as each kind of user.
 
 pub mod names;
+pub mod records;
 #[path = "gen.rs"]
 pub mod synth;
 
@@ -201,6 +202,7 @@ fn load(
         }
         Ok(())
     })?;
+    db.write_blocking(|c| records::seed(c, today))?;
     Ok(())
 }
 

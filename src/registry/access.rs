@@ -368,6 +368,7 @@ pub async fn request_export(
     place_path: &str,
     unmasked: bool,
     reason: &str,
+    filter: Option<super::persons::Search>,
 ) -> AppResult<super::export::ExportRequest> {
     use super::export;
     let reason = reason.trim().to_string();
@@ -388,12 +389,18 @@ pub async fn request_export(
     let valid_ms = state.cfg.export_valid_hours * 3_600_000;
     let uid = caller.user_id;
     let street = caller.street_id;
+    let keys = state.keys.clone();
+    // A search's filters, without paging and without a place of their own (the export's is it).
+    let filter = filter.map(|mut f| {
+        f.under = None;
+        f
+    });
     let req = state
         .db
         .write_tx(move |c| -> AppResult<export::ExportRequest> {
             let place = crate::org::places::by_path(c, &path)?
                 .ok_or_else(|| AppError::invalid("error.place_not_found"))?;
-            let records = export::count(c, &place.path)?;
+            let records = export::count(c, &keys, &place.path, filter.as_ref())?;
             let auto = (!unmasked && records <= max).then(|| crate::store::now_ms() + valid_ms);
             let id = export::create(
                 c,
@@ -407,6 +414,7 @@ pub async fn request_export(
                     reason: &reason,
                     records,
                     auto_approved_until: auto,
+                    filter: filter.as_ref(),
                 },
             )?;
             export::get(c, id)?.ok_or_else(AppError::not_found)
@@ -507,7 +515,20 @@ pub async fn download_export(
             if r.state != "approved" || r.expires_at.unwrap_or(0) < crate::store::now_ms() {
                 return Ok(Some((r, Vec::new(), Vec::new())));
             }
-            let (rows, people) = export::table(c, &keys, &r.place_path, r.unmasked, &headers)?;
+            let (rows, people) = {
+                let filter: Option<super::persons::Search> = r
+                    .filter
+                    .as_deref()
+                    .and_then(|f| serde_json::from_str(f).ok());
+                export::table(
+                    c,
+                    &keys,
+                    &r.place_path,
+                    filter.as_ref(),
+                    r.unmasked,
+                    &headers,
+                )?
+            };
             let bytes = if xlsx {
                 export::xlsx(&rows, "persons")
             } else {

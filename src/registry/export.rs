@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::persons::Search;
 use crate::params;
 use crate::privacy::FieldKeys;
 use crate::store::{Conn, Result, Val, now_ms, under_paths};
@@ -28,10 +29,12 @@ pub struct ExportRequest {
     /// Unix milliseconds until which an approved export downloads.
     pub expires_at: Option<i64>,
     pub created_at: i64,
+    /// The search whose result is exported (JSON of its filters); none: everyone under the place.
+    pub filter: Option<String>,
 }
 
 const COLS: &str = "r.id, r.requester_id, u.username, r.place_id, p.name, r.place_path, r.requester_scope, r.unmasked, \
-                    r.reason, r.records, r.state, d.username, r.comment, r.expires_at, r.created_at";
+                    r.reason, r.records, r.state, d.username, r.comment, r.expires_at, r.created_at, r.filter";
 const FROM: &str = "export_requests r JOIN users u ON u.id = r.requester_id JOIN places p ON p.id = r.place_id \
                     LEFT JOIN users d ON d.id = r.decided_by";
 
@@ -52,17 +55,33 @@ fn from_row(r: &crate::store::Row) -> ExportRequest {
         comment: r.opt_str(12),
         expires_at: r.opt_i64(13),
         created_at: r.i64(14),
+        filter: r.opt_str(15),
     }
 }
 
-/// Residents (not those who have left) under a path.
-pub fn count(c: &mut dyn Conn, path: &str) -> Result<i64> {
+/// The condition on `p` (persons) of an export: residents (not those who have left) under a
+/// path, narrowed by a search's filters when the export is of a search's result.
+fn export_cond(keys: &FieldKeys, path: &str, filter: Option<&Search>, p: &mut Vec<Val>) -> String {
+    let mut conds = vec![
+        "p.residence <> 'left'".to_string(),
+        under_paths("p.place_path", &[path.to_string()], 1, p),
+    ];
+    if let Some(f) = filter {
+        conds.extend(super::persons::filter_conds(keys, f, p));
+    }
+    conds.join(" AND ")
+}
+
+/// How many people an export holds.
+pub fn count(
+    c: &mut dyn Conn,
+    keys: &FieldKeys,
+    path: &str,
+    filter: Option<&Search>,
+) -> Result<i64> {
     let mut p = Vec::new();
-    let cond = under_paths("place_path", &[path.to_string()], 1, &mut p);
-    c.query_i64(
-        &format!("SELECT COUNT(*) FROM persons WHERE residence <> 'left' AND {cond}"),
-        &p,
-    )
+    let cond = export_cond(keys, path, filter, &mut p);
+    c.query_i64(&format!("SELECT COUNT(*) FROM persons p WHERE {cond}"), &p)
 }
 
 pub struct NewRequest<'a> {
@@ -76,6 +95,7 @@ pub struct NewRequest<'a> {
     pub records: i64,
     /// Approved at once (masked and within the limit) until this time.
     pub auto_approved_until: Option<i64>,
+    pub filter: Option<&'a Search>,
 }
 
 pub fn create(c: &mut dyn Conn, r: NewRequest<'_>) -> Result<i64> {
@@ -85,7 +105,7 @@ pub fn create(c: &mut dyn Conn, r: NewRequest<'_>) -> Result<i64> {
     };
     Ok(c.query_one(
         "INSERT INTO export_requests (street_id, requester_id, place_id, place_path, requester_scope, unmasked, reason, \
-         records, state, comment, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         records, state, comment, expires_at, created_at, filter) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         params![
             r.street_id,
             r.requester_id,
@@ -98,7 +118,8 @@ pub fn create(c: &mut dyn Conn, r: NewRequest<'_>) -> Result<i64> {
             state,
             comment,
             r.auto_approved_until,
-            now_ms()
+            now_ms(),
+            r.filter.map(|f| serde_json::to_string(f).unwrap_or_default())
         ],
     )?
     .i64(0))
@@ -182,17 +203,18 @@ pub fn table(
     c: &mut dyn Conn,
     keys: &FieldKeys,
     path: &str,
+    filter: Option<&Search>,
     unmasked: bool,
     headers: &[&str],
 ) -> Result<(Vec<Vec<String>>, Vec<i64>)> {
     let mut p = Vec::new();
-    let cond = under_paths("p.place_path", &[path.to_string()], 1, &mut p);
+    let cond = export_cond(keys, path, filter, &mut p);
     let rows = c.query(
         &format!(
             "SELECT p.id, p.name, p.sex, p.birth_date, p.relation, u.address, p.id_number_enc, p.id_number_masked, \
              p.phone_enc, p.phone_masked, p.residence \
              FROM persons p LEFT JOIN places u ON u.id = p.unit_id \
-             WHERE p.residence <> 'left' AND {cond} ORDER BY p.place_path, p.household_id, p.id"
+             WHERE {cond} ORDER BY p.place_path, p.household_id, p.id"
         ),
         &p,
     )?;
@@ -244,7 +266,7 @@ pub fn csv(
     unmasked: bool,
     headers: &[&str],
 ) -> Result<(Vec<u8>, Vec<i64>)> {
-    let (rows, people) = table(c, keys, path, unmasked, headers)?;
+    let (rows, people) = table(c, keys, path, None, unmasked, headers)?;
     Ok((to_csv(&rows).map_err(crate::store::StoreError::Db)?, people))
 }
 

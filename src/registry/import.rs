@@ -304,6 +304,24 @@ fn plan(
         .collect();
     let mut units: HashMap<String, Option<(i64, String, i64)>> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
+    // The tags the scope's street defined, beside the built-in ones.
+    let street_of_scope = c
+        .query_opt(
+            "SELECT street_id, id FROM places WHERE path = $1",
+            params![scope],
+        )?
+        .map(|r| r.opt_i64(0).unwrap_or(r.i64(1)));
+    let custom_tags: Vec<(String, String)> = match street_of_scope {
+        Some(street) => c
+            .query(
+                "SELECT name_zh, code FROM tag_defs WHERE street_id = $1",
+                params![street],
+            )?
+            .iter()
+            .map(|r| (r.str(0), r.str(1)))
+            .collect(),
+        None => Vec::new(),
+    };
     let mut report = Report::default();
     let (mut creates, mut updates, mut matched) = (Vec::new(), Vec::new(), Vec::new());
     let total = sheet.rows.len() - hpos - 1;
@@ -437,7 +455,11 @@ fn plan(
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            match code(TAGS, t) {
+            let custom = custom_tags
+                .iter()
+                .find(|(zh, code)| zh == t || code == t)
+                .map(|(_, code)| code.clone());
+            match code(TAGS, t).or(custom) {
                 Some(code) => tags.push(code),
                 None => bad_tag = Some(t.to_string()),
             }

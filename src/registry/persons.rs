@@ -129,17 +129,95 @@ pub fn exists(c: &mut dyn Conn, id: i64) -> Result<bool> {
 }
 
 /// Search filters.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct Search {
     /// A name (any part), an ID number or a phone number.
     pub q: Option<String>,
+    /// Any part of the address.
+    pub address: Option<String>,
     pub tag: Option<String>,
     pub age_min: Option<i64>,
     pub age_max: Option<i64>,
     pub presence: Option<String>,
     pub under: Option<String>,
+    #[serde(skip)]
     pub limit: i64,
+    #[serde(skip)]
     pub offset: i64,
+}
+
+fn like(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The conditions of a search's filters on a person row `p` (joined to its unit `u`), apart
+/// from the scope; shared by the search and by the export of a search's result.
+pub fn filter_conds(keys: &FieldKeys, s: &Search, p: &mut Vec<Val>) -> Vec<String> {
+    let mut conds = Vec::new();
+    if let Some(q) = s.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        if let Ok(id) = IdNumber::parse(q) {
+            p.push(Val::Text(keys.blind_index("id_number", id.as_str())));
+            conds.push(format!("p.id_number_bidx = ${}", p.len()));
+        } else if let Ok(ph) = Phone::parse(q) {
+            p.push(Val::Text(keys.blind_index("phone", ph.as_str())));
+            conds.push(format!("p.phone_bidx = ${}", p.len()));
+        } else {
+            p.push(Val::Text(like(q)));
+            conds.push(format!("p.name LIKE ${} ESCAPE '\\'", p.len()));
+        }
+    }
+    if let Some(a) = s
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        p.push(Val::Text(like(a)));
+        conds.push(format!(
+            "p.unit_id IN (SELECT id FROM places WHERE kind = 'unit' AND address LIKE ${} ESCAPE '\\')",
+            p.len()
+        ));
+    }
+    if let Some(under) = &s.under {
+        let n = p.len() + 1;
+        conds.push(under_paths(
+            "p.place_path",
+            std::slice::from_ref(under),
+            n,
+            p,
+        ));
+    }
+    let today = chrono::Local::now().date_naive();
+    if let Some(tag) = &s.tag {
+        p.push(Val::Text(tag.clone()));
+        p.push(Val::Text(today.format("%Y-%m-%d").to_string()));
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.id AND t.tag = ${} \
+             AND t.valid_from <= ${n} AND (t.valid_to IS NULL OR t.valid_to >= ${n}))",
+            p.len() - 1,
+            n = p.len()
+        ));
+    }
+    if let Some(pr) = &s.presence {
+        p.push(Val::Text(pr.clone()));
+        conds.push(format!("p.presence = ${}", p.len()));
+    }
+    if let Some(min) = s.age_min {
+        let d = today - chrono::Months::new((min.clamp(0, 150) * 12) as u32);
+        p.push(Val::Text(d.format("%Y-%m-%d").to_string()));
+        conds.push(format!("p.birth_date <= ${}", p.len()));
+    }
+    if let Some(max) = s.age_max {
+        let d = today - chrono::Months::new(((max.clamp(0, 150) + 1) * 12) as u32);
+        p.push(Val::Text(d.format("%Y-%m-%d").to_string()));
+        conds.push(format!("p.birth_date > ${}", p.len()));
+    }
+    conds
 }
 
 /// Searches within the scope; returns a page and whether more follow.
@@ -151,53 +229,8 @@ pub fn search(
 ) -> Result<(Vec<PersonBrief>, bool)> {
     let mut p = Vec::new();
     let mut conds = vec![scope_cond(scope, 1, &mut p)];
-    if let Some(q) = s.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        if let Ok(id) = IdNumber::parse(q) {
-            p.push(Val::Text(keys.blind_index("id_number", id.as_str())));
-            conds.push(format!("p.id_number_bidx = ${}", p.len()));
-        } else if let Ok(ph) = Phone::parse(q) {
-            p.push(Val::Text(keys.blind_index("phone", ph.as_str())));
-            conds.push(format!("p.phone_bidx = ${}", p.len()));
-        } else {
-            let escaped = q
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            p.push(Val::Text(format!("%{escaped}%")));
-            conds.push(format!("p.name LIKE ${} ESCAPE '\\'", p.len()));
-        }
-    }
-    if let Some(under) = &s.under {
-        let n = p.len() + 1;
-        conds.push(under_paths(
-            "p.place_path",
-            std::slice::from_ref(under),
-            n,
-            &mut p,
-        ));
-    }
-    if let Some(tag) = &s.tag {
-        p.push(Val::Text(tag.clone()));
-        conds.push(format!(
-            "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.id AND t.tag = ${})",
-            p.len()
-        ));
-    }
-    if let Some(pr) = &s.presence {
-        p.push(Val::Text(pr.clone()));
-        conds.push(format!("p.presence = ${}", p.len()));
-    }
+    conds.extend(filter_conds(keys, s, &mut p));
     let today = chrono::Local::now().date_naive();
-    if let Some(min) = s.age_min {
-        let d = today - chrono::Months::new((min.max(0) * 12) as u32);
-        p.push(Val::Text(d.format("%Y-%m-%d").to_string()));
-        conds.push(format!("p.birth_date <= ${}", p.len()));
-    }
-    if let Some(max) = s.age_max {
-        let d = today - chrono::Months::new(((max.max(0) + 1) * 12) as u32);
-        p.push(Val::Text(d.format("%Y-%m-%d").to_string()));
-        conds.push(format!("p.birth_date > ${}", p.len()));
-    }
     p.push(Val::Int(s.limit + 1));
     p.push(Val::Int(s.offset));
     let rows = c.query(

@@ -4,6 +4,7 @@
 pub mod i18n;
 pub mod map;
 pub mod pages;
+pub mod records;
 
 use std::sync::Arc;
 

@@ -62,7 +62,7 @@ impl Layout {
     }
 }
 
-fn render(t: &impl Template) -> Response {
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => AppError::internal("rendering a page", e).into_response(),
@@ -90,6 +90,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
+        .merge(super::records::router())
         .route("/", get(home))
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
@@ -807,7 +808,7 @@ struct AccessLogPage {
 }
 
 /// A time as people here write it: 2026-11-23 19:05.
-fn local_time(ms: i64) -> String {
+pub(crate) fn local_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
             t.with_timezone(&chrono::Local)
@@ -1431,6 +1432,38 @@ struct ExportForm {
     unmasked: Option<String>,
     #[serde(default)]
     reason: String,
+    /// Set when the export is of a search's result: its filters follow.
+    #[serde(default)]
+    search: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    presence: Option<String>,
+    #[serde(default)]
+    age_min: Option<String>,
+    #[serde(default)]
+    age_max: Option<String>,
+}
+
+impl ExportForm {
+    fn filter(&self) -> Option<crate::registry::persons::Search> {
+        self.search.as_ref()?;
+        let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let num = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<i64>().ok());
+        Some(crate::registry::persons::Search {
+            q: text(&self.q),
+            address: text(&self.address),
+            tag: text(&self.tag),
+            presence: text(&self.presence),
+            age_min: num(&self.age_min),
+            age_max: num(&self.age_max),
+            ..Default::default()
+        })
+    }
 }
 
 async fn export_create(
@@ -1445,6 +1478,7 @@ async fn export_create(
         &f.place,
         f.unmasked.is_some(),
         &f.reason,
+        f.filter(),
     )
     .await
     {
@@ -1522,12 +1556,24 @@ async fn export_download(
 #[template(path = "persons.html")]
 struct PersonsPage {
     l: Layout,
-    q: String,
-    tag: String,
-    tags: &'static [&'static str],
+    f: crate::api::PersonsQuery,
+    tags: Vec<(String, String)>,
+    grids: Vec<(String, String)>,
+    presences: &'static [&'static str],
     items: Vec<crate::registry::persons::PersonBrief>,
     searched: bool,
     next: Option<String>,
+    /// Where an export of this result would come from (the grid picked, or the caller's place).
+    export_place: String,
+}
+
+impl PersonsPage {
+    fn opt(v: &Option<String>) -> &str {
+        v.as_deref().unwrap_or("")
+    }
+    fn num(v: &Option<i64>) -> String {
+        v.map(|n| n.to_string()).unwrap_or_default()
+    }
 }
 
 async fn persons_page(
@@ -1536,45 +1582,88 @@ async fn persons_page(
     q: Result<Query<crate::api::PersonsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Response> {
     let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
-    let (qs, tag) = (
-        q.q.clone().unwrap_or_default(),
-        q.tag.clone().unwrap_or_default(),
-    );
-    let searched = !qs.trim().is_empty() || !tag.is_empty();
+    if !caller.reads_registry() {
+        return Err(AppError::forbidden());
+    }
+    let filled = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let searched = filled(&q.q)
+        || filled(&q.tag)
+        || filled(&q.address)
+        || filled(&q.presence)
+        || filled(&q.under)
+        || q.age_min.is_some()
+        || q.age_max.is_some();
+    let f = crate::api::PersonsQuery {
+        q: q.q.clone(),
+        address: q.address.clone(),
+        tag: q.tag.clone(),
+        age_min: q.age_min,
+        age_max: q.age_max,
+        presence: q.presence.clone(),
+        under: q.under.clone(),
+        limit: None,
+        offset: None,
+    };
     let s = crate::api::person_search(q)?;
     let (items, more) = if searched {
         crate::registry::access::search_persons(&state, &caller, s.clone()).await?
     } else {
-        if !caller.reads_registry() {
-            return Err(AppError::forbidden());
-        }
         (Vec::new(), false)
     };
-    let next = more.then(|| {
-        let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-        format!(
-            "/persons?q={}&tag={}&offset={}",
-            enc(&qs),
-            enc(&tag),
-            s.offset + s.limit
-        )
-    });
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let mut qs = String::new();
+    for (k, v) in [
+        ("q", f.q.clone()),
+        ("address", f.address.clone()),
+        ("tag", f.tag.clone()),
+        ("presence", f.presence.clone()),
+        ("under", f.under.clone()),
+        ("age_min", f.age_min.map(|n| n.to_string())),
+        ("age_max", f.age_max.map(|n| n.to_string())),
+    ] {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            qs.push_str(&format!("{k}={}&", enc(&v)));
+        }
+    }
+    let next = more.then(|| format!("/persons?{qs}offset={}", s.offset + s.limit));
+    let (street, scope) = (caller.street_id, caller.scope.registry.clone());
+    let en = ctx().lang == Lang::En;
+    let (tags, grids) = state
+        .db
+        .read(move |c| {
+            let tags = crate::registry::records::tag_defs(c, street)?
+                .into_iter()
+                .map(|t| (t.code, if en { t.name_en } else { t.name_zh }))
+                .collect::<Vec<_>>();
+            let mut p = Vec::new();
+            let cond = crate::store::under_paths("path", &scope, 1, &mut p);
+            let grids = c
+                .query(
+                    &format!("SELECT path, name FROM places WHERE kind = 'grid' AND {cond} ORDER BY path LIMIT 500"),
+                    &p,
+                )?
+                .iter()
+                .map(|r| (r.str(0), r.str(1)))
+                .collect::<Vec<_>>();
+            Ok((tags, grids))
+        })
+        .await?;
+    let export_place = f
+        .under
+        .clone()
+        .filter(|u| !u.is_empty())
+        .or_else(|| caller.scope.registry.first().cloned())
+        .unwrap_or_default();
     Ok(render(&PersonsPage {
         l: Layout::new(Some(&caller)),
-        q: qs,
-        tag,
-        tags: &[
-            "elderly_alone",
-            "disabled",
-            "party_member",
-            "volunteer",
-            "renter",
-            "key_care",
-            "home_quarantine",
-        ],
+        f,
+        tags,
+        grids,
+        presences: &crate::registry::persons::PRESENCES,
         items,
         searched,
         next,
+        export_place,
     }))
 }
 
@@ -1587,11 +1676,22 @@ struct PersonPage {
     error: Option<String>,
     residences: &'static [&'static str],
     presences: &'static [&'static str],
+    /// The street's tags as (code, name).
+    tag_options: Vec<(String, String)>,
+    owned: Vec<(i64, String, f64)>,
+    vehicles: Vec<crate::registry::records::Vehicle>,
 }
 
 impl PersonPage {
     fn when(&self, ms: &i64) -> String {
         local_time(*ms)
+    }
+    fn tag_name(&self, code: &str) -> String {
+        self.tag_options
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| code.to_string())
     }
 }
 
@@ -1628,10 +1728,15 @@ async fn person_edit(
         Ok(_) => Ok(Redirect::to(&format!("/persons/{id}")).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let msg = e.message(ctx().lang);
-            person_page_with(&state, &caller, id, Some(msg), e.status).await
+            person_page_with(&state, &caller, id, Some(msg), e.status, None).await
         }
         Err(e) => Err(e),
     }
+}
+
+#[derive(Deserialize, Default)]
+struct ErrQuery {
+    err: Option<String>,
 }
 
 async fn person_page_with(
@@ -1640,8 +1745,26 @@ async fn person_page_with(
     id: i64,
     error: Option<String>,
     status: StatusCode,
+    err: Option<String>,
 ) -> AppResult<Response> {
     let p = crate::registry::access::person(state, caller, id).await?;
+    let (street, scope) = (caller.street_id, caller.scope.clone());
+    let en = ctx().lang == Lang::En;
+    let (tag_options, owned, vehicles) = state
+        .db
+        .read(move |c| {
+            let tags = crate::registry::records::tag_defs(c, street)?
+                .into_iter()
+                .map(|t| (t.code, if en { t.name_en } else { t.name_zh }))
+                .collect::<Vec<_>>();
+            Ok((
+                tags,
+                crate::registry::records::units_owned(c, &scope, id)?,
+                crate::registry::records::vehicles_of(c, id)?,
+            ))
+        })
+        .await?;
+    let error = error.or(err);
     let mut res = render(&PersonPage {
         l: Layout::new(Some(caller)),
         p,
@@ -1649,6 +1772,9 @@ async fn person_page_with(
         error,
         residences: &crate::registry::persons::RESIDENCES,
         presences: &crate::registry::persons::PRESENCES,
+        tag_options,
+        owned,
+        vehicles,
     });
     *res.status_mut() = status;
     Ok(res)
@@ -1658,8 +1784,9 @@ async fn person_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
+    Query(b): Query<ErrQuery>,
 ) -> AppResult<Response> {
-    person_page_with(&state, &caller, id, None, StatusCode::OK).await
+    person_page_with(&state, &caller, id, None, StatusCode::OK, b.err).await
 }
 
 // ---------------------------------------------------------------- imports

@@ -64,6 +64,13 @@ const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/api/v1/me/data",
     "/exports/{id}/download",
     "/api/v1/exports/{id}/download",
+    "/units/{id}",
+    "/api/v1/units/{id}",
+    "/rentals",
+    "/api/v1/rentals",
+    "/api/v1/rentals/{id}",
+    "/vehicles",
+    "/api/v1/vehicles",
 ];
 const OTHER_ROUTES: &[&str] = &[
     "/login",
@@ -109,6 +116,28 @@ const OTHER_ROUTES: &[&str] = &[
     "/metrics",
     "/static/app.css",
     "/static/app.js",
+    "/units/{id}/owners",
+    "/units/{id}/owners/{owner}/delete",
+    "/units/{id}/rentals",
+    "/rentals/{id}/close",
+    "/vehicles/{id}/delete",
+    "/admin/tags",
+    "/admin/tags/{code}/delete",
+    "/persons/{id}/tags",
+    "/persons/{id}/tags/{tag}/end",
+    "/households/{id}/head",
+    "/stats",
+    "/api/v1/units/{id}/owners",
+    "/api/v1/units/{id}/owners/{owner}",
+    "/api/v1/households",
+    "/api/v1/persons/{id}/move",
+    "/api/v1/persons/{id}/tags",
+    "/api/v1/persons/{id}/tags/{tag}",
+    "/api/v1/rentals/{id}/close",
+    "/api/v1/vehicles/{id}",
+    "/api/v1/tags",
+    "/api/v1/tags/{code}",
+    "/api/v1/stats/population",
 ];
 
 #[test]
@@ -209,10 +238,112 @@ async fn every_personal_data_route_writes_an_entry() {
     assert_eq!(r.status(), 201);
     let export_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
 
+    // An owned unit, a rental and a vehicle in shegong's community (the demo seeds them).
+    let community = crate::support::place_of(&app, "shegong").await;
+    let (owned_unit, owner, rental, landlord, car_owner) = app
+        .db
+        .read(move |c| {
+            let mut p = Vec::new();
+            let cond = linli::store::under_paths(
+                "place_path",
+                std::slice::from_ref(&community),
+                1,
+                &mut p,
+            );
+            let o = c.query_one(
+                &format!(
+                    "SELECT unit_id, person_id FROM unit_owners WHERE {cond} ORDER BY id LIMIT 1"
+                ),
+                &p,
+            )?;
+            let r = c.query_one(
+                &format!("SELECT id, landlord_id FROM rentals WHERE {cond} ORDER BY id LIMIT 1"),
+                &p,
+            )?;
+            let v = c.query_one(
+                &format!("SELECT owner_id FROM vehicles WHERE {cond} ORDER BY plate LIMIT 1"),
+                &p,
+            )?;
+            Ok((o.i64(0), o.i64(1), r.i64(0), r.i64(1), v.i64(0)))
+        })
+        .await
+        .unwrap();
+
     // (route, request, the subject the entry must name, the action)
     type Req = Box<dyn Fn() -> reqwest::RequestBuilder>;
     let url = |p: String| app.url(&p);
     let cases: Vec<(&str, Req, String, &str)> = vec![
+        (
+            "/api/v1/units/{id}",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/units/{owned_unit}")),
+                    shegong.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{owner}"),
+            "read",
+        ),
+        (
+            "/units/{id}",
+            {
+                let (c, u) = (sb.clone(), url(format!("/units/{owned_unit}")));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{owner}"),
+            "read",
+        ),
+        (
+            "/api/v1/rentals/{id}",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/rentals/{rental}")),
+                    shegong.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{landlord}"),
+            "read",
+        ),
+        (
+            "/api/v1/rentals",
+            {
+                let (c, u, t) = (c.clone(), url("/api/v1/rentals".into()), shegong.clone());
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{landlord}"),
+            "list",
+        ),
+        (
+            "/rentals",
+            {
+                let (c, u) = (sb.clone(), url("/rentals".into()));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{landlord}"),
+            "list",
+        ),
+        (
+            "/api/v1/vehicles",
+            {
+                let (c, u, t) = (c.clone(), url("/api/v1/vehicles".into()), shegong.clone());
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{car_owner}"),
+            "list",
+        ),
+        (
+            "/vehicles",
+            {
+                let (c, u) = (sb.clone(), url("/vehicles".into()));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{car_owner}"),
+            "list",
+        ),
         (
             "/api/v1/households/{id}",
             {

@@ -9,4 +9,5 @@ mod cli;
 mod foundation;
 mod import;
 mod privacy;
+mod records;
 mod scope;

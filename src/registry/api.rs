@@ -1,0 +1,833 @@
+//! The JSON API for the registry's records beside persons: units and their owners, households,
+//! rental registrations, vehicles, tags, and population figures. Every handler checks the role,
+//! runs its store function (which takes the scope into its SQL) and writes the audit entry.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::{delete, get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::records::{self, Actor, Outcome};
+use crate::api::{Changed, ErrorBody};
+use crate::app::AppState;
+use crate::audit::{self, Action, NewEntry};
+use crate::error::{AppError, AppResult};
+use crate::org::{Caller, Role};
+use crate::web::{ApiJson, Signed};
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/units/{id}", get(get_unit).patch(patch_unit))
+        .route("/api/v1/units/{id}/owners", post(add_owner))
+        .route("/api/v1/units/{id}/owners/{owner}", delete(remove_owner))
+        .route("/api/v1/households", post(create_household))
+        .route("/api/v1/persons/{id}/move", post(move_person))
+        .route("/api/v1/persons/{id}/tags", post(add_tag))
+        .route("/api/v1/persons/{id}/tags/{tag}", delete(end_tag))
+        .route("/api/v1/rentals", get(list_rentals).post(create_rental))
+        .route("/api/v1/rentals/{id}", get(get_rental))
+        .route("/api/v1/rentals/{id}/close", post(close_rental))
+        .route("/api/v1/vehicles", get(list_vehicles).post(create_vehicle))
+        .route(
+            "/api/v1/vehicles/{id}",
+            axum::routing::patch(patch_vehicle).delete(delete_vehicle),
+        )
+        .route("/api/v1/tags", get(list_tags).post(create_tag))
+        .route("/api/v1/tags/{code}", delete(delete_tag))
+        .route("/api/v1/stats/population", get(population))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+fn writer(caller: &Caller) -> AppResult<()> {
+    if caller.reads_registry() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// Runs a change in one transaction; a refusal rolls it back.
+async fn change<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut dyn crate::store::Conn) -> crate::store::Result<Outcome<T>> + Send + 'static,
+) -> AppResult<T> {
+    state
+        .db
+        .write_tx(move |c| -> AppResult<T> { f(c)?.map_err(AppError::from) })
+        .await
+}
+
+async fn log_change(
+    state: &AppState,
+    caller: &Caller,
+    subjects: Vec<String>,
+    what: String,
+) -> AppResult<()> {
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::Change)
+                .subjects(subjects)
+                .purpose(what),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn log_list(state: &AppState, caller: &Caller, people: Vec<i64>) -> AppResult<()> {
+    crate::registry::access::listed_people(state, caller, people).await
+}
+
+fn unit_subject(id: i64) -> String {
+    format!("unit:{id}")
+}
+
+/// A housing unit with its area, use, owners (with shares), rental registrations, its
+/// residents' vehicles and the history of changes. The people it names are audited.
+#[utoipa::path(get, path = "/api/v1/units/{id}", tag = "registry", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = records::Unit), (status = 404, body = ErrorBody)))]
+async fn get_unit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<records::Unit>> {
+    writer(&caller)?;
+    let scope = caller.scope.clone();
+    let (u, exists) = state
+        .db
+        .read(move |c| {
+            let u = records::unit(c, &scope, id)?;
+            let exists = u.is_some() || records::unit_exists(c, id)?;
+            Ok((u, exists))
+        })
+        .await?;
+    match u {
+        Some(u) => {
+            let subjects = std::iter::once(unit_subject(id))
+                .chain(records::unit_subjects(&u).into_iter().map(audit::person))
+                .collect::<Vec<_>>();
+            state
+                .audit
+                .record(NewEntry::by(&caller, Action::Read).subjects(subjects))
+                .await?;
+            Ok(Json(u))
+        }
+        None => {
+            if exists {
+                state
+                    .audit
+                    .record(NewEntry::by(&caller, Action::Denied).subjects([unit_subject(id)]))
+                    .await?;
+            }
+            Err(AppError::not_found())
+        }
+    }
+}
+
+/// Changes a unit's floor area or use, keeping a version.
+#[utoipa::path(patch, path = "/api/v1/units/{id}", tag = "registry", params(("id" = i64, Path)), request_body = records::UnitPatch,
+    security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch_unit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(p): ApiJson<records::UnitPatch>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    let changed = change(&state, move |c| {
+        records::update_unit(
+            c,
+            &scope,
+            id,
+            &p,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    if !changed.is_empty() {
+        log_change(
+            &state,
+            &caller,
+            vec![unit_subject(id)],
+            format!("api: {}", changed.join(", ")),
+        )
+        .await?;
+    }
+    Ok(Json(Changed { changed }))
+}
+
+/// Registers an owner's share of a unit; the shares of a unit add up to at most 100%.
+#[utoipa::path(post, path = "/api/v1/units/{id}/owners", tag = "registry", params(("id" = i64, Path)), request_body = records::NewOwner,
+    security(("bearer" = [])),
+    responses((status = 200, body = Created), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_owner(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(o): ApiJson<records::NewOwner>,
+) -> AppResult<Json<Created>> {
+    writer(&caller)?;
+    let (scope, keys, uid) = (caller.scope.clone(), state.keys.clone(), caller.user_id);
+    let oid = change(&state, move |c| {
+        records::add_owner(
+            c,
+            &keys,
+            &scope,
+            id,
+            &o,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(
+        &state,
+        &caller,
+        vec![unit_subject(id)],
+        "api: owner added".into(),
+    )
+    .await?;
+    Ok(Json(Created { id: oid }))
+}
+
+/// Removes an owner's share (sold, inherited): the version keeps who held it.
+#[utoipa::path(delete, path = "/api/v1/units/{id}/owners/{owner}", tag = "registry",
+    params(("id" = i64, Path), ("owner" = i64, Path, description = "the ownership's id")), security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody)))]
+async fn remove_owner(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, owner)): Path<(i64, i64)>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    change(&state, move |c| {
+        records::remove_owner(
+            c,
+            &scope,
+            id,
+            owner,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(
+        &state,
+        &caller,
+        vec![unit_subject(id)],
+        "api: owner removed".into(),
+    )
+    .await?;
+    Ok(Json(Changed {
+        changed: vec!["owner".into()],
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewHousehold {
+    pub unit_id: i64,
+    /// Whether its hukou is registered here (default true).
+    #[serde(default)]
+    pub registered: Option<bool>,
+}
+
+/// Opens a new household in a unit; move members into it with `POST /api/v1/persons/{id}/move`.
+#[utoipa::path(post, path = "/api/v1/households", tag = "registry", request_body = NewHousehold, security(("bearer" = [])),
+    responses((status = 200, body = Created), (status = 404, body = ErrorBody)))]
+async fn create_household(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(h): ApiJson<NewHousehold>,
+) -> AppResult<Json<Created>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    let id = change(&state, move |c| {
+        records::create_household(
+            c,
+            &scope,
+            h.unit_id,
+            h.registered.unwrap_or(true),
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(
+        &state,
+        &caller,
+        vec![audit::household(id)],
+        "api: household created".into(),
+    )
+    .await?;
+    Ok(Json(Created { id }))
+}
+
+/// Changes a household's head or hukou registration, keeping a version.
+#[utoipa::path(patch, path = "/api/v1/households/{id}", tag = "registry", params(("id" = i64, Path)), request_body = records::HouseholdPatch,
+    security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_household(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(p): ApiJson<records::HouseholdPatch>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    let changed = change(&state, move |c| {
+        records::update_household(
+            c,
+            &scope,
+            id,
+            &p,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    if !changed.is_empty() {
+        log_change(
+            &state,
+            &caller,
+            vec![audit::household(id)],
+            format!("api: {}", changed.join(", ")),
+        )
+        .await?;
+    }
+    Ok(Json(Changed { changed }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MoveRequest {
+    pub household_id: i64,
+    /// The relation to the new household's head (head, spouse, child, parent, …).
+    pub relation: String,
+}
+
+/// Moves a person into another household (and its unit).
+#[utoipa::path(post, path = "/api/v1/persons/{id}/move", tag = "registry", params(("id" = i64, Path)), request_body = MoveRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn move_person(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(m): ApiJson<MoveRequest>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    let hh = m.household_id;
+    change(&state, move |c| {
+        records::move_person(
+            c,
+            &scope,
+            id,
+            m.household_id,
+            &m.relation,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(
+        &state,
+        &caller,
+        vec![audit::person(id), audit::household(hh)],
+        "api: moved".into(),
+    )
+    .await?;
+    Ok(Json(Changed {
+        changed: vec!["household_id".into(), "relation".into()],
+    }))
+}
+
+/// Gives a person a tag with its validity period and source.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/tags", tag = "registry", params(("id" = i64, Path)), request_body = records::NewPersonTag,
+    security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_tag(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(t): ApiJson<records::NewPersonTag>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    change(&state, move |c| {
+        records::add_person_tag(
+            c,
+            &scope,
+            id,
+            &t,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(&state, &caller, vec![audit::person(id)], "api: tags".into()).await?;
+    Ok(Json(Changed {
+        changed: vec!["tags".into()],
+    }))
+}
+
+/// Ends a person's tag today; the period stays in the record's history.
+#[utoipa::path(delete, path = "/api/v1/persons/{id}/tags/{tag}", tag = "registry", params(("id" = i64, Path), ("tag" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody)))]
+async fn end_tag(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, tag)): Path<(i64, String)>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    change(&state, move |c| {
+        records::end_person_tag(
+            c,
+            &scope,
+            id,
+            &tag,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(&state, &caller, vec![audit::person(id)], "api: tags".into()).await?;
+    Ok(Json(Changed {
+        changed: vec!["tags".into()],
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RentalQuery {
+    /// active, ended or cancelled.
+    pub state: Option<String>,
+    /// Only active registrations ending within this many days (renewals due).
+    pub expiring_days: Option<i64>,
+}
+
+/// Rental registrations (出租房备案) within the caller's scope.
+#[utoipa::path(get, path = "/api/v1/rentals", tag = "registry", params(RentalQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<records::Rental>)))]
+async fn list_rentals(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(q): Query<RentalQuery>,
+) -> AppResult<Json<Vec<records::Rental>>> {
+    writer(&caller)?;
+    if let Some(s) = &q.state
+        && !matches!(s.as_str(), "active" | "ended" | "cancelled")
+    {
+        return Err(AppError::invalid("error.rental_state"));
+    }
+    let scope = caller.scope.clone();
+    let list = state
+        .db
+        .read(move |c| records::rentals(c, &scope, q.state.as_deref(), q.expiring_days, 500))
+        .await?;
+    log_list(&state, &caller, rental_people(&list)).await?;
+    Ok(Json(list))
+}
+
+pub fn rental_people(list: &[records::Rental]) -> Vec<i64> {
+    let mut v: Vec<i64> = list
+        .iter()
+        .flat_map(|r| std::iter::once(r.landlord.id).chain(r.tenants.iter().map(|t| t.id)))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// One rental registration.
+#[utoipa::path(get, path = "/api/v1/rentals/{id}", tag = "registry", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = records::Rental), (status = 404, body = ErrorBody)))]
+async fn get_rental(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<records::Rental>> {
+    writer(&caller)?;
+    let scope = caller.scope.clone();
+    let r = state
+        .db
+        .read(move |c| records::rental(c, &scope, id))
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let subjects = rental_people(std::slice::from_ref(&r))
+        .into_iter()
+        .map(audit::person)
+        .collect::<Vec<_>>();
+    state
+        .audit
+        .record(NewEntry::by(&caller, Action::Read).subjects(subjects))
+        .await?;
+    Ok(Json(r))
+}
+
+/// Registers a rental: the landlord (an owner of the unit when its owners are known), the
+/// tenants, the period. The unit's use becomes "rented".
+#[utoipa::path(post, path = "/api/v1/rentals", tag = "registry", request_body = records::NewRental, security(("bearer" = [])),
+    responses((status = 200, body = Created), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_rental(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(r): ApiJson<records::NewRental>,
+) -> AppResult<Json<Created>> {
+    writer(&caller)?;
+    let (scope, keys, uid) = (caller.scope.clone(), state.keys.clone(), caller.user_id);
+    let unit = r.unit_id;
+    let id = change(&state, move |c| {
+        records::create_rental(
+            c,
+            &keys,
+            &scope,
+            &r,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(
+        &state,
+        &caller,
+        vec![format!("rental:{id}"), unit_subject(unit)],
+        "api: rental registered".into(),
+    )
+    .await?;
+    Ok(Json(Created { id }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloseRental {
+    /// ended (the tenants moved out) or cancelled (registered in error).
+    pub state: String,
+}
+
+/// Ends or cancels an active rental registration.
+#[utoipa::path(post, path = "/api/v1/rentals/{id}/close", tag = "registry", params(("id" = i64, Path)), request_body = CloseRental,
+    security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn close_rental(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<CloseRental>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    change(&state, move |c| {
+        records::close_rental(
+            c,
+            &scope,
+            id,
+            &b.state,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(
+        &state,
+        &caller,
+        vec![format!("rental:{id}")],
+        "api: rental closed".into(),
+    )
+    .await?;
+    Ok(Json(Changed {
+        changed: vec!["state".into()],
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct VehicleQuery {
+    /// Any part of the plate.
+    pub plate: Option<String>,
+}
+
+/// Vehicles of residents within the caller's scope.
+#[utoipa::path(get, path = "/api/v1/vehicles", tag = "registry", params(VehicleQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<records::Vehicle>)))]
+async fn list_vehicles(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(q): Query<VehicleQuery>,
+) -> AppResult<Json<Vec<records::Vehicle>>> {
+    writer(&caller)?;
+    let scope = caller.scope.clone();
+    let list = state
+        .db
+        .read(move |c| records::vehicles(c, &scope, q.plate.as_deref(), 500))
+        .await?;
+    let mut people: Vec<i64> = list.iter().map(|v| v.owner.id).collect();
+    people.sort_unstable();
+    people.dedup();
+    log_list(&state, &caller, people).await?;
+    Ok(Json(list))
+}
+
+/// Registers a vehicle (the plate is checked, new-energy plates included) to a resident.
+#[utoipa::path(post, path = "/api/v1/vehicles", tag = "registry", request_body = records::NewVehicle, security(("bearer" = [])),
+    responses((status = 200, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_vehicle(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(v): ApiJson<records::NewVehicle>,
+) -> AppResult<Json<Created>> {
+    writer(&caller)?;
+    let (scope, keys, uid) = (caller.scope.clone(), state.keys.clone(), caller.user_id);
+    let id = change(&state, move |c| {
+        records::create_vehicle(
+            c,
+            &keys,
+            &scope,
+            &v,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(
+        &state,
+        &caller,
+        vec![format!("vehicle:{id}")],
+        "api: vehicle registered".into(),
+    )
+    .await?;
+    Ok(Json(Created { id }))
+}
+
+/// Changes where a vehicle parks.
+#[utoipa::path(patch, path = "/api/v1/vehicles/{id}", tag = "registry", params(("id" = i64, Path)), request_body = records::VehiclePatch,
+    security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch_vehicle(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(p): ApiJson<records::VehiclePatch>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    let changed = change(&state, move |c| {
+        records::update_vehicle(
+            c,
+            &scope,
+            id,
+            &p,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    if !changed.is_empty() {
+        log_change(
+            &state,
+            &caller,
+            vec![format!("vehicle:{id}")],
+            "api: vehicle changed".into(),
+        )
+        .await?;
+    }
+    Ok(Json(Changed { changed }))
+}
+
+/// Removes a vehicle (sold, moved away); the version keeps its plate.
+#[utoipa::path(delete, path = "/api/v1/vehicles/{id}", tag = "registry", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody)))]
+async fn delete_vehicle(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Changed>> {
+    writer(&caller)?;
+    let (scope, uid) = (caller.scope.clone(), caller.user_id);
+    change(&state, move |c| {
+        records::delete_vehicle(
+            c,
+            &scope,
+            id,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    log_change(
+        &state,
+        &caller,
+        vec![format!("vehicle:{id}")],
+        "api: vehicle removed".into(),
+    )
+    .await?;
+    Ok(Json(Changed {
+        changed: vec!["vehicle".into()],
+    }))
+}
+
+/// The tags of the caller's street: the built-in ones and those its administrators defined,
+/// with how many people hold each.
+#[utoipa::path(get, path = "/api/v1/tags", tag = "registry", security(("bearer" = [])),
+    responses((status = 200, body = Vec<records::TagDef>)))]
+async fn list_tags(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<records::TagDef>>> {
+    writer(&caller)?;
+    let street = caller.street_id;
+    Ok(Json(
+        state.db.read(move |c| records::tag_defs(c, street)).await?,
+    ))
+}
+
+fn street_admin(caller: &Caller) -> AppResult<i64> {
+    match caller.street_id {
+        Some(s) if caller.has(Role::StreetAdmin) => Ok(s),
+        _ => Err(AppError::forbidden()),
+    }
+}
+
+/// Defines a tag for the street (street administrators).
+#[utoipa::path(post, path = "/api/v1/tags", tag = "registry", request_body = records::NewTag, security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_tag(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(t): ApiJson<records::NewTag>,
+) -> AppResult<Json<Changed>> {
+    let street = street_admin(&caller)?;
+    let uid = caller.user_id;
+    change(&state, move |c| {
+        records::create_tag(
+            c,
+            street,
+            &t,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    Ok(Json(Changed {
+        changed: vec!["tags".into()],
+    }))
+}
+
+/// Removes a tag the street defined, when nobody holds it.
+#[utoipa::path(delete, path = "/api/v1/tags/{code}", tag = "registry", params(("code" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Changed), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_tag(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(code): Path<String>,
+) -> AppResult<Json<Changed>> {
+    let street = street_admin(&caller)?;
+    let uid = caller.user_id;
+    change(&state, move |c| {
+        records::delete_tag(
+            c,
+            street,
+            &code,
+            Actor {
+                user_id: uid,
+                source: "api",
+            },
+        )
+    })
+    .await?;
+    Ok(Json(Changed {
+        changed: vec!["tags".into()],
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PopulationQuery {
+    /// The place's id; the caller's own place when left out.
+    pub place: Option<i64>,
+}
+
+/// Population figures under a place the caller may browse: by sex, age band, presence,
+/// residence, hukou, tag, and per community or grid.
+#[utoipa::path(get, path = "/api/v1/stats/population", tag = "registry", params(PopulationQuery), security(("bearer" = [])),
+    responses((status = 200, body = super::stats::Population), (status = 404, body = ErrorBody)))]
+async fn population(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(q): Query<PopulationQuery>,
+) -> AppResult<Json<super::stats::Population>> {
+    Ok(Json(population_for(&state, &caller, q.place).await?))
+}
+
+/// The figures for a place within the caller's browsing scope (their first place by default).
+pub async fn population_for(
+    state: &AppState,
+    caller: &Caller,
+    place: Option<i64>,
+) -> AppResult<super::stats::Population> {
+    if !caller.can_browse() {
+        return Err(AppError::forbidden());
+    }
+    let scope = caller.scope.places.clone();
+    let today = chrono::Local::now().date_naive();
+    state
+        .db
+        .read(move |c| {
+            let id = match place {
+                Some(id) => id,
+                None => match scope.first() {
+                    Some(path) => match crate::org::places::by_path(c, path)? {
+                        Some(p) => p.id,
+                        None => return Ok(None),
+                    },
+                    None => return Ok(None),
+                },
+            };
+            let Some(p) = crate::org::places::get(c, &scope, id)? else {
+                return Ok(None);
+            };
+            if matches!(p.kind.as_str(), "unit") {
+                return Ok(None);
+            }
+            super::stats::population(c, id, today)
+        })
+        .await?
+        .ok_or_else(AppError::not_found)
+}
