@@ -22,9 +22,9 @@ fn mix(x: i64) -> u64 {
 fn plate(person: i64) -> (String, bool) {
     let h = mix(person);
     let office = LETTERS[(h % 6) as usize] as char; // 沪A–沪F, as the city issues them
-    let new_energy = h % 4 == 0;
+    let new_energy = h.is_multiple_of(4);
     if new_energy {
-        let e = if (h >> 8) % 3 == 0 { 'F' } else { 'D' };
+        let e = if (h >> 8).is_multiple_of(3) { 'F' } else { 'D' };
         let second = LETTERS[((h >> 12) % LETTERS.len() as u64) as usize] as char;
         (
             format!("沪{office}{e}{second}{:04}", (h >> 20) % 10_000),
@@ -113,7 +113,7 @@ pub fn seed(c: &mut dyn Conn, today: NaiveDate) -> std::result::Result<(), Store
         ]);
         let h = mix(unit);
         let start = today - chrono::Days::new(h % 330);
-        let end = start + chrono::Months::new(if h % 3 == 0 { 24 } else { 12 });
+        let end = start + chrono::Months::new(if h.is_multiple_of(3) { 24 } else { 12 });
         let n = seq.entry(street).or_default();
         *n += 1;
         rentals.push(vec![
@@ -196,7 +196,7 @@ pub fn seed(c: &mut dyn Conn, today: NaiveDate) -> std::result::Result<(), Store
     let mut cars = Vec::new();
     for r in &heads {
         let id = r.i64(0);
-        if mix(id ^ 0x5A5A) % 3 != 0 {
+        if !mix(id ^ 0x5A5A).is_multiple_of(3) {
             continue;
         }
         let (text, green) = plate(id);
@@ -204,7 +204,7 @@ pub fn seed(c: &mut dyn Conn, today: NaiveDate) -> std::result::Result<(), Store
             continue;
         }
         let spot = mix(id) % 400 + 1;
-        let parking = if spot % 2 == 0 {
+        let parking = if spot.is_multiple_of(2) {
             format!("地库 B1-{spot:03}")
         } else {
             format!("地面车位 {spot}")
@@ -250,7 +250,7 @@ pub fn seed(c: &mut dyn Conn, today: NaiveDate) -> std::result::Result<(), Store
             &[],
         )?
         .iter()
-        .filter(|r| mix(r.i64(0) ^ 0x10B) % 40 == 0)
+        .filter(|r| mix(r.i64(0) ^ 0x10B).is_multiple_of(40))
         .map(|r| {
             vec![
                 Val::Int(r.i64(1)),

@@ -193,7 +193,7 @@ mod tests {
         assert!(Plate::parse("苏E1234挂").is_ok());
         let g = Plate::parse("沪AD12345").unwrap();
         assert!(g.is_new_energy());
-        assert!(Plate::parse("粤BF1A234").unwrap().is_new_energy());
+        assert!(Plate::parse("粤BFA1234").unwrap().is_new_energy());
         assert!(Plate::parse("浙A12345D").unwrap().is_new_energy());
         assert_eq!(Plate::parse(""), Err(PlateError::Empty));
         assert_eq!(Plate::parse("AA12345"), Err(PlateError::Province));
