@@ -2,6 +2,7 @@
 //! extractors, static assets compiled into the binary, pages and the map renderer.
 
 pub mod i18n;
+pub mod import_jobs;
 pub mod map;
 pub mod pages;
 pub mod records;

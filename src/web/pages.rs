@@ -113,6 +113,9 @@ pub fn router() -> Router<Arc<AppState>> {
                 .post(import_upload)
                 .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
+        .route("/imports/jobs/{id}", get(import_job_page))
+        .route("/imports/jobs/{id}/progress", get(import_job_progress))
+        .route("/imports/jobs/{id}/refused.xlsx", get(import_job_refused))
         .route("/exports", get(exports_page).post(export_create))
         .route("/exports/{id}/decision", post(export_decide))
         .route("/exports/{id}/download", get(export_download))
@@ -1798,6 +1801,27 @@ struct ImportsPage {
     scope: String,
     report: Option<crate::registry::import::Report>,
     error: Option<String>,
+    /// The job the page reports on.
+    job: Option<JobView>,
+}
+
+struct JobView {
+    id: String,
+    file_name: String,
+    apply: bool,
+    done: usize,
+    total: usize,
+    writing: bool,
+    running: bool,
+}
+
+impl ImportsPage {
+    fn percent(&self) -> usize {
+        match &self.job {
+            Some(j) if j.total > 0 => j.done * 100 / j.total,
+            _ => 0,
+        }
+    }
 }
 
 async fn imports_page(Signed(caller): Signed) -> AppResult<Response> {
@@ -1809,6 +1833,7 @@ async fn imports_page(Signed(caller): Signed) -> AppResult<Response> {
         scope: caller.scope.registry.first().cloned().unwrap_or_default(),
         report: None,
         error: None,
+        job: None,
     }))
 }
 
@@ -1862,6 +1887,7 @@ async fn import_upload(
         scope: scope.clone(),
         report,
         error,
+        job: None,
     };
     let t = Tr(ctx().lang);
     if !crate::org::Scope::covers(&caller.scope.registry, &scope) {
@@ -1883,31 +1909,111 @@ async fn import_upload(
             return Ok(res);
         }
     };
-    let (keys, c2, sc) = (state.keys.clone(), caller.clone(), scope.clone());
-    let result = state
-        .db
-        .write_tx(move |c| -> AppResult<_> {
-            let who = import::Importer {
-                actor: Some(&c2),
-                source: "import",
-            };
-            Ok(import::import(
-                c,
-                &keys,
-                &sc,
-                &sheet,
-                !apply,
-                &who,
-                &mut |_, _| {},
-            )?)
-        })
-        .await?;
-    Ok(match result {
-        Ok(report) => render(&page(Some(report), None)),
-        Err(e) => {
-            let mut res = render(&page(None, Some(e.to_string())));
-            *res.status_mut() = StatusCode::BAD_REQUEST;
-            res
-        }
-    })
+    let job = super::import_jobs::create(caller.user_id, scope.clone(), apply, name.clone(), sheet);
+    {
+        let (state, job, caller) = (state.clone(), job.clone(), caller.clone());
+        tokio::spawn(async move {
+            use super::import_jobs::JobState;
+            let (keys, j2) = (state.keys.clone(), job.clone());
+            let result = state
+                .db
+                .write_tx(move |c| -> AppResult<_> {
+                    let who = import::Importer {
+                        actor: Some(&caller),
+                        source: "import",
+                    };
+                    Ok(import::import(
+                        c,
+                        &keys,
+                        &j2.scope,
+                        &j2.sheet,
+                        !j2.apply,
+                        &who,
+                        &mut |done, total| j2.progress(done, total),
+                    )?)
+                })
+                .await;
+            job.set(match result {
+                Ok(Ok(report)) => JobState::Done(Box::new(report)),
+                Ok(Err(e)) => JobState::Failed(e.to_string()),
+                Err(e) => {
+                    tracing::error!(error = %e.message(crate::web::i18n::Lang::En), "an import from the page failed");
+                    JobState::Failed(e.message(crate::web::i18n::Lang::Zh))
+                }
+            });
+        });
+    }
+    // A small file is done before a person notices; a large one shows its progress.
+    job.wait(std::time::Duration::from_secs(3)).await;
+    Ok(Redirect::to(&format!("/imports/jobs/{}", job.id)).into_response())
+}
+
+async fn import_job_page(Signed(caller): Signed, Path(id): Path<String>) -> AppResult<Response> {
+    use super::import_jobs::JobState;
+    let job = super::import_jobs::get(&id, caller.user_id).ok_or_else(AppError::not_found)?;
+    let st = job.state();
+    let (report, error) = match &st {
+        JobState::Done(r) => (Some((**r).clone()), None),
+        JobState::Failed(e) => (None, Some(e.clone())),
+        _ => (None, None),
+    };
+    let view = JobView {
+        id: job.id.clone(),
+        file_name: job.file_name.clone(),
+        apply: job.apply,
+        done: job.done.load(std::sync::atomic::Ordering::Relaxed),
+        total: job.total.load(std::sync::atomic::Ordering::Relaxed),
+        writing: matches!(st, JobState::Writing),
+        running: matches!(st, JobState::Checking | JobState::Writing),
+    };
+    let mut res = render(&ImportsPage {
+        l: Layout::new(Some(&caller)),
+        scope: job.scope.clone(),
+        report,
+        error,
+        job: Some(view),
+    });
+    if matches!(st, JobState::Failed(_)) {
+        *res.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(res)
+}
+
+#[derive(serde::Serialize)]
+struct JobProgress {
+    state: &'static str,
+    done: usize,
+    total: usize,
+}
+
+/// How far a job is, for the page's progress bar.
+async fn import_job_progress(
+    Signed(caller): Signed,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<JobProgress>> {
+    use super::import_jobs::JobState;
+    let job = super::import_jobs::get(&id, caller.user_id).ok_or_else(AppError::not_found)?;
+    Ok(axum::Json(JobProgress {
+        state: match job.state() {
+            JobState::Checking => "checking",
+            JobState::Writing => "writing",
+            JobState::Done(_) => "done",
+            JobState::Failed(_) => "failed",
+        },
+        done: job.done.load(std::sync::atomic::Ordering::Relaxed),
+        total: job.total.load(std::sync::atomic::Ordering::Relaxed),
+    }))
+}
+
+/// The refused rows of a finished job, as they were plus a reason column.
+async fn import_job_refused(Signed(caller): Signed, Path(id): Path<String>) -> AppResult<Response> {
+    use super::import_jobs::JobState;
+    let job = super::import_jobs::get(&id, caller.user_id).ok_or_else(AppError::not_found)?;
+    let JobState::Done(report) = job.state() else {
+        return Err(AppError::not_found());
+    };
+    let rows = crate::registry::import::refused_table(&job.sheet, &report);
+    let bytes = crate::registry::export::xlsx(&rows, "refused")
+        .map_err(|e| AppError::internal("writing the refused rows", e))?;
+    Ok(crate::api::file_response("linli-refused-rows.xlsx", bytes))
 }

@@ -576,30 +576,95 @@ async fn the_upload_page_dry_runs_then_applies() {
         f
     };
     let before = app.query_i64("SELECT COUNT(*) FROM persons").await;
-    let html = b
-        .post(app.url("/imports"))
-        .multipart(form(false))
+    // The upload starts a job and sends the browser to its page (a small file is done by then).
+    let follow = |r: reqwest::Response| {
+        let b = b.clone();
+        let app_url = app.url("");
+        async move {
+            assert_eq!(r.status(), 303, "the upload redirects to its job");
+            let to = r.headers()["location"].to_str().unwrap().to_string();
+            assert!(to.starts_with("/imports/jobs/imp_"), "{to}");
+            let html = b
+                .get(format!("{}{}", app_url.trim_end_matches('/'), to))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            (to, html)
+        }
+    };
+    let (job, html) = follow(
+        b.post(app.url("/imports"))
+            .multipart(form(false))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let progress: serde_json::Value = b
+        .get(app.url(&format!("{job}/progress")))
         .send()
         .await
         .unwrap()
-        .text()
+        .json()
         .await
         .unwrap();
+    assert_eq!(progress["state"], "done");
+    assert_eq!(progress["done"], progress["total"]);
+    // Another user cannot see the job.
+    let (other, _) = app.login_page("shegong", crate::support::PASSWORD).await;
+    assert_eq!(other.get(app.url(&job)).send().await.unwrap().status(), 404);
     assert!(
         html.contains("试运行结果") && html.contains("林阿伯"),
         "the dry-run report"
     );
     assert_eq!(app.query_i64("SELECT COUNT(*) FROM persons").await, before);
-    let html = b
-        .post(app.url("/imports"))
-        .multipart(form(true))
+    let (_, html) = follow(
+        b.post(app.url("/imports"))
+            .multipart(form(true))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(html.contains("导入完成"));
+    // A file with a bad row: its refused rows download from the job's page, with the reason.
+    let bad_csv = "姓名,身份证号,房屋\n错号码,110105194912310021,某处\n";
+    let bad_form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("scope", grid.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bad_csv.as_bytes().to_vec()).file_name("bad.csv"),
+        );
+    let (job, html) = follow(
+        b.post(app.url("/imports"))
+            .multipart(bad_form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        html.contains("refused-download"),
+        "the page offers the refused rows"
+    );
+    let xlsx = b
+        .get(app.url(&format!("{job}/refused.xlsx")))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    assert!(html.contains("导入完成"));
+    assert_eq!(xlsx.status(), 200);
+    let bytes = xlsx.bytes().await.unwrap();
+    let sheet = linli::registry::import::read(&bytes, true).unwrap();
+    let text: Vec<String> = sheet.rows.iter().flat_map(|(_, r)| r.clone()).collect();
+    assert!(text.iter().any(|c| c == "错号码"), "{text:?}");
+    assert!(
+        text.iter().any(|c| c.contains("校验")),
+        "a reason column: {text:?}"
+    );
     assert_eq!(
         app.query_i64("SELECT COUNT(*) FROM persons").await,
         before + 1
