@@ -40,6 +40,9 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+#[path = "../../bench/registry.rs"]
+mod registry;
+
 const PASSWORD: &str = "bench-pass-123";
 const USERNAME: &str = "admin";
 /// No single request may take longer than this; a slower one counts as an error.
@@ -62,6 +65,8 @@ enum BenchCommand {
     /// Measure the audit log: append rate on SQLite, `linli audit verify` over a large log,
     /// and what the audit entry adds to a person-detail read (against a server skipping it).
     Audit(AuditArgs),
+    /// The registry's targets: import and export of 100,000 rows, search at 16 clients.
+    Registry(registry::RegistryArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
     let res = match cli.command {
         BenchCommand::Http(args) => http(args),
         BenchCommand::Audit(args) => audit(args),
+        BenchCommand::Registry(args) => registry::registry(args),
     };
     match res {
         Ok(code) => code,
