@@ -186,8 +186,9 @@ fn import_export(linli: &Path, rows: usize) -> Result<()> {
         .and_then(|v| v["refused"].as_array().map(|a| a.len()))
         .unwrap_or(0);
     println!(
-        "  dry run     {:>7.2} s  (create {create}, refused {refused})",
-        dry.as_secs_f64()
+        "  dry run     {:>7.2} s  (create {create}, unchanged {}, refused {refused})",
+        dry.as_secs_f64(),
+        json_field(&out.stdout, "unchanged")
     );
     let (apply, out) = run_linli(
         linli,

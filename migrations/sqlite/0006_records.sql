@@ -3,6 +3,9 @@
 -- administrator defines, a version of every change to these records, and exports of a
 -- search result (the search's filter kept with the request).
 
+-- Imports and searches find units by their address.
+CREATE INDEX places_address ON places (address);
+
 CREATE TABLE unit_owners (
     id INTEGER PRIMARY KEY,
     street_id BIGINT NOT NULL REFERENCES places(id),

@@ -812,3 +812,61 @@ mod tests {
         assert_eq!(Phone::parse("00-58881234"), Err(PhoneError::BadLandline));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn birth() -> impl Strategy<Value = NaiveDate> {
+        (0i64..36_000).prop_map(|d| NaiveDate::from_ymd_opt(1920, 1, 1).unwrap() + chrono::Days::new(d as u64))
+    }
+
+    proptest! {
+        #[test]
+        fn a_built_number_parses_to_its_parts(b in birth(), seq in 1u16..999,
+            region in prop::sample::select(vec!["110105", "310115", "320583", "440524", "510104", "650102"])) {
+            let region = region.to_string();
+            let id = IdNumber::build(&region, b, seq);
+            let parsed = IdNumber::parse(id.as_str()).unwrap();
+            prop_assert_eq!(parsed.birth_date(), b);
+            prop_assert_eq!(parsed.region(), region.as_str());
+            prop_assert_eq!(parsed.sex() == Sex::Female, seq % 2 == 0);
+            prop_assert!(!parsed.masked().contains(&b.format("%Y%m%d").to_string()));
+        }
+
+        #[test]
+        fn any_single_wrong_digit_is_caught(b in birth(), seq in 1u16..999, at in 0usize..17, delta in 1u8..10) {
+            let id = IdNumber::build("310115", b, seq);
+            let mut chars: Vec<u8> = id.as_str().bytes().collect();
+            chars[at] = b'0' + (chars[at] - b'0' + delta) % 10;
+            let typo = String::from_utf8(chars).unwrap();
+            prop_assert!(IdNumber::parse(&typo).is_err(), "{} passed", typo);
+        }
+
+        #[test]
+        fn a_legacy_15_digit_number_becomes_its_18_digit_form(b in (0i64..29_000).prop_map(|d| NaiveDate::from_ymd_opt(1920, 1, 1).unwrap() + chrono::Days::new(d as u64)), seq in 1u16..999) {
+            let id = IdNumber::build("310115", b, seq);
+            prop_assume!(b.format("%Y").to_string().starts_with("19"));
+            let s = id.as_str();
+            let legacy = format!("{}{}{}", &s[..6], &s[8..17], "");
+            prop_assert_eq!(legacy.len(), 15);
+            prop_assert_eq!(IdNumber::parse(&legacy).unwrap(), id);
+        }
+
+        #[test]
+        fn every_mobile_number_parses_and_masks(second in 3u8..10, rest in 0u64..1_000_000_000) {
+            let n = format!("1{second}{rest:09}");
+            let p = Phone::parse(&format!(" {}-{}-{} ", &n[..3], &n[3..7], &n[7..])).unwrap();
+            prop_assert_eq!(p.as_str(), n.as_str());
+            prop_assert!(p.is_mobile());
+            prop_assert_eq!(p.masked(), format!("{}****{}", &n[..3], &n[7..]));
+        }
+
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,24}") {
+            let _ = IdNumber::parse(&s);
+            let _ = Phone::parse(&s);
+        }
+    }
+}

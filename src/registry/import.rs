@@ -325,6 +325,24 @@ fn plan(
     let mut report = Report::default();
     let (mut creates, mut updates, mut matched) = (Vec::new(), Vec::new(), Vec::new());
     let total = sheet.rows.len() - hpos - 1;
+    // A large sheet names most units of its scope: read them all once (by path and by
+    // address, the first unit of an address winning as in a single look-up) rather than
+    // one query per address.
+    let preloaded = total > 200;
+    if preloaded {
+        let mut p = Vec::new();
+        let cond = under_paths("path", &[scope.to_string()], 1, &mut p);
+        for r in c.query(
+            &format!("SELECT id, path, COALESCE(street_id, id), address FROM places WHERE kind = 'unit' AND {cond} ORDER BY id"),
+            &p,
+        )? {
+            let v = Some((r.i64(0), r.str(1), r.i64(2)));
+            if let Some(a) = r.opt_str(3) {
+                units.entry(a).or_insert_with(|| v.clone());
+            }
+            units.insert(r.str(1), v);
+        }
+    }
     for (done, (row, cells)) in sheet.rows[hpos + 1..].iter().enumerate() {
         if done % 500 == 0 {
             progress(done, total);
@@ -404,7 +422,12 @@ fn plan(
         };
         let unit_text = get("unit");
         if !units.contains_key(&unit_text) {
-            let found = find_unit(c, scope, &unit_text)?;
+            // Every unit under the scope is already in the map for a large sheet.
+            let found = if preloaded {
+                None
+            } else {
+                find_unit(c, scope, &unit_text)?
+            };
             units.insert(unit_text.clone(), found);
         }
         let Some((unit_id, unit_path, street_id)) = units[&unit_text].clone() else {
@@ -799,5 +822,37 @@ mod tests {
     #[test]
     fn full_width_is_normalised() {
         assert_eq!(normalise("\u{3000}１３８ ００１３　"), "138 0013");
+    }
+}
+
+#[cfg(test)]
+mod date_properties {
+    use super::parse_date;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_date_reads_the_same_however_a_sheet_writes_it(days in 0u64..60_000) {
+            let d = chrono::NaiveDate::from_ymd_opt(1900, 3, 1).unwrap() + chrono::Days::new(days);
+            use chrono::Datelike;
+            let serial = (d - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days();
+            for text in [
+                d.format("%Y-%m-%d").to_string(),
+                format!("{}/{}/{}", d.year(), d.month(), d.day()),
+                format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+                d.format("%Y%m%d").to_string(),
+                d.format("%Y.%m.%d").to_string(),
+                serial.to_string(),
+                // Full-width digits, as some input methods type them.
+                d.format("%Y-%m-%d").to_string().chars().map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap() } else { c }).collect(),
+            ] {
+                prop_assert_eq!(parse_date(&text), Some(d), "{}", text);
+            }
+        }
+
+        #[test]
+        fn nonsense_is_not_a_date(s in "[a-zA-Z]{1,10}") {
+            prop_assert_eq!(parse_date(&s), None);
+        }
     }
 }
