@@ -253,6 +253,10 @@ fn open_all(g: &GlobalArgs) -> Result<(Config, Db, FieldKeys, LogKey), Fail> {
     let ran = db.migrate_blocking()?;
     if ran > 0 {
         tracing::info!(ran, backend = db.backend().as_str(), "database migrated");
+        let n = db.write_blocking(crate::registry::grams::backfill_if_empty)?;
+        if n > 0 {
+            tracing::info!(persons = n, "name search index built");
+        }
     }
     let keys = FieldKeys::load_or_create(&cfg.keys_dir())?;
     let log_key = LogKey::load_or_create(&cfg.keys_dir())?;

@@ -6,6 +6,16 @@
 -- Imports and searches find units by their address.
 CREATE INDEX places_address ON places (address);
 
+-- Search by any part of a name: every character and pair of characters of each name, with
+-- the person's place path, in the order results are shown (see registry/grams.rs).
+CREATE TABLE person_grams (
+    gram TEXT NOT NULL,
+    place_path TEXT NOT NULL,
+    person_id BIGINT NOT NULL,
+    PRIMARY KEY (gram, place_path, person_id)
+) WITHOUT ROWID;
+CREATE INDEX person_grams_person ON person_grams (person_id);
+
 CREATE TABLE unit_owners (
     id INTEGER PRIMARY KEY,
     street_id BIGINT NOT NULL REFERENCES places(id),

@@ -203,6 +203,7 @@ fn load(
         Ok(())
     })?;
     db.write_blocking(|c| records::seed(c, today))?;
+    db.write_blocking(|c| crate::registry::grams::index_from(c, 0).map(|_| ()))?;
     Ok(())
 }
 

@@ -819,7 +819,9 @@ mod properties {
     use proptest::prelude::*;
 
     fn birth() -> impl Strategy<Value = NaiveDate> {
-        (0i64..36_000).prop_map(|d| NaiveDate::from_ymd_opt(1920, 1, 1).unwrap() + chrono::Days::new(d as u64))
+        (0i64..36_000).prop_map(|d| {
+            NaiveDate::from_ymd_opt(1920, 1, 1).unwrap() + chrono::Days::new(d as u64)
+        })
     }
 
     proptest! {

@@ -668,6 +668,8 @@ pub fn import(
     let now = now_ms();
     let actor_id = who.actor.map(|a| a.user_id);
     let mut touched = Vec::new();
+    // New persons get ids above the highest now: their name index is written in one pass.
+    let before = c.query_i64("SELECT COALESCE(MAX(id), 0) FROM persons", &[])?;
     for v in plan.creates {
         let household = match c.query_opt("SELECT id FROM households WHERE unit_id = $1 ORDER BY id LIMIT 1", params![v.unit_id])? {
             Some(r) => r.i64(0),
@@ -762,8 +764,12 @@ pub fn import(
             }
         }
         version(c, v.street_id, pid, actor_id, who.source, &changes)?;
+        if changes.iter().any(|(f, _, _)| f == "name" || f == "unit") {
+            super::grams::reindex(c, pid)?;
+        }
         touched.push(pid);
     }
+    super::grams::index_from(c, before)?;
     let mut e = entry_for(who, Action::Change);
     e.subjects = touched.into_iter().map(audit::person).collect();
     e.purpose = Some(format!("import ({})", who.source));

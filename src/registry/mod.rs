@@ -6,6 +6,7 @@ pub mod access;
 pub mod api;
 pub mod corrections;
 pub mod export;
+pub mod grams;
 pub mod households;
 pub mod idnum;
 pub mod import;

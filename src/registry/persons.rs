@@ -231,13 +231,38 @@ pub fn search(
     let mut conds = vec![scope_cond(scope, 1, &mut p)];
     conds.extend(filter_conds(keys, s, &mut p));
     let today = chrono::Local::now().date_naive();
+    // A name fragment reads its gram's rows within the scope, already in display order (see
+    // grams.rs); anything else walks the scope in the order of the persons_path index. Either
+    // way a page stops being read once it is full.
+    let fragment =
+        s.q.as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty() && IdNumber::parse(q).is_err() && Phone::parse(q).is_err())
+            .and_then(super::grams::query_gram);
+    let (from, order) = match fragment {
+        Some(g) => {
+            p.push(Val::Text(g));
+            let n = p.len();
+            let n2 = p.len() + 1;
+            let range = under_paths("g.place_path", &scope.registry, n2, &mut p);
+            (
+                format!(
+                    "person_grams g JOIN persons p ON p.id = g.person_id LEFT JOIN places u ON u.id = p.unit_id WHERE g.gram = ${n} AND {range} AND"
+                ),
+                "g.place_path, g.person_id",
+            )
+        }
+        None => (
+            "persons p LEFT JOIN places u ON u.id = p.unit_id WHERE".to_string(),
+            "p.place_path, p.residence, p.id",
+        ),
+    };
     p.push(Val::Int(s.limit + 1));
     p.push(Val::Int(s.offset));
     let rows = c.query(
         &format!(
             "SELECT p.id, p.name, p.sex, p.birth_date, u.address, p.id_number_masked, p.phone_masked, p.household_id \
-             FROM persons p LEFT JOIN places u ON u.id = p.unit_id WHERE {} \
-             ORDER BY p.place_path, p.id LIMIT ${} OFFSET ${}",
+             FROM {from} {} ORDER BY {order} LIMIT ${} OFFSET ${}",
             conds.join(" AND "),
             p.len() - 1,
             p.len()
@@ -477,6 +502,9 @@ pub fn update(
         ),
         &vals,
     )?;
+    if changes.iter().any(|(f, _)| f == "name") {
+        super::grams::reindex(c, id)?;
+    }
     let json: serde_json::Map<String, serde_json::Value> = changes.iter().cloned().collect();
     c.exec(
         "INSERT INTO person_versions (street_id, person_id, at, actor_id, source, changes) VALUES ($1, $2, $3, $4, $5, $6)",

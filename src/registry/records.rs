@@ -1168,6 +1168,7 @@ pub fn move_person(
         "UPDATE vehicles SET place_path = $1 WHERE owner_id = $2",
         params![path, person_id],
     )?;
+    super::grams::reindex(c, person_id)?;
     let changes = serde_json::json!({
         "household_id": [old_household, household_id],
         "relation": [r.str(1), relation],

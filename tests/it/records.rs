@@ -812,3 +812,55 @@ async fn a_search_result_exports_as_it_was_filtered() {
     assert_eq!(n, ids.len() as i64);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn name_search_follows_renames_moves_and_imports() {
+    let app = support::spawn().await;
+    let t = app.token("wangge").await;
+    let (_, people, _, _) = units(&app).await;
+    let person = people[0];
+    // A rename is found by any part of the new name, and no longer by the old one.
+    let (s, _) = send(
+        &app,
+        &t,
+        "PATCH",
+        &format!("/api/v1/persons/{person}"),
+        json!({"name": "欧阳翠花"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    for frag in ["欧阳翠花", "阳翠", "翠", "欧阳翠"] {
+        let (_, found) = app.get_json(&t, &format!("/api/v1/persons?q={frag}")).await;
+        let ids: Vec<i64> = found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        assert!(ids.contains(&person), "{frag}: {found}");
+    }
+    let (_, found) = app.get_json(&t, "/api/v1/persons?q=欧阳翠草").await;
+    assert!(
+        found["items"].as_array().unwrap().is_empty(),
+        "the full fragment must match, not only its first pair"
+    );
+    // Pages of a common fragment hold no one twice.
+    let (_, first) = app.get_json(&t, "/api/v1/persons?q=王&limit=5").await;
+    if let Some(next) = first["next_offset"].as_i64() {
+        let (_, second) = app
+            .get_json(&t, &format!("/api/v1/persons?q=王&limit=5&offset={next}"))
+            .await;
+        for p in second["items"].as_array().unwrap() {
+            assert!(
+                !first["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|q| q["id"] == p["id"])
+            );
+        }
+    }
+    let n = app.query_i64("SELECT COUNT(*) FROM person_grams").await;
+    assert!(n > 0, "the demo indexes every name");
+    app.stop().await;
+}
