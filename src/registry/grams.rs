@@ -3,6 +3,10 @@
 //! fragment reads the rows of one gram within the caller's scope, already in the order results
 //! are shown, and stops after a page: a common surname and a rare given name cost the same,
 //! whatever the size of the district. The full fragment is then checked on the name itself.
+//!
+//! The same rows serve the selective filters: `#t:TAG` for each tag a person holds (or held:
+//! the search still checks the tag's validity) and `#p:PRESENCE` for a presence other than the
+//! usual 人户一致. Age is checked on the record, never indexed (it changes every birthday).
 
 use crate::params;
 use crate::store::{Conn, Result, Val};
@@ -30,9 +34,23 @@ pub fn query_gram(fragment: &str) -> Option<String> {
 
 const COLS: [&str; 3] = ["gram", "place_path", "person_id"];
 
-fn rows_for(id: i64, name: &str, path: &str) -> Vec<Vec<Val>> {
-    grams(name)
-        .into_iter()
+/// The row key of a tag filter.
+pub fn tag_gram(tag: &str) -> String {
+    format!("#t:{tag}")
+}
+
+/// The row key of a presence filter; none for the usual presence (it would match nearly all).
+pub fn presence_gram(presence: &str) -> Option<String> {
+    (presence != "both").then(|| format!("#p:{presence}"))
+}
+
+fn rows_for(id: i64, name: &str, path: &str, tags: &[String], presence: &str) -> Vec<Vec<Val>> {
+    let mut keys = grams(name);
+    keys.extend(tags.iter().map(|t| tag_gram(t)));
+    keys.extend(presence_gram(presence));
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
         .map(|g| vec![Val::Text(g), Val::Text(path.to_string()), Val::Int(id)])
         .collect()
 }
@@ -44,10 +62,18 @@ pub fn reindex(c: &mut dyn Conn, person_id: i64) -> Result<()> {
         params![person_id],
     )?;
     if let Some(r) = c.query_opt(
-        "SELECT name, place_path FROM persons WHERE id = $1",
+        "SELECT name, place_path, presence FROM persons WHERE id = $1",
         params![person_id],
     )? {
-        let rows = rows_for(person_id, &r.str(0), &r.str(1));
+        let tags: Vec<String> = c
+            .query(
+                "SELECT tag FROM person_tags WHERE person_id = $1",
+                params![person_id],
+            )?
+            .iter()
+            .map(|t| t.str(0))
+            .collect();
+        let rows = rows_for(person_id, &r.str(0), &r.str(1), &tags, &r.str(2));
         c.insert_many_ignore("person_grams", &COLS, &rows)?;
     }
     Ok(())
@@ -59,15 +85,25 @@ pub fn index_from(c: &mut dyn Conn, after: i64) -> Result<usize> {
     let mut n = 0;
     loop {
         let batch = c.query(
-            "SELECT id, name, place_path FROM persons WHERE id > $1 ORDER BY id LIMIT 20000",
+            "SELECT id, name, place_path, presence FROM persons WHERE id > $1 ORDER BY id LIMIT 20000",
             params![last],
         )?;
         if batch.is_empty() {
             return Ok(n);
         }
-        let mut rows = Vec::with_capacity(batch.len() * 5);
+        let top = batch.last().map(|r| r.i64(0)).unwrap_or(last);
+        let mut tags: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        for t in c.query(
+            "SELECT person_id, tag FROM person_tags WHERE person_id > $1 AND person_id <= $2",
+            params![last, top],
+        )? {
+            tags.entry(t.i64(0)).or_default().push(t.str(1));
+        }
+        let mut rows = Vec::with_capacity(batch.len() * 6);
         for r in &batch {
-            rows.extend(rows_for(r.i64(0), &r.str(1), &r.str(2)));
+            let id = r.i64(0);
+            let held = tags.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+            rows.extend(rows_for(id, &r.str(1), &r.str(2), held, &r.str(3)));
         }
         for part in rows.chunks(3000) {
             c.insert_many_ignore("person_grams", &COLS, part)?;

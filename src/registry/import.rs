@@ -764,7 +764,10 @@ pub fn import(
             }
         }
         version(c, v.street_id, pid, actor_id, who.source, &changes)?;
-        if changes.iter().any(|(f, _, _)| f == "name" || f == "unit") {
+        if changes
+            .iter()
+            .any(|(f, _, _)| matches!(f.as_str(), "name" | "unit" | "presence" | "tags"))
+        {
             super::grams::reindex(c, pid)?;
         }
         touched.push(pid);

@@ -239,7 +239,20 @@ pub fn search(
             .map(str::trim)
             .filter(|q| !q.is_empty() && IdNumber::parse(q).is_err() && Phone::parse(q).is_err())
             .and_then(super::grams::query_gram);
-    let (from, order) = match fragment {
+    // The most selective indexed filter drives: a name fragment, else a tag, else an unusual
+    // presence. An ID number or phone is exact through its own index and needs none.
+    let exact =
+        s.q.as_deref()
+            .map(str::trim)
+            .is_some_and(|q| IdNumber::parse(q).is_ok() || Phone::parse(q).is_ok());
+    let driver = if exact {
+        None
+    } else {
+        fragment
+            .or_else(|| s.tag.as_deref().map(super::grams::tag_gram))
+            .or_else(|| s.presence.as_deref().and_then(super::grams::presence_gram))
+    };
+    let (from, order) = match driver {
         Some(g) => {
             p.push(Val::Text(g));
             let n = p.len();
@@ -502,7 +515,7 @@ pub fn update(
         ),
         &vals,
     )?;
-    if changes.iter().any(|(f, _)| f == "name") {
+    if changes.iter().any(|(f, _)| f == "name" || f == "presence") {
         super::grams::reindex(c, id)?;
     }
     let json: serde_json::Map<String, serde_json::Value> = changes.iter().cloned().collect();

@@ -1443,6 +1443,7 @@ pub fn add_person_tag(
         "INSERT INTO person_tags (street_id, person_id, tag, valid_from, valid_to, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         params![street, person_id, code.clone(), from.clone(), to.clone(), source, now_ms()],
     )?;
+    super::grams::reindex(c, person_id)?;
     let changes =
         serde_json::json!({ "tags": [null, format!("+{code} {from}–{}", to.unwrap_or_default())] });
     c.exec(
