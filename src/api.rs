@@ -27,10 +27,15 @@ use crate::web::{ApiJson, Signed};
           list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
           create_export, list_exports, decide_export, download_export, import_persons, import_template, import_refused,
           crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
-          crate::audit::http::consistency, crate::audit::http::entry),
+          crate::audit::http::consistency, crate::audit::http::entry,
+          crate::cases::http::list_categories, crate::cases::http::save_category, crate::cases::http::set_category_route,
+          crate::cases::http::get_calendar, crate::cases::http::put_calendar, crate::cases::http::create_case,
+          crate::cases::http::duplicates, crate::cases::http::list_cases, crate::cases::http::get_case,
+          crate::cases::http::transition, crate::cases::http::org_figures, crate::cases::http::list_inbox,
+          crate::cases::http::read_inbox, crate::cases::http::set_webhook),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"), (name = "audit"))
+    tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"), (name = "audit"), (name = "cases"))
 )]
 pub struct ApiDoc;
 

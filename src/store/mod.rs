@@ -333,6 +333,12 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "versions",
             include_str!("../../migrations/sqlite/0005_versions.sql"),
         ),
+        // 6 is reserved for another area's migration; versions need not be consecutive.
+        (
+            7,
+            "cases",
+            include_str!("../../migrations/sqlite/0007_cases.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -359,6 +365,12 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             5,
             "versions",
             include_str!("../../migrations/postgres/0005_versions.sql"),
+        ),
+        // 6 is reserved for another area's migration; versions need not be consecutive.
+        (
+            7,
+            "cases",
+            include_str!("../../migrations/postgres/0007_cases.sql"),
         ),
     ];
     match backend {
