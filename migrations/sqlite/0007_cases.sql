@@ -50,6 +50,7 @@ CREATE TABLE cases (
     hold_from TEXT,                               -- the state to resume after on_hold
     priority BIGINT NOT NULL,
     description TEXT NOT NULL,
+    terms TEXT NOT NULL DEFAULT '',               -- the description segmented once (jieba), for duplicates
     address TEXT NOT NULL DEFAULT '',
     place_id BIGINT NOT NULL REFERENCES places(id),
     place_path TEXT NOT NULL,
@@ -90,7 +91,9 @@ CREATE INDEX cases_state ON cases (street_id, state, created_at);
 CREATE INDEX cases_handler ON cases (handler_org_id, state);
 CREATE INDEX cases_reporter ON cases (reporter_id);
 CREATE INDEX cases_alarm ON cases (next_alarm_at);
-CREATE INDEX cases_dup ON cases (category_id, created_at);
+-- Duplicate candidates: same category, near a point or in the same building.
+CREATE INDEX cases_dup_geo ON cases (category_id, lat);
+CREATE INDEX cases_dup_building ON cases (category_id, building_id);
 
 CREATE TABLE case_events (
     id INTEGER PRIMARY KEY,

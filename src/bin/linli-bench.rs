@@ -40,6 +40,9 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+#[path = "../../bench/cases.rs"]
+mod cases;
+
 const PASSWORD: &str = "bench-pass-123";
 const USERNAME: &str = "admin";
 /// No single request may take longer than this; a slower one counts as an error.
@@ -62,6 +65,9 @@ enum BenchCommand {
     /// Measure the audit log: append rate on SQLite, `linli audit verify` over a large log,
     /// and what the audit entry adds to a person-detail read (against a server skipping it).
     Audit(AuditArgs),
+    /// The cases targets: creation over the API against /healthz, the escalation sweep over
+    /// 1,000,000 open cases, duplicate suggestion with 100,000 open cases.
+    Cases(cases::CasesArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -114,6 +120,7 @@ fn main() -> ExitCode {
     let res = match cli.command {
         BenchCommand::Http(args) => http(args),
         BenchCommand::Audit(args) => audit(args),
+        BenchCommand::Cases(args) => cases::run(args),
     };
     match res {
         Ok(code) => code,

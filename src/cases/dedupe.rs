@@ -32,17 +32,18 @@ const STOP: &[&str] = &[
     "呢",
 ];
 
-/// The terms of a text, counted: jieba's words (search mode, so compounds also give their
-/// parts) and, at half weight, the character bigrams of each run of Chinese text — segmentation
-/// alone splits "东门路灯不亮" as 东门路/灯不亮 and would miss 路灯.
-pub fn terms(text: &str) -> HashMap<String, f64> {
-    let mut out = HashMap::new();
+/// The terms of a text as stored with a case: jieba's words (search mode, so compounds also
+/// give their parts) and the character bigrams of each run of Chinese text, marked `~` —
+/// segmentation alone splits "东门路灯不亮" as 东门路/灯不亮 and would miss 路灯. Computed once
+/// at intake, so comparing a new report with its candidates needs no segmentation of theirs.
+pub fn segment(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
     for w in jieba().cut_for_search(text, true) {
         let w = w.word.trim();
         if w.is_empty() || STOP.contains(&w) || w.chars().all(|c| !c.is_alphanumeric()) {
             continue;
         }
-        *out.entry(w.to_lowercase()).or_insert(0.0) += 1.0;
+        out.push(w.to_lowercase());
     }
     let chars: Vec<char> = text.chars().collect();
     for pair in chars.windows(2) {
@@ -50,11 +51,26 @@ pub fn terms(text: &str) -> HashMap<String, f64> {
         if cjk(pair[0]) && cjk(pair[1]) {
             let bigram: String = pair.iter().collect();
             if !STOP.contains(&bigram.as_str()) {
-                *out.entry(format!("~{bigram}")).or_insert(0.0) += 0.5;
+                out.push(format!("~{bigram}"));
             }
         }
     }
+    out.join(" ")
+}
+
+/// Counts stored terms; bigrams weigh half a word.
+pub fn counts(segmented: &str) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    for t in segmented.split_whitespace() {
+        let w = if t.starts_with('~') { 0.5 } else { 1.0 };
+        *out.entry(t.to_string()).or_insert(0.0) += w;
+    }
     out
+}
+
+/// The counted terms of a text.
+pub fn terms(text: &str) -> HashMap<String, f64> {
+    counts(&segment(text))
 }
 
 /// Cosine similarity of two term counts, 0–1.
@@ -117,26 +133,38 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     let has_point = p.lat.is_some() && p.lon.is_some();
     let dlat = p.radius_m as f64 / 111_000.0;
     let dlon = dlat / lat.to_radians().cos().max(0.1);
-    let rows = c.query(
-        "SELECT id, state, description, created_at, lat, lon, building_id FROM cases \
-         WHERE category_id = $1 AND created_at >= $2 AND street_id = $3 \
-         AND state NOT IN ('closed', 'rated', 'merged', 'rejected') AND id <> $4 \
-         AND ((building_id IS NOT NULL AND building_id = $5) \
-              OR ($6 = 1 AND lat BETWEEN $7 AND $8 AND lon BETWEEN $9 AND $10)) \
-         ORDER BY created_at DESC LIMIT 500",
-        params![
-            p.category_id,
-            since,
-            p.street_id,
-            p.exclude.unwrap_or(-1),
-            p.building_id.unwrap_or(-1),
-            has_point,
-            lat - dlat,
-            lat + dlat,
-            lon - dlon,
-            lon + dlon
-        ],
-    )?;
+    let open = "state NOT IN ('closed', 'rated', 'merged', 'rejected')";
+    let cols = "id, state, description, created_at, lat, lon, building_id, terms";
+    let mut rows = Vec::new();
+    if let Some(b) = p.building_id {
+        rows.extend(c.query(
+            &format!(
+                "SELECT {cols} FROM cases WHERE category_id = $1 AND building_id = $2 AND created_at >= $3 \
+                 AND street_id = $4 AND id <> $5 AND {open} ORDER BY created_at DESC LIMIT 200"
+            ),
+            params![p.category_id, b, since, p.street_id, p.exclude.unwrap_or(-1)],
+        )?);
+    }
+    if has_point {
+        rows.extend(c.query(
+            &format!(
+                "SELECT {cols} FROM cases WHERE category_id = $1 AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 \
+                 AND created_at >= $6 AND street_id = $7 AND id <> $8 AND {open} ORDER BY created_at DESC LIMIT 500"
+            ),
+            params![
+                p.category_id,
+                lat - dlat,
+                lat + dlat,
+                lon - dlon,
+                lon + dlon,
+                since,
+                p.street_id,
+                p.exclude.unwrap_or(-1)
+            ],
+        )?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    rows.retain(|r| seen.insert(r.i64(0)));
     let probe = terms(p.text);
     let mut out: Vec<Suggestion> = rows
         .into_iter()
@@ -151,7 +179,7 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
                 return None;
             }
             let description = r.take_str(2).unwrap_or_default();
-            let score = similarity(&probe, &terms(&description));
+            let score = similarity(&probe, &counts(&r.str(7)));
             Some(Suggestion {
                 id: r.i64(0),
                 state: r.take_str(1).unwrap_or_default(),

@@ -1087,12 +1087,13 @@ pub fn create(
     let due = cal.add(now, dur);
     let warn = cal.add(now, dur * 4 / 5);
     let token = crate::org::auth::random_token("")[..20].to_string();
+    let terms = dedupe::segment(description);
     let id = c.query_i64(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
          place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \
          open311_key_id, token, suggested_org_id, clock, clock_start, warn_at, due_at, next_alarm_at, \
-         created_at, updated_at) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19) RETURNING id",
+         created_at, updated_at, terms) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22) RETURNING id",
         params![
             street_id,
             cat.id,
@@ -1114,7 +1115,8 @@ pub fn create(
             suggested,
             now,
             warn,
-            due
+            due,
+            terms
         ],
     )?;
     let actor = if n.reporter_name.trim().is_empty() {

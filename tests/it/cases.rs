@@ -817,7 +817,10 @@ async fn escalation_with_an_injected_clock_neither_misses_nor_repeats_across_a_r
         .unwrap();
     assert_eq!(supervision, 1);
     // "Restart": a new process opens the same database; the server was down for days.
-    let db2 = Db::open(&app.database_url).unwrap();
+    let url = app.database_url.clone();
+    let db2 = tokio::task::spawn_blocking(move || Db::open(&url).unwrap())
+        .await
+        .unwrap();
     sweep(&db2, th[2] + 1).await;
     sweep(&db2, th[2] + 1).await;
     let ev = events_of(&db2, id).await;
@@ -842,7 +845,9 @@ async fn escalation_with_an_injected_clock_neither_misses_nor_repeats_across_a_r
     assert!(next.opt_i64(0).is_none());
     sweep(&db2, th[2] + 10 * 86_400_000).await;
     assert_eq!(events_of(&db2, id).await.len(), ev.len());
-    db2.close();
+    tokio::task::spawn_blocking(move || db2.close())
+        .await
+        .unwrap();
     // The district administrator level and the community level were told.
     let (_, c) = app.get_json(&admin, &format!("/api/v1/cases/{id}")).await;
     assert_eq!(c["case"]["level"], 3);
