@@ -146,6 +146,7 @@ fn fill(db: &Db, buildings: &[Building], cats: &[i64], n: u64, due: u64, now: i6
         "next_alarm_at",
         "created_at",
         "updated_at",
+        "terms",
     ];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut rnd = || {
