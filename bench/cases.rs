@@ -286,10 +286,20 @@ fn dedupe_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
     Ok(ok)
 }
 
+/// Categories of the demo catalogue without required extra fields.
+const CATEGORIES: &[&str] = &[
+    "illegal_parking",
+    "noise",
+    "waste_sorting",
+    "greenery",
+    "group_rental",
+    "water_leak",
+];
+
 async fn post_worker(
     addr: SocketAddr,
     token: Arc<String>,
-    place: i64,
+    places: Arc<Vec<i64>>,
     start: Instant,
     end: Instant,
     seq: Arc<AtomicU64>,
@@ -311,10 +321,12 @@ async fn post_worker(
         }
         let s = sender.as_mut().expect("connected");
         let n = seq.fetch_add(1, Ordering::Relaxed);
+        // Reports spread over the demo's places and categories, as a street's would be.
         let body = serde_json::json!({
-            "category": "illegal_parking",
-            "description": format!("{} #{n}", TEXTS[(n % TEXTS.len() as u64) as usize]),
-            "place_id": place,
+            "category": CATEGORIES[(n % CATEGORIES.len() as u64) as usize],
+            "description": format!("{} #{n}", TEXTS[(n / 7 % TEXTS.len() as u64) as usize]),
+            "place_id": places[(n / 3 % places.len() as u64) as usize],
+            "channel": "api",
         })
         .to_string();
         let req = Request::post("/api/v1/cases")
@@ -366,27 +378,27 @@ async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
         Duration::from_secs(600),
     )?;
     let addr = server.addr;
-    let key_line = server
-        .stdout_lines
-        .lock()
-        .expect("lines")
-        .iter()
-        .any(|l| l.starts_with("open311 api_key: "));
-    println!("  `linli demo` printed the open311 api_key line: {key_line}");
     let creds = sign_in(addr).await?;
     let token = Arc::new(creds.bearer.clone());
     let r = request(
         addr,
         Method::GET,
-        "/api/v1/cases?limit=1",
+        "/api/v1/cases?limit=100",
         &[(header::AUTHORIZATION, format!("Bearer {token}"))],
         None,
     )
     .await?;
     let v: serde_json::Value = serde_json::from_slice(&r.body)?;
-    let place = v[0]["place_id"]
-        .as_i64()
-        .ok_or_else(|| anyhow!("the demo has no case to take a place from: {}", r.text()))?;
+    let mut places: Vec<i64> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["place_id"].as_i64()).collect())
+        .unwrap_or_default();
+    places.sort_unstable();
+    places.dedup();
+    if places.is_empty() {
+        bail!("the demo has no case to take a place from: {}", r.text());
+    }
+    let places = Arc::new(places);
     let load = Load {
         warmup: args.warmup,
         seconds: args.seconds,
@@ -408,7 +420,7 @@ async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
             tokio::spawn(post_worker(
                 addr,
                 token.clone(),
-                place,
+                places.clone(),
                 start,
                 end,
                 seq.clone(),
@@ -445,6 +457,13 @@ async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
         all.transport_errors,
         pass(ok)
     );
+    let key_line = server
+        .stdout_lines
+        .lock()
+        .expect("lines")
+        .iter()
+        .any(|l| l.starts_with("open311 api_key: "));
+    println!("  `linli demo` printed the open311 api_key line: {key_line}");
     let _ = server.stop(Duration::from_secs(30));
     Ok(ok)
 }

@@ -257,17 +257,32 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
         reporter_name: name,
         reporter_contact: contact,
         open311_key_id: None,
+        terms: None,
     };
+    // Segmentation and the duplicate search run outside the write transaction: on SQLite
+    // there is one writer, and only the insert needs it.
+    let new = tokio::task::spawn_blocking(move || NewCase {
+        terms: Some(dedupe::segment(&new.description)),
+        ..new
+    })
+    .await
+    .map_err(|e| AppError::internal("segmenting a report", e))?;
     let now = now_ms();
+    let id = state
+        .db
+        .write_tx(move |c| super::create(c, street, channel, &new, now))
+        .await?;
     let (case, duplicates) = state
         .db
-        .write_tx(move |c| -> Result<_, CaseError> {
-            let id = super::create(c, street, channel, &new, now)?;
-            let case = super::get(c, id.0, now)?.ok_or(CaseError::NotFound)?;
-            let dups = duplicates_of(c, &case, now)?;
-            Ok((case, dups))
+        .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
+            let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
+                let case = super::get(c, id.0, now)?.ok_or(CaseError::NotFound)?;
+                let dups = duplicates_of(c, &case, now)?;
+                Ok((case, dups))
+            };
+            Ok(run(c))
         })
-        .await?;
+        .await??;
     Ok(CreatedCase { case, duplicates })
 }
 

@@ -872,6 +872,9 @@ pub struct NewCase {
     pub reporter_name: String,
     pub reporter_contact: String,
     pub open311_key_id: Option<i64>,
+    /// The description segmented for duplicate detection, when the caller did it already
+    /// (outside the write transaction, which is the single writer on SQLite).
+    pub terms: Option<String>,
 }
 
 /// The place a case belongs to, with the building and the point used for duplicates.
@@ -1087,7 +1090,10 @@ pub fn create(
     let due = cal.add(now, dur);
     let warn = cal.add(now, dur * 4 / 5);
     let token = crate::org::auth::random_token("")[..20].to_string();
-    let terms = dedupe::segment(description);
+    let terms = match &n.terms {
+        Some(t) => t.clone(),
+        None => dedupe::segment(description),
+    };
     let id = c.query_i64(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
          place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \

@@ -567,6 +567,7 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
         reporter_name: name,
         reporter_contact: contact,
         open311_key_id: Some(key_id),
+        terms: None,
     };
     let now = now_ms();
     let public_code = code.to_string();

@@ -95,6 +95,7 @@ struct ListPage {
     rows: Vec<Row>,
     tabs: Vec<(String, &'static str, bool)>,
     worker: bool,
+    can_map: bool,
     can_report: bool,
 }
 
@@ -112,6 +113,7 @@ async fn list_page(
 ) -> AppResult<Response> {
     let viewer = Viewer::of(&caller);
     let worker = viewer.is_worker();
+    let can_map = !viewer.verify.is_empty();
     let filter = Filter {
         state: q
             .state
@@ -162,6 +164,7 @@ async fn list_page(
             rows: rows(&cases, t),
             tabs,
             worker,
+            can_map,
             can_report: caller.street_id.is_some(),
         },
         StatusCode::OK,
