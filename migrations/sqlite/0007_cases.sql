@@ -159,3 +159,20 @@ CREATE TABLE open311_keys (
     key_hash TEXT NOT NULL UNIQUE,                -- SHA-256 of the key; the key itself is never stored
     created_at BIGINT NOT NULL
 );
+
+-- Photos of a case, stored as files under the data folder; EXIF location is kept only when
+-- the uploader agreed (otherwise it is stripped from the stored file).
+CREATE TABLE case_photos (
+    id INTEGER PRIMARY KEY,
+    street_id BIGINT NOT NULL REFERENCES places(id),
+    case_id BIGINT NOT NULL REFERENCES cases(id),
+    file TEXT NOT NULL,                           -- relative to the data folder
+    thumb TEXT NOT NULL,
+    content_type TEXT NOT NULL,                   -- image/jpeg, image/png (sniffed, not trusted)
+    bytes BIGINT NOT NULL,
+    lat DOUBLE PRECISION,
+    lon DOUBLE PRECISION,
+    uploaded_by BIGINT REFERENCES users(id),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX case_photos_case ON case_photos (case_id, id);

@@ -43,6 +43,13 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/cases/figures", get(org_figures))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/transitions", post(transition))
+        .route(
+            "/api/v1/cases/{id}/photos",
+            post(upload_photo).layer(axum::extract::DefaultBodyLimit::max(
+                super::photos::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/api/v1/cases/{id}/photos/{pid}", get(get_photo))
         .route("/api/v1/inbox", get(list_inbox))
         .route("/api/v1/inbox/{id}/read", post(read_inbox))
         .route("/api/v1/orgs/{id}/webhook", put(set_webhook))
@@ -398,6 +405,7 @@ pub struct CaseDetail {
     pub actions: Vec<Action>,
     /// The caller's roles towards this case.
     pub roles: Vec<lifecycle::Actor>,
+    pub photos: Vec<super::photos::Photo>,
 }
 
 /// Loads a case the caller may see, with its timeline; writes an audit entry when the
@@ -405,14 +413,15 @@ pub struct CaseDetail {
 pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<CaseDetail> {
     let viewer = Viewer::of(caller);
     let now = now_ms();
-    let (mut case, timeline) = state
+    let (mut case, (timeline, photos)) = state
         .db
         .read(move |c| {
             let Some(case) = super::get(c, id, now)? else {
                 return Ok(None);
             };
             let ev = super::events(c, id)?;
-            Ok(Some((case, ev)))
+            let photos = super::photos::of_case(c, id)?;
+            Ok(Some((case, (ev, photos))))
         })
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -457,6 +466,7 @@ pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<Cas
         timeline,
         actions,
         roles,
+        photos,
     })
 }
 
@@ -622,4 +632,143 @@ pub async fn set_webhook(
     } else {
         Err(AppError::not_found())
     }
+}
+
+/// Reads a photo upload: the file, whether its location may be kept, and the form's CSRF token.
+pub async fn read_upload(mut m: axum::extract::Multipart) -> AppResult<(Vec<u8>, bool, String)> {
+    let (mut raw, mut share, mut csrf) = (None, false, String::new());
+    while let Some(field) = m
+        .next_field()
+        .await
+        .map_err(|_| AppError::bad_request("error.bad_form"))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let data = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::invalid("case.err_photo_size")
+            } else {
+                AppError::bad_request("error.bad_form")
+            }
+        })?;
+        match name.as_str() {
+            "photo" => raw = Some(data.to_vec()),
+            "share_location" => {
+                share = matches!(&data[..], b"1" | b"true" | b"on" | b"yes");
+            }
+            "csrf" => csrf = String::from_utf8_lossy(&data).to_string(),
+            _ => {}
+        }
+    }
+    let raw = raw.ok_or_else(|| AppError::invalid("case.err_photo_empty"))?;
+    Ok((raw, share, csrf))
+}
+
+/// Stores a photo of an open case for someone with a role towards it.
+pub async fn add_photo(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    raw: Vec<u8>,
+    share: bool,
+) -> AppResult<super::photos::Photo> {
+    let viewer = Viewer::of(caller);
+    let now = now_ms();
+    let case = state
+        .db
+        .read(move |c| super::get(c, id, now))
+        .await?
+        .filter(|k| !viewer.actors(k).is_empty())
+        .ok_or_else(AppError::not_found)?;
+    if !case.is_open() {
+        return Err(CaseError::Conflict(super::Why::Key("case.err_photo_closed")).into());
+    }
+    let prepared = tokio::task::spawn_blocking(move || super::photos::prepare(&raw, share))
+        .await
+        .map_err(|e| AppError::internal("preparing a photo", e))??;
+    let dir = state.cfg.data_dir.clone();
+    let uid = caller.user_id;
+    let photo = state
+        .db
+        .write_tx(move |c| super::photos::store(c, &dir, &case, uid, &prepared, now))
+        .await?;
+    Ok(photo)
+}
+
+/// Adds a photo (multipart: `photo`, and `share_location=1` to keep its EXIF location). JPEG or
+/// PNG by content, at most 5 MB, 12 per case.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/photos", tag = "cases", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data", content = String), security(("bearer" = [])),
+    responses((status = 201, body = super::photos::Photo), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload_photo(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    m: axum::extract::Multipart,
+) -> AppResult<(StatusCode, Json<super::photos::Photo>)> {
+    let (raw, share, _) = read_upload(m).await?;
+    let p = add_photo(&state, &caller, id, raw, share).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PhotoQuery {
+    /// `1` for the thumbnail.
+    pub thumb: Option<u8>,
+}
+
+/// A photo of a case the caller may see (`?thumb=1` for its thumbnail).
+#[utoipa::path(get, path = "/api/v1/cases/{id}/photos/{pid}", tag = "cases",
+    params(("id" = i64, Path), ("pid" = i64, Path), PhotoQuery), security(("bearer" = [])),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = ErrorBody)))]
+pub async fn get_photo(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, pid)): Path<(i64, i64)>,
+    Query(q): Query<PhotoQuery>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let viewer = Viewer::of(&caller);
+    let now = now_ms();
+    let uid = caller.user_id;
+    let found = state
+        .db
+        .read(move |c| {
+            let Some(case) = super::get(c, id, now)? else {
+                return Ok(None);
+            };
+            let follows = c
+                .query_opt(
+                    "SELECT 1 FROM case_followers WHERE case_id = $1 AND user_id = $2",
+                    crate::params![id, uid],
+                )?
+                .is_some();
+            if viewer.actors(&case).is_empty() && !follows {
+                return Ok(None);
+            }
+            Ok(super::photos::of_case(c, id)?
+                .into_iter()
+                .find(|p| p.id == pid))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let (rel, ctype) = if q.thumb == Some(1) {
+        (found.thumb.clone(), "image/jpeg".to_string())
+    } else {
+        (found.file.clone(), found.content_type.clone())
+    };
+    let bytes = tokio::fs::read(state.cfg.data_dir.join(&rel))
+        .await
+        .map_err(|e| AppError::internal("reading a photo", e))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, ctype),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

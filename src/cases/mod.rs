@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod notify;
 pub mod open311;
 pub mod pages;
+pub mod photos;
 
 use std::sync::Arc;
 

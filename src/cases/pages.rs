@@ -32,6 +32,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/cases/figures", get(figures_page))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/step", post(step_submit))
+        .route(
+            "/cases/{id}/photos",
+            post(photo_submit).layer(axum::extract::DefaultBodyLimit::max(
+                super::photos::MAX_BYTES + 64 * 1024,
+            )),
+        )
         .route("/inbox", get(inbox_page))
         .route("/inbox/{id}/read", post(inbox_read))
 }
@@ -422,6 +428,8 @@ struct CasePage {
     extra: Vec<(String, String)>,
     duplicates: Vec<super::dedupe::Suggestion>,
     map: Option<String>,
+    photos: Vec<super::photos::Photo>,
+    can_upload: bool,
 }
 
 /// A map of cases over the grid polygons of a street (or one grid).
@@ -472,6 +480,8 @@ async fn case_page(
     let d = detail(&state, &caller, id).await?;
     let t = Tr(ctx().lang);
     let case = d.case;
+    let photos = d.photos;
+    let can_upload = case.is_open() && !d.roles.is_empty();
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
     let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
     let c2 = case.clone();
@@ -586,6 +596,8 @@ async fn case_page(
         extra,
         duplicates,
         map,
+        photos,
+        can_upload,
     };
     Ok(render(&page, StatusCode::OK))
 }
@@ -616,6 +628,18 @@ async fn step_submit(
         master_id: num("master_id"),
     };
     take_step(&state, &caller, id, step).await?;
+    Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+}
+
+async fn photo_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    m: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let (raw, share, csrf) = super::http::read_upload(m).await?;
+    check_csrf(&caller, &csrf)?;
+    super::http::add_photo(&state, &caller, id, raw, share).await?;
     Ok(Redirect::to(&format!("/cases/{id}")).into_response())
 }
 

@@ -132,6 +132,9 @@ const OTHER_ROUTES: &[&str] = &[
     "/cases/{id}/step",
     "/inbox",
     "/inbox/{id}/read",
+    "/api/v1/cases/{id}/photos",
+    "/api/v1/cases/{id}/photos/{pid}",
+    "/cases/{id}/photos",
 ];
 
 #[test]

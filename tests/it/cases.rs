@@ -1572,3 +1572,165 @@ async fn demo_accounts_reach_the_case_pages() {
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("已受理"));
 }
+
+/// A JPEG with an EXIF block placing it at 31°12′N 121°30′E.
+fn jpeg_with_gps() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 120, 40]));
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let jpeg = jpeg.into_inner();
+    let mut t: Vec<u8> = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    let entry = |t: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: [u8; 4]| {
+        t.extend_from_slice(&tag.to_le_bytes());
+        t.extend_from_slice(&kind.to_le_bytes());
+        t.extend_from_slice(&count.to_le_bytes());
+        t.extend_from_slice(&value);
+    };
+    t.extend_from_slice(&1u16.to_le_bytes());
+    entry(&mut t, 0x8825, 4, 1, 26u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t.extend_from_slice(&4u16.to_le_bytes());
+    entry(&mut t, 1, 2, 2, *b"N\0\0\0");
+    entry(&mut t, 2, 5, 3, 80u32.to_le_bytes());
+    entry(&mut t, 3, 2, 2, *b"E\0\0\0");
+    entry(&mut t, 4, 5, 3, 104u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    for (n, d) in [(31u32, 1u32), (12, 1), (0, 1), (121, 1), (30, 1), (0, 1)] {
+        t.extend_from_slice(&n.to_le_bytes());
+        t.extend_from_slice(&d.to_le_bytes());
+    }
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend_from_slice(&t);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+async fn upload(app: &TestApp, token: &str, id: i64, bytes: Vec<u8>, share: bool) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new().part(
+        "photo",
+        reqwest::multipart::Part::bytes(bytes).file_name("x.jpg"),
+    );
+    if share {
+        form = form.text("share_location", "1");
+    }
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/cases/{id}/photos")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn photos_are_checked_by_content_with_thumbnails_and_location_only_with_consent() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let bumen = app.token("bumen").await;
+    let b = buildings(&app).await;
+    let id = report(
+        &app,
+        &jumin,
+        json!({"category": "noise", "description": "夜里施工", "place_id": b[0]}),
+    )
+    .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(800, 600, image::Rgb([10, 200, 90]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let png = png.into_inner();
+    let (s, v) = upload(&app, &jumin, id, png.clone(), false).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["content_type"], "image/png");
+    let pid = v["id"].as_i64().unwrap();
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{pid}")))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    let thumb = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{pid}?thumb=1")))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let t = image::load_from_memory(&thumb).unwrap();
+    assert!(thumb.starts_with(&[0xFF, 0xD8]) && t.width() == 320 && t.height() == 240);
+    // Someone with no part in the case sees nothing.
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{pid}")))
+        .bearer_auth(&bumen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let (s, _) = upload(&app, &bumen, id, png.clone(), false).await;
+    assert_eq!(s, 404);
+    // The type comes from the content: a GIF named .jpg is refused.
+    let (s, v) = upload(&app, &jumin, id, b"GIF89a\x01\x00\x01\x00".to_vec(), false).await;
+    assert_eq!(s, 422);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("JPEG"),
+        "{v}"
+    );
+    let (s, _) = upload(&app, &jumin, id, vec![0xFF; 5 * 1024 * 1024 + 100], false).await;
+    assert!(s == 413 || s == 422, "{s}");
+    // EXIF location: kept with consent, stripped without.
+    let jpeg = jpeg_with_gps();
+    let (s, v) = upload(&app, &jumin, id, jpeg.clone(), true).await;
+    assert_eq!(s, 201, "{v}");
+    assert!(
+        (v["lat"].as_f64().unwrap() - 31.2).abs() < 1e-6
+            && (v["lon"].as_f64().unwrap() - 121.5).abs() < 1e-6,
+        "{v}"
+    );
+    let kept = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{}", v["id"])))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(kept.to_vec(), jpeg);
+    let (s, v) = upload(&app, &jumin, id, jpeg.clone(), false).await;
+    assert_eq!(s, 201);
+    assert!(v.get("lat").is_none(), "{v}");
+    let stored = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{}", v["id"])))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(!stored.windows(4).any(|w| w == b"Exif") && stored.len() < jpeg.len());
+    assert!(
+        image::load_from_memory(&stored).is_ok(),
+        "still a valid JPEG"
+    );
+    let (_, d) = app.get_json(&jumin, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(d["photos"].as_array().unwrap().len(), 3);
+}
