@@ -38,6 +38,8 @@ pub fn router() -> Router<Arc<AppState>> {
                 super::photos::MAX_BYTES + 64 * 1024,
             )),
         )
+        .route("/cases/catalogue", get(catalogue_page))
+        .route("/cases/catalogue/{code}", post(catalogue_save))
         .route("/inbox", get(inbox_page))
         .route("/inbox/{id}/read", post(inbox_read))
 }
@@ -790,4 +792,147 @@ async fn inbox_read(
         .write(move |c| notify::mark_read(c, uid, id, now))
         .await?;
     Ok(Redirect::to("/inbox").into_response())
+}
+
+struct CategoryView {
+    k: Category,
+    name: String,
+    routes: Vec<(String, String)>,
+    fields: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "cases/catalogue.html")]
+struct CataloguePage {
+    l: Layout,
+    cats: Vec<CategoryView>,
+    days: Vec<super::calendar::CalendarDay>,
+    year: i32,
+    editable: bool,
+    error: Option<String>,
+}
+
+fn is_street_admin(caller: &Caller) -> bool {
+    caller.has(crate::org::Role::StreetAdmin) || caller.has(crate::org::Role::DistrictAdmin)
+}
+
+async fn catalogue_with(
+    state: &AppState,
+    caller: &Caller,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    if !caller.browses_cases() {
+        return Err(AppError::forbidden());
+    }
+    let street = street_of(caller)?;
+    let t = Tr(ctx().lang);
+    let year = chrono::Utc::now()
+        .format("%Y")
+        .to_string()
+        .parse()
+        .unwrap_or(2026);
+    let (cats, days) = state
+        .db
+        .read(move |c| {
+            let mut out = Vec::new();
+            for k in super::categories(c, street)? {
+                let routes = super::routes_of(c, k.id)?;
+                out.push((k, routes));
+            }
+            Ok((out, super::calendar::year(c, street, year)?))
+        })
+        .await?;
+    let cats = cats
+        .into_iter()
+        .map(|(k, routes)| CategoryView {
+            name: k.name(t.0).to_string(),
+            fields: k.fields.iter().map(|f| f.label(t.0).to_string()).collect(),
+            routes,
+            k,
+        })
+        .collect();
+    Ok(render(
+        &CataloguePage {
+            l: Layout::new(Some(caller)),
+            cats,
+            days,
+            year,
+            editable: is_street_admin(caller),
+            error,
+        },
+        status,
+    ))
+}
+
+async fn catalogue_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    catalogue_with(&state, &caller, None, StatusCode::OK).await
+}
+
+/// Changes a category's deadlines and settings (street administrators); its names and extra
+/// fields stay as they are.
+async fn catalogue_save(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(code): Path<String>,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    check_csrf(&caller, &get("csrf"))?;
+    if !is_street_admin(&caller) {
+        return Err(AppError::forbidden());
+    }
+    let street = street_of(&caller)?;
+    let num = |k: &str| get(k).parse::<i64>().unwrap_or(-1);
+    let (accept, resolve, priority, radius) = (
+        num("accept_hours"),
+        num("resolve_hours"),
+        num("priority"),
+        num("dup_radius_m"),
+    );
+    let (verify, public) = (get("verify_required") == "1", get("public") == "1");
+    let r = state
+        .db
+        .write_tx(move |c| -> Result<(), super::CaseError> {
+            let k = super::category_by_code(c, street, &code)?.ok_or(super::CaseError::NotFound)?;
+            super::save_category(
+                c,
+                street,
+                &super::NewCategory {
+                    code: k.code,
+                    name_zh: k.name_zh,
+                    name_en: k.name_en,
+                    group: k.group,
+                    fields: k.fields,
+                    accept_hours: accept,
+                    resolve_hours: resolve,
+                    priority,
+                    dup_radius_m: radius,
+                    verify_required: verify,
+                    public,
+                },
+            )?;
+            Ok(())
+        })
+        .await;
+    match r {
+        Ok(()) => Ok(Redirect::to("/cases/catalogue").into_response()),
+        Err(e) => {
+            let e = AppError::from(e);
+            if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND {
+                let msg = e.message(ctx().lang);
+                catalogue_with(&state, &caller, Some(msg), e.status).await
+            } else {
+                Err(e)
+            }
+        }
+    }
 }

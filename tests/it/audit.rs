@@ -135,6 +135,8 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/cases/{id}/photos",
     "/api/v1/cases/{id}/photos/{pid}",
     "/cases/{id}/photos",
+    "/cases/catalogue",
+    "/cases/catalogue/{code}",
 ];
 
 #[test]

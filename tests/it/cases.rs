@@ -1544,6 +1544,81 @@ async fn demo_accounts_reach_the_case_pages() {
         let t = r.text().await.unwrap();
         assert!(t.contains(needle), "{path}: {t}");
     }
+    // The catalogue: the administrator changes a deadline; a bad value is refused with a reason.
+    let page = a
+        .get(app.url("/cases/catalogue"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"catalogue\"") && page.contains("国庆节"),
+        "{page}"
+    );
+    let csrf = extract_input(&page, "csrf").unwrap();
+    let form = |h: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("accept_hours", "3".to_string()),
+            ("resolve_hours", h.to_string()),
+            ("priority", "1".into()),
+            ("dup_radius_m", "60".into()),
+            ("verify_required", "1".into()),
+        ]
+    };
+    let r = a
+        .post(app.url("/cases/catalogue/noise"))
+        .form(&form("12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let admin = app.token("admin").await;
+    let (_, cats) = app.get_json(&admin, "/api/v1/case-categories").await;
+    let noise = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["code"] == "noise")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            noise["accept_hours"].as_i64(),
+            noise["resolve_hours"].as_i64(),
+            noise["public"].as_bool()
+        ),
+        (Some(3), Some(12), Some(false))
+    );
+    let r = a
+        .post(app.url("/cases/catalogue/noise"))
+        .form(&form("0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("工作小时"));
+    // With the resident's own CSRF token, so the refusal is the role's, not the token's.
+    let jpage = b
+        .get(app.url("/cases/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut jform = form("12");
+    jform[0].1 = extract_input(&jpage, "csrf").unwrap();
+    let r = b
+        .post(app.url("/cases/catalogue/noise"))
+        .form(&jform)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "residents may not change the catalogue");
+    assert!(!r.text().await.unwrap().contains("表单已过期"));
     // An action through the case page's form.
     let id: i64 = loc.trim_start_matches("/cases/").parse().unwrap();
     let page = a
