@@ -94,6 +94,24 @@ pub fn strip_exif(b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A PNG without its metadata chunks (`eXIf`, and the text chunks that may carry XMP with a
+/// location): the image chunks are copied as they are.
+pub fn strip_png_metadata(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    out.extend_from_slice(&b[..8.min(b.len())]);
+    let mut i = 8;
+    while i + 12 <= b.len() {
+        let len = u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
+        let end = (i + 12 + len).min(b.len());
+        let kind = &b[i + 4..i + 8];
+        if !matches!(kind, b"eXIf" | b"tEXt" | b"iTXt" | b"zTXt") {
+            out.extend_from_slice(&b[i..end]);
+        }
+        i = end;
+    }
+    out
+}
+
 /// A JPEG thumbnail whose longer side is [`THUMB_PX`].
 pub fn thumbnail(b: &[u8]) -> Result<Vec<u8>, String> {
     let img = image::load_from_memory(b).map_err(|e| e.to_string())?;
@@ -163,8 +181,9 @@ pub fn prepare(raw: &[u8], share_location: bool) -> Result<Prepared, CaseError> 
     let (bytes, location) = match kind {
         Kind::Jpeg if share_location => (raw.to_vec(), gps(raw)),
         Kind::Jpeg => (strip_exif(raw), None),
-        // PNG carries no EXIF location we read or keep.
-        Kind::Png => (raw.to_vec(), None),
+        // A PNG's location is not read; without consent its metadata chunks are dropped.
+        Kind::Png if share_location => (raw.to_vec(), None),
+        Kind::Png => (strip_png_metadata(raw), None),
     };
     Ok(Prepared {
         kind,
