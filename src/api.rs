@@ -34,10 +34,16 @@ use crate::web::{ApiJson, Signed};
           crate::registry::api::list_rentals, crate::registry::api::get_rental, crate::registry::api::create_rental,
           crate::registry::api::close_rental, crate::registry::api::list_vehicles, crate::registry::api::create_vehicle,
           crate::registry::api::patch_vehicle, crate::registry::api::delete_vehicle, crate::registry::api::list_tags,
-          crate::registry::api::create_tag, crate::registry::api::delete_tag, crate::registry::api::population),
+          crate::registry::api::create_tag, crate::registry::api::delete_tag, crate::registry::api::population,
+          crate::cases::http::list_categories, crate::cases::http::save_category, crate::cases::http::set_category_route,
+          crate::cases::http::get_calendar, crate::cases::http::put_calendar, crate::cases::http::create_case,
+          crate::cases::http::duplicates, crate::cases::http::list_cases, crate::cases::http::get_case,
+          crate::cases::http::transition, crate::cases::http::org_figures, crate::cases::http::list_inbox,
+          crate::cases::http::read_inbox, crate::cases::http::set_webhook, crate::cases::http::upload_photo,
+          crate::cases::http::get_photo),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"), (name = "audit"))
+    tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"), (name = "audit"), (name = "cases"))
 )]
 pub struct ApiDoc;
 

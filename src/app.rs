@@ -213,6 +213,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
         .merge(crate::web::pages::router())
         .merge(crate::api::router())
+        .merge(crate::cases::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -300,6 +301,7 @@ pub async fn serve(
             }
         })
     };
+    let cases_jobs = crate::cases::spawn_jobs(state.clone());
     let final_head = state.clone();
     let app = router(state);
     let res = axum::serve(
@@ -310,6 +312,7 @@ pub async fn serve(
     .await;
     signer.abort();
     watcher.abort();
+    cases_jobs.abort();
     // Cover what was logged since the last head before the process ends.
     if let Err(e) = final_head.audit.sign_head().await {
         tracing::error!(error = %e, "signing the final audit tree head failed");

@@ -400,6 +400,9 @@ async fn serve(
                 a.username, a.role, a.display_name, a.scope
             )?;
         }
+        if let Some(key) = &summary.open311_key {
+            writeln!(out, "open311 api_key: {key}")?;
+        }
     }
     out.flush()?;
     drop(out);

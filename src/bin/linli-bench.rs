@@ -40,6 +40,8 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+#[path = "../../bench/cases.rs"]
+mod cases;
 #[path = "../../bench/registry.rs"]
 mod registry;
 
@@ -67,6 +69,9 @@ enum BenchCommand {
     Audit(AuditArgs),
     /// The registry's targets: import and export of 100,000 rows, search at 16 clients.
     Registry(registry::RegistryArgs),
+    /// The cases targets: creation over the API against /healthz, the escalation sweep over
+    /// 1,000,000 open cases, duplicate suggestion with 100,000 open cases.
+    Cases(cases::CasesArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -120,6 +125,7 @@ fn main() -> ExitCode {
         BenchCommand::Http(args) => http(args),
         BenchCommand::Audit(args) => audit(args),
         BenchCommand::Registry(args) => registry::registry(args),
+        BenchCommand::Cases(args) => cases::run(args),
     };
     match res {
         Ok(code) => code,

@@ -32,6 +32,8 @@ pub struct DemoSummary {
     pub streets: usize,
     pub persons: i64,
     pub accounts: Vec<DemoAccount>,
+    /// A new Open311 integration key (shown once).
+    pub open311_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +86,8 @@ pub fn build(
     let accounts = db.write_blocking(|c| {
         if created {
             create_accounts(c, &hash)?;
+            crate::cases::demo::seed_catalogue(c, now_ms()).map_err(cases_error)?;
+            crate::cases::demo::seed_cases(c, now_ms()).map_err(cases_error)?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],
@@ -96,15 +100,24 @@ pub fn build(
                 }
             }
         }
-        account_table(c)
+        Ok((account_table(c)?, crate::cases::demo::integration_key(c)?))
     })?;
+    let (accounts, open311_key) = accounts;
     let persons = db.read_blocking(|c| c.query_i64("SELECT COUNT(*) FROM persons", &[]))?;
     Ok(DemoSummary {
         created,
         streets: size.streets(),
         persons,
         accounts,
+        open311_key,
     })
+}
+
+fn cases_error(e: crate::cases::CaseError) -> StoreError {
+    match e {
+        crate::cases::CaseError::Store(e) => e,
+        other => StoreError::Db(format!("seeding the demo cases: {other:?}")),
+    }
 }
 
 /// Next free ids per table, so rows can be inserted in bulk with their links known.

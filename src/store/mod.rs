@@ -338,6 +338,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "records",
             include_str!("../../migrations/sqlite/0006_records.sql"),
         ),
+        (
+            7,
+            "cases",
+            include_str!("../../migrations/sqlite/0007_cases.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -369,6 +374,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             6,
             "records",
             include_str!("../../migrations/postgres/0006_records.sql"),
+        ),
+        (
+            7,
+            "cases",
+            include_str!("../../migrations/postgres/0007_cases.sql"),
         ),
     ];
     match backend {

@@ -71,6 +71,9 @@ const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/api/v1/rentals/{id}",
     "/vehicles",
     "/api/v1/vehicles",
+    "/api/v1/cases/{id}",
+    "/api/v1/cases/{id}/transitions",
+    "/cases/{id}",
 ];
 const OTHER_ROUTES: &[&str] = &[
     "/login",
@@ -141,6 +144,31 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/tags",
     "/api/v1/tags/{code}",
     "/api/v1/stats/population",
+    "/api/v1/case-categories",
+    "/api/v1/case-categories/{id}/routes",
+    "/api/v1/calendar/{year}",
+    "/api/v1/cases",
+    "/api/v1/cases/duplicates",
+    "/api/v1/cases/figures",
+    "/api/v1/inbox",
+    "/api/v1/inbox/{id}/read",
+    "/api/v1/orgs/{id}/webhook",
+    "/open311/v2/{file}",
+    "/open311/v2/services/{file}",
+    "/open311/v2/requests/{file}",
+    "/open311/v2/tokens/{file}",
+    "/cases",
+    "/cases/new",
+    "/cases/map",
+    "/cases/figures",
+    "/cases/{id}/step",
+    "/inbox",
+    "/inbox/{id}/read",
+    "/api/v1/cases/{id}/photos",
+    "/api/v1/cases/{id}/photos/{pid}",
+    "/cases/{id}/photos",
+    "/cases/catalogue",
+    "/cases/catalogue/{code}",
 ];
 
 #[test]
@@ -271,6 +299,11 @@ async fn every_personal_data_route_writes_an_entry() {
         })
         .await
         .unwrap();
+    // A hotline case in wangge's grid: its caller's phone is shown to the workers.
+    let hotline_case = app
+        .query_i64("SELECT c.id FROM cases c JOIN case_categories k ON k.id = c.category_id WHERE k.code = 'group_rental' ORDER BY c.id LIMIT 1")
+        .await;
+    let admin = app.token("admin").await;
 
     // (route, request, the subject the entry must name, the action)
     type Req = Box<dyn Fn() -> reqwest::RequestBuilder>;
@@ -521,6 +554,45 @@ async fn every_personal_data_route_writes_an_entry() {
             },
             format!("person:{jumin_person}"),
             "list",
+        ),
+        (
+            "/api/v1/cases/{id}",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/cases/{hotline_case}")),
+                    wangge.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("case:{hotline_case}"),
+            "read",
+        ),
+        (
+            "/cases/{id}",
+            {
+                let (c, u) = (b.clone(), url(format!("/cases/{hotline_case}")));
+                Box::new(move || c.get(&u))
+            },
+            format!("case:{hotline_case}"),
+            "read",
+        ),
+        (
+            "/api/v1/cases/{id}/transitions",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/cases/{hotline_case}/transitions")),
+                    admin.clone(),
+                );
+                Box::new(move || {
+                    c.post(&u).bearer_auth(&t).json(
+                        &serde_json::json!({"action": "reject", "note": "已由房管办另案处理"}),
+                    )
+                })
+            },
+            format!("case:{hotline_case}"),
+            "read",
         ),
     ];
     let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();

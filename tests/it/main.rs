@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod browser;
+mod cases;
 mod cli;
 mod foundation;
 mod import;

@@ -1,0 +1,494 @@
+//! `linli-bench cases`: the targets of the cases issue.
+//!
+//! 1. Case creation over the JSON API against the `/healthz` baseline of the same run
+//!    (`linli demo`, 64 keep-alive connections): at least 25% of its req/s, p99 < 50 ms.
+//! 2. The escalation sweep over a table of 1,000,000 open cases (in-process, SQLite): the
+//!    watcher only reads cases whose next alarm is due, so it is measured with none due (the
+//!    usual tick) and with `--due` of them due at once (after downtime).
+//! 3. Duplicate suggestion at intake with 100,000 open cases: p99 < 20 ms.
+//!
+//! ```text
+//! cargo build --release --bins
+//! ./target/release/linli-bench cases [--open 1000000] [--due 10000] [--dup-open 100000]
+//!     [--seconds 10] [--connections 64] [--skip-http]
+//! ```
+
+use super::*;
+
+use linli::cases::calendar::{self, HOUR_MS};
+use linli::store::{Db, Val};
+
+#[derive(Args, Debug, Clone)]
+pub struct CasesArgs {
+    /// Open cases in the table the escalation sweep runs over.
+    #[arg(long, default_value_t = 1_000_000)]
+    open: u64,
+    /// How many of them are due when the sweep runs (catching up after downtime).
+    #[arg(long, default_value_t = 10_000)]
+    due: u64,
+    /// Open cases for the duplicate suggestion measurement.
+    #[arg(long, default_value_t = 100_000)]
+    dup_open: u64,
+    /// Measured seconds per HTTP scenario.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Only the in-process measurements (no `linli demo` server).
+    #[arg(long)]
+    skip_http: bool,
+}
+
+const TEXTS: &[&str] = &[
+    "楼下路灯不亮，晚上很黑",
+    "小区东门消防通道被私家车占用",
+    "楼上装修噪音太大，早上七点就开始",
+    "垃圾箱旁边堆满装修垃圾没人清运",
+    "电梯门关不上，运行有异响",
+    "楼道里有电动车充电拉飞线",
+    "井盖松动，走上去会响",
+    "绿化带里的树枝挡住了路牌",
+    "一套房子住了十几个人，进出很乱",
+    "健身器材的螺丝松了，有安全隐患",
+];
+
+/// A building: id, path, latitude, longitude.
+type Building = (i64, String, f64, f64);
+
+/// A street with 200 buildings (points over about 2 × 2 km) and the demo catalogue.
+fn setup(db: &Db) -> Result<(i64, Vec<Building>, Vec<i64>)> {
+    db.migrate_blocking()?;
+    let now = linli::store::now_ms();
+    let out = db.write_blocking(|c| {
+        c.exec(
+            "INSERT INTO places (id, street_id, parent_id, kind, code, name, path, depth, created_at) VALUES (1, NULL, NULL, 'district', '310115', '区', '310115', 0, $1)",
+            linli::params![now],
+        )?;
+        c.exec(
+            "INSERT INTO places (id, street_id, parent_id, kind, code, name, path, depth, created_at) VALUES (2, 2, 1, 'street', 's1', '街道', '310115/s1', 1, $1)",
+            linli::params![now],
+        )?;
+        let mut rows = Vec::new();
+        let mut buildings = Vec::new();
+        for i in 0..200i64 {
+            let (lat, lon) = (31.20 + (i / 20) as f64 * 0.002, 121.50 + (i % 20) as f64 * 0.001);
+            let path = format!("310115/s1/b{i}");
+            rows.push(vec![
+                Val::Int(10 + i),
+                Val::Int(2),
+                Val::Int(2),
+                "building".into(),
+                format!("b{i}").into(),
+                format!("{i}号楼").into(),
+                path.clone().into(),
+                Val::Int(2),
+                serde_json::json!({"type": "Point", "coordinates": [lon, lat]}).to_string().into(),
+                Val::Int(now),
+            ]);
+            buildings.push((10 + i, path, lat, lon));
+        }
+        c.insert_many(
+            "places",
+            &["id", "street_id", "parent_id", "kind", "code", "name", "path", "depth", "geojson", "created_at"],
+            &rows,
+        )?;
+        calendar::set_year(c, 2, 2026, &calendar::china_2026())?;
+        let mut cats = Vec::new();
+        for (i, code) in ["city_appearance", "facility_repair", "illegal_parking", "noise", "group_rental", "elevator", "fire_hazard", "greenery", "water_leak", "waste_sorting"].iter().enumerate() {
+            let k = linli::cases::NewCategory {
+                code: code.to_string(),
+                name_zh: format!("分类{i}"),
+                name_en: format!("Category {i}"),
+                group: "g".into(),
+                fields: Vec::new(),
+                accept_hours: 2,
+                resolve_hours: 24,
+                priority: 2,
+                dup_radius_m: 100,
+                verify_required: true,
+                public: true,
+            };
+            cats.push(
+                linli::cases::save_category(c, 2, &k)
+                    .map_err(|e| linli::store::StoreError::Db(format!("{e:?}")))?,
+            );
+        }
+        Ok((2i64, buildings, cats))
+    })?;
+    Ok(out)
+}
+
+/// Inserts `n` open cases spread over the buildings and categories; the first `due` have
+/// their next alarm in the past.
+fn fill(db: &Db, buildings: &[Building], cats: &[i64], n: u64, due: u64, now: i64) -> Result<()> {
+    let cols = [
+        "street_id",
+        "category_id",
+        "channel",
+        "state",
+        "priority",
+        "description",
+        "place_id",
+        "place_path",
+        "building_id",
+        "lat",
+        "lon",
+        "token",
+        "handler_org_id",
+        "clock",
+        "clock_start",
+        "warn_at",
+        "due_at",
+        "warned",
+        "level",
+        "next_alarm_at",
+        "created_at",
+        "updated_at",
+        "terms",
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rnd = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    // Segmented once per text, as intake does once per case.
+    let segmented: std::collections::HashMap<&str, String> = TEXTS
+        .iter()
+        .map(|t| (*t, linli::cases::dedupe::segment(t)))
+        .collect();
+    let mut done = 0u64;
+    while done < n {
+        let batch = (n - done).min(20_000);
+        let mut rows = Vec::with_capacity(batch as usize);
+        for k in 0..batch {
+            let i = done + k;
+            let b = &buildings[(rnd() % buildings.len() as u64) as usize];
+            let created = now - (rnd() % (13 * 86_400_000)) as i64;
+            let (due_at, next) = if i < due {
+                (now - 3_600_000, now - 1)
+            } else {
+                let d = now + HOUR_MS + (rnd() % (72 * HOUR_MS as u64)) as i64;
+                (d, d)
+            };
+            let text = TEXTS[(rnd() % TEXTS.len() as u64) as usize];
+            rows.push(vec![
+                Val::Int(2),
+                Val::Int(cats[(rnd() % cats.len() as u64) as usize]),
+                "api".into(),
+                "in_progress".into(),
+                Val::Int(2),
+                format!("{text} #{i}").into(),
+                Val::Int(b.0),
+                b.1.clone().into(),
+                Val::Int(b.0),
+                Val::Real(b.2 + (rnd() % 100) as f64 * 1e-6),
+                Val::Real(b.3 + (rnd() % 100) as f64 * 1e-6),
+                format!("t{i}").into(),
+                Val::Null,
+                "resolve".into(),
+                Val::Int(created),
+                Val::Int(due_at - HOUR_MS),
+                Val::Int(due_at),
+                Val::Int(1),
+                Val::Int(0),
+                Val::Int(next),
+                Val::Int(created),
+                Val::Int(created),
+                segmented[text].clone().into(),
+            ]);
+        }
+        db.write_blocking(|c| c.insert_many("cases", &cols, &rows))?;
+        done += batch;
+    }
+    Ok(())
+}
+
+fn sweep_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
+    let db = Db::open(&format!("sqlite://{}", dir.join("sweep.db").display()))?;
+    let (_, buildings, cats) = setup(&db)?;
+    let now = linli::store::now_ms();
+    let t0 = Instant::now();
+    fill(&db, &buildings, &cats, args.open, args.due, now)?;
+    println!(
+        "  filled {} open cases ({} due) in {:.1} s",
+        args.open,
+        args.due,
+        t0.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let s = db.write_blocking(|c| linli::cases::escalation::sweep(c, now))?;
+    let catch_up = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let idle = db.write_blocking(|c| linli::cases::escalation::sweep(c, now + 1))?;
+    let tick = t.elapsed().as_secs_f64();
+    db.close();
+    let ok = catch_up < 5.0;
+    println!(
+        "  escalation sweep over {} open cases, {} due: {:.2} s ({} escalations)  [{}: < 5 s]",
+        args.open,
+        args.due,
+        catch_up,
+        s.escalations,
+        pass(ok)
+    );
+    println!(
+        "  the next tick (nothing due): {:.1} ms, looked at {}",
+        tick * 1000.0,
+        idle.looked_at
+    );
+    Ok(ok)
+}
+
+fn dedupe_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
+    let db = Db::open(&format!("sqlite://{}", dir.join("dedupe.db").display()))?;
+    let (_, buildings, cats) = setup(&db)?;
+    let now = linli::store::now_ms();
+    fill(&db, &buildings, &cats, args.dup_open, 0, now)?;
+    linli::cases::dedupe::warm_up();
+    let mut lat_us: Vec<u32> = Vec::with_capacity(2000);
+    let mut found = 0usize;
+    db.read_blocking(|c| {
+        for i in 0..2000usize {
+            let b = &buildings[(i * 7919) % buildings.len()];
+            let probe = linli::cases::dedupe::Probe {
+                street_id: 2,
+                category_id: cats[i % cats.len()],
+                radius_m: 100,
+                building_id: Some(b.0),
+                lat: Some(b.2),
+                lon: Some(b.3),
+                text: TEXTS[i % TEXTS.len()],
+                exclude: None,
+            };
+            let t = Instant::now();
+            let s = linli::cases::dedupe::suggest(c, &probe, now)?;
+            lat_us.push(t.elapsed().as_micros() as u32);
+            found += s.len();
+        }
+        Ok(())
+    })?;
+    db.close();
+    lat_us.sort_unstable();
+    let p99 = percentile(&lat_us, 99.0);
+    let ok = ms(p99) < 20.0;
+    println!(
+        "  duplicate suggestion with {} open cases: p50 {:.2} ms, p99 {:.2} ms, {:.1} suggestions each  [{}: p99 < 20 ms]",
+        args.dup_open,
+        ms(percentile(&lat_us, 50.0)),
+        ms(p99),
+        found as f64 / 2000.0,
+        pass(ok)
+    );
+    Ok(ok)
+}
+
+/// Categories of the demo catalogue without required extra fields.
+const CATEGORIES: &[&str] = &[
+    "illegal_parking",
+    "noise",
+    "waste_sorting",
+    "greenery",
+    "group_rental",
+    "water_leak",
+];
+
+async fn post_worker(
+    addr: SocketAddr,
+    token: Arc<String>,
+    places: Arc<Vec<i64>>,
+    start: Instant,
+    end: Instant,
+    seq: Arc<AtomicU64>,
+) -> WorkerStats {
+    let mut st = WorkerStats::default();
+    let mut sender: Option<Sender> = None;
+    while Instant::now() < end {
+        if sender.is_none() {
+            match connect(addr).await {
+                Ok(s) => sender = Some(s),
+                Err(e) => {
+                    st.transport_errors += 1;
+                    st.first_error
+                        .get_or_insert_with(|| format!("connect: {e:#}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            }
+        }
+        let s = sender.as_mut().expect("connected");
+        let n = seq.fetch_add(1, Ordering::Relaxed);
+        // Reports spread over the demo's places and categories, as a street's would be.
+        let body = serde_json::json!({
+            "category": CATEGORIES[(n % CATEGORIES.len() as u64) as usize],
+            "description": format!("{} #{n}", TEXTS[(n / 7 % TEXTS.len() as u64) as usize]),
+            "place_id": places[(n / 3 % places.len() as u64) as usize],
+            "channel": "api",
+        })
+        .to_string();
+        let req = Request::post("/api/v1/cases")
+            .header(header::HOST, addr.to_string())
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let t0 = Instant::now();
+        let res = tokio::time::timeout(REQUEST_TIMEOUT, async {
+            s.ready().await?;
+            let res = s.send_request(req).await?;
+            let status = res.status();
+            let _ = res.into_body().collect().await?;
+            anyhow::Ok(status)
+        })
+        .await;
+        let t1 = Instant::now();
+        let counted = t1 >= start && t1 < end;
+        match res {
+            Ok(Ok(status)) => {
+                if counted {
+                    st.latencies.push((t1 - t0).as_micros() as u32);
+                    *st.statuses.entry(status.as_u16()).or_default() += 1;
+                    if status == StatusCode::CREATED {
+                        st.ok += 1;
+                    }
+                }
+            }
+            _ => {
+                st.transport_errors += 1;
+                sender = None;
+            }
+        }
+    }
+    st
+}
+
+async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
+    let linli = find_linli()?;
+    let (mut server, _) = start_server(
+        &linli,
+        dir,
+        &DemoSpec {
+            size: "small",
+            seed: 1,
+            env: &[],
+        },
+        Duration::from_secs(600),
+    )?;
+    let addr = server.addr;
+    let creds = sign_in(addr).await?;
+    let token = Arc::new(creds.bearer.clone());
+    let r = request(
+        addr,
+        Method::GET,
+        "/api/v1/cases?limit=100",
+        &[(header::AUTHORIZATION, format!("Bearer {token}"))],
+        None,
+    )
+    .await?;
+    let v: serde_json::Value = serde_json::from_slice(&r.body)?;
+    let mut places: Vec<i64> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["place_id"].as_i64()).collect())
+        .unwrap_or_default();
+    places.sort_unstable();
+    places.dedup();
+    if places.is_empty() {
+        bail!("the demo has no case to take a place from: {}", r.text());
+    }
+    let places = Arc::new(places);
+    let load = Load {
+        warmup: args.warmup,
+        seconds: args.seconds,
+        connections: args.connections,
+    };
+    let base = run_scenario(
+        addr,
+        server.pid(),
+        Scenario::new("healthz", "baseline", "/healthz".into(), Vec::new()),
+        load,
+    )
+    .await;
+    let seq = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let start = t0 + Duration::from_secs_f64(args.warmup);
+    let end = start + Duration::from_secs_f64(args.seconds);
+    let tasks: Vec<_> = (0..args.connections)
+        .map(|_| {
+            tokio::spawn(post_worker(
+                addr,
+                token.clone(),
+                places.clone(),
+                start,
+                end,
+                seq.clone(),
+            ))
+        })
+        .collect();
+    let mut all = WorkerStats::default();
+    for t in tasks {
+        let st = t.await?;
+        all.latencies.extend(st.latencies);
+        all.ok += st.ok;
+        all.transport_errors += st.transport_errors;
+        for (k, v) in st.statuses {
+            *all.statuses.entry(k).or_default() += v;
+        }
+    }
+    all.latencies.sort_unstable();
+    let rps = all.ok as f64 / args.seconds;
+    let p99 = ms(percentile(&all.latencies, 99.0));
+    let share = rps / base.ok_rps();
+    let ok = share >= 0.25 && p99 < 50.0 && all.transport_errors == 0;
+    println!(
+        "  /healthz baseline: {:.0} req/s, p99 {:.2} ms",
+        base.ok_rps(),
+        ms(base.p99_us)
+    );
+    println!(
+        "  POST /api/v1/cases: {:.0} created/s ({:.0}% of baseline), p50 {:.2} ms, p99 {:.2} ms, statuses {:?}, transport errors {}  [{}: ≥ 25%, p99 < 50 ms]",
+        rps,
+        share * 100.0,
+        ms(percentile(&all.latencies, 50.0)),
+        p99,
+        all.statuses,
+        all.transport_errors,
+        pass(ok)
+    );
+    let key_line = server
+        .stdout_lines
+        .lock()
+        .expect("lines")
+        .iter()
+        .any(|l| l.starts_with("open311 api_key: "));
+    println!("  `linli demo` printed the open311 api_key line: {key_line}");
+    let _ = server.stop(Duration::from_secs(30));
+    Ok(ok)
+}
+
+pub fn run(args: CasesArgs) -> Result<ExitCode> {
+    let dir = temp_data_dir("linli-bench-cases")?;
+    println!(
+        "cases: in-process measurements on SQLite in {}",
+        dir.path.display()
+    );
+    let mut ok = sweep_bench(&args, &dir.path)?;
+    ok &= dedupe_bench(&args, &dir.path)?;
+    if !args.skip_http {
+        let sub = dir.path.join("server");
+        std::fs::create_dir_all(&sub)?;
+        let rt = tokio::runtime::Runtime::new()?;
+        ok &= rt.block_on(http_bench(&args, &sub))?;
+    }
+    println!(
+        "cases: {}",
+        if ok {
+            "all targets met"
+        } else {
+            "some targets missed"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

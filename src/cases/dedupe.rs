@@ -1,0 +1,228 @@
+//! Duplicate suggestions at intake: open cases of the same category reported recently within
+//! the category's radius (or in the same building), ranked by how alike their descriptions
+//! are after Chinese word segmentation (jieba).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+use crate::params;
+use crate::store::{Conn, Result};
+
+/// How far back a report still counts as "the same problem".
+pub const RECENT_MS: i64 = 14 * 86_400_000;
+/// At most this many suggestions.
+pub const MAX: usize = 5;
+
+fn jieba() -> &'static jieba_rs::Jieba {
+    static J: OnceLock<jieba_rs::Jieba> = OnceLock::new();
+    J.get_or_init(jieba_rs::Jieba::new)
+}
+
+/// Loads the dictionary ahead of the first request (it takes a moment).
+pub fn warm_up() {
+    let _ = jieba();
+}
+
+/// Words too common to tell two reports apart.
+const STOP: &[&str] = &[
+    "的", "了", "在", "是", "有", "和", "也", "都", "就", "很", "我", "我们", "你", "他", "她",
+    "这", "那", "个", "一", "不", "还", "请", "已经", "一直", "没有", "这个", "那个", "啊", "吧",
+    "呢",
+];
+
+/// The terms of a text as stored with a case: jieba's words (search mode, so compounds also
+/// give their parts) and the character bigrams of each run of Chinese text, marked `~` —
+/// segmentation alone splits "东门路灯不亮" as 东门路/灯不亮 and would miss 路灯. Computed once
+/// at intake, so comparing a new report with its candidates needs no segmentation of theirs.
+pub fn segment(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for w in jieba().cut_for_search(text, true) {
+        let w = w.word.trim();
+        if w.is_empty() || STOP.contains(&w) || w.chars().all(|c| !c.is_alphanumeric()) {
+            continue;
+        }
+        out.push(w.to_lowercase());
+    }
+    let chars: Vec<char> = text.chars().collect();
+    for pair in chars.windows(2) {
+        let cjk = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+        if cjk(pair[0]) && cjk(pair[1]) {
+            let bigram: String = pair.iter().collect();
+            if !STOP.contains(&bigram.as_str()) {
+                out.push(format!("~{bigram}"));
+            }
+        }
+    }
+    out.join(" ")
+}
+
+/// Counts stored terms; bigrams weigh half a word.
+pub fn counts(segmented: &str) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    for t in segmented.split_whitespace() {
+        let w = if t.starts_with('~') { 0.5 } else { 1.0 };
+        *out.entry(t.to_string()).or_insert(0.0) += w;
+    }
+    out
+}
+
+/// The counted terms of a text.
+pub fn terms(text: &str) -> HashMap<String, f64> {
+    counts(&segment(text))
+}
+
+/// Cosine similarity of two term counts, 0–1.
+pub fn similarity(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .filter_map(|(k, x)| b.get(k).map(|y| x * y))
+        .fold(0.0, |s, v| s + v);
+    let na: f64 = a.values().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.values().map(|x| x * x).sum::<f64>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// Great-circle distance in metres.
+pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let r = 6_371_000.0;
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * r * a.sqrt().asin()
+}
+
+/// A likely duplicate.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Suggestion {
+    pub id: i64,
+    pub state: String,
+    pub description: String,
+    pub created_at: i64,
+    /// Metres from the new report, when both have a point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+    pub same_building: bool,
+    /// Text similarity, 0–1.
+    pub score: f64,
+}
+
+/// What a new report is compared on.
+pub struct Probe<'a> {
+    pub street_id: i64,
+    pub category_id: i64,
+    pub radius_m: i64,
+    pub building_id: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub text: &'a str,
+    /// The case itself, when checking one already stored.
+    pub exclude: Option<i64>,
+}
+
+pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>> {
+    let since = now - RECENT_MS;
+    // A box around the point narrows the rows read; the exact distance is checked below.
+    let (lat, lon) = (p.lat.unwrap_or(0.0), p.lon.unwrap_or(0.0));
+    let has_point = p.lat.is_some() && p.lon.is_some();
+    let dlat = p.radius_m as f64 / 111_000.0;
+    let dlon = dlat / lat.to_radians().cos().max(0.1);
+    let open = "state NOT IN ('closed', 'rated', 'merged', 'rejected')";
+    let cols = "id, state, description, created_at, lat, lon, building_id, terms";
+    let mut rows = Vec::new();
+    if let Some(b) = p.building_id {
+        rows.extend(c.query(
+            &format!(
+                "SELECT {cols} FROM cases WHERE category_id = $1 AND building_id = $2 AND created_at >= $3 \
+                 AND street_id = $4 AND id <> $5 AND {open} ORDER BY created_at DESC LIMIT 200"
+            ),
+            params![p.category_id, b, since, p.street_id, p.exclude.unwrap_or(-1)],
+        )?);
+    }
+    if has_point {
+        rows.extend(c.query(
+            &format!(
+                "SELECT {cols} FROM cases WHERE category_id = $1 AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 \
+                 AND created_at >= $6 AND street_id = $7 AND id <> $8 AND {open} ORDER BY created_at DESC LIMIT 500"
+            ),
+            params![
+                p.category_id,
+                lat - dlat,
+                lat + dlat,
+                lon - dlon,
+                lon + dlon,
+                since,
+                p.street_id,
+                p.exclude.unwrap_or(-1)
+            ],
+        )?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    rows.retain(|r| seen.insert(r.i64(0)));
+    let probe = terms(p.text);
+    let mut out: Vec<Suggestion> = rows
+        .into_iter()
+        .filter_map(|mut r| {
+            let same_building = p.building_id.is_some() && r.opt_i64(6) == p.building_id;
+            let distance = match (has_point, r.opt_f64(4), r.opt_f64(5)) {
+                (true, Some(a), Some(o)) => Some(distance_m(lat, lon, a, o)),
+                _ => None,
+            };
+            let near = distance.is_some_and(|d| d <= p.radius_m as f64);
+            if !same_building && !near {
+                return None;
+            }
+            let description = r.take_str(2).unwrap_or_default();
+            let score = similarity(&probe, &counts(&r.str(7)));
+            Some(Suggestion {
+                id: r.i64(0),
+                state: r.take_str(1).unwrap_or_default(),
+                description,
+                created_at: r.i64(3),
+                distance_m: distance.map(|d| d.round()),
+                same_building,
+                score: (score * 1000.0).round() / 1000.0,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.same_building.cmp(&a.same_building))
+            .then(
+                a.distance_m
+                    .unwrap_or(f64::MAX)
+                    .total_cmp(&b.distance_m.unwrap_or(f64::MAX)),
+            )
+    });
+    out.truncate(MAX);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alike_reports_score_higher() {
+        let a = terms("小区东门路灯不亮了，晚上很黑");
+        let b = terms("东门的路灯坏了不亮");
+        let d = terms("楼下有人违章停车堵住消防通道");
+        assert!(similarity(&a, &b) > similarity(&a, &d));
+        assert!(similarity(&a, &a) > 0.99);
+        assert_eq!(similarity(&a, &HashMap::new()), 0.0);
+    }
+
+    #[test]
+    fn distances() {
+        // 0.001° of latitude is about 111 m.
+        let d = distance_m(31.2, 121.5, 31.201, 121.5);
+        assert!((d - 111.0).abs() < 1.0, "{d}");
+    }
+}

@@ -1,0 +1,692 @@
+//! The demo street's service catalogue, working calendar, Open311 integration key and a set
+//! of cases in every part of their life.
+
+use serde_json::json;
+
+use super::calendar::{self, HOUR_MS};
+use super::lifecycle::{self, Action, Actor, ActorRef, Step};
+use super::{CaseError, Channel, FieldDef, FieldType, NewCase, NewCategory};
+use crate::params;
+use crate::store::{Conn, StoreError};
+
+fn field(
+    key: &str,
+    kind: FieldType,
+    zh: &str,
+    en: &str,
+    required: bool,
+    options: &[&str],
+) -> FieldDef {
+    FieldDef {
+        key: key.into(),
+        kind,
+        label_zh: zh.into(),
+        label_en: en.into(),
+        required,
+        options: options.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// The catalogue: category, and the department (by the suffix of its name) responsible
+/// street-wide; `property` means the estate's property company where there is one.
+fn catalogue() -> Vec<(NewCategory, &'static str, bool)> {
+    let cat = |code: &str,
+               zh: &str,
+               en: &str,
+               group: &str,
+               accept: i64,
+               resolve: i64,
+               priority: i64,
+               radius: i64,
+               verify: bool,
+               public: bool,
+               fields: Vec<FieldDef>| NewCategory {
+        code: code.into(),
+        name_zh: zh.into(),
+        name_en: en.into(),
+        group: group.into(),
+        fields,
+        accept_hours: accept,
+        resolve_hours: resolve,
+        priority,
+        dup_radius_m: radius,
+        verify_required: verify,
+        public,
+    };
+    vec![
+        (
+            cat(
+                "city_appearance",
+                "市容环境",
+                "Street cleanliness",
+                "environment",
+                2,
+                24,
+                2,
+                100,
+                true,
+                true,
+                vec![field(
+                    "kind",
+                    FieldType::Single,
+                    "问题类型",
+                    "Kind of problem",
+                    true,
+                    &["垃圾堆放", "乱张贴", "占道经营", "其他"],
+                )],
+            ),
+            "城管执法中队",
+            false,
+        ),
+        (
+            cat(
+                "waste_sorting",
+                "垃圾分类",
+                "Waste sorting",
+                "environment",
+                4,
+                24,
+                3,
+                100,
+                true,
+                true,
+                vec![],
+            ),
+            "绿化市容所",
+            false,
+        ),
+        (
+            cat(
+                "greenery",
+                "绿化养护",
+                "Greenery upkeep",
+                "environment",
+                4,
+                40,
+                3,
+                100,
+                true,
+                true,
+                vec![],
+            ),
+            "绿化市容所",
+            false,
+        ),
+        (
+            cat(
+                "facility_repair",
+                "设施维修",
+                "Facility repair",
+                "facilities",
+                2,
+                40,
+                2,
+                50,
+                true,
+                true,
+                vec![field(
+                    "facility",
+                    FieldType::Single,
+                    "设施",
+                    "Facility",
+                    true,
+                    &["路灯", "道路", "井盖", "健身器材", "其他"],
+                )],
+            ),
+            "房管办事处",
+            true,
+        ),
+        (
+            cat(
+                "water_leak",
+                "漏水渗水",
+                "Water leak",
+                "facilities",
+                2,
+                24,
+                2,
+                30,
+                true,
+                true,
+                vec![field(
+                    "floor",
+                    FieldType::Number,
+                    "楼层",
+                    "Floor",
+                    false,
+                    &[],
+                )],
+            ),
+            "房管办事处",
+            true,
+        ),
+        (
+            cat(
+                "illegal_parking",
+                "违章停车",
+                "Illegal parking",
+                "order",
+                1,
+                4,
+                1,
+                50,
+                false,
+                true,
+                vec![field(
+                    "plate",
+                    FieldType::Text,
+                    "车牌号",
+                    "Number plate",
+                    false,
+                    &[],
+                )],
+            ),
+            "城管执法中队",
+            false,
+        ),
+        (
+            cat(
+                "noise",
+                "噪音扰民",
+                "Noise nuisance",
+                "order",
+                1,
+                8,
+                2,
+                100,
+                true,
+                true,
+                vec![
+                    field(
+                        "source",
+                        FieldType::Single,
+                        "噪音来源",
+                        "Source",
+                        false,
+                        &["装修", "娱乐", "施工", "商铺", "其他"],
+                    ),
+                    field("since", FieldType::Date, "开始日期", "Since", false, &[]),
+                ],
+            ),
+            "派出所",
+            false,
+        ),
+        (
+            cat(
+                "group_rental",
+                "群租",
+                "Overcrowded rental (群租)",
+                "housing",
+                4,
+                80,
+                2,
+                30,
+                true,
+                true,
+                vec![field("room", FieldType::Text, "房号", "Flat", false, &[])],
+            ),
+            "房管办事处",
+            false,
+        ),
+        (
+            cat(
+                "elevator",
+                "电梯故障",
+                "Elevator fault",
+                "safety",
+                1,
+                8,
+                1,
+                20,
+                true,
+                true,
+                vec![
+                    field(
+                        "stairwell",
+                        FieldType::Number,
+                        "单元号",
+                        "Stairwell",
+                        false,
+                        &[],
+                    ),
+                    field(
+                        "trapped",
+                        FieldType::Single,
+                        "是否有人被困",
+                        "Anyone trapped",
+                        true,
+                        &["是", "否"],
+                    ),
+                ],
+            ),
+            "市场监管所",
+            true,
+        ),
+        (
+            cat(
+                "fire_hazard",
+                "消防隐患",
+                "Fire hazard",
+                "safety",
+                1,
+                16,
+                1,
+                50,
+                true,
+                true,
+                vec![field(
+                    "hazards",
+                    FieldType::Multi,
+                    "隐患",
+                    "Hazards",
+                    true,
+                    &[
+                        "楼道堆物",
+                        "电动车楼内充电",
+                        "消防通道占用",
+                        "灭火器失效",
+                        "其他",
+                    ],
+                )],
+            ),
+            "消防救援站",
+            false,
+        ),
+        (
+            cat(
+                "elderly_care",
+                "独居老人关怀",
+                "Care for an elderly person living alone",
+                "care",
+                2,
+                16,
+                1,
+                0,
+                true,
+                false,
+                vec![],
+            ),
+            "社区卫生服务中心",
+            false,
+        ),
+    ]
+}
+
+/// Seeds every street: catalogue, routes, the 2026 calendar.
+pub fn seed_catalogue(c: &mut dyn Conn, now: i64) -> Result<(), CaseError> {
+    let streets: Vec<i64> = c
+        .query(
+            "SELECT id FROM places WHERE kind = 'street' ORDER BY id",
+            &[],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect();
+    let _ = now;
+    for street in streets {
+        calendar::set_year(c, street, 2026, &calendar::china_2026())?;
+        for (k, dept, property) in catalogue() {
+            let id = super::save_category(c, street, &k)?;
+            if let Some(org) = c.query_opt(
+                "SELECT id FROM organisations WHERE street_id = $1 AND kind = 'department' AND name LIKE $2 ORDER BY id LIMIT 1",
+                params![street, format!("%{dept}")],
+            )? {
+                super::set_route(c, id, street, org.i64(0))?;
+            }
+            if property {
+                let rows = c.query(
+                    "SELECT op.org_id, op.place_id FROM org_places op JOIN organisations o ON o.id = op.org_id \
+                     WHERE o.street_id = $1 AND o.kind = 'property' ORDER BY op.org_id, op.place_id",
+                    params![street],
+                )?;
+                for r in rows {
+                    super::set_route(c, id, r.i64(1), r.i64(0))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the demo's Open311 integration key with a new one and returns it (only its hash
+/// is stored, so it is shown once, when `linli demo` starts).
+pub fn integration_key(c: &mut dyn Conn) -> Result<Option<String>, StoreError> {
+    let Some(street) = c.query_opt("SELECT street_id FROM users WHERE username = 'admin'", &[])?
+    else {
+        return Ok(None);
+    };
+    c.exec("DELETE FROM open311_keys WHERE name = 'demo'", &[])?;
+    let key = super::open311::create_key(c, street.i64(0), "demo")?;
+    Ok(Some(key))
+}
+
+struct Who {
+    id: i64,
+    name: String,
+    orgs: Vec<i64>,
+}
+
+fn who(c: &mut dyn Conn, username: &str) -> Result<Option<Who>, StoreError> {
+    let Some(r) = c.query_opt(
+        "SELECT id, display_name FROM users WHERE username = $1",
+        params![username],
+    )?
+    else {
+        return Ok(None);
+    };
+    let orgs = c
+        .query(
+            "SELECT org_id FROM user_roles WHERE user_id = $1 AND org_id IS NOT NULL",
+            params![r.i64(0)],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect();
+    Ok(Some(Who {
+        id: r.i64(0),
+        name: r.str(1),
+        orgs,
+    }))
+}
+
+fn actor(w: &Who, actors: &[Actor]) -> ActorRef {
+    ActorRef {
+        user_id: Some(w.id),
+        name: w.name.clone(),
+        actors: actors.to_vec(),
+        orgs: w.orgs.clone(),
+    }
+}
+
+/// Sample cases in the demo accounts' street, in many states, at times before `now`.
+pub fn seed_cases(c: &mut dyn Conn, now: i64) -> Result<(), CaseError> {
+    let (Some(admin), Some(wangge), Some(jumin), Some(bumen), Some(wuye)) = (
+        who(c, "admin")?,
+        who(c, "wangge")?,
+        who(c, "jumin")?,
+        who(c, "bumen")?,
+        who(c, "wuye")?,
+    ) else {
+        return Ok(());
+    };
+    let street = c.query_i64(
+        "SELECT street_id FROM users WHERE id = $1",
+        params![admin.id],
+    )?;
+    let grid_path = c
+        .query_one(
+            "SELECT p.path FROM user_roles r JOIN places p ON p.id = r.place_id WHERE r.user_id = $1",
+            params![wangge.id],
+        )?
+        .str(0);
+    let mut p = Vec::new();
+    let cond = crate::store::under_paths("path", std::slice::from_ref(&grid_path), 1, &mut p);
+    let buildings: Vec<i64> = c
+        .query(
+            &format!(
+                "SELECT id FROM places WHERE kind = 'building' AND {cond} ORDER BY id LIMIT 6"
+            ),
+            &p,
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect();
+    if buildings.is_empty() {
+        return Ok(());
+    }
+    let jumin_unit = c
+        .query_opt(
+            "SELECT unit_id FROM persons WHERE id = (SELECT person_id FROM users WHERE id = $1)",
+            params![jumin.id],
+        )?
+        .and_then(|r| r.opt_i64(0));
+    let b = |i: usize| buildings[i % buildings.len()];
+    let dispatcher = actor(&admin, &[Actor::Dispatcher, Actor::Verifier]);
+    let grid = actor(&wangge, &[Actor::Verifier]);
+    let reporter = actor(&jumin, &[Actor::Reporter]);
+    let bumen_h = actor(&bumen, &[Actor::Handler]);
+    let wuye_h = actor(&wuye, &[Actor::Handler]);
+    let hour = HOUR_MS;
+
+    // (category, channel, reporter?, place, description, extra, hours ago, steps)
+    type Steps<'a> = Vec<(&'a ActorRef, Step, i64)>;
+    type Seed<'a> = (
+        &'a str,
+        Channel,
+        bool,
+        i64,
+        &'a str,
+        serde_json::Value,
+        i64,
+        Steps<'a>,
+    );
+    let step = |a: Action, note: &str| Step::new(a, note);
+    let rate = |r: i64, note: &str| {
+        let mut s = Step::new(Action::Rate, note);
+        s.rating = Some(r);
+        s
+    };
+    let to = |org: &Who| {
+        let mut s = Step::new(Action::Dispatch, "");
+        s.org_id = org.orgs.first().copied();
+        s
+    };
+    let ext = |h: i64, note: &str| {
+        let mut s = Step::new(Action::RequestExtension, note);
+        s.hours = Some(h);
+        s
+    };
+    let cases: Vec<Seed> = vec![
+        (
+            "facility_repair",
+            Channel::Resident,
+            true,
+            jumin_unit.unwrap_or(b(0)),
+            "楼下路灯一直不亮，晚上出门很黑，老人容易摔倒",
+            json!({"facility": "路灯"}),
+            74,
+            vec![
+                (&dispatcher, step(Action::Accept, ""), 73),
+                (&dispatcher, to(&wuye), 72),
+                (&wuye_h, step(Action::SignFor, ""), 70),
+                (&wuye_h, step(Action::Start, "已联系电工"), 50),
+            ],
+        ),
+        (
+            "illegal_parking",
+            Channel::Patrol,
+            false,
+            b(1),
+            "小区东门消防通道有私家车长期停放",
+            json!({"plate": "沪A·12345"}),
+            2,
+            vec![],
+        ),
+        (
+            "noise",
+            Channel::Resident,
+            true,
+            b(2),
+            "楼上装修每天早上七点就开始电钻，影响休息",
+            json!({"source": "装修"}),
+            240,
+            vec![
+                (&dispatcher, step(Action::Accept, ""), 239),
+                (&dispatcher, to(&bumen), 238),
+                (&bumen_h, step(Action::SignFor, ""), 236),
+                (&bumen_h, step(Action::Start, ""), 230),
+                (
+                    &bumen_h,
+                    step(
+                        Action::Resolve,
+                        "已上门告知装修时间规定，业主承诺八点后施工",
+                    ),
+                    200,
+                ),
+                (&grid, step(Action::Verify, "回访确认已按规定时间施工"), 190),
+                (&dispatcher, step(Action::Close, ""), 189),
+                (&reporter, rate(4, "处理及时"), 180),
+            ],
+        ),
+        (
+            "elevator",
+            Channel::Patrol,
+            false,
+            b(3),
+            "3号楼电梯门关不上，运行时异响",
+            json!({"trapped": "否", "stairwell": 1}),
+            150,
+            vec![
+                (&dispatcher, step(Action::Accept, ""), 149),
+                (&dispatcher, to(&wuye), 148),
+                (&wuye_h, step(Action::SignFor, ""), 147),
+            ],
+        ),
+        (
+            "city_appearance",
+            Channel::Resident,
+            true,
+            b(4),
+            "垃圾箱旁边堆了很多装修垃圾，好几天没人清运",
+            json!({"kind": "垃圾堆放"}),
+            30,
+            vec![
+                (&dispatcher, step(Action::Accept, ""), 29),
+                (&dispatcher, to(&bumen), 28),
+            ],
+        ),
+        (
+            "city_appearance",
+            Channel::Patrol,
+            false,
+            b(4),
+            "垃圾箱旁装修垃圾堆放未清运",
+            json!({"kind": "垃圾堆放"}),
+            6,
+            vec![],
+        ),
+        (
+            "group_rental",
+            Channel::Hotline,
+            false,
+            b(5),
+            "隔壁一套房子住了十几个人，进出很乱",
+            json!({}),
+            100,
+            vec![
+                (&dispatcher, step(Action::Accept, ""), 99),
+                (&dispatcher, to(&bumen), 98),
+                (
+                    &bumen_h,
+                    step(Action::Return, "不属于城管职责，应派房管办"),
+                    97,
+                ),
+            ],
+        ),
+        (
+            "elderly_care",
+            Channel::Patrol,
+            false,
+            b(0),
+            "独居老人王阿姨近两天没有下楼取牛奶",
+            json!({}),
+            20,
+            vec![
+                (&dispatcher, step(Action::Accept, ""), 19),
+                (
+                    &dispatcher,
+                    step(Action::Hold, "老人由子女接走暂住，待返回后上门"),
+                    18,
+                ),
+            ],
+        ),
+        (
+            "waste_sorting",
+            Channel::Resident,
+            true,
+            b(1),
+            "测试一下能不能提交",
+            json!({}),
+            48,
+            vec![(
+                &dispatcher,
+                step(Action::Reject, "非实际问题，不予受理"),
+                47,
+            )],
+        ),
+        (
+            "fire_hazard",
+            Channel::Patrol,
+            false,
+            b(2),
+            "楼道里有电动车充电，拉了飞线",
+            json!({"hazards": ["电动车楼内充电"]}),
+            12,
+            vec![
+                (&dispatcher, step(Action::Accept, ""), 11),
+                (&dispatcher, step(Action::Dispatch, ""), 10),
+            ],
+        ),
+        (
+            "illegal_parking",
+            Channel::Hotline,
+            false,
+            b(1),
+            "东门口有车挡住了消防通道",
+            json!({}),
+            26,
+            vec![
+                (&dispatcher, step(Action::Accept, ""), 25),
+                (&dispatcher, to(&bumen), 25),
+                (&bumen_h, step(Action::SignFor, ""), 24),
+                (&bumen_h, step(Action::Start, ""), 24),
+                (&bumen_h, ext(8, "车主联系不上，需要交警配合拖车"), 23),
+            ],
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (cat, channel, by_resident, place, desc, extra, ago, steps) in cases {
+        let t0 = now - ago * hour;
+        let (reporter_id, reporter_name) = match channel {
+            Channel::Hotline => (None, "王先生".to_string()),
+            Channel::Patrol => (Some(wangge.id), wangge.name.clone()),
+            _ if by_resident => (Some(jumin.id), jumin.name.clone()),
+            _ => (None, String::new()),
+        };
+        let id = super::create(
+            c,
+            street,
+            channel,
+            &NewCase {
+                category: cat.into(),
+                description: desc.into(),
+                place_id: Some(place),
+                extra: extra.as_object().cloned().unwrap_or_default(),
+                reporter_id,
+                reporter_name,
+                reporter_contact: if channel == Channel::Hotline {
+                    "13800001234".into()
+                } else {
+                    String::new()
+                },
+                ..NewCase::default()
+            },
+            t0,
+        )?;
+        for (who, s, ago) in steps {
+            let at = now - ago * hour;
+            let case = super::get(c, id.0, at)?.ok_or(CaseError::NotFound)?;
+            lifecycle::apply(c, &case, who, &s, at)?;
+        }
+        ids.push(id.0);
+    }
+    // The second report of the rubbish is a duplicate of the first.
+    let (master, dup) = (ids[4], ids[5]);
+    let case = super::get(c, dup, now - hour)?.ok_or(CaseError::NotFound)?;
+    let mut m = Step::new(Action::Merge, "同一处装修垃圾");
+    m.master_id = Some(master);
+    lifecycle::apply(c, &case, &dispatcher, &m, now - hour)?;
+    // Bring the deadlines up to date: warnings and escalations of the late ones.
+    super::escalation::sweep(c, now)?;
+    Ok(())
+}

@@ -1,0 +1,774 @@
+//! The JSON API for cases under `/api/v1`, documented in the OpenAPI document.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::calendar::{self, CalendarDay};
+use super::dedupe::{self, Suggestion};
+use super::lifecycle::{self, Action, ActorRef, Step};
+use super::notify::{self, InboxItem};
+use super::{
+    Case, CaseError, Category, Channel, Event, Filter, NewCase, NewCategory, OrgFigures, Viewer,
+};
+use crate::api::ErrorBody;
+use crate::app::AppState;
+use crate::audit::{self, NewEntry};
+use crate::error::{AppError, AppResult};
+use crate::org::{Caller, Role};
+use crate::store::now_ms;
+use crate::web::{ApiJson, Signed};
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/api/v1/case-categories",
+            get(list_categories).post(save_category),
+        )
+        .route(
+            "/api/v1/case-categories/{id}/routes",
+            post(set_category_route),
+        )
+        .route(
+            "/api/v1/calendar/{year}",
+            get(get_calendar).put(put_calendar),
+        )
+        .route("/api/v1/cases", get(list_cases).post(create_case))
+        .route("/api/v1/cases/duplicates", post(duplicates))
+        .route("/api/v1/cases/figures", get(org_figures))
+        .route("/api/v1/cases/{id}", get(get_case))
+        .route("/api/v1/cases/{id}/transitions", post(transition))
+        .route(
+            "/api/v1/cases/{id}/photos",
+            post(upload_photo).layer(axum::extract::DefaultBodyLimit::max(
+                super::photos::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/api/v1/cases/{id}/photos/{pid}", get(get_photo))
+        .route("/api/v1/inbox", get(list_inbox))
+        .route("/api/v1/inbox/{id}/read", post(read_inbox))
+        .route("/api/v1/orgs/{id}/webhook", put(set_webhook))
+}
+
+/// The street a caller works in; cases always belong to one.
+pub fn street_of(caller: &Caller) -> AppResult<i64> {
+    caller
+        .street_id
+        .ok_or_else(|| AppError::invalid("case.err_no_street"))
+}
+
+fn require_street_admin(caller: &Caller) -> AppResult<i64> {
+    if !(caller.has(Role::StreetAdmin) || caller.has(Role::DistrictAdmin)) {
+        return Err(AppError::forbidden());
+    }
+    street_of(caller)
+}
+
+/// The service catalogue of the caller's street.
+#[utoipa::path(get, path = "/api/v1/case-categories", tag = "cases", security(("bearer" = [])),
+    responses((status = 200, body = [Category]), (status = 401, body = ErrorBody)))]
+pub async fn list_categories(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<Category>>> {
+    let street = street_of(&caller)?;
+    Ok(Json(
+        state.db.read(move |c| super::categories(c, street)).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedId {
+    pub id: i64,
+}
+
+/// Adds a category, or replaces the one with the same code (street administrators).
+#[utoipa::path(post, path = "/api/v1/case-categories", tag = "cases", request_body = NewCategory, security(("bearer" = [])),
+    responses((status = 200, body = CreatedId), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn save_category(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(k): ApiJson<NewCategory>,
+) -> AppResult<Json<CreatedId>> {
+    let street = require_street_admin(&caller)?;
+    let id = state
+        .db
+        .write_tx(move |c| super::save_category(c, street, &k))
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(CreatedId { id }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RouteRequest {
+    /// The place (and everything under it) the organisation is responsible at.
+    pub place_id: i64,
+    pub org_id: i64,
+}
+
+/// Makes an organisation responsible for a category at a place (street administrators).
+#[utoipa::path(post, path = "/api/v1/case-categories/{id}/routes", tag = "cases", request_body = RouteRequest,
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_category_route(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<RouteRequest>,
+) -> AppResult<StatusCode> {
+    let street = require_street_admin(&caller)?;
+    state
+        .db
+        .write_tx(move |c| -> Result<(), CaseError> {
+            super::category_by_id(c, id)?
+                .filter(|k| k.street_id == street)
+                .ok_or(CaseError::NotFound)?;
+            c.query_opt(
+                "SELECT id FROM organisations WHERE id = $1 AND street_id = $2",
+                crate::params![r.org_id, street],
+            )?
+            .ok_or(CaseError::Invalid("case.err_org"))?;
+            c.query_opt(
+                "SELECT id FROM places WHERE id = $1 AND (street_id = $2 OR id = $2)",
+                crate::params![r.place_id, street],
+            )?
+            .ok_or(CaseError::Invalid("case.err_place"))?;
+            super::set_route(c, id, r.place_id, r.org_id)?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The exceptions to the working week in one year (holidays, make-up working days).
+#[utoipa::path(get, path = "/api/v1/calendar/{year}", tag = "cases", params(("year" = i32, Path)),
+    security(("bearer" = [])), responses((status = 200, body = [CalendarDay])))]
+pub async fn get_calendar(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(year): Path<i32>,
+) -> AppResult<Json<Vec<CalendarDay>>> {
+    let street = street_of(&caller)?;
+    Ok(Json(
+        state
+            .db
+            .read(move |c| calendar::year(c, street, year))
+            .await?,
+    ))
+}
+
+/// Replaces a year's exceptions (street administrators). Deadlines set afterwards use it.
+#[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "cases", params(("year" = i32, Path)),
+    request_body = [CalendarDay], security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_calendar(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(year): Path<i32>,
+    ApiJson(days): ApiJson<Vec<CalendarDay>>,
+) -> AppResult<StatusCode> {
+    let street = require_street_admin(&caller)?;
+    if !(2000..=2100).contains(&year) || calendar::check_year(year, &days).is_err() {
+        return Err(AppError::invalid("case.err_calendar"));
+    }
+    state
+        .db
+        .write(move |c| calendar::set_year(c, street, year, &days))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CaseRequest {
+    /// A category code from `/api/v1/case-categories`.
+    pub category: String,
+    pub description: String,
+    /// A place of the street: building, unit, grid... Either this or a point.
+    #[serde(default)]
+    pub place_id: Option<i64>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default)]
+    pub address: String,
+    /// The category's extra fields, by key.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// resident, hotline, patrol or api; defaults from the caller's role.
+    #[serde(default)]
+    pub channel: Option<Channel>,
+    /// For a hotline call: the caller's name and phone.
+    #[serde(default)]
+    pub reporter_name: String,
+    #[serde(default)]
+    pub reporter_contact: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedCase {
+    pub case: Case,
+    /// Open cases that may be the same problem.
+    pub duplicates: Vec<Suggestion>,
+}
+
+/// The channels a caller may report through, the first being the default.
+pub fn channels_for(caller: &Caller) -> Vec<Channel> {
+    let dispatcher = caller.has(Role::StreetAdmin)
+        || caller.has(Role::CommunityWorker)
+        || caller.has(Role::DistrictAdmin);
+    if caller.has(Role::GridWorker) {
+        vec![Channel::Patrol, Channel::Hotline, Channel::Api]
+    } else if dispatcher {
+        vec![Channel::Hotline, Channel::Patrol, Channel::Api]
+    } else if caller.has(Role::DeptHandler) || caller.has(Role::PropertyManager) {
+        vec![Channel::Api]
+    } else {
+        vec![Channel::Resident, Channel::Api]
+    }
+}
+
+/// Opens a case from a signed-in caller (API or form), returning it with likely duplicates.
+pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppResult<CreatedCase> {
+    let street = street_of(caller)?;
+    let allowed = channels_for(caller);
+    let channel = match r.channel {
+        Some(ch) if allowed.contains(&ch) => ch,
+        Some(_) => return Err(AppError::invalid("case.err_channel")),
+        None => allowed[0],
+    };
+    let (name, contact) = if channel == Channel::Hotline {
+        if r.reporter_name.trim().is_empty() {
+            return Err(AppError::invalid("case.err_hotline_reporter"));
+        }
+        (r.reporter_name, r.reporter_contact)
+    } else {
+        (caller.display_name.clone(), r.reporter_contact)
+    };
+    let reporter_id = (channel != Channel::Hotline).then_some(caller.user_id);
+    let new = NewCase {
+        category: r.category,
+        description: r.description,
+        place_id: r.place_id,
+        lat: r.lat,
+        lon: r.lon,
+        address: r.address,
+        extra: r.extra,
+        reporter_id,
+        reporter_name: name,
+        reporter_contact: contact,
+        open311_key_id: None,
+        terms: None,
+    };
+    // Segmentation and the duplicate search run outside the write transaction: on SQLite
+    // there is one writer, and only the insert needs it.
+    let new = tokio::task::spawn_blocking(move || NewCase {
+        terms: Some(dedupe::segment(&new.description)),
+        ..new
+    })
+    .await
+    .map_err(|e| AppError::internal("segmenting a report", e))?;
+    let now = now_ms();
+    let id = state
+        .db
+        .write_tx(move |c| super::create(c, street, channel, &new, now))
+        .await?;
+    let (case, duplicates) = state
+        .db
+        .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
+            let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
+                let case = super::get(c, id.0, now)?.ok_or(CaseError::NotFound)?;
+                let dups = duplicates_of(c, &case, now)?;
+                Ok((case, dups))
+            };
+            Ok(run(c))
+        })
+        .await??;
+    Ok(CreatedCase { case, duplicates })
+}
+
+fn duplicates_of(
+    c: &mut dyn crate::store::Conn,
+    case: &Case,
+    now: i64,
+) -> Result<Vec<Suggestion>, CaseError> {
+    let cat = super::category_by_id(c, case.category_id)?.ok_or(CaseError::NotFound)?;
+    Ok(dedupe::suggest(
+        c,
+        &dedupe::Probe {
+            street_id: case.street_id,
+            category_id: case.category_id,
+            radius_m: cat.dup_radius_m,
+            building_id: case.building_id,
+            lat: case.lat,
+            lon: case.lon,
+            text: &case.description,
+            exclude: Some(case.id.0),
+        },
+        now,
+    )?)
+}
+
+/// Reports a problem. The channel defaults from the caller's role (resident, patrol for grid
+/// workers, hotline for the operations centre, who then give the caller's name).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CaseRequest, security(("bearer" = [])),
+    responses((status = 201, body = CreatedCase), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_case(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(r): ApiJson<CaseRequest>,
+) -> AppResult<(StatusCode, Json<CreatedCase>)> {
+    let out = intake(&state, &caller, r).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DuplicateProbe {
+    pub category: String,
+    pub description: String,
+    #[serde(default)]
+    pub place_id: Option<i64>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+}
+
+/// Open cases that may be the same problem as a report being written (before it is sent).
+#[utoipa::path(post, path = "/api/v1/cases/duplicates", tag = "cases", request_body = DuplicateProbe, security(("bearer" = [])),
+    responses((status = 200, body = [Suggestion]), (status = 422, body = ErrorBody)))]
+pub async fn duplicates(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(p): ApiJson<DuplicateProbe>,
+) -> AppResult<Json<Vec<Suggestion>>> {
+    let street = street_of(&caller)?;
+    let now = now_ms();
+    let out = state
+        .db
+        .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
+            let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
+                let cat = super::category_by_code(c, street, &p.category)?
+                    .ok_or(CaseError::Invalid("case.err_category"))?;
+                let loc = super::locate(c, street, p.place_id, p.lat, p.lon)?;
+                Ok(dedupe::suggest(
+                    c,
+                    &dedupe::Probe {
+                        street_id: street,
+                        category_id: cat.id,
+                        radius_m: cat.dup_radius_m,
+                        building_id: loc.building_id,
+                        lat: loc.lat,
+                        lon: loc.lon,
+                        text: &p.description,
+                        exclude: None,
+                    },
+                    now,
+                )?)
+            };
+            Ok(run(c))
+        })
+        .await??;
+    Ok(Json(out))
+}
+
+/// Cases the caller may see, late ones first: a handler sees the cases dispatched to their
+/// organisation, a resident their own, workers those of their area.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(Filter), security(("bearer" = [])),
+    responses((status = 200, body = [Case]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_cases(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(f): Query<Filter>,
+) -> AppResult<Json<Vec<Case>>> {
+    let viewer = Viewer::of(&caller);
+    let now = now_ms();
+    let out = state
+        .db
+        .read(move |c| Ok(super::list(c, &viewer, &f, now)))
+        .await??;
+    Ok(Json(out))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseDetail {
+    pub case: Case,
+    /// Every step, oldest first.
+    pub timeline: Vec<Event>,
+    /// The steps the caller may take now.
+    pub actions: Vec<Action>,
+    /// The caller's roles towards this case.
+    pub roles: Vec<lifecycle::Actor>,
+    pub photos: Vec<super::photos::Photo>,
+}
+
+/// Loads a case the caller may see, with its timeline; writes an audit entry when the
+/// reporter's contact is shown (to the workers who must call back).
+pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<CaseDetail> {
+    let viewer = Viewer::of(caller);
+    let now = now_ms();
+    let (mut case, (timeline, photos)) = state
+        .db
+        .read(move |c| {
+            let Some(case) = super::get(c, id, now)? else {
+                return Ok(None);
+            };
+            let ev = super::events(c, id)?;
+            let photos = super::photos::of_case(c, id)?;
+            Ok(Some((case, (ev, photos))))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let roles = viewer.actors(&case);
+    let follows = if roles.is_empty() {
+        let uid = caller.user_id;
+        state
+            .db
+            .read(move |c| {
+                c.query_opt(
+                    "SELECT 1 FROM case_followers WHERE case_id = $1 AND user_id = $2",
+                    crate::params![id, uid],
+                )
+            })
+            .await?
+            .is_some()
+    } else {
+        false
+    };
+    if roles.is_empty() && !follows {
+        return Err(AppError::not_found());
+    }
+    let worker = roles
+        .iter()
+        .any(|r| !matches!(r, lifecycle::Actor::Reporter));
+    if worker && !case.contact.is_empty() {
+        let mut subjects = vec![format!("case:{}", case.id.0)];
+        subjects.extend(case.reporter_id.map(audit::user));
+        state
+            .audit
+            .record(
+                NewEntry::by(caller, audit::Action::Read)
+                    .subjects(subjects)
+                    .purpose("case"),
+            )
+            .await?;
+        case.reporter_contact = Some(case.contact.clone());
+    }
+    let actions = lifecycle::possible(case.state, &roles);
+    Ok(CaseDetail {
+        case,
+        timeline,
+        actions,
+        roles,
+        photos,
+    })
+}
+
+/// One case with its timeline and the steps the caller may take.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = CaseDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_case(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<CaseDetail>> {
+    Ok(Json(detail(&state, &caller, id).await?))
+}
+
+/// Takes one step as a signed-in caller.
+pub async fn take_step(state: &AppState, caller: &Caller, id: i64, step: Step) -> AppResult<()> {
+    let viewer = Viewer::of(caller);
+    let now = now_ms();
+    state
+        .db
+        .write_tx(move |c| -> Result<(), CaseError> {
+            let case = super::get(c, id, now)?.ok_or(CaseError::NotFound)?;
+            let actors = viewer.actors(&case);
+            if actors.is_empty() {
+                return Err(CaseError::NotFound);
+            }
+            let who = ActorRef {
+                user_id: Some(viewer.user_id),
+                name: viewer.name.clone(),
+                actors,
+                orgs: viewer.orgs.clone(),
+            };
+            lifecycle::apply(c, &case, &who, &step, now)?;
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// Takes a step of the lifecycle: `{"action": "accept" | "dispatch" | ..., "note": ...}`.
+/// A step the caller's role may not take is refused with 403, one the case's state does not
+/// allow with 409; each message says why.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", params(("id" = i64, Path)),
+    request_body = Step, security(("bearer" = [])),
+    responses((status = 200, body = CaseDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn transition(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(step): ApiJson<Step>,
+) -> AppResult<Json<CaseDetail>> {
+    take_step(&state, &caller, id, step).await?;
+    Ok(Json(detail(&state, &caller, id).await?))
+}
+
+/// Per-organisation figures of the caller's street: on-time rate, median time to resolve,
+/// satisfaction.
+#[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", security(("bearer" = [])),
+    responses((status = 200, body = [OrgFigures]), (status = 403, body = ErrorBody)))]
+pub async fn org_figures(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<OrgFigures>>> {
+    if !caller.browses_cases() {
+        return Err(AppError::forbidden());
+    }
+    let street = street_of(&caller)?;
+    Ok(Json(
+        state.db.read(move |c| super::figures(c, street)).await?,
+    ))
+}
+
+impl Caller {
+    /// Works with cases beyond their own reports.
+    pub fn browses_cases(&self) -> bool {
+        Viewer::of(self).is_worker()
+    }
+}
+
+/// The caller's notifications, newest first.
+#[utoipa::path(get, path = "/api/v1/inbox", tag = "cases", security(("bearer" = [])),
+    responses((status = 200, body = [InboxItem]), (status = 401, body = ErrorBody)))]
+pub async fn list_inbox(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<InboxItem>>> {
+    let uid = caller.user_id;
+    Ok(Json(
+        state.db.read(move |c| notify::inbox(c, uid, 200)).await?,
+    ))
+}
+
+/// Marks one of the caller's notifications read.
+#[utoipa::path(post, path = "/api/v1/inbox/{id}/read", tag = "cases", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn read_inbox(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    let uid = caller.user_id;
+    let now = now_ms();
+    if state
+        .db
+        .write(move |c| notify::mark_read(c, uid, id, now))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::not_found())
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct WebhookRequest {
+    /// `http://…`; empty to remove the webhook. Bodies are JSON, signed in the
+    /// `X-Linli-Signature: sha256=HEX` header with HMAC-SHA256 over the body.
+    pub url: String,
+    /// The shared secret, at least 16 characters.
+    #[serde(default)]
+    pub secret: String,
+}
+
+/// Sets the webhook an organisation's notifications are also posted to (street administrators).
+#[utoipa::path(put, path = "/api/v1/orgs/{id}/webhook", tag = "cases", params(("id" = i64, Path)),
+    request_body = WebhookRequest, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_webhook(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(w): ApiJson<WebhookRequest>,
+) -> AppResult<StatusCode> {
+    let street = require_street_admin(&caller)?;
+    let url = w.url.trim().to_string();
+    if !url.is_empty() {
+        if !url.starts_with("http://") || url.parse::<hyper::Uri>().is_err() {
+            return Err(AppError::invalid("case.err_webhook_url"));
+        }
+        if w.secret.chars().count() < 16 {
+            return Err(AppError::invalid("case.err_webhook_secret"));
+        }
+    }
+    let found = state
+        .db
+        .write(move |c| {
+            if c.query_opt(
+                "SELECT id FROM organisations WHERE id = $1 AND street_id = $2",
+                crate::params![id, street],
+            )?
+            .is_none()
+            {
+                return Ok(false);
+            }
+            let hook = (!url.is_empty()).then_some((url.as_str(), w.secret.as_str()));
+            notify::set_webhook(c, street, id, hook)?;
+            Ok(true)
+        })
+        .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::not_found())
+    }
+}
+
+/// Reads a photo upload: the file, whether its location may be kept, and the form's CSRF token.
+pub async fn read_upload(mut m: axum::extract::Multipart) -> AppResult<(Vec<u8>, bool, String)> {
+    let (mut raw, mut share, mut csrf) = (None, false, String::new());
+    while let Some(field) = m
+        .next_field()
+        .await
+        .map_err(|_| AppError::bad_request("error.bad_form"))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let data = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::invalid("case.err_photo_size")
+            } else {
+                AppError::bad_request("error.bad_form")
+            }
+        })?;
+        match name.as_str() {
+            "photo" => raw = Some(data.to_vec()),
+            "share_location" => {
+                share = matches!(&data[..], b"1" | b"true" | b"on" | b"yes");
+            }
+            "csrf" => csrf = String::from_utf8_lossy(&data).to_string(),
+            _ => {}
+        }
+    }
+    let raw = raw.ok_or_else(|| AppError::invalid("case.err_photo_empty"))?;
+    Ok((raw, share, csrf))
+}
+
+/// Stores a photo of an open case for someone with a role towards it.
+pub async fn add_photo(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    raw: Vec<u8>,
+    share: bool,
+) -> AppResult<super::photos::Photo> {
+    let viewer = Viewer::of(caller);
+    let now = now_ms();
+    let case = state
+        .db
+        .read(move |c| super::get(c, id, now))
+        .await?
+        .filter(|k| !viewer.actors(k).is_empty())
+        .ok_or_else(AppError::not_found)?;
+    if !case.is_open() {
+        return Err(CaseError::Conflict(super::Why::Key("case.err_photo_closed")).into());
+    }
+    let prepared = tokio::task::spawn_blocking(move || super::photos::prepare(&raw, share))
+        .await
+        .map_err(|e| AppError::internal("preparing a photo", e))??;
+    let dir = state.cfg.data_dir.clone();
+    let uid = caller.user_id;
+    let photo = state
+        .db
+        .write_tx(move |c| super::photos::store(c, &dir, &case, uid, &prepared, now))
+        .await?;
+    Ok(photo)
+}
+
+/// Adds a photo (multipart: `photo`, and `share_location=1` to keep its EXIF location). JPEG or
+/// PNG by content, at most 5 MB, 12 per case.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/photos", tag = "cases", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data", content = String), security(("bearer" = [])),
+    responses((status = 201, body = super::photos::Photo), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload_photo(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    m: axum::extract::Multipart,
+) -> AppResult<(StatusCode, Json<super::photos::Photo>)> {
+    let (raw, share, _) = read_upload(m).await?;
+    let p = add_photo(&state, &caller, id, raw, share).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PhotoQuery {
+    /// `1` for the thumbnail.
+    pub thumb: Option<u8>,
+}
+
+/// A photo of a case the caller may see (`?thumb=1` for its thumbnail).
+#[utoipa::path(get, path = "/api/v1/cases/{id}/photos/{pid}", tag = "cases",
+    params(("id" = i64, Path), ("pid" = i64, Path), PhotoQuery), security(("bearer" = [])),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = ErrorBody)))]
+pub async fn get_photo(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, pid)): Path<(i64, i64)>,
+    Query(q): Query<PhotoQuery>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let viewer = Viewer::of(&caller);
+    let now = now_ms();
+    let uid = caller.user_id;
+    let found = state
+        .db
+        .read(move |c| {
+            let Some(case) = super::get(c, id, now)? else {
+                return Ok(None);
+            };
+            let follows = c
+                .query_opt(
+                    "SELECT 1 FROM case_followers WHERE case_id = $1 AND user_id = $2",
+                    crate::params![id, uid],
+                )?
+                .is_some();
+            if viewer.actors(&case).is_empty() && !follows {
+                return Ok(None);
+            }
+            Ok(super::photos::of_case(c, id)?
+                .into_iter()
+                .find(|p| p.id == pid))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let (rel, ctype) = if q.thumb == Some(1) {
+        (found.thumb.clone(), "image/jpeg".to_string())
+    } else {
+        (found.file.clone(), found.content_type.clone())
+    };
+    let bytes = tokio::fs::read(state.cfg.data_dir.join(&rel))
+        .await
+        .map_err(|e| AppError::internal("reading a photo", e))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, ctype),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,1321 @@
+//! Cases (一网统管 · 高效处置一件事): a problem reported through any channel becomes one case,
+//! routed to the organisation that must fix it, watched against a deadline in working time,
+//! escalated when late, verified on site by someone other than the handler, closed and rated.
+//!
+//! This module holds the types and the storage; [`lifecycle`] the table of allowed steps,
+//! [`escalation`] the deadline sweep, [`notify`] the inbox and webhooks, [`dedupe`] the
+//! duplicate suggestions, [`open311`] the GeoReport v2 API, [`http`] the JSON API and
+//! [`pages`] the server-rendered pages.
+
+pub mod calendar;
+pub mod dedupe;
+pub mod demo;
+pub mod escalation;
+pub mod http;
+pub mod lifecycle;
+pub mod notify;
+pub mod open311;
+pub mod pages;
+pub mod photos;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::org::{Caller, Role};
+use crate::params;
+use crate::store::{Conn, Row, StoreError, Val, under_paths};
+use calendar::{Calendar, HOUR_MS};
+
+pub use lifecycle::{Action, Actor, State};
+
+/// All routes of the cases capability: the JSON API, Open311 and the pages.
+pub fn router() -> Router<Arc<AppState>> {
+    http::router()
+        .merge(open311::router())
+        .merge(pages::router())
+}
+
+/// A case's identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct CaseId(pub i64);
+
+/// Where a case came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A resident's report from a phone.
+    Resident,
+    /// A hotline call (12345) entered by a worker.
+    Hotline,
+    /// A grid worker's patrol.
+    Patrol,
+    /// A sensor alert.
+    Sensor,
+    /// The JSON API.
+    Api,
+    /// Open311 GeoReport v2.
+    Open311,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 6] = [
+        Channel::Resident,
+        Channel::Hotline,
+        Channel::Patrol,
+        Channel::Sensor,
+        Channel::Api,
+        Channel::Open311,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Resident => "resident",
+            Channel::Hotline => "hotline",
+            Channel::Patrol => "patrol",
+            Channel::Sensor => "sensor",
+            Channel::Api => "api",
+            Channel::Open311 => "open311",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// The type of an extra field of a category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Number,
+    /// YYYY-MM-DD.
+    Date,
+    /// One of `options`.
+    Single,
+    /// Any of `options`, comma-separated in forms, a list in JSON.
+    Multi,
+}
+
+/// An extra field a category asks for (e.g. the plate of an illegally parked car).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct FieldDef {
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    pub label_zh: String,
+    pub label_en: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+impl FieldDef {
+    pub fn label(&self, lang: crate::web::i18n::Lang) -> &str {
+        if lang == crate::web::i18n::Lang::En {
+            &self.label_en
+        } else {
+            &self.label_zh
+        }
+    }
+}
+
+/// A category of the service catalogue.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Category {
+    pub id: i64,
+    pub street_id: i64,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub group: String,
+    pub fields: Vec<FieldDef>,
+    /// Working hours allowed to accept a case.
+    pub accept_hours: i64,
+    /// Working hours allowed to resolve it once accepted.
+    pub resolve_hours: i64,
+    /// 1 urgent, 2 normal, 3 low.
+    pub priority: i64,
+    pub dup_radius_m: i64,
+    pub verify_required: bool,
+    /// Listed over Open311.
+    pub public: bool,
+    pub active: bool,
+}
+
+impl Category {
+    pub fn name(&self, lang: crate::web::i18n::Lang) -> &str {
+        if lang == crate::web::i18n::Lang::En {
+            &self.name_en
+        } else {
+            &self.name_zh
+        }
+    }
+}
+
+const CATEGORY_COLS: &str = "id, street_id, code, name_zh, name_en, group_code, fields, accept_hours, \
+     resolve_hours, priority, dup_radius_m, verify_required, public, active";
+
+fn category_from(mut r: Row) -> Category {
+    Category {
+        id: r.i64(0),
+        street_id: r.i64(1),
+        code: r.take_str(2).unwrap_or_default(),
+        name_zh: r.take_str(3).unwrap_or_default(),
+        name_en: r.take_str(4).unwrap_or_default(),
+        group: r.take_str(5).unwrap_or_default(),
+        fields: serde_json::from_str(&r.str(6)).unwrap_or_default(),
+        accept_hours: r.i64(7),
+        resolve_hours: r.i64(8),
+        priority: r.i64(9),
+        dup_radius_m: r.i64(10),
+        verify_required: r.bool(11),
+        public: r.bool(12),
+        active: r.bool(13),
+    }
+}
+
+pub fn categories(c: &mut dyn Conn, street_id: i64) -> Result<Vec<Category>, StoreError> {
+    let rows = c.query(
+        &format!(
+            "SELECT {CATEGORY_COLS} FROM case_categories WHERE street_id = $1 ORDER BY group_code, code"
+        ),
+        params![street_id],
+    )?;
+    Ok(rows.into_iter().map(category_from).collect())
+}
+
+pub fn category_by_code(
+    c: &mut dyn Conn,
+    street_id: i64,
+    code: &str,
+) -> Result<Option<Category>, StoreError> {
+    Ok(c.query_opt(
+        &format!("SELECT {CATEGORY_COLS} FROM case_categories WHERE street_id = $1 AND code = $2"),
+        params![street_id, code],
+    )?
+    .map(category_from))
+}
+
+pub fn category_by_id(c: &mut dyn Conn, id: i64) -> Result<Option<Category>, StoreError> {
+    Ok(c.query_opt(
+        &format!("SELECT {CATEGORY_COLS} FROM case_categories WHERE id = $1"),
+        params![id],
+    )?
+    .map(category_from))
+}
+
+/// A category as an administrator defines it.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct NewCategory {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub group: String,
+    #[serde(default)]
+    pub fields: Vec<FieldDef>,
+    pub accept_hours: i64,
+    pub resolve_hours: i64,
+    #[serde(default = "default_priority")]
+    pub priority: i64,
+    #[serde(default = "default_radius")]
+    pub dup_radius_m: i64,
+    #[serde(default = "yes")]
+    pub verify_required: bool,
+    #[serde(default = "yes")]
+    pub public: bool,
+}
+
+fn default_priority() -> i64 {
+    2
+}
+fn default_radius() -> i64 {
+    100
+}
+fn yes() -> bool {
+    true
+}
+
+/// Adds a category or replaces the one with the same code; returns its id.
+pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Result<i64, CaseError> {
+    let code_ok = !k.code.is_empty()
+        && k.code.len() <= 40
+        && k.code
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+    if !code_ok {
+        return Err(CaseError::Invalid("case.err_category_code"));
+    }
+    if k.name_zh.trim().is_empty() || k.name_en.trim().is_empty() {
+        return Err(CaseError::Invalid("case.err_category_name"));
+    }
+    if !(1..=2000).contains(&k.accept_hours) || !(1..=2000).contains(&k.resolve_hours) {
+        return Err(CaseError::Invalid("case.err_hours"));
+    }
+    if !(1..=3).contains(&k.priority) || !(0..=5000).contains(&k.dup_radius_m) {
+        return Err(CaseError::Invalid("case.err_category_numbers"));
+    }
+    for f in &k.fields {
+        let choice = matches!(f.kind, FieldType::Single | FieldType::Multi);
+        if f.key.is_empty() || f.label_zh.is_empty() || choice == f.options.is_empty() {
+            return Err(CaseError::Invalid("case.err_field_def"));
+        }
+    }
+    let fields = serde_json::to_string(&k.fields).unwrap_or_else(|_| "[]".into());
+    let now = crate::store::now_ms();
+    if let Some(old) = category_by_code(c, street_id, &k.code)? {
+        c.exec(
+            "UPDATE case_categories SET name_zh = $2, name_en = $3, group_code = $4, fields = $5, \
+             accept_hours = $6, resolve_hours = $7, priority = $8, dup_radius_m = $9, \
+             verify_required = $10, public = $11, active = 1 WHERE id = $1",
+            params![
+                old.id,
+                k.name_zh.trim(),
+                k.name_en.trim(),
+                k.group.trim(),
+                fields,
+                k.accept_hours,
+                k.resolve_hours,
+                k.priority,
+                k.dup_radius_m,
+                k.verify_required,
+                k.public
+            ],
+        )?;
+        return Ok(old.id);
+    }
+    Ok(c.query_i64(
+        "INSERT INTO case_categories (street_id, code, name_zh, name_en, group_code, fields, \
+         accept_hours, resolve_hours, priority, dup_radius_m, verify_required, public, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13) RETURNING id",
+        params![
+            street_id,
+            k.code.as_str(),
+            k.name_zh.trim(),
+            k.name_en.trim(),
+            k.group.trim(),
+            fields,
+            k.accept_hours,
+            k.resolve_hours,
+            k.priority,
+            k.dup_radius_m,
+            k.verify_required,
+            k.public,
+            now
+        ],
+    )?)
+}
+
+/// Makes `org_id` responsible for a category at a place and everything under it.
+pub fn set_route(
+    c: &mut dyn Conn,
+    category_id: i64,
+    place_id: i64,
+    org_id: i64,
+) -> Result<(), StoreError> {
+    let p = c.query_one(
+        "SELECT street_id, path FROM places WHERE id = $1",
+        params![place_id],
+    )?;
+    let street = p.opt_i64(0).unwrap_or(place_id);
+    c.exec(
+        "DELETE FROM category_routes WHERE category_id = $1 AND place_id = $2",
+        params![category_id, place_id],
+    )?;
+    c.exec(
+        "INSERT INTO category_routes (street_id, category_id, place_id, place_path, org_id) VALUES ($1, $2, $3, $4, $5)",
+        params![street, category_id, place_id, p.str(1), org_id],
+    )?;
+    Ok(())
+}
+
+/// The organisation responsible for a category at a place: the route of the most specific
+/// place that contains it.
+pub fn route(
+    c: &mut dyn Conn,
+    category_id: i64,
+    place_path: &str,
+) -> Result<Option<i64>, StoreError> {
+    let rows = c.query(
+        "SELECT place_path, org_id FROM category_routes WHERE category_id = $1",
+        params![category_id],
+    )?;
+    Ok(rows
+        .iter()
+        .filter(|r| crate::org::Scope::covers(&[r.str(0)], place_path))
+        .max_by_key(|r| r.str(0).len())
+        .map(|r| r.i64(1)))
+}
+
+/// The routes of a category, for the catalogue page: (place name, organisation name).
+pub fn routes_of(c: &mut dyn Conn, category_id: i64) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(c
+        .query(
+            "SELECT p.name, o.name FROM category_routes r JOIN places p ON p.id = r.place_id \
+             JOIN organisations o ON o.id = r.org_id WHERE r.category_id = $1 ORDER BY r.place_path",
+            params![category_id],
+        )?
+        .iter()
+        .map(|r| (r.str(0), r.str(1)))
+        .collect())
+}
+
+/// One case with the names the pages and the API show.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Case {
+    pub id: CaseId,
+    pub street_id: i64,
+    pub category_id: i64,
+    pub category: String,
+    pub category_name_zh: String,
+    pub category_name_en: String,
+    pub channel: Channel,
+    pub state: State,
+    /// 1 urgent, 2 normal, 3 low.
+    pub priority: i64,
+    pub description: String,
+    pub address: String,
+    pub place_id: i64,
+    pub place_path: String,
+    pub place_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    /// The category's extra fields, by key.
+    #[schema(value_type = Object)]
+    pub extra: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter_id: Option<i64>,
+    pub reporter_name: String,
+    /// The reporter's phone or e-mail: only in the detail a dispatcher reads (audited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter_contact: Option<String>,
+    /// The organisation routing suggests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_org_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_org_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_org_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_org_name: Option<String>,
+    /// A user handling it directly (a grid worker for a sensor alert).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_user_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verifier_id: Option<i64>,
+    /// The master case when this one was merged into it as a duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_id: Option<i64>,
+    /// Working hours asked for in a pending extension request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_hours: Option<i64>,
+    /// The deadline running: accept, resolve, hold (paused) or none.
+    pub clock: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warn_at: Option<i64>,
+    /// Escalation level: 0 grid, 1 community, 2 street, 3 district.
+    pub level: i64,
+    /// Has been late at some point.
+    pub late: bool,
+    /// Is past its running deadline now.
+    pub overdue: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_comment: Option<String>,
+    pub verify_required: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<i64>,
+    #[serde(skip)]
+    pub token: String,
+    #[serde(skip)]
+    pub hold_from: Option<String>,
+    #[serde(skip)]
+    pub remaining_ms: Option<i64>,
+    #[serde(skip)]
+    pub building_id: Option<i64>,
+    #[serde(skip)]
+    pub contact: String,
+    #[serde(skip)]
+    pub clock_start: i64,
+    #[serde(skip)]
+    pub warned: bool,
+}
+
+impl Case {
+    pub fn category_name(&self, lang: crate::web::i18n::Lang) -> &str {
+        if lang == crate::web::i18n::Lang::En {
+            &self.category_name_en
+        } else {
+            &self.category_name_zh
+        }
+    }
+    pub fn is_open(&self) -> bool {
+        self.state.is_open()
+    }
+}
+
+pub(crate) const CASE_COLS: &str = "c.id, c.street_id, c.category_id, k.code, k.name_zh, k.name_en, c.channel, c.state, \
+     c.priority, c.description, c.address, c.place_id, c.place_path, p.name, c.lat, c.lon, c.extra, \
+     c.reporter_id, c.reporter_name, c.suggested_org_id, so.name, c.handler_org_id, ho.name, \
+     c.handler_user_id, hu.display_name, c.resolver_id, c.verifier_id, c.master_id, c.extension_hours, \
+     c.clock, c.due_at, c.warn_at, c.level, c.late, c.rating, c.rating_comment, c.created_at, \
+     c.updated_at, c.resolved_at, c.closed_at, c.token, k.verify_required, c.hold_from, \
+     c.remaining_ms, c.building_id, c.reporter_contact, c.clock_start, c.warned";
+pub(crate) const CASE_FROM: &str = "cases c JOIN case_categories k ON k.id = c.category_id \
+     JOIN places p ON p.id = c.place_id \
+     LEFT JOIN organisations so ON so.id = c.suggested_org_id \
+     LEFT JOIN organisations ho ON ho.id = c.handler_org_id \
+     LEFT JOIN users hu ON hu.id = c.handler_user_id";
+
+pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
+    let clock = r.take_str(29).unwrap_or_default();
+    let due_at = r.opt_i64(30);
+    Case {
+        id: CaseId(r.i64(0)),
+        street_id: r.i64(1),
+        category_id: r.i64(2),
+        category: r.take_str(3).unwrap_or_default(),
+        category_name_zh: r.take_str(4).unwrap_or_default(),
+        category_name_en: r.take_str(5).unwrap_or_default(),
+        channel: Channel::parse(&r.str(6)).unwrap_or(Channel::Api),
+        state: State::parse(&r.str(7)).unwrap_or(State::New),
+        priority: r.i64(8),
+        description: r.take_str(9).unwrap_or_default(),
+        address: r.take_str(10).unwrap_or_default(),
+        place_id: r.i64(11),
+        place_path: r.take_str(12).unwrap_or_default(),
+        place_name: r.take_str(13).unwrap_or_default(),
+        lat: r.opt_f64(14),
+        lon: r.opt_f64(15),
+        extra: serde_json::from_str(&r.str(16)).unwrap_or(serde_json::Value::Null),
+        reporter_id: r.opt_i64(17),
+        reporter_name: r.take_str(18).unwrap_or_default(),
+        reporter_contact: None,
+        suggested_org_id: r.opt_i64(19),
+        suggested_org_name: r.take_str(20),
+        handler_org_id: r.opt_i64(21),
+        handler_org_name: r.take_str(22),
+        handler_user_id: r.opt_i64(23),
+        handler_user_name: r.take_str(24),
+        resolver_id: r.opt_i64(25),
+        verifier_id: r.opt_i64(26),
+        master_id: r.opt_i64(27),
+        extension_hours: r.opt_i64(28),
+        overdue: matches!(clock.as_str(), "accept" | "resolve") && due_at.is_some_and(|d| d < now),
+        clock,
+        due_at,
+        warn_at: r.opt_i64(31),
+        level: r.i64(32),
+        late: r.bool(33),
+        rating: r.opt_i64(34),
+        rating_comment: r.take_str(35),
+        created_at: r.i64(36),
+        updated_at: r.i64(37),
+        resolved_at: r.opt_i64(38),
+        closed_at: r.opt_i64(39),
+        token: r.take_str(40).unwrap_or_default(),
+        verify_required: r.bool(41),
+        hold_from: r.take_str(42),
+        remaining_ms: r.opt_i64(43),
+        building_id: r.opt_i64(44),
+        contact: r.take_str(45).unwrap_or_default(),
+        clock_start: r.i64(46),
+        warned: r.bool(47),
+    }
+}
+
+/// One case by id, without a scope check (internal use: the caller checks [`Viewer::sees`]).
+pub fn get(c: &mut dyn Conn, id: i64, now: i64) -> Result<Option<Case>, StoreError> {
+    Ok(c.query_opt(
+        &format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE c.id = $1"),
+        params![id],
+    )?
+    .map(|r| case_from(r, now)))
+}
+
+/// A case's state by id, for other modules (sensing learns when its case closes).
+pub fn state_of(c: &mut dyn Conn, id: CaseId) -> Result<Option<State>, StoreError> {
+    Ok(
+        c.query_opt("SELECT state FROM cases WHERE id = $1", params![id.0])?
+            .and_then(|r| State::parse(&r.str(0))),
+    )
+}
+
+/// Who is looking at cases, and what they may see: cases under the places they work in, cases
+/// dispatched to their organisations or to them, and cases they reported or follow.
+#[derive(Clone, Debug, Default)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub street_id: Option<i64>,
+    pub name: String,
+    /// Places where the caller dispatches (street/district administrators, community workers).
+    pub dispatch: Vec<String>,
+    /// Places where the caller may verify on site (those plus grid workers).
+    pub verify: Vec<String>,
+    pub orgs: Vec<i64>,
+}
+
+impl Viewer {
+    pub fn of(caller: &Caller) -> Viewer {
+        let mut v = Viewer {
+            user_id: caller.user_id,
+            street_id: caller.street_id,
+            name: caller.display_name.clone(),
+            ..Viewer::default()
+        };
+        for g in &caller.grants {
+            match (g.role, &g.place, &g.org) {
+                (Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker, Some(p), _) => {
+                    v.dispatch.push(p.path.clone());
+                    v.verify.push(p.path.clone());
+                }
+                (Role::GridWorker, Some(p), _) => v.verify.push(p.path.clone()),
+                (Role::DeptHandler | Role::PropertyManager, _, Some(o)) => v.orgs.push(o.id),
+                _ => {}
+            }
+        }
+        v
+    }
+
+    /// The paths under which cases are visible without being dispatched to the caller.
+    fn paths(&self) -> Vec<String> {
+        let mut p = self.verify.clone();
+        p.sort();
+        p.dedup();
+        p
+    }
+
+    /// The roles the caller holds towards one case.
+    pub fn actors(&self, case: &Case) -> Vec<Actor> {
+        let mut out = Vec::new();
+        if crate::org::Scope::covers(&self.dispatch, &case.place_path) {
+            out.push(Actor::Dispatcher);
+        }
+        if self.handles(case) {
+            out.push(Actor::Handler);
+        }
+        if crate::org::Scope::covers(&self.verify, &case.place_path) {
+            out.push(Actor::Verifier);
+        }
+        if case.reporter_id == Some(self.user_id) {
+            out.push(Actor::Reporter);
+        }
+        out
+    }
+
+    pub fn handles(&self, case: &Case) -> bool {
+        case.handler_user_id == Some(self.user_id)
+            || case.handler_org_id.is_some_and(|o| self.orgs.contains(&o))
+    }
+
+    pub fn is_worker(&self) -> bool {
+        !self.verify.is_empty() || !self.orgs.is_empty()
+    }
+
+    /// The SQL condition for the cases this viewer sees, parameters from `first`.
+    fn condition(&self, first: usize, p: &mut Vec<Val>) -> String {
+        let mut parts = Vec::new();
+        let paths = self.paths();
+        if !paths.is_empty() {
+            parts.push(under_paths("c.place_path", &paths, first + p.len(), p));
+        }
+        if !self.orgs.is_empty() {
+            let list: Vec<String> = self.orgs.iter().map(|o| o.to_string()).collect();
+            parts.push(format!("c.handler_org_id IN ({})", list.join(", ")));
+        }
+        p.push(Val::Int(self.user_id));
+        let n = first + p.len() - 1;
+        parts.push(format!(
+            "c.handler_user_id = ${n} OR c.reporter_id = ${n} OR c.id IN (SELECT case_id FROM case_followers WHERE user_id = ${n})"
+        ));
+        format!("({})", parts.join(" OR "))
+    }
+}
+
+/// Filters of the case list.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct Filter {
+    /// A state, or several separated by commas; `open` for every open state.
+    pub state: Option<String>,
+    /// A category code.
+    pub category: Option<String>,
+    /// A place id: cases at it or under it.
+    pub place: Option<i64>,
+    /// Only cases past their deadline now (`true`), or never late (`false`).
+    pub late: Option<bool>,
+    /// Only cases the caller reported or follows.
+    pub mine: Option<bool>,
+    /// Only cases dispatched to the caller's organisation or to the caller.
+    pub handling: Option<bool>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// The cases a viewer sees, late ones first, then by deadline and age.
+pub fn list(
+    c: &mut dyn Conn,
+    viewer: &Viewer,
+    f: &Filter,
+    now: i64,
+) -> Result<Vec<Case>, CaseError> {
+    let mut p: Vec<Val> = Vec::new();
+    let mut conds = vec![viewer.condition(1, &mut p)];
+    if let Some(s) = f.state.as_deref().filter(|s| !s.is_empty()) {
+        let mut states = Vec::new();
+        for part in s.split(',') {
+            if part == "open" {
+                states.extend(State::ALL.into_iter().filter(|s| s.is_open()));
+            } else {
+                states.push(State::parse(part).ok_or(CaseError::Invalid("case.err_state"))?);
+            }
+        }
+        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        conds.push(format!("c.state IN ({})", list.join(", ")));
+    }
+    if let Some(code) = f.category.as_deref().filter(|s| !s.is_empty()) {
+        p.push(code.into());
+        conds.push(format!("k.code = ${}", p.len()));
+    }
+    if let Some(place) = f.place {
+        let path = c
+            .query_opt("SELECT path FROM places WHERE id = $1", params![place])?
+            .map(|r| r.str(0))
+            .ok_or(CaseError::Invalid("case.err_place"))?;
+        let n = p.len() + 1;
+        conds.push(under_paths("c.place_path", &[path], n, &mut p));
+    }
+    if let Some(late) = f.late {
+        p.push(now.into());
+        let n = p.len();
+        let overdue = format!("(c.clock IN ('accept', 'resolve') AND c.due_at < ${n})");
+        conds.push(if late {
+            overdue
+        } else {
+            format!("(c.late = 0 AND NOT {overdue})")
+        });
+    }
+    if f.mine == Some(true) {
+        p.push(viewer.user_id.into());
+        let n = p.len();
+        conds.push(format!(
+            "(c.reporter_id = ${n} OR c.id IN (SELECT case_id FROM case_followers WHERE user_id = ${n}))"
+        ));
+    }
+    if f.handling == Some(true) {
+        let mut alt = vec![format!("c.handler_user_id = {}", viewer.user_id)];
+        if !viewer.orgs.is_empty() {
+            let list: Vec<String> = viewer.orgs.iter().map(|o| o.to_string()).collect();
+            alt.push(format!("c.handler_org_id IN ({})", list.join(", ")));
+        }
+        conds.push(format!("({})", alt.join(" OR ")));
+    }
+    let limit = f.limit.unwrap_or(100).clamp(1, 500);
+    let offset = f.offset.unwrap_or(0).max(0);
+    p.push(now.into());
+    let n = p.len();
+    let sql = format!(
+        "SELECT {CASE_COLS} FROM {CASE_FROM} WHERE {} \
+         ORDER BY CASE WHEN c.clock IN ('accept', 'resolve') AND c.due_at < ${n} THEN 0 ELSE 1 END, \
+         c.level DESC, c.priority, COALESCE(c.due_at, c.created_at), c.id LIMIT {limit} OFFSET {offset}",
+        conds.join(" AND ")
+    );
+    Ok(c.query(&sql, &p)?
+        .into_iter()
+        .map(|r| case_from(r, now))
+        .collect())
+}
+
+/// One step of a case's life.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<i64>,
+    /// A name, or `system` for the deadline watcher.
+    pub actor: String,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub note: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+pub fn events(c: &mut dyn Conn, case_id: i64) -> Result<Vec<Event>, StoreError> {
+    Ok(c.query(
+        "SELECT id, at, actor_id, actor, action, from_state, to_state, note, data FROM case_events \
+             WHERE case_id = $1 ORDER BY id",
+        params![case_id],
+    )?
+    .into_iter()
+    .map(|mut r| Event {
+        id: r.i64(0),
+        at: r.i64(1),
+        actor_id: r.opt_i64(2),
+        actor: r.take_str(3).unwrap_or_default(),
+        action: r.take_str(4).unwrap_or_default(),
+        from_state: r.take_str(5).unwrap_or_default(),
+        to_state: r.take_str(6).unwrap_or_default(),
+        note: r.take_str(7).unwrap_or_default(),
+        data: serde_json::from_str(&r.str(8)).unwrap_or(serde_json::Value::Null),
+    })
+    .collect())
+}
+
+/// Appends a step to a case's timeline.
+#[allow(clippy::too_many_arguments)]
+pub fn record_event(
+    c: &mut dyn Conn,
+    street_id: i64,
+    case_id: i64,
+    at: i64,
+    actor: (Option<i64>, &str),
+    action: &str,
+    from: &str,
+    to: &str,
+    note: &str,
+    data: serde_json::Value,
+) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO case_events (street_id, case_id, at, actor_id, actor, action, from_state, to_state, note, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        params![street_id, case_id, at, actor.0, actor.1, action, from, to, note, data.to_string()],
+    )?;
+    Ok(())
+}
+
+/// What can go wrong with a case request, mapped to HTTP in one place.
+#[derive(Debug)]
+pub enum CaseError {
+    Store(StoreError),
+    /// Bad input: a translation key.
+    Invalid(&'static str),
+    /// The caller's role may not take this step (403), and why.
+    Forbidden(Why),
+    /// The case's state does not allow this step (409), and why.
+    Conflict(Why),
+    NotFound,
+}
+
+/// Why a step was refused. The message is composed when the error becomes a response, in the
+/// request's language (store work runs on blocking threads, outside the request's context).
+#[derive(Debug)]
+pub enum Why {
+    Key(&'static str),
+    Rule(lifecycle::Refusal, Action, State),
+}
+
+impl Why {
+    pub fn message(&self) -> String {
+        match self {
+            Why::Key(k) => crate::web::i18n::Tr(crate::web::ctx().lang)
+                .s(k)
+                .to_string(),
+            Why::Rule(r, a, s) => lifecycle::refusal_message(*r, *a, *s),
+        }
+    }
+}
+
+impl From<StoreError> for CaseError {
+    fn from(e: StoreError) -> Self {
+        CaseError::Store(e)
+    }
+}
+
+impl From<CaseError> for AppError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::Store(e) => e.into(),
+            CaseError::Invalid(key) => AppError::invalid(key),
+            CaseError::Forbidden(why) => {
+                AppError::with_message(StatusCode::FORBIDDEN, "forbidden", why.message())
+            }
+            CaseError::Conflict(why) => {
+                AppError::with_message(StatusCode::CONFLICT, "state_conflict", why.message())
+            }
+            CaseError::NotFound => AppError::not_found(),
+        }
+    }
+}
+
+/// A new case as an intake channel hands it over.
+#[derive(Clone, Debug, Default)]
+pub struct NewCase {
+    pub category: String,
+    pub description: String,
+    /// A place of the street (a building, unit, grid...); found from the point when absent.
+    pub place_id: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: String,
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub reporter_id: Option<i64>,
+    pub reporter_name: String,
+    pub reporter_contact: String,
+    pub open311_key_id: Option<i64>,
+    /// The description segmented for duplicate detection, when the caller did it already
+    /// (outside the write transaction, which is the single writer on SQLite).
+    pub terms: Option<String>,
+}
+
+/// The place a case belongs to, with the building and the point used for duplicates.
+pub struct Located {
+    pub place_id: i64,
+    pub path: String,
+    pub building_id: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+fn point_of(geojson: &str) -> Option<(f64, f64)> {
+    let v: serde_json::Value = serde_json::from_str(geojson).ok()?;
+    match v.get("type")?.as_str()? {
+        "Point" => {
+            let c = v.get("coordinates")?;
+            Some((c.get(1)?.as_f64()?, c.get(0)?.as_f64()?))
+        }
+        "Polygon" => {
+            let ring = v.get("coordinates")?.get(0)?.as_array()?;
+            let n = ring.len() as f64;
+            let (mut x, mut y) = (0.0, 0.0);
+            for p in ring {
+                x += p.get(0)?.as_f64()?;
+                y += p.get(1)?.as_f64()?;
+            }
+            (n > 0.0).then(|| (y / n, x / n))
+        }
+        _ => None,
+    }
+}
+
+/// Finds where a case is: the place given (which must be in the street), or the building
+/// nearest to the point given. Coordinates default to the building's.
+pub fn locate(
+    c: &mut dyn Conn,
+    street_id: i64,
+    place_id: Option<i64>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+) -> Result<Located, CaseError> {
+    if let (Some(a), Some(o)) = (lat, lon)
+        && (!(-90.0..=90.0).contains(&a) || !(-180.0..=180.0).contains(&o))
+    {
+        return Err(CaseError::Invalid("case.err_point"));
+    }
+    let row = match place_id {
+        Some(id) => c
+            .query_opt(
+                "SELECT id, street_id, kind, path, parent_id, geojson FROM places WHERE id = $1",
+                params![id],
+            )?
+            .filter(|r| r.opt_i64(1) == Some(street_id) || r.i64(0) == street_id)
+            .ok_or(CaseError::Invalid("case.err_place"))?,
+        None => {
+            let (Some(a), Some(o)) = (lat, lon) else {
+                return Err(CaseError::Invalid("case.err_no_place"));
+            };
+            // The nearest building of the street (buildings carry a Point).
+            let rows = c.query(
+                "SELECT id, street_id, kind, path, parent_id, geojson FROM places WHERE street_id = $1 AND kind = 'building'",
+                params![street_id],
+            )?;
+            rows.into_iter()
+                .filter_map(|r| {
+                    let (y, x) = point_of(&r.str(5))?;
+                    Some((dedupe::distance_m(a, o, y, x), r))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .filter(|(d, _)| *d < 2000.0)
+                .map(|(_, r)| r)
+                .ok_or(CaseError::Invalid("case.err_point_outside"))?
+        }
+    };
+    let kind = row.str(2);
+    let building_id = match kind.as_str() {
+        "building" => Some(row.i64(0)),
+        "unit" => row.opt_i64(4),
+        _ => None,
+    };
+    let (mut la, mut lo) = (lat, lon);
+    if la.is_none() || lo.is_none() {
+        let geo = match (kind.as_str(), building_id) {
+            ("unit", Some(b)) => c
+                .query_opt("SELECT geojson FROM places WHERE id = $1", params![b])?
+                .and_then(|r| r.opt_str(0)),
+            _ => row.opt_str(5),
+        };
+        if let Some((y, x)) = geo.as_deref().and_then(point_of) {
+            la = Some(y);
+            lo = Some(x);
+        }
+    }
+    Ok(Located {
+        place_id: row.i64(0),
+        path: row.str(3),
+        building_id,
+        lat: la,
+        lon: lo,
+    })
+}
+
+/// Checks the extra fields against the category's definitions; returns them normalised.
+pub fn check_extra(
+    cat: &Category,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, CaseError> {
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    for key in extra.keys() {
+        if !cat.fields.iter().any(|f| &f.key == key) {
+            return Err(CaseError::Invalid("case.err_extra_unknown"));
+        }
+    }
+    for f in &cat.fields {
+        let v = extra.get(&f.key).filter(|v| match v {
+            Value::Null => false,
+            Value::String(s) => !s.trim().is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            _ => true,
+        });
+        let Some(v) = v else {
+            if f.required {
+                return Err(CaseError::Invalid("case.err_extra_required"));
+            }
+            continue;
+        };
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let norm = match f.kind {
+            FieldType::Text => {
+                let s = text(v).ok_or(CaseError::Invalid("case.err_extra_type"))?;
+                if s.chars().count() > 200 {
+                    return Err(CaseError::Invalid("case.err_extra_type"));
+                }
+                Value::String(s)
+            }
+            FieldType::Number => {
+                let n = match v {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                }
+                .filter(|n| n.is_finite())
+                .ok_or(CaseError::Invalid("case.err_extra_number"))?;
+                serde_json::json!(n)
+            }
+            FieldType::Date => {
+                let s = text(v).ok_or(CaseError::Invalid("case.err_extra_date"))?;
+                chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                    .map_err(|_| CaseError::Invalid("case.err_extra_date"))?;
+                Value::String(s)
+            }
+            FieldType::Single => {
+                let s = text(v).ok_or(CaseError::Invalid("case.err_extra_choice"))?;
+                if !f.options.contains(&s) {
+                    return Err(CaseError::Invalid("case.err_extra_choice"));
+                }
+                Value::String(s)
+            }
+            FieldType::Multi => {
+                let items: Vec<String> = match v {
+                    Value::Array(a) => a.iter().filter_map(text).collect(),
+                    Value::String(s) => s
+                        .split([',', '，'])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if items.is_empty() || items.iter().any(|i| !f.options.contains(i)) {
+                    return Err(CaseError::Invalid("case.err_extra_choice"));
+                }
+                Value::Array(items.into_iter().map(Value::String).collect())
+            }
+        };
+        out.insert(f.key.clone(), norm);
+    }
+    Ok(out)
+}
+
+/// Opens a case: validates it, finds its place and the organisation routing suggests, starts
+/// the accept deadline and records the report as the first event.
+pub fn create(
+    c: &mut dyn Conn,
+    street_id: i64,
+    channel: Channel,
+    n: &NewCase,
+    now: i64,
+) -> Result<CaseId, CaseError> {
+    let cat = category_by_code(c, street_id, n.category.trim())?
+        .filter(|k| k.active)
+        .ok_or(CaseError::Invalid("case.err_category"))?;
+    let description = n.description.trim();
+    if description.is_empty() {
+        return Err(CaseError::Invalid("case.err_description"));
+    }
+    if description.chars().count() > 2000
+        || n.address.chars().count() > 200
+        || n.reporter_name.chars().count() > 100
+        || n.reporter_contact.chars().count() > 100
+    {
+        return Err(CaseError::Invalid("case.err_too_long"));
+    }
+    let extra = check_extra(&cat, &n.extra)?;
+    let loc = locate(c, street_id, n.place_id, n.lat, n.lon)?;
+    let suggested = route(c, cat.id, &loc.path)?;
+    let cal = Calendar::load(c, street_id)?;
+    let dur = cat.accept_hours * HOUR_MS;
+    let due = cal.add(now, dur);
+    let warn = cal.add(now, dur * 4 / 5);
+    let token = crate::org::auth::random_token("")[..20].to_string();
+    let terms = match &n.terms {
+        Some(t) => t.clone(),
+        None => dedupe::segment(description),
+    };
+    let id = c.query_i64(
+        "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
+         place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \
+         open311_key_id, token, suggested_org_id, clock, clock_start, warn_at, due_at, next_alarm_at, \
+         created_at, updated_at, terms) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22) RETURNING id",
+        params![
+            street_id,
+            cat.id,
+            channel.as_str(),
+            cat.priority,
+            description,
+            n.address.trim(),
+            loc.place_id,
+            loc.path.clone(),
+            loc.building_id,
+            loc.lat,
+            loc.lon,
+            serde_json::Value::Object(extra).to_string(),
+            n.reporter_id,
+            n.reporter_name.trim(),
+            n.reporter_contact.trim(),
+            n.open311_key_id,
+            token,
+            suggested,
+            now,
+            warn,
+            due,
+            terms
+        ],
+    )?;
+    let actor = if n.reporter_name.trim().is_empty() {
+        channel.as_str().to_string()
+    } else {
+        n.reporter_name.trim().to_string()
+    };
+    record_event(
+        c,
+        street_id,
+        id,
+        now,
+        (n.reporter_id, &actor),
+        "report",
+        "",
+        State::New.as_str(),
+        "",
+        serde_json::json!({"channel": channel.as_str(), "suggested_org_id": suggested}),
+    )?;
+    // The operations centre learns of every new case.
+    notify::to_dispatchers(c, street_id, &loc.path, 0, "new", id, "", now)?;
+    Ok(CaseId(id))
+}
+
+/// The grid worker responsible for a place: a grid worker of the grid that contains it.
+pub fn grid_worker_for(c: &mut dyn Conn, place_path: &str) -> Result<Option<i64>, StoreError> {
+    let rows = c.query(
+        "SELECT r.user_id, p.path FROM user_roles r JOIN places p ON p.id = r.place_id \
+         JOIN users u ON u.id = r.user_id WHERE r.role = 'grid_worker' AND u.active = 1 AND p.kind = 'grid' \
+         AND p.street_id = (SELECT street_id FROM places WHERE path = $1) ORDER BY r.user_id",
+        params![place_path],
+    )?;
+    Ok(rows
+        .iter()
+        .find(|r| crate::org::Scope::covers(&[r.str(1)], place_path))
+        .map(|r| r.i64(0)))
+}
+
+/// Opens a case from a sensor alert (for the sensing module): channel `sensor`, routed like any
+/// other case, accepted at once and dispatched to the grid worker responsible for the place
+/// (or, when the grid has none, left for the operations centre to dispatch). Follow it with
+/// [`state_of`].
+pub fn open_from_sensor(
+    c: &mut dyn Conn,
+    street_id: i64,
+    category_code: &str,
+    place_id: i64,
+    description: &str,
+    now: i64,
+) -> Result<CaseId, CaseError> {
+    let id = create(
+        c,
+        street_id,
+        Channel::Sensor,
+        &NewCase {
+            category: category_code.to_string(),
+            description: description.to_string(),
+            place_id: Some(place_id),
+            reporter_name: "sensor".into(),
+            ..NewCase::default()
+        },
+        now,
+    )?;
+    let case = get(c, id.0, now)?.ok_or(CaseError::NotFound)?;
+    let system = lifecycle::ActorRef::system(vec![Actor::Dispatcher]);
+    lifecycle::apply(
+        c,
+        &case,
+        &system,
+        &lifecycle::Step::new(Action::Accept, "sensor alert"),
+        now,
+    )?;
+    if let Some(worker) = grid_worker_for(c, &case.place_path)? {
+        let case = get(c, id.0, now)?.ok_or(CaseError::NotFound)?;
+        let mut step = lifecycle::Step::new(Action::Dispatch, "");
+        step.user_id = Some(worker);
+        lifecycle::apply(c, &case, &system, &step, now)?;
+    }
+    Ok(id)
+}
+
+/// Per-organisation figures: cases handled, resolved on time, median time to resolve and the
+/// reporters' satisfaction.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OrgFigures {
+    pub org_id: i64,
+    pub org_name: String,
+    pub handled: i64,
+    pub open: i64,
+    pub resolved: i64,
+    /// Share of resolved cases never late, 0–1.
+    pub on_time_rate: Option<f64>,
+    /// Median hours from report to resolution (calendar time).
+    pub median_hours: Option<f64>,
+    /// Mean rating 1–5.
+    pub satisfaction: Option<f64>,
+    pub rated: i64,
+}
+
+pub fn figures(c: &mut dyn Conn, street_id: i64) -> Result<Vec<OrgFigures>, StoreError> {
+    let rows = c.query(
+        "SELECT o.id, o.name, c.state, c.late, c.created_at, c.resolved_at, c.rating \
+         FROM cases c JOIN organisations o ON o.id = c.handler_org_id WHERE c.street_id = $1 ORDER BY o.id",
+        params![street_id],
+    )?;
+    let mut out: Vec<OrgFigures> = Vec::new();
+    let mut durations: Vec<Vec<i64>> = Vec::new();
+    let mut ratings: Vec<Vec<i64>> = Vec::new();
+    let mut on_time: Vec<i64> = Vec::new();
+    for r in rows {
+        if out.last().is_none_or(|f| f.org_id != r.i64(0)) {
+            out.push(OrgFigures {
+                org_id: r.i64(0),
+                org_name: r.str(1),
+                handled: 0,
+                open: 0,
+                resolved: 0,
+                on_time_rate: None,
+                median_hours: None,
+                satisfaction: None,
+                rated: 0,
+            });
+            durations.push(Vec::new());
+            ratings.push(Vec::new());
+            on_time.push(0);
+        }
+        let i = out.len() - 1;
+        let f = &mut out[i];
+        f.handled += 1;
+        let state = State::parse(&r.str(2)).unwrap_or(State::New);
+        if state.is_open() {
+            f.open += 1;
+        }
+        if let Some(res) = r.opt_i64(5) {
+            f.resolved += 1;
+            durations[i].push(res - r.i64(4));
+            if !r.bool(3) {
+                on_time[i] += 1;
+            }
+        }
+        if let Some(x) = r.opt_i64(6) {
+            ratings[i].push(x);
+        }
+    }
+    for (i, f) in out.iter_mut().enumerate() {
+        if f.resolved > 0 {
+            f.on_time_rate = Some(on_time[i] as f64 / f.resolved as f64);
+            let d = &mut durations[i];
+            d.sort_unstable();
+            let m = if d.len() % 2 == 1 {
+                d[d.len() / 2] as f64
+            } else {
+                (d[d.len() / 2 - 1] + d[d.len() / 2]) as f64 / 2.0
+            };
+            f.median_hours = Some((m / HOUR_MS as f64 * 10.0).round() / 10.0);
+        }
+        if !ratings[i].is_empty() {
+            f.rated = ratings[i].len() as i64;
+            f.satisfaction = Some(
+                (ratings[i].iter().sum::<i64>() as f64 / ratings[i].len() as f64 * 100.0).round()
+                    / 100.0,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The background work of cases: the deadline watcher every 30 seconds and webhook delivery
+/// every 5 seconds. Both keep their state in the database.
+pub fn spawn_jobs(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::task::spawn_blocking(dedupe::warm_up).await.ok();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            if n.is_multiple_of(6) {
+                let now = crate::store::now_ms();
+                match state.db.write(move |c| escalation::sweep(c, now)).await {
+                    Ok(s) if s.warnings + s.escalations > 0 => tracing::info!(
+                        warnings = s.warnings,
+                        escalations = s.escalations,
+                        "case deadlines checked"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "the case deadline sweep failed"),
+                }
+            }
+            n += 1;
+            if let Err(e) = notify::deliver_due(&state.db, crate::store::now_ms()).await {
+                tracing::error!(error = %e, "webhook delivery failed");
+            }
+        }
+    })
+}

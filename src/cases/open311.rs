@@ -1,0 +1,868 @@
+//! Open311 GeoReport v2 at `/open311/v2/`, so existing civic-tech clients can report and
+//! track cases. Every document comes as XML (the format the specification requires) or JSON,
+//! chosen by the extension (`services.xml`, `services.json`); errors are the specification's
+//! list of `{code, description}` with status 400, 403 or 404.
+//!
+//! Only categories marked public are offered, and only their cases are shown; nothing about
+//! the reporter is ever returned. Posting needs an integration key (`api_key`); reading does
+//! not, as the specification intends.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, FixedOffset, TimeZone};
+use sha2::{Digest, Sha256};
+
+use super::{Case, CaseError, Category, Channel, FieldType, NewCase, State as CaseState};
+use crate::app::AppState;
+use crate::params;
+use crate::store::{Conn, StoreError, Val, now_ms};
+use crate::web::i18n::Tr;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/open311/v2/{file}", get(top_get).post(top_post))
+        .route("/open311/v2/services/{file}", get(service_definition))
+        .route("/open311/v2/requests/{file}", get(one_request))
+        .route("/open311/v2/tokens/{file}", get(token))
+}
+
+/// Creates an integration key for a street; returns it (only its hash is kept).
+pub fn create_key(c: &mut dyn Conn, street_id: i64, name: &str) -> Result<String, StoreError> {
+    let key = crate::org::auth::random_token("o311_");
+    c.exec(
+        "INSERT INTO open311_keys (street_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+        params![street_id, name, key_hash(&key), now_ms()],
+    )?;
+    Ok(key)
+}
+
+fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Xml,
+    Json,
+}
+
+/// Splits `name.ext` into the name and the format.
+fn split(file: &str) -> Result<(&str, Format), Failure> {
+    match file.rsplit_once('.') {
+        Some((name, "xml")) => Ok((name, Format::Xml)),
+        Some((name, "json")) => Ok((name, Format::Json)),
+        Some((_, ext)) => Err(Failure::new(
+            Format::Xml,
+            StatusCode::NOT_FOUND,
+            &format!("format not supported: .{ext} (use .xml or .json) / 不支持的格式"),
+        )),
+        None => Ok((file, Format::Xml)),
+    }
+}
+
+/// A document for either format.
+enum Node {
+    Text(String),
+    Num(f64),
+    Int(i64),
+    Bool(bool),
+    Null,
+    Obj(Vec<(&'static str, Node)>),
+    /// A list and the element name of its items in XML.
+    List(&'static str, Vec<Node>),
+}
+
+fn text(s: impl Into<String>) -> Node {
+    Node::Text(s.into())
+}
+
+fn esc(s: &str) -> String {
+    crate::web::esc(s)
+}
+
+impl Node {
+    fn json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Text(s) => Value::String(s.clone()),
+            Node::Num(n) => serde_json::json!(n),
+            Node::Int(n) => serde_json::json!(n),
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Null => Value::Null,
+            Node::Obj(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.json()))
+                    .collect(),
+            ),
+            Node::List(_, items) => Value::Array(items.iter().map(Node::json).collect()),
+        }
+    }
+    fn xml(&self, out: &mut String) {
+        match self {
+            Node::Text(s) => out.push_str(&esc(s)),
+            Node::Num(n) => out.push_str(&n.to_string()),
+            Node::Int(n) => out.push_str(&n.to_string()),
+            Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Node::Null => {}
+            Node::Obj(fields) => {
+                for (k, v) in fields {
+                    out.push_str(&format!("<{k}>"));
+                    v.xml(out);
+                    out.push_str(&format!("</{k}>"));
+                }
+            }
+            Node::List(item, items) => {
+                for i in items {
+                    out.push_str(&format!("<{item}>"));
+                    i.xml(out);
+                    out.push_str(&format!("</{item}>"));
+                }
+            }
+        }
+    }
+}
+
+fn respond(fmt: Format, status: StatusCode, root: &str, doc: Node) -> Response {
+    match fmt {
+        Format::Json => (
+            status,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            doc.json().to_string(),
+        )
+            .into_response(),
+        Format::Xml => {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+            out.push_str(&format!("<{root}>"));
+            doc.xml(&mut out);
+            out.push_str(&format!("</{root}>"));
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+                out,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// An error in the specification's form.
+struct Failure {
+    fmt: Format,
+    status: StatusCode,
+    description: String,
+}
+
+impl Failure {
+    fn new(fmt: Format, status: StatusCode, description: &str) -> Failure {
+        Failure {
+            fmt,
+            status,
+            description: description.to_string(),
+        }
+    }
+    fn key(fmt: Format, status: StatusCode, key: &str) -> Failure {
+        Failure::new(fmt, status, Tr(crate::web::ctx().lang).s(key))
+    }
+    fn store(fmt: Format, e: StoreError) -> Failure {
+        tracing::error!(error = %e, "open311 storage failed");
+        Failure::key(fmt, StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
+    }
+    fn case(fmt: Format, e: CaseError) -> Failure {
+        match e {
+            CaseError::Store(e) => Failure::store(fmt, e),
+            CaseError::Invalid(k) => Failure::key(fmt, StatusCode::BAD_REQUEST, k),
+            CaseError::Forbidden(w) => Failure::new(fmt, StatusCode::FORBIDDEN, &w.message()),
+            CaseError::Conflict(w) => Failure::new(fmt, StatusCode::BAD_REQUEST, &w.message()),
+            CaseError::NotFound => {
+                Failure::key(fmt, StatusCode::NOT_FOUND, "open311.err_not_found")
+            }
+        }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let doc = Node::List(
+            "error",
+            vec![Node::Obj(vec![
+                ("code", Node::Int(self.status.as_u16() as i64)),
+                ("description", text(self.description)),
+            ])],
+        );
+        respond(self.fmt, self.status, "errors", doc)
+    }
+}
+
+type Out = Result<Response, Failure>;
+
+/// The street a jurisdiction names (its code), or the first street when none is given.
+fn jurisdiction(c: &mut dyn Conn, id: Option<&str>) -> Result<Option<(i64, String)>, StoreError> {
+    let row = match id.filter(|s| !s.is_empty()) {
+        Some(code) => c.query_opt(
+            "SELECT id, code FROM places WHERE kind = 'street' AND code = $1",
+            params![code],
+        )?,
+        None => c.query_opt(
+            "SELECT id, code FROM places WHERE kind = 'street' ORDER BY path LIMIT 1",
+            &[],
+        )?,
+    };
+    Ok(row.map(|r| (r.i64(0), r.str(1))))
+}
+
+async fn street(
+    state: &AppState,
+    fmt: Format,
+    id: Option<String>,
+) -> Result<(i64, String), Failure> {
+    state
+        .db
+        .read(move |c| jurisdiction(c, id.as_deref()))
+        .await
+        .map_err(|e| Failure::store(fmt, e))?
+        .ok_or_else(|| Failure::key(fmt, StatusCode::NOT_FOUND, "open311.err_jurisdiction"))
+}
+
+fn iso(ms: i64) -> String {
+    let tz = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    tz.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string())
+        .unwrap_or_default()
+}
+
+fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    p.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.trim().is_empty())
+}
+
+#[derive(serde::Deserialize)]
+struct RawQuery {
+    #[serde(flatten)]
+    all: std::collections::HashMap<String, String>,
+}
+
+fn query_pairs(q: RawQuery) -> Vec<(String, String)> {
+    q.all.into_iter().collect()
+}
+
+async fn top_get(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    Query(q): Query<RawQuery>,
+) -> Response {
+    let p = query_pairs(q);
+    let r = match split(&file) {
+        Ok(("discovery", fmt)) => discovery(&state, fmt),
+        Ok(("services", fmt)) => services(&state, fmt, &p).await,
+        Ok(("requests", fmt)) => requests(&state, fmt, &p).await,
+        Ok((_, fmt)) => Err(Failure::key(
+            fmt,
+            StatusCode::NOT_FOUND,
+            "open311.err_not_found",
+        )),
+        Err(f) => Err(f),
+    };
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn top_post(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    body: Bytes,
+) -> Response {
+    let r = match split(&file) {
+        Ok(("requests", fmt)) => post_request(&state, fmt, &body).await,
+        Ok((_, fmt)) => Err(Failure::key(
+            fmt,
+            StatusCode::NOT_FOUND,
+            "open311.err_not_found",
+        )),
+        Err(f) => Err(f),
+    };
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn discovery(state: &AppState, fmt: Format) -> Out {
+    let base = state
+        .cfg
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", state.cfg.listen));
+    let doc = Node::Obj(vec![
+        ("changeset", text("2026-11-29T00:00:00+08:00")),
+        (
+            "contact",
+            text("linli (邻里) — the street's operations centre / 街道城运中心"),
+        ),
+        (
+            "key_service",
+            text("Ask the street administrator for an api_key / 请向街道管理员申请 api_key"),
+        ),
+        (
+            "endpoints",
+            Node::List(
+                "endpoint",
+                vec![Node::Obj(vec![
+                    (
+                        "specification",
+                        text("http://wiki.open311.org/GeoReport_v2"),
+                    ),
+                    (
+                        "url",
+                        text(format!("{}/open311/v2", base.trim_end_matches('/'))),
+                    ),
+                    ("changeset", text("2026-11-29T00:00:00+08:00")),
+                    ("type", text("production")),
+                    (
+                        "formats",
+                        Node::List("format", vec![text("text/xml"), text("application/json")]),
+                    ),
+                ])],
+            ),
+        ),
+    ]);
+    Ok(respond(fmt, StatusCode::OK, "discovery", doc))
+}
+
+fn public_categories(c: &mut dyn Conn, street: i64) -> Result<Vec<Category>, StoreError> {
+    Ok(super::categories(c, street)?
+        .into_iter()
+        .filter(|k| k.public && k.active)
+        .collect())
+}
+
+async fn services(state: &AppState, fmt: Format, p: &[(String, String)]) -> Out {
+    let (street, _) = street(state, fmt, param(p, "jurisdiction_id").map(str::to_string)).await?;
+    let cats = state
+        .db
+        .read(move |c| public_categories(c, street))
+        .await
+        .map_err(|e| Failure::store(fmt, e))?;
+    let lang = crate::web::ctx().lang;
+    let items = cats
+        .iter()
+        .map(|k| {
+            Node::Obj(vec![
+                ("service_code", text(k.code.clone())),
+                ("service_name", text(k.name(lang))),
+                (
+                    "description",
+                    text(format!("{} / {}", k.name_zh, k.name_en)),
+                ),
+                ("metadata", Node::Bool(!k.fields.is_empty())),
+                ("type", text("realtime")),
+                ("keywords", text(format!("{},{}", k.name_zh, k.group))),
+                ("group", text(k.group.clone())),
+            ])
+        })
+        .collect();
+    Ok(respond(
+        fmt,
+        StatusCode::OK,
+        "services",
+        Node::List("service", items),
+    ))
+}
+
+async fn service_definition(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    Query(q): Query<RawQuery>,
+) -> Response {
+    let p = query_pairs(q);
+    let run = async {
+        let (code, fmt) = split(&file)?;
+        let (street, _) = street(
+            &state,
+            fmt,
+            param(&p, "jurisdiction_id").map(str::to_string),
+        )
+        .await?;
+        let code = code.to_string();
+        let cat = state
+            .db
+            .read(move |c| super::category_by_code(c, street, &code))
+            .await
+            .map_err(|e| Failure::store(fmt, e))?
+            .filter(|k| k.public && k.active)
+            .ok_or_else(|| Failure::key(fmt, StatusCode::NOT_FOUND, "open311.err_service"))?;
+        let lang = crate::web::ctx().lang;
+        let attrs = cat
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let datatype = match f.kind {
+                    FieldType::Text => "string",
+                    FieldType::Number => "number",
+                    FieldType::Date => "datetime",
+                    FieldType::Single => "singlevaluelist",
+                    FieldType::Multi => "multivaluelist",
+                };
+                let mut fields = vec![
+                    ("variable", Node::Bool(true)),
+                    ("code", text(f.key.clone())),
+                    ("datatype", text(datatype)),
+                    ("required", Node::Bool(f.required)),
+                    (
+                        "datatype_description",
+                        text(if f.kind == FieldType::Date {
+                            "YYYY-MM-DD"
+                        } else {
+                            ""
+                        }),
+                    ),
+                    ("order", Node::Int(i as i64 + 1)),
+                    ("description", text(f.label(lang))),
+                ];
+                if !f.options.is_empty() {
+                    fields.push((
+                        "values",
+                        Node::List(
+                            "value",
+                            f.options
+                                .iter()
+                                .map(|o| {
+                                    Node::Obj(vec![
+                                        ("key", text(o.clone())),
+                                        ("name", text(o.clone())),
+                                    ])
+                                })
+                                .collect(),
+                        ),
+                    ));
+                }
+                Node::Obj(fields)
+            })
+            .collect();
+        let doc = Node::Obj(vec![
+            ("service_code", text(cat.code.clone())),
+            ("attributes", Node::List("attribute", attrs)),
+        ]);
+        Ok(respond(fmt, StatusCode::OK, "service_definition", doc))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
+    let p: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let Some(key) = param(&p, "api_key") else {
+        return Err(Failure::key(
+            fmt,
+            StatusCode::FORBIDDEN,
+            "open311.err_api_key",
+        ));
+    };
+    let hash = key_hash(key);
+    let key_row = state
+        .db
+        .read(move |c| {
+            c.query_opt(
+                "SELECT id, street_id FROM open311_keys WHERE key_hash = $1",
+                params![hash],
+            )
+        })
+        .await
+        .map_err(|e| Failure::store(fmt, e))?
+        .ok_or_else(|| Failure::key(fmt, StatusCode::FORBIDDEN, "open311.err_api_key"))?;
+    let (key_id, street) = (key_row.i64(0), key_row.i64(1));
+    if let Some(j) = param(&p, "jurisdiction_id") {
+        let (js, _) = street_for(state, fmt, j).await?;
+        if js != street {
+            return Err(Failure::key(
+                fmt,
+                StatusCode::BAD_REQUEST,
+                "open311.err_key_jurisdiction",
+            ));
+        }
+    }
+    let Some(code) = param(&p, "service_code") else {
+        return Err(Failure::key(
+            fmt,
+            StatusCode::BAD_REQUEST,
+            "open311.err_service_code",
+        ));
+    };
+    let num = |name: &str| -> Result<Option<f64>, Failure> {
+        match param(&p, name) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .map(Some)
+                .map_err(|_| Failure::key(fmt, StatusCode::BAD_REQUEST, "open311.err_number")),
+        }
+    };
+    let (lat, lon) = (num("lat")?, num("long")?);
+    let address_id = match param(&p, "address_id") {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| Failure::key(fmt, StatusCode::BAD_REQUEST, "open311.err_number"))?,
+        ),
+    };
+    let address = param(&p, "address_string").unwrap_or("").to_string();
+    if lat.is_none() && lon.is_none() && address_id.is_none() && address.is_empty() {
+        return Err(Failure::key(
+            fmt,
+            StatusCode::BAD_REQUEST,
+            "open311.err_location",
+        ));
+    }
+    // attribute[code]=v and attribute[code][]=v (multi-value lists).
+    let mut extra = serde_json::Map::new();
+    for (k, v) in &p {
+        let Some(rest) = k.strip_prefix("attribute[") else {
+            continue;
+        };
+        let (name, multi) = match rest.strip_suffix("][]") {
+            Some(n) => (n, true),
+            None => (rest.trim_end_matches(']'), false),
+        };
+        if multi {
+            let e = extra
+                .entry(name.to_string())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let Some(a) = e.as_array_mut() {
+                a.push(serde_json::Value::String(v.clone()));
+            }
+        } else {
+            extra.insert(name.to_string(), serde_json::Value::String(v.clone()));
+        }
+    }
+    let name = [param(&p, "first_name"), param(&p, "last_name")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let contact = [param(&p, "phone"), param(&p, "email")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut description = param(&p, "description").unwrap_or("").to_string();
+    if let Some(m) = param(&p, "media_url") {
+        description.push_str(&format!("\n{m}"));
+    }
+    let new = NewCase {
+        category: code.to_string(),
+        description,
+        place_id: address_id,
+        lat,
+        lon,
+        address,
+        extra,
+        reporter_id: None,
+        reporter_name: name,
+        reporter_contact: contact,
+        open311_key_id: Some(key_id),
+        terms: None,
+    };
+    let now = now_ms();
+    let public_code = code.to_string();
+    let created = state
+        .db
+        .write_tx(move |c| -> Result<(i64, String), CaseError> {
+            super::category_by_code(c, street, &public_code)?
+                .filter(|k| k.public && k.active)
+                .ok_or(CaseError::Invalid("open311.err_service"))?;
+            let new = if new.place_id.is_none() && new.lat.is_none() {
+                // Only an address: the case belongs to the street as a whole.
+                NewCase {
+                    place_id: Some(street),
+                    ..new
+                }
+            } else {
+                new
+            };
+            let id = super::create(c, street, Channel::Open311, &new, now)?;
+            let tok = c
+                .query_one("SELECT token FROM cases WHERE id = $1", params![id.0])?
+                .str(0);
+            Ok((id.0, tok))
+        })
+        .await
+        .map_err(|e| Failure::case(fmt, e))?;
+    let doc = Node::List(
+        "request",
+        vec![Node::Obj(vec![
+            ("service_request_id", text(created.0.to_string())),
+            ("token", text(created.1)),
+            (
+                "service_notice",
+                text(Tr(crate::web::ctx().lang).s("open311.notice")),
+            ),
+            ("account_id", Node::Null),
+        ])],
+    );
+    Ok(respond(fmt, StatusCode::CREATED, "service_requests", doc))
+}
+
+async fn street_for(state: &AppState, fmt: Format, j: &str) -> Result<(i64, String), Failure> {
+    street(state, fmt, Some(j.to_string())).await
+}
+
+fn parse_time(fmt: Format, v: Option<&str>) -> Result<Option<i64>, Failure> {
+    match v {
+        None => Ok(None),
+        Some(s) => DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| Some(t.timestamp_millis()))
+            .map_err(|_| Failure::key(fmt, StatusCode::BAD_REQUEST, "open311.err_date")),
+    }
+}
+
+/// A case as a service request.
+fn request_node(c: &Case, lang: crate::web::i18n::Lang, last_note: &str) -> Node {
+    let t = Tr(lang);
+    let open = c.is_open();
+    let mut notes = t.k("case.state", c.state.as_str()).to_string();
+    if !last_note.is_empty() {
+        notes.push_str(": ");
+        notes.push_str(last_note);
+    }
+    let num = |v: Option<f64>| v.map(Node::Num).unwrap_or(Node::Null);
+    Node::Obj(vec![
+        ("service_request_id", text(c.id.0.to_string())),
+        ("status", text(if open { "open" } else { "closed" })),
+        ("status_notes", text(notes)),
+        ("service_name", text(c.category_name(lang))),
+        ("service_code", text(c.category.clone())),
+        ("description", text(c.description.clone())),
+        (
+            "agency_responsible",
+            c.handler_org_name.clone().map(text).unwrap_or(Node::Null),
+        ),
+        ("service_notice", Node::Null),
+        ("requested_datetime", text(iso(c.created_at))),
+        ("updated_datetime", text(iso(c.updated_at))),
+        (
+            "expected_datetime",
+            match (open, c.clock.as_str(), c.due_at) {
+                (true, "accept" | "resolve", Some(d)) => text(iso(d)),
+                _ => Node::Null,
+            },
+        ),
+        (
+            "address",
+            text(if c.address.is_empty() {
+                c.place_name.clone()
+            } else {
+                c.address.clone()
+            }),
+        ),
+        ("address_id", text(c.place_id.to_string())),
+        ("zipcode", Node::Null),
+        ("lat", num(c.lat)),
+        ("long", num(c.lon)),
+        ("media_url", Node::Null),
+    ])
+}
+
+fn load_requests(
+    c: &mut dyn Conn,
+    street: i64,
+    ids: &[i64],
+    codes: &[String],
+    statuses: (bool, bool),
+    range: (i64, i64),
+    now: i64,
+) -> Result<Vec<(Case, String)>, StoreError> {
+    let mut p: Vec<Val> = vec![street.into(), range.0.into(), range.1.into()];
+    let mut conds = vec![
+        "c.street_id = $1".to_string(),
+        "k.public = 1".to_string(),
+        "c.created_at >= $2".into(),
+        "c.created_at <= $3".into(),
+    ];
+    if !ids.is_empty() {
+        let l: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        conds.push(format!("c.id IN ({})", l.join(", ")));
+    }
+    if !codes.is_empty() {
+        let mut l = Vec::new();
+        for code in codes {
+            p.push(code.clone().into());
+            l.push(format!("${}", p.len()));
+        }
+        conds.push(format!("k.code IN ({})", l.join(", ")));
+    }
+    let open: Vec<String> = CaseState::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    match statuses {
+        (true, false) => conds.push(format!("c.state IN ({})", open.join(", "))),
+        (false, true) => conds.push(format!("c.state NOT IN ({})", open.join(", "))),
+        _ => {}
+    }
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY c.created_at DESC LIMIT 1000",
+        super::CASE_COLS,
+        super::CASE_FROM,
+        conds.join(" AND ")
+    );
+    let cases: Vec<Case> = c
+        .query(&sql, &p)?
+        .into_iter()
+        .map(|r| super::case_from(r, now))
+        .collect();
+    let mut out = Vec::with_capacity(cases.len());
+    for case in cases {
+        let note = c
+            .query_opt(
+                "SELECT note FROM case_events WHERE case_id = $1 AND note <> '' ORDER BY id DESC LIMIT 1",
+                params![case.id.0],
+            )?
+            .map(|r| r.str(0))
+            .unwrap_or_default();
+        out.push((case, note));
+    }
+    Ok(out)
+}
+
+async fn requests(state: &AppState, fmt: Format, p: &[(String, String)]) -> Out {
+    let (street, _) = street(state, fmt, param(p, "jurisdiction_id").map(str::to_string)).await?;
+    let list = |name: &str| -> Vec<String> {
+        param(p, name)
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut ids = Vec::new();
+    for s in list("service_request_id") {
+        ids.push(
+            s.parse::<i64>()
+                .map_err(|_| Failure::key(fmt, StatusCode::BAD_REQUEST, "open311.err_number"))?,
+        );
+    }
+    let codes = list("service_code");
+    let mut statuses = (false, false);
+    for s in list("status") {
+        match s.as_str() {
+            "open" => statuses.0 = true,
+            "closed" => statuses.1 = true,
+            _ => {
+                return Err(Failure::key(
+                    fmt,
+                    StatusCode::BAD_REQUEST,
+                    "open311.err_status",
+                ));
+            }
+        }
+    }
+    let now = now_ms();
+    let end = parse_time(fmt, param(p, "end_date"))?.unwrap_or(now);
+    // The specification's default window is the last 90 days.
+    let start = parse_time(fmt, param(p, "start_date"))?.unwrap_or(end - 90 * 86_400_000);
+    if start > end {
+        return Err(Failure::key(
+            fmt,
+            StatusCode::BAD_REQUEST,
+            "open311.err_date",
+        ));
+    }
+    let (start, end) = if ids.is_empty() {
+        (start, end)
+    } else {
+        (0, i64::MAX)
+    };
+    let rows = state
+        .db
+        .read(move |c| load_requests(c, street, &ids, &codes, statuses, (start, end), now))
+        .await
+        .map_err(|e| Failure::store(fmt, e))?;
+    let lang = crate::web::ctx().lang;
+    let items = rows.iter().map(|(c, n)| request_node(c, lang, n)).collect();
+    Ok(respond(
+        fmt,
+        StatusCode::OK,
+        "service_requests",
+        Node::List("request", items),
+    ))
+}
+
+async fn one_request(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    Query(q): Query<RawQuery>,
+) -> Response {
+    let p = query_pairs(q);
+    let run = async {
+        let (id, fmt) = split(&file)?;
+        let id: i64 = id
+            .parse()
+            .map_err(|_| Failure::key(fmt, StatusCode::NOT_FOUND, "open311.err_not_found"))?;
+        let (street, _) = street(
+            &state,
+            fmt,
+            param(&p, "jurisdiction_id").map(str::to_string),
+        )
+        .await?;
+        let now = now_ms();
+        let rows = state
+            .db
+            .read(move |c| load_requests(c, street, &[id], &[], (false, false), (0, i64::MAX), now))
+            .await
+            .map_err(|e| Failure::store(fmt, e))?;
+        if rows.is_empty() {
+            return Err(Failure::key(
+                fmt,
+                StatusCode::NOT_FOUND,
+                "open311.err_not_found",
+            ));
+        }
+        let lang = crate::web::ctx().lang;
+        let items = rows.iter().map(|(c, n)| request_node(c, lang, n)).collect();
+        Ok(respond(
+            fmt,
+            StatusCode::OK,
+            "service_requests",
+            Node::List("request", items),
+        ))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+async fn token(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
+    let run = async {
+        let (tok, fmt) = split(&file)?;
+        let tok = tok.to_string();
+        let row = state
+            .db
+            .read(move |c| {
+                c.query_opt(
+                    "SELECT c.id, c.token FROM cases c JOIN case_categories k ON k.id = c.category_id \
+                     WHERE c.token = $1 AND k.public = 1",
+                    params![tok],
+                )
+            })
+            .await
+            .map_err(|e| Failure::store(fmt, e))?
+            .ok_or_else(|| Failure::key(fmt, StatusCode::NOT_FOUND, "open311.err_token"))?;
+        let doc = Node::List(
+            "request",
+            vec![Node::Obj(vec![
+                ("service_request_id", text(row.i64(0).to_string())),
+                ("token", text(row.str(1))),
+            ])],
+        );
+        Ok(respond(fmt, StatusCode::OK, "service_requests", doc))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}

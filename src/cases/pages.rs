@@ -1,0 +1,938 @@
+//! Pages for cases: the resident's report form and "my cases" (mobile first), the workers'
+//! queues by state with late cases first, the case page with its timeline, map and actions
+//! (the dispatcher's screen for new cases), the handler's inbox, a map of open cases over
+//! the grid polygons, and per-organisation figures.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{FixedOffset, TimeZone};
+use serde::Deserialize;
+
+use super::http::{CaseRequest, channels_for, detail, intake, street_of, take_step};
+use super::lifecycle::{Action, Step};
+use super::{Category, Channel, FieldType, Filter, OrgFigures, Viewer, notify};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::org::Caller;
+use crate::web::i18n::Tr;
+use crate::web::pages::Layout;
+use crate::web::{ApiForm, Signed, check_csrf, ctx, map};
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/cases", get(list_page))
+        .route("/cases/new", get(new_form).post(new_submit))
+        .route("/cases/map", get(map_page))
+        .route("/cases/figures", get(figures_page))
+        .route("/cases/{id}", get(case_page))
+        .route("/cases/{id}/step", post(step_submit))
+        .route(
+            "/cases/{id}/photos",
+            post(photo_submit).layer(axum::extract::DefaultBodyLimit::max(
+                super::photos::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/cases/catalogue", get(catalogue_page))
+        .route("/cases/catalogue/{code}", post(catalogue_save))
+        .route("/inbox", get(inbox_page))
+        .route("/inbox/{id}/read", post(inbox_read))
+}
+
+fn render(t: &impl Template, status: StatusCode) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => AppError::internal("rendering a page", e).into_response(),
+    }
+}
+
+/// A time as people here write it: 2026-11-23 19:05 (China Standard Time).
+pub fn when(ms: i64) -> String {
+    FixedOffset::east_opt(8 * 3600)
+        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// A case as a row of a queue.
+pub struct Row {
+    pub id: i64,
+    pub category: String,
+    pub state: String,
+    pub description: String,
+    pub place: String,
+    pub due: String,
+    pub overdue: bool,
+    pub level: i64,
+    pub handler: String,
+}
+
+fn rows(cases: &[super::Case], t: Tr) -> Vec<Row> {
+    cases
+        .iter()
+        .map(|c| Row {
+            id: c.id.0,
+            category: c.category_name(t.0).to_string(),
+            state: c.state.as_str().to_string(),
+            description: c.description.chars().take(60).collect(),
+            place: c.place_name.clone(),
+            due: match c.clock.as_str() {
+                "accept" | "resolve" => c.due_at.map(when).unwrap_or_default(),
+                _ => String::new(),
+            },
+            overdue: c.overdue,
+            level: c.level,
+            handler: c
+                .handler_org_name
+                .clone()
+                .or(c.handler_user_name.clone())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "cases/list.html")]
+struct ListPage {
+    l: Layout,
+    rows: Vec<Row>,
+    tabs: Vec<(String, &'static str, bool)>,
+    worker: bool,
+    can_map: bool,
+    can_report: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    state: Option<String>,
+    late: Option<String>,
+    handling: Option<String>,
+}
+
+async fn list_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let viewer = Viewer::of(&caller);
+    let worker = viewer.is_worker();
+    let can_map = !viewer.verify.is_empty();
+    let filter = Filter {
+        state: q
+            .state
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or(Some("open".into())),
+        late: q.late.as_deref().map(|v| v == "1"),
+        handling: q.handling.as_deref().map(|v| v == "1"),
+        mine: (!worker).then_some(true),
+        limit: Some(200),
+        ..Filter::default()
+    };
+    let now = crate::store::now_ms();
+    let cases = state
+        .db
+        .read(move |c| Ok(super::list(c, &viewer, &filter, now)))
+        .await??;
+    let t = Tr(ctx().lang);
+    let current = q.state.unwrap_or_default();
+    let late = q.late.as_deref() == Some("1");
+    let mut tabs = vec![(
+        "/cases".to_string(),
+        t.s("case.page.open"),
+        current.is_empty() && !late,
+    )];
+    if worker {
+        tabs.push(("/cases?late=1".into(), t.s("case.page.late"), late));
+        for s in [
+            "new",
+            "accepted,returned",
+            "dispatched,signed_for",
+            "in_progress",
+            "resolved,verified",
+            "on_hold",
+            "closed,rated",
+        ] {
+            let first = s.split(',').next().unwrap_or(s);
+            tabs.push((
+                format!("/cases?state={s}"),
+                t.k("case.state", first),
+                current == s,
+            ));
+        }
+    }
+    Ok(render(
+        &ListPage {
+            l: Layout::new(Some(&caller)),
+            rows: rows(&cases, t),
+            tabs,
+            worker,
+            can_map,
+            can_report: caller.street_id.is_some(),
+        },
+        StatusCode::OK,
+    ))
+}
+
+/// An extra field as the form shows it.
+struct FieldView {
+    name: String,
+    label: String,
+    kind: &'static str,
+    required: bool,
+    options: Vec<String>,
+    value: String,
+    chosen: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "cases/new.html")]
+struct NewPage {
+    l: Layout,
+    categories: Vec<(String, String, bool)>,
+    category: String,
+    fields: Vec<FieldView>,
+    places: Vec<(i64, String)>,
+    place_id: String,
+    description: String,
+    address: String,
+    channels: Vec<(&'static str, &'static str)>,
+    channel: String,
+    reporter_name: String,
+    reporter_contact: String,
+    error: Option<String>,
+}
+
+/// The places a caller reports from: a resident's unit and building, a worker's buildings.
+fn report_places(
+    c: &mut dyn crate::store::Conn,
+    caller: &Caller,
+) -> crate::store::Result<Vec<(i64, String)>> {
+    let mut out = Vec::new();
+    if let Some(pid) = caller.person_id
+        && let Some(r) = c.query_opt(
+            "SELECT u.id, u.name, b.id, b.name FROM persons p JOIN places u ON u.id = p.unit_id \
+             LEFT JOIN places b ON b.id = u.parent_id WHERE p.id = $1",
+            crate::params![pid],
+        )?
+    {
+        out.push((r.i64(0), format!("{} {}", r.str(3), r.str(1))));
+        if let Some(b) = r.opt_i64(2) {
+            out.push((b, r.str(3)));
+        }
+    }
+    let viewer = Viewer::of(caller);
+    if !viewer.verify.is_empty() {
+        let mut p = Vec::new();
+        let cond = crate::store::under_paths("path", &viewer.verify, 1, &mut p);
+        for r in c.query(
+            &format!("SELECT id, name, kind FROM places WHERE kind IN ('grid', 'building') AND {cond} ORDER BY path LIMIT 400"),
+            &p,
+        )? {
+            out.push((r.i64(0), r.str(1)));
+        }
+    }
+    Ok(out)
+}
+
+fn field_views(cat: Option<&Category>, values: &[(String, String)], t: Tr) -> Vec<FieldView> {
+    let Some(cat) = cat else { return Vec::new() };
+    cat.fields
+        .iter()
+        .map(|f| {
+            let name = format!("extra.{}", f.key);
+            let value = values
+                .iter()
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            FieldView {
+                label: f.label(t.0).to_string(),
+                kind: match f.kind {
+                    FieldType::Text => "text",
+                    FieldType::Number => "number",
+                    FieldType::Date => "date",
+                    FieldType::Single => "single",
+                    FieldType::Multi => "multi",
+                },
+                required: f.required,
+                options: f.options.clone(),
+                chosen: value.split(',').map(str::to_string).collect(),
+                value,
+                name,
+            }
+        })
+        .collect()
+}
+
+async fn new_page(
+    state: &AppState,
+    caller: &Caller,
+    values: Vec<(String, String)>,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let street = street_of(caller)?;
+    let c2 = caller.clone();
+    let (cats, places) = state
+        .db
+        .read(move |c| Ok((super::categories(c, street)?, report_places(c, &c2)?)))
+        .await?;
+    let get = |k: &str| {
+        values
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let t = Tr(ctx().lang);
+    let category = get("category");
+    let cat = cats.iter().find(|k| k.code == category);
+    let channels = channels_for(caller)
+        .into_iter()
+        .filter(|c| *c != Channel::Api)
+        .map(|c| (c.as_str(), t.k("case.channel", c.as_str())))
+        .collect();
+    let page = NewPage {
+        l: Layout::new(Some(caller)),
+        categories: cats
+            .iter()
+            .filter(|k| k.active)
+            .map(|k| (k.code.clone(), k.name(t.0).to_string(), k.code == category))
+            .collect(),
+        fields: field_views(cat, &values, t),
+        category,
+        places,
+        place_id: get("place_id"),
+        description: get("description"),
+        address: get("address"),
+        channels,
+        channel: get("channel"),
+        reporter_name: get("reporter_name"),
+        reporter_contact: get("reporter_contact"),
+        error,
+    };
+    Ok(render(&page, status))
+}
+
+#[derive(Deserialize)]
+struct NewQuery {
+    category: Option<String>,
+}
+
+async fn new_form(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Response> {
+    let values = q
+        .category
+        .map(|c| vec![("category".to_string(), c)])
+        .unwrap_or_default();
+    new_page(&state, &caller, values, None, StatusCode::OK).await
+}
+
+async fn new_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    check_csrf(&caller, &get("csrf"))?;
+    let street = street_of(&caller)?;
+    let code = get("category");
+    let cat = state
+        .db
+        .read(move |c| super::category_by_code(c, street, &code))
+        .await?;
+    let mut extra = serde_json::Map::new();
+    if let Some(cat) = &cat {
+        for f in &cat.fields {
+            let name = format!("extra.{}", f.key);
+            let vals: Vec<String> = form
+                .iter()
+                .filter(|(k, v)| *k == name && !v.trim().is_empty())
+                .map(|(_, v)| v.trim().to_string())
+                .collect();
+            if vals.is_empty() {
+                continue;
+            }
+            let v = if f.kind == FieldType::Multi {
+                serde_json::json!(vals)
+            } else {
+                serde_json::json!(vals.join(","))
+            };
+            extra.insert(f.key.clone(), v);
+        }
+    }
+    let req = CaseRequest {
+        category: get("category"),
+        description: get("description"),
+        place_id: get("place_id").parse().ok(),
+        lat: get("lat").parse().ok(),
+        lon: get("lon").parse().ok(),
+        address: get("address"),
+        extra,
+        channel: Channel::parse(&get("channel")),
+        reporter_name: get("reporter_name"),
+        reporter_contact: get("reporter_contact"),
+    };
+    match intake(&state, &caller, req).await {
+        Ok(out) => Ok(Redirect::to(&format!("/cases/{}", out.case.id.0)).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let msg = e.message(ctx().lang);
+            new_page(&state, &caller, form, Some(msg), e.status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+struct EventView {
+    at: String,
+    actor: String,
+    action: String,
+    to_state: String,
+    note: String,
+    level: Option<i64>,
+}
+
+struct ActionView {
+    code: &'static str,
+    label: &'static str,
+    note: bool,
+}
+
+#[derive(Template)]
+#[template(path = "cases/case.html")]
+struct CasePage {
+    l: Layout,
+    c: super::Case,
+    category: String,
+    state_label: &'static str,
+    channel: &'static str,
+    level: &'static str,
+    created: String,
+    due: String,
+    events: Vec<EventView>,
+    actions: Vec<ActionView>,
+    orgs: Vec<(i64, String, bool)>,
+    extra: Vec<(String, String)>,
+    duplicates: Vec<super::dedupe::Suggestion>,
+    map: Option<String>,
+    photos: Vec<super::photos::Photo>,
+    can_upload: bool,
+}
+
+/// A map of cases over the grid polygons of a street (or one grid).
+fn cases_map(
+    c: &mut dyn crate::store::Conn,
+    area_paths: &[String],
+    cases: &[super::Case],
+    title: &str,
+) -> crate::store::Result<Option<String>> {
+    let mut p = Vec::new();
+    let cond = crate::store::under_paths("path", area_paths, 1, &mut p);
+    let grids = c.query(
+        &format!("SELECT id, name, geojson FROM places WHERE kind = 'grid' AND geojson IS NOT NULL AND {cond} ORDER BY path LIMIT 300"),
+        &p,
+    )?;
+    let areas: Vec<map::Area> = grids
+        .iter()
+        .map(|r| map::Area {
+            label: r.str(1),
+            href: Some(format!("/places/{}", r.i64(0))),
+            geojson: r.str(2),
+            highlight: false,
+        })
+        .collect();
+    let spots: Vec<map::Spot> = cases
+        .iter()
+        .filter_map(|k| {
+            Some(map::Spot {
+                label: format!(
+                    "#{} {}",
+                    k.id.0,
+                    k.description.chars().take(20).collect::<String>()
+                ),
+                href: Some(format!("/cases/{}", k.id.0)),
+                geojson: serde_json::json!({"type": "Point", "coordinates": [k.lon?, k.lat?]})
+                    .to_string(),
+            })
+        })
+        .collect();
+    Ok(map::render(&areas, &spots, title))
+}
+
+async fn case_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let d = detail(&state, &caller, id).await?;
+    let t = Tr(ctx().lang);
+    let case = d.case;
+    let photos = d.photos;
+    let can_upload = case.is_open() && !d.roles.is_empty();
+    let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
+    let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
+    let c2 = case.clone();
+    let (orgs, duplicates, map) = state
+        .db
+        .read(move |c| {
+            let orgs = if dispatching {
+                c.query(
+                    "SELECT id, name FROM organisations WHERE street_id = $1 ORDER BY kind, code",
+                    crate::params![street],
+                )?
+                .iter()
+                .map(|r| (r.i64(0), r.str(1), Some(r.i64(0)) == c2.suggested_org_id))
+                .collect()
+            } else {
+                Vec::new()
+            };
+            let dups = if dispatching {
+                let cat = super::category_by_id(c, c2.category_id)?;
+                super::dedupe::suggest(
+                    c,
+                    &super::dedupe::Probe {
+                        street_id: street,
+                        category_id: c2.category_id,
+                        radius_m: cat.map(|k| k.dup_radius_m).unwrap_or(100),
+                        building_id: c2.building_id,
+                        lat: c2.lat,
+                        lon: c2.lon,
+                        text: &c2.description,
+                        exclude: Some(cid),
+                    },
+                    crate::store::now_ms(),
+                )?
+            } else {
+                Vec::new()
+            };
+            // The case's grid (the first four levels of its path) with the case on it.
+            let grid: Vec<&str> = path.split('/').take(4).collect();
+            let map = cases_map(
+                c,
+                &[grid.join("/")],
+                std::slice::from_ref(&c2),
+                &c2.place_name,
+            )?;
+            Ok((orgs, dups, map))
+        })
+        .await?;
+    let events = d
+        .timeline
+        .iter()
+        .map(|e| EventView {
+            at: when(e.at),
+            actor: if e.actor == "system" {
+                t.s("case.page.system").to_string()
+            } else {
+                e.actor.clone()
+            },
+            action: t.k("case.action", &e.action).to_string(),
+            to_state: t.k("case.state", &e.to_state).to_string(),
+            note: e.note.clone(),
+            level: e
+                .data
+                .get("level")
+                .and_then(|v| v.as_i64())
+                .filter(|l| *l > 0),
+        })
+        .collect();
+    let actions = d
+        .actions
+        .iter()
+        .map(|a| ActionView {
+            code: a.as_str(),
+            label: t.k("case.action", a.as_str()),
+            note: a.needs_note(),
+        })
+        .collect();
+    let extra = case
+        .extra
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Array(a) => a
+                            .iter()
+                            .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()))
+                            .collect::<Vec<_>>()
+                            .join("、"),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let page = CasePage {
+        l: Layout::new(Some(&caller)),
+        category: case.category_name(t.0).to_string(),
+        state_label: t.k("case.state", case.state.as_str()),
+        channel: t.k("case.channel", case.channel.as_str()),
+        level: t.k("case.level", &case.level.to_string()),
+        created: when(case.created_at),
+        due: match case.clock.as_str() {
+            "accept" | "resolve" => case.due_at.map(when).unwrap_or_default(),
+            _ => String::new(),
+        },
+        c: case,
+        events,
+        actions,
+        orgs,
+        extra,
+        duplicates,
+        map,
+        photos,
+        can_upload,
+    };
+    Ok(render(&page, StatusCode::OK))
+}
+
+async fn step_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    check_csrf(&caller, &get("csrf"))?;
+    let action =
+        Action::parse(&get("action")).ok_or_else(|| AppError::bad_request("error.bad_form"))?;
+    let num = |k: &str| get(k).parse::<i64>().ok();
+    let step = Step {
+        action,
+        note: get("note"),
+        org_id: num("org_id"),
+        user_id: num("user_id"),
+        hours: num("hours"),
+        rating: num("rating"),
+        master_id: num("master_id"),
+    };
+    take_step(&state, &caller, id, step).await?;
+    Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+}
+
+async fn photo_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    m: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let (raw, share, csrf) = super::http::read_upload(m).await?;
+    check_csrf(&caller, &csrf)?;
+    super::http::add_photo(&state, &caller, id, raw, share).await?;
+    Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "cases/map.html")]
+struct MapPage {
+    l: Layout,
+    map: Option<String>,
+    count: usize,
+}
+
+async fn map_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    let viewer = Viewer::of(&caller);
+    if viewer.verify.is_empty() {
+        return Err(AppError::forbidden());
+    }
+    let now = crate::store::now_ms();
+    let (map, count) = state
+        .db
+        .read(move |c| {
+            let cases = super::list(
+                c,
+                &viewer,
+                &Filter {
+                    state: Some("open".into()),
+                    limit: Some(500),
+                    ..Filter::default()
+                },
+                now,
+            );
+            let cases = match cases {
+                Ok(v) => v,
+                Err(super::CaseError::Store(e)) => return Err(e),
+                Err(_) => Vec::new(),
+            };
+            let map = cases_map(c, &viewer.verify, &cases, "")?;
+            Ok((map, cases.len()))
+        })
+        .await?;
+    Ok(render(
+        &MapPage {
+            l: Layout::new(Some(&caller)),
+            map,
+            count,
+        },
+        StatusCode::OK,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "cases/figures.html")]
+struct FiguresPage {
+    l: Layout,
+    rows: Vec<OrgFigures>,
+}
+
+impl FiguresPage {
+    fn pct(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{:.0}%", x * 100.0))
+            .unwrap_or_else(|| "—".into())
+    }
+    fn num(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{x}")).unwrap_or_else(|| "—".into())
+    }
+}
+
+async fn figures_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    if !caller.browses_cases() {
+        return Err(AppError::forbidden());
+    }
+    let street = street_of(&caller)?;
+    let rows = state.db.read(move |c| super::figures(c, street)).await?;
+    Ok(render(
+        &FiguresPage {
+            l: Layout::new(Some(&caller)),
+            rows,
+        },
+        StatusCode::OK,
+    ))
+}
+
+struct InboxView {
+    id: i64,
+    label: &'static str,
+    case_id: Option<i64>,
+    note: String,
+    at: String,
+    read: bool,
+}
+
+#[derive(Template)]
+#[template(path = "cases/inbox.html")]
+struct InboxPage {
+    l: Layout,
+    items: Vec<InboxView>,
+}
+
+async fn inbox_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    let uid = caller.user_id;
+    let items = state.db.read(move |c| notify::inbox(c, uid, 200)).await?;
+    let t = Tr(ctx().lang);
+    let items = items
+        .into_iter()
+        .map(|i| InboxView {
+            id: i.id,
+            label: t.k("case.inbox", &i.kind),
+            case_id: i.case_id,
+            note: i.note,
+            at: when(i.created_at),
+            read: i.read,
+        })
+        .collect();
+    Ok(render(
+        &InboxPage {
+            l: Layout::new(Some(&caller)),
+            items,
+        },
+        StatusCode::OK,
+    ))
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn inbox_read(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<CsrfOnly>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    let uid = caller.user_id;
+    let now = crate::store::now_ms();
+    state
+        .db
+        .write(move |c| notify::mark_read(c, uid, id, now))
+        .await?;
+    Ok(Redirect::to("/inbox").into_response())
+}
+
+struct CategoryView {
+    k: Category,
+    name: String,
+    routes: Vec<(String, String)>,
+    fields: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "cases/catalogue.html")]
+struct CataloguePage {
+    l: Layout,
+    cats: Vec<CategoryView>,
+    days: Vec<super::calendar::CalendarDay>,
+    year: i32,
+    editable: bool,
+    error: Option<String>,
+}
+
+fn is_street_admin(caller: &Caller) -> bool {
+    caller.has(crate::org::Role::StreetAdmin) || caller.has(crate::org::Role::DistrictAdmin)
+}
+
+async fn catalogue_with(
+    state: &AppState,
+    caller: &Caller,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    if !caller.browses_cases() {
+        return Err(AppError::forbidden());
+    }
+    let street = street_of(caller)?;
+    let t = Tr(ctx().lang);
+    let year = chrono::Utc::now()
+        .format("%Y")
+        .to_string()
+        .parse()
+        .unwrap_or(2026);
+    let (cats, days) = state
+        .db
+        .read(move |c| {
+            let mut out = Vec::new();
+            for k in super::categories(c, street)? {
+                let routes = super::routes_of(c, k.id)?;
+                out.push((k, routes));
+            }
+            Ok((out, super::calendar::year(c, street, year)?))
+        })
+        .await?;
+    let cats = cats
+        .into_iter()
+        .map(|(k, routes)| CategoryView {
+            name: k.name(t.0).to_string(),
+            fields: k.fields.iter().map(|f| f.label(t.0).to_string()).collect(),
+            routes,
+            k,
+        })
+        .collect();
+    Ok(render(
+        &CataloguePage {
+            l: Layout::new(Some(caller)),
+            cats,
+            days,
+            year,
+            editable: is_street_admin(caller),
+            error,
+        },
+        status,
+    ))
+}
+
+async fn catalogue_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    catalogue_with(&state, &caller, None, StatusCode::OK).await
+}
+
+/// Changes a category's deadlines and settings (street administrators); its names and extra
+/// fields stay as they are.
+async fn catalogue_save(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(code): Path<String>,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    check_csrf(&caller, &get("csrf"))?;
+    if !is_street_admin(&caller) {
+        return Err(AppError::forbidden());
+    }
+    let street = street_of(&caller)?;
+    let num = |k: &str| get(k).parse::<i64>().unwrap_or(-1);
+    let (accept, resolve, priority, radius) = (
+        num("accept_hours"),
+        num("resolve_hours"),
+        num("priority"),
+        num("dup_radius_m"),
+    );
+    let (verify, public) = (get("verify_required") == "1", get("public") == "1");
+    let r = state
+        .db
+        .write_tx(move |c| -> Result<(), super::CaseError> {
+            let k = super::category_by_code(c, street, &code)?.ok_or(super::CaseError::NotFound)?;
+            super::save_category(
+                c,
+                street,
+                &super::NewCategory {
+                    code: k.code,
+                    name_zh: k.name_zh,
+                    name_en: k.name_en,
+                    group: k.group,
+                    fields: k.fields,
+                    accept_hours: accept,
+                    resolve_hours: resolve,
+                    priority,
+                    dup_radius_m: radius,
+                    verify_required: verify,
+                    public,
+                },
+            )?;
+            Ok(())
+        })
+        .await;
+    match r {
+        Ok(()) => Ok(Redirect::to("/cases/catalogue").into_response()),
+        Err(e) => {
+            let e = AppError::from(e);
+            if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND {
+                let msg = e.message(ctx().lang);
+                catalogue_with(&state, &caller, Some(msg), e.status).await
+            } else {
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,1832 @@
+//! Cases: the lifecycle table, deadlines in working time, escalation across a restart,
+//! duplicates, scope, notifications, webhooks, Open311 in both formats, and the pages.
+
+use serde_json::{Value, json};
+
+use linli::cases::calendar::{self, HOUR_MS};
+use linli::cases::lifecycle::{self, Action, Actor, Refusal, State};
+use linli::store::Db;
+
+use crate::support::{self, PASSWORD, TestApp, extract_input};
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    post_lang(app, token, path, body, "zh-CN").await
+}
+
+async fn post_lang(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: Value,
+    lang: &str,
+) -> (u16, Value) {
+    let r = app
+        .client()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("accept-language", lang)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn step(app: &TestApp, token: &str, id: i64, body: Value) -> (u16, Value) {
+    post(app, token, &format!("/api/v1/cases/{id}/transitions"), body).await
+}
+
+async fn step_ok(app: &TestApp, token: &str, id: i64, body: Value) -> Value {
+    let (s, v) = step(app, token, id, body.clone()).await;
+    assert_eq!(s, 200, "{body}: {v}");
+    v
+}
+
+/// Ids of a demo account, its organisation, and a building in wangge's grid.
+async fn user_id(app: &TestApp, name: &'static str) -> i64 {
+    app.db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT id FROM users WHERE username = $1",
+                linli::params![name],
+            )
+        })
+        .await
+        .unwrap()
+}
+
+async fn org_of(app: &TestApp, name: &'static str) -> i64 {
+    app.db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT r.org_id FROM user_roles r JOIN users u ON u.id = r.user_id WHERE u.username = $1",
+                linli::params![name],
+            )
+        })
+        .await
+        .unwrap()
+}
+
+async fn buildings(app: &TestApp) -> Vec<i64> {
+    let grid = support::place_of(app, "wangge").await;
+    app.db
+        .read(move |c| {
+            Ok(c.query(
+                "SELECT id FROM places WHERE kind = 'building' AND path LIKE $1 ORDER BY id",
+                linli::params![format!("{grid}/%")],
+            )?
+            .iter()
+            .map(|r| r.i64(0))
+            .collect::<Vec<i64>>())
+        })
+        .await
+        .unwrap()
+}
+
+async fn report(app: &TestApp, token: &str, body: Value) -> Value {
+    let (s, v) = post(app, token, "/api/v1/cases", body.clone()).await;
+    assert_eq!(s, 201, "{body}: {v}");
+    v
+}
+
+async fn street_of(app: &TestApp) -> i64 {
+    app.query_i64("SELECT street_id FROM users WHERE username = 'admin'")
+        .await
+}
+
+/// The rules as the issue states them, written out independently of `RULES`:
+/// "action: from-states: roles".
+const SPEC: &[&str] = &[
+    "accept: new: dispatcher",
+    "reject: new accepted returned: dispatcher",
+    "merge: new accepted returned: dispatcher",
+    "dispatch: accepted returned: dispatcher",
+    "sign_for: dispatched: handler",
+    "return: dispatched signed_for: handler",
+    "start: signed_for: handler",
+    "request_extension: signed_for in_progress: handler",
+    "grant_extension: signed_for in_progress: dispatcher",
+    "refuse_extension: signed_for in_progress: dispatcher",
+    "hold: accepted dispatched signed_for in_progress returned: dispatcher",
+    "resume: on_hold: dispatcher",
+    "resolve: in_progress: handler",
+    "verify: resolved: verifier",
+    "fail_verification: resolved: verifier",
+    "close: verified resolved: dispatcher",
+    "rate: closed: reporter dispatcher",
+    "reopen: closed rated: reporter dispatcher",
+];
+
+#[test]
+fn the_lifecycle_table_is_exactly_the_rules_every_action_state_and_role() {
+    let mut checked = 0;
+    for line in SPEC {
+        let parts: Vec<&str> = line.split(':').map(str::trim).collect();
+        let action = Action::parse(parts[0]).unwrap();
+        let from: Vec<State> = parts[1]
+            .split(' ')
+            .map(|s| State::parse(s).unwrap())
+            .collect();
+        let roles: Vec<&str> = parts[2].split(' ').collect();
+        for state in State::ALL {
+            for actor in Actor::ALL {
+                let got = lifecycle::check(action, state, &[actor]);
+                let role_ok = roles.contains(&actor.as_str());
+                let expected = if !role_ok {
+                    Err(Refusal::Role)
+                } else if !from.contains(&state) {
+                    Err(Refusal::State)
+                } else {
+                    Ok(())
+                };
+                assert_eq!(
+                    got.map(|_| ()),
+                    expected,
+                    "{} from {} by {}",
+                    action.as_str(),
+                    state.as_str(),
+                    actor.as_str()
+                );
+                checked += 1;
+            }
+            // Without any role towards the case, nothing is allowed.
+            assert_eq!(
+                lifecycle::check(action, state, &[]).err(),
+                Some(Refusal::Role)
+            );
+        }
+    }
+    assert_eq!(SPEC.len(), Action::ALL.len());
+    assert_eq!(
+        checked,
+        Action::ALL.len() * State::ALL.len() * Actor::ALL.len()
+    );
+}
+
+#[tokio::test]
+async fn a_case_from_report_to_rating_with_every_step_recorded() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let admin = app.token("admin").await;
+    let wuye = app.token("wuye").await;
+    let wangge = app.token("wangge").await;
+    let wuye_org = org_of(&app, "wuye").await;
+    let b = buildings(&app).await;
+    let v = report(
+        &app,
+        &jumin,
+        json!({"category": "facility_repair", "description": "单元门口的路灯坏了", "place_id": b[0],
+               "extra": {"facility": "路灯"}}),
+    )
+    .await;
+    let id = v["case"]["id"].as_i64().unwrap();
+    assert_eq!(v["case"]["state"], "new");
+    assert_eq!(v["case"]["channel"], "resident");
+    assert_eq!(v["case"]["clock"], "accept");
+    assert!(v["case"]["due_at"].as_i64().unwrap() > v["case"]["created_at"].as_i64().unwrap());
+
+    let d = step_ok(&app, &admin, id, json!({"action": "accept"})).await;
+    assert_eq!(d["case"]["state"], "accepted");
+    assert_eq!(d["case"]["clock"], "resolve");
+    // The dispatcher sees the routing suggestion and may override it.
+    assert!(d["case"]["suggested_org_id"].is_i64());
+    assert!(
+        d["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("dispatch"))
+    );
+    let d = step_ok(
+        &app,
+        &admin,
+        id,
+        json!({"action": "dispatch", "org_id": wuye_org}),
+    )
+    .await;
+    assert_eq!(d["case"]["handler_org_id"], wuye_org);
+    step_ok(&app, &wuye, id, json!({"action": "sign_for"})).await;
+    step_ok(&app, &wuye, id, json!({"action": "start"})).await;
+    let due_before = step_ok(
+        &app,
+        &wuye,
+        id,
+        json!({"action": "request_extension", "hours": 8, "note": "灯具需要订货"}),
+    )
+    .await["case"]["due_at"]
+        .as_i64()
+        .unwrap();
+    let (s, _) = step(
+        &app,
+        &wuye,
+        id,
+        json!({"action": "request_extension", "hours": 8, "note": "再申请"}),
+    )
+    .await;
+    assert_eq!(s, 409, "one request at a time");
+    let d = step_ok(&app, &admin, id, json!({"action": "grant_extension"})).await;
+    assert!(d["case"]["due_at"].as_i64().unwrap() > due_before);
+    assert!(d["case"].get("extension_hours").is_none());
+    let (s, _) = step(&app, &wuye, id, json!({"action": "resolve"})).await;
+    assert_eq!(s, 422, "resolving needs a note");
+    step_ok(
+        &app,
+        &wuye,
+        id,
+        json!({"action": "resolve", "note": "已更换灯具"}),
+    )
+    .await;
+    // The category needs on-site verification before it can be closed.
+    let (s, v) = step(&app, &admin, id, json!({"action": "close"})).await;
+    assert_eq!(s, 409, "{v}");
+    step_ok(
+        &app,
+        &wangge,
+        id,
+        json!({"action": "verify", "note": "现场查看路灯已亮"}),
+    )
+    .await;
+    step_ok(&app, &admin, id, json!({"action": "close"})).await;
+    let (s, _) = step(&app, &jumin, id, json!({"action": "rate", "rating": 9})).await;
+    assert_eq!(s, 422);
+    let d = step_ok(
+        &app,
+        &jumin,
+        id,
+        json!({"action": "rate", "rating": 5, "note": "很快"}),
+    )
+    .await;
+    assert_eq!(d["case"]["state"], "rated");
+    assert_eq!(d["case"]["rating"], 5);
+    let actions: Vec<&str> = d["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "report",
+            "accept",
+            "dispatch",
+            "sign_for",
+            "start",
+            "request_extension",
+            "grant_extension",
+            "resolve",
+            "verify",
+            "close",
+            "rate"
+        ]
+    );
+    for e in d["timeline"].as_array().unwrap() {
+        assert!(e["at"].as_i64().unwrap() > 0);
+        assert!(!e["actor"].as_str().unwrap().is_empty(), "{e}");
+    }
+    // The reporter's inbox tells the story; the handler's has the dispatch.
+    let (_, inbox) = app.get_json(&jumin, "/api/v1/inbox").await;
+    let kinds: Vec<&str> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["case_id"] == id)
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    for k in ["accepted", "resolved", "closed"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    let (_, inbox) = app.get_json(&wuye, "/api/v1/inbox").await;
+    let item = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["case_id"] == id && i["kind"] == "dispatched")
+        .expect("dispatch notice")
+        .clone();
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/inbox/{}/read", item["id"])))
+        .bearer_auth(&wuye)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/inbox/{}/read", item["id"])))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "not someone else's inbox");
+    // The reporter may reopen when dissatisfied: back to the same handler.
+    let d = step_ok(
+        &app,
+        &jumin,
+        id,
+        json!({"action": "reopen", "note": "又不亮了"}),
+    )
+    .await;
+    assert_eq!(d["case"]["state"], "dispatched");
+    assert_eq!(d["case"]["handler_org_id"], wuye_org);
+}
+
+#[tokio::test]
+async fn refusals_say_why_with_403_for_the_role_and_409_for_the_state() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let admin = app.token("admin").await;
+    let bumen = app.token("bumen").await;
+    let wangge = app.token("wangge").await;
+    let b = buildings(&app).await;
+    let id = report(
+        &app,
+        &wangge,
+        json!({"category": "illegal_parking", "description": "车辆堵门", "place_id": b[1]}),
+    )
+    .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    // A resident who did not report it does not even see it.
+    let (s, _) = step(&app, &jumin, id, json!({"action": "accept"})).await;
+    assert_eq!(s, 404);
+    // A grid worker sees it but may not accept it.
+    let (s, v) = step(&app, &wangge, id, json!({"action": "accept"})).await;
+    assert_eq!(s, 403);
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("受理") && msg.contains("派单员"), "{msg}");
+    let (s, v) = post_lang(
+        &app,
+        &wangge,
+        &format!("/api/v1/cases/{id}/transitions"),
+        json!({"action": "accept"}),
+        "en",
+    )
+    .await;
+    assert_eq!(s, 403);
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("may not accept") && msg.contains("dispatchers"),
+        "{msg}"
+    );
+    // The dispatcher may dispatch, but not before accepting.
+    let (s, v) = step(&app, &admin, id, json!({"action": "dispatch"})).await;
+    assert_eq!(s, 409);
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("待受理") && msg.contains("已受理"), "{msg}");
+    let (s, v) = post_lang(
+        &app,
+        &admin,
+        &format!("/api/v1/cases/{id}/transitions"),
+        json!({"action": "dispatch"}),
+        "en",
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("The case is new"),
+        "{v}"
+    );
+    let (s, _) = step(&app, &admin, id, json!({"action": "fly"})).await;
+    assert_eq!(s, 400, "unknown actions are malformed requests");
+    step_ok(&app, &admin, id, json!({"action": "accept"})).await;
+    // Without an org the routing suggestion is used: illegal parking goes to 城管 (bumen's).
+    let d = step_ok(&app, &admin, id, json!({"action": "dispatch"})).await;
+    assert_eq!(d["case"]["handler_org_id"], org_of(&app, "bumen").await);
+    // The handler may sign for it; the dispatcher may not.
+    let (s, _) = step(&app, &admin, id, json!({"action": "sign_for"})).await;
+    assert_eq!(s, 403);
+    step_ok(&app, &bumen, id, json!({"action": "sign_for"})).await;
+    let (s, _) = step(&app, &bumen, id, json!({"action": "return"})).await;
+    assert_eq!(s, 422, "a return needs a reason");
+    let d = step_ok(
+        &app,
+        &bumen,
+        id,
+        json!({"action": "return", "note": "不属于本单位职责"}),
+    )
+    .await;
+    assert_eq!(d["case"]["state"], "returned");
+    // Once returned, the organisation can take no step until the dispatcher decides.
+    assert_eq!(d["actions"], json!([]));
+    let d = step_ok(
+        &app,
+        &admin,
+        id,
+        json!({"action": "dispatch", "org_id": org_of(&app, "wuye").await}),
+    )
+    .await;
+    assert_eq!(d["case"]["state"], "dispatched");
+    let (s, _) = app.get_json(&bumen, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(s, 404, "dispatched elsewhere, out of bumen's sight");
+}
+
+#[tokio::test]
+async fn the_verifier_may_not_be_the_handler() {
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let wangge = app.token("wangge").await;
+    let wangge_id = user_id(&app, "wangge").await;
+    let b = buildings(&app).await;
+    let id = report(
+        &app,
+        &admin,
+        json!({"category": "elderly_care", "description": "独居老人家中无人应门", "place_id": b[0],
+        "reporter_name": "邻居赵女士", "reporter_contact": "13912345678"}),
+    )
+    .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    step_ok(&app, &admin, id, json!({"action": "accept"})).await;
+    step_ok(
+        &app,
+        &admin,
+        id,
+        json!({"action": "dispatch", "user_id": wangge_id}),
+    )
+    .await;
+    for a in ["sign_for", "start"] {
+        step_ok(&app, &wangge, id, json!({"action": a})).await;
+    }
+    step_ok(
+        &app,
+        &wangge,
+        id,
+        json!({"action": "resolve", "note": "已上门，老人身体无恙"}),
+    )
+    .await;
+    let (s, v) = step(&app, &wangge, id, json!({"action": "verify"})).await;
+    assert_eq!(s, 403);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("巡办分离"),
+        "{v}"
+    );
+    let (s, _) = step(
+        &app,
+        &wangge,
+        id,
+        json!({"action": "fail_verification", "note": "x"}),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let d = step_ok(&app, &admin, id, json!({"action": "verify"})).await;
+    assert_eq!(d["case"]["verifier_id"], user_id(&app, "admin").await);
+    // The hotline caller's phone is shown to the workers (and that reading is audited).
+    assert_eq!(d["case"]["reporter_contact"], "13912345678");
+}
+
+#[tokio::test]
+async fn handlers_see_only_their_cases_and_residents_only_their_own() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let admin = app.token("admin").await;
+    let bumen = app.token("bumen").await;
+    let wuye = app.token("wuye").await;
+    let bumen_org = org_of(&app, "bumen").await;
+    let wuye_org = org_of(&app, "wuye").await;
+    let jumin_id = user_id(&app, "jumin").await;
+    let b = buildings(&app).await;
+    let mine = report(
+        &app,
+        &jumin,
+        json!({"category": "noise", "description": "楼上深夜唱歌", "place_id": b[2]}),
+    )
+    .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    let (_, all) = app.get_json(&admin, "/api/v1/cases?limit=500").await;
+    let all = all.as_array().unwrap().clone();
+    assert!(all.len() >= 10, "the demo cases and the new one");
+    let (_, list) = app.get_json(&bumen, "/api/v1/cases?limit=500").await;
+    let list = list.as_array().unwrap();
+    assert!(!list.is_empty());
+    assert!(
+        list.iter().all(|c| c["handler_org_id"] == bumen_org),
+        "{list:?}"
+    );
+    let (_, list) = app.get_json(&wuye, "/api/v1/cases?limit=500").await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["handler_org_id"] == wuye_org)
+    );
+    let (_, list) = app.get_json(&jumin, "/api/v1/cases?limit=500").await;
+    let list = list.as_array().unwrap();
+    assert!(list.iter().any(|c| c["id"] == mine));
+    assert!(
+        list.iter().all(|c| c["reporter_id"] == jumin_id),
+        "{list:?}"
+    );
+    // Nobody reads a case outside their scope by guessing its id.
+    let (s, _) = app.get_json(&bumen, &format!("/api/v1/cases/{mine}")).await;
+    assert_eq!(s, 404);
+    // Filters.
+    let (_, list) = app.get_json(&admin, "/api/v1/cases?category=noise").await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["category"] == "noise")
+    );
+    let (_, list) = app
+        .get_json(&admin, "/api/v1/cases?state=new,accepted")
+        .await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["state"] == "new" || c["state"] == "accepted")
+    );
+    let (_, list) = app.get_json(&admin, "/api/v1/cases?late=true").await;
+    let late = list.as_array().unwrap();
+    assert!(!late.is_empty(), "the demo has late cases");
+    assert!(late.iter().all(|c| c["overdue"] == true));
+    let (_, list) = app
+        .get_json(&admin, &format!("/api/v1/cases?place={}", b[2]))
+        .await;
+    assert!(list.as_array().unwrap().iter().any(|c| c["id"] == mine));
+    // Late cases come first.
+    let first_not_late = all
+        .iter()
+        .position(|c| c["overdue"] == false)
+        .unwrap_or(all.len());
+    assert!(all[first_not_late..].iter().all(|c| c["overdue"] == false));
+    let (s, v) = app.get_json(&admin, "/api/v1/cases?state=flying").await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = app.get_json(&admin, "/api/v1/cases/figures").await;
+    assert_eq!(s, 200);
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["org_id"] == bumen_org && f["resolved"].as_i64().unwrap() >= 1)
+    );
+    let (s, _) = app.get_json(&jumin, "/api/v1/cases/figures").await;
+    assert_eq!(s, 403);
+}
+
+#[tokio::test]
+async fn bad_reports_are_refused_with_a_reason() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let admin = app.token("admin").await;
+    let b = buildings(&app).await;
+    for (body, needle) in [
+        (
+            json!({"category": "nope", "description": "x", "place_id": b[0]}),
+            "分类",
+        ),
+        (
+            json!({"category": "noise", "description": "  ", "place_id": b[0]}),
+            "描述",
+        ),
+        (json!({"category": "noise", "description": "吵"}), "地点"),
+        (
+            json!({"category": "noise", "description": "吵", "place_id": 999999}),
+            "地点",
+        ),
+        (
+            json!({"category": "noise", "description": "吵", "lat": 95.0, "lon": 121.0}),
+            "纬度",
+        ),
+        (
+            json!({"category": "elevator", "description": "电梯坏", "place_id": b[0]}),
+            "必填",
+        ),
+        (
+            json!({"category": "elevator", "description": "电梯坏", "place_id": b[0], "extra": {"trapped": "也许"}}),
+            "可选项",
+        ),
+        (
+            json!({"category": "noise", "description": "吵", "place_id": b[0], "extra": {"since": "昨天"}}),
+            "年-月-日",
+        ),
+        (
+            json!({"category": "noise", "description": "吵", "place_id": b[0], "extra": {"colour": "红"}}),
+            "没有的附加字段",
+        ),
+        (
+            json!({"category": "noise", "description": "吵", "place_id": b[0], "channel": "hotline"}),
+            "渠道",
+        ),
+    ] {
+        let (s, v) = post(&app, &jumin, "/api/v1/cases", body.clone()).await;
+        assert_eq!(s, 422, "{body}: {v}");
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(m.contains(needle), "{body}: {m}");
+    }
+    let (s, v) = post(
+        &app,
+        &admin,
+        "/api/v1/cases",
+        json!({"category": "noise", "description": "吵", "place_id": b[0], "channel": "hotline"}),
+    )
+    .await;
+    assert_eq!(s, 422, "a hotline entry needs the caller's name: {v}");
+    let v = report(&app, &admin, json!({"category": "fire_hazard", "description": "楼道堆满纸箱", "place_id": b[0],
+        "channel": "hotline", "reporter_name": "钱先生", "reporter_contact": "021-5555", "extra": {"hazards": ["楼道堆物"]}})).await;
+    assert_eq!(v["case"]["channel"], "hotline");
+    assert_eq!(v["case"]["extra"]["hazards"], json!(["楼道堆物"]));
+    // A point on the map finds the nearest building.
+    let v = report(&app, &jumin, json!({"category": "noise", "description": "广场舞音响太大", "lat": v["case"]["lat"], "lon": v["case"]["lon"]})).await;
+    assert_eq!(v["case"]["place_id"], b[0]);
+}
+
+#[tokio::test]
+async fn deadlines_count_working_time_from_the_street_calendar() {
+    let app = support::spawn().await;
+    let street = street_of(&app).await;
+    let b = buildings(&app).await[0];
+    let admin = app.token("admin").await;
+    // Illegal parking: 1 working hour to accept. 30 Sep 2026 16:30 + 1 h skips National Day.
+    let t = calendar::local_ms(2026, 9, 30, 16, 30);
+    let due = app
+        .db
+        .write(move |c| {
+            let id = linli::cases::create(
+                c,
+                street,
+                linli::cases::Channel::Api,
+                &linli::cases::NewCase {
+                    category: "illegal_parking".into(),
+                    description: "国庆前夜违停".into(),
+                    place_id: Some(b),
+                    ..Default::default()
+                },
+                t,
+            )
+            .map_err(|e| linli::store::StoreError::Db(format!("{e:?}")))?;
+            c.query_i64(
+                "SELECT due_at FROM cases WHERE id = $1",
+                linli::params![id.0],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(due, calendar::local_ms(2026, 10, 8, 9, 30));
+    // The administrator edits 2027: 4 January a holiday, Sunday 3 January a make-up day.
+    let r = app
+        .client()
+        .put(app.url("/api/v1/calendar/2027"))
+        .bearer_auth(&admin)
+        .json(&json!([{"day": "2027-01-04", "kind": "holiday", "name": "元旦"}, {"day": "2027-01-03", "kind": "workday"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (_, days) = app.get_json(&admin, "/api/v1/calendar/2027").await;
+    assert_eq!(days.as_array().unwrap().len(), 2);
+    let (_, days) = app.get_json(&admin, "/api/v1/calendar/2026").await;
+    assert_eq!(
+        days.as_array().unwrap().len(),
+        39,
+        "the 2026 holidays are seeded"
+    );
+    let t = calendar::local_ms(2027, 1, 1, 16, 30);
+    let cal = app
+        .db
+        .read(move |c| calendar::Calendar::load(c, street))
+        .await
+        .unwrap();
+    // Friday 1 Jan 16:30 + 1 h: Sunday 3 Jan (make-up day) 09:30.
+    assert_eq!(cal.add(t, HOUR_MS), calendar::local_ms(2027, 1, 3, 9, 30));
+    assert_eq!(
+        cal.add(t, 9 * HOUR_MS),
+        calendar::local_ms(2027, 1, 5, 9, 30)
+    );
+    for bad in [
+        json!([{"day": "2026-05-01", "kind": "holiday"}]),
+        json!([{"day": "2027-02-30", "kind": "holiday"}]),
+        json!([{"day": "2027-01-04", "kind": "feast"}]),
+    ] {
+        let r = app
+            .client()
+            .put(app.url("/api/v1/calendar/2027"))
+            .bearer_auth(&admin)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == 422 || r.status() == 400,
+            "{bad}: {}",
+            r.status()
+        );
+    }
+    let jumin = app.token("jumin").await;
+    let r = app
+        .client()
+        .put(app.url("/api/v1/calendar/2027"))
+        .bearer_auth(&jumin)
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+async fn events_of(db: &Db, id: i64) -> Vec<(String, i64)> {
+    db.read(move |c| {
+        Ok(c.query(
+            "SELECT action, data FROM case_events WHERE case_id = $1 ORDER BY id",
+            linli::params![id],
+        )?
+        .iter()
+        .map(|r| {
+            let d: Value = serde_json::from_str(&r.str(1)).unwrap_or(Value::Null);
+            (r.str(0), d["level"].as_i64().unwrap_or(-1))
+        })
+        .collect())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn escalation_with_an_injected_clock_neither_misses_nor_repeats_across_a_restart() {
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let bumen_org = org_of(&app, "bumen").await;
+    let bumen_id = user_id(&app, "bumen").await;
+    let b = buildings(&app).await;
+    let id = report(
+        &app,
+        &admin,
+        json!({"category": "city_appearance", "description": "路口堆放建筑垃圾", "place_id": b[0],
+        "channel": "patrol", "extra": {"kind": "垃圾堆放"}}),
+    )
+    .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    step_ok(&app, &admin, id, json!({"action": "accept"})).await;
+    let d = step_ok(
+        &app,
+        &admin,
+        id,
+        json!({"action": "dispatch", "org_id": bumen_org}),
+    )
+    .await;
+    let (warn, due) = (
+        d["case"]["warn_at"].as_i64().unwrap(),
+        d["case"]["due_at"].as_i64().unwrap(),
+    );
+    let street = street_of(&app).await;
+    let cal = app
+        .db
+        .read(move |c| calendar::Calendar::load(c, street))
+        .await
+        .unwrap();
+    let th = linli::cases::escalation::thresholds(&cal, due);
+    let sweep = |db: &Db, now: i64| {
+        let db = db.clone();
+        async move {
+            db.write(move |c| linli::cases::escalation::sweep(c, now))
+                .await
+                .unwrap()
+        }
+    };
+    let count = |ev: &[(String, i64)], a: &str| ev.iter().filter(|(x, _)| x == a).count();
+    // Before the warning nothing happens.
+    sweep(&app.db, warn - 1).await;
+    assert_eq!(count(&events_of(&app.db, id).await, "warning"), 0);
+    // At 80%: one warning, to the handling organisation.
+    let s = sweep(&app.db, warn + 1).await;
+    assert!(s.warnings >= 1);
+    sweep(&app.db, warn + 2).await;
+    let ev = events_of(&app.db, id).await;
+    assert_eq!(count(&ev, "warning"), 1);
+    assert_eq!(count(&ev, "escalated"), 0);
+    // Just late: level 1 (community) and a supervision notice.
+    sweep(&app.db, due + 1).await;
+    sweep(&app.db, due + 2).await;
+    let ev = events_of(&app.db, id).await;
+    assert_eq!(count(&ev, "escalated"), 1);
+    assert_eq!(count(&ev, "supervision"), 1);
+    let (_, c) = app.get_json(&admin, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(c["case"]["level"], 1);
+    assert_eq!(c["case"]["late"], true);
+    let supervision = app
+        .db
+        .read(move |c| c.query_i64("SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND case_id = $2 AND kind = 'supervision'", linli::params![bumen_id, id]))
+        .await
+        .unwrap();
+    assert_eq!(supervision, 1);
+    // "Restart": a new process opens the same database; the server was down for days.
+    let url = app.database_url.clone();
+    let db2 = tokio::task::spawn_blocking(move || Db::open(&url).unwrap())
+        .await
+        .unwrap();
+    sweep(&db2, th[2] + 1).await;
+    sweep(&db2, th[2] + 1).await;
+    let ev = events_of(&db2, id).await;
+    let levels: Vec<i64> = ev
+        .iter()
+        .filter(|(a, _)| a == "escalated")
+        .map(|(_, l)| *l)
+        .collect();
+    assert_eq!(levels, vec![1, 2, 3], "each level once, none skipped");
+    assert_eq!(count(&ev, "supervision"), 3);
+    // At the top level the watcher no longer looks at the case.
+    let next = db2
+        .read(move |c| {
+            c.query_opt(
+                "SELECT next_alarm_at FROM cases WHERE id = $1",
+                linli::params![id],
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(next.opt_i64(0).is_none());
+    sweep(&db2, th[2] + 10 * 86_400_000).await;
+    assert_eq!(events_of(&db2, id).await.len(), ev.len());
+    tokio::task::spawn_blocking(move || db2.close())
+        .await
+        .unwrap();
+    // The district administrator level and the community level were told.
+    let (_, c) = app.get_json(&admin, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(c["case"]["level"], 3);
+}
+
+#[tokio::test]
+async fn duplicates_are_suggested_and_merging_tells_the_duplicates_reporter() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let wangge = app.token("wangge").await;
+    let admin = app.token("admin").await;
+    let wangge_id = user_id(&app, "wangge").await;
+    let b = buildings(&app).await;
+    let first = report(&app, &jumin, json!({"category": "facility_repair", "description": "楼下路灯不亮，晚上很黑", "place_id": b[3], "extra": {"facility": "路灯"}}))
+        .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    let other = report(&app, &jumin, json!({"category": "facility_repair", "description": "健身器材的螺丝松了", "place_id": b[3], "extra": {"facility": "健身器材"}}))
+        .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    // Before sending, a probe shows the likely duplicates, the most alike first.
+    let (s, sug) = post(
+        &app,
+        &wangge,
+        "/api/v1/cases/duplicates",
+        json!({"category": "facility_repair", "description": "路灯坏了不亮", "place_id": b[3]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{sug}");
+    let sug = sug.as_array().unwrap();
+    assert_eq!(sug[0]["id"], first, "{sug:?}");
+    assert!(sug[0]["same_building"] == true);
+    let pos_other = sug.iter().position(|x| x["id"] == other);
+    assert!(pos_other.is_none_or(|p| p > 0));
+    // Another category is never a duplicate.
+    let (_, sug) = post(
+        &app,
+        &wangge,
+        "/api/v1/cases/duplicates",
+        json!({"category": "noise", "description": "路灯坏了不亮", "place_id": b[3]}),
+    )
+    .await;
+    assert!(sug.as_array().unwrap().iter().all(|x| x["id"] != first));
+    let v = report(&app, &wangge, json!({"category": "facility_repair", "description": "路灯坏了不亮", "place_id": b[3], "extra": {"facility": "路灯"}})).await;
+    let dup = v["case"]["id"].as_i64().unwrap();
+    assert_eq!(v["duplicates"][0]["id"], first);
+    let (s, _) = step(
+        &app,
+        &admin,
+        dup,
+        json!({"action": "merge", "master_id": dup}),
+    )
+    .await;
+    assert_eq!(s, 422, "not into itself");
+    let d = step_ok(
+        &app,
+        &admin,
+        dup,
+        json!({"action": "merge", "master_id": first}),
+    )
+    .await;
+    assert_eq!(d["case"]["state"], "merged");
+    assert_eq!(d["case"]["master_id"], first);
+    // wangge now follows the master and is told when it closes.
+    let wuye = app.token("wuye").await;
+    let wuye_org = org_of(&app, "wuye").await;
+    step_ok(&app, &admin, first, json!({"action": "accept"})).await;
+    step_ok(
+        &app,
+        &admin,
+        first,
+        json!({"action": "dispatch", "org_id": wuye_org}),
+    )
+    .await;
+    step_ok(&app, &wuye, first, json!({"action": "sign_for"})).await;
+    step_ok(&app, &wuye, first, json!({"action": "start"})).await;
+    step_ok(
+        &app,
+        &wuye,
+        first,
+        json!({"action": "resolve", "note": "已修好"}),
+    )
+    .await;
+    step_ok(&app, &admin, first, json!({"action": "verify"})).await;
+    step_ok(&app, &admin, first, json!({"action": "close"})).await;
+    let closed = app
+        .db
+        .read(move |c| c.query_i64("SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND case_id = $2 AND kind = 'closed'", linli::params![wangge_id, first]))
+        .await
+        .unwrap();
+    assert_eq!(closed, 1);
+    let (s, _) = app
+        .get_json(&wangge, &format!("/api/v1/cases/{first}"))
+        .await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn a_sensor_alert_becomes_a_case_for_the_grid_worker() {
+    let app = support::spawn().await;
+    let street = street_of(&app).await;
+    let wangge_id = user_id(&app, "wangge").await;
+    let b = buildings(&app).await[0];
+    let id = app
+        .db
+        .write(move |c| {
+            linli::cases::open_from_sensor(
+                c,
+                street,
+                "elderly_care",
+                b,
+                "门磁 24 小时无开门记录",
+                linli::store::now_ms(),
+            )
+            .map_err(|e| linli::store::StoreError::Db(format!("{e:?}")))
+        })
+        .await
+        .unwrap();
+    let (state, handler, channel) = app
+        .db
+        .read(move |c| {
+            let r = c.query_one(
+                "SELECT state, handler_user_id, channel FROM cases WHERE id = $1",
+                linli::params![id.0],
+            )?;
+            Ok((r.str(0), r.i64(1), r.str(2)))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (state.as_str(), handler, channel.as_str()),
+        ("dispatched", wangge_id, "sensor")
+    );
+    let s = app
+        .db
+        .read(move |c| linli::cases::state_of(c, id))
+        .await
+        .unwrap();
+    assert_eq!(s, Some(State::Dispatched));
+    let wangge = app.token("wangge").await;
+    let (_, list) = app.get_json(&wangge, "/api/v1/cases?handling=true").await;
+    assert!(list.as_array().unwrap().iter().any(|c| c["id"] == id.0));
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_and_retried_until_delivered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let bumen_org = org_of(&app, "bumen").await;
+    // A gateway that fails the first delivery and accepts the second.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        let mut n = 0;
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 65536];
+            let mut got = Vec::new();
+            loop {
+                let k = s.read(&mut buf).await.unwrap();
+                got.extend_from_slice(&buf[..k]);
+                let text = String::from_utf8_lossy(&got).to_string();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if got.len() >= i + 4 + len || k == 0 {
+                        break;
+                    }
+                }
+            }
+            n += 1;
+            let status = if n == 1 {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            s.write_all(
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .unwrap();
+            tx.send(String::from_utf8_lossy(&got).to_string()).unwrap();
+        }
+    });
+    let r = app
+        .client()
+        .put(app.url(&format!("/api/v1/orgs/{bumen_org}/webhook")))
+        .bearer_auth(&admin)
+        .json(&json!({"url": "https://example.org/hook", "secret": "0123456789abcdef"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "https needs a relay");
+    let r = app
+        .client()
+        .put(app.url(&format!("/api/v1/orgs/{bumen_org}/webhook")))
+        .bearer_auth(&admin)
+        .json(&json!({"url": format!("http://{addr}/hook"), "secret": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let secret = "0123456789abcdef-secret";
+    let r = app
+        .client()
+        .put(app.url(&format!("/api/v1/orgs/{bumen_org}/webhook")))
+        .bearer_auth(&admin)
+        .json(&json!({"url": format!("http://{addr}/hook"), "secret": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let b = buildings(&app).await;
+    let id = report(&app, &admin, json!({"category": "illegal_parking", "description": "占用消防通道", "place_id": b[0], "channel": "patrol"}))
+        .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    step_ok(&app, &admin, id, json!({"action": "accept"})).await;
+    step_ok(
+        &app,
+        &admin,
+        id,
+        json!({"action": "dispatch", "org_id": bumen_org}),
+    )
+    .await;
+    let now = linli::store::now_ms() + 1;
+    // Delivery is driven here with an explicit clock. The server's own job (every 5 s) may
+    // take a turn too; claims are exclusive, so whoever sends, each attempt happens once.
+    let latest = || {
+        let db = app.db.clone();
+        async move {
+            db.read(move |c| c.query_one("SELECT attempts, next_at, delivered_at, body FROM webhook_deliveries ORDER BY id DESC LIMIT 1", &[]))
+                .await
+                .unwrap()
+        }
+    };
+    linli::cases::notify::deliver_due(&app.db, now)
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    // Wait until the failed attempt is recorded.
+    let mut row = latest().await;
+    for _ in 0..200 {
+        if row.i64(0) >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        row = latest().await;
+    }
+    assert_eq!(row.i64(0), 1, "the gateway's 500 is one failed attempt");
+    assert!(row.opt_i64(2).is_none());
+    assert!(row.i64(1) >= now + 25_000, "retried later, with backoff");
+    linli::cases::notify::deliver_due(&app.db, row.i64(1) + 1)
+        .await
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..200 {
+        if latest().await.opt_i64(2).is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let row = app
+        .db
+        .read(move |c| c.query_one("SELECT attempts, next_at, delivered_at, body FROM webhook_deliveries ORDER BY id DESC LIMIT 1", &[]))
+        .await
+        .unwrap();
+    assert_eq!(row.i64(0), 2, "one failure, then delivered");
+    assert!(row.opt_i64(1).is_none() && row.opt_i64(2).is_some());
+    let body = row.str(3);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["event"], "dispatched");
+    assert_eq!(v["case_id"], id);
+    let sig = linli::cases::notify::signature(secret, &body);
+    assert!(
+        first
+            .to_ascii_lowercase()
+            .contains(&format!("x-linli-signature: {sig}")),
+        "{first}"
+    );
+    assert!(first.ends_with(&body));
+}
+
+async fn o311(app: &TestApp, path: &str) -> (u16, String) {
+    let r = app.client().get(app.url(path)).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.text().await.unwrap())
+}
+
+async fn o311_post(app: &TestApp, file: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let r = app
+        .client()
+        .post(app.url(&format!("/open311/v2/{file}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn open311_in_both_formats_with_its_errors() {
+    let app = support::spawn().await;
+    let street = street_of(&app).await;
+    let key = app
+        .db
+        .write(move |c| linli::cases::open311::create_key(c, street, "test"))
+        .await
+        .unwrap();
+    let street_code = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT code FROM places WHERE id = $1",
+                linli::params![street],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let (s, x) = o311(&app, "/open311/v2/discovery.xml").await;
+    assert_eq!(s, 200);
+    assert!(
+        x.starts_with("<?xml")
+            && x.contains("<discovery>")
+            && x.contains("<format>text/xml</format>"),
+        "{x}"
+    );
+    let (s, j) = o311(&app, "/open311/v2/discovery.json").await;
+    assert_eq!(s, 200);
+    let j: Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(
+        j["endpoints"][0]["specification"],
+        "http://wiki.open311.org/GeoReport_v2"
+    );
+    // Services: public categories only (care for the elderly is not offered).
+    let (_, j) = o311(
+        &app,
+        &format!("/open311/v2/services.json?jurisdiction_id={street_code}"),
+    )
+    .await;
+    let j: Value = serde_json::from_str(&j).unwrap();
+    let codes: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service_code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"illegal_parking") && !codes.contains(&"elderly_care"),
+        "{codes:?}"
+    );
+    let (_, x) = o311(&app, "/open311/v2/services.xml").await;
+    assert!(x.contains("<services><service><service_code>"), "{x}");
+    let (s, x) = o311(&app, "/open311/v2/services/elevator.xml").await;
+    assert_eq!(s, 200);
+    assert!(
+        x.contains("<service_definition>")
+            && x.contains("<code>trapped</code>")
+            && x.contains("<datatype>singlevaluelist</datatype>")
+            && x.contains("<key>是</key>"),
+        "{x}"
+    );
+    let (s, j) = o311(&app, "/open311/v2/services/fire_hazard.json").await;
+    assert_eq!(s, 200);
+    let j: Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(j["attributes"][0]["datatype"], "multivaluelist");
+    // Errors.
+    let (s, x) = o311(&app, "/open311/v2/services/elderly_care.xml").await;
+    assert_eq!(s, 404);
+    assert!(
+        x.contains("<errors><error><code>404</code><description>"),
+        "{x}"
+    );
+    let (s, j) = o311(&app, "/open311/v2/services.json?jurisdiction_id=nowhere").await;
+    assert_eq!(s, 404);
+    let j: Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(j[0]["code"], 404);
+    let b = buildings(&app).await;
+    let place = b[0].to_string();
+    let form = |k: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("service_code", "fire_hazard".to_string()),
+            ("description", "楼道里堆满了纸箱".into()),
+            ("address_id", place.clone()),
+            ("attribute[hazards][]", "楼道堆物".into()),
+            ("attribute[hazards][]", "消防通道占用".into()),
+            ("first_name", "Lin".into()),
+            ("email", "lin@example.org".into()),
+            ("api_key", k.to_string()),
+        ]
+    };
+    let mut no_key = form("");
+    no_key.retain(|(k, _)| *k != "api_key");
+    let nk: Vec<(&str, &str)> = no_key.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, j) = o311_post(&app, "requests.json", &nk).await;
+    assert_eq!(s, 403, "{j}");
+    let j: Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(j[0]["code"], 403);
+    let bad = form("not-a-key");
+    let bk: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, x) = o311_post(&app, "requests.xml", &bk).await;
+    assert_eq!(s, 403);
+    assert!(x.contains("<errors>"), "{x}");
+    let (s, x) = o311_post(
+        &app,
+        "requests.xml",
+        &[
+            ("api_key", key.as_str()),
+            ("service_code", "noise"),
+            ("description", "吵"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400, "no location: {x}");
+    let (s, _) = o311_post(
+        &app,
+        "requests.json",
+        &[
+            ("api_key", key.as_str()),
+            ("service_code", "unknown"),
+            ("description", "吵"),
+            ("lat", "31.2"),
+            ("long", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (s, _) = o311_post(
+        &app,
+        "requests.json",
+        &[
+            ("api_key", key.as_str()),
+            ("service_code", "elderly_care"),
+            ("description", "x"),
+            ("address_id", place.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400, "not an offered service");
+    let good = form(&key);
+    let gk: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, j) = o311_post(&app, "requests.json", &gk).await;
+    assert_eq!(s, 201, "{j}");
+    let j: Value = serde_json::from_str(&j).unwrap();
+    let id = j[0]["service_request_id"].as_str().unwrap().to_string();
+    let token = j[0]["token"].as_str().unwrap().to_string();
+    let (s, x) = o311_post(&app, "requests.xml", &gk).await;
+    assert_eq!(s, 201);
+    assert!(
+        x.contains("<service_requests><request><service_request_id>"),
+        "{x}"
+    );
+    // The case is stored with its channel and attributes.
+    let row = app
+        .db
+        .read({
+            let id: i64 = id.parse().unwrap();
+            move |c| {
+                c.query_one(
+                    "SELECT channel, extra, reporter_name FROM cases WHERE id = $1",
+                    linli::params![id],
+                )
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(row.str(0), "open311");
+    assert!(row.str(1).contains("消防通道占用"));
+    assert_eq!(row.str(2), "Lin");
+    let (s, x) = o311(&app, &format!("/open311/v2/requests/{id}.xml")).await;
+    assert_eq!(s, 200);
+    assert!(
+        x.contains("<status>open</status>")
+            && x.contains("<expected_datetime>2")
+            && x.contains("<status_notes>"),
+        "{x}"
+    );
+    assert!(!x.contains("lin@example.org"), "nothing about the reporter");
+    let (s, j) = o311(&app, &format!("/open311/v2/requests/{id}.json")).await;
+    assert_eq!(s, 200);
+    let j: Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(j[0]["service_code"], "fire_hazard");
+    assert!(j[0]["lat"].is_f64());
+    let (s, j) = o311(&app, &format!("/open311/v2/tokens/{token}.json")).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&j).unwrap()[0]["service_request_id"],
+        id.as_str()
+    );
+    let (s, _) = o311(&app, "/open311/v2/tokens/nope.json").await;
+    assert_eq!(s, 404);
+    let (s, _) = o311(&app, "/open311/v2/requests/99999999.json").await;
+    assert_eq!(s, 404);
+    // Filters.
+    let (_, j) = o311(
+        &app,
+        "/open311/v2/requests.json?status=open&service_code=fire_hazard",
+    )
+    .await;
+    let j: Value = serde_json::from_str(&j).unwrap();
+    assert!(
+        j.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["service_request_id"] == id.as_str())
+    );
+    assert!(
+        j.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "open" && r["service_code"] == "fire_hazard")
+    );
+    let (_, j) = o311(&app, "/open311/v2/requests.json?status=closed").await;
+    let j: Value = serde_json::from_str(&j).unwrap();
+    assert!(
+        j.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "closed")
+    );
+    assert!(
+        !j.as_array().unwrap().is_empty(),
+        "the demo has closed cases"
+    );
+    let (_, j) = o311(
+        &app,
+        &format!("/open311/v2/requests.json?service_request_id={id}"),
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&j)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, j) = o311(
+        &app,
+        "/open311/v2/requests.json?end_date=2020-01-01T00:00:00Z",
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&j)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    for bad in [
+        "status=pending",
+        "start_date=yesterday",
+        "service_request_id=abc",
+    ] {
+        let (s, x) = o311(&app, &format!("/open311/v2/requests.xml?{bad}")).await;
+        assert_eq!(s, 400, "{bad}: {x}");
+        assert!(x.contains("<code>400</code>"));
+    }
+    let (s, _) = o311(&app, "/open311/v2/requests.csv").await;
+    assert_eq!(s, 404);
+    // Care cases are never shown.
+    let (_, j) = o311(&app, "/open311/v2/requests.json?service_code=elderly_care").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&j)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_georeport_python_client_talks_to_linli_when_installed() {
+    // An Open311 client linli did not write; skipped (with a note) where it is not installed.
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import georeport"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        // CI installs it and sets LINLI_REQUIRE_GEOREPORT=1, so there a missing client fails.
+        assert!(
+            std::env::var("LINLI_REQUIRE_GEOREPORT").is_err(),
+            "LINLI_REQUIRE_GEOREPORT is set but python3 cannot import georeport"
+        );
+        eprintln!("python3 georeport not installed: skipping the external client check");
+        return;
+    }
+    let app = support::spawn().await;
+    let street = street_of(&app).await;
+    let key = app
+        .db
+        .write(move |c| linli::cases::open311::create_key(c, street, "py"))
+        .await
+        .unwrap();
+    let b = buildings(&app).await[0];
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/open311_client.py");
+    let base = format!("{}/open311/v2/", app.base);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(base)
+            .arg(key)
+            .arg(b.to_string())
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn demo_accounts_reach_the_case_pages() {
+    let app = support::spawn().await;
+    let (b, _) = app.login_page("jumin", PASSWORD).await;
+    let page = b
+        .get(app.url("/cases"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"case-list\""), "{page}");
+    let form = b
+        .get(app.url("/cases/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_input(&form, "csrf").unwrap();
+    let bl = buildings(&app).await;
+    let r = b
+        .post(app.url("/cases/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("category", "noise"),
+            ("description", "夜里楼下烧烤摊很吵"),
+            ("place_id", &bl[0].to_string()),
+            ("extra.source", "商铺"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let page = b
+        .get(app.url(&loc))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("夜里楼下烧烤摊很吵") && page.contains("id=\"timeline\""),
+        "{page}"
+    );
+    // A bad form comes back with the reason, and loses nothing typed.
+    let r = b
+        .post(app.url("/cases/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("category", "noise"),
+            ("description", "很吵很吵"),
+            ("place_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("请选择地点") && page.contains("很吵很吵"),
+        "{page}"
+    );
+    // The dispatcher's screen, the map and the figures.
+    let (a, _) = app.login_page("admin", PASSWORD).await;
+    for (path, needle) in [
+        ("/cases?state=new", "case-list"),
+        ("/cases/map", "<svg"),
+        ("/cases/figures", "id=\"figures\""),
+        ("/inbox", "id=\"inbox\""),
+    ] {
+        let r = a.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let t = r.text().await.unwrap();
+        assert!(t.contains(needle), "{path}: {t}");
+    }
+    // The catalogue: the administrator changes a deadline; a bad value is refused with a reason.
+    let page = a
+        .get(app.url("/cases/catalogue"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"catalogue\"") && page.contains("国庆节"),
+        "{page}"
+    );
+    let csrf = extract_input(&page, "csrf").unwrap();
+    let form = |h: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("accept_hours", "3".to_string()),
+            ("resolve_hours", h.to_string()),
+            ("priority", "1".into()),
+            ("dup_radius_m", "60".into()),
+            ("verify_required", "1".into()),
+        ]
+    };
+    let r = a
+        .post(app.url("/cases/catalogue/noise"))
+        .form(&form("12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let admin = app.token("admin").await;
+    let (_, cats) = app.get_json(&admin, "/api/v1/case-categories").await;
+    let noise = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["code"] == "noise")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            noise["accept_hours"].as_i64(),
+            noise["resolve_hours"].as_i64(),
+            noise["public"].as_bool()
+        ),
+        (Some(3), Some(12), Some(false))
+    );
+    let r = a
+        .post(app.url("/cases/catalogue/noise"))
+        .form(&form("0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("工作小时"));
+    // With the resident's own CSRF token, so the refusal is the role's, not the token's.
+    let jpage = b
+        .get(app.url("/cases/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut jform = form("12");
+    jform[0].1 = extract_input(&jpage, "csrf").unwrap();
+    let r = b
+        .post(app.url("/cases/catalogue/noise"))
+        .form(&jform)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "residents may not change the catalogue");
+    assert!(!r.text().await.unwrap().contains("表单已过期"));
+    // An action through the case page's form.
+    let id: i64 = loc.trim_start_matches("/cases/").parse().unwrap();
+    let page = a
+        .get(app.url(&loc))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("value=\"accept\""), "{page}");
+    let csrf = extract_input(&page, "csrf").unwrap();
+    let r = a
+        .post(app.url(&format!("/cases/{id}/step")))
+        .form(&[("csrf", csrf.as_str()), ("action", "accept"), ("note", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = a
+        .post(app.url(&format!("/cases/{id}/step")))
+        .form(&[("csrf", csrf.as_str()), ("action", "accept"), ("note", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("已受理"));
+}
+
+/// A JPEG with an EXIF block placing it at 31°12′N 121°30′E.
+fn jpeg_with_gps() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 120, 40]));
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let jpeg = jpeg.into_inner();
+    let mut t: Vec<u8> = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    let entry = |t: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: [u8; 4]| {
+        t.extend_from_slice(&tag.to_le_bytes());
+        t.extend_from_slice(&kind.to_le_bytes());
+        t.extend_from_slice(&count.to_le_bytes());
+        t.extend_from_slice(&value);
+    };
+    t.extend_from_slice(&1u16.to_le_bytes());
+    entry(&mut t, 0x8825, 4, 1, 26u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t.extend_from_slice(&4u16.to_le_bytes());
+    entry(&mut t, 1, 2, 2, *b"N\0\0\0");
+    entry(&mut t, 2, 5, 3, 80u32.to_le_bytes());
+    entry(&mut t, 3, 2, 2, *b"E\0\0\0");
+    entry(&mut t, 4, 5, 3, 104u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    for (n, d) in [(31u32, 1u32), (12, 1), (0, 1), (121, 1), (30, 1), (0, 1)] {
+        t.extend_from_slice(&n.to_le_bytes());
+        t.extend_from_slice(&d.to_le_bytes());
+    }
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend_from_slice(&t);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+async fn upload(app: &TestApp, token: &str, id: i64, bytes: Vec<u8>, share: bool) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new().part(
+        "photo",
+        reqwest::multipart::Part::bytes(bytes).file_name("x.jpg"),
+    );
+    if share {
+        form = form.text("share_location", "1");
+    }
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/cases/{id}/photos")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn photos_are_checked_by_content_with_thumbnails_and_location_only_with_consent() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let bumen = app.token("bumen").await;
+    let b = buildings(&app).await;
+    let id = report(
+        &app,
+        &jumin,
+        json!({"category": "noise", "description": "夜里施工", "place_id": b[0]}),
+    )
+    .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(800, 600, image::Rgb([10, 200, 90]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let png = png.into_inner();
+    let (s, v) = upload(&app, &jumin, id, png.clone(), false).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["content_type"], "image/png");
+    let pid = v["id"].as_i64().unwrap();
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{pid}")))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    let thumb = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{pid}?thumb=1")))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let t = image::load_from_memory(&thumb).unwrap();
+    assert!(thumb.starts_with(&[0xFF, 0xD8]) && t.width() == 320 && t.height() == 240);
+    // Someone with no part in the case sees nothing.
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{pid}")))
+        .bearer_auth(&bumen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let (s, _) = upload(&app, &bumen, id, png.clone(), false).await;
+    assert_eq!(s, 404);
+    // The type comes from the content: a GIF named .jpg is refused.
+    let (s, v) = upload(&app, &jumin, id, b"GIF89a\x01\x00\x01\x00".to_vec(), false).await;
+    assert_eq!(s, 422);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("JPEG"),
+        "{v}"
+    );
+    let (s, _) = upload(&app, &jumin, id, vec![0xFF; 5 * 1024 * 1024 + 100], false).await;
+    assert!(s == 413 || s == 422, "{s}");
+    // EXIF location: kept with consent, stripped without.
+    let jpeg = jpeg_with_gps();
+    let (s, v) = upload(&app, &jumin, id, jpeg.clone(), true).await;
+    assert_eq!(s, 201, "{v}");
+    assert!(
+        (v["lat"].as_f64().unwrap() - 31.2).abs() < 1e-6
+            && (v["lon"].as_f64().unwrap() - 121.5).abs() < 1e-6,
+        "{v}"
+    );
+    let kept = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{}", v["id"])))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(kept.to_vec(), jpeg);
+    let (s, v) = upload(&app, &jumin, id, jpeg.clone(), false).await;
+    assert_eq!(s, 201);
+    assert!(v.get("lat").is_none(), "{v}");
+    let stored = app
+        .client()
+        .get(app.url(&format!("/api/v1/cases/{id}/photos/{}", v["id"])))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(!stored.windows(4).any(|w| w == b"Exif") && stored.len() < jpeg.len());
+    assert!(
+        image::load_from_memory(&stored).is_ok(),
+        "still a valid JPEG"
+    );
+    let (_, d) = app.get_json(&jumin, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(d["photos"].as_array().unwrap().len(), 3);
+}
