@@ -83,6 +83,7 @@ pub fn build(
     let accounts = db.write_blocking(|c| {
         if created {
             create_accounts(c, &hash)?;
+            crate::sensing::demo::seed(c, keys, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

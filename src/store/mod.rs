@@ -333,6 +333,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "versions",
             include_str!("../../migrations/sqlite/0005_versions.sql"),
         ),
+        (
+            8,
+            "sensing",
+            include_str!("../../migrations/sqlite/0008_sensing.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -359,6 +364,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             5,
             "versions",
             include_str!("../../migrations/postgres/0005_versions.sql"),
+        ),
+        (
+            8,
+            "sensing",
+            include_str!("../../migrations/postgres/0008_sensing.sql"),
         ),
     ];
     match backend {

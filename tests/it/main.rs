@@ -10,3 +10,4 @@ mod foundation;
 mod import;
 mod privacy;
 mod scope;
+mod sensing;
