@@ -40,6 +40,9 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+#[path = "../../bench/sensing.rs"]
+mod sensing;
+
 const PASSWORD: &str = "bench-pass-123";
 const USERNAME: &str = "admin";
 /// No single request may take longer than this; a slower one counts as an error.
@@ -62,6 +65,8 @@ enum BenchCommand {
     /// Measure the audit log: append rate on SQLite, `linli audit verify` over a large log,
     /// and what the audit entry adds to a person-detail read (against a server skipping it).
     Audit(AuditArgs),
+    /// Measure sensing: HTTP and MQTT ingestion, reading → alert latency, armed timers.
+    Sensing(sensing::SensingArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
     let res = match cli.command {
         BenchCommand::Http(args) => http(args),
         BenchCommand::Audit(args) => audit(args),
+        BenchCommand::Sensing(args) => sensing::run(args),
     };
     match res {
         Ok(code) => code,

@@ -920,6 +920,7 @@ pub async fn timer_loop(state: Arc<AppState>) {
     let s = &state.sensing;
     let mut last_sync: Option<std::time::Instant> = None;
     let mut last_reload = std::time::Instant::now();
+    let mut asked = false;
     loop {
         if last_reload.elapsed() > Duration::from_secs(30) {
             if let Err(e) = s.reload_rules(&state.db).await {
@@ -927,7 +928,14 @@ pub async fn timer_loop(state: Arc<AppState>) {
             }
             last_reload = std::time::Instant::now();
         }
-        if last_sync.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+        // Every minute, and soon after devices changed (but not after every one of a burst).
+        let every = if asked {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_secs(60)
+        };
+        if last_sync.is_none_or(|t| t.elapsed() > every) {
+            asked = false;
             let set = s.rules();
             let now = s.clock.now_ms();
             let t0 = std::time::Instant::now();
@@ -951,7 +959,7 @@ pub async fn timer_loop(state: Arc<AppState>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = s.wake.notified() => { last_sync = Some(std::time::Instant::now() - Duration::from_secs(120)); }
+            _ = s.wake.notified() => { asked = true; }
         }
     }
 }

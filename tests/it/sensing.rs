@@ -1135,3 +1135,78 @@ async fn mqtt_end_to_end_survives_a_dropped_connection() {
     assert!(ok, "MQTT refusals counted");
     assert!(acked.load(std::sync::atomic::Ordering::SeqCst) >= 200);
 }
+
+#[tokio::test]
+async fn simulator_feeds_every_device_kind_and_shut_doors_raise_absence_alerts() {
+    let app = support::spawn().await;
+    // `linli demo --absence-window 2s`: the demo's absence rules shortened.
+    let n = app
+        .db
+        .write(|c| linli::sensing::demo::set_absence_window(c, 2))
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "the door rule and the water rule");
+    app.state.sensing.reload_rules(&app.db).await.unwrap();
+    rules::sync_now(&app.state).await.unwrap();
+    let shut: Vec<i64> = app
+        .db
+        .read(|c| {
+            c.query(
+                "SELECT d.id FROM devices d JOIN device_profiles p ON p.id = d.profile_id \
+                 WHERE p.device_type = 'door_magnet' AND d.person_id IS NOT NULL ORDER BY d.id LIMIT 2",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.i64(0))
+        .collect();
+    let keys = linli::privacy::FieldKeys::load_or_create(&app.state.cfg.keys_dir()).unwrap();
+    let sent = linli::sensing::simulate::run(
+        app.db.clone(),
+        keys,
+        linli::sensing::simulate::SimOptions {
+            rate: 400.0,
+            mqtt: None,
+            url: app.base.clone(),
+            shut: 2,
+            duration: Some(Duration::from_secs(4)),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(sent > 1000, "{sent}");
+    let kinds = app
+        .query_i64(
+            "SELECT COUNT(DISTINCT p.device_type) FROM readings r JOIN devices d ON d.id = r.device_id \
+             JOIN device_profiles p ON p.id = d.profile_id",
+        )
+        .await;
+    assert_eq!(
+        kinds, 4,
+        "door magnets, water meters, smoke detectors and elevators"
+    );
+    tick(&app).await;
+    for id in shut {
+        let (opened, alerted) = app
+            .db
+            .read(move |c| {
+                Ok((
+                    c.query_i64(
+                        "SELECT COUNT(*) FROM readings WHERE device_id = $1 AND key = 'door' AND txt = 'open'",
+                        linli::params![id],
+                    )?,
+                    c.query_i64(
+                        "SELECT COUNT(*) FROM alerts a JOIN rules r ON r.id = a.rule_id \
+                         WHERE a.device_id = $1 AND a.active = 1 AND r.kind = 'absence'",
+                        linli::params![id],
+                    )?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(opened, 0, "the door of device {id} stays shut");
+        assert!(alerted >= 1, "and its absence rule raised an alert");
+    }
+}
