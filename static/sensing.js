@@ -54,3 +54,39 @@
     if (none) none.hidden = true;
   });
 })();
+
+// The device page: new values as they are committed.
+(function () {
+  var table = document.getElementById("latest");
+  if (!table || !window.EventSource) return;
+  var id = Number(table.getAttribute("data-device"));
+  var when = function (ms) {
+    return new Date(ms + 8 * 3600 * 1000).toISOString().replace("T", " ").slice(0, 19);
+  };
+  var es = new EventSource("/api/v1/alerts/stream?devices=true");
+  es.addEventListener("state", function (ev) {
+    var s = JSON.parse(ev.data);
+    if (s.device_id !== id) return;
+    var status = document.getElementById("device-status");
+    if (status) status.textContent = table.getAttribute("data-online");
+    s.values.forEach(function (v) {
+      var tr = null;
+      table.querySelectorAll("tr[data-key]").forEach(function (r) {
+        if (r.getAttribute("data-key") === v.key) tr = r;
+      });
+      if (!tr) {
+        tr = document.createElement("tr");
+        tr.setAttribute("data-key", v.key);
+        var th = document.createElement("th");
+        th.textContent = v.key;
+        tr.appendChild(th);
+        var a = document.createElement("td"); a.className = "v"; tr.appendChild(a);
+        var b = document.createElement("td"); b.className = "t"; tr.appendChild(b);
+        table.appendChild(tr);
+      }
+      tr.querySelector(".v").textContent = v.num !== undefined ? String(v.num) : (v.text || "");
+      tr.querySelector(".t").textContent = when(v.ts);
+      tr.classList.add("changed");
+    });
+  });
+})();

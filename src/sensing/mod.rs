@@ -137,6 +137,8 @@ pub struct Sensing {
     pub metrics: SensingMetrics,
     /// Alert changes, after their transaction committed, for the SSE streams.
     pub events: tokio::sync::broadcast::Sender<Arc<alerts::AlertEvent>>,
+    /// Devices' new latest values, for pages that show them live (sent only while watched).
+    pub states: tokio::sync::broadcast::Sender<Arc<StateEvent>>,
     /// Devices by token hash and by id (a cache; the database is the truth).
     devices: RwLock<DeviceCache>,
     rules: RwLock<Arc<RuleSet>>,
@@ -159,6 +161,7 @@ impl Sensing {
             clock: Clock::default(),
             metrics: SensingMetrics::new(registry),
             events: tokio::sync::broadcast::channel(4096).0,
+            states: tokio::sync::broadcast::channel(1024).0,
             devices: RwLock::default(),
             rules: RwLock::new(Arc::new(RuleSet::default())),
             wake: tokio::sync::Notify::new(),
@@ -244,6 +247,37 @@ impl Sensing {
         rules::local_date(self.clock.now_ms())
     }
 
+    /// Sends a device's committed readings (the newest per key) to the live streams, when
+    /// anyone is watching.
+    pub fn publish_state(&self, dev: &DeviceInfo, readings: &[ingest::Reading]) {
+        if self.states.receiver_count() == 0 {
+            return;
+        }
+        let mut newest: Vec<&ingest::Reading> = Vec::new();
+        for r in readings {
+            match newest.iter_mut().find(|x| x.key == r.key) {
+                Some(x) if x.ts < r.ts => *x = r,
+                Some(_) => {}
+                None => newest.push(r),
+            }
+        }
+        let ev = StateEvent {
+            device_id: dev.id,
+            place_path: dev.place_path.clone(),
+            at: self.clock.now_ms(),
+            values: newest
+                .into_iter()
+                .map(|r| devices::LatestValue {
+                    key: r.key.clone(),
+                    ts: r.ts,
+                    num: r.value.num,
+                    text: r.value.text.clone(),
+                })
+                .collect(),
+        };
+        let _ = self.states.send(Arc::new(ev));
+    }
+
     /// Sends committed alert changes to the live streams.
     pub fn publish(&self, changes: Vec<alerts::AlertEvent>) {
         for ch in changes {
@@ -256,6 +290,17 @@ impl Sensing {
             let _ = self.events.send(Arc::new(ch));
         }
     }
+}
+
+/// A device reported: its newest values, as the live stream sends them.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StateEvent {
+    pub device_id: i64,
+    #[serde(skip)]
+    pub place_path: String,
+    /// When linli received them (the device is online).
+    pub at: i64,
+    pub values: Vec<devices::LatestValue>,
 }
 
 /// Every sensing route: the API, the live stream and the pages.

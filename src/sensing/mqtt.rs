@@ -251,6 +251,9 @@ async fn writer(
                 .with_label_values(&["mqtt"])
                 .inc_by(n as u64);
             s.publish(changes);
+            for (dev, readings) in batches.iter() {
+                s.publish_state(dev, readings);
+            }
         }
         // Refused messages are acknowledged too: redelivering them would not make them valid.
         for p in &pending {

@@ -274,6 +274,46 @@ async fn devices_are_listed_by_scope_and_tokens_only_to_administrators() {
         .get_json(&wangge, &format!("/api/v1/devices/{}", outside.id))
         .await;
     assert_eq!(s, 404);
+    // Nor its alerts: not in the list, not by id, not to acknowledge.
+    let rule = create_rule(
+        &app,
+        &admin,
+        json!({"name": "烟雾", "kind": "event", "severity": "critical", "device_id": outside.id,
+               "params": {"key": "smoke", "equals": 1}}),
+    )
+    .await;
+    assert_eq!(post(&app, &outside.token, json!({"smoke": 1})).await.0, 200);
+    let alert = alerts_of(&app, rule).await[0].0;
+    let (_, list) = app.get_json(&wangge, "/api/v1/alerts?limit=1000").await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["id"] != alert)
+    );
+    assert_eq!(
+        app.get_json(&wangge, &format!("/api/v1/alerts/{alert}"))
+            .await
+            .0,
+        404
+    );
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/alerts/{alert}/ack")))
+        .bearer_auth(&wangge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let (_, list) = app.get_json(&admin, "/api/v1/alerts?limit=1000").await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == alert)
+    );
     // Residents see no devices at all.
     let jumin = app.token("jumin").await;
     assert_eq!(app.get_json(&jumin, "/api/v1/devices").await.0, 403);
@@ -875,6 +915,41 @@ async fn worker_pages_show_alerts_devices_map_and_chart() {
         "the battery chart is drawn"
     );
     assert!(!device.contains("dev_"), "no token for a grid worker");
+    assert!(
+        device.contains(&format!("data-device=\"{}\"", dev.id)),
+        "live values hook"
+    );
+    // The device page's live values: `state` events on the stream, for devices in scope.
+    let wangge = app.token("wangge").await;
+    let mut stream = app
+        .client()
+        .get(app.url("/api/v1/alerts/stream?devices=true"))
+        .bearer_auth(&wangge)
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    while !buf.contains("event: ready") {
+        buf.push_str(&String::from_utf8_lossy(
+            &stream.chunk().await.unwrap().unwrap(),
+        ));
+    }
+    post(&app, &dev.token, json!({"battery": 77})).await;
+    let got = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = String::new();
+        while !buf.contains("event: state") || !buf.ends_with("\n\n") {
+            buf.push_str(&String::from_utf8_lossy(
+                &stream.chunk().await.unwrap().unwrap(),
+            ));
+        }
+        buf
+    })
+    .await
+    .expect("the new value arrives on the stream");
+    assert!(
+        got.contains(&format!("\"device_id\":{}", dev.id)) && got.contains("\"num\":77.0"),
+        "{got}"
+    );
     let js = app
         .client()
         .get(app.url("/static/sensing.js"))
