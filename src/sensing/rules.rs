@@ -573,6 +573,23 @@ pub fn sync_timers(c: &mut dyn Conn, set: &RuleSet, now: i64) -> Result<i64> {
                 chunk,
             )?;
         }
+        // A rule whose absence was shortened applies to timers armed under the old length.
+        if rule.kind == RuleKind::Absence
+            && rule.params.window.is_none()
+            && rule.params.min_total.is_none()
+        {
+            let longest = rule
+                .overrides
+                .values()
+                .filter_map(|o| o.absence_s)
+                .chain(rule.params.absence_s)
+                .max()
+                .unwrap_or(86_400);
+            c.exec(
+                "UPDATE rule_timers SET due_at = armed_at + $1 WHERE rule_id = $2 AND due_at > armed_at + $1",
+                params![longest * 1000, rule.id],
+            )?;
+        }
     }
     c.query_i64("SELECT COUNT(*) FROM rule_timers", &[])
 }
@@ -847,7 +864,8 @@ pub fn on_reading(
                         "INSERT INTO rule_timers (rule_id, device_id, street_id, due_at, armed_at) VALUES ($1, $2, $3, $4, $5) \
                          ON CONFLICT (rule_id, device_id) DO UPDATE SET due_at = excluded.due_at, armed_at = excluded.armed_at \
                          WHERE excluded.due_at > rule_timers.due_at",
-                        params![rule.id, dev.id, dev.street_id, due, now],
+                        // Armed at the event: the timer is due exactly `absence_s` after it.
+                        params![rule.id, dev.id, dev.street_id, due, ts],
                     )?;
                     out.extend(alerts::auto_clear(
                         c,
