@@ -112,19 +112,7 @@ async fn post_telemetry(
         }
     };
     let n = readings.len();
-    let set = s.rules();
-    let batch = Arc::new([(dev, readings)]);
-    let b = batch.clone();
-    let changes = state
-        .db
-        .write(move |c| ingest::store(c, &set, &*b, now))
-        .await?;
-    s.metrics
-        .readings
-        .with_label_values(&["http"])
-        .inc_by(n as u64);
-    s.publish(changes);
-    s.publish_state(&batch[0].0, &batch[0].1);
+    s.commit(&state, dev, readings, now).await?;
     Ok(Json(TelemetryAccepted { accepted: n }))
 }
 

@@ -144,6 +144,82 @@ pub struct Sensing {
     rules: RwLock<Arc<RuleSet>>,
     /// Wakes the timer loop (after rules or devices changed).
     pub wake: tokio::sync::Notify,
+    /// HTTP ingestion's group commit: requests that arrive while a transaction runs are
+    /// committed together in the next one (each still answered only after its commit).
+    ingest_tx: tokio::sync::mpsc::Sender<IngestJob>,
+    ingest_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<IngestJob>>>,
+}
+
+/// One HTTP request's readings waiting for the group commit.
+pub struct IngestJob {
+    pub device: Arc<DeviceInfo>,
+    pub readings: Vec<ingest::Reading>,
+    pub now: i64,
+    pub done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+}
+
+fn copy_err(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Busy => StoreError::Busy,
+        StoreError::Conflict(s) => StoreError::Conflict(s.clone()),
+        other => StoreError::Db(other.to_string()),
+    }
+}
+
+/// Readings per group-commit transaction at most.
+const GROUP_READINGS: usize = 5000;
+
+/// Commits waiting HTTP ingestion jobs together, answering each after the commit.
+async fn group_commit(state: Arc<AppState>, mut rx: tokio::sync::mpsc::Receiver<IngestJob>) {
+    let s = &state.sensing;
+    while let Some(first) = rx.recv().await {
+        let mut n = first.readings.len();
+        let mut jobs = vec![first];
+        while n < GROUP_READINGS {
+            match rx.try_recv() {
+                Ok(j) => {
+                    n += j.readings.len();
+                    jobs.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        let now = jobs.iter().map(|j| j.now).max().unwrap_or(0);
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut batches: Vec<(Arc<DeviceInfo>, Vec<ingest::Reading>)> =
+            Vec::with_capacity(jobs.len());
+        for j in jobs {
+            done.push(j.done);
+            batches.push((j.device, j.readings));
+        }
+        let batches = Arc::new(batches);
+        let set = s.rules();
+        let b = batches.clone();
+        match state
+            .db
+            .write(move |c| ingest::store(c, &set, &b, now))
+            .await
+        {
+            Ok(changes) => {
+                s.metrics
+                    .readings
+                    .with_label_values(&["http"])
+                    .inc_by(n as u64);
+                s.publish(changes);
+                for (dev, readings) in batches.iter() {
+                    s.publish_state(dev, readings);
+                }
+                for d in done {
+                    let _ = d.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                for d in done {
+                    let _ = d.send(Err(copy_err(&e)));
+                }
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -157,6 +233,7 @@ const DEVICE_TTL: Duration = Duration::from_secs(60);
 
 impl Sensing {
     pub fn new(registry: &Registry) -> Sensing {
+        let (ingest_tx, ingest_rx) = tokio::sync::mpsc::channel(1024);
         Sensing {
             clock: Clock::default(),
             metrics: SensingMetrics::new(registry),
@@ -165,7 +242,51 @@ impl Sensing {
             devices: RwLock::default(),
             rules: RwLock::new(Arc::new(RuleSet::default())),
             wake: tokio::sync::Notify::new(),
+            ingest_tx,
+            ingest_rx: std::sync::Mutex::new(Some(ingest_rx)),
         }
+    }
+
+    /// Stores one device's readings (through the group commit once [`start`] ran) and returns
+    /// after they are committed.
+    pub async fn commit(
+        &self,
+        state: &Arc<AppState>,
+        device: Arc<DeviceInfo>,
+        readings: Vec<ingest::Reading>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let running = self.ingest_rx.lock().map(|r| r.is_none()).unwrap_or(false);
+        if running {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            let job = IngestJob {
+                device,
+                readings,
+                now,
+                done,
+            };
+            if self.ingest_tx.send(job).await.is_ok() {
+                return wait
+                    .await
+                    .map_err(|_| StoreError::Db("the ingestion writer stopped".into()))?;
+            }
+            return Err(StoreError::Db("the ingestion writer stopped".into()));
+        }
+        let n = readings.len();
+        let set = self.rules();
+        let batch = Arc::new([(device, readings)]);
+        let b = batch.clone();
+        let changes = state
+            .db
+            .write(move |c| ingest::store(c, &set, &*b, now))
+            .await?;
+        self.metrics
+            .readings
+            .with_label_values(&["http"])
+            .inc_by(n as u64);
+        self.publish(changes);
+        self.publish_state(&batch[0].0, &batch[0].1);
+        Ok(())
     }
 
     pub fn rules(&self) -> Arc<RuleSet> {
@@ -315,6 +436,15 @@ pub async fn start(state: Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
         tracing::error!(error = %e, "loading the sensing rules failed");
     }
     let mut tasks = vec![tokio::spawn(rules::timer_loop(state.clone()))];
+    let rx = state
+        .sensing
+        .ingest_rx
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take());
+    if let Some(rx) = rx {
+        tasks.push(tokio::spawn(group_commit(state.clone(), rx)));
+    }
     tasks.push(tokio::spawn(housekeeping::run(state.clone())));
     if let Some(url) = state.cfg.mqtt_url.clone() {
         match mqtt::Options::parse(&url) {
