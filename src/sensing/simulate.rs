@@ -127,10 +127,13 @@ pub async fn run(db: Db, keys: FieldKeys, o: SimOptions) -> anyhow::Result<u64> 
         if o.mqtt.is_some() { "MQTT" } else { "HTTP" },
         shut_people
     );
-    let sender = Sender::new(&o).await?;
+    let sender = std::sync::Arc::new(Sender::new(&o).await?);
+    // Up to this many readings in flight, so a slow answer does not slow the rate.
+    const IN_FLIGHT: u32 = 64;
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT as usize));
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut rng = rand::rngs::StdRng::from_entropy();
     let start = std::time::Instant::now();
-    let mut sent = 0u64;
     let mut next = 0usize;
     let tick = Duration::from_millis(100);
     let per_tick = (o.rate / 10.0).max(0.0);
@@ -149,13 +152,23 @@ pub async fn run(db: Db, keys: FieldKeys, o: SimOptions) -> anyhow::Result<u64> 
             next += 1;
             let shut = s.person.is_some_and(|p| shut_people.contains(&p));
             let body = payload(s, shut, crate::store::now_ms(), &mut rng);
-            match sender.send(s, &body).await {
-                Ok(()) => sent += 1,
-                Err(e) => eprintln!("device {}: {e:#}", s.id),
-            }
+            let (id, token) = (s.id, s.token.clone());
+            let permit = slots.clone().acquire_owned().await?;
+            let (sender, sent) = (sender.clone(), sent.clone());
+            tokio::spawn(async move {
+                match sender.send(id, &token, &body).await {
+                    Ok(()) => {
+                        sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Err(e) => eprintln!("device {id}: {e:#}"),
+                }
+                drop(permit);
+            });
         }
     }
-    Ok(sent)
+    // Wait for the readings still in flight.
+    let _all = slots.acquire_many(IN_FLIGHT).await?;
+    Ok(sent.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 enum Sender {
@@ -208,12 +221,12 @@ impl Sender {
         })
     }
 
-    async fn send(&self, s: &Sim, body: &serde_json::Value) -> anyhow::Result<()> {
+    async fn send(&self, id: i64, token: &str, body: &serde_json::Value) -> anyhow::Result<()> {
         let bytes = serde_json::to_vec(body)?;
         match self {
             Sender::Http { client, url } => {
                 let req = hyper::Request::post(url)
-                    .header("authorization", format!("Bearer {}", s.token))
+                    .header("authorization", format!("Bearer {token}"))
                     .header("content-type", "application/json")
                     .body(Full::new(Bytes::from(bytes)))?;
                 let res = client.request(req).await?;
@@ -225,7 +238,7 @@ impl Sender {
             Sender::Mqtt { client, root } => {
                 client
                     .publish(
-                        format!("{root}/{}/telemetry", s.id),
+                        format!("{root}/{id}/telemetry"),
                         rumqttc::QoS::AtLeastOnce,
                         false,
                         bytes,
