@@ -432,11 +432,11 @@ pub fn run(args: SensingArgs) -> Result<ExitCode> {
             let per_msg = 10u64;
             let msgs = total / per_msg;
             let t0 = Instant::now();
-            // Mosquitto queues at most `max_queued_messages` (1,000 by default) for a
-            // subscriber and drops the rest, even at QoS 1: the publishers keep at most
-            // WINDOW messages ahead of what linli has committed, as devices spread over a
+            // Mosquitto queues a bounded number of messages for a subscriber
+            // (`max_queued_messages`) and drops the rest, even at QoS 1: the publishers keep
+            // at most WINDOW messages ahead of what linli has committed, as devices spread over a
             // street would, and the rate measured is what linli sustains.
-            const WINDOW: u64 = 800;
+            const WINDOW: u64 = 200;
             let sent = Arc::new(AtomicU64::new(0));
             let committed = Arc::new(AtomicU64::new(0));
             let poller = {

@@ -34,6 +34,7 @@ CREATE TABLE devices (
 CREATE INDEX devices_path ON devices (place_path);
 CREATE INDEX devices_profile ON devices (profile_id);
 CREATE INDEX devices_person ON devices (person_id);
+CREATE INDEX devices_place ON devices (place_id);
 
 CREATE TABLE device_state (
     device_id BIGINT NOT NULL REFERENCES devices(id),

@@ -524,10 +524,16 @@ pub fn sync_timers(c: &mut dyn Conn, set: &RuleSet, now: i64) -> Result<i64> {
             let t = p.len();
             p.push(Val::Text(today.clone()));
             let day = p.len();
+            // From the (few) tagged people to their devices, not from every device to the
+            // tags: the subquery runs once, whatever the number of devices.
             cond.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM person_tags t WHERE t.street_id = d.street_id AND t.tag = ${t} \
-                  AND t.valid_from <= ${day} AND (t.valid_to IS NULL OR t.valid_to >= ${day}) \
-                  AND (t.person_id = d.person_id OR t.person_id IN (SELECT id FROM persons WHERE unit_id = d.place_id)))"
+                " AND d.id IN (SELECT d2.id FROM person_tags t JOIN devices d2 ON d2.person_id = t.person_id \
+                   WHERE t.street_id = $1 AND t.tag = ${t} AND t.valid_from <= ${day} \
+                   AND (t.valid_to IS NULL OR t.valid_to >= ${day}) \
+                 UNION SELECT d3.id FROM person_tags t JOIN persons pp ON pp.id = t.person_id \
+                   JOIN devices d3 ON d3.place_id = pp.unit_id \
+                   WHERE t.street_id = $1 AND t.tag = ${t} AND t.valid_from <= ${day} \
+                   AND (t.valid_to IS NULL OR t.valid_to >= ${day}))"
             ));
         }
         // Drop timers of devices the rule no longer covers (a tag that ended).
