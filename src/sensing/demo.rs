@@ -312,7 +312,10 @@ fn seed_street(c: &mut dyn Conn, field_keys: &FieldKeys, street: i64, now: i64) 
 /// (`linli demo --absence-window 30s`), so alerts show within a minute.
 pub fn set_absence_window(c: &mut dyn Conn, secs: i64) -> Result<usize> {
     let mut n = 0;
-    for r in c.query("SELECT id, params FROM rules WHERE kind = 'absence'", &[])? {
+    for r in c.query(
+        "SELECT id, params, name FROM rules WHERE kind = 'absence'",
+        &[],
+    )? {
         let Ok(mut p) = serde_json::from_str::<RuleParams>(&r.str(1)) else {
             continue;
         };
@@ -323,6 +326,13 @@ pub fn set_absence_window(c: &mut dyn Conn, secs: i64) -> Result<usize> {
         c.exec(
             "UPDATE rules SET params = $1 WHERE id = $2",
             params![serde_json::to_string(&p).unwrap_or_default(), r.i64(0)],
+        )?;
+        // Say so in the name, so a demo visitor is not told "24 hours" after 30 seconds.
+        let name = r.str(2);
+        let base = name.split("（演示：").next().unwrap_or(&name);
+        c.exec(
+            "UPDATE rules SET name = $1 WHERE id = $2",
+            params![format!("{base}（演示：{secs} 秒）"), r.i64(0)],
         )?;
         // Timers armed for the old length are re-armed for the new one.
         c.exec(

@@ -1222,6 +1222,10 @@ async fn simulator_feeds_every_device_kind_and_shut_doors_raise_absence_alerts()
         .await
         .unwrap();
     assert_eq!(n, 2, "the door rule and the water rule");
+    let renamed = app
+        .query_i64("SELECT COUNT(*) FROM rules WHERE name LIKE '%（演示：2 秒）'")
+        .await;
+    assert_eq!(renamed, 2, "the names say the demo's length");
     app.state.sensing.reload_rules(&app.db).await.unwrap();
     rules::sync_now(&app.state).await.unwrap();
     let shut: Vec<i64> = app
