@@ -62,7 +62,9 @@ impl utoipa::Modify for BearerAuth {
 
 /// The generated document, pretty-printed, as served and as committed.
 pub fn openapi_json() -> String {
-    let mut s = ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::sensing::http::SensingApi::openapi());
+    let mut s = doc
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
     s.push('\n');

@@ -89,6 +89,8 @@ pub struct AppState {
     /// clear it at once ([`AppState::places_changed`]); changes by another process show
     /// within the time to live.
     pub places_cache: ResponseCache,
+    /// Devices, rules and alerts: caches, the live stream, the engine's clock.
+    pub sensing: crate::sensing::Sensing,
 }
 
 /// A small time-limited cache of serialised answers.
@@ -129,18 +131,21 @@ impl AppState {
         keys: FieldKeys,
         log_key: crate::audit::LogKey,
     ) -> Arc<AppState> {
+        let metrics = Metrics::new();
+        let sensing = crate::sensing::Sensing::new(&metrics.registry);
         Arc::new(AppState {
             audit: crate::audit::Auditor::start(db.clone(), log_key),
             db,
             cfg: Arc::new(cfg),
             keys,
             callers: CallerCache::new(Duration::from_secs(5)),
-            metrics: Metrics::new(),
+            metrics,
             login_limiter: RateLimiter::keyed(Quota::per_minute(
                 std::num::NonZeroU32::new(30).expect("non-zero"),
             )),
             started: Instant::now(),
             places_cache: ResponseCache::new(Duration::from_secs(10)),
+            sensing,
         })
     }
 
@@ -214,6 +219,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::web::pages::router())
         .merge(crate::api::router())
         .merge(crate::cases::router())
+        .merge(crate::sensing::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -302,6 +308,7 @@ pub async fn serve(
         })
     };
     let cases_jobs = crate::cases::spawn_jobs(state.clone());
+    let sensing = crate::sensing::start(state.clone()).await;
     let final_head = state.clone();
     let app = router(state);
     let res = axum::serve(
@@ -313,6 +320,7 @@ pub async fn serve(
     signer.abort();
     watcher.abort();
     cases_jobs.abort();
+    sensing.iter().for_each(|t| t.abort());
     // Cover what was logged since the last head before the process ends.
     if let Err(e) = final_head.audit.sign_head().await {
         tracing::error!(error = %e, "signing the final audit tree head failed");

@@ -71,6 +71,44 @@ pub enum Command {
     /// Export records.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Send realistic sensor readings for the demo's devices (over HTTP or MQTT).
+    Simulate(SimulateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Readings per second in all.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Publish to this MQTT broker (mqtt://host:port) instead of posting over HTTP.
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// The linli server to post to.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// How many elderly people's doors stay shut (their absence rules fire).
+    #[arg(long, default_value_t = 3)]
+    pub shut: usize,
+    /// Stop after this many seconds [default: run until interrupted].
+    #[arg(long)]
+    pub seconds: Option<f64>,
+}
+
+/// `30s`, `5m`, `2h` or plain seconds.
+fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 'h')) => (&s[..i], 3600),
+        _ => (s, 1),
+    };
+    match num.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n * mult),
+        _ => Err(format!(
+            "{s:?} is not a duration like 30s, 5m or 2h / 时长格式应为 30s、5m 或 2h"
+        )),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -145,6 +183,13 @@ pub struct DemoArgs {
     /// Password for every demo account [default: a random one, printed].
     #[arg(long, env = "LINLI_DEMO_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// Connect the demo to this MQTT broker (mqtt://host:port).
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// Shorten the demo's absence rules ("no door opening for 24 h") to this (e.g. 30s), so
+    /// alerts show within a minute.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub absence_window: Option<i64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -290,7 +335,11 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                     args.size
                 ))
             })?;
-            let (cfg, db, keys, log_key) = open_all(&cli.global)?;
+            let (mut cfg, db, keys, log_key) = open_all(&cli.global)?;
+            if let Some(url) = args.mqtt {
+                crate::sensing::mqtt::Options::parse(&url).map_err(Fail)?;
+                cfg.mqtt_url = Some(url);
+            }
             let password = match args.password {
                 Some(p) => {
                     users::check_password_policy(&p).map_err(|_| {
@@ -319,6 +368,10 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                     }
                 },
             )?;
+            if let Some(secs) = args.absence_window {
+                let n = db.write_blocking(|c| crate::sensing::demo::set_absence_window(c, secs))?;
+                tracing::info!(rules = n, seconds = secs, "demo absence rules shortened");
+            }
             // Generation leaves freed memory with the allocator; give it back before serving.
             if let Some(release) = RELEASE.get() {
                 release();
@@ -349,6 +402,23 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
         Command::Export(ExportCommand::Persons(a)) => {
             let (_, db, keys, _) = open_all(&cli.global)?;
             export_persons(&db, &keys, a)?;
+            db.close();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate(a) => {
+            let (_, db, keys) = open(&cli.global)?;
+            let opts = crate::sensing::simulate::SimOptions {
+                rate: a.rate,
+                mqtt: a.mqtt,
+                url: a.url,
+                shut: a.shut,
+                duration: a.seconds.map(std::time::Duration::from_secs_f64),
+            };
+            let rt = runtime()?;
+            let sent = rt
+                .block_on(crate::sensing::simulate::run(db.clone(), keys, opts))
+                .map_err(|e| Fail(format!("{e:#}")))?;
+            println!("sent {sent} readings");
             db.close();
             Ok(ExitCode::SUCCESS)
         }

@@ -60,6 +60,12 @@ pub struct Config {
     pub export_valid_hours: i64,
     /// Where the field key and the log signing key live [default: DATA/keys].
     pub keys_dir: Option<PathBuf>,
+    /// The MQTT broker to ingest from, `mqtt://[user:pass@]host[:port][?client_id=…&topic_root=…]`.
+    pub mqtt_url: Option<String>,
+    /// Days raw sensor readings are kept (hourly aggregates outlive them); 0 keeps forever.
+    pub sensing_raw_days: i64,
+    /// Days hourly aggregates are kept; 0 keeps forever.
+    pub sensing_hourly_days: i64,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -91,6 +97,9 @@ struct FileConfig {
     export_max_records: Option<i64>,
     export_valid_hours: Option<i64>,
     keys_dir: Option<PathBuf>,
+    mqtt_url: Option<String>,
+    sensing_raw_days: Option<i64>,
+    sensing_hourly_days: Option<i64>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -112,6 +121,9 @@ const KNOWN_KEYS: &[&str] = &[
     "export_max_records",
     "export_valid_hours",
     "keys_dir",
+    "mqtt_url",
+    "sensing_raw_days",
+    "sensing_hourly_days",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +156,9 @@ impl Default for Config {
             export_max_records: 200,
             export_valid_hours: 24,
             keys_dir: None,
+            mqtt_url: None,
+            sensing_raw_days: 30,
+            sensing_hourly_days: 400,
         }
     }
 }
@@ -278,6 +293,15 @@ impl Config {
         if let Some(v) = fc.export_valid_hours {
             self.export_valid_hours = v;
         }
+        if fc.mqtt_url.is_some() {
+            self.mqtt_url = fc.mqtt_url;
+        }
+        if let Some(v) = fc.sensing_raw_days {
+            self.sensing_raw_days = v;
+        }
+        if let Some(v) = fc.sensing_hourly_days {
+            self.sensing_hourly_days = v;
+        }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
                 key: "work_hours",
@@ -309,6 +333,15 @@ impl Config {
         if let Ok(v) = std::env::var("LINLI_KEYS_DIR") {
             self.keys_dir = Some(PathBuf::from(v));
         }
+        if let Ok(v) = std::env::var("LINLI_MQTT_URL") {
+            self.mqtt_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = num("LINLI_SENSING_RAW_DAYS")? {
+            self.sensing_raw_days = v;
+        }
+        if let Some(v) = num("LINLI_SENSING_HOURLY_DAYS")? {
+            self.sensing_hourly_days = v;
+        }
         if let Ok(v) = std::env::var("LINLI_LOG") {
             self.log = v;
         }
@@ -334,6 +367,14 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(u) = &self.mqtt_url
+            && let Err(err) = crate::sensing::mqtt::Options::parse(u)
+        {
+            return Err(ConfigError::Invalid {
+                key: "mqtt_url",
+                err,
+            });
+        }
         if self.listen.parse::<SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "listen",

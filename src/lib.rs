@@ -12,5 +12,6 @@ pub mod error;
 pub mod org;
 pub mod privacy;
 pub mod registry;
+pub mod sensing;
 pub mod store;
 pub mod web;

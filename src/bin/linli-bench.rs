@@ -44,6 +44,8 @@ use tokio::net::TcpStream;
 mod cases;
 #[path = "../../bench/registry.rs"]
 mod registry;
+#[path = "../../bench/sensing.rs"]
+mod sensing;
 
 const PASSWORD: &str = "bench-pass-123";
 const USERNAME: &str = "admin";
@@ -72,6 +74,8 @@ enum BenchCommand {
     /// The cases targets: creation over the API against /healthz, the escalation sweep over
     /// 1,000,000 open cases, duplicate suggestion with 100,000 open cases.
     Cases(cases::CasesArgs),
+    /// Measure sensing: HTTP and MQTT ingestion, reading → alert latency, armed timers.
+    Sensing(sensing::SensingArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
         BenchCommand::Audit(args) => audit(args),
         BenchCommand::Registry(args) => registry::registry(args),
         BenchCommand::Cases(args) => cases::run(args),
+        BenchCommand::Sensing(args) => sensing::run(args),
     };
     match res {
         Ok(code) => code,

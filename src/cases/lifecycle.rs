@@ -616,6 +616,9 @@ pub fn apply(
             }
             n.closed_at = Some(now);
             tell_reporter = Some("closed");
+            // A sensor's alert that opened this case is cleared with it.
+            crate::sensing::alerts::clear_for_case(c, case.id.0, who.user_id, now)
+                .map_err(CaseError::Store)?;
         }
         Action::Rate => {
             let r = step

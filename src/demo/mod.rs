@@ -88,6 +88,7 @@ pub fn build(
             create_accounts(c, &hash)?;
             crate::cases::demo::seed_catalogue(c, now_ms()).map_err(cases_error)?;
             crate::cases::demo::seed_cases(c, now_ms()).map_err(cases_error)?;
+            crate::sensing::demo::seed(c, keys, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

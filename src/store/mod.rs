@@ -343,6 +343,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "cases",
             include_str!("../../migrations/sqlite/0007_cases.sql"),
         ),
+        (
+            8,
+            "sensing",
+            include_str!("../../migrations/sqlite/0008_sensing.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -379,6 +384,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             7,
             "cases",
             include_str!("../../migrations/postgres/0007_cases.sql"),
+        ),
+        (
+            8,
+            "sensing",
+            include_str!("../../migrations/postgres/0008_sensing.sql"),
         ),
     ];
     match backend {

@@ -169,6 +169,24 @@ const OTHER_ROUTES: &[&str] = &[
     "/cases/{id}/photos",
     "/cases/catalogue",
     "/cases/catalogue/{code}",
+    // Sensing: devices and alerts name a person only by id (opening the record is audited).
+    "/api/v1/telemetry",
+    "/api/v1/devices",
+    "/api/v1/devices/{id}",
+    "/api/v1/device-profiles",
+    "/api/v1/rules",
+    "/api/v1/alerts",
+    "/api/v1/alerts/stream",
+    "/api/v1/alerts/{id}",
+    "/api/v1/alerts/{id}/ack",
+    "/api/v1/alerts/{id}/clear",
+    "/alerts",
+    "/alerts/{id}",
+    "/alerts/{id}/ack",
+    "/alerts/{id}/clear",
+    "/devices",
+    "/devices/{id}",
+    "/static/sensing.js",
 ];
 
 #[test]

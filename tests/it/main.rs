@@ -12,3 +12,4 @@ mod import;
 mod privacy;
 mod records;
 mod scope;
+mod sensing;

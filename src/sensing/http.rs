@@ -1,0 +1,663 @@
+//! The sensing API: telemetry in (device token), devices, rules and alerts out (users).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::alerts::{self, Alert, AlertHistory, AlertQuery, Refusal};
+use super::devices::{self, Device, DeviceQuery, LatestValue, Profile};
+use super::ingest;
+use super::rules::{self, NewRule, Rule};
+use crate::api::ErrorBody;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::org::Caller;
+use crate::web::{ApiJson, Signed};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(post_telemetry, list_devices, create_devices, get_device, list_profiles, list_rules, create_rule,
+          list_alerts, get_alert, ack_alert, clear_alert, super::sse::alert_stream),
+    tags((name = "sensing", description = "Devices, telemetry, rules and alerts (物联感知)"))
+)]
+pub struct SensingApi;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/telemetry", post(post_telemetry))
+        .route("/api/v1/devices", get(list_devices).post(create_devices))
+        .route("/api/v1/devices/{id}", get(get_device))
+        .route("/api/v1/device-profiles", get(list_profiles))
+        .route("/api/v1/rules", get(list_rules).post(create_rule))
+        .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/alerts/stream", get(super::sse::alert_stream))
+        .route("/api/v1/alerts/{id}", get(get_alert))
+        .route("/api/v1/alerts/{id}/ack", post(ack_alert))
+        .route("/api/v1/alerts/{id}/clear", post(clear_alert))
+}
+
+fn refused(status: StatusCode, code: &'static str, msg: String) -> AppError {
+    AppError::with_message(status, code, msg)
+}
+
+/// Sensing pages and data are for the workers who read the registry, within their scope.
+pub fn worker(c: &Caller) -> AppResult<()> {
+    if c.reads_registry() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TelemetryAccepted {
+    /// Readings in the request (duplicates of device, key and time are stored once).
+    pub accepted: usize,
+}
+
+/// Readings from a device, acknowledged only after they are committed. The body is one
+/// reading `{"ts": ms, "values": {"key": value}}` (`ts` optional), an array of them, or bare
+/// `{"key": value}` — the ThingsBoard device API shape. Authenticated by the device's
+/// provisioning token. Refusals are counted in `/metrics` by reason.
+#[utoipa::path(post, path = "/api/v1/telemetry", tag = "sensing", security(("bearer" = [])),
+    request_body(content = Object, description = "A reading, or an array of readings"),
+    responses((status = 200, body = TelemetryAccepted), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn post_telemetry(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<TelemetryAccepted>> {
+    let s = &state.sensing;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        s.metrics.refuse("http", "no_token");
+        return Err(refused(
+            StatusCode::UNAUTHORIZED,
+            "no_token",
+            "缺少设备令牌（Authorization: Bearer 令牌） / the device token is missing (Authorization: Bearer TOKEN)".into(),
+        ));
+    };
+    let Some(dev) = s.device_by_token(&state.db, token).await? else {
+        s.metrics.refuse("http", "bad_token");
+        return Err(refused(
+            StatusCode::UNAUTHORIZED,
+            "bad_token",
+            "设备令牌无效或设备已停用 / unknown device token, or the device is inactive".into(),
+        ));
+    };
+    let now = s.clock.now_ms();
+    let readings = match ingest::parse(&body, now) {
+        Ok(r) => r,
+        Err(e) => {
+            s.metrics.refuse("http", e.reason);
+            let status = if e.reason == "too_many" {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return Err(refused(status, e.reason, e.message));
+        }
+    };
+    let n = readings.len();
+    s.commit(&state, dev, readings, now).await?;
+    Ok(Json(TelemetryAccepted { accepted: n }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DevicesQuery {
+    /// Only devices under this place path.
+    pub under: Option<String>,
+    /// Only devices of this type (door_magnet, water_meter, smoke_detector, elevator).
+    pub device_type: Option<String>,
+    pub person_id: Option<i64>,
+    /// 1–1000 (default 200).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceList {
+    pub items: Vec<Device>,
+    pub next_offset: Option<i64>,
+}
+
+fn page(limit: Option<i64>, offset: Option<i64>) -> AppResult<(i64, i64)> {
+    let (l, o) = (limit.unwrap_or(200), offset.unwrap_or(0));
+    if !(1..=1000).contains(&l) || o < 0 {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
+    Ok((l, o))
+}
+
+/// Devices within the caller's scope, with place, bound person and online state;
+/// administrators of the device's place also see its provisioning token.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "sensing", params(DevicesQuery), security(("bearer" = [])),
+    responses((status = 200, body = DeviceList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_devices(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    q: Result<Query<DevicesQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<DeviceList>> {
+    worker(&caller)?;
+    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let dq = DeviceQuery {
+        under: q.under,
+        device_type: q.device_type,
+        person_id: q.person_id,
+        limit: limit + 1,
+        offset,
+    };
+    let keys = state.keys.clone();
+    let now = state.sensing.clock.now_ms();
+    let (scope, admin) = (caller.scope.registry.clone(), caller.scope.users.clone());
+    let mut items = state
+        .db
+        .read(move |c| devices::list(c, &scope, &admin, &keys, &dq, now))
+        .await?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    Ok(Json(DeviceList {
+        items,
+        next_offset: more.then_some(offset + limit),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceDetail {
+    pub device: Device,
+    /// The latest value of each key.
+    pub latest: Vec<LatestValue>,
+    /// Active alerts of the device.
+    pub alerts: Vec<Alert>,
+}
+
+/// One device with its latest state and active alerts.
+#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "sensing", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = DeviceDetail), (status = 404, body = ErrorBody)))]
+async fn get_device(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<DeviceDetail>> {
+    worker(&caller)?;
+    let keys = state.keys.clone();
+    let now = state.sensing.clock.now_ms();
+    let (scope, admin) = (caller.scope.registry.clone(), caller.scope.users.clone());
+    let detail = state
+        .db
+        .read(move |c| {
+            let Some(device) = devices::get(c, &scope, &admin, &keys, id, now)? else {
+                return Ok(None);
+            };
+            let latest = devices::latest(c, id)?;
+            let q = AlertQuery {
+                device_id: Some(id),
+                active: Some(true),
+                limit: 50,
+                ..AlertQuery::default()
+            };
+            let alerts = alerts::list(c, &scope, &q)?;
+            Ok(Some(DeviceDetail {
+                device,
+                latest,
+                alerts,
+            }))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(detail))
+}
+
+/// A device to provision.
+#[derive(Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeviceBody {
+    /// The profile's code (door_magnet, water_meter, smoke_detector, elevator …).
+    pub profile: String,
+    /// The manufacturer's serial number (unique).
+    pub serial: String,
+    #[serde(default)]
+    pub model: String,
+    /// A unit, building or grid.
+    pub place_id: i64,
+    #[serde(default)]
+    pub person_id: Option<i64>,
+    #[serde(default)]
+    pub household_id: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum NewDevices {
+    One(NewDeviceBody),
+    Many(Vec<NewDeviceBody>),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedDevice {
+    pub id: i64,
+    pub serial: String,
+    /// The provisioning token to configure on the device.
+    pub token: String,
+}
+
+fn invalid(zh: &str, en: &str) -> AppError {
+    AppError::with_message(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        format!("{zh} / {en}"),
+    )
+}
+
+/// Provisions one device or up to 1,000 at once (administrators of the place). Returns
+/// each device's token.
+#[utoipa::path(post, path = "/api/v1/devices", tag = "sensing", request_body = NewDevices, security(("bearer" = [])),
+    responses((status = 201, body = Vec<CreatedDevice>), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_devices(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(body): ApiJson<NewDevices>,
+) -> AppResult<Response> {
+    if !caller.can_manage_users() {
+        return Err(AppError::forbidden());
+    }
+    let list = match body {
+        NewDevices::One(d) => vec![d],
+        NewDevices::Many(v) => v,
+    };
+    if list.is_empty() || list.len() > 1000 {
+        return Err(invalid(
+            "一次登记 1–1000 台设备",
+            "provision 1 to 1,000 devices at once",
+        ));
+    }
+    let keys = state.keys.clone();
+    let admin = caller.scope.users.clone();
+    let now = state.sensing.clock.now_ms();
+    let created = state
+        .db
+        .write_tx(move |c| -> AppResult<Vec<CreatedDevice>> {
+            let mut out = Vec::with_capacity(list.len());
+            let mut places: std::collections::HashMap<i64, crate::org::places::Place> =
+                Default::default();
+            for d in list {
+                if d.serial.trim().is_empty() || d.serial.len() > 64 {
+                    return Err(invalid(
+                        "序列号不能为空（最多 64 字符）",
+                        "the serial must be 1–64 characters",
+                    ));
+                }
+                let place = match places.get(&d.place_id) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p =
+                            crate::org::places::get(c, &admin, d.place_id)?.ok_or_else(|| {
+                                invalid(
+                                    "位置不存在或不在您的管辖范围内",
+                                    "the place does not exist or is outside your scope",
+                                )
+                            })?;
+                        places.insert(d.place_id, p.clone());
+                        p
+                    }
+                };
+                if !matches!(place.kind.as_str(), "unit" | "building" | "grid") {
+                    return Err(invalid(
+                        "设备应安装在房屋、楼栋或网格",
+                        "a device belongs to a unit, a building or a grid",
+                    ));
+                }
+                let street_id = place.street_id.unwrap_or(place.id);
+                let profile =
+                    devices::profile_by_code(c, street_id, &d.profile)?.ok_or_else(|| {
+                        invalid(
+                            &format!("没有设备类型 {:?}", d.profile),
+                            &format!("no device profile {:?}", d.profile),
+                        )
+                    })?;
+                if let Some(pid) = d.person_id {
+                    let ok = c.query_opt(
+                        "SELECT 1 FROM persons WHERE id = $1 AND street_id = $2",
+                        crate::params![pid, street_id],
+                    )?;
+                    if ok.is_none() {
+                        return Err(invalid(
+                            "绑定的居民不存在",
+                            "the bound person does not exist",
+                        ));
+                    }
+                }
+                let nd = devices::NewDevice {
+                    street_id,
+                    profile_id: profile.id,
+                    serial: d.serial.trim().to_string(),
+                    model: d.model.clone(),
+                    place_id: place.id,
+                    place_path: place.path.clone(),
+                    person_id: d.person_id,
+                    household_id: d.household_id,
+                };
+                let (id, token) = devices::create(c, &keys, &nd, now)?;
+                out.push(CreatedDevice {
+                    id,
+                    serial: nd.serial,
+                    token,
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    state.sensing.devices_changed();
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// The device profiles of the caller's street.
+#[utoipa::path(get, path = "/api/v1/device-profiles", tag = "sensing", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Profile>)))]
+async fn list_profiles(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<Profile>>> {
+    worker(&caller)?;
+    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
+    Ok(Json(
+        state.db.read(move |c| devices::profiles(c, street)).await?,
+    ))
+}
+
+/// The rules of the caller's street.
+#[utoipa::path(get, path = "/api/v1/rules", tag = "sensing", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Rule>)))]
+async fn list_rules(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<Rule>>> {
+    worker(&caller)?;
+    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
+    Ok(Json(
+        state.db.read(move |c| rules::list(c, &[street])).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedRule {
+    pub id: i64,
+    /// Timers armed in all after the rule was added.
+    pub timers: i64,
+}
+
+/// Adds a rule to the caller's street (administrators). Absence and offline rules are armed
+/// for their devices at once.
+#[utoipa::path(post, path = "/api/v1/rules", tag = "sensing", request_body = NewRule, security(("bearer" = [])),
+    responses((status = 201, body = CreatedRule), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_rule(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(rule): ApiJson<NewRule>,
+) -> AppResult<Response> {
+    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
+    let street_path = state
+        .db
+        .read(move |c| crate::org::places::by_id_unscoped(c, street))
+        .await?
+        .map(|p| p.path)
+        .unwrap_or_default();
+    if !crate::org::Scope::covers(&caller.scope.users, &street_path) {
+        return Err(AppError::forbidden());
+    }
+    rule.validate()
+        .map_err(|m| AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m))?;
+    let now = state.sensing.clock.now_ms();
+    let id = state
+        .db
+        .write_tx(move |c| -> AppResult<i64> {
+            if let Some(pid) = rule.profile_id
+                && c.query_opt(
+                    "SELECT 1 FROM device_profiles WHERE id = $1 AND street_id = $2",
+                    crate::params![pid, street],
+                )?
+                .is_none()
+            {
+                return Err(invalid("设备类型不存在", "no such device profile"));
+            }
+            if let Some(did) = rule.device_id
+                && c.query_opt(
+                    "SELECT 1 FROM devices WHERE id = $1 AND street_id = $2",
+                    crate::params![did, street],
+                )?
+                .is_none()
+            {
+                return Err(invalid("设备不存在", "no such device"));
+            }
+            Ok(rules::create(c, street, &rule, now)?)
+        })
+        .await?;
+    state.sensing.reload_rules(&state.db).await?;
+    let timers = rules::sync_now(&state).await?;
+    Ok((StatusCode::CREATED, Json(CreatedRule { id, timers })).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertsQuery {
+    /// active_unack, active_ack, cleared_unack or cleared_ack.
+    pub state: Option<String>,
+    /// critical, major, minor or warning.
+    pub severity: Option<String>,
+    /// threshold, event, absence or offline.
+    pub kind: Option<String>,
+    pub device_id: Option<i64>,
+    /// Only active (true) or only cleared (false) alerts.
+    pub active: Option<bool>,
+    /// Only alerts updated at or after this time (unix ms).
+    pub since: Option<i64>,
+    /// Only alerts escalated at least this many levels.
+    pub min_level: Option<i64>,
+    /// `fiware` for the FIWARE Smart Data Models `Alert` shape.
+    pub format: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertList {
+    pub items: Vec<Alert>,
+    pub next_offset: Option<i64>,
+}
+
+const STATES: [&str; 4] = ["active_unack", "active_ack", "cleared_unack", "cleared_ack"];
+
+/// Alerts within the caller's scope, active first, newest first. With `format=fiware` the
+/// answer is an array of FIWARE `Alert` entities.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "sensing", params(AlertsQuery), security(("bearer" = [])),
+    responses((status = 200, body = AlertList), (status = 400, body = ErrorBody)))]
+async fn list_alerts(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    q: Result<Query<AlertsQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Response> {
+    worker(&caller)?;
+    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
+    let (limit, offset) = page(q.limit, q.offset)?;
+    if q.state.as_deref().is_some_and(|s| !STATES.contains(&s))
+        || q.severity
+            .as_deref()
+            .is_some_and(|s| !rules::SEVERITIES.contains(&s))
+        || q.kind
+            .as_deref()
+            .is_some_and(|k| rules::RuleKind::parse(k).is_none())
+        || q.format
+            .as_deref()
+            .is_some_and(|f| f != "fiware" && f != "linli")
+    {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
+    let aq = AlertQuery {
+        state: q.state,
+        severity: q.severity,
+        kind: q.kind,
+        device_id: q.device_id,
+        active: q.active,
+        since: q.since,
+        min_level: q.min_level,
+        limit: limit + 1,
+        offset,
+    };
+    let scope = caller.scope.registry.clone();
+    let mut items = state.db.read(move |c| alerts::list(c, &scope, &aq)).await?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    if q.format.as_deref() == Some("fiware") {
+        let v: Vec<serde_json::Value> = items.iter().map(alerts::fiware).collect();
+        return Ok(Json(v).into_response());
+    }
+    Ok(Json(AlertList {
+        items,
+        next_offset: more.then_some(offset + limit),
+    })
+    .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertDetail {
+    pub alert: Alert,
+    pub history: Vec<AlertHistory>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FormatQuery {
+    /// `fiware` for the FIWARE Smart Data Models `Alert` shape.
+    pub format: Option<String>,
+}
+
+/// One alert with its history.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "sensing", params(("id" = i64, Path), FormatQuery), security(("bearer" = [])),
+    responses((status = 200, body = AlertDetail), (status = 404, body = ErrorBody)))]
+async fn get_alert(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    Query(f): Query<FormatQuery>,
+) -> AppResult<Response> {
+    worker(&caller)?;
+    let scope = caller.scope.registry.clone();
+    let (alert, history) = state
+        .db
+        .read(move |c| {
+            let Some(a) = alerts::get(c, &scope, id)? else {
+                return Ok(None);
+            };
+            Ok(Some((a, alerts::history(c, id)?)))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if f.format.as_deref() == Some("fiware") {
+        return Ok(Json(alerts::fiware(&alert)).into_response());
+    }
+    Ok(Json(AlertDetail { alert, history }).into_response())
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct AlertAction {
+    /// What was done or found (optional).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The optional `{"note": …}` body of an acknowledgement or clearing.
+fn note_of(body: &[u8]) -> AppResult<String> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(String::new());
+    }
+    serde_json::from_slice::<AlertAction>(body)
+        .map(|a| a.note)
+        .map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "bad_json", "error.bad_json"))
+}
+
+pub async fn act(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: i64,
+    ack: bool,
+    note: String,
+) -> AppResult<Alert> {
+    worker(caller)?;
+    let scope = caller.scope.registry.clone();
+    let user = caller.user_id;
+    let now = state.sensing.clock.now_ms();
+    let note: String = note.chars().take(500).collect();
+    let r = state
+        .db
+        .write(move |c| {
+            if ack {
+                alerts::acknowledge(c, &scope, id, user, &note, now)
+            } else {
+                alerts::clear(c, &scope, id, user, &note, now)
+            }
+        })
+        .await?;
+    match r {
+        Ok(changes) => {
+            let alert = changes.first().map(|e| e.alert.clone());
+            state.sensing.publish(changes);
+            alert.ok_or_else(AppError::not_found)
+        }
+        Err(Refusal::NotFound) => Err(AppError::not_found()),
+        Err(Refusal::AlreadyAcknowledged) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "alert.already_acked",
+        )),
+        Err(Refusal::AlreadyCleared) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "alert.already_cleared",
+        )),
+    }
+}
+
+/// Acknowledges an alert (active_unack → active_ack, cleared_unack → cleared_ack); stops
+/// its escalation.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/ack", tag = "sensing", params(("id" = i64, Path)),
+    request_body(content = AlertAction, description = "optional"), security(("bearer" = [])),
+    responses((status = 200, body = Alert), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn ack_alert(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> AppResult<Json<Alert>> {
+    let note = note_of(&body)?;
+    Ok(Json(act(&state, &caller, id, true, note).await?))
+}
+
+/// Clears an active alert (active_unack → cleared_unack, active_ack → cleared_ack).
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/clear", tag = "sensing", params(("id" = i64, Path)),
+    request_body(content = AlertAction, description = "optional"), security(("bearer" = [])),
+    responses((status = 200, body = Alert), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn clear_alert(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> AppResult<Json<Alert>> {
+    let note = note_of(&body)?;
+    Ok(Json(act(&state, &caller, id, false, note).await?))
+}

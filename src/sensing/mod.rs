@@ -1,0 +1,456 @@
+//! Sensing and alerts (物联感知): devices that report over HTTP or MQTT, rules that watch
+//! their readings — including rules about something *not* happening — and alerts that a grid
+//! worker acknowledges, that escalate when nobody does, and that ask for a case.
+//!
+//! Everything a rule needs to act later lives in the database (`rule_timers`, `rule_state`,
+//! `alerts`), and every change to it happens in the same transaction as the reading or the
+//! timer that caused it, so a restart neither loses nor repeats an alert. What is kept in
+//! memory is only a cache: device look-ups by token and the parsed rules.
+
+pub mod alerts;
+pub mod demo;
+pub mod devices;
+pub mod housekeeping;
+pub mod http;
+pub mod ingest;
+pub mod mqtt;
+pub mod pages;
+pub mod rules;
+pub mod simulate;
+pub mod sse;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+use crate::app::AppState;
+use crate::store::{Db, StoreError};
+
+pub use alerts::Alert;
+pub use devices::DeviceInfo;
+pub use rules::RuleSet;
+
+/// The time the sensing engine acts on. Tests set it; otherwise it is the system clock.
+#[derive(Default, Debug)]
+pub struct Clock {
+    fixed: AtomicI64,
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        match self.fixed.load(Ordering::Relaxed) {
+            0 => crate::store::now_ms(),
+            t => t,
+        }
+    }
+    /// Freezes the clock at `ms` (0 goes back to the system clock).
+    pub fn set(&self, ms: i64) {
+        self.fixed.store(ms, Ordering::Relaxed);
+    }
+    pub fn advance(&self, ms: i64) {
+        let now = self.now_ms();
+        self.set(now + ms);
+    }
+}
+
+/// Counters for `/metrics`.
+pub struct SensingMetrics {
+    pub readings: IntCounterVec,
+    pub refused: IntCounterVec,
+    pub alerts: IntCounterVec,
+    pub timers_fired: IntCounter,
+    pub timers_armed: IntGauge,
+    pub mqtt_connected: IntGauge,
+}
+
+impl SensingMetrics {
+    fn new(registry: &Registry) -> SensingMetrics {
+        let readings = IntCounterVec::new(
+            Opts::new(
+                "linli_telemetry_readings_total",
+                "Readings committed, by transport",
+            ),
+            &["transport"],
+        )
+        .expect("metric");
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "linli_telemetry_refused_total",
+                "Telemetry refused, by transport and reason",
+            ),
+            &["transport", "reason"],
+        )
+        .expect("metric");
+        let alerts = IntCounterVec::new(
+            Opts::new(
+                "linli_alerts_raised_total",
+                "Alerts raised (not repeats), by severity",
+            ),
+            &["severity"],
+        )
+        .expect("metric");
+        let timers_fired =
+            IntCounter::new("linli_rule_timers_fired_total", "Rule timers that fired")
+                .expect("metric");
+        let timers_armed = IntGauge::new(
+            "linli_rule_timers_armed",
+            "Absence and offline timers armed at the last synchronisation",
+        )
+        .expect("metric");
+        let mqtt_connected = IntGauge::new(
+            "linli_mqtt_connected",
+            "1 while connected to the MQTT broker",
+        )
+        .expect("metric");
+        for m in [
+            Box::new(readings.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(refused.clone()),
+            Box::new(alerts.clone()),
+            Box::new(timers_fired.clone()),
+            Box::new(timers_armed.clone()),
+            Box::new(mqtt_connected.clone()),
+        ] {
+            registry.register(m).expect("metric registers once");
+        }
+        SensingMetrics {
+            readings,
+            refused,
+            alerts,
+            timers_fired,
+            timers_armed,
+            mqtt_connected,
+        }
+    }
+
+    pub fn refuse(&self, transport: &str, reason: &str) {
+        self.refused.with_label_values(&[transport, reason]).inc();
+    }
+}
+
+/// What the sensing handlers and jobs share (one per process, inside [`AppState`]).
+pub struct Sensing {
+    pub clock: Clock,
+    pub metrics: SensingMetrics,
+    /// Alert changes, after their transaction committed, for the SSE streams.
+    pub events: tokio::sync::broadcast::Sender<Arc<alerts::AlertEvent>>,
+    /// Devices' new latest values, for pages that show them live (sent only while watched).
+    pub states: tokio::sync::broadcast::Sender<Arc<StateEvent>>,
+    /// Devices by token hash and by id (a cache; the database is the truth).
+    devices: RwLock<DeviceCache>,
+    rules: RwLock<Arc<RuleSet>>,
+    /// Wakes the timer loop (after rules or devices changed).
+    pub wake: tokio::sync::Notify,
+    /// HTTP ingestion's group commit: requests that arrive while a transaction runs are
+    /// committed together in the next one (each still answered only after its commit).
+    ingest_tx: tokio::sync::mpsc::Sender<IngestJob>,
+    ingest_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<IngestJob>>>,
+}
+
+/// One HTTP request's readings waiting for the group commit.
+pub struct IngestJob {
+    pub device: Arc<DeviceInfo>,
+    pub readings: Vec<ingest::Reading>,
+    pub now: i64,
+    pub done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+}
+
+fn copy_err(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Busy => StoreError::Busy,
+        StoreError::Conflict(s) => StoreError::Conflict(s.clone()),
+        other => StoreError::Db(other.to_string()),
+    }
+}
+
+/// Readings per group-commit transaction at most.
+const GROUP_READINGS: usize = 5000;
+
+/// Commits waiting HTTP ingestion jobs together, answering each after the commit.
+async fn group_commit(state: Arc<AppState>, mut rx: tokio::sync::mpsc::Receiver<IngestJob>) {
+    let s = &state.sensing;
+    while let Some(first) = rx.recv().await {
+        let mut n = first.readings.len();
+        let mut jobs = vec![first];
+        while n < GROUP_READINGS {
+            match rx.try_recv() {
+                Ok(j) => {
+                    n += j.readings.len();
+                    jobs.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        let now = jobs.iter().map(|j| j.now).max().unwrap_or(0);
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut batches: Vec<(Arc<DeviceInfo>, Vec<ingest::Reading>)> =
+            Vec::with_capacity(jobs.len());
+        for j in jobs {
+            done.push(j.done);
+            batches.push((j.device, j.readings));
+        }
+        let batches = Arc::new(batches);
+        let set = s.rules();
+        let b = batches.clone();
+        match state
+            .db
+            .write(move |c| ingest::store(c, &set, &b, now))
+            .await
+        {
+            Ok(changes) => {
+                s.metrics
+                    .readings
+                    .with_label_values(&["http"])
+                    .inc_by(n as u64);
+                s.publish(changes);
+                for (dev, readings) in batches.iter() {
+                    s.publish_state(dev, readings);
+                }
+                for d in done {
+                    let _ = d.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                for d in done {
+                    let _ = d.send(Err(copy_err(&e)));
+                }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct DeviceCache {
+    by_token: HashMap<String, Arc<DeviceInfo>>,
+    by_id: HashMap<i64, Arc<DeviceInfo>>,
+}
+
+/// Cached devices are looked at again after this long, so tag changes reach the rules.
+const DEVICE_TTL: Duration = Duration::from_secs(60);
+
+impl Sensing {
+    pub fn new(registry: &Registry) -> Sensing {
+        let (ingest_tx, ingest_rx) = tokio::sync::mpsc::channel(1024);
+        Sensing {
+            clock: Clock::default(),
+            metrics: SensingMetrics::new(registry),
+            events: tokio::sync::broadcast::channel(4096).0,
+            states: tokio::sync::broadcast::channel(1024).0,
+            devices: RwLock::default(),
+            rules: RwLock::new(Arc::new(RuleSet::default())),
+            wake: tokio::sync::Notify::new(),
+            ingest_tx,
+            ingest_rx: std::sync::Mutex::new(Some(ingest_rx)),
+        }
+    }
+
+    /// Stores one device's readings (through the group commit once [`start`] ran) and returns
+    /// after they are committed.
+    pub async fn commit(
+        &self,
+        state: &Arc<AppState>,
+        device: Arc<DeviceInfo>,
+        readings: Vec<ingest::Reading>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let running = self.ingest_rx.lock().map(|r| r.is_none()).unwrap_or(false);
+        if running {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            let job = IngestJob {
+                device,
+                readings,
+                now,
+                done,
+            };
+            if self.ingest_tx.send(job).await.is_ok() {
+                return wait
+                    .await
+                    .map_err(|_| StoreError::Db("the ingestion writer stopped".into()))?;
+            }
+            return Err(StoreError::Db("the ingestion writer stopped".into()));
+        }
+        let n = readings.len();
+        let set = self.rules();
+        let batch = Arc::new([(device, readings)]);
+        let b = batch.clone();
+        let changes = state
+            .db
+            .write(move |c| ingest::store(c, &set, &*b, now))
+            .await?;
+        self.metrics
+            .readings
+            .with_label_values(&["http"])
+            .inc_by(n as u64);
+        self.publish(changes);
+        self.publish_state(&batch[0].0, &batch[0].1);
+        Ok(())
+    }
+
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reads the rules again (after a change, and periodically for other processes' changes).
+    pub async fn reload_rules(&self, db: &Db) -> Result<(), StoreError> {
+        let set = db.read(rules::load).await?;
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+        Ok(())
+    }
+
+    fn cached(
+        &self,
+        f: impl FnOnce(&DeviceCache) -> Option<Arc<DeviceInfo>>,
+    ) -> Option<Arc<DeviceInfo>> {
+        let cache = self.devices.read().unwrap_or_else(|e| e.into_inner());
+        f(&cache).filter(|d| d.loaded.elapsed() < DEVICE_TTL)
+    }
+
+    fn remember(&self, d: Arc<DeviceInfo>) {
+        let mut cache = self.devices.write().unwrap_or_else(|e| e.into_inner());
+        if cache.by_id.len() > 200_000 {
+            *cache = DeviceCache::default();
+        }
+        cache.by_token.insert(d.token_hash.clone(), d.clone());
+        cache.by_id.insert(d.id, d);
+    }
+
+    /// Forgets cached devices (after devices or tags changed in this process).
+    pub fn devices_changed(&self) {
+        *self.devices.write().unwrap_or_else(|e| e.into_inner()) = DeviceCache::default();
+        self.wake.notify_one();
+    }
+
+    /// The active device a provisioning token belongs to.
+    pub async fn device_by_token(
+        &self,
+        db: &Db,
+        token: &str,
+    ) -> Result<Option<Arc<DeviceInfo>>, StoreError> {
+        let hash = crate::org::auth::token_hash(token);
+        if let Some(d) = self.cached(|c| c.by_token.get(&hash).cloned()) {
+            return Ok(Some(d));
+        }
+        let today = self.today();
+        let found = db
+            .read(move |c| devices::info_by_token_hash(c, &hash, &today))
+            .await?;
+        Ok(found.map(|d| {
+            let d = Arc::new(d);
+            self.remember(d.clone());
+            d
+        }))
+    }
+
+    /// The active device with this id (MQTT topics name devices by id).
+    pub async fn device_by_id(
+        &self,
+        db: &Db,
+        id: i64,
+    ) -> Result<Option<Arc<DeviceInfo>>, StoreError> {
+        if let Some(d) = self.cached(|c| c.by_id.get(&id).cloned()) {
+            return Ok(Some(d));
+        }
+        let today = self.today();
+        let found = db.read(move |c| devices::info_by_id(c, id, &today)).await?;
+        Ok(found.map(|d| {
+            let d = Arc::new(d);
+            self.remember(d.clone());
+            d
+        }))
+    }
+
+    /// Today's date (YYYY-MM-DD) in China Standard Time, by the engine's clock: tags are
+    /// valid by date.
+    pub fn today(&self) -> String {
+        rules::local_date(self.clock.now_ms())
+    }
+
+    /// Sends a device's committed readings (the newest per key) to the live streams, when
+    /// anyone is watching.
+    pub fn publish_state(&self, dev: &DeviceInfo, readings: &[ingest::Reading]) {
+        if self.states.receiver_count() == 0 {
+            return;
+        }
+        let mut newest: Vec<&ingest::Reading> = Vec::new();
+        for r in readings {
+            match newest.iter_mut().find(|x| x.key == r.key) {
+                Some(x) if x.ts < r.ts => *x = r,
+                Some(_) => {}
+                None => newest.push(r),
+            }
+        }
+        let ev = StateEvent {
+            device_id: dev.id,
+            place_path: dev.place_path.clone(),
+            at: self.clock.now_ms(),
+            values: newest
+                .into_iter()
+                .map(|r| devices::LatestValue {
+                    key: r.key.clone(),
+                    ts: r.ts,
+                    num: r.value.num,
+                    text: r.value.text.clone(),
+                })
+                .collect(),
+        };
+        let _ = self.states.send(Arc::new(ev));
+    }
+
+    /// Sends committed alert changes to the live streams.
+    pub fn publish(&self, changes: Vec<alerts::AlertEvent>) {
+        for ch in changes {
+            if ch.action == "raised" {
+                self.metrics
+                    .alerts
+                    .with_label_values(&[ch.alert.severity.as_str()])
+                    .inc();
+            }
+            let _ = self.events.send(Arc::new(ch));
+        }
+    }
+}
+
+/// A device reported: its newest values, as the live stream sends them.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StateEvent {
+    pub device_id: i64,
+    #[serde(skip)]
+    pub place_path: String,
+    /// When linli received them (the device is online).
+    pub at: i64,
+    pub values: Vec<devices::LatestValue>,
+}
+
+/// Every sensing route: the API, the live stream and the pages.
+pub fn router() -> Router<Arc<AppState>> {
+    http::router().merge(pages::router())
+}
+
+/// Starts the background work: the rule timers, escalation, housekeeping and (when a broker
+/// is configured) the MQTT client. Returns the tasks so `serve` can stop them.
+pub async fn start(state: Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
+    if let Err(e) = state.sensing.reload_rules(&state.db).await {
+        tracing::error!(error = %e, "loading the sensing rules failed");
+    }
+    let mut tasks = vec![tokio::spawn(rules::timer_loop(state.clone()))];
+    let rx = state
+        .sensing
+        .ingest_rx
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take());
+    if let Some(rx) = rx {
+        tasks.push(tokio::spawn(group_commit(state.clone(), rx)));
+    }
+    tasks.push(tokio::spawn(housekeeping::run(state.clone())));
+    if let Some(url) = state.cfg.mqtt_url.clone() {
+        match mqtt::Options::parse(&url) {
+            Ok(opts) => tasks.push(tokio::spawn(mqtt::run(state.clone(), opts))),
+            Err(e) => tracing::error!(error = %e, "the MQTT URL is not valid; MQTT is off"),
+        }
+    }
+    tasks
+}
