@@ -1209,7 +1209,7 @@ pub struct TagDef {
 pub fn tag_defs(c: &mut dyn Conn, street_id: Option<i64>) -> Result<Vec<TagDef>> {
     let counts: std::collections::HashMap<String, i64> = c
         .query(
-            "SELECT tag, COUNT(*) FROM person_tags WHERE ($1 IS NULL OR street_id = $1) GROUP BY tag",
+            "SELECT tag, COUNT(*) FROM person_tags WHERE (CAST($1 AS BIGINT) IS NULL OR street_id = $1) GROUP BY tag",
             params![street_id],
         )?
         .iter()
@@ -1226,7 +1226,7 @@ pub fn tag_defs(c: &mut dyn Conn, street_id: Option<i64>) -> Result<Vec<TagDef>>
         })
         .collect();
     for r in c.query(
-        "SELECT code, name_zh, name_en FROM tag_defs WHERE ($1 IS NULL OR street_id = $1) ORDER BY id",
+        "SELECT code, name_zh, name_en FROM tag_defs WHERE (CAST($1 AS BIGINT) IS NULL OR street_id = $1) ORDER BY id",
         params![street_id],
     )? {
         let code = r.str(0);
@@ -1351,7 +1351,7 @@ pub fn resolve_tag(c: &mut dyn Conn, street_id: Option<i64>, text: &str) -> Resu
         return Ok(Some(code.to_string()));
     }
     Ok(c.query_opt(
-        "SELECT code FROM tag_defs WHERE ($1 IS NULL OR street_id = $1) AND (code = $2 OR name_zh = $2)",
+        "SELECT code FROM tag_defs WHERE (CAST($1 AS BIGINT) IS NULL OR street_id = $1) AND (code = $2 OR name_zh = $2)",
         params![street_id, t],
     )?
     .map(|r| r.str(0)))
