@@ -54,6 +54,29 @@ fn writer(caller: &Caller) -> AppResult<()> {
     }
 }
 
+/// Checks that the caller keeps records, then runs a change as them (source `api`) within
+/// their scope in one transaction; a refusal rolls it back.
+async fn change_as<T: Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    f: impl FnOnce(
+        &mut dyn crate::store::Conn,
+        &crate::org::Scope,
+        &crate::privacy::FieldKeys,
+        Actor<'static>,
+    ) -> crate::store::Result<Outcome<T>>
+    + Send
+    + 'static,
+) -> AppResult<T> {
+    writer(caller)?;
+    let (scope, keys) = (caller.scope.clone(), state.keys.clone());
+    let who = Actor {
+        user_id: caller.user_id,
+        source: "api",
+    };
+    change(state, move |c| f(c, &scope, &keys, who)).await
+}
+
 /// Runs a change in one transaction; a refusal rolls it back.
 async fn change<T: Send + 'static>(
     state: &AppState,
@@ -142,19 +165,8 @@ async fn patch_unit(
     Path(id): Path<i64>,
     ApiJson(p): ApiJson<records::UnitPatch>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    let changed = change(&state, move |c| {
-        records::update_unit(
-            c,
-            &scope,
-            id,
-            &p,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    let changed = change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::update_unit(c, scope, id, &p, who)
     })
     .await?;
     if !changed.is_empty() {
@@ -179,20 +191,8 @@ async fn add_owner(
     Path(id): Path<i64>,
     ApiJson(o): ApiJson<records::NewOwner>,
 ) -> AppResult<Json<Created>> {
-    writer(&caller)?;
-    let (scope, keys, uid) = (caller.scope.clone(), state.keys.clone(), caller.user_id);
-    let oid = change(&state, move |c| {
-        records::add_owner(
-            c,
-            &keys,
-            &scope,
-            id,
-            &o,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    let oid = change_as(&state, &caller, move |c, scope, keys, who| {
+        records::add_owner(c, keys, scope, id, &o, who)
     })
     .await?;
     log_change(
@@ -214,19 +214,8 @@ async fn remove_owner(
     Signed(caller): Signed,
     Path((id, owner)): Path<(i64, i64)>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    change(&state, move |c| {
-        records::remove_owner(
-            c,
-            &scope,
-            id,
-            owner,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::remove_owner(c, scope, id, owner, who)
     })
     .await?;
     log_change(
@@ -257,19 +246,8 @@ async fn create_household(
     Signed(caller): Signed,
     ApiJson(h): ApiJson<NewHousehold>,
 ) -> AppResult<Json<Created>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    let id = change(&state, move |c| {
-        records::create_household(
-            c,
-            &scope,
-            h.unit_id,
-            h.registered.unwrap_or(true),
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    let id = change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::create_household(c, scope, h.unit_id, h.registered.unwrap_or(true), who)
     })
     .await?;
     log_change(
@@ -292,19 +270,8 @@ pub async fn patch_household(
     Path(id): Path<i64>,
     ApiJson(p): ApiJson<records::HouseholdPatch>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    let changed = change(&state, move |c| {
-        records::update_household(
-            c,
-            &scope,
-            id,
-            &p,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    let changed = change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::update_household(c, scope, id, &p, who)
     })
     .await?;
     if !changed.is_empty() {
@@ -336,21 +303,9 @@ async fn move_person(
     Path(id): Path<i64>,
     ApiJson(m): ApiJson<MoveRequest>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
     let hh = m.household_id;
-    change(&state, move |c| {
-        records::move_person(
-            c,
-            &scope,
-            id,
-            m.household_id,
-            &m.relation,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::move_person(c, scope, id, m.household_id, &m.relation, who)
     })
     .await?;
     log_change(
@@ -375,19 +330,8 @@ async fn add_tag(
     Path(id): Path<i64>,
     ApiJson(t): ApiJson<records::NewPersonTag>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    change(&state, move |c| {
-        records::add_person_tag(
-            c,
-            &scope,
-            id,
-            &t,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::add_person_tag(c, scope, id, &t, who)
     })
     .await?;
     log_change(&state, &caller, vec![audit::person(id)], "api: tags".into()).await?;
@@ -405,19 +349,8 @@ async fn end_tag(
     Signed(caller): Signed,
     Path((id, tag)): Path<(i64, String)>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    change(&state, move |c| {
-        records::end_person_tag(
-            c,
-            &scope,
-            id,
-            &tag,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::end_person_tag(c, scope, id, &tag, who)
     })
     .await?;
     log_change(&state, &caller, vec![audit::person(id)], "api: tags".into()).await?;
@@ -502,20 +435,9 @@ async fn create_rental(
     Signed(caller): Signed,
     ApiJson(r): ApiJson<records::NewRental>,
 ) -> AppResult<Json<Created>> {
-    writer(&caller)?;
-    let (scope, keys, uid) = (caller.scope.clone(), state.keys.clone(), caller.user_id);
     let unit = r.unit_id;
-    let id = change(&state, move |c| {
-        records::create_rental(
-            c,
-            &keys,
-            &scope,
-            &r,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    let id = change_as(&state, &caller, move |c, scope, keys, who| {
+        records::create_rental(c, keys, scope, &r, who)
     })
     .await?;
     log_change(
@@ -544,19 +466,8 @@ async fn close_rental(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<CloseRental>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    change(&state, move |c| {
-        records::close_rental(
-            c,
-            &scope,
-            id,
-            &b.state,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::close_rental(c, scope, id, &b.state, who)
     })
     .await?;
     log_change(
@@ -606,19 +517,8 @@ async fn create_vehicle(
     Signed(caller): Signed,
     ApiJson(v): ApiJson<records::NewVehicle>,
 ) -> AppResult<Json<Created>> {
-    writer(&caller)?;
-    let (scope, keys, uid) = (caller.scope.clone(), state.keys.clone(), caller.user_id);
-    let id = change(&state, move |c| {
-        records::create_vehicle(
-            c,
-            &keys,
-            &scope,
-            &v,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    let id = change_as(&state, &caller, move |c, scope, keys, who| {
+        records::create_vehicle(c, keys, scope, &v, who)
     })
     .await?;
     log_change(
@@ -641,19 +541,8 @@ async fn patch_vehicle(
     Path(id): Path<i64>,
     ApiJson(p): ApiJson<records::VehiclePatch>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    let changed = change(&state, move |c| {
-        records::update_vehicle(
-            c,
-            &scope,
-            id,
-            &p,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    let changed = change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::update_vehicle(c, scope, id, &p, who)
     })
     .await?;
     if !changed.is_empty() {
@@ -676,18 +565,8 @@ async fn delete_vehicle(
     Signed(caller): Signed,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Changed>> {
-    writer(&caller)?;
-    let (scope, uid) = (caller.scope.clone(), caller.user_id);
-    change(&state, move |c| {
-        records::delete_vehicle(
-            c,
-            &scope,
-            id,
-            Actor {
-                user_id: uid,
-                source: "api",
-            },
-        )
+    change_as(&state, &caller, move |c, scope, _keys, who| {
+        records::delete_vehicle(c, scope, id, who)
     })
     .await?;
     log_change(
