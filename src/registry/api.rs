@@ -46,7 +46,8 @@ pub struct Created {
     pub id: i64,
 }
 
-fn writer(caller: &Caller) -> AppResult<()> {
+/// Only roles that keep residents' records change them.
+pub fn writer(caller: &Caller) -> AppResult<()> {
     if caller.reads_registry() {
         Ok(())
     } else {
@@ -596,7 +597,8 @@ async fn list_tags(
     ))
 }
 
-fn street_admin(caller: &Caller) -> AppResult<i64> {
+/// The street of a street administrator (who alone defines the street's tags).
+pub fn street_admin(caller: &Caller) -> AppResult<i64> {
     match caller.street_id {
         Some(s) if caller.has(Role::StreetAdmin) => Ok(s),
         _ => Err(AppError::forbidden()),

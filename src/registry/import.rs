@@ -180,15 +180,6 @@ const PRESENCE: &[(&str, &str)] = &[
     ("人在户不在", "registered_elsewhere_lives_here"),
     ("户在人不在", "registered_here_lives_elsewhere"),
 ];
-const TAGS: &[(&str, &str)] = &[
-    ("独居老人", "elderly_alone"),
-    ("残疾人", "disabled"),
-    ("党员", "party_member"),
-    ("志愿者", "volunteer"),
-    ("租户", "renter"),
-    ("重点关爱", "key_care"),
-    ("居家隔离", "home_quarantine"),
-];
 
 /// A row that passed validation.
 #[derive(Clone, Debug)]
@@ -304,24 +295,15 @@ fn plan(
         .collect();
     let mut units: HashMap<String, Option<(i64, String, i64)>> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    // The tags the scope's street defined, beside the built-in ones.
+    // The tags known where the rows land: the built-in ones and the street's own (every
+    // street's, for a scope above streets), as (code, Chinese name).
     let street_of_scope = c
         .query_opt(
-            "SELECT street_id, id FROM places WHERE path = $1",
+            "SELECT CASE WHEN kind = 'street' THEN id ELSE street_id END FROM places WHERE path = $1",
             params![scope],
         )?
-        .map(|r| r.opt_i64(0).unwrap_or(r.i64(1)));
-    let custom_tags: Vec<(String, String)> = match street_of_scope {
-        Some(street) => c
-            .query(
-                "SELECT name_zh, code FROM tag_defs WHERE street_id = $1",
-                params![street],
-            )?
-            .iter()
-            .map(|r| (r.str(0), r.str(1)))
-            .collect(),
-        None => Vec::new(),
-    };
+        .and_then(|r| r.opt_i64(0));
+    let known_tags = super::records::tag_names(c, street_of_scope, false)?;
     let mut report = Report::default();
     let (mut creates, mut updates, mut matched) = (Vec::new(), Vec::new(), Vec::new());
     let total = sheet.rows.len() - hpos - 1;
@@ -478,11 +460,11 @@ fn plan(
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            let custom = custom_tags
+            let known = known_tags
                 .iter()
-                .find(|(zh, code)| zh == t || code == t)
-                .map(|(_, code)| code.clone());
-            match code(TAGS, t).or(custom) {
+                .find(|(code, zh)| zh == t || code.eq_ignore_ascii_case(t))
+                .map(|(code, _)| code.clone());
+            match known {
                 Some(code) => tags.push(code),
                 None => bad_tag = Some(t.to_string()),
             }

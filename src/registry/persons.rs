@@ -234,21 +234,14 @@ pub fn search(
     // A name fragment reads its gram's rows within the scope, already in display order (see
     // grams.rs); anything else walks the scope in the order of the persons_path index. Either
     // way a page stops being read once it is full.
-    let fragment =
-        s.q.as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty() && IdNumber::parse(q).is_err() && Phone::parse(q).is_err())
-            .and_then(super::grams::query_gram);
     // The most selective indexed filter drives: a name fragment, else a tag, else an unusual
     // presence. An ID number or phone is exact through its own index and needs none.
-    let exact =
-        s.q.as_deref()
-            .map(str::trim)
-            .is_some_and(|q| IdNumber::parse(q).is_ok() || Phone::parse(q).is_ok());
+    let q = s.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let exact = q.is_some_and(|q| IdNumber::parse(q).is_ok() || Phone::parse(q).is_ok());
     let driver = if exact {
         None
     } else {
-        fragment
+        q.and_then(super::grams::query_gram)
             .or_else(|| s.tag.as_deref().map(super::grams::tag_gram))
             .or_else(|| s.presence.as_deref().and_then(super::grams::presence_gram))
     };

@@ -1205,7 +1205,47 @@ pub struct TagDef {
     pub holders: i64,
 }
 
-/// The tags a street knows: the built-in ones, then those its administrators defined.
+/// The tags a street knows, without counting their holders: the built-in ones, then those
+/// its administrators defined.
+fn known_tags(c: &mut dyn Conn, street_id: Option<i64>) -> Result<Vec<TagDef>> {
+    let mut out: Vec<TagDef> = BUILTIN_TAGS
+        .iter()
+        .map(|(code, zh, en)| TagDef {
+            code: code.to_string(),
+            name_zh: zh.to_string(),
+            name_en: en.to_string(),
+            builtin: true,
+            holders: 0,
+        })
+        .collect();
+    for r in c.query(
+        "SELECT code, name_zh, name_en FROM tag_defs WHERE (CAST($1 AS BIGINT) IS NULL OR street_id = $1) ORDER BY id",
+        params![street_id],
+    )? {
+        out.push(TagDef {
+            code: r.str(0),
+            name_zh: r.str(1),
+            name_en: r.str(2),
+            builtin: false,
+            holders: 0,
+        });
+    }
+    Ok(out)
+}
+
+/// The street's tags as (code, name in the language asked for), for forms and labels.
+pub fn tag_names(
+    c: &mut dyn Conn,
+    street_id: Option<i64>,
+    en: bool,
+) -> Result<Vec<(String, String)>> {
+    Ok(known_tags(c, street_id)?
+        .into_iter()
+        .map(|t| (t.code, if en { t.name_en } else { t.name_zh }))
+        .collect())
+}
+
+/// The tags a street knows with how many people hold each (the tag administration's list).
 pub fn tag_defs(c: &mut dyn Conn, street_id: Option<i64>) -> Result<Vec<TagDef>> {
     let counts: std::collections::HashMap<String, i64> = c
         .query(
@@ -1215,28 +1255,9 @@ pub fn tag_defs(c: &mut dyn Conn, street_id: Option<i64>) -> Result<Vec<TagDef>>
         .iter()
         .map(|r| (r.str(0), r.i64(1)))
         .collect();
-    let mut out: Vec<TagDef> = BUILTIN_TAGS
-        .iter()
-        .map(|(code, zh, en)| TagDef {
-            code: code.to_string(),
-            name_zh: zh.to_string(),
-            name_en: en.to_string(),
-            builtin: true,
-            holders: counts.get(*code).copied().unwrap_or(0),
-        })
-        .collect();
-    for r in c.query(
-        "SELECT code, name_zh, name_en FROM tag_defs WHERE (CAST($1 AS BIGINT) IS NULL OR street_id = $1) ORDER BY id",
-        params![street_id],
-    )? {
-        let code = r.str(0);
-        out.push(TagDef {
-            holders: counts.get(&code).copied().unwrap_or(0),
-            code,
-            name_zh: r.str(1),
-            name_en: r.str(2),
-            builtin: false,
-        });
+    let mut out = known_tags(c, street_id)?;
+    for t in &mut out {
+        t.holders = counts.get(&t.code).copied().unwrap_or(0);
     }
     Ok(out)
 }

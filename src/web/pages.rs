@@ -1634,10 +1634,7 @@ async fn persons_page(
     let (tags, grids) = state
         .db
         .read(move |c| {
-            let tags = crate::registry::records::tag_defs(c, street)?
-                .into_iter()
-                .map(|t| (t.code, if en { t.name_en } else { t.name_zh }))
-                .collect::<Vec<_>>();
+            let tags = crate::registry::records::tag_names(c, street, en)?;
             let mut p = Vec::new();
             let cond = crate::store::under_paths("path", &scope, 1, &mut p);
             let grids = c
@@ -1756,10 +1753,7 @@ async fn person_page_with(
     let (tag_options, owned, vehicles) = state
         .db
         .read(move |c| {
-            let tags = crate::registry::records::tag_defs(c, street)?
-                .into_iter()
-                .map(|t| (t.code, if en { t.name_en } else { t.name_zh }))
-                .collect::<Vec<_>>();
+            let tags = crate::registry::records::tag_names(c, street, en)?;
             Ok((
                 tags,
                 crate::registry::records::units_owned(c, &scope, id)?,

@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::audit::{self, Action, NewEntry};
 use crate::error::{AppError, AppResult};
 use crate::org::{Caller, Role};
+use crate::registry::api::{street_admin, writer};
 use crate::registry::records::{self, Actor, Outcome, PersonPick};
 use crate::registry::stats::Population;
 
@@ -44,14 +45,6 @@ pub fn router() -> Router<Arc<AppState>> {
 struct Back {
     /// A refusal's message from the form that was posted.
     err: Option<String>,
-}
-
-fn writer(caller: &Caller) -> AppResult<()> {
-    if caller.reads_registry() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
 }
 
 /// Runs a form's change in one transaction; a refusal returns to `back` with its message.
@@ -550,13 +543,6 @@ struct TagForm {
     name_en: String,
 }
 
-fn street_admin(caller: &Caller) -> AppResult<i64> {
-    match caller.street_id {
-        Some(s) if caller.has(Role::StreetAdmin) => Ok(s),
-        _ => Err(AppError::forbidden()),
-    }
-}
-
 async fn tag_add(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
@@ -744,7 +730,10 @@ async fn stats_page(
     let l = Layout::new(Some(&caller));
     let en = ctx().lang == Lang::En;
     let street = caller.street_id;
-    let tag_names = state.db.read(move |c| records::tag_defs(c, street)).await?;
+    let tag_names = state
+        .db
+        .read(move |c| records::tag_names(c, street, en))
+        .await?;
     let tr = |prefix: &str, k: &str| l.t.k(prefix, k).to_string();
     let mut charts = Vec::new();
     let sex: Vec<(String, i64)> = p
@@ -790,14 +779,8 @@ async fn stats_page(
         .map(|c| {
             let name = tag_names
                 .iter()
-                .find(|t| t.code == c.key)
-                .map(|t| {
-                    if en {
-                        t.name_en.clone()
-                    } else {
-                        t.name_zh.clone()
-                    }
-                })
+                .find(|(code, _)| *code == c.key)
+                .map(|(_, name)| name.clone())
                 .unwrap_or_else(|| c.key.clone());
             (name, c.count)
         })
