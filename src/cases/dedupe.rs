@@ -14,6 +14,10 @@ use crate::store::{Conn, Result};
 pub const RECENT_MS: i64 = 14 * 86_400_000;
 /// At most this many suggestions.
 pub const MAX: usize = 5;
+/// The most recent candidates read per way of being near (same building, within the radius):
+/// a duplicate is most likely among the latest reports, and ranking stays cheap however many
+/// open cases a busy building has.
+const CANDIDATES: i64 = 20;
 
 fn jieba() -> &'static jieba_rs::Jieba {
     static J: OnceLock<jieba_rs::Jieba> = OnceLock::new();
@@ -59,22 +63,17 @@ pub fn segment(text: &str) -> String {
 }
 
 /// Counts stored terms; bigrams weigh half a word.
-pub fn counts(segmented: &str) -> HashMap<String, f64> {
+pub fn counts(segmented: &str) -> HashMap<&str, f64> {
     let mut out = HashMap::new();
     for t in segmented.split_whitespace() {
         let w = if t.starts_with('~') { 0.5 } else { 1.0 };
-        *out.entry(t.to_string()).or_insert(0.0) += w;
+        *out.entry(t).or_insert(0.0) += w;
     }
     out
 }
 
-/// The counted terms of a text.
-pub fn terms(text: &str) -> HashMap<String, f64> {
-    counts(&segment(text))
-}
-
 /// Cosine similarity of two term counts, 0–1.
-pub fn similarity(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
+pub fn similarity(a: &HashMap<&str, f64>, b: &HashMap<&str, f64>) -> f64 {
     let dot: f64 = a
         .iter()
         .filter_map(|(k, x)| b.get(k).map(|y| x * y))
@@ -121,7 +120,8 @@ pub struct Probe<'a> {
     pub building_id: Option<i64>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    pub text: &'a str,
+    /// The new report's description as [`segment`] gives it.
+    pub terms: &'a str,
     /// The case itself, when checking one already stored.
     pub exclude: Option<i64>,
 }
@@ -134,13 +134,13 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     let dlat = p.radius_m as f64 / 111_000.0;
     let dlon = dlat / lat.to_radians().cos().max(0.1);
     let open = "state NOT IN ('closed', 'rated', 'merged', 'rejected')";
-    let cols = "id, state, description, created_at, lat, lon, building_id, terms";
+    let cols = "id, state, created_at, lat, lon, building_id, terms";
     let mut rows = Vec::new();
     if let Some(b) = p.building_id {
         rows.extend(c.query(
             &format!(
                 "SELECT {cols} FROM cases WHERE category_id = $1 AND building_id = $2 AND created_at >= $3 \
-                 AND street_id = $4 AND id <> $5 AND {open} ORDER BY created_at DESC LIMIT 200"
+                 AND street_id = $4 AND id <> $5 AND {open} ORDER BY created_at DESC LIMIT {CANDIDATES}"
             ),
             params![p.category_id, b, since, p.street_id, p.exclude.unwrap_or(-1)],
         )?);
@@ -149,7 +149,7 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
         rows.extend(c.query(
             &format!(
                 "SELECT {cols} FROM cases WHERE category_id = $1 AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 \
-                 AND created_at >= $6 AND street_id = $7 AND id <> $8 AND {open} ORDER BY created_at DESC LIMIT 500"
+                 AND created_at >= $6 AND street_id = $7 AND id <> $8 AND {open} ORDER BY created_at DESC LIMIT {CANDIDATES}"
             ),
             params![
                 p.category_id,
@@ -165,12 +165,12 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     }
     let mut seen = std::collections::HashSet::new();
     rows.retain(|r| seen.insert(r.i64(0)));
-    let probe = terms(p.text);
+    let probe = counts(p.terms);
     let mut out: Vec<Suggestion> = rows
         .into_iter()
         .filter_map(|mut r| {
-            let same_building = p.building_id.is_some() && r.opt_i64(6) == p.building_id;
-            let distance = match (has_point, r.opt_f64(4), r.opt_f64(5)) {
+            let same_building = p.building_id.is_some() && r.opt_i64(5) == p.building_id;
+            let distance = match (has_point, r.opt_f64(3), r.opt_f64(4)) {
                 (true, Some(a), Some(o)) => Some(distance_m(lat, lon, a, o)),
                 _ => None,
             };
@@ -178,13 +178,12 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
             if !same_building && !near {
                 return None;
             }
-            let description = r.take_str(2).unwrap_or_default();
-            let score = similarity(&probe, &counts(&r.str(7)));
+            let score = similarity(&probe, &counts(&r.take_str(6).unwrap_or_default()));
             Some(Suggestion {
                 id: r.i64(0),
                 state: r.take_str(1).unwrap_or_default(),
-                description,
-                created_at: r.i64(3),
+                description: String::new(),
+                created_at: r.i64(2),
                 distance_m: distance.map(|d| d.round()),
                 same_building,
                 score: (score * 1000.0).round() / 1000.0,
@@ -202,6 +201,14 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
             )
     });
     out.truncate(MAX);
+    // Only the suggestions shown need their text.
+    for s in &mut out {
+        if let Some(r) =
+            c.query_opt("SELECT description FROM cases WHERE id = $1", params![s.id])?
+        {
+            s.description = r.str(0);
+        }
+    }
     Ok(out)
 }
 
@@ -211,9 +218,12 @@ mod tests {
 
     #[test]
     fn alike_reports_score_higher() {
-        let a = terms("小区东门路灯不亮了，晚上很黑");
-        let b = terms("东门的路灯坏了不亮");
-        let d = terms("楼下有人违章停车堵住消防通道");
+        let (a, b, d) = (
+            segment("小区东门路灯不亮了，晚上很黑"),
+            segment("东门的路灯坏了不亮"),
+            segment("楼下有人违章停车堵住消防通道"),
+        );
+        let (a, b, d) = (counts(&a), counts(&b), counts(&d));
         assert!(similarity(&a, &b) > similarity(&a, &d));
         assert!(similarity(&a, &a) > 0.99);
         assert_eq!(similarity(&a, &HashMap::new()), 0.0);

@@ -275,6 +275,7 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
     .await
     .map_err(|e| AppError::internal("segmenting a report", e))?;
     let now = now_ms();
+    let terms = new.terms.clone().unwrap_or_default();
     let id = state
         .db
         .write_tx(move |c| super::create(c, street, channel, &new, now))
@@ -284,7 +285,7 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
         .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
             let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
                 let case = super::get(c, id.0, now)?.ok_or(CaseError::NotFound)?;
-                let dups = duplicates_of(c, &case, now)?;
+                let dups = duplicates_of(c, &case, &terms, now)?;
                 Ok((case, dups))
             };
             Ok(run(c))
@@ -296,6 +297,7 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
 fn duplicates_of(
     c: &mut dyn crate::store::Conn,
     case: &Case,
+    terms: &str,
     now: i64,
 ) -> Result<Vec<Suggestion>, CaseError> {
     let cat = super::category_by_id(c, case.category_id)?.ok_or(CaseError::NotFound)?;
@@ -308,7 +310,7 @@ fn duplicates_of(
             building_id: case.building_id,
             lat: case.lat,
             lon: case.lon,
-            text: &case.description,
+            terms,
             exclude: Some(case.id.0),
         },
         now,
@@ -366,7 +368,7 @@ pub async fn duplicates(
                         building_id: loc.building_id,
                         lat: loc.lat,
                         lon: loc.lon,
-                        text: &p.description,
+                        terms: &dedupe::segment(&p.description),
                         exclude: None,
                     },
                     now,

@@ -512,7 +512,7 @@ async fn case_page(
                         building_id: c2.building_id,
                         lat: c2.lat,
                         lon: c2.lon,
-                        text: &c2.description,
+                        terms: &super::dedupe::segment(&c2.description),
                         exclude: Some(cid),
                     },
                     crate::store::now_ms(),

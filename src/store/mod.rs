@@ -150,7 +150,7 @@ impl Db {
             return Err(StoreError::BadUrl(scheme.to_string()));
         };
         let (readers, writers) = match &pool {
-            Pool::Sqlite(_) => (sqlite::MAX_READERS, 1),
+            Pool::Sqlite(_) => (sqlite::MAX_READERS, sqlite::MAX_WRITERS),
             Pool::Postgres(_) => (postgres::MAX_CONNECTIONS, postgres::MAX_CONNECTIONS),
         };
         Ok(Db {
@@ -348,6 +348,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "sensing",
             include_str!("../../migrations/sqlite/0008_sensing.sql"),
         ),
+        (
+            10,
+            "case_dedupe",
+            include_str!("../../migrations/sqlite/0010_case_dedupe.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -389,6 +394,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             8,
             "sensing",
             include_str!("../../migrations/postgres/0008_sensing.sql"),
+        ),
+        (
+            10,
+            "case_dedupe",
+            include_str!("../../migrations/postgres/0010_case_dedupe.sql"),
         ),
     ];
     match backend {

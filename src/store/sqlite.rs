@@ -1,7 +1,8 @@
 //! SQLite through rusqlite: WAL, foreign keys on, one writer, a few readers.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
@@ -11,12 +12,75 @@ use super::{Backend, Conn, Result, Row, StoreError, Val};
 /// Readers open at most at once: more than the cores only adds memory and contention.
 pub const MAX_READERS: usize = 4;
 
+/// Write closures queued for the one writer at most: they share its commits (group commit).
+pub const MAX_WRITERS: usize = 64;
+
 pub struct SqlitePool {
     path: std::path::PathBuf,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Threads waiting for the writer: while there are some, the open transaction is left
+    /// for the last of them to commit (group commit).
+    queued: AtomicUsize,
+    /// Signalled after every commit (or failed commit) of a group.
+    committed: Condvar,
     readers: Mutex<Readers>,
-    freed: std::sync::Condvar,
-    busy_readers: std::sync::atomic::AtomicUsize,
+    freed: Condvar,
+    busy_readers: AtomicUsize,
+}
+
+/// Closures committed together at most; a group also closes when it is this old.
+const GROUP_MAX: usize = 256;
+const GROUP_AGE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The one write connection and the group of closures its open transaction holds.
+///
+/// Every write closure runs inside a savepoint of a shared transaction: a closure that fails
+/// rolls back only its own work. The transaction commits when no other thread waits for the
+/// writer (or the group is full or old), and every closure of the group is answered only
+/// after that commit, so an acknowledged write is as durable as before while concurrent
+/// writers share one commit.
+struct Writer {
+    conn: Connection,
+    /// The open group: its number, its closures, when it began.
+    open: Option<(u64, usize, std::time::Instant)>,
+    /// Groups numbered so far; the last one committed (or failed).
+    groups: u64,
+    done: u64,
+    /// Recent groups whose commit failed, with the reason.
+    failed: std::collections::VecDeque<(u64, String)>,
+}
+
+impl Writer {
+    /// Commits the open group (rolls it back when the connection left the transaction), and
+    /// records the outcome for the closures waiting on it.
+    fn finish(&mut self) -> std::result::Result<(), String> {
+        let Some((g, _, _)) = self.open.take() else {
+            return Ok(());
+        };
+        let res = if self.conn.is_autocommit() {
+            Err("the transaction was rolled back by the database".to_string())
+        } else {
+            self.conn.execute_batch("COMMIT").map_err(|e| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                e.to_string()
+            })
+        };
+        self.done = g;
+        if let Err(e) = &res {
+            self.failed.push_back((g, e.clone()));
+            if self.failed.len() > 64 {
+                self.failed.pop_front();
+            }
+        }
+        res
+    }
+
+    fn outcome(&self, g: u64) -> Result<()> {
+        match self.failed.iter().find(|(n, _)| *n == g) {
+            Some((_, e)) => Err(StoreError::Db(format!("commit failed: {e}"))),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -72,9 +136,17 @@ impl SqlitePool {
         let writer = open_conn(path, true, 8192)?;
         Ok(SqlitePool {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                open: None,
+                groups: 0,
+                done: 0,
+                failed: Default::default(),
+            }),
+            queued: AtomicUsize::new(0),
+            committed: Condvar::new(),
             readers: Mutex::new(Readers::default()),
-            freed: std::sync::Condvar::new(),
+            freed: Condvar::new(),
             busy_readers: Default::default(),
         })
     }
@@ -103,11 +175,9 @@ impl SqlitePool {
                 }
             },
         };
-        self.busy_readers
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.busy_readers.fetch_add(1, Ordering::Relaxed);
         let out = f(&mut SqliteConn(&conn));
-        self.busy_readers
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.busy_readers.fetch_sub(1, Ordering::Relaxed);
         // A reader left inside a transaction by a failed closure is not reused.
         self.release(conn.is_autocommit().then_some(conn));
         out
@@ -123,19 +193,73 @@ impl SqlitePool {
         self.freed.notify_one();
     }
 
+    /// Runs `f` in its own savepoint of the group's transaction and returns once the group
+    /// committed (see [`Writer`]). `f`'s error (or panic) rolls back only `f`'s work.
     pub fn write<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        let out = f(&mut SqliteConn(&tx))?;
-        tx.commit().map_err(map_err)?;
-        Ok(out)
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if w.open.is_none() {
+            w.conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+            w.groups += 1;
+            w.open = Some((w.groups, 0, std::time::Instant::now()));
+        }
+        let group = w.groups;
+        let out = match w.conn.execute_batch("SAVEPOINT linli_w") {
+            Err(e) => Ok(Err(map_err(e))),
+            Ok(()) => {
+                let conn = &w.conn;
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    f(&mut SqliteConn(conn))
+                }));
+                let end = match &out {
+                    Ok(Ok(_)) => "RELEASE linli_w",
+                    _ => "ROLLBACK TO linli_w; RELEASE linli_w",
+                };
+                // When the savepoint is gone SQLite rolled the whole transaction back;
+                // `finish` then reports it to every closure of the group.
+                let _ = conn.execute_batch(end);
+                out
+            }
+        };
+        if let Some((_, n, _)) = w.open.as_mut() {
+            *n += 1;
+        }
+        let full = w
+            .open
+            .is_some_and(|(_, n, t)| n >= GROUP_MAX || t.elapsed() >= GROUP_AGE);
+        let out = if full || self.queued.load(Ordering::SeqCst) == 0 || w.conn.is_autocommit() {
+            let res = w.finish();
+            drop(w);
+            self.committed.notify_all();
+            match (out, res) {
+                (Ok(Ok(v)), Ok(())) => Ok(Ok(v)),
+                (Ok(Ok(_)), Err(e)) => Ok(Err(StoreError::Db(format!("commit failed: {e}")))),
+                (other, _) => other,
+            }
+        } else {
+            match out {
+                // Another thread waits for the writer: it (or the last of them) commits the
+                // group, and this closure's write is acknowledged only then.
+                Ok(Ok(v)) => {
+                    let w = self
+                        .committed
+                        .wait_while(w, |w| w.done < group)
+                        .unwrap_or_else(|e| e.into_inner());
+                    Ok(w.outcome(group).map(|()| v))
+                }
+                other => other,
+            }
+        };
+        match out {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     pub fn stats(&self) -> (usize, usize) {
         let idle = self.readers.lock().map(|r| r.idle.len()).unwrap_or(0) + 1;
-        let busy = self.busy_readers.load(std::sync::atomic::Ordering::Relaxed);
+        let busy = self.busy_readers.load(Ordering::Relaxed);
         (idle, busy)
     }
 
@@ -144,7 +268,10 @@ impl SqlitePool {
         r.open -= r.idle.len();
         r.idle.clear();
         drop(r);
-        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = w.finish();
+        self.committed.notify_all();
+        let conn = &w.conn;
         // Fold the WAL back into the main file so the folder can be copied as one file.
         let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
     }
@@ -263,5 +390,92 @@ impl Conn for SqliteConn<'_> {
 
     fn batch(&mut self, sql: &str) -> Result<()> {
         self.0.execute_batch(sql).map_err(map_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params;
+    use std::sync::Arc;
+
+    fn pool() -> (tempfile::TempDir, Arc<SqlitePool>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pool = SqlitePool::open(&dir.path().join("t.db")).expect("open");
+        pool.write(|c| {
+            c.batch("CREATE TABLE t (id INTEGER PRIMARY KEY, n BIGINT NOT NULL UNIQUE)")
+        })
+        .expect("table");
+        (dir, Arc::new(pool))
+    }
+
+    fn count(p: &SqlitePool) -> i64 {
+        p.read(|c| c.query_i64("SELECT COUNT(*) FROM t", &[]))
+            .expect("count")
+    }
+
+    /// Concurrent writers share commits; each closure's work lands exactly when it returned
+    /// `Ok`, and a failing closure takes nothing of the others' work with it.
+    #[test]
+    fn group_commit_keeps_each_closure_atomic() {
+        let (_dir, pool) = pool();
+        let threads: Vec<_> = (0..16i64)
+            .map(|t| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    let mut ok = 0;
+                    for i in 0..100i64 {
+                        let n = t * 1000 + i;
+                        let r = pool.write(|c| {
+                            c.exec("INSERT INTO t (n) VALUES ($1)", params![n])?;
+                            c.exec("INSERT INTO t (n) VALUES ($1)", params![n + 500])?;
+                            if i % 7 == 0 {
+                                // Fails after writing: both rows must go.
+                                return Err(StoreError::Db("refused".into()));
+                            }
+                            Ok(())
+                        });
+                        if r.is_ok() {
+                            ok += 1;
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        let ok: i64 = threads.into_iter().map(|t| t.join().expect("thread")).sum();
+        assert_eq!(ok, 16 * (100 - 15));
+        assert_eq!(count(&pool), 2 * ok);
+        // A constraint error inside a closure rolls back only that closure.
+        let dup = pool.write(|c| {
+            c.exec("INSERT INTO t (n) VALUES ($1)", params![999_999])?;
+            c.exec("INSERT INTO t (n) VALUES ($1)", params![1])
+        });
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+        assert_eq!(count(&pool), 2 * ok);
+    }
+
+    /// A closure that panics loses its own work only, and the writer keeps working.
+    #[test]
+    fn a_panicking_closure_rolls_back_alone() {
+        let (_dir, pool) = pool();
+        pool.write(|c| c.exec("INSERT INTO t (n) VALUES (1)", &[]))
+            .expect("insert");
+        let p = pool.clone();
+        let panicked = std::thread::spawn(move || {
+            let _ = p.write(|c| -> Result<()> {
+                c.exec("INSERT INTO t (n) VALUES (2)", &[])?;
+                panic!("a bug in a handler");
+            });
+        })
+        .join();
+        assert!(panicked.is_err());
+        pool.write(|c| c.exec("INSERT INTO t (n) VALUES (3)", &[]))
+            .expect("the writer still works");
+        let ns = pool
+            .read(|c| c.query("SELECT n FROM t ORDER BY n", &[]))
+            .expect("read");
+        let ns: Vec<i64> = ns.iter().map(|r| r.i64(0)).collect();
+        assert_eq!(ns, vec![1, 3]);
     }
 }
