@@ -348,6 +348,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "sensing",
             include_str!("../../migrations/sqlite/0008_sensing.sql"),
         ),
+        (
+            9,
+            "sensing_edits",
+            include_str!("../../migrations/sqlite/0009_sensing_edits.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -389,6 +394,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             8,
             "sensing",
             include_str!("../../migrations/postgres/0008_sensing.sql"),
+        ),
+        (
+            9,
+            "sensing_edits",
+            include_str!("../../migrations/postgres/0009_sensing_edits.sql"),
         ),
     ];
     match backend {
