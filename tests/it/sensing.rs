@@ -1043,6 +1043,21 @@ async fn metrics(app: &TestApp) -> String {
         .unwrap()
 }
 
+/// Reads the live stream until `done` says what arrived is enough (5 s at most).
+async fn read_stream(stream: &mut reqwest::Response, done: impl Fn(&str) -> bool) -> String {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = String::new();
+        while !(done(&buf) && buf.ends_with("\n\n")) {
+            buf.push_str(&String::from_utf8_lossy(
+                &stream.chunk().await.unwrap().unwrap(),
+            ));
+        }
+        buf
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the stream did not say what was expected in 5 s"))
+}
+
 #[tokio::test]
 async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_fires() {
     let app = support::spawn().await;
@@ -1610,6 +1625,75 @@ async fn a_deactivated_device_is_refused_disarmed_and_shown_as_such() {
     assert_eq!(s, 422, "{v}");
     let (s, _) = patch(&app, &admin, &path, json!({"serial": "X"})).await;
     assert_eq!(s, 400, "the serial does not change");
+}
+
+#[tokio::test]
+async fn closing_the_case_of_an_alert_clears_it_on_the_live_stream() {
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let wangge = app.token("wangge").await;
+    let dev = door_in_grid(&app, &admin).await;
+    let rule = create_rule(
+        &app,
+        &admin,
+        json!({"name": "求助按钮", "kind": "event", "severity": "critical", "device_id": dev.id,
+               "category": "elderly_care", "params": {"key": "sos", "equals": 1}}),
+    )
+    .await;
+    assert_eq!(post(&app, &dev.token, json!({"sos": 1})).await.0, 200);
+    let alert = alerts_of(&app, rule).await[0].0;
+    let case = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT case_id FROM alerts WHERE id = $1",
+                linli::params![alert],
+            )
+        })
+        .await
+        .unwrap()
+        .opt_i64(0)
+        .expect("the alert opened a case");
+
+    let mut stream = app
+        .client()
+        .get(app.url("/api/v1/alerts/stream"))
+        .bearer_auth(&wangge)
+        .send()
+        .await
+        .unwrap();
+    read_stream(&mut stream, |b| b.contains("event: ready")).await;
+    let step = |token: &str, body: Value| {
+        let (app, token, path) = (
+            &app,
+            token.to_string(),
+            format!("/api/v1/cases/{case}/transitions"),
+        );
+        async move {
+            let (s, v) = send(
+                app,
+                reqwest::Method::POST,
+                &token,
+                &path,
+                Some(body.clone()),
+            )
+            .await;
+            assert_eq!(s, 200, "{body}: {v}");
+        }
+    };
+    step(&wangge, json!({"action": "sign_for"})).await;
+    step(&wangge, json!({"action": "start"})).await;
+    step(
+        &wangge,
+        json!({"action": "resolve", "note": "已上门，老人安好"}),
+    )
+    .await;
+    step(&admin, json!({"action": "verify", "note": "电话回访确认"})).await;
+    step(&admin, json!({"action": "close"})).await;
+    let got = read_stream(&mut stream, |b| b.contains("\"action\":\"cleared\"")).await;
+    assert!(got.contains(&format!("\"id\":{alert},")), "{got}");
+    assert!(got.contains("\"state\":\"cleared_unack\""), "{got}");
+    assert_eq!(alerts_of(&app, rule).await[0].1, "cleared_unack");
 }
 
 // ---------------------------------------------------------------- MQTT
