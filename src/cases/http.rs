@@ -21,6 +21,7 @@ use crate::app::AppState;
 use crate::audit::{self, NewEntry};
 use crate::error::{AppError, AppResult};
 use crate::org::{Caller, Role};
+use crate::sensing::alerts::AlertEvent;
 use crate::store::now_ms;
 use crate::web::{ApiJson, Signed};
 
@@ -483,13 +484,14 @@ pub async fn get_case(
     Ok(Json(detail(&state, &caller, id).await?))
 }
 
-/// Takes one step as a signed-in caller.
+/// Takes one step as a signed-in caller. Closing a case clears the sensor alert that opened
+/// it, and the live alert streams hear of it once the step is committed.
 pub async fn take_step(state: &AppState, caller: &Caller, id: i64, step: Step) -> AppResult<()> {
     let viewer = Viewer::of(caller);
     let now = now_ms();
-    state
+    let cleared = state
         .db
-        .write_tx(move |c| -> Result<(), CaseError> {
+        .write_tx(move |c| -> Result<Vec<AlertEvent>, CaseError> {
             let case = super::get(c, id, now)?.ok_or(CaseError::NotFound)?;
             let actors = viewer.actors(&case);
             if actors.is_empty() {
@@ -502,9 +504,13 @@ pub async fn take_step(state: &AppState, caller: &Caller, id: i64, step: Step) -
                 orgs: viewer.orgs.clone(),
             };
             lifecycle::apply(c, &case, &who, &step, now)?;
-            Ok(())
+            if step.action != Action::Close {
+                return Ok(Vec::new());
+            }
+            Ok(crate::sensing::alerts::cleared_with_case(c, id, now)?)
         })
         .await?;
+    state.sensing.publish(cleared);
     Ok(())
 }
 

@@ -175,6 +175,16 @@ pub fn raise(
     message: &str,
     details: serde_json::Value,
 ) -> Result<Vec<AlertEvent>> {
+    // The rule and the device as this transaction sees them: a rule disabled or a device
+    // deactivated after the caller looked them up raises nothing.
+    if c.query_opt(
+        "SELECT 1 FROM rules r JOIN devices d ON d.id = $2 WHERE r.id = $1 AND r.active = 1 AND d.active = 1",
+        params![rule.id, dev.id],
+    )?
+    .is_none()
+    {
+        return Ok(Vec::new());
+    }
     let details = details.to_string();
     let n = c.exec(
         "UPDATE alerts SET hits = hits + 1, last_at = $1, message = $2, details = $3, updated_at = $1 \
@@ -341,6 +351,30 @@ pub fn clear(
     Ok(Ok(changed(c, id, "cleared")?))
 }
 
+/// Clears the active alerts whose `col` (case_id, rule_id or device_id) is `value`.
+fn clear_active_where(
+    c: &mut dyn Conn,
+    col: &str,
+    value: i64,
+    user: Option<i64>,
+    now: i64,
+    why: &str,
+) -> Result<Vec<AlertEvent>> {
+    let mut out = Vec::new();
+    for r in c.query(
+        &format!("SELECT id FROM alerts WHERE {col} = $1 AND active = 1 ORDER BY id"),
+        params![value],
+    )? {
+        let id = r.i64(0);
+        set_cleared(c, id, now, user)?;
+        if let Some(a) = by_id(c, id)? {
+            event(c, &a, now, "cleared", user, why)?;
+        }
+        out.extend(changed(c, id, "cleared")?);
+    }
+    Ok(out)
+}
+
 /// Clears the alert a case was opened for, when the case is closed (for the cases module).
 pub fn clear_for_case(
     c: &mut dyn Conn,
@@ -348,19 +382,42 @@ pub fn clear_for_case(
     user: Option<i64>,
     now: i64,
 ) -> Result<Vec<AlertEvent>> {
+    clear_active_where(c, "case_id", case_id, user, now, "case closed")
+}
+
+/// The alerts that closing a case cleared at `now` (see [`clear_for_case`]), read back in the
+/// closing transaction so that the live streams hear of them once it commits.
+pub fn cleared_with_case(c: &mut dyn Conn, case_id: i64, now: i64) -> Result<Vec<AlertEvent>> {
     let mut out = Vec::new();
     for r in c.query(
-        "SELECT id FROM alerts WHERE case_id = $1 AND active = 1",
-        params![case_id],
+        "SELECT id FROM alerts WHERE case_id = $1 AND active = 0 AND cleared_at = $2 ORDER BY id",
+        params![case_id, now],
     )? {
-        let id = r.i64(0);
-        set_cleared(c, id, now, user)?;
-        if let Some(a) = by_id(c, id)? {
-            event(c, &a, now, "cleared", user, "case closed")?;
-        }
-        out.extend(changed(c, id, "cleared")?);
+        out.extend(changed(c, r.i64(0), "cleared")?);
     }
     Ok(out)
+}
+
+/// Clears a rule's active alerts: the rule was disabled, deleted, or now watches something else.
+pub fn clear_for_rule(
+    c: &mut dyn Conn,
+    rule_id: i64,
+    user: Option<i64>,
+    now: i64,
+    why: &str,
+) -> Result<Vec<AlertEvent>> {
+    clear_active_where(c, "rule_id", rule_id, user, now, why)
+}
+
+/// Clears a device's active alerts: the device was deactivated.
+pub fn clear_for_device(
+    c: &mut dyn Conn,
+    device_id: i64,
+    user: Option<i64>,
+    now: i64,
+    why: &str,
+) -> Result<Vec<AlertEvent>> {
+    clear_active_where(c, "device_id", device_id, user, now, why)
 }
 
 /// Escalates unacknowledged alerts whose time is up, one level each.

@@ -25,11 +25,13 @@ pub struct DeviceInfo {
     pub interval_s: i64,
     /// Tags (valid today) of the bound person and of the people living in the device's unit.
     pub tags: Vec<String>,
+    /// False once an administrator deactivated it: its readings are refused.
+    pub active: bool,
     pub loaded: Instant,
 }
 
 const INFO_COLS: &str = "d.id, d.street_id, d.profile_id, d.place_id, d.place_path, d.person_id, \
-                         d.household_id, d.token_hash, p.report_interval_s";
+                         d.household_id, d.token_hash, p.report_interval_s, d.active";
 
 fn info(c: &mut dyn Conn, r: Row, today: &str) -> Result<DeviceInfo> {
     let id = r.i64(0);
@@ -45,6 +47,7 @@ fn info(c: &mut dyn Conn, r: Row, today: &str) -> Result<DeviceInfo> {
         token_hash: r.str(7),
         interval_s: r.i64(8),
         tags,
+        active: r.i64(9) == 1,
         loaded: Instant::now(),
     })
 }
@@ -61,10 +64,11 @@ pub fn device_tags(c: &mut dyn Conn, device_id: i64, today: &str) -> Result<Vec<
     Ok(rows.into_iter().map(|r| r.str(0)).collect())
 }
 
+/// The device a token belongs to, active or not (ingestion refuses an inactive one by name).
 pub fn info_by_token_hash(c: &mut dyn Conn, hash: &str, today: &str) -> Result<Option<DeviceInfo>> {
     let sql = format!(
         "SELECT {INFO_COLS} FROM devices d JOIN device_profiles p ON p.id = d.profile_id \
-         WHERE d.token_hash = $1 AND d.active = 1"
+         WHERE d.token_hash = $1"
     );
     match c.query_opt(&sql, params![hash])? {
         Some(r) => info(c, r, today).map(Some),
@@ -72,10 +76,11 @@ pub fn info_by_token_hash(c: &mut dyn Conn, hash: &str, today: &str) -> Result<O
     }
 }
 
+/// The device with this id, active or not.
 pub fn info_by_id(c: &mut dyn Conn, id: i64, today: &str) -> Result<Option<DeviceInfo>> {
     let sql = format!(
         "SELECT {INFO_COLS} FROM devices d JOIN device_profiles p ON p.id = d.profile_id \
-         WHERE d.id = $1 AND d.active = 1"
+         WHERE d.id = $1"
     );
     match c.query_opt(&sql, params![id])? {
         Some(r) => info(c, r, today).map(Some),
@@ -174,10 +179,12 @@ pub struct Device {
     /// The provisioning token: shown only to administrators of the device's place.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// False once an administrator deactivated it: its token is refused and no rule watches it.
+    pub active: bool,
 }
 
 const DEVICE_COLS: &str = "d.id, d.serial, p.device_type, p.code, d.model, d.place_id, d.place_path, \
-     pl.name, d.person_id, d.household_id, d.last_seen_at, p.report_interval_s, d.token_enc";
+     pl.name, d.person_id, d.household_id, d.last_seen_at, p.report_interval_s, d.token_enc, d.active";
 
 fn device_row(r: Row, now: i64, keys: Option<&FieldKeys>) -> Device {
     let last = r.opt_i64(10);
@@ -198,6 +205,7 @@ fn device_row(r: Row, now: i64, keys: Option<&FieldKeys>) -> Device {
         person_id: r.opt_i64(8),
         household_id: r.opt_i64(9),
         last_seen_at: last,
+        active: r.i64(13) == 1,
         online: last.is_some_and(|t| now - t <= interval * 1000),
         report_interval_s: interval,
         token,
@@ -216,6 +224,8 @@ pub struct DeviceQuery {
     pub under: Option<String>,
     pub device_type: Option<String>,
     pub person_id: Option<i64>,
+    /// Only active (true) or only deactivated (false) devices; both when `None`.
+    pub active: Option<bool>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -246,11 +256,15 @@ pub fn list(
         p.push(Val::Int(id));
         cond = format!("{cond} AND d.person_id = ${}", p.len());
     }
+    if let Some(a) = q.active {
+        p.push(Val::Int(a as i64));
+        cond = format!("{cond} AND d.active = ${}", p.len());
+    }
     p.push(Val::Int(q.limit));
     p.push(Val::Int(q.offset));
     let sql = format!(
         "SELECT {DEVICE_COLS} FROM devices d JOIN device_profiles p ON p.id = d.profile_id \
-         JOIN places pl ON pl.id = d.place_id WHERE d.active = 1 AND {cond} \
+         JOIN places pl ON pl.id = d.place_id WHERE {cond} \
          ORDER BY d.place_path, d.id LIMIT ${} OFFSET ${}",
         p.len() - 1,
         p.len()
@@ -372,6 +386,43 @@ pub fn create(
         ],
     )?;
     Ok((id, token))
+}
+
+/// A device as an administrator changed it (each value already checked).
+pub struct DeviceChange {
+    pub profile_id: i64,
+    pub model: String,
+    pub place_id: i64,
+    pub place_path: String,
+    pub person_id: Option<i64>,
+    pub household_id: Option<i64>,
+    pub active: bool,
+}
+
+pub fn update(c: &mut dyn Conn, id: i64, d: &DeviceChange) -> Result<()> {
+    c.exec(
+        "UPDATE devices SET profile_id = $2, model = $3, place_id = $4, place_path = $5, \
+         person_id = $6, household_id = $7, active = $8 WHERE id = $1",
+        params![
+            id,
+            d.profile_id,
+            d.model.as_str(),
+            d.place_id,
+            d.place_path.as_str(),
+            d.person_id,
+            d.household_id,
+            d.active as i64
+        ],
+    )?;
+    Ok(())
+}
+
+/// Stops watching a device that was deactivated, in the transaction that did it: its timers
+/// and rule state go, so no absence or offline alert comes for it.
+pub fn disarm(c: &mut dyn Conn, id: i64) -> Result<()> {
+    c.exec("DELETE FROM rule_timers WHERE device_id = $1", params![id])?;
+    c.exec("DELETE FROM rule_state WHERE device_id = $1", params![id])?;
+    Ok(())
 }
 
 /// Rows for [`Conn::insert_many`] when many devices are provisioned at once (demo, bench).

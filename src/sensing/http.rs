@@ -7,24 +7,26 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::alerts::{self, Alert, AlertHistory, AlertQuery, Refusal};
 use super::devices::{self, Device, DeviceQuery, LatestValue, Profile};
 use super::ingest;
-use super::rules::{self, NewRule, Rule};
+use super::rules::{self, NewRule, Rule, RulePatch};
 use crate::api::ErrorBody;
 use crate::app::AppState;
+use crate::audit::{self, Action, NewEntry};
 use crate::error::{AppError, AppResult};
-use crate::org::Caller;
+use crate::org::{Caller, Scope};
 use crate::web::{ApiJson, Signed};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(post_telemetry, list_devices, create_devices, get_device, list_profiles, list_rules, create_rule,
-          list_alerts, get_alert, ack_alert, clear_alert, super::sse::alert_stream),
+    paths(post_telemetry, list_devices, create_devices, get_device, patch_device, list_profiles, list_rules,
+          create_rule, patch_rule, delete_rule, list_alerts, get_alert, ack_alert, clear_alert,
+          super::sse::alert_stream),
     tags((name = "sensing", description = "Devices, telemetry, rules and alerts (物联感知)"))
 )]
 pub struct SensingApi;
@@ -33,9 +35,10 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/telemetry", post(post_telemetry))
         .route("/api/v1/devices", get(list_devices).post(create_devices))
-        .route("/api/v1/devices/{id}", get(get_device))
+        .route("/api/v1/devices/{id}", get(get_device).patch(patch_device))
         .route("/api/v1/device-profiles", get(list_profiles))
         .route("/api/v1/rules", get(list_rules).post(create_rule))
+        .route("/api/v1/rules/{id}", patch(patch_rule).delete(delete_rule))
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/stream", get(super::sse::alert_stream))
         .route("/api/v1/alerts/{id}", get(get_alert))
@@ -65,11 +68,12 @@ pub struct TelemetryAccepted {
 /// Readings from a device, acknowledged only after they are committed. The body is one
 /// reading `{"ts": ms, "values": {"key": value}}` (`ts` optional), an array of them, or bare
 /// `{"key": value}` — the ThingsBoard device API shape. Authenticated by the device's
-/// provisioning token. Refusals are counted in `/metrics` by reason.
+/// provisioning token; a deactivated device's token is refused with 403 `inactive_device`.
+/// Refusals are counted in `/metrics` by reason.
 #[utoipa::path(post, path = "/api/v1/telemetry", tag = "sensing", security(("bearer" = [])),
     request_body(content = Object, description = "A reading, or an array of readings"),
     responses((status = 200, body = TelemetryAccepted), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
 async fn post_telemetry(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -95,9 +99,17 @@ async fn post_telemetry(
         return Err(refused(
             StatusCode::UNAUTHORIZED,
             "bad_token",
-            "设备令牌无效或设备已停用 / unknown device token, or the device is inactive".into(),
+            "设备令牌无效 / unknown device token".into(),
         ));
     };
+    if !dev.active {
+        s.metrics.refuse("http", "inactive_device");
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "inactive_device",
+            "error.device_inactive",
+        ));
+    }
     let now = s.clock.now_ms();
     let readings = match ingest::parse(&body, now) {
         Ok(r) => r,
@@ -124,6 +136,8 @@ pub struct DevicesQuery {
     /// Only devices of this type (door_magnet, water_meter, smoke_detector, elevator).
     pub device_type: Option<String>,
     pub person_id: Option<i64>,
+    /// Active devices (true, the default) or the deactivated ones (false).
+    pub active: Option<bool>,
     /// 1–1000 (default 200).
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -159,6 +173,7 @@ async fn list_devices(
         under: q.under,
         device_type: q.device_type,
         person_id: q.person_id,
+        active: Some(q.active.unwrap_or(true)),
         limit: limit + 1,
         offset,
     };
@@ -367,6 +382,180 @@ async fn create_devices(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+/// Changes to a device (administrators of its place); what is left out stays as it is.
+#[derive(Deserialize, ToSchema, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePatch {
+    /// `false` deactivates the device: its token is refused (403 `inactive_device`), its
+    /// absence and offline timers are disarmed and its active alerts cleared (their cases stay
+    /// open). `true` activates it again, its timers armed as for a device just installed.
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// Another unit, building or grid of the street, within your scope.
+    #[serde(default)]
+    pub place_id: Option<i64>,
+    /// The person it watches over; `null` unbinds it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub person_id: Option<Option<i64>>,
+    /// The household it watches over; `null` unbinds it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub household_id: Option<Option<i64>>,
+    /// Another profile of the street, by its code.
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+/// A field that may be set to `null`: present (`Some(None)`) rather than left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// Changes a device (administrators of its place): deactivates or activates it, moves it, binds
+/// it to another person or household, gives it another profile or model. A change to a device
+/// that watches over a person (before or after) is written to the audit log under that person.
+#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "sensing", params(("id" = i64, Path)),
+    request_body = DevicePatch, security(("bearer" = [])),
+    responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch_device(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<DevicePatch>,
+) -> AppResult<Json<Device>> {
+    Ok(Json(change_device(&state, &caller, id, body).await?))
+}
+
+/// Applies a [`DevicePatch`] in one transaction, then tells the live streams, forgets the
+/// cached device and brings the timers in line (for the API and the device page).
+pub async fn change_device(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: i64,
+    patch: DevicePatch,
+) -> AppResult<Device> {
+    worker(caller)?;
+    let keys = state.keys.clone();
+    let (scope, admin) = (caller.scope.registry.clone(), caller.scope.users.clone());
+    let user = caller.user_id;
+    let now = state.sensing.clock.now_ms();
+    let today = state.sensing.today();
+    let set = state.sensing.rules();
+    let (device, events, people) = state
+        .db
+        .write_tx(
+            move |c| -> AppResult<(Device, Vec<alerts::AlertEvent>, Vec<i64>)> {
+                let Some(cur) = devices::get(c, &scope, &admin, &keys, id, now)? else {
+                    return Err(AppError::not_found());
+                };
+                if !Scope::covers(&admin, &cur.place_path) {
+                    return Err(AppError::forbidden());
+                }
+                let info = devices::info_by_id(c, id, &today)?.ok_or_else(AppError::not_found)?;
+                let street_id = info.street_id;
+                let (place_id, place_path) = match patch.place_id {
+                    Some(pid) if pid != info.place_id => {
+                        let place = crate::org::places::get(c, &admin, pid)?
+                            .filter(|p| p.street_id.unwrap_or(p.id) == street_id)
+                            .ok_or_else(|| AppError::invalid("error.device_place"))?;
+                        if !matches!(place.kind.as_str(), "unit" | "building" | "grid") {
+                            return Err(AppError::invalid("error.device_place_kind"));
+                        }
+                        (place.id, place.path)
+                    }
+                    _ => (info.place_id, info.place_path.clone()),
+                };
+                let person_id = patch.person_id.unwrap_or(info.person_id);
+                if let Some(pid) = person_id.filter(|p| Some(*p) != info.person_id)
+                    && c.query_opt(
+                        "SELECT 1 FROM persons WHERE id = $1 AND street_id = $2",
+                        crate::params![pid, street_id],
+                    )?
+                    .is_none()
+                {
+                    return Err(AppError::invalid("error.device_person"));
+                }
+                let household_id = patch.household_id.unwrap_or(info.household_id);
+                if let Some(hid) = household_id.filter(|h| Some(*h) != info.household_id)
+                    && c.query_opt(
+                        "SELECT 1 FROM households WHERE id = $1 AND street_id = $2",
+                        crate::params![hid, street_id],
+                    )?
+                    .is_none()
+                {
+                    return Err(AppError::invalid("error.device_household"));
+                }
+                let profile_id = match patch.profile.as_deref() {
+                    Some(code) => {
+                        devices::profile_by_code(c, street_id, code.trim())?
+                            .ok_or_else(|| AppError::invalid("error.device_profile"))?
+                            .id
+                    }
+                    None => info.profile_id,
+                };
+                let model = match patch.model {
+                    Some(m) if m.chars().count() > 100 => {
+                        return Err(AppError::invalid("error.device_model"));
+                    }
+                    Some(m) => m.trim().to_string(),
+                    None => cur.model.clone(),
+                };
+                let active = patch.active.unwrap_or(info.active);
+                devices::update(
+                    c,
+                    id,
+                    &devices::DeviceChange {
+                        profile_id,
+                        model,
+                        place_id,
+                        place_path,
+                        person_id,
+                        household_id,
+                        active,
+                    },
+                )?;
+                let mut events = Vec::new();
+                if info.active && !active {
+                    devices::disarm(c, id)?;
+                    events =
+                        alerts::clear_for_device(c, id, Some(user), now, "device deactivated")?;
+                } else if active && !info.active {
+                    let dev =
+                        devices::info_by_id(c, id, &today)?.ok_or_else(AppError::not_found)?;
+                    rules::arm_device(c, &set, &dev, now)?;
+                }
+                let mut people: Vec<i64> = info.person_id.into_iter().chain(person_id).collect();
+                people.dedup();
+                let device = devices::get(c, &scope, &admin, &keys, id, now)?
+                    .ok_or_else(AppError::not_found)?;
+                Ok((device, events, people))
+            },
+        )
+        .await?;
+    state.sensing.publish(events);
+    state.sensing.devices_changed();
+    rules::sync_now(state).await?;
+    if !people.is_empty() {
+        state
+            .audit
+            .record(
+                NewEntry::by(caller, Action::Change)
+                    .subjects(people.into_iter().map(audit::person))
+                    .purpose(format!("sensing device {id} changed")),
+            )
+            .await?;
+    }
+    Ok(device)
+}
+
 /// The device profiles of the caller's street.
 #[utoipa::path(get, path = "/api/v1/device-profiles", tag = "sensing", security(("bearer" = [])),
     responses((status = 200, body = Vec<Profile>)))]
@@ -381,7 +570,7 @@ async fn list_profiles(
     ))
 }
 
-/// The rules of the caller's street.
+/// The rules of the caller's street, enabled and disabled (`active`); deleted ones are gone.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "sensing", security(("bearer" = [])),
     responses((status = 200, body = Vec<Rule>)))]
 async fn list_rules(
@@ -402,6 +591,21 @@ pub struct CreatedRule {
     pub timers: i64,
 }
 
+/// The caller's street when the caller administers it (rules are the street's); 403 otherwise.
+pub async fn street_admin(state: &AppState, caller: &Caller) -> AppResult<i64> {
+    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
+    let street_path = state
+        .db
+        .read(move |c| crate::org::places::by_id_unscoped(c, street))
+        .await?
+        .map(|p| p.path)
+        .unwrap_or_default();
+    if !Scope::covers(&caller.scope.users, &street_path) {
+        return Err(AppError::forbidden());
+    }
+    Ok(street)
+}
+
 /// Adds a rule to the caller's street (administrators). Absence and offline rules are armed
 /// for their devices at once.
 #[utoipa::path(post, path = "/api/v1/rules", tag = "sensing", request_body = NewRule, security(("bearer" = [])),
@@ -411,16 +615,7 @@ async fn create_rule(
     Signed(caller): Signed,
     ApiJson(rule): ApiJson<NewRule>,
 ) -> AppResult<Response> {
-    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
-    let street_path = state
-        .db
-        .read(move |c| crate::org::places::by_id_unscoped(c, street))
-        .await?
-        .map(|p| p.path)
-        .unwrap_or_default();
-    if !crate::org::Scope::covers(&caller.scope.users, &street_path) {
-        return Err(AppError::forbidden());
-    }
+    let street = street_admin(&state, &caller).await?;
     rule.validate()
         .map_err(|m| AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m))?;
     let now = state.sensing.clock.now_ms();
@@ -451,6 +646,145 @@ async fn create_rule(
     state.sensing.reload_rules(&state.db).await?;
     let timers = rules::sync_now(&state).await?;
     Ok((StatusCode::CREATED, Json(CreatedRule { id, timers })).into_response())
+}
+
+/// Changes a rule of the caller's street (administrators): name, severity, parameters (a
+/// JSON merge patch), case category, acknowledgement time, per-person parameters, or
+/// `active`. Checked as a new rule is. Armed timers move to the new periods at once; a
+/// disabled rule's timers are disarmed and its active alerts cleared; when the watched key or
+/// awaited value changes, its active alerts are cleared and its timers start again. A change of
+/// per-person parameters is written to the audit log under those people.
+#[utoipa::path(patch, path = "/api/v1/rules/{id}", tag = "sensing", params(("id" = i64, Path)),
+    request_body = RulePatch, security(("bearer" = [])),
+    responses((status = 200, body = Rule), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch_rule(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<RulePatch>,
+) -> AppResult<Json<Rule>> {
+    Ok(Json(change_rule(&state, &caller, id, body).await?))
+}
+
+/// Applies a [`RulePatch`] in one transaction, then tells the live streams, reloads the rules
+/// and brings the timers in line (for the API and the rule page).
+pub async fn change_rule(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: i64,
+    patch: RulePatch,
+) -> AppResult<Rule> {
+    let street = street_admin(state, caller).await?;
+    let now = state.sensing.clock.now_ms();
+    let user = caller.user_id;
+    let (rule, events, people) = state
+        .db
+        .write_tx(
+            move |c| -> AppResult<(Rule, Vec<alerts::AlertEvent>, Vec<i64>)> {
+                let old = rules::get(c, street, id)?.ok_or_else(AppError::not_found)?;
+                let new = patch.apply(&old).map_err(|m| {
+                    AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
+                })?;
+                if let Some(o) = &patch.overrides {
+                    for p in o {
+                        if c.query_opt(
+                            "SELECT 1 FROM persons WHERE id = $1 AND street_id = $2",
+                            crate::params![p.person_id, street],
+                        )?
+                        .is_none()
+                        {
+                            return Err(AppError::invalid("error.rule_person"));
+                        }
+                    }
+                }
+                rules::update(c, &new, patch.overrides.is_some(), now)?;
+                let events = match (old.active, new.active) {
+                    (true, false) => rules::retire(c, id, Some(user), now, "rule disabled")?,
+                    (true, true) => {
+                        let otherwise = rules::watches_otherwise(&old, &new);
+                        rules::rearm(c, &new, otherwise, Some(user), now)?
+                    }
+                    // Enabled again: the synchronisation below arms its timers from now.
+                    (false, _) => Vec::new(),
+                };
+                let mut people: Vec<i64> = Vec::new();
+                if patch.overrides.is_some() {
+                    people.extend(old.overrides.keys().chain(new.overrides.keys()));
+                    people.sort_unstable();
+                    people.dedup();
+                }
+                Ok((new, events, people))
+            },
+        )
+        .await?;
+    rules_changed(state, events).await?;
+    if !people.is_empty() {
+        state
+            .audit
+            .record(
+                NewEntry::by(caller, Action::Change)
+                    .subjects(people.into_iter().map(audit::person))
+                    .purpose(format!("sensing rule {id}: own parameters changed")),
+            )
+            .await?;
+    }
+    Ok(rule)
+}
+
+/// Deletes a rule of the caller's street (administrators). Nothing fires for it any more: its
+/// timers are disarmed and its active alerts cleared (the cases they opened stay open). Its
+/// past alerts keep naming it; its per-person parameters are deleted with it (written to the
+/// audit log under those people).
+#[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "sensing", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_rule(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    remove_rule(&state, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a rule (for the API and the rule page).
+pub async fn remove_rule(state: &Arc<AppState>, caller: &Caller, id: i64) -> AppResult<()> {
+    let street = street_admin(state, caller).await?;
+    let now = state.sensing.clock.now_ms();
+    let user = caller.user_id;
+    let (events, people) = state
+        .db
+        .write_tx(move |c| -> AppResult<(Vec<alerts::AlertEvent>, Vec<i64>)> {
+            let old = rules::get(c, street, id)?.ok_or_else(AppError::not_found)?;
+            rules::delete(c, id, now)?;
+            let events = rules::retire(c, id, Some(user), now, "rule deleted")?;
+            let mut people: Vec<i64> = old.overrides.keys().copied().collect();
+            people.sort_unstable();
+            Ok((events, people))
+        })
+        .await?;
+    rules_changed(state, events).await?;
+    if !people.is_empty() {
+        state
+            .audit
+            .record(
+                NewEntry::by(caller, Action::Change)
+                    .subjects(people.into_iter().map(audit::person))
+                    .purpose(format!("sensing rule {id} deleted with its own parameters")),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// After a rule changed: publishes the alerts it cleared, reloads the rules, re-synchronises
+/// the timers and wakes the timer loop.
+async fn rules_changed(state: &Arc<AppState>, events: Vec<alerts::AlertEvent>) -> AppResult<()> {
+    state.sensing.publish(events);
+    state.sensing.reload_rules(&state.db).await?;
+    rules::sync_now(state).await?;
+    state.sensing.wake.notify_one();
+    Ok(())
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -226,6 +226,9 @@ async fn group_commit(state: Arc<AppState>, mut rx: tokio::sync::mpsc::Receiver<
 struct DeviceCache {
     by_token: HashMap<String, Arc<DeviceInfo>>,
     by_id: HashMap<i64, Arc<DeviceInfo>>,
+    /// Counts the times the cache was forgotten: a device read from the database before a
+    /// change is not remembered after it.
+    generation: u64,
 }
 
 /// Cached devices are looked at again after this long, so tag changes reach the rules.
@@ -308,22 +311,43 @@ impl Sensing {
         f(&cache).filter(|d| d.loaded.elapsed() < DEVICE_TTL)
     }
 
-    fn remember(&self, d: Arc<DeviceInfo>) {
+    fn generation(&self) -> u64 {
+        self.devices
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .generation
+    }
+
+    /// Caches a device read from the database while the cache was at `generation`.
+    fn remember(&self, d: Arc<DeviceInfo>, generation: u64) {
         let mut cache = self.devices.write().unwrap_or_else(|e| e.into_inner());
+        if cache.generation != generation {
+            return;
+        }
         if cache.by_id.len() > 200_000 {
-            *cache = DeviceCache::default();
+            *cache = DeviceCache {
+                generation,
+                ..DeviceCache::default()
+            };
         }
         cache.by_token.insert(d.token_hash.clone(), d.clone());
         cache.by_id.insert(d.id, d);
     }
 
-    /// Forgets cached devices (after devices or tags changed in this process).
+    /// Forgets cached devices (after devices or tags changed in this process, such as a device
+    /// deactivated) and wakes the timer loop to synchronise its timers soon.
     pub fn devices_changed(&self) {
-        *self.devices.write().unwrap_or_else(|e| e.into_inner()) = DeviceCache::default();
+        let mut cache = self.devices.write().unwrap_or_else(|e| e.into_inner());
+        *cache = DeviceCache {
+            generation: cache.generation + 1,
+            ..DeviceCache::default()
+        };
+        drop(cache);
         self.wake.notify_one();
     }
 
-    /// The active device a provisioning token belongs to.
+    /// The device a provisioning token belongs to, active or not (the caller refuses readings
+    /// of an inactive one with its own reason).
     pub async fn device_by_token(
         &self,
         db: &Db,
@@ -333,18 +357,18 @@ impl Sensing {
         if let Some(d) = self.cached(|c| c.by_token.get(&hash).cloned()) {
             return Ok(Some(d));
         }
-        let today = self.today();
+        let (today, generation) = (self.today(), self.generation());
         let found = db
             .read(move |c| devices::info_by_token_hash(c, &hash, &today))
             .await?;
         Ok(found.map(|d| {
             let d = Arc::new(d);
-            self.remember(d.clone());
+            self.remember(d.clone(), generation);
             d
         }))
     }
 
-    /// The active device with this id (MQTT topics name devices by id).
+    /// The device with this id, active or not (MQTT topics name devices by id).
     pub async fn device_by_id(
         &self,
         db: &Db,
@@ -353,11 +377,11 @@ impl Sensing {
         if let Some(d) = self.cached(|c| c.by_id.get(&id).cloned()) {
             return Ok(Some(d));
         }
-        let today = self.today();
+        let (today, generation) = (self.today(), self.generation());
         let found = db.read(move |c| devices::info_by_id(c, id, &today)).await?;
         Ok(found.map(|d| {
             let d = Arc::new(d);
-            self.remember(d.clone());
+            self.remember(d.clone(), generation);
             d
         }))
     }

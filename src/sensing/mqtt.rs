@@ -214,6 +214,11 @@ async fn writer(
                 s.metrics.refuse("mqtt", "unknown_device");
                 continue;
             };
+            if !dev.active {
+                tracing::debug!(device = id, "MQTT message of a deactivated device refused");
+                s.metrics.refuse("mqtt", "inactive_device");
+                continue;
+            }
             match ingest::parse(&p.payload, now) {
                 Ok(r) => match batches.iter_mut().find(|(d, _)| d.id == dev.id) {
                     Some((_, v)) => v.extend(r),

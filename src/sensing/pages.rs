@@ -1,5 +1,6 @@
 //! Worker pages: the alerts list with live updates (SSE), the devices of a grid on its map,
-//! and a device page with a chart of recent readings (SVG drawn on the server).
+//! a device page with a chart of recent readings (SVG drawn on the server), and the street's
+//! rules. Administrators change devices and rules on their pages.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -7,19 +8,21 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::alerts::{self, Alert, AlertHistory, AlertQuery};
-use super::devices::{self, Device, DeviceQuery, LatestValue};
-use super::http::worker;
+use super::devices::{self, Device, DeviceQuery, LatestValue, Profile};
+use super::http::{DevicePatch, worker};
+use super::rules::{Rule, RuleKind, RulePatch};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::org::places;
+use crate::org::{Caller, Scope, places};
+use crate::web::i18n::Tr;
 use crate::web::pages::Layout;
-use crate::web::{ApiForm, Signed, check_csrf, esc, map};
+use crate::web::{ApiForm, Signed, check_csrf, ctx, esc, map};
 
 pub const SENSING_JS: &str = include_str!("../../static/sensing.js");
 
@@ -30,7 +33,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/alerts/{id}/ack", post(ack_form))
         .route("/alerts/{id}/clear", post(clear_form))
         .route("/devices", get(devices_page))
-        .route("/devices/{id}", get(device_page))
+        .route("/devices/{id}", get(device_page).post(device_form))
+        .route("/rules", get(rules_page))
+        .route("/rules/{id}", get(rule_page).post(rule_form))
+        .route("/rules/{id}/delete", post(rule_delete_form))
         .route("/static/sensing.js", get(asset_js))
 }
 
@@ -45,9 +51,35 @@ async fn asset_js() -> impl IntoResponse {
 }
 
 fn render(t: &impl Template) -> Response {
+    render_status(t, StatusCode::OK)
+}
+
+/// A page answered with `status` (a form shown again with what was wrong).
+fn render_status(t: &impl Template, status: StatusCode) -> Response {
     match t.render() {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => (status, Html(html)).into_response(),
         Err(e) => AppError::internal("rendering a page", e).into_response(),
+    }
+}
+
+/// The form's fields by name (the last value of a name wins), trimmed.
+fn field(form: &[(String, String)], name: &str) -> String {
+    form.iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A refusal of a form: shown again on its page when the caller can fix it; other errors as
+/// they are.
+fn form_error(e: AppError) -> Result<(String, StatusCode), AppError> {
+    if e.status.is_client_error()
+        && !matches!(e.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN)
+    {
+        Ok((e.message(ctx().lang), e.status))
+    } else {
+        Err(e)
     }
 }
 
@@ -208,6 +240,8 @@ async fn devices_page(
                 },
             }
             .filter(|p| p.kind == "grid");
+            // Deactivated devices too, marked as such (an administrator activates them again
+            // on their page).
             let dq = DeviceQuery {
                 under: grid.as_ref().map(|g| g.path.clone()),
                 limit: 1000,
@@ -260,7 +294,10 @@ fn grid_map(
         .iter()
         .filter_map(|b| {
             let under = |p: &str| p == b.path || p.starts_with(&format!("{}/", b.path));
-            let n = devices.iter().filter(|d| under(&d.place_path)).count();
+            let n = devices
+                .iter()
+                .filter(|d| d.active && under(&d.place_path))
+                .count();
             if n == 0 {
                 return None;
             }
@@ -288,6 +325,10 @@ struct DevicePage {
     latest: Vec<LatestValue>,
     alerts: Vec<Alert>,
     charts: Vec<(String, String)>,
+    /// The street's profiles, when the caller administers the device's place (its forms).
+    profiles: Vec<Profile>,
+    editable: bool,
+    error: Option<String>,
 }
 
 impl DevicePage {
@@ -301,10 +342,21 @@ async fn device_page(
     Signed(caller): Signed,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    worker(&caller)?;
+    device_with(&state, &caller, id, None, StatusCode::OK).await
+}
+
+async fn device_with(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    worker(caller)?;
     let keys = state.keys.clone();
     let now = state.sensing.clock.now_ms();
     let (scope, admin) = (caller.scope.registry.clone(), caller.scope.users.clone());
+    let street = caller.street_id;
     let page = state
         .db
         .read(move |c| {
@@ -328,18 +380,339 @@ async fn device_page(
                     charts.push((v.key.clone(), svg));
                 }
             }
-            Ok(Some((d, latest, alerts, charts)))
+            let editable = Scope::covers(&admin, &d.place_path);
+            let profiles = match street {
+                Some(s) if editable => devices::profiles(c, s)?,
+                _ => Vec::new(),
+            };
+            Ok(Some((d, latest, alerts, charts, profiles, editable)))
         })
         .await?
         .ok_or_else(AppError::not_found)?;
-    let (d, latest, alerts, charts) = page;
-    Ok(render(&DevicePage {
+    let (d, latest, alerts, charts, profiles, editable) = page;
+    Ok(render_status(
+        &DevicePage {
+            l: Layout::new(Some(caller)),
+            d,
+            latest,
+            alerts,
+            charts,
+            profiles,
+            editable,
+            error,
+        },
+        status,
+    ))
+}
+
+/// What the device page's forms ask: `active` alone deactivates or activates the device;
+/// otherwise place, bound person and household (empty: none), profile and model.
+fn device_patch(form: &[(String, String)]) -> AppResult<DevicePatch> {
+    if form.iter().any(|(n, _)| n == "active") {
+        return Ok(DevicePatch {
+            active: Some(field(form, "active") == "1"),
+            ..DevicePatch::default()
+        });
+    }
+    let id_of = |name: &str| -> AppResult<Option<i64>> {
+        let v = field(form, name);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::invalid("error.device_ids"))
+    };
+    Ok(DevicePatch {
+        place_id: id_of("place_id")?,
+        person_id: Some(id_of("person_id")?),
+        household_id: Some(id_of("household_id")?),
+        profile: Some(field(form, "profile")).filter(|p| !p.is_empty()),
+        model: Some(field(form, "model")),
+        ..DevicePatch::default()
+    })
+}
+
+/// The device page's forms (administrators of its place).
+async fn device_form(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &field(&form, "csrf"))?;
+    let result = match device_patch(&form) {
+        Ok(patch) => super::http::change_device(&state, &caller, id, patch).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/devices/{id}")).into_response()),
+        Err(e) => {
+            let (msg, status) = form_error(e)?;
+            device_with(&state, &caller, id, Some(msg), status).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- rules
+
+/// The parameters a rule of this kind takes, in the order its form shows them.
+fn param_names(kind: RuleKind) -> &'static [&'static str] {
+    match kind {
+        RuleKind::Threshold => &["key", "op", "value", "duration_s", "repeat"],
+        RuleKind::Event => &["key", "equals"],
+        RuleKind::Absence => &["key", "equals", "absence_s", "window", "min_total"],
+        RuleKind::Offline => &["after_s"],
+    }
+}
+
+/// A rule as its pages show it.
+struct RuleView {
+    r: Rule,
+    /// What it watches, in words.
+    target: String,
+    /// Its parameters as `name = value`, joined.
+    summary: String,
+    /// The form's parameter fields: (name, translation key of the label, current value).
+    fields: Vec<(&'static str, String, String)>,
+}
+
+impl RuleView {
+    fn new(r: Rule, profiles: &[Profile], t: Tr) -> RuleView {
+        let shown = serde_json::to_value(&r.params).unwrap_or_default();
+        let text = |name: &str| match shown.get(name) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        };
+        let fields: Vec<(&'static str, String, String)> = param_names(r.kind)
+            .iter()
+            .map(|n| (*n, format!("p_{n}"), text(n)))
+            .collect();
+        let summary = fields
+            .iter()
+            .filter(|f| !f.2.is_empty())
+            .map(|(n, _, v)| format!("{n} = {v}"))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let mut target = Vec::new();
+        if let Some(p) = r.profile_id {
+            let name = profiles
+                .iter()
+                .find(|x| x.id == p)
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| format!("#{p}"));
+            target.push(format!("{} {name}", t.s("rule.target_profile")));
+        }
+        if let Some(d) = r.device_id {
+            target.push(format!("{} #{d}", t.s("rule.target_device")));
+        }
+        if let Some(tag) = &r.tag {
+            target.push(format!("{} {tag}", t.s("rule.target_tag")));
+        }
+        RuleView {
+            target: target.join(" · "),
+            summary,
+            fields,
+            r,
+        }
+    }
+    fn kind_key(&self) -> String {
+        format!("kind_{}", self.r.kind.as_str())
+    }
+    fn sev_key(&self) -> String {
+        format!("sev_{}", self.r.severity)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct RulesPage {
+    l: Layout,
+    rules: Vec<RuleView>,
+    editable: bool,
+}
+
+/// Whether the caller administers the street (its rules).
+async fn rule_admin(state: &AppState, caller: &Caller) -> bool {
+    super::http::street_admin(state, caller).await.is_ok()
+}
+
+async fn rules_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    worker(&caller)?;
+    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
+    let (rules, profiles) = state
+        .db
+        .read(move |c| {
+            Ok((
+                super::rules::list(c, &[street])?,
+                devices::profiles(c, street)?,
+            ))
+        })
+        .await?;
+    let t = Tr(ctx().lang);
+    let editable = rule_admin(&state, &caller).await;
+    Ok(render(&RulesPage {
         l: Layout::new(Some(&caller)),
-        d,
-        latest,
-        alerts,
-        charts,
+        rules: rules
+            .into_iter()
+            .map(|r| RuleView::new(r, &profiles, t))
+            .collect(),
+        editable,
     }))
+}
+
+#[derive(Template)]
+#[template(path = "rule.html")]
+struct RulePage {
+    l: Layout,
+    v: RuleView,
+    /// (code, translation key) of each severity, for the form's choice.
+    severities: Vec<(&'static str, String)>,
+    editable: bool,
+    error: Option<String>,
+}
+
+impl RulePage {
+    fn selected(&self, severity: &str) -> bool {
+        self.v.r.severity == severity
+    }
+}
+
+async fn rule_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    rule_with(&state, &caller, id, None, StatusCode::OK).await
+}
+
+async fn rule_with(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    worker(caller)?;
+    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
+    let (rule, profiles) = state
+        .db
+        .read(move |c| {
+            Ok((
+                super::rules::get(c, street, id)?,
+                devices::profiles(c, street)?,
+            ))
+        })
+        .await?;
+    let rule = rule.ok_or_else(AppError::not_found)?;
+    let editable = rule_admin(state, caller).await;
+    Ok(render_status(
+        &RulePage {
+            l: Layout::new(Some(caller)),
+            v: RuleView::new(rule, &profiles, Tr(ctx().lang)),
+            severities: super::rules::SEVERITIES
+                .iter()
+                .map(|s| (*s, format!("sev_{s}")))
+                .collect(),
+            editable,
+            error,
+        },
+        status,
+    ))
+}
+
+/// A parameter as typed into the rule form: text, a number, or (for `equals`) whichever it
+/// looks like; an empty field removes the parameter.
+fn param_value(name: &str, v: &str) -> AppResult<serde_json::Value> {
+    use serde_json::Value;
+    if v.is_empty() {
+        return Ok(Value::Null);
+    }
+    let number = || -> AppResult<Value> {
+        v.parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| AppError::invalid("error.rule_number"))
+    };
+    Ok(match name {
+        "value" | "min_total" => number()?,
+        "duration_s" | "repeat" | "absence_s" | "after_s" => v
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| AppError::invalid("error.rule_number"))?,
+        "equals" => match v {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => number().unwrap_or_else(|_| Value::String(v.to_string())),
+        },
+        _ => Value::String(v.to_string()),
+    })
+}
+
+/// The rule page's form (street administrators): every field of it, parameters included.
+async fn rule_form(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &field(&form, "csrf"))?;
+    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
+    let kind = state
+        .db
+        .read(move |c| super::rules::get(c, street, id))
+        .await?
+        .ok_or_else(AppError::not_found)?
+        .kind;
+    let mut params = serde_json::Map::new();
+    let mut bad = None;
+    for name in param_names(kind) {
+        match param_value(name, &field(&form, &format!("p_{name}"))) {
+            Ok(v) => {
+                params.insert(name.to_string(), v);
+            }
+            Err(e) => bad = Some(e),
+        }
+    }
+    let result = match bad {
+        Some(e) => Err(e),
+        None => {
+            let ack = field(&form, "ack_minutes");
+            let patch = RulePatch {
+                name: Some(field(&form, "name")),
+                severity: Some(field(&form, "severity")),
+                active: Some(field(&form, "active") == "1"),
+                params: Some(serde_json::Value::Object(params)),
+                category: Some(field(&form, "category")),
+                ack_minutes: Some(ack.parse::<i64>().unwrap_or(0)),
+                overrides: None,
+            };
+            super::http::change_rule(&state, &caller, id, patch).await
+        }
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/rules/{id}")).into_response()),
+        Err(e) => {
+            let (msg, status) = form_error(e)?;
+            rule_with(&state, &caller, id, Some(msg), status).await
+        }
+    }
+}
+
+async fn rule_delete_form(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &field(&form, "csrf"))?;
+    super::http::remove_rule(&state, &caller, id).await?;
+    Ok(Redirect::to("/rules").into_response())
 }
 
 /// A line chart of (time, value) points as inline SVG, with the range and time span marked.

@@ -259,6 +259,8 @@ pub struct Rule {
     pub ack_minutes: i64,
     /// Per-person parameters, by person id.
     pub overrides: HashMap<i64, RuleParams>,
+    /// False while an administrator has disabled it: it watches nothing and arms no timer.
+    pub active: bool,
 }
 
 impl Rule {
@@ -311,7 +313,7 @@ impl RuleSet {
 }
 
 const RULE_COLS: &str = "id, street_id, name, kind, severity, profile_id, device_id, tag, params, \
-                         category, ack_minutes";
+                         category, ack_minutes, active";
 
 fn rule_row(r: Row) -> Option<Rule> {
     Some(Rule {
@@ -327,7 +329,20 @@ fn rule_row(r: Row) -> Option<Rule> {
         category: r.str(9),
         ack_minutes: r.i64(10),
         overrides: HashMap::new(),
+        active: r.i64(11) == 1,
     })
+}
+
+/// Hangs `(rule_id, person_id, params)` rows on their rules.
+fn attach_overrides(rules: &mut [Rule], rows: Vec<Row>) {
+    for o in rows {
+        if let (Some(rule), Ok(p)) = (
+            rules.iter_mut().find(|r| r.id == o.i64(0)),
+            serde_json::from_str::<RuleParams>(&o.str(2)),
+        ) {
+            rule.overrides.insert(o.i64(1), p);
+        }
+    }
 }
 
 pub fn load(c: &mut dyn Conn) -> Result<RuleSet> {
@@ -339,28 +354,57 @@ pub fn load(c: &mut dyn Conn) -> Result<RuleSet> {
         .into_iter()
         .filter_map(rule_row)
         .collect();
-    for o in c.query("SELECT rule_id, person_id, params FROM rule_overrides", &[])? {
-        if let (Some(rule), Ok(p)) = (
-            rules.iter_mut().find(|r| r.id == o.i64(0)),
-            serde_json::from_str::<RuleParams>(&o.str(2)),
-        ) {
-            rule.overrides.insert(o.i64(1), p);
-        }
-    }
+    let rows = c.query("SELECT rule_id, person_id, params FROM rule_overrides", &[])?;
+    attach_overrides(&mut rules, rows);
     let rules: Vec<Arc<Rule>> = rules.into_iter().map(Arc::new).collect();
     let by_id = rules.iter().map(|r| (r.id, r.clone())).collect();
     Ok(RuleSet { rules, by_id })
 }
 
-/// Rules of one street (for the API and pages).
+/// The rules of these streets, enabled and disabled, but not deleted (for the API and pages).
 pub fn list(c: &mut dyn Conn, street_ids: &[i64]) -> Result<Vec<Rule>> {
-    let set = load(c)?;
-    Ok(set
-        .rules
-        .iter()
-        .filter(|r| street_ids.contains(&r.street_id))
-        .map(|r| (**r).clone())
-        .collect())
+    let mut out = Vec::new();
+    for street in street_ids {
+        let mut rules: Vec<Rule> = c
+            .query(
+                &format!(
+                    "SELECT {RULE_COLS} FROM rules WHERE street_id = $1 AND deleted_at IS NULL ORDER BY id"
+                ),
+                params![*street],
+            )?
+            .into_iter()
+            .filter_map(rule_row)
+            .collect();
+        let rows = c.query(
+            "SELECT rule_id, person_id, params FROM rule_overrides WHERE street_id = $1",
+            params![*street],
+        )?;
+        attach_overrides(&mut rules, rows);
+        out.extend(rules);
+    }
+    Ok(out)
+}
+
+/// One rule of a street, enabled or disabled (not a deleted one).
+pub fn get(c: &mut dyn Conn, street_id: i64, id: i64) -> Result<Option<Rule>> {
+    let Some(rule) = c
+        .query_opt(
+            &format!(
+                "SELECT {RULE_COLS} FROM rules WHERE id = $1 AND street_id = $2 AND deleted_at IS NULL"
+            ),
+            params![id, street_id],
+        )?
+        .and_then(rule_row)
+    else {
+        return Ok(None);
+    };
+    let mut rules = vec![rule];
+    let rows = c.query(
+        "SELECT rule_id, person_id, params FROM rule_overrides WHERE rule_id = $1",
+        params![id],
+    )?;
+    attach_overrides(&mut rules, rows);
+    Ok(rules.pop())
 }
 
 /// A new rule, checked.
@@ -421,6 +465,16 @@ impl NewRule {
         if self.ack_minutes.is_some_and(|m| m < 1) {
             return Err(bad("确认时限至少 1 分钟", "ack_minutes must be at least 1"));
         }
+        if self
+            .category
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty() || c.len() > 64)
+        {
+            return Err(bad(
+                "案件类别不能为空（最多 64 字符）",
+                "the case category must be 1–64 characters",
+            ));
+        }
         self.params.validate(self.kind)?;
         for o in &self.overrides {
             self.params.merged(&o.params).validate(self.kind)?;
@@ -461,6 +515,323 @@ pub fn create(c: &mut dyn Conn, street_id: i64, r: &NewRule, now: i64) -> Result
         )?;
     }
     Ok(id)
+}
+
+/// Changes to a rule; what is left out stays as it is. Its kind and what it watches (profile,
+/// device, tag) stay too: a rule that watches something else is a new rule.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulePatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// critical, major, minor or warning (alerts raised from now on; active ones keep theirs).
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// `false` disables the rule: its timers are disarmed and its active alerts cleared (their
+    /// cases stay open). `true` enables it again, its timers armed from now.
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// Merged into the rule's parameters as a JSON merge patch (RFC 7396): a parameter set to
+    /// `null` is removed, one left out is kept. Armed timers move to the new periods.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
+    /// The case category its alerts open from now on.
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub ack_minutes: Option<i64>,
+    /// Replaces every per-person parameter set (`[]` removes them all).
+    #[serde(default)]
+    pub overrides: Option<Vec<PersonParams>>,
+}
+
+/// Applies a JSON merge patch (RFC 7396) to `target`.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(changes) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(t) = target {
+        for (k, v) in changes {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+    }
+}
+
+impl RulePatch {
+    /// The rule with these changes, checked as a new rule is; the message is bilingual.
+    pub fn apply(&self, rule: &Rule) -> std::result::Result<Rule, String> {
+        let params = match &self.params {
+            None => rule.params.clone(),
+            Some(patch) if !patch.is_object() => {
+                return Err(bad(
+                    "params 应为对象，如 {\"absence_s\": 3600}",
+                    "params must be an object, such as {\"absence_s\": 3600}",
+                ));
+            }
+            Some(patch) => {
+                let mut v = serde_json::to_value(&rule.params)
+                    .unwrap_or_else(|_| serde_json::Value::Object(serde_json::Map::new()));
+                merge_patch(&mut v, patch);
+                serde_json::from_value::<RuleParams>(v).map_err(|e| {
+                    bad(
+                        &format!("规则参数有误：{e}"),
+                        &format!("wrong rule parameters: {e}"),
+                    )
+                })?
+            }
+        };
+        let overrides = match &self.overrides {
+            Some(o) => o.clone(),
+            None => {
+                let mut o: Vec<PersonParams> = rule
+                    .overrides
+                    .iter()
+                    .map(|(person_id, params)| PersonParams {
+                        person_id: *person_id,
+                        params: params.clone(),
+                    })
+                    .collect();
+                o.sort_by_key(|p| p.person_id);
+                o
+            }
+        };
+        let next = NewRule {
+            name: self.name.clone().unwrap_or_else(|| rule.name.clone()),
+            kind: rule.kind,
+            severity: self
+                .severity
+                .clone()
+                .unwrap_or_else(|| rule.severity.clone()),
+            profile_id: rule.profile_id,
+            device_id: rule.device_id,
+            tag: rule.tag.clone(),
+            params,
+            category: Some(
+                self.category
+                    .clone()
+                    .unwrap_or_else(|| rule.category.clone()),
+            ),
+            ack_minutes: Some(self.ack_minutes.unwrap_or(rule.ack_minutes)),
+            overrides,
+        };
+        next.validate()?;
+        let mut seen = std::collections::HashSet::new();
+        if !next.overrides.iter().all(|o| seen.insert(o.person_id)) {
+            return Err(bad(
+                "同一居民只能有一组个人参数",
+                "a person can have only one set of own parameters",
+            ));
+        }
+        Ok(Rule {
+            id: rule.id,
+            street_id: rule.street_id,
+            name: next.name.trim().to_string(),
+            kind: rule.kind,
+            severity: next.severity,
+            profile_id: rule.profile_id,
+            device_id: rule.device_id,
+            tag: rule.tag.clone(),
+            params: next.params,
+            category: next.category.unwrap_or_default().trim().to_string(),
+            ack_minutes: next.ack_minutes.unwrap_or(rule.ack_minutes),
+            overrides: next
+                .overrides
+                .into_iter()
+                .map(|o| (o.person_id, o.params))
+                .collect(),
+            active: self.active.unwrap_or(rule.active),
+        })
+    }
+}
+
+/// Whether a change makes earlier readings mean something else: the watched key or the
+/// awaited value changed, so what was counted under the old ones no longer counts.
+pub fn watches_otherwise(old: &Rule, new: &Rule) -> bool {
+    old.params.key != new.params.key || old.params.equals != new.params.equals
+}
+
+/// Stores a changed rule, and its per-person parameters when `overrides_changed`.
+pub fn update(c: &mut dyn Conn, r: &Rule, overrides_changed: bool, now: i64) -> Result<()> {
+    let params = serde_json::to_string(&r.params).unwrap_or_else(|_| "{}".into());
+    c.exec(
+        "UPDATE rules SET name = $2, severity = $3, params = $4, category = $5, ack_minutes = $6, \
+         active = $7, updated_at = $8 WHERE id = $1 AND deleted_at IS NULL",
+        params![
+            r.id,
+            r.name.as_str(),
+            r.severity.as_str(),
+            params,
+            r.category.as_str(),
+            r.ack_minutes,
+            r.active as i64,
+            now
+        ],
+    )?;
+    if overrides_changed {
+        c.exec(
+            "DELETE FROM rule_overrides WHERE rule_id = $1",
+            params![r.id],
+        )?;
+        let mut people: Vec<(&i64, &RuleParams)> = r.overrides.iter().collect();
+        people.sort_by_key(|(p, _)| **p);
+        for (person, p) in people {
+            c.exec(
+                "INSERT INTO rule_overrides (rule_id, person_id, street_id, params) VALUES ($1, $2, $3, $4)",
+                params![
+                    r.id,
+                    *person,
+                    r.street_id,
+                    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a rule: it stops like a disabled one and leaves the lists, and the per-person
+/// parameters it held go with it. The row stays, because its past alerts name it.
+pub fn delete(c: &mut dyn Conn, id: i64, now: i64) -> Result<()> {
+    c.exec(
+        "UPDATE rules SET active = 0, deleted_at = $2, updated_at = $2 WHERE id = $1",
+        params![id, now],
+    )?;
+    c.exec("DELETE FROM rule_overrides WHERE rule_id = $1", params![id])?;
+    Ok(())
+}
+
+/// Stops a rule that was disabled or deleted, in the transaction that did it: its timers and
+/// state go, so nothing fires for it any more, and its active alerts are cleared by `by` with
+/// `why` (the cases they opened stay open for whoever follows them up).
+pub fn retire(
+    c: &mut dyn Conn,
+    rule_id: i64,
+    by: Option<i64>,
+    now: i64,
+    why: &str,
+) -> Result<Vec<AlertEvent>> {
+    c.exec(
+        "DELETE FROM rule_timers WHERE rule_id = $1",
+        params![rule_id],
+    )?;
+    c.exec(
+        "DELETE FROM rule_state WHERE rule_id = $1",
+        params![rule_id],
+    )?;
+    alerts::clear_for_rule(c, rule_id, by, now, why)
+}
+
+/// Brings the armed timers of a changed rule in line with its new parameters, in the
+/// transaction that changed it. Each timer becomes due as long after its start — the awaited
+/// event, the arming, or the last firing — as the rule now says (an offline timer: after the
+/// last contact), with each person's own parameters where they have some. When the rule
+/// `watches_otherwise`, what was counted no longer counts: its state goes, its active alerts
+/// are cleared by `by`, and its timers start again now.
+pub fn rearm(
+    c: &mut dyn Conn,
+    rule: &Rule,
+    watches_otherwise: bool,
+    by: Option<i64>,
+    now: i64,
+) -> Result<Vec<AlertEvent>> {
+    let mut out = Vec::new();
+    if watches_otherwise {
+        c.exec(
+            "DELETE FROM rule_state WHERE rule_id = $1",
+            params![rule.id],
+        )?;
+        c.exec(
+            "UPDATE rule_timers SET armed_at = $1 WHERE rule_id = $2",
+            params![now, rule.id],
+        )?;
+        out = alerts::clear_for_rule(c, rule.id, by, now, "rule changed")?;
+    }
+    if rule.kind.timed() {
+        set_due(c, rule, &rule.params, None, now)?;
+        let mut people: Vec<(&i64, &RuleParams)> = rule.overrides.iter().collect();
+        people.sort_by_key(|(p, _)| **p);
+        for (person, o) in people {
+            set_due(c, rule, &rule.params.merged(o), Some(*person), now)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Sets the due time of a timed rule's timers (of one person's devices, or of all) from
+/// parameters `p`; see [`rearm`].
+fn set_due(
+    c: &mut dyn Conn,
+    rule: &Rule,
+    p: &RuleParams,
+    person: Option<i64>,
+    now: i64,
+) -> Result<u64> {
+    let mut args: Vec<Val> = vec![Val::Int(rule.id)];
+    let due = match rule.kind {
+        RuleKind::Offline => {
+            let after = match p.after_s {
+                Some(s) => {
+                    args.push(Val::Int(s * 1000));
+                    format!("${}", args.len())
+                }
+                // Twice the profile's reporting interval (see `offline_after_ms`).
+                None => "(SELECT pr.report_interval_s * 2000 FROM devices d \
+                         JOIN device_profiles pr ON pr.id = d.profile_id WHERE d.id = rule_timers.device_id)"
+                    .to_string(),
+            };
+            format!(
+                "COALESCE((SELECT d.last_seen_at FROM devices d WHERE d.id = rule_timers.device_id), armed_at) + {after}"
+            )
+        }
+        _ => match p.window.as_deref().and_then(parse_window) {
+            Some(w) if p.min_total.is_none() => {
+                args.push(Val::Int(next_window_end(now, w)));
+                format!("${}", args.len())
+            }
+            _ => {
+                args.push(Val::Int(p.absence_s.unwrap_or(86_400) * 1000));
+                format!("armed_at + ${}", args.len())
+            }
+        },
+    };
+    let mut sql = format!("UPDATE rule_timers SET due_at = {due} WHERE rule_id = $1");
+    if let Some(pid) = person {
+        args.push(Val::Int(pid));
+        sql.push_str(&format!(
+            " AND device_id IN (SELECT id FROM devices WHERE person_id = ${})",
+            args.len()
+        ));
+    }
+    c.exec(&sql, &args)
+}
+
+/// Arms a device's timers as for a device just installed (it was activated again): offline
+/// and absence both count from now.
+pub fn arm_device(c: &mut dyn Conn, set: &RuleSet, dev: &DeviceInfo, now: i64) -> Result<()> {
+    for rule in set
+        .rules
+        .iter()
+        .filter(|r| r.kind.timed() && r.applies_to(dev))
+    {
+        let p = rule.params_for(dev.person_id);
+        push_timer(
+            c,
+            rule.id,
+            dev,
+            first_due(rule, &p, now, None, dev.interval_s),
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------------ timers
@@ -629,7 +1000,7 @@ pub fn fire_due(c: &mut dyn Conn, set: &RuleSet, now: i64, limit: i64) -> Result
         let (rule_id, device_id, due_at) = (t.i64(0), t.i64(1), t.i64(2));
         let (Some(rule), Some(dev)) = (
             set.get(rule_id),
-            super::devices::info_by_id(c, device_id, &today)?,
+            super::devices::info_by_id(c, device_id, &today)?.filter(|d| d.active),
         ) else {
             c.exec(
                 "DELETE FROM rule_timers WHERE rule_id = $1 AND device_id = $2",

@@ -349,6 +349,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             include_str!("../../migrations/sqlite/0008_sensing.sql"),
         ),
         (
+            9,
+            "sensing_edits",
+            include_str!("../../migrations/sqlite/0009_sensing_edits.sql"),
+        ),
+        (
             10,
             "case_dedupe",
             include_str!("../../migrations/sqlite/0010_case_dedupe.sql"),
@@ -394,6 +399,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             8,
             "sensing",
             include_str!("../../migrations/postgres/0008_sensing.sql"),
+        ),
+        (
+            9,
+            "sensing_edits",
+            include_str!("../../migrations/postgres/0009_sensing_edits.sql"),
         ),
         (
             10,

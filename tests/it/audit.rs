@@ -175,6 +175,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/devices/{id}",
     "/api/v1/device-profiles",
     "/api/v1/rules",
+    "/api/v1/rules/{id}",
     "/api/v1/alerts",
     "/api/v1/alerts/stream",
     "/api/v1/alerts/{id}",
@@ -186,6 +187,9 @@ const OTHER_ROUTES: &[&str] = &[
     "/alerts/{id}/clear",
     "/devices",
     "/devices/{id}",
+    "/rules",
+    "/rules/{id}",
+    "/rules/{id}/delete",
     "/static/sensing.js",
 ];
 

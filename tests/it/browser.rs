@@ -700,3 +700,136 @@ async fn pages_fit_a_phone() {
     })
     .await;
 }
+
+/// The grid worker's live alerts page: an alert raised while she looks at it appears without
+/// a reload (the page's script reads the SSE stream), and changes as it is cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_alerts_page_shows_a_new_alert_without_a_reload() {
+    browse(1280, 900, |b| async move {
+        let http = reqwest::Client::new();
+        let api = |path: &str| format!("{}{path}", b.base);
+        let token = |user: &'static str| {
+            let (http, url) = (http.clone(), api("/api/v1/session"));
+            async move {
+                let v: Value = http
+                    .post(url)
+                    .json(&json!({"username": user, "password": PASSWORD}))
+                    .send()
+                    .await
+                    .expect("sign in over the API")
+                    .json()
+                    .await
+                    .expect("a session");
+                v["token"].as_str().expect("a token").to_string()
+            }
+        };
+        let (admin, wangge) = (token("admin").await, token("wangge").await);
+        let get = |tok: String, path: String| {
+            let (http, url) = (http.clone(), api(&path));
+            async move {
+                let r = http.get(url).bearer_auth(tok).send().await.expect("GET");
+                assert_eq!(r.status(), 200, "GET {path}");
+                r.json::<Value>().await.expect("JSON")
+            }
+        };
+        // A door magnet in her grid (her list), and its token (the administrator's list).
+        let mine = get(
+            wangge.clone(),
+            "/api/v1/devices?device_type=door_magnet".into(),
+        )
+        .await;
+        let id = mine["items"][0]["id"]
+            .as_i64()
+            .expect("a door magnet in her grid");
+        let all = get(
+            admin.clone(),
+            "/api/v1/devices?device_type=door_magnet&limit=1000".into(),
+        )
+        .await;
+        let dev_token = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .and_then(|d| d["token"].as_str())
+            .expect("the administrator sees the token")
+            .to_string();
+        let name = "浏览器测试：求助按钮";
+        let r = http
+            .post(api("/api/v1/rules"))
+            .bearer_auth(&admin)
+            .json(
+                &json!({"name": name, "kind": "event", "severity": "critical", "device_id": id,
+                          "params": {"key": "sos", "equals": 1}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+
+        b.open("/login").await;
+        b.sign_in_ok("wangge").await;
+        b.open("/alerts").await;
+        b.wait_text("#live-state", "实时更新中").await;
+        assert!(
+            !b.text("#alert-rows").await.contains(name),
+            "no such alert yet"
+        );
+        // A mark on the window: a reload would wipe it.
+        b.c.execute("window.linliMark = 42; return true;", vec![])
+            .await
+            .expect("mark the window");
+
+        let r = http
+            .post(api("/api/v1/telemetry"))
+            .bearer_auth(&dev_token)
+            .json(&json!({"sos": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        b.wait_text("#alert-rows tr:first-child", name).await;
+        let row = b.text("#alert-rows tr:first-child").await;
+        assert!(
+            row.contains("紧急") && row.contains("未确认"),
+            "severity and state in Chinese: {row:?}"
+        );
+        let mark =
+            b.c.execute("return window.linliMark === 42;", vec![])
+                .await
+                .expect("read the mark");
+        assert_eq!(mark, json!(true), "the page was not reloaded");
+
+        // Cleared elsewhere: the same row says so, still without a reload.
+        let alerts = get(
+            wangge.clone(),
+            "/api/v1/alerts?active=true&severity=critical".into(),
+        )
+        .await;
+        let alert = alerts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rule_name"] == name)
+            .and_then(|a| a["id"].as_i64())
+            .expect("the alert is in her list");
+        let r = http
+            .post(api(&format!("/api/v1/alerts/{alert}/clear")))
+            .bearer_auth(&wangge)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        b.wait_text(
+            &format!("#alert-rows tr[data-id=\"{alert}\"] .state"),
+            "已清除",
+        )
+        .await;
+        let mark =
+            b.c.execute("return window.linliMark === 42;", vec![])
+                .await
+                .expect("read the mark");
+        assert_eq!(mark, json!(true), "still the same page");
+    })
+    .await;
+}
