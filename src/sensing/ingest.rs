@@ -4,14 +4,14 @@
 //! latest state and last contact, and applies the rules. The caller acknowledges only after
 //! that transaction committed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::alerts::AlertEvent;
 use super::devices::DeviceInfo;
 use super::rules::{self, RuleSet};
 use crate::params;
-use crate::store::{Conn, Result, Val};
+use crate::store::{Backend, Conn, Result, Val};
 
 /// Readings per request or message at most.
 pub const MAX_READINGS: usize = 10_000;
@@ -207,34 +207,48 @@ pub fn store(
     now: i64,
 ) -> Result<Vec<AlertEvent>> {
     let mut changes = Vec::new();
-    let mut rows: Vec<Vec<Val>> = Vec::with_capacity(batches.iter().map(|b| b.1.len()).sum());
+    // Rows go in many at a time. On SQLite a reading that rules read is inserted alone: the
+    // insert says whether it was new (a retried or repeated reading changes nothing), so rules
+    // see fresh readings without a look-up of their own; on PostgreSQL it is looked up first.
+    let one_by_one = c.backend() == Backend::Sqlite;
+    let mut rows: Vec<Vec<Val>> = Vec::new();
     // Readings that rules read, not seen before: a retried message must not count twice.
     let mut fresh: Vec<(&Arc<DeviceInfo>, &Reading)> = Vec::new();
+    let mut pending: HashSet<(i64, &str, i64)> = HashSet::new();
     for (dev, readings) in batches {
         for r in readings {
-            if set.for_reading(dev, &r.key).next().is_some() {
-                let seen = c
-                    .query_opt(
-                        "SELECT 1 FROM readings WHERE device_id = $1 AND key = $2 AND ts = $3",
-                        params![dev.id, r.key.as_str(), r.ts],
-                    )?
-                    .is_some();
-                if !seen
-                    && !fresh
-                        .iter()
-                        .any(|(d, x)| d.id == dev.id && x.key == r.key && x.ts == r.ts)
-                {
-                    fresh.push((dev, r));
-                }
-            }
-            rows.push(vec![
+            let watched = set.for_reading(dev, &r.key).next().is_some();
+            let row = vec![
                 Val::Int(dev.id),
                 Val::Text(r.key.clone()),
                 Val::Int(r.ts),
                 Val::Int(dev.street_id),
                 r.value.num.into(),
                 r.value.text.clone().into(),
-            ]);
+            ];
+            if one_by_one && watched {
+                let new = c.exec(
+                    "INSERT INTO readings (device_id, key, ts, street_id, num, txt) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    &row,
+                )? == 1;
+                if new {
+                    fresh.push((dev, r));
+                }
+                continue;
+            }
+            if watched && pending.insert((dev.id, r.key.as_str(), r.ts)) {
+                let seen = c
+                    .query_opt(
+                        "SELECT 1 FROM readings WHERE device_id = $1 AND key = $2 AND ts = $3",
+                        params![dev.id, r.key.as_str(), r.ts],
+                    )?
+                    .is_some();
+                if !seen {
+                    fresh.push((dev, r));
+                }
+            }
+            rows.push(row);
         }
     }
     for chunk in rows.chunks(1000) {

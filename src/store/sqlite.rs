@@ -16,6 +16,7 @@ pub const MAX_READERS: usize = 4;
 pub const MAX_WRITERS: usize = 64;
 
 pub struct SqlitePool {
+    checkpointer: Checkpointer,
     path: std::path::PathBuf,
     writer: Mutex<Writer>,
     /// Threads waiting for the writer: while there are some, the open transaction is left
@@ -26,6 +27,56 @@ pub struct SqlitePool {
     readers: Mutex<Readers>,
     freed: Condvar,
     busy_readers: AtomicUsize,
+}
+
+/// Copies the WAL back into the database beside the writer (a passive checkpoint never
+/// waits for readers or the writer), so commits are not stalled by it; stops when the pool
+/// is dropped or closed.
+struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::Thread>,
+}
+
+/// How often the checkpointer looks at the WAL.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = open_conn(path, false, 1024)?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("linli-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(CHECKPOINT_EVERY);
+                    if flag.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; will try again");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Open(format!("checkpoint thread: {e}")))?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(handle.thread().clone()),
+        })
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = &self.thread {
+            t.unpark();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Closures committed together at most; a group also closes when it is this old.
@@ -134,7 +185,14 @@ impl SqlitePool {
             )));
         }
         let writer = open_conn(path, true, 8192)?;
+        // The writer never checkpoints on commit (that copies the WAL into the database and
+        // syncs both files, stalling every write behind it); a thread of its own does it.
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0;")
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        let checkpointer = Checkpointer::start(path)?;
         Ok(SqlitePool {
+            checkpointer,
             path: path.to_path_buf(),
             writer: Mutex::new(Writer {
                 conn: writer,
@@ -199,26 +257,39 @@ impl SqlitePool {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.queued.fetch_sub(1, Ordering::SeqCst);
-        if w.open.is_none() {
+        // The first closure of a group runs without a savepoint: should it fail, the whole
+        // transaction (its work only) is rolled back.
+        let first = w.open.is_none();
+        if first {
             w.conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
             w.groups += 1;
             w.open = Some((w.groups, 0, std::time::Instant::now()));
         }
         let group = w.groups;
-        let out = match w.conn.execute_batch("SAVEPOINT linli_w") {
+        let begun = if first {
+            Ok(())
+        } else {
+            w.conn.execute_batch("SAVEPOINT linli_w")
+        };
+        let out = match begun {
             Err(e) => Ok(Err(map_err(e))),
             Ok(()) => {
                 let conn = &w.conn;
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     f(&mut SqliteConn(conn))
                 }));
-                let end = match &out {
-                    Ok(Ok(_)) => "RELEASE linli_w",
-                    _ => "ROLLBACK TO linli_w; RELEASE linli_w",
+                let failed = !matches!(out, Ok(Ok(_)));
+                let end = match (first, failed) {
+                    (true, false) => None,
+                    (true, true) => Some("ROLLBACK"),
+                    (false, false) => Some("RELEASE linli_w"),
+                    (false, true) => Some("ROLLBACK TO linli_w; RELEASE linli_w"),
                 };
                 // When the savepoint is gone SQLite rolled the whole transaction back;
                 // `finish` then reports it to every closure of the group.
-                let _ = conn.execute_batch(end);
+                if let Some(end) = end {
+                    let _ = conn.execute_batch(end);
+                }
                 out
             }
         };
@@ -264,6 +335,7 @@ impl SqlitePool {
     }
 
     pub fn close(&self) {
+        self.checkpointer.stop();
         let mut r = self.readers.lock().unwrap_or_else(|e| e.into_inner());
         r.open -= r.idle.len();
         r.idle.clear();
