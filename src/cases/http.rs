@@ -503,11 +503,7 @@ pub async fn take_step(state: &AppState, caller: &Caller, id: i64, step: Step) -
                 actors,
                 orgs: viewer.orgs.clone(),
             };
-            lifecycle::apply(c, &case, &who, &step, now)?;
-            if step.action != Action::Close {
-                return Ok(Vec::new());
-            }
-            Ok(crate::sensing::alerts::cleared_with_case(c, id, now)?)
+            Ok(lifecycle::apply(c, &case, &who, &step, now)?.cleared)
         })
         .await?;
     state.sensing.publish(cleared);

@@ -388,6 +388,14 @@ fn conflict(key: &'static str) -> CaseError {
     CaseError::Conflict(Why::Key(key))
 }
 
+/// What a step did, for the caller to announce once its transaction committed.
+pub struct Applied {
+    /// The case's state after the step.
+    pub to: State,
+    /// Sensor alerts cleared because the step closed the case that one of them opened.
+    pub cleared: Vec<crate::sensing::alerts::AlertEvent>,
+}
+
 /// Takes one step on a case, with every check, and records it. The caller runs this inside a
 /// write transaction; nothing is written when it fails.
 pub fn apply(
@@ -396,7 +404,7 @@ pub fn apply(
     who: &ActorRef,
     step: &Step,
     now: i64,
-) -> Result<State, CaseError> {
+) -> Result<Applied, CaseError> {
     let rule = check(step.action, case.state, &who.actors).map_err(|r| match r {
         Refusal::Role => CaseError::Forbidden(Why::Rule(r, step.action, case.state)),
         Refusal::State => CaseError::Conflict(Why::Rule(r, step.action, case.state)),
@@ -446,6 +454,7 @@ pub fn apply(
     // Who is told, after the step is recorded: (kind, to the handler, to dispatchers, to the reporter).
     let mut tell_handler: Option<&str> = None;
     let mut tell_dispatchers: Option<&str> = None;
+    let mut cleared = Vec::new();
     let mut tell_reporter: Option<&str> = None;
     match step.action {
         Action::Accept => {
@@ -617,7 +626,7 @@ pub fn apply(
             n.closed_at = Some(now);
             tell_reporter = Some("closed");
             // A sensor's alert that opened this case is cleared with it.
-            crate::sensing::alerts::clear_for_case(c, case.id.0, who.user_id, now)
+            cleared = crate::sensing::alerts::clear_for_case(c, case.id.0, who.user_id, now)
                 .map_err(CaseError::Store)?;
         }
         Action::Rate => {
@@ -735,7 +744,7 @@ pub fn apply(
         users.retain(|u| Some(*u) != who.user_id);
         notify::to_users(c, street, &users, kind, id, note, now)?;
     }
-    Ok(to)
+    Ok(Applied { to, cleared })
 }
 
 #[cfg(test)]

@@ -385,19 +385,6 @@ pub fn clear_for_case(
     clear_active_where(c, "case_id", case_id, user, now, "case closed")
 }
 
-/// The alerts that closing a case cleared at `now` (see [`clear_for_case`]), read back in the
-/// closing transaction so that the live streams hear of them once it commits.
-pub fn cleared_with_case(c: &mut dyn Conn, case_id: i64, now: i64) -> Result<Vec<AlertEvent>> {
-    let mut out = Vec::new();
-    for r in c.query(
-        "SELECT id FROM alerts WHERE case_id = $1 AND active = 0 AND cleared_at = $2 ORDER BY id",
-        params![case_id, now],
-    )? {
-        out.extend(changed(c, r.i64(0), "cleared")?);
-    }
-    Ok(out)
-}
-
 /// Clears a rule's active alerts: the rule was disabled, deleted, or now watches something else.
 pub fn clear_for_rule(
     c: &mut dyn Conn,
