@@ -142,6 +142,9 @@ pub struct Sensing {
     /// Devices by token hash and by id (a cache; the database is the truth).
     devices: RwLock<DeviceCache>,
     rules: RwLock<Arc<RuleSet>>,
+    /// Counts the reloads of `rules` begun: only the latest one begun stores what it read, so
+    /// a slow reload that read before a rule edit cannot replace the edit's own reload.
+    rules_reloads: std::sync::atomic::AtomicU64,
     /// Wakes the timer loop (after rules or devices changed).
     pub wake: tokio::sync::Notify,
     /// HTTP ingestion's group commit: requests that arrive while a transaction runs are
@@ -244,6 +247,7 @@ impl Sensing {
             states: tokio::sync::broadcast::channel(1024).0,
             devices: RwLock::default(),
             rules: RwLock::new(Arc::new(RuleSet::default())),
+            rules_reloads: std::sync::atomic::AtomicU64::new(0),
             wake: tokio::sync::Notify::new(),
             ingest_tx,
             ingest_rx: std::sync::Mutex::new(Some(ingest_rx)),
@@ -298,8 +302,14 @@ impl Sensing {
 
     /// Reads the rules again (after a change, and periodically for other processes' changes).
     pub async fn reload_rules(&self, db: &Db) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        // Begun after whatever edit asked for it committed, so it reads that edit or later.
+        let mine = self.rules_reloads.fetch_add(1, SeqCst) + 1;
         let set = db.read(rules::load).await?;
-        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+        let mut cached = self.rules.write().unwrap_or_else(|e| e.into_inner());
+        if self.rules_reloads.load(SeqCst) == mine {
+            *cached = Arc::new(set);
+        }
         Ok(())
     }
 

@@ -872,7 +872,11 @@ pub fn offline_after_ms(p: &RuleParams, interval_s: i64) -> i64 {
 
 /// Arms a timer for every (timed rule, matching device) that has none, and drops timers whose
 /// rule or device no longer matches. Returns the number of timers armed in all.
-pub fn sync_timers(c: &mut dyn Conn, set: &RuleSet, now: i64) -> Result<i64> {
+///
+/// The rules are read in the same transaction: a cached set could predate a rule edit that
+/// committed meanwhile, and would then put back the timers that edit had just moved.
+pub fn sync_timers(c: &mut dyn Conn, now: i64) -> Result<i64> {
+    let set = &load(c)?;
     let today = local_date(now);
     c.exec(
         "DELETE FROM rule_timers WHERE rule_id NOT IN (SELECT id FROM rules WHERE active = 1) \
@@ -1331,10 +1335,9 @@ pub async fn timer_loop(state: Arc<AppState>) {
         };
         if last_sync.is_none_or(|t| t.elapsed() > every) {
             asked = false;
-            let set = s.rules();
             let now = s.clock.now_ms();
             let t0 = std::time::Instant::now();
-            match state.db.write(move |c| sync_timers(c, &set, now)).await {
+            match state.db.write(move |c| sync_timers(c, now)).await {
                 Ok(n) => {
                     s.metrics.timers_armed.set(n);
                     if last_sync.is_none() {
@@ -1364,11 +1367,13 @@ pub async fn tick(state: &Arc<AppState>) -> std::result::Result<usize, StoreErro
     let s = &state.sensing;
     let mut total = 0;
     loop {
-        let set = s.rules();
         let now = s.clock.now_ms();
         let (changes, fired) = state
             .db
             .write(move |c| {
+                // Judged by the rules as they are in this transaction, not as cached: a
+                // timer an edit has just moved is not fired under the rule's old terms.
+                let set = load(c)?;
                 let before = c.query_i64(
                     "SELECT COUNT(*) FROM rule_timers WHERE due_at <= $1",
                     params![now],
@@ -1389,9 +1394,8 @@ pub async fn tick(state: &Arc<AppState>) -> std::result::Result<usize, StoreErro
 
 /// Re-arms the timers now (after rules or devices changed, and from tests).
 pub async fn sync_now(state: &Arc<AppState>) -> std::result::Result<i64, StoreError> {
-    let set = state.sensing.rules();
     let now = state.sensing.clock.now_ms();
-    let n = state.db.write(move |c| sync_timers(c, &set, now)).await?;
+    let n = state.db.write(move |c| sync_timers(c, now)).await?;
     state.sensing.metrics.timers_armed.set(n);
     Ok(n)
 }
