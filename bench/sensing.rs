@@ -266,8 +266,7 @@ fn bare_sqlite(path: &std::path::Path, rows: u64, per_tx: usize) -> Result<f64> 
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
          CREATE TABLE readings (device_id BIGINT NOT NULL, key TEXT NOT NULL, ts BIGINT NOT NULL,
-           street_id BIGINT NOT NULL, num REAL, txt TEXT, PRIMARY KEY (device_id, key, ts)) WITHOUT ROWID;
-         CREATE INDEX readings_ts ON readings (ts);",
+           street_id BIGINT NOT NULL, num REAL, txt TEXT, PRIMARY KEY (device_id, key, ts)) WITHOUT ROWID;",
     )?;
     let t0 = Instant::now();
     let mut n = 0u64;

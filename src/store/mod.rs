@@ -358,6 +358,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "case_dedupe",
             include_str!("../../migrations/sqlite/0010_case_dedupe.sql"),
         ),
+        (
+            11,
+            "readings_by_key",
+            include_str!("../../migrations/sqlite/0011_readings_by_key.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -409,6 +414,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             10,
             "case_dedupe",
             include_str!("../../migrations/postgres/0010_case_dedupe.sql"),
+        ),
+        (
+            11,
+            "readings_by_key",
+            include_str!("../../migrations/postgres/0011_readings_by_key.sql"),
         ),
     ];
     match backend {
