@@ -9,6 +9,19 @@ fn release_memory() {
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
+/// SQLite allocates through the C library's malloc, from whichever blocking thread runs a
+/// query; glibc then opens an arena per thread and keeps each one's freed pages. Two arenas
+/// held the 100,000-device sensing benchmark at 153 MB RSS instead of 346 MB, at the same
+/// ingestion rate.
+fn limit_c_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called first thing in main, before any thread exists; mallopt only sets a limit.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    limit_c_arenas();
     linli::cli::main_with(release_memory)
 }
