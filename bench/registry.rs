@@ -42,6 +42,10 @@ pub struct RegistryArgs {
     /// Skip the search part.
     #[arg(long)]
     import_only: bool,
+    /// Serve the search demo from this folder, building it there first if it holds none, and
+    /// keep it (a district takes minutes to build; a second run reuses it).
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
 }
 
 /// Units of the demo street: (address, path).
@@ -252,7 +256,16 @@ fn bearer(token: &str) -> Vec<(header::HeaderName, HeaderValue)> {
 }
 
 fn search(linli: &Path, args: &RegistryArgs) -> Result<()> {
-    let data: DataDir = temp_data_dir("linli-bench-search")?;
+    let data: DataDir = match &args.data {
+        Some(p) => {
+            std::fs::create_dir_all(p).with_context(|| format!("cannot create {}", p.display()))?;
+            DataDir {
+                path: p.clone(),
+                keep: true,
+            }
+        }
+        None => temp_data_dir("linli-bench-search")?,
+    };
     println!(
         "\n== search on the {} demo ({} clients × {} s per scenario)",
         args.size, args.connections, args.seconds
@@ -312,21 +325,20 @@ fn search(linli: &Path, args: &RegistryArgs) -> Result<()> {
             .context("stdin")?
             .write_all(format!("{PASSWORD}\n").as_bytes())?;
     }
-    let added = child.wait()?.success();
+    // On a kept folder the account exists from an earlier run: signing in is what counts.
+    let _ = child.wait()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let result = rt.block_on(async {
         let street = sign_in(addr).await?;
-        let district_token = if added {
+        let district_token = {
             let body = serde_json::json!({"username": "bench_district", "password": PASSWORD}).to_string();
             let r = super::request(addr, hyper::Method::POST, "/api/v1/session", &[], Some(("application/json", body.into_bytes()))).await?;
             serde_json::from_slice::<serde_json::Value>(&r.body)
                 .ok()
                 .and_then(|v| v["token"].as_str().map(str::to_string))
-        } else {
-            None
         };
         let load = || Load { warmup: 1.0, seconds: args.seconds, connections: args.connections };
         let base = run_scenario(addr, pid, Scenario::new("healthz", "baseline", "/healthz".into(), vec![]), load()).await;

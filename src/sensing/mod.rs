@@ -145,6 +145,8 @@ pub struct Sensing {
     /// Counts the reloads of `rules` begun: only the latest one begun stores what it read, so
     /// a slow reload that read before a rule edit cannot replace the edit's own reload.
     rules_reloads: std::sync::atomic::AtomicU64,
+    /// Timer synchronisations run one at a time (see `rules::sync_now`).
+    pub sync_lock: tokio::sync::Mutex<()>,
     /// Wakes the timer loop (after rules or devices changed).
     pub wake: tokio::sync::Notify,
     /// HTTP ingestion's group commit: requests that arrive while a transaction runs are
@@ -248,6 +250,7 @@ impl Sensing {
             devices: RwLock::default(),
             rules: RwLock::new(Arc::new(RuleSet::default())),
             rules_reloads: std::sync::atomic::AtomicU64::new(0),
+            sync_lock: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             ingest_tx,
             ingest_rx: std::sync::Mutex::new(Some(ingest_rx)),

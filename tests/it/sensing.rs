@@ -2093,3 +2093,47 @@ async fn simulator_feeds_every_device_kind_and_shut_doors_raise_absence_alerts()
         assert!(alerted >= 1, "and its absence rule raised an alert");
     }
 }
+
+#[tokio::test]
+async fn a_timer_sync_planned_on_a_reader_spares_what_moved_meanwhile_and_arms_what_is_missing() {
+    use linli::sensing::rules::{apply_sync, plan_sync};
+    let app = support::spawn().await;
+    app.state.sensing.clock.set(noon_today());
+    let admin = app.token("admin").await;
+    let dev = door_in_grid(&app, &admin).await;
+    let rule = create_rule(
+        &app,
+        &admin,
+        json!({"name": "一天无开门", "kind": "absence", "severity": "major", "device_id": dev.id,
+               "category": "elderly_care", "params": {"key": "door", "equals": "open", "absence_s": 86400}}),
+    )
+    .await;
+    assert_eq!(timers_for(&app, dev.id, &[rule]).await.len(), 1);
+    let (id, now) = (dev.id, app.state.sensing.clock.now_ms());
+    let sql = |q: &'static str| {
+        let db = app.db.clone();
+        async move {
+            db.write(move |c| c.exec(q, linli::params![id]))
+                .await
+                .unwrap()
+        }
+    };
+    // The device goes inactive behind the engine's back; a plan is read that drops its timer,
+    // but a reading moves the timer before the plan is applied: the timer is spared.
+    sql("UPDATE devices SET active = 0 WHERE id = $1").await;
+    let plan = app.db.read(move |c| plan_sync(c, now)).await.unwrap();
+    sql("UPDATE rule_timers SET due_at = due_at + 1 WHERE device_id = $1").await;
+    app.db.write(move |c| apply_sync(c, &plan)).await.unwrap();
+    assert_eq!(timers_for(&app, dev.id, &[rule]).await.len(), 1);
+    // The next synchronisation sees it as it is now and drops it.
+    rules::sync_now(&app.state).await.unwrap();
+    assert!(timers_for(&app, dev.id, &[rule]).await.is_empty());
+    // Active again: the synchronisation arms it afresh, due a day from now.
+    sql("UPDATE devices SET active = 1 WHERE id = $1").await;
+    rules::sync_now(&app.state).await.unwrap();
+    let now = app.state.sensing.clock.now_ms();
+    assert_eq!(
+        timers_for(&app, dev.id, &[rule]).await,
+        vec![(rule, now + 86_400_000)]
+    );
+}
