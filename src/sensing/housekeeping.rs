@@ -33,6 +33,10 @@ pub struct Plan {
     upto: i64,
     /// Raw readings before this go (hour-aligned), when raw retention is on.
     cut: Option<i64>,
+    /// Where the previous pass cut: the hours before it were already rolled up from all
+    /// their readings, which then went, so a reading found there now arrived late and is
+    /// added to its hour rather than taking the hour's place.
+    prev_cut: Option<i64>,
 }
 
 impl Plan {
@@ -68,6 +72,9 @@ pub fn plan(c: &mut dyn Conn, now: i64, raw_days: i64) -> Result<Plan> {
             None => now - now.rem_euclid(HOUR),
         },
     };
+    let prev_cut = c
+        .query_opt("SELECT value FROM meta WHERE key = 'sensing_raw_cut'", &[])?
+        .and_then(|r| r.str(0).parse::<i64>().ok());
     let upto = now - now.rem_euclid(HOUR); // the start of the current, incomplete hour
     let cut = (raw_days > 0).then(|| {
         let cut = now - raw_days * 24 * HOUR;
@@ -77,22 +84,42 @@ pub fn plan(c: &mut dyn Conn, now: i64, raw_days: i64) -> Result<Plan> {
         first: first.max(upto - 400 * 24 * HOUR),
         upto,
         cut,
+        prev_cut,
     })
 }
 
-/// Hourly aggregates of the readings of devices `lo..hi` with `ts` in `from..to`, written
-/// over what was there (each hour is recomputed from all of its raw rows).
-fn roll_up(c: &mut dyn Conn, lo: i64, hi: i64, from: i64, to: i64) -> Result<u64> {
+/// How [`roll_up`] meets an hour already aggregated.
+#[derive(Clone, Copy)]
+enum Fold {
+    /// The raw rows are all there: the hour is recomputed from them.
+    Replace,
+    /// The hour's raw rows went in an earlier pass; these arrived since: they are added.
+    Add,
+}
+
+/// Hourly aggregates of the readings of devices `lo..hi` with `ts` in `from..to`.
+fn roll_up(c: &mut dyn Conn, lo: i64, hi: i64, from: i64, to: i64, fold: Fold) -> Result<u64> {
+    let set = match fold {
+        Fold::Replace => {
+            "n = excluded.n, sum = excluded.sum, min = excluded.min, max = excluded.max"
+        }
+        Fold::Add => {
+            "n = readings_hourly.n + excluded.n, sum = readings_hourly.sum + excluded.sum, \
+             min = CASE WHEN excluded.min < readings_hourly.min THEN excluded.min ELSE readings_hourly.min END, \
+             max = CASE WHEN excluded.max > readings_hourly.max THEN excluded.max ELSE readings_hourly.max END"
+        }
+    };
     // CROSS JOIN keeps SQLite walking the pairs and seeking each one's readings.
     c.exec(
-        "INSERT INTO readings_hourly (device_id, key, hour, street_id, n, sum, min, max) \
-         SELECT s.device_id, s.key, r.ts - (r.ts % 3600000), MIN(r.street_id), COUNT(*), SUM(r.num), MIN(r.num), MAX(r.num) \
-         FROM device_state s CROSS JOIN readings r \
-         WHERE s.device_id >= $1 AND s.device_id < $2 AND r.device_id = s.device_id AND r.key = s.key \
-         AND r.ts >= $3 AND r.ts < $4 AND r.num IS NOT NULL \
-         GROUP BY s.device_id, s.key, r.ts - (r.ts % 3600000) \
-         ON CONFLICT (device_id, key, hour) DO UPDATE SET n = excluded.n, sum = excluded.sum, \
-         min = excluded.min, max = excluded.max",
+        &format!(
+            "INSERT INTO readings_hourly (device_id, key, hour, street_id, n, sum, min, max) \
+             SELECT s.device_id, s.key, r.ts - (r.ts % 3600000), MIN(r.street_id), COUNT(*), SUM(r.num), MIN(r.num), MAX(r.num) \
+             FROM device_state s CROSS JOIN readings r \
+             WHERE s.device_id >= $1 AND s.device_id < $2 AND r.device_id = s.device_id AND r.key = s.key \
+             AND r.ts >= $3 AND r.ts < $4 AND r.num IS NOT NULL \
+             GROUP BY s.device_id, s.key, r.ts - (r.ts % 3600000) \
+             ON CONFLICT (device_id, key, hour) DO UPDATE SET {set}"
+        ),
         params![lo, hi, from, to],
     )
 }
@@ -100,12 +127,15 @@ fn roll_up(c: &mut dyn Conn, lo: i64, hi: i64, from: i64, to: i64) -> Result<u64
 /// The pass's work for devices with ids in `lo..hi`; returns the raw readings deleted.
 pub fn run_devices(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u64> {
     if plan.first < plan.upto {
-        roll_up(c, lo, hi, plan.first, plan.upto)?;
+        roll_up(c, lo, hi, plan.first, plan.upto, Fold::Replace)?;
     }
     let Some(cut) = plan.cut else { return Ok(0) };
-    // Before raw rows go, their hours are computed again from all of them (hour-aligned,
-    // so every hour touched is complete): readings that arrived late are not lost.
-    roll_up(c, lo, hi, i64::MIN, cut)?;
+    // Before raw rows go, their hours are rolled up (hour-aligned, so every hour touched is
+    // complete): from all of their rows where those are still there, and by adding what
+    // arrived late where an earlier pass already deleted the rest.
+    let kept_from = plan.prev_cut.unwrap_or(i64::MIN).min(cut);
+    roll_up(c, lo, hi, i64::MIN, kept_from, Fold::Add)?;
+    roll_up(c, lo, hi, kept_from, cut, Fold::Replace)?;
     let pairs = c.query(
         "SELECT device_id, key FROM device_state WHERE device_id >= $1 AND device_id < $2",
         params![lo, hi],
@@ -127,6 +157,13 @@ pub fn finish(c: &mut dyn Conn, plan: &Plan, now: i64, hourly_days: i64) -> Resu
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![plan.upto.to_string()],
     )?;
+    if let Some(cut) = plan.cut {
+        c.exec(
+            "INSERT INTO meta (key, value) VALUES ('sensing_raw_cut', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![cut.to_string()],
+        )?;
+    }
     if hourly_days <= 0 {
         return Ok(0);
     }

@@ -906,14 +906,16 @@ async fn housekeeping_rolls_up_hours_and_keeps_raw_readings_for_their_days() {
     assert_eq!(again.raw_deleted, 0);
     // Readings that arrive late for an hour past retention are rolled up before they go,
     // by the server's pass too (in short transactions, device by device).
-    let late: Vec<Value> = (0..3)
+    let mut late: Vec<Value> = (0..3)
         .map(|i| json!({"ts": h0 + 3 * hour + i * 60_000, "values": {"battery": 70 + i}}))
         .collect();
+    // One more for the hour already rolled up, whose other readings are gone: it is added.
+    late.push(json!({"ts": h0 + 59 * 60_000, "values": {"battery": 99}}));
     assert_eq!(post(&app, &dev.token, Value::Array(late)).await.0, 200);
     let pass = linli::sensing::housekeeping::run_pass(&app.state, now, 30, 400)
         .await
         .unwrap();
-    assert_eq!(pass.raw_deleted, 3, "{pass:?}");
+    assert_eq!(pass.raw_deleted, 4, "{pass:?}");
     let row = app
         .db
         .read(move |c| {
@@ -928,6 +930,21 @@ async fn housekeeping_rolls_up_hours_and_keeps_raw_readings_for_their_days() {
     assert_eq!(
         (row.i64(0), row.f64(1), row.f64(2), row.i64(3)),
         (3, 70.0, 72.0, 0)
+    );
+    let row = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT n, sum, min, max FROM readings_hourly WHERE device_id = $1 AND key = 'battery' AND hour = $2",
+                linli::params![id, h0],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.i64(0), row.f64(1), row.f64(2), row.f64(3)),
+        (7, 594.0, 80.0, 99.0),
+        "the late reading joins its hour's six"
     );
 }
 
