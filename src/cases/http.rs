@@ -587,7 +587,8 @@ pub async fn read_inbox(
 
 #[derive(Deserialize, ToSchema)]
 pub struct WebhookRequest {
-    /// `http://…`; empty to remove the webhook. Bodies are JSON, signed in the
+    /// `https://…` (checked against the system's CA certificates) or `http://…`; empty to
+    /// remove the webhook. Bodies are JSON, signed in the
     /// `X-Linli-Signature: sha256=HEX` header with HMAC-SHA256 over the body.
     pub url: String,
     /// The shared secret, at least 16 characters.
@@ -608,7 +609,12 @@ pub async fn set_webhook(
     let street = require_street_admin(&caller)?;
     let url = w.url.trim().to_string();
     if !url.is_empty() {
-        if !url.starts_with("http://") || url.parse::<hyper::Uri>().is_err() {
+        let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+        if !scheme_ok
+            || url
+                .parse::<hyper::Uri>()
+                .map_or(true, |u| u.host().is_none())
+        {
             return Err(AppError::invalid("case.err_webhook_url"));
         }
         if w.secret.chars().count() < 16 {

@@ -273,22 +273,58 @@ pub fn record_attempt(
     Ok(())
 }
 
-/// Posts one delivery (plain HTTP; put a TLS-terminating relay in front for HTTPS gateways).
+type Body = http_body_util::Full<bytes::Bytes>;
+type HttpsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Body,
+>;
+
+/// The webhook client, built once: HTTPS checked against the system's CA certificates (and
+/// plain HTTP). Without any CA certificate on the machine only plain HTTP is possible, and
+/// an HTTPS delivery fails saying so.
+fn client() -> std::result::Result<&'static HttpsClient, &'static str> {
+    static CLIENT: std::sync::OnceLock<std::result::Result<HttpsClient, String>> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let tls = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_native_roots()
+                .map_err(|e| format!("no CA certificates on this machine for HTTPS: {e}"))?;
+            let connector = tls.https_or_http().enable_http1().build();
+            Ok(
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build(connector),
+            )
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// Posts one delivery.
 pub async fn post(d: &Claimed) -> std::result::Result<(), String> {
     use http_body_util::Full;
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
-    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let req = hyper::Request::post(&d.url)
         .header("content-type", "application/json")
         .header(SIGNATURE_HEADER, signature(&d.secret, &d.body))
         .header("user-agent", "linli-webhook")
         .body(Full::new(bytes::Bytes::from(d.body.clone())))
         .map_err(|e| e.to_string())?;
-    let res = tokio::time::timeout(std::time::Duration::from_secs(10), client.request(req))
+    let send = async {
+        match client() {
+            Ok(c) => c.request(req).await.map_err(|e| format!("{e:?}")),
+            Err(why) if d.url.starts_with("https://") => Err(why.to_string()),
+            // Plain HTTP needs no certificates.
+            Err(_) => {
+                let plain: Client<_, Body> = Client::builder(TokioExecutor::new()).build_http();
+                plain.request(req).await.map_err(|e| format!("{e:?}"))
+            }
+        }
+    };
+    let res = tokio::time::timeout(std::time::Duration::from_secs(10), send)
         .await
-        .map_err(|_| "timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| "timed out".to_string())??;
     if res.status().is_success() {
         Ok(())
     } else {

@@ -1046,11 +1046,11 @@ async fn webhooks_are_signed_and_retried_until_delivered() {
         .client()
         .put(app.url(&format!("/api/v1/orgs/{bumen_org}/webhook")))
         .bearer_auth(&admin)
-        .json(&json!({"url": "https://example.org/hook", "secret": "0123456789abcdef"}))
+        .json(&json!({"url": "ftp://example.org/hook", "secret": "0123456789abcdef"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 422, "https needs a relay");
+    assert_eq!(r.status(), 422, "http:// or https:// only");
     let r = app
         .client()
         .put(app.url(&format!("/api/v1/orgs/{bumen_org}/webhook")))
@@ -1145,6 +1145,52 @@ async fn webhooks_are_signed_and_retried_until_delivered() {
         "{first}"
     );
     assert!(first.ends_with(&body));
+}
+
+#[tokio::test]
+async fn an_https_webhook_is_spoken_to_in_tls() {
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let org = org_of(&app, "bumen").await;
+    let r = app
+        .client()
+        .put(app.url(&format!("/api/v1/orgs/{org}/webhook")))
+        .bearer_auth(&admin)
+        .json(&json!({"url": "https://example.org/hook", "secret": "0123456789abcdef"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "an https:// address is accepted");
+    // A gateway that answers in plain HTTP where TLS was expected: the delivery fails in
+    // the TLS handshake (it was attempted in TLS, not refused for its scheme).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let err = linli::cases::notify::post(&linli::cases::notify::Claimed {
+        id: 0,
+        url: format!("https://{addr}/hook"),
+        body: "{}".into(),
+        secret: "0123456789abcdef".into(),
+        attempts: 0,
+    })
+    .await
+    .unwrap_err();
+    let e = err.to_ascii_lowercase();
+    assert!(!e.contains("scheme"), "{err}");
+    assert!(
+        e.contains("tls")
+            || e.contains("invalidcontenttype")
+            || e.contains("corrupt")
+            || e.contains("peer"),
+        "{err}"
+    );
 }
 
 async fn o311(app: &TestApp, path: &str) -> (u16, String) {
