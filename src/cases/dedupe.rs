@@ -19,6 +19,38 @@ pub const MAX: usize = 5;
 /// open cases a busy building has.
 const CANDIDATES: i64 = 20;
 
+/// Grid cells per degree for the duplicate search's spatial key: 1/200° is about 550 m of
+/// latitude, so a radius of a few hundred metres touches a handful of cells.
+const CELLS_PER_DEGREE: f64 = 200.0;
+/// Beyond this many cells (a radius of kilometres) the search reads the category instead.
+const MAX_CELLS: i64 = 36;
+
+fn cell_coord(deg: f64) -> i64 {
+    // Truncation (not floor) here and in the migrations' SQL (CAST, TRUNC): the same
+    // number either way, which is all a key needs.
+    (deg * CELLS_PER_DEGREE) as i64
+}
+
+/// The grid cell a case's point lies in (`cases.cell`), so nearby open cases are read cell by
+/// cell, newest first, instead of walking every open case of the category.
+pub fn cell(lat: f64, lon: f64) -> i64 {
+    cell_coord(lat) * 100_000 + cell_coord(lon)
+}
+
+/// The cells a box touches, or `None` when there are too many to read one by one.
+fn cells_of_box(lat0: f64, lat1: f64, lon0: f64, lon1: f64) -> Option<Vec<i64>> {
+    let (a0, a1) = (cell_coord(lat0), cell_coord(lat1));
+    let (b0, b1) = (cell_coord(lon0), cell_coord(lon1));
+    if (a1 - a0 + 1) * (b1 - b0 + 1) > MAX_CELLS {
+        return None;
+    }
+    Some(
+        (a0..=a1)
+            .flat_map(|a| (b0..=b1).map(move |b| a * 100_000 + b))
+            .collect(),
+    )
+}
+
 fn jieba() -> &'static jieba_rs::Jieba {
     static J: OnceLock<jieba_rs::Jieba> = OnceLock::new();
     J.get_or_init(jieba_rs::Jieba::new)
@@ -146,12 +178,9 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
         )?);
     }
     if has_point {
-        rows.extend(c.query(
-            &format!(
-                "SELECT {cols} FROM cases WHERE category_id = $1 AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 \
-                 AND created_at >= $6 AND street_id = $7 AND id <> $8 AND {open} ORDER BY created_at DESC LIMIT {CANDIDATES}"
-            ),
-            params![
+        let near = |c: &mut dyn Conn, cell: Option<i64>| {
+            let in_cell = if cell.is_some() { "AND cell = $9" } else { "" };
+            let mut args = params![
                 p.category_id,
                 lat - dlat,
                 lat + dlat,
@@ -160,8 +189,32 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
                 since,
                 p.street_id,
                 p.exclude.unwrap_or(-1)
-            ],
-        )?);
+            ]
+            .to_vec();
+            args.extend(cell.map(crate::store::Val::Int));
+            c.query(
+                &format!(
+                    "SELECT {cols} FROM cases WHERE category_id = $1 {in_cell} AND lat BETWEEN $2 AND $3 \
+                     AND lon BETWEEN $4 AND $5 AND created_at >= $6 AND street_id = $7 AND id <> $8 AND {open} \
+                     ORDER BY created_at DESC LIMIT {CANDIDATES}"
+                ),
+                &args,
+            )
+        };
+        // The newest within the box, read cell by cell (each cell's newest, then the newest
+        // of those): the same rows as one walk over the category, at a fraction of the reads.
+        let mut found = Vec::new();
+        match cells_of_box(lat - dlat, lat + dlat, lon - dlon, lon + dlon) {
+            Some(cells) => {
+                for cell in cells {
+                    found.extend(near(c, Some(cell))?);
+                }
+            }
+            None => found = near(c, None)?,
+        }
+        found.sort_by_key(|r| std::cmp::Reverse(r.i64(2)));
+        found.truncate(CANDIDATES as usize);
+        rows.extend(found);
     }
     let mut seen = std::collections::HashSet::new();
     rows.retain(|r| seen.insert(r.i64(0)));
@@ -215,6 +268,20 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_box_reads_every_cell_it_touches() {
+        // 31.2260 lies just above a cell edge (31.225 = 6245/200): a 200 m box reaches
+        // across it, and both cells are read, the point's own among them.
+        let (lat, lon) = (31.2260, 121.4737);
+        let d = 200.0 / 111_000.0;
+        let cells = cells_of_box(lat - d, lat + d, lon - d, lon + d).unwrap();
+        assert!(cells.contains(&cell(lat, lon)));
+        assert!(cells.contains(&cell(lat - d, lon)) && cell(lat - d, lon) != cell(lat, lon));
+        assert!(cells.len() <= 4, "{cells:?}");
+        // Kilometres: too many cells; the caller reads the category instead.
+        assert!(cells_of_box(lat - 0.05, lat + 0.05, lon - 0.05, lon + 0.05).is_none());
+    }
 
     #[test]
     fn alike_reports_score_higher() {

@@ -1099,8 +1099,8 @@ pub fn create(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
          place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \
          open311_key_id, token, suggested_org_id, clock, clock_start, warn_at, due_at, next_alarm_at, \
-         created_at, updated_at, terms) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22) RETURNING id",
+         created_at, updated_at, terms, cell) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23) RETURNING id",
         params![
             street_id,
             cat.id,
@@ -1123,7 +1123,8 @@ pub fn create(
             now,
             warn,
             due,
-            terms
+            terms,
+            loc.lat.zip(loc.lon).map(|(a, o)| dedupe::cell(a, o))
         ],
     )?;
     let actor = if n.reporter_name.trim().is_empty() {

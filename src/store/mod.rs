@@ -363,6 +363,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "readings_by_key",
             include_str!("../../migrations/sqlite/0011_readings_by_key.sql"),
         ),
+        (
+            12,
+            "case_cells",
+            include_str!("../../migrations/sqlite/0012_case_cells.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -419,6 +424,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             11,
             "readings_by_key",
             include_str!("../../migrations/postgres/0011_readings_by_key.sql"),
+        ),
+        (
+            12,
+            "case_cells",
+            include_str!("../../migrations/postgres/0012_case_cells.sql"),
         ),
     ];
     match backend {

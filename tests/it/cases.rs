@@ -892,6 +892,31 @@ async fn duplicates_are_suggested_and_merging_tells_the_duplicates_reporter() {
     )
     .await;
     assert!(sug.as_array().unwrap().iter().all(|x| x["id"] != first));
+    // A point a few metres away (no building given) finds it by distance; one over half a
+    // kilometre away does not.
+    let (_, c) = app
+        .get_json(&admin, &format!("/api/v1/cases/{first}"))
+        .await;
+    let (lat, lon) = (
+        c["case"]["lat"].as_f64().unwrap(),
+        c["case"]["lon"].as_f64().unwrap(),
+    );
+    let probe = |dlat: f64| json!({"category": "facility_repair", "description": "路灯坏了不亮", "lat": lat + dlat, "lon": lon});
+    let (s, sug) = post(&app, &wangge, "/api/v1/cases/duplicates", probe(0.0002)).await;
+    assert_eq!(s, 200, "{sug}");
+    let hit = sug
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == first)
+        .unwrap_or_else(|| panic!("{sug}"));
+    assert!(hit["distance_m"].as_f64().unwrap() < 30.0, "{hit}");
+    let (s, sug) = post(&app, &wangge, "/api/v1/cases/duplicates", probe(0.006)).await;
+    assert_eq!(s, 200, "{sug}");
+    assert!(
+        sug.as_array().unwrap().iter().all(|x| x["id"] != first),
+        "{sug}"
+    );
     let v = report(&app, &wangge, json!({"category": "facility_repair", "description": "路灯坏了不亮", "place_id": b[3], "extra": {"facility": "路灯"}})).await;
     let dup = v["case"]["id"].as_i64().unwrap();
     assert_eq!(v["duplicates"][0]["id"], first);
