@@ -2,7 +2,6 @@
 //! the category's radius (or in the same building), ranked by how alike their descriptions
 //! are after Chinese word segmentation (jieba).
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -94,24 +93,42 @@ pub fn segment(text: &str) -> String {
     out.join(" ")
 }
 
+/// Stored terms with their weights (bigrams weigh half a word), sorted by term: two of them
+/// are compared by walking both in step, with no hashing (intake compares a report with up
+/// to forty candidates).
+pub type Counts<'a> = Vec<(&'a str, f64)>;
+
 /// Counts stored terms; bigrams weigh half a word.
-pub fn counts(segmented: &str) -> HashMap<&str, f64> {
-    let mut out = HashMap::new();
-    for t in segmented.split_whitespace() {
+pub fn counts(segmented: &str) -> Counts<'_> {
+    let mut terms: Vec<&str> = segmented.split_whitespace().collect();
+    terms.sort_unstable();
+    let mut out: Counts = Vec::with_capacity(terms.len());
+    for t in terms {
         let w = if t.starts_with('~') { 0.5 } else { 1.0 };
-        *out.entry(t).or_insert(0.0) += w;
+        match out.last_mut() {
+            Some((last, n)) if *last == t => *n += w,
+            _ => out.push((t, w)),
+        }
     }
     out
 }
 
 /// Cosine similarity of two term counts, 0–1.
-pub fn similarity(a: &HashMap<&str, f64>, b: &HashMap<&str, f64>) -> f64 {
-    let dot: f64 = a
-        .iter()
-        .filter_map(|(k, x)| b.get(k).map(|y| x * y))
-        .fold(0.0, |s, v| s + v);
-    let na: f64 = a.values().map(|x| x * x).sum::<f64>().sqrt();
-    let nb: f64 = b.values().map(|x| x * x).sum::<f64>().sqrt();
+pub fn similarity(a: &Counts, b: &Counts) -> f64 {
+    let (mut i, mut j, mut dot) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                dot += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let na: f64 = a.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
     if na == 0.0 || nb == 0.0 {
         0.0
     } else {
@@ -293,7 +310,12 @@ mod tests {
         let (a, b, d) = (counts(&a), counts(&b), counts(&d));
         assert!(similarity(&a, &b) > similarity(&a, &d));
         assert!(similarity(&a, &a) > 0.99);
-        assert_eq!(similarity(&a, &HashMap::new()), 0.0);
+        assert_eq!(similarity(&a, &Vec::new()), 0.0);
+        // Repeats add up: a bigram twice weighs one word.
+        assert_eq!(
+            counts("~路灯 路灯 ~路灯"),
+            vec![("~路灯", 1.0), ("路灯", 1.0)]
+        );
     }
 
     #[test]
