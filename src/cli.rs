@@ -372,7 +372,9 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                 let n = db.write_blocking(|c| crate::sensing::demo::set_absence_window(c, secs))?;
                 tracing::info!(rules = n, seconds = secs, "demo absence rules shortened");
             }
-            // Generation leaves freed memory with the allocator; give it back before serving.
+            // Generation leaves freed memory with the allocator and full page caches in
+            // SQLite; give both back before serving.
+            db.write_blocking(|c| c.exec("PRAGMA shrink_memory", &[]).map(|_| ()))?;
             if let Some(release) = RELEASE.get() {
                 release();
             }

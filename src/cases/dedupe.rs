@@ -55,7 +55,17 @@ fn jieba() -> &'static jieba_rs::Jieba {
     J.get_or_init(jieba_rs::Jieba::new)
 }
 
-/// Loads the dictionary ahead of the first request (it takes a moment).
+/// Loads the dictionary in the background if it is not loaded yet (it takes a moment and
+/// about 33 MB): called when someone opens the report form, so that by the time the report
+/// is written and its duplicates are looked for, the segmenter is ready.
+pub fn warm_up_soon() {
+    static ASKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !ASKED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tokio::task::spawn_blocking(warm_up);
+    }
+}
+
+/// Loads the dictionary now (benchmarks, before they measure).
 pub fn warm_up() {
     let _ = jieba();
 }

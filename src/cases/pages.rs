@@ -331,6 +331,7 @@ async fn new_form(
     Signed(caller): Signed,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
+    super::dedupe::warm_up_soon();
     let values = q
         .category
         .map(|c| vec![("category".to_string(), c)])
