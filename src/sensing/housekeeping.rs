@@ -22,6 +22,9 @@ pub struct Pass {
     pub hourly_deleted: u64,
 }
 
+/// The first pass waits this long after start.
+const FIRST_PASS_AFTER: Duration = Duration::from_secs(120);
+
 /// Devices (by id range) handled per transaction, so a pass never holds the writer long.
 const CHUNK: i64 = 1000;
 
@@ -226,8 +229,11 @@ pub async fn run_pass(
     Ok(pass)
 }
 
-/// Runs a pass at start and then every ten minutes.
+/// Runs a pass two minutes after start and then every ten minutes.
 pub async fn run(state: Arc<AppState>) {
+    // Not at start: a restart first re-arms the timers and serves; a pass after a long
+    // pause (or the first with retention on) can have millions of readings to fold away.
+    tokio::time::sleep(FIRST_PASS_AFTER).await;
     loop {
         let now = state.sensing.clock.now_ms();
         let (raw, hourly) = (state.cfg.sensing_raw_days, state.cfg.sensing_hourly_days);
