@@ -1067,34 +1067,31 @@ async fn webhooks_are_signed_and_retried_until_delivered() {
             tx.send(String::from_utf8_lossy(&got).to_string()).unwrap();
         }
     });
-    let r = app
-        .client()
-        .put(app.url(&format!("/api/v1/orgs/{bumen_org}/webhook")))
-        .bearer_auth(&admin)
-        .json(&json!({"url": "ftp://example.org/hook", "secret": "0123456789abcdef"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422, "http:// or https:// only");
-    let r = app
-        .client()
-        .put(app.url(&format!("/api/v1/orgs/{bumen_org}/webhook")))
-        .bearer_auth(&admin)
-        .json(&json!({"url": format!("http://{addr}/hook"), "secret": "short"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
+    let r = set_webhook(
+        &app,
+        &admin,
+        bumen_org,
+        json!({"url": "ftp://example.org/hook", "secret": "0123456789abcdef"}),
+    )
+    .await;
+    assert_eq!(r, 422, "http:// or https:// only");
+    let r = set_webhook(
+        &app,
+        &admin,
+        bumen_org,
+        json!({"url": format!("http://{addr}/hook"), "secret": "short"}),
+    )
+    .await;
+    assert_eq!(r, 422);
     let secret = "0123456789abcdef-secret";
-    let r = app
-        .client()
-        .put(app.url(&format!("/api/v1/orgs/{bumen_org}/webhook")))
-        .bearer_auth(&admin)
-        .json(&json!({"url": format!("http://{addr}/hook"), "secret": secret}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    let r = set_webhook(
+        &app,
+        &admin,
+        bumen_org,
+        json!({"url": format!("http://{addr}/hook"), "secret": secret}),
+    )
+    .await;
+    assert_eq!(r, 204);
     let b = buildings(&app).await;
     let id = report(&app, &admin, json!({"category": "illegal_parking", "description": "占用消防通道", "place_id": b[0], "channel": "patrol"}))
         .await["case"]["id"]
@@ -1177,15 +1174,14 @@ async fn an_https_webhook_is_spoken_to_in_tls() {
     let app = support::spawn().await;
     let admin = app.token("admin").await;
     let org = org_of(&app, "bumen").await;
-    let r = app
-        .client()
-        .put(app.url(&format!("/api/v1/orgs/{org}/webhook")))
-        .bearer_auth(&admin)
-        .json(&json!({"url": "https://example.org/hook", "secret": "0123456789abcdef"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204, "an https:// address is accepted");
+    let r = set_webhook(
+        &app,
+        &admin,
+        org,
+        json!({"url": "https://example.org/hook", "secret": "0123456789abcdef"}),
+    )
+    .await;
+    assert_eq!(r, 204, "an https:// address is accepted");
     // A gateway that answers in plain HTTP where TLS was expected: the delivery fails in
     // the TLS handshake (it was attempted in TLS, not refused for its scheme).
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1216,6 +1212,19 @@ async fn an_https_webhook_is_spoken_to_in_tls() {
             || e.contains("peer"),
         "{err}"
     );
+}
+
+/// `PUT /api/v1/orgs/{org}/webhook`; the status.
+async fn set_webhook(app: &TestApp, token: &str, org: i64, body: Value) -> u16 {
+    app.client()
+        .put(app.url(&format!("/api/v1/orgs/{org}/webhook")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 async fn o311(app: &TestApp, path: &str) -> (u16, String) {

@@ -883,20 +883,24 @@ async fn housekeeping_rolls_up_hours_and_keeps_raw_readings_for_their_days() {
         .unwrap();
     assert!(pass.raw_deleted >= 6, "{pass:?}");
     let id = dev.id;
-    let row = app
-        .db
-        .read(move |c| {
-            c.query_one(
-                "SELECT n, sum, min, max FROM readings_hourly WHERE device_id = $1 AND key = 'battery' AND hour = $2",
-                linli::params![id, h0],
-            )
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        (row.i64(0), row.f64(1), row.f64(2), row.f64(3)),
-        (6, 495.0, 80.0, 85.0)
-    );
+    // (n, sum, min, max) of the battery's hour, and the device's raw readings left.
+    let hourly = |h: i64| {
+        let db = app.db.clone();
+        async move {
+            let r = db
+                .read(move |c| {
+                    c.query_one(
+                        "SELECT n, sum, min, max, (SELECT COUNT(*) FROM readings WHERE device_id = $1) \
+                         FROM readings_hourly WHERE device_id = $1 AND key = 'battery' AND hour = $2",
+                        linli::params![id, h],
+                    )
+                })
+                .await
+                .unwrap();
+            ((r.i64(0), r.f64(1), r.f64(2), r.f64(3)), r.i64(4))
+        }
+    };
+    assert_eq!(hourly(h0).await.0, (6, 495.0, 80.0, 85.0));
     // A second pass changes nothing.
     let again = app
         .db
@@ -916,33 +920,13 @@ async fn housekeeping_rolls_up_hours_and_keeps_raw_readings_for_their_days() {
         .await
         .unwrap();
     assert_eq!(pass.raw_deleted, 4, "{pass:?}");
-    let row = app
-        .db
-        .read(move |c| {
-            c.query_one(
-                "SELECT n, min, max, (SELECT COUNT(*) FROM readings WHERE device_id = $1) FROM readings_hourly \
-                 WHERE device_id = $1 AND key = 'battery' AND hour = $2",
-                linli::params![id, h0 + 3 * hour],
-            )
-        })
-        .await
-        .unwrap();
     assert_eq!(
-        (row.i64(0), row.f64(1), row.f64(2), row.i64(3)),
-        (3, 70.0, 72.0, 0)
+        hourly(h0 + 3 * hour).await,
+        ((3, 213.0, 70.0, 72.0), 0),
+        "rolled up, and the raw readings gone"
     );
-    let row = app
-        .db
-        .read(move |c| {
-            c.query_one(
-                "SELECT n, sum, min, max FROM readings_hourly WHERE device_id = $1 AND key = 'battery' AND hour = $2",
-                linli::params![id, h0],
-            )
-        })
-        .await
-        .unwrap();
     assert_eq!(
-        (row.i64(0), row.f64(1), row.f64(2), row.f64(3)),
+        hourly(h0).await.0,
         (7, 594.0, 80.0, 99.0),
         "the late reading joins its hour's six"
     );
