@@ -1006,13 +1006,6 @@ pub fn apply_sync(c: &mut dyn Conn, plan: &SyncPlan) -> Result<i64> {
     c.query_i64("SELECT COUNT(*) FROM rule_timers", &[])
 }
 
-/// Synchronises the timers in one transaction (for tests and tools; the server plans on a
-/// reader, see [`sync_now`]).
-pub fn sync_timers(c: &mut dyn Conn, now: i64) -> Result<i64> {
-    let plan = plan_sync(c, now)?;
-    apply_sync(c, &plan)
-}
-
 /// Pushes a timer to `due` (a reading arrived: the device is online, or the awaited event
 /// happened).
 pub fn push_timer(

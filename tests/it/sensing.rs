@@ -527,13 +527,7 @@ async fn absence_rule_fires_on_time_without_messages_and_survives_a_restart() {
     app.state.sensing.clock.set(t0);
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
-    let rule = create_rule(
-        &app,
-        &admin,
-        json!({"name": "两小时无开门", "kind": "absence", "severity": "major", "device_id": dev.id,
-               "category": "elderly_care", "params": {"key": "door", "equals": "open", "absence_s": 7200}}),
-    )
-    .await;
+    let rule = door_absence_rule(&app, &admin, dev.id, "两小时无开门", 7200).await;
     // The door opens at t0 + 10 min: the timer moves to t0 + 2 h 10 min.
     post(
         &app,
@@ -1052,6 +1046,24 @@ async fn timers_of(app: &TestApp, device: i64) -> Vec<(i64, i64)> {
 }
 
 /// The device's timers of these rules only.
+/// A major absence rule on one door magnet ("no opening for `absence_s`"), opening an
+/// elderly-care case; its id.
+async fn door_absence_rule(
+    app: &TestApp,
+    admin: &str,
+    device: i64,
+    name: &str,
+    absence_s: i64,
+) -> i64 {
+    create_rule(
+        app,
+        admin,
+        json!({"name": name, "kind": "absence", "severity": "major", "device_id": device,
+               "category": "elderly_care", "params": {"key": "door", "equals": "open", "absence_s": absence_s}}),
+    )
+    .await
+}
+
 async fn timers_for(app: &TestApp, device: i64, rules: &[i64]) -> Vec<(i64, i64)> {
     let mut t = timers_of(app, device).await;
     t.retain(|(r, _)| rules.contains(r));
@@ -1091,13 +1103,7 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
     app.state.sensing.clock.set(t0);
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
-    let rule = create_rule(
-        &app,
-        &admin,
-        json!({"name": "两小时无开门", "kind": "absence", "severity": "major", "device_id": dev.id,
-               "category": "elderly_care", "params": {"key": "door", "equals": "open", "absence_s": 7200}}),
-    )
-    .await;
+    let rule = door_absence_rule(&app, &admin, dev.id, "两小时无开门", 7200).await;
     let path = format!("/api/v1/rules/{rule}");
     post(
         &app,
@@ -1281,13 +1287,7 @@ async fn rule_pages_list_rules_and_let_administrators_change_them() {
     let app = support::spawn().await;
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
-    let rule = create_rule(
-        &app,
-        &admin,
-        json!({"name": "两小时无开门", "kind": "absence", "severity": "major", "device_id": dev.id,
-               "category": "elderly_care", "params": {"key": "door", "equals": "open", "absence_s": 7200}}),
-    )
-    .await;
+    let rule = door_absence_rule(&app, &admin, dev.id, "两小时无开门", 7200).await;
     let get = |b: &reqwest::Client, p: String| {
         let (b, u) = (b.clone(), app.url(&p));
         async move {
@@ -2102,13 +2102,7 @@ async fn a_timer_sync_planned_on_a_reader_spares_what_moved_meanwhile_and_arms_w
     app.state.sensing.clock.set(noon_today());
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
-    let rule = create_rule(
-        &app,
-        &admin,
-        json!({"name": "一天无开门", "kind": "absence", "severity": "major", "device_id": dev.id,
-               "category": "elderly_care", "params": {"key": "door", "equals": "open", "absence_s": 86400}}),
-    )
-    .await;
+    let rule = door_absence_rule(&app, &admin, dev.id, "一天无开门", 86400).await;
     assert_eq!(timers_for(&app, dev.id, &[rule]).await.len(), 1);
     let (id, now) = (dev.id, app.state.sensing.clock.now_ms());
     let sql = |q: &'static str| {
