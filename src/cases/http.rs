@@ -267,55 +267,46 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
         open311_key_id: None,
         terms: None,
     };
-    // Segmentation and the duplicate search run outside the write transaction: on SQLite
-    // there is one writer, and only the insert needs it.
-    let new = tokio::task::spawn_blocking(move || NewCase {
-        terms: Some(dedupe::segment(&new.description)),
-        ..new
-    })
-    .await
-    .map_err(|e| AppError::internal("segmenting a report", e))?;
+    // Everything but the inserts runs on a reader, in parallel with other requests:
+    // segmentation, validation, place, routing, deadlines and the duplicate search. On SQLite
+    // there is one writer, and it only inserts.
     let now = now_ms();
-    let terms = new.terms.clone().unwrap_or_default();
-    let id = state
-        .db
-        .write_tx(move |c| super::create(c, street, channel, &new, now))
-        .await?;
-    let (case, duplicates) = state
+    let (new, prepared, duplicates) = state
         .db
         .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
             let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
-                let case = super::get(c, id.0, now)?.ok_or(CaseError::NotFound)?;
-                let dups = duplicates_of(c, &case, &terms, now)?;
-                Ok((case, dups))
+                let new = NewCase {
+                    terms: Some(dedupe::segment(new.description.trim())),
+                    ..new
+                };
+                let p = super::prepare(c, street, &new, now)?;
+                let dups = dedupe::suggest(
+                    c,
+                    &dedupe::Probe {
+                        street_id: street,
+                        category_id: p.category.id,
+                        radius_m: p.category.dup_radius_m,
+                        building_id: p.located.building_id,
+                        lat: p.located.lat,
+                        lon: p.located.lon,
+                        terms: &p.terms,
+                        exclude: None,
+                    },
+                    now,
+                )?;
+                Ok((new, p, dups))
             };
             Ok(run(c))
         })
         .await??;
+    let case = state
+        .db
+        .write_tx(move |c| -> Result<Case, CaseError> {
+            let id = super::store(c, street, channel, &new, &prepared, now)?;
+            super::get(c, id.0, now)?.ok_or(CaseError::NotFound)
+        })
+        .await?;
     Ok(CreatedCase { case, duplicates })
-}
-
-fn duplicates_of(
-    c: &mut dyn crate::store::Conn,
-    case: &Case,
-    terms: &str,
-    now: i64,
-) -> Result<Vec<Suggestion>, CaseError> {
-    let cat = super::category_by_id(c, case.category_id)?.ok_or(CaseError::NotFound)?;
-    Ok(dedupe::suggest(
-        c,
-        &dedupe::Probe {
-            street_id: case.street_id,
-            category_id: case.category_id,
-            radius_m: cat.dup_radius_m,
-            building_id: case.building_id,
-            lat: case.lat,
-            lon: case.lon,
-            terms,
-            exclude: Some(case.id.0),
-        },
-        now,
-    )?)
 }
 
 /// Reports a problem. The channel defaults from the caller's role (resident, patrol for grid

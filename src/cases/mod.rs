@@ -1060,15 +1060,31 @@ pub fn check_extra(
     Ok(out)
 }
 
-/// Opens a case: validates it, finds its place and the organisation routing suggests, starts
-/// the accept deadline and records the report as the first event.
-pub fn create(
+/// A report checked and placed, with everything storing it needs: its category, place,
+/// routing suggestion, deadlines and who to tell. [`prepare`] reads all of it, so intake can
+/// do that on a reader and leave the one writer (on SQLite) only the inserts of [`store`].
+pub struct Prepared {
+    pub category: Category,
+    pub located: Located,
+    pub suggested_org_id: Option<i64>,
+    pub warn_at: i64,
+    pub due_at: i64,
+    /// The extra fields, normalised, as stored.
+    pub extra: String,
+    /// The description segmented for duplicate detection.
+    pub terms: String,
+    /// The officials told of the new case.
+    pub dispatchers: Vec<i64>,
+}
+
+/// Checks a report and reads what opening it needs: validates it, finds its place, the
+/// organisation routing suggests and the accept deadline (in working time). Reads only.
+pub fn prepare(
     c: &mut dyn Conn,
     street_id: i64,
-    channel: Channel,
     n: &NewCase,
     now: i64,
-) -> Result<CaseId, CaseError> {
+) -> Result<Prepared, CaseError> {
     let cat = category_by_code(c, street_id, n.category.trim())?
         .filter(|k| k.active)
         .ok_or(CaseError::Invalid("case.err_category"))?;
@@ -1088,13 +1104,36 @@ pub fn create(
     let suggested = route(c, cat.id, &loc.path)?;
     let cal = Calendar::load(c, street_id)?;
     let dur = cat.accept_hours * HOUR_MS;
-    let due = cal.add(now, dur);
-    let warn = cal.add(now, dur * 4 / 5);
-    let token = crate::org::auth::random_token("")[..20].to_string();
     let terms = match &n.terms {
         Some(t) => t.clone(),
         None => dedupe::segment(description),
     };
+    // The operations centre learns of every new case.
+    let dispatchers = notify::dispatchers(c, street_id, &loc.path, 0)?;
+    Ok(Prepared {
+        due_at: cal.add(now, dur),
+        warn_at: cal.add(now, dur * 4 / 5),
+        category: cat,
+        located: loc,
+        suggested_org_id: suggested,
+        extra: serde_json::Value::Object(extra).to_string(),
+        terms,
+        dispatchers,
+    })
+}
+
+/// Stores a prepared report as a new case, its report as the first event, and tells the
+/// operations centre.
+pub fn store(
+    c: &mut dyn Conn,
+    street_id: i64,
+    channel: Channel,
+    n: &NewCase,
+    p: &Prepared,
+    now: i64,
+) -> Result<CaseId, CaseError> {
+    let loc = &p.located;
+    let token = crate::org::auth::random_token("")[..20].to_string();
     let id = c.query_i64(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
          place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \
@@ -1103,27 +1142,27 @@ pub fn create(
          $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23) RETURNING id",
         params![
             street_id,
-            cat.id,
+            p.category.id,
             channel.as_str(),
-            cat.priority,
-            description,
+            p.category.priority,
+            n.description.trim(),
             n.address.trim(),
             loc.place_id,
             loc.path.clone(),
             loc.building_id,
             loc.lat,
             loc.lon,
-            serde_json::Value::Object(extra).to_string(),
+            p.extra.clone(),
             n.reporter_id,
             n.reporter_name.trim(),
             n.reporter_contact.trim(),
             n.open311_key_id,
             token,
-            suggested,
+            p.suggested_org_id,
             now,
-            warn,
-            due,
-            terms,
+            p.warn_at,
+            p.due_at,
+            p.terms.clone(),
             loc.lat.zip(loc.lon).map(|(a, o)| dedupe::cell(a, o))
         ],
     )?;
@@ -1142,11 +1181,22 @@ pub fn create(
         "",
         State::New.as_str(),
         "",
-        serde_json::json!({"channel": channel.as_str(), "suggested_org_id": suggested}),
+        serde_json::json!({"channel": channel.as_str(), "suggested_org_id": p.suggested_org_id}),
     )?;
-    // The operations centre learns of every new case.
-    notify::to_dispatchers(c, street_id, &loc.path, 0, "new", id, "", now)?;
+    notify::to_users(c, street_id, &p.dispatchers, "new", id, "", now)?;
     Ok(CaseId(id))
+}
+
+/// Opens a case in one transaction: [`prepare`] and [`store`].
+pub fn create(
+    c: &mut dyn Conn,
+    street_id: i64,
+    channel: Channel,
+    n: &NewCase,
+    now: i64,
+) -> Result<CaseId, CaseError> {
+    let p = prepare(c, street_id, n, now)?;
+    store(c, street_id, channel, n, &p, now)
 }
 
 /// The grid worker responsible for a place: a grid worker of the grid that contains it.

@@ -73,6 +73,17 @@ pub fn to_dispatchers(
     note: &str,
     now: i64,
 ) -> Result<()> {
+    let users = dispatchers(c, street_id, place_path, level)?;
+    to_users(c, street_id, &users, kind, case_id, note, now)
+}
+
+/// The officials [`to_dispatchers`] tells at a level.
+pub fn dispatchers(
+    c: &mut dyn Conn,
+    street_id: i64,
+    place_path: &str,
+    level: i64,
+) -> Result<Vec<i64>> {
     let (kinds, roles): (&[&str], &[&str]) = match level {
         0 => (
             &["street", "community"],
@@ -87,7 +98,7 @@ pub fn to_dispatchers(
          JOIN users u ON u.id = r.user_id WHERE u.active = 1 AND (p.street_id = $1 OR p.id = $1 OR p.kind = 'district')",
         params![street_id],
     )?;
-    let users: Vec<i64> = rows
+    Ok(rows
         .iter()
         .filter(|r| {
             kinds.contains(&r.str(2).as_str())
@@ -95,8 +106,7 @@ pub fn to_dispatchers(
                 && crate::org::Scope::covers(&[r.str(1)], place_path)
         })
         .map(|r| r.i64(0))
-        .collect();
-    to_users(c, street_id, &users, kind, case_id, note, now)
+        .collect())
 }
 
 fn enqueue_webhook(

@@ -173,8 +173,26 @@ fn open_conn(path: &Path, create: bool, cache_kib: i64) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Turns off SQLite's memory statistics before its first use: with them on, every allocation
+/// of every connection takes one process-wide mutex, which the readers and the writer then
+/// queue on (linli never reads those statistics).
+fn configure_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before any connection is opened by this process
+        // (the Once runs ahead of the first open); should SQLite be initialised already it
+        // returns SQLITE_MISUSE and changes nothing, which is harmless.
+        let rc =
+            unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0) };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite memory statistics stay on");
+        }
+    });
+}
+
 impl SqlitePool {
     pub fn open(path: &Path) -> Result<SqlitePool> {
+        configure_once();
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
             && !dir.exists()
