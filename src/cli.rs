@@ -190,6 +190,10 @@ pub struct DemoArgs {
     /// alerts show within a minute.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub absence_window: Option<i64>,
+    /// Build the demo and exit (what `linli demo` runs in a child process, so that the
+    /// server never holds the generation's memory).
+    #[arg(long, hide = true)]
+    pub build_only: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -350,6 +354,11 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                 None => crate::org::auth::random_token("")[..16].to_string(),
             };
             let t0 = std::time::Instant::now();
+            // A new demo is generated in a child process: generation allocates hundreds of
+            // megabytes that an allocator keeps in part once freed, and the server should not
+            // start with them. The server then reuses what the child built.
+            let built_by_child =
+                !args.build_only && demo::needs_building(&db)? && build_demo_in_child(&password)?;
             let today = chrono::Local::now().date_naive();
             let quiet = size.streets() == 1;
             let summary = demo::build(
@@ -368,6 +377,10 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                     }
                 },
             )?;
+            if args.build_only {
+                db.close();
+                return Ok(ExitCode::SUCCESS);
+            }
             if let Some(secs) = args.absence_window {
                 let n = db.write_blocking(|c| crate::sensing::demo::set_absence_window(c, secs))?;
                 tracing::info!(rules = n, seconds = secs, "demo absence rules shortened");
@@ -379,7 +392,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                 release();
             }
             tracing::info!(
-                created = summary.created,
+                created = summary.created || built_by_child,
                 streets = summary.streets,
                 persons = summary.persons,
                 seconds = t0.elapsed().as_secs_f64(),
@@ -429,6 +442,31 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             user_add(&db, a)?;
             db.close();
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs this program again as `… demo --build-only` with the same arguments and the demo
+/// password, and waits for it; says whether it built the demo. When the program cannot be found again (it was replaced or
+/// deleted meanwhile), the demo is built in this process instead.
+fn build_demo_in_child(password: &str) -> Result<bool, Fail> {
+    let Ok(exe) = std::env::current_exe() else {
+        tracing::warn!("cannot find this program again; building the demo in this process");
+        return Ok(false);
+    };
+    let status = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .arg("--build-only")
+        .env("LINLI_DEMO_PASSWORD", password)
+        .status();
+    match status {
+        Ok(s) if s.success() => Ok(true),
+        Ok(s) => Err(Fail(format!(
+            "building the demo failed ({s}); see the messages above"
+        ))),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start {}; building the demo in this process", exe.display());
+            Ok(false)
         }
     }
 }

@@ -51,6 +51,17 @@ pub enum DemoError {
 }
 
 /// Builds the demo (or reuses the one already there) and sets every demo account's password.
+/// Whether [`build`] would generate a demo (the database is empty) rather than reuse one.
+pub fn needs_building(db: &Db) -> Result<bool, StoreError> {
+    db.read_blocking(|c| {
+        Ok(
+            c.query_opt("SELECT value FROM meta WHERE key = 'demo'", &[])?
+                .is_none()
+                && c.query_i64("SELECT COUNT(*) FROM places", &[])? == 0,
+        )
+    })
+}
+
 pub fn build(
     db: &Db,
     keys: &FieldKeys,
