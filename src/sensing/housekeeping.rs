@@ -25,8 +25,12 @@ pub struct Pass {
 /// The first pass waits this long after start.
 const FIRST_PASS_AFTER: Duration = Duration::from_secs(120);
 
-/// Devices (by id range) handled per transaction, so a pass never holds the writer long.
+/// Devices (by id range) handled per transaction at most, so a pass never holds the writer
+/// long; fewer when their readings are many (see [`ROWS_PER_TX`]).
 const CHUNK: i64 = 1000;
+/// Raw readings deleted per transaction that a pass aims at: after a chunk that deleted
+/// more, the next chunk takes proportionally fewer devices (down to one).
+const ROWS_PER_TX: u64 = 100_000;
 
 /// What a pass is to do, decided once at its start.
 #[derive(Debug, Clone, Copy)]
@@ -34,18 +38,45 @@ pub struct Plan {
     /// Hours from `first` (inclusive) to `upto` (exclusive) are rolled up.
     first: i64,
     upto: i64,
-    /// Raw readings before this go (hour-aligned), when raw retention is on.
+    /// Raw readings before this go (hour-aligned). It never moves back: it is at least every
+    /// cut an earlier pass applied, even with raw retention turned off or lengthened since.
     cut: Option<i64>,
-    /// Where the previous pass cut: the hours before it were already rolled up from all
-    /// their readings, which then went, so a reading found there now arrived late and is
-    /// added to its hour rather than taking the hour's place.
+    /// The cut the last finished pass applied to every device.
     prev_cut: Option<i64>,
+    /// A pass cut short (a crash, a restart): the cut it applied, and the device id below
+    /// which it had applied it.
+    partial: Option<(i64, i64)>,
 }
 
 impl Plan {
     pub fn hours(&self) -> i64 {
         ((self.upto - self.first) / HOUR).max(0)
     }
+
+    /// The cut already applied to a device: the hours before it were rolled up from all
+    /// their readings, which then went, so a reading found there now arrived late.
+    fn applied(&self, device_id: i64) -> Option<i64> {
+        match self.partial {
+            Some((cut, below)) if device_id < below => Some(cut),
+            _ => self.prev_cut,
+        }
+    }
+}
+
+fn meta_str(c: &mut dyn Conn, key: &str) -> Result<Option<String>> {
+    Ok(
+        c.query_opt("SELECT value FROM meta WHERE key = $1", params![key])?
+            .map(|r| r.str(0)),
+    )
+}
+
+fn set_meta(c: &mut dyn Conn, key: &str, value: &str) -> Result<()> {
+    c.exec(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }
 
 /// Decides the hours to roll up: every complete hour not yet rolled up, and the last
@@ -55,12 +86,7 @@ impl Plan {
 /// the device/key pairs of `device_state` (which holds every pair that has readings): an
 /// index on `ts` alone would cost every insert a second B-tree, and ingestion is the hot path.
 pub fn plan(c: &mut dyn Conn, now: i64, raw_days: i64) -> Result<Plan> {
-    let done = c
-        .query_opt(
-            "SELECT value FROM meta WHERE key = 'sensing_rollup_upto'",
-            &[],
-        )?
-        .and_then(|r| r.str(0).parse::<i64>().ok());
+    let done = meta_str(c, "sensing_rollup_upto")?.and_then(|v| v.parse::<i64>().ok());
     let first = match done {
         Some(t) => t - GRACE,
         None => match c
@@ -75,19 +101,26 @@ pub fn plan(c: &mut dyn Conn, now: i64, raw_days: i64) -> Result<Plan> {
             None => now - now.rem_euclid(HOUR),
         },
     };
-    let prev_cut = c
-        .query_opt("SELECT value FROM meta WHERE key = 'sensing_raw_cut'", &[])?
-        .and_then(|r| r.str(0).parse::<i64>().ok());
+    let prev_cut = meta_str(c, "sensing_raw_cut")?.and_then(|v| v.parse::<i64>().ok());
+    let partial = meta_str(c, "sensing_raw_cut_partial")?.and_then(|v| {
+        let (cut, below) = v.split_once(':')?;
+        Some((cut.parse::<i64>().ok()?, below.parse::<i64>().ok()?))
+    });
     let upto = now - now.rem_euclid(HOUR); // the start of the current, incomplete hour
-    let cut = (raw_days > 0).then(|| {
+    let wanted = (raw_days > 0).then(|| {
         let cut = now - raw_days * 24 * HOUR;
         cut - cut.rem_euclid(HOUR)
     });
+    let cut = [wanted, prev_cut, partial.map(|p| p.0)]
+        .into_iter()
+        .flatten()
+        .max();
     Ok(Plan {
         first: first.max(upto - 400 * 24 * HOUR),
         upto,
         cut,
         prev_cut,
+        partial,
     })
 }
 
@@ -129,16 +162,31 @@ fn roll_up(c: &mut dyn Conn, lo: i64, hi: i64, from: i64, to: i64, fold: Fold) -
 
 /// The pass's work for devices with ids in `lo..hi`; returns the raw readings deleted.
 pub fn run_devices(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u64> {
-    if plan.first < plan.upto {
-        roll_up(c, lo, hi, plan.first, plan.upto, Fold::Replace)?;
+    // Devices on either side of where a pass cut short stopped have different cuts applied.
+    if let Some((_, below)) = plan.partial
+        && lo < below
+        && below < hi
+    {
+        return Ok(run_devices(c, plan, lo, below)? + run_devices(c, plan, below, hi)?);
+    }
+    let applied = plan.applied(lo);
+    let floor = applied.unwrap_or(i64::MIN);
+    // Readings below the applied cut arrived late: they are added to their hours (and go
+    // below, as the cut is at least the applied one).
+    if applied.is_some() {
+        roll_up(c, lo, hi, i64::MIN, floor, Fold::Add)?;
+    }
+    // Complete hours still holding all their readings are recomputed from them: the recent
+    // ones, and before raw rows go, every hour they belong to (hour-aligned, so every hour
+    // touched is complete).
+    let from = plan.first.max(floor);
+    if from < plan.upto {
+        roll_up(c, lo, hi, from, plan.upto, Fold::Replace)?;
     }
     let Some(cut) = plan.cut else { return Ok(0) };
-    // Before raw rows go, their hours are rolled up (hour-aligned, so every hour touched is
-    // complete): from all of their rows where those are still there, and by adding what
-    // arrived late where an earlier pass already deleted the rest.
-    let kept_from = plan.prev_cut.unwrap_or(i64::MIN).min(cut);
-    roll_up(c, lo, hi, i64::MIN, kept_from, Fold::Add)?;
-    roll_up(c, lo, hi, kept_from, cut, Fold::Replace)?;
+    if floor < cut.min(from) {
+        roll_up(c, lo, hi, floor, cut.min(from), Fold::Replace)?;
+    }
     let pairs = c.query(
         "SELECT device_id, key FROM device_state WHERE device_id >= $1 AND device_id < $2",
         params![lo, hi],
@@ -153,20 +201,26 @@ pub fn run_devices(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u6
     Ok(deleted)
 }
 
+/// [`run_devices`] for one transaction of a pass, recording that devices below `hi` now
+/// have the pass's cut applied: should the pass be cut short, the next one knows.
+pub fn run_chunk(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u64> {
+    let deleted = run_devices(c, plan, lo, hi)?;
+    if let Some(cut) = plan.cut {
+        set_meta(c, "sensing_raw_cut_partial", &format!("{cut}:{hi}"))?;
+    }
+    Ok(deleted)
+}
+
 /// Ends a pass: records how far the rollup got and applies the aggregates' retention.
 pub fn finish(c: &mut dyn Conn, plan: &Plan, now: i64, hourly_days: i64) -> Result<u64> {
-    c.exec(
-        "INSERT INTO meta (key, value) VALUES ('sensing_rollup_upto', $1) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![plan.upto.to_string()],
-    )?;
+    set_meta(c, "sensing_rollup_upto", &plan.upto.to_string())?;
     if let Some(cut) = plan.cut {
-        c.exec(
-            "INSERT INTO meta (key, value) VALUES ('sensing_raw_cut', $1) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![cut.to_string()],
-        )?;
+        set_meta(c, "sensing_raw_cut", &cut.to_string())?;
     }
+    c.exec(
+        "DELETE FROM meta WHERE key = 'sensing_raw_cut_partial'",
+        &[],
+    )?;
     if hourly_days <= 0 {
         return Ok(0);
     }
@@ -190,8 +244,19 @@ pub fn run_once(c: &mut dyn Conn, now: i64, raw_days: i64, hourly_days: i64) -> 
     })
 }
 
-/// One pass in short transactions of `CHUNK` devices each. The rollup's progress is
-/// recorded only at the end, so a pass cut short is simply done again.
+/// The devices of the next chunk, after one of `devices` that deleted `deleted` readings.
+fn next_chunk(devices: i64, deleted: u64) -> i64 {
+    if deleted > ROWS_PER_TX {
+        (devices as f64 * ROWS_PER_TX as f64 / deleted as f64).max(1.0) as i64
+    } else if deleted < ROWS_PER_TX / 4 {
+        (devices * 2).min(CHUNK)
+    } else {
+        devices
+    }
+}
+
+/// One pass in short transactions of up to `CHUNK` devices each (fewer where readings are
+/// many). How far it got is recorded in each, so a pass cut short is resumed correctly.
 pub async fn run_pass(
     state: &Arc<AppState>,
     now: i64,
@@ -213,13 +278,12 @@ pub async fn run_pass(
         hours: plan.hours(),
         ..Pass::default()
     };
-    let mut lo = span.0;
+    let (mut lo, mut devices) = (span.0, CHUNK);
     while lo <= span.1 {
-        let hi = lo + CHUNK;
-        pass.raw_deleted += state
-            .db
-            .write(move |c| run_devices(c, &plan, lo, hi))
-            .await?;
+        let hi = lo + devices;
+        let deleted = state.db.write(move |c| run_chunk(c, &plan, lo, hi)).await?;
+        pass.raw_deleted += deleted;
+        devices = next_chunk(devices, deleted);
         lo = hi;
     }
     pass.hourly_deleted = state
@@ -250,5 +314,22 @@ pub async fn run(state: Arc<AppState>) {
             Err(e) => tracing::error!(error = %e, "sensing housekeeping failed"),
         }
         tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_shrink_where_readings_are_many_and_grow_back() {
+        // A chunk that deleted ten times the aim: the next takes a tenth of the devices.
+        assert_eq!(next_chunk(1000, 10 * ROWS_PER_TX), 100);
+        // One device with millions of readings: still one device, never none.
+        assert_eq!(next_chunk(1, 50 * ROWS_PER_TX), 1);
+        // Near the aim: unchanged; well below: doubled, up to CHUNK.
+        assert_eq!(next_chunk(100, ROWS_PER_TX / 2), 100);
+        assert_eq!(next_chunk(100, 0), 200);
+        assert_eq!(next_chunk(800, 0), CHUNK);
     }
 }

@@ -147,6 +147,10 @@ fn open_conn(path: &Path, create: bool, cache_kib: i64) -> Result<Connection> {
     }
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+    // Temporary storage stays SQLite's default (files): a sort or grouping larger than the
+    // cache spills to disk instead of growing in memory (a housekeeping pass grouping
+    // millions of readings took hundreds of megabytes with temp_store = MEMORY); smaller
+    // ones never touch a file.
     // WAL lets readers run beside the writer. synchronous=NORMAL in WAL mode keeps every
     // committed transaction across a process crash (kill -9); only an OS crash or power
     // loss can lose the last commits.
@@ -155,7 +159,6 @@ fn open_conn(path: &Path, create: bool, cache_kib: i64) -> Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = 4000;",
     )
     .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;

@@ -857,6 +857,22 @@ async fn alert_lifecycle_escalation_scope_fiware_and_live_stream() {
     assert_eq!(ack(&jumin).send().await.unwrap().status(), 403);
 }
 
+/// (n, sum, min, max) of a device's battery hour, and the device's raw readings left.
+async fn battery_hour(app: &support::TestApp, id: i64, h: i64) -> ((i64, f64, f64, f64), i64) {
+    let r = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT n, sum, min, max, (SELECT COUNT(*) FROM readings WHERE device_id = $1) \
+                 FROM readings_hourly WHERE device_id = $1 AND key = 'battery' AND hour = $2",
+                linli::params![id, h],
+            )
+        })
+        .await
+        .unwrap();
+    ((r.i64(0), r.f64(1), r.f64(2), r.f64(3)), r.i64(4))
+}
+
 #[tokio::test]
 async fn housekeeping_rolls_up_hours_and_keeps_raw_readings_for_their_days() {
     let app = support::spawn().await;
@@ -877,23 +893,7 @@ async fn housekeeping_rolls_up_hours_and_keeps_raw_readings_for_their_days() {
         .unwrap();
     assert!(pass.raw_deleted >= 6, "{pass:?}");
     let id = dev.id;
-    // (n, sum, min, max) of the battery's hour, and the device's raw readings left.
-    let hourly = |h: i64| {
-        let db = app.db.clone();
-        async move {
-            let r = db
-                .read(move |c| {
-                    c.query_one(
-                        "SELECT n, sum, min, max, (SELECT COUNT(*) FROM readings WHERE device_id = $1) \
-                         FROM readings_hourly WHERE device_id = $1 AND key = 'battery' AND hour = $2",
-                        linli::params![id, h],
-                    )
-                })
-                .await
-                .unwrap();
-            ((r.i64(0), r.f64(1), r.f64(2), r.f64(3)), r.i64(4))
-        }
-    };
+    let hourly = |h: i64| battery_hour(&app, id, h);
     assert_eq!(hourly(h0).await.0, (6, 495.0, 80.0, 85.0));
     // A second pass changes nothing.
     let again = app
@@ -924,6 +924,68 @@ async fn housekeeping_rolls_up_hours_and_keeps_raw_readings_for_their_days() {
         (7, 594.0, 80.0, 99.0),
         "the late reading joins its hour's six"
     );
+}
+
+#[tokio::test]
+async fn a_housekeeping_pass_cut_short_is_resumed_without_losing_an_hour() {
+    use linli::sensing::housekeeping as hk;
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let dev = door_in_grid(&app, &admin).await;
+    let (hour, id) = (3_600_000, dev.id);
+    let now = linli::store::now_ms();
+    let h0 = now - now % hour - 40 * 24 * hour;
+    let six: Vec<Value> = (0..6)
+        .map(|i| json!({"ts": h0 + i * 600_000, "values": {"battery": 80 + i}}))
+        .collect();
+    assert_eq!(post(&app, &dev.token, Value::Array(six)).await.0, 200);
+    // A pass handles this device's chunk (rolls its hour up, deletes the raw readings past
+    // retention) and stops there: the process is killed before the pass ends.
+    let deleted = app
+        .db
+        .write(move |c| {
+            let plan = hk::plan(c, now, 30)?;
+            hk::run_chunk(c, &plan, id, id + 1)
+        })
+        .await
+        .unwrap();
+    assert_eq!(deleted, 6);
+    assert_eq!(
+        battery_hour(&app, id, h0).await,
+        ((6, 495.0, 80.0, 85.0), 0)
+    );
+    // A reading for that hour arrives late; the next pass adds it to the six already counted
+    // rather than recomputing the hour from the one reading left.
+    let late = json!([{"ts": h0 + 59 * 60_000, "values": {"battery": 99}}]);
+    assert_eq!(post(&app, &dev.token, late).await.0, 200);
+    let pass = hk::run_pass(&app.state, now, 30, 400).await.unwrap();
+    assert_eq!(pass.raw_deleted, 1, "{pass:?}");
+    assert_eq!(
+        battery_hour(&app, id, h0).await,
+        ((7, 594.0, 80.0, 99.0), 0)
+    );
+    // Raw retention lengthened to 60 days: the hour's readings are gone all the same, so a
+    // late one is still added, not made the whole hour.
+    let late = json!([{"ts": h0 + 58 * 60_000, "values": {"battery": 50}}]);
+    assert_eq!(post(&app, &dev.token, late).await.0, 200);
+    app.db
+        .write(move |c| hk::run_once(c, now, 60, 400))
+        .await
+        .unwrap();
+    assert_eq!(
+        battery_hour(&app, id, h0).await,
+        ((8, 644.0, 50.0, 99.0), 0)
+    );
+    // Retention turned off: late readings below the old cut are still added once, and go.
+    let late = json!([{"ts": h0 + 57 * 60_000, "values": {"battery": 6}}]);
+    assert_eq!(post(&app, &dev.token, late).await.0, 200);
+    for _ in 0..2 {
+        app.db
+            .write(move |c| hk::run_once(c, now, 0, 400))
+            .await
+            .unwrap();
+    }
+    assert_eq!(battery_hour(&app, id, h0).await, ((9, 650.0, 6.0, 99.0), 0));
 }
 
 #[tokio::test]
