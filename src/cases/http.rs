@@ -683,16 +683,31 @@ pub async fn add_photo(
     if !case.is_open() {
         return Err(CaseError::Conflict(super::Why::Key("case.err_photo_closed")).into());
     }
-    let prepared = tokio::task::spawn_blocking(move || super::photos::prepare(&raw, share))
-        .await
-        .map_err(|e| AppError::internal("preparing a photo", e))??;
+    // Checked, thumbnailed and written to disk off the async threads and outside the
+    // write transaction; the row follows, and the files go again if it cannot be stored.
     let dir = state.cfg.data_dir.clone();
+    let for_files = case.clone();
+    let (prepared, files) = tokio::task::spawn_blocking(move || {
+        let p = super::photos::prepare(&raw, share)?;
+        let files = super::photos::write_files(&dir, &for_files, &p)
+            .map_err(|e| crate::store::StoreError::Db(format!("writing a photo: {e}")))?;
+        Ok::<_, CaseError>((p, files))
+    })
+    .await
+    .map_err(|e| AppError::internal("preparing a photo", e))??;
     let uid = caller.user_id;
-    let photo = state
-        .db
-        .write_tx(move |c| super::photos::store(c, &dir, &case, uid, &prepared, now))
-        .await?;
-    Ok(photo)
+    let files = Arc::new(files);
+    let stored = {
+        let files = files.clone();
+        state
+            .db
+            .write_tx(move |c| super::photos::store(c, &case, uid, &prepared, &files, now))
+            .await
+    };
+    if stored.is_err() {
+        files.remove(&state.cfg.data_dir);
+    }
+    Ok(stored?)
 }
 
 /// Adds a photo (multipart: `photo`, and `share_location=1` to keep its EXIF location). JPEG or

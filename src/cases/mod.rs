@@ -1342,12 +1342,19 @@ pub fn figures(c: &mut dyn Conn, street_id: i64) -> Result<Vec<OrgFigures>, Stor
     Ok(out)
 }
 
-/// The background work of cases: the deadline watcher every 30 seconds and webhook delivery
-/// every 5 seconds. Both keep their state in the database. (The word segmenter's dictionary,
+/// The background work of cases: at start, the removal of orphaned photo files; then the
+/// deadline watcher every 30 seconds and webhook delivery every 5 seconds. Both keep their state in the database. (The word segmenter's dictionary,
 /// about 33 MB, is loaded when the report form is first opened or a report first arrives,
 /// not at start: an idle server holds about 40 MB instead of 75.)
 pub fn spawn_jobs(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let (db, dir) = (state.db.clone(), state.cfg.data_dir.clone());
+        match tokio::task::spawn_blocking(move || photos::sweep_orphans(&db, &dir)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(files = n, "orphaned photo files removed"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = ?e, "sweeping orphaned photo files failed"),
+            Err(e) => tracing::warn!(error = %e, "sweeping orphaned photo files failed"),
+        }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         let mut n: u64 = 0;
         loop {

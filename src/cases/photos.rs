@@ -193,14 +193,57 @@ pub fn prepare(raw: &[u8], share_location: bool) -> Result<Prepared, CaseError> 
     })
 }
 
-/// Stores a prepared photo of a case: the row, then the files (a failed write rolls the row
-/// back with the transaction).
+/// Where a photo's files go, relative to the data folder.
+pub struct Files {
+    pub file: String,
+    pub thumb: String,
+}
+
+impl Files {
+    /// Removes both files (a photo whose row was not stored).
+    pub fn remove(&self, data_dir: &Path) {
+        for f in [&self.file, &self.thumb] {
+            let _ = std::fs::remove_file(data_dir.join(f));
+        }
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Writes a prepared photo's files under a fresh name and syncs them to disk, before its row
+/// is stored: a row never points at a file that is not there, and the writer does no file
+/// work. Should storing the row fail, the caller removes them with [`Files::remove`]; files
+/// left by a crash in between are removed by [`sweep_orphans`]. Blocking file I/O.
+pub fn write_files(data_dir: &Path, case: &Case, p: &Prepared) -> std::io::Result<Files> {
+    let dir = format!("photos/{}/{}", case.street_id, case.id.0);
+    std::fs::create_dir_all(data_dir.join(&dir))?;
+    let name = crate::org::auth::random_token("")[..16].to_string();
+    let files = Files {
+        file: format!("{dir}/{name}.{}", p.kind.ext()),
+        thumb: format!("{dir}/{name}.thumb.jpg"),
+    };
+    let written = write_synced(&data_dir.join(&files.file), &p.bytes)
+        .and_then(|()| write_synced(&data_dir.join(&files.thumb), &p.thumb))
+        .and_then(|()| std::fs::File::open(data_dir.join(&dir))?.sync_all());
+    if let Err(e) = written {
+        files.remove(data_dir);
+        return Err(e);
+    }
+    Ok(files)
+}
+
+/// Stores the row of a photo whose files [`write_files`] wrote.
 pub fn store(
     c: &mut dyn Conn,
-    data_dir: &Path,
     case: &Case,
     uploader: i64,
     p: &Prepared,
+    files: &Files,
     now: i64,
 ) -> Result<Photo, CaseError> {
     let n = c.query_i64(
@@ -210,24 +253,22 @@ pub fn store(
     if n >= MAX_PER_CASE {
         return Err(CaseError::Invalid("case.err_photo_count"));
     }
-    let dir = format!("photos/{}/{}", case.street_id, case.id.0);
     let (lat, lon) = (p.location.map(|l| l.0), p.location.map(|l| l.1));
     let id = c.query_i64(
         "INSERT INTO case_photos (street_id, case_id, file, thumb, content_type, bytes, lat, lon, uploaded_by, created_at) \
-         VALUES ($1, $2, '', '', $3, $4, $5, $6, $7, $8) RETURNING id",
-        params![case.street_id, case.id.0, p.kind.mime(), p.bytes.len(), lat, lon, uploader, now],
-    )?;
-    let file = format!("{dir}/{id}.{}", p.kind.ext());
-    let thumb = format!("{dir}/{id}.thumb.jpg");
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(data_dir.join(&dir))?;
-        std::fs::write(data_dir.join(&file), &p.bytes)?;
-        std::fs::write(data_dir.join(&thumb), &p.thumb)
-    };
-    write().map_err(|e| crate::store::StoreError::Db(format!("writing a photo: {e}")))?;
-    c.exec(
-        "UPDATE case_photos SET file = $2, thumb = $3 WHERE id = $1",
-        params![id, file.clone(), thumb.clone()],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        params![
+            case.street_id,
+            case.id.0,
+            files.file.clone(),
+            files.thumb.clone(),
+            p.kind.mime(),
+            p.bytes.len(),
+            lat,
+            lon,
+            uploader,
+            now
+        ],
     )?;
     Ok(Photo {
         id,
@@ -236,9 +277,68 @@ pub fn store(
         lat,
         lon,
         created_at: now,
-        file,
-        thumb,
+        file: files.file.clone(),
+        thumb: files.thumb.clone(),
     })
+}
+
+/// Files in the photo folders older than this with no row are orphans.
+const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes photo files that no row points at and that are older than an hour: files of an
+/// upload whose process died between writing them and storing the row. Returns how many
+/// went. Blocking; run at start, off the async threads.
+pub fn sweep_orphans(db: &crate::store::Db, data_dir: &Path) -> Result<usize, CaseError> {
+    let root = data_dir.join("photos");
+    let mut removed = 0;
+    let Ok(streets) = std::fs::read_dir(&root) else {
+        return Ok(0);
+    };
+    for street in streets.flatten() {
+        let Ok(cases) = std::fs::read_dir(street.path()) else {
+            continue;
+        };
+        for case in cases.flatten() {
+            let Some(case_id) = case
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let known: std::collections::HashSet<String> = db
+                .read_blocking(|c| {
+                    c.query(
+                        "SELECT file, thumb FROM case_photos WHERE case_id = $1",
+                        params![case_id],
+                    )
+                })?
+                .iter()
+                .flat_map(|r| [r.str(0), r.str(1)])
+                .collect();
+            let Ok(files) = std::fs::read_dir(case.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let old = f
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > ORPHAN_AGE);
+                let rel = format!(
+                    "photos/{}/{}/{}",
+                    street.file_name().to_string_lossy(),
+                    case_id,
+                    f.file_name().to_string_lossy()
+                );
+                if old && !known.contains(&rel) && std::fs::remove_file(f.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -1909,4 +1909,38 @@ async fn photos_are_checked_by_content_with_thumbnails_and_location_only_with_co
     );
     let (_, d) = app.get_json(&jumin, &format!("/api/v1/cases/{id}")).await;
     assert_eq!(d["photos"].as_array().unwrap().len(), 3);
+    // Twelve photos per case: the thirteenth is refused, and its files (written before the
+    // row) go with it.
+    for _ in 3..12 {
+        assert_eq!(upload(&app, &jumin, id, png.clone(), false).await.0, 201);
+    }
+    let (s, v) = upload(&app, &jumin, id, png.clone(), false).await;
+    assert_eq!(s, 422, "{v}");
+    let folder = app
+        .dir
+        .path()
+        .join(format!("photos/{}/{id}", d["case"]["street_id"]));
+    let files = || std::fs::read_dir(&folder).unwrap().count();
+    assert_eq!(files(), 24, "a file and a thumbnail per stored photo");
+    // Files left by a crash between writing them and storing the row are swept at start
+    // once an hour old; a fresh one (an upload under way) and the stored ones stay.
+    let stray = folder.join("crashed.png");
+    let fresh = folder.join("uploading.png");
+    std::fs::write(&stray, b"x").unwrap();
+    std::fs::write(&fresh, b"x").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stray)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+        .unwrap();
+    let (db, dir) = (app.db.clone(), app.dir.path().to_path_buf());
+    let removed = tokio::task::spawn_blocking(move || {
+        linli::cases::photos::sweep_orphans(&db, &dir).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(removed, 1);
+    assert!(!stray.exists() && fresh.exists());
+    assert_eq!(files(), 25);
 }
