@@ -247,6 +247,17 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
+    match db
+        .write(|c| crate::web::import_jobs::at_start(c, crate::store::now_ms()))
+        .await
+    {
+        Ok(n) if n > 0 => tracing::warn!(
+            jobs = n,
+            "imports interrupted by the restart (nothing of them was written)"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "marking interrupted imports failed"),
+    }
     // Signed tree heads every few minutes when the log has grown. The schedule needs no
     // state of its own: a head is signed only over entries no head covers yet.
     let signer = {

@@ -368,6 +368,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "case_cells",
             include_str!("../../migrations/sqlite/0012_case_cells.sql"),
         ),
+        (
+            13,
+            "import_jobs",
+            include_str!("../../migrations/sqlite/0013_import_jobs.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -429,6 +434,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             12,
             "case_cells",
             include_str!("../../migrations/postgres/0012_case_cells.sql"),
+        ),
+        (
+            13,
+            "import_jobs",
+            include_str!("../../migrations/postgres/0013_import_jobs.sql"),
         ),
     ];
     match backend {

@@ -2,14 +2,18 @@
 //! done), the job page shows rows checked out of rows in the file while a large one runs, then
 //! the report; the refused rows download from it as a workbook with a reason column, ready to
 //! be fixed and imported again. Jobs live in memory for an hour after they finish: the data
-//! they wrote is in the database (all or nothing), only the report is forgotten.
+//! they wrote is in the database (all or nothing), only the report is forgotten. Each job also
+//! has a row in `import_jobs` with its state and counts (no personal data), so that after a
+//! restart its page still says what it did, or that it was interrupted and wrote nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::params;
 use crate::registry::import::{Report, Sheet};
+use crate::store::{Conn, Result as StoreResult};
 
 #[derive(Clone, Debug)]
 pub enum JobState {
@@ -126,4 +130,122 @@ pub fn get(id: &str, owner: i64) -> Option<Arc<ImportJob>> {
         .get(id)
         .filter(|j| j.owner == owner)
         .cloned()
+}
+
+impl JobState {
+    fn as_str(&self) -> &'static str {
+        match self {
+            JobState::Checking => "checking",
+            JobState::Writing => "writing",
+            JobState::Done(_) => "done",
+            JobState::Failed(_) => "failed",
+        }
+    }
+}
+
+/// Records a job as it starts.
+pub fn record(
+    c: &mut dyn Conn,
+    job: &ImportJob,
+    street_id: Option<i64>,
+    now: i64,
+) -> StoreResult<()> {
+    c.exec(
+        "INSERT INTO import_jobs (id, street_id, owner_id, scope, apply, file_name, state, total_rows, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'checking', $7, $8)",
+        params![
+            job.id.clone(),
+            street_id,
+            job.owner,
+            job.scope.clone(),
+            i64::from(job.apply),
+            job.file_name.clone(),
+            job.total.load(Ordering::Relaxed),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Records how a job ended.
+pub fn record_end(c: &mut dyn Conn, id: &str, state: &JobState, now: i64) -> StoreResult<()> {
+    let (counts, error) = match state {
+        JobState::Done(r) => (
+            [r.create, r.update, r.unchanged, r.refused.len()],
+            String::new(),
+        ),
+        JobState::Failed(e) => ([0; 4], e.clone()),
+        _ => return Ok(()),
+    };
+    c.exec(
+        "UPDATE import_jobs SET state = $2, n_create = $3, n_update = $4, n_unchanged = $5, n_refused = $6, \
+         error = $7, finished_at = $8 WHERE id = $1",
+        params![
+            id, state.as_str(), counts[0], counts[1], counts[2], counts[3], error, now
+        ],
+    )?;
+    Ok(())
+}
+
+/// How long a job's row is kept.
+const KEEP_ROWS_MS: i64 = 30 * 86_400_000;
+
+/// At start: jobs left running by the previous process were interrupted (one linli process
+/// serves a data folder; an import is one transaction, so none of it was written); rows
+/// older than thirty days go. Returns the jobs marked interrupted.
+pub fn at_start(c: &mut dyn Conn, now: i64) -> StoreResult<u64> {
+    let n = c.exec(
+        "UPDATE import_jobs SET state = 'interrupted', finished_at = $1 WHERE state IN ('checking', 'writing')",
+        params![now],
+    )?;
+    c.exec(
+        "DELETE FROM import_jobs WHERE created_at < $1",
+        params![now - KEEP_ROWS_MS],
+    )?;
+    Ok(n)
+}
+
+/// A job as its row keeps it, once its process no longer holds it.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub id: String,
+    pub scope: String,
+    pub apply: bool,
+    pub file_name: String,
+    /// done, failed, interrupted (or checking/writing in another process).
+    pub state: String,
+    pub total: i64,
+    pub create: i64,
+    pub update: i64,
+    pub unchanged: i64,
+    pub refused: i64,
+    pub error: String,
+}
+
+/// A job's row, only for the user who started it.
+pub fn load(c: &mut dyn Conn, id: &str, owner: i64) -> StoreResult<Option<Stored>> {
+    Ok(c
+        .query_opt(
+            "SELECT id, scope, apply, file_name, state, total_rows, n_create, n_update, n_unchanged, n_refused, error \
+             FROM import_jobs WHERE id = $1 AND owner_id = $2",
+            params![id, owner],
+        )?
+        .map(|r| Stored {
+            id: r.str(0),
+            scope: r.str(1),
+            apply: r.i64(2) != 0,
+            file_name: r.str(3),
+            state: r.str(4),
+            total: r.i64(5),
+            create: r.i64(6),
+            update: r.i64(7),
+            unchanged: r.i64(8),
+            refused: r.i64(9),
+            error: r.str(10),
+        }))
+}
+
+/// Drops a job from memory, as a restart does (its row stays).
+pub fn forget(id: &str) {
+    jobs().lock().expect("jobs").remove(id);
 }

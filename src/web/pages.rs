@@ -1797,6 +1797,8 @@ struct ImportsPage {
     error: Option<String>,
     /// The job the page reports on.
     job: Option<JobView>,
+    /// A job from before a restart, as its row keeps it.
+    stored: Option<super::import_jobs::Stored>,
 }
 
 struct JobView {
@@ -1828,6 +1830,7 @@ async fn imports_page(Signed(caller): Signed) -> AppResult<Response> {
         report: None,
         error: None,
         job: None,
+        stored: None,
     }))
 }
 
@@ -1882,6 +1885,7 @@ async fn import_upload(
         report,
         error,
         job: None,
+        stored: None,
     };
     let t = Tr(ctx().lang);
     if !crate::org::Scope::covers(&caller.scope.registry, &scope) {
@@ -1905,6 +1909,13 @@ async fn import_upload(
     };
     let job = super::import_jobs::create(caller.user_id, scope.clone(), apply, name.clone(), sheet);
     {
+        let (j, street) = (job.clone(), caller.street_id);
+        state
+            .db
+            .write(move |c| super::import_jobs::record(c, &j, street, crate::store::now_ms()))
+            .await?;
+    }
+    {
         let (state, job, caller) = (state.clone(), job.clone(), caller.clone());
         tokio::spawn(async move {
             use super::import_jobs::JobState;
@@ -1927,14 +1938,25 @@ async fn import_upload(
                     )?)
                 })
                 .await;
-            job.set(match result {
+            let end = match result {
                 Ok(Ok(report)) => JobState::Done(Box::new(report)),
                 Ok(Err(e)) => JobState::Failed(e.to_string()),
                 Err(e) => {
                     tracing::error!(error = %e.message(crate::web::i18n::Lang::En), "an import from the page failed");
                     JobState::Failed(e.message(crate::web::i18n::Lang::Zh))
                 }
-            });
+            };
+            let (id, recorded) = (job.id.clone(), end.clone());
+            if let Err(e) = state
+                .db
+                .write(move |c| {
+                    super::import_jobs::record_end(c, &id, &recorded, crate::store::now_ms())
+                })
+                .await
+            {
+                tracing::error!(error = %e, "recording the end of an import failed");
+            }
+            job.set(end);
         });
     }
     // A small file is done before a person notices; a large one shows its progress.
@@ -1942,9 +1964,41 @@ async fn import_upload(
     Ok(Redirect::to(&format!("/imports/jobs/{}", job.id)).into_response())
 }
 
-async fn import_job_page(Signed(caller): Signed, Path(id): Path<String>) -> AppResult<Response> {
+/// A job this process no longer holds (it restarted since), as its row keeps it.
+async fn stored_job(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<super::import_jobs::Stored> {
+    let (id, owner) = (id.to_string(), caller.user_id);
+    state
+        .db
+        .read(move |c| super::import_jobs::load(c, &id, owner))
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+async fn import_job_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     use super::import_jobs::JobState;
-    let job = super::import_jobs::get(&id, caller.user_id).ok_or_else(AppError::not_found)?;
+    let Some(job) = super::import_jobs::get(&id, caller.user_id) else {
+        let stored = stored_job(&state, &caller, &id).await?;
+        let mut res = render(&ImportsPage {
+            l: Layout::new(Some(&caller)),
+            scope: stored.scope.clone(),
+            report: None,
+            error: None,
+            job: None,
+            stored: Some(stored.clone()),
+        });
+        if stored.state == "interrupted" || stored.state == "failed" {
+            *res.status_mut() = StatusCode::BAD_REQUEST;
+        }
+        return Ok(res);
+    };
     let st = job.state();
     let (report, error) = match &st {
         JobState::Done(r) => (Some((**r).clone()), None),
@@ -1966,6 +2020,7 @@ async fn import_job_page(Signed(caller): Signed, Path(id): Path<String>) -> AppR
         report,
         error,
         job: Some(view),
+        stored: None,
     });
     if matches!(st, JobState::Failed(_)) {
         *res.status_mut() = StatusCode::BAD_REQUEST;
@@ -1982,11 +2037,26 @@ struct JobProgress {
 
 /// How far a job is, for the page's progress bar.
 async fn import_job_progress(
+    State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<String>,
 ) -> AppResult<axum::Json<JobProgress>> {
     use super::import_jobs::JobState;
-    let job = super::import_jobs::get(&id, caller.user_id).ok_or_else(AppError::not_found)?;
+    let Some(job) = super::import_jobs::get(&id, caller.user_id) else {
+        let stored = stored_job(&state, &caller, &id).await?;
+        let total = stored.total.max(0) as usize;
+        return Ok(axum::Json(JobProgress {
+            state: match stored.state.as_str() {
+                "done" => "done",
+                "checking" => "checking",
+                "writing" => "writing",
+                // Failed and interrupted jobs end the same way for the progress bar.
+                _ => "failed",
+            },
+            done: if stored.state == "done" { total } else { 0 },
+            total,
+        }));
+    };
     Ok(axum::Json(JobProgress {
         state: match job.state() {
             JobState::Checking => "checking",
@@ -2000,9 +2070,20 @@ async fn import_job_progress(
 }
 
 /// The refused rows of a finished job, as they were plus a reason column.
-async fn import_job_refused(Signed(caller): Signed, Path(id): Path<String>) -> AppResult<Response> {
+async fn import_job_refused(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     use super::import_jobs::JobState;
-    let job = super::import_jobs::get(&id, caller.user_id).ok_or_else(AppError::not_found)?;
+    let Some(job) = super::import_jobs::get(&id, caller.user_id) else {
+        stored_job(&state, &caller, &id).await?;
+        return Err(AppError::new(
+            StatusCode::GONE,
+            "gone",
+            "import.refused_gone",
+        ));
+    };
     let JobState::Done(report) = job.state() else {
         return Err(AppError::not_found());
     };
