@@ -69,7 +69,38 @@ impl Calendar {
         }
     }
 
-    pub fn load(c: &mut dyn Conn, street_id: i64) -> Result<Calendar> {
+    /// A street's calendar. Calendars are cached by version: every change of a street's
+    /// calendar ([`set_year`]) gives it a new random version in `meta` (`calendar:STREET`),
+    /// so a cached one is used only while its version is current, whichever process made
+    /// the change, and two databases never share an entry. Reading the version is one
+    /// primary-key lookup; loading and parsing the days cost a case's intake a twentieth.
+    pub fn load(c: &mut dyn Conn, street_id: i64) -> Result<std::sync::Arc<Calendar>> {
+        type Cache = std::sync::Mutex<HashMap<String, std::sync::Arc<Calendar>>>;
+        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+        let version = c
+            .query_opt(
+                "SELECT value FROM meta WHERE key = $1",
+                params![format!("calendar:{street_id}")],
+            )?
+            .map(|r| r.str(0));
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(v) = &version
+            && let Some(cal) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(v)
+        {
+            return Ok(cal.clone());
+        }
+        let cal = std::sync::Arc::new(Self::read(c, street_id)?);
+        if let Some(v) = version {
+            let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() >= 256 {
+                map.clear();
+            }
+            map.insert(v, cal.clone());
+        }
+        Ok(cal)
+    }
+
+    fn read(c: &mut dyn Conn, street_id: i64) -> Result<Calendar> {
         let rows = c.query(
             "SELECT day, kind FROM calendar_days WHERE street_id = $1",
             params![street_id],
@@ -211,6 +242,14 @@ pub fn set_year(c: &mut dyn Conn, street_id: i64, year: i32, days: &[CalendarDay
             &rows,
         )?;
     }
+    // A new version: calendars cached under the old one are no longer used.
+    c.exec(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![
+            format!("calendar:{street_id}"),
+            crate::org::auth::random_token("cal_")
+        ],
+    )?;
     Ok(())
 }
 

@@ -68,7 +68,7 @@ const BATCH: i64 = 2000;
 /// Handles every case whose next alarm is due at `now`. Runs in the caller's transaction.
 pub fn sweep(c: &mut dyn Conn, now: i64) -> Result<Sweep> {
     let mut out = Sweep::default();
-    let mut calendars: HashMap<i64, Calendar> = HashMap::new();
+    let mut calendars: HashMap<i64, std::sync::Arc<Calendar>> = HashMap::new();
     let mut after = i64::MIN;
     let mut after_id = 0i64;
     loop {

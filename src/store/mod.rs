@@ -373,6 +373,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "import_jobs",
             include_str!("../../migrations/sqlite/0013_import_jobs.sql"),
         ),
+        (
+            14,
+            "calendar_versions",
+            include_str!("../../migrations/sqlite/0014_calendar_versions.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -439,6 +444,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             13,
             "import_jobs",
             include_str!("../../migrations/postgres/0013_import_jobs.sql"),
+        ),
+        (
+            14,
+            "calendar_versions",
+            include_str!("../../migrations/postgres/0014_calendar_versions.sql"),
         ),
     ];
     match backend {

@@ -669,6 +669,18 @@ async fn deadlines_count_working_time_from_the_street_calendar() {
         .await
         .unwrap();
     assert_eq!(due, calendar::local_ms(2026, 10, 8, 9, 30));
+    // Before any 2027 exception, Friday 1 Jan 16:30 + 1 h is Monday 09:30. (Calendars are
+    // cached by version: the edit below must not be answered from this one.)
+    let cached = app
+        .db
+        .read(move |c| calendar::Calendar::load(c, street))
+        .await
+        .unwrap();
+    let friday = calendar::local_ms(2027, 1, 1, 16, 30);
+    assert_eq!(
+        cached.add(friday, HOUR_MS),
+        calendar::local_ms(2027, 1, 4, 9, 30)
+    );
     // The administrator edits 2027: 4 January a holiday, Sunday 3 January a make-up day.
     let r = app
         .client()
