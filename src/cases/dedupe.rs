@@ -50,9 +50,15 @@ fn cells_of_box(lat0: f64, lat1: f64, lon0: f64, lon1: f64) -> Option<Vec<i64>> 
     )
 }
 
+static JIEBA: OnceLock<jieba_rs::Jieba> = OnceLock::new();
+
 fn jieba() -> &'static jieba_rs::Jieba {
-    static J: OnceLock<jieba_rs::Jieba> = OnceLock::new();
-    J.get_or_init(jieba_rs::Jieba::new)
+    JIEBA.get_or_init(jieba_rs::Jieba::new)
+}
+
+/// Whether the dictionary is loaded (segmenting then takes microseconds, not a second).
+pub fn is_ready() -> bool {
+    JIEBA.get().is_some()
 }
 
 /// Loads the dictionary in the background if it is not loaded yet (it takes a moment and

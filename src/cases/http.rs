@@ -270,6 +270,12 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
     // Everything but the inserts runs on a reader, in parallel with other requests:
     // segmentation, validation, place, routing, deadlines and the duplicate search. On SQLite
     // there is one writer, and it only inserts.
+    if !dedupe::is_ready() {
+        // The first report after start loads the dictionary without holding a reader.
+        tokio::task::spawn_blocking(dedupe::warm_up)
+            .await
+            .map_err(|e| AppError::internal("loading the word segmenter", e))?;
+    }
     let now = now_ms();
     let (new, prepared, duplicates) = state
         .db

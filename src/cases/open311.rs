@@ -569,24 +569,45 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
         open311_key_id: Some(key_id),
         terms: None,
     };
+    let new = if new.place_id.is_none() && new.lat.is_none() {
+        // Only an address: the case belongs to the street as a whole.
+        NewCase {
+            place_id: Some(street),
+            ..new
+        }
+    } else {
+        new
+    };
+    if !super::dedupe::is_ready() {
+        // The first report after start loads the word segmenter without holding a reader.
+        let _ = tokio::task::spawn_blocking(super::dedupe::warm_up).await;
+    }
+    // As for the JSON API: checked, placed and segmented on a reader; the writer inserts.
     let now = now_ms();
     let public_code = code.to_string();
+    let (new, prepared) = state
+        .db
+        .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
+            let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
+                super::category_by_code(c, street, &public_code)?
+                    .filter(|k| k.public && k.active)
+                    .ok_or(CaseError::Invalid("open311.err_service"))?;
+                let new = NewCase {
+                    terms: Some(super::dedupe::segment(new.description.trim())),
+                    ..new
+                };
+                let p = super::prepare(c, street, &new, now)?;
+                Ok((new, p))
+            };
+            Ok(run(c))
+        })
+        .await
+        .map_err(|e| Failure::case(fmt, e.into()))?
+        .map_err(|e| Failure::case(fmt, e))?;
     let created = state
         .db
         .write_tx(move |c| -> Result<(i64, String), CaseError> {
-            super::category_by_code(c, street, &public_code)?
-                .filter(|k| k.public && k.active)
-                .ok_or(CaseError::Invalid("open311.err_service"))?;
-            let new = if new.place_id.is_none() && new.lat.is_none() {
-                // Only an address: the case belongs to the street as a whole.
-                NewCase {
-                    place_id: Some(street),
-                    ..new
-                }
-            } else {
-                new
-            };
-            let id = super::create(c, street, Channel::Open311, &new, now)?;
+            let id = super::store(c, street, Channel::Open311, &new, &prepared, now)?;
             let tok = c
                 .query_one("SELECT token FROM cases WHERE id = $1", params![id.0])?
                 .str(0);
