@@ -603,16 +603,18 @@ async fn the_upload_page_dry_runs_then_applies() {
             .unwrap(),
     )
     .await;
-    let progress: serde_json::Value = b
-        .get(app.url(&format!("{job}/progress")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(progress["state"], "done");
-    assert_eq!(progress["done"], progress["total"]);
+    // A finished job's progress: done, every row.
+    let finished = |job: String| {
+        let b = b.clone();
+        let url = app.url(&format!("{job}/progress"));
+        async move {
+            let progress: serde_json::Value =
+                b.get(url).send().await.unwrap().json().await.unwrap();
+            assert_eq!(progress["state"], "done");
+            assert_eq!(progress["done"], progress["total"]);
+        }
+    };
+    finished(job.clone()).await;
     // Another user cannot see the job.
     let (other, _) = app.login_page("shegong", crate::support::PASSWORD).await;
     assert_eq!(other.get(app.url(&job)).send().await.unwrap().status(), 404);
@@ -688,16 +690,7 @@ async fn the_upload_page_dry_runs_then_applies() {
         .unwrap();
     assert_eq!(r.status(), 410);
     assert!(r.text().await.unwrap().contains("重新上传"));
-    let progress: serde_json::Value = b
-        .get(app.url(&format!("{job}/progress")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(progress["state"], "done");
-    assert_eq!(progress["done"], progress["total"]);
+    finished(job.clone()).await;
     assert_eq!(other.get(app.url(&job)).send().await.unwrap().status(), 404);
     // A job still running when the server stopped is marked interrupted at the next start:
     // it wrote nothing, and its page says so.
