@@ -385,11 +385,14 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                 let n = db.write_blocking(|c| crate::sensing::demo::set_absence_window(c, secs))?;
                 tracing::info!(rules = n, seconds = secs, "demo absence rules shortened");
             }
-            // Generation leaves freed memory with the allocator and full page caches in
-            // SQLite; give both back before serving.
-            db.write_blocking(|c| c.exec("PRAGMA shrink_memory", &[]).map(|_| ()))?;
-            if let Some(release) = RELEASE.get() {
-                release();
+            // Generated in this process after all (no child could run): generation leaves
+            // freed memory with the allocator and full page caches in SQLite; give both back
+            // before serving.
+            if summary.created {
+                db.write_blocking(|c| c.exec("PRAGMA shrink_memory", &[]).map(|_| ()))?;
+                if let Some(release) = RELEASE.get() {
+                    release();
+                }
             }
             tracing::info!(
                 created = summary.created || built_by_child,
@@ -447,8 +450,8 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
 }
 
 /// Runs this program again as `… demo --build-only` with the same arguments and the demo
-/// password, and waits for it; says whether it built the demo. When the program cannot be found again (it was replaced or
-/// deleted meanwhile), the demo is built in this process instead.
+/// password, and waits for it; says whether it built the demo. When the program cannot be
+/// started again (it was replaced or deleted meanwhile), the demo is built in this process.
 fn build_demo_in_child(password: &str) -> Result<bool, Fail> {
     let Ok(exe) = std::env::current_exe() else {
         tracing::warn!("cannot find this program again; building the demo in this process");

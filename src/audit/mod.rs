@@ -290,22 +290,16 @@ pub fn index_subjects(c: &mut dyn Conn, mut rows: SubjectRows, from: u64) -> Res
     let done = indexed_upto(c)?;
     if done >= from {
         let n = size(c)?;
-        c.exec(
-            "INSERT INTO meta (key, value) VALUES ('audit_indexed', $1) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![n.to_string()],
-        )?;
+        crate::store::set_meta(c, "audit_indexed", &n.to_string())?;
     }
     Ok(())
 }
 
 /// Entries below this sequence number have their subjects indexed.
 pub fn indexed_upto(c: &mut dyn Conn) -> Result<u64> {
-    Ok(
-        c.query_opt("SELECT value FROM meta WHERE key = 'audit_indexed'", &[])?
-            .and_then(|r| r.str(0).parse().ok())
-            .unwrap_or(0),
-    )
+    Ok(crate::store::meta(c, "audit_indexed")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 /// Indexes the subjects of entries appended after the index's end (after a crash, say):
@@ -328,10 +322,7 @@ pub fn catch_up_index(c: &mut dyn Conn) -> Result<u64> {
         }
     }
     let done = n - from;
-    c.exec(
-        "INSERT INTO meta (key, value) VALUES ('audit_indexed', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![from.to_string()],
-    )?;
+    crate::store::set_meta(c, "audit_indexed", &from.to_string())?;
     index_subjects(c, rows, from)?;
     Ok(done)
 }

@@ -77,12 +77,7 @@ impl Calendar {
     pub fn load(c: &mut dyn Conn, street_id: i64) -> Result<std::sync::Arc<Calendar>> {
         type Cache = std::sync::Mutex<HashMap<String, std::sync::Arc<Calendar>>>;
         static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-        let version = c
-            .query_opt(
-                "SELECT value FROM meta WHERE key = $1",
-                params![format!("calendar:{street_id}")],
-            )?
-            .map(|r| r.str(0));
+        let version = crate::store::meta(c, &format!("calendar:{street_id}"))?;
         let cache = CACHE.get_or_init(Default::default);
         if let Some(v) = &version
             && let Some(cal) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(v)
@@ -243,14 +238,11 @@ pub fn set_year(c: &mut dyn Conn, street_id: i64, year: i32, days: &[CalendarDay
         )?;
     }
     // A new version: calendars cached under the old one are no longer used.
-    c.exec(
-        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![
-            format!("calendar:{street_id}"),
-            crate::org::auth::random_token("cal_")
-        ],
-    )?;
-    Ok(())
+    crate::store::set_meta(
+        c,
+        &format!("calendar:{street_id}"),
+        &crate::org::auth::random_token("cal_"),
+    )
 }
 
 /// China's public holidays and make-up working days of 2026, as the State Council's General

@@ -56,9 +56,13 @@ fn jieba() -> &'static jieba_rs::Jieba {
     JIEBA.get_or_init(jieba_rs::Jieba::new)
 }
 
-/// Whether the dictionary is loaded (segmenting then takes microseconds, not a second).
-pub fn is_ready() -> bool {
-    JIEBA.get().is_some()
+/// Makes sure the dictionary is loaded, loading it on a blocking thread if need be: intake
+/// calls it before it takes a database connection, so the first report after start does not
+/// hold one for the second that loading takes.
+pub async fn ready() {
+    if JIEBA.get().is_none() {
+        let _ = tokio::task::spawn_blocking(warm_up).await;
+    }
 }
 
 /// Loads the dictionary in the background if it is not loaded yet (it takes a moment and

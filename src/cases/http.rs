@@ -265,26 +265,16 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
         reporter_name: name,
         reporter_contact: contact,
         open311_key_id: None,
-        terms: None,
     };
     // Everything but the inserts runs on a reader, in parallel with other requests:
     // segmentation, validation, place, routing, deadlines and the duplicate search. On SQLite
     // there is one writer, and it only inserts.
-    if !dedupe::is_ready() {
-        // The first report after start loads the dictionary without holding a reader.
-        tokio::task::spawn_blocking(dedupe::warm_up)
-            .await
-            .map_err(|e| AppError::internal("loading the word segmenter", e))?;
-    }
+    dedupe::ready().await;
     let now = now_ms();
     let (new, prepared, duplicates) = state
         .db
         .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
             let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
-                let new = NewCase {
-                    terms: Some(dedupe::segment(new.description.trim())),
-                    ..new
-                };
                 let p = super::prepare(c, street, &new, now)?;
                 let dups = dedupe::suggest(
                     c,

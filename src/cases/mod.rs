@@ -873,9 +873,6 @@ pub struct NewCase {
     pub reporter_name: String,
     pub reporter_contact: String,
     pub open311_key_id: Option<i64>,
-    /// The description segmented for duplicate detection, when the caller did it already
-    /// (outside the write transaction, which is the single writer on SQLite).
-    pub terms: Option<String>,
 }
 
 /// The place a case belongs to, with the building and the point used for duplicates.
@@ -1104,10 +1101,7 @@ pub fn prepare(
     let suggested = route(c, cat.id, &loc.path)?;
     let cal = Calendar::load(c, street_id)?;
     let dur = cat.accept_hours * HOUR_MS;
-    let terms = match &n.terms {
-        Some(t) => t.clone(),
-        None => dedupe::segment(description),
-    };
+    let terms = dedupe::segment(description);
     // The operations centre learns of every new case.
     let dispatchers = notify::dispatchers(c, street_id, &loc.path, 0)?;
     Ok(Prepared {

@@ -567,7 +567,6 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
         reporter_name: name,
         reporter_contact: contact,
         open311_key_id: Some(key_id),
-        terms: None,
     };
     let new = if new.place_id.is_none() && new.lat.is_none() {
         // Only an address: the case belongs to the street as a whole.
@@ -578,10 +577,7 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
     } else {
         new
     };
-    if !super::dedupe::is_ready() {
-        // The first report after start loads the word segmenter without holding a reader.
-        let _ = tokio::task::spawn_blocking(super::dedupe::warm_up).await;
-    }
+    super::dedupe::ready().await;
     // As for the JSON API: checked, placed and segmented on a reader; the writer inserts.
     let now = now_ms();
     let public_code = code.to_string();
@@ -592,10 +588,6 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
                 super::category_by_code(c, street, &public_code)?
                     .filter(|k| k.public && k.active)
                     .ok_or(CaseError::Invalid("open311.err_service"))?;
-                let new = NewCase {
-                    terms: Some(super::dedupe::segment(new.description.trim())),
-                    ..new
-                };
                 let p = super::prepare(c, street, &new, now)?;
                 Ok((new, p))
             };

@@ -50,18 +50,15 @@ pub enum DemoError {
     NotEmpty,
 }
 
-/// Builds the demo (or reuses the one already there) and sets every demo account's password.
 /// Whether [`build`] would generate a demo (the database is empty) rather than reuse one.
 pub fn needs_building(db: &Db) -> Result<bool, StoreError> {
     db.read_blocking(|c| {
-        Ok(
-            c.query_opt("SELECT value FROM meta WHERE key = 'demo'", &[])?
-                .is_none()
-                && c.query_i64("SELECT COUNT(*) FROM places", &[])? == 0,
-        )
+        Ok(crate::store::meta(c, "demo")?.is_none()
+            && c.query_i64("SELECT COUNT(*) FROM places", &[])? == 0)
     })
 }
 
+/// Builds the demo (or reuses the one already there) and sets every demo account's password.
 pub fn build(
     db: &Db,
     keys: &FieldKeys,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::app::AppState;
 use crate::params;
-use crate::store::{Conn, Result};
+use crate::store::{Conn, Result, meta, set_meta};
 
 const HOUR: i64 = 3_600_000;
 /// Late readings are still folded in when they arrive within this long after their hour.
@@ -63,22 +63,6 @@ impl Plan {
     }
 }
 
-fn meta_str(c: &mut dyn Conn, key: &str) -> Result<Option<String>> {
-    Ok(
-        c.query_opt("SELECT value FROM meta WHERE key = $1", params![key])?
-            .map(|r| r.str(0)),
-    )
-}
-
-fn set_meta(c: &mut dyn Conn, key: &str, value: &str) -> Result<()> {
-    c.exec(
-        "INSERT INTO meta (key, value) VALUES ($1, $2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
-}
-
 /// Decides the hours to roll up: every complete hour not yet rolled up, and the last
 /// `GRACE` of those that were (for late readings).
 ///
@@ -86,7 +70,7 @@ fn set_meta(c: &mut dyn Conn, key: &str, value: &str) -> Result<()> {
 /// the device/key pairs of `device_state` (which holds every pair that has readings): an
 /// index on `ts` alone would cost every insert a second B-tree, and ingestion is the hot path.
 pub fn plan(c: &mut dyn Conn, now: i64, raw_days: i64) -> Result<Plan> {
-    let done = meta_str(c, "sensing_rollup_upto")?.and_then(|v| v.parse::<i64>().ok());
+    let done = meta(c, "sensing_rollup_upto")?.and_then(|v| v.parse::<i64>().ok());
     let first = match done {
         Some(t) => t - GRACE,
         None => match c
@@ -101,8 +85,8 @@ pub fn plan(c: &mut dyn Conn, now: i64, raw_days: i64) -> Result<Plan> {
             None => now - now.rem_euclid(HOUR),
         },
     };
-    let prev_cut = meta_str(c, "sensing_raw_cut")?.and_then(|v| v.parse::<i64>().ok());
-    let partial = meta_str(c, "sensing_raw_cut_partial")?.and_then(|v| {
+    let prev_cut = meta(c, "sensing_raw_cut")?.and_then(|v| v.parse::<i64>().ok());
+    let partial = meta(c, "sensing_raw_cut_partial")?.and_then(|v| {
         let (cut, below) = v.split_once(':')?;
         Some((cut.parse::<i64>().ok()?, below.parse::<i64>().ok()?))
     });

@@ -457,6 +457,24 @@ fn migrations(backend: Backend) -> &'static [Migration] {
     }
 }
 
+/// A value of the `meta` table (the database's own small settings and progress marks).
+pub fn meta(c: &mut dyn Conn, key: &str) -> Result<Option<String>> {
+    Ok(
+        c.query_opt("SELECT value FROM meta WHERE key = $1", params![key])?
+            .map(|r| r.str(0)),
+    )
+}
+
+/// Sets a value of the `meta` table.
+pub fn set_meta(c: &mut dyn Conn, key: &str, value: &str) -> Result<()> {
+    c.exec(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
 /// Unix time in milliseconds: the one time representation in storage.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

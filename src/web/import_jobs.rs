@@ -133,7 +133,8 @@ pub fn get(id: &str, owner: i64) -> Option<Arc<ImportJob>> {
 }
 
 impl JobState {
-    fn as_str(&self) -> &'static str {
+    /// The state's name, as the progress endpoint and the job's row give it.
+    pub fn as_str(&self) -> &'static str {
         match self {
             JobState::Checking => "checking",
             JobState::Writing => "writing",

@@ -2041,7 +2041,6 @@ async fn import_job_progress(
     Signed(caller): Signed,
     Path(id): Path<String>,
 ) -> AppResult<axum::Json<JobProgress>> {
-    use super::import_jobs::JobState;
     let Some(job) = super::import_jobs::get(&id, caller.user_id) else {
         let stored = stored_job(&state, &caller, &id).await?;
         let total = stored.total.max(0) as usize;
@@ -2058,12 +2057,7 @@ async fn import_job_progress(
         }));
     };
     Ok(axum::Json(JobProgress {
-        state: match job.state() {
-            JobState::Checking => "checking",
-            JobState::Writing => "writing",
-            JobState::Done(_) => "done",
-            JobState::Failed(_) => "failed",
-        },
+        state: job.state().as_str(),
         done: job.done.load(std::sync::atomic::Ordering::Relaxed),
         total: job.total.load(std::sync::atomic::Ordering::Relaxed),
     }))
