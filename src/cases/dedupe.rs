@@ -87,7 +87,7 @@ const STOP: &[&str] = &[
     "呢",
 ];
 
-/// The terms of a text as stored with a case: jieba's words (search mode, so compounds also
+/// The terms of a text as stored with a case, sorted: jieba's words (search mode, so compounds also
 /// give their parts) and the character bigrams of each run of Chinese text, marked `~` —
 /// segmentation alone splits "东门路灯不亮" as 东门路/灯不亮 and would miss 路灯. Computed once
 /// at intake, so comparing a new report with its candidates needs no segmentation of theirs.
@@ -100,6 +100,71 @@ pub fn segment(text: &str) -> String {
         }
         out.push(w.to_lowercase());
     }
+    push_pairs(text, &mut out);
+    // Sorted, so counting them for a comparison needs no sort.
+    out.sort_unstable();
+    out.join(" ")
+}
+
+/// The terms of a text without waiting for the dictionary: [`segment`] when it is loaded;
+/// otherwise only the character pairs, with `true` for "partial", and the dictionary starts
+/// loading in the background. For intake inside a write transaction (a sensor alert), which
+/// must not hold the writer for the second loading takes; the cases job completes partial
+/// terms later ([`complete_partial_terms`]).
+pub fn segment_or_pairs(text: &str) -> (String, bool) {
+    if JIEBA.get().is_some() {
+        return (segment(text), false);
+    }
+    if tokio::runtime::Handle::try_current().is_ok() {
+        warm_up_soon();
+    }
+    let mut out = Vec::new();
+    push_pairs(text, &mut out);
+    out.sort_unstable();
+    (out.join(" "), true)
+}
+
+/// Re-segments cases stored with partial terms, a batch at a time; returns how many it
+/// completed. Loads the dictionary first (off the connection) when there are any.
+pub async fn complete_partial_terms(db: &crate::store::Db) -> Result<usize> {
+    let pending = db
+        .read(|c| {
+            Ok(c.query(
+                "SELECT id, description FROM cases WHERE terms_partial = 1 ORDER BY id LIMIT 500",
+                params![],
+            )?
+            .into_iter()
+            .map(|mut r| (r.i64(0), r.take_str(1).unwrap_or_default()))
+            .collect::<Vec<_>>())
+        })
+        .await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    ready().await;
+    let done: Vec<(i64, String)> = tokio::task::spawn_blocking(move || {
+        pending
+            .into_iter()
+            .map(|(id, d)| (id, segment(&d)))
+            .collect()
+    })
+    .await
+    .map_err(|e| crate::store::StoreError::Db(format!("segmenting failed: {e}")))?;
+    db.write(move |c| {
+        let mut n = 0;
+        for (id, terms) in &done {
+            n += c.exec(
+                "UPDATE cases SET terms = $1, terms_partial = 0 WHERE id = $2 AND terms_partial = 1",
+                params![terms.as_str(), *id],
+            )? as usize;
+        }
+        Ok(n)
+    })
+    .await
+}
+
+/// Appends the character bigrams of each run of Chinese text, marked `~`.
+fn push_pairs(text: &str, out: &mut Vec<String>) {
     let chars: Vec<char> = text.chars().collect();
     for pair in chars.windows(2) {
         let cjk = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
@@ -110,7 +175,6 @@ pub fn segment(text: &str) -> String {
             }
         }
     }
-    out.join(" ")
 }
 
 /// Stored terms with their weights (bigrams weigh half a word), sorted by term: two of them
@@ -121,7 +185,10 @@ pub type Counts<'a> = Vec<(&'a str, f64)>;
 /// Counts stored terms; bigrams weigh half a word.
 pub fn counts(segmented: &str) -> Counts<'_> {
     let mut terms: Vec<&str> = segmented.split_whitespace().collect();
-    terms.sort_unstable();
+    // Stored sorted since 2026-11; older cases' terms are sorted here.
+    if !terms.is_sorted() {
+        terms.sort_unstable();
+    }
     let mut out: Counts = Vec::with_capacity(terms.len());
     for t in terms {
         let w = if t.starts_with('~') { 0.5 } else { 1.0 };

@@ -265,6 +265,7 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
         reporter_name: name,
         reporter_contact: contact,
         open311_key_id: None,
+        terms_later: false,
     };
     // Everything but the inserts runs on a reader, in parallel with other requests:
     // segmentation, validation, place, routing, deadlines and the duplicate search. On SQLite

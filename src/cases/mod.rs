@@ -873,6 +873,10 @@ pub struct NewCase {
     pub reporter_name: String,
     pub reporter_contact: String,
     pub open311_key_id: Option<i64>,
+    /// Never wait for the word segmenter: when it is not loaded yet, store the description's
+    /// character pairs only and let the cases job complete the terms. Set by intake that runs
+    /// inside a write transaction (sensor alerts).
+    pub terms_later: bool,
 }
 
 /// The place a case belongs to, with the building and the point used for duplicates.
@@ -1070,6 +1074,8 @@ pub struct Prepared {
     pub extra: String,
     /// The description segmented for duplicate detection.
     pub terms: String,
+    /// Only the character pairs so far: the cases job completes them.
+    pub terms_partial: bool,
     /// The officials told of the new case.
     pub dispatchers: Vec<i64>,
 }
@@ -1101,7 +1107,11 @@ pub fn prepare(
     let suggested = route(c, cat.id, &loc.path)?;
     let cal = Calendar::load(c, street_id)?;
     let dur = cat.accept_hours * HOUR_MS;
-    let terms = dedupe::segment(description);
+    let (terms, terms_partial) = if n.terms_later {
+        dedupe::segment_or_pairs(description)
+    } else {
+        (dedupe::segment(description), false)
+    };
     // The operations centre learns of every new case.
     let dispatchers = notify::dispatchers(c, street_id, &loc.path, 0)?;
     Ok(Prepared {
@@ -1112,6 +1122,7 @@ pub fn prepare(
         suggested_org_id: suggested,
         extra: serde_json::Value::Object(extra).to_string(),
         terms,
+        terms_partial,
         dispatchers,
     })
 }
@@ -1132,8 +1143,8 @@ pub fn store(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
          place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \
          open311_key_id, token, suggested_org_id, clock, clock_start, warn_at, due_at, next_alarm_at, \
-         created_at, updated_at, terms, cell) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23) RETURNING id",
+         created_at, updated_at, terms, cell, terms_partial) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23, $24) RETURNING id",
         params![
             street_id,
             p.category.id,
@@ -1157,7 +1168,8 @@ pub fn store(
             p.warn_at,
             p.due_at,
             p.terms.clone(),
-            loc.lat.zip(loc.lon).map(|(a, o)| dedupe::cell(a, o))
+            loc.lat.zip(loc.lon).map(|(a, o)| dedupe::cell(a, o)),
+            p.terms_partial as i64
         ],
     )?;
     let actor = if n.reporter_name.trim().is_empty() {
@@ -1228,6 +1240,7 @@ pub fn open_from_sensor(
             description: description.to_string(),
             place_id: Some(place_id),
             reporter_name: "sensor".into(),
+            terms_later: true,
             ..NewCase::default()
         },
         now,
@@ -1337,9 +1350,11 @@ pub fn figures(c: &mut dyn Conn, street_id: i64) -> Result<Vec<OrgFigures>, Stor
 }
 
 /// The background work of cases: at start, the removal of orphaned photo files; then the
-/// deadline watcher every 30 seconds and webhook delivery every 5 seconds. Both keep their state in the database. (The word segmenter's dictionary,
-/// about 33 MB, is loaded when the report form is first opened or a report first arrives,
-/// not at start: an idle server holds about 40 MB instead of 75.)
+/// deadline watcher every 30 seconds, and every 5 seconds webhook delivery and the completion
+/// of terms stored partial (by a sensor alert's case before the word segmenter was loaded).
+/// All keep their state in the database. The segmenter's dictionary, about 33 MB, is loaded
+/// when the report form is first opened or a report first arrives, not at start: an idle
+/// server holds about 40 MB instead of 75.
 pub fn spawn_jobs(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let (db, dir) = (state.db.clone(), state.cfg.data_dir.clone());
@@ -1366,6 +1381,11 @@ pub fn spawn_jobs(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
                 }
             }
             n += 1;
+            match dedupe::complete_partial_terms(&state.db).await {
+                Ok(n) if n > 0 => tracing::info!(cases = n, "case terms completed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "completing case terms failed"),
+            }
             if let Err(e) = notify::deliver_due(&state.db, crate::store::now_ms()).await {
                 tracing::error!(error = %e, "webhook delivery failed");
             }

@@ -28,12 +28,13 @@ const FIRST_PASS_AFTER: Duration = Duration::from_secs(120);
 /// Devices (by id range) handled per transaction at most, so a pass never holds the writer
 /// long; fewer when their readings are many (see [`ROWS_PER_TX`]).
 const CHUNK: i64 = 1000;
-/// Raw readings deleted per transaction that a pass aims at: after a chunk that deleted
-/// more, the next chunk takes proportionally fewer devices (down to one).
+/// Raw readings deleted per transaction that a pass aims at: a chunk with more expired
+/// readings takes proportionally fewer devices, down to one, and one device with more is
+/// cut in time slices.
 const ROWS_PER_TX: u64 = 100_000;
 
 /// What a pass is to do, decided once at its start.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// Hours from `first` (inclusive) to `upto` (exclusive) are rolled up.
     first: i64,
@@ -43,9 +44,73 @@ pub struct Plan {
     cut: Option<i64>,
     /// The cut the last finished pass applied to every device.
     prev_cut: Option<i64>,
-    /// A pass cut short (a crash, a restart): the cut it applied, and the device id below
-    /// which it had applied it.
-    partial: Option<(i64, i64)>,
+    /// What passes cut short (a crash, a restart) applied since: see [`Layers`].
+    partial: Layers,
+}
+
+/// The cuts applied by passes cut short, as `(cut, below)` layers ordered by `below`: a
+/// device has the cut of the first layer whose `below` is above its id, or else the last
+/// finished pass's. Layers, because a pass cut short can itself be cut short before it has
+/// caught up with an earlier one (devices past where the later stopped still have the
+/// earlier's cut applied), and because one device with many readings is cut in slices,
+/// each its own transaction (that device has the slice's cut, those below it the pass's).
+/// Stored in `meta` as `cut:below,cut:below,…`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layers(Vec<(i64, i64)>);
+
+impl Layers {
+    fn parse(v: &str) -> Layers {
+        let mut out: Vec<(i64, i64)> = v
+            .split(',')
+            .filter_map(|part| {
+                let (cut, below) = part.split_once(':')?;
+                Some((cut.parse().ok()?, below.parse().ok()?))
+            })
+            .collect();
+        out.sort_by_key(|l| l.1);
+        Layers(out)
+    }
+
+    fn layers(&self) -> &[(i64, i64)] {
+        &self.0
+    }
+
+    fn cut_of(&self, device_id: i64) -> Option<i64> {
+        self.layers().iter().find(|l| device_id < l.1).map(|l| l.0)
+    }
+
+    /// The highest cut any layer applied.
+    fn max_cut(&self) -> Option<i64> {
+        self.layers().iter().map(|l| l.0).max()
+    }
+
+    /// After devices `lo..hi` got `cut` (and those below `lo` the pass's `pass_cut`): the
+    /// layers now, with those the pass has caught up with dropped.
+    fn after(&self, pass_cut: i64, lo: i64, hi: i64, cut: i64) -> Layers {
+        let mut out = Vec::with_capacity(self.0.len() + 2);
+        if cut != pass_cut {
+            out.push((pass_cut, lo));
+        }
+        out.push((cut, hi));
+        out.extend(self.0.iter().filter(|l| l.1 > hi));
+        Layers(out)
+    }
+
+    fn to_meta(&self) -> String {
+        self.layers()
+            .iter()
+            .map(|(c, b)| format!("{c}:{b}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The first layer boundary strictly inside `lo..hi`.
+    fn boundary_in(&self, lo: i64, hi: i64) -> Option<i64> {
+        self.layers()
+            .iter()
+            .map(|l| l.1)
+            .find(|&b| lo < b && b < hi)
+    }
 }
 
 impl Plan {
@@ -56,10 +121,7 @@ impl Plan {
     /// The cut already applied to a device: the hours before it were rolled up from all
     /// their readings, which then went, so a reading found there now arrived late.
     fn applied(&self, device_id: i64) -> Option<i64> {
-        match self.partial {
-            Some((cut, below)) if device_id < below => Some(cut),
-            _ => self.prev_cut,
-        }
+        self.partial.cut_of(device_id).or(self.prev_cut)
     }
 }
 
@@ -86,16 +148,15 @@ pub fn plan(c: &mut dyn Conn, now: i64, raw_days: i64) -> Result<Plan> {
         },
     };
     let prev_cut = meta(c, "sensing_raw_cut")?.and_then(|v| v.parse::<i64>().ok());
-    let partial = meta(c, "sensing_raw_cut_partial")?.and_then(|v| {
-        let (cut, below) = v.split_once(':')?;
-        Some((cut.parse::<i64>().ok()?, below.parse::<i64>().ok()?))
-    });
+    let partial = meta(c, "sensing_raw_cut_partial")?
+        .map(|v| Layers::parse(&v))
+        .unwrap_or_default();
     let upto = now - now.rem_euclid(HOUR); // the start of the current, incomplete hour
     let wanted = (raw_days > 0).then(|| {
         let cut = now - raw_days * 24 * HOUR;
         cut - cut.rem_euclid(HOUR)
     });
-    let cut = [wanted, prev_cut, partial.map(|p| p.0)]
+    let cut = [wanted, prev_cut, partial.max_cut()]
         .into_iter()
         .flatten()
         .max();
@@ -147,11 +208,8 @@ fn roll_up(c: &mut dyn Conn, lo: i64, hi: i64, from: i64, to: i64, fold: Fold) -
 /// The pass's work for devices with ids in `lo..hi`; returns the raw readings deleted.
 pub fn run_devices(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u64> {
     // Devices on either side of where a pass cut short stopped have different cuts applied.
-    if let Some((_, below)) = plan.partial
-        && lo < below
-        && below < hi
-    {
-        return Ok(run_devices(c, plan, lo, below)? + run_devices(c, plan, below, hi)?);
+    if let Some(b) = plan.partial.boundary_in(lo, hi) {
+        return Ok(run_devices(c, plan, lo, b)? + run_devices(c, plan, b, hi)?);
     }
     let applied = plan.applied(lo);
     let floor = applied.unwrap_or(i64::MIN);
@@ -188,10 +246,107 @@ pub fn run_devices(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u6
 /// [`run_devices`] for one transaction of a pass, recording that devices below `hi` now
 /// have the pass's cut applied: should the pass be cut short, the next one knows.
 pub fn run_chunk(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u64> {
+    // What is applied now, this pass's progress included (a slice of the first device).
+    let plan = &Plan {
+        partial: current(c, plan)?,
+        ..plan.clone()
+    };
     let deleted = run_devices(c, plan, lo, hi)?;
     if let Some(cut) = plan.cut {
-        set_meta(c, "sensing_raw_cut_partial", &format!("{cut}:{hi}"))?;
+        record(c, plan, lo, hi, cut)?;
     }
+    Ok(deleted)
+}
+
+/// Records that devices `lo..hi` now have `cut` applied (and those below `lo` the pass's).
+fn record(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64, cut: i64) -> Result<()> {
+    let pass_cut = plan.cut.unwrap_or(cut);
+    let layers = current(c, plan)?.after(pass_cut, lo, hi, cut);
+    set_meta(c, "sensing_raw_cut_partial", &layers.to_meta())
+}
+
+/// The layers as recorded now (in the caller's transaction).
+fn current(c: &mut dyn Conn, plan: &Plan) -> Result<Layers> {
+    Ok(match meta(c, "sensing_raw_cut_partial")? {
+        Some(v) => Layers::parse(&v),
+        None => plan.partial.clone(),
+    })
+}
+
+/// The raw readings of devices `lo..hi` that the pass's cut deletes (read through the
+/// primary key, so only those rows are visited).
+pub fn expired(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u64> {
+    let Some(cut) = plan.cut else { return Ok(0) };
+    let n = c.query_one(
+        "SELECT COUNT(*) FROM device_state s CROSS JOIN readings r \
+         WHERE s.device_id >= $1 AND s.device_id < $2 AND r.device_id = s.device_id AND r.key = s.key AND r.ts < $3",
+        params![lo, hi, cut],
+    )?;
+    Ok(n.i64(0).max(0) as u64)
+}
+
+/// The cuts one device with `rows` expired readings is cut at, one transaction each, so
+/// that each deletes about `per_tx`: hour-aligned, evenly spread in time from where it
+/// stands to the pass's cut (the last), which [`run_chunk`] applies.
+pub fn slices(
+    c: &mut dyn Conn,
+    plan: &Plan,
+    device: i64,
+    rows: u64,
+    per_tx: u64,
+) -> Result<Vec<i64>> {
+    let Some(cut) = plan.cut else {
+        return Ok(Vec::new());
+    };
+    let oldest = c
+        .query_opt(
+            "SELECT MIN(m) FROM (SELECT (SELECT MIN(r.ts) FROM readings r \
+             WHERE r.device_id = s.device_id AND r.key = s.key) AS m FROM device_state s WHERE s.device_id = $1) x",
+            params![device],
+        )?
+        .and_then(|r| r.opt_i64(0));
+    let Some(oldest) = oldest else {
+        return Ok(vec![cut]);
+    };
+    let from = oldest - oldest.rem_euclid(HOUR);
+    let n = rows.div_ceil(per_tx.max(1)).max(1) as i64;
+    let mut out: Vec<i64> = (1..n)
+        .map(|i| {
+            let t = from + (cut - from) * i / n;
+            t - t.rem_euclid(HOUR)
+        })
+        .filter(|&t| t > from && t < cut)
+        .collect();
+    out.dedup();
+    out.push(cut);
+    Ok(out)
+}
+
+/// One slice of a device with many readings: its hours below `to` rolled up and its raw
+/// readings before `to` deleted, recorded as that device's applied cut. The hours above
+/// are left to [`run_chunk`], which ends the device.
+pub fn run_slice(c: &mut dyn Conn, plan: &Plan, device: i64, to: i64) -> Result<u64> {
+    let applied = current(c, plan)?.cut_of(device).or(plan.prev_cut);
+    let floor = applied.unwrap_or(i64::MIN);
+    if to <= floor {
+        return Ok(0);
+    }
+    if applied.is_some() {
+        roll_up(c, device, device + 1, i64::MIN, floor, Fold::Add)?;
+    }
+    roll_up(c, device, device + 1, floor, to, Fold::Replace)?;
+    let pairs = c.query(
+        "SELECT key FROM device_state WHERE device_id = $1",
+        params![device],
+    )?;
+    let mut deleted = 0;
+    for p in pairs {
+        deleted += c.exec(
+            "DELETE FROM readings WHERE device_id = $1 AND key = $2 AND ts < $3",
+            params![device, p.str(0), to],
+        )?;
+    }
+    record(c, plan, device, device + 1, to)?;
     Ok(deleted)
 }
 
@@ -228,11 +383,12 @@ pub fn run_once(c: &mut dyn Conn, now: i64, raw_days: i64, hourly_days: i64) -> 
     })
 }
 
-/// The devices of the next chunk, after one of `devices` that deleted `deleted` readings.
-fn next_chunk(devices: i64, deleted: u64) -> i64 {
-    if deleted > ROWS_PER_TX {
-        (devices as f64 * ROWS_PER_TX as f64 / deleted as f64).max(1.0) as i64
-    } else if deleted < ROWS_PER_TX / 4 {
+/// The devices of the next chunk, after one of `devices` that had `deleted` readings to
+/// delete, aiming at `per_tx`.
+fn next_chunk(devices: i64, deleted: u64, per_tx: u64) -> i64 {
+    if deleted > per_tx {
+        (devices as f64 * per_tx as f64 / deleted as f64).max(1.0) as i64
+    } else if deleted < per_tx / 4 {
         (devices * 2).min(CHUNK)
     } else {
         devices
@@ -246,6 +402,19 @@ pub async fn run_pass(
     now: i64,
     raw_days: i64,
     hourly_days: i64,
+) -> std::result::Result<Pass, crate::store::StoreError> {
+    run_pass_with(state, now, raw_days, hourly_days, ROWS_PER_TX).await
+}
+
+/// [`run_pass`] aiming at `per_tx` raw readings deleted per transaction: before each chunk
+/// its expired readings are counted (on a reader); a chunk with more takes fewer devices,
+/// and one device with more is cut in time slices ([`slices`], [`run_slice`]).
+pub async fn run_pass_with(
+    state: &Arc<AppState>,
+    now: i64,
+    raw_days: i64,
+    hourly_days: i64,
+    per_tx: u64,
 ) -> std::result::Result<Pass, crate::store::StoreError> {
     let (plan, span) = state
         .db
@@ -262,12 +431,31 @@ pub async fn run_pass(
         hours: plan.hours(),
         ..Pass::default()
     };
+    let plan = Arc::new(plan);
     let (mut lo, mut devices) = (span.0, CHUNK);
     while lo <= span.1 {
         let hi = lo + devices;
-        let deleted = state.db.write(move |c| run_chunk(c, &plan, lo, hi)).await?;
+        let p = plan.clone();
+        let rows = state.db.read(move |c| expired(c, &p, lo, hi)).await?;
+        if rows > per_tx && devices > 1 {
+            devices = next_chunk(devices, rows, per_tx).min(devices - 1);
+            continue;
+        }
+        if rows > per_tx {
+            let p = plan.clone();
+            let cuts = state
+                .db
+                .read(move |c| slices(c, &p, lo, rows, per_tx))
+                .await?;
+            for &to in cuts.iter().take(cuts.len().saturating_sub(1)) {
+                let p = plan.clone();
+                pass.raw_deleted += state.db.write(move |c| run_slice(c, &p, lo, to)).await?;
+            }
+        }
+        let p = plan.clone();
+        let deleted = state.db.write(move |c| run_chunk(c, &p, lo, hi)).await?;
         pass.raw_deleted += deleted;
-        devices = next_chunk(devices, deleted);
+        devices = next_chunk(devices, rows, per_tx);
         lo = hi;
     }
     pass.hourly_deleted = state
@@ -306,14 +494,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn layers_remember_every_pass_cut_short_until_caught_up() {
+        // A pass with cut 10 stopped below device 500; a later one, cut 20, below 100.
+        let l = Layers::parse("10:500").after(20, 0, 100, 20);
+        assert_eq!(l.to_meta(), "20:100,10:500");
+        assert_eq!(
+            (l.cut_of(50), l.cut_of(100), l.cut_of(499), l.cut_of(500)),
+            (Some(20), Some(10), Some(10), None)
+        );
+        // A device with many readings cut in slices: it has the slice's cut, those below it
+        // the pass's, those past it what they had.
+        let s = Layers::parse(&l.to_meta()).after(20, 300, 301, 15);
+        assert_eq!(s.to_meta(), "20:300,15:301,10:500");
+        assert_eq!(
+            (s.cut_of(299), s.cut_of(300), s.cut_of(301)),
+            (Some(20), Some(15), Some(10))
+        );
+        assert_eq!(s.boundary_in(0, 1000), Some(300));
+        assert_eq!(s.boundary_in(300, 301), None);
+        // Caught up past the earlier pass: one layer left.
+        assert_eq!(s.after(20, 400, 600, 20).to_meta(), "20:600");
+        // The format of a single layer, as stored before layers existed, still reads.
+        assert_eq!(Layers::parse("7:42").cut_of(41), Some(7));
+        assert_eq!(Layers::parse("").cut_of(0), None);
+    }
+
+    #[test]
     fn chunks_shrink_where_readings_are_many_and_grow_back() {
         // A chunk that deleted ten times the aim: the next takes a tenth of the devices.
-        assert_eq!(next_chunk(1000, 10 * ROWS_PER_TX), 100);
+        assert_eq!(next_chunk(1000, 10 * ROWS_PER_TX, ROWS_PER_TX), 100);
         // One device with millions of readings: still one device, never none.
-        assert_eq!(next_chunk(1, 50 * ROWS_PER_TX), 1);
+        assert_eq!(next_chunk(1, 50 * ROWS_PER_TX, ROWS_PER_TX), 1);
         // Near the aim: unchanged; well below: doubled, up to CHUNK.
-        assert_eq!(next_chunk(100, ROWS_PER_TX / 2), 100);
-        assert_eq!(next_chunk(100, 0), 200);
-        assert_eq!(next_chunk(800, 0), CHUNK);
+        assert_eq!(next_chunk(100, ROWS_PER_TX / 2, ROWS_PER_TX), 100);
+        assert_eq!(next_chunk(100, 0, ROWS_PER_TX), 200);
+        assert_eq!(next_chunk(800, 0, ROWS_PER_TX), CHUNK);
     }
 }

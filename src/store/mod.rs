@@ -378,6 +378,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "calendar_versions",
             include_str!("../../migrations/sqlite/0014_calendar_versions.sql"),
         ),
+        (
+            15,
+            "case_terms_later",
+            include_str!("../../migrations/sqlite/0015_case_terms_later.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -449,6 +454,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             14,
             "calendar_versions",
             include_str!("../../migrations/postgres/0014_calendar_versions.sql"),
+        ),
+        (
+            15,
+            "case_terms_later",
+            include_str!("../../migrations/postgres/0015_case_terms_later.sql"),
         ),
     ];
     match backend {

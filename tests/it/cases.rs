@@ -1028,6 +1028,51 @@ async fn a_sensor_alert_becomes_a_case_for_the_grid_worker() {
     let wangge = app.token("wangge").await;
     let (_, list) = app.get_json(&wangge, "/api/v1/cases?handling=true").await;
     assert!(list.as_array().unwrap().iter().any(|c| c["id"] == id.0));
+
+    // Opened before the word segmenter was loaded (it is never loaded inside the writer's
+    // transaction), a sensor case keeps its description's character pairs only; the cases
+    // job completes its terms once, from the stored description.
+    linli::cases::dedupe::ready().await;
+    let (pairs, partial) = linli::cases::dedupe::segment_or_pairs("门磁 24 小时无开门记录");
+    assert!(!partial, "the segmenter is loaded");
+    assert!(pairs.contains("门磁") && pairs.contains("~开门"), "{pairs}");
+    app.db
+        .write(move |c| {
+            c.exec(
+                "UPDATE cases SET terms = '~门磁 ~小时', terms_partial = 1 WHERE id = $1",
+                linli::params![id.0],
+            )
+        })
+        .await
+        .unwrap();
+    // The job running in the background may have been first.
+    assert!(
+        linli::cases::dedupe::complete_partial_terms(&app.db)
+            .await
+            .unwrap()
+            <= 1
+    );
+    let (terms, partial) = app
+        .db
+        .read(move |c| {
+            let r = c.query_one(
+                "SELECT terms, terms_partial FROM cases WHERE id = $1",
+                linli::params![id.0],
+            )?;
+            Ok((r.str(0), r.i64(1)))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (terms, partial),
+        (linli::cases::dedupe::segment("门磁 24 小时无开门记录"), 0)
+    );
+    assert_eq!(
+        linli::cases::dedupe::complete_partial_terms(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]

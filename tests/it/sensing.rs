@@ -988,6 +988,102 @@ async fn a_housekeeping_pass_cut_short_is_resumed_without_losing_an_hour() {
     assert_eq!(battery_hour(&app, id, h0).await, ((9, 650.0, 6.0, 99.0), 0));
 }
 
+/// Readings rolled up for a device's battery (count, sum) and raw readings left before `t`.
+async fn battery_totals(app: &support::TestApp, id: i64, t: i64) -> ((i64, f64), i64) {
+    let r = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT), CAST(COALESCE(SUM(sum), 0) AS DOUBLE PRECISION), \
+                 (SELECT COUNT(*) FROM readings WHERE device_id = $1 AND ts < $2) \
+                 FROM readings_hourly WHERE device_id = $1 AND key = 'battery' AND hour < $2",
+                linli::params![id, t],
+            )
+        })
+        .await
+        .unwrap();
+    ((r.i64(0), r.f64(1)), r.i64(2))
+}
+
+#[tokio::test]
+async fn a_device_with_many_expired_readings_is_cut_in_slices_that_survive_a_crash() {
+    use linli::sensing::housekeeping as hk;
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let dev = door_in_grid(&app, &admin).await;
+    let (hour, day, id) = (3_600_000, 86_400_000, dev.id);
+    let now = linli::store::now_ms();
+    let h0 = now - now % hour - 40 * day;
+    // Four readings a day for thirty days, all past a three-day retention.
+    let body: Vec<Value> = (0..120)
+        .map(|i| json!({"ts": h0 + (i / 4) * day + (i % 4) * 600_000, "values": {"battery": i}}))
+        .collect();
+    assert_eq!(post(&app, &dev.token, Value::Array(body)).await.0, 200);
+    let cut = now - 3 * day;
+    let expected = (120, (0..120).sum::<i64>() as f64);
+    // Aiming at 20 readings per transaction, the one device is cut in six slices.
+    let (plan, cuts, expired) = app
+        .db
+        .read(move |c| {
+            let plan = hk::plan(c, now, 3)?;
+            let expired = hk::expired(c, &plan, id, id + 1)?;
+            let cuts = hk::slices(c, &plan, id, expired, 20)?;
+            Ok((plan, cuts, expired))
+        })
+        .await
+        .unwrap();
+    assert_eq!(expired, 120);
+    assert_eq!(cuts.len(), 6, "{cuts:?}");
+    assert!(cuts.windows(2).all(|w| w[0] < w[1]) && cuts.iter().all(|t| t % hour == 0));
+    // Two slices run, each its own transaction, then the process dies.
+    let mut sliced = 0;
+    for &to in &cuts[..2] {
+        let plan = plan.clone();
+        let n = app
+            .db
+            .write(move |c| hk::run_slice(c, &plan, id, to))
+            .await
+            .unwrap();
+        assert!((1..=30).contains(&n), "a slice deletes about 20, not {n}");
+        sliced += n;
+    }
+    let ((rolled, _), left) = battery_totals(&app, id, cuts[1]).await;
+    assert_eq!(left, 0, "the slices' readings went");
+    assert!(rolled > 0 && rolled < 120);
+    // A reading for the first day arrives late: its hour is already rolled up and its raw
+    // readings gone, so it is added, not made the whole hour.
+    let late = json!([{"ts": h0 + 30 * 60_000, "values": {"battery": 1000}}]);
+    assert_eq!(post(&app, &dev.token, late).await.0, 200);
+    // The next pass (in transactions of about 20 readings) resumes from the slices' cut.
+    let pass = hk::run_pass_with(&app.state, now, 3, 400, 20)
+        .await
+        .unwrap();
+    assert_eq!(pass.raw_deleted + sliced, 121, "{pass:?}");
+    assert_eq!(
+        battery_totals(&app, id, cut).await,
+        ((expected.0 + 1, expected.1 + 1000.0), 0),
+        "every reading counted once, none left past retention"
+    );
+    assert_eq!(
+        battery_hour(&app, id, h0).await.0,
+        (5, 0.0 + 1.0 + 2.0 + 3.0 + 1000.0, 0.0, 1000.0)
+    );
+    // The pass ended: nothing partial is left, and another pass changes nothing.
+    hk::run_pass_with(&app.state, now, 3, 400, 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        battery_totals(&app, id, cut).await,
+        ((expected.0 + 1, expected.1 + 1000.0), 0)
+    );
+    let partial = app
+        .db
+        .read(|c| linli::store::meta(c, "sensing_raw_cut_partial"))
+        .await
+        .unwrap();
+    assert_eq!(partial, None);
+}
+
 #[tokio::test]
 async fn worker_pages_show_alerts_devices_map_and_chart() {
     let app = support::spawn().await;
