@@ -182,7 +182,6 @@ const STMT_JOURNAL_IN_MEMORY: std::ffi::c_int = 4 << 20;
 /// Configures SQLite before its first use: memory statistics off (with them on, every
 /// allocation of every connection takes one process-wide mutex, which the readers and the
 /// writer then queue on; linli never reads them), savepoint journals kept in memory longer.
-
 fn configure_once() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
