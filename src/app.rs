@@ -91,6 +91,8 @@ pub struct AppState {
     pub places_cache: ResponseCache,
     /// Devices, rules and alerts: caches, the live stream, the engine's clock.
     pub sensing: crate::sensing::Sensing,
+    /// This process's id among those sharing the database ([`crate::store::instances`]).
+    pub instance: String,
 }
 
 /// A small time-limited cache of serialised answers.
@@ -146,6 +148,7 @@ impl AppState {
             started: Instant::now(),
             places_cache: ResponseCache::new(Duration::from_secs(10)),
             sensing,
+            instance: crate::store::instances::new_id(),
         })
     }
 
@@ -247,17 +250,33 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
-    match db
-        .write(|c| crate::web::import_jobs::at_start(c, crate::store::now_ms()))
-        .await
-    {
-        Ok(n) if n > 0 => tracing::warn!(
-            jobs = n,
-            "imports interrupted by the restart (nothing of them was written)"
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "marking interrupted imports failed"),
-    }
+    // This process announces itself now and every beat; each beat also marks the imports of
+    // processes that stopped announcing themselves interrupted.
+    let beat = {
+        let (db, me) = (db.clone(), state.instance.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::store::instances::BEAT);
+            loop {
+                tick.tick().await;
+                let me = me.clone();
+                let r = db
+                    .write(move |c| {
+                        let now = crate::store::now_ms();
+                        crate::store::instances::beat(c, &me, now)?;
+                        crate::web::import_jobs::mark_interrupted(c, now)
+                    })
+                    .await;
+                match r {
+                    Ok(n) if n > 0 => tracing::warn!(
+                        jobs = n,
+                        "imports interrupted: the process running them stopped (nothing of them was written)"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "announcing this process failed"),
+                }
+            }
+        })
+    };
     // Signed tree heads every few minutes when the log has grown. The schedule needs no
     // state of its own: a head is signed only over entries no head covers yet.
     let signer = {
@@ -331,7 +350,17 @@ pub async fn serve(
     signer.abort();
     watcher.abort();
     cases_jobs.abort();
+    beat.abort();
     sensing.iter().for_each(|t| t.abort());
+    // Gone: an import this process leaves unfinished is marked interrupted at the next beat
+    // of any process, without waiting for this one to go stale.
+    let me = final_head.instance.clone();
+    if let Err(e) = db
+        .write(move |c| crate::store::instances::leave(c, &me))
+        .await
+    {
+        tracing::warn!(error = %e, "recording that this process stops failed");
+    }
     // Cover what was logged since the last head before the process ends.
     if let Err(e) = final_head.audit.sign_head().await {
         tracing::error!(error = %e, "signing the final audit tree head failed");

@@ -6,6 +6,7 @@
 //! SQL is written once, with `$1`-style placeholders, in the subset both backends share:
 //! integers are BIGINT, times are unix milliseconds, booleans are 0/1.
 
+pub mod instances;
 mod postgres;
 mod sqlite;
 mod value;
@@ -383,6 +384,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "case_terms_later",
             include_str!("../../migrations/sqlite/0015_case_terms_later.sql"),
         ),
+        (
+            16,
+            "instances",
+            include_str!("../../migrations/sqlite/0016_instances.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -459,6 +465,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             15,
             "case_terms_later",
             include_str!("../../migrations/postgres/0015_case_terms_later.sql"),
+        ),
+        (
+            16,
+            "instances",
+            include_str!("../../migrations/postgres/0016_instances.sql"),
         ),
     ];
     match backend {

@@ -144,16 +144,17 @@ impl JobState {
     }
 }
 
-/// Records a job as it starts.
+/// Records a job as it starts, run by process `instance` ([`crate::store::instances`]).
 pub fn record(
     c: &mut dyn Conn,
     job: &ImportJob,
     street_id: Option<i64>,
+    instance: &str,
     now: i64,
 ) -> StoreResult<()> {
     c.exec(
-        "INSERT INTO import_jobs (id, street_id, owner_id, scope, apply, file_name, state, total_rows, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'checking', $7, $8)",
+        "INSERT INTO import_jobs (id, street_id, owner_id, scope, apply, file_name, state, total_rows, created_at, instance) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'checking', $7, $8, $9)",
         params![
             job.id.clone(),
             street_id,
@@ -162,7 +163,8 @@ pub fn record(
             i64::from(job.apply),
             job.file_name.clone(),
             job.total.load(Ordering::Relaxed),
-            now
+            now,
+            instance
         ],
     )?;
     Ok(())
@@ -191,13 +193,18 @@ pub fn record_end(c: &mut dyn Conn, id: &str, state: &JobState, now: i64) -> Sto
 /// How long a job's row is kept.
 const KEEP_ROWS_MS: i64 = 30 * 86_400_000;
 
-/// At start: jobs left running by the previous process were interrupted (one linli process
-/// serves a data folder; an import is one transaction, so none of it was written); rows
-/// older than thirty days go. Returns the jobs marked interrupted.
-pub fn at_start(c: &mut dyn Conn, now: i64) -> StoreResult<u64> {
+/// Jobs left running by a process that stopped (it has not announced itself for a while,
+/// or left) were interrupted: an import is one transaction, so none of it was written. Rows
+/// older than thirty days go. Run at start and with every beat; returns the jobs marked
+/// interrupted.
+pub fn mark_interrupted(c: &mut dyn Conn, now: i64) -> StoreResult<u64> {
     let n = c.exec(
-        "UPDATE import_jobs SET state = 'interrupted', finished_at = $1 WHERE state IN ('checking', 'writing')",
-        params![now],
+        &format!(
+            "UPDATE import_jobs SET state = 'interrupted', finished_at = $1 \
+             WHERE state IN ('checking', 'writing') AND NOT {}",
+            crate::store::instances::alive("import_jobs.instance", 2)
+        ),
+        params![now, now - crate::store::instances::STALE_MS],
     )?;
     c.exec(
         "DELETE FROM import_jobs WHERE created_at < $1",

@@ -1909,10 +1909,10 @@ async fn import_upload(
     };
     let job = super::import_jobs::create(caller.user_id, scope.clone(), apply, name.clone(), sheet);
     {
-        let (j, street) = (job.clone(), caller.street_id);
+        let (j, street, me) = (job.clone(), caller.street_id, state.instance.clone());
         state
             .db
-            .write(move |c| super::import_jobs::record(c, &j, street, crate::store::now_ms()))
+            .write(move |c| super::import_jobs::record(c, &j, street, &me, crate::store::now_ms()))
             .await?;
     }
     {

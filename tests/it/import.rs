@@ -692,24 +692,69 @@ async fn the_upload_page_dry_runs_then_applies() {
     assert!(r.text().await.unwrap().contains("重新上传"));
     finished(job.clone()).await;
     assert_eq!(other.get(app.url(&job)).send().await.unwrap().status(), 404);
-    // A job still running when the server stopped is marked interrupted at the next start:
-    // it wrote nothing, and its page says so.
-    let running = id.clone();
-    let marked = app
-        .db
-        .write(move |c| {
-            c.exec(
-                "UPDATE import_jobs SET state = 'writing' WHERE id = $1",
-                linli::params![running],
-            )?;
-            linli::web::import_jobs::at_start(c, linli::store::now_ms())
-        })
-        .await
-        .unwrap();
-    assert_eq!(marked, 1);
+    // A job running in another server process sharing the database, alive (it announced
+    // itself a moment ago): left alone, and its page says where it runs.
+    use linli::store::instances;
+    let (running, db) = (id.clone(), app.db.clone());
+    let mark = move |instance: &'static str, seen_ago: i64| {
+        let (running, db) = (running.clone(), db.clone());
+        async move {
+            db.write(move |c| {
+                let now = linli::store::now_ms();
+                c.exec(
+                    "UPDATE import_jobs SET state = 'writing', instance = $2 WHERE id = $1",
+                    linli::params![running, instance],
+                )?;
+                instances::beat(c, instance, now - seen_ago)?;
+                linli::web::import_jobs::mark_interrupted(c, now)
+            })
+            .await
+        }
+    };
+    assert_eq!(mark("proc_other", 1_000).await.unwrap(), 0);
+    let r = b.get(app.url(&job)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("另一个服务进程"));
+    // That process stopped announcing itself (killed): the job is marked interrupted. It
+    // wrote nothing, and its page says so.
+    assert_eq!(
+        mark("proc_other", instances::STALE_MS + 1_000)
+            .await
+            .unwrap(),
+        1
+    );
     let r = b.get(app.url(&job)).send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("没有写入任何数据"));
+    // A process that stops cleanly leaves: its jobs are interrupted at once.
+    app.db
+        .write(|c| instances::beat(c, "proc_leaving", linli::store::now_ms()))
+        .await
+        .unwrap();
+    assert_eq!(mark("proc_leaving", 0).await.unwrap(), 0);
+    app.db
+        .write(|c| instances::leave(c, "proc_leaving"))
+        .await
+        .unwrap();
+    let marked = app
+        .db
+        .write(|c| linli::web::import_jobs::mark_interrupted(c, linli::store::now_ms()))
+        .await
+        .unwrap();
+    assert_eq!(marked, 1);
+    // This server announces itself: its own jobs are never taken for another's.
+    let me = app.state.instance.clone();
+    let alive = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT COUNT(*) FROM instances WHERE id = $1",
+                linli::params![me],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(alive, 1);
     // Without the CSRF token nothing is read.
     let bad = reqwest::multipart::Form::new()
         .text("scope", grid.clone())
