@@ -229,6 +229,12 @@ pub fn run_devices(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u6
     if floor < cut.min(from) {
         roll_up(c, lo, hi, floor, cut.min(from), Fold::Replace)?;
     }
+    delete_before(c, lo, hi, cut)
+}
+
+/// Deletes the raw readings of devices `lo..hi` before `cut`, pair by pair through the
+/// primary key.
+fn delete_before(c: &mut dyn Conn, lo: i64, hi: i64, cut: i64) -> Result<u64> {
     let pairs = c.query(
         "SELECT device_id, key FROM device_state WHERE device_id >= $1 AND device_id < $2",
         params![lo, hi],
@@ -335,17 +341,7 @@ pub fn run_slice(c: &mut dyn Conn, plan: &Plan, device: i64, to: i64) -> Result<
         roll_up(c, device, device + 1, i64::MIN, floor, Fold::Add)?;
     }
     roll_up(c, device, device + 1, floor, to, Fold::Replace)?;
-    let pairs = c.query(
-        "SELECT key FROM device_state WHERE device_id = $1",
-        params![device],
-    )?;
-    let mut deleted = 0;
-    for p in pairs {
-        deleted += c.exec(
-            "DELETE FROM readings WHERE device_id = $1 AND key = $2 AND ts < $3",
-            params![device, p.str(0), to],
-        )?;
-    }
+    let deleted = delete_before(c, device, device + 1, to)?;
     record(c, plan, device, device + 1, to)?;
     Ok(deleted)
 }

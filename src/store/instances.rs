@@ -41,8 +41,8 @@ pub fn leave(c: &mut dyn Conn, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// An SQL condition true when the process named by `column` is alive at `$N` - [`STALE_MS`]
-/// (the caller binds that time as parameter `n`).
+/// An SQL condition true when the process named by `column` is alive: seen at or after the
+/// time the caller binds as parameter `$n` (now − [`STALE_MS`]).
 pub fn alive(column: &str, n: usize) -> String {
     format!("EXISTS (SELECT 1 FROM instances i WHERE i.id = {column} AND i.seen_at >= ${n})")
 }
