@@ -1078,6 +1078,8 @@ pub struct Prepared {
     pub terms_partial: bool,
     /// The officials told of the new case.
     pub dispatchers: Vec<i64>,
+    /// The case's token (Open311 `token`), random.
+    pub token: String,
 }
 
 /// Checks a report and reads what opening it needs: validates it, finds its place, the
@@ -1124,6 +1126,7 @@ pub fn prepare(
         terms,
         terms_partial,
         dispatchers,
+        token: crate::org::auth::random_token("")[..20].to_string(),
     })
 }
 
@@ -1138,7 +1141,6 @@ pub fn store(
     now: i64,
 ) -> Result<CaseId, CaseError> {
     let loc = &p.located;
-    let token = crate::org::auth::random_token("")[..20].to_string();
     let id = c.query_i64(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
          place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \
@@ -1162,7 +1164,7 @@ pub fn store(
             n.reporter_name.trim(),
             n.reporter_contact.trim(),
             n.open311_key_id,
-            token,
+            p.token.as_str(),
             p.suggested_org_id,
             now,
             p.warn_at,

@@ -581,15 +581,20 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
     super::dedupe::ready().await;
     // As for the JSON API: checked, placed and segmented on a reader; the writer inserts.
     let now = now_ms();
-    let public_code = code.to_string();
     let (new, prepared) = state
         .db
         .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
             let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
-                super::category_by_code(c, street, &public_code)?
-                    .filter(|k| k.public && k.active)
-                    .ok_or(CaseError::Invalid("open311.err_service"))?;
-                let p = super::prepare(c, street, &new, now)?;
+                // A service is a public, active category: prepare reads it and refuses an
+                // inactive or unknown one; a category not offered publicly is refused here.
+                let unknown = CaseError::Invalid("open311.err_service");
+                let p = match super::prepare(c, street, &new, now) {
+                    Err(CaseError::Invalid("case.err_category")) => return Err(unknown),
+                    r => r?,
+                };
+                if !p.category.public {
+                    return Err(unknown);
+                }
                 Ok((new, p))
             };
             Ok(run(c))
@@ -601,10 +606,7 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
         .db
         .write_tx(move |c| -> Result<(i64, String), CaseError> {
             let id = super::store(c, street, Channel::Open311, &new, &prepared, now)?;
-            let tok = c
-                .query_one("SELECT token FROM cases WHERE id = $1", params![id.0])?
-                .str(0);
-            Ok((id.0, tok))
+            Ok((id.0, prepared.token))
         })
         .await
         .map_err(|e| Failure::case(fmt, e))?;

@@ -148,9 +148,7 @@ pub fn plan(c: &mut dyn Conn, now: i64, raw_days: i64) -> Result<Plan> {
         },
     };
     let prev_cut = meta(c, "sensing_raw_cut")?.and_then(|v| v.parse::<i64>().ok());
-    let partial = meta(c, "sensing_raw_cut_partial")?
-        .map(|v| Layers::parse(&v))
-        .unwrap_or_default();
+    let partial = layers_now(c)?;
     let upto = now - now.rem_euclid(HOUR); // the start of the current, incomplete hour
     let wanted = (raw_days > 0).then(|| {
         let cut = now - raw_days * 24 * HOUR;
@@ -254,7 +252,7 @@ fn delete_before(c: &mut dyn Conn, lo: i64, hi: i64, cut: i64) -> Result<u64> {
 pub fn run_chunk(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u64> {
     // What is applied now, this pass's progress included (a slice of the first device).
     let plan = &Plan {
-        partial: current(c, plan)?,
+        partial: layers_now(c)?,
         ..plan.clone()
     };
     let deleted = run_devices(c, plan, lo, hi)?;
@@ -267,16 +265,15 @@ pub fn run_chunk(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64) -> Result<u64>
 /// Records that devices `lo..hi` now have `cut` applied (and those below `lo` the pass's).
 fn record(c: &mut dyn Conn, plan: &Plan, lo: i64, hi: i64, cut: i64) -> Result<()> {
     let pass_cut = plan.cut.unwrap_or(cut);
-    let layers = current(c, plan)?.after(pass_cut, lo, hi, cut);
+    let layers = layers_now(c)?.after(pass_cut, lo, hi, cut);
     set_meta(c, "sensing_raw_cut_partial", &layers.to_meta())
 }
 
-/// The layers as recorded now (in the caller's transaction).
-fn current(c: &mut dyn Conn, plan: &Plan) -> Result<Layers> {
-    Ok(match meta(c, "sensing_raw_cut_partial")? {
-        Some(v) => Layers::parse(&v),
-        None => plan.partial.clone(),
-    })
+/// The layers as recorded now (in the caller's transaction): none once a pass finished.
+fn layers_now(c: &mut dyn Conn) -> Result<Layers> {
+    Ok(meta(c, "sensing_raw_cut_partial")?
+        .map(|v| Layers::parse(&v))
+        .unwrap_or_default())
 }
 
 /// The raw readings of devices `lo..hi` that the pass's cut deletes (read through the
@@ -332,7 +329,7 @@ pub fn slices(
 /// readings before `to` deleted, recorded as that device's applied cut. The hours above
 /// are left to [`run_chunk`], which ends the device.
 pub fn run_slice(c: &mut dyn Conn, plan: &Plan, device: i64, to: i64) -> Result<u64> {
-    let applied = current(c, plan)?.cut_of(device).or(plan.prev_cut);
+    let applied = layers_now(c)?.cut_of(device).or(plan.prev_cut);
     let floor = applied.unwrap_or(i64::MIN);
     if to <= floor {
         return Ok(0);
