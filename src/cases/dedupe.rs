@@ -270,20 +270,28 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     let dlat = p.radius_m as f64 / 111_000.0;
     let dlon = dlat / lat.to_radians().cos().max(0.1);
     let open = "state NOT IN ('closed', 'rated', 'merged', 'rejected')";
-    let cols = "id, state, created_at, lat, lon, building_id, terms";
+    // The street follows from the category (each street has its own); it is read with the
+    // candidates and checked here instead of in the queries, whose conditions then use index
+    // columns only: the table is read for the candidates kept alone. Their descriptions come
+    // with them, so the suggestions shown need no further read.
+    let cols = "id, state, created_at, lat, lon, building_id, terms, street_id, description";
     let mut rows = Vec::new();
     if let Some(b) = p.building_id {
         rows.extend(c.query(
             &format!(
                 "SELECT {cols} FROM cases WHERE category_id = $1 AND building_id = $2 AND created_at >= $3 \
-                 AND street_id = $4 AND id <> $5 AND {open} ORDER BY created_at DESC LIMIT {CANDIDATES}"
+                 AND id <> $4 AND {open} ORDER BY created_at DESC LIMIT {CANDIDATES}"
             ),
-            params![p.category_id, b, since, p.street_id, p.exclude.unwrap_or(-1)],
+            params![p.category_id, b, since, p.exclude.unwrap_or(-1)],
         )?);
     }
     if has_point {
+        // Within the radius, on the index's point: metres per degree of latitude (111 km,
+        // squared in the query) and of longitude here; a metre's margin for the
+        // approximation, and the exact distance checked below.
+        let kx = 111_000.0 * lat.to_radians().cos();
         let near = |c: &mut dyn Conn, cell: Option<i64>| {
-            let in_cell = if cell.is_some() { "AND cell = $9" } else { "" };
+            let in_cell = if cell.is_some() { "AND cell = $12" } else { "" };
             let mut args = params![
                 p.category_id,
                 lat - dlat,
@@ -291,15 +299,19 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
                 lon - dlon,
                 lon + dlon,
                 since,
-                p.street_id,
-                p.exclude.unwrap_or(-1)
+                p.exclude.unwrap_or(-1),
+                lat,
+                lon,
+                kx * kx,
+                (p.radius_m as f64 + 1.0).powi(2)
             ]
             .to_vec();
             args.extend(cell.map(crate::store::Val::Int));
             c.query(
                 &format!(
                     "SELECT {cols} FROM cases WHERE category_id = $1 {in_cell} AND lat BETWEEN $2 AND $3 \
-                     AND lon BETWEEN $4 AND $5 AND created_at >= $6 AND street_id = $7 AND id <> $8 AND {open} \
+                     AND lon BETWEEN $4 AND $5 AND created_at >= $6 AND id <> $7 AND {open} \
+                     AND ((lat - $8) * (lat - $8) * 12321000000.0 + (lon - $9) * (lon - $9) * $10) <= $11 \
                      ORDER BY created_at DESC LIMIT {CANDIDATES}"
                 ),
                 &args,
@@ -321,7 +333,7 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
         rows.extend(found);
     }
     let mut seen = std::collections::HashSet::new();
-    rows.retain(|r| seen.insert(r.i64(0)));
+    rows.retain(|r| r.i64(7) == p.street_id && seen.insert(r.i64(0)));
     let probe = counts(p.terms);
     let mut out: Vec<Suggestion> = rows
         .into_iter()
@@ -339,7 +351,7 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
             Some(Suggestion {
                 id: r.i64(0),
                 state: r.take_str(1).unwrap_or_default(),
-                description: String::new(),
+                description: r.take_str(8).unwrap_or_default(),
                 created_at: r.i64(2),
                 distance_m: distance.map(|d| d.round()),
                 same_building,
@@ -358,14 +370,6 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
             )
     });
     out.truncate(MAX);
-    // Only the suggestions shown need their text.
-    for s in &mut out {
-        if let Some(r) =
-            c.query_opt("SELECT description FROM cases WHERE id = $1", params![s.id])?
-        {
-            s.description = r.str(0);
-        }
-    }
     Ok(out)
 }
 

@@ -389,6 +389,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "instances",
             include_str!("../../migrations/sqlite/0016_instances.sql"),
         ),
+        (
+            17,
+            "case_dup_cover",
+            include_str!("../../migrations/sqlite/0017_case_dup_cover.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -470,6 +475,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             16,
             "instances",
             include_str!("../../migrations/postgres/0016_instances.sql"),
+        ),
+        (
+            17,
+            "case_dup_cover",
+            include_str!("../../migrations/postgres/0017_case_dup_cover.sql"),
         ),
     ];
     match backend {

@@ -923,6 +923,61 @@ async fn duplicates_are_suggested_and_merging_tells_the_duplicates_reporter() {
         .find(|x| x["id"] == first)
         .unwrap_or_else(|| panic!("{sug}"));
     assert!(hit["distance_m"].as_f64().unwrap() < 30.0, "{hit}");
+    // The suggestion carries the case's own words, for the reporter to compare.
+    assert_eq!(hit["description"], "楼下路灯不亮，晚上很黑", "{hit}");
+    // By distance alone (a point the API places in the nearest building would also match by
+    // building), the radius (50 m for facility repairs) is a circle, not the box the search
+    // reads: 44 m north is near, 44 m north and 43 m east (62 m, inside the box) is not.
+    let (street, category) = (
+        c["case"]["street_id"].as_i64().unwrap(),
+        c["case"]["category_id"].as_i64().unwrap(),
+    );
+    let near_by_distance = |dlat: f64, dlon: f64| {
+        let db = app.db.clone();
+        async move {
+            db.read(move |c| {
+                let terms = linli::cases::dedupe::segment("路灯坏了不亮");
+                let probe = linli::cases::dedupe::Probe {
+                    street_id: street,
+                    category_id: category,
+                    radius_m: 50,
+                    building_id: None,
+                    lat: Some(lat + dlat),
+                    lon: Some(lon + dlon),
+                    terms: &terms,
+                    exclude: None,
+                };
+                linli::cases::dedupe::suggest(c, &probe, linli::store::now_ms())
+            })
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.id == first)
+        }
+    };
+    assert!(near_by_distance(0.0004, 0.0).await);
+    assert!(!near_by_distance(0.0004, 0.00045).await);
+    // Another street's probe never sees the case, even with its category.
+    let other_street = {
+        let terms = linli::cases::dedupe::segment("路灯坏了不亮");
+        app.db
+            .read(move |c| {
+                let probe = linli::cases::dedupe::Probe {
+                    street_id: street + 1_000_000,
+                    category_id: category,
+                    radius_m: 50,
+                    building_id: None,
+                    lat: Some(lat),
+                    lon: Some(lon),
+                    terms: &terms,
+                    exclude: None,
+                };
+                linli::cases::dedupe::suggest(c, &probe, linli::store::now_ms())
+            })
+            .await
+            .unwrap()
+    };
+    assert!(other_street.is_empty(), "{other_street:?}");
     let (s, sug) = post(&app, &wangge, "/api/v1/cases/duplicates", probe(0.006)).await;
     assert_eq!(s, 200, "{sug}");
     assert!(
