@@ -270,11 +270,10 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     let dlat = p.radius_m as f64 / 111_000.0;
     let dlon = dlat / lat.to_radians().cos().max(0.1);
     let open = "state NOT IN ('closed', 'rated', 'merged', 'rejected')";
-    // The street follows from the category (each street has its own); it is read with the
-    // candidates and checked here instead of in the queries, whose conditions then use index
-    // columns only: the table is read for the candidates kept alone. Their descriptions come
-    // with them, so the suggestions shown need no further read.
-    let cols = "id, state, created_at, lat, lon, building_id, terms, street_id, description";
+    // The columns a candidate is ranked on, all in the indexes the two queries read (on
+    // SQLite; see migration 0017), so ranking reads index pages only. The street follows
+    // from the category (each street has its own) and is checked on the rows read.
+    let cols = "id, state, created_at, lat, lon, building_id, terms, street_id";
     let mut rows = Vec::new();
     if let Some(b) = p.building_id {
         rows.extend(c.query(
@@ -290,15 +289,17 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
         // squared in the query) and of longitude here; a metre's margin for the
         // approximation, and the exact distance checked below.
         let kx = 111_000.0 * lat.to_radians().cos();
-        let near = |c: &mut dyn Conn, cell: Option<i64>| {
-            let in_cell = if cell.is_some() { "AND cell = $12" } else { "" };
+        // `newer_than` skips what cannot be among the newest already found. (Cases of the
+        // same building are not excluded here: in a busy building the newest within the
+        // radius would then be a walk past all of them.)
+        let near = |c: &mut dyn Conn, cell: Option<i64>, newer_than: i64| {
             let mut args = params![
                 p.category_id,
                 lat - dlat,
                 lat + dlat,
                 lon - dlon,
                 lon + dlon,
-                since,
+                newer_than,
                 p.exclude.unwrap_or(-1),
                 lat,
                 lon,
@@ -306,10 +307,14 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
                 (p.radius_m as f64 + 1.0).powi(2)
             ]
             .to_vec();
-            args.extend(cell.map(crate::store::Val::Int));
+            let mut more = String::new();
+            if let Some(cell) = cell {
+                args.push(crate::store::Val::Int(cell));
+                more.push_str(&format!(" AND cell = ${}", args.len()));
+            }
             c.query(
                 &format!(
-                    "SELECT {cols} FROM cases WHERE category_id = $1 {in_cell} AND lat BETWEEN $2 AND $3 \
+                    "SELECT {cols} FROM cases WHERE category_id = $1{more} AND lat BETWEEN $2 AND $3 \
                      AND lon BETWEEN $4 AND $5 AND created_at >= $6 AND id <> $7 AND {open} \
                      AND ((lat - $8) * (lat - $8) * 12321000000.0 + (lon - $9) * (lon - $9) * $10) <= $11 \
                      ORDER BY created_at DESC LIMIT {CANDIDATES}"
@@ -319,14 +324,21 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
         };
         // The newest within the box, read cell by cell (each cell's newest, then the newest
         // of those): the same rows as one walk over the category, at a fraction of the reads.
-        let mut found = Vec::new();
+        let mut found: Vec<crate::store::Row> = Vec::new();
         match cells_of_box(lat - dlat, lat + dlat, lon - dlon, lon + dlon) {
             Some(cells) => {
                 for cell in cells {
-                    found.extend(near(c, Some(cell))?);
+                    let newer_than = if found.len() >= CANDIDATES as usize {
+                        found.sort_by_key(|r| std::cmp::Reverse(r.i64(2)));
+                        found.truncate(CANDIDATES as usize);
+                        found[found.len() - 1].i64(2).max(since)
+                    } else {
+                        since
+                    };
+                    found.extend(near(c, Some(cell), newer_than)?);
                 }
             }
-            None => found = near(c, None)?,
+            None => found = near(c, None, since)?,
         }
         found.sort_by_key(|r| std::cmp::Reverse(r.i64(2)));
         found.truncate(CANDIDATES as usize);
@@ -351,7 +363,7 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
             Some(Suggestion {
                 id: r.i64(0),
                 state: r.take_str(1).unwrap_or_default(),
-                description: r.take_str(8).unwrap_or_default(),
+                description: String::new(),
                 created_at: r.i64(2),
                 distance_m: distance.map(|d| d.round()),
                 same_building,
@@ -370,6 +382,14 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
             )
     });
     out.truncate(MAX);
+    // Only the suggestions shown need their text.
+    for s in &mut out {
+        if let Some(r) =
+            c.query_opt("SELECT description FROM cases WHERE id = $1", params![s.id])?
+        {
+            s.description = r.str(0);
+        }
+    }
     Ok(out)
 }
 

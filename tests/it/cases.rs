@@ -1038,6 +1038,138 @@ async fn duplicates_are_suggested_and_merging_tells_the_duplicates_reporter() {
     assert_eq!(s, 200);
 }
 
+/// A point near a corner of the duplicate search's grid cells: the box around it reaches into
+/// four cells, and the candidates are the newest within the radius across all of them, however
+/// many older ones the first cell read holds.
+#[tokio::test]
+async fn duplicates_near_a_cell_corner_are_the_newest_of_every_cell() {
+    let app = support::spawn().await;
+    let street = street_of(&app).await;
+    let place = buildings(&app).await[0];
+    let now = linli::store::now_ms();
+    let (category, lat0, lon0) = app
+        .db
+        .read(move |c| {
+            let k = c.query_i64(
+                "SELECT id FROM case_categories WHERE street_id = $1 AND code = 'facility_repair'",
+                linli::params![street],
+            )?;
+            let r = c.query_one(
+                "SELECT geojson FROM places WHERE id = $1",
+                linli::params![place],
+            )?;
+            let v: serde_json::Value = serde_json::from_str(&r.str(0)).unwrap();
+            Ok((
+                k,
+                v["coordinates"][1].as_f64().unwrap(),
+                v["coordinates"][0].as_f64().unwrap(),
+            ))
+        })
+        .await
+        .unwrap();
+    // The corner of cells (1/200 of a degree) nearest the street's building.
+    let (lat, lon) = (
+        (lat0 * 200.0).round() / 200.0,
+        (lon0 * 200.0).round() / 200.0,
+    );
+    // 30 older cases 20 m south-west (one cell, the first read), and one in each of the other
+    // three cells, 20 m away. Words unlike the probe's, but for those three.
+    let mut points: Vec<(f64, f64, i64, &str)> = (0..30)
+        .map(|i| {
+            (
+                lat - 0.00013,
+                lon - 0.00015,
+                now - 3_600_000 - i * 60_000,
+                "井盖 松动 响",
+            )
+        })
+        .collect();
+    points.push((
+        lat + 0.00013,
+        lon - 0.00015,
+        now - 60_000,
+        "路灯 不亮 很 黑",
+    ));
+    points.push((
+        lat + 0.00013,
+        lon + 0.00015,
+        now - 120_000,
+        "路灯 不亮 很 黑",
+    ));
+    // South-east, read second: older than the first cell's five newest yet newer than its
+    // twentieth, so still among the newest twenty.
+    points.push((
+        lat - 0.00013,
+        lon + 0.00015,
+        now - 3_600_000 - 5 * 60_000 - 30_000,
+        "路灯 不亮 很 黑",
+    ));
+    let ids = app
+        .db
+        .write(move |c| {
+            let mut ids = Vec::new();
+            for (i, (a, o, t, terms)) in points.iter().enumerate() {
+                ids.push(c.query_i64(
+                    "INSERT INTO cases (street_id, category_id, channel, state, priority, description, terms, \
+                     place_id, place_path, lat, lon, cell, token, clock, clock_start, created_at, updated_at) \
+                     VALUES ($1, $2, 'api', 'new', 2, $3, $4, $5, '', $6, $7, $8, $9, 'none', $10, $10, $10) RETURNING id",
+                    linli::params![
+                        street,
+                        category,
+                        terms.replace(' ', ""),
+                        *terms,
+                        place,
+                        *a,
+                        *o,
+                        linli::cases::dedupe::cell(*a, *o),
+                        format!("corner-{i}"),
+                        *t
+                    ],
+                )?);
+            }
+            Ok(ids)
+        })
+        .await
+        .unwrap();
+    let cells: std::collections::HashSet<i64> =
+        [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
+            .iter()
+            .map(|(y, x)| linli::cases::dedupe::cell(lat + y * 0.00013, lon + x * 0.00015))
+            .collect();
+    assert_eq!(cells.len(), 4, "the points lie in four cells");
+    let found = app
+        .db
+        .read(move |c| {
+            let terms = linli::cases::dedupe::segment("路灯不亮，很黑");
+            let probe = linli::cases::dedupe::Probe {
+                street_id: street,
+                category_id: category,
+                radius_m: 50,
+                building_id: None,
+                lat: Some(lat),
+                lon: Some(lon),
+                terms: &terms,
+                exclude: None,
+            };
+            linli::cases::dedupe::suggest(c, &probe, now)
+        })
+        .await
+        .unwrap();
+    let top: Vec<i64> = found.iter().take(3).map(|s| s.id).collect();
+    let mut want = ids[30..].to_vec();
+    let mut got = top.clone();
+    want.sort_unstable();
+    got.sort_unstable();
+    assert_eq!(got, want, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|s| s.distance_m.is_some_and(|d| d <= 50.0))
+    );
+    assert_eq!(found.len(), linli::cases::dedupe::MAX, "{found:?}");
+    assert_eq!(found[0].description, "路灯不亮很黑");
+}
+
 #[tokio::test]
 async fn a_sensor_alert_becomes_a_case_for_the_grid_worker() {
     let app = support::spawn().await;
