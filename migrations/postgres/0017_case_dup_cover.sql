@@ -1,7 +1,7 @@
--- The duplicate search reads the newest open cases of a category in a grid cell that lie
--- within the radius: with the point in the index, the box and the radius are checked on
--- index entries. (SQLite's indexes also carry the terms; here an index entry has a size limit
--- that a long description's terms would pass.)
+-- The duplicate search reads the newest open cases of a category in a grid cell that lie in a
+-- box around the point, within the radius. With the point in the index, the box and the circle
+-- are checked on index entries alone and the table is read only for the candidates kept, not for
+-- every case of the cell outside them (in a busy cell most of them).
 DROP INDEX cases_dup_geo;
 CREATE INDEX cases_dup_geo ON cases (category_id, cell, created_at, lat, lon)
     WHERE state NOT IN ('closed', 'rated', 'merged', 'rejected');

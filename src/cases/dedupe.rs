@@ -270,10 +270,11 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     let dlat = p.radius_m as f64 / 111_000.0;
     let dlon = dlat / lat.to_radians().cos().max(0.1);
     let open = "state NOT IN ('closed', 'rated', 'merged', 'rejected')";
-    // The columns a candidate is ranked on, all in the indexes the two queries read (on
-    // SQLite; see migration 0017), so ranking reads index pages only. The street follows
-    // from the category (each street has its own) and is checked on the rows read.
-    let cols = "id, state, created_at, lat, lon, building_id, terms, street_id";
+    // The conditions use index columns only (the state is the partial indexes' condition;
+    // the street follows from the category, each street having its own, and is checked on
+    // the rows read), so the table is read for the candidates kept alone, descriptions and
+    // all: a suggestion shown needs no further read.
+    let cols = "id, state, created_at, lat, lon, building_id, terms, street_id, description";
     let mut rows = Vec::new();
     if let Some(b) = p.building_id {
         rows.extend(c.query(
@@ -363,7 +364,7 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
             Some(Suggestion {
                 id: r.i64(0),
                 state: r.take_str(1).unwrap_or_default(),
-                description: String::new(),
+                description: r.take_str(8).unwrap_or_default(),
                 created_at: r.i64(2),
                 distance_m: distance.map(|d| d.round()),
                 same_building,
@@ -382,14 +383,6 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
             )
     });
     out.truncate(MAX);
-    // Only the suggestions shown need their text.
-    for s in &mut out {
-        if let Some(r) =
-            c.query_opt("SELECT description FROM cases WHERE id = $1", params![s.id])?
-        {
-            s.description = r.str(0);
-        }
-    }
     Ok(out)
 }
 
