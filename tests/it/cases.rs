@@ -84,6 +84,33 @@ async fn buildings(app: &TestApp) -> Vec<i64> {
         .unwrap()
 }
 
+/// Duplicate suggestions for a report of `text` at a point (no building), 50 m around, as
+/// intake asks for them.
+async fn suggest_at(
+    db: &Db,
+    (street_id, category_id): (i64, i64),
+    text: &'static str,
+    (lat, lon): (f64, f64),
+    now: i64,
+) -> Vec<linli::cases::dedupe::Suggestion> {
+    db.read(move |c| {
+        let terms = linli::cases::dedupe::segment(text);
+        let probe = linli::cases::dedupe::Probe {
+            street_id,
+            category_id,
+            radius_m: 50,
+            building_id: None,
+            lat: Some(lat),
+            lon: Some(lon),
+            terms: &terms,
+            exclude: None,
+        };
+        linli::cases::dedupe::suggest(c, &probe, now)
+    })
+    .await
+    .unwrap()
+}
+
 async fn report(app: &TestApp, token: &str, body: Value) -> Value {
     let (s, v) = post(app, token, "/api/v1/cases", body.clone()).await;
     assert_eq!(s, 201, "{body}: {v}");
@@ -935,22 +962,14 @@ async fn duplicates_are_suggested_and_merging_tells_the_duplicates_reporter() {
     let near_by_distance = |dlat: f64, dlon: f64| {
         let db = app.db.clone();
         async move {
-            db.read(move |c| {
-                let terms = linli::cases::dedupe::segment("路灯坏了不亮");
-                let probe = linli::cases::dedupe::Probe {
-                    street_id: street,
-                    category_id: category,
-                    radius_m: 50,
-                    building_id: None,
-                    lat: Some(lat + dlat),
-                    lon: Some(lon + dlon),
-                    terms: &terms,
-                    exclude: None,
-                };
-                linli::cases::dedupe::suggest(c, &probe, linli::store::now_ms())
-            })
+            suggest_at(
+                &db,
+                (street, category),
+                "路灯坏了不亮",
+                (lat + dlat, lon + dlon),
+                linli::store::now_ms(),
+            )
             .await
-            .unwrap()
             .iter()
             .any(|s| s.id == first)
         }
@@ -958,25 +977,14 @@ async fn duplicates_are_suggested_and_merging_tells_the_duplicates_reporter() {
     assert!(near_by_distance(0.0004, 0.0).await);
     assert!(!near_by_distance(0.0004, 0.00045).await);
     // Another street's probe never sees the case, even with its category.
-    let other_street = {
-        let terms = linli::cases::dedupe::segment("路灯坏了不亮");
-        app.db
-            .read(move |c| {
-                let probe = linli::cases::dedupe::Probe {
-                    street_id: street + 1_000_000,
-                    category_id: category,
-                    radius_m: 50,
-                    building_id: None,
-                    lat: Some(lat),
-                    lon: Some(lon),
-                    terms: &terms,
-                    exclude: None,
-                };
-                linli::cases::dedupe::suggest(c, &probe, linli::store::now_ms())
-            })
-            .await
-            .unwrap()
-    };
+    let other_street = suggest_at(
+        &app.db,
+        (street + 1_000_000, category),
+        "路灯坏了不亮",
+        (lat, lon),
+        linli::store::now_ms(),
+    )
+    .await;
     assert!(other_street.is_empty(), "{other_street:?}");
     let (s, sug) = post(&app, &wangge, "/api/v1/cases/duplicates", probe(0.006)).await;
     assert_eq!(s, 200, "{sug}");
@@ -1137,24 +1145,14 @@ async fn duplicates_near_a_cell_corner_are_the_newest_of_every_cell() {
             .map(|(y, x)| linli::cases::dedupe::cell(lat + y * 0.00013, lon + x * 0.00015))
             .collect();
     assert_eq!(cells.len(), 4, "the points lie in four cells");
-    let found = app
-        .db
-        .read(move |c| {
-            let terms = linli::cases::dedupe::segment("路灯不亮，很黑");
-            let probe = linli::cases::dedupe::Probe {
-                street_id: street,
-                category_id: category,
-                radius_m: 50,
-                building_id: None,
-                lat: Some(lat),
-                lon: Some(lon),
-                terms: &terms,
-                exclude: None,
-            };
-            linli::cases::dedupe::suggest(c, &probe, now)
-        })
-        .await
-        .unwrap();
+    let found = suggest_at(
+        &app.db,
+        (street, category),
+        "路灯不亮，很黑",
+        (lat, lon),
+        now,
+    )
+    .await;
     let top: Vec<i64> = found.iter().take(3).map(|s| s.id).collect();
     let mut want = ids[30..].to_vec();
     let mut got = top.clone();
