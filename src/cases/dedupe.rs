@@ -329,20 +329,17 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
         match cells_of_box(lat - dlat, lat + dlat, lon - dlon, lon + dlon) {
             Some(cells) => {
                 for cell in cells {
-                    let newer_than = if found.len() >= CANDIDATES as usize {
-                        found.sort_by_key(|r| std::cmp::Reverse(r.i64(2)));
-                        found.truncate(CANDIDATES as usize);
-                        found[found.len() - 1].i64(2).max(since)
-                    } else {
-                        since
+                    keep_newest(&mut found);
+                    let newer_than = match found.last() {
+                        Some(r) if found.len() == CANDIDATES as usize => r.i64(2).max(since),
+                        _ => since,
                     };
                     found.extend(near(c, Some(cell), newer_than)?);
                 }
             }
             None => found = near(c, None, since)?,
         }
-        found.sort_by_key(|r| std::cmp::Reverse(r.i64(2)));
-        found.truncate(CANDIDATES as usize);
+        keep_newest(&mut found);
         rows.extend(found);
     }
     let mut seen = std::collections::HashSet::new();
@@ -384,6 +381,12 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     });
     out.truncate(MAX);
     Ok(out)
+}
+
+/// Keeps the newest [`CANDIDATES`] of candidate rows (created_at third), newest first.
+fn keep_newest(rows: &mut Vec<crate::store::Row>) {
+    rows.sort_by_key(|r| std::cmp::Reverse(r.i64(2)));
+    rows.truncate(CANDIDATES as usize);
 }
 
 #[cfg(test)]

@@ -391,8 +391,8 @@ fn migrations(backend: Backend) -> &'static [Migration] {
         ),
         (
             17,
-            "case_dup_cover",
-            include_str!("../../migrations/sqlite/0017_case_dup_cover.sql"),
+            "case_dup_point",
+            include_str!("../../migrations/sqlite/0017_case_dup_point.sql"),
         ),
     ];
     const POSTGRES: &[Migration] = &[
@@ -478,8 +478,8 @@ fn migrations(backend: Backend) -> &'static [Migration] {
         ),
         (
             17,
-            "case_dup_cover",
-            include_str!("../../migrations/postgres/0017_case_dup_cover.sql"),
+            "case_dup_point",
+            include_str!("../../migrations/postgres/0017_case_dup_point.sql"),
         ),
     ];
     match backend {
