@@ -39,6 +39,9 @@ pub struct CasesArgs {
     /// Only the in-process measurements (no `linli demo` server).
     #[arg(long)]
     skip_http: bool,
+    /// Only creation over HTTP (no in-process measurements), for comparing builds.
+    #[arg(long, conflicts_with = "skip_http")]
+    only_http: bool,
 }
 
 const TEXTS: &[&str] = &[
@@ -476,8 +479,11 @@ pub fn run(args: CasesArgs) -> Result<ExitCode> {
         "cases: in-process measurements on SQLite in {}",
         dir.path.display()
     );
-    let mut ok = sweep_bench(&args, &dir.path)?;
-    ok &= dedupe_bench(&args, &dir.path)?;
+    let mut ok = true;
+    if !args.only_http {
+        ok &= sweep_bench(&args, &dir.path)?;
+        ok &= dedupe_bench(&args, &dir.path)?;
+    }
     if !args.skip_http {
         let sub = dir.path.join("server");
         std::fs::create_dir_all(&sub)?;

@@ -38,3 +38,48 @@ document.addEventListener("submit", function (ev) {
   }
   setTimeout(tick, 500);
 })();
+
+// The report form's map: a tap marks the spot (the form's latitude and longitude), and "use my
+// location" marks where the phone is. The map carries its projection (see web/map.rs).
+(function () {
+  var svg = document.querySelector("svg.map.pick");
+  var form = document.getElementById("report-form");
+  if (!svg || !form) return;
+  var lat = form.querySelector("input[name=lat]");
+  var lon = form.querySelector("input[name=lon]");
+  var mark = document.getElementById("pick-mark");
+  var status = document.getElementById("pick-status");
+  var f = function (k) { return parseFloat(svg.getAttribute("data-" + k)); };
+  function put(la, lo) {
+    lat.value = la.toFixed(6);
+    lon.value = lo.toFixed(6);
+    show();
+  }
+  function show() {
+    var la = parseFloat(lat.value), lo = parseFloat(lon.value);
+    if (isNaN(la) || isNaN(lo)) return;
+    mark.setAttribute("cx", (f("pad") + (lo - f("lon0")) * f("sx")).toFixed(1));
+    mark.setAttribute("cy", (f("h") - f("pad") - (la - f("lat0")) * f("sy")).toFixed(1));
+    mark.removeAttribute("visibility");
+    status.textContent = status.getAttribute("data-marked") + " " + lat.value + ", " + lon.value;
+  }
+  svg.addEventListener("click", function (ev) {
+    var m = svg.getScreenCTM();
+    if (!m) return;
+    var p = new DOMPoint(ev.clientX, ev.clientY).matrixTransform(m.inverse());
+    put(f("lat0") + (f("h") - f("pad") - p.y) / f("sy"), f("lon0") + (p.x - f("pad")) / f("sx"));
+  });
+  lat.addEventListener("change", show);
+  lon.addEventListener("change", show);
+  var here = document.getElementById("pick-here");
+  if (here && navigator.geolocation) {
+    here.hidden = false;
+    here.addEventListener("click", function () {
+      navigator.geolocation.getCurrentPosition(
+        function (pos) { put(pos.coords.latitude, pos.coords.longitude); },
+        function () { status.textContent = here.getAttribute("data-failed"); },
+        { enableHighAccuracy: true, timeout: 15000 }
+      );
+    });
+  }
+})();

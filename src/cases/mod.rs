@@ -27,7 +27,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::org::{Caller, Role};
+use crate::org::{Caller, Role, geometry};
 use crate::params;
 use crate::store::{Conn, Row, StoreError, Val, under_paths};
 use calendar::{Calendar, HOUR_MS};
@@ -888,29 +888,74 @@ pub struct Located {
     pub lon: Option<f64>,
 }
 
-fn point_of(geojson: &str) -> Option<(f64, f64)> {
-    let v: serde_json::Value = serde_json::from_str(geojson).ok()?;
-    match v.get("type")?.as_str()? {
-        "Point" => {
-            let c = v.get("coordinates")?;
-            Some((c.get(1)?.as_f64()?, c.get(0)?.as_f64()?))
-        }
-        "Polygon" => {
-            let ring = v.get("coordinates")?.get(0)?.as_array()?;
-            let n = ring.len() as f64;
-            let (mut x, mut y) = (0.0, 0.0);
-            for p in ring {
-                x += p.get(0)?.as_f64()?;
-                y += p.get(1)?.as_f64()?;
+/// A point marked this close to a building is at that building (a building is stored as one
+/// point; this covers its footprint and the door in front of it).
+pub const AT_BUILDING_M: f64 = 50.0;
+/// When a street has no areas drawn (no grid, community or street polygon), a point is placed
+/// in the nearest building up to this far away.
+const NEAREST_BUILDING_M: f64 = 2000.0;
+
+/// Where a point marked on the map lies in a street: the building it is at (within
+/// [`AT_BUILDING_M`]), else the smallest area drawn that holds it (grid, then community, then
+/// the street); `None` when it is outside the street. A street without areas drawn falls back
+/// to its nearest building within [`NEAREST_BUILDING_M`].
+pub fn place_at(
+    c: &mut dyn Conn,
+    street_id: i64,
+    lat: f64,
+    lon: f64,
+) -> Result<Option<Row>, StoreError> {
+    let rows = c.query(
+        "SELECT id, street_id, kind, path, parent_id, geojson FROM places \
+         WHERE (street_id = $1 AND kind IN ('building', 'grid', 'community') OR id = $1) \
+         AND geojson IS NOT NULL",
+        params![street_id],
+    )?;
+    let mut nearest: Option<(f64, Row)> = None;
+    let mut areas: Vec<(i64, Row)> = Vec::new();
+    let mut drawn = false;
+    for r in rows {
+        let Some(shape) = geometry::Shape::parse(&r.str(5)) else {
+            continue;
+        };
+        let kind = r.str(2);
+        if kind == "building" {
+            if let Some((y, x)) = shape.point() {
+                let d = dedupe::distance_m(lat, lon, y, x);
+                if nearest.as_ref().is_none_or(|(best, _)| d < *best) {
+                    nearest = Some((d, r));
+                }
             }
-            (n > 0.0).then(|| (y / n, x / n))
+            continue;
         }
-        _ => None,
+        drawn |= shape.outline().is_some();
+        if shape.holds(lat, lon) {
+            let rank = match kind.as_str() {
+                "grid" => 0,
+                "community" => 1,
+                _ => 2,
+            };
+            areas.push((rank, r));
+        }
     }
+    let limit = if drawn {
+        AT_BUILDING_M
+    } else {
+        NEAREST_BUILDING_M
+    };
+    if let Some((d, r)) = nearest
+        && d <= limit
+    {
+        return Ok(Some(r));
+    }
+    Ok(areas
+        .into_iter()
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, r)| r))
 }
 
-/// Finds where a case is: the place given (which must be in the street), or the building
-/// nearest to the point given. Coordinates default to the building's.
+/// Finds where a case is: the place given (which must be in the street), or where the point
+/// given lies ([`place_at`]). Coordinates default to the place's (a unit's: its building's).
 pub fn locate(
     c: &mut dyn Conn,
     street_id: i64,
@@ -918,6 +963,9 @@ pub fn locate(
     lat: Option<f64>,
     lon: Option<f64>,
 ) -> Result<Located, CaseError> {
+    if lat.is_some() != lon.is_some() {
+        return Err(CaseError::Invalid("case.err_point_pair"));
+    }
     if let (Some(a), Some(o)) = (lat, lon)
         && (!(-90.0..=90.0).contains(&a) || !(-180.0..=180.0).contains(&o))
     {
@@ -935,20 +983,7 @@ pub fn locate(
             let (Some(a), Some(o)) = (lat, lon) else {
                 return Err(CaseError::Invalid("case.err_no_place"));
             };
-            // The nearest building of the street (buildings carry a Point).
-            let rows = c.query(
-                "SELECT id, street_id, kind, path, parent_id, geojson FROM places WHERE street_id = $1 AND kind = 'building'",
-                params![street_id],
-            )?;
-            rows.into_iter()
-                .filter_map(|r| {
-                    let (y, x) = point_of(&r.str(5))?;
-                    Some((dedupe::distance_m(a, o, y, x), r))
-                })
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .filter(|(d, _)| *d < 2000.0)
-                .map(|(_, r)| r)
-                .ok_or(CaseError::Invalid("case.err_point_outside"))?
+            place_at(c, street_id, a, o)?.ok_or(CaseError::Invalid("case.err_point_outside"))?
         }
     };
     let kind = row.str(2);
@@ -965,7 +1000,11 @@ pub fn locate(
                 .and_then(|r| r.opt_str(0)),
             _ => row.opt_str(5),
         };
-        if let Some((y, x)) = geo.as_deref().and_then(point_of) {
+        if let Some((y, x)) = geo
+            .as_deref()
+            .and_then(geometry::Shape::parse)
+            .and_then(|s| s.centre())
+        {
             la = Some(y);
             lo = Some(x);
         }

@@ -199,6 +199,10 @@ struct NewPage {
     fields: Vec<FieldView>,
     places: Vec<(i64, String)>,
     place_id: String,
+    /// The street's grids to mark a spot on ([`map::picker`]).
+    map: Option<String>,
+    lat: String,
+    lon: String,
     description: String,
     address: String,
     channels: Vec<(&'static str, &'static str)>,
@@ -238,6 +242,54 @@ fn report_places(
         }
     }
     Ok(out)
+}
+
+/// Buildings drawn on the map to mark a spot on, at most (beyond, the grids alone).
+const PICKER_BUILDINGS: usize = 800;
+
+/// The street's areas and buildings for the map a report's spot is marked on: its grids (or,
+/// when none are drawn, its communities, or the street itself), its buildings as dots.
+fn street_shapes(
+    c: &mut dyn crate::store::Conn,
+    street: i64,
+) -> crate::store::Result<(Vec<map::Area>, Vec<map::Spot>)> {
+    let rows = c.query(
+        "SELECT id, name, kind, geojson FROM places WHERE (street_id = $1 OR id = $1) \
+         AND kind IN ('street', 'community', 'grid', 'building') AND geojson IS NOT NULL ORDER BY path",
+        crate::params![street],
+    )?;
+    let area = |kind: &str| -> Vec<map::Area> {
+        rows.iter()
+            .filter(|r| r.str(2) == kind)
+            .map(|r| map::Area {
+                label: r.str(1),
+                href: None,
+                geojson: r.str(3),
+                highlight: false,
+            })
+            .collect()
+    };
+    let mut areas = area("grid");
+    for kind in ["community", "street"] {
+        if areas.is_empty() {
+            areas = area(kind);
+        }
+    }
+    let buildings: Vec<&crate::store::Row> =
+        rows.iter().filter(|r| r.str(2) == "building").collect();
+    let spots = if buildings.len() <= PICKER_BUILDINGS {
+        buildings
+            .into_iter()
+            .map(|r| map::Spot {
+                label: r.str(1),
+                href: None,
+                geojson: r.str(3),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((areas, spots))
 }
 
 fn field_views(cat: Option<&Category>, values: &[(String, String)], t: Tr) -> Vec<FieldView> {
@@ -280,9 +332,15 @@ async fn new_page(
 ) -> AppResult<Response> {
     let street = street_of(caller)?;
     let c2 = caller.clone();
-    let (cats, places) = state
+    let (cats, places, (areas, spots)) = state
         .db
-        .read(move |c| Ok((super::categories(c, street)?, report_places(c, &c2)?)))
+        .read(move |c| {
+            Ok((
+                super::categories(c, street)?,
+                report_places(c, &c2)?,
+                street_shapes(c, street)?,
+            ))
+        })
         .await?;
     let get = |k: &str| {
         values
@@ -299,7 +357,12 @@ async fn new_page(
         .filter(|c| *c != Channel::Api)
         .map(|c| (c.as_str(), t.k("case.channel", c.as_str())))
         .collect();
+    let (lat, lon) = (get("lat"), get("lon"));
+    let marked = lat.parse::<f64>().ok().zip(lon.parse::<f64>().ok());
     let page = NewPage {
+        map: map::picker(&areas, &spots, t.s("case.page.map_title"), marked),
+        lat,
+        lon,
         l: Layout::new(Some(caller)),
         categories: cats
             .iter()
@@ -377,12 +440,26 @@ async fn new_submit(
             extra.insert(f.key.clone(), v);
         }
     }
+    // A spot is both numbers or none: anything else is said, not dropped.
+    let point = match (get("lat"), get("lon")) {
+        (a, o) if a.is_empty() && o.is_empty() => Some((None, None)),
+        (a, o) => a
+            .parse::<f64>()
+            .ok()
+            .zip(o.parse::<f64>().ok())
+            .map(|(a, o)| (Some(a), Some(o))),
+    };
+    let Some((lat, lon)) = point else {
+        let e = AppError::invalid("case.err_point_pair");
+        let msg = e.message(ctx().lang);
+        return new_page(&state, &caller, form, Some(msg), e.status).await;
+    };
     let req = CaseRequest {
         category: get("category"),
         description: get("description"),
         place_id: get("place_id").parse().ok(),
-        lat: get("lat").parse().ok(),
-        lon: get("lon").parse().ok(),
+        lat,
+        lon,
         address: get("address"),
         extra,
         channel: Channel::parse(&get("channel")),

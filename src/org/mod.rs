@@ -2,6 +2,7 @@
 //! that receive work, accounts, roles and the scope every read is limited to.
 
 pub mod auth;
+pub mod geometry;
 pub mod login;
 pub mod places;
 pub mod users;

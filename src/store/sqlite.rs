@@ -176,6 +176,15 @@ fn open_conn(path: &Path, create: bool, cache_kib: i64) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A reader: query-only, so a write sent to a reader by mistake fails at once instead of
+/// racing the one writer for the database's write lock.
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = open_conn(path, false, 4096)?;
+    conn.execute_batch("PRAGMA query_only = ON;")
+        .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+    Ok(conn)
+}
+
 /// Bytes of a savepoint's journal kept in memory before it spills to a temporary file. Also
 /// the size of the one block it is kept in, which a spill writes in one call: SQLite's unix
 /// file layer writes at most 128 KiB - 1 per call (it masks the length), and a larger block
@@ -267,7 +276,7 @@ impl SqlitePool {
         };
         let conn = match conn {
             Some(c) => c,
-            None => match open_conn(&self.path, false, 4096) {
+            None => match open_reader(&self.path) {
                 Ok(c) => c,
                 Err(e) => {
                     self.release(None);

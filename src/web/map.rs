@@ -1,8 +1,10 @@
-//! Grid maps drawn as SVG on the server from the stored GeoJSON: no tiles, no script.
+//! Grid maps drawn as SVG on the server from the stored GeoJSON: no tiles. A map to mark a
+//! spot on carries its projection for the page's script (static/app.js); nothing else needs one.
 
 use std::fmt::Write;
 
 use super::esc;
+use crate::org::geometry::Shape;
 
 /// A polygon to draw (a community or grid boundary).
 pub struct Area {
@@ -20,31 +22,38 @@ pub struct Spot {
 }
 
 fn ring(geojson: &str) -> Option<Vec<(f64, f64)>> {
-    let v: serde_json::Value = serde_json::from_str(geojson).ok()?;
-    let coords = match v.get("type")?.as_str()? {
-        "Polygon" => v.get("coordinates")?.get(0)?,
-        "MultiPolygon" => v.get("coordinates")?.get(0)?.get(0)?,
-        _ => return None,
-    };
-    let pts: Vec<(f64, f64)> = coords
-        .as_array()?
-        .iter()
-        .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
-        .collect();
-    (pts.len() >= 3).then_some(pts)
+    Shape::parse(geojson)?.outline()
 }
 
 fn point(geojson: &str) -> Option<(f64, f64)> {
-    let v: serde_json::Value = serde_json::from_str(geojson).ok()?;
-    if v.get("type")?.as_str()? != "Point" {
-        return None;
-    }
-    let c = v.get("coordinates")?;
-    Some((c.get(0)?.as_f64()?, c.get(1)?.as_f64()?))
+    let (lat, lon) = Shape::parse(geojson)?.point()?;
+    Some((lon, lat))
 }
 
 /// Draws the areas and spots; `None` when nothing has geometry.
 pub fn render(areas: &[Area], spots: &[Spot], title: &str) -> Option<String> {
+    draw(areas, spots, title, None)
+}
+
+/// The same map as a place to mark a spot on (the report form): the `svg` carries its
+/// projection (`data-lon0`, `data-lat0`: the south-west corner; `data-sx`, `data-sy`: units
+/// per degree; `data-pad`, `data-h`), so the page's script turns a click into a latitude and
+/// longitude, and a mark (`#pick-mark`), drawn at `marked` (lat, lon) when a spot is marked.
+pub fn picker(
+    areas: &[Area],
+    spots: &[Spot],
+    title: &str,
+    marked: Option<(f64, f64)>,
+) -> Option<String> {
+    draw(areas, spots, title, Some(marked))
+}
+
+fn draw(
+    areas: &[Area],
+    spots: &[Spot],
+    title: &str,
+    pick: Option<Option<(f64, f64)>>,
+) -> Option<String> {
     let rings: Vec<(&Area, Vec<(f64, f64)>)> = areas
         .iter()
         .filter_map(|a| ring(&a.geojson).map(|r| (a, r)))
@@ -80,9 +89,17 @@ pub fn render(areas: &[Area], spots: &[Spot], title: &str) -> Option<String> {
     let proj = |(x, y): (f64, f64)| (pad + (x - x0) * kx * s, height - pad - (y - y0) * s);
 
     let mut out = String::new();
+    let frame = match pick {
+        Some(_) => format!(
+            r#" data-lon0="{x0}" data-lat0="{y0}" data-sx="{}" data-sy="{s}" data-pad="{pad}" data-h="{height}""#,
+            kx * s
+        ),
+        None => String::new(),
+    };
     let _ = write!(
         out,
-        r#"<svg class="map" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        r#"<svg class="map{}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="{}"{frame} xmlns="http://www.w3.org/2000/svg">"#,
+        if pick.is_some() { " pick" } else { "" },
         esc(title)
     );
     let _ = write!(out, "<title>{}</title>", esc(title));
@@ -130,6 +147,18 @@ pub fn render(areas: &[Area], spots: &[Spot], title: &str) -> Option<String> {
             None => out.push_str(&dot),
         }
     }
+    if let Some(marked) = pick {
+        let (x, y) = marked.map_or((0.0, 0.0), |(lat, lon)| proj((lon, lat)));
+        let _ = write!(
+            out,
+            r#"<circle id="pick-mark" class="mark" cx="{x:.1}" cy="{y:.1}" r="7"{}/>"#,
+            if marked.is_some() {
+                ""
+            } else {
+                r#" visibility="hidden""#
+            }
+        );
+    }
     out.push_str("</svg>");
     Some(out)
 }
@@ -157,5 +186,60 @@ mod tests {
         assert!(svg.contains("<circle"));
         assert!(svg.contains("&lt;x&gt;"), "labels are escaped");
         assert!(render(&[], &[], "x").is_none());
+        assert!(!svg.contains("data-lon0") && !svg.contains("pick-mark"));
+    }
+
+    /// What the page's script does with a click: from the map's units back to degrees, with
+    /// the projection the picker carries.
+    fn unproject(svg: &str, x: f64, y: f64) -> (f64, f64) {
+        let attr = |k: &str| -> f64 {
+            let at = svg.find(&format!(" data-{k}=\"")).unwrap() + k.len() + 8;
+            svg[at..at + svg[at..].find('"').unwrap()].parse().unwrap()
+        };
+        let lon = attr("lon0") + (x - attr("pad")) / attr("sx");
+        let lat = attr("lat0") + (attr("h") - attr("pad") - y) / attr("sy");
+        (lat, lon)
+    }
+
+    fn attr_f64(svg: &str, el: &str, k: &str) -> f64 {
+        let el = &svg[svg.find(el).unwrap()..];
+        let at = el.find(&format!(" {k}=\"")).unwrap() + k.len() + 3;
+        el[at..at + el[at..].find('"').unwrap()].parse().unwrap()
+    }
+
+    #[test]
+    fn a_picker_carries_its_projection_and_its_mark() {
+        let areas = [Area {
+            label: "第1网格".into(),
+            href: None,
+            geojson: r#"{"type":"Polygon","coordinates":[[[121.5,31.2],[121.52,31.2],[121.52,31.21],[121.5,31.21],[121.5,31.2]]]}"#.into(),
+            highlight: false,
+        }];
+        let svg = picker(&areas, &[], "map", None).unwrap();
+        assert!(svg.contains(r#"class="map pick""#));
+        assert!(svg.contains(r#"visibility="hidden""#), "no spot marked yet");
+        // The polygon's first corner comes back as the degrees it was drawn from.
+        let path = &svg[svg.find(r#" d="M"#).unwrap() + 5..];
+        let first: Vec<f64> = path[..path.find('L').unwrap()]
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let (lat, lon) = unproject(&svg, first[0], first[1]);
+        assert!(
+            (lat - 31.2).abs() < 1e-4 && (lon - 121.5).abs() < 1e-4,
+            "{lat} {lon}"
+        );
+        // A spot marked is drawn where it is.
+        let svg = picker(&areas, &[], "map", Some((31.205, 121.51))).unwrap();
+        assert!(!svg.contains("visibility"));
+        let (lat, lon) = unproject(
+            &svg,
+            attr_f64(&svg, "<circle id=\"pick-mark\"", "cx"),
+            attr_f64(&svg, "<circle id=\"pick-mark\"", "cy"),
+        );
+        assert!(
+            (lat - 31.205).abs() < 1e-4 && (lon - 121.51).abs() < 1e-4,
+            "{lat} {lon}"
+        );
     }
 }

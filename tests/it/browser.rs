@@ -686,6 +686,11 @@ async fn pages_fit_a_phone() {
 
         b.sign_in_ok("wangge").await;
         b.assert_fits("the grid worker's home page (Chinese)").await;
+        b.open("/cases/new?category=noise").await;
+        b.find("svg.map.pick").await;
+        b.assert_fits("the report form with its map (Chinese)")
+            .await;
+        b.open("/").await;
 
         // English words are longer: the same pages again.
         b.click("#lang-switch").await;
@@ -830,6 +835,86 @@ async fn live_alerts_page_shows_a_new_alert_without_a_reload() {
                 .await
                 .expect("read the mark");
         assert_eq!(mark, json!(true), "still the same page");
+    })
+    .await;
+}
+
+/// A resident marks the spot of her report on the street's map: a tap shows the mark and fills
+/// the latitude and longitude (the page's script inverts the map's projection), and the case
+/// is stored at that spot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_is_stored_where_the_map_was_tapped() {
+    browse(1280, 900, |b| async move {
+        b.open("/login").await;
+        b.sign_in_ok("jumin").await;
+        b.open("/cases/new?category=noise").await;
+        let mark = b.find("#pick-mark").await;
+        assert_eq!(
+            mark.attr("visibility").await.unwrap().as_deref(),
+            Some("hidden"),
+            "nothing marked yet"
+        );
+        b.click("svg.map.pick").await;
+        b.wait_text("#pick-status", "已标出位置").await;
+        assert_eq!(
+            mark.attr("visibility").await.unwrap(),
+            None,
+            "the mark shows"
+        );
+        let page = &b;
+        let value = |name: &'static str| async move {
+            page.find(&format!("input[name={name}]"))
+                .await
+                .prop("value")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+                .parse::<f64>()
+                .unwrap_or_else(|e| panic!("{name} is not a number: {e}"))
+        };
+        let (lat, lon) = (value("lat").await, value("lon").await);
+        assert!((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon));
+        b.find("textarea[name=description]")
+            .await
+            .send_keys("路口的路灯一直不亮")
+            .await
+            .expect("type the description");
+        b.click("#report-form button[type=submit]").await;
+        let path = b
+            .wait_path("the new case's page", |p| {
+                p.strip_prefix("/cases/")
+                    .is_some_and(|id| id.parse::<i64>().is_ok())
+            })
+            .await;
+        // The case is where she tapped, to the sixth decimal the form carries.
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(format!("{}/api/v1/session", b.base))
+            .json(&json!({"username": "jumin", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let v: Value = http
+            .get(format!("{}/api/v1{path}", b.base))
+            .bearer_auth(token["token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let (clat, clon) = (
+            v["case"]["lat"].as_f64().unwrap(),
+            v["case"]["lon"].as_f64().unwrap(),
+        );
+        assert!(
+            (clat - lat).abs() < 1e-6 && (clon - lon).abs() < 1e-6,
+            "tapped {lat},{lon}; stored {clat},{clon}"
+        );
+        assert_eq!(v["case"]["description"], "路口的路灯一直不亮");
     })
     .await;
 }
