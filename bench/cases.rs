@@ -475,10 +475,7 @@ async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
 
 pub fn run(args: CasesArgs) -> Result<ExitCode> {
     let dir = temp_data_dir("linli-bench-cases")?;
-    println!(
-        "cases: in-process measurements on SQLite in {}",
-        dir.path.display()
-    );
+    println!("cases: measurements on SQLite in {}", dir.path.display());
     let mut ok = true;
     if !args.only_http {
         ok &= sweep_bench(&args, &dir.path)?;
