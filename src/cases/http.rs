@@ -680,29 +680,73 @@ pub async fn add_photo(
     if !case.is_open() {
         return Err(CaseError::Conflict(super::Why::Key("case.err_photo_closed")).into());
     }
-    // Checked, thumbnailed and written to disk off the async threads and outside the
-    // write transaction; the row follows, and the files go again if it cannot be stored.
+    let prepared = check_photos(vec![(raw, share)]).await?;
+    Ok(attach_photos(state, case, caller.user_id, prepared)
+        .await?
+        .remove(0))
+}
+
+/// Checks uploads and prepares what is stored (type by content, size, thumbnail, location
+/// kept or stripped), off the async threads; the first bad one's reason otherwise.
+pub async fn check_photos(
+    uploads: Vec<(Vec<u8>, bool)>,
+) -> AppResult<Vec<super::photos::Prepared>> {
+    let checked = tokio::task::spawn_blocking(move || {
+        uploads
+            .iter()
+            .map(|(raw, share)| super::photos::prepare(raw, *share))
+            .collect::<Result<Vec<_>, CaseError>>()
+    })
+    .await
+    .map_err(|e| AppError::internal("checking a photo", e))?;
+    Ok(checked?)
+}
+
+/// Stores checked photos with a case: files written and synced off the async threads and
+/// outside the write transaction, then their rows in one transaction; should the rows not be
+/// stored, the files go again.
+pub async fn attach_photos(
+    state: &AppState,
+    case: Case,
+    uploader: i64,
+    prepared: Vec<super::photos::Prepared>,
+) -> AppResult<Vec<super::photos::Photo>> {
+    let now = now_ms();
     let dir = state.cfg.data_dir.clone();
     let for_files = case.clone();
     let (prepared, files) = tokio::task::spawn_blocking(move || {
-        let p = super::photos::prepare(&raw, share)?;
-        let files = super::photos::write_files(&dir, &for_files, &p)
-            .map_err(|e| crate::store::StoreError::Db(format!("writing a photo: {e}")))?;
-        Ok::<_, CaseError>((p, files))
+        let mut files: Vec<super::photos::Files> = Vec::new();
+        for p in &prepared {
+            match super::photos::write_files(&dir, &for_files, p) {
+                Ok(f) => files.push(f),
+                Err(e) => {
+                    files.iter().for_each(|f| f.remove(&dir));
+                    return Err(crate::store::StoreError::Db(format!(
+                        "writing a photo: {e}"
+                    )));
+                }
+            }
+        }
+        Ok((prepared, files))
     })
     .await
-    .map_err(|e| AppError::internal("preparing a photo", e))??;
-    let uid = caller.user_id;
+    .map_err(|e| AppError::internal("writing a photo", e))??;
     let files = Arc::new(files);
     let stored = {
         let files = files.clone();
         state
             .db
-            .write_tx(move |c| super::photos::store(c, &case, uid, &prepared, &files, now))
+            .write_tx(move |c| {
+                prepared
+                    .iter()
+                    .zip(files.iter())
+                    .map(|(p, f)| super::photos::store(c, &case, uploader, p, f, now))
+                    .collect::<Result<Vec<_>, CaseError>>()
+            })
             .await
     };
     if stored.is_err() {
-        files.remove(&state.cfg.data_dir);
+        files.iter().for_each(|f| f.remove(&state.cfg.data_dir));
     }
     Ok(stored?)
 }

@@ -27,7 +27,14 @@ use crate::web::{ApiForm, Signed, check_csrf, ctx, map};
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/cases", get(list_page))
-        .route("/cases/new", get(new_form).post(new_submit))
+        .route(
+            "/cases/new",
+            get(new_form)
+                .post(new_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    REPORT_PHOTOS * super::photos::MAX_BYTES + 256 * 1024,
+                )),
+        )
         .route("/cases/map", get(map_page))
         .route("/cases/figures", get(figures_page))
         .route("/cases/{id}", get(case_page))
@@ -203,6 +210,7 @@ struct NewPage {
     map: Option<String>,
     lat: String,
     lon: String,
+    share_location: bool,
     description: String,
     address: String,
     channels: Vec<(&'static str, &'static str)>,
@@ -363,6 +371,7 @@ async fn new_page(
         map: map::picker(&areas, &spots, t.s("case.page.map_title"), marked),
         lat,
         lon,
+        share_location: !get("share_location").is_empty(),
         l: Layout::new(Some(caller)),
         categories: cats
             .iter()
@@ -402,11 +411,69 @@ async fn new_form(
     new_page(&state, &caller, values, None, StatusCode::OK).await
 }
 
+/// Photos a report may carry (more are added on the case page).
+const REPORT_PHOTOS: usize = 3;
+
+/// A report form's fields and the photos chosen with it (multipart when photos are attached;
+/// a plain form otherwise).
+async fn report_form(
+    state: &Arc<AppState>,
+    req: axum::extract::Request,
+) -> AppResult<(Vec<(String, String)>, Vec<(Vec<u8>, bool)>)> {
+    use axum::extract::FromRequest;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let ApiForm(form) = ApiForm::<Vec<(String, String)>>::from_request(req, state).await?;
+        return Ok((form, Vec::new()));
+    }
+    let mut m = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|_| AppError::bad_request("error.bad_form"))?;
+    let (mut form, mut photos) = (Vec::new(), Vec::new());
+    while let Some(field) = m
+        .next_field()
+        .await
+        .map_err(|_| AppError::bad_request("error.bad_form"))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let data = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::invalid("case.err_photo_size")
+            } else {
+                AppError::bad_request("error.bad_form")
+            }
+        })?;
+        if name == "photo" {
+            // A file input left empty still sends an empty part.
+            if !data.is_empty() {
+                photos.push(data.to_vec());
+            }
+        } else {
+            form.push((name, String::from_utf8_lossy(&data).into_owned()));
+        }
+    }
+    let share = form
+        .iter()
+        .any(|(k, v)| k == "share_location" && matches!(v.as_str(), "1" | "on" | "true"));
+    Ok((form, photos.into_iter().map(|p| (p, share)).collect()))
+}
+
 async fn new_submit(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    ApiForm(form): ApiForm<Vec<(String, String)>>,
+    req: axum::extract::Request,
 ) -> AppResult<Response> {
+    let (form, uploads) = report_form(&state, req).await?;
+    // A form sent back cannot keep the files chosen (browsers do not refill a file input).
+    let again = if uploads.is_empty() {
+        ""
+    } else {
+        Tr(ctx().lang).s("case.page.photos_again")
+    };
     let get = |k: &str| {
         form.iter()
             .find(|(n, _)| n == k)
@@ -414,6 +481,23 @@ async fn new_submit(
             .unwrap_or_default()
     };
     check_csrf(&caller, &get("csrf"))?;
+    // Photos are checked before the case is opened: a bad one sends the form back with the
+    // reason, and no case is stored without the photos its reporter meant it to have.
+    let photos = if uploads.len() > REPORT_PHOTOS {
+        Err(AppError::invalid("case.err_report_photos"))
+    } else {
+        super::http::check_photos(uploads).await
+    };
+    let photos = match photos {
+        Ok(p) => p,
+        Err(e) if e.status.is_client_error() => {
+            let msg = format!("{} {again}", e.message(ctx().lang))
+                .trim_end()
+                .to_string();
+            return new_page(&state, &caller, form, Some(msg), e.status).await;
+        }
+        Err(e) => return Err(e),
+    };
     let street = street_of(&caller)?;
     let code = get("category");
     let cat = state
@@ -467,9 +551,23 @@ async fn new_submit(
         reporter_contact: get("reporter_contact"),
     };
     match intake(&state, &caller, req).await {
-        Ok(out) => Ok(Redirect::to(&format!("/cases/{}", out.case.id.0)).into_response()),
+        Ok(out) => {
+            let id = out.case.id.0;
+            if !photos.is_empty() {
+                // The case is stored; should its photos fail now (the disk), the case page
+                // is shown all the same, where they can be added again.
+                if let Err(e) =
+                    super::http::attach_photos(&state, out.case, caller.user_id, photos).await
+                {
+                    tracing::warn!(case = id, error = %e.message(ctx().lang), "photos of a new report not stored");
+                }
+            }
+            Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+        }
         Err(e) if e.status.is_client_error() => {
-            let msg = e.message(ctx().lang);
+            let msg = format!("{} {again}", e.message(ctx().lang))
+                .trim_end()
+                .to_string();
             new_page(&state, &caller, form, Some(msg), e.status).await
         }
         Err(e) => Err(e),

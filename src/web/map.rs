@@ -151,7 +151,7 @@ fn draw(
         let (x, y) = marked.map_or((0.0, 0.0), |(lat, lon)| proj((lon, lat)));
         let _ = write!(
             out,
-            r#"<circle id="pick-mark" class="mark" cx="{x:.1}" cy="{y:.1}" r="7"{}/>"#,
+            r#"<circle id="pick-mark" class="mark" cx="{x:.1}" cy="{y:.1}" r="9"{}/>"#,
             if marked.is_some() {
                 ""
             } else {

@@ -1981,6 +1981,82 @@ async fn demo_accounts_reach_the_case_pages() {
         page.contains("请选择地点") && page.contains("很吵很吵"),
         "{page}"
     );
+    // Photos go with the report (multipart): checked before the case is opened, stored with
+    // it, their location kept only when ticked; a bad one sends the form back with the reason
+    // and opens no case.
+    let multipart = |photos: Vec<Vec<u8>>, description: &'static str| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("category", "noise")
+            .text("description", description)
+            .text("place_id", bl[0].to_string())
+            .text("share_location", "1");
+        for p in photos {
+            f = f.part(
+                "photo",
+                reqwest::multipart::Part::bytes(p).file_name("p.jpg"),
+            );
+        }
+        // What a browser sends for a file input left empty.
+        f.part(
+            "photo",
+            reqwest::multipart::Part::bytes(Vec::new()).file_name(""),
+        )
+    };
+    let r = b
+        .post(app.url("/cases/new"))
+        .multipart(multipart(vec![jpeg_with_gps()], "垃圾桶满了没人清"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let id: i64 = r.headers()["location"].to_str().unwrap()["/cases/".len()..]
+        .parse()
+        .unwrap();
+    let photos = app
+        .db
+        .read(move |c| {
+            Ok(c.query(
+                "SELECT lat, content_type FROM case_photos WHERE case_id = $1",
+                linli::params![id],
+            )?
+            .into_iter()
+            .map(|r| (r.opt_f64(0), r.str(1)))
+            .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+    assert_eq!(photos.len(), 1, "{photos:?}");
+    assert_eq!(photos[0].1, "image/jpeg");
+    assert!(
+        (photos[0].0.unwrap() - 31.2).abs() < 1e-6,
+        "location kept when ticked"
+    );
+    let cases_before = app.query_i64("SELECT COUNT(*) FROM cases").await;
+    for (photos, needle) in [
+        (vec![b"GIF89a\x01\x00\x01\x00".to_vec()], "JPEG"),
+        (vec![jpeg_with_gps(); 4], "最多附 3 张"),
+    ] {
+        let r = b
+            .post(app.url("/cases/new"))
+            .multipart(multipart(photos, "楼道灯坏了好几天"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains(needle)
+                && page.contains("照片请重新选择")
+                && page.contains("楼道灯坏了好几天"),
+            "{page}"
+        );
+    }
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM cases").await,
+        cases_before,
+        "no case without its photos"
+    );
     // With a category chosen, the form carries the street's map to mark a spot on.
     let form = b
         .get(app.url("/cases/new?category=noise"))
