@@ -340,13 +340,20 @@ async fn new_page(
 ) -> AppResult<Response> {
     let street = street_of(caller)?;
     let c2 = caller.clone();
+    // The map is drawn once a category is chosen (the form below it shows only then).
+    let with_map = values
+        .iter()
+        .any(|(k, v)| k == "category" && !v.trim().is_empty());
     let (cats, places, (areas, spots)) = state
         .db
         .read(move |c| {
             Ok((
                 super::categories(c, street)?,
                 report_places(c, &c2)?,
-                street_shapes(c, street)?,
+                match with_map {
+                    true => street_shapes(c, street)?,
+                    false => Default::default(),
+                },
             ))
         })
         .await?;
