@@ -690,3 +690,290 @@ pub fn seed_cases(c: &mut dyn Conn, now: i64) -> Result<(), CaseError> {
     super::escalation::sweep(c, now)?;
     Ok(())
 }
+
+/// What residents, callers and grid workers write, by category (the demo's earlier cases).
+fn texts(code: &str) -> &'static [&'static str] {
+    match code {
+        "city_appearance" => &[
+            "小区门口垃圾箱满了溢出来，味道很大",
+            "人行道上有人乱贴小广告",
+            "楼下绿化带里堆了建筑垃圾",
+            "沿街商铺把货物堆到人行道上",
+        ],
+        "waste_sorting" => &[
+            "垃圾投放点湿垃圾桶破了，汁水流了一地",
+            "有人把大件家具扔在垃圾房门口",
+            "定时投放点晚上没人值守，垃圾混投",
+        ],
+        "greenery" => &[
+            "树枝长到三楼窗口，刮风时敲玻璃",
+            "绿化带里的树倒了一半，压着自行车棚",
+            "草坪好久没修剪，蚊子很多",
+        ],
+        "facility_repair" => &[
+            "楼道灯坏了，晚上上下楼看不见",
+            "小区路灯不亮，已经好几天了",
+            "单元门禁坏了，门关不上",
+            "健身器材的螺丝松了，老人锻炼不安全",
+            "井盖松动，走上去会响",
+        ],
+        "water_leak" => &[
+            "楼上渗水，卫生间天花板一直滴水",
+            "小区里的自来水管爆了，路面积水",
+            "地下室进水，电表箱旁边有积水",
+        ],
+        "illegal_parking" => &[
+            "消防通道被私家车堵住",
+            "有车长期停在小区门口的人行道上",
+            "非机动车乱停，盲道被占",
+        ],
+        "noise" => &[
+            "楼下广场舞音响太大，晚上九点还在跳",
+            "隔壁装修周末一早就开始电钻",
+            "沿街饭店后厨排风扇噪音很大",
+        ],
+        "group_rental" => &[
+            "楼下一套房子住了十几个人，进出很乱",
+            "有一户把客厅隔成好几间出租",
+        ],
+        "elevator" => &[
+            "电梯按钮失灵，按了没反应",
+            "电梯运行时有异响，晃得厉害",
+            "电梯停在两层之间，幸好没有人被困",
+        ],
+        "fire_hazard" => &[
+            "楼道里堆满纸箱和旧家具",
+            "有人把电动车推进电梯上楼充电",
+            "消防栓箱门坏了，里面的水带不见了",
+        ],
+        "elderly_care" => &[
+            "独居的李老伯几天没出门了，敲门没人应",
+            "楼上的老阿姨腿脚不便，想申请助餐服务",
+            "独居老人家里的煤气灶开关老化，担心有危险",
+        ],
+        _ => &["需要处理的问题，详见现场"],
+    }
+}
+
+/// An extra field's value as a reporter would give it.
+fn extra_value(f: &FieldDef, rng: &mut impl rand::Rng, day: &str) -> serde_json::Value {
+    use rand::seq::SliceRandom;
+    let pick = |rng: &mut _| f.options.choose(rng).cloned().unwrap_or_default();
+    match f.kind {
+        FieldType::Single => json!(pick(rng)),
+        FieldType::Multi => json!([pick(rng)]),
+        FieldType::Number => json!(rng.gen_range(1..6)),
+        FieldType::Date => json!(day),
+        FieldType::Text => json!("见描述"),
+    }
+}
+
+/// Earlier cases across the whole demo street: `count` reports over the last 60 days, each
+/// taken through its life as far as the time since allows (accepted, dispatched to the
+/// organisation routing names, signed for, handled, resolved, verified on site by someone
+/// else, closed, followed up by phone), so the queues, the map and the organisations' figures
+/// look like a street's. Their notifications are marked read (old news). Deterministic for a
+/// seed. Returns how many were stored.
+pub fn seed_history(
+    c: &mut dyn Conn,
+    now: i64,
+    count: usize,
+    seed: u64,
+) -> Result<usize, CaseError> {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    let Some(admin) = who(c, "admin")? else {
+        return Ok(0);
+    };
+    let street = c.query_i64(
+        "SELECT street_id FROM users WHERE id = $1",
+        params![admin.id],
+    )?;
+    let buildings: Vec<i64> = c
+        .query(
+            "SELECT id FROM places WHERE street_id = $1 AND kind = 'building' ORDER BY id",
+            params![street],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect();
+    let cats: Vec<super::Category> = super::categories(c, street)?
+        .into_iter()
+        .filter(|k| k.active)
+        .collect();
+    if buildings.is_empty() || cats.is_empty() || count == 0 {
+        return Ok(0);
+    }
+    let orgs: std::collections::HashMap<i64, String> = c
+        .query(
+            "SELECT id, name FROM organisations WHERE street_id = $1",
+            params![street],
+        )?
+        .iter()
+        .map(|r| (r.i64(0), r.str(1)))
+        .collect();
+    // How often each kind of problem comes in, most common first.
+    let weight = |code: &str| match code {
+        "city_appearance" | "facility_repair" => 20,
+        "illegal_parking" | "noise" => 12,
+        "waste_sorting" | "water_leak" | "greenery" => 8,
+        "fire_hazard" | "elevator" | "elderly_care" => 5,
+        _ => 3,
+    };
+    let pick_cat = rand::distributions::WeightedIndex::new(cats.iter().map(|k| weight(&k.code)))
+        .map_err(|_| CaseError::Invalid("case.err_category"))?;
+    let callers = [
+        "王先生",
+        "李女士",
+        "张阿姨",
+        "陈老伯",
+        "刘先生",
+        "赵女士",
+        "周先生",
+        "吴阿姨",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x0CA5_E5ED);
+    let dispatcher = actor(&admin, &[Actor::Dispatcher, Actor::Verifier]);
+    let hour = HOUR_MS;
+    let mut stored = 0;
+    // (when, case, step, the rating its reporter will give)
+    let mut steps: Vec<(i64, i64, Action, i64)> = Vec::new();
+    for _ in 0..count {
+        use rand::distributions::Distribution;
+        let cat = &cats[pick_cat.sample(&mut rng)];
+        // Reports spread over 60 days, more of them recent; in the daytime.
+        let age_h = (rng.gen_range(0.0f64..1.0).powf(1.6) * 60.0 * 24.0) as i64 + 1;
+        let t0 = now - age_h * hour - rng.gen_range(0..hour);
+        let day = chrono::DateTime::from_timestamp_millis(t0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let mut extra = serde_json::Map::new();
+        for f in &cat.fields {
+            if f.required || rng.gen_bool(0.3) {
+                extra.insert(f.key.clone(), extra_value(f, &mut rng, &day));
+            }
+        }
+        let channel = *[Channel::Hotline, Channel::Patrol, Channel::Resident]
+            .choose(&mut rng)
+            .unwrap_or(&Channel::Hotline);
+        let caller = callers.choose(&mut rng).copied().unwrap_or("王先生");
+        let id = super::create(
+            c,
+            street,
+            channel,
+            &NewCase {
+                category: cat.code.clone(),
+                description: texts(&cat.code)
+                    .choose(&mut rng)
+                    .copied()
+                    .unwrap_or_default()
+                    .into(),
+                place_id: buildings.choose(&mut rng).copied(),
+                extra,
+                reporter_name: match channel {
+                    Channel::Patrol => "网格巡查".into(),
+                    _ => caller.into(),
+                },
+                reporter_contact: if channel == Channel::Hotline {
+                    format!("1380000{:04}", rng.gen_range(0..10_000))
+                } else {
+                    String::new()
+                },
+                ..NewCase::default()
+            },
+            t0,
+        )?;
+        stored += 1;
+        // Its life: each step some time after the last, as far as now.
+        let budget = cat.resolve_hours.max(3);
+        let resolve_h = if rng.gen_bool(0.88) {
+            rng.gen_range(2..budget)
+        } else {
+            rng.gen_range(budget * 4..budget * 8)
+        };
+        let rating = *[5, 5, 5, 5, 5, 4, 4, 4, 3, 2, 1]
+            .choose(&mut rng)
+            .unwrap_or(&5);
+        let plan: Vec<(i64, Action)> = if rng.gen_bool(0.04) {
+            vec![(rng.gen_range(1..4) * hour, Action::Reject)]
+        } else {
+            vec![
+                (rng.gen_range(0..2) * hour / 2 + 600_000, Action::Accept),
+                (rng.gen_range(5..40) * 60_000, Action::Dispatch),
+                (rng.gen_range(1..6) * hour / 2, Action::SignFor),
+                (rng.gen_range(1..8) * hour / 2, Action::Start),
+                (resolve_h * hour, Action::Resolve),
+                (rng.gen_range(2..24) * hour, Action::Verify),
+                (rng.gen_range(1..4) * hour, Action::Close),
+                (rng.gen_range(2..48) * hour, Action::Rate),
+            ]
+        };
+        let mut at = t0;
+        for (after, action) in plan {
+            at += after;
+            if at >= now {
+                break;
+            }
+            steps.push((at, id.0, action, rating));
+        }
+    }
+    // The steps in the order they happened, with the deadline watcher running every four
+    // hours in between, so late cases were warned, supervised and escalated when they were.
+    steps.sort_by_key(|s| s.0);
+    let mut handlers: std::collections::HashMap<i64, ActorRef> = Default::default();
+    let mut stalled = std::collections::HashSet::new();
+    let mut tick = now - 61 * 24 * hour;
+    for (at, id, action, rating) in steps {
+        while tick + 4 * hour <= at {
+            tick += 4 * hour;
+            super::escalation::sweep(c, tick)?;
+        }
+        if stalled.contains(&id) {
+            continue;
+        }
+        let case = super::get(c, id, at)?.ok_or(CaseError::NotFound)?;
+        if action == Action::Dispatch && case.suggested_org_id.is_none() {
+            stalled.insert(id);
+            continue;
+        }
+        let (who, step) = match action {
+            Action::Reject => (&dispatcher, Step::new(action, "重复反映，已在处理中")),
+            Action::SignFor | Action::Start | Action::Resolve => {
+                let org = case.handler_org_id.unwrap_or_default();
+                let h = handlers.entry(id).or_insert_with(|| ActorRef {
+                    user_id: None,
+                    name: orgs.get(&org).cloned().unwrap_or_default(),
+                    actors: vec![Actor::Handler],
+                    orgs: vec![org],
+                });
+                let note = if action == Action::Resolve {
+                    "已到现场处理完毕"
+                } else {
+                    ""
+                };
+                (&*h, Step::new(action, note))
+            }
+            Action::Verify => (&dispatcher, Step::new(action, "现场核查，问题已解决")),
+            Action::Rate => {
+                let mut s = Step::new(action, "电话回访");
+                s.rating = Some(rating);
+                (&dispatcher, s)
+            }
+            _ => (&dispatcher, Step::new(action, "")),
+        };
+        // A step the case no longer allows (none should be) ends its story there.
+        match lifecycle::apply(c, &case, who, &step, at) {
+            Ok(_) => {}
+            Err(CaseError::Store(e)) => return Err(CaseError::Store(e)),
+            Err(_) => {
+                stalled.insert(id);
+            }
+        }
+    }
+    // Old news: the history's notifications are read.
+    c.exec(
+        "UPDATE inbox SET read_at = $1 WHERE street_id = $2 AND read_at IS NULL AND created_at < $3",
+        params![now, street, now - 24 * hour],
+    )?;
+    Ok(stored)
+}

@@ -62,6 +62,16 @@ impl DemoSize {
         }
     }
 
+    /// Earlier cases the demo accounts' street gets besides the sample ones: none for
+    /// `small` (the tests' street, whose sample cases they count on), about two months of a
+    /// street's reports otherwise.
+    pub fn case_history(&self) -> usize {
+        match self {
+            DemoSize::Small => 0,
+            DemoSize::Street | DemoSize::District => 600,
+        }
+    }
+
     /// Number of streets: 1, 1 and 30.
     pub fn streets(&self) -> usize {
         match self {
