@@ -292,6 +292,7 @@ fn street_shapes(
                 label: r.str(1),
                 href: None,
                 geojson: r.str(3),
+                class: map::BUILDING,
             })
             .collect()
     } else {
@@ -651,6 +652,7 @@ fn cases_map(
                 href: Some(format!("/cases/{}", k.id.0)),
                 geojson: serde_json::json!({"type": "Point", "coordinates": [k.lon?, k.lat?]})
                     .to_string(),
+                class: if k.late { map::LATE_CASE } else { map::CASE },
             })
         })
         .collect();
@@ -834,6 +836,7 @@ struct MapPage {
     l: Layout,
     map: Option<String>,
     count: usize,
+    late: usize,
 }
 
 async fn map_page(
@@ -864,14 +867,16 @@ async fn map_page(
                 Err(_) => Vec::new(),
             };
             let map = cases_map(c, &viewer.verify, &cases, "")?;
-            Ok((map, cases.len()))
+            Ok((map, (cases.len(), cases.iter().filter(|k| k.late).count())))
         })
         .await?;
+    let (count, late) = count;
     Ok(render(
         &MapPage {
             l: Layout::new(Some(&caller)),
             map,
             count,
+            late,
         },
         StatusCode::OK,
     ))

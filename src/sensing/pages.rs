@@ -311,6 +311,7 @@ fn grid_map(
                 label,
                 href: Some(format!("/devices?grid={}#b{}", grid.id, b.id)),
                 geojson: b.geojson.clone()?,
+                class: map::BUILDING,
             })
         })
         .collect();

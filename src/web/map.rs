@@ -14,12 +14,21 @@ pub struct Area {
     pub highlight: bool,
 }
 
-/// A point to draw (a building).
+/// A point to draw (a building, a case).
 pub struct Spot {
     pub label: String,
     pub href: Option<String>,
     pub geojson: String,
+    /// Its class in the drawing: [`BUILDING`], [`CASE`] or [`LATE_CASE`].
+    pub class: &'static str,
 }
+
+/// A building's dot.
+pub const BUILDING: &str = "bld";
+/// An open case's dot.
+pub const CASE: &str = "case";
+/// A late case's dot, drawn larger and in the warning colour.
+pub const LATE_CASE: &str = "case late";
 
 fn ring(geojson: &str) -> Option<Vec<(f64, f64)>> {
     Shape::parse(geojson)?.outline()
@@ -136,8 +145,10 @@ fn draw(
     }
     for (sp, p) in &pts {
         let (x, y) = proj(*p);
+        let r = if sp.class == LATE_CASE { 6 } else { 4 };
         let dot = format!(
-            r#"<circle class="bld" cx="{x:.1}" cy="{y:.1}" r="4"><title>{}</title></circle>"#,
+            r#"<circle class="{}" cx="{x:.1}" cy="{y:.1}" r="{r}"><title>{}</title></circle>"#,
+            sp.class,
             esc(&sp.label)
         );
         match &sp.href {
@@ -179,6 +190,7 @@ mod tests {
             label: "5号".into(),
             href: None,
             geojson: r#"{"type":"Point","coordinates":[121.505,31.205]}"#.into(),
+            class: BUILDING,
         }];
         let svg = render(&areas, &spots, "map").unwrap();
         assert!(svg.starts_with("<svg"));

@@ -556,6 +556,7 @@ fn area_map(c: &mut dyn crate::store::Conn, place: &Place) -> crate::store::Resu
                         label: b.name.clone(),
                         href: Some(format!("/places/{}", b.id)),
                         geojson: b.geojson.clone()?,
+                        class: map::BUILDING,
                     })
                 })
                 .collect(),

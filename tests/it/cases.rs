@@ -2208,6 +2208,28 @@ async fn demo_accounts_reach_the_case_pages() {
         let t = r.text().await.unwrap();
         assert!(t.contains(needle), "{path}: {t}");
     }
+    // On the map, late cases stand out: one larger red dot for each late open case.
+    let late = app
+        .query_i64(
+            "SELECT COUNT(*) FROM cases WHERE late = 1 AND lat IS NOT NULL \
+             AND state NOT IN ('closed', 'rated', 'merged', 'rejected')",
+        )
+        .await;
+    let map = a
+        .get(app.url("/cases/map"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(late > 0, "the sample cases include late ones");
+    assert_eq!(
+        map.matches(r#"class="case late""#).count() as i64,
+        late,
+        "{map}"
+    );
+    assert!(map.contains(r#"class="case""#) && map.contains("id=\"case-map-legend\""));
     // The catalogue: the administrator changes a deadline; a bad value is refused with a reason.
     let page = a
         .get(app.url("/cases/catalogue"))
