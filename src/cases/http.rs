@@ -633,6 +633,17 @@ pub async fn set_webhook(
 }
 
 /// Reads a photo upload: the file, whether its location may be kept, and the form's CSRF token.
+/// A multipart field's bytes; a body over the route's limit is a photo too large.
+pub async fn upload_bytes(field: axum::extract::multipart::Field<'_>) -> AppResult<bytes::Bytes> {
+    field.bytes().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::invalid("case.err_photo_size")
+        } else {
+            AppError::bad_request("error.bad_form")
+        }
+    })
+}
+
 pub async fn read_upload(mut m: axum::extract::Multipart) -> AppResult<(Vec<u8>, bool, String)> {
     let (mut raw, mut share, mut csrf) = (None, false, String::new());
     while let Some(field) = m
@@ -641,13 +652,7 @@ pub async fn read_upload(mut m: axum::extract::Multipart) -> AppResult<(Vec<u8>,
         .map_err(|_| AppError::bad_request("error.bad_form"))?
     {
         let name = field.name().unwrap_or("").to_string();
-        let data = field.bytes().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::invalid("case.err_photo_size")
-            } else {
-                AppError::bad_request("error.bad_form")
-            }
-        })?;
+        let data = upload_bytes(field).await?;
         match name.as_str() {
             "photo" => raw = Some(data.to_vec()),
             "share_location" => {

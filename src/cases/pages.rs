@@ -448,13 +448,7 @@ async fn report_form(
         .map_err(|_| AppError::bad_request("error.bad_form"))?
     {
         let name = field.name().unwrap_or("").to_string();
-        let data = field.bytes().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::invalid("case.err_photo_size")
-            } else {
-                AppError::bad_request("error.bad_form")
-            }
-        })?;
+        let data = super::http::upload_bytes(field).await?;
         if name == "photo" {
             // A file input left empty still sends an empty part.
             if !data.is_empty() {

@@ -2020,6 +2020,13 @@ async fn the_georeport_python_client_talks_to_linli_when_installed() {
     );
 }
 
+/// Sends the report form and expects it back refused (422); its page.
+async fn refused_report(b: &reqwest::Client, url: String, form: &[(&str, &str)]) -> String {
+    let r = b.post(url).form(form).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    r.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn demo_accounts_reach_the_case_pages() {
     let app = support::spawn().await;
@@ -2070,19 +2077,17 @@ async fn demo_accounts_reach_the_case_pages() {
         "{page}"
     );
     // A bad form comes back with the reason, and loses nothing typed.
-    let r = b
-        .post(app.url("/cases/new"))
-        .form(&[
+    let page = refused_report(
+        &b,
+        app.url("/cases/new"),
+        &[
             ("csrf", csrf.as_str()),
             ("category", "noise"),
             ("description", "很吵很吵"),
             ("place_id", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
-    let page = r.text().await.unwrap();
+        ],
+    )
+    .await;
     assert!(
         page.contains("请选择地点") && page.contains("很吵很吵"),
         "{page}"
@@ -2177,20 +2182,18 @@ async fn demo_accounts_reach_the_case_pages() {
         "{form}"
     );
     // A spot typed that is not a pair of numbers is said, and what was typed stays.
-    let r = b
-        .post(app.url("/cases/new"))
-        .form(&[
+    let page = refused_report(
+        &b,
+        app.url("/cases/new"),
+        &[
             ("csrf", csrf.as_str()),
             ("category", "noise"),
             ("description", "很吵很吵"),
             ("lat", "31.2x"),
             ("lon", "121.5"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
-    let page = r.text().await.unwrap();
+        ],
+    )
+    .await;
     assert!(
         page.contains("同时填写") && page.contains(r#"value="31.2x""#),
         "{page}"
