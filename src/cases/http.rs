@@ -632,7 +632,6 @@ pub async fn set_webhook(
     }
 }
 
-/// Reads a photo upload: the file, whether its location may be kept, and the form's CSRF token.
 /// A multipart field's bytes; a body over the route's limit is a photo too large.
 pub async fn upload_bytes(field: axum::extract::multipart::Field<'_>) -> AppResult<bytes::Bytes> {
     field.bytes().await.map_err(|e| {
@@ -644,6 +643,7 @@ pub async fn upload_bytes(field: axum::extract::multipart::Field<'_>) -> AppResu
     })
 }
 
+/// Reads a photo upload: the file, whether its location may be kept, and the form's CSRF token.
 pub async fn read_upload(mut m: axum::extract::Multipart) -> AppResult<(Vec<u8>, bool, String)> {
     let (mut raw, mut share, mut csrf) = (None, false, String::new());
     while let Some(field) = m
