@@ -470,11 +470,16 @@ async fn new_submit(
     req: axum::extract::Request,
 ) -> AppResult<Response> {
     let (form, uploads) = report_form(&state, req).await?;
-    // A form sent back cannot keep the files chosen (browsers do not refill a file input).
+    // A form sent back with the reason; it cannot keep the files chosen (browsers do not
+    // refill a file input), so it says so when there were any.
     let again = if uploads.is_empty() {
         ""
     } else {
         Tr(ctx().lang).s("case.page.photos_again")
+    };
+    let back = |e: AppError| {
+        let msg = format!("{} {again}", e.message(ctx().lang));
+        (Some(msg.trim_end().to_string()), e.status)
     };
     let get = |k: &str| {
         form.iter()
@@ -493,10 +498,8 @@ async fn new_submit(
     let photos = match photos {
         Ok(p) => p,
         Err(e) if e.status.is_client_error() => {
-            let msg = format!("{} {again}", e.message(ctx().lang))
-                .trim_end()
-                .to_string();
-            return new_page(&state, &caller, form, Some(msg), e.status).await;
+            let (msg, status) = back(e);
+            return new_page(&state, &caller, form, msg, status).await;
         }
         Err(e) => return Err(e),
     };
@@ -536,9 +539,8 @@ async fn new_submit(
             .map(|(a, o)| (Some(a), Some(o))),
     };
     let Some((lat, lon)) = point else {
-        let e = AppError::invalid("case.err_point_pair");
-        let msg = e.message(ctx().lang);
-        return new_page(&state, &caller, form, Some(msg), e.status).await;
+        let (msg, status) = back(AppError::invalid("case.err_point_pair"));
+        return new_page(&state, &caller, form, msg, status).await;
     };
     let req = CaseRequest {
         category: get("category"),
@@ -567,10 +569,8 @@ async fn new_submit(
             Ok(Redirect::to(&format!("/cases/{id}")).into_response())
         }
         Err(e) if e.status.is_client_error() => {
-            let msg = format!("{} {again}", e.message(ctx().lang))
-                .trim_end()
-                .to_string();
-            new_page(&state, &caller, form, Some(msg), e.status).await
+            let (msg, status) = back(e);
+            new_page(&state, &caller, form, msg, status).await
         }
         Err(e) => Err(e),
     }
