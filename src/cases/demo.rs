@@ -835,7 +835,6 @@ pub fn seed_history(
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x0CA5_E5ED);
     let dispatcher = actor(&admin, &[Actor::Dispatcher, Actor::Verifier]);
     let hour = HOUR_MS;
-    let mut stored = 0;
     // (when, case, step, the rating its reporter will give)
     let mut steps: Vec<(i64, i64, Action, i64)> = Vec::new();
     for _ in 0..count {
@@ -883,7 +882,6 @@ pub fn seed_history(
             },
             t0,
         )?;
-        stored += 1;
         // Its life: each step some time after the last, as far as now.
         let budget = cat.resolve_hours.max(3);
         let resolve_h = if rng.gen_bool(0.88) {
@@ -975,5 +973,5 @@ pub fn seed_history(
         "UPDATE inbox SET read_at = $1 WHERE street_id = $2 AND read_at IS NULL AND created_at < $3",
         params![now, street, now - 24 * hour],
     )?;
-    Ok(stored)
+    Ok(count)
 }

@@ -351,9 +351,10 @@ async fn new_page(
             Ok((
                 super::categories(c, street)?,
                 report_places(c, &c2)?,
-                match with_map {
-                    true => street_shapes(c, street)?,
-                    false => Default::default(),
+                if with_map {
+                    street_shapes(c, street)?
+                } else {
+                    Default::default()
                 },
             ))
         })
@@ -842,7 +843,7 @@ async fn map_page(
         return Err(AppError::forbidden());
     }
     let now = crate::store::now_ms();
-    let (map, count) = state
+    let (map, count, late) = state
         .db
         .read(move |c| {
             let cases = super::list(
@@ -861,10 +862,9 @@ async fn map_page(
                 Err(_) => Vec::new(),
             };
             let map = cases_map(c, &viewer.verify, &cases, "")?;
-            Ok((map, (cases.len(), cases.iter().filter(|k| k.late).count())))
+            Ok((map, cases.len(), cases.iter().filter(|k| k.late).count()))
         })
         .await?;
-    let (count, late) = count;
     Ok(render(
         &MapPage {
             l: Layout::new(Some(&caller)),
