@@ -2,6 +2,9 @@
 //!
 //! 1. Case creation over the JSON API against the `/healthz` baseline of the same run
 //!    (`linli demo`, 64 keep-alive connections): at least 25% of its req/s, p99 < 50 ms.
+//!    Beside it, the floor: the same signed-in JSON request to a bench-only route that stores
+//!    one row durably and does nothing else (served with `LINLI_BENCH_FLOOR=1`), so each run
+//!    shows how much of what intake costs is intake's own work.
 //! 2. The escalation sweep over a table of 1,000,000 open cases (in-process, SQLite): the
 //!    watcher only reads cases whose next alarm is due, so it is measured with none due (the
 //!    usual tick) and with `--due` of them due at once (after downtime).
@@ -303,6 +306,7 @@ const CATEGORIES: &[&str] = &[
 
 async fn post_worker(
     addr: SocketAddr,
+    path: &'static str,
     token: Arc<String>,
     places: Arc<Vec<i64>>,
     start: Instant,
@@ -334,7 +338,7 @@ async fn post_worker(
             "channel": "api",
         })
         .to_string();
-        let req = Request::post("/api/v1/cases")
+        let req = Request::post(path)
             .header(header::HOST, addr.to_string())
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::CONTENT_TYPE, "application/json")
@@ -370,6 +374,61 @@ async fn post_worker(
     st
 }
 
+/// The bench-only route the server serves with `LINLI_BENCH_FLOOR=1`: a signed-in JSON POST
+/// that stores one row durably and nothing else, the least any case creation can cost.
+const FLOOR_PATH: &str = "/api/v1/bench/floor";
+
+/// What 64 connections posting reports to `path` for the measured seconds got.
+struct PostLoad {
+    rps: f64,
+    latencies: Vec<u32>,
+    statuses: BTreeMap<u16, u64>,
+    transport_errors: u64,
+}
+
+async fn post_load(
+    addr: SocketAddr,
+    path: &'static str,
+    token: &Arc<String>,
+    places: &Arc<Vec<i64>>,
+    args: &CasesArgs,
+) -> Result<PostLoad> {
+    let seq = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let start = t0 + Duration::from_secs_f64(args.warmup);
+    let end = start + Duration::from_secs_f64(args.seconds);
+    let tasks: Vec<_> = (0..args.connections)
+        .map(|_| {
+            tokio::spawn(post_worker(
+                addr,
+                path,
+                token.clone(),
+                places.clone(),
+                start,
+                end,
+                seq.clone(),
+            ))
+        })
+        .collect();
+    let mut all = WorkerStats::default();
+    for t in tasks {
+        let st = t.await?;
+        all.latencies.extend(st.latencies);
+        all.ok += st.ok;
+        all.transport_errors += st.transport_errors;
+        for (k, v) in st.statuses {
+            *all.statuses.entry(k).or_default() += v;
+        }
+    }
+    all.latencies.sort_unstable();
+    Ok(PostLoad {
+        rps: all.ok as f64 / args.seconds,
+        latencies: all.latencies,
+        statuses: all.statuses,
+        transport_errors: all.transport_errors,
+    })
+}
+
 async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
     let linli = find_linli()?;
     let (mut server, _) = start_server(
@@ -378,7 +437,7 @@ async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
         &DemoSpec {
             size: "small",
             seed: 1,
-            env: &[],
+            env: &[("LINLI_BENCH_FLOOR", "1")],
         },
         Duration::from_secs(600),
     )?;
@@ -416,50 +475,38 @@ async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
         load,
     )
     .await;
-    let seq = Arc::new(AtomicU64::new(0));
-    let t0 = Instant::now();
-    let start = t0 + Duration::from_secs_f64(args.warmup);
-    let end = start + Duration::from_secs_f64(args.seconds);
-    let tasks: Vec<_> = (0..args.connections)
-        .map(|_| {
-            tokio::spawn(post_worker(
-                addr,
-                token.clone(),
-                places.clone(),
-                start,
-                end,
-                seq.clone(),
-            ))
-        })
-        .collect();
-    let mut all = WorkerStats::default();
-    for t in tasks {
-        let st = t.await?;
-        all.latencies.extend(st.latencies);
-        all.ok += st.ok;
-        all.transport_errors += st.transport_errors;
-        for (k, v) in st.statuses {
-            *all.statuses.entry(k).or_default() += v;
-        }
+    let floor = post_load(addr, FLOOR_PATH, &token, &places, args).await?;
+    if floor.rps == 0.0 {
+        bail!(
+            "{FLOOR_PATH} stored nothing (statuses {:?}): was the server started with LINLI_BENCH_FLOOR=1?",
+            floor.statuses
+        );
     }
-    all.latencies.sort_unstable();
-    let rps = all.ok as f64 / args.seconds;
-    let p99 = ms(percentile(&all.latencies, 99.0));
-    let share = rps / base.ok_rps();
-    let ok = share >= 0.25 && p99 < 50.0 && all.transport_errors == 0;
+    let created = post_load(addr, "/api/v1/cases", &token, &places, args).await?;
+    let p99 = ms(percentile(&created.latencies, 99.0));
+    let share = created.rps / base.ok_rps();
+    let ok = share >= 0.25 && p99 < 50.0 && created.transport_errors == 0;
     println!(
         "  /healthz baseline: {:.0} req/s, p99 {:.2} ms",
         base.ok_rps(),
         ms(base.p99_us)
     );
     println!(
-        "  POST /api/v1/cases: {:.0} created/s ({:.0}% of baseline), p50 {:.2} ms, p99 {:.2} ms, statuses {:?}, transport errors {}  [{}: ≥ 25%, p99 < 50 ms]",
-        rps,
+        "  floor, {FLOOR_PATH} (the same signed-in JSON request storing one row durably): {:.0}/s ({:.0}% of baseline), p99 {:.2} ms, statuses {:?}",
+        floor.rps,
+        floor.rps / base.ok_rps() * 100.0,
+        ms(percentile(&floor.latencies, 99.0)),
+        floor.statuses,
+    );
+    println!(
+        "  POST /api/v1/cases: {:.0} created/s ({:.0}% of baseline, {:.0}% of the floor), p50 {:.2} ms, p99 {:.2} ms, statuses {:?}, transport errors {}  [{}: ≥ 25%, p99 < 50 ms]",
+        created.rps,
         share * 100.0,
-        ms(percentile(&all.latencies, 50.0)),
+        created.rps / floor.rps * 100.0,
+        ms(percentile(&created.latencies, 50.0)),
         p99,
-        all.statuses,
-        all.transport_errors,
+        created.statuses,
+        created.transport_errors,
         pass(ok)
     );
     let key_line = server

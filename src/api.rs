@@ -4,9 +4,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::web::{Path, Query};
 use axum::Json;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -295,9 +296,8 @@ const KINDS: [&str; 6] = [
 async fn list_places(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    q: Result<Query<PlacesQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<PlacesQuery>,
 ) -> AppResult<Response> {
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     if let Some(k) = &q.kind
         && !KINDS.contains(&k.as_str())
     {
@@ -735,14 +735,19 @@ pub struct PersonsQuery {
     pub address: Option<String>,
     /// Only people with this tag (elderly_alone, disabled, party_member, volunteer, renter, key_care, …).
     pub tag: Option<String>,
+    /// A blank value (the search form's empty field) means no bound.
+    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
     pub age_min: Option<i64>,
+    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
     pub age_max: Option<i64>,
     /// both, registered_elsewhere_lives_here, registered_here_lives_elsewhere.
     pub presence: Option<String>,
     /// Only under this place path.
     pub under: Option<String>,
     /// 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
     pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
     pub offset: Option<i64>,
 }
 
@@ -783,9 +788,8 @@ pub fn person_search(q: PersonsQuery) -> AppResult<crate::registry::persons::Sea
 async fn search_persons(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    q: Result<Query<PersonsQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<PersonsQuery>,
 ) -> AppResult<Json<PersonList>> {
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     let s = person_search(q)?;
     let (limit, offset) = (s.limit, s.offset);
     let (items, more) = crate::registry::access::search_persons(&state, &caller, s).await?;
@@ -827,7 +831,7 @@ pub struct ImportQuery {
 async fn import_persons(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ImportQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> AppResult<Json<crate::registry::import::Report>> {
@@ -910,7 +914,7 @@ async fn patch_person(
 async fn import_refused(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ImportQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> AppResult<Response> {
@@ -942,11 +946,10 @@ async fn import_refused(
 /// or its ZIP signature, CSV otherwise).
 fn read_upload(
     caller: &crate::org::Caller,
-    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    q: ImportQuery,
     headers: &axum::http::HeaderMap,
     body: &[u8],
 ) -> AppResult<(ImportQuery, crate::registry::import::Sheet)> {
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }

@@ -227,7 +227,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/static/app.css", get(crate::web::asset_css))
-        .route("/static/app.js", get(crate::web::asset_js))
+        .route("/static/app.js", get(crate::web::asset_js));
+    if std::env::var("LINLI_BENCH_FLOOR").is_ok_and(|v| v == "1") {
+        tracing::warn!(
+            "LINLI_BENCH_FLOOR=1: POST /api/v1/bench/floor is served (benchmark comparison only)"
+        );
+        app = app.route(
+            "/api/v1/bench/floor",
+            axum::routing::post(crate::cases::http::bench_floor),
+        );
+    }
+    app = app
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use crate::web::{Path, Query};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -103,9 +104,8 @@ async fn default_size(state: &AppState, size: Option<u64>) -> AppResult<(u64, u6
     responses((status = 200, body = InclusionProof), (status = 400, body = ErrorBody)))]
 pub async fn inclusion(
     State(state): State<Arc<AppState>>,
-    q: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<InclusionQuery>,
 ) -> AppResult<Json<InclusionProof>> {
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     let (n, size) = default_size(&state, q.size).await?;
     check_size(n, size)?;
     if q.entry >= size {
@@ -154,9 +154,8 @@ pub struct ConsistencyProof {
     responses((status = 200, body = ConsistencyProof), (status = 400, body = ErrorBody)))]
 pub async fn consistency(
     State(state): State<Arc<AppState>>,
-    q: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ConsistencyQuery>,
 ) -> AppResult<Json<ConsistencyProof>> {
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     let (n, to) = default_size(&state, q.to).await?;
     check_size(n, to)?;
     check_size(to, q.from)?;

@@ -678,7 +678,41 @@ pub fn list(
     now: i64,
 ) -> Result<Vec<Case>, CaseError> {
     let mut p: Vec<Val> = Vec::new();
-    let mut conds = vec![viewer.condition(1, &mut p)];
+    let conds = filter_sql(c, viewer, f, now, &mut p)?;
+    let limit = f.limit.unwrap_or(100).clamp(1, 500);
+    let offset = f.offset.unwrap_or(0).max(0);
+    p.push(now.into());
+    let n = p.len();
+    let sql = format!(
+        "SELECT {CASE_COLS} FROM {CASE_FROM} WHERE {conds} \
+         ORDER BY CASE WHEN c.clock IN ('accept', 'resolve') AND c.due_at < ${n} THEN 0 ELSE 1 END, \
+         c.level DESC, c.priority, COALESCE(c.due_at, c.created_at), c.id LIMIT {limit} OFFSET {offset}"
+    );
+    Ok(c.query(&sql, &p)?
+        .into_iter()
+        .map(|r| case_from(r, now))
+        .collect())
+}
+
+/// How many cases [`list`] would give without its limit.
+pub fn count(c: &mut dyn Conn, viewer: &Viewer, f: &Filter, now: i64) -> Result<i64, CaseError> {
+    let mut p: Vec<Val> = Vec::new();
+    let conds = filter_sql(c, viewer, f, now, &mut p)?;
+    Ok(c.query_i64(
+        &format!("SELECT COUNT(*) FROM {CASE_FROM} WHERE {conds}"),
+        &p,
+    )?)
+}
+
+/// The WHERE clause of [`list`] and [`count`]: the viewer's cases, narrowed by the filter.
+fn filter_sql(
+    c: &mut dyn Conn,
+    viewer: &Viewer,
+    f: &Filter,
+    now: i64,
+    p: &mut Vec<Val>,
+) -> Result<String, CaseError> {
+    let mut conds = vec![viewer.condition(1, p)];
     if let Some(s) = f.state.as_deref().filter(|s| !s.is_empty()) {
         let mut states = Vec::new();
         for part in s.split(',') {
@@ -701,7 +735,7 @@ pub fn list(
             .map(|r| r.str(0))
             .ok_or(CaseError::Invalid("case.err_place"))?;
         let n = p.len() + 1;
-        conds.push(under_paths("c.place_path", &[path], n, &mut p));
+        conds.push(under_paths("c.place_path", &[path], n, p));
     }
     if let Some(late) = f.late {
         p.push(now.into());
@@ -728,20 +762,7 @@ pub fn list(
         }
         conds.push(format!("({})", alt.join(" OR ")));
     }
-    let limit = f.limit.unwrap_or(100).clamp(1, 500);
-    let offset = f.offset.unwrap_or(0).max(0);
-    p.push(now.into());
-    let n = p.len();
-    let sql = format!(
-        "SELECT {CASE_COLS} FROM {CASE_FROM} WHERE {} \
-         ORDER BY CASE WHEN c.clock IN ('accept', 'resolve') AND c.due_at < ${n} THEN 0 ELSE 1 END, \
-         c.level DESC, c.priority, COALESCE(c.due_at, c.created_at), c.id LIMIT {limit} OFFSET {offset}",
-        conds.join(" AND ")
-    );
-    Ok(c.query(&sql, &p)?
-        .into_iter()
-        .map(|r| case_from(r, now))
-        .collect())
+    Ok(conds.join(" AND "))
 }
 
 /// One step of a case's life.

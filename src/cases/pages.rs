@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use crate::web::{Path, Query};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -77,9 +78,12 @@ pub struct Row {
     pub overdue: bool,
     pub level: i64,
     pub handler: String,
+    /// Closed, waiting for the viewer's rating (they reported it).
+    pub to_rate: bool,
 }
 
-fn rows(cases: &[super::Case], t: Tr) -> Vec<Row> {
+/// The rows of a case list, as `viewer` (a user id) sees them.
+pub fn rows(cases: &[super::Case], t: Tr, viewer: i64) -> Vec<Row> {
     cases
         .iter()
         .map(|c| Row {
@@ -99,6 +103,7 @@ fn rows(cases: &[super::Case], t: Tr) -> Vec<Row> {
                 .clone()
                 .or(c.handler_user_name.clone())
                 .unwrap_or_default(),
+            to_rate: c.state == super::State::Closed && c.reporter_id == Some(viewer),
         })
         .collect()
 }
@@ -113,6 +118,9 @@ struct ListPage {
     can_map: bool,
     can_report: bool,
 }
+
+/// The states of a report that has ended, the tab a reporter finds it under.
+const FINISHED: &str = "closed,rated,merged,rejected";
 
 #[derive(Deserialize, Default)]
 struct ListQuery {
@@ -154,6 +162,14 @@ async fn list_page(
         t.s("case.page.open"),
         current.is_empty() && !late,
     )];
+    if !worker {
+        // A reporter follows their reports to the end: a closed one waits for their rating.
+        tabs.push((
+            format!("/cases?state={FINISHED}"),
+            t.s("case.page.finished"),
+            current == FINISHED,
+        ));
+    }
     if worker {
         tabs.push(("/cases?late=1".into(), t.s("case.page.late"), late));
         for s in [
@@ -176,7 +192,7 @@ async fn list_page(
     Ok(render(
         &ListPage {
             l: Layout::new(Some(&caller)),
-            rows: rows(&cases, t),
+            rows: rows(&cases, t, caller.user_id),
             tabs,
             worker,
             can_map,

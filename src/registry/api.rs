@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use crate::web::{Path, Query};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

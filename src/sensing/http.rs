@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::web::{Path, Query};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -164,10 +165,9 @@ fn page(limit: Option<i64>, offset: Option<i64>) -> AppResult<(i64, i64)> {
 async fn list_devices(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    q: Result<Query<DevicesQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<DevicesQuery>,
 ) -> AppResult<Json<DeviceList>> {
     worker(&caller)?;
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     let (limit, offset) = page(q.limit, q.offset)?;
     let dq = DeviceQuery {
         under: q.under,
@@ -824,10 +824,9 @@ const STATES: [&str; 4] = ["active_unack", "active_ack", "cleared_unack", "clear
 async fn list_alerts(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    q: Result<Query<AlertsQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<AlertsQuery>,
 ) -> AppResult<Response> {
     worker(&caller)?;
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     let (limit, offset) = page(q.limit, q.offset)?;
     if q.state.as_deref().is_some_and(|s| !STATES.contains(&s))
         || q.severity

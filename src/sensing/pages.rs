@@ -5,9 +5,10 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
+use crate::web::{Path, Query};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

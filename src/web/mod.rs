@@ -293,6 +293,80 @@ where
     }
 }
 
+/// Path parameters with linli's errors: a segment that does not parse (`/cases/mine` where an id
+/// belongs) names nothing, so it is the not-found page or `{"error"}` body, in the caller's
+/// language, instead of axum's plain English text.
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(rej) if rej.status().is_server_error() => Err(AppError::internal(
+                "path parameters not extracted",
+                rej.body_text(),
+            )),
+            Err(_) => Err(AppError::not_found()),
+        }
+    }
+}
+
+/// Query strings with linli's errors: 400 `bad_request`, saying which parameter is wrong, in
+/// the caller's language (the detail as serde gives it).
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(rej) => {
+                let text = rej.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                Err(AppError::with_message(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    {
+                        let lang = ctx().lang;
+                        let msg = i18n::tr(lang, "error.bad_param");
+                        let msg = msg.trim_end_matches(['.', '。']);
+                        match lang {
+                            i18n::Lang::Zh => format!("{msg}（{detail}）"),
+                            _ => format!("{msg} ({detail})"),
+                        }
+                    },
+                ))
+            }
+        }
+    }
+}
+
+/// For `#[serde(deserialize_with)]` on a number in a query string or form: a blank value (what
+/// a browser sends for an empty field of a GET form) means "not given"; anything else must parse.
+pub fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// Checks a form's CSRF token against the session's (constant-time compare).
 pub fn check_csrf(caller: &Caller, token: &str) -> Result<(), AppError> {
     use subtle_eq::ct_eq;

@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::web::{Path, Query};
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -420,12 +421,74 @@ struct HomePage {
     helpers: Vec<String>,
     notices: Vec<crate::audit::anomaly::Notice>,
     corrections: Vec<crate::registry::corrections::Correction>,
+    /// For callers of a street (cases belong to one).
+    cases: Option<CasesCard>,
+}
+
+/// The home page's cases: for workers, the open and late cases they see and their unread
+/// messages, each a link to its queue; for residents, reporting and their latest reports.
+struct CasesCard {
+    worker: bool,
+    open: i64,
+    late: i64,
+    unread: i64,
+    /// A resident's own open reports and those waiting for their rating, late first (at most
+    /// [`HOME_REPORTS`]).
+    recent: Vec<crate::cases::pages::Row>,
+}
+
+/// A resident's open reports the home page lists.
+const HOME_REPORTS: i64 = 3;
+
+impl CasesCard {
+    fn read(
+        c: &mut dyn crate::store::Conn,
+        caller: &Caller,
+        lang: crate::web::i18n::Lang,
+    ) -> Result<Option<CasesCard>, crate::cases::CaseError> {
+        use crate::cases::{Filter, Viewer};
+        if caller.street_id.is_none() {
+            return Ok(None);
+        }
+        let viewer = Viewer::of(caller);
+        let worker = viewer.is_worker();
+        let now = crate::store::now_ms();
+        let open = Filter {
+            state: Some("open".into()),
+            mine: (!worker).then_some(true),
+            ..Filter::default()
+        };
+        let late = Filter {
+            late: Some(true),
+            ..open.clone()
+        };
+        let recent = if worker {
+            Vec::new()
+        } else {
+            // Open reports, and closed ones still waiting for the reporter's rating.
+            let mine = Filter {
+                state: Some("open,closed".into()),
+                limit: Some(HOME_REPORTS),
+                ..open.clone()
+            };
+            let cases = crate::cases::list(c, &viewer, &mine, now)?;
+            crate::cases::pages::rows(&cases, crate::web::i18n::Tr(lang), caller.user_id)
+        };
+        Ok(Some(CasesCard {
+            worker,
+            open: crate::cases::count(c, &viewer, &open, now)?,
+            late: crate::cases::count(c, &viewer, &late, now)?,
+            unread: crate::cases::notify::unread(c, caller.user_id)?,
+            recent,
+        }))
+    }
 }
 
 async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> AppResult<Response> {
     let role = caller.primary_role();
     let c2 = caller.clone();
-    let (areas, served, household, helpers, notices, corrections) = state
+    let lang = ctx().lang;
+    let (areas, served, household, helpers, notices, corrections, cases) = state
         .db
         .read(move |c| {
             let mut areas = Vec::new();
@@ -473,7 +536,19 @@ async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> App
                 None => Vec::new(),
             };
             let corrections = crate::registry::corrections::in_scope(c, &c2.scope.registry, true)?;
-            Ok((areas, served, household, helpers, notices, corrections))
+            let cases = CasesCard::read(c, &c2, lang).map_err(|e| match e {
+                crate::cases::CaseError::Store(e) => e,
+                other => crate::store::StoreError::Db(format!("the home page's cases: {other:?}")),
+            })?;
+            Ok((
+                areas,
+                served,
+                household,
+                helpers,
+                notices,
+                corrections,
+                cases,
+            ))
         })
         .await?;
     crate::registry::access::listed_people(
@@ -492,6 +567,7 @@ async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> App
         helpers,
         notices,
         corrections,
+        cases,
     }))
 }
 
@@ -1583,9 +1659,8 @@ impl PersonsPage {
 async fn persons_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    q: Result<Query<crate::api::PersonsQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<crate::api::PersonsQuery>,
 ) -> AppResult<Response> {
-    let Query(q) = q.map_err(|_| AppError::bad_request("error.bad_param"))?;
     if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }

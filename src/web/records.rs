@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use crate::web::{Path, Query};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;

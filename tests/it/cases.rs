@@ -359,6 +359,179 @@ async fn a_case_from_report_to_rating_with_every_step_recorded() {
     assert_eq!(d["case"]["handler_org_id"], wuye_org);
 }
 
+/// The number in a home page figure, by its id (`<a class="stat" … id="ID"><b>N</b>`).
+fn home_figure(page: &str, id: &str) -> i64 {
+    let at = page
+        .find(&format!("id=\"{id}\"><b>"))
+        .unwrap_or_else(|| panic!("no figure {id}"));
+    let rest = &page[at + id.len() + 9..];
+    rest[..rest.find("</b>").unwrap()].parse().unwrap()
+}
+
+/// The home page says what waits: to workers, the open and late cases they see and their
+/// unread messages, the same numbers the API gives; to a resident, how to report and their
+/// latest open reports.
+#[tokio::test]
+async fn the_home_page_shows_each_user_their_cases() {
+    let app = support::spawn().await;
+    let b = buildings(&app).await;
+    let wangge = app.token("wangge").await;
+    // One case late for sure: reported long ago, never accepted.
+    let old = report(
+        &app,
+        &wangge,
+        json!({"category": "illegal_parking", "description": "车辆长期占用消防通道", "place_id": b[0]}),
+    )
+    .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    app.db
+        .write(move |c| {
+            c.exec(
+                "UPDATE cases SET due_at = 1, warn_at = 1 WHERE id = $1",
+                linli::params![old],
+            )
+        })
+        .await
+        .unwrap();
+    for user in ["admin", "wangge", "bumen"] {
+        let token = app.token(user).await;
+        let (_, open) = app
+            .get_json(&token, "/api/v1/cases?state=open&limit=500")
+            .await;
+        let (_, late) = app
+            .get_json(&token, "/api/v1/cases?state=open&late=true&limit=500")
+            .await;
+        let (_, inbox) = app.get_json(&token, "/api/v1/inbox").await;
+        let unread = inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["read"] == false)
+            .count() as i64;
+        let (browser, _) = app.login_page(user, PASSWORD).await;
+        let page = browser
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let n = |v: &Value| v.as_array().unwrap().len() as i64;
+        assert_eq!(home_figure(&page, "home-open"), n(&open), "{user}: open");
+        assert_eq!(home_figure(&page, "home-late"), n(&late), "{user}: late");
+        assert_eq!(home_figure(&page, "home-unread"), unread, "{user}: unread");
+        assert!(!page.contains("id=\"home-report\""), "{user}");
+        if user != "bumen" {
+            assert!(n(&late) >= 1, "{user} sees the late case");
+        }
+    }
+    // A resident: the way to report, then their open reports, the first three of the list.
+    let jumin = app.token("jumin").await;
+    let mine = "/api/v1/cases?state=open,closed&mine=true&limit=500";
+    let (browser, _) = app.login_page("jumin", PASSWORD).await;
+    let page = browser
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("href=\"/cases/new\" id=\"home-report\""));
+    let (_, before) = app.get_json(&jumin, mine).await;
+    assert_eq!(
+        page.contains("您还没有未办结的上报"),
+        before.as_array().unwrap().is_empty()
+    );
+    for text in ["楼道灯不亮", "垃圾没人清运", "井盖松动", "健身器材损坏"] {
+        report(
+            &app,
+            &jumin,
+            json!({"category": "facility_repair", "description": text, "place_id": b[1],
+                   "extra": {"facility": "路灯"}}),
+        )
+        .await;
+    }
+    let (_, open) = app.get_json(&jumin, mine).await;
+    let open = open.as_array().unwrap();
+    assert!(open.len() >= 4);
+    let page = browser
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (i, c) in open.iter().enumerate() {
+        let listed = page.contains(&format!("href=\"/cases/{}\"", c["id"]));
+        assert_eq!(listed, i < 3, "report {} (#{i} of the list)", c["id"]);
+    }
+    assert!(!page.contains("您还没有未办结的上报"));
+    // A closed report waits for its reporter's rating: on the home page, asked for, and on
+    // "my reports" under the finished tab, not the open one.
+    let done = open[0]["id"].as_i64().unwrap();
+    app.db
+        .write(move |c| {
+            c.exec(
+                "UPDATE cases SET state = 'closed' WHERE id = $1",
+                linli::params![done],
+            )
+        })
+        .await
+        .unwrap();
+    let page = browser
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let item = &page[page
+        .find(&format!("href=\"/cases/{done}\""))
+        .expect("still listed")..];
+    assert!(item[..item.find("</li>").unwrap()].contains("请评价"));
+    let get = |path: String| {
+        let b = browser.clone();
+        async move { b.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let list = get(app.url("/cases")).await;
+    assert!(!list.contains(&format!("href=\"/cases/{done}\"")));
+    assert!(
+        list.contains("/cases?state=closed,rated,merged,rejected"),
+        "the finished tab"
+    );
+    let list = get(app.url("/cases?state=closed,rated,merged,rejected")).await;
+    let item = &list[list
+        .find(&format!("href=\"/cases/{done}\""))
+        .expect("finished")..];
+    assert!(item[..item.find("</li>").unwrap()].contains("请评价"));
+    assert!(
+        !page.contains("id=\"home-open\""),
+        "no worker figures for a resident"
+    );
+}
+
+/// `linli-bench cases` measures intake against a bench-only route that stores one row; a
+/// server started without `LINLI_BENCH_FLOOR=1` does not have it.
+#[tokio::test]
+async fn the_bench_floor_is_not_served_in_use() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let r = app
+        .client()
+        .post(app.url("/api/v1/bench/floor"))
+        .bearer_auth(&jumin)
+        .json(&json!({"category": "facility_repair", "description": "路灯不亮"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
 #[tokio::test]
 async fn refusals_say_why_with_403_for_the_role_and_409_for_the_state() {
     let app = support::spawn().await;

@@ -148,6 +148,93 @@ async fn api_session_and_error_format() {
     assert_eq!(s, 401);
 }
 
+/// A path segment that does not parse names nothing (404), and a malformed query parameter is
+/// 400 naming the parameter: in linli's error format and the caller's language, on the API
+/// and on pages alike, never the framework's plain English text.
+#[tokio::test]
+async fn malformed_paths_and_queries_get_linli_errors() {
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let get = |path: &'static str, lang: &'static str| {
+        app.client()
+            .get(app.url(path))
+            .bearer_auth(&admin)
+            .header("Accept-Language", lang)
+            .send()
+    };
+    for path in [
+        "/api/v1/cases/abc",
+        "/api/v1/persons/xyz",
+        "/api/v1/places/1.5",
+    ] {
+        let r = get(path, "zh-CN").await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "not_found", "{path}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("找不到"),
+            "{v}"
+        );
+    }
+    for (path, param) in [
+        ("/api/v1/cases?limit=abc", "limit"),
+        ("/api/v1/cases?late=maybe", "late"),
+        ("/api/v1/places?limit=x", "limit"),
+        ("/api/v1/audit/proof/inclusion?entry=-1", "entry"),
+    ] {
+        let r = get(path, "zh-CN").await.unwrap();
+        assert_eq!(r.status(), 400, "{path}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "bad_request", "{path}: {v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with("查询参数不正确（") && msg.contains(param),
+            "{path}: {msg}"
+        );
+        let v: Value = get(path, "en").await.unwrap().json().await.unwrap();
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with("Wrong query parameter (") && msg.contains(param),
+            "{msg}"
+        );
+    }
+    // Pages: the not-found page, in Chinese, for an id that is not a number.
+    let (b, _) = app.login_page("jumin", PASSWORD).await;
+    let r = b.get(app.url("/cases/mine")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = r.text().await.unwrap();
+    assert!(page.contains("找不到该页面或记录"), "{page}");
+    // The residents' search form as a browser sends it: every field, the blank ones empty.
+    let (b, _) = app.login_page("shegong", PASSWORD).await;
+    let (_, v) = app
+        .get_json(&app.token("shegong").await, "/api/v1/persons?q=李&limit=1")
+        .await;
+    assert!(v["items"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    let form = "/persons?q=%E6%9D%8E&address=&tag=&age_min=&age_max=&presence=";
+    let r = b.get(app.url(form)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "blank numbers are no bound");
+    let page = r.text().await.unwrap();
+    let first = format!("/persons/{}", v["items"][0]["id"]);
+    assert!(page.contains(&first), "the first match is listed: {first}");
+    let r = b
+        .get(app.url("/persons?q=&age_min=abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("查询参数不正确") && page.contains("age_min"),
+        "{page}"
+    );
+}
+
 #[tokio::test]
 async fn security_headers() {
     let app = support::spawn().await;
