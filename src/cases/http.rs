@@ -478,7 +478,7 @@ pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<Cas
             .await?;
         case.reporter_contact = Some(case.contact.clone());
     }
-    let actions = lifecycle::possible(case.state, &roles);
+    let actions = lifecycle::offered(&case, &roles, viewer.user_id, &viewer.orgs);
     Ok(CaseDetail {
         case,
         timeline,

@@ -288,6 +288,24 @@ pub fn possible(state: State, actors: &[Actor]) -> Vec<Action> {
         .collect()
 }
 
+/// The steps to offer on a case: [`possible`] by its state and the caller's roles, less those
+/// the case's own conditions would refuse now (deciding an extension none asked for, asking
+/// for a second while one waits, checking on site the work one's own organisation did).
+pub fn offered(case: &super::Case, actors: &[Actor], user_id: i64, orgs: &[i64]) -> Vec<Action> {
+    let did_the_work = Some(user_id) == case.resolver_id
+        || Some(user_id) == case.handler_user_id
+        || case.handler_org_id.is_some_and(|o| orgs.contains(&o));
+    possible(case.state, actors)
+        .into_iter()
+        .filter(|a| match a {
+            Action::GrantExtension | Action::RefuseExtension => case.extension_hours.is_some(),
+            Action::RequestExtension => case.extension_hours.is_none(),
+            Action::Verify | Action::FailVerification => !did_the_work,
+            _ => true,
+        })
+        .collect()
+}
+
 /// Who takes a step.
 #[derive(Clone, Debug)]
 pub struct ActorRef {

@@ -670,6 +670,47 @@ fn cases_map(
     Ok(map::render(&areas, &spots, title))
 }
 
+/// A case's extra fields as the case page lists them: in the category's order, by their labels
+/// in the page's language, whole numbers without a decimal point, choices joined; a value
+/// whose field the category no longer has follows under its key.
+fn extra_rows(
+    extra: &serde_json::Value,
+    fields: &[super::FieldDef],
+    lang: crate::web::i18n::Lang,
+) -> Vec<(String, String)> {
+    use serde_json::Value;
+    let Some(values) = extra.as_object() else {
+        return Vec::new();
+    };
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
+            _ => n.to_string(),
+        },
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()))
+            .collect::<Vec<_>>()
+            .join("、"),
+        other => other.to_string(),
+    };
+    let mut out: Vec<(String, String)> = fields
+        .iter()
+        .filter_map(|f| {
+            let v = values.get(&f.key)?;
+            Some((f.label(lang).to_string(), show(v)))
+        })
+        .collect();
+    out.extend(
+        values
+            .iter()
+            .filter(|(k, _)| !fields.iter().any(|f| &f.key == *k))
+            .map(|(k, v)| (k.clone(), show(v))),
+    );
+    out
+}
+
 async fn case_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
@@ -683,9 +724,10 @@ async fn case_page(
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
     let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
     let c2 = case.clone();
-    let (orgs, duplicates, map) = state
+    let (orgs, (duplicates, map, fields)) = state
         .db
         .read(move |c| {
+            let category = super::category_by_id(c, c2.category_id)?;
             let orgs = if dispatching {
                 c.query(
                     "SELECT id, name FROM organisations WHERE street_id = $1 ORDER BY kind, code",
@@ -698,13 +740,12 @@ async fn case_page(
                 Vec::new()
             };
             let dups = if dispatching {
-                let cat = super::category_by_id(c, c2.category_id)?;
                 super::dedupe::suggest(
                     c,
                     &super::dedupe::Probe {
                         street_id: street,
                         category_id: c2.category_id,
-                        radius_m: cat.map(|k| k.dup_radius_m).unwrap_or(100),
+                        radius_m: category.as_ref().map(|k| k.dup_radius_m).unwrap_or(100),
                         building_id: c2.building_id,
                         lat: c2.lat,
                         lon: c2.lon,
@@ -724,7 +765,8 @@ async fn case_page(
                 std::slice::from_ref(&c2),
                 &c2.place_name,
             )?;
-            Ok((orgs, dups, map))
+            let fields = category.map(|k| k.fields).unwrap_or_default();
+            Ok((orgs, (dups, map, fields)))
         })
         .await?;
     let events = d
@@ -756,26 +798,7 @@ async fn case_page(
             note: a.needs_note(),
         })
         .collect();
-    let extra = case
-        .extra
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        serde_json::Value::Array(a) => a
-                            .iter()
-                            .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()))
-                            .collect::<Vec<_>>()
-                            .join("、"),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), v)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let extra = extra_rows(&case.extra, &fields, t.0);
     let page = CasePage {
         l: Layout::new(Some(&caller)),
         category: case.category_name(t.0).to_string(),
@@ -1132,5 +1155,53 @@ async fn catalogue_save(
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{FieldDef, FieldType};
+    use crate::web::i18n::Lang;
+
+    fn field(key: &str, kind: FieldType, zh: &str, en: &str) -> FieldDef {
+        FieldDef {
+            key: key.into(),
+            kind,
+            label_zh: zh.into(),
+            label_en: en.into(),
+            required: false,
+            options: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn extra_fields_show_by_their_labels_in_the_categorys_order() {
+        let fields = [
+            field("stairwell", FieldType::Number, "单元号", "Stairwell"),
+            field(
+                "trapped",
+                FieldType::Single,
+                "是否有人被困",
+                "Anyone trapped",
+            ),
+            field("kinds", FieldType::Multi, "类型", "Kinds"),
+        ];
+        let extra = serde_json::json!({
+            "trapped": "否", "stairwell": 3.0, "kinds": ["门", "按钮"], "old_field": 2.5
+        });
+        assert_eq!(
+            super::extra_rows(&extra, &fields, Lang::Zh),
+            vec![
+                ("单元号".to_string(), "3".to_string()),
+                ("是否有人被困".into(), "否".into()),
+                ("类型".into(), "门、按钮".into()),
+                ("old_field".into(), "2.5".into()),
+            ]
+        );
+        assert_eq!(
+            super::extra_rows(&extra, &fields, Lang::En)[1].0,
+            "Anyone trapped"
+        );
+        assert!(super::extra_rows(&serde_json::Value::Null, &fields, Lang::Zh).is_empty());
     }
 }

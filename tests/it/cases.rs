@@ -233,7 +233,19 @@ async fn a_case_from_report_to_rating_with_every_step_recorded() {
     .await;
     assert_eq!(d["case"]["handler_org_id"], wuye_org);
     step_ok(&app, &wuye, id, json!({"action": "sign_for"})).await;
-    step_ok(&app, &wuye, id, json!({"action": "start"})).await;
+    let d = step_ok(&app, &wuye, id, json!({"action": "start"})).await;
+    // Only the steps the case allows now are offered: no extension to decide before one is
+    // asked for, and no second request while one waits.
+    let offered = |d: &Value, a: &str| d["actions"].as_array().unwrap().contains(&json!(a));
+    assert!(offered(&d, "request_extension") && offered(&d, "resolve"));
+    let path = format!("/api/v1/cases/{id}");
+    let (_, d) = app.get_json(&admin, &path).await;
+    assert!(
+        !offered(&d, "grant_extension") && !offered(&d, "refuse_extension"),
+        "{}",
+        d["actions"]
+    );
+    assert!(offered(&d, "hold"), "{}", d["actions"]);
     let due_before = step_ok(
         &app,
         &wuye,
@@ -251,6 +263,10 @@ async fn a_case_from_report_to_rating_with_every_step_recorded() {
     )
     .await;
     assert_eq!(s, 409, "one request at a time");
+    let (_, d) = app.get_json(&wuye, &path).await;
+    assert!(!offered(&d, "request_extension"));
+    let (_, d) = app.get_json(&admin, &path).await;
+    assert!(offered(&d, "grant_extension") && offered(&d, "refuse_extension"));
     let d = step_ok(&app, &admin, id, json!({"action": "grant_extension"})).await;
     assert!(d["case"]["due_at"].as_i64().unwrap() > due_before);
     assert!(d["case"].get("extension_hours").is_none());
@@ -659,6 +675,11 @@ async fn the_verifier_may_not_be_the_handler() {
         json!({"action": "resolve", "note": "已上门，老人身体无恙"}),
     )
     .await;
+    // Not offered to the one who did the work, though her role verifies in her grid.
+    let (_, d) = app.get_json(&wangge, &format!("/api/v1/cases/{id}")).await;
+    let actions = d["actions"].as_array().unwrap();
+    assert!(d["roles"].as_array().unwrap().contains(&json!("verifier")));
+    assert!(!actions.contains(&json!("verify")) && !actions.contains(&json!("fail_verification")));
     let (s, v) = step(&app, &wangge, id, json!({"action": "verify"})).await;
     assert_eq!(s, 403);
     assert!(
