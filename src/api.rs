@@ -40,7 +40,7 @@ use crate::web::{ApiJson, Signed};
           crate::cases::http::get_calendar, crate::cases::http::put_calendar, crate::cases::http::create_case,
           crate::cases::http::duplicates, crate::cases::http::list_cases, crate::cases::http::get_case,
           crate::cases::http::transition, crate::cases::http::org_figures, crate::cases::http::list_inbox,
-          crate::cases::http::read_inbox, crate::cases::http::set_webhook, crate::cases::http::upload_photo,
+          crate::cases::http::read_inbox, crate::cases::http::read_all_inbox, crate::cases::http::set_webhook, crate::cases::http::upload_photo,
           crate::cases::http::get_photo),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),

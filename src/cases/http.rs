@@ -54,6 +54,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/cases/{id}/photos/{pid}", get(get_photo))
         .route("/api/v1/inbox", get(list_inbox))
         .route("/api/v1/inbox/{id}/read", post(read_inbox))
+        .route("/api/v1/inbox/read-all", post(read_all_inbox))
         .route("/api/v1/orgs/{id}/webhook", put(set_webhook))
 }
 
@@ -577,6 +578,28 @@ pub async fn list_inbox(
     Ok(Json(
         state.db.read(move |c| notify::inbox(c, uid, 200)).await?,
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MarkedRead {
+    /// How many notifications were unread and are now read.
+    pub marked: u64,
+}
+
+/// Marks all the caller's notifications read.
+#[utoipa::path(post, path = "/api/v1/inbox/read-all", tag = "cases", security(("bearer" = [])),
+    responses((status = 200, body = MarkedRead), (status = 401, body = ErrorBody)))]
+pub async fn read_all_inbox(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<MarkedRead>> {
+    let uid = caller.user_id;
+    let now = now_ms();
+    let marked = state
+        .db
+        .write(move |c| notify::mark_all_read(c, uid, now))
+        .await?;
+    Ok(Json(MarkedRead { marked }))
 }
 
 /// Marks one of the caller's notifications read.

@@ -154,30 +154,38 @@ pub struct InboxItem {
 }
 
 pub fn inbox(c: &mut dyn Conn, user_id: i64, limit: i64) -> Result<Vec<InboxItem>> {
-    Ok(c
-        .query(
-            &format!(
-                "SELECT id, kind, case_id, note, created_at, read_at FROM inbox WHERE user_id = $1 ORDER BY id DESC LIMIT {}",
-                limit.clamp(1, 500)
-            ),
-            params![user_id],
-        )?
-        .into_iter()
-        .map(|mut r| InboxItem {
-            id: r.i64(0),
-            kind: r.take_str(1).unwrap_or_default(),
-            case_id: r.opt_i64(2),
-            note: r.take_str(3).unwrap_or_default(),
-            created_at: r.i64(4),
-            read: r.opt_i64(5).is_some(),
-        })
-        .collect())
+    Ok(c.query(
+        &format!(
+            "SELECT id, kind, case_id, note, created_at, read_at FROM inbox WHERE user_id = $1 \
+                 ORDER BY created_at DESC, id DESC LIMIT {}",
+            limit.clamp(1, 500)
+        ),
+        params![user_id],
+    )?
+    .into_iter()
+    .map(|mut r| InboxItem {
+        id: r.i64(0),
+        kind: r.take_str(1).unwrap_or_default(),
+        case_id: r.opt_i64(2),
+        note: r.take_str(3).unwrap_or_default(),
+        created_at: r.i64(4),
+        read: r.opt_i64(5).is_some(),
+    })
+    .collect())
 }
 
 pub fn unread(c: &mut dyn Conn, user_id: i64) -> Result<i64> {
     c.query_i64(
         "SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND read_at IS NULL",
         params![user_id],
+    )
+}
+
+/// Marks every unread entry of the user read; returns how many.
+pub fn mark_all_read(c: &mut dyn Conn, user_id: i64, now: i64) -> Result<u64> {
+    c.exec(
+        "UPDATE inbox SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL",
+        params![user_id, now],
     )
 }
 

@@ -50,6 +50,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/cases/catalogue/{code}", post(catalogue_save))
         .route("/inbox", get(inbox_page))
         .route("/inbox/{id}/read", post(inbox_read))
+        .route("/inbox/read-all", post(inbox_read_all))
 }
 
 fn render(t: &impl Template, status: StatusCode) -> Response {
@@ -964,6 +965,7 @@ struct InboxView {
 struct InboxPage {
     l: Layout,
     items: Vec<InboxView>,
+    unread: usize,
 }
 
 async fn inbox_page(
@@ -983,11 +985,13 @@ async fn inbox_page(
             at: when(i.created_at),
             read: i.read,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let unread = items.iter().filter(|i: &&InboxView| !i.read).count();
     Ok(render(
         &InboxPage {
             l: Layout::new(Some(&caller)),
             items,
+            unread,
         },
         StatusCode::OK,
     ))
@@ -1011,6 +1015,22 @@ async fn inbox_read(
     state
         .db
         .write(move |c| notify::mark_read(c, uid, id, now))
+        .await?;
+    Ok(Redirect::to("/inbox").into_response())
+}
+
+/// Marks all the caller's messages read (the inbox page's button).
+async fn inbox_read_all(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiForm(f): ApiForm<CsrfOnly>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    let uid = caller.user_id;
+    let now = crate::store::now_ms();
+    state
+        .db
+        .write(move |c| notify::mark_all_read(c, uid, now))
         .await?;
     Ok(Redirect::to("/inbox").into_response())
 }

@@ -394,6 +394,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             "case_dup_point",
             include_str!("../../migrations/sqlite/0017_case_dup_point.sql"),
         ),
+        (
+            18,
+            "inbox_by_time",
+            include_str!("../../migrations/sqlite/0018_inbox_by_time.sql"),
+        ),
     ];
     const POSTGRES: &[Migration] = &[
         (
@@ -480,6 +485,11 @@ fn migrations(backend: Backend) -> &'static [Migration] {
             17,
             "case_dup_point",
             include_str!("../../migrations/postgres/0017_case_dup_point.sql"),
+        ),
+        (
+            18,
+            "inbox_by_time",
+            include_str!("../../migrations/postgres/0018_inbox_by_time.sql"),
         ),
     ];
     match backend {

@@ -363,6 +363,68 @@ async fn a_case_from_report_to_rating_with_every_step_recorded() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "not someone else's inbox");
+    // Newest first by when it happened, and all of it marked read at once.
+    let (_, inbox) = app.get_json(&admin, "/api/v1/inbox").await;
+    let inbox = inbox.as_array().unwrap().clone();
+    let times: Vec<i64> = inbox
+        .iter()
+        .map(|i| i["created_at"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    let unread = inbox.iter().filter(|i| i["read"] == false).count() as u64;
+    assert!(unread > 0);
+    let (browser, _) = app.login_page("admin", PASSWORD).await;
+    let page = browser
+        .get(app.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"read-all\"") && page.contains("全部标为已读"));
+    let read_all = || {
+        app.client()
+            .post(app.url("/api/v1/inbox/read-all"))
+            .bearer_auth(&admin)
+            .send()
+    };
+    let v: Value = read_all().await.unwrap().json().await.unwrap();
+    assert_eq!(v["marked"], unread);
+    let v: Value = read_all().await.unwrap().json().await.unwrap();
+    assert_eq!(v["marked"], 0);
+    let (_, inbox) = app.get_json(&admin, "/api/v1/inbox").await;
+    assert!(inbox.as_array().unwrap().iter().all(|i| i["read"] == true));
+    let page = browser
+        .get(app.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"read-all\""));
+    // The page's button: the wuye account's messages, through its form.
+    let (browser, _) = app.login_page("wuye", PASSWORD).await;
+    let page = browser
+        .get(app.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"read-all\""), "wuye has unread messages");
+    let csrf = extract_input(&page, "csrf").unwrap();
+    let r = browser
+        .post(app.url("/inbox/read-all"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, inbox) = app.get_json(&wuye, "/api/v1/inbox").await;
+    assert!(inbox.as_array().unwrap().iter().all(|i| i["read"] == true));
     // The reporter may reopen when dissatisfied: back to the same handler.
     let d = step_ok(
         &app,
