@@ -543,20 +543,45 @@ pub async fn transition(
     Ok(Json(detail(&state, &caller, id).await?))
 }
 
+/// The period the figures cover.
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct FiguresQuery {
+    /// Only cases reported in the last this many days (1–3660); every case when absent.
+    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    pub days: Option<i64>,
+}
+
+impl FiguresQuery {
+    /// The earliest report time counted, if any.
+    pub fn since(&self, now: i64) -> AppResult<Option<i64>> {
+        match self.days {
+            None => Ok(None),
+            Some(d) if (1..=3660).contains(&d) => Ok(Some(now - d * 86_400_000)),
+            Some(_) => Err(AppError::invalid("case.err_days")),
+        }
+    }
+}
+
 /// Per-organisation figures of the caller's street: on-time rate, median time to resolve,
-/// satisfaction.
-#[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", security(("bearer" = [])),
-    responses((status = 200, body = [OrgFigures]), (status = 403, body = ErrorBody)))]
+/// satisfaction; of every case, or of those reported in the last `days`.
+#[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", params(FiguresQuery), security(("bearer" = [])),
+    responses((status = 200, body = [OrgFigures]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn org_figures(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
+    Query(q): Query<FiguresQuery>,
 ) -> AppResult<Json<Vec<OrgFigures>>> {
     if !caller.browses_cases() {
         return Err(AppError::forbidden());
     }
     let street = street_of(&caller)?;
+    let since = q.since(now_ms())?;
     Ok(Json(
-        state.db.read(move |c| super::figures(c, street)).await?,
+        state
+            .db
+            .read(move |c| super::figures(c, street, since))
+            .await?,
     ))
 }
 

@@ -1343,11 +1343,16 @@ pub struct OrgFigures {
     pub rated: i64,
 }
 
-pub fn figures(c: &mut dyn Conn, street_id: i64) -> Result<Vec<OrgFigures>, StoreError> {
+pub fn figures(
+    c: &mut dyn Conn,
+    street_id: i64,
+    since: Option<i64>,
+) -> Result<Vec<OrgFigures>, StoreError> {
     let rows = c.query(
         "SELECT o.id, o.name, c.state, c.late, c.created_at, c.resolved_at, c.rating \
-         FROM cases c JOIN organisations o ON o.id = c.handler_org_id WHERE c.street_id = $1 ORDER BY o.id",
-        params![street_id],
+         FROM cases c JOIN organisations o ON o.id = c.handler_org_id \
+         WHERE c.street_id = $1 AND c.created_at >= $2 ORDER BY o.id",
+        params![street_id, since.unwrap_or(i64::MIN)],
     )?;
     let mut out: Vec<OrgFigures> = Vec::new();
     let mut durations: Vec<Vec<i64>> = Vec::new();

@@ -921,6 +921,8 @@ async fn map_page(
 struct FiguresPage {
     l: Layout,
     rows: Vec<OrgFigures>,
+    /// The periods offered: link, label, chosen.
+    periods: Vec<(String, &'static str, bool)>,
 }
 
 impl FiguresPage {
@@ -936,16 +938,38 @@ impl FiguresPage {
 async fn figures_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
+    Query(q): Query<super::http::FiguresQuery>,
 ) -> AppResult<Response> {
     if !caller.browses_cases() {
         return Err(AppError::forbidden());
     }
     let street = street_of(&caller)?;
-    let rows = state.db.read(move |c| super::figures(c, street)).await?;
+    let since = q.since(crate::store::now_ms())?;
+    let rows = state
+        .db
+        .read(move |c| super::figures(c, street, since))
+        .await?;
+    let t = Tr(ctx().lang);
+    let periods = [
+        (Some(7), "case.page.days7"),
+        (Some(30), "case.page.days30"),
+        (Some(90), "case.page.days90"),
+        (None, "case.page.all_time"),
+    ]
+    .into_iter()
+    .map(|(d, key)| {
+        let href = match d {
+            Some(d) => format!("/cases/figures?days={d}"),
+            None => "/cases/figures".to_string(),
+        };
+        (href, t.s(key), d == q.days)
+    })
+    .collect();
     Ok(render(
         &FiguresPage {
             l: Layout::new(Some(&caller)),
             rows,
+            periods,
         },
         StatusCode::OK,
     ))

@@ -851,6 +851,54 @@ async fn handlers_see_only_their_cases_and_residents_only_their_own() {
     );
     let (s, _) = app.get_json(&jumin, "/api/v1/cases/figures").await;
     assert_eq!(s, 403);
+    // A period: a case reported two months ago counts in all time, not in the last 30 days.
+    let handled = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["org_id"] == bumen_org)
+            .map_or(0, |f| f["handled"].as_i64().unwrap())
+    };
+    let month = 30 * 86_400_000;
+    let now = linli::store::now_ms();
+    let recent = all
+        .iter()
+        .find(|c| {
+            c["handler_org_id"] == bumen_org && c["created_at"].as_i64().unwrap() > now - month
+        })
+        .expect("a recent case of bumen's")["id"]
+        .as_i64()
+        .unwrap();
+    let (_, before) = app.get_json(&admin, "/api/v1/cases/figures?days=30").await;
+    app.db
+        .write(move |c| {
+            c.exec(
+                "UPDATE cases SET created_at = $1 WHERE id = $2",
+                linli::params![now - 2 * month, recent],
+            )
+        })
+        .await
+        .unwrap();
+    let (_, after) = app.get_json(&admin, "/api/v1/cases/figures?days=30").await;
+    assert_eq!(handled(&after), handled(&before) - 1);
+    let (_, all_time) = app.get_json(&admin, "/api/v1/cases/figures").await;
+    assert_eq!(handled(&all_time), handled(&v));
+    let (s, e) = app.get_json(&admin, "/api/v1/cases/figures?days=0").await;
+    assert_eq!(s, 422);
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("3660"),
+        "{e}"
+    );
+    let (browser, _) = app.login_page("admin", PASSWORD).await;
+    let page = browser
+        .get(app.url("/cases/figures?days=30"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("aria-current=\"page\" href=\"/cases/figures?days=30\""));
 }
 
 #[tokio::test]
@@ -1621,7 +1669,7 @@ async fn the_demo_history_reads_like_a_street() {
     );
     let figures = app
         .db
-        .read(move |c| linli::cases::figures(c, street))
+        .read(move |c| linli::cases::figures(c, street, None))
         .await
         .unwrap();
     let busy: Vec<_> = figures.iter().filter(|f| f.resolved > 0).collect();
