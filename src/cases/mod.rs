@@ -666,7 +666,11 @@ pub struct Filter {
     pub mine: Option<bool>,
     /// Only cases dispatched to the caller's organisation or to the caller.
     pub handling: Option<bool>,
+    /// A case number, or words found in the description, the address or the place's name.
+    pub q: Option<String>,
+    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
     pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
     pub offset: Option<i64>,
 }
 
@@ -746,6 +750,20 @@ fn filter_sql(
         } else {
             format!("(c.late = 0 AND NOT {overdue})")
         });
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let q = q.trim_start_matches('#');
+        p.push(crate::store::like_containing(q).into());
+        let n = p.len();
+        let mut alt = vec![format!(
+            "c.description LIKE ${n} ESCAPE '\\' OR c.address LIKE ${n} ESCAPE '\\' \
+             OR p.name LIKE ${n} ESCAPE '\\'"
+        )];
+        if let Ok(id) = q.parse::<i64>() {
+            p.push(id.into());
+            alt.push(format!("c.id = ${}", p.len()));
+        }
+        conds.push(format!("({})", alt.join(" OR ")));
     }
     if f.mine == Some(true) {
         p.push(viewer.user_id.into());

@@ -118,6 +118,11 @@ struct ListPage {
     worker: bool,
     can_map: bool,
     can_report: bool,
+    /// What was searched for.
+    words: String,
+    /// The pages before and after, when there are.
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 /// The states of a report that has ended, the tab a reporter finds it under.
@@ -128,7 +133,15 @@ struct ListQuery {
     state: Option<String>,
     late: Option<String>,
     handling: Option<String>,
+    /// A case number (opens it) or words to look for.
+    q: Option<String>,
+    /// From 1.
+    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    page: Option<i64>,
 }
+
+/// Cases per page of the list.
+const PAGE: i64 = 100;
 
 async fn list_page(
     State(state): State<Arc<AppState>>,
@@ -138,30 +151,70 @@ async fn list_page(
     let viewer = Viewer::of(&caller);
     let worker = viewer.is_worker();
     let can_map = !viewer.verify.is_empty();
+    let words = q.q.as_deref().map(str::trim).unwrap_or("").to_string();
+    // A case number goes straight to the case (which says so when it is out of sight).
+    if let Ok(id) = words.trim_start_matches('#').parse::<i64>() {
+        return Ok(Redirect::to(&format!("/cases/{id}")).into_response());
+    }
+    let page = q.page.unwrap_or(1).max(1);
     let filter = Filter {
+        // A search looks through every state unless one is chosen.
         state: q
             .state
             .clone()
             .filter(|s| !s.is_empty())
-            .or(Some("open".into())),
+            .or((words.is_empty()).then(|| "open".into())),
         late: q.late.as_deref().map(|v| v == "1"),
         handling: q.handling.as_deref().map(|v| v == "1"),
         mine: (!worker).then_some(true),
-        limit: Some(200),
+        q: (!words.is_empty()).then(|| words.clone()),
+        limit: Some(PAGE + 1),
+        offset: Some((page - 1) * PAGE),
         ..Filter::default()
     };
     let now = crate::store::now_ms();
-    let cases = state
+    let mut cases = state
         .db
         .read(move |c| Ok(super::list(c, &viewer, &filter, now)))
         .await??;
+    let more = cases.len() as i64 > PAGE;
+    cases.truncate(PAGE as usize);
+    // The same list a page before and after.
+    let link = |p: i64| {
+        let mut qs: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [
+            ("state", &q.state),
+            ("late", &q.late),
+            ("handling", &q.handling),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                qs.push((k, v.to_string()));
+            }
+        }
+        if !words.is_empty() {
+            qs.push(("q", words.clone()));
+        }
+        if p > 1 {
+            qs.push(("page", p.to_string()));
+        }
+        let enc = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(qs)
+            .finish();
+        if enc.is_empty() {
+            "/cases".to_string()
+        } else {
+            format!("/cases?{enc}")
+        }
+    };
+    let prev = (page > 1).then(|| link(page - 1));
+    let next = more.then(|| link(page + 1));
     let t = Tr(ctx().lang);
     let current = q.state.unwrap_or_default();
     let late = q.late.as_deref() == Some("1");
     let mut tabs = vec![(
         "/cases".to_string(),
         t.s("case.page.open"),
-        current.is_empty() && !late,
+        current.is_empty() && !late && words.is_empty(),
     )];
     if !worker {
         // A reporter follows their reports to the end: a closed one waits for their rating.
@@ -198,6 +251,9 @@ async fn list_page(
             worker,
             can_map,
             can_report: caller.street_id.is_some(),
+            words,
+            prev,
+            next,
         },
         StatusCode::OK,
     ))

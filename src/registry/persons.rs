@@ -7,7 +7,7 @@ use crate::org::Scope;
 use crate::params;
 use crate::privacy::FieldKeys;
 use crate::registry::idnum::{IdNumber, Phone};
-use crate::store::{Conn, Result, Val, under_paths};
+use crate::store::{Conn, Result, Val, like_containing as like, under_paths};
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Tag {
@@ -145,14 +145,6 @@ pub struct Search {
     pub limit: i64,
     #[serde(skip)]
     pub offset: i64,
-}
-
-fn like(q: &str) -> String {
-    let escaped = q
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// The conditions of a search's filters on a person row `p` (joined to its unit `u`), apart

@@ -516,6 +516,16 @@ pub fn set_meta(c: &mut dyn Conn, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// A pattern for `LIKE $n ESCAPE '\'` matching text that contains `q` anywhere, with `%`, `_`
+/// and `\` in `q` taken literally.
+pub fn like_containing(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Unix time in milliseconds: the one time representation in storage.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

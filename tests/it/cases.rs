@@ -593,6 +593,110 @@ async fn the_home_page_shows_each_user_their_cases() {
     );
 }
 
+/// The queue finds a case by its number or by words of its description or place, in every
+/// state and only among the cases the caller sees; a long list comes a page at a time.
+#[tokio::test]
+async fn the_queue_finds_cases_and_pages_through_them() {
+    let app = support::spawn().await;
+    let b = buildings(&app).await;
+    let wangge = app.token("wangge").await;
+    let admin = app.token("admin").await;
+    let jumin = app.token("jumin").await;
+    let mut ids = Vec::new();
+    for n in 0..105 {
+        let v = report(
+            &app,
+            &wangge,
+            json!({"category": "illegal_parking", "description": format!("巡查发现共享单车乱停第{n}处"),
+                   "place_id": b[n % 2]}),
+        )
+        .await;
+        ids.push(v["case"]["id"].as_i64().unwrap());
+    }
+    let (_, found) = app
+        .get_json(
+            &admin,
+            "/api/v1/cases?q=%E5%85%B1%E4%BA%AB%E5%8D%95%E8%BD%A6&limit=500",
+        )
+        .await;
+    let found: Vec<i64> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(found.len(), 105, "共享单车");
+    assert!(ids.iter().all(|id| found.contains(id)));
+    // Literal: a % is not a wildcard.
+    let (_, none) = app.get_json(&admin, "/api/v1/cases?q=%25%25").await;
+    assert_eq!(none, json!([]));
+    // By number, with or without '#'.
+    let (_, one) = app
+        .get_json(&admin, &format!("/api/v1/cases?q=%23{}", ids[7]))
+        .await;
+    assert!(one.as_array().unwrap().iter().any(|c| c["id"] == ids[7]));
+    // Only within sight: the resident finds none of the grid worker's reports.
+    let (_, theirs) = app
+        .get_json(
+            &jumin,
+            "/api/v1/cases?q=%E5%85%B1%E4%BA%AB%E5%8D%95%E8%BD%A6",
+        )
+        .await;
+    assert_eq!(theirs, json!([]));
+    // Pages: a number opens the case; words list matches in every state, 100 a page.
+    let (browser, _) = app.login_page("admin", PASSWORD).await;
+    let r = browser
+        .get(app.url(&format!("/cases?q={}", ids[3])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/cases/{}", ids[3]).as_str()
+    );
+    let closed = ids[0];
+    app.db
+        .write(move |c| {
+            c.exec(
+                "UPDATE cases SET state = 'closed' WHERE id = $1",
+                linli::params![closed],
+            )
+        })
+        .await
+        .unwrap();
+    let get = |path: String| {
+        let b = browser.clone();
+        async move { b.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let listed = |page: &str| {
+        ids.iter()
+            .filter(|id| page.contains(&format!("href=\"/cases/{id}\"")))
+            .count()
+    };
+    let first = get(app.url("/cases?q=%E5%85%B1%E4%BA%AB%E5%8D%95%E8%BD%A6")).await;
+    assert!(first.contains("id=\"search-note\"") && first.contains("共享单车"));
+    assert_eq!(listed(&first), 100);
+    assert!(first.contains("rel=\"next\"") && !first.contains("rel=\"prev\""));
+    let at = first.find("rel=\"next\"").unwrap();
+    let href = &first[first[..at].rfind("href=\"").unwrap() + 6..at];
+    let next = href[..href.find('"').unwrap()].replace("&#38;", "&");
+    assert_eq!(
+        next, "/cases?q=%E5%85%B1%E4%BA%AB%E5%8D%95%E8%BD%A6&page=2",
+        "the next page keeps the search"
+    );
+    let second = get(app.url(&next)).await;
+    assert_eq!(listed(&second), 5);
+    assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
+    let both = format!("{first}{second}");
+    assert!(
+        both.contains(&format!("href=\"/cases/{closed}\"")),
+        "closed cases are found too"
+    );
+    let nothing = get(app.url("/cases?q=%E4%B8%8D%E5%AD%98%E5%9C%A8%E7%9A%84%E8%AF%8D")).await;
+    assert!(nothing.contains("没有找到相符的案件"));
+}
+
 /// `linli-bench cases` measures intake against a bench-only route that stores one row; a
 /// server started without `LINLI_BENCH_FLOOR=1` does not have it.
 #[tokio::test]
