@@ -781,7 +781,7 @@ async fn case_page(
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
     let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
     let c2 = case.clone();
-    let (orgs, (duplicates, map, fields)) = state
+    let (orgs, duplicates, map, fields) = state
         .db
         .read(move |c| {
             let category = super::category_by_id(c, c2.category_id)?;
@@ -823,7 +823,7 @@ async fn case_page(
                 &c2.place_name,
             )?;
             let fields = category.map(|k| k.fields).unwrap_or_default();
-            Ok((orgs, (dups, map, fields)))
+            Ok((orgs, dups, map, fields))
         })
         .await?;
     let events = d

@@ -536,10 +536,8 @@ async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> App
                 None => Vec::new(),
             };
             let corrections = crate::registry::corrections::in_scope(c, &c2.scope.registry, true)?;
-            let cases = CasesCard::read(c, &c2, lang).map_err(|e| match e {
-                crate::cases::CaseError::Store(e) => e,
-                other => crate::store::StoreError::Db(format!("the home page's cases: {other:?}")),
-            })?;
+            // Its errors are the cases module's, answered after the read.
+            let cases = CasesCard::read(c, &c2, lang);
             Ok((
                 areas,
                 served,
@@ -551,6 +549,7 @@ async fn home(State(state): State<Arc<AppState>>, Signed(caller): Signed) -> App
             ))
         })
         .await?;
+    let cases = cases?;
     crate::registry::access::listed_people(
         &state,
         &caller,
