@@ -374,14 +374,7 @@ async fn a_case_from_report_to_rating_with_every_step_recorded() {
     let unread = inbox.iter().filter(|i| i["read"] == false).count() as u64;
     assert!(unread > 0);
     let (browser, _) = app.login_page("admin", PASSWORD).await;
-    let page = browser
-        .get(app.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&browser, "/inbox").await;
     assert!(page.contains("id=\"read-all\"") && page.contains("全部标为已读"));
     let read_all = || {
         app.client()
@@ -395,25 +388,11 @@ async fn a_case_from_report_to_rating_with_every_step_recorded() {
     assert_eq!(v["marked"], 0);
     let (_, inbox) = app.get_json(&admin, "/api/v1/inbox").await;
     assert!(inbox.as_array().unwrap().iter().all(|i| i["read"] == true));
-    let page = browser
-        .get(app.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&browser, "/inbox").await;
     assert!(!page.contains("id=\"read-all\""));
     // The page's button: the wuye account's messages, through its form.
     let (browser, _) = app.login_page("wuye", PASSWORD).await;
-    let page = browser
-        .get(app.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&browser, "/inbox").await;
     assert!(page.contains("id=\"read-all\""), "wuye has unread messages");
     let csrf = extract_input(&page, "csrf").unwrap();
     let r = browser
@@ -488,14 +467,7 @@ async fn the_home_page_shows_each_user_their_cases() {
             .filter(|i| i["read"] == false)
             .count() as i64;
         let (browser, _) = app.login_page(user, PASSWORD).await;
-        let page = browser
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.page(&browser, "/").await;
         let n = |v: &Value| v.as_array().unwrap().len() as i64;
         assert_eq!(home_figure(&page, "home-open"), n(&open), "{user}: open");
         assert_eq!(home_figure(&page, "home-late"), n(&late), "{user}: late");
@@ -509,14 +481,7 @@ async fn the_home_page_shows_each_user_their_cases() {
     let jumin = app.token("jumin").await;
     let mine = "/api/v1/cases?state=open,closed&mine=true&limit=500";
     let (browser, _) = app.login_page("jumin", PASSWORD).await;
-    let page = browser
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&browser, "/").await;
     assert!(page.contains("href=\"/cases/new\" id=\"home-report\""));
     let (_, before) = app.get_json(&jumin, mine).await;
     assert_eq!(
@@ -535,14 +500,7 @@ async fn the_home_page_shows_each_user_their_cases() {
     let (_, open) = app.get_json(&jumin, mine).await;
     let open = open.as_array().unwrap();
     assert!(open.len() >= 4);
-    let page = browser
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&browser, "/").await;
     for (i, c) in open.iter().enumerate() {
         let listed = page.contains(&format!("href=\"/cases/{}\"", c["id"]));
         assert_eq!(listed, i < 3, "report {} (#{i} of the list)", c["id"]);
@@ -560,29 +518,20 @@ async fn the_home_page_shows_each_user_their_cases() {
         })
         .await
         .unwrap();
-    let page = browser
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&browser, "/").await;
     let item = &page[page
         .find(&format!("href=\"/cases/{done}\""))
         .expect("still listed")..];
     assert!(item[..item.find("</li>").unwrap()].contains("请评价"));
-    let get = |path: String| {
-        let b = browser.clone();
-        async move { b.get(path).send().await.unwrap().text().await.unwrap() }
-    };
-    let list = get(app.url("/cases")).await;
+    let list = app.page(&browser, "/cases").await;
     assert!(!list.contains(&format!("href=\"/cases/{done}\"")));
     assert!(
         list.contains("/cases?state=closed,rated,merged,rejected"),
         "the finished tab"
     );
-    let list = get(app.url("/cases?state=closed,rated,merged,rejected")).await;
+    let list = app
+        .page(&browser, "/cases?state=closed,rated,merged,rejected")
+        .await;
     let item = &list[list
         .find(&format!("href=\"/cases/{done}\""))
         .expect("finished")..];
@@ -665,16 +614,14 @@ async fn the_queue_finds_cases_and_pages_through_them() {
         })
         .await
         .unwrap();
-    let get = |path: String| {
-        let b = browser.clone();
-        async move { b.get(path).send().await.unwrap().text().await.unwrap() }
-    };
     let listed = |page: &str| {
         ids.iter()
             .filter(|id| page.contains(&format!("href=\"/cases/{id}\"")))
             .count()
     };
-    let first = get(app.url("/cases?q=%E5%85%B1%E4%BA%AB%E5%8D%95%E8%BD%A6")).await;
+    let first = app
+        .page(&browser, "/cases?q=%E5%85%B1%E4%BA%AB%E5%8D%95%E8%BD%A6")
+        .await;
     assert!(first.contains("id=\"search-note\"") && first.contains("共享单车"));
     assert_eq!(listed(&first), 100);
     assert!(first.contains("rel=\"next\"") && !first.contains("rel=\"prev\""));
@@ -685,7 +632,7 @@ async fn the_queue_finds_cases_and_pages_through_them() {
         next, "/cases?q=%E5%85%B1%E4%BA%AB%E5%8D%95%E8%BD%A6&page=2",
         "the next page keeps the search"
     );
-    let second = get(app.url(&next)).await;
+    let second = app.page(&browser, &next).await;
     assert_eq!(listed(&second), 5);
     assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
     let both = format!("{first}{second}");
@@ -693,7 +640,12 @@ async fn the_queue_finds_cases_and_pages_through_them() {
         both.contains(&format!("href=\"/cases/{closed}\"")),
         "closed cases are found too"
     );
-    let nothing = get(app.url("/cases?q=%E4%B8%8D%E5%AD%98%E5%9C%A8%E7%9A%84%E8%AF%8D")).await;
+    let nothing = app
+        .page(
+            &browser,
+            "/cases?q=%E4%B8%8D%E5%AD%98%E5%9C%A8%E7%9A%84%E8%AF%8D",
+        )
+        .await;
     assert!(nothing.contains("没有找到相符的案件"));
 }
 
@@ -994,14 +946,7 @@ async fn handlers_see_only_their_cases_and_residents_only_their_own() {
         "{e}"
     );
     let (browser, _) = app.login_page("admin", PASSWORD).await;
-    let page = browser
-        .get(app.url("/cases/figures?days=30"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&browser, "/cases/figures?days=30").await;
     assert!(page.contains("aria-current=\"page\" href=\"/cases/figures?days=30\""));
 }
 
@@ -2439,23 +2384,9 @@ async fn refused_report(b: &reqwest::Client, url: String, form: &[(&str, &str)])
 async fn demo_accounts_reach_the_case_pages() {
     let app = support::spawn().await;
     let (b, _) = app.login_page("jumin", PASSWORD).await;
-    let page = b
-        .get(app.url("/cases"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&b, "/cases").await;
     assert!(page.contains("id=\"case-list\""), "{page}");
-    let form = b
-        .get(app.url("/cases/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = app.page(&b, "/cases/new").await;
     let csrf = extract_input(&form, "csrf").unwrap();
     let bl = buildings(&app).await;
     let r = b
@@ -2472,14 +2403,7 @@ async fn demo_accounts_reach_the_case_pages() {
         .unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let loc = r.headers()["location"].to_str().unwrap().to_string();
-    let page = b
-        .get(app.url(&loc))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&b, &loc).await;
     assert!(
         page.contains("夜里楼下烧烤摊很吵") && page.contains("id=\"timeline\""),
         "{page}"
@@ -2577,14 +2501,7 @@ async fn demo_accounts_reach_the_case_pages() {
         "no case without its photos"
     );
     // With a category chosen, the form carries the street's map to mark a spot on.
-    let form = b
-        .get(app.url("/cases/new?category=noise"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = app.page(&b, "/cases/new?category=noise").await;
     assert!(
         form.contains(r#"class="map pick""#) && form.contains(r#"id="pick-mark""#),
         "{form}"
@@ -2626,14 +2543,7 @@ async fn demo_accounts_reach_the_case_pages() {
              AND state NOT IN ('closed', 'rated', 'merged', 'rejected')",
         )
         .await;
-    let map = a
-        .get(app.url("/cases/map"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let map = app.page(&a, "/cases/map").await;
     assert!(late > 0, "the sample cases include late ones");
     assert_eq!(
         map.matches(r#"class="case late""#).count() as i64,
@@ -2642,14 +2552,7 @@ async fn demo_accounts_reach_the_case_pages() {
     );
     assert!(map.contains(r#"class="case""#) && map.contains("id=\"case-map-legend\""));
     // The catalogue: the administrator changes a deadline; a bad value is refused with a reason.
-    let page = a
-        .get(app.url("/cases/catalogue"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&a, "/cases/catalogue").await;
     assert!(
         page.contains("id=\"catalogue\"") && page.contains("国庆节"),
         "{page}"
@@ -2698,14 +2601,7 @@ async fn demo_accounts_reach_the_case_pages() {
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("工作小时"));
     // With the resident's own CSRF token, so the refusal is the role's, not the token's.
-    let jpage = b
-        .get(app.url("/cases/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let jpage = app.page(&b, "/cases/new").await;
     let mut jform = form("12");
     jform[0].1 = extract_input(&jpage, "csrf").unwrap();
     let r = b
@@ -2718,14 +2614,7 @@ async fn demo_accounts_reach_the_case_pages() {
     assert!(!r.text().await.unwrap().contains("表单已过期"));
     // An action through the case page's form.
     let id: i64 = loc.trim_start_matches("/cases/").parse().unwrap();
-    let page = a
-        .get(app.url(&loc))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&a, &loc).await;
     assert!(page.contains("value=\"accept\""), "{page}");
     let csrf = extract_input(&page, "csrf").unwrap();
     let r = a

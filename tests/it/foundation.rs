@@ -8,30 +8,14 @@ use serde_json::Value;
 async fn health_ready_and_metrics() {
     let app = support::spawn().await;
     let c = app.client();
-    assert_eq!(
-        c.get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(app.page(&c, "/healthz").await, "ok");
     assert_eq!(
         c.get(app.url("/readyz")).send().await.unwrap().status(),
         200
     );
     let token = app.token("admin").await;
     app.get_json(&token, "/api/v1/places?limit=5").await;
-    let m = c
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.page(&c, "/metrics").await;
     assert!(
         m.contains(
             "linli_http_requests_total{method=\"GET\",route=\"/api/v1/places\",status=\"200\"}"
@@ -529,14 +513,7 @@ async fn user_management() {
 async fn user_pages_deactivate_and_reset() {
     let app = support::spawn().await;
     let (b, _) = app.login_page("admin", PASSWORD).await;
-    let page = b
-        .get(app.url("/admin/users"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&b, "/admin/users").await;
     assert!(page.contains("wangge"));
     let csrf = extract_input(&page, "csrf").unwrap();
     let id = app
@@ -603,14 +580,7 @@ async fn english_by_header_or_switch() {
     let b = app.browser();
     let r = b.get(app.url("/lang/en?next=/login")).send().await.unwrap();
     assert_eq!(r.headers()["location"], "/login");
-    let html = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&b, "/login").await;
     assert!(html.contains("Sign in") && html.contains("lang=\"en\""));
     // An open redirect is refused.
     let r = b

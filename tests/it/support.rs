@@ -223,6 +223,12 @@ impl TestApp {
         (b, r)
     }
 
+    /// A page's text as a signed-in browser client gets it.
+    pub async fn page(&self, browser: &reqwest::Client, path: &str) -> String {
+        let r = browser.get(self.url(path)).send().await.unwrap();
+        r.text().await.unwrap()
+    }
+
     pub async fn query_i64(&self, sql: &'static str) -> i64 {
         self.db.read(move |c| c.query_i64(sql, &[])).await.unwrap()
     }
