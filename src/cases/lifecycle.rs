@@ -292,9 +292,7 @@ pub fn possible(state: State, actors: &[Actor]) -> Vec<Action> {
 /// the case's own conditions would refuse now (deciding an extension none asked for, asking
 /// for a second while one waits, checking on site the work one's own organisation did).
 pub fn offered(case: &super::Case, actors: &[Actor], user_id: i64, orgs: &[i64]) -> Vec<Action> {
-    let did_the_work = Some(user_id) == case.resolver_id
-        || Some(user_id) == case.handler_user_id
-        || case.handler_org_id.is_some_and(|o| orgs.contains(&o));
+    let did_the_work = did_the_work(case, Some(user_id), orgs);
     possible(case.state, actors)
         .into_iter()
         .filter(|a| match a {
@@ -304,6 +302,14 @@ pub fn offered(case: &super::Case, actors: &[Actor], user_id: i64, orgs: &[i64])
             _ => true,
         })
         .collect()
+}
+
+/// 巡办分离: whether a person (of these organisations) resolved the case or handles it, and so
+/// may not be the one who checks it on site.
+fn did_the_work(case: &super::Case, user_id: Option<i64>, orgs: &[i64]) -> bool {
+    let same_person =
+        user_id.is_some() && (user_id == case.resolver_id || user_id == case.handler_user_id);
+    same_person || case.handler_org_id.is_some_and(|o| orgs.contains(&o))
 }
 
 /// Who takes a step.
@@ -624,10 +630,7 @@ pub fn apply(
         }
         Action::Verify | Action::FailVerification => {
             // 巡办分离: whoever checks on site is not the one who did the work.
-            let same_person = who.user_id.is_some()
-                && (who.user_id == case.resolver_id || who.user_id == case.handler_user_id);
-            let same_org = case.handler_org_id.is_some_and(|o| who.orgs.contains(&o));
-            if same_person || same_org {
+            if did_the_work(case, who.user_id, &who.orgs) {
                 return Err(forbidden("case.err_same_person"));
             }
             n.verifier_id = who.user_id;

@@ -442,15 +442,11 @@ async fn the_home_page_shows_each_user_their_cases() {
     .await["case"]["id"]
         .as_i64()
         .unwrap();
-    app.db
-        .write(move |c| {
-            c.exec(
-                "UPDATE cases SET due_at = 1, warn_at = 1 WHERE id = $1",
-                linli::params![old],
-            )
-        })
-        .await
-        .unwrap();
+    app.exec(
+        "UPDATE cases SET due_at = 1, warn_at = 1 WHERE id = $1",
+        linli::params![old],
+    )
+    .await;
     for user in ["admin", "wangge", "bumen"] {
         let token = app.token(user).await;
         let (_, open) = app
@@ -509,15 +505,11 @@ async fn the_home_page_shows_each_user_their_cases() {
     // A closed report waits for its reporter's rating: on the home page, asked for, and on
     // "my reports" under the finished tab, not the open one.
     let done = open[0]["id"].as_i64().unwrap();
-    app.db
-        .write(move |c| {
-            c.exec(
-                "UPDATE cases SET state = 'closed' WHERE id = $1",
-                linli::params![done],
-            )
-        })
-        .await
-        .unwrap();
+    app.exec(
+        "UPDATE cases SET state = 'closed' WHERE id = $1",
+        linli::params![done],
+    )
+    .await;
     let page = app.page(&browser, "/").await;
     let item = &page[page
         .find(&format!("href=\"/cases/{done}\""))
@@ -605,15 +597,11 @@ async fn the_queue_finds_cases_and_pages_through_them() {
         format!("/cases/{}", ids[3]).as_str()
     );
     let closed = ids[0];
-    app.db
-        .write(move |c| {
-            c.exec(
-                "UPDATE cases SET state = 'closed' WHERE id = $1",
-                linli::params![closed],
-            )
-        })
-        .await
-        .unwrap();
+    app.exec(
+        "UPDATE cases SET state = 'closed' WHERE id = $1",
+        linli::params![closed],
+    )
+    .await;
     let listed = |page: &str| {
         ids.iter()
             .filter(|id| page.contains(&format!("href=\"/cases/{id}\"")))
@@ -926,15 +914,11 @@ async fn handlers_see_only_their_cases_and_residents_only_their_own() {
         .as_i64()
         .unwrap();
     let (_, before) = app.get_json(&admin, "/api/v1/cases/figures?days=30").await;
-    app.db
-        .write(move |c| {
-            c.exec(
-                "UPDATE cases SET created_at = $1 WHERE id = $2",
-                linli::params![now - 2 * month, recent],
-            )
-        })
-        .await
-        .unwrap();
+    app.exec(
+        "UPDATE cases SET created_at = $1 WHERE id = $2",
+        linli::params![now - 2 * month, recent],
+    )
+    .await;
     let (_, after) = app.get_json(&admin, "/api/v1/cases/figures?days=30").await;
     assert_eq!(handled(&after), handled(&before) - 1);
     let (_, all_time) = app.get_json(&admin, "/api/v1/cases/figures").await;
@@ -1787,15 +1771,11 @@ async fn a_sensor_alert_becomes_a_case_for_the_grid_worker() {
     let (pairs, partial) = linli::cases::dedupe::segment_or_pairs("门磁 24 小时无开门记录");
     assert!(!partial, "the segmenter is loaded");
     assert!(pairs.contains("门磁") && pairs.contains("~开门"), "{pairs}");
-    app.db
-        .write(move |c| {
-            c.exec(
-                "UPDATE cases SET terms = '~门磁 ~小时', terms_partial = 1 WHERE id = $1",
-                linli::params![id.0],
-            )
-        })
-        .await
-        .unwrap();
+    app.exec(
+        "UPDATE cases SET terms = '~门磁 ~小时', terms_partial = 1 WHERE id = $1",
+        linli::params![id.0],
+    )
+    .await;
     // The job running in the background may have been first.
     assert!(
         linli::cases::dedupe::complete_partial_terms(&app.db)

@@ -229,6 +229,12 @@ impl TestApp {
         r.text().await.unwrap()
     }
 
+    /// Changes rows directly, to set up what a test needs (a case long late, closed, older).
+    pub async fn exec(&self, sql: &'static str, params: &[linli::store::Val]) -> u64 {
+        let params = params.to_vec();
+        self.db.write(move |c| c.exec(sql, &params)).await.unwrap()
+    }
+
     pub async fn query_i64(&self, sql: &'static str) -> i64 {
         self.db.read(move |c| c.query_i64(sql, &[])).await.unwrap()
     }
