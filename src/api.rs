@@ -4,90 +4,59 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::http::{ApiJson, Signed, csv_response, file_response, json_bytes};
+use crate::kernel::error::{AppError, AppResult};
 use crate::org::places::{self, Place, PlaceSummary};
 use crate::org::{Grant, login, users};
 use crate::registry::households::Household;
-use crate::web::{ApiJson, Signed};
 
+/// The paths still served from this hub (being moved into their areas).
 #[derive(OpenApi)]
-#[openapi(
-    info(title = "linli API", version = "1", description = "linli (邻里): neighbourhood governance and services. Errors are {\"error\":{\"code\",\"message\"}}."),
-    paths(create_session, delete_session, me, list_places, get_place, get_household, search_persons, get_person, create_person, patch_person, reveal, my_access_log, my_data,
-          list_users, create_user, list_notices, create_correction, list_corrections, close_correction,
-          create_export, list_exports, decide_export, download_export, import_persons, import_template, import_refused,
-          crate::audit::http::checkpoint, crate::audit::http::sign, crate::audit::http::inclusion,
-          crate::audit::http::consistency, crate::audit::http::entry,
-          crate::registry::api::get_unit, crate::registry::api::patch_unit, crate::registry::api::add_owner,
-          crate::registry::api::remove_owner, crate::registry::api::create_household, crate::registry::api::patch_household,
-          crate::registry::api::move_person, crate::registry::api::add_tag, crate::registry::api::end_tag,
-          crate::registry::api::list_rentals, crate::registry::api::get_rental, crate::registry::api::create_rental,
-          crate::registry::api::close_rental, crate::registry::api::list_vehicles, crate::registry::api::create_vehicle,
-          crate::registry::api::patch_vehicle, crate::registry::api::delete_vehicle, crate::registry::api::list_tags,
-          crate::registry::api::create_tag, crate::registry::api::delete_tag, crate::registry::api::population,
-          crate::cases::http::list_categories, crate::cases::http::save_category, crate::cases::http::set_category_route,
-          crate::cases::http::get_calendar, crate::cases::http::put_calendar, crate::cases::http::create_case,
-          crate::cases::http::duplicates, crate::cases::http::list_cases, crate::cases::http::get_case,
-          crate::cases::http::transition, crate::cases::http::org_figures, crate::cases::http::list_inbox,
-          crate::cases::http::read_inbox, crate::cases::http::read_all_inbox, crate::cases::http::set_webhook, crate::cases::http::upload_photo,
-          crate::cases::http::get_photo),
-    components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&BearerAuth),
-    tags((name = "session"), (name = "places"), (name = "registry"), (name = "users"), (name = "audit"), (name = "cases"))
-)]
-pub struct ApiDoc;
+#[openapi(paths(
+    create_session,
+    delete_session,
+    me,
+    list_places,
+    get_place,
+    get_household,
+    search_persons,
+    get_person,
+    create_person,
+    patch_person,
+    reveal,
+    my_access_log,
+    my_data,
+    list_users,
+    create_user,
+    list_notices,
+    create_correction,
+    list_corrections,
+    close_correction,
+    create_export,
+    list_exports,
+    decide_export,
+    download_export,
+    import_persons,
+    import_template,
+    import_refused
+))]
+pub struct HubApi;
 
-struct BearerAuth;
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        if let Some(c) = openapi.components.as_mut() {
-            c.add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-            );
-        }
-    }
-}
-
-/// The generated document, pretty-printed, as served and as committed.
-pub fn openapi_json() -> String {
-    let mut doc = ApiDoc::openapi();
-    doc.merge(crate::sensing::http::SensingApi::openapi());
-    let mut s = doc
-        .to_pretty_json()
-        .expect("the OpenAPI document serialises");
-    s.push('\n');
-    s
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A stable machine-readable code, e.g. `not_found`, `bad_json`.
-    pub code: String,
-    /// A message for a person, in the request's language.
-    pub message: String,
-}
+use crate::http::ErrorBody;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
         .route(
             "/api/v1/session",
             axum::routing::post(create_session).delete(delete_session),
@@ -131,13 +100,7 @@ pub fn router() -> Router<Arc<AppState>> {
             axum::routing::post(decide_export),
         )
         .route("/api/v1/exports/{id}/download", get(download_export))
-        .merge(crate::audit::http::router())
-        .merge(crate::registry::api::router())
         .route("/api/v1/users", get(list_users).post(create_user))
-}
-
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -190,7 +153,7 @@ async fn create_session(
             ));
         }
         login::LoginOutcome::Locked { minutes } => {
-            let msg = crate::web::i18n::Tr(crate::web::ctx().lang).n("login.locked", minutes);
+            let msg = crate::kernel::i18n::Tr(crate::kernel::ctx().lang).n("login.locked", minutes);
             return Err(AppError::with_message(
                 StatusCode::TOO_MANY_REQUESTS,
                 "locked",
@@ -337,10 +300,6 @@ async fn list_places(
     );
     state.places_cache.put(key, body.clone());
     Ok(json_bytes(body))
-}
-
-fn json_bytes(body: bytes::Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -690,42 +649,6 @@ pub struct FormatQuery {
     pub format: Option<String>,
 }
 
-/// A download: CSV or XLSX by the file name's extension.
-pub fn file_response(name: &str, bytes: Vec<u8>) -> Response {
-    if name.ends_with(".xlsx") {
-        (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response()
-    } else {
-        csv_response(name, bytes)
-    }
-}
-
-pub fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct PersonsQuery {
@@ -736,18 +659,18 @@ pub struct PersonsQuery {
     /// Only people with this tag (elderly_alone, disabled, party_member, volunteer, renter, key_care, …).
     pub tag: Option<String>,
     /// A blank value (the search form's empty field) means no bound.
-    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     pub age_min: Option<i64>,
-    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     pub age_max: Option<i64>,
     /// both, registered_elsewhere_lives_here, registered_here_lives_elsewhere.
     pub presence: Option<String>,
     /// Only under this place path.
     pub under: Option<String>,
     /// 1–200 (default 50).
-    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     pub limit: Option<i64>,
-    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     pub offset: Option<i64>,
 }
 

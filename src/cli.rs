@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::app::{self, AppState};
+use crate::app;
 use crate::audit::LogKey;
 use crate::config::{Config, Overrides};
 use crate::demo::{self, synth::DemoSize};
+use crate::http::AppState;
 use crate::org::{Role, places, users};
 use crate::privacy::FieldKeys;
 use crate::store::Db;
@@ -359,7 +360,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             // start with them. The server then reuses what the child built.
             let built_by_child =
                 !args.build_only && demo::needs_building(&db)? && build_demo_in_child(&password)?;
-            let today = chrono::Local::now().date_naive();
+            let today = crate::kernel::time::today();
             let quiet = size.streets() == 1;
             let summary = demo::build(
                 &db,
@@ -486,7 +487,7 @@ async fn serve(
         .map_err(|e| Fail(format!("cannot listen on {}: {e}", cfg.listen)))?;
     let addr = listener.local_addr()?;
     let shutdown = app::shutdown_signal()?;
-    let state: Arc<AppState> = AppState::new(db, cfg, keys, log_key);
+    let state: Arc<AppState> = app::state(db, cfg, keys, log_key);
     if std::env::var("LINLI_BENCH_SKIP_AUDIT").is_ok_and(|v| v == "1") {
         tracing::warn!(
             "LINLI_BENCH_SKIP_AUDIT=1: audit entries are NOT written (benchmark comparison only)"
@@ -525,7 +526,7 @@ async fn serve(
 
 fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
     let username = users::Username::parse(&a.username)
-        .map_err(|k| Fail(crate::web::i18n::tr(crate::web::i18n::Lang::En, k).to_string()))?;
+        .map_err(|k| Fail(crate::kernel::i18n::tr(crate::kernel::i18n::Lang::En, k).to_string()))?;
     let role = Role::parse(&a.role).ok_or_else(|| Fail(format!("unknown role {:?}", a.role)))?;
     let (password, print) = if a.password_stdin {
         let mut line = String::new();
@@ -535,7 +536,7 @@ fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
         (crate::org::auth::random_token("")[..16].to_string(), true)
     };
     users::check_password_policy(&password)
-        .map_err(|k| Fail(crate::web::i18n::tr(crate::web::i18n::Lang::En, k).to_string()))?;
+        .map_err(|k| Fail(crate::kernel::i18n::tr(crate::kernel::i18n::Lang::En, k).to_string()))?;
     let hash = users::hash_password(&password);
     let display = a
         .name
@@ -805,7 +806,7 @@ fn export_persons(db: &Db, keys: &FieldKeys, a: ExportArgs) -> Result<(), Fail> 
     if ext != "csv" && ext != "xlsx" {
         return Err(Fail("name the file FILE.xlsx or FILE.csv".into()));
     }
-    let t = crate::web::i18n::Tr(crate::web::i18n::Lang::Zh);
+    let t = crate::kernel::i18n::Tr(crate::kernel::i18n::Lang::Zh);
     let headers: Vec<&'static str> = [
         "id",
         "name",

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -14,10 +14,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{DbNodes, Head, merkle};
-use crate::api::ErrorBody;
-use crate::app::AppState;
-use crate::error::{AppError, AppResult};
-use crate::web::Signed;
+use crate::http::AppState;
+use crate::http::ErrorBody;
+use crate::http::Signed;
+use crate::kernel::error::{AppError, AppResult};
+
+/// The audit log's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(checkpoint, sign, inclusion, consistency, entry))]
+pub struct AuditApi;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()

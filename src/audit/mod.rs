@@ -6,6 +6,7 @@
 
 pub mod anomaly;
 pub mod http;
+pub mod jobs;
 pub mod merkle;
 pub mod service;
 pub mod verify;
@@ -21,11 +22,22 @@ use crate::params;
 use crate::store::{Backend, Conn, Result, StoreError, Val, now_ms};
 use merkle::{Frontier, Hash, Nodes};
 
+/// What the audit log contributes to the application.
+pub fn area() -> crate::http::area::Area {
+    crate::http::area::Area {
+        openapi: <http::AuditApi as utoipa::OpenApi>::openapi,
+        jobs: jobs::jobs,
+        ..crate::http::area::Area::new("audit", http::router)
+    }
+}
+
 pub use service::Auditor;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+// Named apart from a case's `Action` in the OpenAPI document (one schema name each).
+#[schema(as = AuditAction)]
 pub enum Action {
     /// A person's or household's detail was shown.
     Read,
@@ -97,7 +109,7 @@ impl NewEntry {
             action,
             subjects: Vec::new(),
             purpose: None,
-            request_id: crate::web::ctx().request_id,
+            request_id: crate::kernel::ctx().request_id,
         }
     }
 
@@ -114,7 +126,7 @@ impl NewEntry {
             action,
             subjects: Vec::new(),
             purpose: None,
-            request_id: crate::web::ctx().request_id,
+            request_id: crate::kernel::ctx().request_id,
         }
     }
 

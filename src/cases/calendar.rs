@@ -18,7 +18,7 @@ const CLOSE: u32 = 17;
 pub const DAY_MS: i64 = (CLOSE - OPEN) as i64 * HOUR_MS;
 
 fn tz() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+    crate::kernel::time::zone()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -286,16 +286,7 @@ pub fn china_2026() -> Vec<CalendarDay> {
     out
 }
 
-/// An instant given as local (UTC+8) date and hour; for tests and the demo.
-pub fn local_ms(y: i32, m: u32, d: u32, h: u32, min: u32) -> i64 {
-    let t = NaiveDate::from_ymd_opt(y, m, d)
-        .and_then(|d| d.and_hms_opt(h, min, 0))
-        .expect("valid local time");
-    tz().from_local_datetime(&t)
-        .single()
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
-}
+pub use crate::kernel::time::local_ms;
 
 #[cfg(test)]
 mod tests {

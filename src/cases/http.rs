@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
@@ -17,14 +17,37 @@ use super::notify::{self, InboxItem};
 use super::{
     Case, CaseError, Category, Channel, Event, Filter, NewCase, NewCategory, OrgFigures, Viewer,
 };
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::{self, NewEntry};
-use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::http::ErrorBody;
+use crate::http::{ApiJson, Signed};
+use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Role};
 use crate::sensing::alerts::AlertEvent;
 use crate::store::now_ms;
-use crate::web::{ApiJson, Signed};
+
+/// Cases' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_categories,
+    save_category,
+    set_category_route,
+    get_calendar,
+    put_calendar,
+    create_case,
+    duplicates,
+    list_cases,
+    get_case,
+    transition,
+    org_figures,
+    list_inbox,
+    read_inbox,
+    read_all_inbox,
+    set_webhook,
+    upload_photo,
+    get_photo
+))]
+pub struct CasesApi;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -522,7 +545,7 @@ pub async fn take_step(state: &AppState, caller: &Caller, id: i64, step: Step) -
             Ok(lifecycle::apply(c, &case, &who, &step, now)?.cleared)
         })
         .await?;
-    state.sensing.publish(cleared);
+    crate::sensing::of(state).publish(cleared);
     Ok(())
 }
 
@@ -548,7 +571,7 @@ pub async fn transition(
 #[into_params(parameter_in = Query)]
 pub struct FiguresQuery {
     /// Only cases reported in the last this many days (1–3660); every case when absent.
-    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     pub days: Option<i64>,
 }
 

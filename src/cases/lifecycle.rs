@@ -12,9 +12,9 @@ use utoipa::ToSchema;
 
 use super::calendar::{Calendar, HOUR_MS};
 use super::{Case, CaseError, Why, escalation, notify, record_event};
+use crate::kernel::i18n::Tr;
 use crate::params;
 use crate::store::Conn;
-use crate::web::i18n::Tr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -372,7 +372,7 @@ impl Step {
 }
 
 fn tr() -> Tr {
-    Tr(crate::web::ctx().lang)
+    Tr(crate::kernel::ctx().lang)
 }
 
 /// The message for a refusal, naming the step, the case's state and what would be needed.

@@ -12,6 +12,7 @@ pub mod dedupe;
 pub mod demo;
 pub mod escalation;
 pub mod http;
+pub mod jobs;
 pub mod lifecycle;
 pub mod notify;
 pub mod open311;
@@ -25,26 +26,41 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::http::AppState;
+use crate::http::area::{Area, Nav};
+use crate::kernel::error::AppError;
 use crate::org::{Caller, Role, geometry};
 use crate::params;
 use crate::store::{Conn, Row, StoreError, Val, under_paths};
 use calendar::{Calendar, HOUR_MS};
+use utoipa::OpenApi;
 
 pub use lifecycle::{Action, Actor, State};
 
 /// All routes of the cases capability: the JSON API, Open311 and the pages.
-pub fn router() -> Router<Arc<AppState>> {
+/// What cases contribute to the application.
+pub fn area() -> Area {
+    Area {
+        openapi: http::CasesApi::openapi,
+        jobs: jobs::jobs,
+        nav: &[Nav {
+            order: 10,
+            href: "/cases",
+            id: "nav-cases",
+            label: "case.page.title",
+            shown: |_| true,
+        }],
+        ..Area::new("cases", router)
+    }
+}
+
+fn router() -> Router<Arc<AppState>> {
     http::router()
         .merge(open311::router())
         .merge(pages::router())
 }
 
-/// A case's identifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(transparent)]
-pub struct CaseId(pub i64);
+pub use crate::kernel::ids::CaseId;
 
 /// Where a case came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -117,8 +133,8 @@ pub struct FieldDef {
 }
 
 impl FieldDef {
-    pub fn label(&self, lang: crate::web::i18n::Lang) -> &str {
-        if lang == crate::web::i18n::Lang::En {
+    pub fn label(&self, lang: crate::kernel::i18n::Lang) -> &str {
+        if lang == crate::kernel::i18n::Lang::En {
             &self.label_en
         } else {
             &self.label_zh
@@ -150,8 +166,8 @@ pub struct Category {
 }
 
 impl Category {
-    pub fn name(&self, lang: crate::web::i18n::Lang) -> &str {
-        if lang == crate::web::i18n::Lang::En {
+    pub fn name(&self, lang: crate::kernel::i18n::Lang) -> &str {
+        if lang == crate::kernel::i18n::Lang::En {
             &self.name_en
         } else {
             &self.name_zh
@@ -461,8 +477,8 @@ pub struct Case {
 }
 
 impl Case {
-    pub fn category_name(&self, lang: crate::web::i18n::Lang) -> &str {
-        if lang == crate::web::i18n::Lang::En {
+    pub fn category_name(&self, lang: crate::kernel::i18n::Lang) -> &str {
+        if lang == crate::kernel::i18n::Lang::En {
             &self.category_name_en
         } else {
             &self.category_name_zh
@@ -668,9 +684,9 @@ pub struct Filter {
     pub handling: Option<bool>,
     /// A case number, or words found in the description, the address or the place's name.
     pub q: Option<String>,
-    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     pub limit: Option<i64>,
-    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     pub offset: Option<i64>,
 }
 
@@ -867,7 +883,7 @@ pub enum Why {
 impl Why {
     pub fn message(&self) -> String {
         match self {
-            Why::Key(k) => crate::web::i18n::Tr(crate::web::ctx().lang)
+            Why::Key(k) => crate::kernel::i18n::Tr(crate::kernel::ctx().lang)
                 .s(k)
                 .to_string(),
             Why::Rule(r, a, s) => lifecycle::refusal_message(*r, *a, *s),
@@ -1432,48 +1448,4 @@ pub fn figures(
         }
     }
     Ok(out)
-}
-
-/// The background work of cases: at start, the removal of orphaned photo files; then the
-/// deadline watcher every 30 seconds, and every 5 seconds webhook delivery and the completion
-/// of terms stored partial (by a sensor alert's case before the word segmenter was loaded).
-/// All keep their state in the database. The segmenter's dictionary, about 33 MB, is loaded
-/// when the report form is first opened or a report first arrives, not at start: an idle
-/// server holds about 40 MB instead of 75.
-pub fn spawn_jobs(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let (db, dir) = (state.db.clone(), state.cfg.data_dir.clone());
-        match tokio::task::spawn_blocking(move || photos::sweep_orphans(&db, &dir)).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!(files = n, "orphaned photo files removed"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = ?e, "sweeping orphaned photo files failed"),
-            Err(e) => tracing::warn!(error = %e, "sweeping orphaned photo files failed"),
-        }
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-        let mut n: u64 = 0;
-        loop {
-            tick.tick().await;
-            if n.is_multiple_of(6) {
-                let now = crate::store::now_ms();
-                match state.db.write(move |c| escalation::sweep(c, now)).await {
-                    Ok(s) if s.warnings + s.escalations > 0 => tracing::info!(
-                        warnings = s.warnings,
-                        escalations = s.escalations,
-                        "case deadlines checked"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "the case deadline sweep failed"),
-                }
-            }
-            n += 1;
-            match dedupe::complete_partial_terms(&state.db).await {
-                Ok(n) if n > 0 => tracing::info!(cases = n, "case terms completed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "completing case terms failed"),
-            }
-            if let Err(e) = notify::deliver_due(&state.db, crate::store::now_ms()).await {
-                tracing::error!(error = %e, "webhook delivery failed");
-            }
-        }
-    })
 }

@@ -15,14 +15,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, FixedOffset, TimeZone};
+use chrono::DateTime;
 use sha2::{Digest, Sha256};
 
 use super::{Case, CaseError, Category, Channel, FieldType, NewCase, State as CaseState};
-use crate::app::AppState;
+use crate::http::AppState;
+use crate::kernel::i18n::Tr;
 use crate::params;
 use crate::store::{Conn, StoreError, Val, now_ms};
-use crate::web::i18n::Tr;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -168,7 +168,7 @@ impl Failure {
         }
     }
     fn key(fmt: Format, status: StatusCode, key: &str) -> Failure {
-        Failure::new(fmt, status, Tr(crate::web::ctx().lang).s(key))
+        Failure::new(fmt, status, Tr(crate::kernel::ctx().lang).s(key))
     }
     fn store(fmt: Format, e: StoreError) -> Failure {
         tracing::error!(error = %e, "open311 storage failed");
@@ -231,9 +231,7 @@ async fn street(
 }
 
 fn iso(ms: i64) -> String {
-    let tz = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    tz.timestamp_millis_opt(ms)
-        .single()
+    crate::kernel::time::local(ms)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string())
         .unwrap_or_default()
 }
@@ -348,7 +346,7 @@ async fn services(state: &AppState, fmt: Format, p: &[(String, String)]) -> Out 
         .read(move |c| public_categories(c, street))
         .await
         .map_err(|e| Failure::store(fmt, e))?;
-    let lang = crate::web::ctx().lang;
+    let lang = crate::kernel::ctx().lang;
     let items = cats
         .iter()
         .map(|k| {
@@ -396,7 +394,7 @@ async fn service_definition(
             .map_err(|e| Failure::store(fmt, e))?
             .filter(|k| k.public && k.active)
             .ok_or_else(|| Failure::key(fmt, StatusCode::NOT_FOUND, "open311.err_service"))?;
-        let lang = crate::web::ctx().lang;
+        let lang = crate::kernel::ctx().lang;
         let attrs = cat
             .fields
             .iter()
@@ -617,7 +615,7 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
             ("token", text(created.1)),
             (
                 "service_notice",
-                text(Tr(crate::web::ctx().lang).s("open311.notice")),
+                text(Tr(crate::kernel::ctx().lang).s("open311.notice")),
             ),
             ("account_id", Node::Null),
         ])],
@@ -639,7 +637,7 @@ fn parse_time(fmt: Format, v: Option<&str>) -> Result<Option<i64>, Failure> {
 }
 
 /// A case as a service request.
-fn request_node(c: &Case, lang: crate::web::i18n::Lang, last_note: &str) -> Node {
+fn request_node(c: &Case, lang: crate::kernel::i18n::Lang, last_note: &str) -> Node {
     let t = Tr(lang);
     let open = c.is_open();
     let mut notes = t.k("case.state", c.state.as_str()).to_string();
@@ -803,7 +801,7 @@ async fn requests(state: &AppState, fmt: Format, p: &[(String, String)]) -> Out 
         .read(move |c| load_requests(c, street, &ids, &codes, statuses, (start, end), now))
         .await
         .map_err(|e| Failure::store(fmt, e))?;
-    let lang = crate::web::ctx().lang;
+    let lang = crate::kernel::ctx().lang;
     let items = rows.iter().map(|(c, n)| request_node(c, lang, n)).collect();
     Ok(respond(
         fmt,
@@ -843,7 +841,7 @@ async fn one_request(
                 "open311.err_not_found",
             ));
         }
-        let lang = crate::web::ctx().lang;
+        let lang = crate::kernel::ctx().lang;
         let items = rows.iter().map(|(c, n)| request_node(c, lang, n)).collect();
         Ok(respond(
             fmt,

@@ -5,25 +5,26 @@
 
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{FixedOffset, TimeZone};
 use serde::Deserialize;
 
 use super::http::{CaseRequest, channels_for, detail, intake, street_of, take_step};
 use super::lifecycle::{Action, Step};
 use super::{Category, Channel, FieldType, Filter, OrgFigures, Viewer, notify};
-use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::http::{ApiForm, Signed, check_csrf};
+use crate::kernel::ctx;
+use crate::kernel::error::{AppError, AppResult};
+use crate::kernel::i18n::Tr;
 use crate::org::Caller;
-use crate::web::i18n::Tr;
+use crate::web::map;
 use crate::web::pages::Layout;
-use crate::web::{ApiForm, Signed, check_csrf, ctx, map};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -62,10 +63,7 @@ fn render(t: &impl Template, status: StatusCode) -> Response {
 
 /// A time as people here write it: 2026-11-23 19:05 (China Standard Time).
 pub fn when(ms: i64) -> String {
-    FixedOffset::east_opt(8 * 3600)
-        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    crate::kernel::time::local_time(ms)
 }
 
 /// A case as a row of a queue.
@@ -136,7 +134,7 @@ struct ListQuery {
     /// A case number (opens it) or words to look for.
     q: Option<String>,
     /// From 1.
-    #[serde(default, deserialize_with = "crate::web::blank_as_none")]
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     page: Option<i64>,
 }
 
@@ -733,7 +731,7 @@ fn cases_map(
 fn extra_rows(
     extra: &serde_json::Value,
     fields: &[super::FieldDef],
-    lang: crate::web::i18n::Lang,
+    lang: crate::kernel::i18n::Lang,
 ) -> Vec<(String, String)> {
     use serde_json::Value;
     let Some(values) = extra.as_object() else {
@@ -1261,7 +1259,7 @@ async fn catalogue_save(
 #[cfg(test)]
 mod tests {
     use super::super::{FieldDef, FieldType};
-    use crate::web::i18n::Lang;
+    use crate::kernel::i18n::Lang;
 
     fn field(key: &str, kind: FieldType, zh: &str, en: &str) -> FieldDef {
         FieldDef {

@@ -7,6 +7,32 @@ pub mod login;
 pub mod places;
 pub mod users;
 
+use crate::http::area::{Area, Nav};
+
+/// What the organisation area contributes to the application.
+pub fn area() -> Area {
+    Area {
+        openapi: <crate::api::HubApi as utoipa::OpenApi>::openapi,
+        nav: &[
+            Nav {
+                order: 20,
+                href: "/places",
+                id: "nav-places",
+                label: "nav.places",
+                shown: Caller::can_browse,
+            },
+            Nav {
+                order: 30,
+                href: "/admin/users",
+                id: "nav-users",
+                label: "nav.users",
+                shown: Caller::can_manage_users,
+            },
+        ],
+        ..Area::new("org", crate::api::router)
+    }
+}
+
 use serde::Serialize;
 
 /// What a user may do, and where. A user holds one or more roles, each bound to a place (its

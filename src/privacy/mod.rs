@@ -2,7 +2,35 @@
 //! AES-256-GCM under a key kept outside the database, and found again through a keyed hash
 //! (an HMAC "blind index") so that exact look-up never decrypts the table.
 
+pub mod jobs;
 pub mod retention;
+
+use crate::http::area::{Area, Nav};
+use crate::org::Caller;
+
+/// What privacy contributes to the application.
+pub fn area() -> Area {
+    Area {
+        jobs: jobs::jobs,
+        nav: &[
+            Nav {
+                order: 110,
+                href: "/exports",
+                id: "nav-exports",
+                label: "nav.exports",
+                shown: Caller::reads_registry,
+            },
+            Nav {
+                order: 120,
+                href: "/me/access-log",
+                id: "nav-access",
+                label: "nav.access",
+                shown: |_| true,
+            },
+        ],
+        ..Area::new("privacy", axum::Router::new)
+    }
+}
 
 use std::path::Path;
 

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::households::{self, Household};
-use crate::app::AppState;
 use crate::audit::{self, Action, NewEntry};
-use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Scope};
 use crate::params;
 
@@ -488,7 +488,7 @@ pub async fn download_export(
     use super::export;
     let uid = caller.user_id;
     let keys = state.keys.clone();
-    let t = crate::web::i18n::Tr(crate::web::ctx().lang);
+    let t = crate::kernel::i18n::Tr(crate::kernel::ctx().lang);
     let headers: Vec<&'static str> = [
         "id",
         "name",

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -13,12 +13,40 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::records::{self, Actor, Outcome};
-use crate::api::{Changed, ErrorBody};
-use crate::app::AppState;
+use crate::api::Changed;
 use crate::audit::{self, Action, NewEntry};
-use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::http::ErrorBody;
+use crate::http::{ApiJson, Signed};
+use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Role};
-use crate::web::{ApiJson, Signed};
+
+/// The registry's records' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    get_unit,
+    patch_unit,
+    add_owner,
+    remove_owner,
+    create_household,
+    patch_household,
+    move_person,
+    add_tag,
+    end_tag,
+    list_rentals,
+    get_rental,
+    create_rental,
+    close_rental,
+    list_vehicles,
+    create_vehicle,
+    patch_vehicle,
+    delete_vehicle,
+    list_tags,
+    create_tag,
+    delete_tag,
+    population
+))]
+pub struct RegistryApi;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -688,7 +716,7 @@ pub async fn population_for(
         return Err(AppError::forbidden());
     }
     let scope = caller.scope.places.clone();
-    let today = chrono::Local::now().date_naive();
+    let today = crate::kernel::time::today();
     state
         .db
         .read(move |c| {

@@ -76,7 +76,7 @@ pub fn get(c: &mut dyn Conn, scope: &Scope, id: i64) -> Result<Option<Household>
     else {
         return Ok(None);
     };
-    let today = chrono::Local::now().date_naive();
+    let today = crate::kernel::time::today();
     let rows = c.query(
         "SELECT id, name, sex, birth_date, relation, id_number_masked, phone_masked, \
          hukou_registered, residence, presence FROM persons WHERE household_id = $1 \
@@ -156,7 +156,7 @@ pub fn figures(c: &mut dyn Conn, path: &str) -> Result<Figures> {
     let mut p = Vec::new();
     let cond = under_paths("place_path", &[path.to_string()], 1, &mut p);
     let (households, residents) = crate::org::places::counts_under(c, path)?;
-    let cutoff = chrono::Local::now().date_naive() - chrono::Months::new(60 * 12);
+    let cutoff = crate::kernel::time::today() - chrono::Months::new(60 * 12);
     let mut p60 = p.clone();
     p60.push(Val::Text(cutoff.format("%Y-%m-%d").to_string()));
     let aged = c.query_i64(

@@ -15,7 +15,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, Local, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 
 /// ISO 7064 MOD 11-2 weights for the first 17 characters.
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -129,7 +129,7 @@ impl IdNumber {
     /// Parse and validate an identity number, converting 15-digit legacy
     /// numbers to 18 characters.
     pub fn parse(input: &str) -> Result<IdNumber, IdNumberError> {
-        Self::parse_on(input, Local::now().date_naive())
+        Self::parse_on(input, crate::kernel::time::today())
     }
 
     /// Like [`IdNumber::parse`], judging "birth date in the future" against

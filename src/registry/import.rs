@@ -697,7 +697,7 @@ pub fn import(
         for t in &v.tags {
             c.exec(
                 "INSERT INTO person_tags (street_id, person_id, tag, valid_from, source, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                params![v.street_id, pid, t.as_str(), chrono::Local::now().date_naive().format("%Y-%m-%d").to_string(), who.source, now],
+                params![v.street_id, pid, t.as_str(), crate::kernel::time::today().format("%Y-%m-%d").to_string(), who.source, now],
             )?;
         }
         version(
@@ -741,7 +741,7 @@ pub fn import(
             if !has {
                 c.exec(
                     "INSERT INTO person_tags (street_id, person_id, tag, valid_from, source, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                    params![v.street_id, pid, t.as_str(), chrono::Local::now().date_naive().format("%Y-%m-%d").to_string(), who.source, now],
+                    params![v.street_id, pid, t.as_str(), crate::kernel::time::today().format("%Y-%m-%d").to_string(), who.source, now],
                 )?;
             }
         }

@@ -10,7 +10,63 @@ pub mod grams;
 pub mod households;
 pub mod idnum;
 pub mod import;
+pub mod import_jobs;
 pub mod persons;
 pub mod plate;
 pub mod records;
 pub mod stats;
+
+use crate::http::area::{Area, Nav};
+use crate::org::Caller;
+
+/// What the registry contributes to the application.
+pub fn area() -> Area {
+    Area {
+        openapi: <api::RegistryApi as utoipa::OpenApi>::openapi,
+        nav: &[
+            Nav {
+                order: 50,
+                href: "/persons",
+                id: "nav-persons",
+                label: "nav.persons",
+                shown: Caller::reads_registry,
+            },
+            Nav {
+                order: 60,
+                href: "/rentals",
+                id: "nav-rentals",
+                label: "nav.rentals",
+                shown: Caller::reads_registry,
+            },
+            Nav {
+                order: 70,
+                href: "/vehicles",
+                id: "nav-vehicles",
+                label: "nav.vehicles",
+                shown: Caller::reads_registry,
+            },
+            Nav {
+                order: 80,
+                href: "/stats",
+                id: "nav-stats",
+                label: "nav.stats",
+                shown: Caller::can_browse,
+            },
+            Nav {
+                order: 90,
+                href: "/admin/tags",
+                id: "nav-tags",
+                label: "nav.tags",
+                shown: Caller::reads_registry,
+            },
+            Nav {
+                order: 100,
+                href: "/imports",
+                id: "nav-imports",
+                label: "nav.imports",
+                shown: Caller::reads_registry,
+            },
+        ],
+        ..Area::new("registry", api::router)
+    }
+}

@@ -99,7 +99,7 @@ pub fn get(c: &mut dyn Conn, scope: &Scope, id: i64) -> Result<Option<Person>> {
             source: t.str(3),
         })
         .collect();
-    let (birth_year, age) = age(&r.str(3), chrono::Local::now().date_naive());
+    let (birth_year, age) = age(&r.str(3), crate::kernel::time::today());
     Ok(Some(Person {
         id: r.i64(0),
         name: r.str(1),
@@ -184,7 +184,7 @@ pub fn filter_conds(keys: &FieldKeys, s: &Search, p: &mut Vec<Val>) -> Vec<Strin
             p,
         ));
     }
-    let today = chrono::Local::now().date_naive();
+    let today = crate::kernel::time::today();
     if let Some(tag) = &s.tag {
         p.push(Val::Text(tag.clone()));
         p.push(Val::Text(today.format("%Y-%m-%d").to_string()));
@@ -222,7 +222,7 @@ pub fn search(
     let mut p = Vec::new();
     let mut conds = vec![scope_cond(scope, 1, &mut p)];
     conds.extend(filter_conds(keys, s, &mut p));
-    let today = chrono::Local::now().date_naive();
+    let today = crate::kernel::time::today();
     // A name fragment reads its gram's rows within the scope, already in display order (see
     // grams.rs); anything else walks the scope in the order of the persons_path index. Either
     // way a page stops being read once it is full.

@@ -33,16 +33,18 @@ fn conflict<T>(zh: &str, en: &str) -> Result<Outcome<T>> {
     Ok(Err(Refusal::Conflict(format!("{zh} / {en}"))))
 }
 
-impl From<Refusal> for crate::error::AppError {
+impl From<Refusal> for crate::kernel::error::AppError {
     fn from(r: Refusal) -> Self {
         use axum::http::StatusCode;
         match r {
-            Refusal::NotFound => crate::error::AppError::not_found(),
-            Refusal::Invalid(m) => {
-                crate::error::AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
-            }
+            Refusal::NotFound => crate::kernel::error::AppError::not_found(),
+            Refusal::Invalid(m) => crate::kernel::error::AppError::with_message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                m,
+            ),
             Refusal::Conflict(m) => {
-                crate::error::AppError::with_message(StatusCode::CONFLICT, "conflict", m)
+                crate::kernel::error::AppError::with_message(StatusCode::CONFLICT, "conflict", m)
             }
         }
     }
@@ -505,10 +507,7 @@ fn rentals_where(c: &mut dyn Conn, cond: &str, mut p: Vec<Val>, limit: i64) -> R
         ),
         &p,
     )?;
-    let today = chrono::Local::now()
-        .date_naive()
-        .format("%Y-%m-%d")
-        .to_string();
+    let today = crate::kernel::time::today().format("%Y-%m-%d").to_string();
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let id = r.i64(0);
@@ -564,8 +563,7 @@ pub fn rentals(
         conds.push(format!("r.state = ${}", p.len()));
     }
     if let Some(days) = expiring_days {
-        let until =
-            chrono::Local::now().date_naive() + chrono::Days::new(days.clamp(0, 3650) as u64);
+        let until = crate::kernel::time::today() + chrono::Days::new(days.clamp(0, 3650) as u64);
         p.push(Val::Text(until.format("%Y-%m-%d").to_string()));
         conds.push(format!("r.state = 'active' AND r.end_date <= ${}", p.len()));
     }
@@ -753,10 +751,7 @@ pub fn close_rental(
         );
     }
     let street = c.query_i64("SELECT street_id FROM rentals WHERE id = $1", params![id])?;
-    let today = chrono::Local::now()
-        .date_naive()
-        .format("%Y-%m-%d")
-        .to_string();
+    let today = crate::kernel::time::today().format("%Y-%m-%d").to_string();
     let end = if to == "ended" && today < r.end_date {
         today
     } else {
@@ -1429,12 +1424,7 @@ pub fn add_person_tag(
     let (Ok(from), Ok(to)) = (date(&t.valid_from), date(&t.valid_to)) else {
         return invalid("有效期日期无法识别", "the validity dates cannot be read");
     };
-    let from = from.unwrap_or_else(|| {
-        chrono::Local::now()
-            .date_naive()
-            .format("%Y-%m-%d")
-            .to_string()
-    });
+    let from = from.unwrap_or_else(|| crate::kernel::time::today().format("%Y-%m-%d").to_string());
     if let Some(to) = &to
         && *to < from
     {
@@ -1493,7 +1483,7 @@ pub fn end_person_tag(
     else {
         return Ok(Err(Refusal::NotFound));
     };
-    let today = chrono::Local::now().date_naive();
+    let today = crate::kernel::time::today();
     let yesterday = (today - chrono::Days::new(1))
         .format("%Y-%m-%d")
         .to_string();

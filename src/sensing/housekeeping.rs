@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::params;
 use crate::store::{Conn, Result, meta, set_meta};
 
@@ -464,7 +464,7 @@ pub async fn run(state: Arc<AppState>) {
     // pause (or the first with retention on) can have millions of readings to fold away.
     tokio::time::sleep(FIRST_PASS_AFTER).await;
     loop {
-        let now = state.sensing.clock.now_ms();
+        let now = crate::sensing::of(&state).clock.now_ms();
         let (raw, hourly) = (state.cfg.sensing_raw_days, state.cfg.sensing_hourly_days);
         match run_pass(&state, now, raw, hourly).await {
             Ok(p) if p.raw_deleted > 0 || p.hourly_deleted > 0 => {

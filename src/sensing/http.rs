@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -16,12 +16,12 @@ use super::alerts::{self, Alert, AlertHistory, AlertQuery, Refusal};
 use super::devices::{self, Device, DeviceQuery, LatestValue, Profile};
 use super::ingest;
 use super::rules::{self, NewRule, Rule, RulePatch};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::{self, Action, NewEntry};
-use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::http::ErrorBody;
+use crate::http::{ApiJson, Signed};
+use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Scope};
-use crate::web::{ApiJson, Signed};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -80,7 +80,7 @@ async fn post_telemetry(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> AppResult<Json<TelemetryAccepted>> {
-    let s = &state.sensing;
+    let s = &crate::sensing::of(&state);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -178,7 +178,7 @@ async fn list_devices(
         offset,
     };
     let keys = state.keys.clone();
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(&state).clock.now_ms();
     let (scope, admin) = (caller.scope.registry.clone(), caller.scope.users.clone());
     let mut items = state
         .db
@@ -211,7 +211,7 @@ async fn get_device(
 ) -> AppResult<Json<DeviceDetail>> {
     worker(&caller)?;
     let keys = state.keys.clone();
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(&state).clock.now_ms();
     let (scope, admin) = (caller.scope.registry.clone(), caller.scope.users.clone());
     let detail = state
         .db
@@ -304,7 +304,7 @@ async fn create_devices(
     }
     let keys = state.keys.clone();
     let admin = caller.scope.users.clone();
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(&state).clock.now_ms();
     let created = state
         .db
         .write_tx(move |c| -> AppResult<Vec<CreatedDevice>> {
@@ -378,7 +378,7 @@ async fn create_devices(
             Ok(out)
         })
         .await?;
-    state.sensing.devices_changed();
+    crate::sensing::of(&state).devices_changed();
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -446,9 +446,9 @@ pub async fn change_device(
     let keys = state.keys.clone();
     let (scope, admin) = (caller.scope.registry.clone(), caller.scope.users.clone());
     let user = caller.user_id;
-    let now = state.sensing.clock.now_ms();
-    let today = state.sensing.today();
-    let set = state.sensing.rules();
+    let now = crate::sensing::of(state).clock.now_ms();
+    let today = crate::sensing::of(state).today();
+    let set = crate::sensing::of(state).rules();
     let (device, events, people) = state
         .db
         .write_tx(
@@ -540,8 +540,8 @@ pub async fn change_device(
             },
         )
         .await?;
-    state.sensing.publish(events);
-    state.sensing.devices_changed();
+    crate::sensing::of(state).publish(events);
+    crate::sensing::of(state).devices_changed();
     rules::sync_now(state).await?;
     if !people.is_empty() {
         state
@@ -618,7 +618,7 @@ async fn create_rule(
     let street = street_admin(&state, &caller).await?;
     rule.validate()
         .map_err(|m| AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m))?;
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(&state).clock.now_ms();
     let id = state
         .db
         .write_tx(move |c| -> AppResult<i64> {
@@ -643,7 +643,7 @@ async fn create_rule(
             Ok(rules::create(c, street, &rule, now)?)
         })
         .await?;
-    state.sensing.reload_rules(&state.db).await?;
+    crate::sensing::of(&state).reload_rules(&state.db).await?;
     let timers = rules::sync_now(&state).await?;
     Ok((StatusCode::CREATED, Json(CreatedRule { id, timers })).into_response())
 }
@@ -676,7 +676,7 @@ pub async fn change_rule(
     patch: RulePatch,
 ) -> AppResult<Rule> {
     let street = street_admin(state, caller).await?;
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(state).clock.now_ms();
     let user = caller.user_id;
     let (rule, events, people) = state
         .db
@@ -750,7 +750,7 @@ async fn delete_rule(
 /// Deletes a rule (for the API and the rule page).
 pub async fn remove_rule(state: &Arc<AppState>, caller: &Caller, id: i64) -> AppResult<()> {
     let street = street_admin(state, caller).await?;
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(state).clock.now_ms();
     let user = caller.user_id;
     let (events, people) = state
         .db
@@ -780,10 +780,10 @@ pub async fn remove_rule(state: &Arc<AppState>, caller: &Caller, id: i64) -> App
 /// After a rule changed: publishes the alerts it cleared, reloads the rules, re-synchronises
 /// the timers and wakes the timer loop.
 async fn rules_changed(state: &Arc<AppState>, events: Vec<alerts::AlertEvent>) -> AppResult<()> {
-    state.sensing.publish(events);
-    state.sensing.reload_rules(&state.db).await?;
+    crate::sensing::of(state).publish(events);
+    crate::sensing::of(state).reload_rules(&state.db).await?;
     rules::sync_now(state).await?;
-    state.sensing.wake.notify_one();
+    crate::sensing::of(state).wake.notify_one();
     Ok(())
 }
 
@@ -934,7 +934,7 @@ pub async fn act(
     worker(caller)?;
     let scope = caller.scope.registry.clone();
     let user = caller.user_id;
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(state).clock.now_ms();
     let note: String = note.chars().take(500).collect();
     let r = state
         .db
@@ -949,7 +949,7 @@ pub async fn act(
     match r {
         Ok(changes) => {
             let alert = changes.first().map(|e| e.alert.clone());
-            state.sensing.publish(changes);
+            crate::sensing::of(state).publish(changes);
             alert.ok_or_else(AppError::not_found)
         }
         Err(Refusal::NotFound) => Err(AppError::not_found()),

@@ -27,7 +27,9 @@ use std::time::Duration;
 use axum::Router;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
-use crate::app::AppState;
+use crate::http::AppState;
+use crate::http::area::{Area, BoxFut, Job, Nav};
+use crate::org::Caller;
 use crate::store::{Db, StoreError};
 
 pub use alerts::Alert;
@@ -132,6 +134,11 @@ impl SensingMetrics {
 }
 
 /// What the sensing handlers and jobs share (one per process, inside [`AppState`]).
+/// Sensing's own state, registered with the shared state at start.
+pub fn of(state: &AppState) -> &Sensing {
+    state.area::<Sensing>()
+}
+
 pub struct Sensing {
     pub clock: Clock,
     pub metrics: SensingMetrics,
@@ -176,7 +183,7 @@ const GROUP_READINGS: usize = 5000;
 
 /// Commits waiting HTTP ingestion jobs together, answering each after the commit.
 async fn group_commit(state: Arc<AppState>, mut rx: tokio::sync::mpsc::Receiver<IngestJob>) {
-    let s = &state.sensing;
+    let s = &crate::sensing::of(&state);
     while let Some(first) = rx.recv().await {
         let mut n = first.readings.len();
         let mut jobs = vec![first];
@@ -461,33 +468,75 @@ pub struct StateEvent {
     pub values: Vec<devices::LatestValue>,
 }
 
+/// What sensing contributes to the application.
+pub fn area() -> Area {
+    Area {
+        openapi: <http::SensingApi as utoipa::OpenApi>::openapi,
+        state: |s, registry| s.with(Sensing::new(registry)),
+        jobs,
+        nav: &[Nav {
+            order: 40,
+            href: "/alerts",
+            id: "nav-alerts",
+            label: "sensing.nav",
+            shown: Caller::reads_registry,
+        }],
+        ..Area::new("sensing", router)
+    }
+}
+
 /// Every sensing route: the API, the live stream and the pages.
-pub fn router() -> Router<Arc<AppState>> {
+fn router() -> Router<Arc<AppState>> {
     http::router().merge(pages::router())
 }
 
-/// Starts the background work: the rule timers, escalation, housekeeping and (when a broker
-/// is configured) the MQTT client. Returns the tasks so `serve` can stop them.
-pub async fn start(state: Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
-    if let Err(e) = state.sensing.reload_rules(&state.db).await {
-        tracing::error!(error = %e, "loading the sensing rules failed");
-    }
-    let mut tasks = vec![tokio::spawn(rules::timer_loop(state.clone()))];
-    let rx = state
-        .sensing
-        .ingest_rx
-        .lock()
-        .ok()
-        .and_then(|mut r| r.take());
-    if let Some(rx) = rx {
-        tasks.push(tokio::spawn(group_commit(state.clone(), rx)));
-    }
-    tasks.push(tokio::spawn(housekeeping::run(state.clone())));
-    if let Some(url) = state.cfg.mqtt_url.clone() {
-        match mqtt::Options::parse(&url) {
-            Ok(opts) => tasks.push(tokio::spawn(mqtt::run(state.clone(), opts))),
-            Err(e) => tracing::error!(error = %e, "the MQTT URL is not valid; MQTT is off"),
-        }
-    }
-    tasks
+/// The background work: the rules loaded before requests are taken, then the rule timers, the
+/// group commit of readings, housekeeping and (when a broker is configured) the MQTT client.
+fn jobs() -> Vec<Job> {
+    vec![
+        Job::AtStart {
+            name: "load_rules",
+            run: |s| -> BoxFut<_> {
+                Box::pin(async move {
+                    of(&s).reload_rules(&s.db).await?;
+                    Ok(None)
+                })
+            },
+        },
+        Job::Task {
+            name: "rule_timers",
+            run: |s| -> BoxFut<()> { Box::pin(rules::timer_loop(s)) },
+        },
+        Job::Task {
+            name: "group_commit",
+            run: |s| -> BoxFut<()> {
+                Box::pin(async move {
+                    let rx = of(&s).ingest_rx.lock().ok().and_then(|mut r| r.take());
+                    if let Some(rx) = rx {
+                        group_commit(s, rx).await;
+                    }
+                })
+            },
+        },
+        Job::Task {
+            name: "housekeeping",
+            run: |s| -> BoxFut<()> { Box::pin(housekeeping::run(s)) },
+        },
+        Job::Task {
+            name: "mqtt",
+            run: |s| -> BoxFut<()> {
+                Box::pin(async move {
+                    let Some(url) = s.cfg.mqtt_url.clone() else {
+                        return;
+                    };
+                    match mqtt::Options::parse(&url) {
+                        Ok(opts) => mqtt::run(s, opts).await,
+                        Err(e) => {
+                            tracing::error!(error = %e, "the MQTT URL is not valid; MQTT is off")
+                        }
+                    }
+                })
+            },
+        },
+    ]
 }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::devices::DeviceInfo;
 use super::ingest::{self, Reading};
-use crate::app::AppState;
+use crate::http::AppState;
 
 /// Where to connect: `mqtt://[user:password@]host[:port][?client_id=ID&topic_root=linli]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -132,7 +132,7 @@ pub async fn run(state: Arc<AppState>, opts: Options) {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 tracing::info!(session_present = ack.session_present, "MQTT connected");
-                state.sensing.metrics.mqtt_connected.set(1);
+                crate::sensing::of(&state).metrics.mqtt_connected.set(1);
                 backoff = Duration::from_millis(250);
                 // Always subscribe again: after a reconnect the subscriptions may be gone.
                 let c = client.clone();
@@ -156,7 +156,7 @@ pub async fn run(state: Arc<AppState>, opts: Options) {
             }
             Ok(_) => {}
             Err(e) => {
-                state.sensing.metrics.mqtt_connected.set(0);
+                crate::sensing::of(&state).metrics.mqtt_connected.set(0);
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost; reconnecting");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(30));
@@ -183,7 +183,7 @@ async fn writer(
     mut rx: mpsc::Receiver<Publish>,
     root: String,
 ) {
-    let s = &state.sensing;
+    let s = &crate::sensing::of(&state);
     let mut pending: Vec<Publish> = Vec::with_capacity(512);
     while let Some(first) = rx.recv().await {
         pending.clear();

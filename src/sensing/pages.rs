@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -18,12 +18,14 @@ use super::alerts::{self, Alert, AlertHistory, AlertQuery};
 use super::devices::{self, Device, DeviceQuery, LatestValue, Profile};
 use super::http::{DevicePatch, worker};
 use super::rules::{Rule, RuleKind, RulePatch};
-use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::http::{ApiForm, Signed, check_csrf};
+use crate::kernel::ctx;
+use crate::kernel::error::{AppError, AppResult};
+use crate::kernel::i18n::Tr;
 use crate::org::{Caller, Scope, places};
-use crate::web::i18n::Tr;
 use crate::web::pages::Layout;
-use crate::web::{ApiForm, Signed, check_csrf, ctx, esc, map};
+use crate::web::{esc, map};
 
 pub const SENSING_JS: &str = include_str!("../../static/sensing.js");
 
@@ -227,7 +229,7 @@ async fn devices_page(
 ) -> AppResult<Response> {
     worker(&caller)?;
     let keys = state.keys.clone();
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(&state).clock.now_ms();
     let scope = caller.scope.registry.clone();
     let (devices, map) = state
         .db
@@ -356,7 +358,7 @@ async fn device_with(
 ) -> AppResult<Response> {
     worker(caller)?;
     let keys = state.keys.clone();
-    let now = state.sensing.clock.now_ms();
+    let now = crate::sensing::of(state).clock.now_ms();
     let (scope, admin) = (caller.scope.registry.clone(), caller.scope.users.clone());
     let street = caller.street_id;
     let page = state

@@ -13,29 +13,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{FixedOffset, TimeZone, Timelike};
+use chrono::{TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::alerts::{self, AlertEvent};
 use super::devices::DeviceInfo;
 use super::ingest::Value;
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::params;
 use crate::store::{Conn, Result, Row, StoreError, Val};
 
-/// China Standard Time (no daylight saving): daily windows and tag dates are local to it.
-pub fn cst() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("valid offset")
-}
-
-pub fn local_date(ms: i64) -> String {
-    cst()
-        .timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
-}
+/// Daily windows and tag dates are in the street's zone.
+pub use crate::kernel::time::{local_date, zone as cst};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -1347,7 +1337,7 @@ pub fn on_contact(
 /// The timer loop: fires due timers, escalates unacknowledged alerts, and re-synchronises
 /// the timers with the rules and devices every minute (and at start, which re-arms them).
 pub async fn timer_loop(state: Arc<AppState>) {
-    let s = &state.sensing;
+    let s = &crate::sensing::of(&state);
     let mut last_sync: Option<std::time::Instant> = None;
     let mut last_reload = std::time::Instant::now();
     let mut asked = false;
@@ -1392,7 +1382,7 @@ pub async fn timer_loop(state: Arc<AppState>) {
 
 /// One pass: fires what is due now and escalates; returns how many changes were published.
 pub async fn tick(state: &Arc<AppState>) -> std::result::Result<usize, StoreError> {
-    let s = &state.sensing;
+    let s = &crate::sensing::of(state);
     let mut total = 0;
     loop {
         let now = s.clock.now_ms();
@@ -1424,10 +1414,10 @@ pub async fn tick(state: &Arc<AppState>) -> std::result::Result<usize, StoreErro
 /// tests): planned on a reader, applied by the writer. One at a time, so a plan read before
 /// an edit committed is always followed by one read after it, which mends what it missed.
 pub async fn sync_now(state: &Arc<AppState>) -> std::result::Result<i64, StoreError> {
-    let _one = state.sensing.sync_lock.lock().await;
-    let now = state.sensing.clock.now_ms();
+    let _one = crate::sensing::of(state).sync_lock.lock().await;
+    let now = crate::sensing::of(state).clock.now_ms();
     let plan = state.db.read(move |c| plan_sync(c, now)).await?;
     let n = state.db.write(move |c| apply_sync(c, &plan)).await?;
-    state.sensing.metrics.timers_armed.set(n);
+    crate::sensing::of(state).metrics.timers_armed.set(n);
     Ok(n)
 }

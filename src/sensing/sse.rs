@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::web::Query;
+use crate::http::Query;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -15,10 +15,10 @@ use utoipa::IntoParams;
 
 use super::StateEvent;
 use super::alerts::AlertEvent;
-use crate::app::AppState;
-use crate::error::AppResult;
+use crate::http::AppState;
+use crate::http::Signed;
+use crate::kernel::error::AppResult;
 use crate::org::Scope;
-use crate::web::Signed;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -49,7 +49,7 @@ async fn next_state(
 /// An event named `resync` means some changes were missed: reload.
 #[utoipa::path(get, path = "/api/v1/alerts/stream", tag = "sensing", params(StreamQuery), security(("bearer" = [])),
     responses((status = 200, content_type = "text/event-stream", description = "alert (and device state) events"),
-              (status = 401, body = crate::api::ErrorBody)))]
+              (status = 401, body = crate::http::ErrorBody)))]
 pub async fn alert_stream(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
@@ -57,11 +57,11 @@ pub async fn alert_stream(
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     super::http::worker(&caller)?;
     let feed = Feed {
-        alerts: state.sensing.events.subscribe(),
+        alerts: crate::sensing::of(&state).events.subscribe(),
         states: q
             .devices
             .unwrap_or(false)
-            .then(|| state.sensing.states.subscribe()),
+            .then(|| crate::sensing::of(&state).states.subscribe()),
         scope: caller.scope.registry.clone(),
         opened: false,
     };

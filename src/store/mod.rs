@@ -50,6 +50,40 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Unique constraints a person can run into, by the name each backend reports (SQLite names the
+/// columns, `users.username`; PostgreSQL the constraint, `users_username_key`; a store function
+/// may name it itself), with the message that tells her what to change. Any other conflict is
+/// "already exists". Mapped here, once, instead of by sniffing message text where it surfaces.
+const CONFLICTS: &[(&[&str], &str)] = &[(
+    &["username", "users.username", "users_username_key"],
+    "error.username_taken",
+)];
+
+/// The message key for a conflict on `what` (a constraint or column list).
+pub fn conflict_key(what: &str) -> &'static str {
+    CONFLICTS
+        .iter()
+        .find(|(names, _)| names.contains(&what))
+        .map(|(_, key)| *key)
+        .unwrap_or("error.conflict")
+}
+
+impl From<StoreError> for crate::kernel::AppError {
+    fn from(e: StoreError) -> Self {
+        use crate::kernel::AppError;
+        use axum::http::StatusCode;
+        match e {
+            StoreError::Conflict(what) => {
+                AppError::new(StatusCode::CONFLICT, "conflict", conflict_key(&what))
+            }
+            StoreError::Busy => {
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "error.busy")
+            }
+            e => AppError::internal("storage failed", e),
+        }
+    }
+}
+
 /// One connection (or open transaction) that store functions run their SQL on.
 pub trait Conn {
     fn backend(&self) -> Backend;
@@ -307,9 +341,10 @@ impl Db {
 
 type Migration = (i64, &'static str, &'static str);
 
+// SQLITE and POSTGRES: one entry per file of migrations/<backend>/, made by build.rs.
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
 fn migrations(backend: Backend) -> &'static [Migration] {
-    // SQLITE and POSTGRES: one entry per file of migrations/<backend>/, made by build.rs.
-    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
     match backend {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
@@ -345,12 +380,7 @@ pub fn like_containing(q: &str) -> String {
 }
 
 /// Unix time in milliseconds: the one time representation in storage.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::kernel::time::now_ms;
 
 /// A SQL condition that keeps rows whose `col` path is one of `paths` or lies under one,
 /// with parameters numbered from `first`. Each path is one index range (`P` ≤ col < `P0`,

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use askama::Template;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -12,13 +12,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::i18n::{Lang, Tr};
 use super::map;
-use super::{
-    ApiForm, LANG_COOKIE, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf, ctx,
+use crate::http::AppState;
+use crate::http::{
+    ApiForm, LANG_COOKIE, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf,
 };
-use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::kernel::ctx;
+use crate::kernel::error::{AppError, AppResult};
+use crate::kernel::i18n::{Lang, Tr};
 use crate::org::places::{self, Place, PlaceSummary};
 use crate::org::{Caller, Grant, Role, login, users};
 use crate::registry::households::{self, Figures, Household, HouseholdBrief};
@@ -37,9 +38,8 @@ pub struct Layout {
 pub struct NavUser {
     pub name: String,
     pub role_key: String,
-    pub can_browse: bool,
-    pub can_admin: bool,
-    pub can_export: bool,
+    /// The main navigation entries this user sees: (href, id, label key).
+    pub links: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 impl Layout {
@@ -53,9 +53,11 @@ impl Layout {
             user: caller.map(|c| NavUser {
                 name: c.display_name.clone(),
                 role_key: c.primary_role().label_key(),
-                can_browse: c.can_browse(),
-                can_admin: c.can_manage_users(),
-                can_export: c.reads_registry(),
+                links: super::nav()
+                    .iter()
+                    .filter(|n| (n.shown)(c))
+                    .map(|n| (n.href, n.id, n.label))
+                    .collect(),
             }),
             csrf: caller.and_then(|c| c.csrf.clone()).unwrap_or_default(),
             flash: None,
@@ -215,7 +217,7 @@ async fn login_submit(
 ) -> Response {
     let t = Tr(ctx().lang);
     let next = safe_next(f.next.as_deref());
-    let cookie_token = super::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    let cookie_token = crate::http::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if cookie_token.is_empty() || cookie_token != f.login_csrf {
         return login_page(
             next,
@@ -278,7 +280,7 @@ async fn login_submit(
     };
     let policy = state.session_policy();
     // A fresh session id at every login (no fixation); an old cookie's session ends.
-    let old = super::cookie(&headers, SESSION_COOKIE).map(str::to_string);
+    let old = crate::http::cookie(&headers, SESSION_COOKIE).map(str::to_string);
     let created = state
         .db
         .write(move |c| {
@@ -349,7 +351,7 @@ async fn logout(
     ApiForm(f): ApiForm<CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
-    if let Some(token) = super::cookie(&headers, SESSION_COOKIE).map(str::to_string) {
+    if let Some(token) = crate::http::cookie(&headers, SESSION_COOKIE).map(str::to_string) {
         state
             .db
             .write(move |c| crate::org::auth::end_session(c, &token))
@@ -444,7 +446,7 @@ impl CasesCard {
     fn read(
         c: &mut dyn crate::store::Conn,
         caller: &Caller,
-        lang: crate::web::i18n::Lang,
+        lang: crate::kernel::i18n::Lang,
     ) -> Result<Option<CasesCard>, crate::cases::CaseError> {
         use crate::cases::{Filter, Viewer};
         if caller.street_id.is_none() {
@@ -472,7 +474,7 @@ impl CasesCard {
                 ..open.clone()
             };
             let cases = crate::cases::list(c, &viewer, &mine, now)?;
-            crate::cases::pages::rows(&cases, crate::web::i18n::Tr(lang), caller.user_id)
+            crate::cases::pages::rows(&cases, crate::kernel::i18n::Tr(lang), caller.user_id)
         };
         Ok(Some(CasesCard {
             worker,
@@ -886,16 +888,7 @@ struct AccessLogPage {
     error: Option<String>,
 }
 
-/// A time as people here write it: 2026-11-23 19:05.
-pub(crate) fn local_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
+pub(crate) use crate::kernel::time::local_time;
 
 impl AccessLogPage {
     fn when(&self, ms: &i64) -> String {
@@ -1626,7 +1619,7 @@ async fn export_download(
 ) -> AppResult<Response> {
     let xlsx = f.format.as_deref() == Some("xlsx");
     let (name, bytes) = crate::registry::access::download_export(&state, &caller, id, xlsx).await?;
-    Ok(crate::api::file_response(&name, bytes))
+    Ok(crate::http::file_response(&name, bytes))
 }
 
 // ---------------------------------------------------------------- persons
@@ -1873,7 +1866,7 @@ struct ImportsPage {
     /// The job the page reports on.
     job: Option<JobView>,
     /// A job from before a restart, as its row keeps it.
-    stored: Option<super::import_jobs::Stored>,
+    stored: Option<crate::registry::import_jobs::Stored>,
 }
 
 struct JobView {
@@ -1982,18 +1975,26 @@ async fn import_upload(
             return Ok(res);
         }
     };
-    let job = super::import_jobs::create(caller.user_id, scope.clone(), apply, name.clone(), sheet);
+    let job = crate::registry::import_jobs::create(
+        caller.user_id,
+        scope.clone(),
+        apply,
+        name.clone(),
+        sheet,
+    );
     {
         let (j, street, me) = (job.clone(), caller.street_id, state.instance.clone());
         state
             .db
-            .write(move |c| super::import_jobs::record(c, &j, street, &me, crate::store::now_ms()))
+            .write(move |c| {
+                crate::registry::import_jobs::record(c, &j, street, &me, crate::store::now_ms())
+            })
             .await?;
     }
     {
         let (state, job, caller) = (state.clone(), job.clone(), caller.clone());
         tokio::spawn(async move {
-            use super::import_jobs::JobState;
+            use crate::registry::import_jobs::JobState;
             let (keys, j2) = (state.keys.clone(), job.clone());
             let result = state
                 .db
@@ -2017,15 +2018,20 @@ async fn import_upload(
                 Ok(Ok(report)) => JobState::Done(Box::new(report)),
                 Ok(Err(e)) => JobState::Failed(e.to_string()),
                 Err(e) => {
-                    tracing::error!(error = %e.message(crate::web::i18n::Lang::En), "an import from the page failed");
-                    JobState::Failed(e.message(crate::web::i18n::Lang::Zh))
+                    tracing::error!(error = %e.message(crate::kernel::i18n::Lang::En), "an import from the page failed");
+                    JobState::Failed(e.message(crate::kernel::i18n::Lang::Zh))
                 }
             };
             let (id, recorded) = (job.id.clone(), end.clone());
             if let Err(e) = state
                 .db
                 .write(move |c| {
-                    super::import_jobs::record_end(c, &id, &recorded, crate::store::now_ms())
+                    crate::registry::import_jobs::record_end(
+                        c,
+                        &id,
+                        &recorded,
+                        crate::store::now_ms(),
+                    )
                 })
                 .await
             {
@@ -2044,11 +2050,11 @@ async fn stored_job(
     state: &AppState,
     caller: &Caller,
     id: &str,
-) -> AppResult<super::import_jobs::Stored> {
+) -> AppResult<crate::registry::import_jobs::Stored> {
     let (id, owner) = (id.to_string(), caller.user_id);
     state
         .db
-        .read(move |c| super::import_jobs::load(c, &id, owner))
+        .read(move |c| crate::registry::import_jobs::load(c, &id, owner))
         .await?
         .ok_or_else(AppError::not_found)
 }
@@ -2058,8 +2064,8 @@ async fn import_job_page(
     Signed(caller): Signed,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    use super::import_jobs::JobState;
-    let Some(job) = super::import_jobs::get(&id, caller.user_id) else {
+    use crate::registry::import_jobs::JobState;
+    let Some(job) = crate::registry::import_jobs::get(&id, caller.user_id) else {
         let stored = stored_job(&state, &caller, &id).await?;
         let mut res = render(&ImportsPage {
             l: Layout::new(Some(&caller)),
@@ -2116,7 +2122,7 @@ async fn import_job_progress(
     Signed(caller): Signed,
     Path(id): Path<String>,
 ) -> AppResult<axum::Json<JobProgress>> {
-    let Some(job) = super::import_jobs::get(&id, caller.user_id) else {
+    let Some(job) = crate::registry::import_jobs::get(&id, caller.user_id) else {
         let stored = stored_job(&state, &caller, &id).await?;
         let total = stored.total.max(0) as usize;
         return Ok(axum::Json(JobProgress {
@@ -2144,8 +2150,8 @@ async fn import_job_refused(
     Signed(caller): Signed,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    use super::import_jobs::JobState;
-    let Some(job) = super::import_jobs::get(&id, caller.user_id) else {
+    use crate::registry::import_jobs::JobState;
+    let Some(job) = crate::registry::import_jobs::get(&id, caller.user_id) else {
         stored_job(&state, &caller, &id).await?;
         return Err(AppError::new(
             StatusCode::GONE,
@@ -2159,5 +2165,5 @@ async fn import_job_refused(
     let rows = crate::registry::import::refused_table(&job.sheet, &report);
     let bytes = crate::registry::export::xlsx(&rows, "refused")
         .map_err(|e| AppError::internal("writing the refused rows", e))?;
-    Ok(crate::api::file_response("linli-refused-rows.xlsx", bytes))
+    Ok(crate::http::file_response("linli-refused-rows.xlsx", bytes))
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::web::{Path, Query};
+use crate::http::{Path, Query};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -13,12 +13,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::i18n::Lang;
 use super::pages::{Layout, local_time, render};
-use super::{ApiForm, Signed, check_csrf, ctx};
-use crate::app::AppState;
 use crate::audit::{self, Action, NewEntry};
-use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::http::{ApiForm, Signed, check_csrf};
+use crate::kernel::ctx;
+use crate::kernel::error::{AppError, AppResult};
+use crate::kernel::i18n::Lang;
 use crate::org::{Caller, Role};
 use crate::registry::api::{street_admin, writer};
 use crate::registry::records::{self, Actor, Outcome, PersonPick};

@@ -593,7 +593,7 @@ async fn english_by_header_or_switch() {
 
 #[test]
 fn catalogues_have_the_same_keys_and_cover_every_use() {
-    use linli::web::i18n::{EN_SOURCE, ZH_SOURCE, flatten};
+    use linli::kernel::i18n::{EN_SOURCE, ZH_SOURCE, flatten};
     let zh = flatten(ZH_SOURCE);
     let en = flatten(EN_SOURCE);
     let mut missing: Vec<String> = zh
@@ -655,7 +655,7 @@ fn catalogues_have_the_same_keys_and_cover_every_use() {
 
 #[test]
 fn openapi_document_is_current() {
-    let generated = linli::api::openapi_json();
+    let generated = linli::app::openapi_json();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
     if std::env::var("LINLI_UPDATE_OPENAPI").is_ok() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -691,5 +691,5 @@ async fn openapi_is_served() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), linli::api::openapi_json());
+    assert_eq!(r.text().await.unwrap(), linli::app::openapi_json());
 }

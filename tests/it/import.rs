@@ -674,7 +674,7 @@ async fn the_upload_page_dry_runs_then_applies() {
     // After a restart the process no longer holds its jobs; their rows still say what they
     // did (counts only: the row-by-row report held personal data and lived in memory).
     let id = job.trim_start_matches("/imports/jobs/").to_string();
-    linli::web::import_jobs::forget(&id);
+    linli::registry::import_jobs::forget(&id);
     let r = b.get(app.url(&job)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
@@ -706,7 +706,7 @@ async fn the_upload_page_dry_runs_then_applies() {
                     linli::params![running, instance],
                 )?;
                 instances::beat(c, instance, now - seen_ago)?;
-                linli::web::import_jobs::mark_interrupted(c, now)
+                linli::registry::import_jobs::mark_interrupted(c, now)
             })
             .await
         }
@@ -738,7 +738,7 @@ async fn the_upload_page_dry_runs_then_applies() {
         .unwrap();
     let marked = app
         .db
-        .write(|c| linli::web::import_jobs::mark_interrupted(c, linli::store::now_ms()))
+        .write(|c| linli::registry::import_jobs::mark_interrupted(c, linli::store::now_ms()))
         .await
         .unwrap();
     assert_eq!(marked, 1);

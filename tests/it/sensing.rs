@@ -384,7 +384,7 @@ async fn devices_are_listed_by_scope_and_tokens_only_to_administrators() {
 async fn threshold_rule_needs_duration_and_repeats_and_clears_itself() {
     let app = support::spawn().await;
     let t0 = noon_today();
-    app.state.sensing.clock.set(t0);
+    linli::sensing::of(&app.state).clock.set(t0);
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
     let rule = create_rule(
@@ -468,7 +468,7 @@ async fn threshold_rule_needs_duration_and_repeats_and_clears_itself() {
 async fn event_rule_fires_only_while_the_quarantine_lasts() {
     let app = support::spawn().await;
     let t0 = noon_today();
-    app.state.sensing.clock.set(t0);
+    linli::sensing::of(&app.state).clock.set(t0);
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
     let person = dev.person_id.unwrap();
@@ -487,7 +487,7 @@ async fn event_rule_fires_only_while_the_quarantine_lasts() {
         })
         .await
         .unwrap();
-    app.state.sensing.devices_changed();
+    linli::sensing::of(&app.state).devices_changed();
     let rule = app
         .db
         .read(|c| c.query_i64("SELECT id FROM rules WHERE kind = 'event' AND tag = 'home_quarantine' ORDER BY id LIMIT 1", &[]))
@@ -524,7 +524,7 @@ async fn event_rule_fires_only_while_the_quarantine_lasts() {
 async fn absence_rule_fires_on_time_without_messages_and_survives_a_restart() {
     let app = support::spawn().await;
     let t0 = noon_today();
-    app.state.sensing.clock.set(t0);
+    linli::sensing::of(&app.state).clock.set(t0);
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
     let rule = door_absence_rule(&app, &admin, dev.id, "两小时无开门", 7200).await;
@@ -535,7 +535,9 @@ async fn absence_rule_fires_on_time_without_messages_and_survives_a_restart() {
         json!({"ts": t0 + 600_000, "values": {"door": "open"}}),
     )
     .await;
-    app.state.sensing.clock.set(t0 + 7_200_000 + 1000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t0 + 7_200_000 + 1000);
     tick(&app).await;
     assert!(
         alerts_of(&app, rule).await.is_empty(),
@@ -547,10 +549,15 @@ async fn absence_rule_fires_on_time_without_messages_and_survives_a_restart() {
     let cfg = (*app.state.cfg).clone();
     let keys = linli::privacy::FieldKeys::load_or_create(&cfg.keys_dir()).unwrap();
     let log_key = linli::audit::LogKey::load_or_create(&cfg.keys_dir()).unwrap();
-    let fresh = linli::app::AppState::new(app.db.clone(), cfg, keys, log_key);
-    fresh.sensing.clock.set(t0 + 7_800_000 + 1000);
-    app.state.sensing.clock.set(t0 + 7_800_000 + 1000);
-    fresh.sensing.reload_rules(&fresh.db).await.unwrap();
+    let fresh = linli::app::state(app.db.clone(), cfg, keys, log_key);
+    linli::sensing::of(&fresh).clock.set(t0 + 7_800_000 + 1000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t0 + 7_800_000 + 1000);
+    linli::sensing::of(&fresh)
+        .reload_rules(&fresh.db)
+        .await
+        .unwrap();
     rules::sync_now(&fresh).await.unwrap();
     rules::tick(&fresh).await.unwrap();
     rules::tick(&fresh).await.unwrap();
@@ -581,8 +588,8 @@ async fn absence_rule_fires_on_time_without_messages_and_survives_a_restart() {
     assert_eq!(case_place, alert_place);
     assert!(handler_ok, "dispatched to the grid's own worker");
     // Still shut two hours later: the same alert counts again.
-    fresh.sensing.clock.set(t0 + 15_100_000);
-    app.state.sensing.clock.set(t0 + 15_100_000);
+    linli::sensing::of(&fresh).clock.set(t0 + 15_100_000);
+    linli::sensing::of(&app.state).clock.set(t0 + 15_100_000);
     rules::tick(&fresh).await.unwrap();
     let a = alerts_of(&app, rule).await;
     assert_eq!((a.len(), a[0].2), (1, 2));
@@ -602,7 +609,7 @@ async fn daily_window_water_use_and_offline_rules() {
     let t0 = noon_today();
     let day = 86_400_000;
     let seven = t0 - 5 * 3_600_000; // 07:00 today
-    app.state.sensing.clock.set(t0 - 6 * 3_600_000); // 06:00
+    linli::sensing::of(&app.state).clock.set(t0 - 6 * 3_600_000); // 06:00
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
     let window = create_rule(
@@ -613,7 +620,7 @@ async fn daily_window_water_use_and_offline_rules() {
     )
     .await;
     // Today the door opens at 08:00: at 10:00 all is well.
-    app.state.sensing.clock.set(seven + 3_600_000);
+    linli::sensing::of(&app.state).clock.set(seven + 3_600_000);
     let (s, _) = post(
         &app,
         &dev.token,
@@ -621,18 +628,18 @@ async fn daily_window_water_use_and_offline_rules() {
     )
     .await;
     assert_eq!(s, 200);
-    app.state.sensing.clock.set(seven + 3 * 3_600_000 + 1000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(seven + 3 * 3_600_000 + 1000);
     tick(&app).await;
     assert!(alerts_of(&app, window).await.is_empty());
     // Tomorrow it stays shut until after 10:00: alert at 10:00 tomorrow, not before.
-    app.state
-        .sensing
+    linli::sensing::of(&app.state)
         .clock
         .set(seven + day + 3 * 3_600_000 - 1000);
     tick(&app).await;
     assert!(alerts_of(&app, window).await.is_empty());
-    app.state
-        .sensing
+    linli::sensing::of(&app.state)
         .clock
         .set(seven + day + 3 * 3_600_000 + 1000);
     tick(&app).await;
@@ -648,7 +655,7 @@ async fn daily_window_water_use_and_offline_rules() {
     .await
     .remove(0);
     let t1 = seven + day + 4 * 3_600_000;
-    app.state.sensing.clock.set(t1);
+    linli::sensing::of(&app.state).clock.set(t1);
     let water = create_rule(
         &app,
         &admin,
@@ -657,7 +664,7 @@ async fn daily_window_water_use_and_offline_rules() {
     )
     .await;
     for h in 0..12 {
-        app.state.sensing.clock.set(t1 + h * 3_600_000);
+        linli::sensing::of(&app.state).clock.set(t1 + h * 3_600_000);
         let (s, _) = post(
             &app,
             &meter.token,
@@ -666,7 +673,9 @@ async fn daily_window_water_use_and_offline_rules() {
         .await;
         assert_eq!(s, 200);
     }
-    app.state.sensing.clock.set(t1 + 43_200_000 + 1000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t1 + 43_200_000 + 1000);
     tick(&app).await;
     let a = alerts_of(&app, water).await;
     assert_eq!(a.len(), 1, "0.0011 m³ in 12 h is under 0.01");
@@ -674,17 +683,17 @@ async fn daily_window_water_use_and_offline_rules() {
     // Offline: no contact for longer than asked.
     // (A contact first: armed now, the offline timer counts from it.)
     post(&app, &meter.token, json!({"values": {"volume": 121.0}})).await;
-    let t2 = app.state.sensing.clock.now_ms();
+    let t2 = linli::sensing::of(&app.state).clock.now_ms();
     let off = create_rule(
         &app,
         &admin,
         json!({"name": "离线", "kind": "offline", "severity": "warning", "device_id": meter.id, "params": {"after_s": 600}}),
     )
     .await;
-    app.state.sensing.clock.set(t2 + 599_000);
+    linli::sensing::of(&app.state).clock.set(t2 + 599_000);
     tick(&app).await;
     assert!(alerts_of(&app, off).await.is_empty());
-    app.state.sensing.clock.set(t2 + 601_000);
+    linli::sensing::of(&app.state).clock.set(t2 + 601_000);
     tick(&app).await;
     assert_eq!(alerts_of(&app, off).await.len(), 1);
     // The device list's online state follows the profile's reporting interval (an hour).
@@ -692,7 +701,7 @@ async fn daily_window_water_use_and_offline_rules() {
         .get_json(&admin, &format!("/api/v1/devices/{}", meter.id))
         .await;
     assert_eq!(d["device"]["online"], true);
-    app.state.sensing.clock.set(t2 + 3_601_000);
+    linli::sensing::of(&app.state).clock.set(t2 + 3_601_000);
     let (_, d) = app
         .get_json(&admin, &format!("/api/v1/devices/{}", meter.id))
         .await;
@@ -709,7 +718,7 @@ async fn daily_window_water_use_and_offline_rules() {
 async fn alert_lifecycle_escalation_scope_fiware_and_live_stream() {
     let app = support::spawn().await;
     let t0 = noon_today();
-    app.state.sensing.clock.set(t0);
+    linli::sensing::of(&app.state).clock.set(t0);
     let admin = app.token("admin").await;
     let wangge = app.token("wangge").await;
     let shegong = app.token("shegong").await;
@@ -781,7 +790,9 @@ async fn alert_lifecycle_escalation_scope_fiware_and_live_stream() {
     assert!(fl.as_array().unwrap().iter().all(|a| a["type"] == "Alert"));
 
     // Not acknowledged within 5 minutes: escalates to the community, then the street.
-    app.state.sensing.clock.set(t0 + 5 * 60_000 + 1000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t0 + 5 * 60_000 + 1000);
     tick(&app).await;
     let (_, a) = app
         .get_json(&shegong, &format!("/api/v1/alerts/{id}"))
@@ -791,7 +802,9 @@ async fn alert_lifecycle_escalation_scope_fiware_and_live_stream() {
         a["alert"]["responsible_path"],
         support::place_of(&app, "shegong").await
     );
-    app.state.sensing.clock.set(t0 + 10 * 60_000 + 2000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t0 + 10 * 60_000 + 2000);
     tick(&app).await;
     let (_, a) = app.get_json(&wangge, &format!("/api/v1/alerts/{id}")).await;
     assert_eq!(a["alert"]["level"], 2);
@@ -817,7 +830,7 @@ async fn alert_lifecycle_escalation_scope_fiware_and_live_stream() {
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("已确认"));
     // Acknowledged alerts no longer escalate.
-    app.state.sensing.clock.set(t0 + 60 * 60_000);
+    linli::sensing::of(&app.state).clock.set(t0 + 60 * 60_000);
     tick(&app).await;
     let (_, a) = app.get_json(&wangge, &format!("/api/v1/alerts/{id}")).await;
     assert_eq!(a["alert"]["level"], 2);
@@ -1258,7 +1271,7 @@ async fn read_stream(stream: &mut reqwest::Response, done: impl Fn(&str) -> bool
 async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_fires() {
     let app = support::spawn().await;
     let t0 = noon_today();
-    app.state.sensing.clock.set(t0);
+    linli::sensing::of(&app.state).clock.set(t0);
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
     let rule = door_absence_rule(&app, &admin, dev.id, "两小时无开门", 7200).await;
@@ -1271,7 +1284,7 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
     .await;
 
     // Lengthened to three hours before it was due: the old two hours pass quietly.
-    app.state.sensing.clock.set(t0 + 1_200_000);
+    linli::sensing::of(&app.state).clock.set(t0 + 1_200_000);
     let (s, v) = patch(&app, &admin, &path, json!({"params": {"absence_s": 10800}})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["params"]["absence_s"], 10800);
@@ -1284,7 +1297,9 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
         vec![(rule, t0 + 600_000 + 10_800_000)],
         "the armed timer counts three hours from the opening"
     );
-    app.state.sensing.clock.set(t0 + 600_000 + 7_200_000 + 1000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t0 + 600_000 + 7_200_000 + 1000);
     tick(&app).await;
     assert!(
         alerts_of(&app, rule).await.is_empty(),
@@ -1297,7 +1312,7 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
     let (s, v) = patch(&app, &admin, &path, json!({"params": {"absence_s": 3600}})).await;
     assert_eq!(s, 200, "{v}");
     tick(&app).await;
-    let now = app.state.sensing.clock.now_ms();
+    let now = linli::sensing::of(&app.state).clock.now_ms();
     let a = alerts_of(&app, rule).await;
     assert_eq!((a.len(), a[0].1.as_str()), (1, "active_unack"), "{a:?}");
     assert_eq!(
@@ -1319,7 +1334,7 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
         "counted from the opening, not from the edit: {detail}"
     );
     // The door opens: cleared; the next alert comes one hour (not two, not three) later.
-    let t1 = app.state.sensing.clock.now_ms();
+    let t1 = linli::sensing::of(&app.state).clock.now_ms();
     post(
         &app,
         &dev.token,
@@ -1327,10 +1342,14 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
     )
     .await;
     assert_eq!(alerts_of(&app, rule).await[0].1, "cleared_unack");
-    app.state.sensing.clock.set(t1 + 3_600_000 - 1000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t1 + 3_600_000 - 1000);
     tick(&app).await;
     assert_eq!(alerts_of(&app, rule).await.len(), 1);
-    app.state.sensing.clock.set(t1 + 3_600_000 + 1000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t1 + 3_600_000 + 1000);
     tick(&app).await;
     let a = alerts_of(&app, rule).await;
     assert_eq!((a.len(), a[1].1.as_str()), (2, "active_unack"));
@@ -1379,7 +1398,7 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
     assert!(timers_for(&app, dev.id, &[rule]).await.is_empty());
     assert_eq!(alerts_of(&app, rule).await[1].1, "cleared_unack");
     let t2 = t1 + 3_600_000 + 1000;
-    app.state.sensing.clock.set(t2 + 86_400_000);
+    linli::sensing::of(&app.state).clock.set(t2 + 86_400_000);
     tick(&app).await;
     assert_eq!(alerts_of(&app, rule).await.len(), 2);
     let (_, list) = app.get_json(&admin, "/api/v1/rules").await;
@@ -1407,7 +1426,9 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
     let (s, _) = send(&app, reqwest::Method::DELETE, &admin, &path, None).await;
     assert_eq!(s, 204);
     assert!(timers_for(&app, dev.id, &[rule]).await.is_empty());
-    app.state.sensing.clock.set(t2 + 5 * 86_400_000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t2 + 5 * 86_400_000);
     tick(&app).await;
     rules::sync_now(&app.state).await.unwrap();
     tick(&app).await;
@@ -1567,7 +1588,7 @@ async fn rule_pages_list_rules_and_let_administrators_change_them() {
 async fn changed_threshold_and_per_person_parameters_apply_and_are_audited() {
     let app = support::spawn().await;
     let t0 = noon_today();
-    app.state.sensing.clock.set(t0);
+    linli::sensing::of(&app.state).clock.set(t0);
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
     let person = dev.person_id.expect("a door magnet is bound to a person");
@@ -1643,7 +1664,7 @@ async fn changed_threshold_and_per_person_parameters_apply_and_are_audited() {
 async fn a_deactivated_device_is_refused_disarmed_and_shown_as_such() {
     let app = support::spawn().await;
     let t0 = noon_today();
-    app.state.sensing.clock.set(t0);
+    linli::sensing::of(&app.state).clock.set(t0);
     let admin = app.token("admin").await;
     let wangge = app.token("wangge").await;
     let dev = door_in_grid(&app, &admin).await;
@@ -1672,7 +1693,7 @@ async fn a_deactivated_device_is_refused_disarmed_and_shown_as_such() {
         200
     );
     assert_eq!(timers_for(&app, dev.id, &[off, shut]).await.len(), 2);
-    app.state.sensing.clock.set(t0 + 601_000);
+    linli::sensing::of(&app.state).clock.set(t0 + 601_000);
     tick(&app).await;
     assert_eq!(
         alerts_of(&app, off).await.len(),
@@ -1709,7 +1730,9 @@ async fn a_deactivated_device_is_refused_disarmed_and_shown_as_such() {
         "linli_telemetry_refused_total{reason=\"inactive_device\",transport=\"http\"} 1"
     ));
     // No offline and no absence alert, however long it stays silent.
-    app.state.sensing.clock.set(t0 + 3 * 86_400_000);
+    linli::sensing::of(&app.state)
+        .clock
+        .set(t0 + 3 * 86_400_000);
     tick(&app).await;
     rules::sync_now(&app.state).await.unwrap();
     tick(&app).await;
@@ -1776,7 +1799,7 @@ async fn a_deactivated_device_is_refused_disarmed_and_shown_as_such() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let now = app.state.sensing.clock.now_ms();
+    let now = linli::sensing::of(&app.state).clock.now_ms();
     assert_eq!(
         timers_for(&app, dev.id, &[off, shut]).await,
         vec![(off, now + 600_000), (shut, now + 3_600_000)],
@@ -2185,7 +2208,10 @@ async fn simulator_feeds_every_device_kind_and_shut_doors_raise_absence_alerts()
         .query_i64("SELECT COUNT(*) FROM rules WHERE name LIKE '%（演示：2 秒）'")
         .await;
     assert_eq!(renamed, 2, "the names say the demo's length");
-    app.state.sensing.reload_rules(&app.db).await.unwrap();
+    linli::sensing::of(&app.state)
+        .reload_rules(&app.db)
+        .await
+        .unwrap();
     rules::sync_now(&app.state).await.unwrap();
     let shut: Vec<i64> = app
         .db
@@ -2257,12 +2283,12 @@ async fn simulator_feeds_every_device_kind_and_shut_doors_raise_absence_alerts()
 async fn a_timer_sync_planned_on_a_reader_spares_what_moved_meanwhile_and_arms_what_is_missing() {
     use linli::sensing::rules::{apply_sync, plan_sync};
     let app = support::spawn().await;
-    app.state.sensing.clock.set(noon_today());
+    linli::sensing::of(&app.state).clock.set(noon_today());
     let admin = app.token("admin").await;
     let dev = door_in_grid(&app, &admin).await;
     let rule = door_absence_rule(&app, &admin, dev.id, "一天无开门", 86400).await;
     assert_eq!(timers_for(&app, dev.id, &[rule]).await.len(), 1);
-    let (id, now) = (dev.id, app.state.sensing.clock.now_ms());
+    let (id, now) = (dev.id, linli::sensing::of(&app.state).clock.now_ms());
     let sql = |q: &'static str| {
         let db = app.db.clone();
         async move {
@@ -2284,7 +2310,7 @@ async fn a_timer_sync_planned_on_a_reader_spares_what_moved_meanwhile_and_arms_w
     // Active again: the synchronisation arms it afresh, due a day from now.
     sql("UPDATE devices SET active = 1 WHERE id = $1").await;
     rules::sync_now(&app.state).await.unwrap();
-    let now = app.state.sensing.clock.now_ms();
+    let now = linli::sensing::of(&app.state).clock.now_ms();
     assert_eq!(
         timers_for(&app, dev.id, &[rule]).await,
         vec![(rule, now + 86_400_000)]

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use linli::app::{self, AppState};
+use linli::app;
 use linli::audit::LogKey;
 use linli::config::{Config, Secret};
 use linli::demo::synth::DemoSize;
+use linli::http::AppState;
 use linli::privacy::FieldKeys;
 use linli::store::Db;
 
@@ -128,7 +129,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(db.clone(), cfg, keys, log_key);
+    let state = app::state(db.clone(), cfg, keys, log_key);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app::serve(state.clone(), listener, async move {
         let _ = rx.await;

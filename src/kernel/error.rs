@@ -1,13 +1,11 @@
 //! The one HTTP error type. Domain and storage errors map to it explicitly; internal errors
 //! are logged with context and never shown raw. API callers get
-//! `{"error":{"code":…,"message":…}}`; page visitors get an HTML page in their language.
+//! `{"error":{"code":…,"message":…}}`; page visitors get an HTML page in their language (the
+//! response is made by the web shell, `web::error`, which knows the page layout).
 
-use axum::Json;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::store::StoreError;
-use crate::web::{self, i18n};
+use super::i18n;
 
 #[derive(Debug)]
 pub struct AppError {
@@ -73,41 +71,6 @@ impl AppError {
         } else {
             i18n::tr(lang, &self.key).to_string()
         }
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(what) => {
-                let key = if what.contains("username") {
-                    "error.username_taken"
-                } else {
-                    "error.conflict"
-                };
-                AppError::new(StatusCode::CONFLICT, "conflict", key)
-            }
-            StoreError::Busy => {
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "error.busy")
-            }
-            e => AppError::internal("storage failed", e),
-        }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let ctx = web::ctx();
-        let msg = self.message(ctx.lang);
-        if ctx.api {
-            let body = serde_json::json!({"error": {"code": self.code, "message": msg}});
-            return (self.status, Json(body)).into_response();
-        }
-        if self.status == StatusCode::UNAUTHORIZED {
-            let next = form_urlencoded::byte_serialize(ctx.path.as_bytes()).collect::<String>();
-            return Redirect::to(&format!("/login?next={next}")).into_response();
-        }
-        web::pages::error_page(self.status, &msg)
     }
 }
 

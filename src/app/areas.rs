@@ -1,0 +1,16 @@
+//! The list of areas: the one place that knows them all. Adding an area is its folder and one
+//! line here.
+
+use crate::http::area::Area;
+
+/// Every area, foundation first (their state and jobs start in this order).
+pub fn areas() -> Vec<Area> {
+    vec![
+        crate::org::area(),
+        crate::registry::area(),
+        crate::privacy::area(),
+        crate::audit::area(),
+        crate::cases::area(),
+        crate::sensing::area(),
+    ]
+}

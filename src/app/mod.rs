@@ -1,0 +1,173 @@
+//! The one place that knows every area: the list of areas, the shared state built with their
+//! own parts, the router and OpenAPI document folded from them, their jobs, and health and
+//! metrics. Only `main`, `cli` and the tests import it.
+
+mod areas;
+mod health;
+mod jobs;
+mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+pub use areas::areas;
+pub use openapi::openapi_json;
+
+use crate::config::Config;
+use crate::http::{AppState, AreaStates};
+use crate::kernel::AppError;
+use crate::privacy::FieldKeys;
+use crate::store::Db;
+
+/// The shared state, with every area's own part.
+pub fn state(db: Db, cfg: Config, keys: FieldKeys, log_key: crate::audit::LogKey) -> Arc<AppState> {
+    AppState::new(db, cfg, keys, log_key, |registry| {
+        areas()
+            .iter()
+            .fold(AreaStates::default(), |s, a| (a.state)(s, registry))
+    })
+}
+
+async fn fallback() -> AppError {
+    AppError::not_found()
+}
+
+async fn openapi() -> axum::response::Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.cfg.body_limit_bytes;
+    let list = areas();
+    crate::web::set_nav(list.iter().flat_map(|a| a.nav.iter()).collect());
+    let mut app = list
+        .iter()
+        .fold(Router::new(), |r, a| r.merge((a.router)()))
+        .merge(crate::web::router())
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics));
+    if std::env::var("LINLI_BENCH_FLOOR").is_ok_and(|v| v == "1") {
+        tracing::warn!(
+            "LINLI_BENCH_FLOOR=1: POST /api/v1/bench/floor is served (benchmark comparison only)"
+        );
+        app = app.route(
+            "/api/v1/bench/floor",
+            axum::routing::post(crate::cases::http::bench_floor),
+        );
+    }
+    app = app
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::layers::auth_layer,
+        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), health::track));
+    if state.cfg.tls() {
+        app = app.layer(middleware::from_fn(crate::http::layers::hsts_layer));
+    }
+    app.layer(middleware::from_fn(crate::http::layers::context_layer))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; then stops accepting, lets requests in flight finish,
+/// and closes the database.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let list = areas();
+    jobs::at_start(&state, &list).await;
+    let mut tasks = jobs::spawn(&state, &list);
+    tasks.push(beat(state.clone()));
+    let final_head = state.clone();
+    let app = router(state);
+    let res = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    tasks.iter().for_each(|t| t.abort());
+    // Gone: an import this process leaves unfinished is marked interrupted at the next beat
+    // of any process, without waiting for this one to go stale.
+    let me = final_head.instance.clone();
+    if let Err(e) = db
+        .write(move |c| crate::store::instances::leave(c, &me))
+        .await
+    {
+        tracing::warn!(error = %e, "recording that this process stops failed");
+    }
+    // Cover what was logged since the last head before the process ends.
+    if let Err(e) = final_head.audit.sign_head().await {
+        tracing::error!(error = %e, "signing the final audit tree head failed");
+    }
+    drop(final_head);
+    let _ = tokio::task::spawn_blocking(move || db.close()).await;
+    res
+}
+
+/// This process announces itself now and every beat; each beat also marks the imports of
+/// processes that stopped announcing themselves interrupted.
+fn beat(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    let (db, me) = (state.db.clone(), state.instance.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::store::instances::BEAT);
+        loop {
+            tick.tick().await;
+            let me = me.clone();
+            let r = db
+                .write(move |c| {
+                    let now = crate::store::now_ms();
+                    crate::store::instances::beat(c, &me, now)?;
+                    crate::registry::import_jobs::mark_interrupted(c, now)
+                })
+                .await;
+            match r {
+                Ok(n) if n > 0 => tracing::warn!(
+                    jobs = n,
+                    "imports interrupted: the process running them stopped (nothing of them was written)"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "announcing this process failed"),
+            }
+        }
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled, so a signal that arrives right after "listening" is printed
+/// still shuts down gracefully.
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static>
+{
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}

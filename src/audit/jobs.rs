@@ -1,0 +1,39 @@
+//! The audit log's background work: a signed tree head every few minutes when the log has grown
+//! (no state of its own: a head is signed only over entries no head covers yet), and the anomaly
+//! rules every minute (their notices are keyed, so restarts neither skip nor repeat one).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::http::AppState;
+use crate::http::area::{BoxFut, Job};
+
+pub fn jobs() -> Vec<Job> {
+    vec![
+        Job::Every {
+            name: "sign_head",
+            every: Duration::from_secs(300),
+            tick: |s| -> BoxFut<_> { Box::pin(sign(s)) },
+        },
+        Job::Every {
+            name: "anomaly_scan",
+            every: Duration::from_secs(60),
+            tick: |s| -> BoxFut<_> { Box::pin(scan(s)) },
+        },
+    ]
+}
+
+async fn sign(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
+    state.audit.sign_head().await?;
+    Ok(None)
+}
+
+async fn scan(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
+    state.audit.flush_index().await?;
+    let rules = state.cfg.anomaly.clone();
+    let n = state
+        .db
+        .write(move |c| super::anomaly::scan(c, &rules, crate::store::now_ms()))
+        .await?;
+    Ok((n > 0).then(|| format!("audit anomalies found: {n} notices")))
+}

@@ -1,0 +1,191 @@
+//! Handler arguments with linli's errors: the signed-in caller, JSON and form bodies, path and
+//! query parameters, and the CSRF check of forms.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, request::Parts};
+
+use crate::kernel::{AppError, Lang, ctx};
+use crate::org::Caller;
+
+/// A handler argument that requires a signed-in user (401 for the API, redirect for pages).
+pub struct Signed(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Signed {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .map(Signed)
+            .ok_or_else(AppError::unauthenticated)
+    }
+}
+
+/// The caller if signed in.
+pub struct MaybeSigned(pub Option<Caller>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeSigned {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeSigned(parts.extensions.get::<Caller>().cloned()))
+    }
+}
+
+/// JSON bodies whose rejections use linli's error format (400 malformed, 413 too large,
+/// 415 wrong content type).
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(json_rejection(rej)),
+        }
+    }
+}
+
+fn json_rejection(rej: axum::extract::rejection::JsonRejection) -> AppError {
+    use axum::extract::rejection::JsonRejection as J;
+    let status = rej.status();
+    match rej {
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::new(status, "too_large", "error.too_large")
+        }
+        J::MissingJsonContentType(_) => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "error.content_type",
+        ),
+        J::JsonDataError(e) => AppError::with_message(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            format!(
+                "{} ({})",
+                crate::kernel::i18n::tr(ctx().lang, "error.bad_fields"),
+                e.body_text()
+            ),
+        ),
+        _ => AppError::new(StatusCode::BAD_REQUEST, "bad_json", "error.bad_json"),
+    }
+}
+
+/// Form bodies with the same error handling as [`ApiJson`].
+pub struct ApiForm<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiForm<T>
+where
+    axum::Form<T>: FromRequest<S, Rejection = axum::extract::rejection::FormRejection>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(ApiForm(v)),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "error.too_large",
+            )),
+            Err(_) => Err(AppError::bad_request("error.bad_form")),
+        }
+    }
+}
+
+/// Path parameters with linli's errors: a segment that does not parse (`/cases/mine` where an id
+/// belongs) names nothing, so it is the not-found page or `{"error"}` body, in the caller's
+/// language, instead of axum's plain English text.
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(rej) if rej.status().is_server_error() => Err(AppError::internal(
+                "path parameters not extracted",
+                rej.body_text(),
+            )),
+            Err(_) => Err(AppError::not_found()),
+        }
+    }
+}
+
+/// Query strings with linli's errors: 400 `bad_request`, saying which parameter is wrong, in
+/// the caller's language (the detail as serde gives it).
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(rej) => {
+                let text = rej.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                Err(AppError::with_message(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    {
+                        let lang = ctx().lang;
+                        let msg = crate::kernel::i18n::tr(lang, "error.bad_param");
+                        let msg = msg.trim_end_matches(['.', '。']);
+                        match lang {
+                            Lang::Zh => format!("{msg}（{detail}）"),
+                            _ => format!("{msg} ({detail})"),
+                        }
+                    },
+                ))
+            }
+        }
+    }
+}
+
+/// For `#[serde(deserialize_with)]` on a number in a query string or form: a blank value (what
+/// a browser sends for an empty field of a GET form) means "not given"; anything else must parse.
+pub fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Checks a form's CSRF token against the session's (constant-time compare).
+pub fn check_csrf(caller: &Caller, token: &str) -> Result<(), AppError> {
+    use subtle_eq::ct_eq;
+    match &caller.csrf {
+        Some(expected) if ct_eq(expected.as_bytes(), token.as_bytes()) => Ok(()),
+        // Bearer-token callers have no CSRF token and do not use forms.
+        _ => Err(AppError::csrf()),
+    }
+}
+
+mod subtle_eq {
+    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP shell under every area's routes: the shared state handlers read, the layers every
+//! request passes, extractors with linli's errors, and responses sent the same way everywhere.
+//! It knows the foundation areas it authenticates with (`org`, `audit`, `privacy`), never the
+//! others.
+
+pub mod area;
+pub mod extract;
+pub mod layers;
+pub mod respond;
+pub mod state;
+
+pub use extract::{ApiForm, ApiJson, MaybeSigned, Path, Query, Signed, blank_as_none, check_csrf};
+pub use layers::{LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie};
+pub use respond::{ErrorBody, ErrorDetail, csv_response, file_response, json_bytes, upload_bytes};
+pub use state::{AppState, AreaStates, Metrics, ResponseCache};

@@ -1,0 +1,75 @@
+//! Responses every area sends the same way: file downloads, ready JSON bytes, uploads read from
+//! a multipart field, and the error body's shape for the OpenAPI document.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::kernel::{AppError, AppResult};
+
+/// The body of every error answer of the JSON API.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `not_found`, `bad_json`.
+    pub code: String,
+    /// A message for a person, in the request's language.
+    pub message: String,
+}
+
+/// A download: CSV or XLSX by the file name's extension.
+pub fn file_response(name: &str, bytes: Vec<u8>) -> Response {
+    if name.ends_with(".xlsx") {
+        (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response()
+    } else {
+        csv_response(name, bytes)
+    }
+}
+
+pub fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// A JSON answer already serialised (a cached one).
+pub fn json_bytes(body: bytes::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A multipart field's bytes; a body over the route's limit is a photo too large.
+pub async fn upload_bytes(field: axum::extract::multipart::Field<'_>) -> AppResult<bytes::Bytes> {
+    field.bytes().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::invalid("case.err_photo_size")
+        } else {
+            AppError::bad_request("error.bad_form")
+        }
+    })
+}
