@@ -1,7 +1,6 @@
 //! linli (邻里): a self-hosted platform for governing and serving a neighbourhood.
 //! See README.md for the map of the source tree.
 
-pub mod api;
 pub mod app;
 pub mod audit;
 pub mod cases;

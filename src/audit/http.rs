@@ -21,7 +21,7 @@ use crate::kernel::error::{AppError, AppResult};
 
 /// The audit log's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(checkpoint, sign, inclusion, consistency, entry))]
+#[openapi(paths(checkpoint, sign, inclusion, consistency, entry, list_notices))]
 pub struct AuditApi;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -31,6 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/audit/proof/inclusion", get(inclusion))
         .route("/api/v1/audit/proof/consistency", get(consistency))
         .route("/api/v1/audit/entries/{seq}", get(entry))
+        .route("/api/v1/notices", get(list_notices))
 }
 
 fn b64(h: &[u8]) -> String {
@@ -211,4 +212,20 @@ pub async fn entry(
         body,
         leaf_hash: b64(&leaf),
     }))
+}
+
+/// Notices raised by the anomaly rules over the audit log (street administrators).
+#[utoipa::path(get, path = "/api/v1/notices", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::audit::anomaly::Notice>), (status = 403, body = ErrorBody)))]
+async fn list_notices(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<crate::audit::anomaly::Notice>>> {
+    let streets = super::notice_streets(&caller).ok_or_else(AppError::forbidden)?;
+    Ok(Json(
+        state
+            .db
+            .read(move |c| crate::audit::anomaly::notices(c, streets.as_deref(), 200))
+            .await?,
+    ))
 }

@@ -8,6 +8,7 @@ pub mod anomaly;
 pub mod http;
 pub mod jobs;
 pub mod merkle;
+pub mod pages;
 pub mod service;
 pub mod verify;
 
@@ -27,7 +28,7 @@ pub fn area() -> crate::http::area::Area {
     crate::http::area::Area {
         openapi: <http::AuditApi as utoipa::OpenApi>::openapi,
         jobs: jobs::jobs,
-        ..crate::http::area::Area::new("audit", http::router)
+        ..crate::http::area::Area::new("audit", || http::router().merge(pages::router()))
     }
 }
 
@@ -590,4 +591,18 @@ pub fn entry(c: &mut dyn Conn, seq: u64) -> Result<Option<(String, Hash)>> {
         params![seq as i64],
     )?
     .and_then(|r| Some((r.str(0), <Hash>::try_from(r.blob(1)?.as_slice()).ok()?))))
+}
+
+/// The streets whose notices a caller reads: `None` when none, `Some(None)` for all.
+pub fn notice_streets(caller: &Caller) -> Option<Option<Vec<i64>>> {
+    if caller.has(crate::org::Role::DistrictAdmin) {
+        return Some(None);
+    }
+    let streets: Vec<i64> = caller
+        .grants
+        .iter()
+        .filter(|g| g.role == crate::org::Role::StreetAdmin)
+        .filter_map(|g| g.place.as_ref().map(|p| p.id))
+        .collect();
+    (!streets.is_empty()).then_some(Some(streets))
 }

@@ -23,8 +23,8 @@ use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
 use crate::org::Caller;
+use crate::web::Layout;
 use crate::web::map;
-use crate::web::pages::Layout;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()

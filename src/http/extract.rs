@@ -6,6 +6,7 @@ use axum::http::{StatusCode, request::Parts};
 
 use crate::kernel::{AppError, Lang, ctx};
 use crate::org::Caller;
+use serde::Deserialize;
 
 /// A handler argument that requires a signed-in user (401 for the API, redirect for pages).
 pub struct Signed(pub Caller);
@@ -188,4 +189,23 @@ mod subtle_eq {
         }
         a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+/// Only same-site relative targets are followed after sign-in.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
 }

@@ -9,7 +9,12 @@ pub mod layers;
 pub mod respond;
 pub mod state;
 
-pub use extract::{ApiForm, ApiJson, MaybeSigned, Path, Query, Signed, blank_as_none, check_csrf};
+pub use extract::{
+    ApiForm, ApiJson, CsrfForm, MaybeSigned, NextQuery, Path, Query, Signed, blank_as_none,
+    check_csrf, safe_next,
+};
 pub use layers::{LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie};
-pub use respond::{ErrorBody, ErrorDetail, csv_response, file_response, json_bytes, upload_bytes};
+pub use respond::{
+    Changed, Created, ErrorBody, ErrorDetail, csv_response, file_response, json_bytes, upload_bytes,
+};
 pub use state::{AppState, AreaStates, Metrics, ResponseCache};

@@ -73,3 +73,16 @@ pub async fn upload_bytes(field: axum::extract::multipart::Field<'_>) -> AppResu
         }
     })
 }
+
+/// The answer to a creation: the new record's id.
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+/// The answer to a change.
+#[derive(Serialize, ToSchema)]
+pub struct Changed {
+    /// The fields that changed (none when the values were already so).
+    pub changed: Vec<String>,
+}

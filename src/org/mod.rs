@@ -3,8 +3,11 @@
 
 pub mod auth;
 pub mod geometry;
+pub mod http;
 pub mod login;
+pub mod pages;
 pub mod places;
+pub mod service;
 pub mod users;
 
 use crate::http::area::{Area, Nav};
@@ -12,7 +15,7 @@ use crate::http::area::{Area, Nav};
 /// What the organisation area contributes to the application.
 pub fn area() -> Area {
     Area {
-        openapi: <crate::api::HubApi as utoipa::OpenApi>::openapi,
+        openapi: <http::OrgApi as utoipa::OpenApi>::openapi,
         nav: &[
             Nav {
                 order: 20,
@@ -29,7 +32,7 @@ pub fn area() -> Area {
                 shown: Caller::can_manage_users,
             },
         ],
-        ..Area::new("org", crate::api::router)
+        ..Area::new("org", || http::router().merge(pages::router()))
     }
 }
 

@@ -2,7 +2,9 @@
 //! AES-256-GCM under a key kept outside the database, and found again through a keyed hash
 //! (an HMAC "blind index") so that exact look-up never decrypts the table.
 
+pub mod http;
 pub mod jobs;
+pub mod pages;
 pub mod retention;
 
 use crate::http::area::{Area, Nav};
@@ -11,6 +13,7 @@ use crate::org::Caller;
 /// What privacy contributes to the application.
 pub fn area() -> Area {
     Area {
+        openapi: <http::PrivacyApi as utoipa::OpenApi>::openapi,
         jobs: jobs::jobs,
         nav: &[
             Nav {
@@ -28,7 +31,7 @@ pub fn area() -> Area {
                 shown: |_| true,
             },
         ],
-        ..Area::new("privacy", axum::Router::new)
+        ..Area::new("privacy", || http::router().merge(pages::router()))
     }
 }
 

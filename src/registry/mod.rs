@@ -3,14 +3,15 @@
 //! imports and exports that speak Excel, and the statistics other parts reuse.
 
 pub mod access;
-pub mod api;
 pub mod corrections;
 pub mod export;
 pub mod grams;
 pub mod households;
+pub mod http;
 pub mod idnum;
 pub mod import;
 pub mod import_jobs;
+pub mod pages;
 pub mod persons;
 pub mod plate;
 pub mod records;
@@ -22,7 +23,7 @@ use crate::org::Caller;
 /// What the registry contributes to the application.
 pub fn area() -> Area {
     Area {
-        openapi: <api::RegistryApi as utoipa::OpenApi>::openapi,
+        openapi: http::openapi,
         nav: &[
             Nav {
                 order: 50,
@@ -67,6 +68,6 @@ pub fn area() -> Area {
                 shown: Caller::reads_registry,
             },
         ],
-        ..Area::new("registry", api::router)
+        ..Area::new("registry", || http::router().merge(pages::router()))
     }
 }

@@ -24,7 +24,7 @@ use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
 use crate::org::{Caller, Scope, places};
-use crate::web::pages::Layout;
+use crate::web::Layout;
 use crate::web::{esc, map};
 
 pub const SENSING_JS: &str = include_str!("../../static/sensing.js");
@@ -97,7 +97,7 @@ pub fn when(ms: i64) -> String {
 }
 
 #[derive(Template)]
-#[template(path = "alerts.html")]
+#[template(path = "sensing/alerts.html")]
 struct AlertsPage {
     l: Layout,
     alerts: Vec<Alert>,
@@ -137,7 +137,7 @@ async fn alerts_page(
 }
 
 #[derive(Template)]
-#[template(path = "alert.html")]
+#[template(path = "sensing/alert.html")]
 struct AlertPage {
     l: Layout,
     a: Alert,
@@ -204,7 +204,7 @@ async fn clear_form(
 }
 
 #[derive(Template)]
-#[template(path = "devices.html")]
+#[template(path = "sensing/devices.html")]
 struct DevicesPage {
     l: Layout,
     devices: Vec<Device>,
@@ -322,7 +322,7 @@ fn grid_map(
 }
 
 #[derive(Template)]
-#[template(path = "device.html")]
+#[template(path = "sensing/device.html")]
 struct DevicePage {
     l: Layout,
     d: Device,
@@ -530,7 +530,7 @@ impl RuleView {
 }
 
 #[derive(Template)]
-#[template(path = "rules.html")]
+#[template(path = "sensing/rules.html")]
 struct RulesPage {
     l: Layout,
     rules: Vec<RuleView>,
@@ -570,7 +570,7 @@ async fn rules_page(
 }
 
 #[derive(Template)]
-#[template(path = "rule.html")]
+#[template(path = "sensing/rule.html")]
 struct RulePage {
     l: Layout,
     v: RuleView,

@@ -2,9 +2,11 @@
 //! the areas' cards, the map drawing, and the static assets compiled into the binary. Areas'
 //! own pages live in their folders; this holds only what every page shares.
 
+mod home;
+mod layout;
 pub mod map;
-pub mod pages;
-pub mod records;
+
+pub use layout::{Layout, NavUser, error_page, render};
 
 use std::sync::{Arc, OnceLock};
 
@@ -32,7 +34,9 @@ pub fn nav() -> &'static [&'static Nav] {
 
 /// The shell's own routes: the home page, sign-in, the language switch and the assets.
 pub fn router() -> Router<Arc<AppState>> {
-    pages::router()
+    Router::new()
+        .route("/", get(home::home))
+        .route("/lang/{code}", get(layout::switch_lang))
         .route("/static/app.css", get(asset_css))
         .route("/static/app.js", get(asset_js))
 }
@@ -90,6 +94,6 @@ impl IntoResponse for AppError {
             let next = form_urlencoded::byte_serialize(ctx.path.as_bytes()).collect::<String>();
             return axum::response::Redirect::to(&format!("/login?next={next}")).into_response();
         }
-        pages::error_page(self.status, &msg)
+        layout::error_page(self.status, &msg)
     }
 }

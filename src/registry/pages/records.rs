@@ -13,17 +13,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::pages::{Layout, local_time, render};
 use crate::audit::{self, Action, NewEntry};
 use crate::http::AppState;
 use crate::http::{ApiForm, Signed, check_csrf};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Lang;
+use crate::kernel::time::local_time;
 use crate::org::{Caller, Role};
-use crate::registry::api::{street_admin, writer};
+use crate::registry::http::{street_admin, writer};
 use crate::registry::records::{self, Actor, Outcome, PersonPick};
 use crate::registry::stats::Population;
+use crate::web::{Layout, render};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -116,7 +117,7 @@ fn actor(caller: &Caller) -> Actor<'static> {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "unit.html")]
+#[template(path = "registry/unit.html")]
 struct UnitPage {
     l: Layout,
     u: records::Unit,
@@ -332,7 +333,7 @@ async fn rental_add(
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "rentals.html")]
+#[template(path = "registry/rentals.html")]
 struct RentalsPage {
     l: Layout,
     items: Vec<records::Rental>,
@@ -368,7 +369,7 @@ async fn rentals_page(
     crate::registry::access::listed_people(
         &state,
         &caller,
-        crate::registry::api::rental_people(&items),
+        crate::registry::http::rental_people(&items),
     )
     .await?;
     Ok(render(&RentalsPage {
@@ -411,7 +412,7 @@ async fn rental_close(
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "vehicles.html")]
+#[template(path = "registry/vehicles.html")]
 struct VehiclesPage {
     l: Layout,
     items: Vec<records::Vehicle>,
@@ -509,7 +510,7 @@ async fn vehicle_remove(
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "tags.html")]
+#[template(path = "registry/tags.html")]
 struct TagsPage {
     l: Layout,
     tags: Vec<records::TagDef>,
@@ -684,7 +685,7 @@ async fn household_head(
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "stats.html")]
+#[template(path = "registry/stats.html")]
 struct StatsPage {
     l: Layout,
     p: Population,
@@ -728,7 +729,7 @@ async fn stats_page(
     Signed(caller): Signed,
     Query(q): Query<StatsQuery>,
 ) -> AppResult<Response> {
-    let p = crate::registry::api::population_for(&state, &caller, q.place).await?;
+    let p = crate::registry::http::population_for(&state, &caller, q.place).await?;
     let l = Layout::new(Some(&caller));
     let en = ctx().lang == Lang::En;
     let street = caller.street_id;

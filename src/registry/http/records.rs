@@ -9,17 +9,17 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{delete, get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::records::{self, Actor, Outcome};
-use crate::api::Changed;
 use crate::audit::{self, Action, NewEntry};
 use crate::http::AppState;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed};
+use crate::http::{Changed, Created};
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Role};
+use crate::registry::records::{self, Actor, Outcome};
 
 /// The registry's records' part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
@@ -68,11 +68,6 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/tags", get(list_tags).post(create_tag))
         .route("/api/v1/tags/{code}", delete(delete_tag))
         .route("/api/v1/stats/population", get(population))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Created {
-    pub id: i64,
 }
 
 /// Only roles that keep residents' records change them.
@@ -697,12 +692,12 @@ pub struct PopulationQuery {
 /// Population figures under a place the caller may browse: by sex, age band, presence,
 /// residence, hukou, tag, and per community or grid.
 #[utoipa::path(get, path = "/api/v1/stats/population", tag = "registry", params(PopulationQuery), security(("bearer" = [])),
-    responses((status = 200, body = super::stats::Population), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = crate::registry::stats::Population), (status = 404, body = ErrorBody)))]
 async fn population(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(q): Query<PopulationQuery>,
-) -> AppResult<Json<super::stats::Population>> {
+) -> AppResult<Json<crate::registry::stats::Population>> {
     Ok(Json(population_for(&state, &caller, q.place).await?))
 }
 
@@ -711,7 +706,7 @@ pub async fn population_for(
     state: &AppState,
     caller: &Caller,
     place: Option<i64>,
-) -> AppResult<super::stats::Population> {
+) -> AppResult<crate::registry::stats::Population> {
     if !caller.can_browse() {
         return Err(AppError::forbidden());
     }
@@ -736,7 +731,7 @@ pub async fn population_for(
             if matches!(p.kind.as_str(), "unit") {
                 return Ok(None);
             }
-            super::stats::population(c, id, today)
+            crate::registry::stats::population(c, id, today)
         })
         .await?
         .ok_or_else(AppError::not_found)

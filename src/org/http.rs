@@ -1,0 +1,341 @@
+//! The JSON API of sign-in, the hierarchy of places and user accounts.
+
+/// The organisation area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_session,
+    delete_session,
+    me,
+    list_places,
+    get_place,
+    list_users,
+    create_user
+))]
+pub struct OrgApi;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/api/v1/session",
+            axum::routing::post(create_session).delete(delete_session),
+        )
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/places", get(list_places))
+        .route("/api/v1/places/{id}", get(get_place))
+        .route("/api/v1/users", get(list_users).post(create_user))
+}
+
+use crate::http::AppState;
+use crate::http::Created;
+use crate::http::ErrorBody;
+use crate::http::{ApiJson, Signed, json_bytes};
+use crate::http::{Path, Query};
+use crate::kernel::error::{AppError, AppResult};
+use crate::org::places::{self, Place, PlaceSummary};
+use crate::org::{Grant, login, users};
+use axum::Json;
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, ToSchema)]
+pub struct SessionRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Send as `Authorization: Bearer TOKEN`.
+    pub token: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+/// Signs in a machine client and returns a Bearer token.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SessionRequest,
+    responses((status = 200, body = SessionResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn create_session(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<SessionRequest>,
+) -> AppResult<Json<SessionResponse>> {
+    if state.login_limiter.check_key(&addr.ip()).is_err() {
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "error.rate_limited",
+        ));
+    }
+    let outcome = login::check(
+        &state.db,
+        &req.username,
+        &req.password,
+        state.cfg.login_max_failures,
+        state.cfg.login_lockout_minutes,
+    )
+    .await;
+    crate::org::service::audit_login(&state, &req.username, &outcome).await?;
+    let outcome = outcome?;
+    let user_id = match outcome {
+        login::LoginOutcome::Ok { user_id } => user_id,
+        login::LoginOutcome::BadCredentials => {
+            return Err(AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "login.bad",
+            ));
+        }
+        login::LoginOutcome::Locked { minutes } => {
+            let msg = crate::kernel::i18n::Tr(crate::kernel::ctx().lang).n("login.locked", minutes);
+            return Err(AppError::with_message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked",
+                msg,
+            ));
+        }
+        login::LoginOutcome::Inactive => {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "inactive",
+                "login.inactive",
+            ));
+        }
+    };
+    let policy = state.session_policy();
+    let (token, expires_at) = state
+        .db
+        .write(move |c| crate::org::auth::create_api_token(c, user_id, "api", &policy))
+        .await?;
+    Ok(Json(SessionResponse { token, expires_at }))
+}
+
+/// Revokes the Bearer token the request carries.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub(crate) async fn delete_session(
+    State(state): State<Arc<AppState>>,
+    _signed: Signed,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|s| s.trim().to_string())
+        .ok_or_else(AppError::unauthenticated)?;
+    state
+        .db
+        .write(move |c| crate::org::auth::revoke_api_token(c, &token))
+        .await?;
+    state.callers.clear();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub grants: Vec<Grant>,
+}
+
+/// The signed-in user and their roles.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
+pub(crate) async fn me(Signed(c): Signed) -> Json<MeResponse> {
+    Json(MeResponse {
+        id: c.user_id,
+        username: c.username,
+        display_name: c.display_name,
+        grants: c.grants,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlacesQuery {
+    /// Only places of this kind (district, street, community, grid, building, unit).
+    pub kind: Option<String>,
+    /// Only places under this path.
+    pub under: Option<String>,
+    /// Page size, 1–1000 (default 200).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    /// Also return `total`, the number of all matches (costs a scan: ask only when needed).
+    pub with_total: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlaceList {
+    pub items: Vec<Place>,
+    pub limit: i64,
+    pub offset: i64,
+    /// The offset of the next page, absent on the last page.
+    pub next_offset: Option<i64>,
+    /// Present when `with_total=true` was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+pub(crate) const KINDS: [&str; 6] = [
+    "district",
+    "street",
+    "community",
+    "grid",
+    "building",
+    "unit",
+];
+
+/// The part of the hierarchy the caller may see, in path order, one page at a time.
+#[utoipa::path(get, path = "/api/v1/places", tag = "places", params(PlacesQuery), security(("bearer" = [])),
+    responses((status = 200, body = PlaceList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub(crate) async fn list_places(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(q): Query<PlacesQuery>,
+) -> AppResult<Response> {
+    if let Some(k) = &q.kind
+        && !KINDS.contains(&k.as_str())
+    {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
+    let limit = q.limit.unwrap_or(200);
+    let offset = q.offset.unwrap_or(0);
+    if !(1..=1000).contains(&limit) || offset < 0 {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
+    let with_total = q.with_total.unwrap_or(false);
+    let key = format!(
+        "{:?}|{:?}|{:?}|{limit}|{offset}|{with_total}",
+        caller.scope.places, q.kind, q.under
+    );
+    if let Some(body) = state.places_cache.get(&key) {
+        return Ok(json_bytes(body));
+    }
+    let scope = caller.scope.places.clone();
+    let lq = places::ListQuery {
+        kind: q.kind,
+        under: q.under,
+        limit,
+        offset,
+        with_total,
+    };
+    let page = state.db.read(move |c| places::list(c, &scope, &lq)).await?;
+    let list = PlaceList {
+        items: page.items,
+        limit,
+        offset,
+        next_offset: page.has_more.then_some(offset + limit),
+        total: page.total,
+    };
+    let body = bytes::Bytes::from(
+        serde_json::to_vec(&list).map_err(|e| AppError::internal("serialising places", e))?,
+    );
+    state.places_cache.put(key, body.clone());
+    Ok(json_bytes(body))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlaceDetail {
+    pub place: Place,
+    pub households: i64,
+    pub residents: i64,
+    pub children: Vec<PlaceSummary>,
+    /// GeoJSON geometry, when the place has one.
+    pub geometry: Option<serde_json::Value>,
+}
+
+/// One place with its counts and children.
+#[utoipa::path(get, path = "/api/v1/places/{id}", tag = "places", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PlaceDetail), (status = 404, body = ErrorBody)))]
+pub(crate) async fn get_place(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<PlaceDetail>> {
+    let scope = caller.scope.places.clone();
+    let d = state
+        .db
+        .read(move |c| {
+            let Some(place) = places::get(c, &scope, id)? else {
+                return Ok(None);
+            };
+            let (households, residents) = places::counts_under(c, &place.path)?;
+            let children = places::children(c, &place)?;
+            let geometry = place
+                .geojson
+                .as_deref()
+                .and_then(|g| serde_json::from_str(g).ok());
+            Ok(Some(PlaceDetail {
+                place,
+                households,
+                residents,
+                children,
+                geometry,
+            }))
+        })
+        .await?;
+    d.map(Json).ok_or_else(AppError::not_found)
+}
+
+/// Users the caller manages.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = Vec<users::User>), (status = 403, body = ErrorBody)))]
+pub(crate) async fn list_users(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<Vec<users::User>>> {
+    if !caller.can_manage_users() {
+        return Err(AppError::forbidden());
+    }
+    let scope = caller.scope.users.clone();
+    Ok(Json(
+        state
+            .db
+            .read(move |c| users::list_managed(c, &scope))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewUserRequest {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    /// One of the roles (street_admin, community_worker, grid_worker, dept_handler, …).
+    pub role: String,
+    /// A place path for place-bound roles, an organisation code for dept_handler and property_manager.
+    pub target: String,
+}
+
+/// Creates a user with one role, within the caller's scope.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserRequest, security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn create_user(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(r): ApiJson<NewUserRequest>,
+) -> AppResult<(StatusCode, Json<Created>)> {
+    if !caller.can_manage_users() {
+        return Err(AppError::forbidden());
+    }
+    let id = crate::org::service::create_user(
+        &state,
+        &caller,
+        &r.username,
+        &r.display_name,
+        &r.password,
+        &r.role,
+        &r.target,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}

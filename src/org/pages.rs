@@ -1,0 +1,732 @@
+//! The pages of sign-in, the hierarchy of places and user accounts.
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/places", get(places_index))
+        .route("/places/{id}", get(place_page))
+        .route("/admin/users", get(users_page).post(user_create))
+        .route("/admin/users/{id}", get(user_page))
+        .route("/admin/users/{id}/grants", post(grant_add))
+        .route("/admin/users/{id}/grants/{gid}/delete", post(grant_remove))
+        .route("/admin/users/{id}/password", post(user_password))
+        .route("/admin/users/{id}/active", post(user_active))
+}
+
+use super::service::{audit_permission, create_user, resolve_target};
+use crate::http::AppState;
+use crate::http::{ApiForm, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf};
+use crate::http::{CsrfForm, NextQuery, safe_next};
+use crate::http::{Path, Query};
+use crate::kernel::ctx;
+use crate::kernel::error::{AppError, AppResult};
+use crate::kernel::i18n::Tr;
+use crate::org::places::{self, Place, PlaceSummary};
+use crate::org::{Caller, Grant, Role, login, users};
+use crate::registry::households::{self, HouseholdBrief};
+use crate::web::map;
+use crate::web::{Layout, render};
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+#[derive(Template)]
+#[template(path = "org/login.html")]
+pub(crate) struct LoginPage {
+    l: Layout,
+    next: String,
+    username: String,
+    error: Option<String>,
+    login_csrf: String,
+}
+
+pub(crate) fn login_page(
+    next: String,
+    username: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let token = crate::org::auth::random_token("");
+    let page = LoginPage {
+        l: Layout::new(None),
+        next,
+        username,
+        error,
+        login_csrf: token.clone(),
+    };
+    let mut res = render(&page);
+    *res.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict"
+    )) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+pub(crate) async fn login_form(
+    MaybeSigned(caller): MaybeSigned,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    if caller.is_some() {
+        return Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    }
+    login_page(
+        safe_next(q.next.as_deref()),
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    login_csrf: String,
+}
+
+pub(crate) fn session_cookie(state: &AppState, token: &str) -> String {
+    let secure = if state.cfg.tls() { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        state.cfg.session_max_hours * 3600
+    )
+}
+
+pub(crate) async fn login_submit(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiForm(f): ApiForm<LoginForm>,
+) -> Response {
+    let t = Tr(ctx().lang);
+    let next = safe_next(f.next.as_deref());
+    let cookie_token = crate::http::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if cookie_token.is_empty() || cookie_token != f.login_csrf {
+        return login_page(
+            next,
+            f.username,
+            Some(t.s("error.csrf").into()),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    if state.login_limiter.check_key(&addr.ip()).is_err() {
+        return login_page(
+            next,
+            f.username,
+            Some(t.s("error.rate_limited").into()),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    if f.username.trim().is_empty() || f.password.is_empty() {
+        return login_page(
+            next,
+            f.username,
+            Some(t.s("login.missing").into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let outcome = login::check(
+        &state.db,
+        &f.username,
+        &f.password,
+        state.cfg.login_max_failures,
+        state.cfg.login_lockout_minutes,
+    )
+    .await;
+    let user_id = match outcome {
+        Ok(login::LoginOutcome::Ok { user_id }) => user_id,
+        Ok(login::LoginOutcome::BadCredentials) => {
+            return login_page(
+                next,
+                f.username,
+                Some(t.s("login.bad").into()),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Ok(login::LoginOutcome::Locked { minutes }) => {
+            return login_page(
+                next,
+                f.username,
+                Some(t.n("login.locked", minutes)),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Ok(login::LoginOutcome::Inactive) => {
+            return login_page(
+                next,
+                f.username,
+                Some(t.s("login.inactive").into()),
+                StatusCode::FORBIDDEN,
+            );
+        }
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let policy = state.session_policy();
+    // A fresh session id at every login (no fixation); an old cookie's session ends.
+    let old = crate::http::cookie(&headers, SESSION_COOKIE).map(str::to_string);
+    let created = state
+        .db
+        .write(move |c| {
+            if let Some(old) = old {
+                crate::org::auth::end_session(c, &old)?;
+            }
+            crate::org::auth::create_session(c, user_id, &policy)
+        })
+        .await;
+    match created {
+        Ok((token, _csrf)) => {
+            let mut res = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, &token)) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static("linli_login_csrf=; Path=/login; Max-Age=0"),
+            );
+            res
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+pub(crate) async fn logout(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    headers: HeaderMap,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    if let Some(token) = crate::http::cookie(&headers, SESSION_COOKIE).map(str::to_string) {
+        state
+            .db
+            .write(move |c| crate::org::auth::end_session(c, &token))
+            .await?;
+    }
+    state.callers.clear();
+    state
+        .audit
+        .record(crate::audit::NewEntry::by(
+            &caller,
+            crate::audit::Action::Logout,
+        ))
+        .await?;
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("linli_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "org/places.html")]
+pub(crate) struct PlacesPage {
+    l: Layout,
+    roots: Vec<PlaceSummary>,
+}
+
+pub(crate) async fn places_index(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    if !caller.can_browse() {
+        return Err(AppError::forbidden());
+    }
+    let scope = caller.scope.places.clone();
+    let roots = state
+        .db
+        .read(move |c| {
+            let mut out = Vec::new();
+            for p in places::roots(c, &scope)? {
+                let (households, residents) = places::counts_under(c, &p.path)?;
+                out.push(PlaceSummary {
+                    id: p.id,
+                    kind: p.kind,
+                    code: p.code,
+                    name: p.name,
+                    path: p.path,
+                    households,
+                    residents,
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    if roots.len() == 1 {
+        return Ok(Redirect::to(&format!("/places/{}", roots[0].id)).into_response());
+    }
+    Ok(render(&PlacesPage {
+        l: Layout::new(Some(&caller)),
+        roots,
+    }))
+}
+
+pub(crate) struct FloorRow {
+    floor: i64,
+    units: Vec<Place>,
+}
+
+#[derive(Template)]
+#[template(path = "org/place.html")]
+pub(crate) struct PlacePage {
+    l: Layout,
+    place: Place,
+    crumbs: Vec<Place>,
+    children: Vec<PlaceSummary>,
+    households_here: i64,
+    residents_here: i64,
+    map: Option<String>,
+    floors: Vec<FloorRow>,
+    households: Vec<HouseholdBrief>,
+    can_read_registry: bool,
+    orgs: Vec<places::Organisation>,
+}
+
+pub(crate) async fn place_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    if !caller.can_browse() {
+        return Err(AppError::forbidden());
+    }
+    let scope = caller.scope.clone();
+    let page = state
+        .db
+        .read(move |c| {
+            let Some(place) = places::get(c, &scope.places, id)? else {
+                return Ok(None);
+            };
+            let crumbs = places::ancestors(c, &scope.places, &place)?;
+            let children = if place.kind == "building" {
+                Vec::new()
+            } else {
+                places::children(c, &place)?
+            };
+            let (households_here, residents_here) = places::counts_under(c, &place.path)?;
+            let map = area_map(c, &place)?;
+            let mut floors: Vec<FloorRow> = Vec::new();
+            if place.kind == "building" {
+                let units = places::children_full(c, place.id)?;
+                for u in units {
+                    let f = u.floor_no.unwrap_or(0);
+                    match floors.iter_mut().find(|r| r.floor == f) {
+                        Some(r) => r.units.push(u),
+                        None => floors.push(FloorRow {
+                            floor: f,
+                            units: vec![u],
+                        }),
+                    }
+                }
+                floors.sort_by_key(|r| std::cmp::Reverse(r.floor));
+            }
+            let can_read = crate::org::Scope::covers(&scope.registry, &place.path);
+            let households = if place.kind == "unit" && can_read {
+                households::in_unit(c, &scope, place.id)?
+            } else {
+                Vec::new()
+            };
+            let orgs = places::orgs_serving(c, &place.path)?;
+            Ok(Some(PlacePage {
+                l: Layout::new(None),
+                place,
+                crumbs,
+                children,
+                households_here,
+                residents_here,
+                map,
+                floors,
+                households,
+                can_read_registry: can_read,
+                orgs,
+            }))
+        })
+        .await?;
+    let Some(mut page) = page else {
+        return Err(AppError::not_found());
+    };
+    crate::registry::access::unit_households(&state, &caller, &page.households).await?;
+    page.l = Layout::new(Some(&caller));
+    Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "org/users.html")]
+pub(crate) struct UsersPage {
+    l: Layout,
+    users: Vec<users::User>,
+    roles: Vec<&'static str>,
+    error: Option<String>,
+    form: NewUserForm,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct NewUserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    target: String,
+}
+
+pub(crate) fn require_admin(caller: &Caller) -> AppResult<()> {
+    if caller.can_manage_users() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+pub(crate) async fn users_page_with(
+    state: &AppState,
+    caller: &Caller,
+    error: Option<String>,
+    form: NewUserForm,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let scope = caller.scope.users.clone();
+    let list = state
+        .db
+        .read(move |c| users::list_managed(c, &scope))
+        .await?;
+    let mut res = render(&UsersPage {
+        l: Layout::new(Some(caller)),
+        users: list,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        error,
+        form,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub(crate) async fn users_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    require_admin(&caller)?;
+    users_page_with(
+        &state,
+        &caller,
+        None,
+        NewUserForm::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub(crate) async fn user_create(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiForm(f): ApiForm<NewUserForm>,
+) -> AppResult<Response> {
+    require_admin(&caller)?;
+    check_csrf(&caller, &f.csrf)?;
+    match create_user(
+        &state,
+        &caller,
+        &f.username,
+        &f.display_name,
+        &f.password,
+        &f.role,
+        &f.target,
+    )
+    .await
+    {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let msg = e.message(ctx().lang);
+            let mut form = f.clone();
+            form.password.clear();
+            users_page_with(&state, &caller, Some(msg), form, e.status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "org/user.html")]
+pub(crate) struct UserPage {
+    l: Layout,
+    u: users::User,
+    grants: Vec<(i64, GrantView)>,
+    roles: Vec<&'static str>,
+    error: Option<String>,
+}
+
+pub(crate) async fn load_managed(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> AppResult<users::User> {
+    require_admin(caller)?;
+    let scope = caller.scope.users.clone();
+    state
+        .db
+        .read(move |c| {
+            if !users::is_managed(c, &scope, id)? {
+                return Ok(None);
+            }
+            users::by_id(c, id)
+        })
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+pub(crate) async fn user_page_with(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let u = load_managed(state, caller, id).await?;
+    let grants = u
+        .grants
+        .iter()
+        .map(|g| (g.id, grant_views(std::slice::from_ref(g)).remove(0)))
+        .collect();
+    let mut res = render(&UserPage {
+        l: Layout::new(Some(caller)),
+        u,
+        grants,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        error,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub(crate) async fn user_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    user_page_with(&state, &caller, id, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct GrantForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    target: String,
+}
+
+pub(crate) async fn grant_add(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<GrantForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    let Some(role) = Role::parse(&f.role) else {
+        let msg = Tr(ctx().lang).s("error.bad_role").to_string();
+        return user_page_with(
+            &state,
+            &caller,
+            id,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let scope = caller.scope.users.clone();
+    let target = f.target.trim().to_string();
+    let r = state
+        .db
+        .write_tx(move |c| -> AppResult<()> {
+            let (place_id, org_id, street_id) = resolve_target(c, &scope, role, &target)?;
+            users::add_grant(c, id, role, place_id, org_id, street_id)?;
+            Ok(())
+        })
+        .await;
+    state.callers.clear();
+    if r.is_ok() {
+        audit_permission(&state, &caller, id, &format!("grant {}", f.role)).await?;
+    }
+    match r {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            user_page_with(&state, &caller, id, Some(e.message(ctx().lang)), e.status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) async fn grant_remove(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, gid)): Path<(i64, i64)>,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    state
+        .db
+        .write(move |c| users::remove_grant(c, id, gid))
+        .await?;
+    state.callers.clear();
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(crate) async fn user_password(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<PasswordForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    if let Err(key) = users::check_password_policy(&f.password) {
+        let msg = Tr(ctx().lang).s(key).to_string();
+        return user_page_with(
+            &state,
+            &caller,
+            id,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let pw = f.password.clone();
+    let hash = tokio::task::spawn_blocking(move || users::hash_password(&pw))
+        .await
+        .map_err(|e| AppError::internal("hashing", e))?;
+    state
+        .db
+        .write(move |c| users::set_password(c, id, &hash))
+        .await?;
+    state.callers.clear();
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ActiveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    active: String,
+}
+
+pub(crate) async fn user_active(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<ActiveForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    if id == caller.user_id {
+        let msg = Tr(ctx().lang).s("error.self_deactivate").to_string();
+        return user_page_with(
+            &state,
+            &caller,
+            id,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let active = f.active == "1";
+    state
+        .db
+        .write(move |c| users::set_active(c, id, active))
+        .await?;
+    state.callers.clear();
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+/// The map of a community (its grids) or grid (its boundary and buildings).
+pub fn area_map(
+    c: &mut dyn crate::store::Conn,
+    place: &Place,
+) -> crate::store::Result<Option<String>> {
+    let kids = places::children_full(c, place.id)?;
+    let (areas, spots): (Vec<map::Area>, Vec<map::Spot>) = match place.kind.as_str() {
+        "grid" => (
+            place
+                .geojson
+                .iter()
+                .map(|g| map::Area {
+                    label: place.name.clone(),
+                    href: None,
+                    geojson: g.clone(),
+                    highlight: true,
+                })
+                .collect(),
+            kids.iter()
+                .filter_map(|b| {
+                    Some(map::Spot {
+                        label: b.name.clone(),
+                        href: Some(format!("/places/{}", b.id)),
+                        geojson: b.geojson.clone()?,
+                        class: map::BUILDING,
+                    })
+                })
+                .collect(),
+        ),
+        "street" | "community" | "district" => (
+            kids.iter()
+                .filter_map(|k| {
+                    Some(map::Area {
+                        label: k.name.clone(),
+                        href: Some(format!("/places/{}", k.id)),
+                        geojson: k.geojson.clone()?,
+                        highlight: false,
+                    })
+                })
+                .collect(),
+            Vec::new(),
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
+    Ok(map::render(&areas, &spots, &place.name))
+}
+
+pub struct GrantView {
+    pub role_key: String,
+    pub place: Option<String>,
+    pub org: Option<String>,
+}
+
+pub fn grant_views(grants: &[Grant]) -> Vec<GrantView> {
+    grants
+        .iter()
+        .map(|g| GrantView {
+            role_key: g.role.label_key(),
+            place: g.place.as_ref().map(|p| p.name.clone()),
+            org: g.org.as_ref().map(|o| o.name.clone()),
+        })
+        .collect()
+}

@@ -1,0 +1,91 @@
+//! What every page shares: the layout with its navigation, rendering, the error page, and the language switch.
+
+use crate::http::LANG_COOKIE;
+use crate::http::{NextQuery, safe_next};
+use crate::http::{Path, Query};
+use crate::kernel::ctx;
+use crate::kernel::error::AppError;
+use crate::kernel::i18n::{Lang, Tr};
+use crate::org::Caller;
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+/// What the layout needs on every page.
+pub struct Layout {
+    pub t: Tr,
+    pub lang: &'static str,
+    pub html_lang: &'static str,
+    pub here: String,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub flash: Option<String>,
+}
+
+pub struct NavUser {
+    pub name: String,
+    pub role_key: String,
+    /// The main navigation entries this user sees: (href, id, label key).
+    pub links: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+impl Layout {
+    pub fn new(caller: Option<&Caller>) -> Layout {
+        let c = ctx();
+        Layout {
+            t: Tr(c.lang),
+            lang: c.lang.code(),
+            html_lang: c.lang.html_lang(),
+            here: form_urlencoded::byte_serialize(c.path.as_bytes()).collect(),
+            user: caller.map(|c| NavUser {
+                name: c.display_name.clone(),
+                role_key: c.primary_role().label_key(),
+                links: super::nav()
+                    .iter()
+                    .filter(|n| (n.shown)(c))
+                    .map(|n| (n.href, n.id, n.label))
+                    .collect(),
+            }),
+            csrf: caller.and_then(|c| c.csrf.clone()).unwrap_or_default(),
+            flash: None,
+        }
+    }
+}
+
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::internal("rendering a page", e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(crate) struct ErrorPage {
+    l: Layout,
+    status: u16,
+    message: String,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let page = ErrorPage {
+        l: Layout::new(None),
+        status: status.as_u16(),
+        message: message.to_string(),
+    };
+    let mut res = render(&page);
+    *res.status_mut() = status;
+    res
+}
+
+pub(crate) async fn switch_lang(Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or_default();
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        lang.code()
+    )) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
