@@ -242,6 +242,7 @@ pub fn main() -> ExitCode {
 /// The command line, with the binary's way to hand unused memory back to the system.
 pub fn main_with(release_memory: fn()) -> ExitCode {
     RELEASE.set(release_memory).ok();
+    app::wire();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -26,8 +26,15 @@ use crate::kernel::AppError;
 use crate::privacy::FieldKeys;
 use crate::store::Db;
 
+/// Registers what one area does when another changes (run in the same transaction). Called
+/// before anything is served or seeded; registering twice changes nothing.
+pub fn wire() {
+    crate::cases::hooks::on_close(crate::sensing::alerts::ON_CASE_CLOSED);
+}
+
 /// The shared state, with every area's own part.
 pub fn state(db: Db, cfg: Config, keys: FieldKeys, log_key: crate::audit::LogKey) -> Arc<AppState> {
+    wire();
     AppState::new(db, cfg, keys, log_key, |registry| {
         areas()
             .iter()

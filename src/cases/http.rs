@@ -23,7 +23,6 @@ use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed};
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Role};
-use crate::sensing::alerts::AlertEvent;
 use crate::store::now_ms;
 
 /// Cases' part of the OpenAPI document.
@@ -88,13 +87,6 @@ pub fn street_of(caller: &Caller) -> AppResult<i64> {
         .ok_or_else(|| AppError::invalid("case.err_no_street"))
 }
 
-fn require_street_admin(caller: &Caller) -> AppResult<i64> {
-    if !(caller.has(Role::StreetAdmin) || caller.has(Role::DistrictAdmin)) {
-        return Err(AppError::forbidden());
-    }
-    street_of(caller)
-}
-
 /// The service catalogue of the caller's street.
 #[utoipa::path(get, path = "/api/v1/case-categories", tag = "cases", security(("bearer" = [])),
     responses((status = 200, body = [Category]), (status = 401, body = ErrorBody)))]
@@ -121,7 +113,7 @@ pub async fn save_category(
     Signed(caller): Signed,
     ApiJson(k): ApiJson<NewCategory>,
 ) -> AppResult<Json<CreatedId>> {
-    let street = require_street_admin(&caller)?;
+    let street = crate::org::access::street_admin(&caller)?;
     let id = state
         .db
         .write_tx(move |c| super::save_category(c, street, &k))
@@ -147,7 +139,7 @@ pub async fn set_category_route(
     Path(id): Path<i64>,
     ApiJson(r): ApiJson<RouteRequest>,
 ) -> AppResult<StatusCode> {
-    let street = require_street_admin(&caller)?;
+    let street = crate::org::access::street_admin(&caller)?;
     state
         .db
         .write_tx(move |c| -> Result<(), CaseError> {
@@ -198,7 +190,7 @@ pub async fn put_calendar(
     Path(year): Path<i32>,
     ApiJson(days): ApiJson<Vec<CalendarDay>>,
 ) -> AppResult<StatusCode> {
-    let street = require_street_admin(&caller)?;
+    let street = crate::org::access::street_admin(&caller)?;
     if !(2000..=2100).contains(&year) || calendar::check_year(year, &days).is_err() {
         return Err(AppError::invalid("case.err_calendar"));
     }
@@ -528,9 +520,9 @@ pub async fn get_case(
 pub async fn take_step(state: &AppState, caller: &Caller, id: i64, step: Step) -> AppResult<()> {
     let viewer = Viewer::of(caller);
     let now = now_ms();
-    let cleared = state
+    let effects = state
         .db
-        .write_tx(move |c| -> Result<Vec<AlertEvent>, CaseError> {
+        .write_tx(move |c| -> Result<_, CaseError> {
             let case = super::get(c, id, now)?.ok_or(CaseError::NotFound)?;
             let actors = viewer.actors(&case);
             if actors.is_empty() {
@@ -542,10 +534,10 @@ pub async fn take_step(state: &AppState, caller: &Caller, id: i64, step: Step) -
                 actors,
                 orgs: viewer.orgs.clone(),
             };
-            Ok(lifecycle::apply(c, &case, &who, &step, now)?.cleared)
+            Ok(lifecycle::apply(c, &case, &who, &step, now)?.effects)
         })
         .await?;
-    crate::sensing::of(state).publish(cleared);
+    super::hooks::committed(state, effects);
     Ok(())
 }
 
@@ -692,7 +684,7 @@ pub async fn set_webhook(
     Path(id): Path<i64>,
     ApiJson(w): ApiJson<WebhookRequest>,
 ) -> AppResult<StatusCode> {
-    let street = require_street_admin(&caller)?;
+    let street = crate::org::access::street_admin(&caller)?;
     let url = w.url.trim().to_string();
     if !url.is_empty() {
         let scheme_ok = url.starts_with("http://") || url.starts_with("https://");

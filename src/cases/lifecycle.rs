@@ -416,8 +416,9 @@ fn conflict(key: &'static str) -> CaseError {
 pub struct Applied {
     /// The case's state after the step.
     pub to: State,
-    /// Sensor alerts cleared because the step closed the case that one of them opened.
-    pub cleared: Vec<crate::sensing::alerts::AlertEvent>,
+    /// What other areas' hooks did because the step closed the case (sensing clears the alert
+    /// that opened it), to announce once the transaction committed ([`super::hooks::committed`]).
+    pub effects: Vec<(super::hooks::OnClose, super::hooks::Effect)>,
 }
 
 /// Takes one step on a case, with every check, and records it. The caller runs this inside a
@@ -478,7 +479,7 @@ pub fn apply(
     // Who is told, after the step is recorded: (kind, to the handler, to dispatchers, to the reporter).
     let mut tell_handler: Option<&str> = None;
     let mut tell_dispatchers: Option<&str> = None;
-    let mut cleared = Vec::new();
+    let mut effects = Vec::new();
     let mut tell_reporter: Option<&str> = None;
     match step.action {
         Action::Accept => {
@@ -646,9 +647,10 @@ pub fn apply(
             }
             n.closed_at = Some(now);
             tell_reporter = Some("closed");
-            // A sensor's alert that opened this case is cleared with it.
-            cleared = crate::sensing::alerts::clear_for_case(c, case.id.0, who.user_id, now)
-                .map_err(CaseError::Store)?;
+            // Other areas' part in a closing (a sensor's alert that opened the case is cleared
+            // with it), in this transaction.
+            effects =
+                super::hooks::closed(c, case.id, who.user_id, now).map_err(CaseError::Store)?;
         }
         Action::Rate => {
             let r = step
@@ -765,7 +767,7 @@ pub fn apply(
         users.retain(|u| Some(*u) != who.user_id);
         notify::to_users(c, street, &users, kind, id, note, now)?;
     }
-    Ok(Applied { to, cleared })
+    Ok(Applied { to, effects })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod dedupe;
 pub mod demo;
 pub mod escalation;
+pub mod hooks;
 pub mod http;
 pub mod jobs;
 pub mod lifecycle;

@@ -1131,10 +1131,6 @@ struct CataloguePage {
     error: Option<String>,
 }
 
-fn is_street_admin(caller: &Caller) -> bool {
-    caller.has(crate::org::Role::StreetAdmin) || caller.has(crate::org::Role::DistrictAdmin)
-}
-
 async fn catalogue_with(
     state: &AppState,
     caller: &Caller,
@@ -1177,7 +1173,7 @@ async fn catalogue_with(
             cats,
             days,
             year,
-            editable: is_street_admin(caller),
+            editable: crate::org::access::is_street_admin(caller),
             error,
         },
         status,
@@ -1206,7 +1202,7 @@ async fn catalogue_save(
             .unwrap_or_default()
     };
     check_csrf(&caller, &get("csrf"))?;
-    if !is_street_admin(&caller) {
+    if !crate::org::access::is_street_admin(&caller) {
         return Err(AppError::forbidden());
     }
     let street = street_of(&caller)?;

@@ -1,6 +1,7 @@
 //! The hierarchy (district › street › community › grid › building › unit), the organisations
 //! that receive work, accounts, roles and the scope every read is limited to.
 
+pub mod access;
 pub mod auth;
 pub mod geometry;
 pub mod http;

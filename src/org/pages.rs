@@ -388,13 +388,7 @@ pub(crate) struct NewUserForm {
     target: String,
 }
 
-pub(crate) fn require_admin(caller: &Caller) -> AppResult<()> {
-    if caller.can_manage_users() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
+use crate::org::access::require_user_admin as require_admin;
 
 pub(crate) async fn users_page_with(
     state: &AppState,

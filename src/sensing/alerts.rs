@@ -375,7 +375,18 @@ fn clear_active_where(
     Ok(out)
 }
 
-/// Clears the alert a case was opened for, when the case is closed (for the cases module).
+/// What sensing does when a case closes: the alert the case was opened for is cleared in the
+/// same transaction, and the live streams hear of it once committed. Registered by `app`.
+pub const ON_CASE_CLOSED: crate::cases::hooks::OnClose = crate::cases::hooks::OnClose {
+    within: |c, case, by, now| Ok(Box::new(clear_for_case(c, case.get(), by, now)?)),
+    after: |state, effect| {
+        if let Ok(cleared) = effect.downcast::<Vec<AlertEvent>>() {
+            super::of(state).publish(*cleared);
+        }
+    },
+};
+
+/// Clears the alert a case was opened for, when the case is closed.
 pub fn clear_for_case(
     c: &mut dyn Conn,
     case_id: i64,

@@ -591,21 +591,6 @@ pub struct CreatedRule {
     pub timers: i64,
 }
 
-/// The caller's street when the caller administers it (rules are the street's); 403 otherwise.
-pub async fn street_admin(state: &AppState, caller: &Caller) -> AppResult<i64> {
-    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
-    let street_path = state
-        .db
-        .read(move |c| crate::org::places::by_id_unscoped(c, street))
-        .await?
-        .map(|p| p.path)
-        .unwrap_or_default();
-    if !Scope::covers(&caller.scope.users, &street_path) {
-        return Err(AppError::forbidden());
-    }
-    Ok(street)
-}
-
 /// Adds a rule to the caller's street (administrators). Absence and offline rules are armed
 /// for their devices at once.
 #[utoipa::path(post, path = "/api/v1/rules", tag = "sensing", request_body = NewRule, security(("bearer" = [])),
@@ -615,7 +600,7 @@ async fn create_rule(
     Signed(caller): Signed,
     ApiJson(rule): ApiJson<NewRule>,
 ) -> AppResult<Response> {
-    let street = street_admin(&state, &caller).await?;
+    let street = crate::org::access::street_admin(&caller)?;
     rule.validate()
         .map_err(|m| AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m))?;
     let now = crate::sensing::of(&state).clock.now_ms();
@@ -675,7 +660,7 @@ pub async fn change_rule(
     id: i64,
     patch: RulePatch,
 ) -> AppResult<Rule> {
-    let street = street_admin(state, caller).await?;
+    let street = crate::org::access::street_admin(caller)?;
     let now = crate::sensing::of(state).clock.now_ms();
     let user = caller.user_id;
     let (rule, events, people) = state
@@ -749,7 +734,7 @@ async fn delete_rule(
 
 /// Deletes a rule (for the API and the rule page).
 pub async fn remove_rule(state: &Arc<AppState>, caller: &Caller, id: i64) -> AppResult<()> {
-    let street = street_admin(state, caller).await?;
+    let street = crate::org::access::street_admin(caller)?;
     let now = crate::sensing::of(state).clock.now_ms();
     let user = caller.user_id;
     let (events, people) = state

@@ -537,11 +537,6 @@ struct RulesPage {
     editable: bool,
 }
 
-/// Whether the caller administers the street (its rules).
-async fn rule_admin(state: &AppState, caller: &Caller) -> bool {
-    super::http::street_admin(state, caller).await.is_ok()
-}
-
 async fn rules_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
@@ -558,7 +553,7 @@ async fn rules_page(
         })
         .await?;
     let t = Tr(ctx().lang);
-    let editable = rule_admin(&state, &caller).await;
+    let editable = crate::org::access::is_street_admin(&caller);
     Ok(render(&RulesPage {
         l: Layout::new(Some(&caller)),
         rules: rules
@@ -613,7 +608,7 @@ async fn rule_with(
         })
         .await?;
     let rule = rule.ok_or_else(AppError::not_found)?;
-    let editable = rule_admin(state, caller).await;
+    let editable = crate::org::access::is_street_admin(caller);
     Ok(render_status(
         &RulePage {
             l: Layout::new(Some(caller)),

@@ -18,7 +18,7 @@ use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed};
 use crate::http::{Changed, Created};
 use crate::kernel::error::{AppError, AppResult};
-use crate::org::{Caller, Role};
+use crate::org::Caller;
 use crate::registry::records::{self, Actor, Outcome};
 
 /// The registry's records' part of the OpenAPI document.
@@ -621,13 +621,7 @@ async fn list_tags(
     ))
 }
 
-/// The street of a street administrator (who alone defines the street's tags).
-pub fn street_admin(caller: &Caller) -> AppResult<i64> {
-    match caller.street_id {
-        Some(s) if caller.has(Role::StreetAdmin) => Ok(s),
-        _ => Err(AppError::forbidden()),
-    }
-}
+pub use crate::org::access::street_admin;
 
 /// Defines a tag for the street (street administrators).
 #[utoipa::path(post, path = "/api/v1/tags", tag = "registry", request_body = records::NewTag, security(("bearer" = [])),

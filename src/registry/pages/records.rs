@@ -20,7 +20,7 @@ use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Lang;
 use crate::kernel::time::local_time;
-use crate::org::{Caller, Role};
+use crate::org::Caller;
 use crate::registry::http::{street_admin, writer};
 use crate::registry::records::{self, Actor, Outcome, PersonPick};
 use crate::registry::stats::Population;
@@ -529,7 +529,7 @@ async fn tags_page(
     Ok(render(&TagsPage {
         l: Layout::new(Some(&caller)),
         tags,
-        can_edit: caller.has(Role::StreetAdmin) && caller.street_id.is_some(),
+        can_edit: crate::org::access::is_street_admin(&caller),
         error: b.err,
     }))
 }

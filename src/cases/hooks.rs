@@ -1,0 +1,57 @@
+//! What other areas do when a case changes, without cases knowing them: an area registers a
+//! hook (through `app`, which knows every area), cases runs it in the step's own transaction,
+//! and hands what it returned back to the area once the transaction committed. Sensing clears
+//! the alert that opened a case when the case closes, and tells the live alert streams.
+
+use std::any::Any;
+use std::sync::RwLock;
+
+use crate::http::AppState;
+use crate::kernel::ids::CaseId;
+use crate::store::{Conn, StoreError};
+
+/// An effect a hook produced inside the transaction, for its `after` to announce.
+pub type Effect = Box<dyn Any + Send>;
+
+/// A hook run when a case is closed.
+#[derive(Clone, Copy)]
+pub struct OnClose {
+    /// Runs inside the step's transaction; an error rolls the step back.
+    pub within: fn(&mut dyn Conn, CaseId, Option<i64>, i64) -> Result<Effect, StoreError>,
+    /// Runs once the step is committed, with what `within` returned.
+    pub after: fn(&AppState, Effect),
+}
+
+static ON_CLOSE: RwLock<Vec<OnClose>> = RwLock::new(Vec::new());
+
+/// Registers a hook run when a case closes (once per hook: registering again is ignored).
+pub fn on_close(hook: OnClose) {
+    let mut hooks = ON_CLOSE.write().unwrap_or_else(|e| e.into_inner());
+    if !hooks
+        .iter()
+        .any(|h| std::ptr::fn_addr_eq(h.within, hook.within))
+    {
+        hooks.push(hook);
+    }
+}
+
+/// Runs every close hook inside the transaction; returns their effects.
+pub(super) fn closed(
+    c: &mut dyn Conn,
+    case: CaseId,
+    by: Option<i64>,
+    now: i64,
+) -> Result<Vec<(OnClose, Effect)>, StoreError> {
+    let hooks = ON_CLOSE.read().unwrap_or_else(|e| e.into_inner()).clone();
+    hooks
+        .into_iter()
+        .map(|h| Ok((h, (h.within)(c, case, by, now)?)))
+        .collect()
+}
+
+/// Hands each effect to its hook once the step is committed.
+pub fn committed(state: &AppState, effects: Vec<(OnClose, Effect)>) {
+    for (h, e) in effects {
+        (h.after)(state, e);
+    }
+}
