@@ -13,11 +13,14 @@ use crate::store::{Conn, StoreError};
 /// An effect a hook produced inside the transaction, for its `after` to announce.
 pub type Effect = Box<dyn Any + Send>;
 
+/// The part of a hook run inside the transaction: the case, who closed it, when.
+pub type Within = fn(&mut dyn Conn, CaseId, Option<i64>, i64) -> Result<Effect, StoreError>;
+
 /// A hook run when a case is closed.
 #[derive(Clone, Copy)]
 pub struct OnClose {
     /// Runs inside the step's transaction; an error rolls the step back.
-    pub within: fn(&mut dyn Conn, CaseId, Option<i64>, i64) -> Result<Effect, StoreError>,
+    pub within: Within,
     /// Runs once the step is committed, with what `within` returned.
     pub after: fn(&AppState, Effect),
 }
