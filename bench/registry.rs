@@ -289,7 +289,7 @@ fn search(linli: &Path, args: &RegistryArgs) -> Result<()> {
             "sqlite://{}",
             data.path.join("linli.db").display()
         ))?;
-        let keys = linli::privacy::FieldKeys::load_or_create(&data.path.join("keys"))?;
+        let keys = linli::store::keys::FieldKeys::load_or_create(&data.path.join("keys"))?;
         let r = db.read_blocking(|c| {
             let d = c.query_one("SELECT path FROM places WHERE kind = 'district'", &[])?.str(0);
             let p = c.query_one("SELECT id_number_enc, phone_enc FROM persons WHERE phone_enc IS NOT NULL ORDER BY id LIMIT 1 OFFSET 777", &[])?;

@@ -12,10 +12,10 @@ use crate::app;
 use crate::audit::LogKey;
 use crate::config::{Config, Overrides};
 use crate::demo::{self, synth::DemoSize};
-use crate::http::AppState;
 use crate::org::{Role, places, users};
-use crate::privacy::FieldKeys;
+use crate::state::AppState;
 use crate::store::Db;
+use crate::store::keys::FieldKeys;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -13,5 +13,6 @@ pub mod org;
 pub mod privacy;
 pub mod registry;
 pub mod sensing;
+pub mod state;
 pub mod store;
 pub mod web;

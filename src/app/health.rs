@@ -10,8 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::Encoder;
 
-use crate::http::AppState;
 use crate::kernel::AppError;
+use crate::state::AppState;
 
 pub(super) async fn track(
     State(state): State<Arc<AppState>>,

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::http::AppState;
 use crate::http::area::{Area, Job};
+use crate::state::AppState;
 
 /// Runs the jobs that must finish before requests are taken.
 pub async fn at_start(state: &Arc<AppState>, areas: &[Area]) {

@@ -21,10 +21,10 @@ pub use areas::areas;
 pub use openapi::openapi_json;
 
 use crate::config::Config;
-use crate::http::{AppState, AreaStates};
 use crate::kernel::AppError;
-use crate::privacy::FieldKeys;
+use crate::state::{AppState, AreaStates};
 use crate::store::Db;
+use crate::store::keys::FieldKeys;
 
 /// Registers what one area does when another changes (run in the same transaction). Called
 /// before anything is served or seeded; registering twice changes nothing.

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{DbNodes, Head, merkle};
-use crate::http::AppState;
 use crate::http::ErrorBody;
 use crate::http::Signed;
 use crate::kernel::error::{AppError, AppResult};
+use crate::state::AppState;
 
 /// The audit log's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
@@ -221,7 +221,7 @@ async fn list_notices(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
 ) -> AppResult<Json<Vec<crate::audit::anomaly::Notice>>> {
-    let streets = super::notice_streets(&caller).ok_or_else(AppError::forbidden)?;
+    let streets = caller.notice_streets().ok_or_else(AppError::forbidden)?;
     Ok(Json(
         state
             .db

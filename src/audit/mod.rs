@@ -18,7 +18,6 @@ use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::org::Caller;
 use crate::params;
 use crate::store::{Backend, Conn, Result, StoreError, Val, now_ms};
 use merkle::{Frontier, Hash, Nodes};
@@ -92,21 +91,34 @@ pub struct NewEntry {
     pub request_id: String,
 }
 
+/// Who acts, as the log records it: the account, its street, and the role, organisation and
+/// place it acted in. The organisation area's `Caller` is one; the log does not know it.
+pub struct Who {
+    pub user_id: i64,
+    pub username: String,
+    pub street_id: Option<i64>,
+    pub role: String,
+    pub org: Option<String>,
+    pub scope: Vec<String>,
+}
+
+/// Something that acts and is logged: a signed-in caller.
+pub trait Acting {
+    fn who(&self) -> Who;
+}
+
 impl NewEntry {
     /// An entry for something the signed-in `caller` did in the current request.
-    pub fn by(caller: &Caller, action: Action) -> NewEntry {
-        let primary = caller.primary_role();
-        let grant = caller.grants.iter().find(|g| g.role == primary);
+    pub fn by(caller: &impl Acting, action: Action) -> NewEntry {
+        let who = caller.who();
         NewEntry {
             at: now_ms(),
-            street_id: caller.street_id,
-            actor_id: Some(caller.user_id),
-            actor: caller.username.clone(),
-            role: primary.as_str().to_string(),
-            org: grant.and_then(|g| g.org.as_ref().map(|o| o.name.clone())),
-            scope: grant
-                .and_then(|g| g.place.as_ref().map(|p| vec![p.path.clone()]))
-                .unwrap_or_default(),
+            street_id: who.street_id,
+            actor_id: Some(who.user_id),
+            actor: who.username,
+            role: who.role,
+            org: who.org,
+            scope: who.scope,
             action,
             subjects: Vec::new(),
             purpose: None,
@@ -377,8 +389,8 @@ impl std::fmt::Debug for LogKey {
 impl LogKey {
     pub fn load_or_create(
         keys_dir: &Path,
-    ) -> std::result::Result<LogKey, crate::privacy::KeyError> {
-        use crate::privacy::KeyError;
+    ) -> std::result::Result<LogKey, crate::store::keys::KeyError> {
+        use crate::store::keys::KeyError;
         let path = keys_dir.join("log.key");
         let io = |e: std::io::Error| KeyError::Io {
             path: path.display().to_string(),
@@ -388,7 +400,7 @@ impl LogKey {
             std::fs::create_dir_all(keys_dir).map_err(io)?;
             let mut raw = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-            crate::privacy::write_private(&path, hex::encode(raw).as_bytes()).map_err(io)?;
+            crate::store::keys::write_private(&path, hex::encode(raw).as_bytes()).map_err(io)?;
         }
         let text = std::fs::read_to_string(&path).map_err(io)?;
         let raw: [u8; 32] = hex::decode(text.trim())
@@ -591,18 +603,4 @@ pub fn entry(c: &mut dyn Conn, seq: u64) -> Result<Option<(String, Hash)>> {
         params![seq as i64],
     )?
     .and_then(|r| Some((r.str(0), <Hash>::try_from(r.blob(1)?.as_slice()).ok()?))))
-}
-
-/// The streets whose notices a caller reads: `None` when none, `Some(None)` for all.
-pub fn notice_streets(caller: &Caller) -> Option<Option<Vec<i64>>> {
-    if caller.has(crate::org::Role::DistrictAdmin) {
-        return Some(None);
-    }
-    let streets: Vec<i64> = caller
-        .grants
-        .iter()
-        .filter(|g| g.role == crate::org::Role::StreetAdmin)
-        .filter_map(|g| g.place.as_ref().map(|p| p.id))
-        .collect();
-    (!streets.is_empty()).then_some(Some(streets))
 }

@@ -4,12 +4,11 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/notices/{id}/read", post(notice_read))
 }
 
-use super::notice_streets;
-use crate::http::AppState;
 use crate::http::CsrfForm;
 use crate::http::Path;
 use crate::http::{ApiForm, Signed, check_csrf};
 use crate::kernel::error::{AppError, AppResult};
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,7 +22,7 @@ pub(crate) async fn notice_read(
     ApiForm(f): ApiForm<CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
-    let streets = notice_streets(&caller).ok_or_else(AppError::forbidden)?;
+    let streets = caller.notice_streets().ok_or_else(AppError::forbidden)?;
     crate::audit::anomaly::mark_read(&state.db, streets, id).await?;
     Ok(Redirect::to("/").into_response())
 }

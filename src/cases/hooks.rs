@@ -6,8 +6,8 @@
 use std::any::Any;
 use std::sync::RwLock;
 
-use crate::http::AppState;
 use crate::kernel::ids::CaseId;
+use crate::state::AppState;
 use crate::store::{Conn, StoreError};
 
 /// An effect a hook produced inside the transaction, for its `after` to announce.

@@ -18,11 +18,11 @@ use super::{
     Case, CaseError, Category, Channel, Event, Filter, NewCase, NewCategory, OrgFigures, Viewer,
 };
 use crate::audit::{self, NewEntry};
-use crate::http::AppState;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed};
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Role};
+use crate::state::AppState;
 use crate::store::now_ms;
 
 /// Cases' part of the OpenAPI document.

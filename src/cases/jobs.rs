@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{dedupe, escalation, notify, photos};
-use crate::http::AppState;
 use crate::http::area::{BoxFut, Job};
+use crate::state::AppState;
 
 pub fn jobs() -> Vec<Job> {
     vec![

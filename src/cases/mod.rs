@@ -27,11 +27,11 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::http::AppState;
 use crate::http::area::{Area, Nav};
 use crate::kernel::error::AppError;
 use crate::org::{Caller, Role, geometry};
 use crate::params;
+use crate::state::AppState;
 use crate::store::{Conn, Row, StoreError, Val, under_paths};
 use calendar::{Calendar, HOUR_MS};
 use utoipa::OpenApi;

@@ -19,9 +19,9 @@ use chrono::DateTime;
 use sha2::{Digest, Sha256};
 
 use super::{Case, CaseError, Category, Channel, FieldType, NewCase, State as CaseState};
-use crate::http::AppState;
 use crate::kernel::i18n::Tr;
 use crate::params;
+use crate::state::AppState;
 use crate::store::{Conn, StoreError, Val, now_ms};
 
 pub fn router() -> Router<Arc<AppState>> {

@@ -17,12 +17,12 @@ use serde::Deserialize;
 use super::http::{CaseRequest, channels_for, detail, intake, street_of, take_step};
 use super::lifecycle::{Action, Step};
 use super::{Category, Channel, FieldType, Filter, OrgFigures, Viewer, notify};
-use crate::http::AppState;
 use crate::http::{ApiForm, Signed, check_csrf};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
 use crate::org::Caller;
+use crate::state::AppState;
 use crate::web::Layout;
 use crate::web::map;
 

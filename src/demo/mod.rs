@@ -13,8 +13,8 @@ use synth::{DemoSize, StreetData};
 
 use crate::org::{Role, users};
 use crate::params;
-use crate::privacy::FieldKeys;
 use crate::registry::idnum::Phone;
+use crate::store::keys::FieldKeys;
 use crate::store::{Conn, Db, StoreError, Val, now_ms};
 
 /// One demo account as the table after start-up shows it.

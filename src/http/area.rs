@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use axum::Router;
 
-use super::{AppState, AreaStates};
 use crate::org::Caller;
+use crate::state::{AppState, AreaStates};
 
 /// A boxed future, for the function pointers of the contract.
 pub type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use crate::kernel::{AppError, Lang, RequestCtx};
 use crate::org::auth::Credential;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "linli_session";
 pub const LANG_COOKIE: &str = "linli_lang";

@@ -7,7 +7,6 @@ pub mod area;
 pub mod extract;
 pub mod layers;
 pub mod respond;
-pub mod state;
 
 pub use extract::{
     ApiForm, ApiJson, CsrfForm, MaybeSigned, NextQuery, Path, Query, Signed, blank_as_none,
@@ -17,4 +16,3 @@ pub use layers::{LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie};
 pub use respond::{
     Changed, Created, ErrorBody, ErrorDetail, csv_response, file_response, json_bytes, upload_bytes,
 };
-pub use state::{AppState, AreaStates, Metrics, ResponseCache};

@@ -54,3 +54,16 @@ id! {
     /// An alert raised by a sensing rule.
     AlertId,
 }
+
+/// A random token of 256 bits (URL-safe base64) after `prefix`: session and API tokens, keys,
+/// request and process ids.
+pub fn random_token(prefix: &str) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    )
+}

@@ -8,6 +8,8 @@ pub mod i18n;
 pub mod ids;
 pub mod time;
 
+/// The status an error answers with (HTTP's, as every channel maps to it).
+pub use axum::http::StatusCode;
 pub use ctx::{RequestCtx, ctx};
 pub use error::{AppError, AppResult};
 pub use i18n::{Lang, Tr};

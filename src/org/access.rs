@@ -49,6 +49,22 @@ pub fn require_registry_reader(caller: &Caller) -> AppResult<()> {
     }
 }
 
+impl Caller {
+    /// The streets whose notices a caller reads: `None` when none, `Some(None)` for all.
+    pub fn notice_streets(&self) -> Option<Option<Vec<i64>>> {
+        if self.has(Role::DistrictAdmin) {
+            return Some(None);
+        }
+        let streets: Vec<i64> = self
+            .grants
+            .iter()
+            .filter(|g| g.role == Role::StreetAdmin)
+            .filter_map(|g| g.place.as_ref().map(|p| p.id))
+            .collect();
+        (!streets.is_empty()).then_some(Some(streets))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::{Caller, Scope, users};
@@ -21,14 +19,7 @@ pub struct SessionPolicy {
     pub token_ms: i64,
 }
 
-pub fn random_token(prefix: &str) -> String {
-    let mut raw = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    )
-}
+pub use crate::kernel::ids::random_token;
 
 /// Only this hash of a session or API token is stored; the token itself lives with the client.
 pub fn token_hash(token: &str) -> String {

@@ -25,7 +25,6 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/users", get(list_users).post(create_user))
 }
 
-use crate::http::AppState;
 use crate::http::Created;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed, json_bytes};
@@ -33,6 +32,7 @@ use crate::http::{Path, Query};
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::places::{self, Place, PlaceSummary};
 use crate::org::{Grant, login, users};
+use crate::state::AppState;
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};

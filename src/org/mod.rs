@@ -254,6 +254,23 @@ impl Caller {
     }
 }
 
+impl crate::audit::Acting for Caller {
+    fn who(&self) -> crate::audit::Who {
+        let primary = self.primary_role();
+        let grant = self.grants.iter().find(|g| g.role == primary);
+        crate::audit::Who {
+            user_id: self.user_id,
+            username: self.username.clone(),
+            street_id: self.street_id,
+            role: primary.as_str().to_string(),
+            org: grant.and_then(|g| g.org.as_ref().map(|o| o.name.clone())),
+            scope: grant
+                .and_then(|g| g.place.as_ref().map(|p| vec![p.path.clone()]))
+                .unwrap_or_default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

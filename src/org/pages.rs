@@ -4,8 +4,6 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
-        .route("/places", get(places_index))
-        .route("/places/{id}", get(place_page))
         .route("/admin/users", get(users_page).post(user_create))
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/grants", post(grant_add))
@@ -15,16 +13,15 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 use super::service::{audit_permission, create_user, resolve_target};
-use crate::http::AppState;
 use crate::http::{ApiForm, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf};
 use crate::http::{CsrfForm, NextQuery, safe_next};
 use crate::http::{Path, Query};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
-use crate::org::places::{self, Place, PlaceSummary};
+use crate::org::places::{self, Place};
 use crate::org::{Caller, Grant, Role, login, users};
-use crate::registry::households::{self, HouseholdBrief};
+use crate::state::AppState;
 use crate::web::map;
 use crate::web::{Layout, render};
 use askama::Template;
@@ -228,138 +225,6 @@ pub(crate) async fn logout(
         HeaderValue::from_static("linli_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
     Ok(res)
-}
-
-#[derive(Template)]
-#[template(path = "org/places.html")]
-pub(crate) struct PlacesPage {
-    l: Layout,
-    roots: Vec<PlaceSummary>,
-}
-
-pub(crate) async fn places_index(
-    State(state): State<Arc<AppState>>,
-    Signed(caller): Signed,
-) -> AppResult<Response> {
-    if !caller.can_browse() {
-        return Err(AppError::forbidden());
-    }
-    let scope = caller.scope.places.clone();
-    let roots = state
-        .db
-        .read(move |c| {
-            let mut out = Vec::new();
-            for p in places::roots(c, &scope)? {
-                let (households, residents) = places::counts_under(c, &p.path)?;
-                out.push(PlaceSummary {
-                    id: p.id,
-                    kind: p.kind,
-                    code: p.code,
-                    name: p.name,
-                    path: p.path,
-                    households,
-                    residents,
-                });
-            }
-            Ok(out)
-        })
-        .await?;
-    if roots.len() == 1 {
-        return Ok(Redirect::to(&format!("/places/{}", roots[0].id)).into_response());
-    }
-    Ok(render(&PlacesPage {
-        l: Layout::new(Some(&caller)),
-        roots,
-    }))
-}
-
-pub(crate) struct FloorRow {
-    floor: i64,
-    units: Vec<Place>,
-}
-
-#[derive(Template)]
-#[template(path = "org/place.html")]
-pub(crate) struct PlacePage {
-    l: Layout,
-    place: Place,
-    crumbs: Vec<Place>,
-    children: Vec<PlaceSummary>,
-    households_here: i64,
-    residents_here: i64,
-    map: Option<String>,
-    floors: Vec<FloorRow>,
-    households: Vec<HouseholdBrief>,
-    can_read_registry: bool,
-    orgs: Vec<places::Organisation>,
-}
-
-pub(crate) async fn place_page(
-    State(state): State<Arc<AppState>>,
-    Signed(caller): Signed,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    if !caller.can_browse() {
-        return Err(AppError::forbidden());
-    }
-    let scope = caller.scope.clone();
-    let page = state
-        .db
-        .read(move |c| {
-            let Some(place) = places::get(c, &scope.places, id)? else {
-                return Ok(None);
-            };
-            let crumbs = places::ancestors(c, &scope.places, &place)?;
-            let children = if place.kind == "building" {
-                Vec::new()
-            } else {
-                places::children(c, &place)?
-            };
-            let (households_here, residents_here) = places::counts_under(c, &place.path)?;
-            let map = area_map(c, &place)?;
-            let mut floors: Vec<FloorRow> = Vec::new();
-            if place.kind == "building" {
-                let units = places::children_full(c, place.id)?;
-                for u in units {
-                    let f = u.floor_no.unwrap_or(0);
-                    match floors.iter_mut().find(|r| r.floor == f) {
-                        Some(r) => r.units.push(u),
-                        None => floors.push(FloorRow {
-                            floor: f,
-                            units: vec![u],
-                        }),
-                    }
-                }
-                floors.sort_by_key(|r| std::cmp::Reverse(r.floor));
-            }
-            let can_read = crate::org::Scope::covers(&scope.registry, &place.path);
-            let households = if place.kind == "unit" && can_read {
-                households::in_unit(c, &scope, place.id)?
-            } else {
-                Vec::new()
-            };
-            let orgs = places::orgs_serving(c, &place.path)?;
-            Ok(Some(PlacePage {
-                l: Layout::new(None),
-                place,
-                crumbs,
-                children,
-                households_here,
-                residents_here,
-                map,
-                floors,
-                households,
-                can_read_registry: can_read,
-                orgs,
-            }))
-        })
-        .await?;
-    let Some(mut page) = page else {
-        return Err(AppError::not_found());
-    };
-    crate::registry::access::unit_households(&state, &caller, &page.households).await?;
-    page.l = Layout::new(Some(&caller));
-    Ok(render(&page))
 }
 
 #[derive(Template)]

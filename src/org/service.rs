@@ -1,9 +1,9 @@
 //! The organisation area's use cases that the pages, the API and the command line share: creating an account, and auditing sign-ins and permission changes.
 
-use crate::http::AppState;
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::places::{self};
 use crate::org::{Caller, Role, login, users};
+use crate::state::AppState;
 
 /// Logs a sign-in attempt: success, failure, lockout or a deactivated account.
 pub async fn audit_login(

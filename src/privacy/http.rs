@@ -38,12 +38,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/exports/{id}/download", get(download_export))
 }
 
-use crate::http::AppState;
 use crate::http::Created;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed, file_response};
 use crate::http::{Path, Query};
 use crate::kernel::error::{AppError, AppResult};
+use crate::state::AppState;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;

@@ -11,13 +11,13 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/exports/{id}/download", get(export_download))
 }
 
-use crate::http::AppState;
 use crate::http::{ApiForm, Signed, check_csrf};
 use crate::http::{Path, Query};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::time::local_time;
 use crate::org::Caller;
+use crate::state::AppState;
 use crate::web::{Layout, render};
 use askama::Template;
 use axum::Router;

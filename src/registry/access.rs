@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::households::{self, Household};
 use crate::audit::{self, Action, NewEntry};
-use crate::http::AppState;
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Scope};
 use crate::params;
+use crate::state::AppState;
 
 /// Reads one record for a caller: within scope, the read is logged with the subjects the
 /// record shows; outside it (but existing), a denial is logged; either way nothing leaks.
@@ -179,7 +179,7 @@ pub async fn reveal(
     };
     let Some(blob) = row.blob(0) else {
         return Err(AppError::new(
-            axum::http::StatusCode::NOT_FOUND,
+            crate::kernel::StatusCode::NOT_FOUND,
             "no_value",
             "error.no_value",
         ));
@@ -226,7 +226,7 @@ pub struct OwnData {
 pub async fn own_data(state: &AppState, caller: &Caller) -> AppResult<OwnData> {
     let Some(pid) = caller.person_id else {
         return Err(AppError::new(
-            axum::http::StatusCode::NOT_FOUND,
+            crate::kernel::StatusCode::NOT_FOUND,
             "no_record",
             "error.no_record",
         ));
@@ -298,7 +298,7 @@ pub async fn request_correction(
 ) -> AppResult<i64> {
     let Some(pid) = caller.person_id else {
         return Err(AppError::new(
-            axum::http::StatusCode::NOT_FOUND,
+            crate::kernel::StatusCode::NOT_FOUND,
             "no_record",
             "error.no_record",
         ));
@@ -457,7 +457,7 @@ pub async fn decide_export(
             }
             if r.state != "pending" {
                 return Err(AppError::new(
-                    axum::http::StatusCode::CONFLICT,
+                    crate::kernel::StatusCode::CONFLICT,
                     "decided",
                     "error.export_decided",
                 ));
@@ -541,7 +541,7 @@ pub async fn download_export(
         .ok_or_else(AppError::not_found)?;
     if bytes.is_empty() {
         return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
+            crate::kernel::StatusCode::FORBIDDEN,
             "not_approved",
             "error.export_not_ready",
         ));
@@ -654,7 +654,7 @@ pub async fn update_person(
         }
         (Some(Err(PatchError::Key(k))), _) => Err(AppError::invalid(k)),
         (Some(Err(PatchError::Message(m))), _) => Err(AppError::with_message(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
             m,
         )),
@@ -749,14 +749,14 @@ pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> A
                 let dry = import::import(c, &keys, scope, &sheet, true, &who, &mut |_, _| {})?
                     .map_err(|e| {
                         AppError::with_message(
-                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
                             "invalid",
                             e.to_string(),
                         )
                     })?;
                 if dry.update > 0 || dry.unchanged > 0 {
                     return Err(AppError::new(
-                        axum::http::StatusCode::CONFLICT,
+                        crate::kernel::StatusCode::CONFLICT,
                         "conflict",
                         "error.person_exists",
                     ));
@@ -765,7 +765,7 @@ pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> A
                     import::import(c, &keys, scope, &sheet, false, &who, &mut |_, _| {})?.map_err(
                         |e| {
                             AppError::with_message(
-                                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                                crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
                                 "invalid",
                                 e.to_string(),
                             )
@@ -773,7 +773,7 @@ pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> A
                     )?;
                     let idn = super::idnum::IdNumber::parse(&id_text).map_err(|e| {
                         AppError::with_message(
-                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
                             "invalid",
                             e.to_string(),
                         )
@@ -788,7 +788,7 @@ pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> A
             }
             Err(match last_refusal {
                 Some(reason) => AppError::with_message(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid",
                     reason,
                 ),

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::persons::Search;
 use crate::params;
-use crate::privacy::FieldKeys;
+use crate::store::keys::FieldKeys;
 use crate::store::{Conn, Result, Val, now_ms, under_paths};
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

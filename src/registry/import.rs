@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, NewEntry};
 use crate::params;
-use crate::privacy::FieldKeys;
 use crate::registry::idnum::{IdNumber, Phone, Sex};
+use crate::store::keys::FieldKeys;
 use crate::store::{Conn, Result, Val, now_ms, under_paths};
 
 /// The columns linli reads, with the headers it accepts for each (the first is the template's).

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::org::Scope;
 use crate::params;
-use crate::privacy::FieldKeys;
 use crate::registry::idnum::{IdNumber, Phone};
+use crate::store::keys::FieldKeys;
 use crate::store::{Conn, Result, Val, like_containing as like, under_paths};
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

@@ -11,7 +11,7 @@ use super::import::parse_date;
 use super::plate::{Area, Plate, UNIT_USES, unit_use};
 use crate::org::Scope;
 use crate::params;
-use crate::privacy::FieldKeys;
+use crate::store::keys::FieldKeys;
 use crate::store::{Conn, Result, Val, now_ms, under_paths};
 
 /// Why a change was refused: not found (or outside the scope), invalid input, or a clash
@@ -35,7 +35,7 @@ fn conflict<T>(zh: &str, en: &str) -> Result<Outcome<T>> {
 
 impl From<Refusal> for crate::kernel::error::AppError {
     fn from(r: Refusal) -> Self {
-        use axum::http::StatusCode;
+        use crate::kernel::StatusCode;
         match r {
             Refusal::NotFound => crate::kernel::error::AppError::not_found(),
             Refusal::Invalid(m) => crate::kernel::error::AppError::with_message(

@@ -5,7 +5,7 @@
 use super::devices::{self, NewDevice, NewProfile, TelemetryKey};
 use super::rules::{self, NewRule, RuleKind, RuleParams};
 use crate::params;
-use crate::privacy::FieldKeys;
+use crate::store::keys::FieldKeys;
 use crate::store::{Conn, Result, Val};
 
 fn keys(list: &[(&str, &str)]) -> Vec<TelemetryKey> {

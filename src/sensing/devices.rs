@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::params;
-use crate::privacy::FieldKeys;
+use crate::store::keys::FieldKeys;
 use crate::store::{Conn, Result, Row, Val, under_paths};
 
 /// What ingestion and the rules need to know about a device (cached).

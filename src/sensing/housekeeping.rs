@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::http::AppState;
 use crate::params;
+use crate::state::AppState;
 use crate::store::{Conn, Result, meta, set_meta};
 
 const HOUR: i64 = 3_600_000;

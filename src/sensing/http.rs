@@ -17,11 +17,11 @@ use super::devices::{self, Device, DeviceQuery, LatestValue, Profile};
 use super::ingest;
 use super::rules::{self, NewRule, Rule, RulePatch};
 use crate::audit::{self, Action, NewEntry};
-use crate::http::AppState;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed};
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Scope};
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

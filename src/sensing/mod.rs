@@ -27,9 +27,9 @@ use std::time::Duration;
 use axum::Router;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
-use crate::http::AppState;
 use crate::http::area::{Area, BoxFut, Job, Nav};
 use crate::org::Caller;
+use crate::state::AppState;
 use crate::store::{Db, StoreError};
 
 pub use alerts::Alert;

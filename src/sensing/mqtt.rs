@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::devices::DeviceInfo;
 use super::ingest::{self, Reading};
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// Where to connect: `mqtt://[user:password@]host[:port][?client_id=ID&topic_root=linli]`.
 #[derive(Clone, PartialEq, Eq)]

@@ -18,12 +18,12 @@ use super::alerts::{self, Alert, AlertHistory, AlertQuery};
 use super::devices::{self, Device, DeviceQuery, LatestValue, Profile};
 use super::http::{DevicePatch, worker};
 use super::rules::{Rule, RuleKind, RulePatch};
-use crate::http::AppState;
 use crate::http::{ApiForm, Signed, check_csrf};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
 use crate::org::{Caller, Scope, places};
+use crate::state::AppState;
 use crate::web::Layout;
 use crate::web::{esc, map};
 

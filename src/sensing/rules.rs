@@ -20,8 +20,8 @@ use utoipa::ToSchema;
 use super::alerts::{self, AlertEvent};
 use super::devices::DeviceInfo;
 use super::ingest::Value;
-use crate::http::AppState;
 use crate::params;
+use crate::state::AppState;
 use crate::store::{Conn, Result, Row, StoreError, Val};
 
 /// Daily windows and tag dates are in the street's zone.

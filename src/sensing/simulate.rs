@@ -13,8 +13,8 @@ use chrono::{TimeZone, Timelike};
 use http_body_util::Full;
 use rand::{Rng, SeedableRng};
 
-use crate::privacy::FieldKeys;
 use crate::store::Db;
+use crate::store::keys::FieldKeys;
 
 #[derive(Clone, Debug)]
 pub struct SimOptions {

@@ -15,10 +15,10 @@ use utoipa::IntoParams;
 
 use super::StateEvent;
 use super::alerts::AlertEvent;
-use crate::http::AppState;
 use crate::http::Signed;
 use crate::kernel::error::AppResult;
 use crate::org::Scope;
+use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

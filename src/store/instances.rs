@@ -18,7 +18,7 @@ const FORGET_MS: i64 = 86_400_000;
 
 /// A fresh id for this process.
 pub fn new_id() -> String {
-    crate::org::auth::random_token("proc_")[..20].to_string()
+    crate::kernel::ids::random_token("proc_")[..20].to_string()
 }
 
 /// Records that process `id` is alive now, and forgets processes long gone.

@@ -7,6 +7,7 @@
 //! integers are BIGINT, times are unix milliseconds, booleans are 0/1.
 
 pub mod instances;
+pub mod keys;
 mod postgres;
 mod sqlite;
 mod value;

@@ -1,7 +1,5 @@
 //! The home page: what each role meets first, read from the areas' surfaces.
 
-use crate::audit::notice_streets;
-use crate::http::AppState;
 use crate::http::Signed;
 use crate::kernel::ctx;
 use crate::kernel::error::AppResult;
@@ -11,6 +9,7 @@ use crate::org::pages::{GrantView, area_map, grant_views};
 use crate::org::places::{self, Place};
 use crate::org::{Caller, Role};
 use crate::registry::households::{self, Figures, Household};
+use crate::state::AppState;
 use crate::web::{Layout, render};
 use askama::Template;
 use axum::extract::State;
@@ -149,7 +148,7 @@ pub(crate) async fn home(
             if let Some(h) = &household {
                 helpers.extend(workers_for(c, &h.unit_path)?);
             }
-            let notices = match notice_streets(&c2) {
+            let notices = match c2.notice_streets() {
                 Some(streets) => crate::audit::anomaly::notices(c, streets.as_deref(), 20)?,
                 None => Vec::new(),
             };

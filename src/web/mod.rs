@@ -15,9 +15,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::http::AppState;
 use crate::http::area::Nav;
 use crate::kernel::AppError;
+use crate::state::AppState;
 
 static NAV: OnceLock<Vec<&'static Nav>> = OnceLock::new();
 

@@ -547,7 +547,7 @@ async fn absence_rule_fires_on_time_without_messages_and_survives_a_restart() {
     // "Restart": a second engine on the same database, with nothing in memory, re-arms from
     // the database and fires exactly once when due.
     let cfg = (*app.state.cfg).clone();
-    let keys = linli::privacy::FieldKeys::load_or_create(&cfg.keys_dir()).unwrap();
+    let keys = linli::store::keys::FieldKeys::load_or_create(&cfg.keys_dir()).unwrap();
     let log_key = linli::audit::LogKey::load_or_create(&cfg.keys_dir()).unwrap();
     let fresh = linli::app::state(app.db.clone(), cfg, keys, log_key);
     linli::sensing::of(&fresh).clock.set(t0 + 7_800_000 + 1000);
@@ -2227,7 +2227,7 @@ async fn simulator_feeds_every_device_kind_and_shut_doors_raise_absence_alerts()
         .into_iter()
         .map(|r| r.i64(0))
         .collect();
-    let keys = linli::privacy::FieldKeys::load_or_create(&app.state.cfg.keys_dir()).unwrap();
+    let keys = linli::store::keys::FieldKeys::load_or_create(&app.state.cfg.keys_dir()).unwrap();
     let sent = linli::sensing::simulate::run(
         app.db.clone(),
         keys,

@@ -8,9 +8,9 @@ use linli::app;
 use linli::audit::LogKey;
 use linli::config::{Config, Secret};
 use linli::demo::synth::DemoSize;
-use linli::http::AppState;
-use linli::privacy::FieldKeys;
+use linli::state::AppState;
 use linli::store::Db;
+use linli::store::keys::FieldKeys;
 
 pub const PASSWORD: &str = "demo-pass-123";
 

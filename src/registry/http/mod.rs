@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use utoipa::OpenApi;
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 pub use people::{PersonsQuery, person_search};
 pub use records::{population_for, rental_people, street_admin, writer};

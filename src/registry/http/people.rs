@@ -35,13 +35,13 @@ pub fn router() -> Router<Arc<AppState>> {
         )
 }
 
-use crate::http::AppState;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed, csv_response, file_response};
 use crate::http::{Changed, Created};
 use crate::http::{Path, Query};
 use crate::kernel::error::{AppError, AppResult};
 use crate::registry::households::Household;
+use crate::state::AppState;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;

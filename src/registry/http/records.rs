@@ -13,13 +13,13 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{self, Action, NewEntry};
-use crate::http::AppState;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed};
 use crate::http::{Changed, Created};
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::Caller;
 use crate::registry::records::{self, Actor, Outcome};
+use crate::state::AppState;
 
 /// The registry's records' part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
@@ -87,7 +87,7 @@ async fn change_as<T: Send + 'static>(
     f: impl FnOnce(
         &mut dyn crate::store::Conn,
         &crate::org::Scope,
-        &crate::privacy::FieldKeys,
+        &crate::store::keys::FieldKeys,
         Actor<'static>,
     ) -> crate::store::Result<Outcome<T>>
     + Send

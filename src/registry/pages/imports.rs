@@ -13,13 +13,13 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/imports/jobs/{id}/refused.xlsx", get(import_job_refused))
 }
 
-use crate::http::AppState;
 use crate::http::Path;
 use crate::http::{Signed, check_csrf};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
 use crate::org::Caller;
+use crate::state::AppState;
 use crate::web::{Layout, render};
 use askama::Template;
 use axum::Router;

@@ -3,18 +3,20 @@
 
 mod imports;
 mod people;
+mod places;
 mod records;
 
 use std::sync::Arc;
 
 use axum::Router;
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 pub use records::bars;
 
 pub fn router() -> Router<Arc<AppState>> {
     records::router()
         .merge(people::router())
+        .merge(places::router())
         .merge(imports::router())
 }

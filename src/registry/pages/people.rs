@@ -9,7 +9,6 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/persons/{id}/reveal", post(reveal_page))
 }
 
-use crate::http::AppState;
 use crate::http::{ApiForm, Signed, check_csrf};
 use crate::http::{Path, Query};
 use crate::kernel::ctx;
@@ -18,6 +17,7 @@ use crate::kernel::i18n::Lang;
 use crate::kernel::time::local_time;
 use crate::org::Caller;
 use crate::registry::households::Household;
+use crate::state::AppState;
 use crate::web::{Layout, render};
 use askama::Template;
 use axum::Router;

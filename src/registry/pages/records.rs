@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::audit::{self, Action, NewEntry};
-use crate::http::AppState;
 use crate::http::{ApiForm, Signed, check_csrf};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
@@ -24,6 +23,7 @@ use crate::org::Caller;
 use crate::registry::http::{street_admin, writer};
 use crate::registry::records::{self, Actor, Outcome, PersonPick};
 use crate::registry::stats::Population;
+use crate::state::AppState;
 use crate::web::{Layout, render};
 
 pub fn router() -> Router<Arc<AppState>> {

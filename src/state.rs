@@ -1,5 +1,6 @@
-//! What every handler shares: the database, configuration, keys, the audit writer, the
-//! callers' cache, metrics, and each area's own state by type. `app` builds it; areas read it.
+//! What every service and handler shares: the database, configuration, keys, the audit writer,
+//! the callers' cache, metrics, and each area's own state by type. `app` builds it; areas'
+//! services take it (a use case reads and writes through it), and so do their handlers.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -11,8 +12,8 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Reg
 
 use crate::config::Config;
 use crate::org::auth::{CallerCache, SessionPolicy};
-use crate::privacy::FieldKeys;
 use crate::store::Db;
+use crate::store::keys::FieldKeys;
 
 /// Each area's own state, keyed by its type.
 #[derive(Default)]
