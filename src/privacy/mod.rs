@@ -1,7 +1,9 @@
 //! Field protection: national ID numbers and phone numbers are encrypted at rest with
 //! AES-256-GCM under a key kept outside the database, and found again through a keyed hash
-//! (an HMAC "blind index") so that exact look-up never decrypts the table.
+//! (an HMAC "blind index") so that exact look-up never decrypts the table. Numbers typed into
+//! free text are masked on display ([`mask`]).
 
+pub mod mask;
 pub mod retention;
 
 use std::path::Path;
