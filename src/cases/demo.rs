@@ -52,6 +52,8 @@ fn catalogue() -> Vec<(NewCategory, &'static str, bool)> {
         dup_radius_m: radius,
         verify_required: verify,
         public,
+        // 群租 and the care of an elderly person are about people: never published.
+        about_people: Some(matches!(code, "group_rental" | "elderly_care")),
     };
     vec![
         (

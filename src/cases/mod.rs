@@ -86,6 +86,11 @@ impl Channel {
     pub fn parse(s: &str) -> Option<Channel> {
         Channel::ALL.into_iter().find(|c| c.as_str() == s)
     }
+    /// Whether a report from this channel may be published (the Open311 feed, "similar reports
+    /// nearby"): a hotline caller did not agree to it, and a sensor's alert names the flat.
+    pub fn published(self) -> bool {
+        !matches!(self, Channel::Hotline | Channel::Sensor)
+    }
 }
 
 /// The type of an extra field of a category.
@@ -147,9 +152,18 @@ pub struct Category {
     /// Listed over Open311.
     pub public: bool,
     pub active: bool,
+    /// About people (群租, a family dispute, care for an elderly person): never published,
+    /// whatever `public` says.
+    pub about_people: bool,
 }
 
 impl Category {
+    /// Whether cases of this category may be shown to the public (the Open311 feed, "similar
+    /// reports nearby"): offered publicly and not about people.
+    pub fn publishable(&self) -> bool {
+        self.public && !self.about_people
+    }
+
     pub fn name(&self, lang: crate::web::i18n::Lang) -> &str {
         if lang == crate::web::i18n::Lang::En {
             &self.name_en
@@ -160,7 +174,7 @@ impl Category {
 }
 
 const CATEGORY_COLS: &str = "id, street_id, code, name_zh, name_en, group_code, fields, accept_hours, \
-     resolve_hours, priority, dup_radius_m, verify_required, public, active";
+     resolve_hours, priority, dup_radius_m, verify_required, public, active, about_people";
 
 fn category_from(mut r: Row) -> Category {
     Category {
@@ -178,6 +192,7 @@ fn category_from(mut r: Row) -> Category {
         verify_required: r.bool(11),
         public: r.bool(12),
         active: r.bool(13),
+        about_people: r.bool(14),
     }
 }
 
@@ -230,6 +245,11 @@ pub struct NewCategory {
     pub verify_required: bool,
     #[serde(default = "yes")]
     pub public: bool,
+    /// About people (群租, a family dispute, care for an elderly person): never offered or
+    /// published, whatever `public` says. When absent, a category keeps what it had (a new
+    /// one is not about people).
+    #[serde(default)]
+    pub about_people: Option<bool>,
 }
 
 fn default_priority() -> i64 {
@@ -269,11 +289,16 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
     }
     let fields = serde_json::to_string(&k.fields).unwrap_or_else(|_| "[]".into());
     let now = crate::store::now_ms();
-    if let Some(old) = category_by_code(c, street_id, &k.code)? {
+    let old = category_by_code(c, street_id, &k.code)?;
+    let about_people = k
+        .about_people
+        .unwrap_or_else(|| old.as_ref().is_some_and(|o| o.about_people));
+    let public = k.public && !about_people;
+    if let Some(old) = old {
         c.exec(
             "UPDATE case_categories SET name_zh = $2, name_en = $3, group_code = $4, fields = $5, \
              accept_hours = $6, resolve_hours = $7, priority = $8, dup_radius_m = $9, \
-             verify_required = $10, public = $11, active = 1 WHERE id = $1",
+             verify_required = $10, public = $11, about_people = $12, active = 1 WHERE id = $1",
             params![
                 old.id,
                 k.name_zh.trim(),
@@ -285,15 +310,16 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
                 k.priority,
                 k.dup_radius_m,
                 k.verify_required,
-                k.public
+                public,
+                about_people
             ],
         )?;
         return Ok(old.id);
     }
     Ok(c.query_i64(
         "INSERT INTO case_categories (street_id, code, name_zh, name_en, group_code, fields, \
-         accept_hours, resolve_hours, priority, dup_radius_m, verify_required, public, active, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13) RETURNING id",
+         accept_hours, resolve_hours, priority, dup_radius_m, verify_required, public, about_people, \
+         active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14) RETURNING id",
         params![
             street_id,
             k.code.as_str(),
@@ -306,7 +332,8 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
             k.priority,
             k.dup_radius_m,
             k.verify_required,
-            k.public,
+            public,
+            about_people,
             now
         ],
     )?)

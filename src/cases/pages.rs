@@ -1220,6 +1220,7 @@ async fn catalogue_save(
         num("dup_radius_m"),
     );
     let (verify, public) = (get("verify_required") == "1", get("public") == "1");
+    let about_people = get("about_people") == "1";
     let r = state
         .db
         .write_tx(move |c| -> Result<(), super::CaseError> {
@@ -1239,6 +1240,7 @@ async fn catalogue_save(
                     dup_radius_m: radius,
                     verify_required: verify,
                     public,
+                    about_people: Some(about_people),
                 },
             )?;
             Ok(())
