@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::calendar::{self, CalendarDay};
-use super::dedupe::{self, Suggestion};
+use super::dedupe::{self, Shown};
 use super::lifecycle::{self, Action, ActorRef, Step};
 use super::notify::{self, InboxItem};
 use super::{
@@ -217,8 +217,9 @@ pub struct CaseRequest {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedCase {
     pub case: Case,
-    /// Open cases that may be the same problem.
-    pub duplicates: Vec<Suggestion>,
+    /// Open cases that may be the same problem, as the caller may see them: cases in her
+    /// scope for a worker, similar reports nearby without personal data for anyone else.
+    pub duplicates: Vec<Shown>,
 }
 
 /// The channels a caller may report through, the first being the default.
@@ -274,12 +275,13 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
     // there is one writer, and it only inserts.
     dedupe::ready().await;
     let now = now_ms();
+    let viewer = Viewer::of(caller);
     let (new, prepared, duplicates) = state
         .db
         .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
             let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
                 let p = super::prepare(c, street, &new, now)?;
-                let dups = dedupe::suggest(
+                let found = dedupe::suggest(
                     c,
                     &dedupe::Probe {
                         street_id: street,
@@ -293,6 +295,7 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
                     },
                     now,
                 )?;
+                let dups = dedupe::shown_to(c, &viewer, &p.category, found, now)?;
                 Ok((new, p, dups))
             };
             Ok(run(c))
@@ -318,7 +321,25 @@ pub async fn create_case(
     ApiJson(r): ApiJson<CaseRequest>,
 ) -> AppResult<(StatusCode, Json<CreatedCase>)> {
     let out = intake(&state, &caller, r).await?;
+    record_shown(&state, &caller, &out.duplicates).await?;
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Audits likely duplicates shown to a caller, as a list of the cases (and of the reporters
+/// whose words were shown).
+pub async fn record_shown(state: &AppState, caller: &Caller, shown: &[Shown]) -> AppResult<()> {
+    if shown.is_empty() {
+        return Ok(());
+    }
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, audit::Action::List)
+                .subjects(dedupe::audit_subjects(shown))
+                .purpose("duplicates"),
+        )
+        .await?;
+    Ok(())
 }
 
 /// The floor under case creation, for `linli-bench cases` only (served when the server starts
@@ -359,16 +380,19 @@ pub struct DuplicateProbe {
     pub lon: Option<f64>,
 }
 
-/// Open cases that may be the same problem as a report being written (before it is sent).
+/// Open cases that may be the same problem as a report being written (before it is sent): to
+/// a worker, the cases in her scope (`kind: case`); to anyone else, similar reports nearby of
+/// categories that may be published, without personal data (`kind: nearby`). Audited.
 #[utoipa::path(post, path = "/api/v1/cases/duplicates", tag = "cases", request_body = DuplicateProbe, security(("bearer" = [])),
-    responses((status = 200, body = [Suggestion]), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = [Shown]), (status = 422, body = ErrorBody)))]
 pub async fn duplicates(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     ApiJson(p): ApiJson<DuplicateProbe>,
-) -> AppResult<Json<Vec<Suggestion>>> {
+) -> AppResult<Json<Vec<Shown>>> {
     let street = street_of(&caller)?;
     let now = now_ms();
+    let viewer = Viewer::of(&caller);
     let out = state
         .db
         .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
@@ -376,7 +400,7 @@ pub async fn duplicates(
                 let cat = super::category_by_code(c, street, &p.category)?
                     .ok_or(CaseError::Invalid("case.err_category"))?;
                 let loc = super::locate(c, street, p.place_id, p.lat, p.lon)?;
-                Ok(dedupe::suggest(
+                let found = dedupe::suggest(
                     c,
                     &dedupe::Probe {
                         street_id: street,
@@ -389,11 +413,13 @@ pub async fn duplicates(
                         exclude: None,
                     },
                     now,
-                )?)
+                )?;
+                Ok(dedupe::shown_to(c, &viewer, &cat, found, now)?)
             };
             Ok(run(c))
         })
         .await??;
+    record_shown(&state, &caller, &out).await?;
     Ok(Json(out))
 }
 

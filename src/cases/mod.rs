@@ -658,6 +658,28 @@ impl Viewer {
         !self.verify.is_empty() || !self.orgs.is_empty()
     }
 
+    /// Works over places (dispatchers, community and grid workers), not only on the cases
+    /// dispatched to an organisation: the callers shown likely duplicates as cases.
+    pub fn works_in_places(&self) -> bool {
+        !self.verify.is_empty()
+    }
+
+    /// Whether a case with these particulars is one this viewer sees: the rule of
+    /// [`Viewer::condition`], on values already read (followers aside: following a case shows
+    /// it to its follower only when opened by its number).
+    pub fn sees(
+        &self,
+        place_path: &str,
+        handler_org_id: Option<i64>,
+        handler_user_id: Option<i64>,
+        reporter_id: Option<i64>,
+    ) -> bool {
+        crate::org::Scope::covers(&self.paths(), place_path)
+            || handler_org_id.is_some_and(|o| self.orgs.contains(&o))
+            || handler_user_id == Some(self.user_id)
+            || reporter_id == Some(self.user_id)
+    }
+
     /// The SQL condition for the cases this viewer sees, parameters from `first`.
     fn condition(&self, first: usize, p: &mut Vec<Val>) -> String {
         let mut parts = Vec::new();

@@ -781,6 +781,7 @@ async fn case_page(
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
     let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
     let c2 = case.clone();
+    let viewer = Viewer::of(&caller);
     let (orgs, duplicates, map, fields) = state
         .db
         .read(move |c| {
@@ -797,7 +798,11 @@ async fn case_page(
                 Vec::new()
             };
             let dups = if dispatching {
-                super::dedupe::suggest(
+                // The case's own terms as stored (its description shown here may be masked).
+                let terms = c
+                    .query_one("SELECT terms FROM cases WHERE id = $1", crate::params![cid])?
+                    .str(0);
+                let found = super::dedupe::suggest(
                     c,
                     &super::dedupe::Probe {
                         street_id: street,
@@ -806,11 +811,12 @@ async fn case_page(
                         building_id: c2.building_id,
                         lat: c2.lat,
                         lon: c2.lon,
-                        terms: &super::dedupe::segment(&c2.description),
+                        terms: &terms,
                         exclude: Some(cid),
                     },
                     crate::store::now_ms(),
-                )?
+                )?;
+                super::dedupe::in_scope(&viewer, found)
             } else {
                 Vec::new()
             };
@@ -826,6 +832,12 @@ async fn case_page(
             Ok((orgs, dups, map, fields))
         })
         .await?;
+    let shown: Vec<super::dedupe::Shown> = duplicates
+        .iter()
+        .cloned()
+        .map(super::dedupe::Shown::Case)
+        .collect();
+    super::http::record_shown(&state, &caller, &shown).await?;
     let events = d
         .timeline
         .iter()
