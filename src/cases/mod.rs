@@ -421,7 +421,9 @@ pub struct Case {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_id: Option<i64>,
     pub reporter_name: String,
-    /// The reporter's phone or e-mail: only in the detail a dispatcher reads (audited).
+    /// The reporter's phone or e-mail, masked (`139****5678`): only in the detail a worker
+    /// reads (audited); in full only when revealed, for a purpose
+    /// (`POST /api/v1/cases/{id}/reveal`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_contact: Option<String>,
     /// The organisation routing suggests.
@@ -480,7 +482,7 @@ pub struct Case {
     #[serde(skip)]
     pub building_id: Option<i64>,
     #[serde(skip)]
-    pub contact: String,
+    pub contact: Contact,
     #[serde(skip)]
     pub clock_start: i64,
     #[serde(skip)]
@@ -498,6 +500,107 @@ impl Case {
     pub fn is_open(&self) -> bool {
         self.state.is_open()
     }
+
+    /// Masks phone and ID numbers typed into the case's free text (description, address,
+    /// rating comment), unless `viewer` (a user id) is who reported it: their own words are
+    /// shown to them as written.
+    pub fn mask_free_text(&mut self, viewer: i64) {
+        if self.reporter_id == Some(viewer) {
+            return;
+        }
+        use crate::privacy::mask::free_text;
+        self.description = free_text(&self.description);
+        self.address = free_text(&self.address);
+        self.rating_comment = self.rating_comment.as_deref().map(free_text);
+    }
+}
+
+/// A reporter's phone or e-mail as stored: encrypted under the field key like persons'
+/// phones, with its masked form for display.
+#[derive(Clone, Debug, Default)]
+pub struct Contact {
+    pub enc: Option<Vec<u8>>,
+    pub masked: String,
+    /// A contact stored in clear before contacts were encrypted, until the pass at start
+    /// ([`seal_clear_contacts`]) encrypts it.
+    unsealed: Option<String>,
+}
+
+impl Contact {
+    /// Encrypts a contact as given at intake (at most 100 characters); none when empty.
+    pub fn seal(keys: &crate::privacy::FieldKeys, clear: &str) -> Result<Contact, CaseError> {
+        let clear = clear.trim();
+        if clear.chars().count() > 100 {
+            return Err(CaseError::Invalid("case.err_too_long"));
+        }
+        if clear.is_empty() {
+            return Ok(Contact::default());
+        }
+        Ok(Contact {
+            enc: Some(keys.encrypt(clear)),
+            masked: crate::privacy::mask::contact(clear),
+            unsealed: None,
+        })
+    }
+
+    fn stored(enc: Option<Vec<u8>>, masked: String, clear: String) -> Contact {
+        if enc.is_none() && !clear.is_empty() {
+            return Contact {
+                enc: None,
+                masked: crate::privacy::mask::contact(&clear),
+                unsealed: Some(clear),
+            };
+        }
+        Contact {
+            enc,
+            masked,
+            unsealed: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.masked.is_empty()
+    }
+
+    /// The contact in full: for a reveal, which is audited before it is shown.
+    pub fn open(&self, keys: &crate::privacy::FieldKeys) -> Option<String> {
+        match &self.enc {
+            Some(blob) => keys.decrypt(blob),
+            None => self.unsealed.clone(),
+        }
+    }
+}
+
+/// Encrypts reporters' contacts stored in clear (before schema 20), a batch at a time: the
+/// cases job runs it at start. Returns how many it encrypted.
+pub fn seal_clear_contacts(
+    c: &mut dyn Conn,
+    keys: &crate::privacy::FieldKeys,
+    batch: i64,
+) -> Result<usize, StoreError> {
+    let rows = c.query(
+        &format!(
+            "SELECT id, reporter_contact FROM cases WHERE reporter_contact <> '' ORDER BY id LIMIT {}",
+            batch.clamp(1, 10_000)
+        ),
+        params![],
+    )?;
+    let mut n = 0;
+    for r in rows {
+        let clear = r.str(1);
+        let sealed = keys.encrypt(clear.trim());
+        n += c.exec(
+            "UPDATE cases SET reporter_contact_enc = $2, reporter_contact_masked = $3, \
+             reporter_contact = '' WHERE id = $1 AND reporter_contact = $4",
+            params![
+                r.i64(0),
+                sealed,
+                crate::privacy::mask::contact(clear.trim()),
+                clear.as_str()
+            ],
+        )? as usize;
+    }
+    Ok(n)
 }
 
 pub(crate) const CASE_COLS: &str = "c.id, c.street_id, c.category_id, k.code, k.name_zh, k.name_en, c.channel, c.state, \
@@ -506,7 +609,8 @@ pub(crate) const CASE_COLS: &str = "c.id, c.street_id, c.category_id, k.code, k.
      c.handler_user_id, hu.display_name, c.resolver_id, c.verifier_id, c.master_id, c.extension_hours, \
      c.clock, c.due_at, c.warn_at, c.level, c.late, c.rating, c.rating_comment, c.created_at, \
      c.updated_at, c.resolved_at, c.closed_at, c.token, k.verify_required, c.hold_from, \
-     c.remaining_ms, c.building_id, c.reporter_contact, c.clock_start, c.warned";
+     c.remaining_ms, c.building_id, c.reporter_contact, c.clock_start, c.warned, \
+     c.reporter_contact_enc, c.reporter_contact_masked";
 pub(crate) const CASE_FROM: &str = "cases c JOIN case_categories k ON k.id = c.category_id \
      JOIN places p ON p.id = c.place_id \
      LEFT JOIN organisations so ON so.id = c.suggested_org_id \
@@ -564,7 +668,11 @@ pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
         hold_from: r.take_str(42),
         remaining_ms: r.opt_i64(43),
         building_id: r.opt_i64(44),
-        contact: r.take_str(45).unwrap_or_default(),
+        contact: Contact::stored(
+            r.blob(48),
+            r.take_str(49).unwrap_or_default(),
+            r.take_str(45).unwrap_or_default(),
+        ),
         clock_start: r.i64(46),
         warned: r.bool(47),
     }
@@ -723,7 +831,8 @@ pub struct Filter {
     pub offset: Option<i64>,
 }
 
-/// The cases a viewer sees, late ones first, then by deadline and age.
+/// The cases a viewer sees, late ones first, then by deadline and age; phone and ID numbers in
+/// their text masked but for the viewer's own reports ([`Case::mask_free_text`]).
 pub fn list(
     c: &mut dyn Conn,
     viewer: &Viewer,
@@ -743,7 +852,11 @@ pub fn list(
     );
     Ok(c.query(&sql, &p)?
         .into_iter()
-        .map(|r| case_from(r, now))
+        .map(|r| {
+            let mut case = case_from(r, now);
+            case.mask_free_text(viewer.user_id);
+            case
+        })
         .collect())
 }
 
@@ -959,7 +1072,7 @@ pub struct NewCase {
     pub extra: serde_json::Map<String, serde_json::Value>,
     pub reporter_id: Option<i64>,
     pub reporter_name: String,
-    pub reporter_contact: String,
+    pub reporter_contact: Contact,
     pub open311_key_id: Option<i64>,
     /// Never wait for the word segmenter: when it is not loaded yet, store the description's
     /// character pairs only and let the cases job complete the terms. Set by intake that runs
@@ -1227,7 +1340,6 @@ pub fn prepare(
     if description.chars().count() > 2000
         || n.address.chars().count() > 200
         || n.reporter_name.chars().count() > 100
-        || n.reporter_contact.chars().count() > 100
     {
         return Err(CaseError::Invalid("case.err_too_long"));
     }
@@ -1270,10 +1382,10 @@ pub fn store(
     let loc = &p.located;
     let id = c.query_i64(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
-         place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \
+         place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact_enc, \
          open311_key_id, token, suggested_org_id, clock, clock_start, warn_at, due_at, next_alarm_at, \
-         created_at, updated_at, terms, cell, terms_partial) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23, $24) RETURNING id",
+         created_at, updated_at, terms, cell, terms_partial, reporter_contact_masked) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23, $24, $25) RETURNING id",
         params![
             street_id,
             p.category.id,
@@ -1289,7 +1401,7 @@ pub fn store(
             p.extra.clone(),
             n.reporter_id,
             n.reporter_name.trim(),
-            n.reporter_contact.trim(),
+            n.reporter_contact.enc.clone(),
             n.open311_key_id,
             p.token.as_str(),
             p.suggested_org_id,
@@ -1298,7 +1410,8 @@ pub fn store(
             p.due_at,
             p.terms.clone(),
             loc.lat.zip(loc.lon).map(|(a, o)| dedupe::cell(a, o)),
-            p.terms_partial as i64
+            p.terms_partial as i64,
+            n.reporter_contact.masked.as_str()
         ],
     )?;
     let actor = if n.reporter_name.trim().is_empty() {
@@ -1483,9 +1596,10 @@ pub fn figures(
     Ok(out)
 }
 
-/// The background work of cases: at start, the removal of orphaned photo files; then the
-/// deadline watcher every 30 seconds, and every 5 seconds webhook delivery and the completion
-/// of terms stored partial (by a sensor alert's case before the word segmenter was loaded).
+/// The background work of cases: at start, the removal of orphaned photo files and the
+/// encryption of contacts stored in clear by an older version; then the deadline watcher every
+/// 30 seconds, and every 5 seconds webhook delivery and the completion of terms stored partial
+/// (by a sensor alert's case before the word segmenter was loaded).
 /// All keep their state in the database. The segmenter's dictionary, about 33 MB, is loaded
 /// when the report form is first opened or a report first arrives, not at start: an idle
 /// server holds about 40 MB instead of 75.
@@ -1497,6 +1611,22 @@ pub fn spawn_jobs(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = ?e, "sweeping orphaned photo files failed"),
             Err(e) => tracing::warn!(error = %e, "sweeping orphaned photo files failed"),
+        }
+        // Contacts stored in clear by a version before schema 20 are encrypted now, once.
+        loop {
+            let keys = state.keys.clone();
+            match state
+                .db
+                .write(move |c| seal_clear_contacts(c, &keys, 500))
+                .await
+            {
+                Ok(0) => break,
+                Ok(n) => tracing::info!(cases = n, "reporters' contacts encrypted"),
+                Err(e) => {
+                    tracing::error!(error = %e, "encrypting reporters' contacts failed");
+                    break;
+                }
+            }
         }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         let mut n: u64 = 0;

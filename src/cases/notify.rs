@@ -167,7 +167,8 @@ pub fn inbox(c: &mut dyn Conn, user_id: i64, limit: i64) -> Result<Vec<InboxItem
         id: r.i64(0),
         kind: r.take_str(1).unwrap_or_default(),
         case_id: r.opt_i64(2),
-        note: r.take_str(3).unwrap_or_default(),
+        // A step's note, written by someone else: numbers in it masked.
+        note: crate::privacy::mask::free_text(&r.take_str(3).unwrap_or_default()),
         created_at: r.i64(4),
         read: r.opt_i64(5).is_some(),
     })

@@ -555,6 +555,7 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
+    let contact = super::Contact::seal(&state.keys, &contact).map_err(|e| Failure::case(fmt, e))?;
     let mut description = param(&p, "description").unwrap_or("").to_string();
     if let Some(m) = param(&p, "media_url") {
         description.push_str(&format!("\n{m}"));

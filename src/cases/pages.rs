@@ -40,6 +40,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/cases/figures", get(figures_page))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/step", post(step_submit))
+        .route("/cases/{id}/reveal", post(reveal_submit))
         .route(
             "/cases/{id}/photos",
             post(photo_submit).layer(axum::extract::DefaultBodyLimit::max(
@@ -684,6 +685,10 @@ struct CasePage {
     map: Option<String>,
     photos: Vec<super::photos::Photo>,
     can_upload: bool,
+    /// The caller works on the case and something of it is masked.
+    can_reveal: bool,
+    purposes: &'static [&'static str],
+    reveal_error: Option<String>,
 }
 
 /// A map of cases over the grid polygons of a street (or one grid).
@@ -773,15 +778,84 @@ async fn case_page(
     Signed(caller): Signed,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let d = detail(&state, &caller, id).await?;
+    case_view(&state, &caller, id, None).await
+}
+
+#[derive(Deserialize)]
+struct RevealForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Shows the case page with its personal data in full, for a purpose (audited), or with the
+/// reason a reveal was refused.
+async fn reveal_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<RevealForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    case_view(&state, &caller, id, Some((&f.purpose, &f.note))).await
+}
+
+/// The case page; with `reveal` (a purpose and a note), its personal data in full.
+async fn case_view(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: i64,
+    reveal: Option<(&str, &str)>,
+) -> AppResult<Response> {
+    let d = detail(state, caller, id).await?;
     let t = Tr(ctx().lang);
-    let case = d.case;
+    let mut case = d.case;
+    let mut timeline = d.timeline;
+    // The reveal is logged after the page's own read, so that it is the last word.
+    let (revealed, reveal_error, status) = match reveal {
+        None => (None, None, StatusCode::OK),
+        Some((purpose, note)) => {
+            match super::http::reveal(state, caller, id, purpose, note).await {
+                Ok(r) => (Some(r), None, StatusCode::OK),
+                Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+                    (None, Some(e.message(ctx().lang)), e.status)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let shown_in_full = revealed.is_some();
+    if let Some(r) = revealed {
+        case.reporter_contact = r.reporter_contact;
+        case.description = r.description;
+        case.address = r.address;
+        case.rating_comment = r.rating_comment;
+        for e in &mut timeline {
+            if let Some(n) = r.notes.iter().find(|n| n.event_id == e.id) {
+                e.note = n.note.clone();
+            }
+        }
+    }
+    // Someone working on the case may see in full what is masked: the reporter's contact,
+    // numbers in its text.
+    let masked = |s: &str| s.contains("****");
+    let can_reveal = !shown_in_full
+        && d.roles
+            .iter()
+            .any(|r| !matches!(r, super::lifecycle::Actor::Reporter))
+        && (case.reporter_contact.is_some()
+            || masked(&case.description)
+            || masked(&case.address)
+            || timeline.iter().any(|e| masked(&e.note)));
     let photos = d.photos;
     let can_upload = case.is_open() && !d.roles.is_empty();
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
     let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
     let c2 = case.clone();
-    let viewer = Viewer::of(&caller);
+    let viewer = Viewer::of(caller);
     let (orgs, duplicates, map, fields) = state
         .db
         .read(move |c| {
@@ -837,9 +911,8 @@ async fn case_page(
         .cloned()
         .map(super::dedupe::Shown::Case)
         .collect();
-    super::http::record_shown(&state, &caller, &shown).await?;
-    let events = d
-        .timeline
+    super::http::record_shown(state, caller, &shown).await?;
+    let events = timeline
         .iter()
         .map(|e| EventView {
             at: when(e.at),
@@ -869,7 +942,7 @@ async fn case_page(
         .collect();
     let extra = extra_rows(&case.extra, &fields, t.0);
     let page = CasePage {
-        l: Layout::new(Some(&caller)),
+        l: Layout::new(Some(caller)),
         category: case.category_name(t.0).to_string(),
         state_label: t.k("case.state", case.state.as_str()),
         channel: t.k("case.channel", case.channel.as_str()),
@@ -888,8 +961,11 @@ async fn case_page(
         map,
         photos,
         can_upload,
+        can_reveal,
+        purposes: &crate::registry::access::PURPOSES,
+        reveal_error,
     };
-    Ok(render(&page, StatusCode::OK))
+    Ok(render(&page, status))
 }
 
 async fn step_submit(

@@ -75,6 +75,8 @@ const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/api/v1/cases/{id}/transitions",
     "/cases/{id}",
     "/api/v1/cases/duplicates",
+    "/api/v1/cases/{id}/reveal",
+    "/cases/{id}/reveal",
 ];
 const OTHER_ROUTES: &[&str] = &[
     "/login",
@@ -627,6 +629,39 @@ async fn every_personal_data_route_writes_an_entry() {
             },
             format!("case:{hotline_case}"),
             "list",
+        ),
+        (
+            "/api/v1/cases/{id}/reveal",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/cases/{hotline_case}/reveal")),
+                    wangge.clone(),
+                );
+                Box::new(move || {
+                    c.post(&u)
+                        .bearer_auth(&t)
+                        .json(&serde_json::json!({"purpose": "service"}))
+                })
+            },
+            format!("case:{hotline_case}"),
+            "reveal",
+        ),
+        (
+            "/cases/{id}/reveal",
+            {
+                let (c, u, f) = (
+                    b.clone(),
+                    url(format!("/cases/{hotline_case}/reveal")),
+                    vec![
+                        ("csrf".to_string(), csrf.clone()),
+                        ("purpose".into(), "service".into()),
+                    ],
+                );
+                Box::new(move || c.post(&u).form(&f))
+            },
+            format!("case:{hotline_case}"),
+            "reveal",
         ),
         (
             "/api/v1/cases/{id}/transitions",

@@ -802,8 +802,9 @@ async fn the_verifier_may_not_be_the_handler() {
     assert_eq!(s, 403);
     let d = step_ok(&app, &admin, id, json!({"action": "verify"})).await;
     assert_eq!(d["case"]["verifier_id"], user_id(&app, "admin").await);
-    // The hotline caller's phone is shown to the workers (and that reading is audited).
-    assert_eq!(d["case"]["reporter_contact"], "13912345678");
+    // The hotline caller's phone is shown to the workers masked (and that reading is
+    // audited); in full only when revealed for a purpose.
+    assert_eq!(d["case"]["reporter_contact"], "139****5678");
 }
 
 #[tokio::test]
@@ -1624,9 +1625,10 @@ async fn the_demo_history_reads_like_a_street() {
     let first = app
         .query_i64("SELECT COALESCE(MAX(id), 0) FROM cases")
         .await;
+    let keys = app.state.keys.clone();
     let n = app
         .db
-        .write_tx(move |c| linli::cases::demo::seed_history(c, now, 150, 3))
+        .write_tx(move |c| linli::cases::demo::seed_history(c, &keys, now, 150, 3))
         .await
         .unwrap();
     assert_eq!(n, 150);
