@@ -935,11 +935,16 @@ pub async fn add_photo(
         .remove(0))
 }
 
-/// Checks uploads and prepares what is stored (type by content, size, thumbnail, location
-/// kept or stripped), off the async threads; the first bad one's reason otherwise.
+/// Checks uploads and prepares what is stored (type by content, size, pixels, thumbnail,
+/// location kept or stripped), off the async threads and one upload's pictures at a time
+/// among at most [`super::photos::IMAGE_WORK`]'s permits; the first bad one's reason otherwise.
 pub async fn check_photos(
     uploads: Vec<(Vec<u8>, bool)>,
 ) -> AppResult<Vec<super::photos::Prepared>> {
+    let _permit = super::photos::IMAGE_WORK
+        .acquire()
+        .await
+        .map_err(|e| AppError::internal("waiting to check a photo", e))?;
     let checked = tokio::task::spawn_blocking(move || {
         uploads
             .iter()
