@@ -852,6 +852,10 @@ pub async fn set_webhook(
         if w.secret.chars().count() < 16 {
             return Err(AppError::invalid("case.err_webhook_secret"));
         }
+        if let Err(why) = notify::check_destination(&url, &state.cfg.webhook_allow).await {
+            tracing::warn!(url = %url, reason = %why, "a webhook address was refused");
+            return Err(AppError::invalid("case.err_webhook_private"));
+        }
     }
     let found = state
         .db

@@ -1650,7 +1650,8 @@ pub fn spawn_jobs(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "completing case terms failed"),
             }
-            if let Err(e) = notify::deliver_due(&state.db, crate::store::now_ms()).await {
+            let allow = &state.cfg.webhook_allow;
+            if let Err(e) = notify::deliver_due(&state.db, allow, crate::store::now_ms()).await {
                 tracing::error!(error = %e, "webhook delivery failed");
             }
         }
