@@ -799,3 +799,89 @@ async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
         .expect("delivered once allowed")
         .unwrap();
 }
+
+#[tokio::test]
+async fn personal_data_downloads_are_never_stored() {
+    let app = support::spawn().await;
+    let wangge = app.token("wangge").await;
+    let grid = support::place_of(&app, "wangge").await;
+    let g = grid.clone();
+    let building = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT path FROM places WHERE kind = 'building' AND path LIKE $1 ORDER BY path LIMIT 1",
+                linli::params![format!("{g}/%")],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    let no_store = |r: &reqwest::Response, what: &str| {
+        assert_eq!(r.status(), 200, "{what}");
+        let cc = r
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        assert!(cc.contains("no-store"), "{what}: cache-control {cc:?}");
+    };
+    // An export, through the API and the page.
+    let (s, v) = post(
+        &app,
+        &wangge,
+        "/api/v1/exports",
+        json!({"place": building, "reason": "走访名单"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let export = v["id"].as_i64().unwrap();
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/exports/{export}/download")))
+        .bearer_auth(&wangge)
+        .send()
+        .await
+        .unwrap();
+    no_store(&r, "export (API)");
+    let (b, _) = app.login_page("wangge", PASSWORD).await;
+    let r = b
+        .get(app.url(&format!("/exports/{export}/download")))
+        .send()
+        .await
+        .unwrap();
+    no_store(&r, "export (page)");
+    // The refused rows of an import, as a workbook.
+    let template = app
+        .client()
+        .get(app.url("/api/v1/imports/template.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/imports/persons/refused?scope={grid}")))
+        .bearer_auth(&wangge)
+        .header("content-type", "text/csv")
+        .body(template)
+        .send()
+        .await
+        .unwrap();
+    no_store(&r, "refused rows");
+    // A resident's copy of her own data.
+    let jumin = app.token("jumin").await;
+    let r = app
+        .client()
+        .get(app.url("/api/v1/me/data"))
+        .bearer_auth(&jumin)
+        .send()
+        .await
+        .unwrap();
+    no_store(&r, "my data (API)");
+    let (jb, _) = app.login_page("jumin", PASSWORD).await;
+    let r = jb.get(app.url("/me/data")).send().await.unwrap();
+    no_store(&r, "my data (page)");
+}
