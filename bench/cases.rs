@@ -115,6 +115,7 @@ fn setup(db: &Db) -> Result<(i64, Vec<Building>, Vec<i64>)> {
                 dup_radius_m: 100,
                 verify_required: true,
                 public: true,
+                about_people: None,
             };
             cats.push(
                 linli::cases::save_category(c, 2, &k)

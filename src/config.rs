@@ -66,6 +66,9 @@ pub struct Config {
     pub sensing_raw_days: i64,
     /// Days hourly aggregates are kept; 0 keeps forever.
     pub sensing_hourly_days: i64,
+    /// Addresses webhooks may reach although they are loopback, private or link-local (none by
+    /// default): `webhook_allow = ["192.168.10.5", "10.1.0.0/16", "gateway.lan"]`.
+    pub webhook_allow: crate::cases::notify::AllowList,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -100,6 +103,7 @@ struct FileConfig {
     mqtt_url: Option<String>,
     sensing_raw_days: Option<i64>,
     sensing_hourly_days: Option<i64>,
+    webhook_allow: Option<Vec<String>>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -124,6 +128,7 @@ const KNOWN_KEYS: &[&str] = &[
     "mqtt_url",
     "sensing_raw_days",
     "sensing_hourly_days",
+    "webhook_allow",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +164,7 @@ impl Default for Config {
             mqtt_url: None,
             sensing_raw_days: 30,
             sensing_hourly_days: 400,
+            webhook_allow: Default::default(),
         }
     }
 }
@@ -302,6 +308,9 @@ impl Config {
         if let Some(v) = fc.sensing_hourly_days {
             self.sensing_hourly_days = v;
         }
+        if let Some(v) = fc.webhook_allow {
+            self.webhook_allow = allow_list(&v)?;
+        }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
                 key: "work_hours",
@@ -341,6 +350,10 @@ impl Config {
         }
         if let Some(v) = num("LINLI_SENSING_HOURLY_DAYS")? {
             self.sensing_hourly_days = v;
+        }
+        if let Ok(v) = std::env::var("LINLI_WEBHOOK_ALLOW") {
+            let entries: Vec<String> = v.split(',').map(str::to_string).collect();
+            self.webhook_allow = allow_list(&entries)?;
         }
         if let Ok(v) = std::env::var("LINLI_LOG") {
             self.log = v;
@@ -422,6 +435,13 @@ impl Config {
     }
 }
 
+fn allow_list(entries: &[String]) -> Result<crate::cases::notify::AllowList, ConfigError> {
+    crate::cases::notify::AllowList::parse(entries).map_err(|err| ConfigError::Invalid {
+        key: "webhook_allow",
+        err,
+    })
+}
+
 /// "07-20" → (7, 20).
 fn parse_hours(s: &str) -> Option<(u32, u32)> {
     let (a, b) = s.trim().split_once('-')?;
@@ -473,6 +493,35 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Config::load(&over2).unwrap().0.listen, "127.0.0.1:7777");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn webhook_allow_lists_addresses_and_refuses_nonsense() {
+        let dir = std::env::temp_dir().join(format!("linli-cfg-hook-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("x.toml");
+        let load = |text: &str| {
+            std::fs::write(&f, text).unwrap();
+            Config::load(&Overrides {
+                config_file: Some(f.clone()),
+                ..Default::default()
+            })
+        };
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let none = Config::default().webhook_allow;
+        assert!(!none.permits("x", ip("192.168.10.5")), "none by default");
+        let (cfg, _) = load("webhook_allow = [\"192.168.10.5\", \"10.1.0.0/16\"]\n").unwrap();
+        assert!(cfg.webhook_allow.permits("x", ip("192.168.10.5")));
+        assert!(cfg.webhook_allow.permits("x", ip("10.1.2.3")));
+        assert!(!cfg.webhook_allow.permits("x", ip("10.2.0.1")));
+        assert!(matches!(
+            load("webhook_allow = [\"10.1.0.0/40\"]\n"),
+            Err(ConfigError::Invalid {
+                key: "webhook_allow",
+                ..
+            })
+        ));
         let _ = std::fs::remove_dir_all(dir);
     }
 }

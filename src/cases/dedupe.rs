@@ -1,6 +1,12 @@
 //! Duplicate suggestions at intake: open cases of the same category reported recently within
 //! the category's radius (or in the same building), ranked by how alike their descriptions
 //! are after Chinese word segmentation (jieba).
+//!
+//! What a caller is shown of them depends on who asks ([`shown_to`]): a worker over places
+//! sees the cases she may open anyway, their words with phone and ID numbers masked; anyone
+//! else (a resident, a volunteer, a property company) at most "similar reports nearby" of
+//! categories that may be published, with nothing about a person. Every showing is audited
+//! as a list ([`audit_subjects`]).
 
 use std::sync::OnceLock;
 
@@ -238,6 +244,7 @@ pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 pub struct Suggestion {
     pub id: i64,
     pub state: String,
+    /// The case's words; shown to a worker with phone and ID numbers masked.
     pub description: String,
     pub created_at: i64,
     /// Metres from the new report, when both have a point.
@@ -246,6 +253,49 @@ pub struct Suggestion {
     pub same_building: bool,
     /// Text similarity, 0–1.
     pub score: f64,
+    /// What deciding who may see it takes.
+    #[serde(skip)]
+    pub place_id: i64,
+    #[serde(skip)]
+    pub place_path: String,
+    #[serde(skip)]
+    pub building_id: Option<i64>,
+    #[serde(skip)]
+    pub reporter_id: Option<i64>,
+    #[serde(skip)]
+    pub handler_org_id: Option<i64>,
+    #[serde(skip)]
+    pub handler_user_id: Option<i64>,
+    #[serde(skip)]
+    pub channel: String,
+}
+
+/// A similar report nearby, as someone who may not open it is shown it: its category, the
+/// building (or the area) it is at, its state and age; never its words, its flat or who
+/// reported it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Nearby {
+    /// The category's code.
+    pub category: String,
+    pub category_name_zh: String,
+    pub category_name_en: String,
+    /// The building's name, or the grid's or community's when the report is not at a building.
+    pub place: String,
+    pub state: String,
+    /// Whole days since it was reported.
+    pub days_ago: i64,
+    pub same_building: bool,
+    #[serde(skip)]
+    pub case_id: i64,
+}
+
+/// A likely duplicate as the caller is shown it: `case` for a worker who may open it, `nearby`
+/// for anyone else.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Shown {
+    Case(Suggestion),
+    Nearby(Nearby),
 }
 
 /// What a new report is compared on.
@@ -274,7 +324,8 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     // the street follows from the category, each street having its own, and is checked on
     // the rows read), so the table is read for the candidates kept alone, descriptions and
     // all: a suggestion shown needs no further read.
-    let cols = "id, state, created_at, lat, lon, building_id, terms, street_id, description";
+    let cols = "id, state, created_at, lat, lon, building_id, terms, street_id, description, \
+                reporter_id, handler_org_id, handler_user_id, place_path, place_id, channel";
     let mut rows = Vec::new();
     if let Some(b) = p.building_id {
         rows.extend(c.query(
@@ -366,6 +417,13 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
                 distance_m: distance.map(|d| d.round()),
                 same_building,
                 score: (score * 1000.0).round() / 1000.0,
+                reporter_id: r.opt_i64(9),
+                handler_org_id: r.opt_i64(10),
+                handler_user_id: r.opt_i64(11),
+                place_path: r.take_str(12).unwrap_or_default(),
+                place_id: r.i64(13),
+                channel: r.take_str(14).unwrap_or_default(),
+                building_id: r.opt_i64(5),
             })
         })
         .collect();
@@ -381,6 +439,98 @@ pub fn suggest(c: &mut dyn Conn, p: &Probe, now: i64) -> Result<Vec<Suggestion>>
     });
     out.truncate(MAX);
     Ok(out)
+}
+
+/// The likely duplicates a viewer may be shown as cases: those she sees anyway, and only to a
+/// worker over places (see [`shown_to`]); their words masked ([`crate::privacy::mask`])
+/// unless she wrote them.
+pub fn in_scope(viewer: &super::Viewer, found: Vec<Suggestion>) -> Vec<Suggestion> {
+    if !viewer.works_in_places() {
+        return Vec::new();
+    }
+    found
+        .into_iter()
+        .filter(|s| {
+            viewer.sees(
+                &s.place_path,
+                s.handler_org_id,
+                s.handler_user_id,
+                s.reporter_id,
+            )
+        })
+        .map(|mut s| {
+            if s.reporter_id != Some(viewer.user_id) {
+                s.description = crate::privacy::mask::free_text(&s.description);
+            }
+            s
+        })
+        .collect()
+}
+
+/// What a viewer is shown of the likely duplicates of a report in `category`: cases in her
+/// scope to a worker over places ([`in_scope`]); to anyone else, similar reports nearby when
+/// the category may be published and the report came through a channel that may be
+/// ([`super::Category::publishable`], [`super::Channel::published`]), naming only the
+/// building or area.
+pub fn shown_to(
+    c: &mut dyn Conn,
+    viewer: &super::Viewer,
+    category: &super::Category,
+    found: Vec<Suggestion>,
+    now: i64,
+) -> Result<Vec<Shown>> {
+    if viewer.works_in_places() {
+        return Ok(in_scope(viewer, found)
+            .into_iter()
+            .map(Shown::Case)
+            .collect());
+    }
+    if !category.publishable() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for s in found {
+        if !super::Channel::parse(&s.channel).is_some_and(super::Channel::published) {
+            continue;
+        }
+        // The building a flat is in, never the flat.
+        let place = c
+            .query_opt(
+                "SELECT name FROM places WHERE id = $1",
+                params![s.building_id.unwrap_or(s.place_id)],
+            )?
+            .map(|r| r.str(0))
+            .unwrap_or_default();
+        out.push(Shown::Nearby(Nearby {
+            category: category.code.clone(),
+            category_name_zh: category.name_zh.clone(),
+            category_name_en: category.name_en.clone(),
+            place,
+            state: s.state,
+            days_ago: (now - s.created_at).max(0) / 86_400_000,
+            same_building: s.same_building,
+            case_id: s.id,
+        }));
+    }
+    Ok(out)
+}
+
+/// The audit subjects of suggestions shown: each case, and each reporter whose case's words
+/// were shown.
+pub fn audit_subjects(shown: &[Shown]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in shown {
+        match s {
+            Shown::Case(s) => {
+                out.push(format!("case:{}", s.id));
+                out.extend(s.reporter_id.map(crate::audit::user));
+            }
+            Shown::Nearby(n) => out.push(format!("case:{}", n.case_id)),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Keeps the newest [`CANDIDATES`] of candidate rows (created_at third), newest first.

@@ -5,8 +5,9 @@ use serde_json::json;
 
 use super::calendar::{self, HOUR_MS};
 use super::lifecycle::{self, Action, Actor, ActorRef, Step};
-use super::{CaseError, Channel, FieldDef, FieldType, NewCase, NewCategory};
+use super::{CaseError, Channel, Contact, FieldDef, FieldType, NewCase, NewCategory};
 use crate::params;
+use crate::store::keys::FieldKeys;
 use crate::store::{Conn, StoreError};
 
 fn field(
@@ -52,6 +53,8 @@ fn catalogue() -> Vec<(NewCategory, &'static str, bool)> {
         dup_radius_m: radius,
         verify_required: verify,
         public,
+        // 群租 and the care of an elderly person are about people: never published.
+        about_people: Some(matches!(code, "group_rental" | "elderly_care")),
     };
     vec![
         (
@@ -399,7 +402,7 @@ fn actor(w: &Who, actors: &[Actor]) -> ActorRef {
 }
 
 /// Sample cases in the demo accounts' street, in many states, at times before `now`.
-pub fn seed_cases(c: &mut dyn Conn, now: i64) -> Result<(), CaseError> {
+pub fn seed_cases(c: &mut dyn Conn, keys: &FieldKeys, now: i64) -> Result<(), CaseError> {
     let (Some(admin), Some(wangge), Some(jumin), Some(bumen), Some(wuye)) = (
         who(c, "admin")?,
         who(c, "wangge")?,
@@ -665,9 +668,9 @@ pub fn seed_cases(c: &mut dyn Conn, now: i64) -> Result<(), CaseError> {
                 reporter_id,
                 reporter_name,
                 reporter_contact: if channel == Channel::Hotline {
-                    "13800001234".into()
+                    Contact::seal(keys, "13800001234")?
                 } else {
-                    String::new()
+                    Contact::default()
                 },
                 ..NewCase::default()
             },
@@ -776,6 +779,7 @@ fn extra_value(f: &FieldDef, rng: &mut impl rand::Rng, day: &str) -> serde_json:
 /// seed. Returns how many were stored.
 pub fn seed_history(
     c: &mut dyn Conn,
+    keys: &FieldKeys,
     now: i64,
     count: usize,
     seed: u64,
@@ -874,9 +878,9 @@ pub fn seed_history(
                     _ => caller.into(),
                 },
                 reporter_contact: if channel == Channel::Hotline {
-                    format!("1380000{:04}", rng.gen_range(0..10_000))
+                    Contact::seal(keys, &format!("1380000{:04}", rng.gen_range(0..10_000)))?
                 } else {
-                    String::new()
+                    Contact::default()
                 },
                 ..NewCase::default()
             },

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::calendar::{self, CalendarDay};
-use super::dedupe::{self, Suggestion};
+use super::dedupe::{self, Shown};
 use super::lifecycle::{self, Action, ActorRef, Step};
 use super::notify::{self, InboxItem};
 use super::{
@@ -67,6 +67,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/cases/figures", get(org_figures))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/transitions", post(transition))
+        .route("/api/v1/cases/{id}/reveal", post(reveal_case))
         .route(
             "/api/v1/cases/{id}/photos",
             post(upload_photo).layer(axum::extract::DefaultBodyLimit::max(
@@ -232,8 +233,9 @@ pub struct CaseRequest {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedCase {
     pub case: Case,
-    /// Open cases that may be the same problem.
-    pub duplicates: Vec<Suggestion>,
+    /// Open cases that may be the same problem, as the caller may see them: cases in her
+    /// scope for a worker, similar reports nearby without personal data for anyone else.
+    pub duplicates: Vec<Shown>,
 }
 
 /// The channels a caller may report through, the first being the default.
@@ -270,6 +272,7 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
         (caller.display_name.clone(), r.reporter_contact)
     };
     let reporter_id = (channel != Channel::Hotline).then_some(caller.user_id);
+    let contact = super::Contact::seal(&state.keys, &contact)?;
     let new = NewCase {
         category: r.category,
         description: r.description,
@@ -289,12 +292,13 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
     // there is one writer, and it only inserts.
     dedupe::ready().await;
     let now = now_ms();
+    let viewer = Viewer::of(caller);
     let (new, prepared, duplicates) = state
         .db
         .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
             let run = |c: &mut dyn crate::store::Conn| -> Result<_, CaseError> {
                 let p = super::prepare(c, street, &new, now)?;
-                let dups = dedupe::suggest(
+                let found = dedupe::suggest(
                     c,
                     &dedupe::Probe {
                         street_id: street,
@@ -308,6 +312,7 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
                     },
                     now,
                 )?;
+                let dups = dedupe::shown_to(c, &viewer, &p.category, found, now)?;
                 Ok((new, p, dups))
             };
             Ok(run(c))
@@ -333,7 +338,25 @@ pub async fn create_case(
     ApiJson(r): ApiJson<CaseRequest>,
 ) -> AppResult<(StatusCode, Json<CreatedCase>)> {
     let out = intake(&state, &caller, r).await?;
+    record_shown(&state, &caller, &out.duplicates).await?;
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Audits likely duplicates shown to a caller, as a list of the cases (and of the reporters
+/// whose words were shown).
+pub async fn record_shown(state: &AppState, caller: &Caller, shown: &[Shown]) -> AppResult<()> {
+    if shown.is_empty() {
+        return Ok(());
+    }
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, audit::Action::List)
+                .subjects(dedupe::audit_subjects(shown))
+                .purpose("duplicates"),
+        )
+        .await?;
+    Ok(())
 }
 
 /// The floor under case creation, for `linli-bench cases` only (served when the server starts
@@ -374,16 +397,19 @@ pub struct DuplicateProbe {
     pub lon: Option<f64>,
 }
 
-/// Open cases that may be the same problem as a report being written (before it is sent).
+/// Open cases that may be the same problem as a report being written (before it is sent): to
+/// a worker, the cases in her scope (`kind: case`); to anyone else, similar reports nearby of
+/// categories that may be published, without personal data (`kind: nearby`). Audited.
 #[utoipa::path(post, path = "/api/v1/cases/duplicates", tag = "cases", request_body = DuplicateProbe, security(("bearer" = [])),
-    responses((status = 200, body = [Suggestion]), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = [Shown]), (status = 422, body = ErrorBody)))]
 pub async fn duplicates(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     ApiJson(p): ApiJson<DuplicateProbe>,
-) -> AppResult<Json<Vec<Suggestion>>> {
+) -> AppResult<Json<Vec<Shown>>> {
     let street = street_of(&caller)?;
     let now = now_ms();
+    let viewer = Viewer::of(&caller);
     let out = state
         .db
         .read(move |c| -> crate::store::Result<Result<_, CaseError>> {
@@ -391,7 +417,7 @@ pub async fn duplicates(
                 let cat = super::category_by_code(c, street, &p.category)?
                     .ok_or(CaseError::Invalid("case.err_category"))?;
                 let loc = super::locate(c, street, p.place_id, p.lat, p.lon)?;
-                Ok(dedupe::suggest(
+                let found = dedupe::suggest(
                     c,
                     &dedupe::Probe {
                         street_id: street,
@@ -404,11 +430,13 @@ pub async fn duplicates(
                         exclude: None,
                     },
                     now,
-                )?)
+                )?;
+                Ok(dedupe::shown_to(c, &viewer, &cat, found, now)?)
             };
             Ok(run(c))
         })
         .await??;
+    record_shown(&state, &caller, &out).await?;
     Ok(Json(out))
 }
 
@@ -492,8 +520,20 @@ pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<Cas
                     .purpose("case"),
             )
             .await?;
-        case.reporter_contact = Some(case.contact.clone());
+        case.reporter_contact = Some(case.contact.masked.clone());
     }
+    // Numbers typed into the text are masked for all but who typed them ([`reveal`] shows
+    // them, audited).
+    case.mask_free_text(caller.user_id);
+    let timeline = timeline
+        .into_iter()
+        .map(|mut e| {
+            if e.actor_id != Some(caller.user_id) {
+                e.note = crate::privacy::mask::free_text(&e.note);
+            }
+            e
+        })
+        .collect();
     let actions = lifecycle::offered(&case, &roles, viewer.user_id, &viewer.orgs);
     Ok(CaseDetail {
         case,
@@ -502,6 +542,135 @@ pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<Cas
         roles,
         photos,
     })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CaseRevealRequest {
+    /// home_visit, service, emergency, verification or other (then with a note).
+    pub purpose: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A case's personal data in full, as a reveal shows it.
+#[derive(Serialize, ToSchema)]
+pub struct CaseRevealed {
+    /// The reporter's phone or e-mail, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter_contact: Option<String>,
+    /// The description, the exact spot and the rating comment as written.
+    pub description: String,
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_comment: Option<String>,
+    /// The timeline's notes as written, by event.
+    pub notes: Vec<RevealedNote>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevealedNote {
+    pub event_id: i64,
+    pub note: String,
+}
+
+/// Shows a case's personal data in full (the reporter's contact, and phone and ID numbers in
+/// its text) to someone working on it, for a stated purpose; the reveal is written to the
+/// audit log, under the case and its reporter, before anything is shown.
+pub async fn reveal(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    purpose: &str,
+    note: &str,
+) -> AppResult<CaseRevealed> {
+    use crate::registry::access::PURPOSES;
+    if !PURPOSES.contains(&purpose) {
+        return Err(AppError::invalid("error.purpose"));
+    }
+    let note = note.trim();
+    if purpose == "other" && note.is_empty() {
+        return Err(AppError::invalid("error.purpose_note"));
+    }
+    if note.chars().count() > 200 {
+        return Err(AppError::invalid("error.purpose_long"));
+    }
+    let viewer = Viewer::of(caller);
+    let now = now_ms();
+    let (case, events) = state
+        .db
+        .read(move |c| {
+            let Some(case) = super::get(c, id, now)? else {
+                return Ok(None);
+            };
+            Ok(Some((case, super::events(c, id)?)))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let roles = viewer.actors(&case);
+    if roles.is_empty() {
+        return Err(AppError::not_found());
+    }
+    if roles
+        .iter()
+        .all(|r| matches!(r, lifecycle::Actor::Reporter))
+    {
+        return Err(AppError::forbidden());
+    }
+    let mut subjects = vec![format!("case:{}", case.id.0)];
+    subjects.extend(case.reporter_id.map(audit::user));
+    subjects.push("field:reporter_contact".into());
+    let purpose_text = if note.is_empty() {
+        purpose.to_string()
+    } else {
+        format!("{purpose}: {note}")
+    };
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, audit::Action::Reveal)
+                .subjects(subjects)
+                .purpose(purpose_text),
+        )
+        .await?;
+    let reporter_contact = if case.contact.is_empty() {
+        None
+    } else {
+        Some(case.contact.open(&state.keys).ok_or_else(|| {
+            AppError::internal("decrypting a contact", "the key does not open this value")
+        })?)
+    };
+    Ok(CaseRevealed {
+        reporter_contact,
+        description: case.description,
+        address: case.address,
+        rating_comment: case.rating_comment,
+        notes: events
+            .into_iter()
+            .filter(|e| !e.note.is_empty())
+            .map(|e| RevealedNote {
+                event_id: e.id,
+                note: e.note,
+            })
+            .collect(),
+    })
+}
+
+/// Shows a case's personal data in full — the reporter's phone or e-mail and the phone and
+/// ID numbers typed into its text — to someone working on it, for a purpose; written to the
+/// audit log first.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/reveal", tag = "cases", params(("id" = i64, Path)),
+    request_body = CaseRevealRequest, security(("bearer" = [])),
+    responses((status = 200, body = CaseRevealed), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn reveal_case(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<CaseRevealRequest>,
+) -> AppResult<Json<CaseRevealed>> {
+    Ok(Json(
+        reveal(&state, &caller, id, &r.purpose, &r.note).await?,
+    ))
 }
 
 /// One case with its timeline and the steps the caller may take.
@@ -698,6 +867,10 @@ pub async fn set_webhook(
         if w.secret.chars().count() < 16 {
             return Err(AppError::invalid("case.err_webhook_secret"));
         }
+        if let Err(why) = notify::check_destination(&url, &state.cfg.webhook_allow).await {
+            tracing::warn!(url = %url, reason = %why, "a webhook address was refused");
+            return Err(AppError::invalid("case.err_webhook_private"));
+        }
     }
     let found = state
         .db
@@ -781,11 +954,16 @@ pub async fn add_photo(
         .remove(0))
 }
 
-/// Checks uploads and prepares what is stored (type by content, size, thumbnail, location
-/// kept or stripped), off the async threads; the first bad one's reason otherwise.
+/// Checks uploads and prepares what is stored (type by content, size, pixels, thumbnail,
+/// location kept or stripped), off the async threads and one upload's pictures at a time
+/// among at most [`super::photos::IMAGE_WORK`]'s permits; the first bad one's reason otherwise.
 pub async fn check_photos(
     uploads: Vec<(Vec<u8>, bool)>,
 ) -> AppResult<Vec<super::photos::Prepared>> {
+    let _permit = super::photos::IMAGE_WORK
+        .acquire()
+        .await
+        .map_err(|e| AppError::internal("waiting to check a photo", e))?;
     let checked = tokio::task::spawn_blocking(move || {
         uploads
             .iter()

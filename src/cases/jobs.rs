@@ -1,4 +1,5 @@
-//! The background work of cases: at start, the removal of orphaned photo files; then the
+//! The background work of cases: at start, the removal of orphaned photo files and the
+//! encryption of contacts stored in clear by an older version; then the
 //! deadline watcher every 30 seconds, and every 5 seconds webhook delivery and the completion
 //! of terms stored partial (by a sensor alert's case before the word segmenter was loaded).
 //! All keep their state in the database. The segmenter's dictionary, about 33 MB, is loaded
@@ -17,6 +18,10 @@ pub fn jobs() -> Vec<Job> {
         Job::Task {
             name: "photo_orphans",
             run: |s| -> BoxFut<()> { Box::pin(sweep_orphans(s)) },
+        },
+        Job::Task {
+            name: "seal_contacts",
+            run: |s| -> BoxFut<()> { Box::pin(seal_contacts(s)) },
         },
         Job::Every {
             name: "deadlines",
@@ -46,6 +51,25 @@ async fn sweep_orphans(state: Arc<AppState>) {
     }
 }
 
+/// Contacts stored in clear by a version before schema 20 are encrypted now, once, 500 at a time.
+async fn seal_contacts(state: Arc<AppState>) {
+    loop {
+        let keys = state.keys.clone();
+        match state
+            .db
+            .write(move |c| super::seal_clear_contacts(c, &keys, 500))
+            .await
+        {
+            Ok(0) => break,
+            Ok(n) => tracing::info!(cases = n, "reporters' contacts encrypted"),
+            Err(e) => {
+                tracing::error!(error = %e, "encrypting reporters' contacts failed");
+                break;
+            }
+        }
+    }
+}
+
 async fn deadlines(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
     let now = crate::store::now_ms();
     let s = state.db.write(move |c| escalation::sweep(c, now)).await?;
@@ -63,6 +87,6 @@ async fn terms(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
 }
 
 async fn webhooks(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
-    notify::deliver_due(&state.db, crate::store::now_ms()).await?;
+    notify::deliver_due(&state.db, &state.cfg.webhook_allow, crate::store::now_ms()).await?;
     Ok(None)
 }

@@ -103,6 +103,11 @@ impl Channel {
     pub fn parse(s: &str) -> Option<Channel> {
         Channel::ALL.into_iter().find(|c| c.as_str() == s)
     }
+    /// Whether a report from this channel may be published (the Open311 feed, "similar reports
+    /// nearby"): a hotline caller did not agree to it, and a sensor's alert names the flat.
+    pub fn published(self) -> bool {
+        !matches!(self, Channel::Hotline | Channel::Sensor)
+    }
 }
 
 /// The type of an extra field of a category.
@@ -164,9 +169,18 @@ pub struct Category {
     /// Listed over Open311.
     pub public: bool,
     pub active: bool,
+    /// About people (群租, a family dispute, care for an elderly person): never published,
+    /// whatever `public` says.
+    pub about_people: bool,
 }
 
 impl Category {
+    /// Whether cases of this category may be shown to the public (the Open311 feed, "similar
+    /// reports nearby"): offered publicly and not about people.
+    pub fn publishable(&self) -> bool {
+        self.public && !self.about_people
+    }
+
     pub fn name(&self, lang: crate::kernel::i18n::Lang) -> &str {
         if lang == crate::kernel::i18n::Lang::En {
             &self.name_en
@@ -177,7 +191,7 @@ impl Category {
 }
 
 const CATEGORY_COLS: &str = "id, street_id, code, name_zh, name_en, group_code, fields, accept_hours, \
-     resolve_hours, priority, dup_radius_m, verify_required, public, active";
+     resolve_hours, priority, dup_radius_m, verify_required, public, active, about_people";
 
 fn category_from(mut r: Row) -> Category {
     Category {
@@ -195,6 +209,7 @@ fn category_from(mut r: Row) -> Category {
         verify_required: r.bool(11),
         public: r.bool(12),
         active: r.bool(13),
+        about_people: r.bool(14),
     }
 }
 
@@ -247,6 +262,11 @@ pub struct NewCategory {
     pub verify_required: bool,
     #[serde(default = "yes")]
     pub public: bool,
+    /// About people (群租, a family dispute, care for an elderly person): never offered or
+    /// published, whatever `public` says. When absent, a category keeps what it had (a new
+    /// one is not about people).
+    #[serde(default)]
+    pub about_people: Option<bool>,
 }
 
 fn default_priority() -> i64 {
@@ -286,11 +306,16 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
     }
     let fields = serde_json::to_string(&k.fields).unwrap_or_else(|_| "[]".into());
     let now = crate::store::now_ms();
-    if let Some(old) = category_by_code(c, street_id, &k.code)? {
+    let old = category_by_code(c, street_id, &k.code)?;
+    let about_people = k
+        .about_people
+        .unwrap_or_else(|| old.as_ref().is_some_and(|o| o.about_people));
+    let public = k.public && !about_people;
+    if let Some(old) = old {
         c.exec(
             "UPDATE case_categories SET name_zh = $2, name_en = $3, group_code = $4, fields = $5, \
              accept_hours = $6, resolve_hours = $7, priority = $8, dup_radius_m = $9, \
-             verify_required = $10, public = $11, active = 1 WHERE id = $1",
+             verify_required = $10, public = $11, about_people = $12, active = 1 WHERE id = $1",
             params![
                 old.id,
                 k.name_zh.trim(),
@@ -302,15 +327,16 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
                 k.priority,
                 k.dup_radius_m,
                 k.verify_required,
-                k.public
+                public,
+                about_people
             ],
         )?;
         return Ok(old.id);
     }
     Ok(c.query_i64(
         "INSERT INTO case_categories (street_id, code, name_zh, name_en, group_code, fields, \
-         accept_hours, resolve_hours, priority, dup_radius_m, verify_required, public, active, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13) RETURNING id",
+         accept_hours, resolve_hours, priority, dup_radius_m, verify_required, public, about_people, \
+         active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14) RETURNING id",
         params![
             street_id,
             k.code.as_str(),
@@ -323,7 +349,8 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
             k.priority,
             k.dup_radius_m,
             k.verify_required,
-            k.public,
+            public,
+            about_people,
             now
         ],
     )?)
@@ -411,7 +438,9 @@ pub struct Case {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_id: Option<i64>,
     pub reporter_name: String,
-    /// The reporter's phone or e-mail: only in the detail a dispatcher reads (audited).
+    /// The reporter's phone or e-mail, masked (`139****5678`): only in the detail a worker
+    /// reads (audited); in full only when revealed, for a purpose
+    /// (`POST /api/v1/cases/{id}/reveal`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_contact: Option<String>,
     /// The organisation routing suggests.
@@ -470,7 +499,7 @@ pub struct Case {
     #[serde(skip)]
     pub building_id: Option<i64>,
     #[serde(skip)]
-    pub contact: String,
+    pub contact: Contact,
     #[serde(skip)]
     pub clock_start: i64,
     #[serde(skip)]
@@ -488,6 +517,107 @@ impl Case {
     pub fn is_open(&self) -> bool {
         self.state.is_open()
     }
+
+    /// Masks phone and ID numbers typed into the case's free text (description, address,
+    /// rating comment), unless `viewer` (a user id) is who reported it: their own words are
+    /// shown to them as written.
+    pub fn mask_free_text(&mut self, viewer: i64) {
+        if self.reporter_id == Some(viewer) {
+            return;
+        }
+        use crate::privacy::mask::free_text;
+        self.description = free_text(&self.description);
+        self.address = free_text(&self.address);
+        self.rating_comment = self.rating_comment.as_deref().map(free_text);
+    }
+}
+
+/// A reporter's phone or e-mail as stored: encrypted under the field key like persons'
+/// phones, with its masked form for display.
+#[derive(Clone, Debug, Default)]
+pub struct Contact {
+    pub enc: Option<Vec<u8>>,
+    pub masked: String,
+    /// A contact stored in clear before contacts were encrypted, until the pass at start
+    /// ([`seal_clear_contacts`]) encrypts it.
+    unsealed: Option<String>,
+}
+
+impl Contact {
+    /// Encrypts a contact as given at intake (at most 100 characters); none when empty.
+    pub fn seal(keys: &crate::store::keys::FieldKeys, clear: &str) -> Result<Contact, CaseError> {
+        let clear = clear.trim();
+        if clear.chars().count() > 100 {
+            return Err(CaseError::Invalid("case.err_too_long"));
+        }
+        if clear.is_empty() {
+            return Ok(Contact::default());
+        }
+        Ok(Contact {
+            enc: Some(keys.encrypt(clear)),
+            masked: crate::privacy::mask::contact(clear),
+            unsealed: None,
+        })
+    }
+
+    fn stored(enc: Option<Vec<u8>>, masked: String, clear: String) -> Contact {
+        if enc.is_none() && !clear.is_empty() {
+            return Contact {
+                enc: None,
+                masked: crate::privacy::mask::contact(&clear),
+                unsealed: Some(clear),
+            };
+        }
+        Contact {
+            enc,
+            masked,
+            unsealed: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.masked.is_empty()
+    }
+
+    /// The contact in full: for a reveal, which is audited before it is shown.
+    pub fn open(&self, keys: &crate::store::keys::FieldKeys) -> Option<String> {
+        match &self.enc {
+            Some(blob) => keys.decrypt(blob),
+            None => self.unsealed.clone(),
+        }
+    }
+}
+
+/// Encrypts reporters' contacts stored in clear (before schema 20), a batch at a time: the
+/// cases job runs it at start. Returns how many it encrypted.
+pub fn seal_clear_contacts(
+    c: &mut dyn Conn,
+    keys: &crate::store::keys::FieldKeys,
+    batch: i64,
+) -> Result<usize, StoreError> {
+    let rows = c.query(
+        &format!(
+            "SELECT id, reporter_contact FROM cases WHERE reporter_contact <> '' ORDER BY id LIMIT {}",
+            batch.clamp(1, 10_000)
+        ),
+        params![],
+    )?;
+    let mut n = 0;
+    for r in rows {
+        let clear = r.str(1);
+        let sealed = keys.encrypt(clear.trim());
+        n += c.exec(
+            "UPDATE cases SET reporter_contact_enc = $2, reporter_contact_masked = $3, \
+             reporter_contact = '' WHERE id = $1 AND reporter_contact = $4",
+            params![
+                r.i64(0),
+                sealed,
+                crate::privacy::mask::contact(clear.trim()),
+                clear.as_str()
+            ],
+        )? as usize;
+    }
+    Ok(n)
 }
 
 pub(crate) const CASE_COLS: &str = "c.id, c.street_id, c.category_id, k.code, k.name_zh, k.name_en, c.channel, c.state, \
@@ -496,7 +626,8 @@ pub(crate) const CASE_COLS: &str = "c.id, c.street_id, c.category_id, k.code, k.
      c.handler_user_id, hu.display_name, c.resolver_id, c.verifier_id, c.master_id, c.extension_hours, \
      c.clock, c.due_at, c.warn_at, c.level, c.late, c.rating, c.rating_comment, c.created_at, \
      c.updated_at, c.resolved_at, c.closed_at, c.token, k.verify_required, c.hold_from, \
-     c.remaining_ms, c.building_id, c.reporter_contact, c.clock_start, c.warned";
+     c.remaining_ms, c.building_id, c.reporter_contact, c.clock_start, c.warned, \
+     c.reporter_contact_enc, c.reporter_contact_masked";
 pub(crate) const CASE_FROM: &str = "cases c JOIN case_categories k ON k.id = c.category_id \
      JOIN places p ON p.id = c.place_id \
      LEFT JOIN organisations so ON so.id = c.suggested_org_id \
@@ -554,7 +685,11 @@ pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
         hold_from: r.take_str(42),
         remaining_ms: r.opt_i64(43),
         building_id: r.opt_i64(44),
-        contact: r.take_str(45).unwrap_or_default(),
+        contact: Contact::stored(
+            r.blob(48),
+            r.take_str(49).unwrap_or_default(),
+            r.take_str(45).unwrap_or_default(),
+        ),
         clock_start: r.i64(46),
         warned: r.bool(47),
     }
@@ -648,6 +783,28 @@ impl Viewer {
         !self.verify.is_empty() || !self.orgs.is_empty()
     }
 
+    /// Works over places (dispatchers, community and grid workers), not only on the cases
+    /// dispatched to an organisation: the callers shown likely duplicates as cases.
+    pub fn works_in_places(&self) -> bool {
+        !self.verify.is_empty()
+    }
+
+    /// Whether a case with these particulars is one this viewer sees: the rule of
+    /// [`Viewer::condition`], on values already read (followers aside: following a case shows
+    /// it to its follower only when opened by its number).
+    pub fn sees(
+        &self,
+        place_path: &str,
+        handler_org_id: Option<i64>,
+        handler_user_id: Option<i64>,
+        reporter_id: Option<i64>,
+    ) -> bool {
+        crate::org::Scope::covers(&self.paths(), place_path)
+            || handler_org_id.is_some_and(|o| self.orgs.contains(&o))
+            || handler_user_id == Some(self.user_id)
+            || reporter_id == Some(self.user_id)
+    }
+
     /// The SQL condition for the cases this viewer sees, parameters from `first`.
     fn condition(&self, first: usize, p: &mut Vec<Val>) -> String {
         let mut parts = Vec::new();
@@ -691,7 +848,8 @@ pub struct Filter {
     pub offset: Option<i64>,
 }
 
-/// The cases a viewer sees, late ones first, then by deadline and age.
+/// The cases a viewer sees, late ones first, then by deadline and age; phone and ID numbers in
+/// their text masked but for the viewer's own reports ([`Case::mask_free_text`]).
 pub fn list(
     c: &mut dyn Conn,
     viewer: &Viewer,
@@ -711,7 +869,11 @@ pub fn list(
     );
     Ok(c.query(&sql, &p)?
         .into_iter()
-        .map(|r| case_from(r, now))
+        .map(|r| {
+            let mut case = case_from(r, now);
+            case.mask_free_text(viewer.user_id);
+            case
+        })
         .collect())
 }
 
@@ -927,7 +1089,7 @@ pub struct NewCase {
     pub extra: serde_json::Map<String, serde_json::Value>,
     pub reporter_id: Option<i64>,
     pub reporter_name: String,
-    pub reporter_contact: String,
+    pub reporter_contact: Contact,
     pub open311_key_id: Option<i64>,
     /// Never wait for the word segmenter: when it is not loaded yet, store the description's
     /// character pairs only and let the cases job complete the terms. Set by intake that runs
@@ -1195,7 +1357,6 @@ pub fn prepare(
     if description.chars().count() > 2000
         || n.address.chars().count() > 200
         || n.reporter_name.chars().count() > 100
-        || n.reporter_contact.chars().count() > 100
     {
         return Err(CaseError::Invalid("case.err_too_long"));
     }
@@ -1238,10 +1399,10 @@ pub fn store(
     let loc = &p.located;
     let id = c.query_i64(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
-         place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact, \
+         place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact_enc, \
          open311_key_id, token, suggested_org_id, clock, clock_start, warn_at, due_at, next_alarm_at, \
-         created_at, updated_at, terms, cell, terms_partial) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23, $24) RETURNING id",
+         created_at, updated_at, terms, cell, terms_partial, reporter_contact_masked) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23, $24, $25) RETURNING id",
         params![
             street_id,
             p.category.id,
@@ -1257,7 +1418,7 @@ pub fn store(
             p.extra.clone(),
             n.reporter_id,
             n.reporter_name.trim(),
-            n.reporter_contact.trim(),
+            n.reporter_contact.enc.clone(),
             n.open311_key_id,
             p.token.as_str(),
             p.suggested_org_id,
@@ -1266,7 +1427,8 @@ pub fn store(
             p.due_at,
             p.terms.clone(),
             loc.lat.zip(loc.lon).map(|(a, o)| dedupe::cell(a, o)),
-            p.terms_partial as i64
+            p.terms_partial as i64,
+            n.reporter_contact.masked.as_str()
         ],
     )?;
     let actor = if n.reporter_name.trim().is_empty() {

@@ -3,9 +3,13 @@
 //! chosen by the extension (`services.xml`, `services.json`); errors are the specification's
 //! list of `{code, description}` with status 400, 403 or 404.
 //!
-//! Only categories marked public are offered, and only their cases are shown; nothing about
-//! the reporter is ever returned. Posting needs an integration key (`api_key`); reading does
-//! not, as the specification intends.
+//! Only categories that may be published are offered (public, and not about people), and only
+//! their cases reported through a channel that may be published (not a hotline call, not a
+//! sensor's alert) are shown, as the public may see them: the category, the description with
+//! phone, ID and flat numbers masked, the building (or area) instead of the flat or the spot,
+//! and a status text per state written for the public — never a worker's note, nothing about
+//! the reporter. Posting needs an integration key (`api_key`); reading does not, as the
+//! specification intends.
 
 use std::sync::Arc;
 
@@ -335,7 +339,7 @@ fn discovery(state: &AppState, fmt: Format) -> Out {
 fn public_categories(c: &mut dyn Conn, street: i64) -> Result<Vec<Category>, StoreError> {
     Ok(super::categories(c, street)?
         .into_iter()
-        .filter(|k| k.public && k.active)
+        .filter(|k| k.publishable() && k.active)
         .collect())
 }
 
@@ -392,7 +396,7 @@ async fn service_definition(
             .read(move |c| super::category_by_code(c, street, &code))
             .await
             .map_err(|e| Failure::store(fmt, e))?
-            .filter(|k| k.public && k.active)
+            .filter(|k| k.publishable() && k.active)
             .ok_or_else(|| Failure::key(fmt, StatusCode::NOT_FOUND, "open311.err_service"))?;
         let lang = crate::kernel::ctx().lang;
         let attrs = cat
@@ -549,6 +553,7 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
+    let contact = super::Contact::seal(&state.keys, &contact).map_err(|e| Failure::case(fmt, e))?;
     let mut description = param(&p, "description").unwrap_or("").to_string();
     if let Some(m) = param(&p, "media_url") {
         description.push_str(&format!("\n{m}"));
@@ -590,7 +595,7 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
                     Err(CaseError::Invalid("case.err_category")) => return Err(unknown),
                     r => r?,
                 };
-                if !p.category.public {
+                if !p.category.publishable() {
                     return Err(unknown);
                 }
                 Ok((new, p))
@@ -636,23 +641,36 @@ fn parse_time(fmt: Format, v: Option<&str>) -> Result<Option<i64>, Failure> {
     }
 }
 
+/// A case as the public may see it: where it is rounded to its building (or, off any
+/// building, to its area and a point within about a hundred metres).
+struct Published {
+    case: Case,
+    /// The building's (or the area's) id and name.
+    place_id: i64,
+    place_name: String,
+    point: Option<(f64, f64)>,
+}
+
 /// A case as a service request.
-fn request_node(c: &Case, lang: crate::kernel::i18n::Lang, last_note: &str) -> Node {
+fn request_node(p: &Published, lang: crate::kernel::i18n::Lang) -> Node {
+    let c = &p.case;
     let t = Tr(lang);
     let open = c.is_open();
-    let mut notes = t.k("case.state", c.state.as_str()).to_string();
-    if !last_note.is_empty() {
-        notes.push_str(": ");
-        notes.push_str(last_note);
-    }
     let num = |v: Option<f64>| v.map(Node::Num).unwrap_or(Node::Null);
     Node::Obj(vec![
         ("service_request_id", text(c.id.0.to_string())),
         ("status", text(if open { "open" } else { "closed" })),
-        ("status_notes", text(notes)),
+        // Written for the public, per state: a worker's notes are for the case's people.
+        (
+            "status_notes",
+            text(t.k("open311.status", c.state.as_str())),
+        ),
         ("service_name", text(c.category_name(lang))),
         ("service_code", text(c.category.clone())),
-        ("description", text(c.description.clone())),
+        (
+            "description",
+            text(crate::privacy::mask::public_text(&c.description)),
+        ),
         (
             "agency_responsible",
             c.handler_org_name.clone().map(text).unwrap_or(Node::Null),
@@ -667,20 +685,18 @@ fn request_node(c: &Case, lang: crate::kernel::i18n::Lang, last_note: &str) -> N
                 _ => Node::Null,
             },
         ),
-        (
-            "address",
-            text(if c.address.is_empty() {
-                c.place_name.clone()
-            } else {
-                c.address.clone()
-            }),
-        ),
-        ("address_id", text(c.place_id.to_string())),
+        ("address", text(p.place_name.clone())),
+        ("address_id", text(p.place_id.to_string())),
         ("zipcode", Node::Null),
-        ("lat", num(c.lat)),
-        ("long", num(c.lon)),
+        ("lat", num(p.point.map(|x| x.0))),
+        ("long", num(p.point.map(|x| x.1))),
         ("media_url", Node::Null),
     ])
+}
+
+/// A point off any building, rounded to 0.001° (about a hundred metres).
+fn rounded(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
 }
 
 fn load_requests(
@@ -691,11 +707,18 @@ fn load_requests(
     statuses: (bool, bool),
     range: (i64, i64),
     now: i64,
-) -> Result<Vec<(Case, String)>, StoreError> {
+) -> Result<Vec<Published>, StoreError> {
     let mut p: Vec<Val> = vec![street.into(), range.0.into(), range.1.into()];
+    let unpublished: Vec<String> = Channel::ALL
+        .into_iter()
+        .filter(|ch| !ch.published())
+        .map(|ch| format!("'{}'", ch.as_str()))
+        .collect();
     let mut conds = vec![
         "c.street_id = $1".to_string(),
         "k.public = 1".to_string(),
+        "k.about_people = 0".to_string(),
+        format!("c.channel NOT IN ({})", unpublished.join(", ")),
         "c.created_at >= $2".into(),
         "c.created_at <= $3".into(),
     ];
@@ -722,28 +745,42 @@ fn load_requests(
         _ => {}
     }
     let sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY c.created_at DESC LIMIT 1000",
+        "SELECT {}, b.name, b.geojson FROM {} LEFT JOIN places b ON b.id = c.building_id \
+         WHERE {} ORDER BY c.created_at DESC LIMIT 1000",
         super::CASE_COLS,
         super::CASE_FROM,
         conds.join(" AND ")
     );
-    let cases: Vec<Case> = c
-        .query(&sql, &p)?
+    let n = super::CASE_COLS.split(", ").count();
+    Ok(c.query(&sql, &p)?
         .into_iter()
-        .map(|r| super::case_from(r, now))
-        .collect();
-    let mut out = Vec::with_capacity(cases.len());
-    for case in cases {
-        let note = c
-            .query_opt(
-                "SELECT note FROM case_events WHERE case_id = $1 AND note <> '' ORDER BY id DESC LIMIT 1",
-                params![case.id.0],
-            )?
-            .map(|r| r.str(0))
-            .unwrap_or_default();
-        out.push((case, note));
-    }
-    Ok(out)
+        .map(|mut r| {
+            let building = r.take_str(n);
+            let point = r
+                .opt_str(n + 1)
+                .as_deref()
+                .and_then(crate::org::geometry::Shape::parse)
+                .and_then(|s| s.centre());
+            let case = super::case_from(r, now);
+            match (case.building_id, building) {
+                (Some(b), Some(name)) => Published {
+                    place_id: b,
+                    place_name: name,
+                    point,
+                    case,
+                },
+                _ => Published {
+                    place_id: case.place_id,
+                    place_name: case.place_name.clone(),
+                    point: case
+                        .lat
+                        .zip(case.lon)
+                        .map(|(a, o)| (rounded(a), rounded(o))),
+                    case,
+                },
+            }
+        })
+        .collect())
 }
 
 async fn requests(state: &AppState, fmt: Format, p: &[(String, String)]) -> Out {
@@ -802,7 +839,7 @@ async fn requests(state: &AppState, fmt: Format, p: &[(String, String)]) -> Out 
         .await
         .map_err(|e| Failure::store(fmt, e))?;
     let lang = crate::kernel::ctx().lang;
-    let items = rows.iter().map(|(c, n)| request_node(c, lang, n)).collect();
+    let items = rows.iter().map(|p| request_node(p, lang)).collect();
     Ok(respond(
         fmt,
         StatusCode::OK,
@@ -842,7 +879,7 @@ async fn one_request(
             ));
         }
         let lang = crate::kernel::ctx().lang;
-        let items = rows.iter().map(|(c, n)| request_node(c, lang, n)).collect();
+        let items = rows.iter().map(|p| request_node(p, lang)).collect();
         Ok(respond(
             fmt,
             StatusCode::OK,
@@ -862,7 +899,7 @@ async fn token(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> 
             .read(move |c| {
                 c.query_opt(
                     "SELECT c.id, c.token FROM cases c JOIN case_categories k ON k.id = c.category_id \
-                     WHERE c.token = $1 AND k.public = 1",
+                     WHERE c.token = $1 AND k.public = 1 AND k.about_people = 0",
                     params![tok],
                 )
             })

@@ -41,6 +41,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/cases/figures", get(figures_page))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/step", post(step_submit))
+        .route("/cases/{id}/reveal", post(reveal_submit))
         .route(
             "/cases/{id}/photos",
             post(photo_submit).layer(axum::extract::DefaultBodyLimit::max(
@@ -682,6 +683,10 @@ struct CasePage {
     map: Option<String>,
     photos: Vec<super::photos::Photo>,
     can_upload: bool,
+    /// The caller works on the case and something of it is masked.
+    can_reveal: bool,
+    purposes: &'static [&'static str],
+    reveal_error: Option<String>,
 }
 
 /// A map of cases over the grid polygons of a street (or one grid).
@@ -771,14 +776,84 @@ async fn case_page(
     Signed(caller): Signed,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let d = detail(&state, &caller, id).await?;
+    case_view(&state, &caller, id, None).await
+}
+
+#[derive(Deserialize)]
+struct RevealForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Shows the case page with its personal data in full, for a purpose (audited), or with the
+/// reason a reveal was refused.
+async fn reveal_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<RevealForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    case_view(&state, &caller, id, Some((&f.purpose, &f.note))).await
+}
+
+/// The case page; with `reveal` (a purpose and a note), its personal data in full.
+async fn case_view(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: i64,
+    reveal: Option<(&str, &str)>,
+) -> AppResult<Response> {
+    let d = detail(state, caller, id).await?;
     let t = Tr(ctx().lang);
-    let case = d.case;
+    let mut case = d.case;
+    let mut timeline = d.timeline;
+    // The reveal is logged after the page's own read, so that it is the last word.
+    let (revealed, reveal_error, status) = match reveal {
+        None => (None, None, StatusCode::OK),
+        Some((purpose, note)) => {
+            match super::http::reveal(state, caller, id, purpose, note).await {
+                Ok(r) => (Some(r), None, StatusCode::OK),
+                Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+                    (None, Some(e.message(ctx().lang)), e.status)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let shown_in_full = revealed.is_some();
+    if let Some(r) = revealed {
+        case.reporter_contact = r.reporter_contact;
+        case.description = r.description;
+        case.address = r.address;
+        case.rating_comment = r.rating_comment;
+        for e in &mut timeline {
+            if let Some(n) = r.notes.iter().find(|n| n.event_id == e.id) {
+                e.note = n.note.clone();
+            }
+        }
+    }
+    // Someone working on the case may see in full what is masked: the reporter's contact,
+    // numbers in its text.
+    let masked = |s: &str| s.contains("****");
+    let can_reveal = !shown_in_full
+        && d.roles
+            .iter()
+            .any(|r| !matches!(r, super::lifecycle::Actor::Reporter))
+        && (case.reporter_contact.is_some()
+            || masked(&case.description)
+            || masked(&case.address)
+            || timeline.iter().any(|e| masked(&e.note)));
     let photos = d.photos;
     let can_upload = case.is_open() && !d.roles.is_empty();
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
     let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
     let c2 = case.clone();
+    let viewer = Viewer::of(caller);
     let (orgs, duplicates, map, fields) = state
         .db
         .read(move |c| {
@@ -795,7 +870,11 @@ async fn case_page(
                 Vec::new()
             };
             let dups = if dispatching {
-                super::dedupe::suggest(
+                // The case's own terms as stored (its description shown here may be masked).
+                let terms = c
+                    .query_one("SELECT terms FROM cases WHERE id = $1", crate::params![cid])?
+                    .str(0);
+                let found = super::dedupe::suggest(
                     c,
                     &super::dedupe::Probe {
                         street_id: street,
@@ -804,11 +883,12 @@ async fn case_page(
                         building_id: c2.building_id,
                         lat: c2.lat,
                         lon: c2.lon,
-                        terms: &super::dedupe::segment(&c2.description),
+                        terms: &terms,
                         exclude: Some(cid),
                     },
                     crate::store::now_ms(),
-                )?
+                )?;
+                super::dedupe::in_scope(&viewer, found)
             } else {
                 Vec::new()
             };
@@ -824,8 +904,13 @@ async fn case_page(
             Ok((orgs, dups, map, fields))
         })
         .await?;
-    let events = d
-        .timeline
+    let shown: Vec<super::dedupe::Shown> = duplicates
+        .iter()
+        .cloned()
+        .map(super::dedupe::Shown::Case)
+        .collect();
+    super::http::record_shown(state, caller, &shown).await?;
+    let events = timeline
         .iter()
         .map(|e| EventView {
             at: when(e.at),
@@ -855,7 +940,7 @@ async fn case_page(
         .collect();
     let extra = extra_rows(&case.extra, &fields, t.0);
     let page = CasePage {
-        l: Layout::new(Some(&caller)),
+        l: Layout::new(Some(caller)),
         category: case.category_name(t.0).to_string(),
         state_label: t.k("case.state", case.state.as_str()),
         channel: t.k("case.channel", case.channel.as_str()),
@@ -874,8 +959,11 @@ async fn case_page(
         map,
         photos,
         can_upload,
+        can_reveal,
+        purposes: &crate::registry::access::PURPOSES,
+        reveal_error,
     };
-    Ok(render(&page, StatusCode::OK))
+    Ok(render(&page, status))
 }
 
 async fn step_submit(
@@ -1214,6 +1302,7 @@ async fn catalogue_save(
         num("dup_radius_m"),
     );
     let (verify, public) = (get("verify_required") == "1", get("public") == "1");
+    let about_people = get("about_people") == "1";
     let r = state
         .db
         .write_tx(move |c| -> Result<(), super::CaseError> {
@@ -1233,6 +1322,7 @@ async fn catalogue_save(
                     dup_radius_m: radius,
                     verify_required: verify,
                     public,
+                    about_people: Some(about_people),
                 },
             )?;
             Ok(())

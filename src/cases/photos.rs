@@ -2,6 +2,11 @@
 //! folder, at most [`MAX_BYTES`], their type sniffed from the content (JPEG or PNG; a name or
 //! a declared type is never trusted), with a thumbnail. A photo's EXIF location is kept only
 //! when the uploader agrees; otherwise the EXIF block is removed from the stored file.
+//!
+//! Decoding is bounded: a picture's size is read from its header and one over
+//! [`MAX_PIXELS`] is refused before any pixel is decoded (a 388 KB PNG can declare
+//! 20,000 × 20,000 pixels, 1.6 GB once decoded); decoding itself runs under a memory limit;
+//! and at most [`IMAGE_WORK`]'s permits of pictures are decoded at once.
 
 use std::path::Path;
 
@@ -16,6 +21,15 @@ pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 pub const THUMB_PX: u32 = 320;
 /// At most this many photos per case.
 pub const MAX_PER_CASE: i64 = 12;
+/// The most pixels a photo may have: 40 megapixels, more than any phone camera takes
+/// (8000 × 5000).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// The memory a decoder may hold for one picture: a 40-megapixel RGBA picture (160 MB) and
+/// some room.
+const MAX_DECODE_BYTES: u64 = 192 * 1024 * 1024;
+/// Pictures decoded at once, whatever the number of uploads in flight: with
+/// [`MAX_DECODE_BYTES`] each, the most decoding can hold is bounded.
+pub static IMAGE_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -112,13 +126,42 @@ pub fn strip_png_metadata(b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A JPEG thumbnail whose longer side is [`THUMB_PX`].
-pub fn thumbnail(b: &[u8]) -> Result<Vec<u8>, String> {
-    let img = image::load_from_memory(b).map_err(|e| e.to_string())?;
+/// A picture's width and height as its header declares them, without decoding it.
+pub fn dimensions(b: &[u8]) -> Option<(u32, u32)> {
+    image::ImageReader::new(std::io::Cursor::new(b))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()
+}
+
+/// Why a picture could not be made a thumbnail of.
+#[derive(Debug)]
+pub enum ThumbError {
+    /// Decoding it would take more memory than allowed.
+    TooLarge,
+    Unreadable(String),
+}
+
+/// A JPEG thumbnail whose longer side is [`THUMB_PX`], the picture decoded within
+/// [`MAX_DECODE_BYTES`].
+pub fn thumbnail(b: &[u8]) -> Result<Vec<u8>, ThumbError> {
+    let unreadable = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => ThumbError::TooLarge,
+        e => ThumbError::Unreadable(e.to_string()),
+    };
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(b))
+        .with_guessed_format()
+        .map_err(|e| ThumbError::Unreadable(e.to_string()))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let img = reader.decode().map_err(unreadable)?;
     let t = img.thumbnail(THUMB_PX, THUMB_PX).to_rgb8();
+    drop(img);
     let mut out = std::io::Cursor::new(Vec::new());
     t.write_to(&mut out, image::ImageFormat::Jpeg)
-        .map_err(|e| e.to_string())?;
+        .map_err(unreadable)?;
     Ok(out.into_inner())
 }
 
@@ -177,7 +220,15 @@ pub fn prepare(raw: &[u8], share_location: bool) -> Result<Prepared, CaseError> 
         return Err(CaseError::Invalid("case.err_photo_size"));
     }
     let kind = sniff(raw).ok_or(CaseError::Invalid("case.err_photo_type"))?;
-    let thumb = thumbnail(raw).map_err(|_| CaseError::Invalid("case.err_photo_type"))?;
+    // The header first: a picture declaring too many pixels is refused undecoded.
+    let (w, h) = dimensions(raw).ok_or(CaseError::Invalid("case.err_photo_type"))?;
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(CaseError::Invalid("case.err_photo_pixels"));
+    }
+    let thumb = thumbnail(raw).map_err(|e| match e {
+        ThumbError::TooLarge => CaseError::Invalid("case.err_photo_pixels"),
+        ThumbError::Unreadable(_) => CaseError::Invalid("case.err_photo_type"),
+    })?;
     let (bytes, location) = match kind {
         Kind::Jpeg if share_location => (raw.to_vec(), gps(raw)),
         Kind::Jpeg => (strip_exif(raw), None),
@@ -344,6 +395,56 @@ pub fn sweep_orphans(db: &crate::store::Db, data_dir: &Path) -> Result<usize, Ca
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A PNG's signature and header chunk declaring `w` × `h` 8-bit grey pixels, an image data
+    /// chunk of a few bytes and the end chunk: what a decompression bomb looks like before
+    /// its pixels are inflated.
+    fn png_declaring(w: u32, h: u32) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let mut body = kind.to_vec();
+            body.extend_from_slice(data);
+            out.extend_from_slice(&body);
+            // CRC-32 (ISO 3309) over the type and data, as PNG asks.
+            let mut crc = 0xFFFF_FFFFu32;
+            for b in &body {
+                crc ^= u32::from(*b);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            out.extend_from_slice(&(!crc).to_be_bytes());
+        }
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&w.to_be_bytes());
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00]);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn too_many_pixels_are_refused_from_the_header() {
+        let bomb = png_declaring(20_000, 20_000);
+        assert_eq!(dimensions(&bomb), Some((20_000, 20_000)));
+        assert!(matches!(
+            prepare(&bomb, false),
+            Err(CaseError::Invalid("case.err_photo_pixels"))
+        ));
+        // Just under the limit the header passes; these bytes are no picture, and say so.
+        let big = png_declaring(8_000, 5_000);
+        assert!(matches!(
+            prepare(&big, false),
+            Err(CaseError::Invalid("case.err_photo_type"))
+        ));
+    }
 
     #[test]
     fn types_are_sniffed_and_exif_is_stripped() {

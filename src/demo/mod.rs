@@ -95,9 +95,9 @@ pub fn build(
         if created {
             create_accounts(c, &hash)?;
             crate::cases::demo::seed_catalogue(c, now_ms()).map_err(cases_error)?;
-            crate::cases::demo::seed_history(c, now_ms(), size.case_history(), seed)
+            crate::cases::demo::seed_history(c, keys, now_ms(), size.case_history(), seed)
                 .map_err(cases_error)?;
-            crate::cases::demo::seed_cases(c, now_ms()).map_err(cases_error)?;
+            crate::cases::demo::seed_cases(c, keys, now_ms()).map_err(cases_error)?;
             crate::sensing::demo::seed(c, keys, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",

@@ -35,6 +35,7 @@ pub fn file_response(name: &str, bytes: Vec<u8>) -> Response {
                     header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"{name}\""),
                 ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
             ],
             bytes,
         )
@@ -52,6 +53,8 @@ pub fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
             ),
+            // Downloads carry personal data: never kept by a browser or a proxy.
+            (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         bytes,
     )

@@ -1,10 +1,11 @@
 //! A resident's rights over her data and the protection of it in use: reveals with a purpose,
 //! her access log and her data, corrections, exports with approval (分级审批), and the
-//! retention purge. (The encryption of personal fields at rest is the storage floor's:
-//! `store::keys`.)
+//! retention purge; numbers typed into free text masked on display (`mask`). (The encryption
+//! of personal fields at rest is the storage floor's: `store::keys`.)
 
 pub mod http;
 pub mod jobs;
+pub mod mask;
 pub mod pages;
 pub mod retention;
 

@@ -74,6 +74,9 @@ const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/api/v1/cases/{id}",
     "/api/v1/cases/{id}/transitions",
     "/cases/{id}",
+    "/api/v1/cases/duplicates",
+    "/api/v1/cases/{id}/reveal",
+    "/cases/{id}/reveal",
 ];
 const OTHER_ROUTES: &[&str] = &[
     "/login",
@@ -148,7 +151,6 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/case-categories/{id}/routes",
     "/api/v1/calendar/{year}",
     "/api/v1/cases",
-    "/api/v1/cases/duplicates",
     "/api/v1/cases/figures",
     "/api/v1/inbox",
     "/api/v1/inbox/{id}/read",
@@ -327,6 +329,16 @@ async fn every_personal_data_route_writes_an_entry() {
     let hotline_case = app
         .query_i64("SELECT c.id FROM cases c JOIN case_categories k ON k.id = c.category_id WHERE k.code = 'group_rental' ORDER BY c.id LIMIT 1")
         .await;
+    let hotline_place = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT place_id FROM cases WHERE id = $1",
+                linli::params![hotline_case],
+            )
+        })
+        .await
+        .unwrap();
     let admin = app.token("admin").await;
 
     // (route, request, the subject the entry must name, the action)
@@ -600,6 +612,56 @@ async fn every_personal_data_route_writes_an_entry() {
             },
             format!("case:{hotline_case}"),
             "read",
+        ),
+        (
+            "/api/v1/cases/duplicates",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url("/api/v1/cases/duplicates".into()),
+                    wangge.clone(),
+                );
+                Box::new(move || {
+                    c.post(&u).bearer_auth(&t).json(&serde_json::json!({
+                        "category": "group_rental", "description": "住了十几个人", "place_id": hotline_place
+                    }))
+                })
+            },
+            format!("case:{hotline_case}"),
+            "list",
+        ),
+        (
+            "/api/v1/cases/{id}/reveal",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/cases/{hotline_case}/reveal")),
+                    wangge.clone(),
+                );
+                Box::new(move || {
+                    c.post(&u)
+                        .bearer_auth(&t)
+                        .json(&serde_json::json!({"purpose": "service"}))
+                })
+            },
+            format!("case:{hotline_case}"),
+            "reveal",
+        ),
+        (
+            "/cases/{id}/reveal",
+            {
+                let (c, u, f) = (
+                    b.clone(),
+                    url(format!("/cases/{hotline_case}/reveal")),
+                    vec![
+                        ("csrf".to_string(), csrf.clone()),
+                        ("purpose".into(), "service".into()),
+                    ],
+                );
+                Box::new(move || c.post(&u).form(&f))
+            },
+            format!("case:{hotline_case}"),
+            "reveal",
         ),
         (
             "/api/v1/cases/{id}/transitions",

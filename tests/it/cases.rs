@@ -802,8 +802,9 @@ async fn the_verifier_may_not_be_the_handler() {
     assert_eq!(s, 403);
     let d = step_ok(&app, &admin, id, json!({"action": "verify"})).await;
     assert_eq!(d["case"]["verifier_id"], user_id(&app, "admin").await);
-    // The hotline caller's phone is shown to the workers (and that reading is audited).
-    assert_eq!(d["case"]["reporter_contact"], "13912345678");
+    // The hotline caller's phone is shown to the workers masked (and that reading is
+    // audited); in full only when revealed for a purpose.
+    assert_eq!(d["case"]["reporter_contact"], "139****5678");
 }
 
 #[tokio::test]
@@ -1624,9 +1625,10 @@ async fn the_demo_history_reads_like_a_street() {
     let first = app
         .query_i64("SELECT COALESCE(MAX(id), 0) FROM cases")
         .await;
+    let keys = app.state.keys.clone();
     let n = app
         .db
-        .write_tx(move |c| linli::cases::demo::seed_history(c, now, 150, 3))
+        .write_tx(move |c| linli::cases::demo::seed_history(c, &keys, now, 150, 3))
         .await
         .unwrap();
     assert_eq!(n, 150);
@@ -1809,7 +1811,15 @@ async fn a_sensor_alert_becomes_a_case_for_the_grid_worker() {
 #[tokio::test]
 async fn webhooks_are_signed_and_retried_until_delivered() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = support::spawn().await;
+    // The gateway listens on this machine, which webhooks reach only when allowed.
+    let app = support::spawn_with(support::Options {
+        configure: |c| {
+            c.webhook_allow = linli::cases::notify::AllowList::parse(&["127.0.0.1".into()]).unwrap()
+        },
+        ..Default::default()
+    })
+    .await;
+    let allow = app.state.cfg.webhook_allow.clone();
     let admin = app.token("admin").await;
     let bumen_org = org_of(&app, "bumen").await;
     // A gateway that fails the first delivery and accepts the second.
@@ -1904,7 +1914,7 @@ async fn webhooks_are_signed_and_retried_until_delivered() {
                 .unwrap()
         }
     };
-    linli::cases::notify::deliver_due(&app.db, now)
+    linli::cases::notify::deliver_due(&app.db, &allow, now)
         .await
         .unwrap();
     let first = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
@@ -1923,7 +1933,7 @@ async fn webhooks_are_signed_and_retried_until_delivered() {
     assert_eq!(row.i64(0), 1, "the gateway's 500 is one failed attempt");
     assert!(row.opt_i64(2).is_none());
     assert!(row.i64(1) >= now + 25_000, "retried later, with backoff");
-    linli::cases::notify::deliver_due(&app.db, row.i64(1) + 1)
+    linli::cases::notify::deliver_due(&app.db, &allow, row.i64(1) + 1)
         .await
         .unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
@@ -1982,13 +1992,18 @@ async fn an_https_webhook_is_spoken_to_in_tls() {
                 .await;
         }
     });
-    let err = linli::cases::notify::post(&linli::cases::notify::Claimed {
-        id: 0,
-        url: format!("https://{addr}/hook"),
-        body: "{}".into(),
-        secret: "0123456789abcdef".into(),
-        attempts: 0,
-    })
+    // On this machine, so allowed explicitly.
+    let allow = linli::cases::notify::AllowList::parse(&["127.0.0.1".into()]).unwrap();
+    let err = linli::cases::notify::post(
+        &linli::cases::notify::Claimed {
+            id: 0,
+            url: format!("https://{addr}/hook"),
+            body: "{}".into(),
+            secret: "0123456789abcdef".into(),
+            attempts: 0,
+        },
+        &allow,
+    )
     .await
     .unwrap_err();
     let e = err.to_ascii_lowercase();

@@ -10,6 +10,7 @@ mod cli;
 mod foundation;
 mod import;
 mod privacy;
+mod privacy_holes;
 mod records;
 mod scope;
 mod sensing;
