@@ -1,5 +1,5 @@
 //! linli (邻里): a self-hosted platform for governing and serving a neighbourhood.
-//! See README.md for the map of the source tree.
+//! See docs/ARCHITECTURE.md for the floor plan: the kernel, store and shells, the areas, and app.
 
 pub mod app;
 pub mod audit;
