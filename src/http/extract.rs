@@ -157,21 +157,6 @@ where
     }
 }
 
-/// For `#[serde(deserialize_with)]` on a number in a query string or form: a blank value (what
-/// a browser sends for an empty field of a GET form) means "not given"; anything else must parse.
-pub fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    use serde::Deserialize;
-    match Option::<String>::deserialize(d)?.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
-    }
-}
-
 /// Checks a form's CSRF token against the session's (constant-time compare).
 pub fn check_csrf(caller: &Caller, token: &str) -> Result<(), AppError> {
     use subtle_eq::ct_eq;

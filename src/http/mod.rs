@@ -8,9 +8,9 @@ pub mod extract;
 pub mod layers;
 pub mod respond;
 
+pub use crate::kernel::blank_as_none;
 pub use extract::{
-    ApiForm, ApiJson, CsrfForm, MaybeSigned, NextQuery, Path, Query, Signed, blank_as_none,
-    check_csrf, safe_next,
+    ApiForm, ApiJson, CsrfForm, MaybeSigned, NextQuery, Path, Query, Signed, check_csrf, safe_next,
 };
 pub use layers::{LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie};
 pub use respond::{

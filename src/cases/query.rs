@@ -1,0 +1,615 @@
+//! Reading cases: a case with its clock, who sees it (`Viewer`), lists and counts by filter, and events.
+
+use super::*;
+
+/// One case with the names the pages and the API show.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Case {
+    pub id: CaseId,
+    pub street_id: i64,
+    pub category_id: i64,
+    pub category: String,
+    pub category_name_zh: String,
+    pub category_name_en: String,
+    pub channel: Channel,
+    pub state: State,
+    /// 1 urgent, 2 normal, 3 low.
+    pub priority: i64,
+    pub description: String,
+    pub address: String,
+    pub place_id: i64,
+    pub place_path: String,
+    pub place_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    /// The category's extra fields, by key.
+    #[schema(value_type = Object)]
+    pub extra: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter_id: Option<i64>,
+    pub reporter_name: String,
+    /// The reporter's phone or e-mail, masked (`139****5678`): only in the detail a worker
+    /// reads (audited); in full only when revealed, for a purpose
+    /// (`POST /api/v1/cases/{id}/reveal`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter_contact: Option<String>,
+    /// The organisation routing suggests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_org_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_org_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_org_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_org_name: Option<String>,
+    /// A user handling it directly (a grid worker for a sensor alert).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_user_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler_user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verifier_id: Option<i64>,
+    /// The master case when this one was merged into it as a duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_id: Option<i64>,
+    /// Working hours asked for in a pending extension request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_hours: Option<i64>,
+    /// The deadline running: accept, resolve, hold (paused) or none.
+    pub clock: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warn_at: Option<i64>,
+    /// Escalation level: 0 grid, 1 community, 2 street, 3 district.
+    pub level: i64,
+    /// Has been late at some point.
+    pub late: bool,
+    /// Is past its running deadline now.
+    pub overdue: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_comment: Option<String>,
+    pub verify_required: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<i64>,
+    #[serde(skip)]
+    pub token: String,
+    #[serde(skip)]
+    pub hold_from: Option<String>,
+    #[serde(skip)]
+    pub remaining_ms: Option<i64>,
+    #[serde(skip)]
+    pub building_id: Option<i64>,
+    #[serde(skip)]
+    pub contact: Contact,
+    #[serde(skip)]
+    pub clock_start: i64,
+    #[serde(skip)]
+    pub warned: bool,
+}
+
+impl Case {
+    pub fn category_name(&self, lang: crate::kernel::i18n::Lang) -> &str {
+        if lang == crate::kernel::i18n::Lang::En {
+            &self.category_name_en
+        } else {
+            &self.category_name_zh
+        }
+    }
+    pub fn is_open(&self) -> bool {
+        self.state.is_open()
+    }
+
+    /// Masks phone and ID numbers typed into the case's free text (description, address,
+    /// rating comment), unless `viewer` (a user id) is who reported it: their own words are
+    /// shown to them as written.
+    pub fn mask_free_text(&mut self, viewer: i64) {
+        if self.reporter_id == Some(viewer) {
+            return;
+        }
+        use crate::privacy::mask::free_text;
+        self.description = free_text(&self.description);
+        self.address = free_text(&self.address);
+        self.rating_comment = self.rating_comment.as_deref().map(free_text);
+    }
+}
+
+/// A reporter's phone or e-mail as stored: encrypted under the field key like persons'
+/// phones, with its masked form for display.
+#[derive(Clone, Debug, Default)]
+pub struct Contact {
+    pub enc: Option<Vec<u8>>,
+    pub masked: String,
+    /// A contact stored in clear before contacts were encrypted, until the pass at start
+    /// ([`seal_clear_contacts`]) encrypts it.
+    unsealed: Option<String>,
+}
+
+impl Contact {
+    /// Encrypts a contact as given at intake (at most 100 characters); none when empty.
+    pub fn seal(keys: &crate::store::keys::FieldKeys, clear: &str) -> Result<Contact, CaseError> {
+        let clear = clear.trim();
+        if clear.chars().count() > 100 {
+            return Err(CaseError::Invalid("case.err_too_long"));
+        }
+        if clear.is_empty() {
+            return Ok(Contact::default());
+        }
+        Ok(Contact {
+            enc: Some(keys.encrypt(clear)),
+            masked: crate::privacy::mask::contact(clear),
+            unsealed: None,
+        })
+    }
+
+    fn stored(enc: Option<Vec<u8>>, masked: String, clear: String) -> Contact {
+        if enc.is_none() && !clear.is_empty() {
+            return Contact {
+                enc: None,
+                masked: crate::privacy::mask::contact(&clear),
+                unsealed: Some(clear),
+            };
+        }
+        Contact {
+            enc,
+            masked,
+            unsealed: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.masked.is_empty()
+    }
+
+    /// The contact in full: for a reveal, which is audited before it is shown.
+    pub fn open(&self, keys: &crate::store::keys::FieldKeys) -> Option<String> {
+        match &self.enc {
+            Some(blob) => keys.decrypt(blob),
+            None => self.unsealed.clone(),
+        }
+    }
+}
+
+/// Encrypts reporters' contacts stored in clear (before schema 20), a batch at a time: the
+/// cases job runs it at start. Returns how many it encrypted.
+pub fn seal_clear_contacts(
+    c: &mut dyn Conn,
+    keys: &crate::store::keys::FieldKeys,
+    batch: i64,
+) -> Result<usize, StoreError> {
+    let rows = c.query(
+        &format!(
+            "SELECT id, reporter_contact FROM cases WHERE reporter_contact <> '' ORDER BY id LIMIT {}",
+            batch.clamp(1, 10_000)
+        ),
+        params![],
+    )?;
+    let mut n = 0;
+    for r in rows {
+        let clear = r.str(1);
+        let sealed = keys.encrypt(clear.trim());
+        n += c.exec(
+            "UPDATE cases SET reporter_contact_enc = $2, reporter_contact_masked = $3, \
+             reporter_contact = '' WHERE id = $1 AND reporter_contact = $4",
+            params![
+                r.i64(0),
+                sealed,
+                crate::privacy::mask::contact(clear.trim()),
+                clear.as_str()
+            ],
+        )? as usize;
+    }
+    Ok(n)
+}
+
+pub(crate) const CASE_COLS: &str = "c.id, c.street_id, c.category_id, k.code, k.name_zh, k.name_en, c.channel, c.state, \
+     c.priority, c.description, c.address, c.place_id, c.place_path, p.name, c.lat, c.lon, c.extra, \
+     c.reporter_id, c.reporter_name, c.suggested_org_id, so.name, c.handler_org_id, ho.name, \
+     c.handler_user_id, hu.display_name, c.resolver_id, c.verifier_id, c.master_id, c.extension_hours, \
+     c.clock, c.due_at, c.warn_at, c.level, c.late, c.rating, c.rating_comment, c.created_at, \
+     c.updated_at, c.resolved_at, c.closed_at, c.token, k.verify_required, c.hold_from, \
+     c.remaining_ms, c.building_id, c.reporter_contact, c.clock_start, c.warned, \
+     c.reporter_contact_enc, c.reporter_contact_masked";
+pub(crate) const CASE_FROM: &str = "cases c JOIN case_categories k ON k.id = c.category_id \
+     JOIN places p ON p.id = c.place_id \
+     LEFT JOIN organisations so ON so.id = c.suggested_org_id \
+     LEFT JOIN organisations ho ON ho.id = c.handler_org_id \
+     LEFT JOIN users hu ON hu.id = c.handler_user_id";
+
+pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
+    let clock = r.take_str(29).unwrap_or_default();
+    let due_at = r.opt_i64(30);
+    Case {
+        id: CaseId(r.i64(0)),
+        street_id: r.i64(1),
+        category_id: r.i64(2),
+        category: r.take_str(3).unwrap_or_default(),
+        category_name_zh: r.take_str(4).unwrap_or_default(),
+        category_name_en: r.take_str(5).unwrap_or_default(),
+        channel: Channel::parse(&r.str(6)).unwrap_or(Channel::Api),
+        state: State::parse(&r.str(7)).unwrap_or(State::New),
+        priority: r.i64(8),
+        description: r.take_str(9).unwrap_or_default(),
+        address: r.take_str(10).unwrap_or_default(),
+        place_id: r.i64(11),
+        place_path: r.take_str(12).unwrap_or_default(),
+        place_name: r.take_str(13).unwrap_or_default(),
+        lat: r.opt_f64(14),
+        lon: r.opt_f64(15),
+        extra: serde_json::from_str(&r.str(16)).unwrap_or(serde_json::Value::Null),
+        reporter_id: r.opt_i64(17),
+        reporter_name: r.take_str(18).unwrap_or_default(),
+        reporter_contact: None,
+        suggested_org_id: r.opt_i64(19),
+        suggested_org_name: r.take_str(20),
+        handler_org_id: r.opt_i64(21),
+        handler_org_name: r.take_str(22),
+        handler_user_id: r.opt_i64(23),
+        handler_user_name: r.take_str(24),
+        resolver_id: r.opt_i64(25),
+        verifier_id: r.opt_i64(26),
+        master_id: r.opt_i64(27),
+        extension_hours: r.opt_i64(28),
+        overdue: matches!(clock.as_str(), "accept" | "resolve") && due_at.is_some_and(|d| d < now),
+        clock,
+        due_at,
+        warn_at: r.opt_i64(31),
+        level: r.i64(32),
+        late: r.bool(33),
+        rating: r.opt_i64(34),
+        rating_comment: r.take_str(35),
+        created_at: r.i64(36),
+        updated_at: r.i64(37),
+        resolved_at: r.opt_i64(38),
+        closed_at: r.opt_i64(39),
+        token: r.take_str(40).unwrap_or_default(),
+        verify_required: r.bool(41),
+        hold_from: r.take_str(42),
+        remaining_ms: r.opt_i64(43),
+        building_id: r.opt_i64(44),
+        contact: Contact::stored(
+            r.blob(48),
+            r.take_str(49).unwrap_or_default(),
+            r.take_str(45).unwrap_or_default(),
+        ),
+        clock_start: r.i64(46),
+        warned: r.bool(47),
+    }
+}
+
+/// One case by id, without a scope check (internal use: the caller checks [`Viewer::sees`]).
+pub fn get(c: &mut dyn Conn, id: i64, now: i64) -> Result<Option<Case>, StoreError> {
+    Ok(c.query_opt(
+        &format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE c.id = $1"),
+        params![id],
+    )?
+    .map(|r| case_from(r, now)))
+}
+
+/// A case's state by id, for other modules (sensing learns when its case closes).
+pub fn state_of(c: &mut dyn Conn, id: CaseId) -> Result<Option<State>, StoreError> {
+    Ok(
+        c.query_opt("SELECT state FROM cases WHERE id = $1", params![id.0])?
+            .and_then(|r| State::parse(&r.str(0))),
+    )
+}
+
+/// Who is looking at cases, and what they may see: cases under the places they work in, cases
+/// dispatched to their organisations or to them, and cases they reported or follow.
+#[derive(Clone, Debug, Default)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub street_id: Option<i64>,
+    pub name: String,
+    /// Places where the caller dispatches (street/district administrators, community workers).
+    pub dispatch: Vec<String>,
+    /// Places where the caller may verify on site (those plus grid workers).
+    pub verify: Vec<String>,
+    pub orgs: Vec<i64>,
+}
+
+impl Viewer {
+    pub fn of(caller: &Caller) -> Viewer {
+        let mut v = Viewer {
+            user_id: caller.user_id,
+            street_id: caller.street_id,
+            name: caller.display_name.clone(),
+            ..Viewer::default()
+        };
+        for g in &caller.grants {
+            match (g.role, &g.place, &g.org) {
+                (Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker, Some(p), _) => {
+                    v.dispatch.push(p.path.clone());
+                    v.verify.push(p.path.clone());
+                }
+                (Role::GridWorker, Some(p), _) => v.verify.push(p.path.clone()),
+                (Role::DeptHandler | Role::PropertyManager, _, Some(o)) => v.orgs.push(o.id),
+                _ => {}
+            }
+        }
+        v
+    }
+
+    /// The paths under which cases are visible without being dispatched to the caller.
+    fn paths(&self) -> Vec<String> {
+        let mut p = self.verify.clone();
+        p.sort();
+        p.dedup();
+        p
+    }
+
+    /// The roles the caller holds towards one case.
+    pub fn actors(&self, case: &Case) -> Vec<Actor> {
+        let mut out = Vec::new();
+        if crate::org::Scope::covers(&self.dispatch, &case.place_path) {
+            out.push(Actor::Dispatcher);
+        }
+        if self.handles(case) {
+            out.push(Actor::Handler);
+        }
+        if crate::org::Scope::covers(&self.verify, &case.place_path) {
+            out.push(Actor::Verifier);
+        }
+        if case.reporter_id == Some(self.user_id) {
+            out.push(Actor::Reporter);
+        }
+        out
+    }
+
+    pub fn handles(&self, case: &Case) -> bool {
+        case.handler_user_id == Some(self.user_id)
+            || case.handler_org_id.is_some_and(|o| self.orgs.contains(&o))
+    }
+
+    pub fn is_worker(&self) -> bool {
+        !self.verify.is_empty() || !self.orgs.is_empty()
+    }
+
+    /// Works over places (dispatchers, community and grid workers), not only on the cases
+    /// dispatched to an organisation: the callers shown likely duplicates as cases.
+    pub fn works_in_places(&self) -> bool {
+        !self.verify.is_empty()
+    }
+
+    /// Whether a case with these particulars is one this viewer sees: the rule of
+    /// [`Viewer::condition`], on values already read (followers aside: following a case shows
+    /// it to its follower only when opened by its number).
+    pub fn sees(
+        &self,
+        place_path: &str,
+        handler_org_id: Option<i64>,
+        handler_user_id: Option<i64>,
+        reporter_id: Option<i64>,
+    ) -> bool {
+        crate::org::Scope::covers(&self.paths(), place_path)
+            || handler_org_id.is_some_and(|o| self.orgs.contains(&o))
+            || handler_user_id == Some(self.user_id)
+            || reporter_id == Some(self.user_id)
+    }
+
+    /// The SQL condition for the cases this viewer sees, parameters from `first`.
+    fn condition(&self, first: usize, p: &mut Vec<Val>) -> String {
+        let mut parts = Vec::new();
+        let paths = self.paths();
+        if !paths.is_empty() {
+            parts.push(under_paths("c.place_path", &paths, first + p.len(), p));
+        }
+        if !self.orgs.is_empty() {
+            let list: Vec<String> = self.orgs.iter().map(|o| o.to_string()).collect();
+            parts.push(format!("c.handler_org_id IN ({})", list.join(", ")));
+        }
+        p.push(Val::Int(self.user_id));
+        let n = first + p.len() - 1;
+        parts.push(format!(
+            "c.handler_user_id = ${n} OR c.reporter_id = ${n} OR c.id IN (SELECT case_id FROM case_followers WHERE user_id = ${n})"
+        ));
+        format!("({})", parts.join(" OR "))
+    }
+}
+
+/// Filters of the case list.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct Filter {
+    /// A state, or several separated by commas; `open` for every open state.
+    pub state: Option<String>,
+    /// A category code.
+    pub category: Option<String>,
+    /// A place id: cases at it or under it.
+    pub place: Option<i64>,
+    /// Only cases past their deadline now (`true`), or never late (`false`).
+    pub late: Option<bool>,
+    /// Only cases the caller reported or follows.
+    pub mine: Option<bool>,
+    /// Only cases dispatched to the caller's organisation or to the caller.
+    pub handling: Option<bool>,
+    /// A case number, or words found in the description, the address or the place's name.
+    pub q: Option<String>,
+    #[serde(default, deserialize_with = "crate::kernel::blank_as_none")]
+    pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::kernel::blank_as_none")]
+    pub offset: Option<i64>,
+}
+
+/// The cases a viewer sees, late ones first, then by deadline and age; phone and ID numbers in
+/// their text masked but for the viewer's own reports ([`Case::mask_free_text`]).
+pub fn list(
+    c: &mut dyn Conn,
+    viewer: &Viewer,
+    f: &Filter,
+    now: i64,
+) -> Result<Vec<Case>, CaseError> {
+    let mut p: Vec<Val> = Vec::new();
+    let conds = filter_sql(c, viewer, f, now, &mut p)?;
+    let limit = f.limit.unwrap_or(100).clamp(1, 500);
+    let offset = f.offset.unwrap_or(0).max(0);
+    p.push(now.into());
+    let n = p.len();
+    let sql = format!(
+        "SELECT {CASE_COLS} FROM {CASE_FROM} WHERE {conds} \
+         ORDER BY CASE WHEN c.clock IN ('accept', 'resolve') AND c.due_at < ${n} THEN 0 ELSE 1 END, \
+         c.level DESC, c.priority, COALESCE(c.due_at, c.created_at), c.id LIMIT {limit} OFFSET {offset}"
+    );
+    Ok(c.query(&sql, &p)?
+        .into_iter()
+        .map(|r| {
+            let mut case = case_from(r, now);
+            case.mask_free_text(viewer.user_id);
+            case
+        })
+        .collect())
+}
+
+/// How many cases [`list`] would give without its limit.
+pub fn count(c: &mut dyn Conn, viewer: &Viewer, f: &Filter, now: i64) -> Result<i64, CaseError> {
+    let mut p: Vec<Val> = Vec::new();
+    let conds = filter_sql(c, viewer, f, now, &mut p)?;
+    Ok(c.query_i64(
+        &format!("SELECT COUNT(*) FROM {CASE_FROM} WHERE {conds}"),
+        &p,
+    )?)
+}
+
+/// The WHERE clause of [`list`] and [`count`]: the viewer's cases, narrowed by the filter.
+pub(super) fn filter_sql(
+    c: &mut dyn Conn,
+    viewer: &Viewer,
+    f: &Filter,
+    now: i64,
+    p: &mut Vec<Val>,
+) -> Result<String, CaseError> {
+    let mut conds = vec![viewer.condition(1, p)];
+    if let Some(s) = f.state.as_deref().filter(|s| !s.is_empty()) {
+        let mut states = Vec::new();
+        for part in s.split(',') {
+            if part == "open" {
+                states.extend(State::ALL.into_iter().filter(|s| s.is_open()));
+            } else {
+                states.push(State::parse(part).ok_or(CaseError::Invalid("case.err_state"))?);
+            }
+        }
+        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        conds.push(format!("c.state IN ({})", list.join(", ")));
+    }
+    if let Some(code) = f.category.as_deref().filter(|s| !s.is_empty()) {
+        p.push(code.into());
+        conds.push(format!("k.code = ${}", p.len()));
+    }
+    if let Some(place) = f.place {
+        let path = c
+            .query_opt("SELECT path FROM places WHERE id = $1", params![place])?
+            .map(|r| r.str(0))
+            .ok_or(CaseError::Invalid("case.err_place"))?;
+        let n = p.len() + 1;
+        conds.push(under_paths("c.place_path", &[path], n, p));
+    }
+    if let Some(late) = f.late {
+        p.push(now.into());
+        let n = p.len();
+        let overdue = format!("(c.clock IN ('accept', 'resolve') AND c.due_at < ${n})");
+        conds.push(if late {
+            overdue
+        } else {
+            format!("(c.late = 0 AND NOT {overdue})")
+        });
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let q = q.trim_start_matches('#');
+        p.push(crate::store::like_containing(q).into());
+        let n = p.len();
+        let mut alt = vec![format!(
+            "c.description LIKE ${n} ESCAPE '\\' OR c.address LIKE ${n} ESCAPE '\\' \
+             OR p.name LIKE ${n} ESCAPE '\\'"
+        )];
+        if let Ok(id) = q.parse::<i64>() {
+            p.push(id.into());
+            alt.push(format!("c.id = ${}", p.len()));
+        }
+        conds.push(format!("({})", alt.join(" OR ")));
+    }
+    if f.mine == Some(true) {
+        p.push(viewer.user_id.into());
+        let n = p.len();
+        conds.push(format!(
+            "(c.reporter_id = ${n} OR c.id IN (SELECT case_id FROM case_followers WHERE user_id = ${n}))"
+        ));
+    }
+    if f.handling == Some(true) {
+        let mut alt = vec![format!("c.handler_user_id = {}", viewer.user_id)];
+        if !viewer.orgs.is_empty() {
+            let list: Vec<String> = viewer.orgs.iter().map(|o| o.to_string()).collect();
+            alt.push(format!("c.handler_org_id IN ({})", list.join(", ")));
+        }
+        conds.push(format!("({})", alt.join(" OR ")));
+    }
+    Ok(conds.join(" AND "))
+}
+
+/// One step of a case's life.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<i64>,
+    /// A name, or `system` for the deadline watcher.
+    pub actor: String,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub note: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+pub fn events(c: &mut dyn Conn, case_id: i64) -> Result<Vec<Event>, StoreError> {
+    Ok(c.query(
+        "SELECT id, at, actor_id, actor, action, from_state, to_state, note, data FROM case_events \
+             WHERE case_id = $1 ORDER BY id",
+        params![case_id],
+    )?
+    .into_iter()
+    .map(|mut r| Event {
+        id: r.i64(0),
+        at: r.i64(1),
+        actor_id: r.opt_i64(2),
+        actor: r.take_str(3).unwrap_or_default(),
+        action: r.take_str(4).unwrap_or_default(),
+        from_state: r.take_str(5).unwrap_or_default(),
+        to_state: r.take_str(6).unwrap_or_default(),
+        note: r.take_str(7).unwrap_or_default(),
+        data: serde_json::from_str(&r.str(8)).unwrap_or(serde_json::Value::Null),
+    })
+    .collect())
+}
+
+/// Appends a step to a case's timeline.
+#[allow(clippy::too_many_arguments)]
+pub fn record_event(
+    c: &mut dyn Conn,
+    street_id: i64,
+    case_id: i64,
+    at: i64,
+    actor: (Option<i64>, &str),
+    action: &str,
+    from: &str,
+    to: &str,
+    note: &str,
+    data: serde_json::Value,
+) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO case_events (street_id, case_id, at, actor_id, actor, action, from_state, to_state, note, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        params![street_id, case_id, at, actor.0, actor.1, action, from, to, note, data.to_string()],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The registry's records beside persons: housing units (area, use, owners and their shares),
+//! households as editable records, rental registrations (出租房备案) with their tenants,
+//! vehicles, and the tags an administrator defines. Every change keeps a version (who, when,
+//! from which source, what) in `record_versions`. Reads take the caller's scope into their SQL;
+//! a record outside it is "not found".
+
+use serde::{Deserialize, Serialize};
+
+use crate::org::Scope;
+use crate::params;
+use crate::registry::idnum::IdNumber;
+use crate::registry::import::parse_date;
+use crate::registry::plate::{Area, Plate, UNIT_USES, unit_use};
+use crate::store::keys::FieldKeys;
+use crate::store::{Conn, Result, Val, now_ms, under_paths};
+
+/// Why a change was refused: not found (or outside the scope), invalid input, or a clash
+/// with an existing record. Messages are bilingual, as the import's reasons are.
+#[derive(Debug, PartialEq)]
+pub enum Refusal {
+    NotFound,
+    Invalid(String),
+    Conflict(String),
+}
+
+pub type Outcome<T> = std::result::Result<T, Refusal>;
+
+fn invalid<T>(zh: &str, en: &str) -> Result<Outcome<T>> {
+    Ok(Err(Refusal::Invalid(format!("{zh} / {en}"))))
+}
+
+fn conflict<T>(zh: &str, en: &str) -> Result<Outcome<T>> {
+    Ok(Err(Refusal::Conflict(format!("{zh} / {en}"))))
+}
+
+impl From<Refusal> for crate::kernel::error::AppError {
+    fn from(r: Refusal) -> Self {
+        use crate::kernel::StatusCode;
+        match r {
+            Refusal::NotFound => crate::kernel::error::AppError::not_found(),
+            Refusal::Invalid(m) => crate::kernel::error::AppError::with_message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                m,
+            ),
+            Refusal::Conflict(m) => {
+                crate::kernel::error::AppError::with_message(StatusCode::CONFLICT, "conflict", m)
+            }
+        }
+    }
+}
+
+/// One change to a record.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordVersion {
+    /// Unix milliseconds.
+    pub at: i64,
+    pub actor: Option<String>,
+    /// form, import or api.
+    pub source: String,
+    /// `{"field": [old, new]}`.
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+/// Who makes a change, and through what.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    pub user_id: i64,
+    pub source: &'a str,
+}
+
+fn keep_version(
+    c: &mut dyn Conn,
+    street_id: i64,
+    entity: &str,
+    entity_id: i64,
+    who: Actor<'_>,
+    changes: serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    c.exec(
+        "INSERT INTO record_versions (street_id, entity, entity_id, at, actor_id, source, changes) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![street_id, entity, entity_id, now_ms(), who.user_id, who.source, serde_json::Value::Object(changes).to_string()],
+    )?;
+    Ok(())
+}
+
+pub fn versions(c: &mut dyn Conn, entity: &str, entity_id: i64) -> Result<Vec<RecordVersion>> {
+    Ok(c.query(
+        "SELECT v.at, u.username, v.source, v.changes FROM record_versions v LEFT JOIN users u ON u.id = v.actor_id \
+         WHERE v.entity = $1 AND v.entity_id = $2 ORDER BY v.at DESC, v.id DESC LIMIT 200",
+        params![entity, entity_id],
+    )?
+    .iter()
+    .map(|r| RecordVersion {
+        at: r.i64(0),
+        actor: r.opt_str(1),
+        source: r.str(2),
+        changes: serde_json::from_str(&r.str(3)).unwrap_or(serde_json::Value::Null),
+    })
+    .collect())
+}
+
+/// A person named on another record: owner, landlord, tenant, vehicle owner.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PersonRef {
+    pub id: i64,
+    pub name: String,
+    pub id_number_masked: Option<String>,
+}
+
+/// Finds a person of the street by id or by ID number (through the blind index).
+fn find_person(
+    c: &mut dyn Conn,
+    keys: &FieldKeys,
+    street_id: i64,
+    r: &PersonPick,
+) -> Result<Outcome<PersonRef>> {
+    let row = if let Some(id) = r.person_id {
+        c.query_opt(
+            "SELECT id, name, id_number_masked FROM persons WHERE id = $1 AND street_id = $2",
+            params![id, street_id],
+        )?
+    } else if let Some(text) = r.id_number.as_deref() {
+        let idn = match IdNumber::parse(text) {
+            Ok(i) => i,
+            Err(e) => return Ok(Err(Refusal::Invalid(e.to_string()))),
+        };
+        c.query_opt(
+            "SELECT id, name, id_number_masked FROM persons WHERE id_number_bidx = $1 AND street_id = $2",
+            params![keys.blind_index("id_number", idn.as_str()), street_id],
+        )?
+    } else {
+        return invalid(
+            "请给出人员编号或身份证号",
+            "give the person's id or ID number",
+        );
+    };
+    match row {
+        Some(r) => Ok(Ok(PersonRef {
+            id: r.i64(0),
+            name: r.str(1),
+            id_number_masked: r.opt_str(2),
+        })),
+        None => invalid(
+            "实有人口中没有此人，请先登记",
+            "this person is not in the registry; register them first",
+        ),
+    }
+}
+
+/// A person picked by registry id or by ID number.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct PersonPick {
+    #[serde(default)]
+    pub person_id: Option<i64>,
+    #[serde(default)]
+    pub id_number: Option<String>,
+}
+
+mod household_edits;
+mod rentals;
+mod tags;
+mod units;
+mod vehicles;
+
+pub use household_edits::*;
+pub use rentals::*;
+pub use tags::*;
+pub use units::*;
+pub use vehicles::*;
