@@ -17,7 +17,7 @@ mod housekeeping;
 mod ingestion_http;
 mod mqtt;
 mod pages;
-mod rules;
+mod rule_kinds;
 
 /// A fixed "now" for the engine's clock: today at 12:00 China Standard Time, so tags valid
 /// today are valid and daily windows are predictable.
