@@ -13,21 +13,6 @@ async fn entries(app: &TestApp) -> i64 {
     app.query_i64("SELECT COUNT(*) FROM audit_entries").await
 }
 
-async fn last_entry(app: &TestApp) -> Value {
-    let body = app
-        .db
-        .read(|c| {
-            c.query_one(
-                "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
-                &[],
-            )
-        })
-        .await
-        .unwrap()
-        .str(0);
-    serde_json::from_str(&body).unwrap()
-}
-
 /// wangge's own household, one outside her grid, and jumin's person and household ids.
 async fn fixtures(app: &TestApp) -> (i64, i64, i64, i64, i64) {
     let grid = crate::support::place_of(app, "wangge").await;
@@ -692,7 +677,7 @@ async fn every_personal_data_route_writes_an_entry() {
         let body = r.text().await.unwrap();
         assert!(status.is_success(), "{route}: {status} {body}");
         assert!(entries(&app).await > before, "{route} wrote no audit entry");
-        let e = last_entry(&app).await;
+        let e = app.last_audit_entry().await;
         assert_eq!(e["action"], action, "{route}");
         assert!(
             e["subjects"]
@@ -771,7 +756,7 @@ async fn reveal_needs_a_purpose_and_residents_see_it() {
     )
     .await;
     assert_eq!(r.status(), 404);
-    assert_eq!(last_entry(&app).await["action"], "denied");
+    assert_eq!(app.last_audit_entry().await["action"], "denied");
     // wangge reads jumin's household; jumin sees both accesses with role and purpose.
     app.get_json(&wangge, &format!("/api/v1/households/{jumin_household}"))
         .await;
@@ -816,11 +801,11 @@ async fn logins_and_permission_changes_are_logged() {
         .send()
         .await
         .unwrap();
-    let e = last_entry(&app).await;
+    let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "login_failed");
     assert_eq!(e["actor"], "admin");
     let admin = app.token("admin").await;
-    assert_eq!(last_entry(&app).await["action"], "login");
+    assert_eq!(app.last_audit_entry().await["action"], "login");
     let (_, grid) = app
         .get_json(&admin, "/api/v1/places?kind=grid&limit=1")
         .await;
@@ -832,7 +817,7 @@ async fn logins_and_permission_changes_are_logged() {
         .await
         .unwrap();
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let e = last_entry(&app).await;
+    let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "permission_change");
     assert_eq!(e["subjects"][0], format!("user:{id}"));
 }

@@ -150,18 +150,7 @@ async fn dry_run_then_apply_then_nothing_changes() {
         "a dry run changes nothing"
     );
     // The check shows which people already exist, so it is audited.
-    let body = app
-        .db
-        .read(|c| {
-            c.query_one(
-                "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
-                &[],
-            )
-        })
-        .await
-        .unwrap()
-        .str(0);
-    let e: Value = serde_json::from_str(&body).unwrap();
+    let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "list");
     assert!(e["purpose"].as_str().unwrap().starts_with("import check"));
 

@@ -178,19 +178,7 @@ async fn retention_purges_expired_quarantine_and_keeps_the_log_verifiable() {
         "the quarantine that ended 10 days ago is kept"
     );
     assert_ne!(p1, p2);
-    let e: Value = serde_json::from_str(
-        &app.db
-            .read(|c| {
-                c.query_one(
-                    "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
-                    &[],
-                )
-            })
-            .await
-            .unwrap()
-            .str(0),
-    )
-    .unwrap();
+    let e = app.last_audit_entry().await;
     assert!(e["purpose"].as_str().unwrap().starts_with("retention"));
     assert_eq!(e["subjects"][0], format!("person:{p1}"));
     assert!(
@@ -474,19 +462,7 @@ async fn exports_need_approval_from_one_level_up() {
         linli::registry::idnum::IdNumber::parse(id_cell).is_ok(),
         "full number: {id_cell}"
     );
-    let e: Value = serde_json::from_str(
-        &app.db
-            .read(|c| {
-                c.query_one(
-                    "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
-                    &[],
-                )
-            })
-            .await
-            .unwrap()
-            .str(0),
-    )
-    .unwrap();
+    let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "export");
     assert!(e["purpose"].as_str().unwrap().starts_with("unmasked"));
     assert_eq!(e["subjects"].as_array().unwrap().len() as i64, records + 1);

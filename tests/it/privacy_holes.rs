@@ -56,21 +56,6 @@ async fn places(app: &TestApp) -> (Vec<i64>, i64) {
         .unwrap()
 }
 
-async fn last_entry(app: &TestApp) -> Value {
-    let body = app
-        .db
-        .read(|c| {
-            c.query_one(
-                "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
-                &[],
-            )
-        })
-        .await
-        .unwrap()
-        .str(0);
-    serde_json::from_str(&body).unwrap()
-}
-
 fn has_subject(entry: &Value, subject: &str) -> bool {
     entry["subjects"]
         .as_array()
@@ -178,7 +163,7 @@ async fn duplicate_suggestions_do_not_leak_outside_scope() {
         }
     }
     // Each showing is audited as a list of the cases shown.
-    let e = last_entry(&app).await;
+    let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "list", "{e}");
     assert!(has_subject(&e, &format!("case:{lamp}")), "{e}");
     // The duplicates a resident's report comes back with are the same reports nearby.
@@ -233,7 +218,7 @@ async fn duplicate_suggestions_do_not_leak_outside_scope() {
         hit["description"],
         "独居老人王阿姨近两天没有下楼取牛奶，女儿电话138****1234"
     );
-    let e = last_entry(&app).await;
+    let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "list");
     assert!(has_subject(&e, &format!("case:{care}")), "{e}");
     // The street's administrator sees the street's, the one across the edge too.
@@ -559,7 +544,7 @@ async fn reporter_contacts_are_encrypted_and_masked_until_revealed() {
         "楼道堆物，住户身份证11010519491231002X，电话13812341234"
     );
     assert!(r["notes"].to_string().contains("已回电13912345678"));
-    let e = last_entry(&app).await;
+    let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "reveal");
     assert!(has_subject(&e, &format!("case:{id}")), "{e}");
     assert_eq!(e["purpose"], "service");

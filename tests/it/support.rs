@@ -240,6 +240,22 @@ impl TestApp {
         self.db.read(move |c| c.query_i64(sql, &[])).await.unwrap()
     }
 
+    /// The newest entry of the audit log, parsed.
+    pub async fn last_audit_entry(&self) -> serde_json::Value {
+        let body = self
+            .db
+            .read(|c| {
+                c.query_one(
+                    "SELECT body FROM audit_entries ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+            })
+            .await
+            .unwrap()
+            .str(0);
+        serde_json::from_str(&body).unwrap()
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
