@@ -69,6 +69,9 @@ pub struct Config {
     /// Addresses webhooks may reach although they are loopback, private or link-local (none by
     /// default): `webhook_allow = ["192.168.10.5", "10.1.0.0/16", "gateway.lan"]`.
     pub webhook_allow: crate::cases::notify::AllowList,
+    /// `/metrics` answers the machine itself (loopback) and, when set, a scraper that sends
+    /// `Authorization: Bearer <metrics_token>`; anyone else gets 404.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -104,6 +107,7 @@ struct FileConfig {
     sensing_raw_days: Option<i64>,
     sensing_hourly_days: Option<i64>,
     webhook_allow: Option<Vec<String>>,
+    metrics_token: Option<String>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -129,6 +133,7 @@ const KNOWN_KEYS: &[&str] = &[
     "sensing_raw_days",
     "sensing_hourly_days",
     "webhook_allow",
+    "metrics_token",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +170,7 @@ impl Default for Config {
             sensing_raw_days: 30,
             sensing_hourly_days: 400,
             webhook_allow: Default::default(),
+            metrics_token: None,
         }
     }
 }
@@ -311,6 +317,9 @@ impl Config {
         if let Some(v) = fc.webhook_allow {
             self.webhook_allow = allow_list(&v)?;
         }
+        if let Some(v) = fc.metrics_token.filter(|v| !v.is_empty()) {
+            self.metrics_token = Some(Secret::new(v));
+        }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
                 key: "work_hours",
@@ -354,6 +363,9 @@ impl Config {
         if let Ok(v) = std::env::var("LINLI_WEBHOOK_ALLOW") {
             let entries: Vec<String> = v.split(',').map(str::to_string).collect();
             self.webhook_allow = allow_list(&entries)?;
+        }
+        if let Ok(v) = std::env::var("LINLI_METRICS_TOKEN") {
+            self.metrics_token = Some(v).filter(|v| !v.is_empty()).map(Secret::new);
         }
         if let Ok(v) = std::env::var("LINLI_LOG") {
             self.log = v;

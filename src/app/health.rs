@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::Encoder;
@@ -50,7 +52,37 @@ pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// Whether this request may read the metrics: the machine itself (loopback), or a scraper with
+/// the configured bearer token. Metrics name routes and volumes, not people, but they tell an
+/// outsider how the street uses linli (issue 18, finding 18).
+fn may_read_metrics(
+    token: Option<&crate::config::Secret>,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> bool {
+    if peer.is_some_and(|ip| ip.is_loopback()) {
+        return true;
+    }
+    let Some(token) = token else {
+        return false;
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let (a, b) = (sent.as_bytes(), token.expose().as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(super) async fn metrics(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !may_read_metrics(state.cfg.metrics_token.as_ref(), Some(peer.ip()), &headers) {
+        return AppError::not_found().into_response();
+    }
     let (idle, busy) = state.db.pool_stats();
     state.metrics.pool_idle.set(idle as i64);
     state.metrics.pool_busy.set(busy as i64);
@@ -61,4 +93,33 @@ pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         return AppError::internal("encoding metrics", e).into_response();
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    /// Issue 18, finding 18: `/metrics` was served to anyone without a sign-in.
+    #[test]
+    fn metrics_answer_loopback_or_the_token_only() {
+        let outside: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+        let none = HeaderMap::new();
+        let mut with = HeaderMap::new();
+        with.insert(header::AUTHORIZATION, "Bearer s3cret".parse().unwrap());
+        let mut wrong = HeaderMap::new();
+        wrong.insert(header::AUTHORIZATION, "Bearer guess".parse().unwrap());
+        let token = Secret::new("s3cret");
+        assert!(may_read_metrics(
+            None,
+            Some("127.0.0.1".parse().unwrap()),
+            &none
+        ));
+        assert!(may_read_metrics(None, Some("::1".parse().unwrap()), &none));
+        assert!(!may_read_metrics(None, Some(outside), &none));
+        assert!(!may_read_metrics(None, Some(outside), &with));
+        assert!(!may_read_metrics(Some(&token), Some(outside), &none));
+        assert!(!may_read_metrics(Some(&token), Some(outside), &wrong));
+        assert!(may_read_metrics(Some(&token), Some(outside), &with));
+    }
 }
