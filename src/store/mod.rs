@@ -307,9 +307,11 @@ impl Db {
 
 type Migration = (i64, &'static str, &'static str);
 
+// SQLITE and POSTGRES: one entry per file of migrations/<backend>/, made by build.rs. At
+// module level: `include!` in a function body takes one expression, and the file is two items.
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
 fn migrations(backend: Backend) -> &'static [Migration] {
-    // SQLITE and POSTGRES: one entry per file of migrations/<backend>/, made by build.rs.
-    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
     match backend {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
