@@ -312,13 +312,11 @@ pub async fn serve(
                 if let Err(e) = state.audit.flush_index().await {
                     tracing::error!(error = %e, "flushing the audit subject index failed");
                 }
-                let rules = state.cfg.anomaly.clone();
-                match state
-                    .db
-                    .write(move |c| crate::audit::anomaly::scan(c, &rules, crate::store::now_ms()))
-                    .await
-                {
-                    Ok(n) if n > 0 => tracing::warn!(notices = n, "audit anomalies found"),
+                let rules = &state.cfg.anomaly;
+                match crate::audit::anomaly::run(&state.db, rules, crate::store::now_ms()).await {
+                    Ok(s) if s.raised > 0 => {
+                        tracing::warn!(notices = s.raised, "audit anomalies found")
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "the anomaly scan failed"),
                 }
