@@ -11,7 +11,10 @@ fn list(backend: &str) -> Vec<(i64, String, String)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("migrations folder") {
         let path = entry.expect("migration entry").path();
-        let file = path.file_name().and_then(|f| f.to_str()).expect("utf-8 name");
+        let file = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .expect("utf-8 name");
         let Some(stem) = file.strip_suffix(".sql") else {
             continue;
         };
@@ -26,7 +29,11 @@ fn list(backend: &str) -> Vec<(i64, String, String)> {
     }
     out.sort();
     for w in out.windows(2) {
-        assert!(w[0].0 != w[1].0, "two {backend} migrations numbered {}", w[0].0);
+        assert!(
+            w[0].0 != w[1].0,
+            "two {backend} migrations numbered {}",
+            w[0].0
+        );
     }
     out
 }
