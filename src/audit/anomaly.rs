@@ -3,6 +3,13 @@
 //! hours, repeated denied access. Each finding becomes one notice to the street
 //! administrator, with the evidence. Scans are idempotent — a notice's key names its rule,
 //! account and window — so a restart neither loses nor repeats one.
+//!
+//! A scan costs what was appended since the last one, not the log's history: it reads the
+//! entries past its watermark (kept in `meta`) on a reader, folds who looked at whom into
+//! `audit_actor_subjects` (kept two hours), and then judges the last hour from those rows,
+//! the denied entries' own index and a few entries per active account. The one SQLite writer
+//! is held only for short transactions storing what was read and raising the notices: a scan
+//! that read the log on the writer stalled every request that writes for seconds each minute.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
