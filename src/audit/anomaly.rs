@@ -3,12 +3,22 @@
 //! hours, repeated denied access. Each finding becomes one notice to the street
 //! administrator, with the evidence. Scans are idempotent — a notice's key names its rule,
 //! account and window — so a restart neither loses nor repeats one.
+//!
+//! A scan costs what was appended since the last one, not the log's history: it reads the
+//! entries past its watermark (kept in `meta`) on a reader, folds who looked at whom into
+//! `audit_actor_subjects` (kept two hours), and then judges the last hour from those rows,
+//! the denied entries' own index and a few entries per active account. The one SQLite writer
+//! is held only for short transactions storing what was read and raising the notices: a scan
+//! that read the log on the writer stalled every request that writes for seconds each minute.
 
-use chrono::{Local, TimeZone, Timelike};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use chrono::{Local, Offset, TimeZone, Timelike};
 use serde_json::json;
 
 use crate::params;
-use crate::store::{Conn, Result, Val, now_ms};
+use crate::store::{Backend, Conn, Db, Result, Val, meta, now_ms, set_meta};
 
 #[derive(Clone, Debug)]
 pub struct Rules {
@@ -31,9 +41,19 @@ impl Default for Rules {
 }
 
 const HOUR: i64 = 3_600_000;
+/// Who looked at whom is kept this long: the rules look back one hour; the second hour is a
+/// margin for a scan whose clock is behind another's.
+const KEEP: i64 = 2 * HOUR;
+/// The `meta` key of the watermark: entries below it are folded into the scan's tables.
+const WATERMARK: &str = "audit_scan_upto";
+/// Entries read per step. A step's rows are written in transactions of at most [`ROWS_PER_TX`]
+/// so that appends and requests never wait long for the one SQLite writer behind a scan.
+const ENTRIES_PER_STEP: u64 = 4096;
+/// About 5 ms of the writer per transaction (upserts measured at ~1 µs each on SQLite).
+const ROWS_PER_TX: usize = 4096;
+/// Evidence lists at most this many entries.
+const SAMPLES: usize = 50;
 
-/// Per account and day: the account name, its street, and sample entries.
-type AfterHours = (String, Option<i64>, Vec<i64>);
 const PERSONAL: &str = "('read', 'list', 'reveal', 'export')";
 
 fn notify(
@@ -61,111 +81,329 @@ fn notify(
     Ok(n > 0)
 }
 
-fn sample_seqs(c: &mut dyn Conn, sql: &str, p: &[Val]) -> Result<Vec<i64>> {
-    Ok(c.query(sql, p)?.iter().map(|r| r.i64(0)).collect())
+/// What one scan did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Scan {
+    /// Entries read from the log: those appended since the watermark.
+    pub read: u64,
+    /// New notices raised.
+    pub raised: usize,
+    /// The whole run, from start to end.
+    pub took: Duration,
+    /// Of which the writer was held (the rest ran on readers or waited).
+    pub writing: Duration,
 }
 
-/// Runs every rule over the last hour; returns how many new notices were raised.
-pub fn scan(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<usize> {
-    let since = now - HOUR;
-    let bucket = now / HOUR;
-    // The window as a range of the log (its primary key), not a scan over times.
-    let from = super::first_seq_since(c, since)? as i64;
-    let mut raised = 0;
+/// The new entries of one step, folded: `[from, to)` of the log.
+#[derive(Debug, Default)]
+struct Step {
+    from: u64,
+    to: u64,
+    /// Whether `to` is the end of the log as it was read.
+    last: bool,
+    /// (actor, subject) → (last seen, street then).
+    seen: Vec<Vec<Val>>,
+    /// actor → last access to personal data.
+    active: Vec<Vec<Val>>,
+}
 
-    // 1. Volume: distinct people or households viewed by one account within the hour.
+/// Just the subjects of an entry's body.
+#[derive(serde::Deserialize)]
+struct Subjects {
+    subjects: Vec<String>,
+}
+
+/// Entries below the watermark are folded in already. Without one (the first scan), the
+/// scan starts an hour back: what is older can no longer count.
+fn watermark(c: &mut dyn Conn, now: i64) -> Result<u64> {
+    match meta(c, WATERMARK)?.and_then(|v| v.parse().ok()) {
+        Some(w) => Ok(w),
+        None => super::first_seq_since(c, now - HOUR),
+    }
+}
+
+/// Reads the next step of new entries (on a reader) and folds it in memory.
+fn read_step(c: &mut dyn Conn, now: i64) -> Result<Step> {
+    let from = watermark(c, now)?;
+    let size = super::size(c)?;
+    let to = size.min(from + ENTRIES_PER_STEP);
+    let mut step = Step {
+        from,
+        to: to.max(from),
+        last: to >= size,
+        ..Step::default()
+    };
+    if to <= from {
+        return Ok(step);
+    }
+    // seq is the primary key: the step is one range of it, never a walk over times.
     let rows = c.query(
         &format!(
-            "SELECT e.actor_id, (SELECT username FROM users WHERE id = e.actor_id), MAX(e.street_id), COUNT(DISTINCT s.subject) FROM audit_entries e \
-             JOIN audit_subjects s ON s.seq = e.seq \
-             WHERE e.seq >= $1 AND e.action IN {PERSONAL} AND e.actor_id IS NOT NULL \
-             AND (s.subject LIKE 'person:%' OR s.subject LIKE 'household:%') \
-             GROUP BY e.actor_id HAVING COUNT(DISTINCT s.subject) > $2"
+            "SELECT seq, at, actor_id, street_id, body FROM audit_entries \
+             WHERE seq >= $1 AND seq < $2 AND actor_id IS NOT NULL AND action IN {PERSONAL}"
         ),
-        params![from, rules.max_people_per_hour],
+        params![from as i64, to as i64],
     )?;
-    for r in rows {
-        let actor_id = r.i64(0);
-        let seqs = sample_seqs(
+    let mut seen: HashMap<(i64, String), (i64, Option<i64>)> = HashMap::new();
+    let mut active: BTreeMap<i64, i64> = BTreeMap::new();
+    for mut r in rows {
+        let (at, actor, street) = (r.i64(1), r.i64(2), r.opt_i64(3));
+        let last = active.entry(actor).or_insert(at);
+        *last = (*last).max(at);
+        let Some(body) = r.take_str(4) else { continue };
+        let Ok(e) = serde_json::from_str::<Subjects>(&body) else {
+            continue;
+        };
+        for s in e.subjects {
+            if !(s.starts_with("person:") || s.starts_with("household:")) {
+                continue;
+            }
+            let v = seen.entry((actor, s)).or_insert((at, street));
+            if at >= v.0 {
+                *v = (at, street);
+            }
+        }
+    }
+    let mut seen: Vec<_> = seen.into_iter().collect();
+    // Key order: each transaction walks the primary key once, and two instances sharing
+    // one PostgreSQL database lock rows in the same order.
+    seen.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    step.seen = seen
+        .into_iter()
+        .map(|((actor, s), (at, street))| {
+            vec![Val::Int(actor), Val::Text(s), Val::Int(at), street.into()]
+        })
+        .collect();
+    step.active = active
+        .into_iter()
+        .map(|(a, at)| vec![Val::Int(a), Val::Int(at)])
+        .collect();
+    Ok(step)
+}
+
+/// Writes part of a step (on the writer); the part with `done` also moves the watermark.
+/// Upserts only move times forward, so a part written twice (two instances, or a retry
+/// after a crash between parts) changes nothing.
+fn write_step(
+    c: &mut dyn Conn,
+    seen: &[Vec<Val>],
+    active: &[Vec<Val>],
+    done: Option<u64>,
+) -> Result<()> {
+    if c.backend() == Backend::Postgres {
+        // One scan writes at a time across processes (7411 is the appenders').
+        c.exec("SELECT pg_advisory_xact_lock(7412)", &[])?;
+    }
+    c.insert_rows(
+        "audit_actor_subjects",
+        &["actor_id", "subject", "last_at", "street_id"],
+        seen,
+        " ON CONFLICT (actor_id, subject) DO UPDATE SET last_at = excluded.last_at, \
+         street_id = excluded.street_id WHERE excluded.last_at > audit_actor_subjects.last_at",
+    )?;
+    c.insert_rows(
+        "audit_actors_active",
+        &["actor_id", "last_at"],
+        active,
+        " ON CONFLICT (actor_id) DO UPDATE SET last_at = excluded.last_at \
+         WHERE excluded.last_at > audit_actors_active.last_at",
+    )?;
+    if let Some(to) = done {
+        // Another scan may have gone further meanwhile: the watermark never moves back.
+        let cur: Option<u64> = meta(c, WATERMARK)?.and_then(|v| v.parse().ok());
+        if cur.is_none_or(|w| w < to) {
+            set_meta(c, WATERMARK, &to.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// A notice to raise.
+#[derive(Debug)]
+struct Finding {
+    street: Option<i64>,
+    kind: &'static str,
+    key: String,
+    actor_id: i64,
+    evidence: serde_json::Value,
+}
+
+fn raised_already(c: &mut dyn Conn, key: &str) -> Result<bool> {
+    Ok(
+        c.query_opt("SELECT 1 FROM notices WHERE dedup_key = $1", params![key])?
+            .is_some(),
+    )
+}
+
+/// The parts of `[from, to)` within one local clock hour each: start, end, hour, day.
+fn local_hours(from: i64, to: i64) -> Vec<(i64, i64, u32, String)> {
+    let mut out = Vec::new();
+    let mut t = from;
+    while t < to {
+        let Some(lt) = Local.timestamp_millis_opt(t).single() else {
+            break;
+        };
+        let off = lt.offset().fix().local_minus_utc() as i64 * 1000;
+        let local = t + off;
+        let end = (local - local.rem_euclid(HOUR) + HOUR - off).min(to);
+        out.push((t, end, lt.hour(), lt.format("%Y-%m-%d").to_string()));
+        t = end.max(t + 1);
+    }
+    out
+}
+
+/// Applies the rules to the last hour as the scan's tables and the log's indexes hold it
+/// (on a reader): a few rows per account active in the hour, never the log's history.
+fn findings(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<Vec<Finding>> {
+    let since = now - HOUR;
+    let bucket = now / HOUR;
+    let mut out = Vec::new();
+    let actors: Vec<(i64, i64)> = c
+        .query(
+            "SELECT actor_id, last_at FROM audit_actors_active WHERE last_at >= $1 ORDER BY actor_id",
+            params![since],
+        )?
+        .iter()
+        .map(|r| (r.i64(0), r.i64(1)))
+        .collect();
+
+    // 1. Volume: distinct people or households viewed by one account within the hour.
+    for &(actor_id, _) in &actors {
+        let r = c.query_one(
+            "SELECT COUNT(*), MAX(street_id) FROM audit_actor_subjects WHERE actor_id = $1 AND last_at >= $2",
+            params![actor_id, since],
+        )?;
+        let distinct = r.i64(0);
+        if distinct <= rules.max_people_per_hour {
+            continue;
+        }
+        let key = format!("volume:{actor_id}:{bucket}");
+        if raised_already(c, &key)? {
+            continue;
+        }
+        let seqs = samples(
             c,
             &format!(
-                "SELECT seq FROM audit_entries WHERE actor_id = $1 AND at >= $2 AND action IN {PERSONAL} ORDER BY seq LIMIT 50"
+                "SELECT seq FROM audit_entries WHERE actor_id = $1 AND at >= $2 AND action IN {PERSONAL} \
+                 ORDER BY at LIMIT {SAMPLES}"
             ),
             params![actor_id, since],
         )?;
-        let evidence = json!({"distinct_records": r.i64(3), "threshold": rules.max_people_per_hour, "since": since, "entries": seqs});
-        if notify(
-            c,
-            r.opt_i64(2),
-            "anomaly_volume",
-            format!("volume:{actor_id}:{bucket}"),
-            Some(actor_id),
-            &r.str(1),
-            evidence,
-        )? {
-            raised += 1;
-        }
+        out.push(Finding {
+            street: r.opt_i64(1),
+            kind: "anomaly_volume",
+            key,
+            actor_id,
+            evidence: json!({"distinct_records": distinct, "threshold": rules.max_people_per_hour, "since": since, "entries": seqs}),
+        });
     }
 
-    // 2. Access to personal data outside working hours (local time), once per account and day.
-    let rows = c.query(
-        &format!("SELECT seq, at, actor_id, (SELECT username FROM users WHERE id = actor_id), street_id FROM audit_entries WHERE seq >= $1 AND action IN {PERSONAL} AND actor_id IS NOT NULL ORDER BY seq"),
-        params![from],
-    )?;
-    let mut by_actor: std::collections::BTreeMap<(i64, String), AfterHours> = Default::default();
-    for r in rows {
-        let Some(t) = Local.timestamp_millis_opt(r.i64(1)).single() else {
-            continue;
-        };
-        let h = t.hour();
+    // 2. Access to personal data outside working hours (local time), once per account and
+    // day: the hour is cut at local clock hours, and the parts outside working hours are
+    // looked up per account through its (actor_id, at) index, a few entries each.
+    let mut after: BTreeMap<(i64, String), (Option<i64>, Vec<i64>)> = BTreeMap::new();
+    for (a, b, h, day) in local_hours(since, now + 1) {
         if h >= rules.work_hours.0 && h < rules.work_hours.1 {
             continue;
         }
-        let day = t.format("%Y-%m-%d").to_string();
-        let e = by_actor
-            .entry((r.i64(2), day))
-            .or_insert_with(|| (r.str(3), r.opt_i64(4), Vec::new()));
-        if e.2.len() < 50 {
-            e.2.push(r.i64(0));
+        for &(actor_id, last) in &actors {
+            if last < a {
+                continue;
+            }
+            let have = after
+                .get(&(actor_id, day.clone()))
+                .map(|e| e.1.len())
+                .unwrap_or(0);
+            if have >= SAMPLES
+                || (have == 0 && raised_already(c, &format!("after_hours:{actor_id}:{day}"))?)
+            {
+                continue;
+            }
+            let rows = c.query(
+                &format!(
+                    "SELECT seq, street_id FROM audit_entries WHERE actor_id = $1 AND at >= $2 AND at < $3 \
+                     AND action IN {PERSONAL} ORDER BY at LIMIT {}",
+                    SAMPLES - have
+                ),
+                params![actor_id, a, b],
+            )?;
+            let Some(first) = rows.first() else { continue };
+            let e = after
+                .entry((actor_id, day.clone()))
+                .or_insert_with(|| (first.opt_i64(1), Vec::new()));
+            e.1.extend(rows.iter().map(|r| r.i64(0)));
         }
     }
-    for ((actor_id, day), (actor, street, seqs)) in by_actor {
-        let evidence = json!({"day": day, "work_hours": [rules.work_hours.0, rules.work_hours.1], "entries": seqs});
-        if notify(
-            c,
+    for ((actor_id, day), (street, mut seqs)) in after {
+        seqs.sort_unstable();
+        out.push(Finding {
             street,
-            "anomaly_after_hours",
-            format!("after_hours:{actor_id}:{day}"),
-            Some(actor_id),
-            &actor,
-            evidence,
-        )? {
-            raised += 1;
-        }
+            kind: "anomaly_after_hours",
+            key: format!("after_hours:{actor_id}:{day}"),
+            actor_id,
+            evidence: json!({"day": day, "work_hours": [rules.work_hours.0, rules.work_hours.1], "entries": seqs}),
+        });
     }
 
-    // 3. Repeated denied access.
-    let rows = c.query(
-        "SELECT actor_id, (SELECT username FROM users WHERE id = actor_id), MAX(street_id), COUNT(*) FROM audit_entries \
-         WHERE seq >= $1 AND action = 'denied' AND actor_id IS NOT NULL GROUP BY actor_id HAVING COUNT(*) >= $2",
-        params![from, rules.max_denied_per_hour],
-    )?;
-    for r in rows {
-        let actor_id = r.i64(0);
-        let seqs = sample_seqs(
-            c,
-            "SELECT seq FROM audit_entries WHERE actor_id = $1 AND at >= $2 AND action = 'denied' ORDER BY seq LIMIT 50",
-            params![actor_id, since],
-        )?;
-        let evidence = json!({"denied": r.i64(3), "threshold": rules.max_denied_per_hour, "since": since, "entries": seqs});
+    // 3. Repeated denied access, read through the index of denied entries by time.
+    let mut denied: BTreeMap<i64, (i64, Option<i64>, Vec<i64>)> = BTreeMap::new();
+    for r in c.query(
+        "SELECT seq, actor_id, street_id FROM audit_entries \
+         WHERE action = 'denied' AND at >= $1 AND actor_id IS NOT NULL",
+        params![since],
+    )? {
+        let e = denied.entry(r.i64(1)).or_insert((0, None, Vec::new()));
+        e.0 += 1;
+        e.1 = e.1.max(r.opt_i64(2));
+        e.2.push(r.i64(0));
+    }
+    for (actor_id, (n, street, mut seqs)) in denied {
+        if n < rules.max_denied_per_hour {
+            continue;
+        }
+        let key = format!("denied:{actor_id}:{bucket}");
+        if raised_already(c, &key)? {
+            continue;
+        }
+        seqs.sort_unstable();
+        seqs.truncate(SAMPLES);
+        out.push(Finding {
+            street,
+            kind: "anomaly_denied",
+            key,
+            actor_id,
+            evidence: json!({"denied": n, "threshold": rules.max_denied_per_hour, "since": since, "entries": seqs}),
+        });
+    }
+    Ok(out)
+}
+
+fn samples(c: &mut dyn Conn, sql: &str, p: &[Val]) -> Result<Vec<i64>> {
+    let mut v: Vec<i64> = c.query(sql, p)?.iter().map(|r| r.i64(0)).collect();
+    v.sort_unstable();
+    Ok(v)
+}
+
+/// Raises the notices found (on the writer), records the run, and forgets who looked at
+/// whom longer ago than [`KEEP`]. Returns how many notices are new.
+fn conclude(c: &mut dyn Conn, found: &[Finding], now: i64) -> Result<usize> {
+    let mut raised = 0;
+    for f in found {
+        let actor = c
+            .query_opt(
+                "SELECT username FROM users WHERE id = $1",
+                params![f.actor_id],
+            )?
+            .map(|r| r.str(0))
+            .unwrap_or_default();
         if notify(
             c,
-            r.opt_i64(2),
-            "anomaly_denied",
-            format!("denied:{actor_id}:{bucket}"),
-            Some(actor_id),
-            &r.str(1),
-            evidence,
+            f.street,
+            f.kind,
+            f.key.clone(),
+            Some(f.actor_id),
+            &actor,
+            f.evidence.clone(),
         )? {
             raised += 1;
         }
@@ -174,7 +412,116 @@ pub fn scan(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<usize> {
         "INSERT INTO job_runs (job, last_run_at) VALUES ('anomaly', $1) ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at",
         params![now],
     )?;
+    // Per account, through the (actor_id, last_at) index: only the expired rows are visited.
+    let cut = now - KEEP;
+    let actors: Vec<i64> = c
+        .query("SELECT actor_id FROM audit_actors_active", &[])?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect();
+    for a in actors {
+        c.exec(
+            "DELETE FROM audit_actor_subjects WHERE actor_id = $1 AND last_at < $2",
+            params![a, cut],
+        )?;
+    }
+    c.exec(
+        "DELETE FROM audit_actors_active WHERE last_at < $1",
+        params![cut],
+    )?;
     Ok(raised)
+}
+
+/// The scan on one connection (the caller's transaction): folds in the entries appended
+/// since the watermark, then runs every rule over the last hour. Returns how many new
+/// notices were raised.
+pub fn scan(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<usize> {
+    Ok(scan_counted(c, rules, now)?.raised)
+}
+
+/// [`scan`], saying how many entries it read.
+pub fn scan_counted(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<Scan> {
+    let t0 = Instant::now();
+    let mut out = Scan::default();
+    loop {
+        let step = read_step(c, now)?;
+        out.read += step.to - step.from;
+        if step.to > step.from {
+            write_step(c, &step.seen, &step.active, Some(step.to))?;
+        }
+        if step.last {
+            break;
+        }
+    }
+    let found = findings(c, rules, now)?;
+    out.raised = conclude(c, &found, now)?;
+    out.took = t0.elapsed();
+    out.writing = out.took;
+    Ok(out)
+}
+
+/// The scan as the server runs it: new entries and the rules are read on readers; the
+/// writer is taken only for short transactions that store what was read and raise the
+/// notices found, so appends and requests are not held up behind the scan.
+pub async fn run(db: &Db, rules: &Rules, now: i64) -> Result<Scan> {
+    let t0 = Instant::now();
+    let mut out = Scan::default();
+    loop {
+        let step = db.read(move |c| read_step(c, now)).await?;
+        out.read += step.to - step.from;
+        let last = step.last;
+        let (from, to) = (step.from, step.to);
+        let step = std::sync::Arc::new(step);
+        let parts = if to > from {
+            step.seen.len().div_ceil(ROWS_PER_TX).max(1)
+        } else {
+            0
+        };
+        for i in 0..parts {
+            let step = step.clone();
+            let done = (i + 1 == parts).then_some(to);
+            out.writing += db
+                .write(move |c| {
+                    let w0 = Instant::now();
+                    let lo = (i * ROWS_PER_TX).min(step.seen.len());
+                    let hi = ((i + 1) * ROWS_PER_TX).min(step.seen.len());
+                    let active: &[Vec<Val>] = if done.is_some() { &step.active } else { &[] };
+                    write_step(c, &step.seen[lo..hi], active, done)?;
+                    Ok(w0.elapsed())
+                })
+                .await?;
+        }
+        if last {
+            break;
+        }
+    }
+    let rules = rules.clone();
+    let found = db.read(move |c| findings(c, &rules, now)).await?;
+    let (raised, w) = db
+        .write(move |c| {
+            let w0 = Instant::now();
+            Ok((conclude(c, &found, now)?, w0.elapsed()))
+        })
+        .await?;
+    out.raised = raised;
+    out.writing += w;
+    out.took = t0.elapsed();
+    if out.took > Duration::from_secs(1) {
+        tracing::warn!(
+            read = out.read,
+            ms = out.took.as_millis() as u64,
+            "the audit anomaly scan was slow"
+        );
+    } else {
+        tracing::debug!(
+            read = out.read,
+            raised = out.raised,
+            ms = out.took.as_secs_f64() * 1e3,
+            writing_ms = out.writing.as_secs_f64() * 1e3,
+            "audit anomaly scan"
+        );
+    }
+    Ok(out)
 }
 
 /// A notice as the administrator sees it.

@@ -5,15 +5,17 @@
 //! It starts `linli demo` (next to this executable) on a fresh data folder, measures the
 //! time until the server says it is listening, its idle memory, then drives bounded
 //! keep-alive HTTP/1.1 load against a few endpoints, compares each with the `/healthz`
-//! baseline measured in the same run, checks the targets and finally stops the server
-//! with SIGTERM to see whether it shuts down cleanly.
+//! baseline measured in the same run, measures the CPU the server uses while idle (its
+//! background jobs), checks the targets and finally stops the server with SIGTERM to see
+//! whether it shuts down cleanly.
 //!
 //! ```text
 //! cargo build --release --bins
 //! ./target/release/linli-bench http [--size street|small|district] [--seconds 10]
-//!     [--connections 64] [--seed 1] [--keep DIR] [--startup-only]
+//!     [--connections 64] [--seed 1] [--keep DIR] [--startup-only] [--idle-seconds 20]
 //! ./target/release/linli-bench audit [--entries 1000000] [--seconds 10]
-//!     [--connections 64] [--keep DIR]
+//!     [--connections 64] [--keep DIR] [--mixed-entries 10000000] [--mixed-seconds 180]
+//!     [--mixed-clients 16] [--mixed-only | --no-mixed]
 //! ```
 //!
 //! The exit code is 0 when the measurement ran, even if a target is missed; it is non-zero
@@ -42,6 +44,10 @@ use tokio::net::TcpStream;
 
 #[path = "../../bench/cases.rs"]
 mod cases;
+#[path = "../../bench/jobs.rs"]
+mod jobs;
+#[path = "../../bench/mixed.rs"]
+mod mixed;
 #[path = "../../bench/registry.rs"]
 mod registry;
 #[path = "../../bench/sensing.rs"]
@@ -76,6 +82,8 @@ enum BenchCommand {
     Cases(cases::CasesArgs),
     /// Measure sensing: HTTP and MQTT ingestion, reading → alert latency, armed timers.
     Sensing(sensing::SensingArgs),
+    /// Time each periodic job of the server on a copy of a data folder.
+    Jobs(jobs::JobsArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -101,6 +109,9 @@ struct HttpArgs {
     /// Only measure startup, memory and shutdown; skip the load.
     #[arg(long)]
     startup_only: bool,
+    /// Seconds the server's CPU is measured while idle (after the load), reported per minute.
+    #[arg(long, default_value_t = 20.0)]
+    idle_seconds: f64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -117,10 +128,12 @@ struct AuditArgs {
     /// Concurrent keep-alive connections for the HTTP comparison.
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Use DIR for the data folders (DIR/log, DIR/server-audited, DIR/server-skip-audit) and
-    /// keep them afterwards; those folders must not exist yet or be empty.
+    /// Use DIR for the data folders (DIR/log, DIR/server-audited, DIR/server-skip-audit,
+    /// DIR/mixed) and keep them afterwards; those folders must not exist yet or be empty.
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    #[command(flatten)]
+    mixed: mixed::MixedArgs,
 }
 
 fn main() -> ExitCode {
@@ -131,6 +144,7 @@ fn main() -> ExitCode {
         BenchCommand::Registry(args) => registry::registry(args),
         BenchCommand::Cases(args) => cases::run(args),
         BenchCommand::Sensing(args) => sensing::run(args),
+        BenchCommand::Jobs(args) => jobs::run(args),
     };
     match res {
         Ok(code) => code,
@@ -1103,6 +1117,21 @@ fn http(args: HttpArgs) -> Result<ExitCode> {
             Some(s)
         });
     }
+    // CPU while nothing is asked of the server: its background jobs' cost (after a moment
+    // for the load's last audit entries and index writes to settle).
+    let idle_cpu = if args.idle_seconds > 0.0 {
+        std::thread::sleep(Duration::from_secs(2));
+        let c0 = proc_cpu(pid);
+        std::thread::sleep(Duration::from_secs_f64(args.idle_seconds));
+        match (c0, proc_cpu(pid)) {
+            (Some(a), Some(b)) => {
+                Some(b.saturating_sub(a).as_secs_f64() * 60.0 / args.idle_seconds)
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
     let after_rss = proc_status_num(pid, "VmRSS");
     let peak_rss = proc_status_num(pid, "VmHWM");
 
@@ -1212,6 +1241,12 @@ fn http(args: HttpArgs) -> Result<ExitCode> {
     if let Some(p) = peak_rss {
         println!("peak RSS (VmHWM)   {:>8.1} MB", mb(p));
     }
+    if let Some(c) = idle_cpu {
+        println!(
+            "idle CPU           {c:>8.2} s per minute (user+system over {} s idle, scaled to a minute)",
+            args.idle_seconds
+        );
+    }
 
     // ---------------------------------------------------------------- shutdown
     let idle_note = if idle_conn.is_some() {
@@ -1270,6 +1305,14 @@ fn http(args: HttpArgs) -> Result<ExitCode> {
         }
         _ if args.startup_only => println!("  skip  JSON list targets (--startup-only)"),
         _ => println!("  FAIL  JSON list targets: not measured"),
+    }
+    match idle_cpu {
+        Some(c) => println!(
+            "  {}  idle CPU < 1 s per minute: {c:.2} s (over {} s)",
+            pass(c < 1.0),
+            args.idle_seconds
+        ),
+        None => println!("  skip  idle CPU (--idle-seconds 0)"),
     }
     println!("  {}  graceful shutdown on SIGTERM: {how}", pass(clean));
     if data.keep {
@@ -1333,7 +1376,9 @@ fn stop_and_report(server: &mut Server) {
 //    also builds the log for step 2;
 // 2. `linli audit verify` over that log, beside `linli migrate` (the same binary's startup);
 // 3. a person-detail request with its audit entry against the same request on a server
-//    started with `LINLI_BENCH_SKIP_AUDIT=1`, which writes no entries.
+//    started with `LINLI_BENCH_SKIP_AUDIT=1`, which writes no entries;
+// 4. the mixed run (bench/mixed.rs): audited reads and case creation with a log of 10 million
+//    entries, while the anomaly scan runs.
 
 /// Concurrent tasks recording entries through the production appender.
 const APPEND_TASKS: usize = 64;
@@ -1711,6 +1756,17 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         }
         None => temp_data_dir("linli-bench-audit")?,
     };
+    if args.mixed.only {
+        println!("linli-bench audit --mixed-only");
+        println!("  binary      {}", linli.display());
+        println!(
+            "  data        {}{}",
+            root.path.display(),
+            if root.keep { " (kept)" } else { "" }
+        );
+        mixed::run(&linli, &root.path, &args.mixed)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let log_dir = fresh_subdir(&root.path, "log")?;
     let audited_dir = fresh_subdir(&root.path, "server-audited")?;
     let skip_dir = fresh_subdir(&root.path, "server-skip-audit")?;
@@ -1998,6 +2054,9 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         ms(with.outcome.p50_us),
         ms(without.outcome.p50_us)
     );
+    if !args.mixed.skip {
+        mixed::run(&linli, &root.path, &args.mixed)?;
+    }
     if root.keep {
         println!(
             "\ndata kept in {} (log/, server-audited/, server-skip-audit/; server stderr in bench-server-stderr.log)",

@@ -85,6 +85,55 @@ impl Default for Options {
     }
 }
 
+/// A migrated database of its own with no server (and so no background jobs) on it, for
+/// tests that drive a job themselves with a clock of their choosing.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    _dir: tempfile::TempDir,
+    pg_db: Option<String>,
+}
+
+pub async fn database() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (url, pg_db) = if pg_url().is_some() {
+        let (u, n) = tokio::task::spawn_blocking(create_pg_database)
+            .await
+            .unwrap();
+        (u, Some(n))
+    } else {
+        (
+            format!("sqlite://{}", dir.path().join("linli.db").display()),
+            None,
+        )
+    };
+    let u = url.clone();
+    let db = tokio::task::spawn_blocking(move || {
+        let db = Db::open(&u).expect("open test database");
+        db.migrate_blocking().expect("migrate");
+        db
+    })
+    .await
+    .unwrap();
+    TestDb {
+        db,
+        url,
+        _dir: dir,
+        pg_db,
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_db.take() {
+            self.db.close();
+            std::thread::spawn(move || drop_pg_database(&name))
+                .join()
+                .ok();
+        }
+    }
+}
+
 pub async fn spawn() -> TestApp {
     spawn_with(Options::default()).await
 }

@@ -564,6 +564,13 @@ pub async fn tick(state: &Arc<AppState>) -> std::result::Result<usize, StoreErro
     let mut total = 0;
     loop {
         let now = s.clock.now_ms();
+        // Most ticks find nothing due. Asked on a reader first, so that the one writer is not
+        // taken and the rules not loaded twice a second for nothing (0.65 ms each on the
+        // district demo, 78 ms of an idle minute). A timer armed after this look is fired by
+        // the next tick, as one armed after the write would be.
+        if !state.db.read(move |c| anything_due(c, now)).await? {
+            return Ok(total);
+        }
         let (changes, fired) = state
             .db
             .write(move |c| {
@@ -586,6 +593,21 @@ pub async fn tick(state: &Arc<AppState>) -> std::result::Result<usize, StoreErro
             return Ok(total);
         }
     }
+}
+
+/// Whether a timer is due or an alert is to be escalated at `now`.
+fn anything_due(c: &mut dyn Conn, now: i64) -> Result<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM rule_timers WHERE due_at <= $1 LIMIT 1",
+        params![now],
+    )?
+    .is_some()
+        || c.query_opt(
+            "SELECT 1 FROM alerts WHERE escalate_at IS NOT NULL AND escalate_at <= $1 \
+             AND state = 'active_unack' LIMIT 1",
+            params![now],
+        )?
+        .is_some())
 }
 
 /// Re-arms the timers now (after rules or devices changed, from the timer loop, and from
