@@ -113,12 +113,27 @@ struct Subjects {
     subjects: Vec<String>,
 }
 
-/// Entries below the watermark are folded in already. Without one (the first scan), the
-/// scan starts an hour back: what is older can no longer count.
+/// The watermark as stored: entries below it are folded in already.
+fn stored_watermark(c: &mut dyn Conn) -> Result<Option<u64>> {
+    Ok(meta(c, WATERMARK)?.and_then(|v| v.parse().ok()))
+}
+
+/// Where the next step starts. Without a watermark (the first scan), or with one more than an
+/// hour behind (scans stopped for a while), an hour back: what is older can no longer count,
+/// and catching up on it would only delay the scan.
 fn watermark(c: &mut dyn Conn, now: i64) -> Result<u64> {
-    match meta(c, WATERMARK)?.and_then(|v| v.parse().ok()) {
-        Some(w) => Ok(w),
-        None => super::first_seq_since(c, now - HOUR),
+    let Some(w) = stored_watermark(c)? else {
+        return super::first_seq_since(c, now - HOUR);
+    };
+    let at = c
+        .query_opt(
+            "SELECT at FROM audit_entries WHERE seq = $1",
+            params![w as i64],
+        )?
+        .map(|r| r.i64(0));
+    match at {
+        Some(at) if at < now - HOUR => Ok(w.max(super::first_seq_since(c, now - HOUR)?)),
+        _ => Ok(w),
     }
 }
 
@@ -181,18 +196,24 @@ fn read_step(c: &mut dyn Conn, now: i64) -> Result<Step> {
     Ok(step)
 }
 
-/// Writes part of a step (on the writer); the part with `done` also moves the watermark.
-/// Upserts only move times forward, so a part written twice (two instances, or a retry
-/// after a crash between parts) changes nothing.
+/// Writes part of a step that ends at `to` (on the writer); the last part also moves the
+/// watermark. Upserts only move times forward, so a part written twice (two instances, or a
+/// retry after a crash between parts) changes nothing; a step another scan has written
+/// already is skipped.
 fn write_step(
     c: &mut dyn Conn,
     seen: &[Vec<Val>],
     active: &[Vec<Val>],
-    done: Option<u64>,
+    to: u64,
+    last: bool,
 ) -> Result<()> {
     if c.backend() == Backend::Postgres {
         // One scan writes at a time across processes (7411 is the appenders').
         c.exec("SELECT pg_advisory_xact_lock(7412)", &[])?;
+    }
+    let cur = stored_watermark(c)?;
+    if cur.is_some_and(|w| w >= to) {
+        return Ok(());
     }
     c.insert_rows(
         "audit_actor_subjects",
@@ -208,12 +229,8 @@ fn write_step(
         " ON CONFLICT (actor_id) DO UPDATE SET last_at = excluded.last_at \
          WHERE excluded.last_at > audit_actors_active.last_at",
     )?;
-    if let Some(to) = done {
-        // Another scan may have gone further meanwhile: the watermark never moves back.
-        let cur: Option<u64> = meta(c, WATERMARK)?.and_then(|v| v.parse().ok());
-        if cur.is_none_or(|w| w < to) {
-            set_meta(c, WATERMARK, &to.to_string())?;
-        }
+    if last {
+        set_meta(c, WATERMARK, &to.to_string())?;
     }
     Ok(())
 }
@@ -447,7 +464,7 @@ pub fn scan_counted(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<Scan> {
         let step = read_step(c, now)?;
         out.read += step.to - step.from;
         if step.to > step.from {
-            write_step(c, &step.seen, &step.active, Some(step.to))?;
+            write_step(c, &step.seen, &step.active, step.to, true)?;
         }
         if step.last {
             break;
@@ -479,14 +496,14 @@ pub async fn run(db: &Db, rules: &Rules, now: i64) -> Result<Scan> {
         };
         for i in 0..parts {
             let step = step.clone();
-            let done = (i + 1 == parts).then_some(to);
+            let final_part = i + 1 == parts;
             out.writing += db
                 .write(move |c| {
                     let w0 = Instant::now();
                     let lo = (i * ROWS_PER_TX).min(step.seen.len());
                     let hi = ((i + 1) * ROWS_PER_TX).min(step.seen.len());
-                    let active: &[Vec<Val>] = if done.is_some() { &step.active } else { &[] };
-                    write_step(c, &step.seen[lo..hi], active, done)?;
+                    let active: &[Vec<Val>] = if final_part { &step.active } else { &[] };
+                    write_step(c, &step.seen[lo..hi], active, to, final_part)?;
                     Ok(w0.elapsed())
                 })
                 .await?;
@@ -506,20 +523,17 @@ pub async fn run(db: &Db, rules: &Rules, now: i64) -> Result<Scan> {
     out.raised = raised;
     out.writing += w;
     out.took = t0.elapsed();
-    if out.took > Duration::from_secs(1) {
-        tracing::warn!(
-            read = out.read,
-            ms = out.took.as_millis() as u64,
-            "the audit anomaly scan was slow"
-        );
+    let (ms, writing_ms) = (
+        out.took.as_secs_f64() * 1e3,
+        out.writing.as_secs_f64() * 1e3,
+    );
+    let (read, raised) = (out.read, out.raised);
+    // Worth a line at the default level when a run takes half the minute between runs: the
+    // scan is falling behind the log.
+    if out.took > Duration::from_secs(30) {
+        tracing::warn!(read, raised, ms, writing_ms, "audit anomaly scan was slow");
     } else {
-        tracing::debug!(
-            read = out.read,
-            raised = out.raised,
-            ms = out.took.as_secs_f64() * 1e3,
-            writing_ms = out.writing.as_secs_f64() * 1e3,
-            "audit anomaly scan"
-        );
+        tracing::debug!(read, raised, ms, writing_ms, "audit anomaly scan");
     }
     Ok(out)
 }
