@@ -268,7 +268,7 @@ pub fn run(args: JobsArgs) -> Result<ExitCode> {
             name: "sensing timers tick",
             every: 0.5,
             runs: r,
-            note: "writer".into(),
+            note: "reader; writer only when due".into(),
         });
         let (r, n) = time(runs, || linli::sensing::rules::sync_now(&state)).await?;
         jobs.push(Timed {

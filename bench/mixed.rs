@@ -20,20 +20,20 @@ use linli::store::Db;
 #[derive(Args, Debug, Clone)]
 pub struct MixedArgs {
     /// Entries in the log before the mixed run: history, older than the scan's two hours.
-    #[arg(long = "mixed-entries", default_value_t = 10_000_000)]
-    pub entries: u64,
+    #[arg(long, default_value_t = 10_000_000)]
+    pub mixed_entries: u64,
     /// Measured seconds of the mixed run (after a warm-up of one second).
-    #[arg(long = "mixed-seconds", default_value_t = 180.0)]
-    pub seconds: f64,
+    #[arg(long, default_value_t = 180.0)]
+    pub mixed_seconds: f64,
     /// Concurrent clients of the mixed run.
-    #[arg(long = "mixed-clients", default_value_t = 16)]
-    pub clients: usize,
+    #[arg(long, default_value_t = 16)]
+    pub mixed_clients: usize,
     /// Run only the mixed run (step 4), not steps 1–3.
-    #[arg(long = "mixed-only")]
-    pub only: bool,
+    #[arg(long)]
+    pub mixed_only: bool,
     /// Skip the mixed run.
-    #[arg(long = "no-mixed", conflicts_with = "only")]
-    pub skip: bool,
+    #[arg(long, conflicts_with = "mixed_only")]
+    pub no_mixed: bool,
 }
 
 const HOUR: i64 = 3_600_000;
@@ -41,7 +41,7 @@ const HOUR: i64 = 3_600_000;
 /// 3.9 entries a second at 10 million, a busy street's log after a month.
 const HISTORY_DAYS: i64 = 30;
 /// Entries per transaction while the history is written.
-const HISTORY_BATCH: u64 = 16_384;
+const HISTORY_BATCH: u64 = 250_000;
 /// Person and household ids the reads cycle through (all exist in the street demo).
 const IDS: u64 = 2000;
 const P99_TARGET_MS: f64 = 100.0;
@@ -91,17 +91,21 @@ fn history_entry(i: u64, at: i64, p: &Population) -> NewEntry {
     }
 }
 
-/// Appends history until the log holds `total` entries, in large transactions through the
-/// production append (so the Merkle tree and the subject index are what the server expects),
-/// with times evenly spread from `HISTORY_DAYS` ago to two hours ago. Returns the entries
-/// written and the seconds it took.
-fn build_history(db: &Db, total: u64) -> Result<(u64, f64)> {
+/// Appends history until the log holds `total` entries, with times evenly spread from
+/// `HISTORY_DAYS` ago to two hours ago. Returns the entries written and the seconds it took.
+///
+/// Written the way `audit::append_from` writes (the same canonical body, leaf hash, Merkle
+/// nodes and subject rows, so the server appends after it and `linli audit verify` passes),
+/// but on a connection of its own with a large cache and 250,000 entries per transaction:
+/// through the pool's writer (8 MB of cache) a batch's scattered subject-index pages spilled
+/// and were written again and again, and the WAL grew by gigabytes a minute.
+fn build_history(db: &Db, path: &Path, total: u64) -> Result<(u64, f64)> {
     let existing = db.read_blocking(linli::audit::size)?;
     if existing >= total {
         return Ok((0, 0.0));
     }
     let todo = total - existing;
-    let (p, last_at) = db.read_blocking(|c| {
+    let (p, last_at, mut frontier) = db.read_blocking(|c| {
         let actors: Vec<i64> = c
             .query("SELECT id FROM users ORDER BY id LIMIT 40", &[])?
             .iter()
@@ -121,6 +125,8 @@ fn build_history(db: &Db, total: u64) -> Result<(u64, f64)> {
                 &[],
             )?
             .map(|r| r.i64(0));
+        let frontier =
+            linli::audit::merkle::Frontier::load(&mut linli::audit::DbNodes(c), existing)?;
         Ok((
             Population {
                 actors,
@@ -129,6 +135,7 @@ fn build_history(db: &Db, total: u64) -> Result<(u64, f64)> {
                 street,
             },
             last,
+            frontier,
         ))
     })?;
     if p.actors.is_empty() {
@@ -142,24 +149,79 @@ fn build_history(db: &Db, total: u64) -> Result<(u64, f64)> {
         bail!("the log already has entries of the last two hours: use a fresh --keep folder");
     }
     let step = (end - start) as f64 / todo as f64;
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(60))?;
+    conn.execute_batch("PRAGMA cache_size = -1048576; PRAGMA synchronous = OFF;")?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let t0 = Instant::now();
-    let mut frontier = None;
     let mut written = 0u64;
     while written < todo {
         let k = HISTORY_BATCH.min(todo - written);
-        let batch: Vec<NewEntry> = (written..written + k)
-            .map(|i| history_entry(existing + i, start + (i as f64 * step) as i64, &p))
-            .collect();
-        let known = frontier.take();
-        frontier = Some(db.write_blocking(move |c| {
-            let from = linli::audit::size(c)?;
-            let (_, f, subjects) = linli::audit::append_from(c, batch, known)?;
-            linli::audit::index_subjects(c, subjects, from)?;
-            Ok(f)
-        })?);
+        let tx = conn.transaction()?;
+        let mut subjects: Vec<(String, i64)> = Vec::new();
+        {
+            let mut ins_entry = tx.prepare_cached(
+                "INSERT INTO audit_entries (seq, street_id, at, actor_id, action, body, leaf_hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut ins_node = tx
+                .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+            for i in written..written + k {
+                let seq = existing + i;
+                let e = history_entry(seq, start + (i as f64 * step) as i64, &p);
+                let entry = linli::audit::Entry {
+                    seq,
+                    at: e.at,
+                    street_id: e.street_id,
+                    actor_id: e.actor_id,
+                    actor: e.actor,
+                    role: e.role,
+                    org: e.org,
+                    scope: e.scope,
+                    action: e.action,
+                    subjects: e.subjects,
+                    purpose: e.purpose,
+                    request_id: e.request_id,
+                };
+                let body = serde_json::to_string(&entry)?;
+                let leaf = linli::audit::merkle::leaf_hash(body.as_bytes());
+                for (level, idx, h) in frontier.push(leaf) {
+                    ins_node.execute(rusqlite::params![level as i64, idx as i64, &h[..]])?;
+                }
+                ins_entry.execute(rusqlite::params![
+                    seq as i64,
+                    entry.street_id,
+                    entry.at,
+                    entry.actor_id,
+                    entry.action.as_str(),
+                    body,
+                    &leaf[..]
+                ])?;
+                let mut seen = std::collections::HashSet::new();
+                for s in entry.subjects {
+                    if seen.insert(s.clone()) {
+                        subjects.push((s, seq as i64));
+                    }
+                }
+            }
+            // Sorted, as the appender writes them: each index page is visited once.
+            subjects.sort_unstable();
+            let mut ins_subject = tx.prepare_cached(
+                "INSERT OR IGNORE INTO audit_subjects (subject, seq) VALUES (?1, ?2)",
+            )?;
+            for (s, seq) in &subjects {
+                ins_subject.execute(rusqlite::params![s, seq])?;
+            }
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('audit_indexed', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![(existing + written + k).to_string()],
+            )?;
+        }
+        tx.commit()?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         written += k;
-        if tty && (written / k).is_multiple_of(16) {
+        if tty {
             eprint!(
                 "\r  history: {written} of {todo} ({:.0}/s)",
                 written as f64 / t0.elapsed().as_secs_f64()
@@ -376,13 +438,13 @@ fn scan_lines(log: &Path) -> Vec<ScanLine> {
 }
 
 pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> {
-    if args.clients == 0 || !args.seconds.is_finite() || args.seconds <= 0.0 {
+    if args.mixed_clients == 0 || !args.mixed_seconds.is_finite() || args.mixed_seconds <= 0.0 {
         bail!("--mixed-clients must be at least 1 and --mixed-seconds positive");
     }
     let dir = fresh_subdir(root, "mixed")?;
     println!(
         "\n4. mixed run: {} clients × {} s of audited reads and case creation, with {} entries of history in the log …",
-        args.clients, args.seconds, args.entries
+        args.mixed_clients, args.mixed_seconds, args.mixed_entries
     );
     let (took, out) = run_linli(
         linli,
@@ -409,7 +471,7 @@ pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> 
     let db_path = dir.join("linli.db");
     let db = Db::open(&format!("sqlite://{}", db_path.display()))?;
     db.migrate_blocking()?;
-    let (written, secs) = build_history(&db, args.entries)?;
+    let (written, secs) = build_history(&db, &db_path, args.mixed_entries)?;
     let total = db.read_blocking(linli::audit::size)?;
     db.close();
     drop(db);
@@ -475,12 +537,12 @@ pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> 
     let wall0 = chrono::Utc::now();
     let t0 = Instant::now();
     let start = t0 + Duration::from_secs(1);
-    let end = start + Duration::from_secs_f64(args.seconds);
+    let end = start + Duration::from_secs_f64(args.mixed_seconds);
     let (outs, probe, cpu) = rt.block_on(async {
         let bearer = Arc::new(bearer);
         let places = Arc::new(places);
         let next = Arc::new(AtomicU64::new(0));
-        let tasks: Vec<_> = (0..args.clients)
+        let tasks: Vec<_> = (0..args.mixed_clients)
             .map(|_| {
                 tokio::spawn(client(
                     addr,
@@ -509,7 +571,7 @@ pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> 
         (outs, probe, cpu)
     });
     let wall_start = wall0 + chrono::Duration::seconds(1);
-    let wall_end = wall_start + chrono::Duration::milliseconds((args.seconds * 1e3) as i64);
+    let wall_end = wall_start + chrono::Duration::milliseconds((args.mixed_seconds * 1e3) as i64);
     // The scan logs when it ends; one ending a moment after the window still ran in it.
     std::thread::sleep(Duration::from_millis(500));
     let scans = scan_lines(&server.log_path);
@@ -537,7 +599,7 @@ pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> 
             "    {:<30} {:>9} {:>8.0} {:>8.2} {:>8.2} {:>9.1} {:>7}",
             name,
             lat.len(),
-            lat.len() as f64 / args.seconds,
+            lat.len() as f64 / args.mixed_seconds,
             ms(percentile(&lat, 50.0)),
             ms(percentile(&lat, 99.0)),
             ms(lat.last().copied().unwrap_or(0)),
@@ -573,7 +635,7 @@ pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> 
         println!(
             "    server CPU {:.1} s over {:.0} s ({:.0} µs per answer)",
             cpu.as_secs_f64(),
-            args.seconds,
+            args.mixed_seconds,
             cpu.as_secs_f64() * 1e6 / all.len().max(1) as f64
         );
     }
@@ -619,7 +681,7 @@ pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> 
     println!(
         "  {}  mixed run p99 < {P99_TARGET_MS:.0} ms ({} clients, {total} entries in the log): {p99:.2} ms",
         pass(p99_ok),
-        args.clients
+        args.mixed_clients
     );
     println!(
         "  {}  mixed run: no request over {STALL_TARGET_MS:.0} ms: longest {stall:.1} ms",

@@ -49,7 +49,8 @@ const WATERMARK: &str = "audit_scan_upto";
 /// Entries read per step. A step's rows are written in transactions of at most [`ROWS_PER_TX`]
 /// so that appends and requests never wait long for the one SQLite writer behind a scan.
 const ENTRIES_PER_STEP: u64 = 4096;
-/// About 5 ms of the writer per transaction (upserts measured at ~1 µs each on SQLite).
+/// About 6 ms of the writer per transaction: `linli-bench jobs` measured 1.3–1.6 µs per row
+/// on SQLite (a minute of 60,000 reads, two subjects each, held it 160–190 ms in all).
 const ROWS_PER_TX: usize = 4096;
 /// Evidence lists at most this many entries.
 const SAMPLES: usize = 50;
@@ -113,12 +114,27 @@ struct Subjects {
     subjects: Vec<String>,
 }
 
-/// Entries below the watermark are folded in already. Without one (the first scan), the
-/// scan starts an hour back: what is older can no longer count.
+/// The watermark as stored: entries below it are folded in already.
+fn stored_watermark(c: &mut dyn Conn) -> Result<Option<u64>> {
+    Ok(meta(c, WATERMARK)?.and_then(|v| v.parse().ok()))
+}
+
+/// Where the next step starts. Without a watermark (the first scan), or with one more than an
+/// hour behind (scans stopped for a while), an hour back: what is older can no longer count,
+/// and catching up on it would only delay the scan.
 fn watermark(c: &mut dyn Conn, now: i64) -> Result<u64> {
-    match meta(c, WATERMARK)?.and_then(|v| v.parse().ok()) {
-        Some(w) => Ok(w),
-        None => super::first_seq_since(c, now - HOUR),
+    let Some(w) = stored_watermark(c)? else {
+        return super::first_seq_since(c, now - HOUR);
+    };
+    let at = c
+        .query_opt(
+            "SELECT at FROM audit_entries WHERE seq = $1",
+            params![w as i64],
+        )?
+        .map(|r| r.i64(0));
+    match at {
+        Some(at) if at < now - HOUR => Ok(w.max(super::first_seq_since(c, now - HOUR)?)),
+        _ => Ok(w),
     }
 }
 
@@ -181,18 +197,24 @@ fn read_step(c: &mut dyn Conn, now: i64) -> Result<Step> {
     Ok(step)
 }
 
-/// Writes part of a step (on the writer); the part with `done` also moves the watermark.
-/// Upserts only move times forward, so a part written twice (two instances, or a retry
-/// after a crash between parts) changes nothing.
+/// Writes part of a step that ends at `to` (on the writer); the last part also moves the
+/// watermark. Upserts only move times forward, so a part written twice (two instances, or a
+/// retry after a crash between parts) changes nothing; a step another scan has written
+/// already is skipped.
 fn write_step(
     c: &mut dyn Conn,
     seen: &[Vec<Val>],
     active: &[Vec<Val>],
-    done: Option<u64>,
+    to: u64,
+    last: bool,
 ) -> Result<()> {
     if c.backend() == Backend::Postgres {
         // One scan writes at a time across processes (7411 is the appenders').
         c.exec("SELECT pg_advisory_xact_lock(7412)", &[])?;
+    }
+    let cur = stored_watermark(c)?;
+    if cur.is_some_and(|w| w >= to) {
+        return Ok(());
     }
     c.insert_rows(
         "audit_actor_subjects",
@@ -208,12 +230,8 @@ fn write_step(
         " ON CONFLICT (actor_id) DO UPDATE SET last_at = excluded.last_at \
          WHERE excluded.last_at > audit_actors_active.last_at",
     )?;
-    if let Some(to) = done {
-        // Another scan may have gone further meanwhile: the watermark never moves back.
-        let cur: Option<u64> = meta(c, WATERMARK)?.and_then(|v| v.parse().ok());
-        if cur.is_none_or(|w| w < to) {
-            set_meta(c, WATERMARK, &to.to_string())?;
-        }
+    if last {
+        set_meta(c, WATERMARK, &to.to_string())?;
     }
     Ok(())
 }
@@ -436,28 +454,17 @@ fn conclude(c: &mut dyn Conn, found: &[Finding], now: i64) -> Result<usize> {
 /// since the watermark, then runs every rule over the last hour. Returns how many new
 /// notices were raised.
 pub fn scan(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<usize> {
-    Ok(scan_counted(c, rules, now)?.raised)
-}
-
-/// [`scan`], saying how many entries it read.
-pub fn scan_counted(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<Scan> {
-    let t0 = Instant::now();
-    let mut out = Scan::default();
     loop {
         let step = read_step(c, now)?;
-        out.read += step.to - step.from;
         if step.to > step.from {
-            write_step(c, &step.seen, &step.active, Some(step.to))?;
+            write_step(c, &step.seen, &step.active, step.to, true)?;
         }
         if step.last {
             break;
         }
     }
     let found = findings(c, rules, now)?;
-    out.raised = conclude(c, &found, now)?;
-    out.took = t0.elapsed();
-    out.writing = out.took;
-    Ok(out)
+    conclude(c, &found, now)
 }
 
 /// The scan as the server runs it: new entries and the rules are read on readers; the
@@ -479,14 +486,14 @@ pub async fn run(db: &Db, rules: &Rules, now: i64) -> Result<Scan> {
         };
         for i in 0..parts {
             let step = step.clone();
-            let done = (i + 1 == parts).then_some(to);
+            let final_part = i + 1 == parts;
             out.writing += db
                 .write(move |c| {
                     let w0 = Instant::now();
                     let lo = (i * ROWS_PER_TX).min(step.seen.len());
                     let hi = ((i + 1) * ROWS_PER_TX).min(step.seen.len());
-                    let active: &[Vec<Val>] = if done.is_some() { &step.active } else { &[] };
-                    write_step(c, &step.seen[lo..hi], active, done)?;
+                    let active: &[Vec<Val>] = if final_part { &step.active } else { &[] };
+                    write_step(c, &step.seen[lo..hi], active, to, final_part)?;
                     Ok(w0.elapsed())
                 })
                 .await?;
@@ -506,20 +513,17 @@ pub async fn run(db: &Db, rules: &Rules, now: i64) -> Result<Scan> {
     out.raised = raised;
     out.writing += w;
     out.took = t0.elapsed();
-    if out.took > Duration::from_secs(1) {
-        tracing::warn!(
-            read = out.read,
-            ms = out.took.as_millis() as u64,
-            "the audit anomaly scan was slow"
-        );
+    let (ms, writing_ms) = (
+        out.took.as_secs_f64() * 1e3,
+        out.writing.as_secs_f64() * 1e3,
+    );
+    let (read, raised) = (out.read, out.raised);
+    // Worth a line at the default level when a run takes half the minute between runs: the
+    // scan is falling behind the log.
+    if out.took > Duration::from_secs(30) {
+        tracing::warn!(read, raised, ms, writing_ms, "audit anomaly scan was slow");
     } else {
-        tracing::debug!(
-            read = out.read,
-            raised = out.raised,
-            ms = out.took.as_secs_f64() * 1e3,
-            writing_ms = out.writing.as_secs_f64() * 1e3,
-            "audit anomaly scan"
-        );
+        tracing::debug!(read, raised, ms, writing_ms, "audit anomaly scan");
     }
     Ok(out)
 }

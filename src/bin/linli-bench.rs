@@ -1756,7 +1756,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         }
         None => temp_data_dir("linli-bench-audit")?,
     };
-    if args.mixed.only {
+    if args.mixed.mixed_only {
         println!("linli-bench audit --mixed-only");
         println!("  binary      {}", linli.display());
         println!(
@@ -2054,7 +2054,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         ms(with.outcome.p50_us),
         ms(without.outcome.p50_us)
     );
-    if !args.mixed.skip {
+    if !args.mixed.no_mixed {
         mixed::run(&linli, &root.path, &args.mixed)?;
     }
     if root.keep {

@@ -1388,13 +1388,19 @@ async fn the_anomaly_scan_reads_only_new_entries() {
         .unwrap();
     assert_eq!(left, 0);
 
-    // Account 9 at 22:00, outside working hours: one notice for the day.
+    // Account 9 at 22:00, outside working hours: one notice for the day. The entry of 15:30
+    // was not scanned before it was an hour old: it can no longer count, and is skipped.
+    append_at(
+        db,
+        vec![scan_entry(local(15, 30), 10, Read, &["person:30"])],
+    )
+    .await;
     append_at(db, vec![scan_entry(local(22, 0), 9, Read, &["person:20"])]).await;
     let s = run(db, &rules, local(22, 5)).await.unwrap();
     assert_eq!((s.read, s.raised), (1, 1));
     let found = notices(db).await;
     let (key, evidence) = found.last().unwrap();
     assert_eq!(key, "after_hours:9:2026-03-02");
-    assert_eq!(evidence["entries"], serde_json::json!([8]));
+    assert_eq!(evidence["entries"], serde_json::json!([9]));
     assert_eq!(run(db, &rules, local(22, 30)).await.unwrap().raised, 0);
 }
