@@ -618,16 +618,22 @@ pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> 
     // when each request's own latency is cut by the window's edges.
     let mut ats: Vec<Instant> = done.iter().map(|d| d.at).collect();
     ats.sort_unstable();
-    let gap = ats
+    let (gap, gap_end) = ats
         .windows(2)
-        .map(|w| w[1] - w[0])
+        .map(|w| (w[1] - w[0], w[1]))
         .max()
-        .unwrap_or_default();
+        .unwrap_or((Duration::ZERO, start));
+    // When things happened, in seconds from the start of the measured window, so that a
+    // stall can be set beside the scans.
+    let since_start = |t: Instant| t.saturating_duration_since(start).as_secs_f64();
+    let longest = done.iter().max_by_key(|d| d.us);
     let p99 = ms(percentile(&all, 99.0));
     let stall = ms(all.last().copied().unwrap_or(0));
     println!(
-        "    longest request {stall:.1} ms; longest time without any answer {:.1} ms; /healthz p99 {:.2} ms, max {:.1} ms",
+        "    longest request {stall:.1} ms (answered at +{:.1} s); longest time without any answer {:.1} ms (until +{:.1} s); /healthz p99 {:.2} ms, max {:.1} ms",
+        longest.map(|d| since_start(d.at)).unwrap_or(0.0),
         gap.as_secs_f64() * 1e3,
+        since_start(gap_end),
         ms(percentile(&probe, 99.0)),
         ms(probe.last().copied().unwrap_or(0))
     );
@@ -655,8 +661,13 @@ pub fn run(linli: &Path, root: &Path, args: &MixedArgs) -> Result<(bool, bool)> 
             Some(_) => "after the load",
             None => "?",
         };
+        // Logged as it ended: it ran from `ms` before.
+        let from =
+            s.at.map(|t| (t - wall_start).num_milliseconds() as f64 / 1e3 - s.ms / 1e3)
+                .map(|t| format!(" from {t:+.1} s"))
+                .unwrap_or_default();
         println!(
-            "      {when:<16} read {:>8} entries in {:>9.2} ms{}",
+            "      {when:<16}{from:<12} read {:>8} entries in {:>9.2} ms{}",
             s.read,
             s.ms,
             s.writing_ms
