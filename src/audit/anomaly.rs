@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use chrono::{Local, Offset, TimeZone, Timelike};
+use chrono::{Offset, TimeZone, Timelike};
 use serde_json::json;
 
 use crate::params;
@@ -253,12 +253,13 @@ fn raised_already(c: &mut dyn Conn, key: &str) -> Result<bool> {
     )
 }
 
-/// The parts of `[from, to)` within one local clock hour each: start, end, hour, day.
+/// The parts of `[from, to)` within one clock hour of the street's zone each (working hours
+/// are judged in China time, not the server's zone): start, end, hour, day.
 fn local_hours(from: i64, to: i64) -> Vec<(i64, i64, u32, String)> {
     let mut out = Vec::new();
     let mut t = from;
     while t < to {
-        let Some(lt) = Local.timestamp_millis_opt(t).single() else {
+        let Some(lt) = crate::kernel::time::zone().timestamp_millis_opt(t).single() else {
             break;
         };
         let off = lt.offset().fix().local_minus_utc() as i64 * 1000;

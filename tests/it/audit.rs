@@ -1269,8 +1269,9 @@ async fn the_anomaly_scan_reads_only_new_entries() {
 
     let t = support::database().await;
     let db = &t.db;
+    // Instants in the street's zone, whatever the server's (TZ=UTC or America/New_York).
     let local = |h: u32, m: u32| {
-        chrono::Local
+        linli::kernel::time::zone()
             .with_ymd_and_hms(2026, 3, 2, h, m, 0)
             .single()
             .unwrap()

@@ -42,7 +42,9 @@ async fn anomalies_become_notices_with_evidence() {
             .await;
         assert_eq!(s, 404);
     }
-    let hour = chrono::Timelike::hour(&chrono::Local::now());
+    // Working hours are judged in the street's zone, not the server's.
+    let hour =
+        chrono::Timelike::hour(&chrono::Utc::now().with_timezone(&linli::kernel::time::zone()));
     let outside = if hour < 23 { (hour + 1, 24) } else { (0, 23) };
     let rules = Rules {
         max_people_per_hour: 5,
