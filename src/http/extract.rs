@@ -159,20 +159,11 @@ where
 
 /// Checks a form's CSRF token against the session's (constant-time compare).
 pub fn check_csrf(caller: &Caller, token: &str) -> Result<(), AppError> {
-    use subtle_eq::ct_eq;
+    use crate::kernel::ct_eq;
     match &caller.csrf {
         Some(expected) if ct_eq(expected.as_bytes(), token.as_bytes()) => Ok(()),
         // Bearer-token callers have no CSRF token and do not use forms.
         _ => Err(AppError::csrf()),
-    }
-}
-
-mod subtle_eq {
-    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 }
 

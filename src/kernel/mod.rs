@@ -27,4 +27,10 @@ where
 pub use axum::http::StatusCode;
 pub use ctx::{RequestCtx, ctx};
 pub use error::{AppError, AppResult};
+
+/// Compares two secrets (a CSRF token, a metrics token) in time that does not depend on where
+/// they differ.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 pub use i18n::{Lang, Tr};

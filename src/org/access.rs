@@ -39,16 +39,6 @@ pub fn require_user_admin(caller: &Caller) -> AppResult<()> {
     }
 }
 
-/// Residents' records are kept by the roles that read them (administrators, community and
-/// grid workers), within their scope.
-pub fn require_registry_reader(caller: &Caller) -> AppResult<()> {
-    if caller.reads_registry() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
-
 impl Caller {
     /// The streets whose notices a caller reads: `None` when none, `Some(None)` for all.
     pub fn notice_streets(&self) -> Option<Option<Vec<i64>>> {

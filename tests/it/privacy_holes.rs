@@ -400,38 +400,6 @@ async fn open311_feed_publishes_no_resident_data() {
     assert!(!j.contains("family_dispute"), "{j}");
 }
 
-/// A PNG's signature and header chunk declaring `w` × `h` 8-bit grey pixels, a few bytes of
-/// image data and the end: a 20,000 × 20,000 picture, 400 MB once inflated, in 60 bytes.
-fn png_declaring(w: u32, h: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        out.extend_from_slice(&body);
-        let mut crc = 0xFFFF_FFFFu32;
-        for b in &body {
-            crc ^= u32::from(*b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        out.extend_from_slice(&(!crc).to_be_bytes());
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00]);
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
 #[tokio::test]
 async fn photo_decompression_bomb_is_refused_before_decoding() {
     let app = support::spawn().await;
@@ -447,7 +415,8 @@ async fn photo_decompression_bomb_is_refused_before_decoding() {
     for (lang, says) in [("zh-CN", "4000 万像素"), ("en", "40 megapixels")] {
         let form = reqwest::multipart::Form::new().part(
             "photo",
-            reqwest::multipart::Part::bytes(png_declaring(20_000, 20_000)).file_name("bomb.png"),
+            reqwest::multipart::Part::bytes(linli::cases::photos::header_only_png(20_000, 20_000))
+                .file_name("bomb.png"),
         );
         let r = app
             .client()
