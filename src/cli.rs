@@ -584,6 +584,7 @@ fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
                 password_hash: &hash,
                 street_id,
                 person_id: None,
+                created_by: None,
             },
         )
         .map_err(|e| match e {
@@ -592,7 +593,7 @@ fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
             }
             e => Fail(e.to_string()),
         })?;
-        users::add_grant(c, id, role, place_id, org_id, street_id)?;
+        users::add_grant(c, id, role, place_id, org_id, street_id, None)?;
         Ok(())
     })?;
     if print {

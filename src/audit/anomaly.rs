@@ -56,8 +56,18 @@ const ROWS_PER_TX: usize = 4096;
 const SAMPLES: usize = 50;
 
 const PERSONAL: &str = "('read', 'list', 'reveal', 'export')";
+/// What counts towards "many people within an hour": a record opened, a reveal, an export —
+/// not the rows of a list the worker is entitled to (a grid worker paging through her own grid
+/// crossed 100 "people" in an hour without opening one record).
+const DETAILED: &str = "('read', 'reveal', 'export')";
+/// How far back "her usual" is taken for a notice: her hours with detailed views in the last
+/// two weeks.
+const USUAL_DAYS: i64 = 14;
 
-fn notify(
+/// Raises a notice to the street administrator, once per `key` (a repeat is ignored). Used by
+/// the scan's rules and by use cases that notice something themselves (an export requested by
+/// an account created days ago). Returns whether the notice is new.
+pub fn notify(
     c: &mut dyn Conn,
     street: Option<i64>,
     kind: &str,
@@ -155,7 +165,7 @@ fn read_step(c: &mut dyn Conn, now: i64) -> Result<Step> {
     // seq is the primary key: the step is one range of it, never a walk over times.
     let rows = c.query(
         &format!(
-            "SELECT seq, at, actor_id, street_id, body FROM audit_entries \
+            "SELECT seq, at, actor_id, street_id, body, action FROM audit_entries \
              WHERE seq >= $1 AND seq < $2 AND actor_id IS NOT NULL AND action IN {PERSONAL}"
         ),
         params![from as i64, to as i64],
@@ -166,6 +176,9 @@ fn read_step(c: &mut dyn Conn, now: i64) -> Result<Step> {
         let (at, actor, street) = (r.i64(1), r.i64(2), r.opt_i64(3));
         let last = active.entry(actor).or_insert(at);
         *last = (*last).max(at);
+        if r.str(5) == "list" {
+            continue;
+        }
         let Some(body) = r.take_str(4) else { continue };
         let Ok(e) = serde_json::from_str::<Subjects>(&body) else {
             continue;
@@ -303,7 +316,7 @@ fn findings(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<Vec<Finding>> {
         let seqs = samples(
             c,
             &format!(
-                "SELECT seq FROM audit_entries WHERE actor_id = $1 AND at >= $2 AND action IN {PERSONAL} \
+                "SELECT seq FROM audit_entries WHERE actor_id = $1 AND at >= $2 AND action IN {DETAILED} \
                  ORDER BY at LIMIT {SAMPLES}"
             ),
             params![actor_id, since],
@@ -313,7 +326,13 @@ fn findings(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<Vec<Finding>> {
             kind: "anomaly_volume",
             key,
             actor_id,
-            evidence: json!({"distinct_records": distinct, "threshold": rules.max_people_per_hour, "since": since, "entries": seqs}),
+            evidence: json!({
+                "distinct_records": distinct,
+                "threshold": rules.max_people_per_hour,
+                "usual_per_hour": usual_per_hour(c, actor_id, since)?,
+                "since": since,
+                "entries": seqs,
+            }),
         });
     }
 
@@ -395,6 +414,29 @@ fn findings(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<Vec<Finding>> {
         });
     }
     Ok(out)
+}
+
+/// Her usual: the median number of detailed views in the hours she worked with residents'
+/// records over the last [`USUAL_DAYS`] days before `before` (0 when she has none). Read through
+/// the log's (actor_id, at) index: the cost follows her own activity, not the log's size.
+fn usual_per_hour(c: &mut dyn Conn, actor_id: i64, before: i64) -> Result<i64> {
+    let rows = c.query(
+        &format!(
+            "SELECT at FROM audit_entries WHERE actor_id = $1 AND at >= $2 AND at < $3 \
+             AND action IN {DETAILED}"
+        ),
+        params![actor_id, before - USUAL_DAYS * 24 * HOUR, before],
+    )?;
+    let mut per_hour: BTreeMap<i64, i64> = BTreeMap::new();
+    for r in rows {
+        *per_hour.entry(r.i64(0) / HOUR).or_default() += 1;
+    }
+    let mut counts: Vec<i64> = per_hour.into_values().collect();
+    if counts.is_empty() {
+        return Ok(0);
+    }
+    counts.sort_unstable();
+    Ok(counts[counts.len() / 2])
 }
 
 fn samples(c: &mut dyn Conn, sql: &str, p: &[Val]) -> Result<Vec<i64>> {
@@ -534,6 +576,8 @@ pub async fn run(db: &Db, rules: &Rules, now: i64) -> Result<Scan> {
 pub struct Notice {
     pub id: i64,
     pub kind: String,
+    /// The account the notice is about (its username in `actor`).
+    pub actor_id: Option<i64>,
     pub actor: String,
     pub evidence: serde_json::Value,
     /// Unix milliseconds.
@@ -545,7 +589,7 @@ pub struct Notice {
 pub fn notices(c: &mut dyn Conn, streets: Option<&[i64]>, limit: i64) -> Result<Vec<Notice>> {
     let rows = match streets {
         None => c.query(
-            "SELECT id, kind, actor, evidence, created_at, read_at FROM notices ORDER BY id DESC LIMIT $1",
+            "SELECT id, kind, actor, evidence, created_at, read_at, actor_id FROM notices ORDER BY id DESC LIMIT $1",
             params![limit],
         )?,
         Some(list) => {
@@ -557,7 +601,7 @@ pub fn notices(c: &mut dyn Conn, streets: Option<&[i64]>, limit: i64) -> Result<
             p.push(Val::Int(limit));
             c.query(
                 &format!(
-                    "SELECT id, kind, actor, evidence, created_at, read_at FROM notices WHERE street_id IN ({}) ORDER BY id DESC LIMIT ${}",
+                    "SELECT id, kind, actor, evidence, created_at, read_at, actor_id FROM notices WHERE street_id IN ({}) ORDER BY id DESC LIMIT ${}",
                     marks.join(", "),
                     p.len()
                 ),
@@ -565,17 +609,36 @@ pub fn notices(c: &mut dyn Conn, streets: Option<&[i64]>, limit: i64) -> Result<
             )?
         }
     };
-    Ok(rows
-        .iter()
-        .map(|r| Notice {
-            id: r.i64(0),
-            kind: r.str(1),
-            actor: r.str(2),
-            evidence: serde_json::from_str(&r.str(3)).unwrap_or_default(),
-            created_at: r.i64(4),
-            read: r.opt_i64(5).is_some(),
-        })
-        .collect())
+    Ok(rows.iter().map(notice_from).collect())
+}
+
+fn notice_from(r: &crate::store::Row) -> Notice {
+    Notice {
+        id: r.i64(0),
+        kind: r.str(1),
+        actor: r.str(2),
+        evidence: serde_json::from_str(&r.str(3)).unwrap_or_default(),
+        created_at: r.i64(4),
+        read: r.opt_i64(5).is_some(),
+        actor_id: r.opt_i64(6),
+    }
+}
+
+/// One notice, if it belongs to one of `streets` (any when `None`).
+pub fn notice(c: &mut dyn Conn, streets: Option<&[i64]>, id: i64) -> Result<Option<Notice>> {
+    let Some(r) = c.query_opt(
+        "SELECT id, kind, actor, evidence, created_at, read_at, actor_id, street_id FROM notices WHERE id = $1",
+        params![id],
+    )?
+    else {
+        return Ok(None);
+    };
+    if let Some(list) = streets
+        && !r.opt_i64(7).is_some_and(|s| list.contains(&s))
+    {
+        return Ok(None);
+    }
+    Ok(Some(notice_from(&r)))
 }
 
 /// Marks a notice read, if it belongs to one of `streets` (all when `None`).

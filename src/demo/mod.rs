@@ -570,9 +570,10 @@ fn create_accounts(c: &mut dyn Conn, hash: &str) -> Result<(), StoreError> {
                 password_hash: hash,
                 street_id: Some(street_id),
                 person_id: person,
+                created_by: None,
             },
         )?;
-        users::add_grant(c, id, role, place, org, Some(street_id))?;
+        users::add_grant(c, id, role, place, org, Some(street_id), None)?;
     }
     Ok(())
 }

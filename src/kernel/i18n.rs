@@ -131,6 +131,14 @@ impl Tr {
     pub fn n(&self, key: &str, n: i64) -> String {
         self.s(key).replace("{n}", &n.to_string())
     }
+    /// Replaces each `{name}` in a message by its value: `t.fill("k", &[("n", &3)])`.
+    pub fn fill(&self, key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+        let mut out = self.s(key).to_string();
+        for (name, v) in args {
+            out = out.replace(&format!("{{{name}}}"), &v.to_string());
+        }
+        out
+    }
     pub fn lang(&self) -> &'static str {
         self.0.code()
     }

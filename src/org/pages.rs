@@ -413,12 +413,13 @@ pub(crate) async fn grant_add(
         .await;
     };
     let scope = caller.scope.users.clone();
+    let by = caller.user_id;
     let target = f.target.trim().to_string();
     let r = state
         .db
         .write_tx(move |c| -> AppResult<()> {
             let (place_id, org_id, street_id) = resolve_target(c, &scope, role, &target)?;
-            users::add_grant(c, id, role, place_id, org_id, street_id)?;
+            users::add_grant(c, id, role, place_id, org_id, street_id, Some(by))?;
             Ok(())
         })
         .await;

@@ -60,6 +60,7 @@ pub async fn create_user(
             .map_err(|e| AppError::internal("hashing", e))?
     };
     let scope = caller.scope.users.clone();
+    let by = caller.user_id;
     let target = target.trim().to_string();
     let display = display_name.trim().to_string();
     let id = state
@@ -74,9 +75,10 @@ pub async fn create_user(
                     password_hash: &hash,
                     street_id,
                     person_id: None,
+                    created_by: Some(by),
                 },
             )?;
-            users::add_grant(c, id, role, place_id, org_id, street_id)?;
+            users::add_grant(c, id, role, place_id, org_id, street_id, Some(by))?;
             Ok(id)
         })
         .await?;

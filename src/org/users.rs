@@ -82,6 +82,8 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub street_id: Option<i64>,
     pub person_id: Option<i64>,
+    /// The account that created this one (`None` from the command line or the demo).
+    pub created_by: Option<i64>,
 }
 
 pub fn create(c: &mut dyn Conn, u: NewUser<'_>) -> Result<i64> {
@@ -89,13 +91,14 @@ pub fn create(c: &mut dyn Conn, u: NewUser<'_>) -> Result<i64> {
     let row = c
         .query_one(
             "INSERT INTO users (street_id, username, display_name, password_hash, person_id, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+             created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
             params![
                 u.street_id,
                 u.username.as_str(),
                 u.display_name,
                 u.password_hash,
                 u.person_id,
+                u.created_by,
                 now
             ],
         )
@@ -113,20 +116,43 @@ pub fn add_grant(
     place_id: Option<i64>,
     org_id: Option<i64>,
     street_id: Option<i64>,
+    granted_by: Option<i64>,
 ) -> Result<i64> {
     Ok(c.query_one(
-        "INSERT INTO user_roles (street_id, user_id, role, place_id, org_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO user_roles (street_id, user_id, role, place_id, org_id, granted_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         params![
             street_id,
             user_id,
             role.as_str(),
             place_id,
             org_id,
+            granted_by,
             now_ms()
         ],
     )?
     .i64(0))
+}
+
+/// Whether `by` created `account` or granted it one of its current roles at or after `since`
+/// (Unix ms): such a person vouches for the account and may not also approve what it asks for.
+pub fn vouched_for(c: &mut dyn Conn, by: i64, account: i64, since: i64) -> Result<bool> {
+    Ok(c
+        .query_opt(
+            "SELECT 1 FROM users WHERE id = $1 AND created_by = $2 AND created_at >= $3 \
+             UNION ALL SELECT 1 FROM user_roles WHERE user_id = $1 AND granted_by = $2 AND created_at >= $3",
+            params![account, by, since],
+        )?
+        .is_some())
+}
+
+/// When the account was created and by whom.
+pub fn provenance(c: &mut dyn Conn, account: i64) -> Result<Option<(i64, Option<i64>)>> {
+    Ok(c.query_opt(
+        "SELECT created_at, created_by FROM users WHERE id = $1",
+        params![account],
+    )?
+    .map(|r| (r.i64(0), r.opt_i64(1))))
 }
 
 pub fn remove_grant(c: &mut dyn Conn, user_id: i64, grant_id: i64) -> Result<bool> {

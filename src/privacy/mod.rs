@@ -6,6 +6,7 @@
 pub mod http;
 pub mod jobs;
 pub mod mask;
+pub mod notices;
 pub mod pages;
 pub mod retention;
 

@@ -3,6 +3,7 @@
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/me/access-log", get(access_log_page))
+        .route("/notices/{id}", get(notice_page))
         .route("/me/data", get(my_data_download))
         .route("/me/corrections", post(correction_create))
         .route("/corrections/{id}", post(correction_close))
@@ -332,4 +333,45 @@ pub(crate) async fn export_download(
     let xlsx = f.format.as_deref() == Some("xlsx");
     let (name, bytes) = crate::registry::access::download_export(&state, &caller, id, xlsx).await?;
     Ok(crate::http::file_response(&name, bytes))
+}
+
+#[derive(Template)]
+#[template(path = "privacy/notice.html")]
+pub(crate) struct NoticePage {
+    l: Layout,
+    notice: super::notices::NoticeView,
+    lines: Vec<super::notices::AccessLine>,
+}
+
+impl NoticePage {
+    fn when(&self, ms: &i64) -> String {
+        local_time(*ms)
+    }
+}
+
+/// A security notice with the accesses behind it (street administrators of its street).
+pub(crate) async fn notice_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let streets = caller.notice_streets().ok_or_else(AppError::forbidden)?;
+    let t = crate::kernel::i18n::Tr(ctx().lang);
+    let (notice, lines) = state
+        .db
+        .read(move |c| {
+            let Some(n) = crate::audit::anomaly::notice(c, streets.as_deref(), id)? else {
+                return Ok(None);
+            };
+            let view = super::notices::describe(c, t, std::slice::from_ref(&n))?;
+            let lines = super::notices::evidence(c, t, &n)?;
+            Ok(view.into_iter().next().map(|v| (v, lines)))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(render(&NoticePage {
+        l: Layout::new(Some(&caller)),
+        notice,
+        lines,
+    }))
 }

@@ -388,6 +388,7 @@ pub async fn request_export(
     let max = state.cfg.export_max_records;
     let valid_ms = state.cfg.export_valid_hours * 3_600_000;
     let uid = caller.user_id;
+    let username = caller.username.clone();
     let street = caller.street_id;
     let keys = state.keys.clone();
     // A search's filters, without paging and without a place of their own (the export's is it).
@@ -417,6 +418,29 @@ pub async fn request_export(
                     filter: filter.as_ref(),
                 },
             )?;
+            if auto.is_none() {
+                // An account made shortly before it asks for an unmasked or large export is the
+                // first half of "make an account, request with it, approve": tell the street.
+                if let Some((created_at, Some(creator))) = crate::org::users::provenance(c, uid)?
+                    && crate::store::now_ms() - created_at < VOUCH_WINDOW_MS
+                {
+                    crate::audit::anomaly::notify(
+                        c,
+                        street,
+                        "new_account_export",
+                        format!("new_account_export:{id}"),
+                        Some(uid),
+                        &username,
+                        serde_json::json!({
+                            "export": id,
+                            "records": records,
+                            "unmasked": unmasked,
+                            "created_by": creator,
+                            "account_age_days": (crate::store::now_ms() - created_at) / 86_400_000,
+                        }),
+                    )?;
+                }
+            }
             export::get(c, id)?.ok_or_else(AppError::not_found)
         })
         .await?;
@@ -431,7 +455,11 @@ pub async fn request_export(
     Ok(req)
 }
 
-/// Approves or rejects an export request from one level up.
+/// Who created an account or granted it a role within this window may not approve its exports.
+pub const VOUCH_WINDOW_MS: i64 = 30 * 86_400_000;
+
+/// Approves or rejects an export request from one level up, by someone who did not create or
+/// empower the requester's account in the last 30 days.
 pub async fn decide_export(
     state: &AppState,
     caller: &Caller,
@@ -454,6 +482,18 @@ pub async fn decide_export(
             let r = export::get(c, id)?.ok_or_else(AppError::not_found)?;
             if r.requester_id == uid || !export::above(&scope, &r.requester_scope) {
                 return Err(AppError::forbidden());
+            }
+            if crate::org::users::vouched_for(
+                c,
+                uid,
+                r.requester_id,
+                crate::store::now_ms() - VOUCH_WINDOW_MS,
+            )? {
+                return Err(AppError::new(
+                    crate::kernel::StatusCode::FORBIDDEN,
+                    "vouched",
+                    "error.export_vouched",
+                ));
             }
             if r.state != "pending" {
                 return Err(AppError::new(

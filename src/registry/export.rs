@@ -162,14 +162,26 @@ pub fn awaiting(
 ) -> Result<Vec<ExportRequest>> {
     let mut p: Vec<Val> = Vec::new();
     let cond = under_paths("r.place_path", approver, 1, &mut p);
-    Ok(c.query(
-        &format!("SELECT {COLS} FROM {FROM} WHERE r.state = 'pending' AND {cond} ORDER BY r.id"),
-        &p,
-    )?
-    .iter()
-    .map(from_row)
-    .filter(|r| r.requester_id != approver_id && above(approver, &r.requester_scope))
-    .collect())
+    let pending: Vec<ExportRequest> = c
+        .query(
+            &format!(
+                "SELECT {COLS} FROM {FROM} WHERE r.state = 'pending' AND {cond} ORDER BY r.id"
+            ),
+            &p,
+        )?
+        .iter()
+        .map(from_row)
+        .filter(|r| r.requester_id != approver_id && above(approver, &r.requester_scope))
+        .collect();
+    // Not those whose account the approver created or empowered lately: she may not decide them.
+    let since = now_ms() - super::access::VOUCH_WINDOW_MS;
+    let mut out = Vec::with_capacity(pending.len());
+    for r in pending {
+        if !crate::org::users::vouched_for(c, approver_id, r.requester_id, since)? {
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 pub fn decide(

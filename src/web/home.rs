@@ -33,7 +33,7 @@ pub(crate) struct HomePage {
     served: Vec<Place>,
     household: Option<Household>,
     helpers: Vec<String>,
-    notices: Vec<crate::audit::anomaly::Notice>,
+    notices: Vec<crate::privacy::notices::NoticeView>,
     corrections: Vec<crate::registry::corrections::Correction>,
     /// For callers of a street (cases belong to one).
     cases: Option<CasesCard>,
@@ -149,7 +149,10 @@ pub(crate) async fn home(
                 helpers.extend(workers_for(c, &h.unit_path)?);
             }
             let notices = match c2.notice_streets() {
-                Some(streets) => crate::audit::anomaly::notices(c, streets.as_deref(), 20)?,
+                Some(streets) => {
+                    let n = crate::audit::anomaly::notices(c, streets.as_deref(), 20)?;
+                    crate::privacy::notices::describe(c, Tr(lang), &n)?
+                }
                 None => Vec::new(),
             };
             let corrections = crate::registry::corrections::in_scope(c, &c2.scope.registry, true)?;

@@ -72,6 +72,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/me/corrections",
     "/corrections/{id}",
     "/notices/{id}/read",
+    "/notices/{id}",
     "/api/v1/notices",
     "/imports",
     "/persons/{id}/edit",

@@ -534,3 +534,97 @@ async fn exports_need_approval_from_one_level_up() {
         .unwrap();
     assert!(page.contains("已驳回") && page.contains("范围过大"));
 }
+
+/// Issue 19, items 2 and 3: a grid worker paging through the lists of her own grid is not
+/// "many residents in an hour" (only records opened, reveals and exports count); a notice
+/// reads as a sentence naming the person and her role, the count against the threshold and
+/// her usual, with a page of the accesses behind it — no JSON, no account name.
+#[tokio::test]
+async fn security_notices_are_sentences_and_lists_do_not_count() {
+    let app = support::spawn().await;
+    let wangge = app.token("wangge").await;
+    let rules = Rules {
+        max_people_per_hour: 5,
+        max_denied_per_hour: 100,
+        work_hours: (0, 24),
+    };
+    // Pages of her grid's residents: dozens of people listed, none opened.
+    for page in 0..3 {
+        let (s, v) = app
+            .get_json(
+                &wangge,
+                &format!("/api/v1/persons?limit=50&offset={}", page * 50),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    assert_eq!(run_scan(&app, rules.clone()).await, 0, "lists do not count");
+    // Records opened: they count.
+    for id in households(&app, true).await.into_iter().take(7) {
+        let (s, _) = app
+            .get_json(&wangge, &format!("/api/v1/households/{id}"))
+            .await;
+        assert_eq!(s, 200);
+    }
+    assert_eq!(run_scan(&app, rules).await, 1, "seven households opened");
+
+    let admin = app.token("admin").await;
+    let (_, notices) = app.get_json(&admin, "/api/v1/notices").await;
+    let id = notices[0]["id"].as_i64().unwrap();
+    assert_eq!(notices[0]["kind"], "anomaly_volume");
+    assert!(notices[0]["evidence"]["usual_per_hour"].is_i64());
+
+    for (lang, name, words) in [
+        ("zh", "李敏（网格员）", "提醒阈值 5"),
+        ("en", "李敏（Grid worker）", "threshold 5"),
+    ] {
+        let (b, _) = app.login_page("admin", PASSWORD).await;
+        b.get(app.url(&format!("/lang/{lang}")))
+            .send()
+            .await
+            .unwrap();
+        let home = b
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let card = &home[home.find("id=\"notices\"").expect("the notices card")..];
+        let card = &card[..card.find("</section>").unwrap()];
+        assert!(
+            card.contains(name),
+            "{lang}: the person and her role: {card}"
+        );
+        assert!(card.contains(words), "{lang}: {card}");
+        assert!(
+            !card.contains("wangge") && !card.contains('{'),
+            "{lang}: no account name, no JSON: {card}"
+        );
+        assert!(card.contains(&format!("/notices/{id}")));
+        let page = b
+            .get(app.url(&format!("/notices/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap();
+        assert!(page.contains("id=\"notice-accesses\""));
+        assert!(
+            page.contains("/households/"),
+            "links to the records behind it"
+        );
+    }
+    // Only the street's administrators read it.
+    let (b, _) = app.login_page("wangge", PASSWORD).await;
+    let r = b
+        .get(app.url(&format!("/notices/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let (b, _) = app.login_page("admin", PASSWORD).await;
+    let r = b.get(app.url("/notices/999999")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -839,3 +839,206 @@ async fn personal_data_downloads_are_never_stored() {
     let r = jb.get(app.url("/me/data")).send().await.unwrap();
     no_store(&r, "my data (page)");
 }
+
+/// Finding 2: the person lookup behind unit owners and rental tenants checked the street, not
+/// the caller's scope. A grid worker could name residents of another community as tenants, read
+/// their names and masked ID numbers back, and learn whether an ID number is registered. Now
+/// someone outside her scope is refused exactly as someone who does not exist.
+#[tokio::test]
+async fn owners_and_tenants_are_looked_up_only_within_scope() {
+    let app = support::spawn().await;
+    let t = app.token("wangge").await;
+    let grid = support::place_of(&app, "wangge").await;
+    let keys = app.state.keys.clone();
+    let (unit, inside, outsider, outsider_idn) = app
+        .db
+        .read(move |c| {
+            let mut p = Vec::new();
+            let cond = linli::store::under_paths("u.path", std::slice::from_ref(&grid), 1, &mut p);
+            let unit = c
+                .query_one(
+                    &format!(
+                        "SELECT u.id FROM places u WHERE u.kind = 'unit' AND {cond} \
+                         AND (SELECT COUNT(*) FROM persons x WHERE x.unit_id = u.id) >= 1 \
+                         AND NOT EXISTS (SELECT 1 FROM rentals r WHERE r.unit_id = u.id) ORDER BY u.id LIMIT 1"
+                    ),
+                    &p,
+                )?
+                .i64(0);
+            // The landlord: an owner already there, or a resident of the flat.
+            let inside = match c.query_opt(
+                "SELECT MIN(person_id) FROM unit_owners WHERE unit_id = $1 HAVING COUNT(*) > 0",
+                linli::params![unit],
+            )? {
+                Some(r) => r.i64(0),
+                None => c.query_i64(
+                    "SELECT MIN(id) FROM persons WHERE unit_id = $1",
+                    linli::params![unit],
+                )?,
+            };
+            let mut p = Vec::new();
+            let cond = linli::store::under_paths("place_path", std::slice::from_ref(&grid), 1, &mut p);
+            let out = c.query_one(
+                &format!(
+                    "SELECT id, id_number_enc FROM persons WHERE NOT ({cond}) AND id_number_enc IS NOT NULL ORDER BY id LIMIT 1"
+                ),
+                &p,
+            )?;
+            let idn = keys.decrypt(&out.blob(1).unwrap()).unwrap();
+            Ok((unit, inside, out.i64(0), idn))
+        })
+        .await
+        .unwrap();
+
+    // An owner outside the grid, by id and by ID number: refused, and with the very words a
+    // number nobody holds gets.
+    let mut refusals = Vec::new();
+    for person in [
+        json!({"person_id": outsider, "share_pct": 1.0}),
+        json!({"id_number": outsider_idn, "share_pct": 1.0}),
+        json!({"id_number": "11010519491231002X", "share_pct": 1.0}),
+        json!({"person_id": 999_999_999, "share_pct": 1.0}),
+    ] {
+        let (s, v) = post(
+            &app,
+            &t,
+            &format!("/api/v1/units/{unit}/owners"),
+            person.clone(),
+        )
+        .await;
+        assert_eq!(s, 422, "{person}: {v}");
+        refusals.push(v["error"]["message"].as_str().unwrap().to_string());
+    }
+    assert!(
+        refusals.windows(2).all(|w| w[0] == w[1]),
+        "an outsider and a nobody are refused alike: {refusals:?}"
+    );
+
+    // A tenant outside the grid: refused alike, and no rental is written.
+    let (_, u) = app.get_json(&t, &format!("/api/v1/units/{unit}")).await;
+    if u["owners"].as_array().unwrap().is_empty() {
+        let (s, v) = post(
+            &app,
+            &t,
+            &format!("/api/v1/units/{unit}/owners"),
+            json!({"person_id": inside, "share_pct": 100.0}),
+        )
+        .await;
+        assert_eq!(s, 200, "an owner within the grid: {v}");
+    }
+    let (s, v) = post(
+        &app,
+        &t,
+        "/api/v1/rentals",
+        json!({"unit_id": unit, "landlord": {"person_id": inside}, "tenants": [{"id_number": outsider_idn}],
+               "start_date": "2026-01-01", "end_date": "2026-12-31"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["message"].as_str().unwrap(), refusals[0]);
+    let rentals = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT COUNT(*) FROM rentals WHERE unit_id = $1",
+                linli::params![unit],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(rentals, 0, "no rental written");
+    assert!(
+        !v.to_string().contains("name"),
+        "nothing of the outsider comes back: {v}"
+    );
+}
+
+/// Finding 6: a street administrator alone could create an account, request an unmasked export
+/// with it and approve it herself. Now whoever created an account or granted it a role in the
+/// last 30 days may not approve its exports (nor sees them waiting), and such a request from a
+/// new account raises a notice to the street.
+#[tokio::test]
+async fn one_administrator_alone_gets_no_unmasked_export() {
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let grid = support::place_of(&app, "wangge").await;
+    let r = app
+        .client()
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(
+            &json!({"username": "xinwangge", "display_name": "孙悦", "password": "long-enough-pw",
+                      "role": "grid_worker", "target": grid}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let newbie = app.token_with("xinwangge", "long-enough-pw").await;
+    let (s, v) = post(
+        &app,
+        &newbie,
+        "/api/v1/exports",
+        json!({"place": grid, "reason": "发放补贴", "unmasked": true}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["state"], "pending");
+    let id = v["id"].as_i64().unwrap();
+
+    // The administrator who made the account neither sees it waiting nor may approve it.
+    let (_, lists) = app.get_json(&admin, "/api/v1/exports").await;
+    assert!(
+        !lists["awaiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id),
+        "{lists}"
+    );
+    let (s, v) = post(
+        &app,
+        &admin,
+        &format!("/api/v1/exports/{id}/decision"),
+        json!({"approve": true}),
+    )
+    .await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"]["code"], "vouched");
+    let (s, _) = app
+        .get_json(&newbie, &format!("/api/v1/exports/{id}/download"))
+        .await;
+    assert_eq!(s, 403, "still not downloadable");
+
+    // The street hears of it: a notice names the new account and the export.
+    let (s, notices) = app.get_json(&admin, "/api/v1/notices").await;
+    assert_eq!(s, 200);
+    let n = notices
+        .as_array()
+        .or(notices["items"].as_array())
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "new_account_export")
+        .cloned()
+        .unwrap_or_else(|| panic!("a notice: {notices}"));
+    assert_eq!(n["evidence"]["export"], id);
+
+    // Someone else above her, who did not vouch for the account, may decide.
+    let shegong = app.token("shegong").await;
+    let (_, lists) = app.get_json(&shegong, "/api/v1/exports").await;
+    assert!(
+        lists["awaiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id)
+    );
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/exports/{id}/decision"),
+        json!({"approve": true}),
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+}

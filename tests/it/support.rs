@@ -218,10 +218,15 @@ impl TestApp {
 
     /// Signs in over the API and returns the Bearer token.
     pub async fn token(&self, username: &str) -> String {
+        self.token_with(username, PASSWORD).await
+    }
+
+    /// Signs in with a password of its own (an account a test created).
+    pub async fn token_with(&self, username: &str, password: &str) -> String {
         let r = self
             .client()
             .post(self.url("/api/v1/session"))
-            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .json(&serde_json::json!({"username": username, "password": password}))
             .send()
             .await
             .unwrap();

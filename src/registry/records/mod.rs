@@ -112,45 +112,69 @@ pub struct PersonRef {
     pub id_number_masked: Option<String>,
 }
 
-/// Finds a person of the street by id or by ID number (through the blind index).
+/// A person picked on another record, with where she is registered.
+struct Picked {
+    person: PersonRef,
+    street_id: i64,
+    place_path: String,
+}
+
+/// Finds the person a record names (owner, landlord, tenant, vehicle owner) by id or by ID
+/// number (through the blind index), **only among the residents the caller may read** and, when
+/// `street` is given, of that street. Someone outside the scope is refused exactly as someone
+/// who does not exist, so the lookup cannot tell whether an ID number is registered elsewhere.
 fn find_person(
     c: &mut dyn Conn,
     keys: &FieldKeys,
-    street_id: i64,
-    r: &PersonPick,
-) -> Result<Outcome<PersonRef>> {
-    let row = if let Some(id) = r.person_id {
-        c.query_opt(
-            "SELECT id, name, id_number_masked FROM persons WHERE id = $1 AND street_id = $2",
-            params![id, street_id],
-        )?
-    } else if let Some(text) = r.id_number.as_deref() {
+    scope: &Scope,
+    street: Option<i64>,
+    pick: &PersonPick,
+    not_found: (&str, &str),
+) -> Result<Outcome<Picked>> {
+    let mut p = Vec::new();
+    let mut cond = under_paths("place_path", &scope.registry, 1, &mut p);
+    if let Some(s) = street {
+        p.push(Val::Int(s));
+        cond = format!("{cond} AND street_id = ${}", p.len());
+    }
+    if let Some(id) = pick.person_id {
+        p.push(Val::Int(id));
+        cond = format!("{cond} AND id = ${}", p.len());
+    } else if let Some(text) = pick.id_number.as_deref() {
         let idn = match IdNumber::parse(text) {
             Ok(i) => i,
             Err(e) => return Ok(Err(Refusal::Invalid(e.to_string()))),
         };
-        c.query_opt(
-            "SELECT id, name, id_number_masked FROM persons WHERE id_number_bidx = $1 AND street_id = $2",
-            params![keys.blind_index("id_number", idn.as_str()), street_id],
-        )?
+        p.push(Val::Text(keys.blind_index("id_number", idn.as_str())));
+        cond = format!("{cond} AND id_number_bidx = ${}", p.len());
     } else {
         return invalid(
             "请给出人员编号或身份证号",
             "give the person's id or ID number",
         );
-    };
-    match row {
-        Some(r) => Ok(Ok(PersonRef {
-            id: r.i64(0),
-            name: r.str(1),
-            id_number_masked: r.opt_str(2),
+    }
+    let sql = format!(
+        "SELECT id, name, id_number_masked, street_id, place_path FROM persons WHERE {cond}"
+    );
+    match c.query_opt(&sql, &p)? {
+        Some(r) => Ok(Ok(Picked {
+            person: PersonRef {
+                id: r.i64(0),
+                name: r.str(1),
+                id_number_masked: r.opt_str(2),
+            },
+            street_id: r.i64(3),
+            place_path: r.str(4),
         })),
-        None => invalid(
-            "实有人口中没有此人，请先登记",
-            "this person is not in the registry; register them first",
-        ),
+        None => invalid(not_found.0, not_found.1),
     }
 }
+
+/// The refusal for a person not found among those the caller keeps.
+const NOT_REGISTERED: (&str, &str) = (
+    "您负责的实有人口中没有此人，请先登记",
+    "this person is not among the residents you keep; register them first",
+);
 
 /// A person picked by registry id or by ID number.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -147,8 +147,15 @@ pub fn create_rental(
             "the rental must end after it starts",
         );
     }
-    let landlord = match find_person(c, keys, u.street_id, &r.landlord)? {
-        Ok(p) => p,
+    let landlord = match find_person(
+        c,
+        keys,
+        scope,
+        Some(u.street_id),
+        &r.landlord,
+        NOT_REGISTERED,
+    )? {
+        Ok(p) => p.person,
         Err(e) => return Ok(Err(e)),
     };
     let owners = owners(c, u.id)?;
@@ -163,11 +170,11 @@ pub fn create_rental(
     }
     let mut tenants = Vec::new();
     for t in &r.tenants {
-        match find_person(c, keys, u.street_id, t)? {
-            Ok(p) if p.id == landlord.id => {
+        match find_person(c, keys, scope, Some(u.street_id), t, NOT_REGISTERED)? {
+            Ok(p) if p.person.id == landlord.id => {
                 return invalid("出租人不能同时是承租人", "the landlord cannot be a tenant");
             }
-            Ok(p) => tenants.push(p),
+            Ok(p) => tenants.push(p.person),
             Err(e) => return Ok(Err(e)),
         }
     }

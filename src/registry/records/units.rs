@@ -224,8 +224,8 @@ pub fn add_owner(
         },
         None => None,
     };
-    let person = match find_person(c, keys, u.street_id, &o.person)? {
-        Ok(p) => p,
+    let person = match find_person(c, keys, scope, Some(u.street_id), &o.person, NOT_REGISTERED)? {
+        Ok(p) => p.person,
         Err(e) => return Ok(Err(e)),
     };
     if c.query_opt(

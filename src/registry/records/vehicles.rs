@@ -93,44 +93,21 @@ pub fn create_vehicle(
         Err(e) => return Ok(Err(Refusal::Invalid(e.to_string()))),
     };
     // The owner must be someone the caller may read.
-    let mut p = Vec::new();
-    let cond = under_paths("place_path", &scope.registry, 1, &mut p);
-    let owner_row = match (&v.owner.person_id, &v.owner.id_number) {
-        (Some(id), _) => {
-            p.push(Val::Int(*id));
-            c.query_opt(
-                &format!(
-                    "SELECT id, street_id, place_path FROM persons WHERE {cond} AND id = ${}",
-                    p.len()
-                ),
-                &p,
-            )?
-        }
-        (None, Some(text)) => {
-            let idn = match IdNumber::parse(text) {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(Refusal::Invalid(e.to_string()))),
-            };
-            p.push(Val::Text(keys.blind_index("id_number", idn.as_str())));
-            c.query_opt(
-                &format!(
-                    "SELECT id, street_id, place_path FROM persons WHERE {cond} AND id_number_bidx = ${}",
-                    p.len()
-                ),
-                &p,
-            )?
-        }
-        (None, None) => {
-            return invalid("请给出车主", "give the vehicle's owner");
-        }
-    };
-    let Some(owner) = owner_row else {
-        return invalid(
+    let owner = match find_person(
+        c,
+        keys,
+        scope,
+        None,
+        &v.owner,
+        (
             "车主不在您负责的实有人口中",
             "the owner is not among the residents you keep",
-        );
+        ),
+    )? {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
     };
-    let (owner_id, street, path) = (owner.i64(0), owner.i64(1), owner.str(2));
+    let (owner_id, street, path) = (owner.person.id, owner.street_id, owner.place_path);
     if c.query_opt(
         "SELECT id FROM vehicles WHERE street_id = $1 AND plate = $2",
         params![street, plate.as_str()],
