@@ -808,28 +808,13 @@ fn export_persons(db: &Db, keys: &FieldKeys, a: ExportArgs) -> Result<(), Fail> 
     if ext != "csv" && ext != "xlsx" {
         return Err(Fail("name the file FILE.xlsx or FILE.csv".into()));
     }
-    let t = crate::kernel::i18n::Tr(crate::kernel::i18n::Lang::Zh);
-    let headers: Vec<&'static str> = [
-        "id",
-        "name",
-        "sex",
-        "birth_date",
-        "relation",
-        "address",
-        "id_number",
-        "phone",
-        "residence",
-    ]
-    .iter()
-    .map(|k| t.k("export.col", k))
-    .collect();
+
     let (bytes, people) = db
         .write_blocking(|c| {
             if places::by_path(c, &a.scope)?.is_none() {
                 return Ok(None);
             }
-            let (rows, people) =
-                crate::registry::export::table(c, keys, &a.scope, None, false, &headers)?;
+            let (rows, people) = crate::registry::export::table(c, keys, &a.scope, None, false)?;
             let bytes = if ext == "xlsx" {
                 crate::registry::export::xlsx(&rows, "persons")
             } else {

@@ -67,7 +67,7 @@ impl AppError {
 
     pub fn message(&self, lang: i18n::Lang) -> String {
         if self.literal {
-            self.key.clone()
+            i18n::pick(&self.key, lang)
         } else {
             i18n::tr(lang, &self.key).to_string()
         }

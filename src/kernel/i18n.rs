@@ -102,6 +102,32 @@ fn catalogues() -> &'static (Catalogue, Catalogue) {
     })
 }
 
+fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// One language of a message written in both, "中文 / English" (parsers' and validators' own
+/// messages; several joined by "；"): the reader's half of each. A message in one language only
+/// is given back as it is.
+pub fn pick(msg: &str, lang: Lang) -> String {
+    let parts: Vec<String> = msg
+        .split('；')
+        .map(|part| {
+            let mut at = 0;
+            while let Some(i) = part[at..].find(" / ") {
+                let split = at + i;
+                let (zh, en) = (&part[..split], &part[split + 3..]);
+                if has_cjk(zh) && !en.trim().is_empty() {
+                    return if lang == Lang::En { en } else { zh }.trim().to_string();
+                }
+                at = split + 3;
+            }
+            part.trim().to_string()
+        })
+        .collect();
+    parts.join(if lang == Lang::En { "; " } else { "；" })
+}
+
 /// The text for `key`; the key itself when missing (a test keeps that from happening).
 pub fn tr(lang: Lang, key: &str) -> &'static str {
     let (zh, en) = catalogues();
@@ -126,6 +152,15 @@ impl Tr {
     /// A translated label for a code in a family, e.g. `t.k("kind", "grid")`.
     pub fn k(&self, family: &str, code: &str) -> &'static str {
         tr(self.0, &format!("{family}.{code}"))
+    }
+    /// The label for a code when the catalogue has one, else the code itself (data that is
+    /// not a code, such as a name, passes through).
+    pub fn k_or(&self, family: &str, code: &str) -> String {
+        let (zh, en) = catalogues();
+        let cat = if self.0 == Lang::En { en } else { zh };
+        cat.get(&format!("{family}.{code}"))
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| code.to_string())
     }
     /// Replaces `{n}` in a message.
     pub fn n(&self, key: &str, n: i64) -> String {

@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod mask;
 pub mod notices;
 pub mod pages;
+pub mod purposes;
 pub mod retention;
 
 use crate::http::area::{Area, Nav};

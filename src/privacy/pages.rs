@@ -44,6 +44,9 @@ impl AccessLogPage {
     fn when(&self, ms: &i64) -> String {
         local_time(*ms)
     }
+    fn purpose(&self, p: &str) -> String {
+        super::purposes::describe(p, self.l.t)
+    }
 }
 
 pub(crate) async fn access_log_page(
@@ -346,6 +349,9 @@ pub(crate) struct NoticePage {
 impl NoticePage {
     fn when(&self, ms: &i64) -> String {
         local_time(*ms)
+    }
+    fn purpose(&self, p: &str) -> String {
+        super::purposes::describe(p, self.l.t)
     }
 }
 

@@ -528,21 +528,7 @@ pub async fn download_export(
     use super::export;
     let uid = caller.user_id;
     let keys = state.keys.clone();
-    let t = crate::kernel::i18n::Tr(crate::kernel::ctx().lang);
-    let headers: Vec<&'static str> = [
-        "id",
-        "name",
-        "sex",
-        "birth_date",
-        "relation",
-        "address",
-        "id_number",
-        "phone",
-        "residence",
-    ]
-    .iter()
-    .map(|k| t.k("export.col", k))
-    .collect();
+
     let (req, bytes, people) = state
         .db
         .read(move |c| {
@@ -560,14 +546,7 @@ pub async fn download_export(
                     .filter
                     .as_deref()
                     .and_then(|f| serde_json::from_str(f).ok());
-                export::table(
-                    c,
-                    &keys,
-                    &r.place_path,
-                    filter.as_ref(),
-                    r.unmasked,
-                    &headers,
-                )?
+                export::table(c, &keys, &r.place_path, filter.as_ref(), r.unmasked)?
             };
             let bytes = if xlsx {
                 export::xlsx(&rows, "persons")

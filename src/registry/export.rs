@@ -210,49 +210,103 @@ pub fn neutralise(cell: &str) -> String {
     }
 }
 
-/// The export's rows (the first is the header), and the people in it.
+/// The export's rows (the first is the header), and the people in it. The columns are the
+/// import template's, with its Chinese headers and values (男/女, 户主, 常住, 人户一致, tag names),
+/// so that an unmasked sheet can be corrected in Excel and imported again as it is.
 pub fn table(
     c: &mut dyn Conn,
     keys: &FieldKeys,
     path: &str,
     filter: Option<&Search>,
     unmasked: bool,
-    headers: &[&str],
 ) -> Result<(Vec<Vec<String>>, Vec<i64>)> {
+    use super::import::{COLUMNS, label};
     let mut p = Vec::new();
     let cond = export_cond(keys, path, filter, &mut p);
     let rows = c.query(
         &format!(
-            "SELECT p.id, p.name, p.sex, p.birth_date, p.relation, u.address, p.id_number_enc, p.id_number_masked, \
-             p.phone_enc, p.phone_masked, p.residence \
+            "SELECT p.id, p.name, p.sex, p.birth_date, p.relation, u.address, u.path, p.id_number_enc, \
+             p.id_number_masked, p.phone_enc, p.phone_masked, p.hukou_registered, p.residence, \
+             p.presence, p.notes, p.street_id \
              FROM persons p LEFT JOIN places u ON u.id = p.unit_id \
              WHERE {cond} ORDER BY p.place_path, p.household_id, p.id"
         ),
         &p,
     )?;
+    // Current tags by person, named as the street names them.
+    let today = crate::kernel::time::today().format("%Y-%m-%d").to_string();
+    let mut tp = Vec::new();
+    let tcond = export_cond(keys, path, filter, &mut tp);
+    tp.push(Val::Text(today));
+    let mut tags: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for r in c.query(
+        &format!(
+            "SELECT t.person_id, t.tag FROM person_tags t JOIN persons p ON p.id = t.person_id \
+             WHERE {tcond} AND t.valid_from <= ${n} AND (t.valid_to IS NULL OR t.valid_to >= ${n}) \
+             ORDER BY t.person_id, t.tag",
+            n = tp.len()
+        ),
+        &tp,
+    )? {
+        tags.entry(r.i64(0)).or_default().push(r.str(1));
+    }
+    let mut names: std::collections::HashMap<Option<i64>, Vec<(String, String)>> =
+        std::collections::HashMap::new();
     let mut out = Vec::with_capacity(rows.len() + 1);
-    out.push(headers.iter().map(|h| h.to_string()).collect());
+    out.push(COLUMNS.iter().map(|(_, h)| h[0].to_string()).collect());
     let mut people = Vec::with_capacity(rows.len());
     for r in &rows {
-        people.push(r.i64(0));
-        let (id, phone) = if unmasked {
+        let id = r.i64(0);
+        people.push(id);
+        let (idn, phone) = if unmasked {
             (
-                r.blob(6).and_then(|b| keys.decrypt(&b)).unwrap_or_default(),
-                r.blob(8).and_then(|b| keys.decrypt(&b)).unwrap_or_default(),
+                r.blob(7).and_then(|b| keys.decrypt(&b)).unwrap_or_default(),
+                r.blob(9).and_then(|b| keys.decrypt(&b)).unwrap_or_default(),
             )
         } else {
-            (r.str(7), r.str(9))
+            (r.str(8), r.str(10))
         };
+        let street = r.opt_i64(15);
+        if !names.contains_key(&street) {
+            names.insert(street, super::records::tag_names(c, street, false)?);
+        }
+        let tag_names: Vec<String> = tags
+            .get(&id)
+            .map(|codes| {
+                codes
+                    .iter()
+                    .map(|code| {
+                        names[&street]
+                            .iter()
+                            .find(|(c, _)| c == code)
+                            .map(|(_, n)| n.clone())
+                            .unwrap_or_else(|| code.clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The unit as the import finds it: its address, or its path when it has none.
+        let address = r.opt_str(5).filter(|a| !a.trim().is_empty());
+        let unit = address.unwrap_or_else(|| r.str(6));
+        let sex = match r.str(2).as_str() {
+            "M" | "male" => "男".to_string(),
+            "F" | "female" => "女".to_string(),
+            other => other.to_string(),
+        };
+        let hukou = if r.bool(11) { "户籍" } else { "非户籍" };
         out.push(vec![
-            r.i64(0).to_string(),
             r.str(1),
-            r.str(2),
+            idn,
+            sex,
             r.str(3),
-            r.str(4),
-            r.str(5),
-            id,
             phone,
-            r.str(10),
+            unit,
+            label("relation", &r.str(4)).to_string(),
+            hukou.to_string(),
+            label("residence", &r.str(12)).to_string(),
+            label("presence", &r.str(13)).to_string(),
+            tag_names.join("、"),
+            r.str(14),
         ]);
     }
     Ok((out, people))
@@ -268,18 +322,6 @@ pub fn to_csv(rows: &[Vec<String>]) -> std::result::Result<Vec<u8>, String> {
             .map_err(|e| e.to_string())?;
     }
     w.into_inner().map_err(|e| e.to_string())
-}
-
-/// The export as CSV, and the people in it.
-pub fn csv(
-    c: &mut dyn Conn,
-    keys: &FieldKeys,
-    path: &str,
-    unmasked: bool,
-    headers: &[&str],
-) -> Result<(Vec<u8>, Vec<i64>)> {
-    let (rows, people) = table(c, keys, path, None, unmasked, headers)?;
-    Ok((to_csv(&rows).map_err(crate::store::StoreError::Db)?, people))
 }
 
 /// Writes rows (the first is the header) as an XLSX workbook with one sheet. Cells are text,

@@ -42,13 +42,34 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("notes", &["备注", "notes"]),
 ];
 
-/// The template the UI and CLI offer: the header row and one example row.
-pub fn template_csv() -> String {
+/// The template the UI and CLI offer: the header row and one example row. The example imports
+/// as it is when `unit` names a unit of the reader's (its address or path); the ID number is a
+/// valid one of a woman born 1949-12-31.
+pub fn template_csv(unit: Option<&str>) -> String {
     let headers: Vec<&str> = COLUMNS.iter().map(|(_, h)| h[0]).collect();
+    let unit = unit.unwrap_or("潍坊路123弄5号302室");
     format!(
-        "\u{feff}{}\n张三,11010519491231002X,男,1949-12-31,13812345678,潍坊路123弄5号302室,户主,户籍,常住,人户一致,独居老人,\n",
+        "\u{feff}{}\n张秀兰,11010519491231002X,女,1949-12-31,13812345678,{unit},户主,户籍,常住,人户一致,独居老人,\n",
         headers.join(",")
     )
+}
+
+/// The first unit under `scope` as a sheet names it (its address, or its path), for the
+/// template's example row.
+pub fn example_unit(c: &mut dyn Conn, scope: &[String]) -> Result<Option<String>> {
+    let mut p = Vec::new();
+    let cond = under_paths("path", scope, 1, &mut p);
+    Ok(c.query_opt(
+        &format!(
+            "SELECT address, path FROM places WHERE kind = 'unit' AND {cond} ORDER BY path LIMIT 1"
+        ),
+        &p,
+    )?
+    .map(|r| {
+        r.opt_str(0)
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| r.str(1))
+    }))
 }
 
 /// One sheet row, as cells of text, with its row number as Excel shows it.
@@ -67,6 +88,15 @@ pub fn normalise(s: &str) -> String {
         .collect::<String>()
         .trim()
         .to_string()
+}
+
+/// A cell linli's own export prefixed with an apostrophe so that a spreadsheet would not read it
+/// as a formula ("'=1+1") is read back as it was written.
+fn unneutralise(s: &str) -> String {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest.to_string(),
+        _ => s.to_string(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +211,21 @@ const PRESENCE: &[(&str, &str)] = &[
     ("户在人不在", "registered_here_lives_elsewhere"),
 ];
 
+/// The Chinese word a sheet uses for a stored code (the first of the words the import reads
+/// for it): `label("relation", "head")` is "户主". An unknown code is given back as it is.
+pub fn label<'a>(field: &str, code: &'a str) -> &'a str {
+    let map = match field {
+        "relation" => RELATIONS,
+        "residence" => RESIDENCE,
+        "presence" => PRESENCE,
+        _ => return code,
+    };
+    map.iter()
+        .find(|(_, en)| *en == code)
+        .map(|(zh, _)| *zh)
+        .unwrap_or(code)
+}
+
 /// A row that passed validation.
 #[derive(Clone, Debug)]
 pub struct Valid {
@@ -203,7 +248,23 @@ pub struct Valid {
 pub struct Refused {
     /// The row number as Excel shows it.
     pub row: usize,
+    /// Every problem of the row, in the reader's language (kept in both until it is read).
+    #[serde(serialize_with = "in_readers_language")]
     pub reason: String,
+}
+
+fn in_readers_language<S: serde::Serializer>(
+    v: &str,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::kernel::i18n::pick(v, crate::kernel::ctx().lang))
+}
+
+impl Refused {
+    /// The reasons in the reader's language (pages).
+    pub fn reason_text(&self) -> String {
+        crate::kernel::i18n::pick(&self.reason, crate::kernel::ctx().lang)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -259,13 +320,16 @@ pub fn refused_table(sheet: &Sheet, report: &Report) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     if let Some(h) = header_index(sheet) {
         let mut header = sheet.rows[h].1.clone();
-        header.push("原因 / reason".into());
+        header.push(crate::kernel::i18n::pick(
+            "原因 / reason",
+            crate::kernel::ctx().lang,
+        ));
         out.push(header);
     }
     for r in &report.refused {
         if let Some((_, cells)) = sheet.rows.iter().find(|(n, _)| *n == r.row) {
             let mut row = cells.clone();
-            row.push(r.reason.clone());
+            row.push(r.reason_text());
             out.push(row);
         }
     }
@@ -332,62 +396,51 @@ fn plan(
         let get = |k: &str| {
             col.get(k)
                 .and_then(|i| cells.get(*i))
-                .map(|s| normalise(s))
+                .map(|s| unneutralise(&normalise(s)))
                 .unwrap_or_default()
         };
         if cells.iter().all(|c| normalise(c).is_empty()) {
             continue;
         }
+        // Every problem of the row is reported at once, not only the first: a clerk fixes the
+        // row once.
+        let mut problems: Vec<String> = Vec::new();
         let name = get("name");
         if name.is_empty() {
-            refuse(&mut report, *row, "缺少姓名 / the name is missing");
-            continue;
+            problems.push("缺少姓名 / the name is missing".into());
         }
         let id = match IdNumber::parse(&get("id_number")) {
-            Ok(id) => id,
+            Ok(id) => Some(id),
             Err(e) => {
-                refuse(&mut report, *row, e.to_string());
-                continue;
+                problems.push(e.to_string());
+                None
             }
         };
         let sex = get("sex");
-        if !sex.is_empty() {
+        if let Some(id) = &id
+            && !sex.is_empty()
+        {
             let want = match id.sex() {
                 Sex::Male => ["男", "M", "male"],
                 Sex::Female => ["女", "F", "female"],
             };
             if !want.iter().any(|w| w.eq_ignore_ascii_case(&sex)) {
-                refuse(
-                    &mut report,
-                    *row,
-                    format!("性别“{sex}”与身份证号不符 / the sex does not match the ID number"),
-                );
-                continue;
+                problems.push(format!(
+                    "性别“{sex}”与身份证号不符 / the sex does not match the ID number"
+                ));
             }
         }
         let birth = get("birth_date");
         if !birth.is_empty() {
-            match parse_date(&birth) {
-                Some(d) if d == id.birth_date() => {}
-                Some(d) => {
-                    refuse(
-                        &mut report,
-                        *row,
-                        format!(
-                            "出生日期 {d} 与身份证号中的 {} 不符 / the birth date does not match the ID number",
-                            id.birth_date()
-                        ),
-                    );
-                    continue;
-                }
-                None => {
-                    refuse(
-                        &mut report,
-                        *row,
-                        format!("出生日期“{birth}”无法识别 / the birth date cannot be read"),
-                    );
-                    continue;
-                }
+            match (parse_date(&birth), &id) {
+                (Some(d), Some(id)) if d != id.birth_date() => problems.push(format!(
+                    "出生日期 {d} 与身份证号中的 {} 不符 / the birth date does not match the ID number",
+                    id.birth_date()
+                )),
+                (Some(_), _) => {}
+                (None, _) => problems.push(format!(
+                    "出生日期“{birth}”无法识别 / the birth date cannot be read"
+                )),
             }
         }
         let phone_text = get("phone");
@@ -397,8 +450,8 @@ fn plan(
             match Phone::parse(&phone_text) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    refuse(&mut report, *row, e.to_string());
-                    continue;
+                    problems.push(e.to_string());
+                    None
                 }
             }
         };
@@ -412,49 +465,27 @@ fn plan(
             };
             units.insert(unit_text.clone(), found);
         }
-        let Some((unit_id, unit_path, street_id)) = units[&unit_text].clone() else {
-            refuse(
-                &mut report,
-                *row,
-                format!("在您的辖区内找不到房屋“{unit_text}” / unit not found in your scope"),
-            );
-            continue;
-        };
-        let enum_field = |key: &str,
-                          map: &[(&str, &str)],
-                          default: &str,
-                          what: &str|
-         -> std::result::Result<String, String> {
+        let unit = units[&unit_text].clone();
+        if unit.is_none() {
+            problems.push(format!(
+                "在您的辖区内找不到房屋“{unit_text}” / unit not found in your scope"
+            ));
+        }
+        let mut enum_field = |key: &str, map: &[(&str, &str)], default: &str, what: &str| {
             let v = get(key);
             if v.is_empty() {
-                return Ok(default.to_string());
+                return default.to_string();
             }
-            code(map, &v).ok_or_else(|| format!("{what}“{v}”无法识别 / unknown value for {key}"))
+            code(map, &v).unwrap_or_else(|| {
+                problems.push(format!("{what}“{v}”无法识别 / unknown value for {key}"));
+                default.to_string()
+            })
         };
-        let relation = match enum_field("relation", RELATIONS, "head", "与户主关系") {
-            Ok(v) => v,
-            Err(e) => {
-                refuse(&mut report, *row, e);
-                continue;
-            }
-        };
-        let residence = match enum_field("residence", RESIDENCE, "permanent", "居住状态") {
-            Ok(v) => v,
-            Err(e) => {
-                refuse(&mut report, *row, e);
-                continue;
-            }
-        };
-        let presence = match enum_field("presence", PRESENCE, "both", "人户状态") {
-            Ok(v) => v,
-            Err(e) => {
-                refuse(&mut report, *row, e);
-                continue;
-            }
-        };
+        let relation = enum_field("relation", RELATIONS, "head", "与户主关系");
+        let residence = enum_field("residence", RESIDENCE, "permanent", "居住状态");
+        let presence = enum_field("presence", PRESENCE, "both", "人户状态");
         let hukou = !matches!(get("hukou").as_str(), "非户籍" | "否" | "no" | "false");
         let mut tags = Vec::new();
-        let mut bad_tag = None;
         for t in get("tags")
             .split(['、', ',', ';', ' ', '，', '；'])
             .map(str::trim)
@@ -466,19 +497,17 @@ fn plan(
                 .map(|(code, _)| code.clone());
             match known {
                 Some(code) => tags.push(code),
-                None => bad_tag = Some(t.to_string()),
+                None => problems.push(format!("标签“{t}”无法识别 / unknown tag")),
             }
-        }
-        if let Some(t) = bad_tag {
-            refuse(
-                &mut report,
-                *row,
-                format!("标签“{t}”无法识别 / unknown tag"),
-            );
-            continue;
         }
         tags.sort();
         tags.dedup();
+        let (Some(id), Some((unit_id, unit_path, street_id)), true) =
+            (id, unit, problems.is_empty())
+        else {
+            refuse(&mut report, *row, problems.join("；"));
+            continue;
+        };
         if let Some(first) = seen.get(id.as_str()) {
             refuse(
                 &mut report,

@@ -138,7 +138,7 @@ pub(crate) async fn home(
                 if g.role == Role::Volunteer
                     && let Some(pr) = &g.place
                 {
-                    helpers.extend(workers_for(c, &pr.path)?);
+                    helpers.extend(workers_for(c, &pr.path, Tr(lang))?);
                 }
             }
             let household = match c2.scope.own_household {
@@ -146,7 +146,7 @@ pub(crate) async fn home(
                 None => None,
             };
             if let Some(h) = &household {
-                helpers.extend(workers_for(c, &h.unit_path)?);
+                helpers.extend(workers_for(c, &h.unit_path, Tr(lang))?);
             }
             let notices = match c2.notice_streets() {
                 Some(streets) => {
@@ -208,6 +208,7 @@ pub(crate) fn kind_order(k: &str) -> usize {
 pub(crate) fn workers_for(
     c: &mut dyn crate::store::Conn,
     path: &str,
+    t: Tr,
 ) -> crate::store::Result<Vec<String>> {
     let parts: Vec<&str> = path.split('/').collect();
     let mut out = Vec::new();
@@ -220,11 +221,7 @@ pub(crate) fn workers_for(
             crate::params![prefix],
         )?;
         for r in rows {
-            let label = format!(
-                "{} · {}",
-                r.str(0),
-                Tr(ctx().lang).s(&format!("role.{}", r.str(1)))
-            );
+            let label = format!("{} · {}", r.str(0), t.s(&format!("role.{}", r.str(1))));
             if !out.contains(&label) {
                 out.push(label);
             }

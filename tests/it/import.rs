@@ -759,3 +759,154 @@ async fn the_upload_page_dry_runs_then_applies() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+async fn import_bytes(
+    app: &TestApp,
+    tok: &str,
+    scope: &str,
+    dry: bool,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Value {
+    let r = app
+        .client()
+        .post(app.url(&format!(
+            "/api/v1/imports/persons?scope={scope}&dry_run={dry}"
+        )))
+        .bearer_auth(tok)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Issue 19, item 8: an export is the import template's columns with its Chinese values, so
+/// an exported sheet goes back in as it is: every row found, nothing changed, nothing refused.
+#[tokio::test]
+async fn an_exported_sheet_imports_again_unchanged() {
+    let app = support::spawn().await;
+    let wangge = app.token("wangge").await;
+    let grid = support::place_of(&app, "wangge").await;
+    let r = app
+        .client()
+        .post(app.url("/api/v1/exports"))
+        .bearer_auth(&wangge)
+        .json(&serde_json::json!({"place": grid, "reason": "核对台账", "unmasked": true}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let id = v["id"].as_i64().unwrap();
+    let records = v["records"].as_i64().unwrap();
+    let shegong = app.token("shegong").await;
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/exports/{id}/decision")))
+        .bearer_auth(&shegong)
+        .json(&serde_json::json!({"approve": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    for (format, ct) in [
+        ("csv", "text/csv"),
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    ] {
+        let r = app
+            .client()
+            .get(app.url(&format!("/api/v1/exports/{id}/download?format={format}")))
+            .bearer_auth(&wangge)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let bytes = r.bytes().await.unwrap().to_vec();
+        if format == "csv" {
+            let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+            let header = text.lines().next().unwrap();
+            assert!(
+                header.starts_with("姓名,身份证号,性别,出生日期,联系电话,房屋,与户主关系"),
+                "{header}"
+            );
+            assert!(
+                !text.contains(",M,")
+                    && !text.contains(",F,")
+                    && !text.contains("permanent")
+                    && !text.contains(",head,"),
+                "Chinese values, not codes"
+            );
+            assert!(text.contains(",男,") || text.contains(",女,"));
+        }
+        let report = import_bytes(&app, &wangge, &grid, true, ct, bytes).await;
+        assert_eq!(
+            report["refused"],
+            serde_json::json!([]),
+            "{format}: {report}"
+        );
+        assert_eq!(report["create"], 0, "{format}: {report}");
+        assert_eq!(report["update"], 0, "{format}: {report}");
+        assert_eq!(report["unchanged"], records, "{format}: {report}");
+    }
+}
+
+/// Issue 19, item 9: a refused row lists every problem it has, not only the first, in the
+/// reader's language; the template's own example row imports as it is.
+#[tokio::test]
+async fn imports_report_every_problem_and_the_template_imports() {
+    let app = support::spawn().await;
+    let (grid, _, _, _, _) = fixtures(&app).await;
+    let tok = app.token("wangge").await;
+    let csv = "姓名,身份证号,出生日期,联系电话,房屋,居住状态\n,110105194912310021,1949年13月1日,12,不存在的房屋,外星\n";
+    let report = import_bytes(&app, &tok, &grid, true, "text/csv", csv.as_bytes().to_vec()).await;
+    let reason = report["refused"][0]["reason"].as_str().unwrap().to_string();
+    for part in ["姓名", "校验", "出生日期", "房屋", "居住状态"] {
+        assert!(reason.contains(part), "{part} in {reason}");
+    }
+    assert!(
+        !reason.contains(" / ") && !reason.contains("missing"),
+        "Chinese only: {reason}"
+    );
+    // The same in English.
+    let r = app
+        .client()
+        .post(app.url(&format!(
+            "/api/v1/imports/persons?scope={grid}&dry_run=true"
+        )))
+        .bearer_auth(&tok)
+        .header("content-type", "text/csv")
+        .header("accept-language", "en")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let en = v["refused"][0]["reason"].as_str().unwrap();
+    assert!(
+        en.contains("name is missing") && !en.contains("缺少"),
+        "{en}"
+    );
+
+    // The template, as the signed-in worker downloads it, imports without a refusal.
+    let r = app
+        .client()
+        .get(app.url("/api/v1/imports/template.csv"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    let template = r.bytes().await.unwrap().to_vec();
+    let report = import_bytes(&app, &tok, &grid, true, "text/csv", template).await;
+    assert_eq!(report["refused"], serde_json::json!([]), "{report}");
+    assert_eq!(
+        report["create"].as_i64().unwrap()
+            + report["update"].as_i64().unwrap()
+            + report["unchanged"].as_i64().unwrap(),
+        1
+    );
+}

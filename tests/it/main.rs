@@ -9,6 +9,7 @@ mod cases;
 mod cli;
 mod foundation;
 mod import;
+mod pages_walk;
 mod privacy;
 mod privacy_holes;
 mod records;

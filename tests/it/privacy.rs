@@ -459,7 +459,7 @@ async fn exports_need_approval_from_one_level_up() {
         .await
         .unwrap();
     let first = text.lines().nth(1).unwrap();
-    let id_cell = first.split(',').nth(6).unwrap();
+    let id_cell = first.split(',').nth(1).unwrap();
     assert!(
         linli::registry::idnum::IdNumber::parse(id_cell).is_ok(),
         "full number: {id_cell}"

@@ -36,7 +36,7 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 use crate::http::ErrorBody;
-use crate::http::{ApiJson, Signed, csv_response, file_response};
+use crate::http::{ApiJson, MaybeSigned, Signed, csv_response, file_response};
 use crate::http::{Changed, Created};
 use crate::http::{Path, Query};
 use crate::kernel::error::{AppError, AppResult};
@@ -205,11 +205,24 @@ pub(crate) async fn import_persons(
 /// The import template: the Chinese headers linli reads and an example row.
 #[utoipa::path(get, path = "/api/v1/imports/template.csv", tag = "registry",
     responses((status = 200, description = "CSV", content_type = "text/csv")))]
-pub(crate) async fn import_template() -> Response {
-    csv_response(
+pub(crate) async fn import_template(
+    State(state): State<Arc<AppState>>,
+    MaybeSigned(caller): MaybeSigned,
+) -> AppResult<Response> {
+    // The example row names a unit of the reader's, so that the template imports as it is.
+    let scope = caller.map(|c| c.scope.registry.clone()).unwrap_or_default();
+    let unit = if scope.is_empty() {
+        None
+    } else {
+        state
+            .db
+            .read(move |c| crate::registry::import::example_unit(c, &scope))
+            .await?
+    };
+    Ok(csv_response(
         "linli-persons-template.csv",
-        crate::registry::import::template_csv().into_bytes(),
-    )
+        crate::registry::import::template_csv(unit.as_deref()).into_bytes(),
+    ))
 }
 
 /// Registers a person (checked as an import row is: ID check character, birth date and sex,

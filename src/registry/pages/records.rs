@@ -126,6 +126,10 @@ struct UnitPage {
 }
 
 impl UnitPage {
+    /// A version's changes in the reader's words.
+    fn changes(&self, v: &serde_json::Value) -> String {
+        crate::registry::records::describe_changes(v, self.l.t)
+    }
     fn when(&self, ms: &i64) -> String {
         local_time(*ms)
     }

@@ -104,6 +104,68 @@ pub fn versions(c: &mut dyn Conn, entity: &str, entity_id: i64) -> Result<Vec<Re
     .collect())
 }
 
+/// A version's changes as a reader reads them: "居住状态：常住 → 暂住；联系电话：*** → 138****5678",
+/// each field and each coded value in the reader's language (never the stored JSON).
+pub fn describe_changes(changes: &serde_json::Value, t: crate::kernel::i18n::Tr) -> String {
+    use serde_json::Value;
+    let family = |field: &str| match field {
+        "relation" => Some("relation"),
+        "residence" => Some("residence"),
+        "presence" => Some("presence"),
+        "unit_use" => Some("use"),
+        "state" => Some("rental_state"),
+        _ => None,
+    };
+    let value = |field: &str, v: &Value| -> String {
+        match v {
+            Value::Null => "—".to_string(),
+            Value::Bool(b) => t.s(if *b { "change.yes" } else { "change.no" }).to_string(),
+            Value::String(s) if s.is_empty() => "—".to_string(),
+            Value::String(s) => match family(field) {
+                Some(f) => t.k_or(f, s),
+                None => s.clone(),
+            },
+            Value::Array(a) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join("、"),
+            other => other.to_string(),
+        }
+    };
+    let Some(map) = changes.as_object() else {
+        return String::new();
+    };
+    let sep = if t.0 == crate::kernel::i18n::Lang::En {
+        "; "
+    } else {
+        "；"
+    };
+    map.iter()
+        .map(|(field, v)| {
+            let label = t.k_or("change", field);
+            match v.as_array().filter(|a| a.len() == 2) {
+                Some(pair) => format!(
+                    "{label}{} {} → {}",
+                    if t.0 == crate::kernel::i18n::Lang::En {
+                        ":"
+                    } else {
+                        "："
+                    },
+                    value(field, &pair[0]),
+                    value(field, &pair[1])
+                ),
+                None => format!("{label}：{}", value(field, v)),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 /// A person named on another record: owner, landlord, tenant, vehicle owner.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PersonRef {

@@ -1,0 +1,107 @@
+//! The purposes written in the audit log are stable English words for machines and auditors
+//! ("emergency: 联系不上", "correction requested", "api: phone, notes"); a resident reading who
+//! looked at her data reads them in her own language.
+
+use crate::kernel::i18n::{Lang, Tr};
+
+/// A stored purpose in the reader's words. The reason typed by a worker stays as she wrote it.
+pub fn describe(purpose: &str, t: Tr) -> String {
+    let colon = if t.0 == Lang::En { ": " } else { "：" };
+    let with = |label: String, rest: &str| {
+        if rest.trim().is_empty() {
+            label
+        } else {
+            format!("{label}{colon}{}", rest.trim())
+        }
+    };
+    let (head, rest) = match purpose.split_once(": ") {
+        Some((h, r)) => (h, r),
+        None => (purpose, ""),
+    };
+    // A reveal's purpose (one of the five a worker picks) and her note.
+    if [
+        "home_visit",
+        "service",
+        "emergency",
+        "verification",
+        "other",
+    ]
+    .contains(&head)
+    {
+        return with(t.k("purpose", head).to_string(), rest);
+    }
+    // A record changed through a channel: the fields named in the reader's words.
+    if ["api", "form", "import", "cli"].contains(&head) && !rest.is_empty() {
+        let fields: Vec<String> = rest
+            .split(", ")
+            .map(|f| t.k_or("change", f.trim()))
+            .collect();
+        return with(
+            t.k_or("purpose_log.changed_by", head),
+            &fields.join(if t.0 == Lang::En { ", " } else { "、" }),
+        );
+    }
+    if let Some(state) = head
+        .strip_prefix("requested (")
+        .and_then(|s| s.strip_suffix(')'))
+    {
+        return with(
+            t.fill(
+                "purpose_log.export_requested",
+                &[("state", &t.k_or("export_state", state))],
+            ),
+            rest,
+        );
+    }
+    if let Some(st) = head.strip_prefix("correction ") {
+        return match st {
+            "requested" => t.s("purpose_log.correction_requested").to_string(),
+            other => t.fill(
+                "purpose_log.correction_closed",
+                &[("state", &t.k_or("correction_state", other))],
+            ),
+        };
+    }
+    match head {
+        "unmasked" => with(t.s("purpose_log.unmasked").to_string(), rest),
+        "approved" => with(t.s("purpose_log.approved").to_string(), rest),
+        "rejected" => with(t.s("purpose_log.rejected").to_string(), rest),
+        "search" | "duplicates" | "case" | "locked" | "inactive" => {
+            with(t.k("purpose_log", head).to_string(), rest)
+        }
+        _ if head.starts_with("import check") => t.s("purpose_log.import_check").to_string(),
+        // Anything else is a reason typed by a person: as written.
+        _ => purpose.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes_read_in_the_readers_language() {
+        let zh = Tr(Lang::Zh);
+        let en = Tr(Lang::En);
+        assert_eq!(describe("emergency: 联系不上", zh), "紧急联系：联系不上");
+        assert_eq!(
+            describe("emergency: 联系不上", en),
+            "Emergency contact: 联系不上"
+        );
+        assert_eq!(describe("correction requested", zh), "居民申请更正信息");
+        assert_eq!(
+            describe("api: notes, phone", zh),
+            "通过接口修改：备注、联系电话"
+        );
+        assert_eq!(describe("发放补贴", zh), "发放补贴");
+        for p in [
+            "search",
+            "unmasked: 核对",
+            "requested (pending): 核对",
+            "correction done",
+        ] {
+            let d = describe(p, zh);
+            assert!(!d.chars().any(|c| c.is_ascii_alphabetic()), "{p} → {d}");
+        }
+    }
+}
