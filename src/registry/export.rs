@@ -267,8 +267,8 @@ pub fn table(
             (r.str(8), r.str(10))
         };
         let street = r.opt_i64(15);
-        if !names.contains_key(&street) {
-            names.insert(street, super::records::tag_names(c, street, false)?);
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(street) {
+            e.insert(super::records::tag_names(c, street, false)?);
         }
         let tag_names: Vec<String> = tags
             .get(&id)
