@@ -336,7 +336,7 @@ pub fn verify(
         Report {
             entries: expect,
             heads: heads.len() as u64,
-            unsigned: expect - heads.last().map(|h| h.size).unwrap_or(0),
+            unsigned: expect.saturating_sub(heads.last().map(|h| h.size).unwrap_or(0)),
             kept: kept.len() as u64,
             index_rows,
         },
