@@ -197,6 +197,7 @@ async fn audit_verify_detects_rollback_against_a_kept_head() {
     assert!(ok, "{out}");
     // The newest head and every entry since the older one deleted, with their index rows:
     // what the log holds is a consistent, signed, older log.
+    app.state.audit.flush_index().await.unwrap();
     let s1i = s1 as i64;
     app.db
         .write(move |c| {
@@ -241,6 +242,7 @@ async fn audit_verify_against_a_kept_head_detects_a_log_rewritten_with_recompute
     // Every head deleted and the log written again through linli's own appender, one read
     // turned into a list on the way: hashes, subtrees and index all recomputed, a fresh head
     // signed. Only a head kept elsewhere can tell.
+    app.state.audit.flush_index().await.unwrap();
     let victim = app
         .query_i64("SELECT MAX(seq) FROM audit_entries WHERE action = 'read'")
         .await;
