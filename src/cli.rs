@@ -152,13 +152,25 @@ pub struct ExportArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Recompute the tree from the stored entries and check every signed tree head.
-    /// Exit 0 when all holds, 1 naming the first bad entry or head.
-    Verify,
+    /// Recompute the tree from the stored entries and check every signed tree head, the
+    /// columns stored beside each entry and the subject index ("who looked at me").
+    /// Exit 0 when all holds, 1 naming what does not.
+    Verify(VerifyArgs),
     /// Sign a tree head if the log has grown, and print the latest as checkpoint text.
     Checkpoint,
     /// Print an inclusion proof (--entry N [--size M]) or a consistency proof (--from A --to B).
     Prove(ProveArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Checkpoints kept outside the database (a witness's file, or one checkpoint): the log
+    /// must be an extension of each (RFC 9162 consistency proof); a rollback fails.
+    #[arg(long, value_name = "HEAD_FILE")]
+    pub against: Option<PathBuf>,
+    /// When a head does not match, find the exact entry that was changed.
+    #[arg(long)]
+    pub locate: bool,
 }
 
 #[derive(Args, Debug)]
@@ -612,12 +624,28 @@ fn audit_command(db: &Db, key: &LogKey, cmd: AuditCommand) -> Result<ExitCode, F
     use base64::Engine;
     let b64 = |h: &[u8]| base64::engine::general_purpose::STANDARD.encode(h);
     match cmd {
-        AuditCommand::Verify => {
+        AuditCommand::Verify(args) => {
             let t0 = std::time::Instant::now();
             let public = key.public();
+            let mut opts = audit::verify::Options {
+                kept: Vec::new(),
+                locate: args.locate,
+            };
+            if let Some(path) = &args.against {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Fail(format!("cannot read {}: {e}", path.display())))?;
+                opts.kept = audit::parse_checkpoints(&text)
+                    .map_err(|e| Fail(format!("{}: {e}", path.display())))?;
+                if opts.kept.is_empty() {
+                    return Err(Fail(format!(
+                        "{} holds no checkpoint / 文件中没有树头",
+                        path.display()
+                    )));
+                }
+            }
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let result = db.read_blocking(|c| {
-                audit::verify::verify(c, &public, &mut |n| {
+            let (r, problems) = db.read_blocking(|c| {
+                audit::verify::verify(c, &public, &opts, &mut |n| {
                     if tty {
                         eprint!("\rverified {n} entries");
                     }
@@ -626,21 +654,26 @@ fn audit_command(db: &Db, key: &LogKey, cmd: AuditCommand) -> Result<ExitCode, F
             if tty {
                 eprintln!();
             }
-            match result {
-                Ok(r) => {
-                    println!(
-                        "audit log OK: {} entries, {} signed tree heads, {} entries after the newest head ({:.2} s)",
-                        r.entries,
-                        r.heads,
-                        r.unsigned,
-                        t0.elapsed().as_secs_f64()
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problem) => {
+            if problems.is_empty() {
+                let kept = if r.kept > 0 {
+                    format!(", consistent with {} kept heads", r.kept)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "audit log OK: {} entries, {} signed tree heads, {} entries after the newest head{kept}, {} subject index rows ({:.2} s)",
+                    r.entries,
+                    r.heads,
+                    r.unsigned,
+                    r.index_rows,
+                    t0.elapsed().as_secs_f64()
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for problem in &problems {
                     println!("audit log FAILED: {problem}");
-                    Ok(ExitCode::FAILURE)
                 }
+                Ok(ExitCode::FAILURE)
             }
         }
         AuditCommand::Checkpoint => {

@@ -72,6 +72,9 @@ pub struct Config {
     /// `/metrics` answers the machine itself (loopback) and, when set, a scraper that sends
     /// `Authorization: Bearer <metrics_token>`; anyone else gets 404.
     pub metrics_token: Option<Secret>,
+    /// Where each signed tree head is published outside the database (`audit_witness_file`,
+    /// `audit_witness_url`): a rollback of the database cannot take back what a witness holds.
+    pub audit_witness: crate::audit::witness::Witnesses,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -108,6 +111,8 @@ struct FileConfig {
     sensing_hourly_days: Option<i64>,
     webhook_allow: Option<Vec<String>>,
     metrics_token: Option<String>,
+    audit_witness_file: Option<PathBuf>,
+    audit_witness_url: Option<String>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -134,6 +139,8 @@ const KNOWN_KEYS: &[&str] = &[
     "sensing_hourly_days",
     "webhook_allow",
     "metrics_token",
+    "audit_witness_file",
+    "audit_witness_url",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +178,7 @@ impl Default for Config {
             sensing_hourly_days: 400,
             webhook_allow: Default::default(),
             metrics_token: None,
+            audit_witness: Default::default(),
         }
     }
 }
@@ -320,6 +328,12 @@ impl Config {
         if let Some(v) = fc.metrics_token.filter(|v| !v.is_empty()) {
             self.metrics_token = Some(Secret::new(v));
         }
+        if let Some(v) = fc.audit_witness_file.filter(|v| !v.as_os_str().is_empty()) {
+            self.audit_witness.file = Some(v);
+        }
+        if let Some(v) = fc.audit_witness_url.filter(|v| !v.is_empty()) {
+            self.audit_witness.url = Some(Secret::new(v));
+        }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
                 key: "work_hours",
@@ -367,6 +381,12 @@ impl Config {
         if let Ok(v) = std::env::var("LINLI_METRICS_TOKEN") {
             self.metrics_token = Some(v).filter(|v| !v.is_empty()).map(Secret::new);
         }
+        if let Ok(v) = std::env::var("LINLI_AUDIT_WITNESS_FILE") {
+            self.audit_witness.file = Some(PathBuf::from(v)).filter(|v| !v.as_os_str().is_empty());
+        }
+        if let Ok(v) = std::env::var("LINLI_AUDIT_WITNESS_URL") {
+            self.audit_witness.url = Some(v).filter(|v| !v.is_empty()).map(Secret::new);
+        }
         if let Ok(v) = std::env::var("LINLI_LOG") {
             self.log = v;
         }
@@ -406,6 +426,25 @@ impl Config {
                 err: format!(
                     "{:?} is not an address like 127.0.0.1:8080 / 监听地址格式应为 127.0.0.1:8080",
                     self.listen
+                ),
+            });
+        }
+        if let Some(u) = &self.audit_witness.url
+            && !(u.expose().starts_with("http://") || u.expose().starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "audit_witness_url",
+                err: "must start with http:// or https:// / 须以 http:// 或 https:// 开头".into(),
+            });
+        }
+        if let Some(f) = &self.audit_witness.file
+            && !f.is_absolute()
+        {
+            return Err(ConfigError::Invalid {
+                key: "audit_witness_file",
+                err: format!(
+                    "{} must be an absolute path (on another disk) / 须为绝对路径（在另一块磁盘上）",
+                    f.display()
                 ),
             });
         }

@@ -63,12 +63,15 @@ pub async fn sign(
     if !caller.can_manage_users() {
         return Err(AppError::forbidden());
     }
-    state
-        .audit
-        .sign_head()
-        .await?
-        .map(Json)
-        .ok_or_else(AppError::not_found)
+    let head = state.audit.sign_head().await?;
+    // Handed to the witnesses at once; a failure is logged there and retried by the signer job.
+    let _ = super::witness::publish(
+        &state.db,
+        &state.cfg.audit_witness,
+        &state.audit.key().public(),
+    )
+    .await;
+    head.map(Json).ok_or_else(AppError::not_found)
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -1,5 +1,6 @@
 //! The audit log's background work: a signed tree head every few minutes when the log has grown
-//! (no state of its own: a head is signed only over entries no head covers yet), and the anomaly
+//! (no state of its own: a head is signed only over entries no head covers yet), published to
+//! the street's witnesses (`witness`), and the anomaly
 //! rules every minute (their notices are keyed, so restarts neither skip nor repeat one).
 
 use std::sync::Arc;
@@ -24,8 +25,34 @@ pub fn jobs() -> Vec<Job> {
 }
 
 async fn sign(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
-    state.audit.sign_head().await?;
-    Ok(None)
+    sign_and_publish(state).await
+}
+
+/// Signs a head if the log grew, then hands every head a witness has not taken yet to the
+/// configured witnesses. A head that could not be published stays due: the next run offers
+/// it again (the witness's mark only moves past a head it took).
+pub async fn sign_and_publish(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
+    let signed = state.audit.sign_head().await;
+    let witnesses = &state.cfg.audit_witness;
+    if witnesses.is_empty() {
+        signed?;
+        return Ok(None);
+    }
+    let published =
+        super::witness::publish(&state.db, witnesses, &state.audit.key().public()).await?;
+    signed?;
+    if !published.failed.is_empty() {
+        anyhow::bail!(
+            "signed tree heads not yet published (retried next run): {}",
+            published.failed.join("; ")
+        );
+    }
+    Ok((published.heads > 0).then(|| {
+        format!(
+            "signed tree heads published to witnesses: {}",
+            published.heads
+        )
+    }))
 }
 
 async fn scan(state: Arc<AppState>) -> anyhow::Result<Option<String>> {

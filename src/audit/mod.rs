@@ -11,6 +11,7 @@ pub mod merkle;
 pub mod pages;
 pub mod service;
 pub mod verify;
+pub mod witness;
 
 use std::path::Path;
 
@@ -72,6 +73,29 @@ impl Action {
             Action::Denied => "denied",
             Action::SelfExport => "self_export",
         }
+    }
+
+    pub const ALL: [Action; 11] = [
+        Action::Read,
+        Action::List,
+        Action::Reveal,
+        Action::Change,
+        Action::Export,
+        Action::Login,
+        Action::LoginFailed,
+        Action::Logout,
+        Action::PermissionChange,
+        Action::Denied,
+        Action::SelfExport,
+    ];
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// What a resident must never miss among routine looks: her data shown in full or taken out.
+    pub fn is_sensitive(self) -> bool {
+        matches!(self, Action::Reveal | Action::Export)
     }
 }
 
@@ -262,6 +286,13 @@ pub fn append_from(
         };
         let body = serde_json::to_string(&entry).map_err(|e| StoreError::Db(e.to_string()))?;
         let leaf = merkle::leaf_hash(body.as_bytes());
+        // A second copy of the leaf hash, beside the subtree cache: when an entry is rewritten
+        // together with its `leaf_hash`, `verify --locate` still finds which one it was.
+        nodes.push(vec![
+            Val::Int(0),
+            Val::Int(seq as i64),
+            Val::Blob(leaf.to_vec()),
+        ]);
         for (level, idx, h) in frontier.push(leaf) {
             nodes.push(vec![
                 Val::Int(level as i64),
@@ -489,6 +520,43 @@ impl Head {
     }
 }
 
+/// Reads the checkpoints in `text` (one, or many appended one after another as a witness file
+/// keeps them), in the layout [`Head::checkpoint`] writes. Signatures are not checked here.
+pub fn parse_checkpoints(text: &str) -> std::result::Result<Vec<Head>, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_end() != "linli audit log" {
+            i += 1;
+            continue;
+        }
+        let line = |k: usize| lines.get(i + k).map(|l| l.trim()).unwrap_or("");
+        let bad = |what: &str| format!("checkpoint at line {}: {what}", i + 1);
+        let size = line(1).parse::<u64>().map_err(|_| bad("no tree size"))?;
+        let root = line(2).to_string();
+        let at = line(3).parse::<i64>().map_err(|_| bad("no time"))?;
+        let sig_line = line(5);
+        let rest = sig_line
+            .strip_prefix("— linli-")
+            .ok_or_else(|| bad("no signature line"))?;
+        let (key_id, signature) = rest.split_once(' ').ok_or_else(|| bad("no signature"))?;
+        let head = Head {
+            size,
+            root,
+            at,
+            key_id: key_id.to_string(),
+            signature: signature.trim().to_string(),
+        };
+        if head.root_hash().is_none() {
+            return Err(bad("the root is not a base64 SHA-256 hash"));
+        }
+        out.push(head);
+        i += 6;
+    }
+    Ok(out)
+}
+
 fn head_from(r: &crate::store::Row) -> Head {
     let b64 = base64::engine::general_purpose::STANDARD;
     Head {
@@ -512,6 +580,17 @@ pub fn heads(c: &mut dyn Conn) -> Result<Vec<Head>> {
     Ok(c.query(
         "SELECT size, root, at, key_id, signature FROM audit_heads ORDER BY size",
         &[],
+    )?
+    .iter()
+    .map(head_from)
+    .collect())
+}
+
+/// Heads of more than `size` entries, oldest first, at most `limit`.
+pub fn heads_after(c: &mut dyn Conn, size: u64, limit: i64) -> Result<Vec<Head>> {
+    Ok(c.query(
+        "SELECT size, root, at, key_id, signature FROM audit_heads WHERE size > $1 ORDER BY size LIMIT $2",
+        params![size as i64, limit],
     )?
     .iter()
     .map(head_from)
@@ -559,31 +638,82 @@ pub struct Access {
     pub by_self: bool,
 }
 
-/// Accesses to any of `subjects`, newest first.
+/// Which of a resident's accesses to list: of these kinds (none: all), older than `before`
+/// (the `seq` of the last one already shown), at most `limit`.
+#[derive(Clone, Debug, Default)]
+pub struct AccessQuery {
+    pub kinds: Vec<Action>,
+    pub before: Option<u64>,
+    pub limit: i64,
+}
+
+/// One page of accesses, newest first, and where the next (older) one starts.
+#[derive(Clone, Debug, Default)]
+pub struct AccessPage {
+    pub entries: Vec<Access>,
+    /// Pass as `before` for the next page; none when this page reaches the oldest.
+    pub next_before: Option<u64>,
+}
+
+/// How many accesses of one kind.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct AccessCount {
+    pub kind: Action,
+    pub count: i64,
+}
+
+fn subject_marks(subjects: &[String], p: &mut Vec<Val>) -> String {
+    let marks: Vec<String> = subjects
+        .iter()
+        .map(|s| {
+            p.push(Val::Text(s.clone()));
+            format!("${}", p.len())
+        })
+        .collect();
+    marks.join(", ")
+}
+
+/// Accesses to any of `subjects`, newest first, a page at a time: keyset paging on the
+/// subject index (`seq < before`), never an offset over the whole history.
 pub fn accesses(
     c: &mut dyn Conn,
     subjects: &[String],
     self_user: i64,
-    limit: i64,
-) -> Result<Vec<Access>> {
+    q: &AccessQuery,
+) -> Result<AccessPage> {
     if subjects.is_empty() {
-        return Ok(Vec::new());
+        return Ok(AccessPage::default());
     }
-    let marks: Vec<String> = (1..=subjects.len()).map(|i| format!("${i}")).collect();
-    let mut p: Vec<Val> = subjects.iter().map(|s| Val::Text(s.clone())).collect();
-    p.push(Val::Int(limit));
-    let rows = c.query(
-        &format!(
-            "SELECT e.body FROM audit_entries e WHERE e.seq IN \
-             (SELECT seq FROM audit_subjects WHERE subject IN ({})) ORDER BY e.seq DESC LIMIT ${}",
-            marks.join(", "),
-            p.len()
-        ),
-        &p,
-    )?;
-    Ok(rows
+    let mut p: Vec<Val> = Vec::new();
+    let mut sql = format!(
+        "SELECT DISTINCT e.seq, e.body FROM audit_subjects s JOIN audit_entries e ON e.seq = s.seq \
+         WHERE s.subject IN ({})",
+        subject_marks(subjects, &mut p)
+    );
+    if let Some(b) = q.before {
+        p.push(Val::Int(b as i64));
+        sql.push_str(&format!(" AND s.seq < ${}", p.len()));
+    }
+    if !q.kinds.is_empty() {
+        let marks: Vec<String> = q
+            .kinds
+            .iter()
+            .map(|k| {
+                p.push(Val::Text(k.as_str().into()));
+                format!("${}", p.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND e.action IN ({})", marks.join(", ")));
+    }
+    let limit = q.limit.clamp(1, 500);
+    p.push(Val::Int(limit + 1));
+    sql.push_str(&format!(" ORDER BY e.seq DESC LIMIT ${}", p.len()));
+    let rows = c.query(&sql, &p)?;
+    let more = rows.len() as i64 > limit;
+    let entries: Vec<Access> = rows
         .iter()
-        .filter_map(|r| serde_json::from_str::<Entry>(&r.str(0)).ok())
+        .take(limit as usize)
+        .filter_map(|r| serde_json::from_str::<Entry>(&r.str(1)).ok())
         .map(|e| Access {
             seq: e.seq,
             at: e.at,
@@ -593,7 +723,47 @@ pub fn accesses(
             action: e.action,
             purpose: e.purpose,
         })
-        .collect())
+        .collect();
+    let next_before = if more {
+        entries.last().map(|a| a.seq)
+    } else {
+        None
+    };
+    Ok(AccessPage {
+        entries,
+        next_before,
+    })
+}
+
+/// How many accesses to any of `subjects` there are of each kind, over the whole history.
+pub fn access_counts(c: &mut dyn Conn, subjects: &[String]) -> Result<Vec<AccessCount>> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p: Vec<Val> = Vec::new();
+    let sql = format!(
+        "SELECT e.action, COUNT(DISTINCT e.seq) FROM audit_subjects s \
+         JOIN audit_entries e ON e.seq = s.seq WHERE s.subject IN ({}) GROUP BY e.action",
+        subject_marks(subjects, &mut p)
+    );
+    let mut out: Vec<AccessCount> = c
+        .query(&sql, &p)?
+        .iter()
+        .filter_map(|r| {
+            Some(AccessCount {
+                kind: Action::parse(&r.str(0))?,
+                count: r.i64(1),
+            })
+        })
+        .collect();
+    // The kinds a resident must not miss first, then by the order of `Action::ALL`.
+    out.sort_by_key(|k| {
+        (
+            !k.kind.is_sensitive(),
+            Action::ALL.iter().position(|a| *a == k.kind),
+        )
+    });
+    Ok(out)
 }
 
 /// One entry by its sequence number.

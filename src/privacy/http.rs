@@ -5,6 +5,7 @@
 #[openapi(paths(
     reveal,
     my_access_log,
+    my_access_counts,
     my_data,
     create_correction,
     list_corrections,
@@ -20,6 +21,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/persons/{id}/reveal", axum::routing::post(reveal))
         .route("/api/v1/me/access-log", get(my_access_log))
+        .route("/api/v1/me/access-log/counts", get(my_access_counts))
         .route("/api/v1/me/data", get(my_data))
         .route(
             "/api/v1/me/corrections",
@@ -48,7 +50,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -85,17 +87,70 @@ pub(crate) async fn reveal(
     Ok(Json(Revealed { value }))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccessLogQuery {
+    /// Only these kinds, comma-separated (e.g. `reveal,export`) [default: all].
+    pub kind: Option<String>,
+    /// Entries older than this one: the `seq` of the last entry of the page before.
+    pub before: Option<u64>,
+    /// Entries per page, at most 500 [default: 200].
+    pub limit: Option<i64>,
+}
+
 /// Who looked at the signed-in resident's record and household: when, which role and
-/// organisation, what, and why.
-#[utoipa::path(get, path = "/api/v1/me/access-log", tag = "session", security(("bearer" = [])),
-    responses((status = 200, body = Vec<crate::audit::Access>), (status = 401, body = ErrorBody)))]
+/// organisation, what, and why. Newest first, a page at a time: when older entries remain, the
+/// `Link` header names the next page (`rel="next"`, i.e. `before` = the last entry's `seq`).
+/// `kind=reveal,export` lists only her data shown in full or exported;
+/// `/api/v1/me/access-log/counts` gives how many of each kind there are.
+#[utoipa::path(get, path = "/api/v1/me/access-log", tag = "session", params(AccessLogQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::audit::Access>,
+        headers(("Link" = String, description = "the next (older) page: `<…?before=SEQ…>; rel=\"next\"`"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(crate) async fn my_access_log(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-) -> AppResult<Json<Vec<crate::audit::Access>>> {
-    Ok(Json(
-        crate::registry::access::my_accesses(&state, &caller).await?,
-    ))
+    Query(q): Query<AccessLogQuery>,
+) -> AppResult<Response> {
+    let query = super::access_query(q.kind.as_deref(), q.before, q.limit)?;
+    let limit = query.limit;
+    // Kinds as parsed (known names only), so the link carries nothing the caller made up.
+    let kinds: Vec<&str> = query.kinds.iter().map(|k| k.as_str()).collect();
+    let page = crate::registry::access::my_accesses(&state, &caller, query.clone()).await?;
+    let mut res = Json(page.entries).into_response();
+    if let Some(next) = page.next_before {
+        let mut link = format!("</api/v1/me/access-log?before={next}&limit={limit}");
+        if !kinds.is_empty() {
+            link.push_str(&format!("&kind={}", kinds.join(",")));
+        }
+        link.push_str(">; rel=\"next\"");
+        if let Ok(v) = axum::http::HeaderValue::from_str(&link) {
+            res.headers_mut().insert(axum::http::header::LINK, v);
+        }
+    }
+    Ok(res)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessCounts {
+    /// All entries of the access log.
+    pub total: i64,
+    /// Per kind, reveals and exports first; kinds with none are left out.
+    pub kinds: Vec<crate::audit::AccessCount>,
+}
+
+/// How many entries of each kind the signed-in resident's access log holds, over all of it.
+#[utoipa::path(get, path = "/api/v1/me/access-log/counts", tag = "session", security(("bearer" = [])),
+    responses((status = 200, body = AccessCounts), (status = 401, body = ErrorBody)))]
+pub(crate) async fn my_access_counts(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<AccessCounts>> {
+    let kinds = crate::registry::access::my_access_counts(&state, &caller).await?;
+    Ok(Json(AccessCounts {
+        total: kinds.iter().map(|k| k.count).sum(),
+        kinds,
+    }))
 }
 
 /// A copy of the signed-in resident's own data (PIPL art. 45).

@@ -38,3 +38,28 @@ pub fn area() -> Area {
         ..Area::new("privacy", || http::router().merge(pages::router()))
     }
 }
+
+/// A page of the access log as asked: `kind` a comma-separated list of kinds (`reveal,export`;
+/// empty: all), `before` the `seq` of the last entry already shown, `limit` at most 500.
+pub(crate) fn access_query(
+    kind: Option<&str>,
+    before: Option<u64>,
+    limit: Option<i64>,
+) -> crate::kernel::error::AppResult<crate::audit::AccessQuery> {
+    let mut kinds = Vec::new();
+    for k in kind.unwrap_or("").split(',').map(str::trim) {
+        if k.is_empty() {
+            continue;
+        }
+        let a = crate::audit::Action::parse(k)
+            .ok_or_else(|| crate::kernel::error::AppError::bad_request("error.access_kind"))?;
+        if !kinds.contains(&a) {
+            kinds.push(a);
+        }
+    }
+    Ok(crate::audit::AccessQuery {
+        kinds,
+        before,
+        limit: limit.unwrap_or(200).clamp(1, 500),
+    })
+}

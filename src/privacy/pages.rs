@@ -33,7 +33,19 @@ use std::sync::Arc;
 #[template(path = "privacy/access_log.html")]
 pub(crate) struct AccessLogPage {
     l: Layout,
+    /// Reveals and exports, listed first on the first page of the whole log.
+    sensitive: Vec<crate::audit::Access>,
+    /// More reveals and exports than shown above (the filtered list has them all).
+    sensitive_more: bool,
     rows: Vec<crate::audit::Access>,
+    counts: Vec<crate::audit::AccessCount>,
+    total: i64,
+    /// The kinds filtered on, as in the address (`reveal,export`), empty for all.
+    kind: String,
+    /// The address of the next (older) page, if any.
+    older: Option<String>,
+    /// Whether this is a later page (a link back to the newest is offered).
+    paged: bool,
     has_record: bool,
     corrections: Vec<crate::registry::corrections::Correction>,
     fields: &'static [&'static str],
@@ -49,20 +61,59 @@ impl AccessLogPage {
     }
 }
 
+#[derive(Deserialize, Default)]
+pub(crate) struct AccessLogParams {
+    kind: Option<String>,
+    before: Option<u64>,
+}
+
 pub(crate) async fn access_log_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
+    Query(p): Query<AccessLogParams>,
 ) -> AppResult<Response> {
-    access_log_with(&state, &caller, None, StatusCode::OK).await
+    access_log_with(&state, &caller, p, None, StatusCode::OK).await
 }
+
+const PAGE: i64 = 100;
+const SENSITIVE_SHOWN: i64 = 50;
 
 pub(crate) async fn access_log_with(
     state: &AppState,
     caller: &Caller,
+    p: AccessLogParams,
     error: Option<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let rows = crate::registry::access::my_accesses(state, caller).await?;
+    let q = super::access_query(p.kind.as_deref(), p.before, Some(PAGE))?;
+    let kind: Vec<&str> = q.kinds.iter().map(|k| k.as_str()).collect();
+    let kind = kind.join(",");
+    let paged = q.before.is_some();
+    let (sensitive, sensitive_more) = if q.kinds.is_empty() && !paged {
+        let s = crate::registry::access::my_accesses(
+            state,
+            caller,
+            crate::audit::AccessQuery {
+                kinds: vec![crate::audit::Action::Reveal, crate::audit::Action::Export],
+                before: None,
+                limit: SENSITIVE_SHOWN,
+            },
+        )
+        .await?;
+        let more = s.next_before.is_some();
+        (s.entries, more)
+    } else {
+        (Vec::new(), false)
+    };
+    let page = crate::registry::access::my_accesses(state, caller, q).await?;
+    let counts = crate::registry::access::my_access_counts(state, caller).await?;
+    let older = page.next_before.map(|b| {
+        if kind.is_empty() {
+            format!("/me/access-log?before={b}")
+        } else {
+            format!("/me/access-log?kind={kind}&before={b}")
+        }
+    });
     let corrections = match caller.person_id {
         Some(pid) => {
             state
@@ -74,7 +125,14 @@ pub(crate) async fn access_log_with(
     };
     let mut res = render(&AccessLogPage {
         l: Layout::new(Some(caller)),
-        rows,
+        sensitive,
+        sensitive_more,
+        rows: page.entries,
+        total: counts.iter().map(|c| c.count).sum(),
+        counts,
+        kind,
+        older,
+        paged,
         has_record: caller.person_id.is_some(),
         corrections,
         fields: &crate::registry::corrections::FIELDS,
@@ -103,7 +161,14 @@ pub(crate) async fn correction_create(
     match crate::registry::access::request_correction(&state, &caller, &f.field, &f.message).await {
         Ok(_) => Ok(Redirect::to("/me/access-log").into_response()),
         Err(e) if e.status.is_client_error() => {
-            access_log_with(&state, &caller, Some(e.message(ctx().lang)), e.status).await
+            access_log_with(
+                &state,
+                &caller,
+                AccessLogParams::default(),
+                Some(e.message(ctx().lang)),
+                e.status,
+            )
+            .await
         }
         Err(e) => Err(e),
     }

@@ -273,7 +273,8 @@ pub async fn own_data(state: &AppState, caller: &Caller) -> AppResult<OwnData> {
 }
 
 /// Who looked at the caller's own record and household.
-pub async fn my_accesses(state: &AppState, caller: &Caller) -> AppResult<Vec<audit::Access>> {
+/// The subjects of the signed-in resident's own access log: her record and her household.
+fn my_subjects(caller: &Caller) -> Vec<String> {
     let mut subjects = Vec::new();
     if let Some(p) = caller.person_id {
         subjects.push(audit::person(p));
@@ -281,11 +282,34 @@ pub async fn my_accesses(state: &AppState, caller: &Caller) -> AppResult<Vec<aud
     if let Some(h) = caller.scope.own_household {
         subjects.push(audit::household(h));
     }
+    subjects
+}
+
+/// One page of who looked at the signed-in resident's record and household, newest first.
+pub async fn my_accesses(
+    state: &AppState,
+    caller: &Caller,
+    q: audit::AccessQuery,
+) -> AppResult<audit::AccessPage> {
+    let subjects = my_subjects(caller);
     let uid = caller.user_id;
     state.audit.flush_index().await?;
     Ok(state
         .db
-        .read(move |c| audit::accesses(c, &subjects, uid, 200))
+        .read(move |c| audit::accesses(c, &subjects, uid, &q))
+        .await?)
+}
+
+/// How many looks of each kind the signed-in resident's access log holds, over all of it.
+pub async fn my_access_counts(
+    state: &AppState,
+    caller: &Caller,
+) -> AppResult<Vec<audit::AccessCount>> {
+    let subjects = my_subjects(caller);
+    state.audit.flush_index().await?;
+    Ok(state
+        .db
+        .read(move |c| audit::access_counts(c, &subjects))
         .await?)
 }
 

@@ -235,6 +235,7 @@ async fn get_device(
         })
         .await?
         .ok_or_else(AppError::not_found)?;
+    super::audit_readings(&state, &caller, &detail.device).await?;
     Ok(Json(detail))
 }
 

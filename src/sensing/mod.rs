@@ -540,3 +540,33 @@ fn jobs() -> Vec<Job> {
         },
     ]
 }
+
+/// Readings of a device bound to a person or a household are personal data (a door's opening
+/// times are an elderly woman's daily routine): showing them is a read of that person, logged
+/// with her (and her household) as subjects before they are sent, so that she sees in her
+/// access log that they were read, by whom and when.
+pub(crate) async fn audit_readings(
+    state: &AppState,
+    caller: &Caller,
+    d: &devices::Device,
+) -> crate::kernel::error::AppResult<()> {
+    let mut subjects = Vec::new();
+    if let Some(p) = d.person_id {
+        subjects.push(crate::audit::person(p));
+    }
+    if let Some(h) = d.household_id {
+        subjects.push(crate::audit::household(h));
+    }
+    if subjects.is_empty() {
+        return Ok(());
+    }
+    state
+        .audit
+        .record(
+            crate::audit::NewEntry::by(caller, crate::audit::Action::Read)
+                .subjects(subjects)
+                .purpose(format!("device readings: {} {}", d.device_type, d.serial)),
+        )
+        .await?;
+    Ok(())
+}

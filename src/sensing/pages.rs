@@ -394,6 +394,7 @@ async fn device_with(
         .await?
         .ok_or_else(AppError::not_found)?;
     let (d, latest, alerts, charts, profiles, editable) = page;
+    super::audit_readings(state, caller, &d).await?;
     Ok(render_status(
         &DevicePage {
             l: Layout::new(Some(caller)),

@@ -95,6 +95,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/session",
     "/api/v1/me",
     "/api/v1/me/access-log",
+    "/api/v1/me/access-log/counts",
     "/api/v1/places",
     "/api/v1/places/{id}",
     "/api/v1/users",

@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod audit_tamper;
 mod browser;
 mod cases;
 mod cli;
