@@ -64,6 +64,14 @@ pub fn describe(purpose: &str, t: Tr) -> String {
     }
     match head {
         "unmasked" => with(t.s("purpose_log.unmasked").to_string(), rest),
+        // "device readings: door DS-0001": the device's type in the reader's words, its serial.
+        "device readings" => {
+            let (kind, serial) = rest.split_once(' ').unwrap_or((rest, ""));
+            with(
+                t.s("purpose_log.device_readings").to_string(),
+                &format!("{} {serial}", t.k_or("sensing", &format!("type_{kind}"))),
+            )
+        }
         "approved" => with(t.s("purpose_log.approved").to_string(), rest),
         "rejected" => with(t.s("purpose_log.rejected").to_string(), rest),
         "search" | "duplicates" | "case" | "locked" | "inactive" => {
@@ -94,6 +102,7 @@ mod tests {
             "通过接口修改：备注、联系电话"
         );
         assert_eq!(describe("发放补贴", zh), "发放补贴");
+        assert!(describe("device readings: door_magnet DS-1", zh).starts_with("查看设备读数："));
         for p in [
             "search",
             "unmasked: 核对",
