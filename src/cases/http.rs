@@ -15,7 +15,7 @@ use super::dedupe::{self, Shown};
 use super::lifecycle::{self, Action, ActorRef, Step};
 use super::notify::{self, InboxItem};
 use super::{
-    Case, CaseError, Category, Channel, Event, Filter, NewCase, NewCategory, OrgFigures, Viewer,
+    Case, CaseError, Category, Channel, Event, Filter, NewCase, NewCategory, Viewer,
 };
 use crate::audit::{self, NewEntry};
 use crate::http::ErrorBody;
@@ -750,23 +750,14 @@ impl FiguresQuery {
 /// Per-organisation figures of the caller's street: on-time rate, median time to resolve,
 /// satisfaction; of every case, or of those reported in the last `days`.
 #[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", params(FiguresQuery), security(("bearer" = [])),
-    responses((status = 200, body = [OrgFigures]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = super::FiguresReport), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn org_figures(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(q): Query<FiguresQuery>,
-) -> AppResult<Json<Vec<OrgFigures>>> {
-    if !caller.browses_cases() {
-        return Err(AppError::forbidden());
-    }
-    let street = street_of(&caller)?;
+) -> AppResult<Json<super::FiguresReport>> {
     let since = q.since(now_ms())?;
-    Ok(Json(
-        state
-            .db
-            .read(move |c| super::figures(c, street, since))
-            .await?,
-    ))
+    Ok(Json(super::figures::for_caller(&state, &caller, since).await?))
 }
 
 impl Caller {

@@ -81,6 +81,10 @@ impl State {
     pub fn parse(s: &str) -> Option<State> {
         State::ALL.into_iter().find(|x| x.as_str() == s)
     }
+    /// Closed after a resolution (closed, or closed and rated).
+    pub fn was_resolved(self) -> bool {
+        matches!(self, State::Closed | State::Rated)
+    }
     /// Still needs work (not closed, rated, merged or rejected).
     pub fn is_open(self) -> bool {
         !matches!(

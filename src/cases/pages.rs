@@ -1063,6 +1063,8 @@ async fn map_page(
 struct FiguresPage {
     l: Layout,
     rows: Vec<OrgFigures>,
+    /// The street's totals.
+    street: OrgFigures,
     /// The periods offered: link, label, chosen.
     periods: Vec<(String, &'static str, bool)>,
 }
@@ -1082,15 +1084,8 @@ async fn figures_page(
     Signed(caller): Signed,
     Query(q): Query<super::http::FiguresQuery>,
 ) -> AppResult<Response> {
-    if !caller.browses_cases() {
-        return Err(AppError::forbidden());
-    }
-    let street = street_of(&caller)?;
     let since = q.since(crate::store::now_ms())?;
-    let rows = state
-        .db
-        .read(move |c| super::figures(c, street, since))
-        .await?;
+    let report = super::figures::for_caller(&state, &caller, since).await?;
     let t = Tr(ctx().lang);
     let periods = [
         (Some(7), "case.page.days7"),
@@ -1110,7 +1105,8 @@ async fn figures_page(
     Ok(render(
         &FiguresPage {
             l: Layout::new(Some(&caller)),
-            rows,
+            rows: report.organisations,
+            street: report.street,
             periods,
         },
         StatusCode::OK,

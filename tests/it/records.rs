@@ -749,6 +749,18 @@ async fn a_search_result_exports_as_it_was_filtered() {
         .iter()
         .map(|p| p["id"].as_i64().unwrap())
         .collect();
+    // The export names people as the import template does: name and (masked) ID number.
+    let who: Vec<(String, String)> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["id_number_masked"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
     assert!(!ids.is_empty());
     let (s, r) = send(
         &app,
@@ -778,8 +790,12 @@ async fn a_search_result_exports_as_it_was_filtered() {
     let rows: Vec<&str> = body.lines().skip(1).collect();
     assert_eq!(rows.len(), ids.len());
     for row in rows {
-        let id: i64 = row.split(',').next().unwrap().parse().unwrap();
-        assert!(ids.contains(&id), "{row} is not in the search's result");
+        let mut cells = row.split(',');
+        let pair = (
+            cells.next().unwrap().to_string(),
+            cells.next().unwrap().to_string(),
+        );
+        assert!(who.contains(&pair), "{row} is not in the search's result");
     }
     // The same through the search page's form.
     let (b, _) = app.login_page("shegong", support::PASSWORD).await;
