@@ -343,6 +343,17 @@ fn plan(
             refuse(&mut report, *row, "缺少姓名 / the name is missing");
             continue;
         }
+        if crate::kernel::text::check_line(&name).is_err() {
+            refuse(
+                &mut report,
+                *row,
+                format!(
+                    "姓名 / the name: {}",
+                    crate::kernel::text::refused_message()
+                ),
+            );
+            continue;
+        }
         let id = match IdNumber::parse(&get("id_number")) {
             Ok(id) => id,
             Err(e) => {

@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod auth_hardening;
 mod browser;
 mod cases;
 mod cli;
