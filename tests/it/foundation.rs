@@ -532,8 +532,9 @@ async fn user_pages_deactivate_and_reset() {
     assert_eq!(r.status(), 303);
     let (s, _) = app.get_json(&tok, "/api/v1/me").await;
     assert_eq!(s, 401);
+    // Her sign-in is refused like a wrong password (a deactivated account is not told apart).
     let (_, r) = app.login_page("wangge", PASSWORD).await;
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
     // Reactivate and reset the password.
     b.post(app.url(&format!("/admin/users/{id}/active")))
         .form(&[("csrf", csrf.as_str()), ("active", "1")])
