@@ -208,7 +208,7 @@ async fn refused_sign_ins_answer_alike_whatever_the_reason() {
         answer("wangge", "wrong-password-1").await;
     }
     app.exec(
-        "UPDATE users SET active = false WHERE username = 'bumen'",
+        "UPDATE users SET active = 0 WHERE username = 'bumen'",
         &[],
     )
     .await;
