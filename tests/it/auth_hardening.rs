@@ -207,11 +207,8 @@ async fn refused_sign_ins_answer_alike_whatever_the_reason() {
     for _ in 0..3 {
         answer("wangge", "wrong-password-1").await;
     }
-    app.exec(
-        "UPDATE users SET active = 0 WHERE username = 'bumen'",
-        &[],
-    )
-    .await;
+    app.exec("UPDATE users SET active = 0 WHERE username = 'bumen'", &[])
+        .await;
     let mut seen = Vec::new();
     let mut fastest = Vec::new();
     for (who, user, pw) in [
