@@ -603,6 +603,8 @@ fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
         .name
         .clone()
         .unwrap_or_else(|| username.as_str().to_string());
+    crate::kernel::text::check_line(&display)
+        .map_err(|k| Fail(crate::kernel::i18n::tr(crate::kernel::i18n::Lang::En, k).to_string()))?;
     db.write_tx_blocking(|c| -> Result<(), Fail> {
         let (place_id, org_id, street_id) = if role.needs_org() {
             let code = a
