@@ -50,6 +50,9 @@ pub struct GlobalArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, global = true, env = "LINLI_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Folder of the key files, best outside the data folder [default: DATA/keys].
+    #[arg(long, global = true, env = "LINLI_KEY_DIR", value_name = "DIR")]
+    pub key_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -74,6 +77,16 @@ pub enum Command {
     Export(ExportCommand),
     /// Send realistic sensor readings for the demo's devices (over HTTP or MQTT).
     Simulate(SimulateArgs),
+    /// The key files (field key, log signing key).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Wrap plain key files with the passphrase in LINLI_KEY_PASSPHRASE (or the file named by
+    /// LINLI_KEY_PASSPHRASE_FILE); files already wrapped are left as they are.
+    Wrap,
 }
 
 #[derive(Args, Debug)]
@@ -286,6 +299,7 @@ fn overrides(g: &GlobalArgs) -> Overrides {
         data_dir: g.data.clone(),
         database_url: g.database_url.clone(),
         listen: g.listen.clone(),
+        key_dir: g.key_dir.clone(),
     }
 }
 
@@ -321,8 +335,16 @@ fn open_all(g: &GlobalArgs) -> Result<(Config, Db, FieldKeys, LogKey), Fail> {
             tracing::info!(persons = n, "name search index built");
         }
     }
-    let keys = FieldKeys::load_or_create(&cfg.keys_dir())?;
-    let log_key = LogKey::load_or_create(&cfg.keys_dir())?;
+    let pass = cfg.key_passphrase.as_ref().map(|s| s.expose());
+    let keys = FieldKeys::load(&cfg.keys_dir(), pass)?;
+    let log_key = LogKey::load(&cfg.keys_dir(), pass)?;
+    if pass.is_none() && cfg.keys_dir().starts_with(&cfg.data_dir) {
+        tracing::info!(
+            keys = %cfg.keys_dir().display(),
+            "the key files lie in the data folder unwrapped: a copy of the folder carries them \
+             (see LINLI_KEY_DIR and LINLI_KEY_PASSPHRASE)"
+        );
+    }
     Ok((cfg, db, keys, log_key))
 }
 
@@ -360,8 +382,11 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             }
             let password = match args.password {
                 Some(p) => {
-                    users::check_password_policy(&p).map_err(|_| {
-                        Fail("the demo password needs at least 8 characters".into())
+                    users::check_password_policy(&p).map_err(|k| {
+                        Fail(format!(
+                            "the demo password is refused: {}",
+                            crate::kernel::i18n::tr(crate::kernel::i18n::Lang::En, k)
+                        ))
                     })?;
                     p
                 }
@@ -452,6 +477,41 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                 .map_err(|e| Fail(format!("{e:#}")))?;
             println!("sent {sent} readings");
             db.close();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::Wrap) => {
+            let (cfg, warnings) = Config::load(&overrides(&cli.global))?;
+            init_logging(&cfg.log);
+            for w in warnings {
+                tracing::warn!("{w}");
+            }
+            let pass = cfg.key_passphrase.clone().ok_or_else(|| {
+                Fail(
+                    "set LINLI_KEY_PASSPHRASE (or LINLI_KEY_PASSPHRASE_FILE) to the passphrase \
+                     to wrap the keys with / 请先设置 LINLI_KEY_PASSPHRASE"
+                        .into(),
+                )
+            })?;
+            let dir = cfg.keys_dir();
+            for name in ["field.key", "log.key"] {
+                let path = dir.join(name);
+                if !path.exists() {
+                    println!(
+                        "{}: absent (it will be created wrapped at first start)",
+                        path.display()
+                    );
+                    continue;
+                }
+                let done = crate::store::keys::wrap_file(&path, pass.expose())?;
+                println!(
+                    "{}: {}",
+                    path.display(),
+                    if done { "wrapped" } else { "already wrapped" }
+                );
+            }
+            // Both load with the passphrase, as the server will.
+            FieldKeys::load(&dir, Some(pass.expose()))?;
+            LogKey::load(&dir, Some(pass.expose()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::Add(a)) => {
@@ -555,6 +615,8 @@ fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {
         .name
         .clone()
         .unwrap_or_else(|| username.as_str().to_string());
+    crate::kernel::text::check_line(&display)
+        .map_err(|k| Fail(crate::kernel::i18n::tr(crate::kernel::i18n::Lang::En, k).to_string()))?;
     db.write_tx_blocking(|c| -> Result<(), Fail> {
         let (place_id, org_id, street_id) = if role.needs_org() {
             let code = a

@@ -47,8 +47,21 @@ pub struct Config {
     pub session_max_hours: i64,
     pub api_token_days: i64,
     pub body_limit_bytes: usize,
+    /// Failed sign-ins from one client address on one account before that address is refused
+    /// for that account (for `login_lockout_minutes`).
     pub login_max_failures: i64,
+    /// Failed sign-ins on one account, from anywhere, before the account is locked.
+    pub login_account_max_failures: i64,
     pub login_lockout_minutes: i64,
+    /// Sign-in attempts a minute from one client address (an IPv6 /64).
+    pub login_per_minute: u32,
+    /// Sign-in attempts a minute on one account name.
+    pub login_account_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client (none
+    /// by default: the TCP peer is the client).
+    pub trusted_proxies: crate::http::client::Proxies,
+    /// The passphrase (or environment secret) that wraps the key files ([`crate::store::keys`]).
+    pub key_passphrase: Option<Secret>,
     pub log: String,
     /// Days after a tag's end before it is deleted, per tag (`[retention]` in linli.toml).
     pub retention_tag_days: Vec<(String, i64)>,
@@ -84,6 +97,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub listen: Option<String>,
+    pub key_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,7 +111,12 @@ struct FileConfig {
     api_token_days: Option<i64>,
     body_limit_kb: Option<usize>,
     login_max_failures: Option<i64>,
+    login_account_max_failures: Option<i64>,
     login_lockout_minutes: Option<i64>,
+    login_per_minute: Option<u32>,
+    login_account_per_minute: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
+    key_dir: Option<PathBuf>,
     log: Option<String>,
     retention: Option<std::collections::BTreeMap<String, i64>>,
     anomaly_people_per_hour: Option<i64>,
@@ -125,7 +144,12 @@ const KNOWN_KEYS: &[&str] = &[
     "api_token_days",
     "body_limit_kb",
     "login_max_failures",
+    "login_account_max_failures",
     "login_lockout_minutes",
+    "login_per_minute",
+    "login_account_per_minute",
+    "trusted_proxies",
+    "key_dir",
     "log",
     "retention",
     "anomaly_people_per_hour",
@@ -165,7 +189,12 @@ impl Default for Config {
             api_token_days: 30,
             body_limit_bytes: 2 * 1024 * 1024,
             login_max_failures: 5,
+            login_account_max_failures: 20,
             login_lockout_minutes: 15,
+            login_per_minute: 30,
+            login_account_per_minute: 20,
+            trusted_proxies: Default::default(),
+            key_passphrase: None,
             log: "info".into(),
             // Home-quarantine records are needed only while the quarantine lasts (seed 000).
             retention_tag_days: vec![("home_quarantine".into(), 30)],
@@ -236,6 +265,8 @@ impl Config {
                             | "bench_skip_audit"
                             | "demo_password"
                             | "keys_dir"
+                            | "key_passphrase"
+                            | "key_passphrase_file"
                             | "public_url"
                             | "session_idle_minutes"
                     );
@@ -253,6 +284,9 @@ impl Config {
         }
         if let Some(l) = &over.listen {
             cfg.listen = l.clone();
+        }
+        if let Some(k) = &over.key_dir {
+            cfg.keys_dir = Some(k.clone());
         }
         cfg.validate()?;
         Ok((cfg, warnings))
@@ -286,8 +320,23 @@ impl Config {
         if let Some(v) = fc.login_max_failures {
             self.login_max_failures = v;
         }
+        if let Some(v) = fc.login_account_max_failures {
+            self.login_account_max_failures = v;
+        }
         if let Some(v) = fc.login_lockout_minutes {
             self.login_lockout_minutes = v;
+        }
+        if let Some(v) = fc.login_per_minute {
+            self.login_per_minute = v;
+        }
+        if let Some(v) = fc.login_account_per_minute {
+            self.login_account_per_minute = v;
+        }
+        if let Some(v) = fc.trusted_proxies {
+            self.trusted_proxies = proxies(&v)?;
+        }
+        if fc.key_dir.is_some() {
+            self.keys_dir = fc.key_dir;
         }
         if let Some(v) = fc.log {
             self.log = v;
@@ -364,6 +413,33 @@ impl Config {
         }
         if let Ok(v) = std::env::var("LINLI_KEYS_DIR") {
             self.keys_dir = Some(PathBuf::from(v));
+        }
+        if let Ok(v) = std::env::var("LINLI_KEY_DIR") {
+            self.keys_dir = Some(PathBuf::from(v));
+        }
+        if let Ok(v) = std::env::var("LINLI_KEY_PASSPHRASE") {
+            self.key_passphrase = Some(v).filter(|v| !v.is_empty()).map(Secret::new);
+        }
+        if let Ok(f) = std::env::var("LINLI_KEY_PASSPHRASE_FILE") {
+            let v = std::fs::read_to_string(&f).map_err(|e| ConfigError::Invalid {
+                key: "key_passphrase_file",
+                err: format!("cannot read {f}: {e}"),
+            })?;
+            let v = v.trim_end_matches(['\r', '\n']).to_string();
+            self.key_passphrase = Some(v).filter(|v| !v.is_empty()).map(Secret::new);
+        }
+        if let Ok(v) = std::env::var("LINLI_TRUSTED_PROXIES") {
+            let entries: Vec<String> = v.split(',').map(str::to_string).collect();
+            self.trusted_proxies = proxies(&entries)?;
+        }
+        if let Some(v) = num("LINLI_LOGIN_ACCOUNT_MAX_FAILURES")? {
+            self.login_account_max_failures = v;
+        }
+        if let Some(v) = num("LINLI_LOGIN_PER_MINUTE")? {
+            self.login_per_minute = v;
+        }
+        if let Some(v) = num("LINLI_LOGIN_ACCOUNT_PER_MINUTE")? {
+            self.login_account_per_minute = v;
         }
         if let Ok(v) = std::env::var("LINLI_MQTT_URL") {
             self.mqtt_url = Some(v).filter(|v| !v.is_empty());
@@ -486,6 +562,13 @@ impl Config {
     }
 }
 
+fn proxies(entries: &[String]) -> Result<crate::http::client::Proxies, ConfigError> {
+    crate::http::client::Proxies::parse(entries).map_err(|err| ConfigError::Invalid {
+        key: "trusted_proxies",
+        err,
+    })
+}
+
 fn allow_list(entries: &[String]) -> Result<crate::cases::notify::AllowList, ConfigError> {
     crate::cases::notify::AllowList::parse(entries).map_err(|err| ConfigError::Invalid {
         key: "webhook_allow",
@@ -501,7 +584,7 @@ fn parse_hours(s: &str) -> Option<(u32, u32)> {
 }
 
 fn prepare_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
+    crate::store::files::create_dir_all(dir)
         .map_err(|e| format!("cannot create data folder {}: {e}", dir.display()))?;
     let probe = dir.join(".linli-write-check");
     std::fs::write(&probe, b"ok")

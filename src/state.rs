@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::config::Config;
@@ -88,8 +87,9 @@ pub struct AppState {
     pub audit: crate::audit::Auditor,
     pub callers: CallerCache,
     pub metrics: Metrics,
-    /// Login attempts per client address.
-    pub login_limiter: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// What stands in front of password checks: rates per client and per account, the cost
+    /// per client and account ([`crate::org::login`]).
+    pub login: crate::org::login::Guard,
     pub started: Instant,
     /// Answers of the place-list API: the hierarchy is read-mostly configuration, so a page of
     /// it is kept for a few seconds per (scope, query). Changes to places in this process
@@ -146,6 +146,13 @@ impl AppState {
     ) -> Arc<AppState> {
         let metrics = Metrics::new();
         let areas = areas(&metrics.registry);
+        let login = crate::org::login::Guard::new(crate::org::login::Limits {
+            per_minute: cfg.login_per_minute,
+            account_per_minute: cfg.login_account_per_minute,
+            max_failures: cfg.login_max_failures,
+            account_max_failures: cfg.login_account_max_failures,
+            lockout_minutes: cfg.login_lockout_minutes,
+        });
         Arc::new(AppState {
             audit: crate::audit::Auditor::start(db.clone(), log_key),
             db,
@@ -153,9 +160,7 @@ impl AppState {
             keys,
             callers: CallerCache::new(Duration::from_secs(5)),
             metrics,
-            login_limiter: RateLimiter::keyed(Quota::per_minute(
-                std::num::NonZeroU32::new(30).expect("non-zero"),
-            )),
+            login,
             started: Instant::now(),
             places_cache: ResponseCache::new(Duration::from_secs(10)),
             areas,

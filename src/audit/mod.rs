@@ -421,23 +421,17 @@ impl LogKey {
     pub fn load_or_create(
         keys_dir: &Path,
     ) -> std::result::Result<LogKey, crate::store::keys::KeyError> {
-        use crate::store::keys::KeyError;
-        let path = keys_dir.join("log.key");
-        let io = |e: std::io::Error| KeyError::Io {
-            path: path.display().to_string(),
-            err: e.to_string(),
-        };
-        if !path.exists() {
-            std::fs::create_dir_all(keys_dir).map_err(io)?;
-            let mut raw = [0u8; 32];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-            crate::store::keys::write_private(&path, hex::encode(raw).as_bytes()).map_err(io)?;
-        }
-        let text = std::fs::read_to_string(&path).map_err(io)?;
-        let raw: [u8; 32] = hex::decode(text.trim())
-            .ok()
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| KeyError::Damaged(path.display().to_string()))?;
+        LogKey::load(keys_dir, None)
+    }
+
+    /// Loads `log.key` (see [`crate::store::keys::load_or_create_key`]: created at first
+    /// start, wrapped when a passphrase is given, unwrapped with it).
+    pub fn load(
+        keys_dir: &Path,
+        passphrase: Option<&str>,
+    ) -> std::result::Result<LogKey, crate::store::keys::KeyError> {
+        let raw = crate::store::keys::load_or_create_key(keys_dir, "log.key", 32, passphrase)?;
+        let raw: [u8; 32] = raw.try_into().expect("32 bytes, checked by the loader");
         Ok(LogKey {
             signing: SigningKey::from_bytes(&raw),
         })

@@ -594,6 +594,7 @@ pub async fn reveal(
     if note.chars().count() > 200 {
         return Err(AppError::invalid("error.purpose_long"));
     }
+    crate::kernel::text::check_note(note).map_err(AppError::invalid)?;
     let viewer = Viewer::of(caller);
     let now = now_ms();
     let (case, events) = state

@@ -287,6 +287,11 @@ pub fn prepare(
     {
         return Err(CaseError::Invalid("case.err_too_long"));
     }
+    use crate::kernel::text::{check_line, check_note};
+    check_note(description)
+        .and_then(|()| check_line(&n.address))
+        .and_then(|()| check_line(&n.reporter_name))
+        .map_err(CaseError::Invalid)?;
     let extra = check_extra(&cat, &n.extra)?;
     let loc = locate(c, street_id, n.place_id, n.lat, n.lon)?;
     let suggested = route(c, cat.id, &loc.path)?;

@@ -445,6 +445,7 @@ pub fn apply(
     if note.chars().count() > 1000 {
         return Err(CaseError::Invalid("case.err_too_long"));
     }
+    crate::kernel::text::check_note(note).map_err(CaseError::Invalid)?;
     let cat = super::category_by_id(c, case.category_id)?.ok_or(CaseError::NotFound)?;
     let cal = Calendar::load(c, case.street_id)?;
     let full = cat.resolve_hours * HOUR_MS;

@@ -261,7 +261,8 @@ impl Files {
 
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::File::create(path)?;
+    // Photos show residents and their homes: readable by linli's user only.
+    let mut f = crate::store::files::create_new(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }
@@ -272,7 +273,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// left by a crash in between are removed by [`sweep_orphans`]. Blocking file I/O.
 pub fn write_files(data_dir: &Path, case: &Case, p: &Prepared) -> std::io::Result<Files> {
     let dir = format!("photos/{}/{}", case.street_id, case.id.0);
-    std::fs::create_dir_all(data_dir.join(&dir))?;
+    crate::store::files::create_dir_all(&data_dir.join(&dir))?;
     let name = crate::org::auth::random_token("")[..16].to_string();
     let files = Files {
         file: format!("{dir}/{name}.{}", p.kind.ext()),

@@ -104,6 +104,35 @@ pub async fn hsts_layer(req: Request, next: Next) -> Response {
     res
 }
 
+/// The header a cookie-signed-in API call carries its session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Whether a call signed in by the session cookie must prove it comes from linli's own pages:
+/// a change (not GET, HEAD or OPTIONS) to the API whose body is not JSON. A JSON body cannot
+/// be sent by another site without a CORS preflight, which linli never grants; a form, a
+/// `text/plain` import, a multipart upload or an empty POST can, and the browser adds the
+/// cookie. Pages' forms check the token in their fields (`check_csrf`); Bearer calls carry no
+/// cookie.
+fn needs_csrf_header(req: &Request) -> bool {
+    use axum::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    if !req.uri().path().starts_with("/api/") {
+        return false;
+    }
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let json = essence.is_some_and(|e| {
+        e == "application/json" || (e.starts_with("application/") && e.ends_with("+json"))
+    });
+    !json
+}
+
 /// Resolves the caller from the session cookie or a Bearer token, once per request.
 pub async fn auth_layer(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
@@ -167,6 +196,17 @@ pub async fn auth_layer(
             }
         };
         if let Some(c) = caller {
+            if bearer.is_none() && needs_csrf_header(&req) {
+                let sent = req
+                    .headers()
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if crate::http::check_csrf(&c, sent).is_err() {
+                    return AppError::new(StatusCode::FORBIDDEN, "csrf", "error.csrf_header")
+                        .into_response();
+                }
+            }
             req.extensions_mut().insert(c);
         } else if bearer.is_some() {
             // A presented but unknown or expired token is an error, not an anonymous call.

@@ -4,11 +4,13 @@
 //! others.
 
 pub mod area;
+pub mod client;
 pub mod extract;
 pub mod layers;
 pub mod respond;
 
 pub use crate::kernel::blank_as_none;
+pub use client::ClientAddr;
 pub use extract::{
     ApiForm, ApiJson, CsrfForm, MaybeSigned, NextQuery, Path, Query, Signed, check_csrf, safe_next,
 };

@@ -6,6 +6,7 @@ pub mod ctx;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod text;
 pub mod time;
 
 /// For `#[serde(deserialize_with)]` on a number in a query string or form: a blank value (what

@@ -25,6 +25,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/users", get(list_users).post(create_user))
 }
 
+use crate::http::ClientAddr;
 use crate::http::Created;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed, json_bytes};
@@ -35,12 +36,11 @@ use crate::org::{Grant, login, users};
 use crate::state::AppState;
 use axum::Json;
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
@@ -64,48 +64,33 @@ pub struct SessionResponse {
               (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub(crate) async fn create_session(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> AppResult<Json<SessionResponse>> {
-    if state.login_limiter.check_key(&addr.ip()).is_err() {
-        return Err(AppError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "error.rate_limited",
-        ));
-    }
     let outcome = login::check(
         &state.db,
+        &state.login,
+        client,
         &req.username,
         &req.password,
-        state.cfg.login_max_failures,
-        state.cfg.login_lockout_minutes,
     )
     .await;
     crate::org::service::audit_login(&state, &req.username, &outcome).await?;
-    let outcome = outcome?;
-    let user_id = match outcome {
+    let user_id = match outcome? {
         login::LoginOutcome::Ok { user_id } => user_id,
-        login::LoginOutcome::BadCredentials => {
+        login::LoginOutcome::RateLimited => {
+            return Err(AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "error.rate_limited",
+            ));
+        }
+        // One answer whatever the reason, so that it tells nothing about the account.
+        login::LoginOutcome::Refused(_) => {
             return Err(AppError::new(
                 StatusCode::UNAUTHORIZED,
                 "bad_credentials",
                 "login.bad",
-            ));
-        }
-        login::LoginOutcome::Locked { minutes } => {
-            let msg = crate::kernel::i18n::Tr(crate::kernel::ctx().lang).n("login.locked", minutes);
-            return Err(AppError::with_message(
-                StatusCode::TOO_MANY_REQUESTS,
-                "locked",
-                msg,
-            ));
-        }
-        login::LoginOutcome::Inactive => {
-            return Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "inactive",
-                "login.inactive",
             ));
         }
     };

@@ -1,72 +1,282 @@
-//! Signing in with a password: lockout after repeated failures, timing that does not reveal
-//! whether a user exists.
+//! Signing in with a password, and what stands in front of it:
+//!
+//! - a rate per client address and a rate per account name (both per minute, in memory);
+//! - a cost per client address and account: after `login_max_failures` failed attempts from
+//!   one address (an IPv6 /64) on one account, that address is refused for that account for
+//!   `login_lockout_minutes`, while the account's holder, elsewhere, still signs in: one
+//!   address alone cannot lock anyone out;
+//! - the account's own lock, counted in the database before the password is checked (so that
+//!   parallel guesses cannot race past it): after `login_account_max_failures` failed or
+//!   pending attempts from anywhere the account is locked for `login_lockout_minutes`.
+//!
+//! Every refusal — unknown name, wrong password, locked account, locked address, deactivated
+//! account — is the same answer, and each spends one password hash's time, so that neither
+//! the answer nor its timing tells whether a name exists or a password was right.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::users;
 use crate::store::{Db, StoreError};
 
 #[derive(Debug)]
 pub enum LoginOutcome {
-    Ok { user_id: i64 },
+    Ok {
+        user_id: i64,
+    },
+    /// Answered alike whatever the reason; the reason is for the audit log only.
+    Refused(Refusal),
+    /// Too many attempts a minute from this address or on this account name.
+    RateLimited,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
     BadCredentials,
-    Locked { minutes: i64 },
+    /// The account is locked (too many failures from anywhere).
+    Locked,
+    /// This client address is refused for this account (too many failures from it).
+    ClientLocked,
     Inactive,
 }
 
-/// Checks a username and password. The argon2 work runs on a blocking thread, outside any
-/// database transaction.
+impl Refusal {
+    /// How the audit log names it (`None`: a plain wrong name or password).
+    pub fn purpose(self) -> Option<&'static str> {
+        match self {
+            Refusal::BadCredentials => None,
+            Refusal::Locked => Some("locked"),
+            Refusal::ClientLocked => Some("address locked"),
+            Refusal::Inactive => Some("inactive"),
+        }
+    }
+}
+
+/// The settings of the guard, from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub per_minute: u32,
+    pub account_per_minute: u32,
+    pub max_failures: i64,
+    pub account_max_failures: i64,
+    pub lockout_minutes: i64,
+}
+
+struct Strikes {
+    count: i64,
+    since: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// The in-memory part of the guard (rates and the per-address cost), shared by the page and
+/// the API.
+pub struct Guard {
+    limits: Limits,
+    by_address: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: DefaultKeyedRateLimiter<String>,
+    strikes: Mutex<HashMap<(IpAddr, String), Strikes>>,
+}
+
+fn quota(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"))
+}
+
+impl Guard {
+    pub fn new(limits: Limits) -> Guard {
+        Guard {
+            limits,
+            by_address: RateLimiter::keyed(quota(limits.per_minute)),
+            by_account: RateLimiter::keyed(quota(limits.account_per_minute)),
+            strikes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn window(&self) -> Duration {
+        Duration::from_secs(self.limits.lockout_minutes.max(1) as u64 * 60)
+    }
+
+    fn rate_ok(&self, client: IpAddr, name: &str) -> bool {
+        if self.by_address.len() > 50_000 {
+            self.by_address.retain_recent();
+        }
+        if self.by_account.len() > 50_000 {
+            self.by_account.retain_recent();
+        }
+        self.by_address.check_key(&client).is_ok()
+            && self.by_account.check_key(&name.to_string()).is_ok()
+    }
+
+    /// Counts an attempt from `client` on `name` before its password is checked; `false` when
+    /// the address has spent its failures on this account.
+    fn reserve(&self, client: IpAddr, name: &str) -> bool {
+        let now = Instant::now();
+        let window = self.window();
+        let mut map = self.strikes.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 50_000 {
+            map.retain(|_, s| {
+                s.locked_until.is_some_and(|u| u > now) || now.duration_since(s.since) < window
+            });
+        }
+        let s = map
+            .entry((client, name.to_string()))
+            .or_insert_with(|| Strikes {
+                count: 0,
+                since: now,
+                locked_until: None,
+            });
+        match s.locked_until {
+            Some(u) if u > now => return false,
+            Some(_) => {
+                *s = Strikes {
+                    count: 0,
+                    since: now,
+                    locked_until: None,
+                }
+            }
+            None if now.duration_since(s.since) >= window => {
+                *s = Strikes {
+                    count: 0,
+                    since: now,
+                    locked_until: None,
+                }
+            }
+            None => {}
+        }
+        s.count += 1;
+        if s.count > self.limits.max_failures {
+            s.locked_until = Some(now + window);
+            return false;
+        }
+        true
+    }
+
+    fn forgive(&self, client: IpAddr, name: &str) {
+        let mut map = self.strikes.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&(client, name.to_string()));
+    }
+}
+
+/// Checks a username and password from a client address. The argon2 work runs on a blocking
+/// thread, outside any database transaction.
 pub async fn check(
     db: &Db,
+    guard: &Guard,
+    client: IpAddr,
     username: &str,
     password: &str,
-    max_failures: i64,
-    lockout_minutes: i64,
 ) -> Result<LoginOutcome, StoreError> {
-    let name = username.trim().to_ascii_lowercase();
-    let creds = db.read(move |c| users::by_username(c, &name)).await?;
+    let client = client_key(client);
+    let name: String = username
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .take(64)
+        .collect();
+    if !guard.rate_ok(client, &name) {
+        return Ok(LoginOutcome::RateLimited);
+    }
     let pw = password.to_string();
+    if !guard.reserve(client, &name) {
+        spend_a_hash(pw).await;
+        return Ok(LoginOutcome::Refused(Refusal::ClientLocked));
+    }
+    let n = name.clone();
+    let creds = db.read(move |c| users::by_username(c, &n)).await?;
     let Some(creds) = creds else {
-        // Spend the same time as a real check so that a missing account is not revealed.
-        tokio::task::spawn_blocking(move || {
-            users::verify_password(dummy_hash(), &pw);
-        })
-        .await
-        .ok();
-        return Ok(LoginOutcome::BadCredentials);
+        spend_a_hash(pw).await;
+        return Ok(LoginOutcome::Refused(Refusal::BadCredentials));
     };
-    let now = crate::store::now_ms();
-    if creds.user.locked_until > now {
-        let minutes = ((creds.user.locked_until - now) / 60_000).max(1);
-        return Ok(LoginOutcome::Locked { minutes });
+    let user_id = creds.user.id;
+    let (max, lock_ms) = (
+        guard.limits.account_max_failures,
+        guard.limits.lockout_minutes * 60_000,
+    );
+    let allowed = db
+        .write(move |c| users::reserve_attempt(c, user_id, max, lock_ms))
+        .await?;
+    if !allowed {
+        spend_a_hash(pw).await;
+        return Ok(LoginOutcome::Refused(Refusal::Locked));
     }
     let hash = creds.password_hash.clone();
     let ok = tokio::task::spawn_blocking(move || users::verify_password(&hash, &pw))
         .await
         .unwrap_or(false);
-    let user_id = creds.user.id;
     if !ok {
-        let locked = db
-            .write(move |c| {
-                users::record_failure(c, user_id, max_failures, lockout_minutes * 60_000)
-            })
-            .await?;
-        return Ok(if locked {
-            LoginOutcome::Locked {
-                minutes: lockout_minutes,
-            }
-        } else {
-            LoginOutcome::BadCredentials
-        });
+        return Ok(LoginOutcome::Refused(Refusal::BadCredentials));
     }
     if !creds.user.active {
-        return Ok(LoginOutcome::Inactive);
+        return Ok(LoginOutcome::Refused(Refusal::Inactive));
     }
-    if creds.failed_logins > 0 {
-        db.write(move |c| users::record_success(c, user_id)).await?;
-    }
+    guard.forgive(client, &name);
+    db.write(move |c| users::record_success(c, user_id)).await?;
     Ok(LoginOutcome::Ok { user_id })
+}
+
+/// The key a client is limited by: its IPv4 address, or its IPv6 /64 (one subscriber's
+/// network, which hands out more addresses than any limiter could count).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        },
+        v4 => v4,
+    }
+}
+
+/// The time of one password check, against a hash no password matches.
+async fn spend_a_hash(pw: String) {
+    tokio::task::spawn_blocking(move || {
+        users::verify_password(dummy_hash(), &pw);
+    })
+    .await
+    .ok();
 }
 
 fn dummy_hash() -> &'static str {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     H.get_or_init(|| users::hash_password("linli-dummy-password"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_keyed_by_address_or_ipv6_network() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            client_key(ip("2001:db8::1")),
+            client_key(ip("2001:db8::ffff:2"))
+        );
+        assert_ne!(
+            client_key(ip("2001:db8:0:1::1")),
+            client_key(ip("2001:db8::1"))
+        );
+        assert_eq!(client_key(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn one_address_spends_its_failures_on_one_account_only() {
+        let g = Guard::new(Limits {
+            per_minute: 100,
+            account_per_minute: 100,
+            max_failures: 2,
+            account_max_failures: 10,
+            lockout_minutes: 15,
+        });
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        assert!(g.reserve(a, "wang") && g.reserve(a, "wang"));
+        assert!(!g.reserve(a, "wang"), "the third attempt from a is refused");
+        assert!(g.reserve(b, "wang"), "another address still may");
+        assert!(g.reserve(a, "li"), "and a on another account");
+        g.forgive(b, "wang");
+        assert!(!g.reserve(a, "wang"), "a stays refused");
+    }
 }

@@ -13,7 +13,9 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 use super::service::{audit_permission, create_user, resolve_target};
-use crate::http::{ApiForm, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf};
+use crate::http::{
+    ApiForm, ClientAddr, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf,
+};
 use crate::http::{CsrfForm, NextQuery, safe_next};
 use crate::http::{Path, Query};
 use crate::kernel::ctx;
@@ -26,12 +28,11 @@ use crate::web::map;
 use crate::web::{Layout, render};
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[derive(Template)]
@@ -103,7 +104,7 @@ pub(crate) fn session_cookie(state: &AppState, token: &str) -> String {
 
 pub(crate) async fn login_submit(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiForm(f): ApiForm<LoginForm>,
 ) -> Response {
@@ -118,14 +119,6 @@ pub(crate) async fn login_submit(
             StatusCode::FORBIDDEN,
         );
     }
-    if state.login_limiter.check_key(&addr.ip()).is_err() {
-        return login_page(
-            next,
-            f.username,
-            Some(t.s("error.rate_limited").into()),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
     if f.username.trim().is_empty() || f.password.is_empty() {
         return login_page(
             next,
@@ -134,38 +127,24 @@ pub(crate) async fn login_submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let outcome = login::check(
-        &state.db,
-        &f.username,
-        &f.password,
-        state.cfg.login_max_failures,
-        state.cfg.login_lockout_minutes,
-    )
-    .await;
+    let outcome = login::check(&state.db, &state.login, client, &f.username, &f.password).await;
     let user_id = match outcome {
         Ok(login::LoginOutcome::Ok { user_id }) => user_id,
-        Ok(login::LoginOutcome::BadCredentials) => {
+        Ok(login::LoginOutcome::RateLimited) => {
+            return login_page(
+                next,
+                f.username,
+                Some(t.s("error.rate_limited").into()),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        // One answer whatever the reason, so that it tells nothing about the account.
+        Ok(login::LoginOutcome::Refused(_)) => {
             return login_page(
                 next,
                 f.username,
                 Some(t.s("login.bad").into()),
                 StatusCode::UNAUTHORIZED,
-            );
-        }
-        Ok(login::LoginOutcome::Locked { minutes }) => {
-            return login_page(
-                next,
-                f.username,
-                Some(t.n("login.locked", minutes)),
-                StatusCode::TOO_MANY_REQUESTS,
-            );
-        }
-        Ok(login::LoginOutcome::Inactive) => {
-            return login_page(
-                next,
-                f.username,
-                Some(t.s("login.inactive").into()),
-                StatusCode::FORBIDDEN,
             );
         }
         Err(e) => return AppError::from(e).into_response(),

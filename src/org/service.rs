@@ -24,13 +24,15 @@ pub async fn audit_login(
             e.actor_id = Some(*user_id);
             e
         }
-        Ok(login::LoginOutcome::BadCredentials) => NewEntry::anonymous(Action::LoginFailed, &name),
-        Ok(login::LoginOutcome::Locked { .. }) => {
-            NewEntry::anonymous(Action::LoginFailed, &name).purpose("locked")
+        Ok(login::LoginOutcome::Refused(why)) => {
+            let e = NewEntry::anonymous(Action::LoginFailed, &name);
+            match why.purpose() {
+                Some(p) => e.purpose(p),
+                None => e,
+            }
         }
-        Ok(login::LoginOutcome::Inactive) => {
-            NewEntry::anonymous(Action::LoginFailed, &name).purpose("inactive")
-        }
+        // Not logged: a flood past the rate would otherwise flood the log.
+        Ok(login::LoginOutcome::RateLimited) => return Ok(()),
         Err(_) => return Ok(()),
     };
     state.audit.record(entry).await?;
@@ -53,6 +55,7 @@ pub async fn create_user(
     if display_name.trim().is_empty() {
         return Err(AppError::invalid("error.display_name"));
     }
+    crate::kernel::text::check_line(display_name).map_err(AppError::invalid)?;
     let hash = {
         let pw = password.to_string();
         tokio::task::spawn_blocking(move || users::hash_password(&pw))

@@ -144,6 +144,7 @@ pub async fn reveal(
     if note.chars().count() > 200 {
         return Err(AppError::invalid("error.purpose_long"));
     }
+    crate::kernel::text::check_note(note).map_err(AppError::invalid)?;
     if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }
@@ -334,6 +335,7 @@ pub async fn request_correction(
     if message.is_empty() || message.chars().count() > 500 {
         return Err(AppError::invalid("error.correction_message"));
     }
+    crate::kernel::text::check_note(&message).map_err(AppError::invalid)?;
     let field = field.to_string();
     let id = state
         .db
@@ -365,6 +367,7 @@ pub async fn close_correction(
     if reply.chars().count() > 500 {
         return Err(AppError::invalid("error.correction_message"));
     }
+    crate::kernel::text::check_note(&reply).map_err(AppError::invalid)?;
     let scope = caller.scope.registry.clone();
     let by = caller.user_id;
     let st = if done { "done" } else { "rejected" };

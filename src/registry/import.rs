@@ -409,6 +409,17 @@ fn plan(
         if name.is_empty() {
             problems.push("缺少姓名 / the name is missing".into());
         }
+        if crate::kernel::text::check_line(&name).is_err() {
+            refuse(
+                &mut report,
+                *row,
+                format!(
+                    "姓名 / the name: {}",
+                    crate::kernel::text::refused_message()
+                ),
+            );
+            continue;
+        }
         let id = match IdNumber::parse(&get("id_number")) {
             Ok(id) => Some(id),
             Err(e) => {

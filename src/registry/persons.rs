@@ -388,6 +388,9 @@ pub fn update(
         if name.is_empty() || name.chars().count() > 50 {
             bad!("error.person_name");
         }
+        if let Err(k) = crate::kernel::text::check_line(name) {
+            bad!(k);
+        }
         if name != r.str(1) {
             changes.push(("name".into(), serde_json::json!([r.str(1), name])));
             sets.push(("name", Val::Text(name.to_string())));
@@ -472,6 +475,9 @@ pub fn update(
     if let Some(n) = &patch.notes {
         if n.chars().count() > 1000 {
             bad!("error.person_notes");
+        }
+        if let Err(k) = crate::kernel::text::check_note(n) {
+            bad!(k);
         }
         if *n != r.str(7) {
             changes.push(("notes".into(), serde_json::json!([r.str(7), n])));

@@ -6,6 +6,7 @@
 //! SQL is written once, with `$1`-style placeholders, in the subset both backends share:
 //! integers are BIGINT, times are unix milliseconds, booleans are 0/1.
 
+pub mod files;
 pub mod instances;
 pub mod keys;
 mod postgres;

@@ -272,7 +272,17 @@ impl SqlitePool {
                 dir.display()
             )));
         }
+        // The database, its WAL and its shared-memory file: private (0600) when created, and
+        // narrowed if an older linli created them under a lax umask.
+        super::files::touch_private(path)
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
         let writer = open_conn(path, true, 8192)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut f = path.as_os_str().to_owned();
+            f.push(suffix);
+            super::files::narrow(Path::new(&f))
+                .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        }
         // The writer never checkpoints on commit (that copies the WAL into the database and
         // syncs both files, stalling every write behind it); a thread of its own does it.
         writer

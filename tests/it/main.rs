@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod audit_tamper;
+mod auth_hardening;
 mod browser;
 mod cases;
 mod cli;
