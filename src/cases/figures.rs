@@ -52,7 +52,10 @@ pub struct FigureReach {
 impl FigureReach {
     /// A street's dispatchers see everything; others their places or their organisations.
     pub fn of(v: &Viewer, street_path: &str) -> FigureReach {
-        if v.dispatch.iter().any(|p| Scope::covers(std::slice::from_ref(p), street_path)) {
+        if v.dispatch
+            .iter()
+            .any(|p| Scope::covers(std::slice::from_ref(p), street_path))
+        {
             return FigureReach::default();
         }
         FigureReach {
@@ -84,7 +87,14 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, state: State, late: bool, created: i64, resolved_at: Option<i64>, rating: Option<i64>) {
+    fn add(
+        &mut self,
+        state: State,
+        late: bool,
+        created: i64,
+        resolved_at: Option<i64>,
+        rating: Option<i64>,
+    ) {
         let f = &mut self.f;
         f.handled += 1;
         if state.is_open() {

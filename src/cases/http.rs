@@ -14,9 +14,7 @@ use super::calendar::{self, CalendarDay};
 use super::dedupe::{self, Shown};
 use super::lifecycle::{self, Action, ActorRef, Step};
 use super::notify::{self, InboxItem};
-use super::{
-    Case, CaseError, Category, Channel, Event, Filter, NewCase, NewCategory, Viewer,
-};
+use super::{Case, CaseError, Category, Channel, Event, Filter, NewCase, NewCategory, Viewer};
 use crate::audit::{self, NewEntry};
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed};
@@ -758,7 +756,9 @@ pub async fn org_figures(
     Query(q): Query<FiguresQuery>,
 ) -> AppResult<Json<super::FiguresReport>> {
     let since = q.since(now_ms())?;
-    Ok(Json(super::figures::for_caller(&state, &caller, since).await?))
+    Ok(Json(
+        super::figures::for_caller(&state, &caller, since).await?,
+    ))
 }
 
 impl Caller {

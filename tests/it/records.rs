@@ -757,7 +757,10 @@ async fn a_search_result_exports_as_it_was_filtered() {
         .map(|p| {
             (
                 p["name"].as_str().unwrap().to_string(),
-                p["id_number_masked"].as_str().unwrap_or_default().to_string(),
+                p["id_number_masked"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect();

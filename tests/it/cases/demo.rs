@@ -93,10 +93,16 @@ async fn the_demo_history_reads_like_a_street() {
     );
     let figures = app
         .db
-        .read(move |c| linli::cases::figures(c, street, None))
+        .read(move |c| {
+            linli::cases::figures(c, street, "", None, &linli::cases::FigureReach::default())
+        })
         .await
         .unwrap();
-    let busy: Vec<_> = figures.iter().filter(|f| f.resolved > 0).collect();
+    let busy: Vec<_> = figures
+        .organisations
+        .iter()
+        .filter(|f| f.resolved > 0)
+        .collect();
     assert!(busy.len() >= 3, "{figures:?}");
     assert!(
         busy.iter().any(|f| f.on_time_rate.is_some_and(|r| r < 1.0)),

@@ -188,7 +188,8 @@ async fn handlers_see_only_their_cases_and_residents_only_their_own() {
     let (s, v) = app.get_json(&admin, "/api/v1/cases/figures").await;
     assert_eq!(s, 200);
     assert!(
-        v.as_array()
+        v["organisations"]
+            .as_array()
             .unwrap()
             .iter()
             .any(|f| f["org_id"] == bumen_org && f["resolved"].as_i64().unwrap() >= 1)
@@ -197,7 +198,8 @@ async fn handlers_see_only_their_cases_and_residents_only_their_own() {
     assert_eq!(s, 403);
     // A period: a case reported two months ago counts in all time, not in the last 30 days.
     let handled = |v: &Value| {
-        v.as_array()
+        v["organisations"]
+            .as_array()
             .unwrap()
             .iter()
             .find(|f| f["org_id"] == bumen_org)
@@ -232,4 +234,85 @@ async fn handlers_see_only_their_cases_and_residents_only_their_own() {
     let (browser, _) = app.login_page("admin", PASSWORD).await;
     let page = app.page(&browser, "/cases/figures?days=30").await;
     assert!(page.contains("aria-current=\"page\" href=\"/cases/figures?days=30\""));
+}
+
+/// Issue 19, item 6: the figures' columns add up (handled = open + resolved + closed
+/// otherwise) after a case is reopened, and each viewer reads the organisations within her
+/// reach with the street's totals.
+#[tokio::test]
+async fn figures_add_up_after_reopenings_and_fit_the_viewer() {
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let bumen_org = org_of(&app, "bumen").await;
+    // A resolved and closed case of the demo's, reopened as it used to be: back in progress
+    // with its resolution time kept.
+    app.exec(
+        "UPDATE cases SET state = 'in_progress' WHERE id = (SELECT MIN(id) FROM cases WHERE state IN ('closed', 'rated') AND resolved_at IS NOT NULL)",
+        &[],
+    )
+    .await;
+    let adds_up = |f: &Value| {
+        assert_eq!(
+            f["handled"].as_i64().unwrap(),
+            f["open"].as_i64().unwrap()
+                + f["resolved"].as_i64().unwrap()
+                + f["closed_other"].as_i64().unwrap(),
+            "{f}"
+        );
+    };
+    let (s, all) = app.get_json(&admin, "/api/v1/cases/figures").await;
+    assert_eq!(s, 200, "{all}");
+    let orgs = all["organisations"].as_array().unwrap();
+    assert!(orgs.len() >= 2, "{all}");
+    orgs.iter().for_each(adds_up);
+    adds_up(&all["street"]);
+    let sum: i64 = orgs.iter().map(|f| f["handled"].as_i64().unwrap()).sum();
+    assert_eq!(sum, all["street"]["handled"].as_i64().unwrap());
+
+    // A department reads its own figures, and the street's totals.
+    let bumen = app.token("bumen").await;
+    let (s, own) = app.get_json(&bumen, "/api/v1/cases/figures").await;
+    assert_eq!(s, 200);
+    let own_orgs = own["organisations"].as_array().unwrap();
+    assert!(
+        !own_orgs.is_empty() && own_orgs.iter().all(|f| f["org_id"] == bumen_org),
+        "{own}"
+    );
+    assert_eq!(own["street"], all["street"]);
+    // A grid worker reads the organisations of her grid's cases: no more than the street's.
+    let wangge = app.token("wangge").await;
+    let (s, grid) = app.get_json(&wangge, "/api/v1/cases/figures").await;
+    assert_eq!(s, 200);
+    let grid_handled: i64 = grid["organisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["handled"].as_i64().unwrap())
+        .sum();
+    let path = support::place_of(&app, "wangge").await;
+    let in_grid = app
+        .db
+        .read(move |c| {
+            let mut p = Vec::new();
+            let cond =
+                linli::store::under_paths("place_path", std::slice::from_ref(&path), 1, &mut p);
+            c.query_i64(
+                &format!("SELECT COUNT(*) FROM cases WHERE handler_org_id IS NOT NULL AND {cond}"),
+                &p,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(grid_handled, in_grid, "the cases of her grid, no others");
+    // A resident reads none.
+    let jumin = app.token("jumin").await;
+    let (s, _) = app.get_json(&jumin, "/api/v1/cases/figures").await;
+    assert_eq!(s, 403);
+    // The page says how the columns add up, with the street's totals as its last row.
+    let (b, _) = app.login_page("bumen", PASSWORD).await;
+    let page = app.page(&b, "/cases/figures").await;
+    assert!(
+        page.contains("id=\"street-total\"")
+            && page.contains("承办 = 办理中 + 已办结 + 未办结关闭")
+    );
 }
