@@ -72,6 +72,11 @@ pub struct Config {
     /// `/metrics` answers the machine itself (loopback) and, when set, a scraper that sends
     /// `Authorization: Bearer <metrics_token>`; anyone else gets 404.
     pub metrics_token: Option<Secret>,
+    /// The demo's light simulation of its devices (a background job producing door, water,
+    /// smoke and elevator readings through the normal ingestion path): on for `linli demo`
+    /// unless set to false here (`demo_simulation = false`) or with `--no-simulation`; off for
+    /// `linli serve` unless set to true, and never on a database that is not a demo.
+    pub demo_simulation: Option<bool>,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -108,6 +113,7 @@ struct FileConfig {
     sensing_hourly_days: Option<i64>,
     webhook_allow: Option<Vec<String>>,
     metrics_token: Option<String>,
+    demo_simulation: Option<bool>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -134,6 +140,7 @@ const KNOWN_KEYS: &[&str] = &[
     "sensing_hourly_days",
     "webhook_allow",
     "metrics_token",
+    "demo_simulation",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +178,7 @@ impl Default for Config {
             sensing_hourly_days: 400,
             webhook_allow: Default::default(),
             metrics_token: None,
+            demo_simulation: None,
         }
     }
 }
@@ -319,6 +327,9 @@ impl Config {
         }
         if let Some(v) = fc.metrics_token.filter(|v| !v.is_empty()) {
             self.metrics_token = Some(Secret::new(v));
+        }
+        if fc.demo_simulation.is_some() {
+            self.demo_simulation = fc.demo_simulation;
         }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
