@@ -251,9 +251,7 @@ pub fn raise(
             )?;
         }
         CaseOutcome::Grouped(_) => {}
-        CaseOutcome::Requested => {
-            event(c, &alert, now, "case_requested", None, &alert.category)?
-        }
+        CaseOutcome::Requested => event(c, &alert, now, "case_requested", None, &alert.category)?,
     }
     changed(c, id, "raised")
 }
@@ -334,11 +332,7 @@ pub fn open_case_for_alert(c: &mut dyn Conn, alert: &Alert) -> anyhow::Result<Ca
         let grid_place = crate::org::places::by_path(c, &grid)?;
         let description = format!(
             "{}：一小时内已有 {} 条告警各自立案，此后本网格的告警并入本案件，逐条列在告警页（/alerts?case=本案件编号）。首条：{}（{}，设备 {}）",
-            alert.rule_name,
-            opened,
-            text,
-            words,
-            alert.device_serial
+            alert.rule_name, opened, text, words, alert.device_serial
         );
         (
             grid_place.map(|g| g.id).unwrap_or(alert.place_id),
@@ -385,7 +379,14 @@ fn group(c: &mut dyn Conn, alert: &Alert, case_id: i64, words: &str) -> Result<(
         "UPDATE alerts SET case_state = 'grouped', case_id = $1 WHERE id = $2",
         params![case_id, alert.id],
     )?;
-    event(c, alert, alert.last_at, "grouped", None, &format!("#{case_id} {words}"))
+    event(
+        c,
+        alert,
+        alert.last_at,
+        "grouped",
+        None,
+        &format!("#{case_id} {words}"),
+    )
 }
 
 /// Tells the rule's owner (whoever last saved it; the street's administrators for a rule

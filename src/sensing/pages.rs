@@ -166,6 +166,24 @@ impl AlertPage {
     fn when(&self, ms: &i64) -> String {
         when(*ms)
     }
+    /// A history entry's note in the viewer's language: the system's notes by their words,
+    /// a worker's note as written; a new alert's note is its sentence, shown above already.
+    fn note(&self, h: &AlertHistory) -> String {
+        match (h.action.as_str(), h.note.as_str()) {
+            ("raised" | "case_requested" | "escalated", _) => String::new(),
+            ("grouped", n) => n.split_whitespace().next().unwrap_or_default().to_string(),
+            (_, "case closed") => self.l.t.s("alert.n_case_closed").to_string(),
+            (_, "condition no longer holds") => self.l.t.s("alert.n_condition_gone").to_string(),
+            (_, "device deactivated") => self.l.t.s("alert.n_device_deactivated").to_string(),
+            (_, "rule changed") => self.l.t.s("alert.n_rule_changed").to_string(),
+            (_, "rule deleted") => self.l.t.s("alert.n_rule_deleted").to_string(),
+            (_, "rule disabled") => self.l.t.s("alert.n_rule_disabled").to_string(),
+            (_, "the awaited event happened") => self.l.t.s("alert.n_event_happened").to_string(),
+            (_, "the device is back online") => self.l.t.s("alert.n_back_online").to_string(),
+            (_, "value back in range") => self.l.t.s("alert.n_back_in_range").to_string(),
+            (_, n) => n.to_string(),
+        }
+    }
     fn shown(&self, person: &i64) -> Option<&str> {
         match &self.revealed {
             Some((p, v)) if p == person => Some(v.as_str()),
@@ -349,7 +367,11 @@ async fn reveal_form(
         .await?
         .ok_or_else(AppError::not_found)?;
     let who = who_to_call(&state, &caller, &a).await?;
-    let callable = who.person.iter().chain(who.household.iter()).any(|p| p.id == f.person);
+    let callable = who
+        .person
+        .iter()
+        .chain(who.household.iter())
+        .any(|p| p.id == f.person);
     if !callable {
         return Err(AppError::not_found());
     }
@@ -773,9 +795,10 @@ struct RulePage {
 
 impl RulePage {
     fn watched_line(&self, p: &RulePreview) -> String {
-        self.l
-            .t
-            .fill("rule.preview_watched", &[("n", &p.watched), ("a", &p.already_active)])
+        self.l.t.fill(
+            "rule.preview_watched",
+            &[("n", &p.watched), ("a", &p.already_active)],
+        )
     }
     fn selected(&self, severity: &str) -> bool {
         self.v.r.severity == severity

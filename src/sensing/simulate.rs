@@ -393,13 +393,20 @@ async fn demo_tick(
         .collect();
     // At the start, one smoke alarm and one elevator fault (each once).
     let alarm = first
-        .then(|| devices.iter().find(|d| d.kind == "smoke_detector").map(|d| d.id))
+        .then(|| {
+            devices
+                .iter()
+                .find(|d| d.kind == "smoke_detector")
+                .map(|d| d.id)
+        })
         .flatten();
     let fault = first
         .then(|| devices.iter().find(|d| d.kind == "elevator").map(|d| d.id))
         .flatten();
-    let mut batches: Vec<(std::sync::Arc<super::DeviceInfo>, Vec<super::ingest::Reading>)> =
-        Vec::new();
+    let mut batches: Vec<(
+        std::sync::Arc<super::DeviceInfo>,
+        Vec<super::ingest::Reading>,
+    )> = Vec::new();
     for d in devices.iter_mut().filter(|d| !d.silent && d.next <= now) {
         if batches.len() >= DEMO_BATCH {
             break;

@@ -64,7 +64,10 @@ pub fn describe(kind: &str, d: &Value, lang: Lang) -> Option<String> {
     let t = Tr(lang);
     let key = d.get("key").and_then(Value::as_str).unwrap_or_default();
     let what = key_word(key, t);
-    let when = |v: Option<&Value>| v.and_then(Value::as_i64).map(crate::kernel::time::local_time);
+    let when = |v: Option<&Value>| {
+        v.and_then(Value::as_i64)
+            .map(crate::kernel::time::local_time)
+    };
     let text = match kind {
         "offline" => {
             let after = d.get("after_s")?.as_i64()?;

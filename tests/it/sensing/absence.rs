@@ -154,7 +154,7 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
         detail["alert"]["message"]
             .as_str()
             .unwrap()
-            .contains("1.0 h"),
+            .starts_with("已 1 小时没有开门"),
         "{detail}"
     );
     assert_eq!(
