@@ -357,27 +357,6 @@ pub fn exists(c: &mut dyn Conn, username: &str) -> Result<Option<i64>> {
     .map(|r| r.i64(0)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn password_roundtrip() {
-        let h = hash_password("correct horse");
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password(&h, "correct horse"));
-        assert!(!verify_password(&h, "wrong"));
-        assert!(!verify_password("garbage", "x"));
-    }
-
-    #[test]
-    fn usernames() {
-        assert_eq!(Username::parse(" Admin ").unwrap().as_str(), "admin");
-        assert!(Username::parse("ab").is_err());
-        assert!(Username::parse("王五").is_err());
-    }
-}
-
 /// The grid and community workers responsible for a place, nearest first: whom a resident can
 /// turn to, and whom a care alert at the place names. `(display name, role)`, each once.
 pub fn workers_for(c: &mut dyn Conn, path: &str) -> Result<Vec<(String, Role)>> {
@@ -404,4 +383,25 @@ pub fn workers_for(c: &mut dyn Conn, path: &str) -> Result<Vec<(String, Role)>> 
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_roundtrip() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "wrong"));
+        assert!(!verify_password("garbage", "x"));
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(Username::parse(" Admin ").unwrap().as_str(), "admin");
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse("王五").is_err());
+    }
 }

@@ -658,7 +658,7 @@ async fn patch_rule(
     ApiJson(body): ApiJson<RulePatch>,
 ) -> AppResult<Response> {
     Ok(match change_rule(&state, &caller, id, body).await? {
-        RuleChange::Saved(rule) => Json(rule).into_response(),
+        RuleChange::Saved(rule) => Json(*rule).into_response(),
         RuleChange::Unconfirmed(p) => (StatusCode::CONFLICT, Json(p)).into_response(),
     })
 }
@@ -708,9 +708,12 @@ pub async fn rule_preview(
         .await?
 }
 
+/// A rule as changed, the alert changes to publish and the people whose own parameters changed.
+type Changed = (Rule, Vec<alerts::AlertEvent>, Vec<i64>);
+
 /// What became of a change to a rule.
 pub enum RuleChange {
-    Saved(Rule),
+    Saved(Box<Rule>),
     /// Not saved: it would fire now and was not confirmed.
     Unconfirmed(RulePreview),
 }
@@ -729,50 +732,48 @@ pub async fn change_rule(
     let user = caller.user_id;
     let done = state
         .db
-        .write_tx(
-            move |c| -> AppResult<Result<(Rule, Vec<alerts::AlertEvent>, Vec<i64>), RulePreview>> {
-                let old = rules::get(c, street, id)?.ok_or_else(AppError::not_found)?;
-                let new = patch.apply(&old).map_err(|m| {
-                    AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
-                })?;
-                if let Some(o) = &patch.overrides {
-                    for p in o {
-                        if c.query_opt(
-                            "SELECT 1 FROM persons WHERE id = $1 AND street_id = $2",
-                            crate::params![p.person_id, street],
-                        )?
-                        .is_none()
-                        {
-                            return Err(AppError::invalid("error.rule_person"));
-                        }
+        .write_tx(move |c| -> AppResult<Result<Changed, RulePreview>> {
+            let old = rules::get(c, street, id)?.ok_or_else(AppError::not_found)?;
+            let new = patch.apply(&old).map_err(|m| {
+                AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
+            })?;
+            if let Some(o) = &patch.overrides {
+                for p in o {
+                    if c.query_opt(
+                        "SELECT 1 FROM persons WHERE id = $1 AND street_id = $2",
+                        crate::params![p.person_id, street],
+                    )?
+                    .is_none()
+                    {
+                        return Err(AppError::invalid("error.rule_person"));
                     }
                 }
-                if patch.confirm != Some(true) {
-                    let preview = rules::preview(c, &old, &new, now)?;
-                    if preview.confirm_needed {
-                        return Ok(Err(preview));
-                    }
+            }
+            if patch.confirm != Some(true) {
+                let preview = rules::preview(c, &old, &new, now)?;
+                if preview.confirm_needed {
+                    return Ok(Err(preview));
                 }
-                rules::update(c, &new, patch.overrides.is_some(), now)?;
-                rules::set_owner(c, id, user)?;
-                let events = match (old.active, new.active) {
-                    (true, false) => rules::retire(c, id, Some(user), now, "rule disabled")?,
-                    (true, true) => {
-                        let otherwise = rules::watches_otherwise(&old, &new);
-                        rules::rearm(c, &new, otherwise, Some(user), now)?
-                    }
-                    // Enabled again: the synchronisation below arms its timers from now.
-                    (false, _) => Vec::new(),
-                };
-                let mut people: Vec<i64> = Vec::new();
-                if patch.overrides.is_some() {
-                    people.extend(old.overrides.keys().chain(new.overrides.keys()));
-                    people.sort_unstable();
-                    people.dedup();
+            }
+            rules::update(c, &new, patch.overrides.is_some(), now)?;
+            rules::set_owner(c, id, user)?;
+            let events = match (old.active, new.active) {
+                (true, false) => rules::retire(c, id, Some(user), now, "rule disabled")?,
+                (true, true) => {
+                    let otherwise = rules::watches_otherwise(&old, &new);
+                    rules::rearm(c, &new, otherwise, Some(user), now)?
                 }
-                Ok(Ok((new, events, people)))
-            },
-        )
+                // Enabled again: the synchronisation below arms its timers from now.
+                (false, _) => Vec::new(),
+            };
+            let mut people: Vec<i64> = Vec::new();
+            if patch.overrides.is_some() {
+                people.extend(old.overrides.keys().chain(new.overrides.keys()));
+                people.sort_unstable();
+                people.dedup();
+            }
+            Ok(Ok((new, events, people)))
+        })
         .await?;
     let (rule, events, people) = match done {
         Ok(v) => v,
@@ -789,7 +790,7 @@ pub async fn change_rule(
             )
             .await?;
     }
-    Ok(RuleChange::Saved(rule))
+    Ok(RuleChange::Saved(Box::new(rule)))
 }
 
 /// Deletes a rule of the caller's street (administrators). Nothing fires for it any more: its
