@@ -216,6 +216,10 @@ pub struct DemoArgs {
     /// alerts show within a minute.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub absence_window: Option<i64>,
+    /// Do not run the demo's light device simulation (the devices then stay silent until
+    /// something reports; `demo_simulation = false` in linli.toml does the same).
+    #[arg(long)]
+    pub no_simulation: bool,
     /// Build the demo and exit (what `linli demo` runs in a child process, so that the
     /// server never holds the generation's memory).
     #[arg(long, hide = true)]
@@ -379,6 +383,11 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             if let Some(url) = args.mqtt {
                 crate::sensing::mqtt::Options::parse(&url).map_err(Fail)?;
                 cfg.mqtt_url = Some(url);
+            }
+            if args.no_simulation {
+                cfg.demo_simulation = Some(false);
+            } else if cfg.demo_simulation.is_none() {
+                cfg.demo_simulation = Some(true);
             }
             let password = match args.password {
                 Some(p) => {

@@ -88,6 +88,11 @@ pub struct Config {
     /// Where each signed tree head is published outside the database (`audit_witness_file`,
     /// `audit_witness_url`): a rollback of the database cannot take back what a witness holds.
     pub audit_witness: crate::audit::witness::Witnesses,
+    /// The demo's light simulation of its devices (a background job producing door, water,
+    /// smoke and elevator readings through the normal ingestion path): on for `linli demo`
+    /// unless set to false here (`demo_simulation = false`) or with `--no-simulation`; off for
+    /// `linli serve` unless set to true, and never on a database that is not a demo.
+    pub demo_simulation: Option<bool>,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -132,6 +137,7 @@ struct FileConfig {
     metrics_token: Option<String>,
     audit_witness_file: Option<PathBuf>,
     audit_witness_url: Option<String>,
+    demo_simulation: Option<bool>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -165,6 +171,7 @@ const KNOWN_KEYS: &[&str] = &[
     "metrics_token",
     "audit_witness_file",
     "audit_witness_url",
+    "demo_simulation",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +215,7 @@ impl Default for Config {
             webhook_allow: Default::default(),
             metrics_token: None,
             audit_witness: Default::default(),
+            demo_simulation: None,
         }
     }
 }
@@ -382,6 +390,9 @@ impl Config {
         }
         if let Some(v) = fc.audit_witness_url.filter(|v| !v.is_empty()) {
             self.audit_witness.url = Some(Secret::new(v));
+        }
+        if fc.demo_simulation.is_some() {
+            self.demo_simulation = fc.demo_simulation;
         }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {

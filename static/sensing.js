@@ -43,7 +43,7 @@
     what.appendChild(document.createElement("br"));
     var m = document.createElement("span");
     m.className = "muted";
-    m.textContent = a.message;
+    m.textContent = a.text;
     what.appendChild(m);
     cell(tr, a.place_name);
     cell(tr, state, "state");

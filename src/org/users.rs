@@ -385,6 +385,34 @@ pub fn exists(c: &mut dyn Conn, username: &str) -> Result<Option<i64>> {
     .map(|r| r.i64(0)))
 }
 
+/// The grid and community workers responsible for a place, nearest first: whom a resident can
+/// turn to, and whom a care alert at the place names. `(display name, role)`, each once.
+pub fn workers_for(c: &mut dyn Conn, path: &str) -> Result<Vec<(String, Role)>> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let mut out: Vec<(String, Role)> = Vec::new();
+    for i in (1..=parts.len()).rev() {
+        let prefix = parts[..i].join("/");
+        let rows = c.query(
+            "SELECT u.display_name, r.role FROM user_roles r JOIN users u ON u.id = r.user_id \
+             JOIN places p ON p.id = r.place_id WHERE p.path = $1 AND r.role IN ('grid_worker', 'community_worker') \
+             AND u.active = 1 ORDER BY r.role DESC, u.display_name",
+            params![prefix],
+        )?;
+        for r in rows {
+            let role = if r.str(1) == "grid_worker" {
+                Role::GridWorker
+            } else {
+                Role::CommunityWorker
+            };
+            let w = (r.str(0), role);
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::devices::DeviceInfo;
 use super::rules::{Rule, RuleSet};
+use crate::kernel::i18n::Lang;
 use crate::params;
 use crate::store::{Conn, Result, Row, Val, under_paths};
 
@@ -33,7 +34,10 @@ pub struct Alert {
     pub category: String,
     /// active_unack, active_ack, cleared_unack or cleared_ack.
     pub state: String,
+    /// The stored sentence, in Chinese (as the case it opens carries it).
     pub message: String,
+    /// The same sentence in the reader's language.
+    pub text: String,
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
     /// How many times the rule fired while this alert was active.
@@ -50,12 +54,24 @@ pub struct Alert {
     pub responsible_path: String,
     /// When it escalates next if still unacknowledged.
     pub escalate_at: Option<i64>,
-    /// none, requested (a case was asked for) or opened.
+    /// none, requested (a case was asked for), opened, or grouped (the rule opened many cases in
+    /// the grid within the hour, so the alert joined one case with the others: `case_id`).
     pub case_state: String,
     pub case_id: Option<i64>,
 }
 
 impl Alert {
+    /// Says the alert in `lang` (`text`).
+    pub fn localise(&mut self, lang: Lang) {
+        self.text = super::words::text(&self.kind, &self.details, &self.message, lang);
+    }
+    /// The alerts, each said in `lang`.
+    pub fn localised(mut list: Vec<Alert>, lang: Lang) -> Vec<Alert> {
+        for a in &mut list {
+            a.localise(lang);
+        }
+        list
+    }
     /// Translation keys (section `alert`) for templates.
     pub fn sev_key(&self) -> String {
         format!("sev_{}", self.severity)
@@ -100,7 +116,7 @@ pub fn responsible_path(place_path: &str, level: i64) -> String {
 fn row(mut r: Row) -> Alert {
     let place_path = r.str(9);
     let level = r.i64(24);
-    Alert {
+    let mut a = Alert {
         id: r.i64(0),
         street_id: r.i64(1),
         rule_id: r.i64(2),
@@ -118,6 +134,7 @@ fn row(mut r: Row) -> Alert {
         category: r.str(13),
         state: r.str(14),
         message: r.take_str(15).unwrap_or_default(),
+        text: String::new(),
         details: serde_json::from_str(&r.str(16)).unwrap_or(serde_json::Value::Null),
         hits: r.i64(17),
         first_at: r.i64(18),
@@ -130,7 +147,9 @@ fn row(mut r: Row) -> Alert {
         escalate_at: r.opt_i64(25),
         case_state: r.str(26),
         case_id: r.opt_i64(27),
-    }
+    };
+    a.localise(Lang::Zh);
+    a
 }
 
 pub fn by_id(c: &mut dyn Conn, id: i64) -> Result<Option<Alert>> {
@@ -225,35 +244,123 @@ pub fn raise(
     match open_case_for_alert(c, &alert)
         .map_err(|e| crate::store::StoreError::Db(format!("requesting a case: {e}")))?
     {
-        Some(case_id) => {
+        CaseOutcome::Opened(case_id) => {
             c.exec(
                 "UPDATE alerts SET case_state = 'opened', case_id = $1 WHERE id = $2",
                 params![case_id, id],
             )?;
         }
-        None => event(c, &alert, now, "case_requested", None, &alert.category)?,
+        CaseOutcome::Grouped(_) => {}
+        CaseOutcome::Requested => event(c, &alert, now, "case_requested", None, &alert.category)?,
     }
     changed(c, id, "raised")
 }
+
+/// What became of a new alert's request for a case.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CaseOutcome {
+    /// A case of its own.
+    Opened(i64),
+    /// It joined the grouped case of its rule and grid.
+    Grouped(i64),
+    /// The street's catalogue lacks the category: left for the operations centre.
+    Requested,
+}
+
+/// Where an alert is, in words: the building and the unit ("3号楼 305室"), or the place's
+/// name when the device is on a building or higher.
+pub fn place_words(c: &mut dyn Conn, place_id: i64) -> Result<String> {
+    let Some(p) = crate::org::places::by_id_unscoped(c, place_id)? else {
+        return Ok(String::new());
+    };
+    if p.kind != "unit" {
+        return Ok(p.name);
+    }
+    let building = match p.parent_id {
+        Some(b) => crate::org::places::by_id_unscoped(c, b)?,
+        None => None,
+    };
+    Ok(match building {
+        Some(b) => format!("{} {}", b.name, p.name),
+        None => p.name,
+    })
+}
+
+/// Alert-opened cases of one rule in one grid within this long before its next alerts are
+/// grouped into one case.
+pub const GROUP_WINDOW_MS: i64 = 3_600_000;
+/// How many cases one rule opens in one grid within [`GROUP_WINDOW_MS`] before its next alerts
+/// join one case instead of each opening its own.
+pub const GROUP_AFTER: i64 = 3;
 
 /// Opens a case for a new alert, in the alert's own transaction: in the rule's category, on
 /// the device's place, accepted and dispatched to the grid worker responsible. When the
 /// street's catalogue lacks the category, the request stays recorded on the alert
 /// (`case_state = 'requested'`) for the operations centre, and the alert says so.
-pub fn open_case_for_alert(c: &mut dyn Conn, alert: &Alert) -> anyhow::Result<Option<i64>> {
-    let description = format!(
-        "{}：{}（{}，设备 {}）",
-        alert.rule_name, alert.message, alert.place_name, alert.device_serial
-    );
+///
+/// A storm is held back: once the rule opened [`GROUP_AFTER`] cases in the alert's grid within
+/// the hour, the next alert opens one case for the grid (on the grid, listing the alert) and
+/// tells the rule's owner; the alerts after it join that case (`case_state = 'grouped'`) and
+/// open nothing, so neither cases nor inbox messages multiply.
+pub fn open_case_for_alert(c: &mut dyn Conn, alert: &Alert) -> anyhow::Result<CaseOutcome> {
+    let grid = responsible_path(&alert.place_path, 0);
+    let since = alert.last_at - GROUP_WINDOW_MS;
+    let recent = c.query(
+        "SELECT case_state, case_id FROM alerts WHERE rule_id = $1 AND id <> $2 AND first_at > $3 \
+         AND case_state IN ('opened', 'grouped') AND (place_path = $4 OR place_path LIKE $5) ORDER BY id DESC",
+        params![
+            alert.rule_id,
+            alert.id,
+            since,
+            grid.as_str(),
+            format!("{grid}/%")
+        ],
+    )?;
+    let opened = recent.iter().filter(|r| r.str(0) == "opened").count() as i64;
+    let group_case = recent
+        .iter()
+        .find(|r| r.str(0) == "grouped")
+        .and_then(|r| r.opt_i64(1));
+    let words = place_words(c, alert.place_id)?;
+    let text = super::words::text(&alert.kind, &alert.details, &alert.message, Lang::Zh);
+    if let Some(case_id) = group_case {
+        group(c, alert, case_id, &words)?;
+        return Ok(CaseOutcome::Grouped(case_id));
+    }
+    let grouping = opened >= GROUP_AFTER;
+    let (place_id, description) = if grouping {
+        let grid_place = crate::org::places::by_path(c, &grid)?;
+        let description = format!(
+            "{}：一小时内已有 {} 条告警各自立案，此后本网格的告警并入本案件，逐条列在告警页（/alerts?case=本案件编号）。首条：{}（{}，设备 {}）",
+            alert.rule_name, opened, text, words, alert.device_serial
+        );
+        (
+            grid_place.map(|g| g.id).unwrap_or(alert.place_id),
+            description,
+        )
+    } else {
+        (
+            alert.place_id,
+            format!(
+                "{}：{}（{}，设备 {}）",
+                alert.rule_name, text, words, alert.device_serial
+            ),
+        )
+    };
     match crate::cases::open_from_sensor(
         c,
         alert.street_id,
         &alert.category,
-        alert.place_id,
+        place_id,
         &description,
         alert.last_at,
     ) {
-        Ok(id) => Ok(Some(id.0)),
+        Ok(id) if grouping => {
+            group(c, alert, id.0, &words)?;
+            notify_owner(c, alert, id.0, opened)?;
+            Ok(CaseOutcome::Grouped(id.0))
+        }
+        Ok(id) => Ok(CaseOutcome::Opened(id.0)),
         Err(crate::cases::CaseError::Store(e)) => Err(anyhow::anyhow!("opening a case: {e}")),
         Err(e) => {
             tracing::warn!(alert = alert.id, category = %alert.category, error = ?e, "an alert could not open a case; left for the operations centre");
@@ -261,9 +368,58 @@ pub fn open_case_for_alert(c: &mut dyn Conn, alert: &Alert) -> anyhow::Result<Op
                 "UPDATE alerts SET case_state = 'requested' WHERE id = $1 AND case_state = 'none'",
                 params![alert.id],
             )?;
-            Ok(None)
+            Ok(CaseOutcome::Requested)
         }
     }
+}
+
+/// Adds an alert to a grouped case: it opens nothing of its own.
+fn group(c: &mut dyn Conn, alert: &Alert, case_id: i64, words: &str) -> Result<()> {
+    c.exec(
+        "UPDATE alerts SET case_state = 'grouped', case_id = $1 WHERE id = $2",
+        params![case_id, alert.id],
+    )?;
+    event(
+        c,
+        alert,
+        alert.last_at,
+        "grouped",
+        None,
+        &format!("#{case_id} {words}"),
+    )
+}
+
+/// Tells the rule's owner (whoever last saved it; the street's administrators for a rule
+/// nobody saved) that its alerts are being grouped, once per grouped case.
+fn notify_owner(c: &mut dyn Conn, alert: &Alert, case_id: i64, opened: i64) -> Result<()> {
+    let owner = c
+        .query_opt(
+            "SELECT owner_id FROM rules WHERE id = $1",
+            params![alert.rule_id],
+        )?
+        .and_then(|r| r.opt_i64(0));
+    let users = match owner {
+        Some(u) => vec![u],
+        None => {
+            let street = responsible_path(&alert.place_path, 2);
+            crate::cases::notify::dispatchers(c, alert.street_id, &street, 2)?
+        }
+    };
+    let note = format!(
+        "{} · {} · {}+",
+        alert.rule_name,
+        place_words(c, alert.place_id)?,
+        opened + 1
+    );
+    crate::cases::notify::to_users(
+        c,
+        alert.street_id,
+        &users,
+        "alerts_grouped",
+        case_id,
+        &note,
+        alert.last_at,
+    )
 }
 
 /// Clears the active alert of (rule, device) if there is one: the condition ended.
@@ -467,6 +623,8 @@ pub struct AlertQuery {
     pub active: Option<bool>,
     pub since: Option<i64>,
     pub min_level: Option<i64>,
+    /// Only the alerts of this case (a grouped case lists several).
+    pub case_id: Option<i64>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -499,6 +657,9 @@ pub fn list(c: &mut dyn Conn, scope: &[String], q: &AlertQuery) -> Result<Vec<Al
     }
     if let Some(l) = q.min_level {
         add("a.level", Val::Int(l), &mut p, ">=");
+    }
+    if let Some(id) = q.case_id {
+        add("a.case_id", Val::Int(id), &mut p, "=");
     }
     p.push(Val::Int(q.limit));
     p.push(Val::Int(q.offset));

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::alerts::{self, Alert, AlertHistory, AlertQuery, Refusal};
 use super::devices::{self, Device, DeviceQuery, LatestValue, Profile};
 use super::ingest;
-use super::rules::{self, NewRule, Rule, RulePatch};
+use super::rules::{self, NewRule, Rule, RulePatch, RulePreview};
 use crate::audit::{self, Action, NewEntry};
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed};
@@ -26,7 +26,7 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     paths(post_telemetry, list_devices, create_devices, get_device, patch_device, list_profiles, list_rules,
-          create_rule, patch_rule, delete_rule, list_alerts, get_alert, ack_alert, clear_alert,
+          create_rule, patch_rule, preview_rule, delete_rule, list_alerts, get_alert, ack_alert, clear_alert,
           super::sse::alert_stream),
     tags((name = "sensing", description = "Devices, telemetry, rules and alerts (物联感知)"))
 )]
@@ -40,6 +40,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/device-profiles", get(list_profiles))
         .route("/api/v1/rules", get(list_rules).post(create_rule))
         .route("/api/v1/rules/{id}", patch(patch_rule).delete(delete_rule))
+        .route("/api/v1/rules/{id}/preview", post(preview_rule))
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/stream", get(super::sse::alert_stream))
         .route("/api/v1/alerts/{id}", get(get_alert))
@@ -602,6 +603,7 @@ async fn create_rule(
     ApiJson(rule): ApiJson<NewRule>,
 ) -> AppResult<Response> {
     let street = crate::org::access::street_admin(&caller)?;
+    let user = caller.user_id;
     rule.validate()
         .map_err(|m| AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m))?;
     let now = crate::sensing::of(&state).clock.now_ms();
@@ -626,7 +628,9 @@ async fn create_rule(
             {
                 return Err(invalid("设备不存在", "no such device"));
             }
-            Ok(rules::create(c, street, &rule, now)?)
+            let id = rules::create(c, street, &rule, now)?;
+            rules::set_owner(c, id, user)?;
+            Ok(id)
         })
         .await?;
     crate::sensing::of(&state).reload_rules(&state.db).await?;
@@ -639,71 +643,143 @@ async fn create_rule(
 /// `active`. Checked as a new rule is. Armed timers move to the new periods at once; a
 /// disabled rule's timers are disarmed and its active alerts cleared; when the watched key or
 /// awaited value changes, its active alerts are cleared and its timers start again. A change of
-/// per-person parameters is written to the audit log under those people.
+/// per-person parameters is written to the audit log under those people. A change that would
+/// fire at once for some devices (a shortened absence period) is saved only with
+/// `"confirm": true`; without it the answer is 409 with its preview and nothing is saved. The
+/// caller becomes the rule's owner, told when its alerts are grouped into one case.
 #[utoipa::path(patch, path = "/api/v1/rules/{id}", tag = "sensing", params(("id" = i64, Path)),
     request_body = RulePatch, security(("bearer" = [])),
     responses((status = 200, body = Rule), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 409, body = RulePreview, description = "not saved: the change would fire now; send it again with confirm"),
+              (status = 422, body = ErrorBody)))]
 async fn patch_rule(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<RulePatch>,
-) -> AppResult<Json<Rule>> {
-    Ok(Json(change_rule(&state, &caller, id, body).await?))
+) -> AppResult<Response> {
+    Ok(match change_rule(&state, &caller, id, body).await? {
+        RuleChange::Saved(rule) => Json(*rule).into_response(),
+        RuleChange::Unconfirmed(p) => (StatusCode::CONFLICT, Json(p)).into_response(),
+    })
+}
+
+/// What a change to a rule would do now, without saving it (administrators): for how many
+/// devices the changed rule would fire at once. The body is the change as `PATCH` takes it.
+#[utoipa::path(post, path = "/api/v1/rules/{id}/preview", tag = "sensing", params(("id" = i64, Path)),
+    request_body = RulePatch, security(("bearer" = [])),
+    responses((status = 200, body = RulePreview), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn preview_rule(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<RulePatch>,
+) -> AppResult<Json<RulePreview>> {
+    Ok(Json(rule_preview(&state, &caller, id, body).await?))
+}
+
+/// The preview of a change to a rule (for the API and the rule page); nothing is saved.
+pub async fn rule_preview(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: i64,
+    patch: RulePatch,
+) -> AppResult<RulePreview> {
+    let street = crate::org::access::street_admin(caller)?;
+    let now = crate::sensing::of(state).clock.now_ms();
+    state
+        .db
+        .read(move |c| -> crate::store::Result<AppResult<RulePreview>> {
+            let Some(old) = rules::get(c, street, id)? else {
+                return Ok(Err(AppError::not_found()));
+            };
+            let new = match patch.apply(&old) {
+                Ok(n) => n,
+                Err(m) => {
+                    return Ok(Err(AppError::with_message(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid",
+                        m,
+                    )));
+                }
+            };
+            Ok(Ok(rules::preview(c, &old, &new, now)?))
+        })
+        .await?
+}
+
+/// A rule as changed, the alert changes to publish and the people whose own parameters changed.
+type Changed = (Rule, Vec<alerts::AlertEvent>, Vec<i64>);
+
+/// What became of a change to a rule.
+pub enum RuleChange {
+    Saved(Box<Rule>),
+    /// Not saved: it would fire now and was not confirmed.
+    Unconfirmed(RulePreview),
 }
 
 /// Applies a [`RulePatch`] in one transaction, then tells the live streams, reloads the rules
-/// and brings the timers in line (for the API and the rule page).
+/// and brings the timers in line (for the API and the rule page). A change that would fire at
+/// once is saved only when confirmed.
 pub async fn change_rule(
     state: &Arc<AppState>,
     caller: &Caller,
     id: i64,
     patch: RulePatch,
-) -> AppResult<Rule> {
+) -> AppResult<RuleChange> {
     let street = crate::org::access::street_admin(caller)?;
     let now = crate::sensing::of(state).clock.now_ms();
     let user = caller.user_id;
-    let (rule, events, people) = state
+    let done = state
         .db
-        .write_tx(
-            move |c| -> AppResult<(Rule, Vec<alerts::AlertEvent>, Vec<i64>)> {
-                let old = rules::get(c, street, id)?.ok_or_else(AppError::not_found)?;
-                let new = patch.apply(&old).map_err(|m| {
-                    AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
-                })?;
-                if let Some(o) = &patch.overrides {
-                    for p in o {
-                        if c.query_opt(
-                            "SELECT 1 FROM persons WHERE id = $1 AND street_id = $2",
-                            crate::params![p.person_id, street],
-                        )?
-                        .is_none()
-                        {
-                            return Err(AppError::invalid("error.rule_person"));
-                        }
+        .write_tx(move |c| -> AppResult<Result<Changed, RulePreview>> {
+            let old = rules::get(c, street, id)?.ok_or_else(AppError::not_found)?;
+            let new = patch.apply(&old).map_err(|m| {
+                AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
+            })?;
+            if let Some(o) = &patch.overrides {
+                for p in o {
+                    if c.query_opt(
+                        "SELECT 1 FROM persons WHERE id = $1 AND street_id = $2",
+                        crate::params![p.person_id, street],
+                    )?
+                    .is_none()
+                    {
+                        return Err(AppError::invalid("error.rule_person"));
                     }
                 }
-                rules::update(c, &new, patch.overrides.is_some(), now)?;
-                let events = match (old.active, new.active) {
-                    (true, false) => rules::retire(c, id, Some(user), now, "rule disabled")?,
-                    (true, true) => {
-                        let otherwise = rules::watches_otherwise(&old, &new);
-                        rules::rearm(c, &new, otherwise, Some(user), now)?
-                    }
-                    // Enabled again: the synchronisation below arms its timers from now.
-                    (false, _) => Vec::new(),
-                };
-                let mut people: Vec<i64> = Vec::new();
-                if patch.overrides.is_some() {
-                    people.extend(old.overrides.keys().chain(new.overrides.keys()));
-                    people.sort_unstable();
-                    people.dedup();
+            }
+            if patch.confirm != Some(true) {
+                let preview = rules::preview(c, &old, &new, now)?;
+                if preview.confirm_needed {
+                    return Ok(Err(preview));
                 }
-                Ok((new, events, people))
-            },
-        )
+            }
+            rules::update(c, &new, patch.overrides.is_some(), now)?;
+            rules::set_owner(c, id, user)?;
+            let events = match (old.active, new.active) {
+                (true, false) => rules::retire(c, id, Some(user), now, "rule disabled")?,
+                (true, true) => {
+                    let otherwise = rules::watches_otherwise(&old, &new);
+                    rules::rearm(c, &new, otherwise, Some(user), now)?
+                }
+                // Enabled again: the synchronisation below arms its timers from now.
+                (false, _) => Vec::new(),
+            };
+            let mut people: Vec<i64> = Vec::new();
+            if patch.overrides.is_some() {
+                people.extend(old.overrides.keys().chain(new.overrides.keys()));
+                people.sort_unstable();
+                people.dedup();
+            }
+            Ok(Ok((new, events, people)))
+        })
         .await?;
+    let (rule, events, people) = match done {
+        Ok(v) => v,
+        Err(preview) => return Ok(RuleChange::Unconfirmed(preview)),
+    };
     rules_changed(state, events).await?;
     if !people.is_empty() {
         state
@@ -715,7 +791,7 @@ pub async fn change_rule(
             )
             .await?;
     }
-    Ok(rule)
+    Ok(RuleChange::Saved(Box::new(rule)))
 }
 
 /// Deletes a rule of the caller's street (administrators). Nothing fires for it any more: its
@@ -789,6 +865,8 @@ pub struct AlertsQuery {
     pub since: Option<i64>,
     /// Only alerts escalated at least this many levels.
     pub min_level: Option<i64>,
+    /// Only the alerts of this case (a grouped case holds several).
+    pub case_id: Option<i64>,
     /// `fiware` for the FIWARE Smart Data Models `Alert` shape.
     pub format: Option<String>,
     pub limit: Option<i64>,
@@ -835,11 +913,13 @@ async fn list_alerts(
         active: q.active,
         since: q.since,
         min_level: q.min_level,
+        case_id: q.case_id,
         limit: limit + 1,
         offset,
     };
     let scope = caller.scope.registry.clone();
-    let mut items = state.db.read(move |c| alerts::list(c, &scope, &aq)).await?;
+    let items = state.db.read(move |c| alerts::list(c, &scope, &aq)).await?;
+    let mut items = Alert::localised(items, crate::kernel::ctx().lang);
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     if q.format.as_deref() == Some("fiware") {
@@ -877,7 +957,7 @@ async fn get_alert(
 ) -> AppResult<Response> {
     worker(&caller)?;
     let scope = caller.scope.registry.clone();
-    let (alert, history) = state
+    let (mut alert, history) = state
         .db
         .read(move |c| {
             let Some(a) = alerts::get(c, &scope, id)? else {
@@ -887,6 +967,7 @@ async fn get_alert(
         })
         .await?
         .ok_or_else(AppError::not_found)?;
+    alert.localise(crate::kernel::ctx().lang);
     if f.format.as_deref() == Some("fiware") {
         return Ok(Json(alerts::fiware(&alert)).into_response());
     }

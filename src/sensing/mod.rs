@@ -18,6 +18,7 @@ pub mod pages;
 pub mod rules;
 pub mod simulate;
 pub mod sse;
+pub mod words;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -521,6 +522,10 @@ fn jobs() -> Vec<Job> {
         Job::Task {
             name: "housekeeping",
             run: |s| -> BoxFut<()> { Box::pin(housekeeping::run(s)) },
+        },
+        Job::Task {
+            name: "demo_simulation",
+            run: |s| -> BoxFut<()> { Box::pin(simulate::demo_job(s)) },
         },
         Job::Task {
             name: "mqtt",

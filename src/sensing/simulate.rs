@@ -249,3 +249,218 @@ impl Sender {
         }
     }
 }
+
+// ---------------------------------------------------------------- the demo's own simulation
+
+/// One demo device as the built-in simulation drives it.
+struct Demo {
+    id: i64,
+    kind: String,
+    person: Option<i64>,
+    /// When it reports next (engine clock, ms).
+    next: i64,
+    volume: f64,
+    cycles: i64,
+    /// A device whose battery ran out: it never reports (its offline rule notices).
+    silent: bool,
+}
+
+/// How many elderly people's doors stay shut in the built-in simulation (their absence rules
+/// have someone to find), and one device in this many falls silent (offline alerts).
+const DEMO_SHUT: usize = 3;
+const DEMO_SILENT_ONE_IN: i64 = 150;
+/// Devices reported per tick at most (one write transaction).
+const DEMO_BATCH: usize = 500;
+
+/// When a device of this kind reports again after `now`: door magnets, water meters and smoke
+/// detectors within their hour (every 20–40 minutes), elevators within their ten minutes.
+fn next_report(kind: &str, now: i64, rng: &mut impl Rng) -> i64 {
+    let secs = match kind {
+        "elevator" => rng.gen_range(180..420),
+        _ => rng.gen_range(1200..2400),
+    };
+    now + secs * 1000
+}
+
+/// The built-in light simulation of `linli demo` (config `demo_simulation`, on for the demo,
+/// `--no-simulation` or `demo_simulation = false` turns it off): every device of the demo
+/// reports through the normal ingestion path (parsed as the telemetry API parses, stored and
+/// judged by the rules with the readings of the API and MQTT), so the devices are online and
+/// the rules find what a street's rules find — a few doors that stay shut, a device whose
+/// battery ran out, and, at the start, one smoke alarm and one elevator fault so that the
+/// alerts page has something to show. Runs only on a demo database.
+pub async fn demo_job(state: std::sync::Arc<crate::state::AppState>) {
+    if state.cfg.demo_simulation != Some(true) {
+        return;
+    }
+    match state
+        .db
+        .read(|c| Ok(crate::store::meta(c, "demo")?.is_some()))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!("demo_simulation is set but the database is not a demo; not simulating");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the demo simulation could not start");
+            return;
+        }
+    }
+    let mut rng = rand::rngs::StdRng::from_entropy();
+    let mut devices = match demo_devices(&state, &mut rng).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "the demo simulation could not read the devices");
+            return;
+        }
+    };
+    tracing::info!(
+        devices = devices.len(),
+        "demo simulation: the devices report (demo_simulation = false turns it off)"
+    );
+    let mut first = true;
+    loop {
+        match demo_tick(&state, &mut devices, first, &mut rng).await {
+            Ok(n) => {
+                first = false;
+                tracing::debug!(readings = n, "demo simulation tick");
+            }
+            Err(e) => tracing::warn!(error = %e, "demo simulation tick failed; trying again"),
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+async fn demo_devices(
+    state: &crate::state::AppState,
+    rng: &mut impl Rng,
+) -> Result<Vec<Demo>, crate::store::StoreError> {
+    let now = super::of(state).clock.now_ms();
+    let rows = state
+        .db
+        .read(|c| {
+            c.query(
+                "SELECT d.id, pr.device_type, d.person_id FROM devices d \
+                 JOIN device_profiles pr ON pr.id = d.profile_id WHERE d.active = 1 ORDER BY d.id",
+                &[],
+            )
+        })
+        .await?;
+    let n = rows.len().max(1) as i64;
+    let mut list: Vec<Demo> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let id = r.i64(0);
+            Demo {
+                id,
+                kind: r.str(1),
+                person: r.opt_i64(2),
+                // The first reports are spread over the first minute.
+                next: now + (i as i64) * 60_000 / n,
+                volume: 100.0 + (id % 50) as f64,
+                cycles: rng.gen_range(1000..50_000),
+                silent: id % DEMO_SILENT_ONE_IN == 7,
+            }
+        })
+        .collect();
+    // The start's smoke alarm and elevator fault come with the first tick.
+    for kind in ["smoke_detector", "elevator"] {
+        if let Some(d) = list.iter_mut().find(|d| d.kind == kind) {
+            d.next = now;
+            d.silent = false;
+        }
+    }
+    Ok(list)
+}
+
+/// One pass: the devices due report; returns the readings stored.
+async fn demo_tick(
+    state: &std::sync::Arc<crate::state::AppState>,
+    devices: &mut [Demo],
+    first: bool,
+    rng: &mut rand::rngs::StdRng,
+) -> Result<usize, crate::store::StoreError> {
+    let s = super::of(state);
+    let now = s.clock.now_ms();
+    let shut: Vec<i64> = devices
+        .iter()
+        .filter(|d| d.kind == "door_magnet")
+        .filter_map(|d| d.person)
+        .take(DEMO_SHUT)
+        .collect();
+    // At the start, one smoke alarm and one elevator fault (each once).
+    let alarm = first
+        .then(|| {
+            devices
+                .iter()
+                .find(|d| d.kind == "smoke_detector")
+                .map(|d| d.id)
+        })
+        .flatten();
+    let fault = first
+        .then(|| devices.iter().find(|d| d.kind == "elevator").map(|d| d.id))
+        .flatten();
+    let mut batches: Vec<(
+        std::sync::Arc<super::DeviceInfo>,
+        Vec<super::ingest::Reading>,
+    )> = Vec::new();
+    for d in devices.iter_mut().filter(|d| !d.silent && d.next <= now) {
+        if batches.len() >= DEMO_BATCH {
+            break;
+        }
+        let Some(info) = s.device_by_id(&state.db, d.id).await? else {
+            d.next = i64::MAX;
+            continue;
+        };
+        if !info.active {
+            d.next = next_report(&d.kind, now, rng);
+            continue;
+        }
+        let is_shut = d.person.is_some_and(|p| shut.contains(&p));
+        let mut sim = Sim {
+            id: d.id,
+            kind: d.kind.clone(),
+            token: String::new(),
+            person: d.person,
+            volume: d.volume,
+            cycles: d.cycles,
+        };
+        let mut body = payload(&mut sim, is_shut, now, rng);
+        if Some(d.id) == alarm {
+            body["values"]["smoke"] = serde_json::json!(1);
+        }
+        if Some(d.id) == fault {
+            body["values"]["fault"] = serde_json::json!(1);
+        }
+        d.volume = sim.volume;
+        d.cycles = sim.cycles;
+        d.next = next_report(&d.kind, now, rng);
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        if let Ok(readings) = super::ingest::parse(&bytes, now) {
+            batches.push((info, readings));
+        }
+    }
+    if batches.is_empty() {
+        return Ok(0);
+    }
+    let n: usize = batches.iter().map(|b| b.1.len()).sum();
+    let set = s.rules();
+    let batches = std::sync::Arc::new(batches);
+    let b = batches.clone();
+    let changes = state
+        .db
+        .write(move |c| super::ingest::store(c, &set, &b, now))
+        .await?;
+    s.metrics
+        .readings
+        .with_label_values(&["demo"])
+        .inc_by(n as u64);
+    s.publish(changes);
+    for (dev, readings) in batches.iter() {
+        s.publish_state(dev, readings);
+    }
+    Ok(n)
+}

@@ -31,6 +31,8 @@ struct Feed {
     alerts: Receiver<Arc<AlertEvent>>,
     states: Option<Receiver<Arc<StateEvent>>>,
     scope: Vec<String>,
+    /// The subscriber's language: each alert is said in it.
+    lang: crate::kernel::i18n::Lang,
     opened: bool,
 }
 
@@ -63,6 +65,7 @@ pub async fn alert_stream(
             .unwrap_or(false)
             .then(|| crate::sensing::of(&state).states.subscribe()),
         scope: caller.scope.registry.clone(),
+        lang: crate::kernel::ctx().lang,
         opened: false,
     };
     let stream = futures_util::stream::unfold(feed, |mut f| async move {
@@ -75,7 +78,9 @@ pub async fn alert_stream(
             let ev = tokio::select! {
                 a = f.alerts.recv() => match a {
                     Ok(ev) if Scope::covers(&f.scope, &ev.alert.place_path) => {
-                        Event::default().event("alert").data(serde_json::to_string(&*ev).unwrap_or_default())
+                        let mut ev = (*ev).clone();
+                        ev.alert.localise(f.lang);
+                        Event::default().event("alert").data(serde_json::to_string(&ev).unwrap_or_default())
                     }
                     Ok(_) => continue,
                     Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),

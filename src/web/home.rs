@@ -210,24 +210,10 @@ pub(crate) fn workers_for(
     path: &str,
     t: Tr,
 ) -> crate::store::Result<Vec<String>> {
-    let parts: Vec<&str> = path.split('/').collect();
-    let mut out = Vec::new();
-    for i in (1..=parts.len()).rev() {
-        let prefix = parts[..i].join("/");
-        let rows = c.query(
-            "SELECT u.display_name, r.role FROM user_roles r JOIN users u ON u.id = r.user_id \
-             JOIN places p ON p.id = r.place_id WHERE p.path = $1 AND r.role IN ('grid_worker', 'community_worker') \
-             AND u.active = 1 ORDER BY r.role DESC, u.display_name",
-            crate::params![prefix],
-        )?;
-        for r in rows {
-            let label = format!("{} · {}", r.str(0), t.s(&format!("role.{}", r.str(1))));
-            if !out.contains(&label) {
-                out.push(label);
-            }
-        }
-    }
-    Ok(out)
+    Ok(crate::org::users::workers_for(c, path)?
+        .into_iter()
+        .map(|(name, role)| format!("{name} · {}", t.s(&format!("role.{}", role.as_str()))))
+        .collect())
 }
 
 impl HomePage {

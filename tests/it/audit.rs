@@ -160,6 +160,9 @@ const OTHER_ROUTES: &[&str] = &[
     "/cases/{id}/photos",
     "/cases/catalogue",
     "/cases/catalogue/{code}",
+    // A care alert names its person, her household and a reveal for a call (issue 19, item 4).
+    "/alerts/{id}",
+    "/alerts/{id}/reveal",
     // Sensing: devices and alerts name a person only by id (opening the record is audited).
     "/api/v1/telemetry",
     "/api/v1/devices",
@@ -173,7 +176,6 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/alerts/{id}/ack",
     "/api/v1/alerts/{id}/clear",
     "/alerts",
-    "/alerts/{id}",
     "/alerts/{id}/ack",
     "/alerts/{id}/clear",
     "/devices",
@@ -181,6 +183,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/rules",
     "/rules/{id}",
     "/rules/{id}/delete",
+    "/api/v1/rules/{id}/preview",
     "/static/sensing.js",
 ];
 
@@ -327,6 +330,57 @@ async fn every_personal_data_route_writes_an_entry() {
         .await
         .unwrap();
     let admin = app.token("admin").await;
+    // A care alert in wangge's grid on a door magnet bound to a person.
+    let (alert_id, alert_person) = {
+        let grid = crate::support::place_of(&app, "wangge").await;
+        let list: serde_json::Value = app
+            .get_json(
+                &admin,
+                &format!("/api/v1/devices?device_type=door_magnet&under={grid}"),
+            )
+            .await
+            .1;
+        let d = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["person_id"].is_i64())
+            .unwrap()
+            .clone();
+        let (dev, person) = (d["id"].as_i64().unwrap(), d["person_id"].as_i64().unwrap());
+        let r = app
+            .client()
+            .post(app.url("/api/v1/rules"))
+            .bearer_auth(&admin)
+            .json(
+                &serde_json::json!({"name": "求助按钮", "kind": "event", "severity": "critical",
+                "device_id": dev, "params": {"key": "sos", "equals": 1}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let r = app
+            .client()
+            .post(app.url("/api/v1/telemetry"))
+            .bearer_auth(d["token"].as_str().unwrap())
+            .json(&serde_json::json!({"values": {"sos": 1}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let id = app
+            .db
+            .read(move |c| {
+                c.query_i64(
+                    "SELECT id FROM alerts WHERE device_id = $1 ORDER BY id DESC LIMIT 1",
+                    linli::params![dev],
+                )
+            })
+            .await
+            .unwrap();
+        (id, person)
+    };
 
     // (route, request, the subject the entry must name, the action)
     type Req = Box<dyn Fn() -> reqwest::RequestBuilder>;
@@ -632,6 +686,32 @@ async fn every_personal_data_route_writes_an_entry() {
                 })
             },
             format!("case:{hotline_case}"),
+            "reveal",
+        ),
+        (
+            "/alerts/{id}",
+            {
+                let (c, u) = (b.clone(), url(format!("/alerts/{alert_id}")));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{alert_person}"),
+            "read",
+        ),
+        (
+            "/alerts/{id}/reveal",
+            {
+                let (c, u, f) = (
+                    b.clone(),
+                    url(format!("/alerts/{alert_id}/reveal")),
+                    vec![
+                        ("csrf".to_string(), csrf.clone()),
+                        ("person".into(), alert_person.to_string()),
+                        ("purpose".into(), "emergency".into()),
+                    ],
+                );
+                Box::new(move || c.post(&u).form(&f))
+            },
+            format!("person:{alert_person}"),
             "reveal",
         ),
         (

@@ -534,6 +534,10 @@ pub struct RulePatch {
     /// Replaces every per-person parameter set (`[]` removes them all).
     #[serde(default)]
     pub overrides: Option<Vec<PersonParams>>,
+    /// Saves a change that would fire at once for some devices. Without it such a change is
+    /// not saved: the answer is its preview (409, `RulePreview`).
+    #[serde(default)]
+    pub confirm: Option<bool>,
 }
 
 /// Applies a JSON merge patch (RFC 7396) to `target`.
@@ -827,3 +831,17 @@ pub fn arm_device(c: &mut dyn Conn, set: &RuleSet, dev: &DeviceInfo, now: i64) -
 mod timers;
 
 pub use timers::*;
+
+mod preview;
+
+pub use preview::{RulePreview, preview};
+
+/// Records who owns a rule: whoever created or last changed it (told when its alerts are
+/// grouped into one case).
+pub fn set_owner(c: &mut dyn Conn, id: i64, user: i64) -> Result<()> {
+    c.exec(
+        "UPDATE rules SET owner_id = $1 WHERE id = $2",
+        params![user, id],
+    )?;
+    Ok(())
+}

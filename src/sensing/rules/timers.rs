@@ -270,13 +270,9 @@ pub(super) fn judge_timer(
             if last.is_some_and(|t| due_at - t < after) {
                 return Ok(None);
             }
-            Ok(Some((
-                format!(
-                    "设备离线：超过 {} 秒未上报 / device offline: no contact for {} s",
-                    after / 1000,
-                    after / 1000
-                ),
-                serde_json::json!({"last_seen_at": last}),
+            Ok(Some(said(
+                "offline",
+                serde_json::json!({"last_seen_at": last, "after_s": after / 1000}),
             )))
         }
         _ if p.min_total.is_some() => {
@@ -299,12 +295,8 @@ pub(super) fn judge_timer(
             if used >= min {
                 return Ok(None);
             }
-            Ok(Some((
-                format!(
-                    "{} 小时内用量 {used:.3} 低于 {min} / use of {used:.3} in {} h is under {min}",
-                    span as f64 / 3.6e6,
-                    span as f64 / 3.6e6
-                ),
+            Ok(Some(said(
+                "absence",
                 serde_json::json!({"key": key, "used": used, "min_total": min, "from": from, "to": due_at, "readings": r.i64(2)}),
             )))
         }
@@ -321,13 +313,9 @@ pub(super) fn judge_timer(
                     if last.is_some_and(|t| t >= start) {
                         return Ok(None);
                     }
-                    Ok(Some((
-                        format!(
-                            "{} 时段内没有 {key} 事件 / no {key} event within {}",
-                            p.window.clone().unwrap_or_default(),
-                            p.window.clone().unwrap_or_default()
-                        ),
-                        serde_json::json!({"key": key, "window": p.window, "last_event_at": last}),
+                    Ok(Some(said(
+                        "absence",
+                        serde_json::json!({"key": key, "equals": p.equals, "window": p.window, "last_event_at": last}),
                     )))
                 }
                 None => {
@@ -335,13 +323,9 @@ pub(super) fn judge_timer(
                     if last.is_some_and(|t| due_at - t < span) {
                         return Ok(None);
                     }
-                    Ok(Some((
-                        format!(
-                            "已 {:.1} 小时没有 {key} 事件 / no {key} event for {:.1} h",
-                            span as f64 / 3.6e6,
-                            span as f64 / 3.6e6
-                        ),
-                        serde_json::json!({"key": key, "absence_s": span / 1000, "last_event_at": last}),
+                    Ok(Some(said(
+                        "absence",
+                        serde_json::json!({"key": key, "equals": p.equals, "absence_s": span / 1000, "last_event_at": last}),
                     )))
                 }
             }
@@ -378,14 +362,11 @@ pub fn on_reading(
                     )?;
                     let lasted = ts - since >= p.duration_s.unwrap_or(0) * 1000;
                     if lasted && hits >= p.repeat.unwrap_or(1) {
-                        let msg = format!(
-                            "{key} = {x} ({} {}) / {key} = {x} ({} {})",
-                            op_zh(p.op.as_deref()),
-                            p.value.unwrap_or_default(),
-                            p.op.as_deref().unwrap_or(""),
-                            p.value.unwrap_or_default()
+                        let (msg, details) = said(
+                            "threshold",
+                            serde_json::json!({"key": key, "value": x, "op": p.op, "threshold": p.value,
+                                               "ts": ts, "since": since, "hits": hits}),
                         );
-                        let details = serde_json::json!({"key": key, "value": x, "ts": ts, "since": since, "hits": hits});
                         out.extend(alerts::raise(c, rule, dev, now, &msg, details)?);
                     }
                 } else {
@@ -417,13 +398,10 @@ pub fn on_reading(
                         continue;
                     }
                 }
-                let msg = format!(
-                    "{} 事件：{key} = {} / event: {key} = {}",
-                    rule.name,
-                    v.display(),
-                    v.display()
+                let (msg, details) = said(
+                    "event",
+                    serde_json::json!({"key": key, "value": v.json(), "ts": ts}),
                 );
-                let details = serde_json::json!({"key": key, "value": v.json(), "ts": ts});
                 out.extend(alerts::raise(c, rule, dev, now, &msg, details)?);
             }
             RuleKind::Absence => {
@@ -474,14 +452,12 @@ pub fn on_reading(
     Ok(out)
 }
 
-pub(super) fn op_zh(op: Option<&str>) -> &'static str {
-    match op {
-        Some("gt") => "高于",
-        Some("ge") => "不低于",
-        Some("lt") => "低于",
-        Some("le") => "不高于",
-        _ => "",
-    }
+/// An alert's stored sentence (in Chinese, as cases are stored) beside its details, from
+/// which each page says it again in its viewer's language.
+fn said(kind: &str, details: serde_json::Value) -> (String, serde_json::Value) {
+    let msg = crate::sensing::words::describe(kind, &details, crate::kernel::i18n::Lang::Zh)
+        .unwrap_or_default();
+    (msg, details)
 }
 
 /// The device reported: push its offline timers and clear offline alerts.

@@ -128,7 +128,17 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
     // Shortened to one hour: one hour after the opening is past, so it fires now. (The edit
     // wakes the server's timer loop, which may fire it before this test's own tick does:
     // either way it fires once, at this clock, and is armed again one hour on.)
+    // It would fire at once, so it is saved only when confirmed (issue 19, item 5): first the
+    // answer is the preview and nothing changes.
     let (s, v) = patch(&app, &admin, &path, json!({"params": {"absence_s": 3600}})).await;
+    assert_eq!((s, v["would_fire_now"].as_i64()), (409, Some(1)), "{v}");
+    let (s, v) = patch(
+        &app,
+        &admin,
+        &path,
+        json!({"params": {"absence_s": 3600}, "confirm": true}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     tick(&app).await;
     let now = linli::sensing::of(&app.state).clock.now_ms();
@@ -144,7 +154,7 @@ async fn edited_absence_rule_fires_with_its_new_period_and_a_deleted_rule_never_
         detail["alert"]["message"]
             .as_str()
             .unwrap()
-            .contains("1.0 h"),
+            .starts_with("已 1 小时没有开门"),
         "{detail}"
     );
     assert_eq!(
