@@ -691,7 +691,7 @@ struct RuleView {
     r: Rule,
     /// What it watches, in words.
     target: String,
-    /// Its parameters as `name = value`, joined.
+    /// Its parameters in words.
     summary: String,
     /// The form's parameter fields: (name, translation key of the label, current value).
     fields: Vec<(&'static str, String, String)>,
@@ -709,12 +709,7 @@ impl RuleView {
             .iter()
             .map(|n| (*n, format!("p_{n}"), text(n)))
             .collect();
-        let summary = fields
-            .iter()
-            .filter(|f| !f.2.is_empty())
-            .map(|(n, _, v)| format!("{n} = {v}"))
-            .collect::<Vec<_>>()
-            .join(" · ");
+        let summary = super::words::rule_summary(r.kind.as_str(), &r.params, t);
         let mut target = Vec::new();
         if let Some(p) = r.profile_id {
             let name = profiles
@@ -728,7 +723,7 @@ impl RuleView {
             target.push(format!("{} #{d}", t.s("rule.target_device")));
         }
         if let Some(tag) = &r.tag {
-            target.push(format!("{} {tag}", t.s("rule.target_tag")));
+            target.push(format!("{} {}", t.s("rule.target_tag"), t.k_or("tag", tag)));
         }
         RuleView {
             target: target.join(" · "),
@@ -792,6 +787,8 @@ struct RulePage {
     /// A change not saved because it would fire now: its preview, and the form as sent (to
     /// send again with the confirmation).
     preview: Option<(RulePreview, Vec<(String, String)>)>,
+    /// The name of the case category an alert of the rule opens (its code when unknown).
+    category: Option<String>,
 }
 
 impl RulePage {
@@ -824,13 +821,17 @@ async fn rule_with(
 ) -> AppResult<Response> {
     worker(caller)?;
     let street = caller.street_id.ok_or_else(AppError::forbidden)?;
-    let (rule, profiles) = state
+    let lang = ctx().lang;
+    let (rule, profiles, category) = state
         .db
         .read(move |c| {
-            Ok((
-                super::rules::get(c, street, id)?,
-                devices::profiles(c, street)?,
-            ))
+            let rule = super::rules::get(c, street, id)?;
+            let category = match &rule {
+                Some(r) => crate::cases::category_by_code(c, street, &r.category)?
+                    .map(|k| k.name(lang).to_string()),
+                None => None,
+            };
+            Ok((rule, devices::profiles(c, street)?, category))
         })
         .await?;
     let rule = rule.ok_or_else(AppError::not_found)?;
@@ -846,6 +847,7 @@ async fn rule_with(
             editable,
             error,
             preview,
+            category,
         },
         status,
     ))

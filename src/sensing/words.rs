@@ -150,6 +150,66 @@ pub fn text(kind: &str, details: &Value, message: &str, lang: Lang) -> String {
     }
 }
 
+/// A rule's parameters as a sentence in the reader's language: "24 小时 内没有 开门（open）· 每天
+/// 07:00-21:00", never `absence_s = 86400`.
+pub fn rule_summary(kind: &str, p: &crate::sensing::rules::RuleParams, t: Tr) -> String {
+    let key = p.key.as_deref().map(|k| key_word(k, t)).unwrap_or_default();
+    let equals = p
+        .equals
+        .as_ref()
+        .map(|v| {
+            let raw = num(v);
+            t.k_or("alert.v", &raw)
+        })
+        .unwrap_or_default();
+    let mut parts = Vec::new();
+    match kind {
+        "threshold" => {
+            let op = p.op.as_deref().unwrap_or("gt");
+            parts.push(t.fill(
+                "rule.say.threshold",
+                &[
+                    ("key", &key),
+                    ("op", &t.k_or("rule.op", op)),
+                    (
+                        "value",
+                        &p.value.map(|v| num(&Value::from(v))).unwrap_or_default(),
+                    ),
+                ],
+            ));
+            if let Some(d) = p.duration_s.filter(|d| *d > 0) {
+                parts.push(t.fill("rule.say.lasting", &[("d", &duration(d, t))]));
+            }
+            if let Some(r) = p.repeat.filter(|r| *r > 1) {
+                parts.push(t.fill("rule.say.repeat", &[("n", &r)]));
+            }
+        }
+        "event" => parts.push(t.fill("rule.say.event", &[("key", &key), ("equals", &equals)])),
+        "absence" => {
+            let d = duration(p.absence_s.unwrap_or(0), t);
+            match p.min_total {
+                Some(m) => parts.push(t.fill(
+                    "rule.say.usage",
+                    &[("d", &d), ("key", &key), ("n", &num(&Value::from(m)))],
+                )),
+                None => parts.push(t.fill(
+                    "rule.say.absence",
+                    &[("d", &d), ("key", &key), ("equals", &equals)],
+                )),
+            }
+            if let Some(w) = &p.window {
+                parts.push(t.fill("rule.say.window", &[("w", w)]));
+            }
+        }
+        "offline" => match p.after_s {
+            Some(a) => parts.push(t.fill("rule.say.offline", &[("d", &duration(a, t))])),
+            None => parts.push(t.s("rule.say.offline_default").to_string()),
+        },
+        _ => {}
+    }
+    parts.join(" · ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +268,23 @@ mod tests {
                 assert!(!s.contains('{'), "{s}");
             }
         }
+    }
+
+    #[test]
+    fn a_rules_parameters_read_as_words() {
+        let p = crate::sensing::rules::RuleParams {
+            key: Some("door".into()),
+            equals: Some(serde_json::json!("open")),
+            absence_s: Some(86_400),
+            window: Some("07:00-21:00".into()),
+            ..Default::default()
+        };
+        let zh = super::rule_summary("absence", &p, Tr(Lang::Zh));
+        assert_eq!(zh, "24 小时内没有开门（开） · 每天 07:00-21:00");
+        let en = super::rule_summary("absence", &p, Tr(Lang::En));
+        assert!(
+            !en.contains("absence_s") && !en.chars().any(|c| c > '\u{2e80}'),
+            "{en}"
+        );
     }
 }

@@ -1075,12 +1075,12 @@ async fn a_rule_change_that_would_fire_now_asks_to_confirm_on_a_phone() {
             .await;
         b.assert_fits("the rule page's preview").await;
         assert!(
-            b.text("#rule-params").await.contains("86400"),
+            b.text("#rule-params").await.contains("24 小时"),
             "not saved yet"
         );
         b.click("#rule-confirm").await;
         // Saved: back on the rule page (a redirect), without the preview, with the new period.
-        b.wait_text("#rule-params", "absence_s = 1").await;
+        b.wait_text("#rule-params", "1 秒内没有开门").await;
         assert!(!b.text("#rule-params").await.contains("86400"));
         assert!(!b.has("#rule-preview").await);
     })
