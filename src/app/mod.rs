@@ -74,6 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     app = app
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(crate::web::signed_error_pages))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::http::layers::auth_layer,

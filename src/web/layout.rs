@@ -67,15 +67,44 @@ pub(crate) struct ErrorPage {
     message: String,
 }
 
+/// An error page's content, kept on the response so that [`signed_error_pages`] can draw it
+/// again inside the signed-in visitor's navigation.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorShown {
+    message: String,
+}
+
 pub fn error_page(status: StatusCode, message: &str) -> Response {
+    error_page_for(None, status, message)
+}
+
+fn error_page_for(caller: Option<&Caller>, status: StatusCode, message: &str) -> Response {
     let page = ErrorPage {
-        l: Layout::new(None),
+        l: Layout::new(caller),
         status: status.as_u16(),
         message: message.to_string(),
     };
     let mut res = render(&page);
     *res.status_mut() = status;
+    res.extensions_mut().insert(ErrorShown {
+        message: message.to_string(),
+    });
     res
+}
+
+/// Error pages keep the navigation and the sign-out for a signed-in visitor: an error is drawn
+/// where no request is at hand (`IntoResponse for AppError`), so this layer, inside sign-in,
+/// draws it again with the visitor's layout.
+pub async fn signed_error_pages(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let caller = req.extensions().get::<Caller>().cloned();
+    let res = next.run(req).await;
+    match (caller, res.extensions().get::<ErrorShown>().cloned()) {
+        (Some(c), Some(shown)) => error_page_for(Some(&c), res.status(), &shown.message),
+        _ => res,
+    }
 }
 
 pub(crate) async fn switch_lang(Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {

@@ -4,6 +4,7 @@
 
 mod home;
 mod layout;
+pub use layout::signed_error_pages;
 pub mod map;
 
 pub use layout::{Layout, NavUser, error_page, render};

@@ -394,3 +394,33 @@ async fn every_page_speaks_the_viewers_language_only() {
             .join("\n")
     );
 }
+
+/// Issue 19, item 10: an error page keeps the signed-in visitor's navigation and sign-out, in
+/// her language; a visitor not signed in still gets the plain page.
+#[tokio::test]
+async fn error_pages_keep_the_navigation_and_the_sign_out() {
+    let app = support::spawn().await;
+    let (b, _) = app.login_page("jumin", PASSWORD).await;
+    for (path, status) in [
+        ("/admin/users", 403),
+        ("/cases/99999999", 404),
+        ("/no-such-page", 404),
+    ] {
+        let r = b.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("id=\"logout\""), "{path}: the sign-out");
+        assert!(
+            html.contains("class=\"main-nav\"") && html.contains("href=\"/me/access-log\""),
+            "{path}: the navigation"
+        );
+    }
+    let r = app
+        .client()
+        .get(app.url("/no-such-page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(!r.text().await.unwrap().contains("id=\"logout\""));
+}
