@@ -17,6 +17,8 @@ pub struct Layout {
     pub lang: &'static str,
     pub html_lang: &'static str,
     pub here: String,
+    /// The request's path as it is, to mark where the visitor is in the navigation.
+    pub path: String,
     pub user: Option<NavUser>,
     pub csrf: String,
     pub flash: Option<String>,
@@ -30,6 +32,15 @@ pub struct NavUser {
 }
 
 impl Layout {
+    /// Whether a navigation entry is where the visitor is (its page or one below it).
+    pub fn is_here(&self, href: &str) -> bool {
+        let path = self.path.split('?').next().unwrap_or("");
+        if href == "/" {
+            return path == "/";
+        }
+        path == href || path.starts_with(&format!("{href}/"))
+    }
+
     pub fn new(caller: Option<&Caller>) -> Layout {
         let c = ctx();
         Layout {
@@ -37,6 +48,7 @@ impl Layout {
             lang: c.lang.code(),
             html_lang: c.lang.html_lang(),
             here: form_urlencoded::byte_serialize(c.path.as_bytes()).collect(),
+            path: c.path.clone(),
             user: caller.map(|c| NavUser {
                 name: c.display_name.clone(),
                 role_key: c.primary_role().label_key(),

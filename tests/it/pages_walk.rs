@@ -424,3 +424,21 @@ async fn error_pages_keep_the_navigation_and_the_sign_out() {
     assert_eq!(r.status(), 404);
     assert!(!r.text().await.unwrap().contains("id=\"logout\""));
 }
+
+/// Issue 19, item 18: a skip link to the content, and the navigation says where the visitor is.
+#[tokio::test]
+async fn pages_have_a_skip_link_and_mark_where_you_are() {
+    let app = support::spawn().await;
+    let (b, _) = app.login_page("wangge", PASSWORD).await;
+    let html = app.page(&b, "/cases").await;
+    assert!(html.contains("class=\"skip\" href=\"#main\"") && html.contains("<main id=\"main\""));
+    let nav = &html[html.find("class=\"main-nav\"").unwrap()..];
+    let nav = &nav[..nav.find("</nav>").unwrap()];
+    assert_eq!(nav.matches("aria-current=\"page\"").count(), 1, "{nav}");
+    assert!(
+        nav.contains("href=\"/cases\" id=\"nav-cases\" aria-current=\"page\""),
+        "{nav}"
+    );
+    let home = app.page(&b, "/").await;
+    assert!(home.contains("<a href=\"/\" aria-current=\"page\">"));
+}
