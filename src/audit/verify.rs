@@ -417,14 +417,10 @@ impl Digests {
 
 /// Reads the whole subject index (rows for entries below `indexed`), compares it with what the
 /// entries named, and names the differing rows.
-fn check_index(
-    c: &mut dyn Conn,
-    indexed: u64,
-    d: &mut Digests,
-    problems: &mut Vec<Problem>,
-) -> Result<u64> {
+/// Every row of the subject index below `indexed`, in key order, a chunk at a time (keyset
+/// paging: the cost of a chunk does not grow with the index).
+fn index_rows(c: &mut dyn Conn, indexed: u64, mut f: impl FnMut(&str, u64)) -> Result<()> {
     const CHUNK: i64 = 20_000;
-    let mut rows_seen = 0u64;
     let mut after: Option<(String, i64)> = None;
     loop {
         let rows = match &after {
@@ -443,11 +439,25 @@ fn check_index(
         for r in &rows {
             let seq = r.i64(1) as u64;
             if seq < indexed {
-                d.found(&r.str(0), seq);
-                rows_seen += 1;
+                f(&r.str(0), seq);
             }
         }
     }
+    Ok(())
+}
+
+fn check_index(
+    c: &mut dyn Conn,
+    indexed: u64,
+    d: &mut Digests,
+    problems: &mut Vec<Problem>,
+) -> Result<u64> {
+    const CHUNK: i64 = 20_000;
+    let mut rows_seen = 0u64;
+    index_rows(c, indexed, |subject, seq| {
+        d.found(subject, seq);
+        rows_seen += 1;
+    })?;
     let bad: HashSet<usize> = (0..BUCKETS).filter(|&b| d.want[b] != d.have[b]).collect();
     if bad.is_empty() {
         return Ok(rows_seen);
@@ -474,28 +484,11 @@ fn check_index(
         }
     }
     let mut have: HashSet<(String, u64)> = HashSet::new();
-    let mut after: Option<(String, i64)> = None;
-    loop {
-        let rows = match &after {
-            None => c.query(
-                "SELECT subject, seq FROM audit_subjects ORDER BY subject, seq LIMIT $1",
-                params![CHUNK],
-            )?,
-            Some((s, q)) => c.query(
-                "SELECT subject, seq FROM audit_subjects WHERE subject > $1 OR (subject = $1 AND seq > $2) \
-                 ORDER BY subject, seq LIMIT $3",
-                params![s.clone(), *q, CHUNK],
-            )?,
-        };
-        let Some(last) = rows.last() else { break };
-        after = Some((last.str(0), last.i64(1)));
-        for r in &rows {
-            let (s, seq) = (r.str(0), r.i64(1) as u64);
-            if seq < indexed && bad.contains(&row_hash(&s, seq).0) {
-                have.insert((s, seq));
-            }
+    index_rows(c, indexed, |subject, seq| {
+        if bad.contains(&row_hash(subject, seq).0) {
+            have.insert((subject.to_string(), seq));
         }
-    }
+    })?;
     let mut missing: Vec<_> = want.difference(&have).cloned().collect();
     let mut extra: Vec<_> = have.difference(&want).cloned().collect();
     missing.sort_by_key(|(s, q)| (*q, s.clone()));

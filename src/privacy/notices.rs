@@ -58,8 +58,19 @@ fn num(v: &serde_json::Value, k: &str) -> i64 {
 /// Describes notices in the reader's language.
 pub fn describe(c: &mut dyn Conn, t: Tr, notices: &[Notice]) -> Result<Vec<NoticeView>> {
     let mut out = Vec::with_capacity(notices.len());
+    // Twenty notices are often about two or three accounts: each is looked up once.
+    let mut people: std::collections::HashMap<i64, String> = Default::default();
     for n in notices {
-        let who = who(c, t, n)?;
+        let who = match n.actor_id.and_then(|id| people.get(&id)) {
+            Some(w) => w.clone(),
+            None => {
+                let w = who(c, t, n)?;
+                if let Some(id) = n.actor_id {
+                    people.insert(id, w.clone());
+                }
+                w
+            }
+        };
         let e = &n.evidence;
         let entries = e["entries"].as_array().map(|a| a.len()).unwrap_or(0) as i64;
         let sentence = match n.kind.as_str() {
