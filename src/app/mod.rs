@@ -94,13 +94,24 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_wrapped(state, listener, shutdown, |r| r).await
+}
+
+/// `serve` with the router passed through `wrap` first: the integration tests put a layer
+/// around it that checks every answer against the OpenAPI document.
+pub async fn serve_wrapped(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    wrap: impl FnOnce(Router) -> Router,
+) -> std::io::Result<()> {
     let db = state.db.clone();
     let list = areas();
     jobs::at_start(&state, &list).await;
     let mut tasks = jobs::spawn(&state, &list);
     tasks.push(beat(state.clone()));
     let final_head = state.clone();
-    let app = router(state);
+    let app = wrap(router(state));
     let res = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -34,9 +34,43 @@ pub fn openapi_json() -> String {
     for area in super::areas::areas() {
         doc.merge((area.openapi)());
     }
+    every_error_documented(&mut doc);
     let mut s = doc
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
     s.push('\n');
     s
+}
+
+/// Every operation may answer with an error (401 without sign-in, 403 out of scope, 429, 503
+/// when busy, …): an operation that does not list a status explicitly answers errors with the
+/// one error body, whose `code` is one of `ErrorCode`.
+fn every_error_documented(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = ResponseBuilder::new()
+        .description("An error: `{\"error\":{\"code\",\"message\"}}`; `code` is one of ErrorCode.")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses
+                .responses
+                .entry("default".to_string())
+                .or_insert_with(|| error.clone().into());
+        }
+    }
 }

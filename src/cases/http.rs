@@ -42,7 +42,8 @@ use crate::store::now_ms;
     read_all_inbox,
     set_webhook,
     upload_photo,
-    get_photo
+    get_photo,
+    reveal_case
 ))]
 pub struct CasesApi;
 
@@ -187,7 +188,7 @@ pub async fn put_calendar(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(year): Path<i32>,
-    ApiJson(days): ApiJson<Vec<CalendarDay>>,
+    ApiJson(days): crate::http::ApiJsonList<Vec<CalendarDay>>,
 ) -> AppResult<StatusCode> {
     let street = crate::org::access::street_admin(&caller)?;
     if !(2000..=2100).contains(&year) || calendar::check_year(year, &days).is_err() {
@@ -1042,7 +1043,7 @@ pub struct PhotoQuery {
 /// A photo of a case the caller may see (`?thumb=1` for its thumbnail).
 #[utoipa::path(get, path = "/api/v1/cases/{id}/photos/{pid}", tag = "cases",
     params(("id" = i64, Path), ("pid" = i64, Path), PhotoQuery), security(("bearer" = [])),
-    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the photo as uploaded (JPEG or PNG), or its JPEG thumbnail", content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))), (status = 404, body = ErrorBody)))]
 pub async fn get_photo(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,

@@ -1,6 +1,7 @@
 //! A case's kinds: channels, categories and their extra fields, and the errors of a case.
 
 use super::*;
+use crate::kernel::Code;
 
 /// Where a case came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -173,10 +174,10 @@ impl From<CaseError> for AppError {
             CaseError::Store(e) => e.into(),
             CaseError::Invalid(key) => AppError::invalid(key),
             CaseError::Forbidden(why) => {
-                AppError::with_message(StatusCode::FORBIDDEN, "forbidden", why.message())
+                AppError::with_message(StatusCode::FORBIDDEN, Code::Forbidden, why.message())
             }
             CaseError::Conflict(why) => {
-                AppError::with_message(StatusCode::CONFLICT, "state_conflict", why.message())
+                AppError::with_message(StatusCode::CONFLICT, Code::StateConflict, why.message())
             }
             CaseError::NotFound => AppError::not_found(),
         }

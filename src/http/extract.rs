@@ -1,6 +1,7 @@
 //! Handler arguments with linli's errors: the signed-in caller, JSON and form bodies, path and
 //! query parameters, and the CSRF check of forms.
 
+use crate::kernel::Code;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, request::Parts};
 
@@ -34,17 +35,65 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeSigned {
 }
 
 /// JSON bodies whose rejections use linli's error format (400 malformed, 413 too large,
-/// 415 wrong content type).
-pub struct ApiJson<T>(pub T);
+/// 415 wrong content type). The body must be a JSON object: serde would otherwise read `[]` as
+/// a struct whose fields are all absent, and a PATCH of `[]` would "succeed" with no change.
+/// The few calls that take a list say so with `LIST = true` (`ApiJsonList`).
+pub struct ApiJson<T, const LIST: bool = false>(pub T);
 
-impl<T, S> FromRequest<S> for ApiJson<T>
+/// A JSON body that is a list (a year's calendar).
+pub type ApiJsonList<T> = ApiJson<T, true>;
+
+impl<T, S, const LIST: bool> FromRequest<S> for ApiJson<T, LIST>
 where
-    axum::Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        let json_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !json_type {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::ContentType,
+                "error.content_type",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| {
+                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::new(rej.status(), Code::TooLarge, "error.too_large")
+                } else {
+                    AppError::new(StatusCode::BAD_REQUEST, Code::BadJson, "error.bad_json")
+                }
+            })?;
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        let wanted = if LIST { b'[' } else { b'{' };
+        if first.is_some_and(|b| *b != wanted) && first.is_some_and(|b| *b == b'[' || *b == b'{') {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                Code::BadJson,
+                if LIST {
+                    "error.json_list"
+                } else {
+                    "error.json_object"
+                },
+            ));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => Err(json_rejection(rej)),
         }
@@ -56,23 +105,23 @@ fn json_rejection(rej: axum::extract::rejection::JsonRejection) -> AppError {
     let status = rej.status();
     match rej {
         _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            AppError::new(status, "too_large", "error.too_large")
+            AppError::new(status, Code::TooLarge, "error.too_large")
         }
         J::MissingJsonContentType(_) => AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content_type",
+            Code::ContentType,
             "error.content_type",
         ),
         J::JsonDataError(e) => AppError::with_message(
             StatusCode::BAD_REQUEST,
-            "bad_json",
+            Code::BadJson,
             format!(
                 "{} ({})",
                 crate::kernel::i18n::tr(ctx().lang, "error.bad_fields"),
                 e.body_text()
             ),
         ),
-        _ => AppError::new(StatusCode::BAD_REQUEST, "bad_json", "error.bad_json"),
+        _ => AppError::new(StatusCode::BAD_REQUEST, Code::BadJson, "error.bad_json"),
     }
 }
 
@@ -90,7 +139,7 @@ where
             Ok(axum::Form(v)) => Ok(ApiForm(v)),
             Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                Code::TooLarge,
                 "error.too_large",
             )),
             Err(_) => Err(AppError::bad_request("error.bad_form")),
@@ -141,7 +190,7 @@ where
                     .unwrap_or(&text);
                 Err(AppError::with_message(
                     StatusCode::BAD_REQUEST,
-                    "bad_request",
+                    Code::BadRequest,
                     {
                         let lang = ctx().lang;
                         let msg = crate::kernel::i18n::tr(lang, "error.bad_param");

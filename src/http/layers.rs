@@ -1,6 +1,7 @@
 //! The layers every request passes: the request context and security headers (outermost),
 //! HSTS behind TLS, and sign-in (a session cookie or a bearer token resolved to a `Caller`).
 
+use crate::kernel::Code;
 use std::sync::Arc;
 
 use axum::extract::Request;
@@ -203,14 +204,14 @@ pub async fn auth_layer(
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
                 if crate::http::check_csrf(&c, sent).is_err() {
-                    return AppError::new(StatusCode::FORBIDDEN, "csrf", "error.csrf_header")
+                    return AppError::new(StatusCode::FORBIDDEN, Code::Csrf, "error.csrf_header")
                         .into_response();
                 }
             }
             req.extensions_mut().insert(c);
         } else if bearer.is_some() {
             // A presented but unknown or expired token is an error, not an anonymous call.
-            return AppError::new(StatusCode::UNAUTHORIZED, "bad_token", "error.bad_token")
+            return AppError::new(StatusCode::UNAUTHORIZED, Code::BadToken, "error.bad_token")
                 .into_response();
         }
     }

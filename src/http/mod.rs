@@ -12,7 +12,8 @@ pub mod respond;
 pub use crate::kernel::blank_as_none;
 pub use client::ClientAddr;
 pub use extract::{
-    ApiForm, ApiJson, CsrfForm, MaybeSigned, NextQuery, Path, Query, Signed, check_csrf, safe_next,
+    ApiForm, ApiJson, ApiJsonList, CsrfForm, MaybeSigned, NextQuery, Path, Query, Signed,
+    check_csrf, safe_next,
 };
 pub use layers::{LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie};
 pub use respond::{

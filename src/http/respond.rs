@@ -17,7 +17,7 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable machine-readable code, e.g. `not_found`, `bad_json`.
-    pub code: String,
+    pub code: crate::kernel::Code,
     /// A message for a person, in the request's language.
     pub message: String,
 }

@@ -27,7 +27,7 @@ where
 /// The status an error answers with (HTTP's, as every channel maps to it).
 pub use axum::http::StatusCode;
 pub use ctx::{RequestCtx, ctx};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Code};
 
 /// Compares two secrets (a CSRF token, a metrics token) in time that does not depend on where
 /// they differ.

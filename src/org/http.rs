@@ -30,6 +30,7 @@ use crate::http::Created;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed, json_bytes};
 use crate::http::{Path, Query};
+use crate::kernel::Code;
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::places::{self, Place, PlaceSummary};
 use crate::org::{Grant, login, users};
@@ -81,7 +82,7 @@ pub(crate) async fn create_session(
         login::LoginOutcome::RateLimited => {
             return Err(AppError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                Code::RateLimited,
                 "error.rate_limited",
             ));
         }
@@ -89,7 +90,7 @@ pub(crate) async fn create_session(
         login::LoginOutcome::Refused(_) => {
             return Err(AppError::new(
                 StatusCode::UNAUTHORIZED,
-                "bad_credentials",
+                Code::BadCredentials,
                 "login.bad",
             ));
         }

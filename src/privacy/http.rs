@@ -306,7 +306,7 @@ pub(crate) async fn decide_export(
 
 /// Downloads an approved export as CSV (its requester only, until it expires).
 #[utoipa::path(get, path = "/api/v1/exports/{id}/download", tag = "registry", params(("id" = i64, Path), FormatQuery), security(("bearer" = [])),
-    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "CSV, or XLSX with `format=xlsx`", content((Vec<u8> = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn download_export(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,

@@ -1,6 +1,7 @@
 //! Reading residents' records on behalf of a caller: scope first, then the audit entry, then
 //! the data. Both the pages and the API go through here, so no route can forget either.
 
+use crate::kernel::Code;
 use serde::{Deserialize, Serialize};
 
 use super::households::{self, Household};
@@ -181,7 +182,7 @@ pub async fn reveal(
     let Some(blob) = row.blob(0) else {
         return Err(AppError::new(
             crate::kernel::StatusCode::NOT_FOUND,
-            "no_value",
+            Code::NoValue,
             "error.no_value",
         ));
     };
@@ -228,7 +229,7 @@ pub async fn own_data(state: &AppState, caller: &Caller) -> AppResult<OwnData> {
     let Some(pid) = caller.person_id else {
         return Err(AppError::new(
             crate::kernel::StatusCode::NOT_FOUND,
-            "no_record",
+            Code::NoRecord,
             "error.no_record",
         ));
     };
@@ -324,7 +325,7 @@ pub async fn request_correction(
     let Some(pid) = caller.person_id else {
         return Err(AppError::new(
             crate::kernel::StatusCode::NOT_FOUND,
-            "no_record",
+            Code::NoRecord,
             "error.no_record",
         ));
     };
@@ -518,14 +519,14 @@ pub async fn decide_export(
             )? {
                 return Err(AppError::new(
                     crate::kernel::StatusCode::FORBIDDEN,
-                    "vouched",
+                    Code::Vouched,
                     "error.export_vouched",
                 ));
             }
             if r.state != "pending" {
                 return Err(AppError::new(
                     crate::kernel::StatusCode::CONFLICT,
-                    "decided",
+                    Code::Decided,
                     "error.export_decided",
                 ));
             }
@@ -588,7 +589,7 @@ pub async fn download_export(
     if bytes.is_empty() {
         return Err(AppError::new(
             crate::kernel::StatusCode::FORBIDDEN,
-            "not_approved",
+            Code::NotApproved,
             "error.export_not_ready",
         ));
     }
@@ -701,7 +702,7 @@ pub async fn update_person(
         (Some(Err(PatchError::Key(k))), _) => Err(AppError::invalid(k)),
         (Some(Err(PatchError::Message(m))), _) => Err(AppError::with_message(
             crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
+            Code::Invalid,
             m,
         )),
         (None, exists) => {
@@ -796,14 +797,14 @@ pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> A
                     .map_err(|e| {
                         AppError::with_message(
                             crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
-                            "invalid",
+                            Code::Invalid,
                             e.to_string(),
                         )
                     })?;
                 if dry.update > 0 || dry.unchanged > 0 {
                     return Err(AppError::new(
                         crate::kernel::StatusCode::CONFLICT,
-                        "conflict",
+                        Code::Conflict,
                         "error.person_exists",
                     ));
                 }
@@ -812,7 +813,7 @@ pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> A
                         |e| {
                             AppError::with_message(
                                 crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
-                                "invalid",
+                                Code::Invalid,
                                 e.to_string(),
                             )
                         },
@@ -820,7 +821,7 @@ pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> A
                     let idn = super::idnum::IdNumber::parse(&id_text).map_err(|e| {
                         AppError::with_message(
                             crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
-                            "invalid",
+                            Code::Invalid,
                             e.to_string(),
                         )
                     })?;
@@ -835,7 +836,7 @@ pub async fn create_person(state: &AppState, caller: &Caller, p: NewPerson) -> A
             Err(match last_refusal {
                 Some(reason) => AppError::with_message(
                     crate::kernel::StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
+                    Code::Invalid,
                     reason,
                 ),
                 None => AppError::invalid("error.place_not_found"),

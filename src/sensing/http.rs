@@ -1,5 +1,6 @@
 //! The sensing API: telemetry in (device token), devices, rules and alerts out (users).
 
+use crate::kernel::Code;
 use std::sync::Arc;
 
 use crate::http::{Path, Query};
@@ -48,7 +49,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/alerts/{id}/clear", post(clear_alert))
 }
 
-fn refused(status: StatusCode, code: &'static str, msg: String) -> AppError {
+fn refused(status: StatusCode, code: Code, msg: String) -> AppError {
     AppError::with_message(status, code, msg)
 }
 
@@ -92,7 +93,7 @@ async fn post_telemetry(
         s.metrics.refuse("http", "no_token");
         return Err(refused(
             StatusCode::UNAUTHORIZED,
-            "no_token",
+            Code::NoToken,
             "缺少设备令牌（Authorization: Bearer 令牌） / the device token is missing (Authorization: Bearer TOKEN)".into(),
         ));
     };
@@ -100,7 +101,7 @@ async fn post_telemetry(
         s.metrics.refuse("http", "bad_token");
         return Err(refused(
             StatusCode::UNAUTHORIZED,
-            "bad_token",
+            Code::BadToken,
             "设备令牌无效 / unknown device token".into(),
         ));
     };
@@ -108,7 +109,7 @@ async fn post_telemetry(
         s.metrics.refuse("http", "inactive_device");
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "inactive_device",
+            Code::InactiveDevice,
             "error.device_inactive",
         ));
     }
@@ -116,8 +117,8 @@ async fn post_telemetry(
     let readings = match ingest::parse(&body, now) {
         Ok(r) => r,
         Err(e) => {
-            s.metrics.refuse("http", e.reason);
-            let status = if e.reason == "too_many" {
+            s.metrics.refuse("http", e.reason.as_str());
+            let status = if e.reason == Code::TooMany {
                 StatusCode::PAYLOAD_TOO_LARGE
             } else {
                 StatusCode::BAD_REQUEST
@@ -187,6 +188,14 @@ async fn list_devices(
         .await?;
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
+    super::audit_listed(
+        &state,
+        &caller,
+        items.iter().map(|d| d.person_id),
+        items.iter().map(|d| d.household_id),
+        Action::List,
+    )
+    .await?;
     Ok(Json(DeviceList {
         items,
         next_offset: more.then_some(offset + limit),
@@ -276,7 +285,7 @@ pub struct CreatedDevice {
 fn invalid(zh: &str, en: &str) -> AppError {
     AppError::with_message(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid",
+        Code::Invalid,
         format!("{zh} / {en}"),
     )
 }
@@ -605,7 +614,7 @@ async fn create_rule(
     let street = crate::org::access::street_admin(&caller)?;
     let user = caller.user_id;
     rule.validate()
-        .map_err(|m| AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m))?;
+        .map_err(|m| AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, Code::Invalid, m))?;
     let now = crate::sensing::of(&state).clock.now_ms();
     let id = state
         .db
@@ -699,7 +708,7 @@ pub async fn rule_preview(
                 Err(m) => {
                     return Ok(Err(AppError::with_message(
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid",
+                        Code::Invalid,
                         m,
                     )));
                 }
@@ -736,7 +745,7 @@ pub async fn change_rule(
         .write_tx(move |c| -> AppResult<Result<Changed, RulePreview>> {
             let old = rules::get(c, street, id)?.ok_or_else(AppError::not_found)?;
             let new = patch.apply(&old).map_err(|m| {
-                AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
+                AppError::with_message(StatusCode::UNPROCESSABLE_ENTITY, Code::Invalid, m)
             })?;
             if let Some(o) = &patch.overrides {
                 for p in o {
@@ -873,6 +882,57 @@ pub struct AlertsQuery {
     pub offset: Option<i64>,
 }
 
+/// The answer of the alerts list: linli's page of alerts, or with `format=fiware` an array of
+/// FIWARE Smart Data Models `Alert` entities (documentation only; each handler builds one).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum AlertsAnswer {
+    Linli(AlertList),
+    Fiware(Vec<FiwareAlert>),
+}
+
+/// A FIWARE Smart Data Models `Alert` entity, as `format=fiware` answers (documentation only:
+/// `alerts::fiware` builds it).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct FiwareAlert {
+    /// `urn:ngsi-ld:Alert:linli:{id}`.
+    pub id: String,
+    /// Always `Alert`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `health`, `water`, `environment` or `security`.
+    pub category: String,
+    /// The rule's kind: `threshold`, `event`, `absence`, `offline`.
+    pub sub_category: String,
+    /// `critical`, `high`, `medium` or `low`.
+    pub severity: String,
+    pub description: String,
+    pub date_issued: String,
+    pub valid_from: String,
+    /// Set once the alert is cleared.
+    pub valid_to: Option<String>,
+    pub date_modified: String,
+    /// `urn:ngsi-ld:Device:linli:{device id}`.
+    pub alert_source: String,
+    /// linli's state, rule, hits, details, place and escalation level.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// The answer of one alert: linli's alert with its history, or with `format=fiware` one FIWARE
+/// `Alert` entity.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+#[allow(clippy::large_enum_variant)]
+pub enum AlertAnswer {
+    Linli(AlertDetail),
+    Fiware(FiwareAlert),
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct AlertList {
     pub items: Vec<Alert>,
@@ -884,7 +944,7 @@ const STATES: [&str; 4] = ["active_unack", "active_ack", "cleared_unack", "clear
 /// Alerts within the caller's scope, active first, newest first. With `format=fiware` the
 /// answer is an array of FIWARE `Alert` entities.
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "sensing", params(AlertsQuery), security(("bearer" = [])),
-    responses((status = 200, body = AlertList), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = AlertsAnswer), (status = 400, body = ErrorBody)))]
 async fn list_alerts(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
@@ -922,6 +982,14 @@ async fn list_alerts(
     let mut items = Alert::localised(items, crate::kernel::ctx().lang);
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
+    super::audit_listed(
+        &state,
+        &caller,
+        items.iter().map(|a| a.person_id),
+        [],
+        Action::List,
+    )
+    .await?;
     if q.format.as_deref() == Some("fiware") {
         let v: Vec<serde_json::Value> = items.iter().map(alerts::fiware).collect();
         return Ok(Json(v).into_response());
@@ -948,7 +1016,7 @@ pub struct FormatQuery {
 
 /// One alert with its history.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "sensing", params(("id" = i64, Path), FormatQuery), security(("bearer" = [])),
-    responses((status = 200, body = AlertDetail), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AlertAnswer), (status = 404, body = ErrorBody)))]
 async fn get_alert(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
@@ -967,6 +1035,7 @@ async fn get_alert(
         })
         .await?
         .ok_or_else(AppError::not_found)?;
+    super::audit_listed(&state, &caller, [alert.person_id], [], Action::Read).await?;
     alert.localise(crate::kernel::ctx().lang);
     if f.format.as_deref() == Some("fiware") {
         return Ok(Json(alerts::fiware(&alert)).into_response());
@@ -988,7 +1057,7 @@ fn note_of(body: &[u8]) -> AppResult<String> {
     }
     serde_json::from_slice::<AlertAction>(body)
         .map(|a| a.note)
-        .map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "bad_json", "error.bad_json"))
+        .map_err(|_| AppError::new(StatusCode::BAD_REQUEST, Code::BadJson, "error.bad_json"))
 }
 
 pub async fn act(
@@ -1022,12 +1091,12 @@ pub async fn act(
         Err(Refusal::NotFound) => Err(AppError::not_found()),
         Err(Refusal::AlreadyAcknowledged) => Err(AppError::new(
             StatusCode::CONFLICT,
-            "conflict",
+            Code::Conflict,
             "alert.already_acked",
         )),
         Err(Refusal::AlreadyCleared) => Err(AppError::new(
             StatusCode::CONFLICT,
-            "conflict",
+            Code::Conflict,
             "alert.already_cleared",
         )),
     }

@@ -52,11 +52,11 @@ pub struct Reading {
 /// Why a payload was refused: a reason for `/metrics` and a bilingual message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refused {
-    pub reason: &'static str,
+    pub reason: crate::kernel::Code,
     pub message: String,
 }
 
-fn refused(reason: &'static str, zh: &str, en: &str) -> Refused {
+fn refused(reason: crate::kernel::Code, zh: &str, en: &str) -> Refused {
     Refused {
         reason,
         message: format!("{zh} / {en}"),
@@ -67,7 +67,7 @@ fn refused(reason: &'static str, zh: &str, en: &str) -> Refused {
 pub fn parse(body: &[u8], now: i64) -> std::result::Result<Vec<Reading>, Refused> {
     let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         refused(
-            "malformed",
+            crate::kernel::Code::Malformed,
             &format!("不是有效的 JSON：{e}"),
             &format!("not valid JSON: {e}"),
         )
@@ -76,7 +76,11 @@ pub fn parse(body: &[u8], now: i64) -> std::result::Result<Vec<Reading>, Refused
     match v {
         serde_json::Value::Array(items) => {
             if items.is_empty() {
-                return Err(refused("malformed", "数组为空", "the array is empty"));
+                return Err(refused(
+                    crate::kernel::Code::Malformed,
+                    "数组为空",
+                    "the array is empty",
+                ));
             }
             for (i, it) in items.into_iter().enumerate() {
                 one(it, now, &mut out).map_err(|mut r| {
@@ -92,13 +96,17 @@ pub fn parse(body: &[u8], now: i64) -> std::result::Result<Vec<Reading>, Refused
     }
     if out.len() > MAX_READINGS {
         return Err(refused(
-            "too_many",
+            crate::kernel::Code::TooMany,
             &format!("一次最多 {MAX_READINGS} 个读数"),
             &format!("at most {MAX_READINGS} readings at once"),
         ));
     }
     if out.is_empty() {
-        return Err(refused("malformed", "没有读数", "no readings"));
+        return Err(refused(
+            crate::kernel::Code::Malformed,
+            "没有读数",
+            "no readings",
+        ));
     }
     Ok(out)
 }
@@ -106,7 +114,7 @@ pub fn parse(body: &[u8], now: i64) -> std::result::Result<Vec<Reading>, Refused
 fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::Result<(), Refused> {
     let serde_json::Value::Object(mut obj) = v else {
         return Err(refused(
-            "malformed",
+            crate::kernel::Code::Malformed,
             "读数应为 {\"ts\": 毫秒, \"values\": {...}}",
             "a reading must be {\"ts\": ms, \"values\": {...}}",
         ));
@@ -117,7 +125,7 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
             Some(serde_json::Value::Number(n)) => {
                 n.as_i64().filter(|t| *t > 0).ok_or_else(|| {
                     refused(
-                        "bad_ts",
+                        crate::kernel::Code::BadTs,
                         "ts 应为正整数毫秒",
                         "ts must be a positive integer of milliseconds",
                     )
@@ -125,7 +133,7 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
             }
             Some(_) => {
                 return Err(refused(
-                    "bad_ts",
+                    crate::kernel::Code::BadTs,
                     "ts 应为整数毫秒",
                     "ts must be an integer of milliseconds",
                 ));
@@ -133,14 +141,14 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
         };
         let Some(serde_json::Value::Object(values)) = obj.remove("values") else {
             return Err(refused(
-                "malformed",
+                crate::kernel::Code::Malformed,
                 "values 应为对象",
                 "values must be an object",
             ));
         };
         if let Some(k) = obj.keys().next() {
             return Err(refused(
-                "malformed",
+                crate::kernel::Code::Malformed,
                 &format!("未知字段 {k:?}"),
                 &format!("unknown field {k:?}"),
             ));
@@ -151,18 +159,22 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
     };
     if ts > now + MAX_FUTURE_MS {
         return Err(refused(
-            "bad_ts",
+            crate::kernel::Code::BadTs,
             "ts 在未来（请检查设备时钟，单位为毫秒）",
             "ts lies in the future (check the device clock; the unit is milliseconds)",
         ));
     }
     if values.is_empty() {
-        return Err(refused("malformed", "values 为空", "values is empty"));
+        return Err(refused(
+            crate::kernel::Code::Malformed,
+            "values 为空",
+            "values is empty",
+        ));
     }
     for (key, val) in values {
         if key.is_empty() || key.len() > 64 || key.chars().any(|c| c.is_control()) {
             return Err(refused(
-                "bad_key",
+                crate::kernel::Code::BadKey,
                 &format!("监测项名称无效：{key:?}（1–64 个字符）"),
                 &format!("invalid key {key:?} (1–64 characters)"),
             ));
@@ -173,7 +185,13 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
                     num: Some(f),
                     text: None,
                 },
-                None => return Err(refused("bad_value", "数值无效", "the number is not valid")),
+                None => {
+                    return Err(refused(
+                        crate::kernel::Code::BadValue,
+                        "数值无效",
+                        "the number is not valid",
+                    ));
+                }
             },
             serde_json::Value::Bool(b) => Value {
                 num: Some(if b { 1.0 } else { 0.0 }),
@@ -185,7 +203,7 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
             },
             _ => {
                 return Err(refused(
-                    "bad_value",
+                    crate::kernel::Code::BadValue,
                     &format!("{key} 的值应为数字、布尔或不超过 256 字的文本"),
                     &format!(
                         "the value of {key} must be a number, a boolean or text of at most 256 characters"
@@ -313,28 +331,36 @@ mod tests {
 
     #[test]
     fn refuses_with_reasons() {
-        assert_eq!(parse(b"{oops", 1).unwrap_err().reason, "malformed");
+        assert_eq!(parse(b"{oops", 1).unwrap_err().reason.as_str(), "malformed");
         assert_eq!(
             parse(br#"{"ts": "x", "values": {"a": 1}}"#, 1)
                 .unwrap_err()
-                .reason,
+                .reason
+                .as_str(),
             "bad_ts"
         );
         assert_eq!(
             parse(br#"{"ts": 999999999999999, "values": {"a": 1}}"#, 1)
                 .unwrap_err()
-                .reason,
+                .reason
+                .as_str(),
             "bad_ts"
         );
         assert_eq!(
-            parse(br#"{"values": {"a": [1]}}"#, 1).unwrap_err().reason,
+            parse(br#"{"values": {"a": [1]}}"#, 1)
+                .unwrap_err()
+                .reason
+                .as_str(),
             "bad_value"
         );
         assert_eq!(
-            parse(br#"{"values": {"": 1}}"#, 1).unwrap_err().reason,
+            parse(br#"{"values": {"": 1}}"#, 1)
+                .unwrap_err()
+                .reason
+                .as_str(),
             "bad_key"
         );
-        assert_eq!(parse(br#"[]"#, 1).unwrap_err().reason, "malformed");
+        assert_eq!(parse(br#"[]"#, 1).unwrap_err().reason.as_str(), "malformed");
         let e = parse(br#"[{"values": {"a": 1}}, 5]"#, 1).unwrap_err();
         assert!(e.message.starts_with("[1]"), "{}", e.message);
     }

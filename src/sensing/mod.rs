@@ -575,3 +575,37 @@ pub(crate) async fn audit_readings(
         .await?;
     Ok(())
 }
+
+/// Lists of devices and alerts name the people they watch over (the device on an elderly
+/// woman's door, the alert that she has not opened it): showing one is a list read of those
+/// people and households, logged with them as subjects, as the registry's lists are. Nothing is
+/// written when no one is named.
+pub(crate) async fn audit_listed(
+    state: &AppState,
+    caller: &Caller,
+    people: impl IntoIterator<Item = Option<i64>>,
+    households: impl IntoIterator<Item = Option<i64>>,
+    action: crate::audit::Action,
+) -> crate::kernel::error::AppResult<()> {
+    let mut subjects: Vec<String> = people
+        .into_iter()
+        .flatten()
+        .map(crate::audit::person)
+        .collect();
+    subjects.extend(
+        households
+            .into_iter()
+            .flatten()
+            .map(crate::audit::household),
+    );
+    subjects.sort();
+    subjects.dedup();
+    if subjects.is_empty() {
+        return Ok(());
+    }
+    state
+        .audit
+        .record(crate::audit::NewEntry::by(caller, action).subjects(subjects))
+        .await?;
+    Ok(())
+}

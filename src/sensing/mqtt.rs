@@ -225,8 +225,12 @@ async fn writer(
                     None => batches.push((dev, r)),
                 },
                 Err(e) => {
-                    tracing::debug!(device = id, reason = e.reason, "MQTT payload refused");
-                    s.metrics.refuse("mqtt", e.reason);
+                    tracing::debug!(
+                        device = id,
+                        reason = e.reason.as_str(),
+                        "MQTT payload refused"
+                    );
+                    s.metrics.refuse("mqtt", e.reason.as_str());
                 }
             }
         }

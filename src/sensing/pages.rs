@@ -141,6 +141,14 @@ async fn alerts_page(
     };
     let scope = caller.scope.registry.clone();
     let alerts = state.db.read(move |c| alerts::list(c, &scope, &aq)).await?;
+    super::audit_listed(
+        &state,
+        &caller,
+        alerts.iter().map(|a| a.person_id),
+        [],
+        crate::audit::Action::List,
+    )
+    .await?;
     Ok(render(&AlertsPage {
         l: Layout::new(Some(&caller)),
         alerts: Alert::localised(alerts, ctx().lang),
@@ -473,6 +481,14 @@ async fn devices_page(
             Ok((devices, map))
         })
         .await?;
+    super::audit_listed(
+        &state,
+        &caller,
+        devices.iter().map(|d| d.person_id),
+        devices.iter().map(|d| d.household_id),
+        crate::audit::Action::List,
+    )
+    .await?;
     Ok(render(&DevicesPage {
         l: Layout::new(Some(&caller)),
         devices,

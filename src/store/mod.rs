@@ -13,6 +13,7 @@ mod postgres;
 mod sqlite;
 mod value;
 
+use crate::kernel::Code;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -76,10 +77,10 @@ impl From<StoreError> for crate::kernel::AppError {
         use axum::http::StatusCode;
         match e {
             StoreError::Conflict(what) => {
-                AppError::new(StatusCode::CONFLICT, "conflict", conflict_key(&what))
+                AppError::new(StatusCode::CONFLICT, Code::Conflict, conflict_key(&what))
             }
             StoreError::Busy => {
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "error.busy")
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, Code::Busy, "error.busy")
             }
             e => AppError::internal("storage failed", e),
         }

@@ -675,3 +675,82 @@ async fn reading_a_persons_device_readings_is_audited() {
         .await;
     assert!(s == 403 || s == 404, "{s}");
 }
+
+// Finding 16, the lists: a list of devices or alerts names the people they watch over, so
+// showing one is a list read of those people, in her access log; a device or alert about no one
+// writes nothing.
+#[tokio::test]
+async fn lists_of_a_persons_devices_and_alerts_are_audited() {
+    let app = support::spawn().await;
+    let person = jumin_person(&app).await;
+    let (device, alert) = app
+        .db
+        .write(move |c| {
+            let d = c.query_i64("SELECT MIN(id) FROM devices", &[])?;
+            c.exec("UPDATE devices SET person_id = NULL, household_id = NULL", &[])?;
+            c.exec(
+                "UPDATE devices SET person_id = $1 WHERE id = $2",
+                linli::params![person, d],
+            )?;
+            c.exec("DELETE FROM alerts", &[])?;
+            let rule = c.query_i64("SELECT MIN(id) FROM rules", &[])?;
+            c.exec(
+                "INSERT INTO alerts (street_id, rule_id, device_id, person_id, place_id, place_path, kind, \
+                 severity, category, state, active, message, details, first_at, last_at, updated_at) \
+                 SELECT street_id, $1, id, person_id, place_id, place_path, 'absence', 'major', 'elderly_care', \
+                 'active_unack', 1, 'no opening', '{}', 1, 1, 1 FROM devices WHERE id = $2",
+                linli::params![rule, d],
+            )?;
+            let a = c.query_i64("SELECT MAX(id) FROM alerts", &[])?;
+            Ok((d, a))
+        })
+        .await
+        .unwrap();
+    let subject = Value::from(format!("person:{person}"));
+    let names_her = |e: &Value| e["subjects"].as_array().unwrap().contains(&subject);
+    let admin = app.token("admin").await;
+    for (path, action) in [
+        ("/api/v1/devices?limit=500".to_string(), "list"),
+        ("/api/v1/alerts".to_string(), "list"),
+        (format!("/api/v1/alerts/{alert}"), "read"),
+    ] {
+        let (s, body) = app.get_json(&admin, &path).await;
+        assert_eq!(s, 200, "{path}: {body}");
+        let e = app.last_audit_entry().await;
+        assert_eq!(e["action"], action, "{path}");
+        assert!(names_her(&e), "{path}: {e}");
+    }
+    let (b, _) = app.login_page("admin", PASSWORD).await;
+    for path in ["/devices", "/alerts"] {
+        let before = app.query_i64("SELECT MAX(seq) FROM audit_entries").await;
+        app.page(&b, path).await;
+        let e = app.last_audit_entry().await;
+        assert!(
+            e["seq"].as_i64().unwrap() > before,
+            "{path} writes an entry"
+        );
+        assert_eq!(e["action"], "list", "{path}");
+        assert!(names_her(&e), "{path}: {e}");
+    }
+    // About no one: nothing is written.
+    app.exec("UPDATE devices SET person_id = NULL", &[]).await;
+    app.exec("UPDATE alerts SET person_id = NULL", &[]).await;
+    let before = app.query_i64("SELECT COUNT(*) FROM audit_entries").await;
+    app.get_json(&admin, "/api/v1/devices?limit=500").await;
+    app.get_json(&admin, "/api/v1/alerts").await;
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM audit_entries").await,
+        before
+    );
+    // She sees the lists in her access log.
+    let jumin = app.token("jumin").await;
+    let (_, log) = app.get_json(&jumin, "/api/v1/me/access-log?limit=50").await;
+    let lists = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "list")
+        .count();
+    assert!(lists >= 4, "{log}");
+    let _ = device;
+}

@@ -9,6 +9,7 @@ mod auth_hardening;
 mod browser;
 mod cases;
 mod cli;
+mod contract;
 mod foundation;
 mod import;
 mod pages_walk;

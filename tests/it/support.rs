@@ -24,6 +24,8 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pg_db: Option<String>,
+    /// Answers that differ from the OpenAPI document (`contract`).
+    pub findings: crate::contract::Findings,
 }
 
 pub fn pg_url() -> Option<String> {
@@ -180,9 +182,16 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let addr = listener.local_addr().unwrap();
     let state = app::state(db.clone(), cfg, keys, log_key);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(state.clone(), listener, async move {
-        let _ = rx.await;
-    }));
+    let findings = crate::contract::Findings::default();
+    let layer = axum::middleware::from_fn_with_state(findings.clone(), crate::contract::check);
+    let server = tokio::spawn(app::serve_wrapped(
+        state.clone(),
+        listener,
+        async move {
+            let _ = rx.await;
+        },
+        move |r| r.layer(layer),
+    ));
     TestApp {
         base: format!("http://{addr}"),
         state,
@@ -192,6 +201,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         shutdown: Some(tx),
         server: Some(server),
         pg_db,
+        findings,
     }
 }
 
@@ -330,6 +340,9 @@ impl Drop for TestApp {
             std::thread::spawn(move || drop_pg_database(&name))
                 .join()
                 .ok();
+        }
+        if !std::thread::panicking() {
+            crate::contract::assert_none(&self.findings);
         }
     }
 }

@@ -39,6 +39,7 @@ use crate::http::ErrorBody;
 use crate::http::{ApiJson, MaybeSigned, Signed, csv_response, file_response};
 use crate::http::{Changed, Created};
 use crate::http::{Path, Query};
+use crate::kernel::Code;
 use crate::kernel::error::{AppError, AppResult};
 use crate::registry::households::Household;
 use crate::state::AppState;
@@ -198,7 +199,9 @@ pub(crate) async fn import_persons(
             )?)
         })
         .await?
-        .map_err(|e| AppError::with_message(StatusCode::BAD_REQUEST, "no_header", e.to_string()))?;
+        .map_err(|e| {
+            AppError::with_message(StatusCode::BAD_REQUEST, Code::NoHeader, e.to_string())
+        })?;
     Ok(Json(report))
 }
 
@@ -281,8 +284,9 @@ pub(crate) async fn import_refused(
             Ok((sheet, r))
         })
         .await?;
-    let report = report
-        .map_err(|e| AppError::with_message(StatusCode::BAD_REQUEST, "no_header", e.to_string()))?;
+    let report = report.map_err(|e| {
+        AppError::with_message(StatusCode::BAD_REQUEST, Code::NoHeader, e.to_string())
+    })?;
     let bytes = crate::registry::export::xlsx(&import::refused_table(&sheet, &report), "refused")
         .map_err(|e| AppError::internal("writing the refused rows", e))?;
     Ok(file_response("linli-refused-rows.xlsx", bytes))
@@ -308,7 +312,7 @@ pub(crate) fn read_upload(
         .unwrap_or("");
     let xlsx = ct.contains("spreadsheetml") || body.starts_with(b"PK");
     let sheet = crate::registry::import::read(body, xlsx).map_err(|e| {
-        AppError::with_message(StatusCode::BAD_REQUEST, "unreadable", e.to_string())
+        AppError::with_message(StatusCode::BAD_REQUEST, Code::Unreadable, e.to_string())
     })?;
     Ok((q, sheet))
 }

@@ -15,6 +15,7 @@ pub fn router() -> Router<Arc<AppState>> {
 
 use crate::http::Path;
 use crate::http::{Signed, check_csrf};
+use crate::kernel::Code;
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
@@ -110,7 +111,7 @@ pub(crate) async fn import_upload(
                     .map_err(|_| {
                         AppError::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
-                            "too_large",
+                            Code::TooLarge,
                             "error.too_large",
                         )
                     })?
@@ -328,7 +329,7 @@ pub(crate) async fn import_job_refused(
         stored_job(&state, &caller, &id).await?;
         return Err(AppError::new(
             StatusCode::GONE,
-            "gone",
+            Code::Gone,
             "import.refused_gone",
         ));
     };

@@ -4,6 +4,7 @@
 //! from which source, what) in `record_versions`. Reads take the caller's scope into their SQL;
 //! a record outside it is "not found".
 
+use crate::kernel::Code;
 use serde::{Deserialize, Serialize};
 
 use crate::org::Scope;
@@ -40,12 +41,14 @@ impl From<Refusal> for crate::kernel::error::AppError {
             Refusal::NotFound => crate::kernel::error::AppError::not_found(),
             Refusal::Invalid(m) => crate::kernel::error::AppError::with_message(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
+                Code::Invalid,
                 m,
             ),
-            Refusal::Conflict(m) => {
-                crate::kernel::error::AppError::with_message(StatusCode::CONFLICT, "conflict", m)
-            }
+            Refusal::Conflict(m) => crate::kernel::error::AppError::with_message(
+                StatusCode::CONFLICT,
+                Code::Conflict,
+                m,
+            ),
         }
     }
 }

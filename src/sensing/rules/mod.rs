@@ -84,7 +84,7 @@ pub struct RuleParams {
     pub repeat: Option<i64>,
     /// Event and absence: the value that counts as the event (e.g. `"open"` or 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub equals: Option<serde_json::Value>,
     /// Absence: seconds without the event (or the length of the usage window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -247,7 +247,8 @@ pub struct Rule {
     pub category: String,
     /// Minutes before an unacknowledged alert escalates one level up.
     pub ack_minutes: i64,
-    /// Per-person parameters, by person id.
+    /// Per-person parameters, by person id (JSON object keys are strings: `{"42": {…}}`).
+    #[schema(value_type = HashMap<String, RuleParams>)]
     pub overrides: HashMap<i64, RuleParams>,
     /// False while an administrator has disabled it: it watches nothing and arms no timer.
     pub active: bool,
