@@ -93,6 +93,10 @@ pub struct Config {
     /// unless set to false here (`demo_simulation = false`) or with `--no-simulation`; off for
     /// `linli serve` unless set to true, and never on a database that is not a demo.
     pub demo_simulation: Option<bool>,
+    /// The street's time zone, an IANA name (`time_zone = "Asia/Shanghai"`, the default):
+    /// every time shown or judged — working hours, "today", an access log line — is read in it,
+    /// never in the server's own zone.
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -138,6 +142,7 @@ struct FileConfig {
     audit_witness_file: Option<PathBuf>,
     audit_witness_url: Option<String>,
     demo_simulation: Option<bool>,
+    time_zone: Option<String>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -172,6 +177,7 @@ const KNOWN_KEYS: &[&str] = &[
     "audit_witness_file",
     "audit_witness_url",
     "demo_simulation",
+    "time_zone",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -216,6 +222,7 @@ impl Default for Config {
             metrics_token: None,
             audit_witness: Default::default(),
             demo_simulation: None,
+            time_zone: chrono_tz::Asia::Shanghai,
         }
     }
 }
@@ -297,6 +304,12 @@ impl Config {
             cfg.keys_dir = Some(k.clone());
         }
         cfg.validate()?;
+        if let Err(was) = crate::kernel::time::set_zone(cfg.time_zone) {
+            warnings.push(format!(
+                "time_zone {} ignored: this process already reads times in {was}",
+                cfg.time_zone
+            ));
+        }
         Ok((cfg, warnings))
     }
 
@@ -391,6 +404,9 @@ impl Config {
         if let Some(v) = fc.audit_witness_url.filter(|v| !v.is_empty()) {
             self.audit_witness.url = Some(Secret::new(v));
         }
+        if let Some(v) = fc.time_zone {
+            self.time_zone = zone(&v)?;
+        }
         if fc.demo_simulation.is_some() {
             self.demo_simulation = fc.demo_simulation;
         }
@@ -418,6 +434,9 @@ impl Config {
                     }),
                 Err(_) => Ok(None),
             }
+        }
+        if let Ok(v) = std::env::var("LINLI_TIME_ZONE") {
+            self.time_zone = zone(&v)?;
         }
         if let Ok(v) = std::env::var("LINLI_PUBLIC_URL") {
             self.public_url = Some(v);
@@ -604,6 +623,16 @@ fn prepare_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// A time zone by its IANA name (`Asia/Shanghai`, `Asia/Urumqi`).
+fn zone(name: &str) -> Result<chrono_tz::Tz, ConfigError> {
+    name.trim().parse().map_err(|_| ConfigError::Invalid {
+        key: "time_zone",
+        err: format!(
+            "{name:?} is not a time zone name like \"Asia/Shanghai\" / 时区应为 IANA 名称，如 \"Asia/Shanghai\""
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,6 +693,37 @@ mod tests {
             load("webhook_allow = [\"10.1.0.0/40\"]\n"),
             Err(ConfigError::Invalid {
                 key: "webhook_allow",
+                ..
+            })
+        ));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn time_zone_is_a_setting_by_its_iana_name() {
+        assert_eq!(Config::default().time_zone, chrono_tz::Asia::Shanghai);
+        assert_eq!(zone(" Asia/Urumqi ").unwrap(), chrono_tz::Asia::Urumqi);
+        let err = zone("China/Beijing").unwrap_err().to_string();
+        assert!(err.contains("时区") && err.contains("time zone"), "{err}");
+        let dir = std::env::temp_dir().join(format!("linli-cfg-tz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("x.toml");
+        std::fs::write(&f, "time_zone = \"Asia/Shanghai\"\n").unwrap();
+        let (cfg, warnings) = Config::load(&Overrides {
+            config_file: Some(f.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(cfg.time_zone, chrono_tz::Asia::Shanghai);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        std::fs::write(&f, "time_zone = \"Mars/Olympus\"\n").unwrap();
+        assert!(matches!(
+            Config::load(&Overrides {
+                config_file: Some(f),
+                ..Default::default()
+            }),
+            Err(ConfigError::Invalid {
+                key: "time_zone",
                 ..
             })
         ));

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
 use crate::params;
@@ -17,7 +17,7 @@ const CLOSE: u32 = 17;
 /// Working milliseconds in a full working day.
 pub const DAY_MS: i64 = (CLOSE - OPEN) as i64 * HOUR_MS;
 
-fn tz() -> FixedOffset {
+fn tz() -> chrono_tz::Tz {
     crate::kernel::time::zone()
 }
 
@@ -126,7 +126,7 @@ impl Calendar {
     fn at(d: NaiveDate, hour: u32) -> i64 {
         let t = d.and_time(NaiveTime::from_hms_opt(hour, 0, 0).expect("valid hour"));
         tz().from_local_datetime(&t)
-            .single()
+            .earliest()
             .map(|t| t.timestamp_millis())
             .unwrap_or(0)
     }

@@ -1,13 +1,26 @@
 //! Time as linli stores it (milliseconds since the epoch, UTC) and as people read it: every time
 //! shown or judged — a date of birth's age, "today" for a tag, working hours, an access log line —
-//! is in the street's zone, China Standard Time (UTC+8, no daylight saving), never the server's
-//! own zone (UTC on most servers). One copy of each helper, here.
+//! is in the street's zone (the `time_zone` setting, China Standard Time by default), never the
+//! server's own zone (UTC on most servers). One copy of each helper, here.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use std::sync::OnceLock;
 
-/// The street's time zone: China Standard Time, UTC+8 all year (GB/T 7408 writes it +08:00).
-pub fn zone() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+use chrono::{DateTime, NaiveDate, TimeZone};
+use chrono_tz::Tz;
+
+static ZONE: OnceLock<Tz> = OnceLock::new();
+
+/// Sets the street's zone once, at start (from the `time_zone` setting); a second call with
+/// another zone is refused, since times already judged would disagree.
+pub fn set_zone(tz: Tz) -> Result<(), Tz> {
+    let now = *ZONE.get_or_init(|| tz);
+    if now == tz { Ok(()) } else { Err(now) }
+}
+
+/// The street's time zone: the setting, else Asia/Shanghai (China Standard Time, UTC+8 all
+/// year; GB/T 7408 writes it +08:00).
+pub fn zone() -> Tz {
+    ZONE.get().copied().unwrap_or(chrono_tz::Asia::Shanghai)
 }
 
 /// Now, in milliseconds since the epoch.
@@ -24,7 +37,7 @@ pub fn today() -> NaiveDate {
 }
 
 /// An instant in the street's zone.
-pub fn local(ms: i64) -> Option<DateTime<FixedOffset>> {
+pub fn local(ms: i64) -> Option<DateTime<Tz>> {
     zone().timestamp_millis_opt(ms).single()
 }
 
@@ -49,7 +62,7 @@ pub fn local_ms(y: i32, m: u32, d: u32, h: u32, min: u32) -> i64 {
         .expect("valid local time");
     zone()
         .from_local_datetime(&t)
-        .single()
+        .earliest()
         .map(|t| t.timestamp_millis())
         .unwrap_or(0)
 }
