@@ -83,3 +83,61 @@ document.addEventListener("submit", function (ev) {
     });
   }
 })();
+
+// Photos from a phone: HEIC (the iPhone default) is refused at once with what to do, and a large
+// photo is scaled to at most 2048 px on its long side in the browser before it is sent (a 4 MB
+// photo over a weak signal becomes about 400 KB). The server checks every photo again.
+(function () {
+  var MAX_SIDE = 2048, MIN_BYTES = 1024 * 1024;
+  function note(input, text) {
+    var n = input.parentNode.querySelector(".upload-note");
+    if (!n) {
+      n = document.createElement("span");
+      n.className = "upload-note muted";
+      n.setAttribute("role", "status");
+      input.parentNode.appendChild(n);
+    }
+    n.textContent = text;
+  }
+  function heic(f) {
+    return /^image\/hei[cf]/i.test(f.type) || /\.(heic|heif)$/i.test(f.name);
+  }
+  function shrink(f) {
+    if (f.size < MIN_BYTES || !window.createImageBitmap || !window.DataTransfer) return Promise.resolve(f);
+    return createImageBitmap(f, { imageOrientation: "from-image" }).then(function (bmp) {
+      var k = Math.min(1, MAX_SIDE / Math.max(bmp.width, bmp.height));
+      var c = document.createElement("canvas");
+      c.width = Math.round(bmp.width * k);
+      c.height = Math.round(bmp.height * k);
+      c.getContext("2d").drawImage(bmp, 0, 0, c.width, c.height);
+      return new Promise(function (ok) {
+        c.toBlob(function (b) {
+          ok(b && b.size < f.size ? new File([b], f.name.replace(/\.\w+$/, "") + ".jpg", { type: "image/jpeg" }) : f);
+        }, "image/jpeg", 0.85);
+      });
+    }).catch(function () { return f; });
+  }
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    if (!input.matches || !input.matches("input[type=file][accept*=image]")) return;
+    var body = document.body;
+    var files = Array.prototype.slice.call(input.files || []);
+    if (files.some(heic)) {
+      input.value = "";
+      note(input, body.getAttribute("data-msg-heic"));
+      return;
+    }
+    if (!files.some(function (f) { return f.size >= MIN_BYTES; })) return;
+    var form = input.form, button = form && form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    note(input, body.getAttribute("data-msg-resizing"));
+    Promise.all(files.map(shrink)).then(function (out) {
+      var dt = new DataTransfer();
+      out.forEach(function (f) { dt.items.add(f); });
+      input.files = dt.files;
+      var kb = Math.round(out.reduce(function (s, f) { return s + f.size; }, 0) / 1024);
+      note(input, body.getAttribute("data-msg-resized").replace("{kb}", kb));
+      if (button) button.disabled = false;
+    });
+  });
+})();

@@ -17,11 +17,23 @@ pub fn jobs() -> Vec<Job> {
             tick: |s| -> BoxFut<_> { Box::pin(sign(s)) },
         },
         Job::Every {
+            name: "audit_list_marks",
+            every: Duration::from_secs(3600),
+            tick: |s| -> BoxFut<_> { Box::pin(prune_list_marks(s)) },
+        },
+        Job::Every {
             name: "anomaly_scan",
             every: Duration::from_secs(60),
             tick: |s| -> BoxFut<_> { Box::pin(scan(s)) },
         },
     ]
+}
+
+/// Forgets the marks of lists of days past (`lists`): the table holds about a day of them.
+async fn prune_list_marks(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
+    let now = crate::kernel::time::now_ms();
+    let n = state.db.write(move |c| super::lists::prune(c, now)).await?;
+    Ok((n > 0).then(|| format!("list marks of past days forgotten: {n}")))
 }
 
 async fn sign(state: Arc<AppState>) -> anyhow::Result<Option<String>> {

@@ -7,6 +7,7 @@
 pub mod anomaly;
 pub mod http;
 pub mod jobs;
+pub mod lists;
 pub mod merkle;
 pub mod pages;
 pub mod service;
@@ -264,6 +265,7 @@ pub fn append_from(
     if entries.is_empty() {
         return Ok((Vec::new(), frontier, Vec::new()));
     }
+    let thin_from = lists::thin_from(c)?;
     let mut rows = Vec::with_capacity(entries.len());
     let mut subjects = Vec::new();
     let mut nodes = Vec::new();
@@ -300,10 +302,15 @@ pub fn append_from(
                 Val::Blob(h.to_vec()),
             ]);
         }
-        let mut seen = std::collections::HashSet::new();
-        for s in &entry.subjects {
-            if seen.insert(s.as_str()) {
-                subjects.push((s.clone(), seq));
+        // Lists index one row per viewer, person and day (`lists`); everything else each name.
+        if entry.action == Action::List && seq >= thin_from {
+            let names = lists::distinct(&entry.subjects);
+            for s in lists::firsts(c, seq, entry.at, entry.actor_id, &names)? {
+                subjects.push((s, seq));
+            }
+        } else {
+            for s in lists::distinct(&entry.subjects) {
+                subjects.push((s.to_string(), seq));
             }
         }
         rows.push(vec![
@@ -366,14 +373,22 @@ pub fn catch_up_index(c: &mut dyn Conn) -> Result<u64> {
     if from >= n {
         return Ok(0);
     }
+    let thin_from = lists::thin_from(c)?;
     let mut rows = Vec::new();
     for r in c.query(
         "SELECT seq, body FROM audit_entries WHERE seq >= $1 ORDER BY seq",
         params![from as i64],
     )? {
         if let Ok(e) = serde_json::from_str::<Entry>(&r.str(1)) {
-            for s in e.subjects {
-                rows.push((s, r.i64(0) as u64));
+            let seq = r.i64(0) as u64;
+            if e.action == Action::List && seq >= thin_from {
+                rows.extend(lists::marked(c, &e)?.into_iter().map(|s| (s, seq)));
+            } else {
+                rows.extend(
+                    lists::distinct(&e.subjects)
+                        .iter()
+                        .map(|s| (s.to_string(), seq)),
+                );
             }
         }
     }

@@ -193,6 +193,8 @@ pub fn verify(
     }
     kept.sort_by_key(|h| h.size);
     let indexed = super::indexed_upto(c)?;
+    let thin_from = super::lists::thin_from(c)?;
+    let mut firsts = super::lists::ListFirsts::new(thin_from);
     let mut index = Digests::default();
     let mut frontier = Frontier::default();
     let (mut next_head, mut next_kept) = (0usize, 0usize);
@@ -241,7 +243,7 @@ pub fn verify(
                 }
             }
             if seq < indexed {
-                for s in distinct_subjects(&e) {
+                for s in firsts.indexed(&e) {
                     index.expected(s, seq);
                 }
             }
@@ -331,7 +333,7 @@ pub fn verify(
     {
         problems.push(locate(c, size, root)?);
     }
-    let index_rows = check_index(c, indexed, &mut index, &mut problems)?;
+    let index_rows = check_index(c, indexed, thin_from, &mut index, &mut problems)?;
     Ok((
         Report {
             entries: expect,
@@ -362,14 +364,6 @@ fn column_problems(r: &crate::store::Row, e: &Entry) -> Vec<Problem> {
     check("actor_id", show(r.opt_i64(5)), show(e.actor_id));
     check("action", r.str(6), e.action.as_str().to_string());
     out
-}
-
-fn distinct_subjects(e: &Entry) -> impl Iterator<Item = &str> {
-    let mut seen = HashSet::new();
-    e.subjects
-        .iter()
-        .map(String::as_str)
-        .filter(move |s| seen.insert(*s))
 }
 
 /// The subject index compared with the entries without holding either in memory: every row is
@@ -449,6 +443,7 @@ fn index_rows(c: &mut dyn Conn, indexed: u64, mut f: impl FnMut(&str, u64)) -> R
 fn check_index(
     c: &mut dyn Conn,
     indexed: u64,
+    thin_from: u64,
     d: &mut Digests,
     problems: &mut Vec<Problem>,
 ) -> Result<u64> {
@@ -464,6 +459,7 @@ fn check_index(
     }
     // Name the rows of the differing buckets: what the entries say, and what the index holds.
     let mut want: HashSet<(String, u64)> = HashSet::new();
+    let mut firsts = super::lists::ListFirsts::new(thin_from);
     let mut from = 0u64;
     while from < indexed {
         let rows = c.query(
@@ -475,7 +471,7 @@ fn check_index(
         for r in &rows {
             if let Ok(e) = serde_json::from_str::<Entry>(&r.str(1)) {
                 let seq = r.i64(0) as u64;
-                for s in distinct_subjects(&e) {
+                for s in firsts.indexed(&e) {
                     if bad.contains(&row_hash(s, seq).0) {
                         want.insert((s.to_string(), seq));
                     }

@@ -46,6 +46,8 @@ use tokio::net::TcpStream;
 mod cases;
 #[path = "../../bench/jobs.rs"]
 mod jobs;
+#[path = "../../bench/lists.rs"]
+mod lists;
 #[path = "../../bench/mixed.rs"]
 mod mixed;
 #[path = "../../bench/registry.rs"]
@@ -84,6 +86,9 @@ enum BenchCommand {
     Sensing(sensing::SensingArgs),
     /// Time each periodic job of the server on a copy of a data folder.
     Jobs(jobs::JobsArgs),
+    /// What lists cost the audit subject index: a day of grid workers paging through their
+    /// grids, indexed once per viewer, person and day, against every name indexed.
+    Lists(lists::ListsArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -145,6 +150,7 @@ fn main() -> ExitCode {
         BenchCommand::Cases(args) => cases::run(args),
         BenchCommand::Sensing(args) => sensing::run(args),
         BenchCommand::Jobs(args) => jobs::run(args),
+        BenchCommand::Lists(args) => lists::run(args),
     };
     match res {
         Ok(code) => code,

@@ -63,6 +63,15 @@ pub fn sniff(b: &[u8]) -> Option<Kind> {
     }
 }
 
+/// Whether the bytes are a HEIF/HEIC picture (an ISO-BMFF `ftyp` box of an image brand), what
+/// an iPhone takes by default: refused with its own message, not "not a photo".
+pub fn is_heif(b: &[u8]) -> bool {
+    const BRANDS: [&[u8; 4]; 7] = [
+        b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1",
+    ];
+    b.len() >= 12 && &b[4..8] == b"ftyp" && BRANDS.iter().any(|br| &b[8..12] == *br)
+}
+
 /// The GPS position in a JPEG's EXIF block, if any.
 pub fn gps(b: &[u8]) -> Option<(f64, f64)> {
     use exif::{In, Tag, Value};
@@ -218,6 +227,9 @@ pub fn prepare(raw: &[u8], share_location: bool) -> Result<Prepared, CaseError> 
     }
     if raw.len() > MAX_BYTES {
         return Err(CaseError::Invalid("case.err_photo_size"));
+    }
+    if is_heif(raw) {
+        return Err(CaseError::Invalid("case.err_photo_heic"));
     }
     let kind = sniff(raw).ok_or(CaseError::Invalid("case.err_photo_type"))?;
     // The header first: a picture declaring too many pixels is refused undecoded.
@@ -444,6 +456,9 @@ mod tests {
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some(Kind::Png));
         assert_eq!(sniff(b"GIF89a"), None);
         assert_eq!(sniff(b"<svg"), None);
+        assert!(is_heif(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"));
+        assert!(!is_heif(b"\0\0\0\x18ftypisom\0\0\0\0"));
+        assert!(!is_heif(b"\xFF\xD8\xFF\xE0"));
         // SOI, APP1 (4 bytes of payload), APP0 (2 bytes), SOS and data.
         let jpeg = [
             0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 1, 2, 3, 4, 0xFF, 0xE0, 0x00, 0x04, 9, 9, 0xFF,

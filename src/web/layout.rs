@@ -31,6 +31,9 @@ pub struct NavUser {
     pub links: Vec<(&'static str, &'static str, &'static str)>,
 }
 
+/// Entries shown in the phone's navigation bar after 首页; the rest open from 更多.
+const NAV_FIRST: usize = 3;
+
 impl Layout {
     /// Whether a navigation entry is where the visitor is (its page or one below it).
     pub fn is_here(&self, href: &str) -> bool {
@@ -39,6 +42,22 @@ impl Layout {
             return path == "/";
         }
         path == href || path.starts_with(&format!("{href}/"))
+    }
+
+    /// How many of the areas' entries the phone's navigation bar shows before 更多.
+    pub fn nav_first(&self) -> usize {
+        NAV_FIRST
+    }
+
+    /// The label of the entry behind 更多 the visitor is on, if any.
+    pub fn here_in_overflow(&self) -> Option<&'static str> {
+        self.user
+            .as_ref()?
+            .links
+            .iter()
+            .skip(NAV_FIRST)
+            .find(|(href, _, _)| self.is_here(href))
+            .map(|(_, _, label)| *label)
     }
 
     pub fn new(caller: Option<&Caller>) -> Layout {

@@ -3,6 +3,7 @@
 //! own pages live in their folders; this holds only what every page shares.
 
 mod home;
+mod icon;
 mod layout;
 pub use layout::signed_error_pages;
 pub mod map;
@@ -40,6 +41,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/lang/{code}", get(layout::switch_lang))
         .route("/static/app.css", get(asset_css))
         .route("/static/app.js", get(asset_js))
+        .route("/static/icon.svg", get(icon::icon_svg))
+        .route("/static/icon-192.png", get(|| icon::icon_png(192)))
+        .route("/static/icon-512.png", get(|| icon::icon_png(512)))
+        .route("/manifest.webmanifest", get(icon::manifest))
 }
 
 pub const APP_CSS: &str = include_str!("../../static/app.css");

@@ -1086,3 +1086,73 @@ async fn a_rule_change_that_would_fire_now_asks_to_confirm_on_a_phone() {
     })
     .await;
 }
+
+/// Issue 19 item 14: on a phone the navigation reaches every entry (the first few in the bar,
+/// the rest behind 更多, which names the page you are on), what you tap is at least 44 px high,
+/// and a household's members stack instead of scrolling sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_navigation_reaches_every_entry() {
+    browse(390, 844, |b| async move {
+        b.c.set_window_size(390, 844)
+            .await
+            .expect("set the window size");
+        b.open("/login").await;
+        b.sign_in_ok("admin").await;
+        // Every entry of the navigation, and whether it is visible in the bar.
+        let entries = b
+            .c
+            .execute(
+                r#"return Array.from(document.querySelectorAll(".main-nav > a")).map(a =>
+                    [a.getAttribute("href"), a.getBoundingClientRect().height > 0]);"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        let entries = entries.as_array().unwrap().clone();
+        assert!(entries.len() > 5, "the administrator has many entries: {entries:?}");
+        let hidden: Vec<String> = entries
+            .iter()
+            .filter(|e| e[1] == false)
+            .map(|e| e[0].as_str().unwrap().to_string())
+            .collect();
+        assert!(!hidden.is_empty(), "some entries wait behind 更多");
+        assert!(b.has("#nav-more").await);
+        // Each one behind 更多 is reached from it, and 更多 then names where you are.
+        for href in &hidden {
+            b.open("/").await;
+            b.click("#nav-more summary").await;
+            let link = b.find(&format!(".nav-more-list a[href='{href}']")).await;
+            assert!(link.is_displayed().await.unwrap(), "{href} is shown under 更多");
+            let label = link.text().await.unwrap();
+            link.click().await.unwrap();
+            b.wait_path(href, |p| p.starts_with(href.as_str())).await;
+            let summary = b.text("#nav-more summary").await;
+            assert!(summary.contains(&label), "更多 names {label}: {summary}");
+        }
+        // What a thumb taps is tall enough.
+        b.open("/").await;
+        let small = b
+            .c
+            .execute(
+                r#"const out = [];
+                for (const el of document.querySelectorAll(".main-nav > a, .nav-more summary, button, select, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), .who .lang")) {
+                    const r = el.getBoundingClientRect();
+                    if (r.height > 0 && r.height < 43.5) out.push(el.outerHTML.slice(0, 80) + " " + r.height);
+                }
+                return out;"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(small, serde_json::json!([]), "tap targets under 44 px");
+        // A household's members stack on the phone.
+        b.open("/persons?q=%E5%BC%A0").await;
+        let person = b.find("#persons a[href^='/persons/']").await;
+        b.follow(&person).await;
+        let household = b.find("a[href^='/households/']").await;
+        b.follow(&household).await;
+        b.find("#members").await;
+        b.assert_fits("a household on a phone").await;
+    })
+    .await;
+}

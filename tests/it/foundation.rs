@@ -694,3 +694,50 @@ async fn openapi_is_served() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), linli::app::openapi_json());
 }
+
+/// Issue 19 item 14: a phone can keep linli on its home screen: every page names the manifest,
+/// which names icons that are served (an SVG and PNGs of the sizes it says).
+#[tokio::test]
+async fn a_phone_can_keep_linli_on_its_home_screen() {
+    let app = support::spawn().await;
+    let page = app
+        .client()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+    let r = app
+        .client()
+        .get(app.url("/manifest.webmanifest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/manifest+json");
+    let m: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(m["short_name"], "邻里");
+    assert_eq!(m["display"], "standalone");
+    assert_eq!(m["start_url"], "/");
+    for icon in m["icons"].as_array().unwrap() {
+        let r = app
+            .client()
+            .get(app.url(icon["src"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{icon}");
+        assert_eq!(r.headers()["content-type"], icon["type"].as_str().unwrap());
+        let bytes = r.bytes().await.unwrap();
+        if icon["type"] == "image/png" {
+            let img = image::load_from_memory(&bytes).unwrap();
+            assert_eq!(
+                format!("{}x{}", img.width(), img.height()),
+                icon["sizes"].as_str().unwrap()
+            );
+        }
+    }
+}

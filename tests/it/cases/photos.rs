@@ -161,3 +161,25 @@ async fn photos_are_checked_by_content_with_thumbnails_and_location_only_with_co
     assert!(!stray.exists() && fresh.exists());
     assert_eq!(files(), 25);
 }
+
+/// Issue 19 item 14: an iPhone's HEIC photo is refused with what to do, not "not a photo".
+#[tokio::test]
+async fn a_heic_photo_is_refused_with_what_to_do() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let b = buildings(&app).await;
+    let id = report(
+        &app,
+        &jumin,
+        json!({"category": "noise", "description": "夜里施工", "place_id": b[0]}),
+    )
+    .await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+    heic.extend(std::iter::repeat_n(0u8, 4096));
+    let (s, v) = upload(&app, &jumin, id, heic, false).await;
+    assert_eq!(s, 422, "{v}");
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(m.contains("HEIC") && m.contains("兼容性最佳"), "{v}");
+}
