@@ -30,6 +30,7 @@ use crate::store::keys::FieldKeys;
 /// before anything is served or seeded; registering twice changes nothing.
 pub fn wire() {
     crate::cases::hooks::on_close(crate::sensing::alerts::ON_CASE_CLOSED);
+    crate::privacy::own::provide(crate::cases::mine::own_section);
 }
 
 /// The shared state, with every area's own part.

@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod http;
 pub mod jobs;
 pub mod lifecycle;
+pub mod mine;
 pub mod notify;
 pub mod open311;
 pub mod pages;

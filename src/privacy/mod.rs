@@ -7,6 +7,7 @@ pub mod http;
 pub mod jobs;
 pub mod mask;
 pub mod notices;
+pub mod own;
 pub mod pages;
 pub mod purposes;
 pub mod retention;

@@ -4,7 +4,9 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/me/access-log", get(access_log_page))
         .route("/notices/{id}", get(notice_page))
-        .route("/me/data", get(my_data_download))
+        .route("/me/data", get(my_data_page))
+        .route("/me/data.json", get(my_data_download))
+        .route("/me/data.xlsx", get(my_data_workbook))
         .route("/me/corrections", post(correction_create))
         .route("/corrections/{id}", post(correction_close))
         .route("/exports", get(exports_page).post(export_create))
@@ -194,6 +196,205 @@ pub(crate) async fn correction_close(
     crate::registry::access::close_correction(&state, &caller, id, f.state == "done", &f.reply)
         .await?;
     Ok(Redirect::to("/").into_response())
+}
+
+/// Everything linli keeps about the signed-in resident, in her language (one audited read).
+struct Mine {
+    record: Vec<(String, String)>,
+    household: super::own::Section,
+    sections: Vec<super::own::Section>,
+    /// Who looked at her data, newest first (all of it in the workbook, the newest on the page).
+    access: super::own::Section,
+    access_more: bool,
+}
+
+async fn mine(state: &AppState, caller: &Caller, access_limit: usize) -> AppResult<Mine> {
+    let t = Layout::new(Some(caller)).t;
+    let lang = ctx().lang;
+    let own = crate::registry::access::own_data(state, caller).await?;
+    let yes_no = |b: bool| t.s(if b { "mydata.yes" } else { "mydata.no" }).to_string();
+    let mut record = vec![
+        (t.s("person.name"), own.name.clone()),
+        (t.s("person.sex"), t.k("sex", &own.sex).to_string()),
+        (t.s("mydata.birth_date"), own.birth_date.clone()),
+        (
+            t.s("person.id_number"),
+            own.id_number.clone().unwrap_or_default(),
+        ),
+        (t.s("person.phone"), own.phone.clone().unwrap_or_default()),
+        (
+            t.s("person.relation"),
+            t.k("relation", &own.relation).to_string(),
+        ),
+        (t.s("person.hukou"), yes_no(own.hukou_registered)),
+        (
+            t.s("person.residence"),
+            t.k("residence", &own.residence).to_string(),
+        ),
+        (
+            t.s("person.presence"),
+            t.k("presence", &own.presence).to_string(),
+        ),
+        (
+            t.s("person.tags"),
+            own.tags
+                .iter()
+                .map(|g| t.k("tag", g))
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+    ];
+    if let Some(a) = own.household.as_ref().and_then(|h| h.address.clone()) {
+        record.push((t.s("mydata.address"), a));
+    }
+    let record = record
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let household = super::own::Section {
+        title_key: "mydata.household",
+        title: t.s("mydata.household").into(),
+        columns: [
+            "person.name",
+            "person.relation",
+            "person.sex",
+            "person.age",
+            "person.id_number",
+            "person.phone",
+        ]
+        .iter()
+        .map(|k| t.s(k).to_string())
+        .collect(),
+        rows: own
+            .household
+            .iter()
+            .flat_map(|h| h.members.iter())
+            .map(|m| {
+                vec![
+                    m.name.clone(),
+                    t.k("relation", &m.relation).into(),
+                    t.k("sex", &m.sex).into(),
+                    m.age.to_string(),
+                    m.id_number_masked.clone().unwrap_or_default(),
+                    m.phone_masked.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    };
+    let (uid, street) = (caller.user_id, caller.street_id.unwrap_or(0));
+    let sections = state
+        .db
+        .read(move |c| super::own::sections(c, uid, street, lang))
+        .await?;
+    // Her access log, newest first, a page of the index at a time.
+    let mut rows = Vec::new();
+    let mut before = None;
+    let mut more = false;
+    loop {
+        let page = crate::registry::access::my_accesses(
+            state,
+            caller,
+            crate::audit::AccessQuery {
+                kinds: Vec::new(),
+                before,
+                limit: 500,
+            },
+        )
+        .await?;
+        for a in page.entries {
+            if rows.len() == access_limit {
+                more = true;
+                break;
+            }
+            let who = if a.by_self {
+                t.s("access.self").to_string()
+            } else {
+                match &a.org {
+                    Some(o) => format!("{} · {o}", t.k("role", &a.role)),
+                    None => t.k("role", &a.role).to_string(),
+                }
+            };
+            rows.push(vec![
+                local_time(a.at),
+                who,
+                t.k("action", a.action.as_str()).to_string(),
+                a.purpose
+                    .as_deref()
+                    .map(|p| super::purposes::describe(p, t))
+                    .unwrap_or_default(),
+            ]);
+        }
+        match page.next_before {
+            Some(b) if !more => before = Some(b),
+            _ => break,
+        }
+    }
+    let access = super::own::Section {
+        title_key: "access.title",
+        title: t.s("access.title").into(),
+        columns: [
+            "access.when",
+            "access.who",
+            "access.action",
+            "access.purpose",
+        ]
+        .iter()
+        .map(|k| t.s(k).to_string())
+        .collect(),
+        rows,
+    };
+    Ok(Mine {
+        record,
+        household,
+        sections,
+        access,
+        access_more: more,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "privacy/my_data.html")]
+pub(crate) struct MyDataPage {
+    l: Layout,
+    record: Vec<(String, String)>,
+    household: super::own::Section,
+    sections: Vec<super::own::Section>,
+    access: super::own::Section,
+    access_more: bool,
+}
+
+/// Lines of her access log shown on the page (the workbook and the log page have all of it).
+const ACCESS_ON_PAGE: usize = 50;
+/// At most this many lines of her access log in one workbook.
+const ACCESS_IN_WORKBOOK: usize = 100_000;
+
+pub(crate) async fn my_data_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    let m = mine(&state, &caller, ACCESS_ON_PAGE).await?;
+    Ok(render(&MyDataPage {
+        l: Layout::new(Some(&caller)),
+        record: m.record,
+        household: m.household,
+        sections: m.sections,
+        access: m.access,
+        access_more: m.access_more,
+    }))
+}
+
+pub(crate) async fn my_data_workbook(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    let m = mine(&state, &caller, ACCESS_IN_WORKBOOK).await?;
+    let t = Layout::new(Some(&caller)).t;
+    let bytes = super::own::workbook(t, &m.record, &m.household, &m.sections, &m.access)
+        .map_err(|e| AppError::internal("writing her workbook", e))?;
+    Ok(crate::http::respond::file_response(
+        "linli-my-data.xlsx",
+        bytes,
+    ))
 }
 
 pub(crate) async fn my_data_download(

@@ -46,6 +46,8 @@ const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/persons/{id}/reveal",
     "/api/v1/persons/{id}/reveal",
     "/me/data",
+    "/me/data.json",
+    "/me/data.xlsx",
     "/api/v1/me/data",
     "/exports/{id}/download",
     "/api/v1/exports/{id}/download",
@@ -540,6 +542,24 @@ async fn every_personal_data_route_writes_an_entry() {
             "/me/data",
             {
                 let (c, u) = (jb.clone(), url("/me/data".into()));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{jumin_person}"),
+            "self_export",
+        ),
+        (
+            "/me/data.json",
+            {
+                let (c, u) = (jb.clone(), url("/me/data.json".into()));
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{jumin_person}"),
+            "self_export",
+        ),
+        (
+            "/me/data.xlsx",
+            {
+                let (c, u) = (jb.clone(), url("/me/data.xlsx".into()));
                 Box::new(move || c.get(&u))
             },
             format!("person:{jumin_person}"),

@@ -628,3 +628,99 @@ async fn security_notices_are_sentences_and_lists_do_not_count() {
     let r = b.get(app.url("/notices/999999")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// Issue 19 item 8: "download my data" is a page she can read and a workbook (her record, her
+/// household, her reports, who looked at her data), each look audited; no record, no page.
+#[tokio::test]
+async fn a_resident_reads_her_data_as_a_page_and_a_workbook() {
+    use calamine::{Reader, Xlsx};
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let grid = support::place_of(&app, "wangge").await;
+    let building = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT id FROM places WHERE kind = 'building' AND path LIKE $1 ORDER BY id LIMIT 1",
+                linli::params![format!("{grid}/%")],
+            )
+        })
+        .await
+        .unwrap();
+    let r = app
+        .client()
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&jumin)
+        .json(&serde_json::json!({"category": "noise", "description": "楼下深夜装修，电钻声", "place_id": building}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (jb, _) = app.login_page("jumin", PASSWORD).await;
+    let html = app.page(&jb, "/me/data").await;
+    for want in [
+        "我的登记信息",
+        "我的家庭",
+        "我的上报",
+        "楼下深夜装修，电钻声",
+        "待受理",
+        "谁查看了我的信息",
+        "/me/data.xlsx",
+    ] {
+        assert!(html.contains(want), "the page shows {want}");
+    }
+    assert!(
+        !html.contains("case.state") && !html.contains("mydata."),
+        "no raw keys"
+    );
+    let e = app.last_audit_entry().await;
+    assert_eq!(e["action"], "self_export");
+    // The workbook: one sheet per part, in her language.
+    let r = jb.get(app.url("/me/data.xlsx")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(r.bytes().await.unwrap().to_vec()))
+            .unwrap();
+    let names = book.sheet_names();
+    for want in ["我的登记信息", "我的家庭", "我的上报", "谁查看了我的信息"] {
+        assert!(names.iter().any(|n| n == want), "sheet {want} in {names:?}");
+    }
+    let cases = book.worksheet_range("我的上报").unwrap();
+    assert!(
+        cases
+            .rows()
+            .any(|row| row.iter().any(|c| c.to_string() == "楼下深夜装修，电钻声"))
+    );
+    let access = book.worksheet_range("谁查看了我的信息").unwrap();
+    assert!(
+        access.rows().count() >= 2,
+        "her own look at the page is listed"
+    );
+    assert_eq!(app.last_audit_entry().await["action"], "self_export");
+    // In English, the headers are English.
+    let r = jb
+        .get(app.url("/me/data.xlsx"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    let book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(r.bytes().await.unwrap().to_vec()))
+            .unwrap();
+    assert!(
+        book.sheet_names().iter().any(|n| n == "My reports"),
+        "{:?}",
+        book.sheet_names()
+    );
+    // Someone with no record of her own has no such page.
+    let (ab, _) = app.login_page("admin", PASSWORD).await;
+    let r = ab.get(app.url("/me/data")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
