@@ -580,14 +580,19 @@ pub(super) fn filter_sql(
 /// The cases waiting on this viewer's action (see [`Filter::waiting`]), or with `verify_only`
 /// those she may check on site.
 fn waiting_on_me(viewer: &Viewer, p: &mut Vec<Val>, verify_only: bool) -> String {
+    if verify_only && viewer.verify.is_empty() {
+        // Nothing to check on site (and no parameter left unused: PostgreSQL refuses one).
+        return "1 = 0".to_string();
+    }
     p.push(viewer.user_id.into());
     let me = p.len();
     let orgs: Vec<String> = viewer.orgs.iter().map(|o| o.to_string()).collect();
+    // Never NULL, so that NOT of it is what it says.
     let mine = if orgs.is_empty() {
-        format!("c.handler_user_id = ${me}")
+        format!("COALESCE(c.handler_user_id, 0) = ${me}")
     } else {
         format!(
-            "(c.handler_user_id = ${me} OR c.handler_org_id IN ({}))",
+            "(COALESCE(c.handler_user_id, 0) = ${me} OR COALESCE(c.handler_org_id, 0) IN ({}))",
             orgs.join(", ")
         )
     };
@@ -614,11 +619,7 @@ fn waiting_on_me(viewer: &Viewer, p: &mut Vec<Val>, verify_only: bool) -> String
             ));
         }
     }
-    if alt.is_empty() {
-        "1 = 0".to_string()
-    } else {
-        format!("({})", alt.join(" OR "))
-    }
+    format!("({})", alt.join(" OR "))
 }
 
 /// A place found by name for the report form, with the names above it.

@@ -883,9 +883,12 @@ async fn a_report_is_stored_where_the_map_was_tapped() {
         let path = b
             .wait_path("the new case's page", |p| {
                 p.strip_prefix("/cases/")
+                    .and_then(|id| id.split('?').next())
                     .is_some_and(|id| id.parse::<i64>().is_ok())
             })
             .await;
+        // Without the message that the report was sent (`?done=report`).
+        let path = path.split('?').next().unwrap_or_default().to_string();
         // The case is where she tapped, to the sixth decimal the form carries.
         let http = reqwest::Client::new();
         let token: Value = http
