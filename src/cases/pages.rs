@@ -867,6 +867,8 @@ struct CasePage {
     waits_on: Option<String>,
     /// For the resident whose case it is: her grid worker's name and work phone.
     grid_worker: Option<(String, String)>,
+    /// Works with cases (else the page leads back to "my reports").
+    worker: bool,
 }
 
 /// A map of cases over the grid polygons of a street (or one grid).
@@ -1237,6 +1239,7 @@ async fn case_view(
         satisfactions,
         waits_on,
         grid_worker,
+        worker: caller.browses_cases(),
     };
     Ok(render(&page, status))
 }
