@@ -336,7 +336,9 @@ async fn list_page(
     }
     // Batch steps: 签收 for handlers, 派单 and 受理并派单 for dispatchers.
     let mut batch = Vec::new();
-    if !viewer_of_rows.orgs.is_empty() {
+    // Handlers: departments and property companies, and grid workers, to whom sensor
+    // alerts' cases are dispatched.
+    if !viewer_of_rows.orgs.is_empty() || (worker && !dispatcher) {
         batch.push(("sign_for", t.k("case.action", "sign_for"), false));
     }
     let orgs = if dispatcher {

@@ -446,6 +446,10 @@ async fn the_queue_opens_on_my_work_and_takes_steps_on_many_cases_at_once() {
         page.contains(&format!("href=\"/cases/{one}\"")),
         "her queue opens on it: {page}"
     );
+    assert!(
+        page.contains("id=\"batch-form\""),
+        "batch 签收 of the cases of alerts dispatched to her"
+    );
     // The dispatcher's queue still opens on every open case of her area.
     let page = app.page(&a, "/cases").await;
     assert!(
