@@ -416,6 +416,9 @@ pub fn seed_cases(c: &mut dyn Conn, keys: &FieldKeys, now: i64) -> Result<(), Ca
         "SELECT street_id FROM users WHERE id = $1",
         params![admin.id],
     )?;
+    // The grid worker's work phone (a made-up number), so that a resident's report offers the
+    // tap to call her (issue 19 item 16).
+    crate::org::users::set_work_phone(c, wangge.id, Some("021-5081 0001"))?;
     let grid_path = c
         .query_one(
             "SELECT p.path FROM user_roles r JOIN places p ON p.id = r.place_id WHERE r.user_id = $1",

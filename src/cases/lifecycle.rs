@@ -163,6 +163,41 @@ impl Action {
     pub fn parse(s: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|x| x.as_str() == s)
     }
+    /// Where a step comes among those offered together: what usually comes next first
+    /// (派单 right after 受理, 签收 on a dispatched case), the steps that turn a case away or
+    /// put it aside last.
+    pub fn usual_rank(self) -> usize {
+        const ORDER: [Action; 18] = [
+            Action::Dispatch,
+            Action::SignFor,
+            Action::Start,
+            Action::Resolve,
+            Action::Verify,
+            Action::Close,
+            Action::Rate,
+            Action::Accept,
+            Action::Resume,
+            Action::GrantExtension,
+            Action::RefuseExtension,
+            Action::RequestExtension,
+            Action::FailVerification,
+            Action::Return,
+            Action::Hold,
+            Action::Merge,
+            Action::Reject,
+            Action::Reopen,
+        ];
+        ORDER.iter().position(|a| *a == self).unwrap_or(ORDER.len())
+    }
+
+    /// Steps that turn a case away or put it aside: the case page asks to confirm them.
+    pub fn destructive(self) -> bool {
+        matches!(
+            self,
+            Action::Reject | Action::Merge | Action::Return | Action::Hold
+        )
+    }
+
     /// Steps that must say why.
     pub fn needs_note(self) -> bool {
         matches!(
@@ -294,10 +329,11 @@ pub fn possible(state: State, actors: &[Actor]) -> Vec<Action> {
 
 /// The steps to offer on a case: [`possible`] by its state and the caller's roles, less those
 /// the case's own conditions would refuse now (deciding an extension none asked for, asking
-/// for a second while one waits, checking on site the work one's own organisation did).
+/// for a second while one waits, checking on site the work one's own organisation did), in
+/// the order of what usually comes next ([`Action::usual_rank`]).
 pub fn offered(case: &super::Case, actors: &[Actor], user_id: i64, orgs: &[i64]) -> Vec<Action> {
     let did_the_work = did_the_work(case, Some(user_id), orgs);
-    possible(case.state, actors)
+    let mut out: Vec<Action> = possible(case.state, actors)
         .into_iter()
         .filter(|a| match a {
             Action::GrantExtension | Action::RefuseExtension => case.extension_hours.is_some(),
@@ -305,7 +341,77 @@ pub fn offered(case: &super::Case, actors: &[Actor], user_id: i64, orgs: &[i64])
             Action::Verify | Action::FailVerification => !did_the_work,
             _ => true,
         })
-        .collect()
+        .collect();
+    out.sort_by_key(|a| a.usual_rank());
+    out
+}
+
+/// Whom a case waits on now, if anyone: the dispatchers to accept, dispatch, decide an
+/// extension, resume or close it; its handler to sign for it and do the work; someone on site
+/// to check it; its reporter to rate it.
+pub fn waits_on(case: &super::Case) -> Option<Actor> {
+    match case.state {
+        State::New | State::Accepted | State::Returned | State::OnHold | State::Verified => {
+            Some(Actor::Dispatcher)
+        }
+        State::Dispatched | State::SignedFor | State::InProgress => {
+            if case.extension_hours.is_some() {
+                Some(Actor::Dispatcher)
+            } else {
+                Some(Actor::Handler)
+            }
+        }
+        State::Resolved => Some(if case.verify_required {
+            Actor::Verifier
+        } else {
+            Actor::Dispatcher
+        }),
+        State::Closed => case.reporter_id.map(|_| Actor::Reporter),
+        State::Rated | State::Merged | State::Rejected => None,
+    }
+}
+
+/// A reporter's rating in words: 满意 (5), 基本满意 (3), 不满意 (1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    Satisfied,
+    BasicallySatisfied,
+    Dissatisfied,
+}
+
+impl Satisfaction {
+    pub const ALL: [Satisfaction; 3] = [
+        Satisfaction::Satisfied,
+        Satisfaction::BasicallySatisfied,
+        Satisfaction::Dissatisfied,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::BasicallySatisfied => "basically_satisfied",
+            Satisfaction::Dissatisfied => "dissatisfied",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Satisfaction> {
+        Satisfaction::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    /// The score stored and counted in the figures.
+    pub fn score(self) -> i64 {
+        match self {
+            Satisfaction::Satisfied => 5,
+            Satisfaction::BasicallySatisfied => 3,
+            Satisfaction::Dissatisfied => 1,
+        }
+    }
+    /// A score of 1–5 (older ratings were given on that scale) in words.
+    pub fn of_score(r: i64) -> Satisfaction {
+        match r {
+            4.. => Satisfaction::Satisfied,
+            3 => Satisfaction::BasicallySatisfied,
+            _ => Satisfaction::Dissatisfied,
+        }
+    }
 }
 
 /// 巡办分离: whether a person (of these organisations) resolved the case or handles it, and so
@@ -353,9 +459,16 @@ pub struct Step {
     /// request_extension: working hours asked for.
     #[serde(default)]
     pub hours: Option<i64>,
-    /// rate: 1–5.
+    /// rate: 1–5 (or `satisfaction`).
     #[serde(default)]
     pub rating: Option<i64>,
+    /// rate: in words, 满意 / 基本满意 / 不满意 (stored as 5, 3, 1).
+    #[serde(default)]
+    pub satisfaction: Option<Satisfaction>,
+    /// accept: dispatch at once too (to `org_id` or `user_id`, or the routing suggestion), in
+    /// one step for the caller and one transaction.
+    #[serde(default)]
+    pub dispatch: bool,
     /// merge: the master case.
     #[serde(default)]
     pub master_id: Option<i64>,
@@ -370,6 +483,8 @@ impl Step {
             user_id: None,
             hours: None,
             rating: None,
+            satisfaction: None,
+            dispatch: false,
             master_id: None,
         }
     }
@@ -659,7 +774,9 @@ pub fn apply(
         }
         Action::Rate => {
             let r = step
-                .rating
+                .satisfaction
+                .map(Satisfaction::score)
+                .or(step.rating)
                 .filter(|r| (1..=5).contains(r))
                 .ok_or(CaseError::Invalid("case.err_rating"))?;
             n.rating = Some(r);

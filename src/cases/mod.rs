@@ -15,6 +15,7 @@ pub mod demo;
 pub mod escalation;
 pub mod hooks;
 pub mod http;
+pub mod icons;
 pub mod jobs;
 pub mod lifecycle;
 pub mod mine;
@@ -59,13 +60,23 @@ pub fn area() -> Area {
     Area {
         openapi: http::CasesApi::openapi,
         jobs: jobs::jobs,
-        nav: &[Nav {
-            order: 10,
-            href: "/cases",
-            id: "nav-cases",
-            label: "case.page.title",
-            shown: |_| true,
-        }],
+        // Workers find the cases; a resident her own reports ("我的上报").
+        nav: &[
+            Nav {
+                order: 10,
+                href: "/cases",
+                id: "nav-cases",
+                label: "case.page.title",
+                shown: Caller::browses_cases,
+            },
+            Nav {
+                order: 10,
+                href: "/cases",
+                id: "nav-cases",
+                label: "case.page.mine",
+                shown: |c| !c.browses_cases(),
+            },
+        ],
         ..Area::new("cases", router)
     }
 }

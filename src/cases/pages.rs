@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::http::{CaseRequest, channels_for, detail, intake, street_of, take_step};
 use super::lifecycle::{Action, Step};
 use super::{Category, Channel, FieldType, Filter, OrgFigures, Viewer, notify};
-use crate::http::{ApiForm, Signed, check_csrf};
+use crate::http::{ApiForm, MaybeSigned, Signed, check_csrf};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
@@ -26,9 +26,13 @@ use crate::state::AppState;
 use crate::web::Layout;
 use crate::web::map;
 
+mod batch;
+mod draft;
+
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/cases", get(list_page))
+        .route("/cases/batch", post(batch::batch_submit))
         .route(
             "/cases/new",
             get(new_form)
@@ -38,6 +42,8 @@ pub fn router() -> Router<Arc<AppState>> {
                 )),
         )
         .route("/cases/map", get(map_page))
+        .route("/static/cases.js", get(asset_js))
+        .route("/static/cases.css", get(asset_css))
         .route("/cases/figures", get(figures_page))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/step", post(step_submit))
@@ -53,6 +59,34 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/inbox", get(inbox_page))
         .route("/inbox/{id}/read", post(inbox_read))
         .route("/inbox/read-all", post(inbox_read_all))
+}
+
+/// The report form's script (category tiles without a reload, places by name) and the case
+/// pages' styles (tiles, the primary step), served from the binary.
+const CASES_JS: &str = include_str!("../../static/cases.js");
+const CASES_CSS: &str = include_str!("../../static/cases.css");
+
+async fn asset_js() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CASES_JS,
+    )
+}
+
+async fn asset_css() -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CASES_CSS,
+    )
 }
 
 fn render(t: &impl Template, status: StatusCode) -> Response {
@@ -80,6 +114,10 @@ pub struct Row {
     pub handler: String,
     /// Closed, waiting for the viewer's rating (they reported it).
     pub to_rate: bool,
+    /// Whom it waits on, in words (filled by the queue).
+    pub waits: String,
+    /// It waits on the viewer.
+    pub waits_me: bool,
 }
 
 /// The rows of a case list, as `viewer` (a user id) sees them.
@@ -104,6 +142,8 @@ pub fn rows(cases: &[super::Case], t: Tr, viewer: i64) -> Vec<Row> {
                 .or(c.handler_user_name.clone())
                 .unwrap_or_default(),
             to_rate: c.state == super::State::Closed && c.reporter_id == Some(viewer),
+            waits: String::new(),
+            waits_me: false,
         })
         .collect()
 }
@@ -122,6 +162,10 @@ struct ListPage {
     /// The pages before and after, when there are.
     prev: Option<String>,
     next: Option<String>,
+    /// The steps that may be taken on the ticked cases at once: (action, label, dispatch).
+    batch: Vec<(&'static str, &'static str, bool)>,
+    /// The organisations a batch dispatches to (dispatchers only): (id, name).
+    orgs: Vec<(i64, String)>,
 }
 
 /// The states of a report that has ended, the tab a reporter finds it under.
@@ -132,6 +176,8 @@ struct ListQuery {
     state: Option<String>,
     late: Option<String>,
     handling: Option<String>,
+    /// `me` or `verify` ([`Filter::waiting`]).
+    waiting: Option<String>,
     /// A case number (opens it) or words to look for.
     q: Option<String>,
     /// From 1.
@@ -156,13 +202,29 @@ async fn list_page(
         return Ok(Redirect::to(&format!("/cases/{id}")).into_response());
     }
     let page = q.page.unwrap_or(1).max(1);
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+    let chosen = given(&q.state)
+        || given(&q.late)
+        || given(&q.handling)
+        || given(&q.waiting)
+        || !words.is_empty();
+    // A grid worker's, a department's and a property company's queue opens on what waits on
+    // them ("待我处理"); a dispatcher's on every open case of her area.
+    let dispatcher = !viewer.dispatch.is_empty();
+    let waiting = q
+        .waiting
+        .clone()
+        .filter(|w| !w.is_empty())
+        .or((worker && !dispatcher && !chosen).then(|| "me".to_string()));
+    let viewer_of_rows = viewer.clone();
     let filter = Filter {
         // A search looks through every state unless one is chosen.
         state: q
             .state
             .clone()
             .filter(|s| !s.is_empty())
-            .or((words.is_empty()).then(|| "open".into())),
+            .or((words.is_empty() && waiting.is_none()).then(|| "open".into())),
+        waiting: waiting.clone(),
         late: q.late.as_deref().map(|v| v == "1"),
         handling: q.handling.as_deref().map(|v| v == "1"),
         mine: (!worker).then_some(true),
@@ -185,6 +247,7 @@ async fn list_page(
             ("state", &q.state),
             ("late", &q.late),
             ("handling", &q.handling),
+            ("waiting", &q.waiting),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 qs.push((k, v.to_string()));
@@ -210,12 +273,34 @@ async fn list_page(
     let t = Tr(ctx().lang);
     let current = q.state.unwrap_or_default();
     let late = q.late.as_deref() == Some("1");
-    let mut tabs = vec![(
-        "/cases".to_string(),
-        t.s("case.page.open"),
-        current.is_empty() && !late && words.is_empty(),
-    )];
-    if !worker {
+    let mut tabs = Vec::new();
+    if worker {
+        // What waits on me first, then what I may check on site, then everything open.
+        tabs.push((
+            "/cases?waiting=me".to_string(),
+            t.s("case.page.waiting_me"),
+            waiting.as_deref() == Some("me"),
+        ));
+        if !viewer_of_rows.verify.is_empty() {
+            tabs.push((
+                "/cases?waiting=verify".to_string(),
+                t.s("case.page.waiting_verify"),
+                waiting.as_deref() == Some("verify"),
+            ));
+        }
+        tabs.push((
+            "/cases?state=open".to_string(),
+            t.s("case.page.open"),
+            (current == "open" || (current.is_empty() && waiting.is_none()))
+                && !late
+                && words.is_empty(),
+        ));
+    } else {
+        tabs.push((
+            "/cases".to_string(),
+            t.s("case.page.open"),
+            current.is_empty() && !late && words.is_empty(),
+        ));
         // A reporter follows their reports to the end: a closed one waits for their rating.
         tabs.push((
             format!("/cases?state={FINISHED}"),
@@ -242,10 +327,35 @@ async fn list_page(
             ));
         }
     }
+    let mut list_rows = rows(&cases, t, caller.user_id);
+    for (row, case) in list_rows.iter_mut().zip(&cases) {
+        if let Some((w, me)) = waits_on_text(case, &viewer_of_rows, t) {
+            row.waits = w;
+            row.waits_me = me;
+        }
+    }
+    // Batch steps: 签收 for handlers, 派单 and 受理并派单 for dispatchers.
+    let mut batch = Vec::new();
+    // Handlers: departments and property companies, and grid workers, to whom sensor
+    // alerts' cases are dispatched.
+    if !viewer_of_rows.orgs.is_empty() || (worker && !dispatcher) {
+        batch.push(("sign_for", t.k("case.action", "sign_for"), false));
+    }
+    let orgs = if dispatcher {
+        batch.push(("dispatch", t.k("case.action", "dispatch"), false));
+        batch.push(("accept", t.k("case.action", "accept_dispatch"), true));
+        let street = caller.street_id.unwrap_or(0);
+        state
+            .db
+            .read(move |c| super::org_choices(c, street))
+            .await?
+    } else {
+        Vec::new()
+    };
     Ok(render(
         &ListPage {
             l: Layout::new(Some(&caller)),
-            rows: rows(&cases, t, caller.user_id),
+            rows: list_rows,
             tabs,
             worker,
             can_map,
@@ -253,6 +363,8 @@ async fn list_page(
             words,
             prev,
             next,
+            batch,
+            orgs,
         },
         StatusCode::OK,
     ))
@@ -269,13 +381,29 @@ struct FieldView {
     chosen: Vec<String>,
 }
 
+/// A category's extra fields on the report form, shown when its tile is chosen.
+struct FieldGroup {
+    code: String,
+    shown: bool,
+    fields: Vec<FieldView>,
+}
+
+/// A category's tile: code, name, chosen, icon (inline SVG).
+struct Tile {
+    code: String,
+    name: String,
+    on: bool,
+    icon: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "cases/new.html")]
 struct NewPage {
     l: Layout,
-    categories: Vec<(String, String, bool)>,
-    category: String,
-    fields: Vec<FieldView>,
+    tiles: Vec<Tile>,
+    groups: Vec<FieldGroup>,
+    /// Said above the form: a draft kept over an expired session is back.
+    notice: Option<String>,
     places: Vec<(i64, String)>,
     place_id: String,
     /// The street's grids to mark a spot on ([`map::picker`]).
@@ -411,23 +539,28 @@ async fn new_page(
     error: Option<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
+    new_page_with(state, caller, values, error, None, status).await
+}
+
+async fn new_page_with(
+    state: &AppState,
+    caller: &Caller,
+    values: Vec<(String, String)>,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
     let street = street_of(caller)?;
     let c2 = caller.clone();
-    // The map is drawn once a category is chosen (the form below it shows only then).
-    let with_map = values
-        .iter()
-        .any(|(k, v)| k == "category" && !v.trim().is_empty());
+    // One form: the category's tiles, the place and its map, the category's own fields (all
+    // categories', the chosen one's shown), so that choosing a category needs no reload.
     let (cats, places, (areas, spots)) = state
         .db
         .read(move |c| {
             Ok((
                 super::categories(c, street)?,
                 report_places(c, &c2)?,
-                if with_map {
-                    street_shapes(c, street)?
-                } else {
-                    Default::default()
-                },
+                street_shapes(c, street)?,
             ))
         })
         .await?;
@@ -440,7 +573,6 @@ async fn new_page(
     };
     let t = Tr(ctx().lang);
     let category = get("category");
-    let cat = cats.iter().find(|k| k.code == category);
     let channels = channels_for(caller)
         .into_iter()
         .filter(|c| *c != Channel::Api)
@@ -454,13 +586,26 @@ async fn new_page(
         lon,
         share_location: !get("share_location").is_empty(),
         l: Layout::new(Some(caller)),
-        categories: cats
+        tiles: cats
             .iter()
             .filter(|k| k.active)
-            .map(|k| (k.code.clone(), k.name(t.0).to_string(), k.code == category))
+            .map(|k| Tile {
+                code: k.code.clone(),
+                name: k.name(t.0).to_string(),
+                on: k.code == category,
+                icon: super::icons::icon(&k.code, &k.group),
+            })
             .collect(),
-        fields: field_views(cat, &values, t),
-        category,
+        groups: cats
+            .iter()
+            .filter(|k| k.active && !k.fields.is_empty())
+            .map(|k| FieldGroup {
+                code: k.code.clone(),
+                shown: k.code == category,
+                fields: field_views(Some(k), if k.code == category { &values } else { &[] }, t),
+            })
+            .collect(),
+        notice,
         places,
         place_id: get("place_id"),
         description: get("description"),
@@ -477,14 +622,24 @@ async fn new_page(
 #[derive(Deserialize)]
 struct NewQuery {
     category: Option<String>,
+    /// `1`: back from signing in again, with the report kept over the expired session.
+    draft: Option<String>,
 }
 
 async fn new_form(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(q): Query<NewQuery>,
+    headers: axum::http::HeaderMap,
 ) -> AppResult<Response> {
     super::dedupe::warm_up_soon();
+    if q.draft.as_deref() == Some("1")
+        && let Some(values) = draft::restore(&headers)
+    {
+        let t = Tr(ctx().lang);
+        let notice = Some(t.s("case.page.draft_back").to_string());
+        return new_page_with(&state, &caller, values, None, notice, StatusCode::OK).await;
+    }
     let values = q
         .category
         .map(|c| vec![("category".to_string(), c)])
@@ -539,10 +694,19 @@ async fn report_form(
 
 async fn new_submit(
     State(state): State<Arc<AppState>>,
-    Signed(caller): Signed,
+    MaybeSigned(caller): MaybeSigned,
     req: axum::extract::Request,
 ) -> AppResult<Response> {
+    let had_draft = draft::held(req.headers());
     let (form, uploads) = report_form(&state, req).await?;
+    let Some(caller) = caller else {
+        // The session expired while the report was typed: keep it in this browser, say why
+        // she must sign in again, and bring the form back filled once she has.
+        let mut res =
+            Redirect::to("/login?reason=expired&next=%2Fcases%2Fnew%3Fdraft%3D1").into_response();
+        draft::set(&mut res, draft::keep(&form));
+        return Ok(res);
+    };
     // A form sent back with the reason; it cannot keep the files chosen (browsers do not
     // refill a file input), so it says so when there were any.
     let again = if uploads.is_empty() {
@@ -639,7 +803,11 @@ async fn new_submit(
                     tracing::warn!(case = id, error = %e.message(ctx().lang), "photos of a new report not stored");
                 }
             }
-            Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+            let mut res = Redirect::to(&format!("/cases/{id}?done=report")).into_response();
+            if had_draft {
+                draft::set(&mut res, draft::forget());
+            }
+            Ok(res)
         }
         Err(e) if e.status.is_client_error() => {
             let (msg, status) = back(e);
@@ -662,6 +830,10 @@ struct ActionView {
     code: &'static str,
     label: &'static str,
     note: bool,
+    /// The one primary button: what usually comes next.
+    primary: bool,
+    /// 受理并派单: an accept that dispatches too.
+    dispatch: bool,
 }
 
 #[derive(Template)]
@@ -687,6 +859,18 @@ struct CasePage {
     can_reveal: bool,
     purposes: &'static [&'static str],
     reveal_error: Option<String>,
+    /// What the step just taken did (`?done=`), said once.
+    done: Option<String>,
+    /// The rating in words.
+    satisfaction: Option<&'static str>,
+    /// The ratings a reporter chooses from: (value, label).
+    satisfactions: Vec<(&'static str, &'static str)>,
+    /// Whom the case waits on, in words.
+    waits_on: Option<String>,
+    /// For the resident whose case it is: her grid worker's name and work phone.
+    grid_worker: Option<(String, String)>,
+    /// Works with cases (else the page leads back to "my reports").
+    worker: bool,
 }
 
 /// A map of cases over the grid polygons of a street (or one grid).
@@ -771,12 +955,59 @@ fn extra_rows(
     out
 }
 
+#[derive(Deserialize, Default)]
+struct CaseQuery {
+    /// The step just taken, to say it was done.
+    done: Option<String>,
+}
+
 async fn case_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
+    Query(q): Query<CaseQuery>,
 ) -> AppResult<Response> {
-    case_view(&state, &caller, id, None).await
+    case_view(&state, &caller, id, None, q.done.as_deref()).await
+}
+
+/// The message for a step just taken (`?done=`), when it is one.
+fn done_message(t: Tr, done: &str, state: super::State) -> Option<String> {
+    let label = match done {
+        "accept_dispatch" | "report" | "photo" => t.k("case.action", done),
+        other => t.k("case.action", Action::parse(other)?.as_str()),
+    };
+    Some(
+        t.s("case.page.done")
+            .replace("{action}", label)
+            .replace("{state}", t.k("case.state", state.as_str())),
+    )
+}
+
+/// Whom a case waits on, in words: the handler by name, "you" when it is the viewer.
+pub fn waits_on_text(case: &super::Case, viewer: &Viewer, t: Tr) -> Option<(String, bool)> {
+    use super::lifecycle::Actor;
+    let who = super::lifecycle::waits_on(case)?;
+    let actors = viewer.actors(case);
+    let me = match who {
+        Actor::Verifier => {
+            actors.contains(&Actor::Verifier)
+                && !viewer.handles(case)
+                && case.resolver_id != Some(viewer.user_id)
+        }
+        a => actors.contains(&a),
+    };
+    if me {
+        return Some((t.s("case.page.waits_me").to_string(), true));
+    }
+    let text = match who {
+        Actor::Handler => case
+            .handler_org_name
+            .clone()
+            .or(case.handler_user_name.clone())
+            .unwrap_or_else(|| t.k("case.waits", "handler").to_string()),
+        a => t.k("case.waits", a.as_str()).to_string(),
+    };
+    Some((text, false))
 }
 
 #[derive(Deserialize)]
@@ -798,7 +1029,7 @@ async fn reveal_submit(
     ApiForm(f): ApiForm<RevealForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
-    case_view(&state, &caller, id, Some((&f.purpose, &f.note))).await
+    case_view(&state, &caller, id, Some((&f.purpose, &f.note)), None).await
 }
 
 /// The case page; with `reveal` (a purpose and a note), its personal data in full.
@@ -807,6 +1038,7 @@ async fn case_view(
     caller: &Caller,
     id: i64,
     reveal: Option<(&str, &str)>,
+    done: Option<&str>,
 ) -> AppResult<Response> {
     let d = detail(state, caller, id).await?;
     let t = Tr(ctx().lang);
@@ -850,14 +1082,26 @@ async fn case_view(
             || timeline.iter().any(|e| masked(&e.note)));
     let photos = d.photos;
     let can_upload = case.is_open() && !d.roles.is_empty();
+    let viewer_of_page = Viewer::of(caller);
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
+    // 受理并派单 is offered with 受理: the dispatch's choices too.
+    let d_accepting = d.actions.contains(&Action::Accept);
     let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
     let c2 = case.clone();
     let viewer = Viewer::of(caller);
-    let (orgs, duplicates, map, fields) = state
+    // The resident whose case it is may call her grid worker.
+    let own_report =
+        caller.has(crate::org::Role::Resident) && case.reporter_id == Some(caller.user_id);
+    let (orgs, duplicates, map, fields, grid_worker) = state
         .db
         .read(move |c| {
             let category = super::category_by_id(c, c2.category_id)?;
+            let grid_worker = if own_report {
+                crate::org::users::grid_worker_phone(c, &c2.place_path)?
+            } else {
+                None
+            };
+            let dispatching = dispatching || d_accepting;
             let orgs = if dispatching {
                 c.query(
                     "SELECT id, name FROM organisations WHERE street_id = $1 ORDER BY kind, code",
@@ -901,7 +1145,7 @@ async fn case_view(
                 &c2.place_name,
             )?;
             let fields = category.map(|k| k.fields).unwrap_or_default();
-            Ok((orgs, dups, map, fields))
+            Ok((orgs, dups, map, fields, grid_worker))
         })
         .await?;
     let shown: Vec<super::dedupe::Shown> = duplicates
@@ -929,14 +1173,44 @@ async fn case_view(
                 .filter(|l| *l > 0),
         })
         .collect();
-    let actions = d
-        .actions
-        .iter()
-        .map(|a| ActionView {
+    let mut actions: Vec<ActionView> = Vec::new();
+    for a in &d.actions {
+        if *a == Action::Accept {
+            // 受理并派单 comes first: accepting is most often followed by dispatching.
+            actions.push(ActionView {
+                code: "accept",
+                label: t.k("case.action", "accept_dispatch"),
+                note: false,
+                primary: false,
+                dispatch: true,
+            });
+        }
+        actions.push(ActionView {
             code: a.as_str(),
             label: t.k("case.action", a.as_str()),
             note: a.needs_note(),
-        })
+            primary: false,
+            dispatch: false,
+        });
+    }
+    actions.sort_by_key(|a| {
+        if a.dispatch {
+            0
+        } else {
+            Action::parse(a.code).map(|x| x.usual_rank()).unwrap_or(99) + 1
+        }
+    });
+    if let Some(first) = actions.first_mut() {
+        first.primary = true;
+    }
+    let done = done.and_then(|x| done_message(t, x, case.state));
+    let waits_on = waits_on_text(&case, &viewer_of_page, t).map(|(w, _)| w);
+    let satisfaction = case
+        .satisfaction
+        .map(|s| t.k("case.satisfaction", s.as_str()));
+    let satisfactions = super::lifecycle::Satisfaction::ALL
+        .iter()
+        .map(|s| (s.as_str(), t.k("case.satisfaction", s.as_str())))
         .collect();
     let extra = extra_rows(&case.extra, &fields, t.0);
     let page = CasePage {
@@ -962,6 +1236,12 @@ async fn case_view(
         can_reveal,
         purposes: &crate::registry::access::PURPOSES,
         reveal_error,
+        done,
+        satisfaction,
+        satisfactions,
+        waits_on,
+        grid_worker,
+        worker: caller.browses_cases(),
     };
     Ok(render(&page, status))
 }
@@ -982,6 +1262,13 @@ async fn step_submit(
     let action =
         Action::parse(&get("action")).ok_or_else(|| AppError::bad_request("error.bad_form"))?;
     let num = |k: &str| get(k).parse::<i64>().ok();
+    let satisfaction = match get("satisfaction").as_str() {
+        "" => None,
+        s => Some(
+            super::lifecycle::Satisfaction::parse(s)
+                .ok_or_else(|| AppError::invalid("case.err_rating"))?,
+        ),
+    };
     let step = Step {
         action,
         note: get("note"),
@@ -989,10 +1276,58 @@ async fn step_submit(
         user_id: num("user_id"),
         hours: num("hours"),
         rating: num("rating"),
+        satisfaction,
+        dispatch: get("dispatch") == "1",
         master_id: num("master_id"),
     };
+    // A step that turns the case away or puts it aside is confirmed on a page of its own
+    // first (no script needed), when the caller may take it at all.
+    if action.destructive() && get("confirmed") != "1" {
+        let d = detail(&state, &caller, id).await?;
+        if d.actions.contains(&action) {
+            let t = Tr(ctx().lang);
+            let fields = form
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "confirmed" | "go"))
+                .cloned()
+                .collect();
+            return Ok(render(
+                &ConfirmPage {
+                    l: Layout::new(Some(&caller)),
+                    id,
+                    category: d.case.category_name(t.0).to_string(),
+                    description: d.case.description.chars().take(80).collect(),
+                    action: t.k("case.action", action.as_str()),
+                    warning: t.k("case.confirm", action.as_str()),
+                    note: step.note.clone(),
+                    fields,
+                },
+                StatusCode::OK,
+            ));
+        }
+    }
+    let done = if step.dispatch && action == Action::Accept {
+        "accept_dispatch"
+    } else {
+        action.as_str()
+    };
     take_step(&state, &caller, id, step).await?;
-    Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+    Ok(Redirect::to(&format!("/cases/{id}?done={done}")).into_response())
+}
+
+/// The page that asks to confirm a step that turns a case away or puts it aside.
+#[derive(Template)]
+#[template(path = "cases/confirm.html")]
+struct ConfirmPage {
+    l: Layout,
+    id: i64,
+    category: String,
+    description: String,
+    action: &'static str,
+    warning: &'static str,
+    note: String,
+    /// The step's form, sent again with the confirmation.
+    fields: Vec<(String, String)>,
 }
 
 async fn photo_submit(
@@ -1004,7 +1339,7 @@ async fn photo_submit(
     let (raw, share, csrf) = super::http::read_upload(m).await?;
     check_csrf(&caller, &csrf)?;
     super::http::add_photo(&state, &caller, id, raw, share).await?;
-    Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+    Ok(Redirect::to(&format!("/cases/{id}?done=photo")).into_response())
 }
 
 #[derive(Template)]

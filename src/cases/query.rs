@@ -75,6 +75,14 @@ pub struct Case {
     pub rating: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rating_comment: Option<String>,
+    /// The rating in words (5 satisfied, 3 basically satisfied, 1 dissatisfied; older ratings
+    /// of 4 and 2 count as satisfied and dissatisfied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub satisfaction: Option<super::lifecycle::Satisfaction>,
+    /// Whom the case waits on now: dispatcher, handler, verifier or reporter (none once it
+    /// has ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_on: Option<Actor>,
     pub verify_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -229,7 +237,7 @@ pub(crate) const CASE_FROM: &str = "cases c JOIN case_categories k ON k.id = c.c
 pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
     let clock = r.take_str(29).unwrap_or_default();
     let due_at = r.opt_i64(30);
-    Case {
+    let mut case = Case {
         id: CaseId(r.i64(0)),
         street_id: r.i64(1),
         category_id: r.i64(2),
@@ -284,7 +292,12 @@ pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
         ),
         clock_start: r.i64(46),
         warned: r.bool(47),
-    }
+        satisfaction: None,
+        waiting_on: None,
+    };
+    case.satisfaction = case.rating.map(super::lifecycle::Satisfaction::of_score);
+    case.waiting_on = super::lifecycle::waits_on(&case);
+    case
 }
 
 /// One case by id, without a scope check (internal use: the caller checks [`Viewer::sees`]).
@@ -434,6 +447,10 @@ pub struct Filter {
     pub handling: Option<bool>,
     /// A case number, or words found in the description, the address or the place's name.
     pub q: Option<String>,
+    /// `me`: the cases waiting on the caller's own action (to sign for and handle, to check on
+    /// site, to accept, dispatch, decide or close), late ones first; `verify`: resolved cases
+    /// the caller may check on site (not her own organisation's work).
+    pub waiting: Option<String>,
     #[serde(default, deserialize_with = "crate::kernel::blank_as_none")]
     pub limit: Option<i64>,
     #[serde(default, deserialize_with = "crate::kernel::blank_as_none")]
@@ -543,6 +560,12 @@ pub(super) fn filter_sql(
             "(c.reporter_id = ${n} OR c.id IN (SELECT case_id FROM case_followers WHERE user_id = ${n}))"
         ));
     }
+    match f.waiting.as_deref().filter(|w| !w.is_empty()) {
+        None => {}
+        Some("me") => conds.push(waiting_on_me(viewer, p, false)),
+        Some("verify") => conds.push(waiting_on_me(viewer, p, true)),
+        Some(_) => return Err(CaseError::Invalid("case.err_waiting")),
+    }
     if f.handling == Some(true) {
         let mut alt = vec![format!("c.handler_user_id = {}", viewer.user_id)];
         if !viewer.orgs.is_empty() {
@@ -552,6 +575,126 @@ pub(super) fn filter_sql(
         conds.push(format!("({})", alt.join(" OR ")));
     }
     Ok(conds.join(" AND "))
+}
+
+/// The cases waiting on this viewer's action (see [`Filter::waiting`]), or with `verify_only`
+/// those she may check on site.
+fn waiting_on_me(viewer: &Viewer, p: &mut Vec<Val>, verify_only: bool) -> String {
+    if verify_only && viewer.verify.is_empty() {
+        // Nothing to check on site (and no parameter left unused: PostgreSQL refuses one).
+        return "1 = 0".to_string();
+    }
+    p.push(viewer.user_id.into());
+    let me = p.len();
+    let orgs: Vec<String> = viewer.orgs.iter().map(|o| o.to_string()).collect();
+    // Never NULL, so that NOT of it is what it says.
+    let mine = if orgs.is_empty() {
+        format!("COALESCE(c.handler_user_id, 0) = ${me}")
+    } else {
+        format!(
+            "(COALESCE(c.handler_user_id, 0) = ${me} OR COALESCE(c.handler_org_id, 0) IN ({}))",
+            orgs.join(", ")
+        )
+    };
+    let mut alt = Vec::new();
+    if !viewer.verify.is_empty() {
+        let n = p.len() + 1;
+        let inside = under_paths("c.place_path", &viewer.verify, n, p);
+        // 巡办分离: not the work of her or her organisation.
+        alt.push(format!(
+            "({inside} AND c.state = 'resolved' AND NOT {mine} AND COALESCE(c.resolver_id, 0) <> ${me})"
+        ));
+    }
+    if !verify_only {
+        alt.push(format!(
+            "({mine} AND c.state IN ('dispatched', 'signed_for', 'in_progress') AND c.extension_hours IS NULL)"
+        ));
+        if !viewer.dispatch.is_empty() {
+            let n = p.len() + 1;
+            let inside = under_paths("c.place_path", &viewer.dispatch, n, p);
+            alt.push(format!(
+                "({inside} AND (c.state IN ('new', 'accepted', 'returned', 'on_hold', 'verified') \
+                 OR (c.state IN ('signed_for', 'in_progress') AND c.extension_hours IS NOT NULL) \
+                 OR (c.state = 'resolved' AND k.verify_required = 0)))"
+            ));
+        }
+    }
+    format!("({})", alt.join(" OR "))
+}
+
+/// A place found by name for the report form, with the names above it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PlaceFound {
+    pub id: i64,
+    /// community, grid or building.
+    pub kind: String,
+    pub name: String,
+    /// The names from the community down to the place: 幸福社区 › 第一网格 › 3号楼.
+    pub label: String,
+}
+
+/// Buildings, grids and communities of a street whose name contains the words, buildings
+/// first, at most `limit`.
+pub fn find_places(
+    c: &mut dyn Conn,
+    street: i64,
+    words: &str,
+    limit: i64,
+) -> Result<Vec<PlaceFound>, StoreError> {
+    let rows = c.query(
+        &format!(
+            "SELECT id, kind, name, path FROM places WHERE street_id = $1 \
+             AND kind IN ('community', 'grid', 'building') AND name LIKE $2 ESCAPE '\\' \
+             ORDER BY CASE kind WHEN 'building' THEN 0 WHEN 'grid' THEN 1 ELSE 2 END, path LIMIT {}",
+            limit.clamp(1, 100)
+        ),
+        params![street, crate::store::like_containing(words)],
+    )?;
+    // The names of the places above them, in one read.
+    let mut above: Vec<String> = Vec::new();
+    for r in &rows {
+        let path = r.str(3);
+        let parts: Vec<&str> = path.split('/').collect();
+        for i in 1..parts.len() {
+            let prefix = parts[..i].join("/");
+            if !above.contains(&prefix) {
+                above.push(prefix);
+            }
+        }
+    }
+    let mut names: std::collections::HashMap<String, (String, String)> = Default::default();
+    if !above.is_empty() {
+        let marks: Vec<String> = (1..=above.len()).map(|i| format!("${i}")).collect();
+        let vals: Vec<Val> = above.iter().map(|s| s.as_str().into()).collect();
+        for r in c.query(
+            &format!(
+                "SELECT path, kind, name FROM places WHERE path IN ({})",
+                marks.join(", ")
+            ),
+            &vals,
+        )? {
+            names.insert(r.str(0), (r.str(1), r.str(2)));
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let path = r.str(3);
+            let parts: Vec<&str> = path.split('/').collect();
+            let mut label: Vec<String> = (1..parts.len())
+                .filter_map(|i| names.get(&parts[..i].join("/")))
+                .filter(|(kind, _)| matches!(kind.as_str(), "community" | "grid"))
+                .map(|(_, name)| name.clone())
+                .collect();
+            label.push(r.str(2));
+            PlaceFound {
+                id: r.i64(0),
+                kind: r.str(1),
+                name: r.str(2),
+                label: label.join(" › "),
+            }
+        })
+        .collect())
 }
 
 /// One step of a case's life.
@@ -612,4 +755,15 @@ pub fn record_event(
         params![street_id, case_id, at, actor.0, actor.1, action, from, to, note, data.to_string()],
     )?;
     Ok(())
+}
+
+/// The organisations of a street a case may be dispatched to: (id, name).
+pub fn org_choices(c: &mut dyn Conn, street: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(c.query(
+        "SELECT id, name FROM organisations WHERE street_id = $1 ORDER BY kind, code",
+        params![street],
+    )?
+    .iter()
+    .map(|r| (r.i64(0), r.str(1)))
+    .collect())
 }

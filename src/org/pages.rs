@@ -10,13 +10,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/admin/users/{id}/grants/{gid}/delete", post(grant_remove))
         .route("/admin/users/{id}/password", post(user_password))
         .route("/admin/users/{id}/active", post(user_active))
+        .route("/admin/users/{id}/work-phone", post(user_work_phone))
 }
 
 use super::service::{audit_permission, create_user, resolve_target};
 use crate::http::{
     ApiForm, ClientAddr, LOGIN_CSRF_COOKIE, MaybeSigned, SESSION_COOKIE, Signed, check_csrf,
 };
-use crate::http::{CsrfForm, NextQuery, safe_next};
+use crate::http::{CsrfForm, safe_next};
 use crate::http::{Path, Query};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
@@ -69,17 +70,26 @@ pub(crate) fn login_page(
     res
 }
 
+#[derive(Deserialize)]
+pub(crate) struct LoginQuery {
+    next: Option<String>,
+    /// `expired`: sent back here because the session ended (a report typed meanwhile is kept).
+    reason: Option<String>,
+}
+
 pub(crate) async fn login_form(
     MaybeSigned(caller): MaybeSigned,
-    Query(q): Query<NextQuery>,
+    Query(q): Query<LoginQuery>,
 ) -> Response {
     if caller.is_some() {
         return Redirect::to(&safe_next(q.next.as_deref())).into_response();
     }
+    let said = (q.reason.as_deref() == Some("expired"))
+        .then(|| Tr(ctx().lang).s("login.expired").to_string());
     login_page(
         safe_next(q.next.as_deref()),
         String::new(),
-        None,
+        said,
         StatusCode::OK,
     )
 }
@@ -306,6 +316,7 @@ pub(crate) async fn user_create(
 pub(crate) struct UserPage {
     l: Layout,
     u: users::User,
+    work_phone: String,
     grants: Vec<(i64, GrantView)>,
     roles: Vec<&'static str>,
     error: Option<String>,
@@ -338,6 +349,11 @@ pub(crate) async fn user_page_with(
     status: StatusCode,
 ) -> AppResult<Response> {
     let u = load_managed(state, caller, id).await?;
+    let work_phone = state
+        .db
+        .read(move |c| users::work_phone(c, id))
+        .await?
+        .unwrap_or_default();
     let grants = u
         .grants
         .iter()
@@ -346,6 +362,7 @@ pub(crate) async fn user_page_with(
     let mut res = render(&UserPage {
         l: Layout::new(Some(caller)),
         u,
+        work_phone,
         grants,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         error,
@@ -503,6 +520,46 @@ pub(crate) async fn user_active(
         .write(move |c| users::set_active(c, id, active))
         .await?;
     state.callers.clear();
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WorkPhoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    work_phone: String,
+}
+
+/// Sets the phone a worker is reached on at work (residents tap it to call their grid
+/// worker), or clears it; audited as a change of the account.
+pub(crate) async fn user_work_phone(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<WorkPhoneForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    load_managed(&state, &caller, id).await?;
+    let phone = match users::check_work_phone(&f.work_phone) {
+        Ok(p) => p,
+        Err(key) => {
+            let msg = Tr(ctx().lang).s(key).to_string();
+            return user_page_with(
+                &state,
+                &caller,
+                id,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    state
+        .db
+        .write(move |c| users::set_work_phone(c, id, phone.as_deref()))
+        .await?;
+    audit_permission(&state, &caller, id, "work_phone").await?;
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
 }
 

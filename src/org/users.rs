@@ -413,6 +413,60 @@ pub fn workers_for(c: &mut dyn Conn, path: &str) -> Result<Vec<(String, Role)>> 
     Ok(out)
 }
 
+/// A worker's work phone as typed on the user form: digits, spaces, `+` and `-`, 3 to 20
+/// characters; empty for none.
+pub fn check_work_phone(s: &str) -> std::result::Result<Option<String>, &'static str> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let ok = (3..=20).contains(&s.chars().count())
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-'));
+    if ok {
+        Ok(Some(s.to_string()))
+    } else {
+        Err("users.err_work_phone")
+    }
+}
+
+/// The phone a worker is reached on at work, if one is set.
+pub fn work_phone(c: &mut dyn Conn, user_id: i64) -> Result<Option<String>> {
+    Ok(c.query_opt(
+        "SELECT work_phone FROM users WHERE id = $1",
+        params![user_id],
+    )?
+    .and_then(|r| r.opt_str(0)))
+}
+
+pub fn set_work_phone(c: &mut dyn Conn, user_id: i64, phone: Option<&str>) -> Result<()> {
+    c.exec(
+        "UPDATE users SET work_phone = $1, updated_at = $2 WHERE id = $3",
+        params![phone, now_ms(), user_id],
+    )?;
+    Ok(())
+}
+
+/// The grid worker of a place who has a work phone, nearest first: whom a resident taps to
+/// call about her report. `(display name, work phone)`.
+pub fn grid_worker_phone(c: &mut dyn Conn, path: &str) -> Result<Option<(String, String)>> {
+    let parts: Vec<&str> = path.split('/').collect();
+    for i in (1..=parts.len()).rev() {
+        let prefix = parts[..i].join("/");
+        if let Some(r) = c.query_opt(
+            "SELECT u.display_name, u.work_phone FROM user_roles r JOIN users u ON u.id = r.user_id \
+             JOIN places p ON p.id = r.place_id WHERE p.path = $1 AND r.role = 'grid_worker' \
+             AND u.active = 1 AND u.work_phone IS NOT NULL AND u.work_phone <> '' \
+             ORDER BY u.display_name, u.id LIMIT 1",
+            params![prefix],
+        )? {
+            return Ok(Some((r.str(0), r.str(1))));
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,6 +166,14 @@ const OTHER_ROUTES: &[&str] = &[
     "/cases/{id}/photos",
     "/cases/catalogue",
     "/cases/catalogue/{code}",
+    // Issue 19 (first day): batch steps answer with ids and states, places by name name no
+    // one, and a worker's work phone is set by the user administrator (audited).
+    "/api/v1/cases/batch",
+    "/cases/batch",
+    "/api/v1/cases/places",
+    "/static/cases.js",
+    "/static/cases.css",
+    "/admin/users/{id}/work-phone",
     // A care alert names its person, her household and a reveal for a call (issue 19, item 4).
     "/alerts/{id}",
     "/alerts/{id}/reveal",

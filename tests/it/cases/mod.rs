@@ -10,6 +10,7 @@ use crate::support::{self, PASSWORD, TestApp, extract_input};
 mod dedupe;
 mod demo;
 mod escalation;
+mod first_day;
 mod intake;
 mod lifecycle;
 mod open311;

@@ -200,7 +200,9 @@ async fn demo_accounts_reach_the_case_pages() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
-    let id: i64 = r.headers()["location"].to_str().unwrap()["/cases/".len()..]
+    let loc_photo = r.headers()["location"].to_str().unwrap();
+    assert!(loc_photo.ends_with("?done=report"), "{loc_photo}");
+    let id: i64 = loc_photo["/cases/".len()..loc_photo.find('?').unwrap()]
         .parse()
         .unwrap();
     let photos = app
@@ -360,7 +362,11 @@ async fn demo_accounts_reach_the_case_pages() {
     assert_eq!(r.status(), 403, "residents may not change the catalogue");
     assert!(!r.text().await.unwrap().contains("表单已过期"));
     // An action through the case page's form.
-    let id: i64 = loc.trim_start_matches("/cases/").parse().unwrap();
+    let id: i64 = loc
+        .trim_start_matches("/cases/")
+        .trim_end_matches("?done=report")
+        .parse()
+        .unwrap();
     let page = app.page(&a, &loc).await;
     assert!(page.contains("value=\"accept\""), "{page}");
     let csrf = extract_input(&page, "csrf").unwrap();
