@@ -61,6 +61,7 @@ pub async fn context_layer(mut req: Request, next: Next) -> Response {
             .map(|p| p.as_str().to_string())
             .unwrap_or(path),
         request_id: request_id.clone(),
+        had_session: cookie(req.headers(), SESSION_COOKIE).is_some(),
     };
     req.extensions_mut().insert(ctx.clone());
     let mut res = crate::kernel::ctx::scope(ctx, next.run(req)).await;

@@ -11,6 +11,8 @@ pub struct RequestCtx {
     pub api: bool,
     pub path: String,
     pub request_id: String,
+    /// The request carried a session cookie (so a refusal to sign in means it ran out).
+    pub had_session: bool,
 }
 
 tokio::task_local! {

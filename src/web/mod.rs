@@ -98,7 +98,10 @@ impl IntoResponse for AppError {
         }
         if self.status == StatusCode::UNAUTHORIZED {
             let next = form_urlencoded::byte_serialize(ctx.path.as_bytes()).collect::<String>();
-            return axum::response::Redirect::to(&format!("/login?next={next}")).into_response();
+            // A session cookie that no longer signs in ran out: the sign-in page says so.
+            let reason = if ctx.had_session { "reason=expired&" } else { "" };
+            return axum::response::Redirect::to(&format!("/login?{reason}next={next}"))
+                .into_response();
         }
         layout::error_page(self.status, &msg)
     }

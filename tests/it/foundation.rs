@@ -365,7 +365,13 @@ async fn expired_sessions_end() {
         .await
         .unwrap();
     app.state.callers.clear();
-    assert_eq!(b.get(app.url("/")).send().await.unwrap().status(), 303);
+    // The page she opens sends her to sign in again, saying why (issue 19 item 10).
+    let r = b.get(app.url("/places")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(to, "/login?reason=expired&next=%2Fplaces");
+    let login = b.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(login.contains("登录已过期"), "{login}");
     assert_eq!(
         app.query_i64("SELECT COUNT(*) FROM sessions").await,
         0,
