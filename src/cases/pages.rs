@@ -1360,6 +1360,7 @@ async fn map_page(
         return Err(AppError::forbidden());
     }
     let now = crate::store::now_ms();
+    let title = Layout::new(Some(&caller)).t.s("case.page.map");
     let (map, count, late) = state
         .db
         .read(move |c| {
@@ -1378,7 +1379,7 @@ async fn map_page(
                 Err(super::CaseError::Store(e)) => return Err(e),
                 Err(_) => Vec::new(),
             };
-            let map = cases_map(c, &viewer.verify, &cases, "")?;
+            let map = cases_map(c, &viewer.verify, &cases, title)?;
             Ok((map, cases.len(), cases.iter().filter(|k| k.late).count()))
         })
         .await?;

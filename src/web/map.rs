@@ -178,6 +178,45 @@ fn draw(
 mod tests {
     use super::*;
 
+    /// WCAG relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let c = |i: usize| {
+            let v = u8::from_str_radix(&hex[i..i + 2], 16).unwrap() as f64 / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * c(1) + 0.7152 * c(3) + 0.0722 * c(5)
+    }
+
+    /// Issue 19 item 18: every mark on a map stands out from the map's ground by at least
+    /// 4.5 : 1, as the stylesheet draws them.
+    #[test]
+    fn map_marks_contrast_with_the_ground() {
+        let css = crate::web::APP_CSS;
+        let fill = |rule: &str| -> String {
+            let i = css
+                .find(rule)
+                .unwrap_or_else(|| panic!("{rule} in app.css"));
+            let rest = &css[i + rule.len()..];
+            let j = rest.find("fill:#").expect("a fill") + 5;
+            rest[j..j + 7].to_string()
+        };
+        let ground = luminance("#fbfcfd");
+        for rule in [
+            "svg.map .case{",
+            "svg.map .case.late{",
+            "svg.map .bld{",
+            "svg.map .mark{",
+        ] {
+            let f = fill(rule);
+            let ratio = (ground + 0.05) / (luminance(&f) + 0.05);
+            assert!(ratio >= 4.5, "{rule} {f}: {ratio:.2} : 1");
+        }
+    }
+
     #[test]
     fn draws_polygons_and_points() {
         let areas = [Area {

@@ -99,7 +99,11 @@ impl IntoResponse for AppError {
         if self.status == StatusCode::UNAUTHORIZED {
             let next = form_urlencoded::byte_serialize(ctx.path.as_bytes()).collect::<String>();
             // A session cookie that no longer signs in ran out: the sign-in page says so.
-            let reason = if ctx.had_session { "reason=expired&" } else { "" };
+            let reason = if ctx.had_session {
+                "reason=expired&"
+            } else {
+                ""
+            };
             return axum::response::Redirect::to(&format!("/login?{reason}next={next}"))
                 .into_response();
         }

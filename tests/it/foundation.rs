@@ -370,7 +370,14 @@ async fn expired_sessions_end() {
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(to, "/login?reason=expired&next=%2Fplaces");
-    let login = b.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    let login = b
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(login.contains("登录已过期"), "{login}");
     assert_eq!(
         app.query_i64("SELECT COUNT(*) FROM sessions").await,

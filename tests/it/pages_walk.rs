@@ -301,6 +301,19 @@ async fn walk(app: &TestApp, cat: &Catalogues, user: &str, lang: &str) -> Vec<St
         if status >= 500 {
             problems.push(format!("{user} {lang} {path}: status {status}"));
         }
+        // Every chart and map has a name a screen reader reads (issue 19 item 18).
+        for (i, _) in html.match_indices("<svg") {
+            let tag = &html[i..i + html[i..].find('>').unwrap_or(0)];
+            let decorative = tag.contains("aria-hidden=\"true\"");
+            let named = tag
+                .find("aria-label=\"")
+                .is_some_and(|j| !tag[j + 12..].starts_with('"'));
+            if !decorative && !named {
+                problems.push(format!(
+                    "{user} {lang} {path}: an <svg> without a name: {tag}"
+                ));
+            }
+        }
         // A device's key is a random identifier, not words.
         let text: String = visible(&html)
             .split(' ')

@@ -706,8 +706,16 @@ pub fn bars(rows: &[(String, i64)]) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
     let (w, row_h, label_w) = (420.0, 22.0, 110.0);
     let h = row_h * rows.len() as f64 + 4.0;
+    // Its accessible name reads the figures out, as a screen reader cannot see the bars.
+    let said = crate::web::esc(
+        &rows
+            .iter()
+            .map(|(l, n)| format!("{l} {n}"))
+            .collect::<Vec<_>>()
+            .join("，"),
+    );
     let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" class="bars" role="img">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" class="bars" role="img" aria-label="{said}"><title>{said}</title>"#
     );
     for (i, (label, n)) in rows.iter().enumerate() {
         let y = i as f64 * row_h + 2.0;
@@ -716,10 +724,7 @@ pub fn bars(rows: &[(String, i64)]) -> String {
             r##"<text x="{x}" y="{ty}" text-anchor="end" font-size="12">{label}</text><rect x="{label_w}" y="{y}" width="{bw:.1}" height="{bh}" fill="#3b7dd8"><title>{label}: {n}</title></rect><text x="{nx:.1}" y="{ty}" font-size="12">{n}</text>"##,
             x = label_w - 6.0,
             ty = y + 14.0,
-            label = label
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;"),
+            label = crate::web::esc(label),
             bh = row_h - 6.0,
             nx = label_w + bw + 4.0,
         ));
