@@ -340,6 +340,16 @@ impl Browser {
         }
     }
 
+    /// With LINLI_SCREENSHOTS=DIR set, keeps what the window shows as DIR/NAME.png, for a
+    /// person to look at (the tests do not judge pictures).
+    async fn screenshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("LINLI_SCREENSHOTS") {
+            let png = self.c.screenshot().await.expect("a screenshot");
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png)
+                .expect("write the screenshot");
+        }
+    }
+
     /// Clicks a link and waits until the browser is where it pointed.
     async fn follow(&self, link: &Element) -> String {
         let href = link
@@ -1204,6 +1214,7 @@ async fn the_phone_navigation_reaches_every_entry() {
             b.click("#nav-more summary").await;
             let link = b.find(&format!(".nav-more-list a[href='{href}']")).await;
             assert!(link.is_displayed().await.unwrap(), "{href} is shown under 更多");
+            b.screenshot("phone-nav-more-open").await;
             let label = link.text().await.unwrap();
             link.click().await.unwrap();
             b.wait_path(href, |p| p.starts_with(href.as_str())).await;
@@ -1234,6 +1245,7 @@ async fn the_phone_navigation_reaches_every_entry() {
         b.follow(&household).await;
         b.find("#members").await;
         b.assert_fits("a household on a phone").await;
+        b.screenshot("phone-household").await;
     })
     .await;
 }
