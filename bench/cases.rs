@@ -431,7 +431,8 @@ async fn post_load(
 }
 
 async fn http_bench(args: &CasesArgs, dir: &Path) -> Result<bool> {
-    let linli = find_linli()?;
+    // The bench build of the server: intake and the floor route in the same process.
+    let linli = find_bench_server()?;
     let (mut server, _) = start_server(
         &linli,
         dir,

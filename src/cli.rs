@@ -570,12 +570,7 @@ async fn serve(
     let addr = listener.local_addr()?;
     let shutdown = app::shutdown_signal()?;
     let state: Arc<AppState> = app::state(db, cfg, keys, log_key);
-    if std::env::var("LINLI_BENCH_SKIP_AUDIT").is_ok_and(|v| v == "1") {
-        tracing::warn!(
-            "LINLI_BENCH_SKIP_AUDIT=1: audit entries are NOT written (benchmark comparison only)"
-        );
-        state.audit.set_bench_skip(true);
-    }
+    app::bench_prepare(&state);
     let mut out = std::io::stdout().lock();
     writeln!(out, "linli listening on http://{addr}")?;
     if let Some((summary, password)) = demo {

@@ -11,6 +11,7 @@ pub mod http;
 pub mod kernel;
 pub mod org;
 pub mod privacy;
+pub mod process;
 pub mod registry;
 pub mod sensing;
 pub mod state;

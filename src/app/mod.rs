@@ -51,6 +51,29 @@ async fn openapi() -> axum::response::Response {
     ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
 }
 
+/// What a bench build of the server adds to compare against (`src/bin/linli-bench-server.rs`):
+/// routes, and a change to the state before serving. The `linli` binary sets none, so nothing a
+/// benchmark needs is served by it, whatever its environment.
+#[derive(Clone, Copy)]
+pub struct BenchHooks {
+    pub routes: fn() -> Router<Arc<AppState>>,
+    pub prepare: fn(&AppState),
+}
+
+static BENCH: std::sync::OnceLock<BenchHooks> = std::sync::OnceLock::new();
+
+/// Installs a bench build's hooks (once, before serving).
+pub fn set_bench_hooks(h: BenchHooks) {
+    let _ = BENCH.set(h);
+}
+
+/// Runs a bench build's change to the state, if any.
+pub fn bench_prepare(state: &AppState) {
+    if let Some(h) = BENCH.get() {
+        (h.prepare)(state);
+    }
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.cfg.body_limit_bytes;
     let list = areas();
@@ -63,14 +86,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));
-    if std::env::var("LINLI_BENCH_FLOOR").is_ok_and(|v| v == "1") {
-        tracing::warn!(
-            "LINLI_BENCH_FLOOR=1: POST /api/v1/bench/floor is served (benchmark comparison only)"
-        );
-        app = app.route(
-            "/api/v1/bench/floor",
-            axum::routing::post(crate::cases::http::bench_floor),
-        );
+    if let Some(extra) = BENCH.get() {
+        app = app.merge((extra.routes)());
     }
     app = app
         .fallback(fallback)

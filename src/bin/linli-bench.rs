@@ -1336,18 +1336,28 @@ fn http(args: HttpArgs) -> Result<ExitCode> {
 
 /// The `linli` binary next to this executable.
 fn find_linli() -> Result<PathBuf> {
+    find_sibling("linli")
+}
+
+/// The bench build of the server (`src/bin/linli-bench-server.rs`): `linli` with the routes and
+/// switches the comparisons need, which `linli` itself never serves.
+fn find_bench_server() -> Result<PathBuf> {
+    find_sibling("linli-bench-server")
+}
+
+fn find_sibling(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find this executable")?;
     let dir = exe
         .parent()
         .ok_or_else(|| anyhow!("{} has no parent folder", exe.display()))?;
-    let linli = dir.join(format!("linli{}", std::env::consts::EXE_SUFFIX));
-    if !linli.is_file() {
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
         bail!(
-            "{} is missing: build it first with `cargo build --release` (then run target/release/linli-bench)",
-            linli.display()
+            "{} is missing: build it first with `cargo build --release --bins` (then run target/release/linli-bench)",
+            path.display()
         );
     }
-    Ok(linli)
+    Ok(path)
 }
 
 /// A fresh folder under the system's temporary folder, removed on drop.
@@ -1935,9 +1945,11 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         seconds: args.seconds,
         connections: args.connections,
     };
-    let with = household_run(&linli, &audited_dir, "with audit", &[], load, &rt)?;
+    // Both runs on the bench build of the server, one of them told to skip the entries.
+    let bench_server = find_bench_server()?;
+    let with = household_run(&bench_server, &audited_dir, "with audit", &[], load, &rt)?;
     let without = household_run(
-        &linli,
+        &bench_server,
         &skip_dir,
         "without audit",
         &[("LINLI_BENCH_SKIP_AUDIT", "1")],

@@ -362,32 +362,6 @@ pub async fn record_shown(state: &AppState, caller: &Caller, shown: &[Shown]) ->
     Ok(())
 }
 
-/// The floor under case creation, for `linli-bench cases` only (served when the server starts
-/// with `LINLI_BENCH_FLOOR=1`): the same signed-in JSON request as `POST /api/v1/cases`, read
-/// the same way, that stores one small row durably (an inbox note to the caller, through the
-/// writer and its group commit) and answers 201 with the row's id. Intake does all of this and
-/// more (checks, place, routing, deadlines, segmentation, duplicates, the case, its first event
-/// and the operations centre's notes), so it cannot be faster than this.
-pub async fn bench_floor(
-    State(state): State<Arc<AppState>>,
-    Signed(caller): Signed,
-    ApiJson(r): ApiJson<CaseRequest>,
-) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let street = street_of(&caller)?;
-    let user = caller.user_id;
-    let id = state
-        .db
-        .write(move |c| {
-            c.query_i64(
-                "INSERT INTO inbox (street_id, user_id, kind, note, created_at) \
-                 VALUES ($1, $2, 'bench', $3, $4) RETURNING id",
-                crate::params![street, user, r.description.as_str(), now_ms()],
-            )
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct DuplicateProbe {
     pub category: String,

@@ -14,7 +14,7 @@ const BRAND: [u8; 3] = [0xb3, 0x26, 0x1e];
 
 /// The house in a 0..1 square: a roof (triangle), walls (rectangle), and a door cut out.
 fn inside(x: f64, y: f64) -> bool {
-    let roof = y >= 0.18 && y <= 0.48 && (x - 0.5).abs() <= (y - 0.18) / 0.30 * 0.34;
+    let roof = (0.18..=0.48).contains(&y) && (x - 0.5).abs() <= (y - 0.18) / 0.30 * 0.34;
     let walls = (0.26..=0.74).contains(&x) && (0.46..=0.80).contains(&y);
     let door = (0.44..=0.56).contains(&x) && (0.60..=0.80).contains(&y);
     (roof || walls) && !door

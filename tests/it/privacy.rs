@@ -696,7 +696,7 @@ async fn a_resident_reads_her_data_as_a_page_and_a_workbook() {
     assert!(
         cases
             .rows()
-            .any(|row| row.iter().any(|c| c.to_string() == "楼下深夜装修，电钻声"))
+            .any(|row| row.iter().any(|c| *c == "楼下深夜装修，电钻声"))
     );
     let access = book.worksheet_range("谁查看了我的信息").unwrap();
     assert!(

@@ -5,10 +5,29 @@ use linli::cases::lifecycle::State;
 
 use super::*;
 
-/// `linli-bench cases` measures intake against a bench-only route that stores one row; a
-/// server started without `LINLI_BENCH_FLOOR=1` does not have it.
+/// `linli-bench cases` measures intake against a bench-only route that stores one row, and
+/// `linli-bench audit` reads without audit entries: both only in the bench build of the server
+/// (`src/bin/linli-bench-server.rs`). What a street runs serves neither, whatever its
+/// environment: no code of the library or of `linli` reads the bench switches.
 #[tokio::test]
 async fn the_bench_floor_is_not_served_in_use() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.starts_with(src.join("bin")) {
+                let text = std::fs::read_to_string(&p).unwrap();
+                assert!(
+                    !text.contains("LINLI_BENCH"),
+                    "{} reads a bench switch",
+                    p.display()
+                );
+            }
+        }
+    }
     let app = support::spawn().await;
     let jumin = app.token("jumin").await;
     let r = app
