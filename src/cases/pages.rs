@@ -195,7 +195,7 @@ async fn list_page(
 ) -> AppResult<Response> {
     let viewer = Viewer::of(&caller);
     let worker = viewer.is_worker();
-    let can_map = !viewer.verify.is_empty();
+    let can_map = !viewer.verify.is_empty() || !viewer.orgs.is_empty();
     let words = q.q.as_deref().map(str::trim).unwrap_or("").to_string();
     // A case number goes straight to the case (which says so when it is out of sight).
     if let Ok(id) = words.trim_start_matches('#').parse::<i64>() {
@@ -1356,7 +1356,9 @@ async fn map_page(
     Signed(caller): Signed,
 ) -> AppResult<Response> {
     let viewer = Viewer::of(&caller);
-    if viewer.verify.is_empty() {
+    // Workers see their places; a department or property company the places it serves, with
+    // the cases it may see there (its own).
+    if viewer.verify.is_empty() && viewer.orgs.is_empty() {
         return Err(AppError::forbidden());
     }
     let now = crate::store::now_ms();
@@ -1379,7 +1381,13 @@ async fn map_page(
                 Err(super::CaseError::Store(e)) => return Err(e),
                 Err(_) => Vec::new(),
             };
-            let map = cases_map(c, &viewer.verify, &cases, title)?;
+            let mut areas = viewer.verify.clone();
+            if areas.is_empty() {
+                for org in &viewer.orgs {
+                    areas.extend(crate::org::places::org_serves(c, *org)?);
+                }
+            }
+            let map = cases_map(c, &areas, &cases, title)?;
             Ok((map, cases.len(), cases.iter().filter(|k| k.late).count()))
         })
         .await?;

@@ -386,3 +386,55 @@ async fn demo_accounts_reach_the_case_pages() {
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("已受理"));
 }
+
+/// Issue 19 item 15 (part): a department sees the case map of the places it serves, with its
+/// own cases only; a resident has no case map.
+#[tokio::test]
+async fn a_department_sees_the_case_map_of_its_places() {
+    let app = support::spawn().await;
+    let (b, _) = app.login_page("bumen", PASSWORD).await;
+    let r = b.get(app.url("/cases/map")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let map = r.text().await.unwrap();
+    let bumen = app
+        .query_i64("SELECT id FROM users WHERE username = 'bumen'")
+        .await;
+    let ids: Vec<i64> = map
+        .match_indices("href=\"/cases/")
+        .filter_map(|(i, _)| {
+            let rest = &map[i + 13..];
+            rest[..rest.find('"')?].parse().ok()
+        })
+        .collect();
+    assert!(
+        !ids.is_empty(),
+        "the demo's department has open cases on its map"
+    );
+    for id in &ids {
+        let theirs = app
+            .db
+            .read({
+                let id = *id;
+                move |c| {
+                    c.query_i64(
+                        "SELECT COUNT(*) FROM cases c JOIN user_roles r ON r.org_id = c.handler_org_id \
+                         WHERE c.id = $1 AND r.user_id = $2",
+                        linli::params![id, bumen],
+                    )
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            theirs, 1,
+            "case {id} on the department's map is one it handles"
+        );
+    }
+    assert!(
+        map.contains("<svg") || map.contains("class=\"empty\""),
+        "{map}"
+    );
+    let (j, _) = app.login_page("jumin", PASSWORD).await;
+    let r = j.get(app.url("/cases/map")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+}
