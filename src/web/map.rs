@@ -143,8 +143,34 @@ fn draw(
             None => out.push_str(&shape),
         }
     }
-    for (sp, p) in &pts {
-        let (x, y) = proj(*p);
+    // Marks at the same spot (cases at one building) fan out on a small circle around it, so
+    // each can be seen and tapped; the first stays on the spot.
+    let mut at_spot: std::collections::HashMap<(i64, i64), usize> = Default::default();
+    let placed: Vec<(f64, f64)> = pts
+        .iter()
+        .map(|(_, p)| {
+            let (x, y) = proj(*p);
+            let n = at_spot
+                .entry((x.round() as i64, y.round() as i64))
+                .or_default();
+            let k = *n;
+            *n += 1;
+            if k == 0 {
+                return (x, y);
+            }
+            // Rings of 8, 16, … marks, 12 px apart.
+            let (mut ring, mut first, mut size) = (1usize, 1usize, 8usize);
+            while k >= first + size {
+                first += size;
+                ring += 1;
+                size += 8;
+            }
+            let a = (k - first) as f64 / size as f64 * std::f64::consts::TAU;
+            let r = 12.0 * ring as f64;
+            (x + r * a.cos(), y + r * a.sin())
+        })
+        .collect();
+    for ((sp, _), (x, y)) in pts.iter().zip(placed) {
         let r = if sp.class == LATE_CASE { 6 } else { 4 };
         let dot = format!(
             r#"<circle class="{}" cx="{x:.1}" cy="{y:.1}" r="{r}"><title>{}</title></circle>"#,
@@ -194,6 +220,32 @@ mod tests {
     /// Issue 19 item 18: every mark on a map stands out from the map's ground by at least
     /// 4.5 : 1, as the stylesheet draws them.
     #[test]
+    #[test]
+    fn marks_at_one_spot_fan_out() {
+        let spot = |i: usize| Spot {
+            label: format!("#{i}"),
+            href: None,
+            geojson: r#"{"type":"Point","coordinates":[121.5,31.2]}"#.into(),
+            class: CASE,
+        };
+        let other = Spot {
+            geojson: r#"{"type":"Point","coordinates":[121.6,31.3]}"#.into(),
+            ..spot(99)
+        };
+        let mut spots: Vec<Spot> = (0..12).map(spot).collect();
+        spots.push(other);
+        let svg = render(&[], &spots, "t").unwrap();
+        let centres: std::collections::HashSet<String> = svg
+            .match_indices("<circle class=\"case\" cx=\"")
+            .map(|(i, _)| {
+                let rest = &svg[i + 26..];
+                let end = rest.find(" r=").unwrap();
+                rest[..end].to_string()
+            })
+            .collect();
+        assert_eq!(centres.len(), 13, "every mark on a place of its own: {svg}");
+    }
+
     fn map_marks_contrast_with_the_ground() {
         let css = crate::web::APP_CSS;
         let fill = |rule: &str| -> String {
