@@ -217,9 +217,6 @@ mod tests {
         0.2126 * c(1) + 0.7152 * c(3) + 0.0722 * c(5)
     }
 
-    /// Issue 19 item 18: every mark on a map stands out from the map's ground by at least
-    /// 4.5 : 1, as the stylesheet draws them.
-    #[test]
     #[test]
     fn marks_at_one_spot_fan_out() {
         let spot = |i: usize| Spot {
@@ -246,6 +243,9 @@ mod tests {
         assert_eq!(centres.len(), 13, "every mark on a place of its own: {svg}");
     }
 
+    /// Issue 19 item 18: every mark on a map stands out from the map's ground by at least
+    /// 4.5 : 1, as the stylesheet draws them.
+    #[test]
     fn map_marks_contrast_with_the_ground() {
         let css = crate::web::APP_CSS;
         let fill = |rule: &str| -> String {
