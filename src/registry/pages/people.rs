@@ -115,12 +115,13 @@ pub(crate) async fn persons_page(
         under: q.under.clone(),
         limit: None,
         offset: None,
+        after: None,
     };
     let s = crate::registry::http::person_search(q)?;
-    let (items, more) = if searched {
+    let (items, after) = if searched {
         crate::registry::access::search_persons(&state, &caller, s.clone()).await?
     } else {
-        (Vec::new(), false)
+        (Vec::new(), None)
     };
     let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     let mut qs = String::new();
@@ -137,7 +138,7 @@ pub(crate) async fn persons_page(
             qs.push_str(&format!("{k}={}&", enc(&v)));
         }
     }
-    let next = more.then(|| format!("/persons?{qs}offset={}", s.offset + s.limit));
+    let next = after.map(|a| format!("/persons?{qs}after={}", enc(&a)));
     let (street, scope) = (caller.street_id, caller.scope.registry.clone());
     let en = ctx().lang == Lang::En;
     let (tags, grids) = state
