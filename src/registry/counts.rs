@@ -402,7 +402,7 @@ pub fn recount_stale(c: &mut dyn Conn, today: chrono::NaiveDate) -> Result<usize
 
 /// The kept figures of the place at `path`: (dimension, key) → count, or `None` when some
 /// street under it (or its own street) was never counted, so the records must be read.
-pub fn at(c: &mut dyn Conn, path: &str) -> Result<Option<HashMap<(String, String), i64>>> {
+pub fn at(c: &mut dyn Conn, path: &str) -> Result<Option<Figures>> {
     if !kept(c, path)? {
         return Ok(None);
     }
@@ -422,13 +422,12 @@ pub fn kept(c: &mut dyn Conn, path: &str) -> Result<bool> {
     crate::org::places::population_kept(c, path)
 }
 
-/// The kept `all`, age and tag rows of the children of a place: child path → (dimension,
-/// key) → count.
-pub fn children_at(
-    c: &mut dyn Conn,
-    parent_id: i64,
-) -> Result<HashMap<String, HashMap<(String, String), i64>>> {
-    let mut out: HashMap<String, HashMap<(String, String), i64>> = HashMap::new();
+/// Kept figures of one place: (dimension, key) → count.
+pub type Figures = HashMap<(String, String), i64>;
+
+/// The kept `all`, age and tag rows of the children of a place: child path → figures.
+pub fn children_at(c: &mut dyn Conn, parent_id: i64) -> Result<HashMap<String, Figures>> {
+    let mut out: HashMap<String, Figures> = HashMap::new();
     for r in c.query(
         "SELECT pc.path, pc.dim, pc.key, CAST(SUM(pc.n) AS BIGINT) FROM places ch \
          JOIN population_counts pc ON pc.path = ch.path \
