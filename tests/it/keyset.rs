@@ -127,3 +127,103 @@ async fn every_page_by_key_lists_each_person_of_the_scope_once() {
     assert!(more.contains("/persons/"), "the next page lists persons");
     app.stop().await;
 }
+
+/// Rentals come 50 to a page, the next one named by the `Link` header (API) or the page's
+/// link; walking them lists each registration of the scope once.
+#[tokio::test]
+async fn rentals_page_by_key() {
+    let app = support::spawn().await;
+    // Enough registrations for several pages: copies of the demo's, spread over its units.
+    let n = app.query_i64("SELECT COUNT(*) FROM rentals").await;
+    if n < 120 {
+        app.exec(
+            "INSERT INTO rentals (street_id, unit_id, place_path, reg_no, landlord_id, start_date, end_date, state, notes, created_at, updated_at) \
+             SELECT r.street_id, u.id, u.path, 'K' || CAST(u.id AS TEXT), r.landlord_id, r.start_date, \
+             CASE WHEN u.id % 3 = 0 THEN r.end_date ELSE '2030-01-01' END, 'active', '', r.created_at, r.updated_at \
+             FROM places u, (SELECT * FROM rentals ORDER BY id LIMIT 1) r WHERE u.kind = 'unit' ORDER BY u.id LIMIT 200",
+            &[],
+        )
+        .await;
+    }
+    for user in ["admin", "wangge"] {
+        let token = app.token(user).await;
+        let place = support::place_of(&app, user).await;
+        let mut url = app.url("/api/v1/rentals");
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let r = app
+                .client()
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let next = r
+                .headers()
+                .get("link")
+                .map(|v| v.to_str().unwrap().to_string());
+            let items: serde_json::Value = r.json().await.unwrap();
+            let items = items.as_array().unwrap();
+            assert!(items.len() <= 50);
+            seen.extend(items.iter().map(|r| r["id"].as_i64().unwrap()));
+            pages += 1;
+            match next {
+                Some(l) => {
+                    assert_eq!(items.len(), 50);
+                    let path = l
+                        .strip_prefix('<')
+                        .and_then(|l| l.split_once(">; rel=\"next\""))
+                        .unwrap()
+                        .0;
+                    url = app.url(path);
+                }
+                None => break,
+            }
+        }
+        let unique: HashSet<i64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "{user}: no registration twice");
+        let want = expected_rentals(&app, &place).await;
+        assert_eq!(unique, want, "{user}: every registration in scope");
+        if user == "admin" {
+            assert!(pages >= 3, "several pages: {pages}");
+        }
+    }
+    let bumen = app.token("bumen").await;
+    let (s, _) = app.get_json(&bumen, "/api/v1/rentals").await;
+    assert_eq!(s, 403);
+    let admin = app.token("admin").await;
+    let (s, _) = app.get_json(&admin, "/api/v1/rentals?after=nonsense").await;
+    assert_eq!(s, 400);
+    // The page: 50 rows and a link to the next page, which follows on.
+    let (browser, _) = app.login_page("admin", support::PASSWORD).await;
+    let html = app.page(&browser, "/rentals").await;
+    let at = html.find("/rentals?after=").expect("a next link by key");
+    let end = at + html[at..].find('"').unwrap();
+    let more = app
+        .page(&browser, &html[at..end].replace("&amp;", "&"))
+        .await;
+    assert!(
+        more.contains("/units/"),
+        "the next page lists registrations"
+    );
+    app.stop().await;
+}
+
+async fn expected_rentals(app: &support::TestApp, place: &str) -> HashSet<i64> {
+    let place = place.to_string();
+    app.db
+        .read(move |c| {
+            let mut p = Vec::new();
+            let under = linli::store::under_paths("place_path", &[place], 1, &mut p);
+            Ok(
+                c.query(&format!("SELECT id FROM rentals WHERE {under}"), &p)?
+                    .iter()
+                    .map(|r| r.i64(0))
+                    .collect(),
+            )
+        })
+        .await
+        .unwrap()
+}
