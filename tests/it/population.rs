@@ -165,8 +165,10 @@ fn apply(c: &mut dyn Conn, w: &mut World, op: &Op) {
                 .iter()
                 .map(|r| r.str(0))
                 .collect();
-            let birth = linli::kernel::time::today() - chrono::Months::new(age * 12)
-                + chrono::Days::new((w.seq % 3) as u64);
+            // On, or a day or two before, a band's birthday (never in the future).
+            let birth = linli::kernel::time::today()
+                - chrono::Months::new(age * 12)
+                - chrono::Days::new((w.seq % 3) as u64);
             for i in 0..*n {
                 w.seq += 1;
                 let id = linli::registry::idnum::IdNumber::build("320583", birth, w.seq);
