@@ -114,6 +114,13 @@ pub fn build(
         Ok((account_table(c)?, crate::cases::demo::integration_key(c)?))
     })?;
     let (accounts, open311_key) = accounts;
+    if created {
+        // The population figures, a street per transaction.
+        let day = crate::kernel::time::today();
+        for street in db.read_blocking(|c| crate::registry::counts::stale_streets(c, day))? {
+            db.write_blocking(|c| crate::registry::counts::recount(c, street, day))?;
+        }
+    }
     let persons = db.read_blocking(|c| c.query_i64("SELECT COUNT(*) FROM persons", &[]))?;
     Ok(DemoSummary {
         created,

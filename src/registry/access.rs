@@ -639,7 +639,7 @@ pub async fn search_persons(
     state: &AppState,
     caller: &Caller,
     s: super::persons::Search,
-) -> AppResult<(Vec<super::persons::PersonBrief>, bool)> {
+) -> AppResult<(Vec<super::persons::PersonBrief>, Option<String>)> {
     if !caller.reads_registry() {
         return Err(AppError::forbidden());
     }
@@ -649,7 +649,7 @@ pub async fn search_persons(
         s.q.clone()
             .filter(|q| !q.trim().is_empty())
             .map(|_| "search");
-    let (list, more) = state
+    let (list, next) = state
         .db
         .read(move |c| super::persons::search(c, &keys, &scope, &s))
         .await?;
@@ -661,7 +661,7 @@ pub async fn search_persons(
         }
         state.audit.record(e).await?;
     }
-    Ok((list, more))
+    Ok((list, next))
 }
 
 /// Changes a person's record (source: form or api), keeping a version and an audit entry.

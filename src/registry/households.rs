@@ -152,7 +152,24 @@ pub struct Figures {
     pub renters: i64,
 }
 
+/// Read from the kept counts (`registry::counts`) when the place's streets are counted: then
+/// tags count as `/stats` counts them, valid today and held by residents who have not left.
 pub fn figures(c: &mut dyn Conn, path: &str) -> Result<Figures> {
+    if let Some(kept) = super::counts::at(c, path)? {
+        let get = |dim: &str, key: &str| {
+            kept.get(&(dim.to_string(), key.to_string()))
+                .copied()
+                .unwrap_or(0)
+        };
+        return Ok(Figures {
+            households: get("households", ""),
+            residents: get("all", ""),
+            aged_60_plus: get("age", "60-79") + get("age", "80+"),
+            elderly_alone: get("tag", "elderly_alone"),
+            disabled: get("tag", "disabled"),
+            renters: get("tag", "renter"),
+        });
+    }
     let mut p = Vec::new();
     let cond = under_paths("place_path", &[path.to_string()], 1, &mut p);
     let (households, residents) = crate::org::places::counts_under(c, path)?;

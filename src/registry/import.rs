@@ -657,6 +657,11 @@ fn find_unit(c: &mut dyn Conn, scope: &str, text: &str) -> Result<Option<(i64, S
 }
 
 /// Who is importing, for versions and the audit log.
+/// Above this many changed persons, an import recounts its streets' population figures
+/// rather than following each person (a street's recount costs about as much as a few
+/// thousand persons followed one by one).
+const COUNT_BY_RECOUNT: usize = 2000;
+
 pub struct Importer<'a> {
     pub actor: Option<&'a crate::org::Caller>,
     pub source: &'a str,
@@ -692,15 +697,39 @@ pub fn import(
     let mut touched = Vec::new();
     // New persons get ids above the highest now: their name index is written in one pass.
     let before = c.query_i64("SELECT COALESCE(MAX(id), 0) FROM persons", &[])?;
+    // The population figures (registry::counts): a few rows follow each person; a large import
+    // recounts its streets instead, after its rows are in.
+    let mut streets: std::collections::BTreeSet<i64> =
+        plan.creates.iter().map(|v| v.street_id).collect();
+    for (_, pid, _) in &plan.updates {
+        streets.insert(c.query_i64("SELECT street_id FROM persons WHERE id = $1", params![*pid])?);
+    }
+    let recount = plan.creates.len() + plan.updates.len() > COUNT_BY_RECOUNT;
+    let today = crate::kernel::time::today();
+    let mut watch = if recount {
+        None
+    } else {
+        for s in &streets {
+            super::counts::ensure(c, *s, today)?;
+        }
+        let ids: Vec<i64> = plan.updates.iter().map(|(_, pid, _)| *pid).collect();
+        Some(super::counts::watch(c, &ids)?)
+    };
+    let mut new_households = Vec::new();
     for v in plan.creates {
-        let household = match c.query_opt("SELECT id FROM households WHERE unit_id = $1 ORDER BY id LIMIT 1", params![v.unit_id])? {
+        let household = match c.query_opt(
+            "SELECT id FROM households WHERE unit_id = $1 ORDER BY id LIMIT 1",
+            params![v.unit_id],
+        )? {
             Some(r) => r.i64(0),
-            None => c
-                .query_one(
+            None => {
+                new_households.push((v.street_id, v.unit_path.clone()));
+                c.query_one(
                     "INSERT INTO households (street_id, unit_id, place_path, registered, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
                     params![v.street_id, v.unit_id, v.unit_path.clone(), v.hukou, now],
                 )?
-                .i64(0),
+                .i64(0)
+            }
         };
         let idn = v.id.as_str();
         let pid = c
@@ -748,6 +777,9 @@ pub fn import(
             who.source,
             &[("created".into(), String::new(), v.id.masked())],
         )?;
+        if let Some(w) = watch.as_mut() {
+            w.created(pid);
+        }
         touched.push(pid);
     }
     for (v, pid, changes) in plan.updates {
@@ -795,6 +827,19 @@ pub fn import(
         touched.push(pid);
     }
     super::grams::index_from(c, before)?;
+    match watch {
+        Some(w) => {
+            w.settle(c)?;
+            for (street, path) in &new_households {
+                super::counts::household_added(c, *street, path)?;
+            }
+        }
+        None => {
+            for s in &streets {
+                super::counts::recount(c, *s, today)?;
+            }
+        }
+    }
     let mut e = entry_for(who, Action::Change);
     e.subjects = touched.into_iter().map(audit::person).collect();
     e.purpose = Some(format!("import ({})", who.source));

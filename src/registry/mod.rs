@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod corrections;
+pub mod counts;
 pub mod export;
 pub mod grams;
 pub mod households;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod idnum;
 pub mod import;
 pub mod import_jobs;
+pub mod jobs;
 pub mod pages;
 pub mod persons;
 pub mod plate;
@@ -24,6 +26,7 @@ use crate::org::Caller;
 pub fn area() -> Area {
     Area {
         openapi: http::openapi,
+        jobs: jobs::jobs,
         nav: &[
             Nav {
                 order: 50,

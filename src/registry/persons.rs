@@ -145,6 +145,37 @@ pub struct Search {
     pub limit: i64,
     #[serde(skip)]
     pub offset: i64,
+    /// Where the page starts: the `next` key of the page before (keyset paging; the offset
+    /// is then ignored).
+    #[serde(skip)]
+    pub after: Option<String>,
+}
+
+/// The key of the last person of a page in the order a search reads its rows: the
+/// person's place path, residence and id. Written `id:residence:path`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    pub path: String,
+    pub residence: String,
+    pub id: i64,
+}
+
+impl Key {
+    pub fn parse(s: &str) -> Option<Key> {
+        let mut it = s.splitn(3, ':');
+        let id = it.next()?.parse().ok()?;
+        let residence = it.next()?.to_string();
+        let path = it.next()?.to_string();
+        Some(Key {
+            path,
+            residence,
+            id,
+        })
+    }
+
+    pub fn text(&self) -> String {
+        format!("{}:{}:{}", self.id, self.residence, self.path)
+    }
 }
 
 /// The conditions of a search's filters on a person row `p` (joined to its unit `u`), apart
@@ -212,13 +243,15 @@ pub fn filter_conds(keys: &FieldKeys, s: &Search, p: &mut Vec<Val>) -> Vec<Strin
     conds
 }
 
-/// Searches within the scope; returns a page and whether more follow.
+/// Searches within the scope; returns a page and, when more follow, the key the next page
+/// starts after. Pages are read by key (`after`), so a page deep in a long list costs what
+/// the first costs; an offset is still read (the API's `offset`) but walks the rows before it.
 pub fn search(
     c: &mut dyn Conn,
     keys: &FieldKeys,
     scope: &Scope,
     s: &Search,
-) -> Result<(Vec<PersonBrief>, bool)> {
+) -> Result<(Vec<PersonBrief>, Option<String>)> {
     let mut p = Vec::new();
     let mut conds = vec![scope_cond(scope, 1, &mut p)];
     conds.extend(filter_conds(keys, s, &mut p));
@@ -237,12 +270,22 @@ pub fn search(
             .or_else(|| s.tag.as_deref().map(super::grams::tag_gram))
             .or_else(|| s.presence.as_deref().and_then(super::grams::presence_gram))
     };
+    let after = s.after.as_deref().and_then(Key::parse);
     let (from, order) = match driver {
         Some(g) => {
             p.push(Val::Text(g));
             let n = p.len();
             let n2 = p.len() + 1;
             let range = under_paths("g.place_path", &scope.registry, n2, &mut p);
+            if let Some(k) = &after {
+                p.push(Val::Text(k.path.clone()));
+                p.push(Val::Int(k.id));
+                conds.push(format!(
+                    "(g.place_path > ${a} OR (g.place_path = ${a} AND g.person_id > ${b}))",
+                    a = p.len() - 1,
+                    b = p.len()
+                ));
+            }
             (
                 format!(
                     "person_grams g JOIN persons p ON p.id = g.person_id LEFT JOIN places u ON u.id = p.unit_id WHERE g.gram = ${n} AND {range} AND"
@@ -250,17 +293,30 @@ pub fn search(
                 "g.place_path, g.person_id",
             )
         }
-        None => (
-            "persons p LEFT JOIN places u ON u.id = p.unit_id WHERE".to_string(),
-            "p.place_path, p.residence, p.id",
-        ),
+        None => {
+            if let Some(k) = &after {
+                p.push(Val::Text(k.path.clone()));
+                p.push(Val::Text(k.residence.clone()));
+                p.push(Val::Int(k.id));
+                conds.push(format!(
+                    "(p.place_path > ${a} OR (p.place_path = ${a} AND (p.residence > ${b} OR (p.residence = ${b} AND p.id > ${c}))))",
+                    a = p.len() - 2,
+                    b = p.len() - 1,
+                    c = p.len()
+                ));
+            }
+            (
+                "persons p LEFT JOIN places u ON u.id = p.unit_id WHERE".to_string(),
+                "p.place_path, p.residence, p.id",
+            )
+        }
     };
     p.push(Val::Int(s.limit + 1));
-    p.push(Val::Int(s.offset));
+    p.push(Val::Int(if after.is_some() { 0 } else { s.offset }));
     let rows = c.query(
         &format!(
-            "SELECT p.id, p.name, p.sex, p.birth_date, u.address, p.id_number_masked, p.phone_masked, p.household_id \
-             FROM {from} {} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            "SELECT p.id, p.name, p.sex, p.birth_date, u.address, p.id_number_masked, p.phone_masked, p.household_id, \
+             p.place_path, p.residence FROM {from} {} ORDER BY {order} LIMIT ${} OFFSET ${}",
             conds.join(" AND "),
             p.len() - 1,
             p.len()
@@ -282,7 +338,18 @@ pub fn search(
         .collect();
     let more = out.len() as i64 > s.limit;
     out.truncate(s.limit as usize);
-    Ok((out, more))
+    let next = match rows.get(s.limit as usize - 1) {
+        Some(r) if more => Some(
+            Key {
+                path: r.str(8),
+                residence: r.str(9),
+                id: r.i64(0),
+            }
+            .text(),
+        ),
+        _ => None,
+    };
+    Ok((out, next))
 }
 
 /// One version of a person's record.
@@ -497,6 +564,7 @@ pub fn update(
         .collect();
     vals.push(Val::Int(crate::store::now_ms()));
     vals.push(Val::Int(id));
+    let watch = super::counts::watch(c, &[id])?;
     c.exec(
         &format!(
             "UPDATE persons SET {}, updated_at = ${} WHERE id = ${}",
@@ -506,6 +574,7 @@ pub fn update(
         ),
         &vals,
     )?;
+    watch.settle(c)?;
     if changes.iter().any(|(f, _)| f == "name" || f == "presence") {
         super::grams::reindex(c, id)?;
     }

@@ -52,7 +52,7 @@ pub const AGE_BANDS: [(&str, u32); 6] = [
     ("80+", 80),
 ];
 
-fn years_ago(today: chrono::NaiveDate, years: u32) -> String {
+pub(crate) fn years_ago(today: chrono::NaiveDate, years: u32) -> String {
     (today - chrono::Months::new(years * 12))
         .format("%Y-%m-%d")
         .to_string()
@@ -68,8 +68,87 @@ fn push(v: &mut Vec<Count>, key: &str, n: i64) {
     }
 }
 
-/// The figures for one place (by id); `None` when it does not exist.
+/// The figures for one place (by id); `None` when it does not exist. Read from the kept
+/// counts (`registry::counts`) when its streets are counted, else from the records.
 pub fn population(
+    c: &mut dyn Conn,
+    place_id: i64,
+    today: chrono::NaiveDate,
+) -> Result<Option<Population>> {
+    let Some(place) = c.query_opt(
+        "SELECT id, name, path, kind FROM places WHERE id = $1",
+        params![place_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let path = place.str(2);
+    let Some(kept) = super::counts::at(c, &path)? else {
+        return population_from_records(c, place_id, today);
+    };
+    let get = |m: &std::collections::HashMap<(String, String), i64>, dim: &str, key: &str| {
+        m.get(&(dim.to_string(), key.to_string()))
+            .copied()
+            .unwrap_or(0)
+    };
+    let of_dim = |dim: &str| -> Vec<Count> {
+        let mut v: Vec<Count> = kept
+            .iter()
+            .filter(|((d, _), n)| d == dim && **n != 0)
+            .map(|((_, k), n)| Count {
+                key: k.clone(),
+                count: *n,
+            })
+            .collect();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        v
+    };
+    let mut by_tag = of_dim("tag");
+    by_tag.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    let mut pop = Population {
+        place_id,
+        place_name: place.str(1),
+        path: path.clone(),
+        residents: get(&kept, "all", ""),
+        by_sex: of_dim("sex"),
+        by_age_band: AGE_BANDS
+            .iter()
+            .map(|(b, _)| Count {
+                key: b.to_string(),
+                count: get(&kept, "age", b),
+            })
+            .collect(),
+        by_presence: of_dim("presence"),
+        by_residence: of_dim("residence"),
+        by_hukou: of_dim("hukou"),
+        by_tag,
+        by_child: Vec::new(),
+    };
+    if matches!(place.str(3).as_str(), "district" | "street" | "community") {
+        let children = c.query(
+            "SELECT id, name, kind, path FROM places WHERE parent_id = $1 ORDER BY code",
+            params![place_id],
+        )?;
+        let figures = super::counts::children_at(c, place_id)?;
+        let none = Default::default();
+        for ch in &children {
+            let m = figures.get(&ch.str(3)).unwrap_or(&none);
+            pop.by_child.push(ChildFigures {
+                place_id: ch.i64(0),
+                name: ch.str(1),
+                kind: ch.str(2),
+                residents: get(m, "all", ""),
+                elderly: get(m, "age", "60-79") + get(m, "age", "80+"),
+                elderly_alone: get(m, "tag", "elderly_alone"),
+            });
+        }
+    }
+    Ok(Some(pop))
+}
+
+/// The figures for one place counted from the records (every resident under the place read):
+/// for streets not yet counted, and what the kept figures are checked against.
+pub fn population_from_records(
     c: &mut dyn Conn,
     place_id: i64,
     today: chrono::NaiveDate,

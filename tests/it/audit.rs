@@ -319,7 +319,7 @@ async fn every_personal_data_route_writes_an_entry() {
                 &p,
             )?;
             let r = c.query_one(
-                &format!("SELECT id, landlord_id FROM rentals WHERE {cond} ORDER BY id LIMIT 1"),
+                &format!("SELECT id, landlord_id FROM rentals WHERE {cond} ORDER BY end_date DESC, id DESC LIMIT 1"),
                 &p,
             )?;
             let v = c.query_one(

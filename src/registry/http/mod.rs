@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 use crate::state::AppState;
 
 pub use people::{PersonsQuery, person_search};
-pub use records::{population_for, rental_people, street_admin, writer};
+pub use records::{RENTALS_PAGE, population_for, rental_people, street_admin, writer};
 
 pub fn router() -> Router<Arc<AppState>> {
     records::router().merge(people::router())

@@ -89,6 +89,9 @@ pub struct PersonsQuery {
     pub limit: Option<i64>,
     #[serde(default, deserialize_with = "crate::http::blank_as_none")]
     pub offset: Option<i64>,
+    /// The `next` key of the page before: the page starts after it (preferred to `offset`,
+    /// whose cost grows with the offset).
+    pub after: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -97,6 +100,8 @@ pub struct PersonList {
     pub limit: i64,
     pub offset: i64,
     pub next_offset: Option<i64>,
+    /// The key of the next page (`after=`), when more follow.
+    pub next: Option<String>,
 }
 
 pub fn person_search(q: PersonsQuery) -> AppResult<crate::registry::persons::Search> {
@@ -104,6 +109,9 @@ pub fn person_search(q: PersonsQuery) -> AppResult<crate::registry::persons::Sea
     let offset = q.offset.unwrap_or(0);
     if !(1..=200).contains(&limit)
         || offset < 0
+        || q.after
+            .as_deref()
+            .is_some_and(|a| !a.is_empty() && crate::registry::persons::Key::parse(a).is_none())
         || q.age_min.is_some_and(|a| !(0..=150).contains(&a))
         || q.age_max.is_some_and(|a| !(0..=150).contains(&a))
     {
@@ -119,6 +127,7 @@ pub fn person_search(q: PersonsQuery) -> AppResult<crate::registry::persons::Sea
         under: q.under.filter(|t| !t.is_empty()),
         limit,
         offset,
+        after: q.after.filter(|t| !t.is_empty()),
     })
 }
 
@@ -132,12 +141,14 @@ pub(crate) async fn search_persons(
 ) -> AppResult<Json<PersonList>> {
     let s = person_search(q)?;
     let (limit, offset) = (s.limit, s.offset);
-    let (items, more) = crate::registry::access::search_persons(&state, &caller, s).await?;
+    let keyset = s.after.is_some();
+    let (items, next) = crate::registry::access::search_persons(&state, &caller, s).await?;
     Ok(Json(PersonList {
         items,
         limit,
         offset,
-        next_offset: more.then_some(offset + limit),
+        next_offset: (next.is_some() && !keyset).then_some(offset + limit),
+        next,
     }))
 }
 

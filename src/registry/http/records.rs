@@ -390,29 +390,66 @@ pub struct RentalQuery {
     pub state: Option<String>,
     /// Only active registrations ending within this many days (renewals due).
     pub expiring_days: Option<i64>,
+    /// The page starts after this key (from the `Link` header's `rel="next"`).
+    pub after: Option<String>,
 }
+
+/// Rentals per page of the API and the page.
+pub const RENTALS_PAGE: i64 = 50;
 
 /// Rental registrations (出租房备案) within the caller's scope.
 #[utoipa::path(get, path = "/api/v1/rentals", tag = "registry", params(RentalQuery), security(("bearer" = [])),
-    responses((status = 200, body = Vec<records::Rental>)))]
+    responses((status = 200, body = Vec<records::Rental>, headers(("Link" = String, description = "`<…&after=KEY>; rel=\"next\"` when more follow (50 per page)")))))]
 async fn list_rentals(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(q): Query<RentalQuery>,
-) -> AppResult<Json<Vec<records::Rental>>> {
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     writer(&caller)?;
     if let Some(s) = &q.state
         && !matches!(s.as_str(), "active" | "ended" | "cancelled")
     {
         return Err(AppError::invalid("error.rental_state"));
     }
+    if q.after
+        .as_deref()
+        .is_some_and(|a| records::rental_key(a).is_none())
+    {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
     let scope = caller.scope.clone();
-    let list = state
+    let (st, days, after) = (q.state.clone(), q.expiring_days, q.after.clone());
+    let (list, next) = state
         .db
-        .read(move |c| records::rentals(c, &scope, q.state.as_deref(), q.expiring_days, 500))
+        .read(move |c| {
+            records::rentals(
+                c,
+                &scope,
+                st.as_deref(),
+                days,
+                RENTALS_PAGE,
+                after.as_deref(),
+            )
+        })
         .await?;
     log_list(&state, &caller, rental_people(&list)).await?;
-    Ok(Json(list))
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let mut res = Json(list).into_response();
+    if let Some(n) = next {
+        let mut url = String::from("/api/v1/rentals?");
+        if let Some(s) = &q.state {
+            url.push_str(&format!("state={}&", enc(s)));
+        }
+        if let Some(d) = q.expiring_days {
+            url.push_str(&format!("expiring_days={d}&"));
+        }
+        url.push_str(&format!("after={}", enc(&n)));
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
+            res.headers_mut().insert(axum::http::header::LINK, v);
+        }
+    }
+    Ok(res)
 }
 
 pub fn rental_people(list: &[records::Rental]) -> Vec<i64> {

@@ -115,12 +115,13 @@ pub(crate) async fn persons_page(
         under: q.under.clone(),
         limit: None,
         offset: None,
+        after: None,
     };
     let s = crate::registry::http::person_search(q)?;
-    let (items, more) = if searched {
+    let (items, after) = if searched {
         crate::registry::access::search_persons(&state, &caller, s.clone()).await?
     } else {
-        (Vec::new(), false)
+        (Vec::new(), None)
     };
     let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     let mut qs = String::new();
@@ -137,7 +138,7 @@ pub(crate) async fn persons_page(
             qs.push_str(&format!("{k}={}&", enc(&v)));
         }
     }
-    let next = more.then(|| format!("/persons?{qs}offset={}", s.offset + s.limit));
+    let next = after.map(|a| format!("/persons?{qs}after={}", enc(&a)));
     let (street, scope) = (caller.street_id, caller.scope.registry.clone());
     let en = ctx().lang == Lang::En;
     let (tags, grids) = state
@@ -145,7 +146,13 @@ pub(crate) async fn persons_page(
         .read(move |c| {
             let tags = crate::registry::records::tag_names(c, street, en)?;
             let mut p = Vec::new();
-            let cond = crate::store::under_paths("path", &scope, 1, &mut p);
+            let mut cond = crate::store::under_paths("path", &scope, 1, &mut p);
+            // Within the caller's street, the grids are read by (street, kind), not by walking
+            // every place of the street down to its units (issue 20).
+            if let Some(s) = street {
+                p.push(crate::store::Val::Int(s));
+                cond = format!("street_id = ${} AND {cond}", p.len());
+            }
             let grids = c
                 .query(
                     &format!("SELECT path, name FROM places WHERE kind = 'grid' AND {cond} ORDER BY path LIMIT 500"),

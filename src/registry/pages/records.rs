@@ -341,6 +341,7 @@ async fn rental_add(
 struct RentalsPage {
     l: Layout,
     items: Vec<records::Rental>,
+    next: Option<String>,
     state_filter: String,
     expiring: bool,
     error: Option<String>,
@@ -351,6 +352,7 @@ struct RentalsQuery {
     state: Option<String>,
     expiring: Option<String>,
     err: Option<String>,
+    after: Option<String>,
 }
 
 async fn rentals_page(
@@ -366,10 +368,32 @@ async fn rentals_page(
     let expiring = q.expiring.is_some();
     let scope = caller.scope.clone();
     let st2 = st.clone();
-    let items = state
+    let after = q.after.clone();
+    let (items, next) = state
         .db
-        .read(move |c| records::rentals(c, &scope, st2.as_deref(), expiring.then_some(30), 300))
+        .read(move |c| {
+            records::rentals(
+                c,
+                &scope,
+                st2.as_deref(),
+                expiring.then_some(30),
+                crate::registry::http::RENTALS_PAGE,
+                after.as_deref(),
+            )
+        })
         .await?;
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let next = next.map(|n| {
+        let mut url = String::from("/rentals?");
+        if let Some(s) = &st {
+            url.push_str(&format!("state={}&", enc(s)));
+        }
+        if expiring {
+            url.push_str("expiring=1&");
+        }
+        url.push_str(&format!("after={}", enc(&n)));
+        url
+    });
     crate::registry::access::listed_people(
         &state,
         &caller,
@@ -379,6 +403,7 @@ async fn rentals_page(
     Ok(render(&RentalsPage {
         l: Layout::new(Some(&caller)),
         items,
+        next,
         state_filter: st.unwrap_or_default(),
         expiring,
         error: q.err,

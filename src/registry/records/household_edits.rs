@@ -102,6 +102,7 @@ pub fn create_household(
             params![u.street_id, u.id, u.path.clone(), registered, now],
         )?
         .i64(0);
+    crate::registry::counts::household_added(c, u.street_id, &u.path)?;
     let mut ch = serde_json::Map::new();
     ch.insert(
         "unit".into(),
@@ -150,10 +151,12 @@ pub fn move_person(
     };
     let old_household = r.opt_i64(0);
     let now = now_ms();
+    let watch = crate::registry::counts::watch(c, &[person_id])?;
     c.exec(
         "UPDATE persons SET household_id = $1, unit_id = $2, place_path = $3, relation = $4, updated_at = $5 WHERE id = $6",
         params![household_id, unit_id, path.clone(), relation, now, person_id],
     )?;
+    watch.settle(c)?;
     // Whoever headed the old household and leaves it leaves it without a head.
     if let Some(old) = old_household {
         c.exec(

@@ -77,16 +77,28 @@ pub(super) fn rentals_where(
 }
 
 /// Rental registrations within the scope, optionally only in one state or only those whose
-/// end date falls within `expiring_days`.
+/// end date falls within `expiring_days`: a page of `limit` in their order (latest end first),
+/// starting after the key `after` (`id:end_date`, the `next` of the page before), with the
+/// key of the next page when more follow.
 pub fn rentals(
     c: &mut dyn Conn,
     scope: &Scope,
     state: Option<&str>,
     expiring_days: Option<i64>,
     limit: i64,
-) -> Result<Vec<Rental>> {
+    after: Option<&str>,
+) -> Result<(Vec<Rental>, Option<String>)> {
     let mut p = Vec::new();
     let mut conds = vec![under_paths("r.place_path", &scope.registry, 1, &mut p)];
+    if let Some((id, end)) = after.and_then(rental_key) {
+        p.push(Val::Text(end));
+        p.push(Val::Int(id));
+        conds.push(format!(
+            "(r.end_date < ${e} OR (r.end_date = ${e} AND r.id < ${i}))",
+            e = p.len() - 1,
+            i = p.len()
+        ));
+    }
     if let Some(s) = state {
         p.push(Val::Text(s.to_string()));
         conds.push(format!("r.state = ${}", p.len()));
@@ -96,7 +108,20 @@ pub fn rentals(
         p.push(Val::Text(until.format("%Y-%m-%d").to_string()));
         conds.push(format!("r.state = 'active' AND r.end_date <= ${}", p.len()));
     }
-    rentals_where(c, &conds.join(" AND "), p, limit)
+    let mut page = rentals_where(c, &conds.join(" AND "), p, limit + 1)?;
+    let more = page.len() as i64 > limit;
+    page.truncate(limit as usize);
+    let next = page
+        .last()
+        .filter(|_| more)
+        .map(|r| format!("{}:{}", r.id, r.end_date));
+    Ok((page, next))
+}
+
+/// A rentals page key, `id:end_date`.
+pub fn rental_key(s: &str) -> Option<(i64, String)> {
+    let (id, end) = s.split_once(':')?;
+    Some((id.parse().ok()?, end.to_string()))
 }
 
 pub fn rental(c: &mut dyn Conn, scope: &Scope, id: i64) -> Result<Option<Rental>> {

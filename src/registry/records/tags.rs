@@ -274,10 +274,12 @@ pub fn add_person_tag(
         .chars()
         .take(50)
         .collect::<String>();
+    let watch = crate::registry::counts::watch(c, &[person_id])?;
     c.exec(
         "INSERT INTO person_tags (street_id, person_id, tag, valid_from, valid_to, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         params![street, person_id, code.clone(), from.clone(), to.clone(), source, now_ms()],
     )?;
+    watch.settle(c)?;
     crate::registry::grams::reindex(c, person_id)?;
     let changes =
         serde_json::json!({ "tags": [null, format!("+{code} {from}–{}", to.unwrap_or_default())] });
@@ -325,10 +327,12 @@ pub fn end_person_tag(
     } else {
         yesterday
     };
+    let watch = crate::registry::counts::watch(c, &[person_id])?;
     c.exec(
         "UPDATE person_tags SET valid_to = $1 WHERE id = $2",
         params![end.clone(), r.i64(0)],
     )?;
+    watch.settle(c)?;
     let changes = serde_json::json!({ "tags": [tag, format!("-{tag} ({end})")] });
     c.exec(
         "INSERT INTO person_versions (street_id, person_id, at, actor_id, source, changes) VALUES ($1, $2, $3, $4, $5, $6)",
