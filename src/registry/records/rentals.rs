@@ -90,6 +90,12 @@ pub fn rentals(
 ) -> Result<(Vec<Rental>, Option<String>)> {
     let mut p = Vec::new();
     let mut conds = vec![under_paths("r.place_path", &scope.registry, 1, &mut p)];
+    // A scope within one street walks that street's rentals in list order
+    // (`rentals_street_end`), which stops after a page instead of sorting them all.
+    if let Some(street) = one_street(c, scope)? {
+        p.push(Val::Int(street));
+        conds.push(format!("r.street_id = ${}", p.len()));
+    }
     if let Some((id, end)) = after.and_then(rental_key) {
         p.push(Val::Text(end));
         p.push(Val::Int(id));
@@ -116,6 +122,32 @@ pub fn rentals(
         .filter(|_| more)
         .map(|r| format!("{}:{}", r.id, r.end_date));
     Ok((page, next))
+}
+
+/// The street every path of the scope lies in, if there is one (a district's scope spans
+/// several).
+fn one_street(c: &mut dyn Conn, scope: &Scope) -> Result<Option<i64>> {
+    let streets: std::collections::BTreeSet<String> = scope
+        .registry
+        .iter()
+        .map(|p| {
+            let mut parts = p.splitn(3, '/');
+            match (parts.next(), parts.next()) {
+                (Some(d), Some(s)) => format!("{d}/{s}"),
+                _ => p.clone(),
+            }
+        })
+        .collect();
+    let mut it = streets.into_iter();
+    match (it.next(), it.next()) {
+        (Some(path), None) => Ok(c
+            .query_opt(
+                "SELECT id FROM places WHERE path = $1 AND kind = 'street'",
+                params![path],
+            )?
+            .map(|r| r.i64(0))),
+        _ => Ok(None),
+    }
 }
 
 /// A rentals page key, `id:end_date`.
