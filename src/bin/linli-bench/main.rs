@@ -42,19 +42,12 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-#[path = "../../bench/cases.rs"]
 mod cases;
-#[path = "../../bench/jobs.rs"]
 mod jobs;
-#[path = "../../bench/lists.rs"]
 mod lists;
-#[path = "../../bench/mixed.rs"]
 mod mixed;
-#[path = "../../bench/pages.rs"]
 mod pages;
-#[path = "../../bench/registry.rs"]
 mod registry;
-#[path = "../../bench/sensing.rs"]
 mod sensing;
 
 const PASSWORD: &str = "bench-pass-123";
@@ -1408,7 +1401,7 @@ fn stop_and_report(server: &mut Server) {
 // 2. `linli audit verify` over that log, beside `linli migrate` (the same binary's startup);
 // 3. a person-detail request with its audit entry against the same request on a server
 //    started with `LINLI_BENCH_SKIP_AUDIT=1`, which writes no entries;
-// 4. the mixed run (bench/mixed.rs): audited reads and case creation with a log of 10 million
+// 4. the mixed run (mixed.rs): audited reads and case creation with a log of 10 million
 //    entries, while the anomaly scan runs.
 
 /// Concurrent tasks recording entries through the production appender.
