@@ -1362,7 +1362,7 @@ async fn map_page(
         return Err(AppError::forbidden());
     }
     let now = crate::store::now_ms();
-    let title = Layout::new(Some(&caller)).t.s("case.page.map");
+    let title = Tr(ctx().lang).s("case.page.map");
     let (map, count, late) = state
         .db
         .read(move |c| {

@@ -229,7 +229,7 @@ pub fn prepare(raw: &[u8], share_location: bool) -> Result<Prepared, CaseError> 
         return Err(CaseError::Invalid("case.err_photo_size"));
     }
     if is_heif(raw) {
-        return Err(CaseError::Invalid("case.err_photo_heic"));
+        return Err(CaseError::Invalid("upload.heic"));
     }
     let kind = sniff(raw).ok_or(CaseError::Invalid("case.err_photo_type"))?;
     // The header first: a picture declaring too many pixels is refused undecoded.

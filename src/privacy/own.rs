@@ -5,16 +5,13 @@
 
 use std::sync::RwLock;
 
-use serde::Serialize;
-
 use crate::kernel::i18n::Lang;
 use crate::store::{Conn, StoreError};
 
 /// One area's part of a resident's data: a titled table in the reader's language.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct Section {
     /// A catalogue key (the page and workbook show it in the reader's language).
-    #[serde(skip)]
     pub title_key: &'static str,
     pub title: String,
     pub columns: Vec<String>,

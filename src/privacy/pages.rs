@@ -209,8 +209,8 @@ struct Mine {
 }
 
 async fn mine(state: &AppState, caller: &Caller, access_limit: usize) -> AppResult<Mine> {
-    let t = Layout::new(Some(caller)).t;
     let lang = ctx().lang;
+    let t = crate::kernel::i18n::Tr(lang);
     let own = crate::registry::access::own_data(state, caller).await?;
     let yes_no = |b: bool| t.s(if b { "mydata.yes" } else { "mydata.no" }).to_string();
     let mut record = vec![
@@ -388,7 +388,7 @@ pub(crate) async fn my_data_workbook(
     Signed(caller): Signed,
 ) -> AppResult<Response> {
     let m = mine(&state, &caller, ACCESS_IN_WORKBOOK).await?;
-    let t = Layout::new(Some(&caller)).t;
+    let t = crate::kernel::i18n::Tr(ctx().lang);
     let bytes = super::own::workbook(t, &m.record, &m.household, &m.sections, &m.access)
         .map_err(|e| AppError::internal("writing her workbook", e))?;
     Ok(crate::http::respond::file_response(

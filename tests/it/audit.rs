@@ -203,22 +203,11 @@ const OTHER_ROUTES: &[&str] = &[
 
 #[test]
 fn every_route_is_classified() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found = Vec::new();
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            // src/bin: the bench build's own route is not served by linli.
-            if p.is_dir() && !p.ends_with("bin") {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                for (i, _) in text.match_indices(".route(\"") {
-                    let rest = &text[i + 8..];
-                    found.push(rest[..rest.find('"').unwrap()].to_string());
-                }
-            }
+    for (_, text) in support::served_sources() {
+        for (i, _) in text.match_indices(".route(\"") {
+            let rest = &text[i + 8..];
+            found.push(rest[..rest.find('"').unwrap()].to_string());
         }
     }
     let unknown: Vec<&String> = found

@@ -22,7 +22,7 @@ fn skip(path: &str) -> bool {
         || path.starts_with("/api/")
         || path.contains("/download")
         || path.contains("/photos/")
-        || path.starts_with("/me/data")
+        || path.starts_with("/me/data.")
         || path.ends_with(".csv")
         || path.ends_with(".xlsx")
         || path.contains("format=")

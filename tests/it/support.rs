@@ -369,3 +369,25 @@ pub async fn place_of(app: &TestApp, username: &'static str) -> String {
         .unwrap()
         .str(0)
 }
+
+/// The text of every Rust source file of what linli serves: `src/` without `src/bin/` (the
+/// benchmark command and the bench build of the server).
+pub fn served_sources() -> Vec<(std::path::PathBuf, String)> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if p != src.join("bin") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                out.push((p, text));
+            }
+        }
+    }
+    out
+}

@@ -11,22 +11,12 @@ use super::*;
 /// environment: no code of the library or of `linli` reads the bench switches.
 #[tokio::test]
 async fn the_bench_floor_is_not_served_in_use() {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut stack = vec![src.clone()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !p.starts_with(src.join("bin")) {
-                let text = std::fs::read_to_string(&p).unwrap();
-                assert!(
-                    !text.contains("LINLI_BENCH"),
-                    "{} reads a bench switch",
-                    p.display()
-                );
-            }
-        }
+    for (p, text) in support::served_sources() {
+        assert!(
+            !text.contains("LINLI_BENCH"),
+            "{} reads a bench switch",
+            p.display()
+        );
     }
     let app = support::spawn().await;
     let jumin = app.token("jumin").await;
