@@ -1246,6 +1246,17 @@ async fn the_phone_navigation_reaches_every_entry() {
         b.find("#members").await;
         b.assert_fits("a household on a phone").await;
         b.screenshot("phone-household").await;
+        // A resident's own data fits the phone too, in both languages.
+        b.sign_out().await;
+        b.sign_in_ok("jumin").await;
+        b.open("/me/data").await;
+        b.find("#my-record").await;
+        b.assert_fits("my data on a phone (Chinese)").await;
+        b.screenshot("phone-my-data-zh").await;
+        b.click("#lang-switch").await;
+        b.wait_text("#lang-switch", "中文").await;
+        b.assert_fits("my data on a phone (English)").await;
+        b.screenshot("phone-my-data-en").await;
     })
     .await;
 }
