@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod join;
 pub mod kernel;
 pub mod org;
 pub mod privacy;

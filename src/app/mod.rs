@@ -31,6 +31,7 @@ use crate::store::keys::FieldKeys;
 pub fn wire() {
     crate::cases::hooks::on_close(crate::sensing::alerts::ON_CASE_CLOSED);
     crate::privacy::own::provide(crate::cases::mine::own_section);
+    crate::join::wire();
 }
 
 /// The shared state, with every area's own part.

@@ -827,6 +827,7 @@ pub fn import(
         touched.push(pid);
     }
     super::grams::index_from(c, before)?;
+    super::residents::saved(c, keys, &touched)?;
     match watch {
         Some(w) => {
             w.settle(c)?;

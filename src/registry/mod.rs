@@ -17,6 +17,7 @@ pub mod pages;
 pub mod persons;
 pub mod plate;
 pub mod records;
+pub mod residents;
 pub mod stats;
 
 use crate::http::area::{Area, Nav};

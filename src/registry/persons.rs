@@ -578,6 +578,9 @@ pub fn update(
     if changes.iter().any(|(f, _)| f == "name" || f == "presence") {
         super::grams::reindex(c, id)?;
     }
+    if changes.iter().any(|(f, _)| f == "name") {
+        super::residents::saved(c, keys, &[id])?;
+    }
     let json: serde_json::Map<String, serde_json::Value> = changes.iter().cloned().collect();
     c.exec(
         "INSERT INTO person_versions (street_id, person_id, at, actor_id, source, changes) VALUES ($1, $2, $3, $4, $5, $6)",

@@ -199,6 +199,21 @@ const OTHER_ROUTES: &[&str] = &[
     "/rules/{id}/delete",
     "/api/v1/rules/{id}/preview",
     "/static/sensing.js",
+    // Residents join (issue 21, part 5): public forms that show nobody (a code's household
+    // members are masked, and that showing is audited: tests/it/join.rs), counts per building,
+    // and letters that name units, not persons (issuing them is audited).
+    "/join",
+    "/join/register",
+    "/join/code",
+    "/join/redeem",
+    "/join/admin",
+    "/join/admin/letters",
+    "/static/join.css",
+    "/api/v1/join/register",
+    "/api/v1/join/code",
+    "/api/v1/join/redeem",
+    "/api/v1/join/buildings",
+    "/api/v1/join/invitations",
 ];
 
 #[test]

@@ -12,6 +12,7 @@ mod cli;
 mod contract;
 mod foundation;
 mod import;
+mod join;
 mod keyset;
 mod pages_walk;
 mod population;

@@ -1,0 +1,200 @@
+//! What the join area reads of the registry to let residents link an account to their own
+//! record (issue 21, part 5): the protected fields of persons for its blind index, one
+//! person's home, a household's members and the households under a place. Nothing here
+//! leaves masked fields unmasked: the ciphertexts go to the caller, which holds the keys.
+//!
+//! And a hook run whenever persons are created or changed (by an import, the API or a form),
+//! in the same transaction, so that whoever keeps something derived from them keeps it current
+//! without the registry knowing who.
+
+use std::sync::RwLock;
+
+use crate::params;
+use crate::store::keys::FieldKeys;
+use crate::store::{Conn, Result, Val};
+
+/// A person's name and encrypted ID number.
+#[derive(Clone, Debug)]
+pub struct Protected {
+    pub id: i64,
+    pub street_id: i64,
+    pub name: String,
+    pub id_number_enc: Option<Vec<u8>>,
+    /// When the record last changed (unix ms).
+    pub updated_at: i64,
+}
+
+fn protected_row(r: &crate::store::Row) -> Protected {
+    Protected {
+        id: r.i64(0),
+        street_id: r.i64(1),
+        name: r.str(2),
+        id_number_enc: r.blob(3),
+        updated_at: r.i64(4),
+    }
+}
+
+/// The protected fields of these persons.
+pub fn protected(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<Protected>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let vals: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+        let rows = c.query(
+            &format!(
+                "SELECT id, street_id, name, id_number_enc, updated_at FROM persons WHERE id IN ({})",
+                marks.join(", ")
+            ),
+            &vals,
+        )?;
+        out.extend(rows.iter().map(protected_row));
+    }
+    Ok(out)
+}
+
+/// The protected fields of persons after `after` (by id), at most `limit`.
+pub fn protected_after(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Vec<Protected>> {
+    Ok(c
+        .query(
+            "SELECT id, street_id, name, id_number_enc, updated_at FROM persons WHERE id > $1 ORDER BY id LIMIT $2",
+            params![after, limit],
+        )?
+        .iter()
+        .map(protected_row)
+        .collect())
+}
+
+/// Where a person lives now.
+#[derive(Clone, Debug)]
+pub struct Resident {
+    pub id: i64,
+    pub street_id: i64,
+    pub name: String,
+    pub relation: String,
+    pub household_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    pub place_path: String,
+    /// permanent, temporary or left.
+    pub residence: String,
+}
+
+const RESIDENT: &str = "SELECT id, street_id, name, relation, household_id, unit_id, place_path, residence FROM persons";
+
+fn resident_row(r: &crate::store::Row) -> Resident {
+    Resident {
+        id: r.i64(0),
+        street_id: r.i64(1),
+        name: r.str(2),
+        relation: r.str(3),
+        household_id: r.opt_i64(4),
+        unit_id: r.opt_i64(5),
+        place_path: r.str(6),
+        residence: r.str(7),
+    }
+}
+
+pub fn resident(c: &mut dyn Conn, id: i64) -> Result<Option<Resident>> {
+    Ok(
+        c.query_opt(&format!("{RESIDENT} WHERE id = $1"), params![id])?
+            .map(|r| resident_row(&r)),
+    )
+}
+
+/// The members of a household who have not left, head first.
+pub fn members(c: &mut dyn Conn, household_id: i64) -> Result<Vec<Resident>> {
+    Ok(c.query(
+        &format!(
+            "{RESIDENT} WHERE household_id = $1 AND residence <> 'left' \
+                 ORDER BY CASE WHEN relation = 'head' THEN 0 ELSE 1 END, id"
+        ),
+        params![household_id],
+    )?
+    .iter()
+    .map(resident_row)
+    .collect())
+}
+
+/// Where each of these persons lives now: (id, household, unit path) of those who have not
+/// left.
+pub fn homes(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<(i64, Option<i64>, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let vals: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+        let rows = c.query(
+            &format!(
+                "SELECT id, household_id, place_path FROM persons WHERE residence <> 'left' AND id IN ({})",
+                marks.join(", ")
+            ),
+            &vals,
+        )?;
+        out.extend(rows.iter().map(|r| (r.i64(0), r.opt_i64(1), r.str(2))));
+    }
+    Ok(out)
+}
+
+/// A household and its unit.
+#[derive(Clone, Debug)]
+pub struct HouseholdHome {
+    pub id: i64,
+    pub street_id: i64,
+    pub unit_id: i64,
+    pub unit_path: String,
+}
+
+const HOUSEHOLD: &str = "SELECT id, street_id, unit_id, place_path FROM households";
+
+fn household_row(r: &crate::store::Row) -> HouseholdHome {
+    HouseholdHome {
+        id: r.i64(0),
+        street_id: r.i64(1),
+        unit_id: r.i64(2),
+        unit_path: r.str(3),
+    }
+}
+
+pub fn household(c: &mut dyn Conn, id: i64) -> Result<Option<HouseholdHome>> {
+    Ok(
+        c.query_opt(&format!("{HOUSEHOLD} WHERE id = $1"), params![id])?
+            .map(|r| household_row(&r)),
+    )
+}
+
+/// The households under a place (its path, or a path below it), in path order.
+pub fn households_under(c: &mut dyn Conn, path: &str) -> Result<Vec<HouseholdHome>> {
+    let mut p = Vec::new();
+    let cond = crate::store::under_paths("place_path", &[path.to_string()], 1, &mut p);
+    Ok(c.query(
+        &format!("{HOUSEHOLD} WHERE {cond} ORDER BY place_path, id"),
+        &p,
+    )?
+    .iter()
+    .map(household_row)
+    .collect())
+}
+
+/// What runs when persons were created or changed: the connection of the change's
+/// transaction, the field keys, the persons' ids.
+pub type OnSaved = fn(&mut dyn Conn, &FieldKeys, &[i64]) -> Result<()>;
+
+static ON_SAVED: RwLock<Vec<OnSaved>> = RwLock::new(Vec::new());
+
+/// Registers a hook run when persons are created or changed (once per hook).
+pub fn on_saved(hook: OnSaved) {
+    let mut hooks = ON_SAVED.write().unwrap_or_else(|e| e.into_inner());
+    if !hooks.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
+        hooks.push(hook);
+    }
+}
+
+/// Runs every hook on persons just created or changed, inside the change's transaction.
+pub(super) fn saved(c: &mut dyn Conn, keys: &FieldKeys, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let hooks = ON_SAVED.read().unwrap_or_else(|e| e.into_inner()).clone();
+    for h in hooks {
+        h(c, keys, ids)?;
+    }
+    Ok(())
+}
