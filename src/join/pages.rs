@@ -423,10 +423,9 @@ pub(crate) async fn redeem_submit(
                 && status != StatusCode::TOO_MANY_REQUESTS
                 && e.key != "join.code_unknown"
                 && e.key != "error.csrf"
+                && let Ok(h) = service::look_up_code(&state, client, &f.code).await
             {
-                if let Ok(h) = service::look_up_code(&state, client, &f.code).await {
-                    return show_choose(h, f.code, f.username, f.person_id, Some(msg), status);
-                }
+                return show_choose(h, f.code, f.username, f.person_id, Some(msg), status);
             }
             let code = f.code.chars().take(40).collect();
             show_join(&state, Typed::default(), code, "code", Some(msg), status).await

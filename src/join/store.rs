@@ -306,12 +306,11 @@ pub fn units_at(c: &mut dyn Conn, address: &str) -> Result<Vec<Spot>> {
     .collect())
 }
 
-/// How units under a place are named on a letter: id → (the building's name, the unit's
-/// name, the unit's address).
-pub fn unit_names_under(
-    c: &mut dyn Conn,
-    path: &str,
-) -> Result<HashMap<i64, (String, String, Option<String>)>> {
+/// How a unit is named on a letter: the building's name, the unit's name, its address.
+pub type UnitName = (String, String, Option<String>);
+
+/// How the units under a place are named on a letter, by id.
+pub fn unit_names_under(c: &mut dyn Conn, path: &str) -> Result<HashMap<i64, UnitName>> {
     let mut p = Vec::new();
     let cond = under_paths("u.path", &[path.to_string()], 1, &mut p);
     Ok(c.query(
