@@ -63,6 +63,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Apply database migrations and exit.
     Migrate,
+    /// Set up a street in an empty database: its district, the street (with the statistics
+    /// division codes), its calendar and catalogue, and its first administrator, who sets her
+    /// password with a one-time link.
+    Init(InitArgs),
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -125,10 +129,52 @@ fn parse_duration(s: &str) -> Result<i64, String> {
     }
 }
 
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The district's GB/T 2260 code (six digits), e.g. 310115.
+    #[arg(long)]
+    pub district_code: String,
+    /// The district's name, e.g. 浦东新区.
+    #[arg(long)]
+    pub district_name: String,
+    /// The street's statistics division code (nine or twelve digits), e.g. 310115004.
+    #[arg(long)]
+    pub street_code: String,
+    /// The street's name, e.g. 潍坊新村街道.
+    #[arg(long)]
+    pub street_name: String,
+    /// The first street administrator's username.
+    #[arg(long)]
+    pub admin: String,
+    /// Her name as shown [default: the username].
+    #[arg(long)]
+    pub admin_name: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
     /// Persons from a sheet with the template's Chinese headers (see `GET /api/v1/imports/template.csv`).
     Persons(ImportArgs),
+    /// Places: buildings and units from the office's sheet (XLSX or CSV), or grid boundaries
+    /// and building footprints from GeoJSON. All or nothing.
+    Places(ImportPlacesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportPlacesArgs {
+    pub file: PathBuf,
+    /// The path of the street, community or grid the file's places go under.
+    #[arg(long)]
+    pub scope: String,
+    /// Report what would happen; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// For GeoJSON: wgs84 (default) or gcj02 (converted to WGS-84 when stored).
+    #[arg(long, default_value = "wgs84")]
+    pub crs: String,
 }
 
 #[derive(Args, Debug)]
@@ -152,6 +198,8 @@ pub struct ImportArgs {
 pub enum ExportCommand {
     /// Persons under a place, masked, as CSV.
     Persons(ExportArgs),
+    /// Places under a place: FILE.xlsx (the import's columns) or FILE.geojson (shapes).
+    Places(ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -465,6 +513,24 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             db.close();
             Ok(code)
         }
+        Command::Init(a) => {
+            let (cfg, db, _) = open(&cli.global)?;
+            let r = init_street(&cfg, &db, a);
+            db.close();
+            r
+        }
+        Command::Import(ImportCommand::Places(a)) => {
+            let (_, db, _) = open(&cli.global)?;
+            let r = import_places(&db, a);
+            db.close();
+            r
+        }
+        Command::Export(ExportCommand::Places(a)) => {
+            let (_, db, _) = open(&cli.global)?;
+            let r = export_places(&db, a);
+            db.close();
+            r
+        }
         Command::Export(ExportCommand::Persons(a)) => {
             let (_, db, keys, _) = open_all(&cli.global)?;
             export_persons(&db, &keys, a)?;
@@ -571,8 +637,23 @@ async fn serve(
     let shutdown = app::shutdown_signal()?;
     let state: Arc<AppState> = app::state(db, cfg, keys, log_key);
     app::bench_prepare(&state);
+    // An empty database: no street to serve yet. Every page leads to the first-run page,
+    // which asks for this code, so only whoever reads this console can claim the server.
+    let empty = state
+        .db
+        .read(crate::setup::street::is_empty)
+        .await
+        .map_err(|e| Fail(e.to_string()))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "linli listening on http://{addr}")?;
+    if empty {
+        let code = crate::setup::pages::arm_first_run(&state);
+        writeln!(
+            out,
+            "this database has no street yet. Open http://{addr}/setup?code={code} to set it up \
+             (first-run code: {code}), or stop linli and run `linli init --help`."
+        )?;
+    }
     if let Some((summary, password)) = demo {
         writeln!(
             out,
@@ -599,6 +680,137 @@ async fn serve(
     drop(out);
     app::serve(state, listener, shutdown).await?;
     Ok(())
+}
+
+fn en(k: &str) -> Fail {
+    Fail(crate::kernel::i18n::tr(crate::kernel::i18n::Lang::En, k).to_string())
+}
+
+fn init_street(cfg: &Config, db: &Db, a: InitArgs) -> Result<ExitCode, Fail> {
+    use crate::setup::street::{self, AdminSpec, InitError, StreetSpec};
+    let spec = StreetSpec::parse(
+        &a.district_code,
+        &a.district_name,
+        &a.street_code,
+        &a.street_name,
+    )
+    .map_err(en)?;
+    let username = users::Username::parse(&a.admin).map_err(en)?;
+    let display = crate::org::place_edit::check_name(a.admin_name.as_deref().unwrap_or(&a.admin))
+        .map_err(en)?;
+    let admin = AdminSpec {
+        username,
+        display_name: display,
+        password_hash: None,
+    };
+    let now = crate::store::now_ms();
+    let done = db
+        .write_tx_blocking(|c| street::init(c, &spec, &admin, now))
+        .map_err(|e| match e {
+            InitError::Invalid(k) => en(k),
+            InitError::AlreadySetUp { name, code } => Fail(format!(
+                "this database already has a street: {name} ({code}); linli init sets up an empty one only"
+            )),
+            InitError::Store(crate::store::StoreError::Conflict(_)) => {
+                Fail(format!("the username {:?} is taken", a.admin))
+            }
+            InitError::Store(e) => Fail(e.to_string()),
+        })?;
+    let base = cfg
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", cfg.listen));
+    println!(
+        "set up {} ({}) as {}",
+        spec.street_name, spec.street_code, done.street_path
+    );
+    if let Some((token, expires)) = done.activation {
+        println!(
+            "the administrator {} sets her password once, by {}: {}/activate?token={token}",
+            a.admin,
+            crate::kernel::time::local_time(expires),
+            base.trim_end_matches('/')
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_places(db: &Db, a: ImportPlacesArgs) -> Result<ExitCode, Fail> {
+    use crate::setup::transfer::{self, Crs, Format};
+    let name = a.file.display().to_string();
+    let format = Format::of_file(&name)
+        .ok_or_else(|| Fail(format!("{name}: use a .xlsx, .csv or .geojson file")))?;
+    let crs = Crs::parse(&a.crs)
+        .ok_or_else(|| Fail(format!("unknown --crs {:?}: use wgs84 or gcj02", a.crs)))?;
+    let bytes = std::fs::read(&a.file).map_err(|e| Fail(format!("{name}: {e}")))?;
+    let lang = crate::kernel::i18n::Lang::En;
+    let report = transfer::import_blocking(db, &a.scope, format, crs, &bytes, a.dry_run, lang)
+        .map_err(|e| {
+            if e.status == crate::kernel::StatusCode::NOT_FOUND {
+                Fail(format!("no place with path {:?}", a.scope))
+            } else {
+                Fail(e.message(lang))
+            }
+        })?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        let c = &report.created;
+        println!(
+            "{}: {} communities, {} grids, {} buildings, {} units new; {} updated, {} unchanged, {} refused",
+            if report.applied {
+                "imported"
+            } else if a.dry_run {
+                "dry run"
+            } else {
+                "refused, nothing written"
+            },
+            c.communities,
+            c.grids,
+            c.buildings,
+            c.units,
+            report.updated,
+            report.unchanged,
+            report.refused.len()
+        );
+        for r in &report.refused {
+            match (&r.row, &r.feature) {
+                (Some(n), _) => println!("  row {n}: {}", r.reason),
+                (_, Some(f)) => println!("  feature {f}: {}", r.reason),
+                _ => println!("  {}", r.reason),
+            }
+        }
+        for n in &report.notes {
+            println!("  note: {n}");
+        }
+    }
+    Ok(if report.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn export_places(db: &Db, a: ExportArgs) -> Result<ExitCode, Fail> {
+    use crate::setup::transfer::{self, Format};
+    let name = a.out.display().to_string();
+    let format = Format::of_file(&name)
+        .filter(|f| *f != Format::Csv)
+        .ok_or_else(|| Fail(format!("{name}: use FILE.xlsx or FILE.geojson")))?;
+    let bytes = transfer::export_blocking(db, &a.scope, format, crate::kernel::i18n::Lang::Zh)
+        .map_err(|e| {
+            if e.status == crate::kernel::StatusCode::NOT_FOUND {
+                Fail(format!("no place with path {:?}", a.scope))
+            } else {
+                Fail(e.message(crate::kernel::i18n::Lang::En))
+            }
+        })?;
+    std::fs::write(&a.out, &bytes).map_err(|e| Fail(format!("{name}: {e}")))?;
+    println!("wrote {name}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn user_add(db: &Db, a: UserAddArgs) -> Result<(), Fail> {

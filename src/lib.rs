@@ -15,6 +15,7 @@ pub mod privacy;
 pub mod process;
 pub mod registry;
 pub mod sensing;
+pub mod setup;
 pub mod state;
 pub mod store;
 pub mod web;

@@ -12,6 +12,7 @@ pub fn areas() -> Vec<Area> {
         crate::audit::area(),
         crate::cases::area(),
         crate::sensing::area(),
+        crate::setup::area(),
         crate::join::area(),
     ]
 }

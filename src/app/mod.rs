@@ -31,6 +31,15 @@ use crate::store::keys::FieldKeys;
 pub fn wire() {
     crate::cases::hooks::on_close(crate::sensing::alerts::ON_CASE_CLOSED);
     crate::privacy::own::provide(crate::cases::mine::own_section);
+    // What each area keeps at a place (a retirement is refused while any remains) and its
+    // copies of places' paths (rewritten when a place moves).
+    crate::org::hooks::on_uses(crate::registry::placed::uses);
+    crate::org::hooks::on_uses(crate::cases::placed::uses);
+    crate::org::hooks::on_uses(crate::sensing::placed::uses);
+    crate::org::hooks::on_repath(crate::registry::placed::repath);
+    crate::org::hooks::on_repath(crate::privacy::placed::repath);
+    crate::org::hooks::on_repath(crate::cases::placed::repath);
+    crate::org::hooks::on_repath(crate::sensing::placed::repath);
     crate::join::wire();
 }
 
@@ -94,6 +103,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(crate::web::signed_error_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::setup::pages::first_run_gate,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::http::layers::auth_layer,

@@ -30,7 +30,7 @@ fn field(
 
 /// The catalogue: category, and the department (by the suffix of its name) responsible
 /// street-wide; `property` means the estate's property company where there is one.
-fn catalogue() -> Vec<(NewCategory, &'static str, bool)> {
+pub(crate) fn catalogue() -> Vec<(NewCategory, &'static str, bool)> {
     let cat = |code: &str,
                zh: &str,
                en: &str,

@@ -11,6 +11,7 @@
 
 pub mod calendar;
 pub mod dedupe;
+pub mod defaults;
 pub mod demo;
 pub mod escalation;
 pub mod hooks;
@@ -23,6 +24,7 @@ pub mod notify;
 pub mod open311;
 pub mod pages;
 pub mod photos;
+pub mod placed;
 
 use std::sync::Arc;
 

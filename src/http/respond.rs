@@ -22,9 +22,22 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// A download: CSV or XLSX by the file name's extension.
+/// A download: CSV, XLSX or GeoJSON by the file name's extension.
 pub fn file_response(name: &str, bytes: Vec<u8>) -> Response {
-    if name.ends_with(".xlsx") {
+    if name.ends_with(".geojson") {
+        (
+            [
+                (header::CONTENT_TYPE, "application/geo+json".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            bytes,
+        )
+            .into_response()
+    } else if name.ends_with(".xlsx") {
         (
             [
                 (

@@ -38,6 +38,20 @@ pub fn check_note(s: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Full-width ASCII (as some input methods type digits and letters) and the ideographic space
+/// become their ASCII selves; ends are trimmed.
+pub fn fold_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{3000}' => ' ',
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            c => c,
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// The same refusal in both languages, for the places that report a literal message (an
 /// import's refused rows).
 pub fn refused_message() -> &'static str {

@@ -39,6 +39,34 @@ pub fn require_user_admin(caller: &Caller) -> AppResult<()> {
     }
 }
 
+/// The paths under which the caller may create, change, move and retire places (issue 21):
+/// her street (a street or district administrator) or her community (a community worker).
+pub fn place_editor_paths(caller: &Caller) -> Vec<String> {
+    caller
+        .grants
+        .iter()
+        .filter(|g| {
+            matches!(
+                g.role,
+                Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker
+            )
+        })
+        .filter_map(|g| g.place.as_ref().map(|p| p.path.clone()))
+        .collect()
+}
+
+/// 404 when the place at `path` lies outside what the caller browses, 403 when she browses it
+/// but may not change it.
+pub fn require_place_editor(caller: &Caller, path: &str) -> AppResult<()> {
+    if super::Scope::covers(&place_editor_paths(caller), path) {
+        Ok(())
+    } else if super::Scope::covers(&caller.scope.places, path) {
+        Err(AppError::forbidden())
+    } else {
+        Err(AppError::not_found())
+    }
+}
+
 impl Caller {
     /// The streets whose notices a caller reads: `None` when none, `Some(None)` for all.
     pub fn notice_streets(&self) -> Option<Option<Vec<i64>>> {

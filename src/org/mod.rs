@@ -4,9 +4,12 @@
 pub mod access;
 pub mod auth;
 pub mod geometry;
+pub mod hooks;
 pub mod http;
+pub mod links;
 pub mod login;
 pub mod pages;
+pub mod place_edit;
 pub mod places;
 pub mod service;
 pub mod users;

@@ -52,9 +52,21 @@ pub(crate) fn login_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
+    login_page_with(next, username, error, None, status)
+}
+
+fn login_page_with(
+    next: String,
+    username: String,
+    error: Option<String>,
+    news: Option<String>,
+    status: StatusCode,
+) -> Response {
     let token = crate::org::auth::random_token("");
+    let mut l = Layout::new(None);
+    l.flash = news;
     let page = LoginPage {
-        l: Layout::new(None),
+        l,
         next,
         username,
         error,
@@ -86,10 +98,18 @@ pub(crate) async fn login_form(
     }
     let said = (q.reason.as_deref() == Some("expired"))
         .then(|| Tr(ctx().lang).s("login.expired").to_string());
-    login_page(
+    // A street just set up, or a password just set by a one-time link: good news, not an error.
+    let news = match q.reason.as_deref() {
+        Some(r @ ("set_up" | "activated")) => {
+            Some(Tr(ctx().lang).s(&format!("login.{r}")).to_string())
+        }
+        _ => None,
+    };
+    login_page_with(
         safe_next(q.next.as_deref()),
         String::new(),
         said,
+        news,
         StatusCode::OK,
     )
 }

@@ -192,7 +192,7 @@ pub fn population_kept(c: &mut dyn Conn, path: &str) -> Result<bool> {
 /// The children of a place, with counts. The caller has already checked the parent's scope.
 pub fn children(c: &mut dyn Conn, parent: &Place) -> Result<Vec<PlaceSummary>> {
     let rows = c.query(
-        "SELECT id, kind, code, name, path FROM places WHERE parent_id = $1 ORDER BY code",
+        "SELECT id, kind, code, name, path FROM places WHERE parent_id = $1 AND retired_at IS NULL ORDER BY code",
         params![parent.id],
     )?;
     let mut out = Vec::with_capacity(rows.len());
@@ -214,7 +214,9 @@ pub fn children(c: &mut dyn Conn, parent: &Place) -> Result<Vec<PlaceSummary>> {
 
 /// The children of a place as full records (a building's units, a grid's buildings).
 pub fn children_full(c: &mut dyn Conn, parent_id: i64) -> Result<Vec<Place>> {
-    let sql = format!("SELECT {COLS} FROM places WHERE parent_id = $1 ORDER BY code");
+    let sql = format!(
+        "SELECT {COLS} FROM places WHERE parent_id = $1 AND retired_at IS NULL ORDER BY code"
+    );
     Ok(c.query(&sql, params![parent_id])?
         .into_iter()
         .map(from_row)
@@ -243,6 +245,7 @@ pub struct ListPage {
 pub fn list(c: &mut dyn Conn, scope: &[String], q: &ListQuery) -> Result<ListPage> {
     let mut p = Vec::new();
     let mut cond = under_paths("path", scope, 1, &mut p);
+    cond.push_str(" AND retired_at IS NULL");
     if let Some(under) = &q.under {
         let n = p.len() + 1;
         cond = format!(
@@ -281,7 +284,9 @@ pub fn kind_counts(c: &mut dyn Conn, path: &str) -> Result<Vec<(String, i64)>> {
     let mut p = Vec::new();
     let cond = under_paths("path", &[path.to_string()], 1, &mut p);
     let rows = c.query(
-        &format!("SELECT kind, COUNT(*) FROM places WHERE {cond} GROUP BY kind"),
+        &format!(
+            "SELECT kind, COUNT(*) FROM places WHERE {cond} AND retired_at IS NULL GROUP BY kind"
+        ),
         &p,
     )?;
     Ok(rows.iter().map(|r| (r.str(0), r.i64(1))).collect())

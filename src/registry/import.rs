@@ -79,15 +79,7 @@ pub struct Sheet {
 
 /// Full-width ASCII and the ideographic space become their ASCII selves; ends are trimmed.
 pub fn normalise(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\u{3000}' => ' ',
-            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
-            c => c,
-        })
-        .collect::<String>()
-        .trim()
-        .to_string()
+    crate::kernel::text::fold_width(s)
 }
 
 /// A cell linli's own export prefixed with an apostrophe so that a spreadsheet would not read it

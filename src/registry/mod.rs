@@ -15,6 +15,7 @@ pub mod import_jobs;
 pub mod jobs;
 pub mod pages;
 pub mod persons;
+pub mod placed;
 pub mod plate;
 pub mod records;
 pub mod residents;

@@ -15,6 +15,7 @@ pub mod http;
 pub mod ingest;
 pub mod mqtt;
 pub mod pages;
+pub mod placed;
 pub mod rules;
 pub mod simulate;
 pub mod sse;

@@ -1,0 +1,23 @@
+//! What cases keep at a place, for the hierarchy's changes (`org::hooks`): open cases refuse a
+//! place's retirement, and a move rewrites the cases' and routes' copies of its path.
+
+use crate::org::hooks::repath_column;
+use crate::store::{Conn, Result, under_paths};
+
+/// Cases under `path` that are not finished.
+pub fn uses(c: &mut dyn Conn, path: &str) -> Result<Vec<(&'static str, i64)>> {
+    let mut p = Vec::new();
+    let cond = under_paths("place_path", &[path.to_string()], 1, &mut p);
+    let open = c.query_i64(
+        &format!(
+            "SELECT COUNT(*) FROM cases WHERE state NOT IN ('closed', 'rated', 'merged', 'rejected') AND {cond}"
+        ),
+        &p,
+    )?;
+    Ok(vec![("setup.uses.open_cases", open)])
+}
+
+pub fn repath(c: &mut dyn Conn, old: &str, new: &str) -> Result<u64> {
+    Ok(repath_column(c, "cases", "place_path", old, new)?
+        + repath_column(c, "category_routes", "place_path", old, new)?)
+}

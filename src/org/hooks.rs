@@ -1,0 +1,77 @@
+//! What other areas do when the hierarchy changes, without org knowing them (registered by
+//! `app::wire`, run inside org's own transaction):
+//!
+//! - **uses**: before a place is retired, every area counts what it still keeps there
+//!   (residents, open cases, devices); any count refuses the retirement, with the counts.
+//! - **repath**: when a place moves, every area that copies places' paths into its own rows
+//!   rewrites them from the old prefix to the new one, so scoped reads keep finding them.
+
+use std::sync::RwLock;
+
+use crate::store::{Conn, Result};
+
+/// Counts what an area keeps under a path: `(catalogue key of the label, count)` pairs, only
+/// those above zero.
+pub type Uses = fn(&mut dyn Conn, &str) -> Result<Vec<(&'static str, i64)>>;
+
+/// Rewrites an area's copies of paths under `old` to lie under `new`; returns the rows changed.
+pub type Repath = fn(&mut dyn Conn, &str, &str) -> Result<u64>;
+
+static USES: RwLock<Vec<Uses>> = RwLock::new(Vec::new());
+static REPATH: RwLock<Vec<Repath>> = RwLock::new(Vec::new());
+
+/// Registers a count of what an area keeps at a place (once per function).
+pub fn on_uses(f: Uses) {
+    let mut v = USES.write().unwrap_or_else(|e| e.into_inner());
+    if !v.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
+        v.push(f);
+    }
+}
+
+/// Registers a rewrite of an area's paths when a place moves (once per function).
+pub fn on_repath(f: Repath) {
+    let mut v = REPATH.write().unwrap_or_else(|e| e.into_inner());
+    if !v.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
+        v.push(f);
+    }
+}
+
+/// Everything the areas keep under `path`.
+pub fn uses(c: &mut dyn Conn, path: &str) -> Result<Vec<(&'static str, i64)>> {
+    let hooks = USES.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut out = Vec::new();
+    for h in hooks {
+        out.extend(h(c, path)?.into_iter().filter(|(_, n)| *n > 0));
+    }
+    Ok(out)
+}
+
+/// Runs every area's rewrite; returns the rows changed in all.
+pub fn repath(c: &mut dyn Conn, old: &str, new: &str) -> Result<u64> {
+    let hooks = REPATH.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut n = 0;
+    for h in hooks {
+        n += h(c, old, new)?;
+    }
+    Ok(n)
+}
+
+/// The rewrite every area's hook runs on each table that copies paths: one statement per
+/// table and column, the old prefix replaced by the new one.
+pub fn repath_column(
+    c: &mut dyn Conn,
+    table: &str,
+    col: &str,
+    old: &str,
+    new: &str,
+) -> Result<u64> {
+    let mut p = vec![
+        crate::store::Val::Text(new.to_string()),
+        crate::store::Val::Int(old.chars().count() as i64 + 1),
+    ];
+    let cond = crate::store::under_paths(col, &[old.to_string()], 3, &mut p);
+    c.exec(
+        &format!("UPDATE {table} SET {col} = $1 || substr({col}, $2) WHERE {cond}"),
+        &p,
+    )
+}
