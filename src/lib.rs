@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod kernel;
+pub mod map;
 pub mod org;
 pub mod privacy;
 pub mod process;

@@ -12,5 +12,6 @@ pub fn areas() -> Vec<Area> {
         crate::audit::area(),
         crate::cases::area(),
         crate::sensing::area(),
+        crate::map::area(),
     ]
 }

@@ -199,6 +199,19 @@ const OTHER_ROUTES: &[&str] = &[
     "/rules/{id}/delete",
     "/api/v1/rules/{id}/preview",
     "/static/sensing.js",
+    // The street's map (issue 19 items 15 and 11): public geography (boundaries, buildings by
+    // name and address, roads) and places by name; no layer names a person.
+    "/map",
+    "/api/v1/map/layers",
+    "/api/v1/map/locate",
+    "/api/v1/map/roads",
+    "/api/v1/places/pick",
+    "/static/leaflet/leaflet.js",
+    "/static/leaflet/leaflet.css",
+    "/static/leaflet/images/{file}",
+    "/static/map.js",
+    "/static/map.css",
+    "/static/place-pick.js",
 ];
 
 #[test]

@@ -13,6 +13,7 @@ mod contract;
 mod foundation;
 mod import;
 mod keyset;
+mod map;
 mod pages_walk;
 mod population;
 mod privacy;
