@@ -678,6 +678,26 @@ fn zone(name: &str) -> Result<chrono_tz::Tz, ConfigError> {
     })
 }
 
+/// The origin (`https://host[:port]`) of a tile URL template with `{z}`, `{x}` and `{y}`, which
+/// the pages' content security policy then allows images from; `None` for anything else.
+pub fn tile_origin(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .map(|r| ("https://", r))
+        .or_else(|| url.strip_prefix("http://").map(|r| ("http://", r)))?;
+    let (scheme, rest) = rest;
+    let host = rest.split('/').next()?;
+    let ok_host = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    let ok_path = ["{z}", "{x}", "{y}"].iter().all(|k| url.contains(k))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ';'));
+    (ok_host && ok_path).then(|| format!("{scheme}{host}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -778,24 +798,4 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(dir);
     }
-}
-
-/// The origin (`https://host[:port]`) of a tile URL template with `{z}`, `{x}` and `{y}`, which
-/// the pages' content security policy then allows images from; `None` for anything else.
-pub fn tile_origin(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("https://")
-        .map(|r| ("https://", r))
-        .or_else(|| url.strip_prefix("http://").map(|r| ("http://", r)))?;
-    let (scheme, rest) = rest;
-    let host = rest.split('/').next()?;
-    let ok_host = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    let ok_path = ["{z}", "{x}", "{y}"].iter().all(|k| url.contains(k))
-        && !url
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ';'));
-    (ok_host && ok_path).then(|| format!("{scheme}{host}"))
 }
