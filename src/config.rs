@@ -97,6 +97,11 @@ pub struct Config {
     /// every time shown or judged — working hours, "today", an access log line — is read in it,
     /// never in the server's own zone.
     pub time_zone: chrono_tz::Tz,
+    /// A background tile layer for the street's map (`map_tile_url =
+    /// "https://tiles.example.cn/{z}/{x}/{y}.png"`, with `map_tile_attribution`, the credit its
+    /// provider requires): off by default, when the map draws only the street's own layers.
+    pub map_tile_url: Option<String>,
+    pub map_tile_attribution: String,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -143,6 +148,8 @@ struct FileConfig {
     audit_witness_url: Option<String>,
     demo_simulation: Option<bool>,
     time_zone: Option<String>,
+    map_tile_url: Option<String>,
+    map_tile_attribution: Option<String>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -178,6 +185,8 @@ const KNOWN_KEYS: &[&str] = &[
     "audit_witness_url",
     "demo_simulation",
     "time_zone",
+    "map_tile_url",
+    "map_tile_attribution",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +232,8 @@ impl Default for Config {
             audit_witness: Default::default(),
             demo_simulation: None,
             time_zone: chrono_tz::Asia::Shanghai,
+            map_tile_url: None,
+            map_tile_attribution: String::new(),
         }
     }
 }
@@ -413,6 +424,12 @@ impl Config {
         if fc.demo_simulation.is_some() {
             self.demo_simulation = fc.demo_simulation;
         }
+        if let Some(v) = fc.map_tile_url {
+            self.map_tile_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = fc.map_tile_attribution {
+            self.map_tile_attribution = v;
+        }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
                 key: "work_hours",
@@ -437,6 +454,12 @@ impl Config {
                     }),
                 Err(_) => Ok(None),
             }
+        }
+        if let Ok(v) = std::env::var("LINLI_MAP_TILE_URL") {
+            self.map_tile_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Ok(v) = std::env::var("LINLI_MAP_TILE_ATTRIBUTION") {
+            self.map_tile_attribution = v;
         }
         if let Ok(v) = std::env::var("LINLI_TIME_ZONE") {
             self.time_zone = zone(&v)?;
@@ -521,6 +544,25 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(u) = &self.map_tile_url {
+            tile_origin(u).ok_or_else(|| ConfigError::Invalid {
+                key: "map_tile_url",
+                err: format!(
+                    "{u:?} is not a tile address like https://tiles.example.cn/{{z}}/{{x}}/{{y}}.png \
+                     / 瓦片地址格式应为 https://tiles.example.cn/{{z}}/{{x}}/{{y}}.png"
+                ),
+            })?;
+            if self.map_tile_attribution.trim().is_empty()
+                || self.map_tile_attribution.chars().count() > 300
+            {
+                return Err(ConfigError::Invalid {
+                    key: "map_tile_attribution",
+                    err: "a tile layer needs its provider's credit (1–300 characters) \
+                          / 瓦片图层须注明来源（1–300 字）"
+                        .into(),
+                });
+            }
+        }
         if let Some(u) = &self.mqtt_url
             && let Err(err) = crate::sensing::mqtt::Options::parse(u)
         {
@@ -634,6 +676,26 @@ fn zone(name: &str) -> Result<chrono_tz::Tz, ConfigError> {
             "{name:?} is not a time zone name like \"Asia/Shanghai\" / 时区应为 IANA 名称，如 \"Asia/Shanghai\""
         ),
     })
+}
+
+/// The origin (`https://host[:port]`) of a tile URL template with `{z}`, `{x}` and `{y}`, which
+/// the pages' content security policy then allows images from; `None` for anything else.
+pub fn tile_origin(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .map(|r| ("https://", r))
+        .or_else(|| url.strip_prefix("http://").map(|r| ("http://", r)))?;
+    let (scheme, rest) = rest;
+    let host = rest.split('/').next()?;
+    let ok_host = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    let ok_path = ["{z}", "{x}", "{y}"].iter().all(|k| url.contains(k))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ';'));
+    (ok_host && ok_path).then(|| format!("{scheme}{host}"))
 }
 
 #[cfg(test)]

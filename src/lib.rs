@@ -10,6 +10,7 @@ pub mod demo;
 pub mod http;
 pub mod join;
 pub mod kernel;
+pub mod map;
 pub mod org;
 pub mod privacy;
 pub mod process;

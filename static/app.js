@@ -54,6 +54,8 @@ document.addEventListener("submit", function (ev) {
     lat.value = la.toFixed(6);
     lon.value = lo.toFixed(6);
     show();
+    // The map with pan and zoom (static/map.js), when it replaced this one, marks it too.
+    if (window.CustomEvent) form.dispatchEvent(new CustomEvent("linli:marked", { detail: { lat: la, lon: lo } }));
   }
   function show() {
     var la = parseFloat(lat.value), lo = parseFloat(lon.value);

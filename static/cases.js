@@ -39,6 +39,8 @@
     select.value = String(p.id);
     found.textContent = "";
     search.value = p.label;
+    // The map (static/map.js) goes to the place chosen.
+    if (window.CustomEvent) document.dispatchEvent(new CustomEvent("linli:place", { detail: p }));
   }
   function look() {
     var q = search.value.trim();
@@ -53,7 +55,7 @@
         var b = document.createElement("button");
         b.type = "button";
         b.className = "link";
-        b.textContent = p.label;
+        b.textContent = p.address ? p.label + " · " + p.address : p.label;
         b.addEventListener("click", function () { choose(p); });
         li.appendChild(b);
         found.appendChild(li);

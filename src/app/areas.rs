@@ -14,5 +14,6 @@ pub fn areas() -> Vec<Area> {
         crate::sensing::area(),
         crate::setup::area(),
         crate::join::area(),
+        crate::map::area(),
     ]
 }

@@ -115,6 +115,25 @@ pub fn router(state: Arc<AppState>) -> Router {
     if state.cfg.tls() {
         app = app.layer(middleware::from_fn(crate::http::layers::hsts_layer));
     }
+    // A street that configured map tiles lets the pages load images from their host.
+    if let Some(csp) = state
+        .cfg
+        .map_tile_url
+        .as_deref()
+        .and_then(crate::config::tile_origin)
+        .and_then(|o| crate::http::layers::policy_with_images_from(&o))
+    {
+        app = app.layer(middleware::map_response(
+            move |mut res: axum::response::Response| {
+                let csp = csp.clone();
+                async move {
+                    res.headers_mut()
+                        .insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+                    res
+                }
+            },
+        ));
+    }
     app.layer(middleware::from_fn(crate::http::layers::context_layer))
         .with_state(state)
 }

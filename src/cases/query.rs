@@ -631,10 +631,15 @@ pub struct PlaceFound {
     pub name: String,
     /// The names from the community down to the place: 幸福社区 › 第一网格 › 3号楼.
     pub label: String,
+    /// A building's street address, when recorded (a building is found by it too).
+    pub address: Option<String>,
+    /// Where the place is (a building's point, an area's middle), when drawn.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
 }
 
-/// Buildings, grids and communities of a street whose name contains the words, buildings
-/// first, at most `limit`.
+/// Buildings, grids and communities of a street whose name or address contains the words,
+/// buildings first, at most `limit`.
 pub fn find_places(
     c: &mut dyn Conn,
     street: i64,
@@ -643,8 +648,9 @@ pub fn find_places(
 ) -> Result<Vec<PlaceFound>, StoreError> {
     let rows = c.query(
         &format!(
-            "SELECT id, kind, name, path FROM places WHERE street_id = $1 \
-             AND kind IN ('community', 'grid', 'building') AND name LIKE $2 ESCAPE '\\' \
+            "SELECT id, kind, name, path, address, geojson FROM places WHERE street_id = $1 \
+             AND kind IN ('community', 'grid', 'building') \
+             AND (name LIKE $2 ESCAPE '\\' OR address LIKE $2 ESCAPE '\\') \
              ORDER BY CASE kind WHEN 'building' THEN 0 WHEN 'grid' THEN 1 ELSE 2 END, path LIMIT {}",
             limit.clamp(1, 100)
         ),
@@ -687,11 +693,18 @@ pub fn find_places(
                 .map(|(_, name)| name.clone())
                 .collect();
             label.push(r.str(2));
+            let at = r
+                .opt_str(5)
+                .and_then(|g| crate::org::geometry::Shape::parse(&g))
+                .and_then(|s| s.centre());
             PlaceFound {
                 id: r.i64(0),
                 kind: r.str(1),
                 name: r.str(2),
                 label: label.join(" › "),
+                address: r.opt_str(4).filter(|a| !a.is_empty()),
+                lat: at.map(|(y, _)| y),
+                lon: at.map(|(_, x)| x),
             }
         })
         .collect())

@@ -114,6 +114,8 @@ pub const PURPOSES: [&str; 5] = [
 pub enum Field {
     IdNumber,
     Phone,
+    /// The number of the person's emergency contact.
+    EmergencyPhone,
 }
 
 impl Field {
@@ -121,6 +123,7 @@ impl Field {
         match self {
             Field::IdNumber => "id_number",
             Field::Phone => "phone",
+            Field::EmergencyPhone => "emergency_phone",
         }
     }
 }
@@ -153,6 +156,7 @@ pub async fn reveal(
     let col = match field {
         Field::IdNumber => "id_number_enc",
         Field::Phone => "phone_enc",
+        Field::EmergencyPhone => "emergency_phone_enc",
     };
     let row = state
         .db

@@ -30,6 +30,11 @@ pub struct Person {
     pub address: Option<String>,
     pub id_number_masked: Option<String>,
     pub phone_masked: Option<String>,
+    /// Her own emergency contact: whom to call when a care alert fires (a name as typed).
+    pub emergency_name: Option<String>,
+    /// The emergency contact's number, masked; shown in full only through a reveal
+    /// (`field: emergency_phone`).
+    pub emergency_phone_masked: Option<String>,
     pub hukou_registered: bool,
     pub residence: String,
     pub presence: String,
@@ -78,7 +83,8 @@ pub fn get(c: &mut dyn Conn, scope: &Scope, id: i64) -> Result<Option<Person>> {
     let Some(r) = c.query_opt(
         &format!(
             "SELECT p.id, p.name, p.sex, p.birth_date, p.relation, p.household_id, p.unit_id, u.address, \
-             p.id_number_masked, p.phone_masked, p.hukou_registered, p.residence, p.presence, p.notes \
+             p.id_number_masked, p.phone_masked, p.hukou_registered, p.residence, p.presence, p.notes, \
+             p.emergency_name, p.emergency_phone_masked \
              FROM persons p LEFT JOIN places u ON u.id = p.unit_id WHERE p.id = $1 AND {cond}"
         ),
         &p,
@@ -112,6 +118,8 @@ pub fn get(c: &mut dyn Conn, scope: &Scope, id: i64) -> Result<Option<Person>> {
         address: r.opt_str(7),
         id_number_masked: r.opt_str(8),
         phone_masked: r.opt_str(9),
+        emergency_name: r.opt_str(14),
+        emergency_phone_masked: r.opt_str(15),
         hukou_registered: r.bool(10),
         residence: r.str(11),
         presence: r.str(12),
@@ -119,6 +127,14 @@ pub fn get(c: &mut dyn Conn, scope: &Scope, id: i64) -> Result<Option<Person>> {
         tags,
         history: history(c, id)?,
     }))
+}
+
+/// The unit a person lives in (for her own map: her building marked); no personal data.
+pub fn home_unit(c: &mut dyn Conn, id: i64) -> Result<Option<i64>> {
+    Ok(
+        c.query_opt("SELECT unit_id FROM persons WHERE id = $1", params![id])?
+            .and_then(|r| r.opt_i64(0)),
+    )
 }
 
 pub fn exists(c: &mut dyn Conn, id: i64) -> Result<bool> {
@@ -395,6 +411,10 @@ pub struct Patch {
     /// both, registered_elsewhere_lives_here or registered_here_lives_elsewhere.
     pub presence: Option<String>,
     pub notes: Option<String>,
+    /// The emergency contact's name; empty to remove the contact (name and number).
+    pub emergency_name: Option<String>,
+    /// The emergency contact's number (mobile or landline); empty to remove it.
+    pub emergency_phone: Option<String>,
 }
 
 pub const RELATIONS: [&str; 8] = [
@@ -435,7 +455,8 @@ pub fn update(
     let cond = scope_cond(scope, 2, &mut p);
     let Some(r) = c.query_opt(
         &format!(
-            "SELECT p.street_id, p.name, p.phone_bidx, p.relation, p.hukou_registered, p.residence, p.presence, p.notes \
+            "SELECT p.street_id, p.name, p.phone_bidx, p.relation, p.hukou_registered, p.residence, p.presence, p.notes, \
+             p.emergency_name, p.emergency_phone_enc, p.emergency_phone_masked \
              FROM persons p WHERE p.id = $1 AND {cond}"
         ),
         &p,
@@ -485,6 +506,69 @@ pub fn update(
                     ("phone_enc", Val::Blob(keys.encrypt(ph.as_str()))),
                     ("phone_bidx", Val::Text(bidx)),
                     ("phone_masked", Val::Text(ph.masked())),
+                ]);
+            }
+        }
+    }
+    // The emergency contact: a name of up to 50 characters and a number, kept like her own.
+    let mut emergency_name = r.opt_str(8);
+    if let Some(name) = &patch.emergency_name {
+        let name = name.trim();
+        if name.chars().count() > 50 {
+            bad!("error.emergency_name");
+        }
+        if let Err(k) = crate::kernel::text::check_line(name) {
+            bad!(k);
+        }
+        let new = (!name.is_empty()).then(|| name.to_string());
+        if new != emergency_name {
+            changes.push((
+                "emergency_name".into(),
+                serde_json::json!([emergency_name.clone().unwrap_or_default(), name]),
+            ));
+            sets.push((
+                "emergency_name",
+                new.clone().map(Val::Text).unwrap_or(Val::Null),
+            ));
+            emergency_name = new;
+        }
+    }
+    let had_phone = r.blob(9).is_some();
+    let phone = match &patch.emergency_phone {
+        Some(p) if !p.trim().is_empty() && emergency_name.is_none() => {
+            bad!("error.emergency_no_name")
+        }
+        Some(p) => Some(p.trim().to_string()),
+        // No number without a name: removing the name removes the number.
+        None if emergency_name.is_none() && had_phone => Some(String::new()),
+        None => None,
+    };
+    if let Some(phone) = phone {
+        if phone.is_empty() {
+            if had_phone {
+                changes.push(("emergency_phone".into(), serde_json::json!(["***", ""])));
+                sets.extend([
+                    ("emergency_phone_enc", Val::Null),
+                    ("emergency_phone_masked", Val::Null),
+                ]);
+            }
+        } else {
+            let ph = match Phone::parse(&phone) {
+                Ok(p) => p,
+                Err(e) => return Ok(Some(Err(PatchError::Message(e.to_string())))),
+            };
+            let same = r
+                .blob(9)
+                .and_then(|b| keys.decrypt(&b))
+                .is_some_and(|old| old == ph.as_str());
+            if !same {
+                changes.push((
+                    "emergency_phone".into(),
+                    serde_json::json!(["***", ph.masked()]),
+                ));
+                sets.extend([
+                    ("emergency_phone_enc", Val::Blob(keys.encrypt(ph.as_str()))),
+                    ("emergency_phone_masked", Val::Text(ph.masked())),
                 ]);
             }
         }

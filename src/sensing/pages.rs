@@ -23,6 +23,7 @@ use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
 use crate::org::{Caller, Scope, places};
+use crate::registry::access::Field;
 use crate::state::AppState;
 use crate::web::Layout;
 use crate::web::{esc, map};
@@ -164,8 +165,8 @@ struct AlertPage {
     a: Alert,
     history: Vec<AlertHistory>,
     who: Option<WhoToCall>,
-    /// A phone just revealed for a call: (person, number).
-    revealed: Option<(i64, String)>,
+    /// A phone just revealed for a call: (person, whose: her own or her emergency contact's, number).
+    revealed: Option<(i64, Field, String)>,
     error: Option<String>,
     purposes: &'static [&'static str],
 }
@@ -194,7 +195,13 @@ impl AlertPage {
     }
     fn shown(&self, person: &i64) -> Option<&str> {
         match &self.revealed {
-            Some((p, v)) if p == person => Some(v.as_str()),
+            Some((p, Field::Phone, v)) if p == person => Some(v.as_str()),
+            _ => None,
+        }
+    }
+    fn shown_emergency(&self, person: &i64) -> Option<&str> {
+        match &self.revealed {
+            Some((p, Field::EmergencyPhone, v)) if p == person => Some(v.as_str()),
             _ => None,
         }
     }
@@ -218,6 +225,8 @@ struct WhoToCall {
     household: Vec<Contact>,
     /// (name, role key) of the grid and community workers responsible.
     helpers: Vec<(String, String)>,
+    /// The person's own emergency contact: (name, number masked).
+    emergency: Option<(String, Option<String>)>,
 }
 
 struct Contact {
@@ -261,6 +270,7 @@ async fn who_to_call(state: &AppState, caller: &Caller, a: &Alert) -> AppResult<
         person: None,
         household: Vec::new(),
         helpers,
+        emergency: None,
     };
     let Some(pid) = a.person_id else {
         return Ok(who);
@@ -276,6 +286,8 @@ async fn who_to_call(state: &AppState, caller: &Caller, a: &Alert) -> AppResult<
         relation: String::new(),
         phone_masked: person.phone_masked.clone(),
     });
+    who.emergency =
+        (person.emergency_name.clone()).map(|n| (n, person.emergency_phone_masked.clone()));
     if let Some(hid) = person.household_id {
         match crate::registry::access::household(state, caller, hid).await {
             Ok(h) => {
@@ -312,7 +324,7 @@ async fn alert_with(
     caller: &Caller,
     id: i64,
     who: Option<WhoToCall>,
-    revealed: Option<(i64, String)>,
+    revealed: Option<(i64, Field, String)>,
     error: Option<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
@@ -356,6 +368,9 @@ struct RevealForm {
     purpose: String,
     #[serde(default)]
     note: String,
+    /// `emergency_phone` for the person's emergency contact; her own phone otherwise.
+    #[serde(default)]
+    field: String,
 }
 
 /// Reveals the phone of the alert's person or of a member of her household, for a call: the
@@ -383,10 +398,16 @@ async fn reveal_form(
     if !callable {
         return Err(AppError::not_found());
     }
-    use crate::registry::access::{Field, reveal};
-    match reveal(&state, &caller, f.person, Field::Phone, &f.purpose, &f.note).await {
+    use crate::registry::access::reveal;
+    let field = match f.field.as_str() {
+        "emergency_phone" if who.person.as_ref().is_some_and(|p| p.id == f.person) => {
+            Field::EmergencyPhone
+        }
+        _ => Field::Phone,
+    };
+    match reveal(&state, &caller, f.person, field, &f.purpose, &f.note).await {
         Ok(v) => {
-            let shown = Some((f.person, v));
+            let shown = Some((f.person, field, v));
             alert_with(&state, &caller, id, Some(who), shown, None, StatusCode::OK).await
         }
         Err(e) if e.status.is_client_error() => {

@@ -19,7 +19,7 @@ pub struct Spot {
     pub label: String,
     pub href: Option<String>,
     pub geojson: String,
-    /// Its class in the drawing: [`BUILDING`], [`CASE`] or [`LATE_CASE`].
+    /// Its class in the drawing: [`BUILDING`], [`OWN_BUILDING`], [`CASE`] or [`LATE_CASE`].
     pub class: &'static str,
 }
 
@@ -29,6 +29,8 @@ pub const BUILDING: &str = "bld";
 pub const CASE: &str = "case";
 /// A late case's dot, drawn larger and in the warning colour.
 pub const LATE_CASE: &str = "case late";
+/// The viewer's own building (a resident's home), drawn larger in blue.
+pub const OWN_BUILDING: &str = "bld own";
 
 fn ring(geojson: &str) -> Option<Vec<(f64, f64)>> {
     Shape::parse(geojson)?.outline()
@@ -171,7 +173,11 @@ fn draw(
         })
         .collect();
     for ((sp, _), (x, y)) in pts.iter().zip(placed) {
-        let r = if sp.class == LATE_CASE { 6 } else { 4 };
+        let r = if sp.class == LATE_CASE || sp.class == OWN_BUILDING {
+            6
+        } else {
+            4
+        };
         let dot = format!(
             r#"<circle class="{}" cx="{x:.1}" cy="{y:.1}" r="{r}"><title>{}</title></circle>"#,
             sp.class,

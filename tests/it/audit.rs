@@ -214,6 +214,35 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/join/redeem",
     "/api/v1/join/buildings",
     "/api/v1/join/invitations",
+    // The street's map (issue 19 items 15 and 11): public geography (boundaries, buildings by
+    // name and address, roads) and places by name; no layer names a person.
+    "/map",
+    "/api/v1/map/layers",
+    "/api/v1/map/locate",
+    "/api/v1/map/roads",
+    "/api/v1/places/pick",
+    "/static/leaflet/leaflet.js",
+    "/static/leaflet/leaflet.css",
+    "/static/leaflet/images/{file}",
+    "/static/map.js",
+    "/static/map.css",
+    "/static/place-pick.js",
+    // Setting up a street (issue 21): places, their versions, imports and exports name no
+    // person (each change is audited); the first run and one-time links name only the account.
+    "/api/v1/places/{id}/move",
+    "/api/v1/places/{id}/retire",
+    "/api/v1/places/{id}/versions",
+    "/api/v1/places/import",
+    "/api/v1/places/export",
+    "/setup",
+    "/activate",
+    "/admin/places",
+    "/admin/places/{id}",
+    "/admin/places/{id}/edit",
+    "/admin/places/{id}/children",
+    "/admin/places/{id}/move",
+    "/admin/places/{id}/retire",
+    "/admin/places/{id}/import",
 ];
 
 #[test]

@@ -14,6 +14,7 @@ mod foundation;
 mod import;
 mod join;
 mod keyset;
+mod map;
 mod pages_walk;
 mod population;
 mod privacy;

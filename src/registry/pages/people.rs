@@ -227,6 +227,10 @@ pub(crate) struct PersonForm {
     presence: String,
     #[serde(default)]
     notes: String,
+    #[serde(default)]
+    emergency_name: String,
+    #[serde(default)]
+    emergency_phone: String,
 }
 
 pub(crate) async fn person_edit(
@@ -242,6 +246,9 @@ pub(crate) async fn person_edit(
         residence: Some(f.residence),
         presence: Some(f.presence),
         notes: Some(f.notes),
+        // The same for the emergency contact's number; emptying the name removes both.
+        emergency_name: Some(f.emergency_name),
+        emergency_phone: (!f.emergency_phone.trim().is_empty()).then_some(f.emergency_phone),
         ..Default::default()
     };
     match crate::registry::access::update_person(&state, &caller, id, patch, "form").await {
@@ -330,6 +337,7 @@ pub async fn reveal_page(
     let field = match f.field.as_str() {
         "id_number" => Field::IdNumber,
         "phone" => Field::Phone,
+        "emergency_phone" => Field::EmergencyPhone,
         _ => return Err(AppError::bad_request("error.bad_form")),
     };
     let h = access::household(&state, &caller, f.household).await?;
