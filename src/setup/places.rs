@@ -245,7 +245,7 @@ pub async fn move_to(
                 &json!({"parent": [from, target.name], "path": [old, new]}),
                 now_ms(),
             )?;
-            Ok(places::by_id_unscoped(c, id)?.ok_or_else(AppError::not_found)?)
+            places::by_id_unscoped(c, id)?.ok_or_else(AppError::not_found)
         })
         .await?;
     audit_change(state, caller, &place, "move").await?;

@@ -22,3 +22,4 @@ mod privacy_holes;
 mod records;
 mod scope;
 mod sensing;
+mod setup;

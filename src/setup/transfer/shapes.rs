@@ -249,10 +249,12 @@ pub fn import(
         let wants_area = matches!(place.kind.as_str(), "community" | "grid" | "street");
         let is_area = as_area(g).is_some();
         let is_point = matches!(g, Geometry::Point(_));
-        if (wants_area && !is_area)
-            || (!wants_area && !(is_area || is_point))
-            || place.kind == "unit"
-        {
+        let fits = if wants_area {
+            is_area
+        } else {
+            is_area || is_point
+        };
+        if !fits || place.kind == "unit" {
             refuse(
                 &mut report,
                 f,

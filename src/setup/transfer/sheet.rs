@@ -46,7 +46,7 @@ fn header_of(cell: &str) -> Option<&'static str> {
     let c = c.trim_end_matches("m2").trim_end_matches("平方米");
     COLUMNS
         .iter()
-        .find(|(_, names)| names.iter().any(|n| *n == c))
+        .find(|(_, names)| names.contains(&c))
         .map(|(k, _)| *k)
 }
 
