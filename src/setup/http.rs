@@ -262,7 +262,7 @@ pub struct ExportQuery {
 
 /// Exports places as the import reads them, so a street can round-trip its own map.
 #[utoipa::path(get, path = "/api/v1/places/export", tag = "places", params(ExportQuery), security(("bearer" = [])),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ErrorBody),
+    responses((status = 200, content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<u8> = "application/geo+json"))), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn export_places(
     State(state): State<Arc<AppState>>,

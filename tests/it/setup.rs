@@ -321,7 +321,7 @@ fn sheet(rows: usize) -> Vec<u8> {
     'out: for c in ["甲社区", "乙社区"] {
         for g in ["东网格", "西网格"] {
             for b in 1..=10 {
-                for f in 1..=5 {
+                for f in 1..=10 {
                     for r in 1..=2 {
                         if n == rows {
                             break 'out;
@@ -555,6 +555,9 @@ async fn the_places_page_adds_and_refuses_in_the_callers_language() {
     let app = support::spawn().await;
     let (b, _) = app.login_page("admin", support::PASSWORD).await;
     let r = b.get(app.url("/admin/places")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let r = b.get(app.url(&to)).send().await.unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     let page = r.text().await.unwrap();
     assert!(
@@ -563,6 +566,8 @@ async fn the_places_page_adds_and_refuses_in_the_callers_language() {
     );
     let (wb, _) = app.login_page("wangge", support::PASSWORD).await;
     let r = wb.get(app.url("/admin/places")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = wb.get(app.url(&to)).send().await.unwrap();
     assert_eq!(r.status(), 403);
     app.stop().await;
 }

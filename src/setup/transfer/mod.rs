@@ -76,14 +76,14 @@ impl Crs {
 
 /// Places created, by kind.
 #[derive(Clone, Debug, Default, Serialize, ToSchema, PartialEq, Eq)]
-pub struct Created {
+pub struct PlacesCreated {
     pub communities: usize,
     pub grids: usize,
     pub buildings: usize,
     pub units: usize,
 }
 
-impl Created {
+impl PlacesCreated {
     pub fn add(&mut self, kind: &str) {
         match kind {
             "community" => self.communities += 1,
@@ -116,7 +116,7 @@ pub struct ImportReport {
     pub dry_run: bool,
     /// Whether anything was written: false for a dry run and whenever a row was refused.
     pub applied: bool,
-    pub created: Created,
+    pub created: PlacesCreated,
     /// Places whose fields (or shape) changed.
     pub updated: usize,
     pub unchanged: usize,

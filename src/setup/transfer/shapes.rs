@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use geo::{Area, BooleanOps, Centroid, Contains, Geometry, MultiPolygon, Validation};
 use serde_json::{Value, json};
 
-use super::{Created, ImportReport, Refusal, reason};
+use super::{ImportReport, PlacesCreated, Refusal, reason};
 use crate::kernel::i18n::Lang;
 use crate::kernel::{AppError, AppResult};
 use crate::org::place_edit::{self, Fields};
@@ -197,7 +197,7 @@ pub fn import(
 ) -> AppResult<ImportReport> {
     let all = super::sheet::load_under(c, &root.path)?;
     let mut report = ImportReport {
-        created: Created::default(),
+        created: PlacesCreated::default(),
         ..ImportReport::default()
     };
     let refuse = |report: &mut ImportReport, f: &Feature, why: String| {

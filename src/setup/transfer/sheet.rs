@@ -538,7 +538,14 @@ pub fn import(
                 ..Fields::default()
             };
             if plan.nodes.contains_key(&path) {
-                plan.set(&path, fields);
+                // A stored unit keeps its own name: the sheet's is derived from the room.
+                plan.set(
+                    &path,
+                    Fields {
+                        name: None,
+                        ..fields
+                    },
+                );
             } else {
                 plan.codes
                     .entry(parent.clone())
