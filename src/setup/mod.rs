@@ -18,7 +18,7 @@ pub fn area() -> Area {
         openapi: <http::SetupApi as utoipa::OpenApi>::openapi,
         state: |s, _| s.with(pages::FirstRun::default()),
         nav: &[Nav {
-            order: 25,
+            order: 95,
             href: "/admin/places",
             id: "nav-setup",
             label: "nav.setup",
