@@ -242,31 +242,7 @@ pub fn pick(c: &mut dyn Conn, paths: &[String], words: &str, limit: i64) -> Resu
         &p,
     )?;
     // The names of the places above them, in one read.
-    let mut above: Vec<String> = Vec::new();
-    for r in &rows {
-        let path = r.str(3);
-        let parts: Vec<&str> = path.split('/').collect();
-        for i in 1..parts.len() {
-            let prefix = parts[..i].join("/");
-            if !above.contains(&prefix) {
-                above.push(prefix);
-            }
-        }
-    }
-    let mut names: std::collections::HashMap<String, (String, String)> = Default::default();
-    if !above.is_empty() {
-        let marks: Vec<String> = (1..=above.len()).map(|i| format!("${i}")).collect();
-        let vals: Vec<Val> = above.iter().map(|s| s.as_str().into()).collect();
-        for r in c.query(
-            &format!(
-                "SELECT path, kind, name FROM places WHERE path IN ({})",
-                marks.join(", ")
-            ),
-            &vals,
-        )? {
-            names.insert(r.str(0), (r.str(1), r.str(2)));
-        }
-    }
+    let names = crate::org::places::names_above(c, rows.iter().map(|r| r.str(3)))?;
     Ok(rows
         .iter()
         .map(|r| {

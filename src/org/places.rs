@@ -125,6 +125,40 @@ pub fn ancestors(c: &mut dyn Conn, scope: &[String], place: &Place) -> Result<Ve
     Ok(out)
 }
 
+/// The kind and name of every place above the given paths, by path, in one read (to label
+/// a place "community › grid › building" in a list).
+pub fn names_above(
+    c: &mut dyn Conn,
+    paths: impl IntoIterator<Item = String>,
+) -> Result<std::collections::HashMap<String, (String, String)>> {
+    let mut above: Vec<String> = Vec::new();
+    for path in paths {
+        let parts: Vec<&str> = path.split('/').collect();
+        for i in 1..parts.len() {
+            let prefix = parts[..i].join("/");
+            if !above.contains(&prefix) {
+                above.push(prefix);
+            }
+        }
+    }
+    let mut names = std::collections::HashMap::new();
+    if above.is_empty() {
+        return Ok(names);
+    }
+    let marks: Vec<String> = (1..=above.len()).map(|i| format!("${i}")).collect();
+    let vals: Vec<Val> = above.into_iter().map(Val::Text).collect();
+    for r in c.query(
+        &format!(
+            "SELECT path, kind, name FROM places WHERE path IN ({})",
+            marks.join(", ")
+        ),
+        &vals,
+    )? {
+        names.insert(r.str(0), (r.str(1), r.str(2)));
+    }
+    Ok(names)
+}
+
 /// Households and residents (not counting those who have left) under a path.
 pub fn counts_under(c: &mut dyn Conn, path: &str) -> Result<(i64, i64)> {
     if population_kept(c, path)? {

@@ -134,6 +134,36 @@ fn scope_place(c: &mut dyn Conn, caller_places: &[String], path: &str) -> AppRes
     Ok(place)
 }
 
+/// A file read as what its format holds: a sheet, or GeoJSON features; an unreadable file is
+/// one message in `lang`.
+type Read = (
+    Option<crate::registry::import::Sheet>,
+    Option<Vec<shapes::Feature>>,
+);
+
+fn read_file(format: Format, crs: Crs, bytes: &[u8], lang: Lang) -> AppResult<Read> {
+    let unreadable = |m: String| {
+        AppError::with_message(
+            crate::kernel::StatusCode::BAD_REQUEST,
+            crate::kernel::Code::Unreadable,
+            m,
+        )
+    };
+    Ok(match format {
+        Format::GeoJson => (
+            None,
+            Some(shapes::parse(bytes, crs, lang).map_err(unreadable)?),
+        ),
+        f => (
+            Some(
+                crate::registry::import::read(bytes, f == Format::Xlsx)
+                    .map_err(|e| unreadable(crate::kernel::i18n::pick(&e.to_string(), lang)))?,
+            ),
+            None,
+        ),
+    })
+}
+
 /// Imports a file of places under `scope` (a path the caller may edit).
 #[allow(clippy::too_many_arguments)]
 pub async fn import(
@@ -151,28 +181,7 @@ pub async fn import(
     let editor = access::place_editor_paths(caller);
     let by = Some(caller.user_id);
     let scope = scope.trim().to_string();
-    let sheet = match format {
-        Format::GeoJson => None,
-        f => Some(
-            crate::registry::import::read(&bytes, f == Format::Xlsx).map_err(|e| {
-                AppError::with_message(
-                    crate::kernel::StatusCode::BAD_REQUEST,
-                    crate::kernel::Code::Unreadable,
-                    crate::kernel::i18n::pick(&e.to_string(), lang),
-                )
-            })?,
-        ),
-    };
-    let shapes = match format {
-        Format::GeoJson => Some(shapes::parse(&bytes, crs, lang).map_err(|m| {
-            AppError::with_message(
-                crate::kernel::StatusCode::BAD_REQUEST,
-                crate::kernel::Code::Unreadable,
-                m,
-            )
-        })?),
-        _ => None,
-    };
+    let (sheet, shapes) = read_file(format, crs, &bytes, lang)?;
     let report = state
         .db
         .write_tx(move |c| -> AppResult<ImportReport> {
@@ -219,28 +228,7 @@ pub fn import_blocking(
     dry_run: bool,
     lang: Lang,
 ) -> AppResult<ImportReport> {
-    let sheet = match format {
-        Format::GeoJson => None,
-        f => Some(
-            crate::registry::import::read(bytes, f == Format::Xlsx).map_err(|e| {
-                AppError::with_message(
-                    crate::kernel::StatusCode::BAD_REQUEST,
-                    crate::kernel::Code::Unreadable,
-                    crate::kernel::i18n::pick(&e.to_string(), lang),
-                )
-            })?,
-        ),
-    };
-    let shapes = match format {
-        Format::GeoJson => Some(shapes::parse(bytes, crs, lang).map_err(|m| {
-            AppError::with_message(
-                crate::kernel::StatusCode::BAD_REQUEST,
-                crate::kernel::Code::Unreadable,
-                m,
-            )
-        })?),
-        _ => None,
-    };
+    let (sheet, shapes) = read_file(format, crs, bytes, lang)?;
     db.write_tx_blocking(|c| -> AppResult<ImportReport> {
         let root = places::by_path(c, scope.trim())?.ok_or_else(AppError::not_found)?;
         let mut report = match (&sheet, &shapes) {
