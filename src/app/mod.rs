@@ -35,6 +35,7 @@ pub fn wire() {
     // copies of places' paths (rewritten when a place moves).
     crate::org::hooks::on_uses(crate::registry::placed::uses);
     crate::org::hooks::on_uses(crate::cases::placed::uses);
+    crate::org::hooks::on_org_uses(crate::cases::placed::org_uses);
     crate::org::hooks::on_uses(crate::sensing::placed::uses);
     crate::org::hooks::on_repath(crate::registry::placed::repath);
     crate::org::hooks::on_repath(crate::privacy::placed::repath);

@@ -223,3 +223,45 @@ pub fn routes_of(c: &mut dyn Conn, category_id: i64) -> Result<Vec<(String, Stri
         .map(|r| (r.str(0), r.str(1)))
         .collect())
 }
+
+/// One route to an organisation, for its page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteTo {
+    pub category_id: i64,
+    pub name_zh: String,
+    pub name_en: String,
+    pub place_id: i64,
+    pub place_name: String,
+}
+
+/// The routes to an organisation, by category then place.
+pub fn routes_to(c: &mut dyn Conn, org_id: i64) -> Result<Vec<RouteTo>, StoreError> {
+    Ok(c.query(
+        "SELECT k.id, k.name_zh, k.name_en, p.id, p.name FROM category_routes r \
+             JOIN case_categories k ON k.id = r.category_id JOIN places p ON p.id = r.place_id \
+             WHERE r.org_id = $1 ORDER BY k.code, r.place_path",
+        params![org_id],
+    )?
+    .iter()
+    .map(|r| RouteTo {
+        category_id: r.i64(0),
+        name_zh: r.str(1),
+        name_en: r.str(2),
+        place_id: r.i64(3),
+        place_name: r.str(4),
+    })
+    .collect())
+}
+
+/// Removes one route (a category at a place); false when there was none to this organisation.
+pub fn remove_route(
+    c: &mut dyn Conn,
+    category_id: i64,
+    place_id: i64,
+    org_id: i64,
+) -> Result<bool, StoreError> {
+    Ok(c.exec(
+        "DELETE FROM category_routes WHERE category_id = $1 AND place_id = $2 AND org_id = $3",
+        params![category_id, place_id, org_id],
+    )? == 1)
+}

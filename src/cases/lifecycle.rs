@@ -671,7 +671,7 @@ pub fn apply(
             };
             if let Some(o) = org {
                 c.query_opt(
-                    "SELECT id FROM organisations WHERE id = $1 AND street_id = $2",
+                    "SELECT id FROM organisations WHERE id = $1 AND street_id = $2 AND retired_at IS NULL",
                     params![o, case.street_id],
                 )?
                 .ok_or(CaseError::Invalid("case.err_org"))?;

@@ -746,10 +746,11 @@ pub fn record_event(
     Ok(())
 }
 
-/// The organisations of a street a case may be dispatched to: (id, name).
+/// The organisations of a street a case may be dispatched to (retired ones take no new
+/// cases): (id, name).
 pub fn org_choices(c: &mut dyn Conn, street: i64) -> Result<Vec<(i64, String)>, StoreError> {
     Ok(c.query(
-        "SELECT id, name FROM organisations WHERE street_id = $1 ORDER BY kind, code",
+        "SELECT id, name FROM organisations WHERE street_id = $1 AND retired_at IS NULL ORDER BY kind, code",
         params![street],
     )?
     .iter()

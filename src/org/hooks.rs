@@ -3,6 +3,8 @@
 //!
 //! - **uses**: before a place is retired, every area counts what it still keeps there
 //!   (residents, open cases, devices); any count refuses the retirement, with the counts.
+//! - **org uses**: before an organisation is retired, every area counts what still depends on
+//!   it (open cases it handles, categories routed to it); any count refuses the retirement.
 //! - **repath**: when a place moves, every area that copies places' paths into its own rows
 //!   rewrites them from the old prefix to the new one, so scoped reads keep finding them.
 
@@ -17,7 +19,11 @@ pub type Uses = fn(&mut dyn Conn, &str) -> Result<Vec<(&'static str, i64)>>;
 /// Rewrites an area's copies of paths under `old` to lie under `new`; returns the rows changed.
 pub type Repath = fn(&mut dyn Conn, &str, &str) -> Result<u64>;
 
+/// Counts what an area keeps with an organisation (by id), like [`Uses`].
+pub type OrgUses = fn(&mut dyn Conn, i64) -> Result<Vec<(&'static str, i64)>>;
+
 static USES: RwLock<Vec<Uses>> = RwLock::new(Vec::new());
+static ORG_USES: RwLock<Vec<OrgUses>> = RwLock::new(Vec::new());
 static REPATH: RwLock<Vec<Repath>> = RwLock::new(Vec::new());
 
 /// Registers a count of what an area keeps at a place (once per function).
@@ -26,6 +32,24 @@ pub fn on_uses(f: Uses) {
     if !v.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
         v.push(f);
     }
+}
+
+/// Registers a count of what an area keeps with an organisation (once per function).
+pub fn on_org_uses(f: OrgUses) {
+    let mut v = ORG_USES.write().unwrap_or_else(|e| e.into_inner());
+    if !v.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
+        v.push(f);
+    }
+}
+
+/// Everything the areas keep with organisation `id`.
+pub fn org_uses(c: &mut dyn Conn, id: i64) -> Result<Vec<(&'static str, i64)>> {
+    let hooks = ORG_USES.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut out = Vec::new();
+    for h in hooks {
+        out.extend(h(c, id)?.into_iter().filter(|(_, n)| *n > 0));
+    }
+    Ok(out)
 }
 
 /// Registers a rewrite of an area's paths when a place moves (once per function).

@@ -9,7 +9,8 @@
     list_places,
     get_place,
     list_users,
-    create_user
+    create_user,
+    issue_reset_link
 ))]
 pub struct OrgApi;
 
@@ -23,10 +24,13 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/places", get(list_places))
         .route("/api/v1/places/{id}", get(get_place))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route(
+            "/api/v1/users/{id}/reset-link",
+            axum::routing::post(issue_reset_link),
+        )
 }
 
 use crate::http::ClientAddr;
-use crate::http::Created;
 use crate::http::ErrorBody;
 use crate::http::{ApiJson, Signed, json_bytes};
 use crate::http::{Path, Query};
@@ -295,33 +299,77 @@ pub(crate) async fn list_users(
 pub struct NewUserRequest {
     pub username: String,
     pub display_name: String,
-    pub password: String,
+    /// Leave out (the rule): the account gets a one-time activation link and its holder sets
+    /// her own password. Given: the account can sign in with it at once (for service accounts).
+    #[serde(default)]
+    pub password: Option<String>,
     /// One of the roles (street_admin, community_worker, grid_worker, dept_handler, …).
     pub role: String,
     /// A place path for place-bound roles, an organisation code for dept_handler and property_manager.
     pub target: String,
 }
 
+/// A one-time link to set a password: shown once, never stored.
+#[derive(Serialize, ToSchema)]
+pub struct OneTimeLink {
+    /// `/activate?token=…`, absolute when `public_url` is configured.
+    pub url: String,
+    /// When it stops working (ms since the epoch).
+    pub expires_at: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserCreated {
+    pub id: i64,
+    /// The activation link, when no password was given.
+    pub activation: Option<OneTimeLink>,
+}
+
 /// Creates a user with one role, within the caller's scope.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserRequest, security(("bearer" = [])),
-    responses((status = 201, body = Created), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = UserCreated), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn create_user(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     ApiJson(r): ApiJson<NewUserRequest>,
-) -> AppResult<(StatusCode, Json<Created>)> {
+) -> AppResult<(StatusCode, Json<UserCreated>)> {
     if !caller.can_manage_users() {
         return Err(AppError::forbidden());
     }
-    let id = crate::org::service::create_user(
+    let (id, link) = crate::org::service::create_user(
         &state,
         &caller,
         &r.username,
         &r.display_name,
-        &r.password,
+        r.password.as_deref(),
         &r.role,
         &r.target,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    let public = state.cfg.public_url.as_deref();
+    let activation = link.map(|l| OneTimeLink {
+        url: l.url(public),
+        expires_at: l.expires_at,
+    });
+    Ok((StatusCode::CREATED, Json(UserCreated { id, activation })))
+}
+
+/// Issues a one-time link with which the account's holder sets a new password (an
+/// administrator never sets one); earlier unused links stop working.
+#[utoipa::path(post, path = "/api/v1/users/{id}/reset-link", tag = "users", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 201, body = OneTimeLink), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn issue_reset_link(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<OneTimeLink>)> {
+    let l = crate::org::service::issue_reset(&state, &caller, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OneTimeLink {
+            url: l.url(state.cfg.public_url.as_deref()),
+            expires_at: l.expires_at,
+        }),
+    ))
 }

@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod http;
 pub mod links;
 pub mod login;
+pub mod orgs;
 pub mod pages;
 pub mod place_edit;
 pub mod places;

@@ -8,7 +8,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/grants", post(grant_add))
         .route("/admin/users/{id}/grants/{gid}/delete", post(grant_remove))
-        .route("/admin/users/{id}/password", post(user_password))
+        .route("/admin/users/{id}/reset-link", post(user_reset_link))
         .route("/admin/users/{id}/active", post(user_active))
         .route("/admin/users/{id}/work-phone", post(user_work_phone))
 }
@@ -255,8 +255,6 @@ pub(crate) struct NewUserForm {
     #[serde(default)]
     display_name: String,
     #[serde(default)]
-    password: String,
-    #[serde(default)]
     role: String,
     #[serde(default)]
     target: String,
@@ -314,20 +312,40 @@ pub(crate) async fn user_create(
         &caller,
         &f.username,
         &f.display_name,
-        &f.password,
+        None,
         &f.role,
         &f.target,
     )
     .await
     {
-        Ok(id) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
+        // The activation link is shown this once, on the new account's page.
+        Ok((id, link)) => {
+            let shown = link.map(|l| ShownLink::new(&state, &l, "activate"));
+            user_page_full(&state, &caller, id, None, shown, StatusCode::CREATED).await
+        }
         Err(e) if e.status.is_client_error() => {
             let msg = e.message(ctx().lang);
-            let mut form = f.clone();
-            form.password.clear();
-            users_page_with(&state, &caller, Some(msg), form, e.status).await
+            users_page_with(&state, &caller, Some(msg), f.clone(), e.status).await
         }
         Err(e) => Err(e),
+    }
+}
+
+/// A one-time link shown once on an account's page.
+pub(crate) struct ShownLink {
+    pub url: String,
+    pub expires: String,
+    /// `activate` or `reset`.
+    pub kind: &'static str,
+}
+
+impl ShownLink {
+    pub fn new(state: &AppState, l: &crate::org::service::IssuedLink, kind: &'static str) -> Self {
+        ShownLink {
+            url: l.url(state.cfg.public_url.as_deref()),
+            expires: crate::kernel::time::local_time(l.expires_at),
+            kind,
+        }
     }
 }
 
@@ -340,6 +358,7 @@ pub(crate) struct UserPage {
     grants: Vec<(i64, GrantView)>,
     roles: Vec<&'static str>,
     error: Option<String>,
+    link: Option<ShownLink>,
 }
 
 pub(crate) async fn load_managed(
@@ -368,6 +387,17 @@ pub(crate) async fn user_page_with(
     error: Option<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
+    user_page_full(state, caller, id, error, None, status).await
+}
+
+pub(crate) async fn user_page_full(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: Option<String>,
+    link: Option<ShownLink>,
+    status: StatusCode,
+) -> AppResult<Response> {
     let u = load_managed(state, caller, id).await?;
     let work_phone = state
         .db
@@ -386,6 +416,7 @@ pub(crate) async fn user_page_with(
         grants,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         error,
+        link,
     });
     *res.status_mut() = status;
     Ok(res)
@@ -468,43 +499,19 @@ pub(crate) async fn grant_remove(
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
 }
 
-#[derive(Deserialize)]
-pub(crate) struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    password: String,
-}
-
-pub(crate) async fn user_password(
+/// Issues a one-time link with which the account's holder sets a new password; the
+/// administrator hands it over (it is shown this once) and never sets or sees the password.
+pub(crate) async fn user_reset_link(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiForm(f): ApiForm<PasswordForm>,
+    ApiForm(f): ApiForm<CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     load_managed(&state, &caller, id).await?;
-    if let Err(key) = users::check_password_policy(&f.password) {
-        let msg = Tr(ctx().lang).s(key).to_string();
-        return user_page_with(
-            &state,
-            &caller,
-            id,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let pw = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || users::hash_password(&pw))
-        .await
-        .map_err(|e| AppError::internal("hashing", e))?;
-    state
-        .db
-        .write(move |c| users::set_password(c, id, &hash))
-        .await?;
-    state.callers.clear();
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    let link = crate::org::service::issue_reset(&state, &caller, id).await?;
+    let shown = ShownLink::new(&state, &link, "reset");
+    user_page_full(&state, &caller, id, None, Some(shown), StatusCode::OK).await
 }
 
 #[derive(Deserialize)]

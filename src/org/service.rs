@@ -39,36 +39,57 @@ pub async fn audit_login(
     Ok(())
 }
 
-/// Creates an account with one grant; shared by the page and the API.
+/// A one-time link just issued: the token is shown once and never stored.
+#[derive(Clone, Debug)]
+pub struct IssuedLink {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+impl IssuedLink {
+    /// The link to hand over: absolute when linli knows its public address.
+    pub fn url(&self, public_url: Option<&str>) -> String {
+        let base = public_url.unwrap_or("").trim_end_matches('/');
+        format!("{base}/activate?token={}", self.token)
+    }
+}
+
+/// Creates an account with one grant; shared by the page, the API and the workers' import.
+/// Without a password (the rule for accounts made by an administrator) the account gets a
+/// one-time activation link and the person sets her own password with it.
+#[allow(clippy::too_many_arguments)]
 pub async fn create_user(
     state: &AppState,
     caller: &Caller,
     username: &str,
     display_name: &str,
-    password: &str,
+    password: Option<&str>,
     role: &str,
     target: &str,
-) -> AppResult<i64> {
+) -> AppResult<(i64, Option<IssuedLink>)> {
     let username = users::Username::parse(username).map_err(AppError::invalid)?;
-    users::check_password_policy(password).map_err(AppError::invalid)?;
+    if let Some(pw) = password {
+        users::check_password_policy(pw).map_err(AppError::invalid)?;
+    }
     let role = Role::parse(role).ok_or_else(|| AppError::invalid("error.bad_role"))?;
     if display_name.trim().is_empty() {
         return Err(AppError::invalid("error.display_name"));
     }
     crate::kernel::text::check_line(display_name).map_err(AppError::invalid)?;
-    let hash = {
-        let pw = password.to_string();
-        tokio::task::spawn_blocking(move || users::hash_password(&pw))
-            .await
-            .map_err(|e| AppError::internal("hashing", e))?
-    };
+    let pw = password
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::org::auth::random_token("x"));
+    let with_link = password.is_none();
+    let hash = tokio::task::spawn_blocking(move || users::hash_password(&pw))
+        .await
+        .map_err(|e| AppError::internal("hashing", e))?;
     let scope = caller.scope.users.clone();
     let by = caller.user_id;
     let target = target.trim().to_string();
     let display = display_name.trim().to_string();
-    let id = state
+    let (id, link) = state
         .db
-        .write_tx(move |c| -> AppResult<i64> {
+        .write_tx(move |c| -> AppResult<(i64, Option<IssuedLink>)> {
             let (place_id, org_id, street_id) = resolve_target(c, &scope, role, &target)?;
             let id = users::create(
                 c,
@@ -82,12 +103,56 @@ pub async fn create_user(
                 },
             )?;
             users::add_grant(c, id, role, place_id, org_id, street_id, Some(by))?;
-            Ok(id)
+            let link = if with_link {
+                let (token, expires_at) = super::links::issue(
+                    c,
+                    id,
+                    street_id,
+                    super::links::Purpose::Activate,
+                    Some(by),
+                    crate::store::now_ms(),
+                )?;
+                Some(IssuedLink { token, expires_at })
+            } else {
+                None
+            };
+            Ok((id, link))
         })
         .await?;
     state.callers.clear();
     audit_permission(state, caller, id, &format!("create {}", role.as_str())).await?;
-    Ok(id)
+    Ok((id, link))
+}
+
+/// Issues a one-time link with which the account's holder sets a new password (an
+/// administrator never sets or learns it); earlier unused links stop working, and the
+/// account's sessions end when the link is used.
+pub async fn issue_reset(state: &AppState, caller: &Caller, user_id: i64) -> AppResult<IssuedLink> {
+    crate::org::access::require_user_admin(caller)?;
+    let scope = caller.scope.users.clone();
+    let by = caller.user_id;
+    let link = state
+        .db
+        .write_tx(move |c| -> AppResult<IssuedLink> {
+            if !users::is_managed(c, &scope, user_id)? {
+                return Err(AppError::not_found());
+            }
+            let street = users::by_id(c, user_id)?
+                .ok_or_else(AppError::not_found)?
+                .street_id;
+            let (token, expires_at) = super::links::issue(
+                c,
+                user_id,
+                street,
+                super::links::Purpose::Reset,
+                Some(by),
+                crate::store::now_ms(),
+            )?;
+            Ok(IssuedLink { token, expires_at })
+        })
+        .await?;
+    audit_permission(state, caller, user_id, "issue reset link").await?;
+    Ok(link)
 }
 
 /// Logs a change to an account's access.
@@ -120,6 +185,9 @@ pub fn resolve_target(
     if role.needs_org() {
         let org = places::org_by_code(c, target)?
             .ok_or_else(|| AppError::invalid("error.org_not_found"))?;
+        if !super::orgs::is_active(c, org.street_id, org.id)? {
+            return Err(AppError::invalid("error.org_not_found"));
+        }
         let serves = places::org_serves(c, org.id)?;
         if !serves.iter().any(|p| crate::org::Scope::covers(scope, p)) {
             return Err(AppError::invalid("error.org_not_found"));
@@ -128,7 +196,10 @@ pub fn resolve_target(
             Role::DeptHandler => "department",
             _ => "property",
         };
-        if org.kind != want && !(role == Role::DeptHandler && org.kind == "social") {
+        // Departments, social organisations and owners' committees take cases through their
+        // handlers; property companies through their managers.
+        let also = matches!(org.kind.as_str(), "social" | "owners_committee");
+        if org.kind != want && !(role == Role::DeptHandler && also) {
             return Err(AppError::invalid("error.org_kind"));
         }
         return Ok((None, Some(org.id), Some(org.street_id)));

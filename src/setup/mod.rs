@@ -4,10 +4,12 @@
 //! them (through `org::hooks`) what it keeps there.
 
 pub mod http;
+pub mod orgs;
 pub mod pages;
 pub mod places;
 pub mod street;
 pub mod transfer;
+pub mod workers;
 
 use crate::http::area::{Area, Nav};
 use crate::org::Caller;

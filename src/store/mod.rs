@@ -57,10 +57,19 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// columns, `users.username`; PostgreSQL the constraint, `users_username_key`; a store function
 /// may name it itself), with the message that tells her what to change. Any other conflict is
 /// "already exists". Mapped here, once, instead of by sniffing message text where it surfaces.
-const CONFLICTS: &[(&[&str], &str)] = &[(
-    &["username", "users.username", "users_username_key"],
-    "error.username_taken",
-)];
+const CONFLICTS: &[(&[&str], &str)] = &[
+    (
+        &["username", "users.username", "users_username_key"],
+        "error.username_taken",
+    ),
+    (
+        &[
+            "organisations.street_id, organisations.code",
+            "organisations_street_id_code_key",
+        ],
+        "setup.error.org_code_taken",
+    ),
+];
 
 /// The message key for a conflict on `what` (a constraint or column list).
 pub fn conflict_key(what: &str) -> &'static str {

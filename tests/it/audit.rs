@@ -91,7 +91,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/admin/users/{id}",
     "/admin/users/{id}/grants",
     "/admin/users/{id}/grants/{gid}/delete",
-    "/admin/users/{id}/password",
+    "/admin/users/{id}/reset-link",
     "/admin/users/{id}/active",
     "/api/v1/openapi.json",
     "/api/v1/session",
@@ -243,6 +243,23 @@ const OTHER_ROUTES: &[&str] = &[
     "/admin/places/{id}/move",
     "/admin/places/{id}/retire",
     "/admin/places/{id}/import",
+    // Organisations and workers' accounts (issue 21 parts 3 and 4): no resident's data; each
+    // change is audited as a change or a permission change naming the accounts.
+    "/api/v1/organisations",
+    "/api/v1/organisations/{id}",
+    "/api/v1/organisations/{id}/retire",
+    "/api/v1/organisations/{id}/routes",
+    "/api/v1/organisations/{id}/routes/{category_id}/{place_id}",
+    "/api/v1/users/{id}/reset-link",
+    "/api/v1/users/import",
+    "/admin/orgs",
+    "/admin/orgs/{id}",
+    "/admin/orgs/{id}/edit",
+    "/admin/orgs/{id}/retire",
+    "/admin/orgs/{id}/routes",
+    "/admin/orgs/{id}/routes/{category_id}/{place_id}/delete",
+    "/admin/users/import",
+    "/admin/users/import/template.csv",
 ];
 
 #[test]

@@ -554,22 +554,73 @@ async fn user_pages_deactivate_and_reset() {
         .send()
         .await
         .unwrap();
-    let r = b
-        .post(app.url(&format!("/admin/users/{id}/password")))
-        .form(&[("csrf", csrf.as_str()), ("password", "short")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
+    // The old form that set a password is gone: an administrator only issues a link.
     let r = b
         .post(app.url(&format!("/admin/users/{id}/password")))
         .form(&[("csrf", csrf.as_str()), ("password", "a-new-password")])
         .send()
         .await
         .unwrap();
+    assert!(r.status() == 404 || r.status() == 405, "{}", r.status());
+    let r = b
+        .post(app.url(&format!("/admin/users/{id}/reset-link")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let url = page
+        .find("/activate?token=")
+        .map(|i| &page[i..])
+        .and_then(|rest| Some(rest[..rest.find('"')?].to_string()))
+        .expect("the page shows the one-time link");
+    let token = url.split("token=").nth(1).unwrap().to_string();
+    // Until the link is used the old password still works.
+    let (_, r) = app.login_page("wangge", PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let anon = app.client();
+    let r = anon
+        .post(app.url("/activate"))
+        .form(&[
+            ("token", token.as_str()),
+            ("password", "a-new-password"),
+            ("password2", "a-new-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let (_, r) = app.login_page("wangge", "a-new-password").await;
     assert_eq!(r.status(), 303);
+    let (_, r) = app.login_page("wangge", PASSWORD).await;
+    assert_eq!(r.status(), 401);
+    // The link works once.
+    let r = anon
+        .post(app.url("/activate"))
+        .form(&[
+            ("token", token.as_str()),
+            ("password", "another-password-1"),
+            ("password2", "another-password-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    // The issue is in the audit log, naming the account.
+    app.state.audit.flush_index().await.unwrap();
+    let n = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT COUNT(*) FROM audit_entries e JOIN audit_subjects s ON s.seq = e.seq \
+                 WHERE e.body LIKE '%issue reset link%' AND s.subject = $1",
+                &[linli::store::Val::Text(format!("user:{id}"))],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
     // A form without the token changes nothing.
     let r = b
         .post(app.url(&format!("/admin/users/{id}/active")))

@@ -21,6 +21,8 @@ use crate::state::AppState;
 use super::places::{self as svc, NewPlace};
 use super::transfer;
 
+mod orgs;
+
 /// The setup area's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -30,7 +32,15 @@ use super::transfer;
     retire_place,
     place_versions,
     import_places,
-    export_places
+    export_places,
+    orgs::list_orgs,
+    orgs::create_org,
+    orgs::get_org,
+    orgs::update_org,
+    orgs::retire_org,
+    orgs::add_route,
+    orgs::remove_route,
+    orgs::import_workers
 ))]
 pub struct SetupApi;
 
@@ -43,6 +53,21 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/places/{id}/versions", get(place_versions))
         .route("/api/v1/places/import", post(import_places))
         .route("/api/v1/places/export", get(export_places))
+        .route(
+            "/api/v1/organisations",
+            get(orgs::list_orgs).post(orgs::create_org),
+        )
+        .route(
+            "/api/v1/organisations/{id}",
+            get(orgs::get_org).patch(orgs::update_org),
+        )
+        .route("/api/v1/organisations/{id}/retire", post(orgs::retire_org))
+        .route("/api/v1/users/import", post(orgs::import_workers))
+        .route("/api/v1/organisations/{id}/routes", post(orgs::add_route))
+        .route(
+            "/api/v1/organisations/{id}/routes/{category_id}/{place_id}",
+            axum::routing::delete(orgs::remove_route),
+        )
 }
 
 /// A place's fields, as the API takes them: every one optional (on a change, what is left out

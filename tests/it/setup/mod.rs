@@ -571,3 +571,6 @@ async fn the_places_page_adds_and_refuses_in_the_callers_language() {
     assert_eq!(r.status(), 403);
     app.stop().await;
 }
+
+mod accounts;
+mod orgs;

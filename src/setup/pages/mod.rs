@@ -26,8 +26,13 @@ use super::places::{self as svc, NewPlace};
 use super::street::{self, AdminSpec, StreetSpec};
 use super::transfer::{self, Crs, Format, ImportReport};
 
+mod orgs;
+mod workers;
+
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
+        .merge(orgs::router())
+        .merge(workers::router())
         .route("/setup", get(first_run_form).post(first_run_submit))
         .route("/activate", get(activate_form).post(activate_submit))
         .route("/admin/places", get(places_home))
@@ -413,6 +418,8 @@ struct PlaceAdminPage {
     versions: Vec<VersionView>,
     retired: bool,
     can_import: bool,
+    /// Whether the caller administers the street's organisations.
+    orgs: bool,
     report: Option<ImportReport>,
     error: Option<String>,
     uses: Vec<&'static str>,
@@ -579,6 +586,7 @@ async fn load_page(state: &AppState, caller: &Caller, id: i64) -> AppResult<Plac
         versions,
         retired,
         can_import,
+        orgs: access::is_street_admin(caller),
         report: None,
         error: None,
         uses: svc::USES.to_vec(),
