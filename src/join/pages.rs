@@ -542,23 +542,7 @@ fn join_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}/join")
 }
 
-/// A QR code of a text, as an inline SVG element (no XML prolog), in modules of the viewBox.
-pub fn qr_svg(text: &str) -> String {
-    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
-        Ok(code) => {
-            let svg = code
-                .render::<qrcode::render::svg::Color>()
-                .quiet_zone(true)
-                .module_dimensions(1, 1)
-                .build();
-            match svg.find("<svg") {
-                Some(i) => svg[i..].replacen("<svg ", "<svg class=\"qr\" role=\"img\" ", 1),
-                None => svg,
-            }
-        }
-        Err(_) => String::new(),
-    }
-}
+pub use crate::web::qr_svg;
 
 /// Renders the letters of freshly issued codes, four to an A4 sheet.
 pub fn letters_page(l: Layout, url: String, letters: Vec<Letter>) -> Response {

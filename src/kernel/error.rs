@@ -57,6 +57,8 @@ pub enum Code {
     TooMany,
     Unauthenticated,
     BadCredentials,
+    /// A second factor is due: missing, wrong, or not yet enrolled.
+    SecondFactor,
     BadToken,
     NoToken,
     Csrf,
@@ -94,6 +96,7 @@ impl Code {
             Code::TooMany => "too_many",
             Code::Unauthenticated => "unauthenticated",
             Code::BadCredentials => "bad_credentials",
+            Code::SecondFactor => "second_factor",
             Code::BadToken => "bad_token",
             Code::NoToken => "no_token",
             Code::Csrf => "csrf",

@@ -10,7 +10,10 @@
     get_place,
     list_users,
     create_user,
-    issue_reset_link
+    issue_reset_link,
+    get_second_factor,
+    put_second_factor,
+    clear_second_factor
 ))]
 pub struct OrgApi;
 
@@ -27,6 +30,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/api/v1/users/{id}/reset-link",
             axum::routing::post(issue_reset_link),
+        )
+        .route(
+            "/api/v1/settings/second-factor",
+            get(get_second_factor).put(put_second_factor),
+        )
+        .route(
+            "/api/v1/users/{id}/second-factor",
+            axum::routing::delete(clear_second_factor),
         )
 }
 
@@ -53,6 +64,10 @@ use utoipa::{IntoParams, ToSchema};
 pub struct SessionRequest {
     pub username: String,
     pub password: String,
+    /// The second factor's code (or a recovery code), when the street requires one of the
+    /// account; an account not yet enrolled enrols by signing in on the web first.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -99,6 +114,43 @@ pub(crate) async fn create_session(
             ));
         }
     };
+    let keys = state.keys.clone();
+    let code = req.totp.clone().unwrap_or_default();
+    let second = state
+        .db
+        .write_tx(move |c| -> AppResult<()> {
+            match crate::org::totp::need(c, user_id)? {
+                crate::org::totp::Need::None => Ok(()),
+                crate::org::totp::Need::Enrol => Err(AppError::new(
+                    StatusCode::FORBIDDEN,
+                    Code::SecondFactor,
+                    "login.api_enrol",
+                )),
+                crate::org::totp::Need::Code => {
+                    let now = crate::store::now_ms();
+                    let ok = !code.trim().is_empty()
+                        && crate::org::totp::check(
+                            c,
+                            &keys,
+                            user_id,
+                            &code,
+                            (now / 1000) as u64,
+                            now,
+                        )? != crate::org::totp::Checked::Bad;
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err(AppError::new(
+                            StatusCode::UNAUTHORIZED,
+                            Code::SecondFactor,
+                            "login.api_second",
+                        ))
+                    }
+                }
+            }
+        })
+        .await;
+    second?;
     let policy = state.session_policy();
     let (token, expires_at) = state
         .db
@@ -372,4 +424,48 @@ pub(crate) async fn issue_reset_link(
             expires_at: l.expires_at,
         }),
     ))
+}
+
+/// The street's second-factor rule.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SecondFactorSetting {
+    /// Whether accounts that can reveal personal data must use a second factor (TOTP).
+    pub required: bool,
+}
+
+/// Whether the caller's street requires a second factor (street administrators).
+#[utoipa::path(get, path = "/api/v1/settings/second-factor", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = SecondFactorSetting), (status = 403, body = ErrorBody)))]
+pub(crate) async fn get_second_factor(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Json<SecondFactorSetting>> {
+    let required = crate::org::service::second_factor_required(&state, &caller).await?;
+    Ok(Json(SecondFactorSetting { required }))
+}
+
+/// Turns the street's second-factor rule on or off (street administrators).
+#[utoipa::path(put, path = "/api/v1/settings/second-factor", tag = "users", request_body = SecondFactorSetting,
+    security(("bearer" = [])),
+    responses((status = 200, body = SecondFactorSetting), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn put_second_factor(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiJson(r): ApiJson<SecondFactorSetting>,
+) -> AppResult<Json<SecondFactorSetting>> {
+    crate::org::service::set_second_factor_required(&state, &caller, r.required).await?;
+    Ok(Json(r))
+}
+
+/// Clears an account's second factor (a lost phone); it enrols again at its next sign-in.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/second-factor", tag = "users", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn clear_second_factor(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    crate::org::service::clear_second_factor(&state, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

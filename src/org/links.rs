@@ -9,12 +9,16 @@ use crate::store::{Conn, Result};
 /// How long a link lasts: activation a week (the letter may take days), a reset a day.
 pub const ACTIVATE_MS: i64 = 7 * 24 * 3600 * 1000;
 pub const RESET_MS: i64 = 24 * 3600 * 1000;
+/// A sign-in's second step (the password checked, the code to come): five minutes.
+pub const SECOND_FACTOR_MS: i64 = 5 * 60 * 1000;
 
 /// What a link is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
     Activate,
     Reset,
+    /// The second step of a sign-in: the password is checked, a code is still due.
+    SecondFactor,
 }
 
 impl Purpose {
@@ -22,6 +26,7 @@ impl Purpose {
         match self {
             Purpose::Activate => "activate",
             Purpose::Reset => "reset",
+            Purpose::SecondFactor => "second_factor",
         }
     }
 
@@ -29,6 +34,7 @@ impl Purpose {
         match self {
             Purpose::Activate => ACTIVATE_MS,
             Purpose::Reset => RESET_MS,
+            Purpose::SecondFactor => SECOND_FACTOR_MS,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod pages;
 pub mod place_edit;
 pub mod places;
 pub mod service;
+pub mod totp;
 pub mod users;
 
 use crate::http::area::{Area, Nav};

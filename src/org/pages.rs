@@ -3,12 +3,18 @@
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/login", get(login_form).post(login_submit))
+        .route("/login/second-factor", post(login_second_factor))
         .route("/logout", post(logout))
         .route("/admin/users", get(users_page).post(user_create))
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/grants", post(grant_add))
         .route("/admin/users/{id}/grants/{gid}/delete", post(grant_remove))
         .route("/admin/users/{id}/reset-link", post(user_reset_link))
+        .route(
+            "/admin/users/{id}/second-factor/clear",
+            post(user_clear_second_factor),
+        )
+        .route("/admin/users/second-factor", post(second_factor_setting))
         .route("/admin/users/{id}/active", post(user_active))
         .route("/admin/users/{id}/work-phone", post(user_work_phone))
 }
@@ -179,9 +185,82 @@ pub(crate) async fn login_submit(
         }
         Err(e) => return AppError::from(e).into_response(),
     };
+    // A second factor, when the street requires one of this account.
+    let keys = state.keys.clone();
+    let username = f.username.trim().to_string();
+    let step = state
+        .db
+        .write(move |c| -> crate::store::Result<Option<SecondStep>> {
+            let need = totp::need(c, user_id)?;
+            if need == totp::Need::None {
+                return Ok(None);
+            }
+            let (challenge, _) = crate::org::links::issue(
+                c,
+                user_id,
+                None,
+                crate::org::links::Purpose::SecondFactor,
+                None,
+                crate::store::now_ms(),
+            )?;
+            let enrol = if need == totp::Need::Enrol {
+                let (url, secret) = totp::pending(c, &keys, user_id, &username)?;
+                Some((crate::web::qr_svg(&url), secret))
+            } else {
+                None
+            };
+            Ok(Some(SecondStep { challenge, enrol }))
+        })
+        .await;
+    match step {
+        Ok(None) => start_session(&state, &headers, user_id, next, None).await,
+        Ok(Some(s)) => render(&SecondFactorPage {
+            l: Layout::new(None),
+            next,
+            challenge: s.challenge,
+            enrol: s.enrol,
+            error: None,
+        }),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+struct SecondStep {
+    challenge: String,
+    /// When enrolling: the QR code (inline SVG) and the secret to type.
+    enrol: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "org/second_factor.html")]
+struct SecondFactorPage {
+    l: Layout,
+    next: String,
+    challenge: String,
+    enrol: Option<(String, String)>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "org/recovery_codes.html")]
+struct RecoveryCodesPage {
+    l: Layout,
+    next: String,
+    codes: Vec<String>,
+}
+
+/// Starts a session for an account whose sign-in is complete and sends it on (or, right after
+/// enrolling a second factor, shows its recovery codes once).
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: i64,
+    next: String,
+    codes: Option<Vec<String>>,
+) -> Response {
     let policy = state.session_policy();
     // A fresh session id at every login (no fixation); an old cookie's session ends.
-    let old = crate::http::cookie(&headers, SESSION_COOKIE).map(str::to_string);
+    let old = crate::http::cookie(headers, SESSION_COOKIE).map(str::to_string);
     let created = state
         .db
         .write(move |c| {
@@ -193,8 +272,15 @@ pub(crate) async fn login_submit(
         .await;
     match created {
         Ok((token, _csrf)) => {
-            let mut res = Redirect::to(&next).into_response();
-            if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, &token)) {
+            let mut res = match codes {
+                Some(codes) => render(&RecoveryCodesPage {
+                    l: Layout::new(None),
+                    next,
+                    codes,
+                }),
+                None => Redirect::to(&next).into_response(),
+            };
+            if let Ok(v) = HeaderValue::from_str(&session_cookie(state, &token)) {
                 res.headers_mut().append(header::SET_COOKIE, v);
             }
             res.headers_mut().append(
@@ -204,6 +290,95 @@ pub(crate) async fn login_submit(
             res
         }
         Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SecondFactorForm {
+    #[serde(default)]
+    challenge: String,
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+/// The second step of a sign-in: a code from the authenticator (or a recovery code) for the
+/// challenge the password step issued. A wrong code ends the challenge: the next try starts
+/// again from the password, whose attempts are limited.
+pub(crate) async fn login_second_factor(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ApiForm(f): ApiForm<SecondFactorForm>,
+) -> Response {
+    let t = Tr(ctx().lang);
+    let next = safe_next(f.next.as_deref());
+    let keys = state.keys.clone();
+    let challenge = f.challenge.clone();
+    let code = f.code.clone();
+    let checked = state
+        .db
+        .write_tx(
+            move |c| -> crate::store::Result<Option<(i64, totp::Checked)>> {
+                let now = crate::store::now_ms();
+                let crate::org::links::Found::Valid {
+                    link_id,
+                    user_id,
+                    purpose,
+                    ..
+                } = crate::org::links::find(c, &challenge, now)?
+                else {
+                    return Ok(None);
+                };
+                if purpose != crate::org::links::Purpose::SecondFactor.as_str()
+                    || !crate::org::links::consume(c, link_id, now)?
+                {
+                    return Ok(None);
+                }
+                let checked = totp::check(c, &keys, user_id, &code, (now / 1000) as u64, now)?;
+                Ok(Some((user_id, checked)))
+            },
+        )
+        .await;
+    match checked {
+        Ok(Some((user_id, ok))) if ok != totp::Checked::Bad => {
+            audit_second_factor(&state, user_id, &ok).await;
+            let codes = match ok {
+                totp::Checked::Enrolled(codes) => Some(codes),
+                _ => None,
+            };
+            start_session(&state, &headers, user_id, next, codes).await
+        }
+        Ok(found) => {
+            if let Some((user_id, _)) = found {
+                audit_second_factor(&state, user_id, &totp::Checked::Bad).await;
+            }
+            login_page(
+                next,
+                String::new(),
+                Some(t.s("login.second_bad").into()),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+/// Logs a second step: enrolled, passed (by code or recovery code) or failed.
+async fn audit_second_factor(state: &AppState, user_id: i64, how: &totp::Checked) {
+    let what = match how {
+        totp::Checked::Code => "second factor: code",
+        totp::Checked::Recovery => "second factor: recovery code",
+        totp::Checked::Enrolled(_) => "second factor: enrolled",
+        totp::Checked::Bad => "second factor: refused",
+    };
+    let mut e = crate::audit::NewEntry::anonymous(crate::audit::Action::Login, "second factor");
+    e.actor_id = Some(user_id);
+    if let Err(err) = state
+        .audit
+        .record(e.subjects([crate::audit::user(user_id)]).purpose(what))
+        .await
+    {
+        tracing::error!(error = %err, "auditing a second factor failed");
     }
 }
 
@@ -244,6 +419,8 @@ pub(crate) struct UsersPage {
     roles: Vec<&'static str>,
     error: Option<String>,
     form: NewUserForm,
+    /// The street's second-factor rule, for street administrators.
+    second_factor: Option<bool>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -261,6 +438,7 @@ pub(crate) struct NewUserForm {
 }
 
 use crate::org::access::require_user_admin as require_admin;
+use crate::org::totp;
 
 pub(crate) async fn users_page_with(
     state: &AppState,
@@ -274,12 +452,18 @@ pub(crate) async fn users_page_with(
         .db
         .read(move |c| users::list_managed(c, &scope))
         .await?;
+    let second_factor = if crate::org::access::is_street_admin(caller) {
+        Some(crate::org::service::second_factor_required(state, caller).await?)
+    } else {
+        None
+    };
     let mut res = render(&UsersPage {
         l: Layout::new(Some(caller)),
         users: list,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         error,
         form,
+        second_factor,
     });
     *res.status_mut() = status;
     Ok(res)
@@ -359,6 +543,8 @@ pub(crate) struct UserPage {
     roles: Vec<&'static str>,
     error: Option<String>,
     link: Option<ShownLink>,
+    /// Whether the account has a second factor, and its recovery codes left.
+    second_factor: (bool, i64),
 }
 
 pub(crate) async fn load_managed(
@@ -404,6 +590,7 @@ pub(crate) async fn user_page_full(
         .read(move |c| users::work_phone(c, id))
         .await?
         .unwrap_or_default();
+    let second_factor = crate::org::service::second_factor_of(state, caller, id).await?;
     let grants = u
         .grants
         .iter()
@@ -417,6 +604,7 @@ pub(crate) async fn user_page_full(
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         error,
         link,
+        second_factor,
     });
     *res.status_mut() = status;
     Ok(res)
@@ -652,4 +840,35 @@ pub fn grant_views(grants: &[Grant]) -> Vec<GrantView> {
             org: g.org.as_ref().map(|o| o.name.clone()),
         })
         .collect()
+}
+
+/// Clears an account's second factor (a lost phone): it enrols again at its next sign-in.
+pub(crate) async fn user_clear_second_factor(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    crate::org::service::clear_second_factor(&state, &caller, id).await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SecondFactorSettingForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    required: String,
+}
+
+/// Turns the street's second-factor rule on or off.
+pub(crate) async fn second_factor_setting(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiForm(f): ApiForm<SecondFactorSettingForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    crate::org::service::set_second_factor_required(&state, &caller, f.required == "1").await?;
+    Ok(Redirect::to("/admin/users").into_response())
 }

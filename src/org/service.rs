@@ -212,3 +212,78 @@ pub fn resolve_target(
     }
     Ok((Some(place.id), None, place.street_id.or(Some(place.id))))
 }
+
+/// Turns the street's second-factor rule on or off (street administrators).
+pub async fn set_second_factor_required(
+    state: &AppState,
+    caller: &Caller,
+    on: bool,
+) -> AppResult<()> {
+    let street = crate::org::access::street_admin(caller)?;
+    state
+        .db
+        .write(move |c| crate::org::totp::set_required(c, street, on, crate::store::now_ms()))
+        .await?;
+    state.callers.clear();
+    use crate::audit::{Action, NewEntry};
+    state
+        .audit
+        .record(
+            NewEntry::by(caller, Action::PermissionChange).purpose(if on {
+                "require second factor"
+            } else {
+                "stop requiring second factor"
+            }),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether the caller's street requires a second factor (street administrators).
+pub async fn second_factor_required(state: &AppState, caller: &Caller) -> AppResult<bool> {
+    let street = crate::org::access::street_admin(caller)?;
+    Ok(state
+        .db
+        .read(move |c| crate::org::totp::required(c, street))
+        .await?)
+}
+
+/// An account's second factor: (enrolled, recovery codes left).
+pub async fn second_factor_of(
+    state: &AppState,
+    caller: &Caller,
+    user_id: i64,
+) -> AppResult<(bool, i64)> {
+    crate::org::access::require_user_admin(caller)?;
+    let scope = caller.scope.users.clone();
+    state
+        .db
+        .read(move |c| {
+            if !users::is_managed(c, &scope, user_id)? {
+                return Ok(None);
+            }
+            Ok(Some((
+                crate::org::totp::enrolled(c, user_id)?,
+                crate::org::totp::recovery_left(c, user_id)?,
+            )))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+/// Clears an account's second factor (a lost phone): it enrols again at its next sign-in.
+pub async fn clear_second_factor(state: &AppState, caller: &Caller, user_id: i64) -> AppResult<()> {
+    crate::org::access::require_user_admin(caller)?;
+    let scope = caller.scope.users.clone();
+    state
+        .db
+        .write_tx(move |c| -> AppResult<()> {
+            if !users::is_managed(c, &scope, user_id)? {
+                return Err(AppError::not_found());
+            }
+            crate::org::totp::remove(c, user_id)?;
+            Ok(())
+        })
+        .await?;
+    audit_permission(state, caller, user_id, "clear second factor").await
+}

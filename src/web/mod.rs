@@ -110,3 +110,22 @@ impl IntoResponse for AppError {
         layout::error_page(self.status, &msg)
     }
 }
+
+/// A QR code of a text, as an inline SVG element (no XML prolog), in modules of the viewBox:
+/// invitation letters, a second factor's secret.
+pub fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color>()
+                .quiet_zone(true)
+                .module_dimensions(1, 1)
+                .build();
+            match svg.find("<svg") {
+                Some(i) => svg[i..].replacen("<svg ", "<svg class=\"qr\" role=\"img\" ", 1),
+                None => svg,
+            }
+        }
+        Err(_) => String::new(),
+    }
+}

@@ -260,6 +260,11 @@ const OTHER_ROUTES: &[&str] = &[
     "/admin/orgs/{id}/routes/{category_id}/{place_id}/delete",
     "/admin/users/import",
     "/admin/users/import/template.csv",
+    "/api/v1/settings/second-factor",
+    "/api/v1/users/{id}/second-factor",
+    "/admin/users/{id}/second-factor/clear",
+    "/admin/users/second-factor",
+    "/login/second-factor",
 ];
 
 #[test]

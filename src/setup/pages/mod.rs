@@ -267,11 +267,24 @@ struct TokenQuery {
     token: Option<String>,
 }
 
+/// A link that sets a password: an activation or a reset (a sign-in's second-factor challenge
+/// is a link too, and sets nothing here).
 async fn look_up(state: &AppState, token: String) -> AppResult<links::Found> {
-    Ok(state
-        .db
-        .read(move |c| links::find(c, &token, now_ms()))
-        .await?)
+    Ok(
+        match state
+            .db
+            .read(move |c| links::find(c, &token, now_ms()))
+            .await?
+        {
+            links::Found::Valid { purpose, .. }
+                if purpose != links::Purpose::Activate.as_str()
+                    && purpose != links::Purpose::Reset.as_str() =>
+            {
+                links::Found::Unknown
+            }
+            found => found,
+        },
+    )
 }
 
 fn dead_message(found: &links::Found) -> Option<String> {

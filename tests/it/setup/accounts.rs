@@ -274,3 +274,198 @@ async fn an_administrator_hands_out_links_and_never_sets_a_password() {
     assert_eq!(r.status(), 403);
     app.stop().await;
 }
+
+fn code_at(secret_b32: &str, unix_s: u64) -> String {
+    let raw = totp_rs::Secret::Encoded(secret_b32.to_string())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, raw, None, String::new())
+        .generate(unix_s)
+}
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn session(app: &TestApp, user: &str, totp: Option<&str>) -> (u16, Value) {
+    let mut body = json!({"username": user, "password": PASSWORD});
+    if let Some(t) = totp {
+        body["totp"] = json!(t);
+    }
+    let r = app
+        .client()
+        .post(app.url("/api/v1/session"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_street_that_turns_on_the_second_factor_asks_it_of_those_who_reveal() {
+    let app = support::spawn().await;
+    let admin = app.token("admin").await;
+    let wangge_api = app.token("wangge").await;
+    // Only a street administrator turns it on.
+    let r = app
+        .client()
+        .put(app.url("/api/v1/settings/second-factor"))
+        .bearer_auth(&wangge_api)
+        .json(&json!({"required": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = app
+        .client()
+        .put(app.url("/api/v1/settings/second-factor"))
+        .bearer_auth(&admin)
+        .json(&json!({"required": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, s) = app.get_json(&admin, "/api/v1/settings/second-factor").await;
+    assert_eq!(s["required"], true);
+
+    // A resident is not asked; a grid worker who has not enrolled is sent to the web.
+    let (s, _) = session(&app, "jumin", None).await;
+    assert_eq!(s, 200);
+    let (s, body) = session(&app, "wangge", None).await;
+    assert_eq!(s, 403, "{body}");
+    assert_eq!(body["error"]["code"], "second_factor");
+
+    // On the web: the password, then a QR code to scan and a code to confirm.
+    let (b, r) = app.login_page("wangge", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("totp-qr") && page.contains("<svg"), "{page}");
+    let secret = {
+        let i = page.find("id=\"totp-secret\">").unwrap() + "id=\"totp-secret\">".len();
+        page[i..i + page[i..].find('<').unwrap()].to_string()
+    };
+    let challenge = extract_input(&page, "challenge").unwrap();
+    // The challenge is no password link.
+    let r = app
+        .client()
+        .get(app.url(&format!("/activate?token={challenge}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    // A wrong code ends the challenge: back to the password.
+    let r = b
+        .post(app.url("/login/second-factor"))
+        .form(&[
+            ("challenge", challenge.as_str()),
+            ("code", "000000"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = b
+        .post(app.url("/login/second-factor"))
+        .form(&[
+            ("challenge", challenge.as_str()),
+            ("code", code_at(&secret, now_s()).as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a used challenge");
+    let (b, r) = app.login_page("wangge", PASSWORD).await;
+    let page = r.text().await.unwrap();
+    assert!(page.contains(&secret), "the same secret until confirmed");
+    let challenge = extract_input(&page, "challenge").unwrap();
+    let r = b
+        .post(app.url("/login/second-factor"))
+        .form(&[
+            ("challenge", challenge.as_str()),
+            ("code", code_at(&secret, now_s()).as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("recovery-codes"), "{page}");
+    let codes: Vec<String> = page
+        .match_indices("<li><code>")
+        .map(|(i, _)| {
+            let rest = &page[i + 10..];
+            rest[..rest.find('<').unwrap()].to_string()
+        })
+        .collect();
+    assert_eq!(codes.len(), 8);
+    let home = app.page(&b, "/").await;
+    assert!(home.contains("李敏"), "signed in");
+
+    // The API: without a code 401; with a code of the next step 200; the same step again 401;
+    // a recovery code once.
+    let (s, body) = session(&app, "wangge", None).await;
+    assert_eq!(s, 401, "{body}");
+    let next = code_at(&secret, now_s() + 30);
+    let (s, body) = session(&app, "wangge", Some(&next)).await;
+    assert_eq!(s, 200, "{body}");
+    let (s, _) = session(&app, "wangge", Some(&next)).await;
+    assert_eq!(s, 401, "a code is not accepted twice");
+    let (s, _) = session(&app, "wangge", Some(&codes[0])).await;
+    assert_eq!(s, 200);
+    let (s, _) = session(&app, "wangge", Some(&codes[0])).await;
+    assert_eq!(s, 401);
+
+    // The administrator sees it and clears it (a lost phone); then wangge enrols again.
+    let id = app
+        .query_i64("SELECT id FROM users WHERE username = 'wangge'")
+        .await;
+    let left = app
+        .query_i64("SELECT COUNT(*) FROM totp_recovery r JOIN users u ON u.id = r.user_id WHERE u.username = 'wangge' AND r.used_at IS NULL")
+        .await;
+    assert_eq!(left, 7);
+    let r = app
+        .client()
+        .delete(app.url(&format!("/api/v1/users/{id}/second-factor")))
+        .bearer_auth(&wangge_api)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = app
+        .client()
+        .delete(app.url(&format!("/api/v1/users/{id}/second-factor")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (s, _) = session(&app, "wangge", None).await;
+    assert_eq!(s, 403);
+    // Turned off, a password is enough again.
+    let r = app
+        .client()
+        .put(app.url("/api/v1/settings/second-factor"))
+        .bearer_auth(&admin)
+        .json(&json!({"required": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (s, _) = session(&app, "wangge", None).await;
+    assert_eq!(s, 200);
+    // The administrator's page shows an account's second factor.
+    let (ab, _) = app.login_page("admin", PASSWORD).await;
+    let page = app.page(&ab, &format!("/admin/users/{id}")).await;
+    assert!(page.contains("未绑定验证器"), "{page}");
+    let page = app.page(&ab, "/admin/users").await;
+    assert!(page.contains("second-factor-on"), "{page}");
+    app.stop().await;
+}
