@@ -3,7 +3,6 @@
 
 pub mod names;
 pub mod records;
-#[path = "gen.rs"]
 pub mod synth;
 
 use std::collections::HashMap;
