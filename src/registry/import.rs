@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::audit::{self, Action, NewEntry};
-use crate::kernel::i18n::{Lang, Tr};
+use crate::kernel::i18n::{Tr, both};
 use crate::params;
 use crate::registry::idnum::{IdNumber, Phone, Sex};
 use crate::store::keys::FieldKeys;
@@ -98,16 +98,6 @@ pub enum ReadError {
     Unreadable(String),
     #[error("{}", both("import.problem.no_header", &[]))]
     NoHeader,
-}
-
-/// A message from the catalogue in both languages, "中文 / English": an import's problems are
-/// kept in both until they are read, when `i18n::pick` gives the reader's half.
-fn both(key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
-    format!(
-        "{} / {}",
-        Tr(Lang::Zh).fill(key, args),
-        Tr(Lang::En).fill(key, args)
-    )
 }
 
 /// Reads CSV (UTF-8, with or without BOM) or XLSX (the first sheet).
