@@ -25,6 +25,8 @@ pub mod open311;
 pub mod pages;
 pub mod photos;
 pub mod placed;
+pub mod places;
+mod published;
 
 use std::sync::Arc;
 

@@ -20,13 +20,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::DateTime;
-use sha2::{Digest, Sha256};
 
-use super::{Case, CaseError, Category, Channel, FieldType, NewCase, State as CaseState};
+pub use super::published::create_key;
+use super::published::{
+    Published, jurisdiction, key_by_hash, key_hash, load_requests, public_token,
+};
+use super::{CaseError, Category, Channel, FieldType, NewCase};
 use crate::kernel::i18n::Tr;
-use crate::params;
 use crate::state::AppState;
-use crate::store::{Conn, StoreError, Val, now_ms};
+use crate::store::{Conn, StoreError, now_ms};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -34,20 +36,6 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/open311/v2/services/{file}", get(service_definition))
         .route("/open311/v2/requests/{file}", get(one_request))
         .route("/open311/v2/tokens/{file}", get(token))
-}
-
-/// Creates an integration key for a street; returns it (only its hash is kept).
-pub fn create_key(c: &mut dyn Conn, street_id: i64, name: &str) -> Result<String, StoreError> {
-    let key = crate::org::auth::random_token("o311_");
-    c.exec(
-        "INSERT INTO open311_keys (street_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
-        params![street_id, name, key_hash(&key), now_ms()],
-    )?;
-    Ok(key)
-}
-
-fn key_hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -205,21 +193,6 @@ impl IntoResponse for Failure {
 }
 
 type Out = Result<Response, Failure>;
-
-/// The street a jurisdiction names (its code), or the first street when none is given.
-fn jurisdiction(c: &mut dyn Conn, id: Option<&str>) -> Result<Option<(i64, String)>, StoreError> {
-    let row = match id.filter(|s| !s.is_empty()) {
-        Some(code) => c.query_opt(
-            "SELECT id, code FROM places WHERE kind = 'street' AND code = $1",
-            params![code],
-        )?,
-        None => c.query_opt(
-            "SELECT id, code FROM places WHERE kind = 'street' ORDER BY path LIMIT 1",
-            &[],
-        )?,
-    };
-    Ok(row.map(|r| (r.i64(0), r.str(1))))
-}
 
 async fn street(
     state: &AppState,
@@ -466,18 +439,12 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
         ));
     };
     let hash = key_hash(key);
-    let key_row = state
+    let (key_id, street) = state
         .db
-        .read(move |c| {
-            c.query_opt(
-                "SELECT id, street_id FROM open311_keys WHERE key_hash = $1",
-                params![hash],
-            )
-        })
+        .read(move |c| key_by_hash(c, &hash))
         .await
         .map_err(|e| Failure::store(fmt, e))?
         .ok_or_else(|| Failure::key(fmt, StatusCode::FORBIDDEN, "open311.err_api_key"))?;
-    let (key_id, street) = (key_row.i64(0), key_row.i64(1));
     if let Some(j) = param(&p, "jurisdiction_id") {
         let (js, _) = street_for(state, fmt, j).await?;
         if js != street {
@@ -641,16 +608,6 @@ fn parse_time(fmt: Format, v: Option<&str>) -> Result<Option<i64>, Failure> {
     }
 }
 
-/// A case as the public may see it: where it is rounded to its building (or, off any
-/// building, to its area and a point within about a hundred metres).
-struct Published {
-    case: Case,
-    /// The building's (or the area's) id and name.
-    place_id: i64,
-    place_name: String,
-    point: Option<(f64, f64)>,
-}
-
 /// A case as a service request.
 fn request_node(p: &Published, lang: crate::kernel::i18n::Lang) -> Node {
     let c = &p.case;
@@ -692,95 +649,6 @@ fn request_node(p: &Published, lang: crate::kernel::i18n::Lang) -> Node {
         ("long", num(p.point.map(|x| x.1))),
         ("media_url", Node::Null),
     ])
-}
-
-/// A point off any building, rounded to 0.001° (about a hundred metres).
-fn rounded(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
-fn load_requests(
-    c: &mut dyn Conn,
-    street: i64,
-    ids: &[i64],
-    codes: &[String],
-    statuses: (bool, bool),
-    range: (i64, i64),
-    now: i64,
-) -> Result<Vec<Published>, StoreError> {
-    let mut p: Vec<Val> = vec![street.into(), range.0.into(), range.1.into()];
-    let unpublished: Vec<String> = Channel::ALL
-        .into_iter()
-        .filter(|ch| !ch.published())
-        .map(|ch| format!("'{}'", ch.as_str()))
-        .collect();
-    let mut conds = vec![
-        "c.street_id = $1".to_string(),
-        "k.public = 1".to_string(),
-        "k.about_people = 0".to_string(),
-        format!("c.channel NOT IN ({})", unpublished.join(", ")),
-        "c.created_at >= $2".into(),
-        "c.created_at <= $3".into(),
-    ];
-    if !ids.is_empty() {
-        let l: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-        conds.push(format!("c.id IN ({})", l.join(", ")));
-    }
-    if !codes.is_empty() {
-        let mut l = Vec::new();
-        for code in codes {
-            p.push(code.clone().into());
-            l.push(format!("${}", p.len()));
-        }
-        conds.push(format!("k.code IN ({})", l.join(", ")));
-    }
-    let open: Vec<String> = CaseState::ALL
-        .into_iter()
-        .filter(|s| s.is_open())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
-    match statuses {
-        (true, false) => conds.push(format!("c.state IN ({})", open.join(", "))),
-        (false, true) => conds.push(format!("c.state NOT IN ({})", open.join(", "))),
-        _ => {}
-    }
-    let sql = format!(
-        "SELECT {}, b.name, b.geojson FROM {} LEFT JOIN places b ON b.id = c.building_id \
-         WHERE {} ORDER BY c.created_at DESC LIMIT 1000",
-        super::CASE_COLS,
-        super::CASE_FROM,
-        conds.join(" AND ")
-    );
-    let n = super::CASE_COLS.split(", ").count();
-    Ok(c.query(&sql, &p)?
-        .into_iter()
-        .map(|mut r| {
-            let building = r.take_str(n);
-            let point = r
-                .opt_str(n + 1)
-                .as_deref()
-                .and_then(crate::org::geometry::Shape::parse)
-                .and_then(|s| s.centre());
-            let case = super::case_from(r, now);
-            match (case.building_id, building) {
-                (Some(b), Some(name)) => Published {
-                    place_id: b,
-                    place_name: name,
-                    point,
-                    case,
-                },
-                _ => Published {
-                    place_id: case.place_id,
-                    place_name: case.place_name.clone(),
-                    point: case
-                        .lat
-                        .zip(case.lon)
-                        .map(|(a, o)| (rounded(a), rounded(o))),
-                    case,
-                },
-            }
-        })
-        .collect())
 }
 
 async fn requests(state: &AppState, fmt: Format, p: &[(String, String)]) -> Out {
@@ -894,23 +762,17 @@ async fn token(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> 
     let run = async {
         let (tok, fmt) = split(&file)?;
         let tok = tok.to_string();
-        let row = state
+        let (id, token) = state
             .db
-            .read(move |c| {
-                c.query_opt(
-                    "SELECT c.id, c.token FROM cases c JOIN case_categories k ON k.id = c.category_id \
-                     WHERE c.token = $1 AND k.public = 1 AND k.about_people = 0",
-                    params![tok],
-                )
-            })
+            .read(move |c| public_token(c, &tok))
             .await
             .map_err(|e| Failure::store(fmt, e))?
             .ok_or_else(|| Failure::key(fmt, StatusCode::NOT_FOUND, "open311.err_token"))?;
         let doc = Node::List(
             "request",
             vec![Node::Obj(vec![
-                ("service_request_id", text(row.i64(0).to_string())),
-                ("token", text(row.str(1))),
+                ("service_request_id", text(id.to_string())),
+                ("token", text(token)),
             ])],
         );
         Ok(respond(fmt, StatusCode::OK, "service_requests", doc))

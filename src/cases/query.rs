@@ -757,3 +757,47 @@ pub fn org_choices(c: &mut dyn Conn, street: i64) -> Result<Vec<(i64, String)>, 
     .map(|r| (r.i64(0), r.str(1)))
     .collect())
 }
+
+/// Whether organisation `org` belongs to `street` and takes work (is not retired).
+pub fn org_in_street(c: &mut dyn Conn, org: i64, street: i64) -> Result<bool, StoreError> {
+    Ok(c.query_opt(
+        "SELECT id FROM organisations WHERE id = $1 AND street_id = $2 AND retired_at IS NULL",
+        params![org, street],
+    )?
+    .is_some())
+}
+
+/// Whether `place` is `street` or lies in it.
+pub fn place_in_street(c: &mut dyn Conn, place: i64, street: i64) -> Result<bool, StoreError> {
+    Ok(c.query_opt(
+        "SELECT id FROM places WHERE id = $1 AND (street_id = $2 OR id = $2)",
+        params![place, street],
+    )?
+    .is_some())
+}
+
+/// Whether `user` follows case `case`.
+pub fn follows(c: &mut dyn Conn, case: i64, user: i64) -> Result<bool, StoreError> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM case_followers WHERE case_id = $1 AND user_id = $2",
+        params![case, user],
+    )?
+    .is_some())
+}
+
+/// A case's own search terms as stored (its description shown on a page may be masked).
+pub fn case_terms(c: &mut dyn Conn, case: i64) -> Result<String, StoreError> {
+    Ok(
+        c.query_one("SELECT terms FROM cases WHERE id = $1", params![case])?
+            .str(0),
+    )
+}
+
+/// A resident's home: (unit id, unit name, building id, building name).
+pub fn home_of(c: &mut dyn Conn, person: i64) -> Result<Option<crate::store::Row>, StoreError> {
+    c.query_opt(
+        "SELECT u.id, u.name, b.id, b.name FROM persons p JOIN places u ON u.id = p.unit_id \
+         LEFT JOIN places b ON b.id = u.parent_id WHERE p.id = $1",
+        params![person],
+    )
+}

@@ -3,7 +3,6 @@
 
 pub mod names;
 pub mod records;
-#[path = "gen.rs"]
 pub mod synth;
 
 use std::collections::HashMap;
@@ -40,14 +39,20 @@ pub struct DemoSummary {
 pub enum DemoError {
     #[error("{0}")]
     Store(#[from] StoreError),
-    #[error(
-        "the data folder already holds a {found} demo; use another --data folder for a {wanted} demo / 数据目录中已有其他规模的演示数据"
-    )]
+    #[error("{}", both("demo.err_other_size", &[("found", found), ("wanted", wanted)]))]
     OtherDemo { found: String, wanted: String },
-    #[error(
-        "the database already holds data that is not a demo; use an empty --data folder / 数据库中已有非演示数据"
-    )]
+    #[error("{}", both("demo.err_not_empty", &[]))]
     NotEmpty,
+}
+
+/// A command-line message from the catalogue in both languages, "English / 中文".
+fn both(key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+    use crate::kernel::i18n::{Lang, Tr};
+    format!(
+        "{} / {}",
+        Tr(Lang::En).fill(key, args),
+        Tr(Lang::Zh).fill(key, args)
+    )
 }
 
 /// Whether [`build`] would generate a demo (the database is empty) rather than reuse one.

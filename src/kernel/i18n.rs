@@ -128,6 +128,17 @@ pub fn pick(msg: &str, lang: Lang) -> String {
     parts.join(if lang == Lang::En { "; " } else { "；" })
 }
 
+/// A message from the catalogue in both languages, "中文 / English", with its arguments filled:
+/// for a message kept before it is read (an import's row problems, a record's refusal), of
+/// which [`pick`] gives the reader's half.
+pub fn both(key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+    format!(
+        "{} / {}",
+        Tr(Lang::Zh).fill(key, args),
+        Tr(Lang::En).fill(key, args)
+    )
+}
+
 /// The text for `key`; the key itself when missing (a test keeps that from happening).
 pub fn tr(lang: Lang, key: &str) -> &'static str {
     let (zh, en) = catalogues();

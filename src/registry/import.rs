@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::audit::{self, Action, NewEntry};
+use crate::kernel::i18n::{Tr, both};
 use crate::params;
 use crate::registry::idnum::{IdNumber, Phone, Sex};
 use crate::store::keys::FieldKeys;
@@ -93,11 +94,9 @@ fn unneutralise(s: &str) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("文件无法读取：{0} / the file cannot be read: {0}")]
+    #[error("{}", both("import.problem.unreadable", &[("error", .0)]))]
     Unreadable(String),
-    #[error(
-        "找不到表头：需要包含“姓名”和“身份证号”两列 / no header row with 姓名 and 身份证号 in the first 10 rows"
-    )]
+    #[error("{}", both("import.problem.no_header", &[]))]
     NoHeader,
 }
 
@@ -312,10 +311,11 @@ pub fn refused_table(sheet: &Sheet, report: &Report) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     if let Some(h) = header_index(sheet) {
         let mut header = sheet.rows[h].1.clone();
-        header.push(crate::kernel::i18n::pick(
-            "原因 / reason",
-            crate::kernel::ctx().lang,
-        ));
+        header.push(
+            Tr(crate::kernel::ctx().lang)
+                .s("import.reason_column")
+                .to_string(),
+        );
         out.push(header);
     }
     for r in &report.refused {
@@ -399,15 +399,15 @@ fn plan(
         let mut problems: Vec<String> = Vec::new();
         let name = get("name");
         if name.is_empty() {
-            problems.push("缺少姓名 / the name is missing".into());
+            problems.push(both("import.problem.name_missing", &[]));
         }
         if crate::kernel::text::check_line(&name).is_err() {
             refuse(
                 &mut report,
                 *row,
-                format!(
-                    "姓名 / the name: {}",
-                    crate::kernel::text::refused_message()
+                both(
+                    "import.problem.name_refused",
+                    &[("message", &crate::kernel::text::refused_message())],
                 ),
             );
             continue;
@@ -428,22 +428,20 @@ fn plan(
                 Sex::Female => ["女", "F", "female"],
             };
             if !want.iter().any(|w| w.eq_ignore_ascii_case(&sex)) {
-                problems.push(format!(
-                    "性别“{sex}”与身份证号不符 / the sex does not match the ID number"
-                ));
+                problems.push(both("import.problem.sex_mismatch", &[("sex", &sex)]));
             }
         }
         let birth = get("birth_date");
         if !birth.is_empty() {
             match (parse_date(&birth), &id) {
-                (Some(d), Some(id)) if d != id.birth_date() => problems.push(format!(
-                    "出生日期 {d} 与身份证号中的 {} 不符 / the birth date does not match the ID number",
-                    id.birth_date()
+                (Some(d), Some(id)) if d != id.birth_date() => problems.push(both(
+                    "import.problem.birth_mismatch",
+                    &[("date", &d), ("id_date", &id.birth_date())],
                 )),
                 (Some(_), _) => {}
-                (None, _) => problems.push(format!(
-                    "出生日期“{birth}”无法识别 / the birth date cannot be read"
-                )),
+                (None, _) => {
+                    problems.push(both("import.problem.birth_unreadable", &[("date", &birth)]))
+                }
             }
         }
         let phone_text = get("phone");
@@ -470,8 +468,9 @@ fn plan(
         }
         let unit = units[&unit_text].clone();
         if unit.is_none() {
-            problems.push(format!(
-                "在您的辖区内找不到房屋“{unit_text}” / unit not found in your scope"
+            problems.push(both(
+                "import.problem.unit_not_found",
+                &[("unit", &unit_text)],
             ));
         }
         let mut enum_field = |key: &str, map: &[(&str, &str)], default: &str, what: &str| {
@@ -480,7 +479,10 @@ fn plan(
                 return default.to_string();
             }
             code(map, &v).unwrap_or_else(|| {
-                problems.push(format!("{what}“{v}”无法识别 / unknown value for {key}"));
+                problems.push(both(
+                    "import.problem.unknown_value",
+                    &[("what", &what), ("key", &key), ("value", &v)],
+                ));
                 default.to_string()
             })
         };
@@ -500,7 +502,7 @@ fn plan(
                 .map(|(code, _)| code.clone());
             match known {
                 Some(code) => tags.push(code),
-                None => problems.push(format!("标签“{t}”无法识别 / unknown tag")),
+                None => problems.push(both("import.problem.unknown_tag", &[("tag", &t)])),
             }
         }
         tags.sort();
@@ -515,7 +517,7 @@ fn plan(
             refuse(
                 &mut report,
                 *row,
-                format!("与第 {first} 行的身份证号重复 / the same ID number as row {first}"),
+                both("import.problem.duplicate_id", &[("row", &first)]),
             );
             continue;
         }
@@ -554,11 +556,7 @@ fn plan(
                 creates.push(v);
             }
             Some(e) if !crate::org::Scope::covers(&[scope.to_string()], &e.str(1)) => {
-                refuse(
-                    &mut report,
-                    *row,
-                    "身份证号已登记在您辖区以外的地址 / this ID number is registered outside your scope",
-                );
+                refuse(&mut report, *row, both("import.problem.outside_scope", &[]));
             }
             Some(e) => {
                 let mut changes: Vec<(String, String, String)> = Vec::new();

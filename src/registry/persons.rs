@@ -672,3 +672,28 @@ pub fn update(
     )?;
     Ok(Some(Ok(changes.into_iter().map(|(f, _)| f).collect())))
 }
+
+/// The grids under `scope` (within `street` when given), as (path, name), for the person list's
+/// filter. Within a street the grids are read by (street, kind), not by walking every place of
+/// the street down to its units (issue 20).
+pub fn grids_for_filter(
+    c: &mut dyn Conn,
+    scope: &[String],
+    street: Option<i64>,
+) -> Result<Vec<(String, String)>> {
+    let mut p = Vec::new();
+    let mut cond = under_paths("path", scope, 1, &mut p);
+    if let Some(s) = street {
+        p.push(Val::Int(s));
+        cond = format!("street_id = ${} AND {cond}", p.len());
+    }
+    Ok(c.query(
+        &format!(
+            "SELECT path, name FROM places WHERE kind = 'grid' AND {cond} ORDER BY path LIMIT 500"
+        ),
+        &p,
+    )?
+    .iter()
+    .map(|r| (r.str(0), r.str(1)))
+    .collect())
+}

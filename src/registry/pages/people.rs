@@ -145,22 +145,7 @@ pub(crate) async fn persons_page(
         .db
         .read(move |c| {
             let tags = crate::registry::records::tag_names(c, street, en)?;
-            let mut p = Vec::new();
-            let mut cond = crate::store::under_paths("path", &scope, 1, &mut p);
-            // Within the caller's street, the grids are read by (street, kind), not by walking
-            // every place of the street down to its units (issue 20).
-            if let Some(s) = street {
-                p.push(crate::store::Val::Int(s));
-                cond = format!("street_id = ${} AND {cond}", p.len());
-            }
-            let grids = c
-                .query(
-                    &format!("SELECT path, name FROM places WHERE kind = 'grid' AND {cond} ORDER BY path LIMIT 500"),
-                    &p,
-                )?
-                .iter()
-                .map(|r| (r.str(0), r.str(1)))
-                .collect::<Vec<_>>();
+            let grids = crate::registry::persons::grids_for_filter(c, &scope, street)?;
             Ok((tags, grids))
         })
         .await?;

@@ -232,9 +232,9 @@ pub fn add_person_tag(
         return Ok(Err(Refusal::NotFound));
     };
     let Some(code) = resolve_tag(c, Some(street), &t.tag)? else {
-        return Ok(Err(Refusal::Invalid(format!(
-            "标签“{}”无法识别 / unknown tag",
-            t.tag.trim()
+        return Ok(Err(Refusal::Invalid(crate::kernel::i18n::both(
+            "tags.err_unknown",
+            &[("tag", &t.tag.trim())],
         ))));
     };
     let date = |s: &Option<String>| -> std::result::Result<Option<String>, ()> {

@@ -246,8 +246,9 @@ pub fn add_owner(
         )?
         .f64(0);
     if held + o.share_pct > 100.0 + 1e-9 {
-        return Ok(Err(Refusal::Conflict(format!(
-            "份额合计将超过 100%（已登记 {held}%） / the shares would add up to more than 100% ({held}% already registered)"
+        return Ok(Err(Refusal::Conflict(crate::kernel::i18n::both(
+            "unit.err_shares",
+            &[("held", &held)],
         ))));
     }
     let id = c

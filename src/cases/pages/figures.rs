@@ -1,0 +1,58 @@
+//! The figures page: how an organisation's cases are handled.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "cases/figures.html")]
+pub(super) struct FiguresPage {
+    pub(super) l: Layout,
+    pub(super) rows: Vec<OrgFigures>,
+    /// The street's totals.
+    pub(super) street: OrgFigures,
+    /// The periods offered: link, label, chosen.
+    pub(super) periods: Vec<(String, &'static str, bool)>,
+}
+
+impl FiguresPage {
+    pub(super) fn pct(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{:.0}%", x * 100.0))
+            .unwrap_or_else(|| "—".into())
+    }
+    pub(super) fn num(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{x}")).unwrap_or_else(|| "—".into())
+    }
+}
+
+pub(super) async fn figures_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Query(q): Query<crate::cases::http::FiguresQuery>,
+) -> AppResult<Response> {
+    let since = q.since(crate::store::now_ms())?;
+    let report = crate::cases::figures::for_caller(&state, &caller, since).await?;
+    let t = Tr(ctx().lang);
+    let periods = [
+        (Some(7), "case.page.days7"),
+        (Some(30), "case.page.days30"),
+        (Some(90), "case.page.days90"),
+        (None, "case.page.all_time"),
+    ]
+    .into_iter()
+    .map(|(d, key)| {
+        let href = match d {
+            Some(d) => format!("/cases/figures?days={d}"),
+            None => "/cases/figures".to_string(),
+        };
+        (href, t.s(key), d == q.days)
+    })
+    .collect();
+    Ok(render(
+        &FiguresPage {
+            l: Layout::new(Some(&caller)),
+            rows: report.organisations,
+            street: report.street,
+            periods,
+        },
+        StatusCode::OK,
+    ))
+}

@@ -1,0 +1,99 @@
+//! The map of cases over a street's grids.
+
+use super::*;
+
+/// A map of cases over the grid polygons of a street (or one grid).
+pub(super) fn cases_map(
+    c: &mut dyn crate::store::Conn,
+    area_paths: &[String],
+    cases: &[crate::cases::Case],
+    title: &str,
+) -> crate::store::Result<Option<String>> {
+    let grids = crate::cases::places::drawn_grids(c, area_paths)?;
+    let areas: Vec<map::Area> = grids
+        .iter()
+        .map(|r| map::Area {
+            label: r.str(1),
+            href: Some(format!("/places/{}", r.i64(0))),
+            geojson: r.str(2),
+            highlight: false,
+        })
+        .collect();
+    let spots: Vec<map::Spot> = cases
+        .iter()
+        .filter_map(|k| {
+            Some(map::Spot {
+                label: format!(
+                    "#{} {}",
+                    k.id.0,
+                    k.description.chars().take(20).collect::<String>()
+                ),
+                href: Some(format!("/cases/{}", k.id.0)),
+                geojson: serde_json::json!({"type": "Point", "coordinates": [k.lon?, k.lat?]})
+                    .to_string(),
+                class: if k.late { map::LATE_CASE } else { map::CASE },
+            })
+        })
+        .collect();
+    Ok(map::render(&areas, &spots, title))
+}
+
+#[derive(Template)]
+#[template(path = "cases/map.html")]
+pub(super) struct MapPage {
+    pub(super) l: Layout,
+    pub(super) map: Option<String>,
+    pub(super) count: usize,
+    pub(super) late: usize,
+}
+
+pub(super) async fn map_page(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+) -> AppResult<Response> {
+    let viewer = Viewer::of(&caller);
+    // Workers see their places; a department or property company the places it serves, with
+    // the cases it may see there (its own).
+    if viewer.verify.is_empty() && viewer.orgs.is_empty() {
+        return Err(AppError::forbidden());
+    }
+    let now = crate::store::now_ms();
+    let title = Tr(ctx().lang).s("case.page.map");
+    let (map, count, late) = state
+        .db
+        .read(move |c| {
+            let cases = crate::cases::list(
+                c,
+                &viewer,
+                &Filter {
+                    state: Some("open".into()),
+                    limit: Some(500),
+                    ..Filter::default()
+                },
+                now,
+            );
+            let cases = match cases {
+                Ok(v) => v,
+                Err(crate::cases::CaseError::Store(e)) => return Err(e),
+                Err(_) => Vec::new(),
+            };
+            let mut areas = viewer.verify.clone();
+            if areas.is_empty() {
+                for org in &viewer.orgs {
+                    areas.extend(crate::org::places::org_serves(c, *org)?);
+                }
+            }
+            let map = cases_map(c, &areas, &cases, title)?;
+            Ok((map, cases.len(), cases.iter().filter(|k| k.late).count()))
+        })
+        .await?;
+    Ok(render(
+        &MapPage {
+            l: Layout::new(Some(&caller)),
+            map,
+            count,
+            late,
+        },
+        StatusCode::OK,
+    ))
+}
