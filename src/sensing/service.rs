@@ -697,9 +697,10 @@ pub async fn import_csv(
     dry_run: bool,
 ) -> AppResult<RegistrationReport> {
     device_editor(caller)?;
-    let (regs, bad) = parse_csv(bytes).map_err(AppError::invalid)?;
+    // A file that cannot be read as a whole is a bad request; its rows are reported (422).
+    let (regs, bad) = parse_csv(bytes).map_err(AppError::bad_request)?;
     if regs.is_empty() && bad.is_empty() {
-        return Err(AppError::invalid("device.err_rows"));
+        return Err(AppError::bad_request("device.err_rows"));
     }
     let lang = crate::kernel::ctx().lang;
     let unreadable: Vec<RowRefusal> = bad
