@@ -64,6 +64,16 @@ pub fn protected_after(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Vec<P
         .collect())
 }
 
+/// The person of a street with this ID number, by its blind index (for other areas that take
+/// a person by ID number, such as sensing's device files); none when there is none.
+pub fn by_id_number_index(c: &mut dyn Conn, street_id: i64, bidx: &str) -> Result<Option<i64>> {
+    Ok(c.query_opt(
+        "SELECT MAX(id) FROM persons WHERE street_id = $1 AND id_number_bidx = $2",
+        params![street_id, bidx],
+    )?
+    .and_then(|r| r.opt_i64(0)))
+}
+
 /// Where a person lives now.
 #[derive(Clone, Debug)]
 pub struct Resident {

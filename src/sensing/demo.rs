@@ -186,6 +186,9 @@ fn seed_street(c: &mut dyn Conn, field_keys: &FieldKeys, street: i64, now: i64) 
     for chunk in rows.chunks(500) {
         c.insert_many("devices", devices::BULK_COLS, chunk)?;
     }
+    // A device watches over a person only with her consent: the demo's are recorded as given
+    // in person, so its data obey the rule the registration forms enforce.
+    super::consents::demo_all(c, street, "独居老人居家安全看护（演示）", now)?;
     let p = |f: fn(&mut RuleParams)| {
         let mut r = RuleParams::default();
         f(&mut r);

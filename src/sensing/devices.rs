@@ -97,6 +97,50 @@ pub struct TelemetryKey {
     pub unit: String,
 }
 
+/// A rule a profile brings with it: a rule of the rules area without its target. The rules
+/// apply per profile: creating a profile creates each template as a rule of the street that
+/// watches the profile's devices (`rules.profile_id`), so every device registered with the
+/// profile, now or later, is watched by them and they are kept and changed on the rules pages
+/// like any rule. A template added when the profile is edited becomes a rule then; a rule of the
+/// profile already carrying a template's name is left as the rules pages made it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTemplate {
+    pub name: String,
+    pub kind: super::rules::RuleKind,
+    /// critical, major, minor or warning.
+    pub severity: String,
+    /// Devices of people holding this tag only (elderly_alone …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub params: super::rules::RuleParams,
+    /// The case category its alerts open [default: sensor_alert].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// [default: 30]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_minutes: Option<i64>,
+}
+
+impl RuleTemplate {
+    /// The rule this template makes for a profile.
+    pub fn rule(&self, profile_id: i64) -> super::rules::NewRule {
+        super::rules::NewRule {
+            name: self.name.trim().to_string(),
+            kind: self.kind,
+            severity: self.severity.clone(),
+            profile_id: Some(profile_id),
+            device_id: None,
+            tag: self.tag.clone().filter(|t| !t.trim().is_empty()),
+            params: self.params.clone(),
+            category: self.category.clone().filter(|c| !c.trim().is_empty()),
+            ack_minutes: self.ack_minutes,
+            overrides: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Profile {
     pub id: i64,
@@ -106,6 +150,29 @@ pub struct Profile {
     pub telemetry: Vec<TelemetryKey>,
     /// Expected seconds between reports; a device is offline after it.
     pub report_interval_s: i64,
+    /// The rules the profile brings (see [`RuleTemplate`]).
+    pub default_rules: Vec<RuleTemplate>,
+}
+
+impl Profile {
+    /// The translation key (section `sensing`) of the device type.
+    pub fn type_key(&self) -> String {
+        format!("type_{}", self.device_type)
+    }
+    /// The telemetry keys with their units, as a line (`door; temperature °C`).
+    pub fn telemetry_line(&self) -> String {
+        self.telemetry
+            .iter()
+            .map(|k| {
+                if k.unit.is_empty() {
+                    k.key.clone()
+                } else {
+                    format!("{} {}", k.key, k.unit)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 pub struct NewProfile<'a> {
@@ -126,6 +193,37 @@ pub fn create_profile(c: &mut dyn Conn, p: &NewProfile<'_>, now: i64) -> Result<
     )
 }
 
+/// Stores a profile's default rules.
+pub fn set_default_rules(c: &mut dyn Conn, id: i64, rules: &[RuleTemplate]) -> Result<()> {
+    let json = serde_json::to_string(rules).unwrap_or_else(|_| "[]".into());
+    c.exec(
+        "UPDATE device_profiles SET default_rules = $2 WHERE id = $1",
+        params![id, json],
+    )?;
+    Ok(())
+}
+
+/// A profile as an administrator changed it (each value already checked; the code stays).
+pub struct ProfileChange<'a> {
+    pub name: &'a str,
+    pub device_type: &'a str,
+    pub telemetry: &'a [TelemetryKey],
+    pub report_interval_s: i64,
+}
+
+pub fn update_profile(c: &mut dyn Conn, id: i64, p: &ProfileChange<'_>) -> Result<()> {
+    let tele = serde_json::to_string(p.telemetry).unwrap_or_else(|_| "[]".into());
+    c.exec(
+        "UPDATE device_profiles SET name = $2, device_type = $3, telemetry = $4, report_interval_s = $5 \
+         WHERE id = $1",
+        params![id, p.name, p.device_type, tele, p.report_interval_s],
+    )?;
+    Ok(())
+}
+
+const PROFILE_COLS: &str =
+    "id, code, name, device_type, telemetry, report_interval_s, default_rules";
+
 fn profile_row(r: Row) -> Profile {
     Profile {
         id: r.i64(0),
@@ -134,13 +232,13 @@ fn profile_row(r: Row) -> Profile {
         device_type: r.str(3),
         telemetry: serde_json::from_str(&r.str(4)).unwrap_or_default(),
         report_interval_s: r.i64(5),
+        default_rules: serde_json::from_str(&r.str(6)).unwrap_or_default(),
     }
 }
 
 pub fn profiles(c: &mut dyn Conn, street_id: i64) -> Result<Vec<Profile>> {
     Ok(c.query(
-        "SELECT id, code, name, device_type, telemetry, report_interval_s FROM device_profiles \
-         WHERE street_id = $1 ORDER BY code",
+        &format!("SELECT {PROFILE_COLS} FROM device_profiles WHERE street_id = $1 ORDER BY code"),
         params![street_id],
     )?
     .into_iter()
@@ -150,11 +248,45 @@ pub fn profiles(c: &mut dyn Conn, street_id: i64) -> Result<Vec<Profile>> {
 
 pub fn profile_by_code(c: &mut dyn Conn, street_id: i64, code: &str) -> Result<Option<Profile>> {
     Ok(c.query_opt(
-        "SELECT id, code, name, device_type, telemetry, report_interval_s FROM device_profiles \
-         WHERE street_id = $1 AND code = $2",
+        &format!("SELECT {PROFILE_COLS} FROM device_profiles WHERE street_id = $1 AND code = $2"),
         params![street_id, code],
     )?
     .map(profile_row))
+}
+
+/// A profile of the street by id.
+pub fn profile_by_id(c: &mut dyn Conn, street_id: i64, id: i64) -> Result<Option<Profile>> {
+    Ok(c.query_opt(
+        &format!("SELECT {PROFILE_COLS} FROM device_profiles WHERE street_id = $1 AND id = $2"),
+        params![street_id, id],
+    )?
+    .map(profile_row))
+}
+
+/// Whether a device of the street has this id.
+pub fn in_street(c: &mut dyn Conn, street_id: i64, id: i64) -> Result<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM devices WHERE id = $1 AND street_id = $2",
+        params![id, street_id],
+    )?
+    .is_some())
+}
+
+/// Whether a device already carries this serial (serials are unique across the deployment).
+pub fn serial_taken(c: &mut dyn Conn, serial: &str) -> Result<bool> {
+    Ok(
+        c.query_opt("SELECT 1 FROM devices WHERE serial = $1", params![serial])?
+            .is_some(),
+    )
+}
+
+/// Unbinds a device's person (its consent withdrawn); it stays where it is.
+pub fn unbind_person(c: &mut dyn Conn, id: i64) -> Result<()> {
+    c.exec(
+        "UPDATE devices SET person_id = NULL WHERE id = $1",
+        params![id],
+    )?;
+    Ok(())
 }
 
 /// A device as the API lists it.

@@ -8,6 +8,7 @@
 //! memory is only a cache: device look-ups by token and the parsed rules.
 
 pub mod alerts;
+pub mod consents;
 pub mod demo;
 pub mod devices;
 pub mod housekeeping;
@@ -17,6 +18,7 @@ pub mod mqtt;
 pub mod pages;
 pub mod placed;
 pub mod rules;
+pub mod service;
 pub mod simulate;
 pub mod sse;
 pub mod words;

@@ -251,6 +251,11 @@ const DATA: &[(&str, &str, &str)] = &[
     ("/inbox", "不予受理", "the demo's note on a rejected report"),
     // Account names are identifiers, in Latin letters by nature.
     ("/admin/users", "*", "account names"),
+    // A device profile's telemetry keys and its rule templates are the devices' own
+    // identifiers (`door`, `door_cycles`, a rule's JSON), as the devices send them.
+    ("/device-profiles", "*", "telemetry keys and rule templates"),
+    // A CSV file's column names and coded values (`serial`, `paper_form`) are its format.
+    ("/devices/import", "*", "the device file's column names"),
 ];
 
 fn is_data(path: &str, text: &str) -> bool {

@@ -153,6 +153,17 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/devices",
     "/api/v1/devices/{id}",
     "/api/v1/device-profiles",
+    // Device set-up (issue 21, part 6): binding a person records her consent and is audited
+    // under her (tests/it/sensing/devices_setup.rs); profiles name nobody.
+    "/api/v1/device-profiles/{id}",
+    "/api/v1/devices/import",
+    "/api/v1/devices/{id}/consent/withdraw",
+    "/devices/new",
+    "/devices/import",
+    "/devices/{id}/consent/withdraw",
+    "/device-profiles",
+    "/device-profiles/new",
+    "/device-profiles/{id}",
     "/api/v1/rules",
     "/api/v1/rules/{id}",
     "/api/v1/alerts",

@@ -482,6 +482,26 @@ async fn pages_fit_a_phone() {
         b.sign_in_ok("admin").await;
         b.assert_fits("the street administrator's home page (English)")
             .await;
+        // Setting devices up (issue 21, part 6): the forms and the import fit a phone too.
+        b.open("/devices/new").await;
+        b.find("#device-new-form").await;
+        b.assert_fits("the device registration form (English)")
+            .await;
+        b.open("/devices/import").await;
+        b.find("#import-form").await;
+        b.assert_fits("the device import page (English)").await;
+        b.open("/device-profiles/new").await;
+        b.find("#profile-form").await;
+        b.assert_fits("the device profile form (English)").await;
+        b.open("/device-profiles").await;
+        b.assert_fits("the device profiles (English)").await;
+        // Organisations and the workers' import (issue 21, parts 3 and 4).
+        b.open("/admin/orgs").await;
+        b.find("#add-org").await;
+        b.assert_fits("the organisations (English)").await;
+        b.open("/admin/users/import").await;
+        b.find("#workers-import").await;
+        b.assert_fits("the workers' import (English)").await;
     })
     .await;
 }

@@ -13,6 +13,7 @@ use linli::sensing::rules;
 mod absence;
 mod alerts;
 mod devices;
+mod devices_setup;
 mod first_day;
 mod housekeeping;
 mod ingestion_http;
