@@ -573,4 +573,5 @@ async fn the_places_page_adds_and_refuses_in_the_callers_language() {
 }
 
 mod accounts;
+mod journey;
 mod orgs;
