@@ -41,6 +41,7 @@ pub fn wire() {
     crate::org::hooks::on_repath(crate::privacy::placed::repath);
     crate::org::hooks::on_repath(crate::cases::placed::repath);
     crate::org::hooks::on_repath(crate::sensing::placed::repath);
+    crate::org::hooks::on_repath(crate::join::placed::repath);
     crate::join::wire();
 }
 

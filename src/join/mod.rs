@@ -11,6 +11,7 @@ pub mod http;
 pub mod index;
 pub mod jobs;
 pub mod pages;
+pub mod placed;
 pub mod service;
 pub mod store;
 

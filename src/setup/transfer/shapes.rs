@@ -151,8 +151,9 @@ fn as_area(g: &Geometry<f64>) -> Option<MultiPolygon<f64>> {
     }
 }
 
-/// Finds the place a feature names, under `root`.
-fn find<'a>(all: &'a [Place], root: &Place, f: &Feature) -> Option<&'a Place> {
+/// Finds the place a feature names, under `root`: the one place, or the candidates when the
+/// name fits several (none when it fits nothing).
+fn find<'a>(all: &'a [Place], root: &Place, f: &Feature) -> Result<&'a Place, Vec<&'a Place>> {
     let s = |k: &str| f.props.get(k).and_then(Value::as_str).map(str::trim);
     let kind = s("kind").or_else(|| {
         if s("楼栋").is_some() || s("building").is_some() {
@@ -164,25 +165,28 @@ fn find<'a>(all: &'a [Place], root: &Place, f: &Feature) -> Option<&'a Place> {
         }
     });
     if let Some(path) = s("path") {
-        return all.iter().find(|p| p.path == path);
+        return all.iter().find(|p| p.path == path).ok_or_else(Vec::new);
     }
     let fits = |p: &&Place| kind.is_none_or(|k| p.kind == k) && p.path != root.path;
     if let Some(code) = s("code") {
         let m: Vec<&Place> = all.iter().filter(|p| p.code == code).filter(fits).collect();
         if m.len() == 1 {
-            return Some(m[0]);
+            return Ok(m[0]);
         }
     }
-    let name = ["name", "名称", "网格", "楼栋", "grid", "building"]
+    let Some(name) = ["name", "名称", "网格", "楼栋", "grid", "building"]
         .iter()
-        .find_map(|k| s(k))?;
+        .find_map(|k| s(k))
+    else {
+        return Err(Vec::new());
+    };
     let m: Vec<&Place> = all
         .iter()
         .filter(|p| p.name == name || p.address.as_deref() == Some(name))
         .filter(|p| p.kind != "unit")
         .filter(fits)
         .collect();
-    (m.len() == 1).then(|| m[0])
+    if m.len() == 1 { Ok(m[0]) } else { Err(m) }
 }
 
 /// Checks every feature and (unless refused or a dry run) stores the shapes.
@@ -219,13 +223,33 @@ pub fn import(
     let mut accepted: Vec<(&Place, &Feature, &Geometry<f64>)> = Vec::new();
     let mut claimed: HashMap<String, usize> = HashMap::new();
     for f in features {
-        let Some(place) = find(&all, root, f) else {
-            refuse(
-                &mut report,
-                f,
-                reason(lang, "setup.geojson.no_place", &[("scope", &root.name)]),
-            );
-            continue;
+        let place = match find(&all, root, f) {
+            Ok(p) => p,
+            Err(several) if several.len() > 1 => {
+                let paths: Vec<&str> = several.iter().map(|p| p.path.as_str()).collect();
+                refuse(
+                    &mut report,
+                    f,
+                    reason(
+                        lang,
+                        "setup.geojson.several",
+                        &[
+                            ("scope", &root.name),
+                            ("n", &several.len()),
+                            ("paths", &paths.join(", ")),
+                        ],
+                    ),
+                );
+                continue;
+            }
+            Err(_) => {
+                refuse(
+                    &mut report,
+                    f,
+                    reason(lang, "setup.geojson.no_place", &[("scope", &root.name)]),
+                );
+                continue;
+            }
         };
         let g = match &f.geometry {
             Ok(g) => g,

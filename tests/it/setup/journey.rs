@@ -176,6 +176,33 @@ async fn a_street_from_an_empty_folder_to_a_resident_reading_her_access_log() {
         .query_i64("SELECT COUNT(*) FROM places WHERE kind = 'grid' AND geojson IS NOT NULL")
         .await;
     assert_eq!(outlined, 4);
+    // A name two places share is refused with both, never matched to one of them.
+    let grid2 = app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT id FROM places WHERE kind = 'grid' AND name = '第二网格'",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .i64(0);
+    let (s, r) = post_json(
+        &app,
+        Some(&admin),
+        "/api/v1/places",
+        json!({"parent_id": grid2, "code": "bx", "name": "1号楼"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    let point = json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"楼栋": "1号楼"}, "geometry": {"type": "Point", "coordinates": [121.521, 31.226]}}]});
+    let q = format!("/api/v1/places/import?scope={street}&format=geojson");
+    let (s, r) = post_bytes(&app, &admin, &q, serde_json::to_vec(&point).unwrap()).await;
+    assert_eq!(s, 422, "{r}");
+    let why = r["refused"][0]["reason"].as_str().unwrap();
+    assert!(why.contains("2 个地点") && why.contains("/bx"), "{r}");
 
     // 3. The staff list: a grid worker for the first grid, a community worker.
     let community_path = app
@@ -348,5 +375,38 @@ async fn a_street_from_an_empty_folder_to_a_resident_reading_her_access_log() {
         .map(|x| x["households_joined"].as_i64().unwrap_or(0))
         .sum();
     assert_eq!(joined, 2, "{b}");
+    // A building that moves to another grid takes its invitations' paths along.
+    let (unit_building, grid2_path) = app
+        .db
+        .read(move |c| {
+            let b = c.query_one(
+                "SELECT u.parent_id FROM households h JOIN places u ON u.id = h.unit_id WHERE h.id = $1",
+                linli::params![household],
+            )?;
+            let g = c.query_one("SELECT path FROM places WHERE id = $1", linli::params![grid2])?;
+            Ok((b.i64(0), g.str(0)))
+        })
+        .await
+        .unwrap();
+    let (s, r) = post_json(
+        &app,
+        Some(&admin),
+        &format!("/api/v1/places/{unit_building}/move"),
+        json!({"parent_id": grid2}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    let moved = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT place_path FROM join_invitations WHERE household_id = $1 ORDER BY id DESC LIMIT 1",
+                linli::params![household],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    assert!(moved.starts_with(&format!("{grid2_path}/")), "{moved}");
     app.stop().await;
 }
