@@ -22,6 +22,7 @@ mod cases;
 mod join;
 mod map;
 mod sensing;
+mod setup;
 mod shell;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -190,11 +191,30 @@ where
     F: FnOnce(Browser) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    browse_app(support::Options::default(), false, width, height, |b, _| {
+        test(b)
+    })
+    .await
+}
+
+/// Like [`browse`], on an app started with `opts`; with `first_run`, the app waits for its
+/// street to be set up and the test receives the first-run code.
+async fn browse_app<F, Fut>(
+    opts: support::Options,
+    first_run: bool,
+    width: u32,
+    height: u32,
+    test: F,
+) where
+    F: FnOnce(Browser, Option<String>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     if !browser_available() {
         return;
     }
     let started = Instant::now();
-    let (app, driver) = tokio::join!(support::spawn(), Driver::start());
+    let (app, driver) = tokio::join!(support::spawn_with(opts), Driver::start());
+    let code = first_run.then(|| linli::setup::pages::arm_first_run(&app.state));
     let client = driver.session(width, height).await;
     let ready = started.elapsed();
     let b = Browser {
@@ -202,7 +222,7 @@ where
         base: app.base.clone(),
     };
     // In a task of its own, so that a failed assertion still lets us close the browser.
-    let task = tokio::spawn(test(b));
+    let task = tokio::spawn(test(b, code));
     let abort = task.abort_handle();
     let outcome = tokio::time::timeout(TEST_LIMIT, task).await;
     abort.abort();
