@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::{Multipart, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use serde::Deserialize;
 
-use crate::http::{Path, Signed};
+use crate::http::{Path, Signed, check_csrf};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::Tr;
@@ -20,6 +22,7 @@ use crate::web::{Layout, map};
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/map", get(map_page))
+        .route("/map/roads", axum::routing::post(roads_upload))
         .route("/static/leaflet/leaflet.js", get(leaflet_js))
         .route("/static/leaflet/leaflet.css", get(leaflet_css))
         .route("/static/leaflet/images/{file}", get(leaflet_image))
@@ -106,6 +109,14 @@ struct MapPage {
     fallback: Option<String>,
     /// The caller's own building's name, if she has one.
     own: Option<String>,
+    /// For a street administrator: the roads layer's line count, to replace it by upload.
+    roads: Option<usize>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct MapQuery {
+    done: Option<String>,
 }
 
 /// The street's map: boundaries, buildings by name (her own marked), roads when uploaded;
@@ -113,8 +124,18 @@ struct MapPage {
 async fn map_page(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
     Signed(caller): Signed,
+    Query(q): Query<MapQuery>,
 ) -> AppResult<Response> {
-    let layers = super::http::layers_for(&state, &caller).await?;
+    map_page_with(&state, &caller, q.done.as_deref() == Some("roads"), None).await
+}
+
+async fn map_page_with(
+    state: &AppState,
+    caller: &crate::org::Caller,
+    done: bool,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let layers = super::http::layers_for(state, caller).await?;
     let t = Tr(ctx().lang);
     let feature_list = |v: &serde_json::Value| -> Vec<serde_json::Value> {
         v.get("features")
@@ -170,14 +191,65 @@ async fn map_page(
         })
         .collect();
     let title = format!("{} · {}", layers.street_name, t.s("map.title"));
+    let roads = crate::org::access::is_street_admin(caller)
+        .then(|| layers.roads.as_ref().map_or(0, |r| feature_list(r).len()));
+    let mut l = Layout::new(Some(caller));
+    if done {
+        l.flash = Some(t.s("map.roads_done").to_string());
+    }
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let page = MapPage {
-        l: Layout::new(Some(&caller)),
+        l,
         fallback: map::render(&areas, &spots, &title),
         street: layers.street_name,
         own,
+        roads,
+        error,
     };
     match page.render() {
-        Ok(html) => Ok((StatusCode::OK, Html(html)).into_response()),
+        Ok(html) => Ok((status, Html(html)).into_response()),
         Err(e) => Err(AppError::internal("rendering a page", e)),
+    }
+}
+
+/// A street administrator replaces the roads layer with an uploaded GeoJSON file (the same
+/// check as `PUT /api/v1/map/roads`).
+async fn roads_upload(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    Signed(caller): Signed,
+    mut mp: Multipart,
+) -> AppResult<Response> {
+    let street = crate::org::access::street_admin(&caller)?;
+    let mut csrf = String::new();
+    let mut file = Vec::new();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|_| AppError::bad_request("error.bad_form"))?
+    {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "file" => file = crate::http::upload_bytes(field).await?.to_vec(),
+            _ => {}
+        }
+    }
+    check_csrf(&caller, &csrf)?;
+    let t = Tr(ctx().lang);
+    let checked = serde_json::from_slice::<serde_json::Value>(&file)
+        .map_err(|_| "map.err_roads_json")
+        .and_then(|v| super::layers::check_roads(&v));
+    match checked {
+        Ok(roads) => {
+            state
+                .db
+                .write(move |c| super::layers::save_roads(c, street, &roads))
+                .await?;
+            Ok(axum::response::Redirect::to("/map?done=roads").into_response())
+        }
+        Err(key) => map_page_with(&state, &caller, false, Some(t.s(key).to_string())).await,
     }
 }

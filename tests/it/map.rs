@@ -616,3 +616,48 @@ async fn an_emergency_contact_is_kept_encrypted_masked_and_revealed_with_a_purpo
     assert!(page.contains("儿子 李强") && !page.contains("13800001111"));
     app.stop().await;
 }
+
+/// The roads layer by upload on the map page: a street administrator's file replaces it; a bad
+/// file is refused with the reason and changes nothing; others may not.
+#[tokio::test]
+async fn the_map_page_takes_a_roads_file_from_the_street_administrator() {
+    let app = support::spawn().await;
+    let upload = |b: reqwest::Client, csrf: String, bytes: Vec<u8>| {
+        let url = app.url("/map/roads");
+        async move {
+            let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("roads.geojson"),
+            );
+            b.post(url).multipart(form).send().await.unwrap()
+        }
+    };
+    let (b, _) = app.login_page("admin", crate::support::PASSWORD).await;
+    let page = app.page(&b, "/map").await;
+    assert!(
+        page.contains("roads-upload") && page.contains("道路图层现有 0 条道路"),
+        "{page}"
+    );
+    let csrf = crate::support::extract_input(&page, "csrf").unwrap();
+    let r = upload(b.clone(), csrf.clone(), b"{not json".to_vec()).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("不是有效的 JSON"));
+    let roads = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "幸福路"},
+         "geometry": {"type": "LineString", "coordinates": [[121.50, 31.20], [121.51, 31.21]]}}]});
+    let r = upload(b.clone(), csrf.clone(), serde_json::to_vec(&roads).unwrap()).await;
+    assert_eq!(r.status(), 303);
+    let page = app.page(&b, "/map?done=roads").await;
+    assert!(
+        page.contains("道路图层现有 1 条道路") && page.contains("道路图层已更新"),
+        "{page}"
+    );
+    // A grid worker sees no upload form and may not post one.
+    let (w, _) = app.login_page("wangge", crate::support::PASSWORD).await;
+    let page = app.page(&w, "/map").await;
+    assert!(!page.contains("roads-upload"));
+    let csrf = crate::support::extract_input(&page, "csrf").unwrap();
+    let r = upload(w, csrf, serde_json::to_vec(&roads).unwrap()).await;
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}

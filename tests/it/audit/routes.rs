@@ -199,6 +199,7 @@ const OTHER_ROUTES: &[&str] = &[
     // The street's map (issue 19 items 15 and 11): public geography (boundaries, buildings by
     // name and address, roads) and places by name; no layer names a person.
     "/map",
+    "/map/roads",
     "/api/v1/map/layers",
     "/api/v1/map/locate",
     "/api/v1/map/roads",
@@ -253,9 +254,12 @@ const OTHER_ROUTES: &[&str] = &[
 fn every_route_is_classified() {
     let mut found = Vec::new();
     for (_, text) in support::served_sources() {
-        for (i, _) in text.match_indices(".route(\"") {
-            let rest = &text[i + 8..];
-            found.push(rest[..rest.find('"').unwrap()].to_string());
+        // `.route("/path", …)`, also when rustfmt puts the path on a line of its own.
+        for (i, _) in text.match_indices(".route(") {
+            let rest = text[i + 7..].trim_start();
+            if let Some(rest) = rest.strip_prefix('"') {
+                found.push(rest[..rest.find('"').unwrap()].to_string());
+            }
         }
     }
     let unknown: Vec<&String> = found
