@@ -2,6 +2,7 @@
 // (static/leaflet/) from the street's own layers (/api/v1/map/layers): its boundaries, its
 // buildings by name (the viewer's own marked), its roads when uploaded, and the tile layer the
 // street configured, if any. Without this script (or Leaflet) the server's SVG map stays.
+// On the case map it also draws the open cases (data-points), each opening its case.
 // On the report form the map also marks the spot: a tap is checked against the street
 // (/api/v1/map/locate) and a point outside it is refused with the server's own message.
 (function () {
@@ -90,6 +91,29 @@
       }
     }).addTo(map);
     overlays[esc(say("l-buildings"))] = buildings;
+    // The case map: open cases as points over the street's layers, late ones in red, each
+    // opening its case.
+    var pointsJson = box.getAttribute("data-points");
+    if (pointsJson) {
+      var points = L.geoJSON(JSON.parse(pointsJson), {
+        pointToLayer: function (f, at) {
+          return L.circleMarker(at, {
+            radius: 7, color: "#fff", weight: 2,
+            fillColor: f.properties.late ? "#b3261e" : "#e09f1f", fillOpacity: 1,
+            className: f.properties.late ? "case-point late" : "case-point"
+          });
+        },
+        onEachFeature: function (f, layer) {
+          var a = document.createElement("a");
+          a.href = "/cases/" + encodeURIComponent(f.properties.id);
+          a.textContent = f.properties.label;
+          layer.bindPopup(a);
+          layer.bindTooltip(text(f.properties.label));
+        }
+      }).addTo(map);
+      overlays[esc(say("l-points"))] = points;
+      box.setAttribute("data-points-drawn", String(points.getLayers().length));
+    }
     L.control.layers(null, overlays, { collapsed: true }).addTo(map);
     var bounds = areas.getBounds();
     if (!bounds.isValid()) bounds = buildings.getBounds();

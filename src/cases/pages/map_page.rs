@@ -45,6 +45,28 @@ pub(super) struct MapPage {
     pub(super) map: Option<String>,
     pub(super) count: usize,
     pub(super) late: usize,
+    /// The cases as GeoJSON points for the map with pan and zoom (map.js draws them over the
+    /// street's layers); the SVG map stays for pages without script.
+    pub(super) points: String,
+}
+
+/// The open cases with a location as a GeoJSON FeatureCollection: id, a short label, late.
+fn case_points(cases: &[crate::cases::Case]) -> String {
+    let features: Vec<serde_json::Value> = cases
+        .iter()
+        .filter_map(|k| {
+            Some(serde_json::json!({
+                "type": "Feature",
+                "properties": {
+                    "id": k.id.0,
+                    "label": format!("#{} {}", k.id.0, k.description.chars().take(20).collect::<String>()),
+                    "late": k.late,
+                },
+                "geometry": {"type": "Point", "coordinates": [k.lon?, k.lat?]},
+            }))
+        })
+        .collect();
+    serde_json::json!({"type": "FeatureCollection", "features": features}).to_string()
 }
 
 pub(super) async fn map_page(
@@ -59,7 +81,7 @@ pub(super) async fn map_page(
     }
     let now = crate::store::now_ms();
     let title = Tr(ctx().lang).s("case.page.map");
-    let (map, count, late) = state
+    let (map, count, late, points) = state
         .db
         .read(move |c| {
             let cases = crate::cases::list(
@@ -84,7 +106,8 @@ pub(super) async fn map_page(
                 }
             }
             let map = cases_map(c, &areas, &cases, title)?;
-            Ok((map, cases.len(), cases.iter().filter(|k| k.late).count()))
+            let late = cases.iter().filter(|k| k.late).count();
+            Ok((map, cases.len(), late, case_points(&cases)))
         })
         .await?;
     Ok(render(
@@ -93,6 +116,7 @@ pub(super) async fn map_page(
             map,
             count,
             late,
+            points,
         },
         StatusCode::OK,
     ))

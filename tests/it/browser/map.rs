@@ -272,3 +272,38 @@ async fn a_care_alert_names_her_emergency_contact_and_calls_after_a_reveal() {
     })
     .await;
 }
+
+/// The case map on a phone (issue 19 item 15): Leaflet draws the open cases over the street's
+/// layers, each opening its case; the SVG map stands aside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_map_on_a_phone_draws_the_open_cases_over_the_street() {
+    browse(390, 844, |b| async move {
+        b.c.set_window_size(390, 844)
+            .await
+            .expect("set the window size");
+        b.open("/login").await;
+        b.sign_in_ok("admin").await;
+        b.open("/cases/map").await;
+        let ready = b.find("#street-map[data-points-drawn]").await;
+        let drawn: i64 = ready
+            .attr("data-points-drawn")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .parse()
+            .unwrap();
+        assert!(drawn > 0, "cases drawn: {drawn}");
+        let v =
+            b.c.execute(
+                "return [document.querySelectorAll('#street-map path.case-point').length, \
+                 !!document.getElementById('case-map').hidden];",
+                vec![],
+            )
+            .await
+            .expect("ask the page");
+        assert_eq!(v[0].as_i64().unwrap(), drawn, "{v}");
+        assert_eq!(v[1], true, "the SVG map stands aside: {v}");
+        b.assert_fits("the case map").await;
+    })
+    .await;
+}
