@@ -18,7 +18,14 @@
 //! many addresses; here they all come from 127.0.0.1, so the server is started with
 //! `LINLI_TRUSTED_PROXIES=127.0.0.1` (as behind a reverse proxy) and each registration carries
 //! its own `X-Forwarded-For` address. The limiter itself is unchanged and still applies per
-//! (forwarded) address.
+//! (forwarded) address. After the target's 16 clients, the same registrations run at as many
+//! clients as cores, for comparison.
+//!
+//! ```text
+//! cargo build --release --bins
+//! ./target/release/linli-bench setup [--small] [--buildings 5000] [--households 10000]
+//!     [--seconds 10] [--connections 16] [--keep DIR]
+//! ```
 
 use std::sync::atomic::AtomicUsize;
 
@@ -749,7 +756,7 @@ async fn registration(
     )
     .await;
     println!(
-        "  {:<30} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
+        "  {:<32} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
         "GET /healthz (baseline)",
         base.rps(),
         ms(base.p50_us),
@@ -774,90 +781,102 @@ async fn registration(
     let hash_ms = t0.elapsed().as_secs_f64() * 1000.0 / 5.0;
     let people = Arc::new(people);
     let next = Arc::new(AtomicUsize::new(0));
-    let t0 = Instant::now();
-    let start = t0 + Duration::from_secs_f64(load.warmup);
-    let end = start + Duration::from_secs_f64(load.seconds);
-    let cpu0 = proc_cpu(pid);
-    let tasks: Vec<_> = (0..args.connections)
-        .map(|_| {
-            tokio::spawn(register_worker(
-                addr,
-                people.clone(),
-                next.clone(),
-                start,
-                end,
-            ))
-        })
-        .collect();
-    let mut all = RegStats::default();
-    for t in tasks {
-        let st = t.await?;
-        all.latencies.extend(st.latencies);
-        for (k, v) in st.statuses {
-            *all.statuses.entry(k).or_default() += v;
+    // The target's clients, then as many clients as cores, to show what one registration
+    // costs when it does not queue behind others.
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    for (clients, target) in [(args.connections, true), (cores, false)] {
+        let t0 = Instant::now();
+        let start = t0 + Duration::from_secs_f64(load.warmup);
+        let end = start + Duration::from_secs_f64(load.seconds);
+        let cpu0 = proc_cpu(pid);
+        let first = next.load(Ordering::Relaxed);
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                tokio::spawn(register_worker(
+                    addr,
+                    people.clone(),
+                    next.clone(),
+                    start,
+                    end,
+                ))
+            })
+            .collect();
+        let mut all = RegStats::default();
+        for t in tasks {
+            let st = t.await?;
+            all.latencies.extend(st.latencies);
+            for (k, v) in st.statuses {
+                *all.statuses.entry(k).or_default() += v;
+            }
+            all.errors += st.errors;
+            all.ran_out |= st.ran_out;
+            if all.first_error.is_none() {
+                all.first_error = st.first_error;
+            }
         }
-        all.errors += st.errors;
-        all.ran_out |= st.ran_out;
-        if all.first_error.is_none() {
-            all.first_error = st.first_error;
-        }
-    }
-    let cpu1 = proc_cpu(pid);
-    let elapsed_measured = (Instant::now().min(end) - start).as_secs_f64().max(0.001);
-    all.latencies.sort_unstable();
-    let done = all.latencies.len() as u64;
-    let created = all.statuses.get(&201).copied().unwrap_or(0);
-    let failed = done - created + all.errors;
-    let p50 = percentile(&all.latencies, 50.0);
-    let p99 = percentile(&all.latencies, 99.0);
-    let ok = p99 < 100_000 && failed == 0 && done > 0;
-    let cpu = match (cpu0, cpu1) {
-        (Some(a), Some(b)) if created > 0 => format!(
-            "; server CPU {:.1} ms per registration",
-            b.saturating_sub(a).as_secs_f64() * 1000.0
-                / next.load(Ordering::Relaxed).clamp(1, people.len()) as f64
-        ),
-        _ => String::new(),
-    };
-    println!(
-        "  {:<30} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:.2} ms  ({created} accounts created, {failed} failed{cpu}) target p99 < 100 ms: {}",
-        "POST /api/v1/join/register",
-        done as f64 / elapsed_measured,
-        ms(p50),
-        ms(p99),
-        ms(all.latencies.last().copied().unwrap_or(0)),
-        pass(ok)
-    );
-    if all.ran_out {
+        let cpu1 = proc_cpu(pid);
+        let elapsed_measured = (Instant::now().min(end) - start).as_secs_f64().max(0.001);
+        all.latencies.sort_unstable();
+        let done = all.latencies.len() as u64;
+        let created = all.statuses.get(&201).copied().unwrap_or(0);
+        let failed = done - created + all.errors;
+        let p50 = percentile(&all.latencies, 50.0);
+        let p99 = percentile(&all.latencies, 99.0);
+        let ok = p99 < 100_000 && failed == 0 && done > 0;
+        let cpu = match (cpu0, cpu1) {
+            (Some(a), Some(b)) if created > 0 => format!(
+                "; server CPU {:.1} ms per registration",
+                b.saturating_sub(a).as_secs_f64() * 1000.0
+                    / (next.load(Ordering::Relaxed).min(people.len()) - first).max(1) as f64
+            ),
+            _ => String::new(),
+        };
+        let label = format!("POST /api/v1/join/register ×{clients}");
         println!(
-            "  (the {} residents ran out before the time was up: the rate is over a shorter window)",
-            people.len()
-        );
-    }
-    if failed > 0 || all.first_error.is_some() {
-        println!(
-            "  statuses {:?}; first error: {}",
-            all.statuses,
-            all.first_error.as_deref().unwrap_or("-")
-        );
-    }
-    println!(
-        "  one Argon2id password hash (19 MiB, t=2) takes {hash_ms:.1} ms here; {} cores",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    );
-    lines.push(line(
-        &format!("registration at {} clients", args.connections),
-        format!(
-            "p50 {:.1} ms, p99 {:.1} ms, {:.1} req/s, {failed} failed",
+            "  {label:<32} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:.2} ms  ({created} accounts created, {failed} failed{cpu}) {}",
+            done as f64 / elapsed_measured,
             ms(p50),
             ms(p99),
-            done as f64 / elapsed_measured
-        ),
-        "p99 < 100 ms",
-        Some(ok),
-    ));
+            ms(all.latencies.last().copied().unwrap_or(0)),
+            if target {
+                format!("target p99 < 100 ms: {}", pass(ok))
+            } else {
+                "(for comparison)".to_string()
+            }
+        );
+        if all.ran_out {
+            println!(
+                "  (the {} residents ran out before the time was up: the rate is over a shorter window)",
+                people.len()
+            );
+        }
+        if failed > 0 || all.first_error.is_some() {
+            println!(
+                "  statuses {:?}; first error: {}",
+                all.statuses,
+                all.first_error.as_deref().unwrap_or("-")
+            );
+        }
+        lines.push(line(
+            &format!(
+                "registration at {clients} clients{}",
+                if target { "" } else { " (comparison)" }
+            ),
+            format!(
+                "p50 {:.1} ms, p99 {:.1} ms, {:.1} req/s, {failed} failed",
+                ms(p50),
+                ms(p99),
+                done as f64 / elapsed_measured
+            ),
+            if target { "p99 < 100 ms" } else { "" },
+            target.then_some(ok),
+        ));
+    }
+    println!(
+        "  one Argon2id password hash (19 MiB, t=2) takes {hash_ms:.1} ms here; {cores} cores"
+    );
     lines.push(line(
         "  one password hash (Argon2id) in the bench",
         format!("{hash_ms:.1} ms"),
