@@ -53,6 +53,7 @@ mod mixed;
 mod pages;
 mod registry;
 mod sensing;
+mod setup;
 
 use common::*;
 use load::*;
@@ -94,6 +95,9 @@ enum BenchCommand {
     /// Every registry page family and list API at 16 clients, as a street administrator, a
     /// community worker and a grid worker, against /healthz; PASS/FAIL per target (issue 20).
     Pages(pages::PagesArgs),
+    /// A real street on day one (issue 21): `linli import places` of 5,000 buildings and
+    /// 200,000 units, invitation letters for 10,000 households, self-registration at 16 clients.
+    Setup(setup::SetupArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         BenchCommand::Jobs(args) => jobs::run(args),
         BenchCommand::Lists(args) => lists::run(args),
         BenchCommand::Pages(args) => pages::run(args),
+        BenchCommand::Setup(args) => setup::run(args),
     };
     match res {
         Ok(code) => code,
