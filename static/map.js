@@ -95,8 +95,19 @@
     // opening its case.
     var pointsJson = box.getAttribute("data-points");
     if (pointsJson) {
+      // Cases at one spot (one building) fan out on a small circle around it instead of
+      // stacking, as on the server's SVG map.
+      var seen = {};
       var points = L.geoJSON(JSON.parse(pointsJson), {
         pointToLayer: function (f, at) {
+          var key = at.lat.toFixed(6) + "," + at.lng.toFixed(6);
+          var n = seen[key] || 0;
+          seen[key] = n + 1;
+          if (n > 0) {
+            var angle = n * 2.399963; // the golden angle: no two marks land together
+            var r = 0.00006 * Math.sqrt(n);
+            at = L.latLng(at.lat + r * Math.sin(angle), at.lng + r * Math.cos(angle) / Math.cos(at.lat * Math.PI / 180));
+          }
           return L.circleMarker(at, {
             radius: 7, color: "#fff", weight: 2,
             fillColor: f.properties.late ? "#b3261e" : "#e09f1f", fillOpacity: 1,

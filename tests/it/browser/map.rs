@@ -295,14 +295,16 @@ async fn the_case_map_on_a_phone_draws_the_open_cases_over_the_street() {
         assert!(drawn > 0, "cases drawn: {drawn}");
         let v =
             b.c.execute(
-                "return [document.querySelectorAll('#street-map path.case-point').length, \
-                 !!document.getElementById('case-map').hidden];",
+                "var ps = document.querySelectorAll('#street-map path.case-point'); \
+                 var at = {}; ps.forEach(function (p) { at[p.getAttribute('d')] = 1; }); \
+                 return [ps.length, !!document.getElementById('case-map').hidden, Object.keys(at).length];",
                 vec![],
             )
             .await
             .expect("ask the page");
         assert_eq!(v[0].as_i64().unwrap(), drawn, "{v}");
         assert_eq!(v[1], true, "the SVG map stands aside: {v}");
+        assert_eq!(v[2].as_i64().unwrap(), drawn, "cases at one building fan out: {v}");
         b.assert_fits("the case map").await;
     })
     .await;
