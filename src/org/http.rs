@@ -114,43 +114,42 @@ pub(crate) async fn create_session(
             ));
         }
     };
-    let keys = state.keys.clone();
-    let code = req.totp.clone().unwrap_or_default();
-    let second = state
+    // A second factor, when the street requires one of this account (read first: an
+    // ordinary sign-in does not wait for the writer).
+    match state
         .db
-        .write_tx(move |c| -> AppResult<()> {
-            match crate::org::totp::need(c, user_id)? {
-                crate::org::totp::Need::None => Ok(()),
-                crate::org::totp::Need::Enrol => Err(AppError::new(
-                    StatusCode::FORBIDDEN,
+        .read(move |c| crate::org::totp::need(c, user_id))
+        .await?
+    {
+        crate::org::totp::Need::None => {}
+        crate::org::totp::Need::Enrol => {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                Code::SecondFactor,
+                "login.api_enrol",
+            ));
+        }
+        crate::org::totp::Need::Code => {
+            let keys = state.keys.clone();
+            let code = req.totp.clone().unwrap_or_default();
+            let ok = !code.trim().is_empty()
+                && state
+                    .db
+                    .write_tx(move |c| {
+                        let now = crate::store::now_ms();
+                        crate::org::totp::check(c, &keys, user_id, &code, (now / 1000) as u64, now)
+                    })
+                    .await?
+                    != crate::org::totp::Checked::Bad;
+            if !ok {
+                return Err(AppError::new(
+                    StatusCode::UNAUTHORIZED,
                     Code::SecondFactor,
-                    "login.api_enrol",
-                )),
-                crate::org::totp::Need::Code => {
-                    let now = crate::store::now_ms();
-                    let ok = !code.trim().is_empty()
-                        && crate::org::totp::check(
-                            c,
-                            &keys,
-                            user_id,
-                            &code,
-                            (now / 1000) as u64,
-                            now,
-                        )? != crate::org::totp::Checked::Bad;
-                    if ok {
-                        Ok(())
-                    } else {
-                        Err(AppError::new(
-                            StatusCode::UNAUTHORIZED,
-                            Code::SecondFactor,
-                            "login.api_second",
-                        ))
-                    }
-                }
+                    "login.api_second",
+                ));
             }
-        })
-        .await;
-    second?;
+        }
+    }
     let policy = state.session_policy();
     let (token, expires_at) = state
         .db

@@ -185,33 +185,44 @@ pub(crate) async fn login_submit(
         }
         Err(e) => return AppError::from(e).into_response(),
     };
-    // A second factor, when the street requires one of this account.
+    // A second factor, when the street requires one of this account: read first, so that an
+    // ordinary sign-in does not wait for the writer.
+    let need = match state.db.read(move |c| totp::need(c, user_id)).await {
+        Ok(n) => n,
+        Err(e) => return AppError::from(e).into_response(),
+    };
     let keys = state.keys.clone();
     let username = f.username.trim().to_string();
-    let step = state
-        .db
-        .write(move |c| -> crate::store::Result<Option<SecondStep>> {
-            let need = totp::need(c, user_id)?;
-            if need == totp::Need::None {
-                return Ok(None);
-            }
-            let (challenge, _) = crate::org::links::issue(
-                c,
-                user_id,
-                None,
-                crate::org::links::Purpose::SecondFactor,
-                None,
-                crate::store::now_ms(),
-            )?;
-            let enrol = if need == totp::Need::Enrol {
-                let (url, secret) = totp::pending(c, &keys, user_id, &username)?;
-                Some((crate::web::qr_svg(&url), secret))
-            } else {
-                None
-            };
-            Ok(Some(SecondStep { challenge, enrol }))
-        })
-        .await;
+    let step = match need {
+        totp::Need::None => Ok(None),
+        _ => state
+            .db
+            .write(move |c| -> crate::store::Result<Option<SecondStep>> {
+                let (challenge, _) = crate::org::links::issue(
+                    c,
+                    user_id,
+                    None,
+                    crate::org::links::Purpose::SecondFactor,
+                    None,
+                    crate::store::now_ms(),
+                )?;
+                let enrol = match need {
+                    totp::Need::Enrol => Some(totp::pending(c, &keys, user_id, &username)?),
+                    _ => None,
+                };
+                Ok(Some(SecondStep { challenge, enrol }))
+            })
+            .await
+            // The QR code is drawn outside the writer.
+            .map(|s| {
+                s.map(|mut s| {
+                    s.enrol = s
+                        .enrol
+                        .map(|(url, secret)| (crate::web::qr_svg(&url), secret));
+                    s
+                })
+            }),
+    };
     match step {
         Ok(None) => start_session(&state, &headers, user_id, next, None).await,
         Ok(Some(s)) => render(&SecondFactorPage {
@@ -227,7 +238,8 @@ pub(crate) async fn login_submit(
 
 struct SecondStep {
     challenge: String,
-    /// When enrolling: the QR code (inline SVG) and the secret to type.
+    /// When enrolling: the `otpauth://` URL (then its QR code as inline SVG) and the secret
+    /// to type.
     enrol: Option<(String, String)>,
 }
 

@@ -76,13 +76,14 @@ pub async fn create_user(
         return Err(AppError::invalid("error.display_name"));
     }
     crate::kernel::text::check_line(display_name).map_err(AppError::invalid)?;
-    let pw = password
-        .map(str::to_string)
-        .unwrap_or_else(|| crate::org::auth::random_token("x"));
     let with_link = password.is_none();
-    let hash = tokio::task::spawn_blocking(move || users::hash_password(&pw))
-        .await
-        .map_err(|e| AppError::internal("hashing", e))?;
+    let pw = password.map(str::to_string);
+    let hash = tokio::task::spawn_blocking(move || match pw {
+        Some(pw) => users::hash_password(&pw),
+        None => users::unusable_hash().to_string(),
+    })
+    .await
+    .map_err(|e| AppError::internal("hashing", e))?;
     let scope = caller.scope.users.clone();
     let by = caller.user_id;
     let target = target.trim().to_string();

@@ -22,6 +22,14 @@ pub fn hash_password(pw: &str) -> String {
         .to_string()
 }
 
+/// The password hash of an account that cannot sign in until its holder follows her one-time
+/// link: a real Argon2 hash (so a sign-in costs the same as any other) of a random secret
+/// nobody knows, computed once per process.
+pub fn unusable_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&crate::org::auth::random_token("x")))
+}
+
 pub fn verify_password(hash: &str, pw: &str) -> bool {
     match PasswordHash::new(hash) {
         Ok(h) => argon().verify_password(pw.as_bytes(), &h).is_ok(),

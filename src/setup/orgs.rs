@@ -6,7 +6,7 @@
 //! the audit log. An organisation with open cases or routed categories is not retired.
 
 use crate::audit::{Action, NewEntry};
-use crate::kernel::i18n::{Lang, Tr};
+use crate::kernel::i18n::Tr;
 use crate::kernel::{AppError, AppResult, StatusCode};
 use crate::org::orgs::{self, KINDS, OrgRecord};
 use crate::org::{Caller, access, hooks, place_edit, users};
@@ -36,21 +36,19 @@ pub struct OrgDetail {
 
 struct Checked {
     kind: String,
-    code: String,
     name: String,
     phone: Option<String>,
 }
 
+/// Checks what a form or the API may change (the code is checked once, on creation).
 fn check(i: &OrgInput) -> AppResult<Checked> {
     if !KINDS.contains(&i.kind.as_str()) {
         return Err(AppError::invalid("setup.error.org_kind"));
     }
-    let code = place_edit::check_code(&i.code).map_err(AppError::invalid)?;
     let name = place_edit::check_name(&i.name).map_err(AppError::invalid)?;
     let phone = users::check_work_phone(&i.phone).map_err(AppError::invalid)?;
     Ok(Checked {
         kind: i.kind.clone(),
-        code,
         name,
         phone,
     })
@@ -137,8 +135,9 @@ fn owned(c: &mut dyn Conn, street: i64, id: i64) -> AppResult<OrgRecord> {
 pub async fn create(state: &AppState, caller: &Caller, i: OrgInput) -> AppResult<i64> {
     let street = access::street_admin(caller)?;
     let k = check(&i)?;
-    let paths = i.places.clone();
-    let code = k.code.clone();
+    let code = place_edit::check_code(&i.code).map_err(AppError::invalid)?;
+    let paths = i.places;
+    let audited = format!("create organisation {code}");
     let id = state
         .db
         .write_tx(move |c| -> AppResult<i64> {
@@ -147,7 +146,7 @@ pub async fn create(state: &AppState, caller: &Caller, i: OrgInput) -> AppResult
                 c,
                 street,
                 &k.kind,
-                &k.code,
+                &code,
                 &k.name,
                 k.phone.as_deref(),
                 now_ms(),
@@ -156,26 +155,18 @@ pub async fn create(state: &AppState, caller: &Caller, i: OrgInput) -> AppResult
             Ok(id)
         })
         .await?;
-    audit(state, caller, &format!("create organisation {code}")).await?;
+    audit(state, caller, &audited).await?;
     Ok(id)
 }
 
 /// Changes an organisation's kind, name, phone and places (its code stays).
 pub async fn update(state: &AppState, caller: &Caller, id: i64, i: OrgInput) -> AppResult<()> {
     let street = access::street_admin(caller)?;
-    let mut i = i;
+    let k = check(&i)?;
+    let paths = i.places;
     let code = state
         .db
-        .read(move |c| Ok(orgs::get(c, id)?.filter(|o| o.street_id == street)))
-        .await?
-        .ok_or_else(AppError::not_found)?
-        .code;
-    i.code = code.clone();
-    let k = check(&i)?;
-    let paths = i.places.clone();
-    state
-        .db
-        .write_tx(move |c| -> AppResult<()> {
+        .write_tx(move |c| -> AppResult<String> {
             let org = owned(c, street, id)?;
             if org.retired_at.is_some() {
                 return Err(AppError::invalid("setup.error.org_retired"));
@@ -183,7 +174,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, i: OrgInput) -> 
             let places = resolve_places(c, street, &paths)?;
             orgs::update(c, id, &k.kind, &k.name, k.phone.as_deref())?;
             orgs::set_places(c, id, street, &places)?;
-            Ok(())
+            Ok(org.code)
         })
         .await?;
     state.places_changed();
@@ -205,7 +196,7 @@ pub async fn retire(state: &AppState, caller: &Caller, id: i64) -> AppResult<()>
             }
             let uses = hooks::org_uses(c, id)?;
             if !uses.is_empty() {
-                return Err(in_use(lang, &uses));
+                return Err(super::places::in_use(lang, "setup.error.org_in_use", &uses));
             }
             orgs::retire(c, id, now_ms())?;
             Ok(org.code)
@@ -214,21 +205,6 @@ pub async fn retire(state: &AppState, caller: &Caller, id: i64) -> AppResult<()>
     state.places_changed();
     audit(state, caller, &format!("retire organisation {code}")).await?;
     Ok(())
-}
-
-/// The 409 naming what an organisation still carries.
-fn in_use(lang: Lang, uses: &[(&'static str, i64)]) -> AppError {
-    let t = Tr(lang);
-    let what: Vec<String> = uses
-        .iter()
-        .map(|(k, n)| format!("{} {n}", t.s(k)))
-        .collect();
-    let sep = if lang == Lang::En { ", " } else { "、" };
-    AppError::with_message(
-        StatusCode::CONFLICT,
-        crate::kernel::error::Code::StateConflict,
-        t.fill("setup.error.org_in_use", &[("what", &what.join(sep))]),
-    )
 }
 
 /// Routes a category (by its code) at a place of the street (by path; the street when empty)

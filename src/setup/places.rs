@@ -276,21 +276,7 @@ pub async fn retire(
             }
             let uses = hooks::uses(c, &place.path)?;
             if !uses.is_empty() {
-                let t = Tr(lang);
-                let what: Vec<String> = uses
-                    .iter()
-                    .map(|(k, n)| format!("{} {n}", t.s(k)))
-                    .collect();
-                let sep = if lang == crate::kernel::i18n::Lang::En {
-                    ", "
-                } else {
-                    "、"
-                };
-                return Err(AppError::with_message(
-                    StatusCode::CONFLICT,
-                    crate::kernel::error::Code::StateConflict,
-                    t.fill("setup.error.in_use", &[("what", &what.join(sep))]),
-                ));
+                return Err(in_use(lang, "setup.error.in_use", &uses));
             }
             let now = now_ms();
             let n = place_edit::retire(c, &place, now)?;
@@ -307,6 +293,30 @@ pub async fn retire(
         .await?;
     audit_change(state, caller, &place, "retire").await?;
     Ok(place)
+}
+
+/// The 409 of a retirement refused for what the areas still keep (`org::hooks`): the message
+/// `key` with the counts named in the reader's language.
+pub(crate) fn in_use(
+    lang: crate::kernel::i18n::Lang,
+    key: &str,
+    uses: &[(&'static str, i64)],
+) -> AppError {
+    let t = Tr(lang);
+    let what: Vec<String> = uses
+        .iter()
+        .map(|(k, n)| format!("{} {n}", t.s(k)))
+        .collect();
+    let sep = if lang == crate::kernel::i18n::Lang::En {
+        ", "
+    } else {
+        "、"
+    };
+    AppError::with_message(
+        StatusCode::CONFLICT,
+        crate::kernel::error::Code::StateConflict,
+        t.fill(key, &[("what", &what.join(sep))]),
+    )
 }
 
 /// Logs a change to the hierarchy (no person's data: the place is named in the purpose).

@@ -144,13 +144,15 @@ pub fn init(
     }
     crate::cases::defaults::seed_street(c, street_id)?;
     // An administrator without a password cannot sign in until she follows her link.
-    let unusable = users::hash_password(&crate::org::auth::random_token("x"));
     let admin_id = users::create(
         c,
         users::NewUser {
             username: &admin.username,
             display_name: &admin.display_name,
-            password_hash: admin.password_hash.as_deref().unwrap_or(&unusable),
+            password_hash: admin
+                .password_hash
+                .as_deref()
+                .unwrap_or(users::unusable_hash()),
             street_id: Some(street_id),
             person_id: None,
             created_by: None,

@@ -229,12 +229,10 @@ pub async fn import(
             ..WorkersReport::default()
         });
     };
-    // One unusable password for the import's accounts: nobody knows it, and each account's
-    // holder replaces it through her own link.
-    let hash =
-        tokio::task::spawn_blocking(|| users::hash_password(&crate::org::auth::random_token("x")))
-            .await
-            .map_err(|e| AppError::internal("hashing", e))?;
+    // The import's accounts cannot sign in until each holder sets her password by her link.
+    let hash = tokio::task::spawn_blocking(|| users::unusable_hash().to_string())
+        .await
+        .map_err(|e| AppError::internal("hashing", e))?;
     let scope = caller.scope.users.clone();
     let by = caller.user_id;
     let public = state.cfg.public_url.clone();

@@ -48,17 +48,11 @@ pub(super) async fn inbox_page(
     ))
 }
 
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    #[serde(default)]
-    pub(super) csrf: String,
-}
-
 pub(super) async fn inbox_read(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     let uid = caller.user_id;
@@ -74,7 +68,7 @@ pub(super) async fn inbox_read(
 pub(super) async fn inbox_read_all(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     let uid = caller.user_id;

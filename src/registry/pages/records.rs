@@ -257,17 +257,11 @@ async fn owner_add(
     .await
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn owner_remove(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path((id, owner)): Path<(i64, i64)>,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     writer(&caller)?;
@@ -520,7 +514,7 @@ async fn vehicle_remove(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     writer(&caller)?;
@@ -603,7 +597,7 @@ async fn tag_remove(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(code): Path<String>,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     let street = street_admin(&caller)?;
@@ -663,7 +657,7 @@ async fn person_tag_end(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path((id, tag)): Path<(i64, String)>,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     writer(&caller)?;

@@ -760,17 +760,11 @@ async fn place_move(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn place_retire(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     match svc::retire(&state, &caller, id, "form").await {

@@ -266,17 +266,11 @@ async fn org_edit(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn org_retire(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     match svc::retire(&state, &caller, id).await {
@@ -312,7 +306,7 @@ async fn route_remove(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path((id, category_id, place_id)): Path<(i64, i64, i64)>,
-    ApiForm(f): ApiForm<CsrfOnly>,
+    ApiForm(f): ApiForm<crate::http::CsrfForm>,
 ) -> AppResult<Response> {
     check_csrf(&caller, &f.csrf)?;
     match svc::remove_route(&state, &caller, id, category_id, place_id).await {

@@ -4,21 +4,12 @@
 
 use serde_json::{Value, json};
 
-use super::send;
+use super::{activate, post_bytes, send};
 use crate::support::{self, PASSWORD, TestApp, extract_input};
 
 async fn import(app: &TestApp, token: &str, q: &str, csv: &str) -> (u16, Value) {
-    let r = app
-        .client()
-        .post(app.url(&format!("/api/v1/users/import?{q}")))
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(csv.as_bytes().to_vec())
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
+    let path = format!("/api/v1/users/import?{q}");
+    post_bytes(app, token, &path, csv.as_bytes().to_vec()).await
 }
 
 /// Names of a grid and a community of the admin's street, and a department's name.
@@ -43,22 +34,6 @@ async fn targets(app: &TestApp) -> (String, String, String) {
         })
         .await
         .unwrap()
-}
-
-async fn activate(app: &TestApp, url: &str, password: &str) -> u16 {
-    let token = url.split("token=").nth(1).unwrap();
-    app.client()
-        .post(app.url("/activate"))
-        .form(&[
-            ("token", token),
-            ("password", password),
-            ("password2", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 #[tokio::test]

@@ -6,38 +6,10 @@
 
 use serde_json::{Value, json};
 
+use super::{activate, post_bytes};
 use crate::support::{self, Options, TestApp};
 
 const PW: &str = "a-long-passphrase-9";
-
-async fn activate(app: &TestApp, token: &str, password: &str) {
-    let r = app
-        .client()
-        .post(app.url("/activate"))
-        .form(&[
-            ("token", token),
-            ("password", password),
-            ("password2", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "activation");
-}
-
-async fn post_bytes(app: &TestApp, token: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
-    let r = app
-        .client()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
 
 async fn post_json(app: &TestApp, token: Option<&str>, path: &str, body: Value) -> (u16, Value) {
     let mut r = app.client().post(app.url(path)).json(&body);
@@ -158,7 +130,7 @@ async fn a_street_from_an_empty_folder_to_a_resident_reading_her_access_log() {
         .await
         .unwrap();
     let street = done.street_path.clone();
-    activate(&app, &done.activation.unwrap().0, PW).await;
+    assert_eq!(activate(&app, &done.activation.unwrap().0, PW).await, 303);
     let admin = app.token_with("wang", PW).await;
 
     // 2. The 台账 and the grid map.
@@ -234,7 +206,7 @@ async fn a_street_from_an_empty_folder_to_a_resident_reading_her_access_log() {
         .nth(1)
         .unwrap()
         .to_string();
-    activate(&app, &link, PW).await;
+    assert_eq!(activate(&app, &link, PW).await, 303);
     let limin = app.token_with("limin", PW).await;
 
     // 4. 2,000 persons, two or three to a unit.

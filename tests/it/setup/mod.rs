@@ -18,9 +18,14 @@ async fn send(app: &TestApp, token: &str, method: &str, path: &str, body: Value)
 }
 
 async fn upload(app: &TestApp, token: &str, q: &str, bytes: Vec<u8>) -> (u16, Value) {
+    post_bytes(app, token, &format!("/api/v1/places/import?{q}"), bytes).await
+}
+
+/// A file posted as the API takes uploads (the raw body).
+async fn post_bytes(app: &TestApp, token: &str, path: &str, bytes: Vec<u8>) -> (u16, Value) {
     let r = app
         .client()
-        .post(app.url(&format!("/api/v1/places/import?{q}")))
+        .post(app.url(path))
         .bearer_auth(token)
         .header("content-type", "application/octet-stream")
         .body(bytes)
@@ -29,6 +34,23 @@ async fn upload(app: &TestApp, token: &str, q: &str, bytes: Vec<u8>) -> (u16, Va
         .unwrap();
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Sets a password through a one-time link (its whole URL or its token); returns the status.
+async fn activate(app: &TestApp, link: &str, password: &str) -> u16 {
+    let token = link.split("token=").last().unwrap();
+    app.client()
+        .post(app.url("/activate"))
+        .form(&[
+            ("token", token),
+            ("password", password),
+            ("password2", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 async fn street_path(app: &TestApp) -> String {
