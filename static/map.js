@@ -2,7 +2,7 @@
 // (static/leaflet/) from the street's own layers (/api/v1/map/layers): its boundaries, its
 // buildings by name (the viewer's own marked), its roads when uploaded, and the tile layer the
 // street configured, if any. Without this script (or Leaflet) the server's SVG map stays.
-// On the case map it also draws the open cases (data-points), each opening its case.
+// On the case map it also draws the open cases (data-points), one mark per building.
 // On the report form the map also marks the spot: a tap is checked against the street
 // (/api/v1/map/locate) and a point outside it is refused with the server's own message.
 (function () {
@@ -91,32 +91,22 @@
       }
     }).addTo(map);
     overlays[esc(say("l-buildings"))] = buildings;
-    // The case map: open cases as points over the street's layers, late ones in red, each
-    // opening its case.
+    // The case map: one mark per building with open cases (its count in the tooltip, larger
+    // for more), late ones in red; each opens the queue of that building's open cases.
     var pointsJson = box.getAttribute("data-points");
     if (pointsJson) {
-      // Cases at one spot (one building) fan out on a small circle around it instead of
-      // stacking, as on the server's SVG map.
-      var seen = {};
       var points = L.geoJSON(JSON.parse(pointsJson), {
         pointToLayer: function (f, at) {
-          var key = at.lat.toFixed(6) + "," + at.lng.toFixed(6);
-          var n = seen[key] || 0;
-          seen[key] = n + 1;
-          if (n > 0) {
-            var angle = n * 2.399963; // the golden angle: no two marks land together
-            var r = 0.00006 * Math.sqrt(n);
-            at = L.latLng(at.lat + r * Math.sin(angle), at.lng + r * Math.cos(angle) / Math.cos(at.lat * Math.PI / 180));
-          }
+          var n = f.properties.count || 1;
           return L.circleMarker(at, {
-            radius: 7, color: "#fff", weight: 2,
+            radius: Math.min(7 + 3 * Math.log2(n), 22), color: "#fff", weight: 2,
             fillColor: f.properties.late ? "#b3261e" : "#e09f1f", fillOpacity: 1,
             className: f.properties.late ? "case-point late" : "case-point"
           });
         },
         onEachFeature: function (f, layer) {
           var a = document.createElement("a");
-          a.href = "/cases/" + encodeURIComponent(f.properties.id);
+          a.href = f.properties.href;
           a.textContent = f.properties.label;
           layer.bindPopup(a);
           layer.bindTooltip(text(f.properties.label));

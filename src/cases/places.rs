@@ -34,3 +34,73 @@ pub fn street_shapes(c: &mut dyn Conn, street: i64) -> Result<Vec<Row>> {
         params![street],
     )
 }
+
+/// One mark of the case map: the open cases at a building (or at a place, for cases at none).
+#[derive(Clone, Debug)]
+pub struct Spot {
+    pub place_id: i64,
+    pub name: String,
+    pub kind: String,
+    /// `(lat, lon)` of the place, when it is drawn.
+    pub at: Option<(f64, f64)>,
+    pub open: i64,
+    pub late: i64,
+}
+
+/// The ended states, which a map of open cases leaves out.
+const ENDED: &str = "('closed', 'rated', 'merged', 'rejected')";
+
+/// At most this many marks on one map (a street has a few hundred buildings).
+const MAX_SPOTS: usize = 3000;
+
+/// The marks of open cases under `paths`, read from `case_spots` (kept by triggers on every
+/// change to a case), worst first: the cost follows the buildings shown, not the cases.
+pub fn spots_under(c: &mut dyn Conn, paths: &[String]) -> Result<Vec<Spot>> {
+    let mut p = Vec::new();
+    let cond = under_paths("s.place_path", paths, 1, &mut p);
+    let rows = c.query(
+        &format!(
+            "SELECT s.place_id, pl.name, pl.kind, pl.geojson, s.open, s.late FROM case_spots s \
+             JOIN places pl ON pl.id = s.place_id WHERE s.open > 0 AND {cond} \
+             ORDER BY s.late DESC, s.open DESC, s.place_id LIMIT {MAX_SPOTS}"
+        ),
+        &p,
+    )?;
+    Ok(rows.into_iter().map(spot).collect())
+}
+
+/// The marks of the open cases dispatched to these organisations (a department's or property
+/// company's map shows its own cases only), counted from its cases: as many as it handles.
+pub fn spots_of_orgs(c: &mut dyn Conn, orgs: &[i64]) -> Result<Vec<Spot>> {
+    if orgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = orgs.iter().map(|o| o.to_string()).collect();
+    let rows = c.query(
+        &format!(
+            "SELECT pl.id, pl.name, pl.kind, pl.geojson, COUNT(*), \
+             SUM(CASE WHEN c.clock IN ('accept', 'resolve') AND c.level > 0 THEN 1 ELSE 0 END) \
+             FROM cases c JOIN places pl ON pl.id = COALESCE(c.building_id, c.place_id) \
+             WHERE c.handler_org_id IN ({}) AND c.state NOT IN {ENDED} \
+             GROUP BY pl.id, pl.name, pl.kind, pl.geojson \
+             ORDER BY 6 DESC, 5 DESC, 1 LIMIT {MAX_SPOTS}",
+            list.join(", ")
+        ),
+        &[],
+    )?;
+    Ok(rows.into_iter().map(spot).collect())
+}
+
+fn spot(r: Row) -> Spot {
+    Spot {
+        place_id: r.i64(0),
+        name: r.str(1),
+        kind: r.str(2),
+        at: r
+            .opt_str(3)
+            .and_then(|g| crate::org::geometry::Shape::parse(&g))
+            .and_then(|s| s.centre()),
+        open: r.i64(4),
+        late: r.i64(5),
+    }
+}

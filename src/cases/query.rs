@@ -453,47 +453,113 @@ pub struct Filter {
     pub waiting: Option<String>,
     #[serde(default, deserialize_with = "crate::kernel::blank_as_none")]
     pub limit: Option<i64>,
+    /// Skip this many cases (prefer `after`: an offset reads every case it skips).
     #[serde(default, deserialize_with = "crate::kernel::blank_as_none")]
     pub offset: Option<i64>,
+    /// The key of the next page, as the previous page gave it (the `Link` header's `after`).
+    pub after: Option<String>,
 }
 
-/// The cases a viewer sees, late ones first, then by deadline and age; phone and ID numbers in
-/// their text masked but for the viewer's own reports ([`Case::mask_free_text`]).
+/// The cases a viewer sees in the queue's order (`cases.queue_key`: open and late first, then
+/// other open cases, then ended ones; within each by escalation level, priority and deadline);
+/// phone and ID numbers in their text masked but for the viewer's own reports
+/// ([`Case::mask_free_text`]).
 pub fn list(
     c: &mut dyn Conn,
     viewer: &Viewer,
     f: &Filter,
     now: i64,
 ) -> Result<Vec<Case>, CaseError> {
+    Ok(page(c, viewer, f, now)?.0)
+}
+
+/// Cases per page at most.
+pub const MAX_PAGE: i64 = 500;
+
+/// [`list`], and the key of the next page when there is one (for [`Filter::after`]). The page
+/// is read in the order of the `cases_queue` index from the key on, so its cost follows the
+/// page, not the history: the database stops after `limit` matching rows.
+pub fn page(
+    c: &mut dyn Conn,
+    viewer: &Viewer,
+    f: &Filter,
+    now: i64,
+) -> Result<(Vec<Case>, Option<String>), CaseError> {
     let mut p: Vec<Val> = Vec::new();
-    let conds = filter_sql(c, viewer, f, now, &mut p)?;
-    let limit = f.limit.unwrap_or(100).clamp(1, 500);
+    let mut conds = filter_sql(c, viewer, f, now, &mut p)?;
+    if let Some(after) = f.after.as_deref().filter(|a| !a.is_empty()) {
+        let (key, id) = parse_after(after).ok_or(CaseError::Invalid("case.err_after"))?;
+        p.push(key.into());
+        p.push(id.into());
+        let (k, i) = (p.len() - 1, p.len());
+        conds.push_str(&format!(
+            " AND (c.queue_key > ${k} OR (c.queue_key = ${k} AND c.id > ${i}))"
+        ));
+    }
+    let limit = f.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let offset = f.offset.unwrap_or(0).max(0);
-    p.push(now.into());
-    let n = p.len();
+    // One more than asked, to know whether a next page exists.
     let sql = format!(
-        "SELECT {CASE_COLS} FROM {CASE_FROM} WHERE {conds} \
-         ORDER BY CASE WHEN c.clock IN ('accept', 'resolve') AND c.due_at < ${n} THEN 0 ELSE 1 END, \
-         c.level DESC, c.priority, COALESCE(c.due_at, c.created_at), c.id LIMIT {limit} OFFSET {offset}"
+        "SELECT {CASE_COLS}, c.queue_key FROM {CASE_FROM} WHERE {conds} \
+         ORDER BY c.queue_key, c.id LIMIT {} OFFSET {offset}",
+        limit + 1
     );
-    Ok(c.query(&sql, &p)?
+    let mut rows = c.query(&sql, &p)?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| format!("{}.{}", r.i64(QUEUE_KEY_COL), r.i64(0)))
+    } else {
+        None
+    };
+    let cases = rows
         .into_iter()
         .map(|r| {
             let mut case = case_from(r, now);
             case.mask_free_text(viewer.user_id);
             case
         })
-        .collect())
+        .collect();
+    Ok((cases, next))
 }
 
-/// How many cases [`list`] would give without its limit.
-pub fn count(c: &mut dyn Conn, viewer: &Viewer, f: &Filter, now: i64) -> Result<i64, CaseError> {
+/// Where `c.queue_key` is in a row of [`page`]: after [`CASE_COLS`].
+const QUEUE_KEY_COL: usize = 50;
+
+/// A page key as [`page`] gives it: the last row's queue key and id.
+fn parse_after(after: &str) -> Option<(i64, i64)> {
+    let (k, i) = after.split_once('.')?;
+    Some((k.parse().ok()?, i.parse().ok()?))
+}
+
+/// How many cases [`list`] would give without its limit, counting at most `cap + 1`: a count
+/// above `cap` is shown as "cap+" ([`shown_count`]), so a count costs no more than `cap` rows
+/// however long the history.
+pub fn count(
+    c: &mut dyn Conn,
+    viewer: &Viewer,
+    f: &Filter,
+    now: i64,
+    cap: i64,
+) -> Result<i64, CaseError> {
     let mut p: Vec<Val> = Vec::new();
     let conds = filter_sql(c, viewer, f, now, &mut p)?;
     Ok(c.query_i64(
-        &format!("SELECT COUNT(*) FROM {CASE_FROM} WHERE {conds}"),
+        &format!(
+            "SELECT COUNT(*) FROM (SELECT c.id FROM {CASE_FROM} WHERE {conds} LIMIT {}) t",
+            cap + 1
+        ),
         &p,
     )?)
+}
+
+/// A count of [`count`] as shown: "1,000+" past the cap.
+pub fn shown_count(n: i64, cap: i64) -> String {
+    if n > cap {
+        format!("{}+", crate::kernel::i18n::thousands(cap))
+    } else {
+        crate::kernel::i18n::thousands(n)
+    }
 }
 
 /// The WHERE clause of [`list`] and [`count`]: the viewer's cases, narrowed by the filter.

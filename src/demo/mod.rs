@@ -63,6 +63,16 @@ pub fn needs_building(db: &Db) -> Result<bool, StoreError> {
     })
 }
 
+/// How many earlier cases the demo accounts' street gets: the size's own number, or
+/// `LINLI_DEMO_CASE_HISTORY` (what `linli-bench pages --cases` sets, to measure the case pages
+/// over a long history). A demo already built is reused whatever its history.
+fn case_history(size: DemoSize) -> usize {
+    std::env::var("LINLI_DEMO_CASE_HISTORY")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(size.case_history())
+}
+
 /// Builds the demo (or reuses the one already there) and sets every demo account's password.
 pub fn build(
     db: &Db,
@@ -100,7 +110,7 @@ pub fn build(
         if created {
             create_accounts(c, &hash)?;
             crate::cases::demo::seed_catalogue(c, now_ms()).map_err(cases_error)?;
-            crate::cases::demo::seed_history(c, keys, now_ms(), size.case_history(), seed)
+            crate::cases::demo::seed_history(c, keys, now_ms(), case_history(size), seed)
                 .map_err(cases_error)?;
             crate::cases::demo::seed_cases(c, keys, now_ms()).map_err(cases_error)?;
             crate::sensing::demo::seed(c, keys, now_ms())?;

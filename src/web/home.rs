@@ -43,8 +43,10 @@ pub(crate) struct HomePage {
 /// messages, each a link to its queue; for residents, reporting and their latest reports.
 pub(crate) struct CasesCard {
     worker: bool,
-    open: i64,
-    late: i64,
+    /// Open cases in sight, "1,000+" past [`HOME_COUNT_CAP`].
+    open: String,
+    /// Late ones, when there are.
+    late: Option<String>,
     unread: i64,
     /// A resident's own open reports and those waiting for their rating, late first (at most
     /// [`HOME_REPORTS`]).
@@ -53,6 +55,10 @@ pub(crate) struct CasesCard {
 
 /// A resident's open reports the home page lists.
 pub(crate) const HOME_REPORTS: i64 = 3;
+
+/// The home page counts open and late cases up to this many and shows "1,000+" beyond: the
+/// figure a worker acts on is "many", and counting a long history on every visit is not worth it.
+pub(crate) const HOME_COUNT_CAP: i64 = 1000;
 
 impl CasesCard {
     fn read(
@@ -79,19 +85,33 @@ impl CasesCard {
         let recent = if worker {
             Vec::new()
         } else {
-            // Open reports, and closed ones still waiting for the reporter's rating.
-            let mine = Filter {
-                state: Some("open,closed".into()),
+            // Closed reports still waiting for the reporter's rating (her turn), then open ones.
+            let rate = Filter {
+                state: Some("closed".into()),
                 limit: Some(HOME_REPORTS),
                 ..open.clone()
             };
-            let cases = crate::cases::list(c, &viewer, &mine, now)?;
+            let mut cases = crate::cases::list(c, &viewer, &rate, now)?;
+            let left = HOME_REPORTS - cases.len() as i64;
+            if left > 0 {
+                let mine = Filter {
+                    limit: Some(left),
+                    ..open.clone()
+                };
+                cases.extend(crate::cases::list(c, &viewer, &mine, now)?);
+            }
             crate::cases::pages::rows(&cases, crate::kernel::i18n::Tr(lang), caller.user_id)
         };
         Ok(Some(CasesCard {
             worker,
-            open: crate::cases::count(c, &viewer, &open, now)?,
-            late: crate::cases::count(c, &viewer, &late, now)?,
+            open: crate::cases::shown_count(
+                crate::cases::count(c, &viewer, &open, now, HOME_COUNT_CAP)?,
+                HOME_COUNT_CAP,
+            ),
+            late: {
+                let n = crate::cases::count(c, &viewer, &late, now, HOME_COUNT_CAP)?;
+                (n > 0).then(|| crate::cases::shown_count(n, HOME_COUNT_CAP))
+            },
             unread: crate::cases::notify::unread(c, caller.user_id)?,
             recent,
         }))

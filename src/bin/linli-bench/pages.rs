@@ -1,17 +1,23 @@
-//! `linli-bench pages`: issue 20's targets for the registry. Starts `linli demo` (the district
-//! demo by default, about 1.2 million residents in 30 streets), signs in as the street
-//! administrator (`admin`), a community worker (`shegong`) and a grid worker (`wangge`), and
-//! drives every registry page family and list API at 16 clients for 10 s each, beside the
-//! `/healthz` baseline of the same run. Prints one table (page, role, req/s, p50, p99, ratio to
-//! `/healthz`) and PASS/FAIL per target: p99 < 100 ms and ≥ 500 req/s, every answer 2xx.
+//! `linli-bench pages`: issue 20's targets. Starts `linli demo` (the district demo by default,
+//! about 1.2 million residents in 30 streets), signs in as the street administrator (`admin`), a
+//! community worker (`shegong`) and a grid worker (`wangge`) (and with `--cases`, the
+//! department `bumen`), and drives every registry and case page family and list API at 16
+//! clients for 10 s each, beside the `/healthz` baseline of the same run. Prints one table
+//! (page, role, req/s, p50, p99, ratio to `/healthz`) and PASS/FAIL per target: p99 < 100 ms
+//! and ≥ 500 req/s, every answer 2xx.
 //!
 //! ```text
 //! ./target/release/linli-bench pages [--size district] [--seconds 10] [--connections 16]
 //!     [--data DIR] [--linli PATH] [--only TEXT] [--roles admin,shegong,wangge]
+//!     [--cases 1000,100000]
 //! ```
 //!
-//! `--linli` measures another build of the server (the "before" of a change) on the same
-//! data folder; `--data` keeps the demo (a district takes minutes to build) for the next run.
+//! `--cases` builds one demo per number, each street with that many earlier cases (the demo's
+//! history generator: reported over 60 days, most closed by now), measures the case pages on
+//! each, and prints the case list's figure at the largest history against the smallest (the
+//! target: within 2×). `--linli` measures another build of the server (the "before" of a
+//! change) on the same data folder; `--data` keeps the demo (a district takes minutes to build)
+//! for the next run.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,6 +54,10 @@ pub struct PagesArgs {
     /// The demo accounts to sign in as, comma-separated.
     #[arg(long, default_value = "admin,shegong,wangge")]
     roles: String,
+    /// Measure the case pages over demos with these many earlier cases (comma-separated), one
+    /// demo each, instead of the registry pages over one demo.
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<usize>,
 }
 
 /// The targets of issue 20 for every page and list.
@@ -121,31 +131,170 @@ pub fn run(args: PagesArgs) -> Result<std::process::ExitCode> {
         Some(p) => std::path::absolute(p)?,
         None => find_linli()?,
     };
-    let data: DataDir = match &args.data {
-        Some(p) => {
-            std::fs::create_dir_all(p).with_context(|| format!("cannot create {}", p.display()))?;
-            DataDir {
-                path: std::path::absolute(p)?,
-                keep: true,
-            }
-        }
-        None => temp_data_dir("linli-bench-pages")?,
-    };
     println!("linli-bench pages");
     println!("  binary      {}", linli.display());
-    println!("  data        {}", data.path.display());
     println!(
         "  load        {} clients × {} s (+1 s warm-up) per scenario, --size {}",
         args.connections, args.seconds, args.size
     );
-    let limit = if args.size == "district" { 3600 } else { 900 };
+    if args.cases.is_empty() {
+        let (base, lines) = measure(&args, &linli, None)?;
+        print_table(&base, &lines);
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    // One demo per history; the case list's figures compared at the end.
+    let mut runs = Vec::new();
+    for &n in &args.cases {
+        println!();
+        println!("## {} with {n} earlier cases", args.size);
+        let (base, lines) = measure(&args, &linli, Some(n))?;
+        print_table(&base, &lines);
+        runs.push((n, base, lines));
+    }
+    if let (Some(first), Some(last)) = (runs.first(), runs.last())
+        && runs.len() > 1
+    {
+        println!();
+        println!(
+            "| case list | role | p99 ms at {} | p99 ms at {} | ratio (≤ 2) | req/s ratio to /healthz at {} / at {} |",
+            first.0, last.0, first.0, last.0
+        );
+        println!("| --- | --- | ---: | ---: | ---: | --- |");
+        for l in last.2.iter().filter(|l| is_case_list(&l.page)) {
+            let Some(f) = first
+                .2
+                .iter()
+                .find(|x| x.page == l.page && x.role == l.role)
+            else {
+                continue;
+            };
+            let ratio = l.p99_us.max(1) as f64 / f.p99_us.max(1) as f64;
+            println!(
+                "| {} | {} | {:.2} | {:.2} | {:.2} {} | {:.3} / {:.3} |",
+                l.page,
+                l.role,
+                ms(f.p99_us),
+                ms(l.p99_us),
+                ratio,
+                pass(ratio <= 2.0 && l.errors == 0),
+                f.rps / first.1.rps.max(1.0),
+                l.rps / last.1.rps.max(1.0),
+            );
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The case list scenarios compared across histories.
+fn is_case_list(page: &str) -> bool {
+    page.starts_with("/cases") && !page.starts_with("/cases/") || page.starts_with("API cases?")
+}
+
+/// Scenarios by name and path.
+type Named = Vec<(String, String)>;
+
+/// The registry's pages and list calls for one role.
+fn registry_scenarios(ids: &Ids, own: i64) -> (Named, Named) {
+    let zhang = "%E5%BC%A0"; // 张
+    let pages = vec![
+        ("home /".into(), "/".into()),
+        ("/persons".into(), "/persons".into()),
+        ("/persons?q=张".into(), format!("/persons?q={zhang}")),
+        ("/persons/{id}".into(), format!("/persons/{}", ids.person)),
+        (
+            "/households/{id}".into(),
+            format!("/households/{}", ids.household),
+        ),
+        ("/units/{id}".into(), format!("/units/{}", ids.unit)),
+        ("/places/{own}".into(), format!("/places/{own}")),
+        ("/stats".into(), "/stats".into()),
+        ("/rentals".into(), "/rentals".into()),
+        ("/vehicles".into(), "/vehicles".into()),
+    ];
+    let apis = vec![
+        (
+            "API persons?limit=50".into(),
+            "/api/v1/persons?limit=50".into(),
+        ),
+        (
+            "API persons?q=张&limit=50".into(),
+            format!("/api/v1/persons?q={zhang}&limit=50"),
+        ),
+        (
+            "API persons/{id}".into(),
+            format!("/api/v1/persons/{}", ids.person),
+        ),
+        (
+            "API stats/population".into(),
+            "/api/v1/stats/population".into(),
+        ),
+        ("API places/{own}".into(), format!("/api/v1/places/{own}")),
+        ("API rentals".into(), "/api/v1/rentals".into()),
+        ("API vehicles".into(), "/api/v1/vehicles".into()),
+    ];
+    (pages, apis)
+}
+
+/// The case pages and list calls, the same for every role (each sees its own cases).
+fn case_scenarios() -> (Named, Named) {
+    let pages = [
+        "/",
+        "/cases",
+        "/cases?state=closed,rated",
+        "/cases?late=1",
+        "/cases/map",
+        "/cases/figures",
+        "/inbox",
+    ]
+    .into_iter()
+    .map(|p| (if p == "/" { "home /".into() } else { p.into() }, p.into()))
+    .collect();
+    let apis = vec![
+        ("API cases?limit=50".into(), "/api/v1/cases?limit=50".into()),
+        (
+            "API cases?state=closed&limit=50".into(),
+            "/api/v1/cases?state=closed&limit=50".into(),
+        ),
+        ("API cases/figures".into(), "/api/v1/cases/figures".into()),
+    ];
+    (pages, apis)
+}
+
+/// Builds (or reuses) one demo, serves it, and measures every scenario for every role.
+fn measure(
+    args: &PagesArgs,
+    linli: &std::path::Path,
+    cases: Option<usize>,
+) -> Result<(Base, Vec<Line>)> {
+    let data: DataDir = match (&args.data, cases) {
+        (Some(p), n) => {
+            let p = match n {
+                Some(n) => p.join(format!("cases-{n}")),
+                None => p.clone(),
+            };
+            std::fs::create_dir_all(&p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+            DataDir {
+                path: std::path::absolute(&p)?,
+                keep: true,
+            }
+        }
+        (None, _) => temp_data_dir("linli-bench-pages")?,
+    };
+    println!("  data        {}", data.path.display());
+    let limit = if args.size == "district" { 3600 } else { 1800 };
+    let history = cases.map(|n| n.to_string());
+    let env: Vec<(&str, &str)> = history
+        .as_deref()
+        .map(|n| vec![("LINLI_DEMO_CASE_HISTORY", n)])
+        .unwrap_or_default();
     let (mut server, ready) = start_server(
-        &linli,
+        linli,
         &data.path,
         &DemoSpec {
             size: &args.size,
             seed: 1,
-            env: &[],
+            env: &env,
         },
         Duration::from_secs(limit),
     )?;
@@ -162,6 +311,16 @@ pub fn run(args: PagesArgs) -> Result<std::process::ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let mut roles: Vec<String> = args
+        .roles
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(String::from)
+        .collect();
+    if cases.is_some() && args.roles == "admin,shegong,wangge" {
+        roles.push("bumen".into());
+    }
     let result = rt.block_on(async {
         let load = Load {
             warmup: 1.0,
@@ -184,8 +343,7 @@ pub fn run(args: PagesArgs) -> Result<std::process::ExitCode> {
             ms(base.p99_us)
         );
         let mut lines = Vec::new();
-        let zhang = "%E5%BC%A0"; // 张
-        for role in args.roles.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        for role in &roles {
             let creds = sign_in_as(addr, role).await?;
             let cookie = vec![(
                 header::COOKIE,
@@ -195,35 +353,16 @@ pub fn run(args: PagesArgs) -> Result<std::process::ExitCode> {
                 header::AUTHORIZATION,
                 HeaderValue::from_str(&format!("Bearer {}", creds.bearer))?,
             )];
-            let own = match role {
+            let own = match role.as_str() {
                 "admin" => ids.street,
                 "shegong" => ids.community,
                 _ => ids.grid,
             };
-            let pages: Vec<(String, String)> = vec![
-                ("home /".into(), "/".into()),
-                ("/persons".into(), "/persons".into()),
-                ("/persons?q=张".into(), format!("/persons?q={zhang}")),
-                ("/persons/{id}".into(), format!("/persons/{}", ids.person)),
-                ("/households/{id}".into(), format!("/households/{}", ids.household)),
-                ("/units/{id}".into(), format!("/units/{}", ids.unit)),
-                ("/places/{own}".into(), format!("/places/{own}")),
-                ("/stats".into(), "/stats".into()),
-                ("/rentals".into(), "/rentals".into()),
-                ("/vehicles".into(), "/vehicles".into()),
-            ];
-            let apis: Vec<(String, String)> = vec![
-                ("API persons?limit=50".into(), "/api/v1/persons?limit=50".into()),
-                (
-                    "API persons?q=张&limit=50".into(),
-                    format!("/api/v1/persons?q={zhang}&limit=50"),
-                ),
-                ("API persons/{id}".into(), format!("/api/v1/persons/{}", ids.person)),
-                ("API stats/population".into(), "/api/v1/stats/population".into()),
-                ("API places/{own}".into(), format!("/api/v1/places/{own}")),
-                ("API rentals".into(), "/api/v1/rentals".into()),
-                ("API vehicles".into(), "/api/v1/vehicles".into()),
-            ];
+            let (pages, apis) = if cases.is_some() {
+                case_scenarios()
+            } else {
+                registry_scenarios(&ids, own)
+            };
             let all = pages
                 .into_iter()
                 .map(|(n, p)| (n, p, cookie.clone()))
@@ -235,9 +374,11 @@ pub fn run(args: PagesArgs) -> Result<std::process::ExitCode> {
                     continue;
                 }
                 // One request first: a page that does not answer 2xx is reported, not loaded.
-                let r = request(addr, hyper::Method::GET, &path, &
-                    headers.iter().map(|(k, v)| (k.clone(), v.to_str().unwrap_or("").to_string())).collect::<Vec<_>>(),
-                    None).await?;
+                let plain: Vec<_> = headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_str().unwrap_or("").to_string()))
+                    .collect();
+                let r = request(addr, hyper::Method::GET, &path, &plain, None).await?;
                 if !r.status.is_success() {
                     lines.push(Line {
                         page: name,
@@ -250,7 +391,8 @@ pub fn run(args: PagesArgs) -> Result<std::process::ExitCode> {
                     });
                     continue;
                 }
-                let o = run_scenario(addr, pid, Scenario::new(&name, "page", path, headers), load).await;
+                let o = run_scenario(addr, pid, Scenario::new(&name, "page", path, headers), load)
+                    .await;
                 let line = Line {
                     page: name,
                     role: role.to_string(),
@@ -258,9 +400,10 @@ pub fn run(args: PagesArgs) -> Result<std::process::ExitCode> {
                     p50_us: o.p50_us,
                     p99_us: o.p99_us,
                     errors: o.errors,
-                    first_error: o.first_error.clone().or_else(|| {
-                        (o.errors > 0).then(|| format!("statuses {:?}", o.statuses))
-                    }),
+                    first_error: o
+                        .first_error
+                        .clone()
+                        .or_else(|| (o.errors > 0).then(|| format!("statuses {:?}", o.statuses))),
                 };
                 eprintln!(
                     "  … {:<28} {:<8} {:>8.0} req/s  p99 {:>8.2} ms",
@@ -272,48 +415,66 @@ pub fn run(args: PagesArgs) -> Result<std::process::ExitCode> {
                 lines.push(line);
             }
         }
-        println!();
-        println!(
-            "| page | role | req/s | p50 ms | p99 ms | ratio to /healthz | p99 < 100 ms | ≥ 500 req/s |"
-        );
-        println!("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |");
-        println!(
-            "| /healthz | — | {:.0} | {:.2} | {:.2} | 1.00 | | |",
-            base.rps(),
-            ms(base.p50_us),
-            ms(base.p99_us)
-        );
-        let mut failed = 0;
-        for l in &lines {
-            let fast = l.p99_us < P99_TARGET_US && l.errors == 0 && l.rps > 0.0;
-            let many = l.rps >= RPS_TARGET && l.errors == 0;
-            failed += usize::from(!fast) + usize::from(!many);
-            println!(
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.3} | {} | {} |{}",
-                l.page,
-                l.role,
-                l.rps,
-                ms(l.p50_us),
-                ms(l.p99_us),
-                l.rps / base.rps().max(1.0),
-                pass(fast),
-                pass(many),
-                match &l.first_error {
-                    Some(e) if l.errors > 0 => format!(" {} errors: {e}", l.errors),
-                    _ => String::new(),
-                }
-            );
-        }
-        println!();
-        println!(
-            "{} of {} targets met ({} pages × 2 targets)",
-            lines.len() * 2 - failed,
-            lines.len() * 2,
-            lines.len()
-        );
-        anyhow::Ok(())
+        anyhow::Ok((base.rps(), base.p50_us, base.p99_us, lines))
     });
     stop_and_report(&mut server);
-    result?;
-    Ok(std::process::ExitCode::SUCCESS)
+    let (rps, p50_us, p99_us, lines) = result?;
+    Ok((
+        Base {
+            rps,
+            p50_us,
+            p99_us,
+        },
+        lines,
+    ))
+}
+
+/// The `/healthz` baseline of one run.
+struct Base {
+    rps: f64,
+    p50_us: u32,
+    p99_us: u32,
+}
+
+/// Prints the table of one run and the count of targets met.
+fn print_table(base: &Base, lines: &[Line]) {
+    println!();
+    println!(
+        "| page | role | req/s | p50 ms | p99 ms | ratio to /healthz | p99 < 100 ms | ≥ 500 req/s |"
+    );
+    println!("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |");
+    println!(
+        "| /healthz | — | {:.0} | {:.2} | {:.2} | 1.00 | | |",
+        base.rps,
+        ms(base.p50_us),
+        ms(base.p99_us)
+    );
+    let mut failed = 0;
+    for l in lines {
+        let fast = l.p99_us < P99_TARGET_US && l.errors == 0 && l.rps > 0.0;
+        let many = l.rps >= RPS_TARGET && l.errors == 0;
+        failed += usize::from(!fast) + usize::from(!many);
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.3} | {} | {} |{}",
+            l.page,
+            l.role,
+            l.rps,
+            ms(l.p50_us),
+            ms(l.p99_us),
+            l.rps / base.rps.max(1.0),
+            pass(fast),
+            pass(many),
+            match &l.first_error {
+                Some(e) if l.errors > 0 => format!(" {} errors: {e}", l.errors),
+                _ => String::new(),
+            }
+        );
+    }
+    println!();
+    println!(
+        "{} of {} targets met ({} pages × 2 targets)",
+        lines.len() * 2 - failed,
+        lines.len() * 2,
+        lines.len()
+    );
 }

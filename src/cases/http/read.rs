@@ -3,21 +3,41 @@
 use super::*;
 
 /// Cases the caller may see, late ones first: a handler sees the cases dispatched to their
-/// organisation, a resident their own, workers those of their area.
+/// organisation, a resident their own, workers those of their area. When more follow, the
+/// `Link` header gives the next page (`rel="next"`, the same query with `after`).
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(Filter), security(("bearer" = [])),
-    responses((status = 200, body = [Case]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = [Case],
+        headers(("Link" = String, description = "`</api/v1/cases?…&after=KEY>; rel=\"next\"` when more cases follow"))),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_cases(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(f): Query<Filter>,
-) -> AppResult<Json<Vec<Case>>> {
+    uri: axum::http::Uri,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let viewer = Viewer::of(&caller);
     let now = now_ms();
-    let out = state
+    let (out, next) = state
         .db
-        .read(move |c| Ok(crate::cases::list(c, &viewer, &f, now)))
+        .read(move |c| Ok(crate::cases::page(c, &viewer, &f, now)))
         .await??;
-    Ok(Json(out))
+    let mut res = Json(out).into_response();
+    if let Some(key) = next {
+        // The same query, its `after` (and any offset) replaced by the next key.
+        let mut qs = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+            if k != "after" && k != "offset" {
+                qs.append_pair(&k, &v);
+            }
+        }
+        qs.append_pair("after", &key);
+        let link = format!("</api/v1/cases?{}>; rel=\"next\"", qs.finish());
+        if let Ok(v) = axum::http::HeaderValue::from_str(&link) {
+            res.headers_mut().insert(axum::http::header::LINK, v);
+        }
+    }
+    Ok(res)
 }
 
 #[derive(Serialize, ToSchema)]

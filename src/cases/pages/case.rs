@@ -277,12 +277,7 @@ pub(super) async fn case_view(
             };
             // The case's grid (the first four levels of its path) with the case on it.
             let grid: Vec<&str> = path.split('/').take(4).collect();
-            let map = cases_map(
-                c,
-                &[grid.join("/")],
-                std::slice::from_ref(&c2),
-                &c2.place_name,
-            )?;
+            let map = case_map(c, &grid.join("/"), &c2)?;
             let fields = category.map(|k| k.fields).unwrap_or_default();
             Ok((orgs, dups, map, fields, grid_worker))
         })

@@ -13,7 +13,7 @@ pub(super) struct ListPage {
     pub(super) can_report: bool,
     /// What was searched for.
     pub(super) words: String,
-    /// The pages before and after, when there are.
+    /// The first page (when this is a later one) and the next, when there is one.
     pub(super) prev: Option<String>,
     pub(super) next: Option<String>,
     /// The steps that may be taken on the ticked cases at once: (action, label, dispatch).
@@ -34,9 +34,11 @@ pub(super) struct ListQuery {
     pub(super) waiting: Option<String>,
     /// A case number (opens it) or words to look for.
     pub(super) q: Option<String>,
-    /// From 1.
+    /// The key of this page, as the previous page's "next" link gave it.
+    pub(super) after: Option<String>,
+    /// Only cases at this place or under it (a building's mark on the case map links here).
     #[serde(default, deserialize_with = "crate::http::blank_as_none")]
-    pub(super) page: Option<i64>,
+    pub(super) place: Option<i64>,
 }
 
 /// Cases per page of the list.
@@ -55,12 +57,12 @@ pub(super) async fn list_page(
     if let Ok(id) = words.trim_start_matches('#').parse::<i64>() {
         return Ok(Redirect::to(&format!("/cases/{id}")).into_response());
     }
-    let page = q.page.unwrap_or(1).max(1);
     let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
     let chosen = given(&q.state)
         || given(&q.late)
         || given(&q.handling)
         || given(&q.waiting)
+        || q.place.is_some()
         || !words.is_empty();
     // A grid worker's, a department's and a property company's queue opens on what waits on
     // them ("待我处理"); a dispatcher's on every open case of her area.
@@ -83,19 +85,18 @@ pub(super) async fn list_page(
         handling: q.handling.as_deref().map(|v| v == "1"),
         mine: (!worker).then_some(true),
         q: (!words.is_empty()).then(|| words.clone()),
-        limit: Some(PAGE + 1),
-        offset: Some((page - 1) * PAGE),
+        limit: Some(PAGE),
+        after: q.after.clone().filter(|a| !a.is_empty()),
+        place: q.place,
         ..Filter::default()
     };
     let now = crate::store::now_ms();
-    let mut cases = state
+    let (cases, next_key) = state
         .db
-        .read(move |c| Ok(crate::cases::list(c, &viewer, &filter, now)))
+        .read(move |c| Ok(crate::cases::page(c, &viewer, &filter, now)))
         .await??;
-    let more = cases.len() as i64 > PAGE;
-    cases.truncate(PAGE as usize);
-    // The same list a page before and after.
-    let link = |p: i64| {
+    // The same list from its first page, or from a key on.
+    let link = |after: Option<&str>| {
         let mut qs: Vec<(&str, String)> = Vec::new();
         for (k, v) in [
             ("state", &q.state),
@@ -110,8 +111,11 @@ pub(super) async fn list_page(
         if !words.is_empty() {
             qs.push(("q", words.clone()));
         }
-        if p > 1 {
-            qs.push(("page", p.to_string()));
+        if let Some(p) = q.place {
+            qs.push(("place", p.to_string()));
+        }
+        if let Some(a) = after {
+            qs.push(("after", a.to_string()));
         }
         let enc = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(qs)
@@ -122,8 +126,12 @@ pub(super) async fn list_page(
             format!("/cases?{enc}")
         }
     };
-    let prev = (page > 1).then(|| link(page - 1));
-    let next = more.then(|| link(page + 1));
+    let prev = q
+        .after
+        .as_deref()
+        .is_some_and(|a| !a.is_empty())
+        .then(|| link(None));
+    let next = next_key.as_deref().map(|k| link(Some(k)));
     let t = Tr(ctx().lang);
     let current = q.state.unwrap_or_default();
     let late = q.late.as_deref() == Some("1");

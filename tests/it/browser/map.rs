@@ -273,8 +273,9 @@ async fn a_care_alert_names_her_emergency_contact_and_calls_after_a_reveal() {
     .await;
 }
 
-/// The case map on a phone (issue 19 item 15): Leaflet draws the open cases over the street's
-/// layers, each opening its case; the SVG map stands aside.
+/// The case map on a phone (issue 19 item 15, issue 20): Leaflet draws one mark per building
+/// with open cases over the street's layers, each opening that building's queue; the SVG map
+/// stands aside.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_case_map_on_a_phone_draws_the_open_cases_over_the_street() {
     browse(390, 844, |b| async move {
@@ -304,7 +305,19 @@ async fn the_case_map_on_a_phone_draws_the_open_cases_over_the_street() {
             .expect("ask the page");
         assert_eq!(v[0].as_i64().unwrap(), drawn, "{v}");
         assert_eq!(v[1], true, "the SVG map stands aside: {v}");
-        assert_eq!(v[2].as_i64().unwrap(), drawn, "cases at one building fan out: {v}");
+        assert_eq!(v[2].as_i64().unwrap(), drawn, "one mark per building: {v}");
+        b.c.execute(
+            "document.querySelector('#street-map path.case-point')\
+             .dispatchEvent(new MouseEvent('click', {bubbles: true}));",
+            vec![],
+        )
+        .await
+        .expect("open a mark");
+        let link = b.find("#street-map .leaflet-popup-content a").await;
+        let href = link.attr("href").await.unwrap().unwrap_or_default();
+        assert!(href.starts_with("/cases?state=open&place="), "{href}");
+        let text = link.text().await.unwrap();
+        assert!(text.contains("件未办结"), "the mark says how many: {text}");
         b.assert_fits("the case map").await;
     })
     .await;

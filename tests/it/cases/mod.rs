@@ -17,6 +17,7 @@ mod open311;
 mod pages;
 mod photos;
 mod queue;
+mod scale;
 mod webhooks;
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {

@@ -399,37 +399,57 @@ async fn a_department_sees_the_case_map_of_its_places() {
     let bumen = app
         .query_i64("SELECT id FROM users WHERE username = 'bumen'")
         .await;
-    let ids: Vec<i64> = map
-        .match_indices("href=\"/cases/")
+    // One mark per building where it has open cases, each linking to that building's queue.
+    let places: Vec<i64> = map
+        .match_indices("/cases?state=open&#38;place=")
         .filter_map(|(i, _)| {
-            let rest = &map[i + 13..];
-            rest[..rest.find('"')?].parse().ok()
+            let rest = &map[i + 28..];
+            rest[..rest.find(|ch: char| !ch.is_ascii_digit())?]
+                .parse()
+                .ok()
         })
         .collect();
     assert!(
-        !ids.is_empty(),
+        !places.is_empty(),
         "the demo's department has open cases on its map"
     );
-    for id in &ids {
-        let theirs = app
-            .db
-            .read({
-                let id = *id;
-                move |c| {
-                    c.query_i64(
-                        "SELECT COUNT(*) FROM cases c JOIN user_roles r ON r.org_id = c.handler_org_id \
-                         WHERE c.id = $1 AND r.user_id = $2",
-                        linli::params![id, bumen],
-                    )
-                }
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            theirs, 1,
-            "case {id} on the department's map is one it handles"
+    let (ours, buildings) = app
+        .db
+        .read(move |c| {
+            let org = "SELECT org_id FROM user_roles WHERE user_id = $1";
+            let ours = c.query_i64(
+                &format!(
+                    "SELECT COUNT(*) FROM cases WHERE handler_org_id IN ({org}) \
+                     AND state NOT IN ('closed', 'rated', 'merged', 'rejected')"
+                ),
+                linli::params![bumen],
+            )?;
+            let buildings: Vec<i64> = c
+                .query(
+                    &format!(
+                        "SELECT DISTINCT COALESCE(building_id, place_id) FROM cases \
+                         WHERE handler_org_id IN ({org}) \
+                         AND state NOT IN ('closed', 'rated', 'merged', 'rejected')"
+                    ),
+                    linli::params![bumen],
+                )?
+                .iter()
+                .map(|r| r.i64(0))
+                .collect();
+            Ok((ours, buildings))
+        })
+        .await
+        .unwrap();
+    for p in &places {
+        assert!(
+            buildings.contains(p),
+            "place {p} on the department's map holds a case it handles"
         );
     }
+    assert!(
+        map.contains(&format!("<small>{ours}</small>")),
+        "the map counts the department's {ours} open cases"
+    );
     assert!(
         map.contains("<svg") || map.contains("class=\"empty\""),
         "{map}"
