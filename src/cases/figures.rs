@@ -77,67 +77,82 @@ impl FigureReach {
     }
 }
 
+/// The lower bounds, in hours, of the buckets of time from report to resolution that
+/// `case_figures.h0..h11` count (the last is open-ended).
+const BUCKETS_H: [i64; 12] = [0, 1, 2, 4, 8, 12, 24, 48, 72, 120, 240, 480];
+
 /// Running sums for one row.
 #[derive(Default)]
 struct Acc {
     f: OrgFigures,
-    durations: Vec<i64>,
-    ratings: Vec<i64>,
     on_time: i64,
+    rating_sum: i64,
+    hist: [i64; 12],
 }
 
 impl Acc {
-    fn add(
-        &mut self,
-        state: State,
-        late: bool,
-        created: i64,
-        resolved_at: Option<i64>,
-        rating: Option<i64>,
-    ) {
+    /// Adds one row of `case_figures` (columns from 2 on, as [`figures`] reads them).
+    fn add(&mut self, r: &crate::store::Row) {
         let f = &mut self.f;
-        f.handled += 1;
-        if state.is_open() {
-            f.open += 1;
-        } else if let Some(res) = resolved_at.filter(|_| state.was_resolved()) {
-            f.resolved += 1;
-            self.durations.push(res - created);
-            if !late {
-                self.on_time += 1;
-            }
-        } else {
-            f.closed_other += 1;
-        }
-        if let Some(x) = rating {
-            self.ratings.push(x);
+        f.handled += r.i64(2);
+        f.open += r.i64(3);
+        f.resolved += r.i64(4);
+        f.closed_other += r.i64(5);
+        self.on_time += r.i64(6);
+        f.rated += r.i64(7);
+        self.rating_sum += r.i64(8);
+        for (i, h) in self.hist.iter_mut().enumerate() {
+            *h += r.i64(9 + i);
         }
     }
 
-    fn finish(mut self) -> OrgFigures {
+    fn finish(self) -> OrgFigures {
         let mut f = self.f;
         if f.resolved > 0 {
             f.on_time_rate = Some(self.on_time as f64 / f.resolved as f64);
-            let d = &mut self.durations;
-            d.sort_unstable();
-            let m = if d.len() % 2 == 1 {
-                d[d.len() / 2] as f64
-            } else {
-                (d[d.len() / 2 - 1] + d[d.len() / 2]) as f64 / 2.0
-            };
-            f.median_hours = Some((m / HOUR_MS as f64 * 10.0).round() / 10.0);
+            f.median_hours = median_hours(&self.hist);
         }
-        if !self.ratings.is_empty() {
-            f.rated = self.ratings.len() as i64;
-            f.satisfaction = Some(
-                (self.ratings.iter().sum::<i64>() as f64 / self.ratings.len() as f64 * 100.0)
-                    .round()
-                    / 100.0,
-            );
+        if f.rated > 0 {
+            f.satisfaction =
+                Some((self.rating_sum as f64 / f.rated as f64 * 100.0).round() / 100.0);
         }
         f
     }
 }
 
+/// The median of the hours counted in buckets, read where the middle resolution falls and
+/// placed within its bucket in proportion (the last, open-ended bucket gives its lower bound).
+/// Rounded to a tenth of an hour; within a bucket's width of the exact median.
+fn median_hours(hist: &[i64; 12]) -> Option<f64> {
+    let total: i64 = hist.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let middle = total as f64 / 2.0;
+    let mut below = 0.0;
+    for (i, &n) in hist.iter().enumerate() {
+        if n > 0 && below + n as f64 >= middle {
+            let lo = BUCKETS_H[i] as f64;
+            let m = match BUCKETS_H.get(i + 1) {
+                Some(&hi) => lo + (hi as f64 - lo) * (middle - below) / n as f64,
+                None => lo,
+            };
+            return Some((m * 10.0).round() / 10.0);
+        }
+        below += n as f64;
+    }
+    None
+}
+
+/// The day number `case_figures.day` keeps for an instant: days since 1970-01-01 in China time.
+fn day_of(ms: i64) -> i64 {
+    (ms + 8 * HOUR_MS).div_euclid(24 * HOUR_MS)
+}
+
+/// The figures of a street's cases reported since `since` (from the start of that day, China
+/// time; every case when `None`), read from `case_figures`: a row per organisation, area and
+/// day, kept by triggers with every change to a case, so the cost follows the organisations
+/// and areas shown, not the cases.
 pub fn figures(
     c: &mut dyn Conn,
     street_id: i64,
@@ -145,36 +160,84 @@ pub fn figures(
     since: Option<i64>,
     reach: &FigureReach,
 ) -> Result<FiguresReport, StoreError> {
+    let sums: String = [
+        "handled",
+        "open",
+        "resolved",
+        "closed_other",
+        "on_time",
+        "rated",
+        "rating_sum",
+    ]
+    .iter()
+    .map(|c| format!("CAST(SUM(f.{c}) AS BIGINT)"))
+    .chain((0..12).map(|i| format!("CAST(SUM(f.h{i}) AS BIGINT)")))
+    .collect::<Vec<_>>()
+    .join(", ");
+    let (days, first) = match since {
+        Some(t) => ("f.day >= $2", day_of(t)),
+        None => ("f.day = $2", -1),
+    };
     let rows = c.query(
-        "SELECT o.id, o.name, c.state, c.late, c.created_at, c.resolved_at, c.rating, c.place_path \
-         FROM cases c JOIN organisations o ON o.id = c.handler_org_id \
-         WHERE c.street_id = $1 AND c.created_at >= $2 ORDER BY o.id",
-        params![street_id, since.unwrap_or(i64::MIN)],
+        &format!(
+            "SELECT f.org_id, f.area_path, {sums}, o.name FROM case_figures f \
+             JOIN organisations o ON o.id = f.org_id \
+             WHERE f.street_id = $1 AND {days} GROUP BY f.org_id, o.name, f.area_path \
+             ORDER BY f.org_id"
+        ),
+        params![street_id, first],
     )?;
     let mut street = Acc::default();
     street.f.org_name = street_name.to_string();
     let mut orgs: Vec<Acc> = Vec::new();
     for r in rows {
-        let state = State::parse(&r.str(2)).unwrap_or(State::New);
-        let (late, created, resolved, rating) = (r.bool(3), r.i64(4), r.opt_i64(5), r.opt_i64(6));
-        street.add(state, late, created, resolved, rating);
-        if !reach.sees(r.i64(0), &r.str(7)) {
+        street.add(&r);
+        let (org, area) = (r.i64(0), r.str(1));
+        if !reach.sees(org, &area) {
             continue;
         }
-        if orgs.last().is_none_or(|a| a.f.org_id != r.i64(0)) {
+        if orgs.last().is_none_or(|a| a.f.org_id != org) {
             let mut a = Acc::default();
-            a.f.org_id = r.i64(0);
-            a.f.org_name = r.str(1);
+            a.f.org_id = org;
+            a.f.org_name = r.str(21);
             orgs.push(a);
         }
         if let Some(a) = orgs.last_mut() {
-            a.add(state, late, created, resolved, rating);
+            a.add(&r);
         }
     }
     Ok(FiguresReport {
         street: street.finish(),
         organisations: orgs.into_iter().map(Acc::finish).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_median_falls_in_its_bucket() {
+        let mut h = [0i64; 12];
+        assert_eq!(super::median_hours(&h), None);
+        h[3] = 1; // one resolution in 4–8 h: the middle of the bucket
+        assert_eq!(super::median_hours(&h), Some(6.0));
+        h[11] = 3; // most past 480 h: the open bucket's lower bound
+        assert_eq!(super::median_hours(&h), Some(480.0));
+        let mut h = [0i64; 12];
+        h[0] = 2;
+        h[6] = 2; // 24–48 h
+        assert_eq!(super::median_hours(&h), Some(1.0));
+    }
+
+    #[test]
+    fn days_are_counted_in_china_time() {
+        // 2026-12-02 23:30 in Shanghai is 15:30 UTC: the same day as 00:30 the next morning
+        // would not be.
+        let evening = chrono::DateTime::parse_from_rfc3339("2026-12-02T23:30:00+08:00")
+            .unwrap()
+            .timestamp_millis();
+        let next = evening + 3_600_000;
+        assert_eq!(super::day_of(next), super::day_of(evening) + 1);
+    }
 }
 
 /// The figures the caller may read, for cases reported since `since`.

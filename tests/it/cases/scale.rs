@@ -71,6 +71,125 @@ async fn spots_match_the_cases(app: &TestApp) {
     assert_eq!(kept, counted, "case_spots equals the count from the cases");
 }
 
+/// The figures `token` reads equal those counted from the cases themselves (the street's and
+/// each organisation's in sight): handled, open, resolved, closed otherwise, on time, ratings,
+/// and the median within the width of its bucket.
+async fn figures_match_the_cases(app: &TestApp, token: &str, days: Option<i64>) {
+    let path = match days {
+        Some(d) => format!("/api/v1/cases/figures?days={d}"),
+        None => "/api/v1/cases/figures".to_string(),
+    };
+    let (s, got) = app.get_json(token, &path).await;
+    assert_eq!(s, 200, "{got}");
+    // The first day counted, as the figures count days: from its start, China time.
+    let since = days.map(|d| {
+        let day = (linli::store::now_ms() - d * 86_400_000 + 28_800_000).div_euclid(86_400_000);
+        day * 86_400_000 - 28_800_000
+    });
+    let rows = app
+        .db
+        .read(move |c| {
+            c.query(
+                "SELECT handler_org_id, state, late, created_at, resolved_at, rating FROM cases \
+                 WHERE handler_org_id IS NOT NULL AND created_at >= $1",
+                linli::params![since.unwrap_or(i64::MIN)],
+            )
+        })
+        .await
+        .unwrap();
+    let check = |f: &Value, org: Option<i64>| {
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|r| org.is_none_or(|o| r.i64(0) == o))
+            .collect();
+        let ended = |s: &str| ["closed", "rated", "merged", "rejected"].contains(&s);
+        let resolved: Vec<_> = mine
+            .iter()
+            .filter(|r| ["closed", "rated"].contains(&r.str(1).as_str()) && r.opt_i64(4).is_some())
+            .collect();
+        let open = mine.iter().filter(|r| !ended(&r.str(1))).count() as i64;
+        assert_eq!(f["handled"], mine.len() as i64, "{org:?} {f}");
+        assert_eq!(f["open"], open, "{org:?} {f}");
+        assert_eq!(f["resolved"], resolved.len() as i64, "{org:?} {f}");
+        assert_eq!(
+            f["closed_other"],
+            mine.len() as i64 - open - resolved.len() as i64,
+            "{org:?} {f}"
+        );
+        let rated: Vec<i64> = mine.iter().filter_map(|r| r.opt_i64(5)).collect();
+        assert_eq!(f["rated"], rated.len() as i64, "{org:?} {f}");
+        if !rated.is_empty() {
+            let mean = rated.iter().sum::<i64>() as f64 / rated.len() as f64;
+            assert!(
+                (f["satisfaction"].as_f64().unwrap() - mean).abs() < 0.006,
+                "{f}"
+            );
+        }
+        if !resolved.is_empty() {
+            let on_time = resolved.iter().filter(|r| !r.bool(2)).count() as f64;
+            let rate = f["on_time_rate"].as_f64().unwrap();
+            assert!((rate - on_time / resolved.len() as f64).abs() < 1e-9, "{f}");
+            let mut hours: Vec<f64> = resolved
+                .iter()
+                .map(|r| (r.i64(4) - r.i64(3)) as f64 / 3_600_000.0)
+                .collect();
+            hours.sort_by(f64::total_cmp);
+            let exact = hours[(hours.len() - 1) / 2];
+            let got = f["median_hours"].as_f64().unwrap();
+            // Within the bucket the exact median falls in: 0,1,2,4,8,12,24,48,72,120,240,480.
+            let bounds = [
+                0.0,
+                1.0,
+                2.0,
+                4.0,
+                8.0,
+                12.0,
+                24.0,
+                48.0,
+                72.0,
+                120.0,
+                240.0,
+                480.0,
+                f64::MAX,
+            ];
+            let i = bounds.iter().rposition(|b| *b <= exact).unwrap();
+            let hi = hours[hours.len() / 2];
+            let j = bounds.iter().rposition(|b| *b <= hi).unwrap();
+            assert!(
+                got >= bounds[i] - 0.05 && got <= bounds[j + 1].min(1e9) + 0.05,
+                "median {got} against {exact}..{hi} h: {f}"
+            );
+        }
+    };
+    if token_is_admin(&got) {
+        check(&got["street"], None);
+    }
+    for f in got["organisations"].as_array().unwrap() {
+        if token_is_admin(&got) {
+            check(f, Some(f["org_id"].as_i64().unwrap()));
+        } else {
+            // A grid worker's organisations count only cases of her grid: no more than all.
+            assert!(
+                f["handled"].as_i64().unwrap()
+                    <= rows.iter().filter(|r| r.i64(0) == f["org_id"]).count() as i64
+            );
+        }
+    }
+    check(&got["street"], None);
+}
+
+/// Whether a figures answer is a dispatcher's (every organisation's figures add up to the
+/// street's).
+fn token_is_admin(v: &Value) -> bool {
+    let sum: i64 = v["organisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["handled"].as_i64().unwrap())
+        .sum();
+    sum == v["street"]["handled"].as_i64().unwrap()
+}
+
 #[tokio::test]
 async fn the_queue_pages_by_key_late_first_and_the_map_counts_per_building() {
     let app = support::spawn().await;
@@ -142,6 +261,42 @@ async fn the_queue_pages_by_key_late_first_and_the_map_counts_per_building() {
         }
     }
     spots_match_the_cases(&app).await;
+    figures_match_the_cases(&app, &admin, None).await;
+    figures_match_the_cases(&app, &admin, Some(30)).await;
+    // Resolutions and ratings, then a reopening and a case moved into the past.
+    let mut resolved = 0;
+    for &id in &ids {
+        let (_, d) = app.get_json(&admin, &format!("/api/v1/cases/{id}")).await;
+        if d["case"]["state"] != "dispatched" || resolved >= 6 {
+            continue;
+        }
+        step_ok(&app, &bumen, id, json!({"action": "sign_for"})).await;
+        step_ok(&app, &bumen, id, json!({"action": "start"})).await;
+        step_ok(
+            &app,
+            &bumen,
+            id,
+            json!({"action": "resolve", "note": "已清理"}),
+        )
+        .await;
+        app.exec(
+            "UPDATE cases SET state = 'rated', rating = $2, resolved_at = created_at + $3 WHERE id = $1",
+            linli::params![id, 1 + resolved % 5, (resolved + 1) * 5 * 3_600_000],
+        )
+        .await;
+        resolved += 1;
+        if resolved == 3 {
+            app.exec(
+                "UPDATE cases SET created_at = created_at - 5184000000 WHERE id = $1",
+                linli::params![id],
+            )
+            .await;
+        }
+    }
+    assert!(resolved > 0, "some cases were resolved");
+    figures_match_the_cases(&app, &admin, None).await;
+    figures_match_the_cases(&app, &admin, Some(30)).await;
+    figures_match_the_cases(&app, &wangge, None).await;
 
     // Paging by key gives what one long page gives, in the same order, each case once.
     for (who, token) in [("admin", &admin), ("wangge", &wangge), ("bumen", &bumen)] {
