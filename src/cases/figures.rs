@@ -212,6 +212,27 @@ pub fn figures(
     })
 }
 
+/// The figures the caller may read, for cases reported since `since`.
+pub async fn for_caller(
+    state: &AppState,
+    caller: &Caller,
+    since: Option<i64>,
+) -> Result<FiguresReport, AppError> {
+    if !caller.browses_cases() {
+        return Err(AppError::forbidden());
+    }
+    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
+    let viewer = Viewer::of(caller);
+    Ok(state
+        .db
+        .read(move |c| {
+            let place = crate::org::places::by_id_unscoped(c, street)?;
+            let (name, path) = place.map(|p| (p.name, p.path)).unwrap_or_default();
+            figures(c, street, &name, since, &FigureReach::of(&viewer, &path))
+        })
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -238,25 +259,4 @@ mod tests {
         let next = evening + 3_600_000;
         assert_eq!(super::day_of(next), super::day_of(evening) + 1);
     }
-}
-
-/// The figures the caller may read, for cases reported since `since`.
-pub async fn for_caller(
-    state: &AppState,
-    caller: &Caller,
-    since: Option<i64>,
-) -> Result<FiguresReport, AppError> {
-    if !caller.browses_cases() {
-        return Err(AppError::forbidden());
-    }
-    let street = caller.street_id.ok_or_else(AppError::forbidden)?;
-    let viewer = Viewer::of(caller);
-    Ok(state
-        .db
-        .read(move |c| {
-            let place = crate::org::places::by_id_unscoped(c, street)?;
-            let (name, path) = place.map(|p| (p.name, p.path)).unwrap_or_default();
-            figures(c, street, &name, since, &FigureReach::of(&viewer, &path))
-        })
-        .await?)
 }
