@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{self, TestApp};
+use crate::support::{self, PASSWORD, TestApp};
 
 async fn send(app: &TestApp, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
     let c = app.client();
@@ -364,6 +364,74 @@ async fn vehicles_with_checked_plates_in_scope() {
     )
     .await;
     assert_eq!(s, 404);
+    // A long list comes 100 a page, by plate, each vehicle once (issue 20).
+    for i in 0..130 {
+        let (s, v) = send(
+            &app,
+            &t,
+            "POST",
+            "/api/v1/vehicles",
+            json!({"plate": format!("沪C{:05}", 10_000 + i), "owner": {"person_id": people[i % people.len()]}}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let grid = support::place_of(&app, "wangge").await;
+    let in_grid = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT COUNT(*) FROM vehicles WHERE place_path LIKE $1",
+                linli::params![format!("{grid}/%")],
+            )
+        })
+        .await
+        .unwrap();
+    let mut path = "/api/v1/vehicles".to_string();
+    let (mut plates, mut pages) = (Vec::new(), 0);
+    loop {
+        let r = app
+            .client()
+            .get(app.url(&path))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let link = r
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_string());
+        let page: Vec<Value> = r.json().await.unwrap();
+        assert!(page.len() <= 100);
+        plates.extend(
+            page.iter()
+                .map(|v| v["plate"].as_str().unwrap().to_string()),
+        );
+        pages += 1;
+        match link {
+            Some(l) => path = l[1..l.find('>').unwrap()].to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(plates.len() as i64, in_grid, "every vehicle once");
+    assert_eq!(pages, (in_grid as usize).div_ceil(100));
+    let mut sorted = plates.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, plates, "by plate, none twice");
+    let (s, _) = send(
+        &app,
+        &t,
+        "GET",
+        "/api/v1/vehicles?after=nonsense",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (browser, _) = app.login_page("wangge", PASSWORD).await;
+    let page = app.page(&browser, "/vehicles").await;
+    assert!(page.contains("id=\"vehicle-pager\"") && page.contains("rel=\"next\""));
     app.stop().await;
 }
 

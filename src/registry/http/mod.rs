@@ -12,7 +12,9 @@ use utoipa::OpenApi;
 use crate::state::AppState;
 
 pub use people::{PersonsQuery, person_search};
-pub use records::{RENTALS_PAGE, population_for, rental_people, street_admin, writer};
+pub use records::{
+    RENTALS_PAGE, VEHICLES_PAGE, population_for, rental_people, street_admin, writer,
+};
 
 pub fn router() -> Router<Arc<AppState>> {
     records::router().merge(people::router())

@@ -548,27 +548,54 @@ async fn close_rental(
 pub struct VehicleQuery {
     /// Any part of the plate.
     pub plate: Option<String>,
+    /// The page starts after this key (from the `Link` header's `rel="next"`).
+    pub after: Option<String>,
 }
 
-/// Vehicles of residents within the caller's scope.
+/// Vehicles per page of the API and the page.
+pub const VEHICLES_PAGE: i64 = 100;
+
+/// Vehicles of residents within the caller's scope, by plate, 100 a page.
 #[utoipa::path(get, path = "/api/v1/vehicles", tag = "registry", params(VehicleQuery), security(("bearer" = [])),
-    responses((status = 200, body = Vec<records::Vehicle>)))]
+    responses((status = 200, body = Vec<records::Vehicle>, headers(("Link" = String, description = "`<…&after=KEY>; rel=\"next\"` when more follow (100 per page)")))))]
 async fn list_vehicles(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(q): Query<VehicleQuery>,
-) -> AppResult<Json<Vec<records::Vehicle>>> {
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     writer(&caller)?;
+    if q.after
+        .as_deref()
+        .is_some_and(|a| records::vehicle_key(a).is_none())
+    {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
     let scope = caller.scope.clone();
-    let list = state
+    let (plate, after) = (q.plate.clone(), q.after.clone());
+    let (list, next) = state
         .db
-        .read(move |c| records::vehicles(c, &scope, q.plate.as_deref(), 500))
+        .read(move |c| {
+            records::vehicles(c, &scope, plate.as_deref(), VEHICLES_PAGE, after.as_deref())
+        })
         .await?;
     let mut people: Vec<i64> = list.iter().map(|v| v.owner.id).collect();
     people.sort_unstable();
     people.dedup();
     log_list(&state, &caller, people).await?;
-    Ok(Json(list))
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let mut res = Json(list).into_response();
+    if let Some(n) = next {
+        let mut url = String::from("/api/v1/vehicles?");
+        if let Some(p) = q.plate.as_deref().filter(|p| !p.is_empty()) {
+            url.push_str(&format!("plate={}&", enc(p)));
+        }
+        url.push_str(&format!("after={}", enc(&n)));
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
+            res.headers_mut().insert(axum::http::header::LINK, v);
+        }
+    }
+    Ok(res)
 }
 
 /// Registers a vehicle (the plate is checked, new-energy plates included) to a resident.

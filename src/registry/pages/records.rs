@@ -441,12 +441,16 @@ struct VehiclesPage {
     items: Vec<records::Vehicle>,
     plate: String,
     error: Option<String>,
+    /// The next page, when more follow, and the first, on a later page.
+    next: Option<String>,
+    first: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 struct VehiclesQuery {
     plate: Option<String>,
     err: Option<String>,
+    after: Option<String>,
 }
 
 async fn vehicles_page(
@@ -458,10 +462,31 @@ async fn vehicles_page(
     let scope = caller.scope.clone();
     let plate = q.plate.clone().unwrap_or_default();
     let p2 = plate.clone();
-    let items = state
+    let after = q
+        .after
+        .clone()
+        .filter(|a| records::vehicle_key(a).is_some());
+    let a2 = after.clone();
+    let (items, next) = state
         .db
-        .read(move |c| records::vehicles(c, &scope, Some(&p2), 200))
+        .read(move |c| {
+            records::vehicles(
+                c,
+                &scope,
+                Some(&p2),
+                crate::registry::http::VEHICLES_PAGE,
+                a2.as_deref(),
+            )
+        })
         .await?;
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let base = if plate.is_empty() {
+        "/vehicles?".to_string()
+    } else {
+        format!("/vehicles?plate={}&", enc(&plate))
+    };
+    let next = next.map(|n| format!("{base}after={}", enc(&n)));
+    let first = after.map(|_| base.trim_end_matches(['?', '&']).to_string());
     let mut people: Vec<i64> = items.iter().map(|v| v.owner.id).collect();
     people.sort_unstable();
     people.dedup();
@@ -471,6 +496,8 @@ async fn vehicles_page(
         items,
         plate,
         error: q.err,
+        next,
+        first,
     }))
 }
 

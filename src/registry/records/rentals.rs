@@ -126,7 +126,7 @@ pub fn rentals(
 
 /// The street every path of the scope lies in, if there is one (a district's scope spans
 /// several).
-fn one_street(c: &mut dyn Conn, scope: &Scope) -> Result<Option<i64>> {
+pub(super) fn one_street(c: &mut dyn Conn, scope: &Scope) -> Result<Option<i64>> {
     let streets: std::collections::BTreeSet<String> = scope
         .registry
         .iter()

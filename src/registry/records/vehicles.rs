@@ -24,7 +24,7 @@ pub(super) fn vehicles_where(
         &format!(
             "SELECT v.id, v.plate, v.new_energy, o.id, o.name, o.id_number_masked, u.address, v.parking \
              FROM vehicles v JOIN persons o ON o.id = v.owner_id LEFT JOIN places u ON u.id = o.unit_id \
-             WHERE {cond} ORDER BY v.plate LIMIT ${}",
+             WHERE {cond} ORDER BY v.plate, v.id LIMIT ${}",
             p.len()
         ),
         &p,
@@ -45,15 +45,32 @@ pub(super) fn vehicles_where(
     .collect())
 }
 
-/// Vehicles within the scope; `plate` matches any part of the plate.
+/// Vehicles within the scope; `plate` matches any part of the plate: a page of `limit` by
+/// plate, starting after the key `after` (`id:plate`, the `next` of the page before), with the
+/// key of the next page when more follow. Within one street the walk follows the street's
+/// plate index and stops after the page.
 pub fn vehicles(
     c: &mut dyn Conn,
     scope: &Scope,
     plate: Option<&str>,
     limit: i64,
-) -> Result<Vec<Vehicle>> {
+    after: Option<&str>,
+) -> Result<(Vec<Vehicle>, Option<String>)> {
     let mut p = Vec::new();
     let mut conds = vec![under_paths("v.place_path", &scope.registry, 1, &mut p)];
+    if let Some(street) = super::rentals::one_street(c, scope)? {
+        p.push(Val::Int(street));
+        conds.push(format!("v.street_id = ${}", p.len()));
+    }
+    if let Some((id, plate)) = after.and_then(vehicle_key) {
+        p.push(Val::Text(plate));
+        p.push(Val::Int(id));
+        conds.push(format!(
+            "(v.plate > ${k} OR (v.plate = ${k} AND v.id > ${i}))",
+            k = p.len() - 1,
+            i = p.len()
+        ));
+    }
     if let Some(q) = plate.map(|q| {
         crate::registry::import::normalise(q)
             .chars()
@@ -65,7 +82,20 @@ pub fn vehicles(
         p.push(Val::Text(format!("%{}%", q.replace(['%', '_', '\\'], ""))));
         conds.push(format!("v.plate LIKE ${}", p.len()));
     }
-    vehicles_where(c, &conds.join(" AND "), p, limit)
+    let mut page = vehicles_where(c, &conds.join(" AND "), p, limit + 1)?;
+    let more = page.len() as i64 > limit;
+    page.truncate(limit as usize);
+    let next = page
+        .last()
+        .filter(|_| more)
+        .map(|v| format!("{}:{}", v.id, v.plate));
+    Ok((page, next))
+}
+
+/// A page key of [`vehicles`]: `id:plate`.
+pub fn vehicle_key(s: &str) -> Option<(i64, String)> {
+    let (id, plate) = s.split_once(':')?;
+    Some((id.parse().ok()?, plate.to_string()))
 }
 
 pub fn vehicles_of(c: &mut dyn Conn, person_id: i64) -> Result<Vec<Vehicle>> {
