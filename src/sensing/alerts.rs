@@ -627,9 +627,26 @@ pub struct AlertQuery {
     pub case_id: Option<i64>,
     pub limit: i64,
     pub offset: i64,
+    /// Start after this key ([`page_key`] of the last alert of the page before).
+    pub after: Option<String>,
 }
 
-/// Alerts within `scope`, newest first.
+/// The key of an alert in the list's order (active first, newest first): `active.last_at.id`.
+pub fn page_key(a: &Alert) -> String {
+    let active = i64::from(a.state.starts_with("active"));
+    format!("{active}.{}.{}", a.last_at, a.id)
+}
+
+/// A key of [`page_key`], read back.
+pub fn parse_page_key(s: &str) -> Option<(i64, i64, i64)> {
+    let mut it = s.splitn(3, '.');
+    let active = it.next()?.parse().ok()?;
+    let last = it.next()?.parse().ok()?;
+    let id = it.next()?.parse().ok()?;
+    Some((active, last, id))
+}
+
+/// Alerts within `scope`, active first, newest first; from [`AlertQuery::after`] on.
 pub fn list(c: &mut dyn Conn, scope: &[String], q: &AlertQuery) -> Result<Vec<Alert>> {
     let mut p = Vec::new();
     let mut cond = under_paths("a.place_path", scope, 1, &mut p);
@@ -660,6 +677,13 @@ pub fn list(c: &mut dyn Conn, scope: &[String], q: &AlertQuery) -> Result<Vec<Al
     }
     if let Some(id) = q.case_id {
         add("a.case_id", Val::Int(id), &mut p, "=");
+    }
+    if let Some((active, last, id)) = q.after.as_deref().and_then(parse_page_key) {
+        p.extend([Val::Int(active), Val::Int(last), Val::Int(id)]);
+        let (a, l, i) = (p.len() - 2, p.len() - 1, p.len());
+        cond.push_str(&format!(
+            " AND (a.active < ${a} OR (a.active = ${a} AND (a.last_at < ${l} OR (a.last_at = ${l} AND a.id < ${i}))))"
+        ));
     }
     p.push(Val::Int(q.limit));
     p.push(Val::Int(q.offset));

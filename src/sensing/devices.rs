@@ -360,6 +360,19 @@ pub struct DeviceQuery {
     pub active: Option<bool>,
     pub limit: i64,
     pub offset: i64,
+    /// Start after this key ([`page_key`] of the last device of the page before).
+    pub after: Option<String>,
+}
+
+/// The key of a device in the list's order (by place, then id): `id:place_path`.
+pub fn page_key(d: &Device) -> String {
+    format!("{}:{}", d.id, d.place_path)
+}
+
+/// A key of [`page_key`], read back.
+pub fn parse_page_key(s: &str) -> Option<(i64, String)> {
+    let (id, path) = s.split_once(':')?;
+    Some((id.parse().ok()?, path.to_string()))
 }
 
 /// Devices under `scope`, in path order; tokens decrypted for those under `admin_scope`.
@@ -391,6 +404,12 @@ pub fn list(
     if let Some(a) = q.active {
         p.push(Val::Int(a as i64));
         cond = format!("{cond} AND d.active = ${}", p.len());
+    }
+    if let Some((id, path)) = q.after.as_deref().and_then(parse_page_key) {
+        p.push(Val::Text(path));
+        p.push(Val::Int(id));
+        let (k, i) = (p.len() - 1, p.len());
+        cond = format!("{cond} AND (d.place_path > ${k} OR (d.place_path = ${k} AND d.id > ${i}))");
     }
     p.push(Val::Int(q.limit));
     p.push(Val::Int(q.offset));

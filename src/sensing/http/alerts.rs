@@ -43,7 +43,10 @@ pub struct AlertsQuery {
     /// `fiware` for the FIWARE Smart Data Models `Alert` shape.
     pub format: Option<String>,
     pub limit: Option<i64>,
+    /// Skip this many (prefer `after`: an offset reads every alert it skips).
     pub offset: Option<i64>,
+    /// Start after this key: the `next` of the page before.
+    pub after: Option<String>,
 }
 
 /// The answer of the alerts list: linli's page of alerts, or with `format=fiware` an array of
@@ -100,6 +103,9 @@ pub enum AlertAnswer {
 #[derive(Serialize, ToSchema)]
 pub struct AlertList {
     pub items: Vec<Alert>,
+    /// The key of the next page (for `after`), when more follow.
+    pub next: Option<String>,
+    /// The offset of the next page, when more follow (kept for clients that page by offset).
     pub next_offset: Option<i64>,
 }
 
@@ -126,6 +132,9 @@ pub(super) async fn list_alerts(
         || q.format
             .as_deref()
             .is_some_and(|f| f != "fiware" && f != "linli")
+        || q.after
+            .as_deref()
+            .is_some_and(|a| alerts::parse_page_key(a).is_none())
     {
         return Err(AppError::bad_request("error.bad_param"));
     }
@@ -140,6 +149,7 @@ pub(super) async fn list_alerts(
         case_id: q.case_id,
         limit: limit + 1,
         offset,
+        after: q.after,
     };
     let scope = caller.scope.registry.clone();
     let items = state.db.read(move |c| alerts::list(c, &scope, &aq)).await?;
@@ -158,8 +168,10 @@ pub(super) async fn list_alerts(
         let v: Vec<serde_json::Value> = items.iter().map(alerts::fiware).collect();
         return Ok(Json(v).into_response());
     }
+    let next = items.last().filter(|_| more).map(alerts::page_key);
     Ok(Json(AlertList {
         items,
+        next,
         next_offset: more.then_some(offset + limit),
     })
     .into_response())

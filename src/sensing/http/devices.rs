@@ -36,12 +36,18 @@ pub struct DevicesQuery {
     pub active: Option<bool>,
     /// 1–1000 (default 200).
     pub limit: Option<i64>,
+    /// Skip this many (prefer `after`: an offset reads every device it skips).
     pub offset: Option<i64>,
+    /// Start after this key: the `next` of the page before.
+    pub after: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct DeviceList {
     pub items: Vec<Device>,
+    /// The key of the next page (for `after`), when more follow.
+    pub next: Option<String>,
+    /// The offset of the next page, when more follow (kept for clients that page by offset).
     pub next_offset: Option<i64>,
 }
 
@@ -55,6 +61,12 @@ pub(super) async fn list_devices(
 ) -> AppResult<Json<DeviceList>> {
     worker(&caller)?;
     let (limit, offset) = page(q.limit, q.offset)?;
+    if q.after
+        .as_deref()
+        .is_some_and(|a| devices::parse_page_key(a).is_none())
+    {
+        return Err(AppError::bad_request("error.bad_param"));
+    }
     let dq = DeviceQuery {
         under: q.under,
         device_type: q.device_type,
@@ -62,6 +74,7 @@ pub(super) async fn list_devices(
         active: Some(q.active.unwrap_or(true)),
         limit: limit + 1,
         offset,
+        after: q.after,
     };
     let keys = state.keys.clone();
     let now = crate::sensing::of(&state).clock.now_ms();
@@ -80,8 +93,10 @@ pub(super) async fn list_devices(
         Action::List,
     )
     .await?;
+    let next = items.last().filter(|_| more).map(devices::page_key);
     Ok(Json(DeviceList {
         items,
+        next,
         next_offset: more.then_some(offset + limit),
     }))
 }
