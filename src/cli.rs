@@ -123,8 +123,9 @@ fn parse_duration(s: &str) -> Result<i64, String> {
     };
     match num.parse::<i64>() {
         Ok(n) if n > 0 => Ok(n * mult),
-        _ => Err(format!(
-            "{s:?} is not a duration like 30s, 5m or 2h / 时长格式应为 30s、5m 或 2h"
+        _ => Err(crate::kernel::i18n::en_zh(
+            "cli.duration",
+            &[("value", &format!("{s:?}"))],
         )),
     }
 }
@@ -560,13 +561,10 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             for w in warnings {
                 tracing::warn!("{w}");
             }
-            let pass = cfg.key_passphrase.clone().ok_or_else(|| {
-                Fail(
-                    "set LINLI_KEY_PASSPHRASE (or LINLI_KEY_PASSPHRASE_FILE) to the passphrase \
-                     to wrap the keys with / 请先设置 LINLI_KEY_PASSPHRASE"
-                        .into(),
-                )
-            })?;
+            let pass = cfg
+                .key_passphrase
+                .clone()
+                .ok_or_else(|| Fail(crate::kernel::i18n::en_zh("cli.passphrase", &[])))?;
             let dir = cfg.keys_dir();
             for name in ["field.key", "log.key"] {
                 let path = dir.join(name);
@@ -915,9 +913,9 @@ fn audit_command(db: &Db, key: &LogKey, cmd: AuditCommand) -> Result<ExitCode, F
                 opts.kept = audit::parse_checkpoints(&text)
                     .map_err(|e| Fail(format!("{}: {e}", path.display())))?;
                 if opts.kept.is_empty() {
-                    return Err(Fail(format!(
-                        "{} holds no checkpoint / 文件中没有树头",
-                        path.display()
+                    return Err(Fail(crate::kernel::i18n::en_zh(
+                        "cli.no_checkpoint",
+                        &[("path", &path.display())],
                     )));
                 }
             }

@@ -16,6 +16,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::kernel::i18n::en_zh;
 use crate::params;
 use crate::store::{Conn, Result, StoreError};
 
@@ -326,8 +327,9 @@ impl AllowList {
                     match b.parse::<u8>() {
                         Ok(n) if n <= max => out.nets.push((ip, n)),
                         _ => {
-                            return Err(format!(
-                                "{e:?} is not an address range like 10.1.0.0/16 / 地址段格式应为 10.1.0.0/16"
+                            return Err(en_zh(
+                                "case.webhook_allow.range",
+                                &[("entry", &format!("{e:?}"))],
                             ));
                         }
                     }
@@ -339,8 +341,9 @@ impl AllowList {
                     out.hosts.push(e.to_ascii_lowercase())
                 }
                 _ => {
-                    return Err(format!(
-                        "{e:?} is neither an address, a range nor a host name / 不是地址、地址段或主机名"
+                    return Err(en_zh(
+                        "case.webhook_allow.entry",
+                        &[("entry", &format!("{e:?}"))],
                     ));
                 }
             }
