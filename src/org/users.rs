@@ -475,6 +475,32 @@ pub fn grid_worker_phone(c: &mut dyn Conn, path: &str) -> Result<Option<(String,
     Ok(None)
 }
 
+/// Usernames by account id: the actors another area's history names by id (a registry
+/// record's versions), read in one query instead of a join on `users`.
+pub fn usernames(
+    c: &mut dyn Conn,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, String>> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let p: Vec<crate::store::Val> = ids.iter().map(|&i| crate::store::Val::Int(i)).collect();
+    Ok(c.query(
+        &format!(
+            "SELECT id, username FROM users WHERE id IN ({})",
+            marks.join(", ")
+        ),
+        &p,
+    )?
+    .iter()
+    .map(|r| (r.i64(0), r.str(1)))
+    .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

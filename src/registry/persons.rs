@@ -381,16 +381,17 @@ pub struct Version {
 }
 
 pub fn history(c: &mut dyn Conn, person_id: i64) -> Result<Vec<Version>> {
-    Ok(c
-        .query(
-            "SELECT v.at, u.username, v.source, v.changes FROM person_versions v LEFT JOIN users u ON u.id = v.actor_id \
-             WHERE v.person_id = $1 ORDER BY v.id DESC LIMIT 100",
-            params![person_id],
-        )?
+    let rows = c.query(
+        "SELECT v.at, v.actor_id, v.source, v.changes FROM person_versions v \
+         WHERE v.person_id = $1 ORDER BY v.id DESC LIMIT 100",
+        params![person_id],
+    )?;
+    let names = crate::org::users::usernames(c, rows.iter().filter_map(|r| r.opt_i64(1)))?;
+    Ok(rows
         .iter()
         .map(|r| Version {
             at: r.i64(0),
-            actor: r.opt_str(1),
+            actor: r.opt_i64(1).and_then(|id| names.get(&id).cloned()),
             source: r.str(2),
             changes: serde_json::from_str(&r.str(3)).unwrap_or_default(),
         })

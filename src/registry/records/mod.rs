@@ -94,19 +94,21 @@ fn keep_version(
 }
 
 pub fn versions(c: &mut dyn Conn, entity: &str, entity_id: i64) -> Result<Vec<RecordVersion>> {
-    Ok(c.query(
-        "SELECT v.at, u.username, v.source, v.changes FROM record_versions v LEFT JOIN users u ON u.id = v.actor_id \
+    let rows = c.query(
+        "SELECT v.at, v.actor_id, v.source, v.changes FROM record_versions v \
          WHERE v.entity = $1 AND v.entity_id = $2 ORDER BY v.at DESC, v.id DESC LIMIT 200",
         params![entity, entity_id],
-    )?
-    .iter()
-    .map(|r| RecordVersion {
-        at: r.i64(0),
-        actor: r.opt_str(1),
-        source: r.str(2),
-        changes: serde_json::from_str(&r.str(3)).unwrap_or(serde_json::Value::Null),
-    })
-    .collect())
+    )?;
+    let names = crate::org::users::usernames(c, rows.iter().filter_map(|r| r.opt_i64(1)))?;
+    Ok(rows
+        .iter()
+        .map(|r| RecordVersion {
+            at: r.i64(0),
+            actor: r.opt_i64(1).and_then(|id| names.get(&id).cloned()),
+            source: r.str(2),
+            changes: serde_json::from_str(&r.str(3)).unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
 }
 
 /// A version's changes as a reader reads them: "居住状态：常住 → 暂住；联系电话：*** → 138****5678",
