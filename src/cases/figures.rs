@@ -146,25 +146,27 @@ pub fn figures(
     reach: &FigureReach,
 ) -> Result<FiguresReport, StoreError> {
     let rows = c.query(
-        "SELECT o.id, o.name, c.state, c.late, c.created_at, c.resolved_at, c.rating, c.place_path \
-         FROM cases c JOIN organisations o ON o.id = c.handler_org_id \
-         WHERE c.street_id = $1 AND c.created_at >= $2 ORDER BY o.id",
+        "SELECT c.handler_org_id, c.state, c.late, c.created_at, c.resolved_at, c.rating, c.place_path \
+         FROM cases c \
+         WHERE c.street_id = $1 AND c.created_at >= $2 AND c.handler_org_id IS NOT NULL \
+         ORDER BY c.handler_org_id",
         params![street_id, since.unwrap_or(i64::MIN)],
     )?;
+    let names = crate::org::orgs::names(c, rows.iter().map(|r| r.i64(0)))?;
     let mut street = Acc::default();
     street.f.org_name = street_name.to_string();
     let mut orgs: Vec<Acc> = Vec::new();
     for r in rows {
-        let state = State::parse(&r.str(2)).unwrap_or(State::New);
-        let (late, created, resolved, rating) = (r.bool(3), r.i64(4), r.opt_i64(5), r.opt_i64(6));
+        let state = State::parse(&r.str(1)).unwrap_or(State::New);
+        let (late, created, resolved, rating) = (r.bool(2), r.i64(3), r.opt_i64(4), r.opt_i64(5));
         street.add(state, late, created, resolved, rating);
-        if !reach.sees(r.i64(0), &r.str(7)) {
+        if !reach.sees(r.i64(0), &r.str(6)) {
             continue;
         }
         if orgs.last().is_none_or(|a| a.f.org_id != r.i64(0)) {
             let mut a = Acc::default();
             a.f.org_id = r.i64(0);
-            a.f.org_name = r.str(1);
+            a.f.org_name = names.get(&r.i64(0)).cloned().unwrap_or_default();
             orgs.push(a);
         }
         if let Some(a) = orgs.last_mut() {
