@@ -475,6 +475,22 @@ pub fn grid_worker_phone(c: &mut dyn Conn, path: &str) -> Result<Option<(String,
     Ok(None)
 }
 
+/// The active grid workers of the street that holds `place_path`, each with the path of a grid
+/// she works in: `(user id, grid path)`, by user id. Cases route to the one whose grid covers
+/// the place.
+pub fn grid_workers_of_street(c: &mut dyn Conn, place_path: &str) -> Result<Vec<(i64, String)>> {
+    Ok(c
+        .query(
+            "SELECT r.user_id, p.path FROM user_roles r JOIN places p ON p.id = r.place_id \
+             JOIN users u ON u.id = r.user_id WHERE r.role = 'grid_worker' AND u.active = 1 AND p.kind = 'grid' \
+             AND p.street_id = (SELECT street_id FROM places WHERE path = $1) ORDER BY r.user_id",
+            params![place_path],
+        )?
+        .iter()
+        .map(|r| (r.i64(0), r.str(1)))
+        .collect())
+}
+
 /// Usernames by account id: the actors another area's history names by id (a registry
 /// record's versions), read in one query instead of a join on `users`.
 pub fn usernames(
