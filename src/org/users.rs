@@ -491,6 +491,15 @@ pub fn grid_workers_of_street(c: &mut dyn Conn, place_path: &str) -> Result<Vec<
         .collect())
 }
 
+/// Whether an account is active and belongs to the street (a case can be dispatched to her).
+pub fn is_active_in(c: &mut dyn Conn, street_id: i64, user_id: i64) -> Result<bool> {
+    Ok(c.query_opt(
+        "SELECT id FROM users WHERE id = $1 AND street_id = $2 AND active = 1",
+        params![user_id, street_id],
+    )?
+    .is_some())
+}
+
 /// Usernames by account id: the actors another area's history names by id (a registry
 /// record's versions), read in one query instead of a join on `users`.
 pub fn usernames(
