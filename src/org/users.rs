@@ -500,6 +500,48 @@ pub fn is_active_in(c: &mut dyn Conn, street_id: i64, user_id: i64) -> Result<bo
     .is_some())
 }
 
+/// The active accounts holding a grant for an organisation (whom its work is told to).
+pub fn active_members(c: &mut dyn Conn, org_id: i64) -> Result<Vec<i64>> {
+    Ok(c
+        .query(
+            "SELECT r.user_id FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.org_id = $1 AND u.active = 1",
+            params![org_id],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect())
+}
+
+/// One active account's grant at a place: who holds which role where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlaceGrant {
+    pub user_id: i64,
+    pub path: String,
+    /// The place's kind (street, community, …).
+    pub kind: String,
+    /// The role's code.
+    pub role: String,
+}
+
+/// The active accounts' grants at the street's places, the street itself and the districts:
+/// the officials a street's case may be told to, each filtered by the caller.
+pub fn place_grants_for_street(c: &mut dyn Conn, street_id: i64) -> Result<Vec<PlaceGrant>> {
+    Ok(c
+        .query(
+            "SELECT r.user_id, p.path, p.kind, r.role FROM user_roles r JOIN places p ON p.id = r.place_id \
+             JOIN users u ON u.id = r.user_id WHERE u.active = 1 AND (p.street_id = $1 OR p.id = $1 OR p.kind = 'district')",
+            params![street_id],
+        )?
+        .iter()
+        .map(|r| PlaceGrant {
+            user_id: r.i64(0),
+            path: r.str(1),
+            kind: r.str(2),
+            role: r.str(3),
+        })
+        .collect())
+}
+
 /// Usernames by account id: the actors another area's history names by id (a registry
 /// record's versions), read in one query instead of a join on `users`.
 pub fn usernames(
