@@ -326,6 +326,27 @@ pub fn end_person_tag(
     Ok(Ok(()))
 }
 
+/// Deletes the tags `tag` that ended before `cutoff` (`YYYY-MM-DD`), for the retention
+/// purge: the people who held them (to name in the audit log) and how many were deleted.
+pub fn purge_ended_tags(c: &mut dyn Conn, tag: &str, cutoff: &str) -> Result<(Vec<i64>, u64)> {
+    let people: Vec<i64> = c
+        .query(
+            "SELECT person_id FROM person_tags WHERE tag = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+            params![tag, cutoff],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect();
+    if people.is_empty() {
+        return Ok((people, 0));
+    }
+    let n = c.exec(
+        "DELETE FROM person_tags WHERE tag = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+        params![tag, cutoff],
+    )?;
+    Ok((people, n))
+}
+
 /// The uses a unit can have, for forms.
 pub fn unit_uses() -> &'static [&'static str] {
     &UNIT_USES
