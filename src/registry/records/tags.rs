@@ -326,6 +326,36 @@ pub fn end_person_tag(
     Ok(Ok(()))
 }
 
+/// The tags valid on `today` (`YYYY-MM-DD`) of a person and of the people living in a unit
+/// (a device's person and the flat it is in), each once, in order.
+pub fn tags_at(
+    c: &mut dyn Conn,
+    street_id: i64,
+    person_id: Option<i64>,
+    unit_id: i64,
+    today: &str,
+) -> Result<Vec<String>> {
+    let mut p = params![street_id, unit_id, today].to_vec();
+    let person = match person_id {
+        Some(id) => {
+            p.push(Val::Int(id));
+            "person_id = $4 OR "
+        }
+        None => "",
+    };
+    Ok(c.query(
+        &format!(
+            "SELECT DISTINCT tag FROM person_tags WHERE street_id = $1 \
+                 AND ({person}person_id IN (SELECT id FROM persons WHERE unit_id = $2)) \
+                 AND valid_from <= $3 AND (valid_to IS NULL OR valid_to >= $3) ORDER BY tag"
+        ),
+        &p,
+    )?
+    .into_iter()
+    .map(|r| r.str(0))
+    .collect())
+}
+
 /// Deletes the tags `tag` that ended before `cutoff` (`YYYY-MM-DD`), for the retention
 /// purge: the people who held them (to name in the audit log) and how many were deleted.
 pub fn purge_ended_tags(c: &mut dyn Conn, tag: &str, cutoff: &str) -> Result<(Vec<i64>, u64)> {
