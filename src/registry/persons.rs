@@ -137,6 +137,34 @@ pub fn home_unit(c: &mut dyn Conn, id: i64) -> Result<Option<i64>> {
     )
 }
 
+/// A person holding a tag, at home: who the demo street fits devices for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaggedAtHome {
+    pub person_id: i64,
+    pub unit_id: i64,
+    pub unit_path: String,
+    pub household_id: Option<i64>,
+}
+
+/// The people of a street who hold `tag` and have not left, with their home unit, by id.
+pub fn tagged_at_home(c: &mut dyn Conn, street_id: i64, tag: &str) -> Result<Vec<TaggedAtHome>> {
+    Ok(c
+        .query(
+            "SELECT p.id, p.unit_id, u.path, p.household_id FROM persons p JOIN person_tags t ON t.person_id = p.id \
+             JOIN places u ON u.id = p.unit_id WHERE t.tag = $2 AND p.street_id = $1 AND p.residence <> 'left' \
+             ORDER BY p.id",
+            params![street_id, tag],
+        )?
+        .iter()
+        .map(|r| TaggedAtHome {
+            person_id: r.i64(0),
+            unit_id: r.i64(1),
+            unit_path: r.str(2),
+            household_id: r.opt_i64(3),
+        })
+        .collect())
+}
+
 pub fn exists(c: &mut dyn Conn, id: i64) -> Result<bool> {
     Ok(
         c.query_opt("SELECT id FROM persons WHERE id = $1", params![id])?
