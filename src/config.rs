@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::kernel::i18n::en_zh;
+
 /// A value that must never be printed: `Debug` shows only that it is set.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -433,7 +435,7 @@ impl Config {
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
                 key: "work_hours",
-                err: format!("{w:?} is not like \"07-20\" / 工作时间格式应为 07-20"),
+                err: en_zh("config.work_hours", &[("value", &format!("{w:?}"))]),
             })?;
         }
         Ok(())
@@ -547,19 +549,14 @@ impl Config {
         if let Some(u) = &self.map_tile_url {
             tile_origin(u).ok_or_else(|| ConfigError::Invalid {
                 key: "map_tile_url",
-                err: format!(
-                    "{u:?} is not a tile address like https://tiles.example.cn/{{z}}/{{x}}/{{y}}.png \
-                     / 瓦片地址格式应为 https://tiles.example.cn/{{z}}/{{x}}/{{y}}.png"
-                ),
+                err: en_zh("config.tile_url", &[("value", &format!("{u:?}"))]),
             })?;
             if self.map_tile_attribution.trim().is_empty()
                 || self.map_tile_attribution.chars().count() > 300
             {
                 return Err(ConfigError::Invalid {
                     key: "map_tile_attribution",
-                    err: "a tile layer needs its provider's credit (1–300 characters) \
-                          / 瓦片图层须注明来源（1–300 字）"
-                        .into(),
+                    err: en_zh("config.tile_attribution", &[]),
                 });
             }
         }
@@ -574,10 +571,7 @@ impl Config {
         if self.listen.parse::<SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "listen",
-                err: format!(
-                    "{:?} is not an address like 127.0.0.1:8080 / 监听地址格式应为 127.0.0.1:8080",
-                    self.listen
-                ),
+                err: en_zh("config.listen", &[("value", &format!("{:?}", self.listen))]),
             });
         }
         if let Some(u) = &self.audit_witness.url
@@ -585,7 +579,7 @@ impl Config {
         {
             return Err(ConfigError::Invalid {
                 key: "audit_witness_url",
-                err: "must start with http:// or https:// / 须以 http:// 或 https:// 开头".into(),
+                err: en_zh("config.witness_url", &[]),
             });
         }
         if let Some(f) = &self.audit_witness.file
@@ -593,10 +587,7 @@ impl Config {
         {
             return Err(ConfigError::Invalid {
                 key: "audit_witness_file",
-                err: format!(
-                    "{} must be an absolute path (on another disk) / 须为绝对路径（在另一块磁盘上）",
-                    f.display()
-                ),
+                err: en_zh("config.witness_file", &[("path", &f.display())]),
             });
         }
         if self.session_idle_minutes <= 0 || self.session_max_hours <= 0 {
@@ -672,9 +663,7 @@ fn prepare_dir(dir: &Path) -> Result<(), String> {
 fn zone(name: &str) -> Result<chrono_tz::Tz, ConfigError> {
     name.trim().parse().map_err(|_| ConfigError::Invalid {
         key: "time_zone",
-        err: format!(
-            "{name:?} is not a time zone name like \"Asia/Shanghai\" / 时区应为 IANA 名称，如 \"Asia/Shanghai\""
-        ),
+        err: en_zh("config.time_zone", &[("value", &format!("{name:?}"))]),
     })
 }
 

@@ -19,6 +19,7 @@ use sha2::Digest;
 
 use super::merkle::{self, Frontier, Hash, Nodes};
 use super::{Entry, Head, heads};
+use crate::kernel::i18n::en_zh;
 use crate::params;
 use crate::store::{Conn, Result, StoreError};
 
@@ -63,80 +64,55 @@ pub enum Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Problem::Missing { seq } => {
-                write!(f, "entry {seq} is missing (deleted) / 第 {seq} 条记录缺失")
-            }
+        let k = |key: &str, args: &[(&str, &dyn std::fmt::Display)]| {
+            en_zh(&format!("audit.verify.{key}"), args)
+        };
+        f.write_str(&match self {
+            Problem::Missing { seq } => k("missing", &[("seq", seq)]),
             Problem::OutOfPlace {
                 seq,
                 claims: Some(c),
-            } => {
-                write!(
-                    f,
-                    "entry {seq} holds the content of entry {c} (inserted or reordered) / 第 {seq} 条记录位置被改动"
-                )
+            } => k("out_of_place", &[("seq", seq), ("claims", c)]),
+            Problem::OutOfPlace { seq, claims: None } => k("not_an_entry", &[("seq", seq)]),
+            Problem::Edited { seq } => k("edited", &[("seq", seq)]),
+            Problem::BadSignature { size } => k("bad_signature", &[("size", size)]),
+            Problem::RootMismatch { size, after } => {
+                k("root_mismatch", &[("size", size), ("after", after)])
             }
-            Problem::OutOfPlace { seq, claims: None } => {
-                write!(
-                    f,
-                    "entry {seq} is not a valid log entry (inserted or overwritten) / 第 {seq} 条记录无效"
-                )
+            Problem::Truncated { size, entries } => {
+                k("truncated", &[("size", size), ("entries", entries)])
             }
-            Problem::Edited { seq } => write!(f, "entry {seq} was edited / 第 {seq} 条记录被篡改"),
-            Problem::BadSignature { size } => {
-                write!(
-                    f,
-                    "the signed tree head at size {size} has a bad signature / 规模 {size} 的树头签名无效"
-                )
+            Problem::KeptBadSignature { size } => k("kept_bad_signature", &[("size", size)]),
+            Problem::RolledBack { size, entries } => {
+                k("rolled_back", &[("size", size), ("entries", entries)])
             }
-            Problem::RootMismatch { size, after } => write!(
-                f,
-                "the tree head at size {size} does not match the entries: an entry after {after} and before {size} was changed / 规模 {size} 的树头与记录不符"
-            ),
-            Problem::Truncated { size, entries } => write!(
-                f,
-                "the tree head at size {size} covers more than the {entries} entries stored: entries were removed / 记录被删除"
-            ),
-            Problem::KeptBadSignature { size } => write!(
-                f,
-                "the kept tree head at size {size} does not verify under the log key (forged, or the key was replaced) / 保存的规模 {size} 的树头签名无效"
-            ),
-            Problem::RolledBack { size, entries } => write!(
-                f,
-                "rolled back: the kept tree head covers {size} entries, the log holds only {entries} / 日志被回滚：保存的树头有 {size} 条，现存 {entries} 条"
-            ),
-            Problem::Inconsistent { size } => write!(
-                f,
-                "the log is not consistent with the kept tree head at size {size}: entries it covered were rewritten / 日志与保存的规模 {size} 的树头不一致"
-            ),
+            Problem::Inconsistent { size } => k("inconsistent", &[("size", size)]),
             Problem::Column {
                 seq,
                 column,
                 stored,
                 body,
-            } => write!(
-                f,
-                "entry {seq}: column {column} holds {stored:?} but the hashed entry says {body:?} / 第 {seq} 条记录的 {column} 列被改动"
+            } => k(
+                "column",
+                &[
+                    ("seq", seq),
+                    ("column", column),
+                    ("stored", &format!("{stored:?}")),
+                    ("body", &format!("{body:?}")),
+                ],
             ),
-            Problem::IndexMissing { subject, seq } => write!(
-                f,
-                "the subject index lacks {subject} for entry {seq} (hidden from their access log) / 主体索引缺少第 {seq} 条记录的 {subject}"
+            Problem::IndexMissing { subject, seq } => {
+                k("index_missing", &[("subject", subject), ("seq", seq)])
+            }
+            Problem::IndexExtra { subject, seq } => {
+                k("index_extra", &[("subject", subject), ("seq", seq)])
+            }
+            Problem::Located { seq, size } => k("located", &[("seq", seq), ("size", size)]),
+            Problem::LocatedRange { from, to, size } => k(
+                "located_range",
+                &[("from", from), ("last", &(to - 1)), ("size", size)],
             ),
-            Problem::IndexExtra { subject, seq } => write!(
-                f,
-                "the subject index lists {subject} for entry {seq}, which does not name them / 主体索引多出第 {seq} 条记录的 {subject}"
-            ),
-            Problem::Located { seq, size } => write!(
-                f,
-                "located: entry {seq} differs from what the tree head at size {size} signed / 定位：第 {seq} 条记录被篡改"
-            ),
-            Problem::LocatedRange { from, to, size } => write!(
-                f,
-                "located: an entry from {from} to {} differs from what the tree head at size {size} signed (the stored subtree hashes were rewritten too) / 定位：第 {from} 至 {} 条记录之一被篡改",
-                to - 1,
-                to - 1
-            ),
-        }
+        })
     }
 }
 

@@ -213,14 +213,16 @@ pub fn route(
 
 /// The routes of a category, for the catalogue page: (place name, organisation name).
 pub fn routes_of(c: &mut dyn Conn, category_id: i64) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(c
-        .query(
-            "SELECT p.name, o.name FROM category_routes r JOIN places p ON p.id = r.place_id \
-             JOIN organisations o ON o.id = r.org_id WHERE r.category_id = $1 ORDER BY r.place_path",
-            params![category_id],
-        )?
+    let rows = c.query(
+        "SELECT p.name, r.org_id FROM category_routes r JOIN places p ON p.id = r.place_id \
+         WHERE r.category_id = $1 ORDER BY r.place_path",
+        params![category_id],
+    )?;
+    let names = crate::org::orgs::names(c, rows.iter().map(|r| r.i64(1)))?;
+    // A route names an organisation by a foreign key, so every name is found.
+    Ok(rows
         .iter()
-        .map(|r| (r.str(0), r.str(1)))
+        .filter_map(|r| Some((r.str(0), names.get(&r.i64(1))?.clone())))
         .collect())
 }
 

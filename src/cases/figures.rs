@@ -180,13 +180,13 @@ pub fn figures(
     };
     let rows = c.query(
         &format!(
-            "SELECT f.org_id, f.area_path, {sums}, o.name FROM case_figures f \
-             JOIN organisations o ON o.id = f.org_id \
-             WHERE f.street_id = $1 AND {days} GROUP BY f.org_id, o.name, f.area_path \
+            "SELECT f.org_id, f.area_path, {sums} FROM case_figures f \
+             WHERE f.street_id = $1 AND {days} GROUP BY f.org_id, f.area_path \
              ORDER BY f.org_id"
         ),
         params![street_id, first],
     )?;
+    let names = crate::org::orgs::names(c, rows.iter().map(|r| r.i64(0)))?;
     let mut street = Acc::default();
     street.f.org_name = street_name.to_string();
     let mut orgs: Vec<Acc> = Vec::new();
@@ -199,7 +199,7 @@ pub fn figures(
         if orgs.last().is_none_or(|a| a.f.org_id != org) {
             let mut a = Acc::default();
             a.f.org_id = org;
-            a.f.org_name = r.str(21);
+            a.f.org_name = names.get(&org).cloned().unwrap_or_default();
             orgs.push(a);
         }
         if let Some(a) = orgs.last_mut() {

@@ -398,16 +398,10 @@ pub fn create(
 
 /// The grid worker responsible for a place: a grid worker of the grid that contains it.
 pub fn grid_worker_for(c: &mut dyn Conn, place_path: &str) -> Result<Option<i64>, StoreError> {
-    let rows = c.query(
-        "SELECT r.user_id, p.path FROM user_roles r JOIN places p ON p.id = r.place_id \
-         JOIN users u ON u.id = r.user_id WHERE r.role = 'grid_worker' AND u.active = 1 AND p.kind = 'grid' \
-         AND p.street_id = (SELECT street_id FROM places WHERE path = $1) ORDER BY r.user_id",
-        params![place_path],
-    )?;
-    Ok(rows
-        .iter()
-        .find(|r| crate::org::Scope::covers(&[r.str(1)], place_path))
-        .map(|r| r.i64(0)))
+    Ok(crate::org::users::grid_workers_of_street(c, place_path)?
+        .into_iter()
+        .find(|(_, grid)| crate::org::Scope::covers(std::slice::from_ref(grid), place_path))
+        .map(|(id, _)| id))
 }
 
 /// Opens a case from a sensor alert (for the sensing module): channel `sensor`, routed like any

@@ -669,19 +669,15 @@ pub fn apply(
                 ),
                 other => other,
             };
-            if let Some(o) = org {
-                c.query_opt(
-                    "SELECT id FROM organisations WHERE id = $1 AND street_id = $2 AND retired_at IS NULL",
-                    params![o, case.street_id],
-                )?
-                .ok_or(CaseError::Invalid("case.err_org"))?;
+            if let Some(o) = org
+                && !crate::org::orgs::is_active(c, case.street_id, o)?
+            {
+                return Err(CaseError::Invalid("case.err_org"));
             }
-            if let Some(u) = user {
-                c.query_opt(
-                    "SELECT id FROM users WHERE id = $1 AND street_id = $2 AND active = 1",
-                    params![u, case.street_id],
-                )?
-                .ok_or(CaseError::Invalid("case.err_user"))?;
+            if let Some(u) = user
+                && !crate::org::users::is_active_in(c, case.street_id, u)?
+            {
+                return Err(CaseError::Invalid("case.err_user"));
             }
             n.handler_org_id = org;
             n.handler_user_id = user;

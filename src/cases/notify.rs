@@ -16,6 +16,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::kernel::i18n::en_zh;
 use crate::params;
 use crate::store::{Conn, Result, StoreError};
 
@@ -55,14 +56,7 @@ pub fn to_handler(
 ) -> Result<()> {
     let mut users: Vec<i64> = user.into_iter().collect();
     if let Some(o) = org {
-        users.extend(
-            c.query(
-                "SELECT r.user_id FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.org_id = $1 AND u.active = 1",
-                params![o],
-            )?
-            .iter()
-            .map(|r| r.i64(0)),
-        );
+        users.extend(crate::org::users::active_members(c, o)?);
         enqueue_webhook(c, street_id, o, kind, case_id, note, now)?;
     }
     to_users(c, street_id, &users, kind, case_id, note, now)
@@ -102,19 +96,14 @@ pub fn dispatchers(
         2 => (&["street"], &["street_admin"]),
         _ => (&["district"], &["district_admin"]),
     };
-    let rows = c.query(
-        "SELECT r.user_id, p.path, p.kind, r.role FROM user_roles r JOIN places p ON p.id = r.place_id \
-         JOIN users u ON u.id = r.user_id WHERE u.active = 1 AND (p.street_id = $1 OR p.id = $1 OR p.kind = 'district')",
-        params![street_id],
-    )?;
-    Ok(rows
-        .iter()
-        .filter(|r| {
-            kinds.contains(&r.str(2).as_str())
-                && roles.contains(&r.str(3).as_str())
-                && crate::org::Scope::covers(&[r.str(1)], place_path)
+    Ok(crate::org::users::place_grants_for_street(c, street_id)?
+        .into_iter()
+        .filter(|g| {
+            kinds.contains(&g.kind.as_str())
+                && roles.contains(&g.role.as_str())
+                && crate::org::Scope::covers(std::slice::from_ref(&g.path), place_path)
         })
-        .map(|r| r.i64(0))
+        .map(|g| g.user_id)
         .collect())
 }
 
@@ -326,8 +315,9 @@ impl AllowList {
                     match b.parse::<u8>() {
                         Ok(n) if n <= max => out.nets.push((ip, n)),
                         _ => {
-                            return Err(format!(
-                                "{e:?} is not an address range like 10.1.0.0/16 / 地址段格式应为 10.1.0.0/16"
+                            return Err(en_zh(
+                                "case.webhook_allow.range",
+                                &[("entry", &format!("{e:?}"))],
                             ));
                         }
                     }
@@ -339,8 +329,9 @@ impl AllowList {
                     out.hosts.push(e.to_ascii_lowercase())
                 }
                 _ => {
-                    return Err(format!(
-                        "{e:?} is neither an address, a range nor a host name / 不是地址、地址段或主机名"
+                    return Err(en_zh(
+                        "case.webhook_allow.entry",
+                        &[("entry", &format!("{e:?}"))],
                     ));
                 }
             }

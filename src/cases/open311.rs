@@ -26,7 +26,7 @@ use super::published::{
     Published, jurisdiction, key_by_hash, key_hash, load_requests, public_token,
 };
 use super::{CaseError, Category, Channel, FieldType, NewCase};
-use crate::kernel::i18n::Tr;
+use crate::kernel::i18n::{Tr, en_zh};
 use crate::state::AppState;
 use crate::store::{Conn, StoreError, now_ms};
 
@@ -52,7 +52,7 @@ fn split(file: &str) -> Result<(&str, Format), Failure> {
         Some((_, ext)) => Err(Failure::new(
             Format::Xml,
             StatusCode::NOT_FOUND,
-            &format!("format not supported: .{ext} (use .xml or .json) / 不支持的格式"),
+            &en_zh("open311.format", &[("ext", &ext)]),
         )),
         None => Ok((file, Format::Xml)),
     }
@@ -275,14 +275,8 @@ fn discovery(state: &AppState, fmt: Format) -> Out {
         .unwrap_or_else(|| format!("http://{}", state.cfg.listen));
     let doc = Node::Obj(vec![
         ("changeset", text("2026-11-29T00:00:00+08:00")),
-        (
-            "contact",
-            text("linli (邻里) — the street's operations centre / 街道城运中心"),
-        ),
-        (
-            "key_service",
-            text("Ask the street administrator for an api_key / 请向街道管理员申请 api_key"),
-        ),
+        ("contact", text(en_zh("open311.contact", &[]))),
+        ("key_service", text(en_zh("open311.key_service", &[]))),
         (
             "endpoints",
             Node::List(

@@ -21,11 +21,8 @@ impl Proxies {
                 Some((a, b)) => (a, Some(b)),
                 None => (e, None),
             };
-            let bad = || {
-                format!(
-                    "{e:?} is not an address or a range like 10.0.0.0/8 / 不是地址或地址段（如 10.0.0.0/8）"
-                )
-            };
+            let bad =
+                || crate::kernel::i18n::en_zh("config.proxy", &[("entry", &format!("{e:?}"))]);
             let ip = canonical(
                 addr.trim_matches(['[', ']'])
                     .parse::<IpAddr>()

@@ -139,6 +139,17 @@ pub fn both(key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
     )
 }
 
+/// The same, English first, "English / 中文": an operator's message read in a terminal or a
+/// log (the command line, the configuration, the audit log's verification, the store's
+/// refusals at start), which keeps both languages whole.
+pub fn en_zh(key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+    format!(
+        "{} / {}",
+        Tr(Lang::En).fill(key, args),
+        Tr(Lang::Zh).fill(key, args)
+    )
+}
+
 /// The text for `key`; the key itself when missing (a test keeps that from happening).
 pub fn tr(lang: Lang, key: &str) -> &'static str {
     let (zh, en) = catalogues();
@@ -178,11 +189,31 @@ impl Tr {
         self.s(key).replace("{n}", &n.to_string())
     }
     /// Replaces each `{name}` in a message by its value: `t.fill("k", &[("n", &3)])`.
+    /// One pass over the message, so a value that itself holds `{name}` stays as it is.
     pub fn fill(&self, key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
-        let mut out = self.s(key).to_string();
-        for (name, v) in args {
-            out = out.replace(&format!("{{{name}}}"), &v.to_string());
+        let mut rest = self.s(key);
+        let mut out = String::with_capacity(rest.len());
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let arg = after.find('}').and_then(|close| {
+                let name = &after[..close];
+                args.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (close, v))
+            });
+            match arg {
+                Some((close, v)) => {
+                    out.push_str(&v.to_string());
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
+        out.push_str(rest);
         out
     }
     pub fn lang(&self) -> &'static str {

@@ -52,12 +52,6 @@ pub fn fold_width(s: &str) -> String {
         .to_string()
 }
 
-/// The same refusal in both languages, for the places that report a literal message (an
-/// import's refused rows).
-pub fn refused_message() -> &'static str {
-    "含有控制字符或文字方向控制符 / contains control characters or text-direction overrides"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

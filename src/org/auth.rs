@@ -69,6 +69,13 @@ pub fn create_api_token(
     Ok((token, expires))
 }
 
+/// Deletes the sessions and API tokens that expired before `now`: (sessions, tokens).
+pub fn purge_expired(c: &mut dyn Conn, now: i64) -> Result<(u64, u64)> {
+    let sessions = c.exec("DELETE FROM sessions WHERE expires_at < $1", params![now])?;
+    let tokens = c.exec("DELETE FROM api_tokens WHERE expires_at < $1", params![now])?;
+    Ok((sessions, tokens))
+}
+
 pub fn revoke_api_token(c: &mut dyn Conn, token: &str) -> Result<bool> {
     Ok(c.exec(
         "DELETE FROM api_tokens WHERE token_hash = $1",

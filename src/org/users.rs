@@ -475,6 +475,99 @@ pub fn grid_worker_phone(c: &mut dyn Conn, path: &str) -> Result<Option<(String,
     Ok(None)
 }
 
+/// The active grid workers of the street that holds `place_path`, each with the path of a grid
+/// she works in: `(user id, grid path)`, by user id. Cases route to the one whose grid covers
+/// the place.
+pub fn grid_workers_of_street(c: &mut dyn Conn, place_path: &str) -> Result<Vec<(i64, String)>> {
+    Ok(c
+        .query(
+            "SELECT r.user_id, p.path FROM user_roles r JOIN places p ON p.id = r.place_id \
+             JOIN users u ON u.id = r.user_id WHERE r.role = 'grid_worker' AND u.active = 1 AND p.kind = 'grid' \
+             AND p.street_id = (SELECT street_id FROM places WHERE path = $1) ORDER BY r.user_id",
+            params![place_path],
+        )?
+        .iter()
+        .map(|r| (r.i64(0), r.str(1)))
+        .collect())
+}
+
+/// Whether an account is active and belongs to the street (a case can be dispatched to her).
+pub fn is_active_in(c: &mut dyn Conn, street_id: i64, user_id: i64) -> Result<bool> {
+    Ok(c.query_opt(
+        "SELECT id FROM users WHERE id = $1 AND street_id = $2 AND active = 1",
+        params![user_id, street_id],
+    )?
+    .is_some())
+}
+
+/// The active accounts holding a grant for an organisation (whom its work is told to).
+pub fn active_members(c: &mut dyn Conn, org_id: i64) -> Result<Vec<i64>> {
+    Ok(c
+        .query(
+            "SELECT r.user_id FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.org_id = $1 AND u.active = 1",
+            params![org_id],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect())
+}
+
+/// One active account's grant at a place: who holds which role where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlaceGrant {
+    pub user_id: i64,
+    pub path: String,
+    /// The place's kind (street, community, …).
+    pub kind: String,
+    /// The role's code.
+    pub role: String,
+}
+
+/// The active accounts' grants at the street's places, the street itself and the districts:
+/// the officials a street's case may be told to, each filtered by the caller.
+pub fn place_grants_for_street(c: &mut dyn Conn, street_id: i64) -> Result<Vec<PlaceGrant>> {
+    Ok(c
+        .query(
+            "SELECT r.user_id, p.path, p.kind, r.role FROM user_roles r JOIN places p ON p.id = r.place_id \
+             JOIN users u ON u.id = r.user_id WHERE u.active = 1 AND (p.street_id = $1 OR p.id = $1 OR p.kind = 'district')",
+            params![street_id],
+        )?
+        .iter()
+        .map(|r| PlaceGrant {
+            user_id: r.i64(0),
+            path: r.str(1),
+            kind: r.str(2),
+            role: r.str(3),
+        })
+        .collect())
+}
+
+/// Usernames by account id: the actors another area's history names by id (a registry
+/// record's versions), read in one query instead of a join on `users`.
+pub fn usernames(
+    c: &mut dyn Conn,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, String>> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let p: Vec<crate::store::Val> = ids.iter().map(|&i| crate::store::Val::Int(i)).collect();
+    Ok(c.query(
+        &format!(
+            "SELECT id, username FROM users WHERE id IN ({})",
+            marks.join(", ")
+        ),
+        &p,
+    )?
+    .iter()
+    .map(|r| (r.i64(0), r.str(1)))
+    .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

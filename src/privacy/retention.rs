@@ -27,29 +27,17 @@ pub fn purge(
         let cutoff = (today - chrono::Days::new(*days as u64))
             .format("%Y-%m-%d")
             .to_string();
-        let people: Vec<i64> = c
-            .query(
-                "SELECT person_id FROM person_tags WHERE tag = $1 AND valid_to IS NOT NULL AND valid_to < $2",
-                params![tag.as_str(), cutoff.clone()],
-            )?
-            .iter()
-            .map(|r| r.i64(0))
-            .collect();
+        let (people, n) = crate::registry::records::purge_ended_tags(c, tag, &cutoff)?;
         if people.is_empty() {
             continue;
         }
-        let n = c.exec(
-            "DELETE FROM person_tags WHERE tag = $1 AND valid_to IS NOT NULL AND valid_to < $2",
-            params![tag.as_str(), cutoff],
-        )?;
         out.tags += n;
         let mut e = NewEntry::anonymous(Action::Change, "system");
         e.subjects = people.into_iter().map(audit::person).collect();
         e.purpose = Some(format!("retention: {tag} tags {days} days after they end"));
         audit::append(c, vec![e])?;
     }
-    out.sessions = c.exec("DELETE FROM sessions WHERE expires_at < $1", params![now])?;
-    out.tokens = c.exec("DELETE FROM api_tokens WHERE expires_at < $1", params![now])?;
+    (out.sessions, out.tokens) = crate::org::auth::purge_expired(c, now)?;
     c.exec(
         "INSERT INTO job_runs (job, last_run_at) VALUES ('retention', $1) ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at",
         params![now],

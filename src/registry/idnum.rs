@@ -12,6 +12,7 @@
 //! into logs by accident; use [`IdNumber::as_str`] (or `Display`) when the full
 //! number is really needed.
 
+use crate::kernel::i18n::both;
 use std::fmt;
 use std::str::FromStr;
 
@@ -92,30 +93,16 @@ pub enum IdNumberError {
 
 impl fmt::Display for IdNumberError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            IdNumberError::Length => f.write_str(
-                "身份证号位数不对（应为 18 位，老证 15 位） / \
-                 ID number must have 18 characters (or 15 for an old-style card)",
+        f.write_str(&match self {
+            IdNumberError::Length => both("registry.id_number.length", &[]),
+            IdNumberError::BadCharacter => both("registry.id_number.character", &[]),
+            IdNumberError::BadCheckDigit { expected, found } => both(
+                "registry.id_number.check_digit",
+                &[("expected", expected), ("found", found)],
             ),
-            IdNumberError::BadCharacter => f.write_str(
-                "身份证号只能包含数字，最后一位可以是 X / \
-                 ID number may only contain digits, the last one may be X",
-            ),
-            IdNumberError::BadCheckDigit { expected, found } => write!(
-                f,
-                "身份证号校验位错误（应为 {expected}，实为 {found}），请核对是否输错 / \
-                 ID number check character is wrong (expected {expected}, found {found}); \
-                 please check for a typo"
-            ),
-            IdNumberError::BadBirthDate => f.write_str(
-                "身份证号中的出生日期无效（不存在、晚于今天或早于 1900 年） / \
-                 the birth date inside the ID number is invalid \
-                 (no such date, in the future, or before 1900)",
-            ),
-            IdNumberError::BadRegion => f.write_str(
-                "身份证号前 6 位地区码无效 / the region code (first 6 digits) of the ID number is invalid",
-            ),
-        }
+            IdNumberError::BadBirthDate => both("registry.id_number.birth_date", &[]),
+            IdNumberError::BadRegion => both("registry.id_number.region", &[]),
+        })
     }
 }
 
@@ -354,21 +341,15 @@ pub enum PhoneError {
 
 impl fmt::Display for PhoneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PhoneError::Empty => "电话号码为空 / phone number is empty",
-            PhoneError::BadCharacter => {
-                "电话号码只能包含数字、空格、横线和 +86 前缀 / \
-                 phone number may only contain digits, spaces, dashes and a +86 prefix"
-            }
-            PhoneError::BadMobile => {
-                "手机号应为 11 位、以 13–19 开头 / \
-                 mobile number must have 11 digits and start with 13–19"
-            }
-            PhoneError::BadLandline => {
-                "固定电话应为区号（0 加 2–3 位）加 7–8 位号码，如 021-58881234 / \
-                 landline must be an area code (0 + 2–3 digits) and 7–8 digits, e.g. 021-58881234"
-            }
-        })
+        f.write_str(&both(
+            match self {
+                PhoneError::Empty => "registry.phone.empty",
+                PhoneError::BadCharacter => "registry.phone.character",
+                PhoneError::BadMobile => "registry.phone.mobile",
+                PhoneError::BadLandline => "registry.phone.landline",
+            },
+            &[],
+        ))
     }
 }
 

@@ -402,14 +402,7 @@ fn plan(
             problems.push(both("import.problem.name_missing", &[]));
         }
         if crate::kernel::text::check_line(&name).is_err() {
-            refuse(
-                &mut report,
-                *row,
-                both(
-                    "import.problem.name_refused",
-                    &[("message", &crate::kernel::text::refused_message())],
-                ),
-            );
+            refuse(&mut report, *row, both("import.problem.name_refused", &[]));
             continue;
         }
         let id = match IdNumber::parse(&get("id_number")) {

@@ -137,6 +137,34 @@ pub fn home_unit(c: &mut dyn Conn, id: i64) -> Result<Option<i64>> {
     )
 }
 
+/// A person holding a tag, at home: who the demo street fits devices for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaggedAtHome {
+    pub person_id: i64,
+    pub unit_id: i64,
+    pub unit_path: String,
+    pub household_id: Option<i64>,
+}
+
+/// The people of a street who hold `tag` and have not left, with their home unit, by id.
+pub fn tagged_at_home(c: &mut dyn Conn, street_id: i64, tag: &str) -> Result<Vec<TaggedAtHome>> {
+    Ok(c
+        .query(
+            "SELECT p.id, p.unit_id, u.path, p.household_id FROM persons p JOIN person_tags t ON t.person_id = p.id \
+             JOIN places u ON u.id = p.unit_id WHERE t.tag = $2 AND p.street_id = $1 AND p.residence <> 'left' \
+             ORDER BY p.id",
+            params![street_id, tag],
+        )?
+        .iter()
+        .map(|r| TaggedAtHome {
+            person_id: r.i64(0),
+            unit_id: r.i64(1),
+            unit_path: r.str(2),
+            household_id: r.opt_i64(3),
+        })
+        .collect())
+}
+
 pub fn exists(c: &mut dyn Conn, id: i64) -> Result<bool> {
     Ok(
         c.query_opt("SELECT id FROM persons WHERE id = $1", params![id])?
@@ -381,16 +409,17 @@ pub struct Version {
 }
 
 pub fn history(c: &mut dyn Conn, person_id: i64) -> Result<Vec<Version>> {
-    Ok(c
-        .query(
-            "SELECT v.at, u.username, v.source, v.changes FROM person_versions v LEFT JOIN users u ON u.id = v.actor_id \
-             WHERE v.person_id = $1 ORDER BY v.id DESC LIMIT 100",
-            params![person_id],
-        )?
+    let rows = c.query(
+        "SELECT v.at, v.actor_id, v.source, v.changes FROM person_versions v \
+         WHERE v.person_id = $1 ORDER BY v.id DESC LIMIT 100",
+        params![person_id],
+    )?;
+    let names = crate::org::users::usernames(c, rows.iter().filter_map(|r| r.opt_i64(1)))?;
+    Ok(rows
         .iter()
         .map(|r| Version {
             at: r.i64(0),
-            actor: r.opt_str(1),
+            actor: r.opt_i64(1).and_then(|id| names.get(&id).cloned()),
             source: r.str(2),
             changes: serde_json::from_str(&r.str(3)).unwrap_or_default(),
         })

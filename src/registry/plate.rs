@@ -9,6 +9,7 @@
 use std::fmt;
 
 use super::import::normalise;
+use crate::kernel::i18n::both;
 
 const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
 const SUFFIXES: &str = "挂学警港澳";
@@ -21,27 +22,17 @@ pub struct Plate {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PlateError {
-    #[error("车牌号为空 / the plate is empty")]
+    #[error("{}", both("registry.plate.empty", &[]))]
     Empty,
-    #[error(
-        "车牌第一位应是省份简称，如“沪” / the plate must begin with a province's abbreviation such as 沪"
-    )]
+    #[error("{}", both("registry.plate.province", &[]))]
     Province,
-    #[error(
-        "车牌第二位应是发牌机关字母（不含 I、O） / the second character must be the issuing office's letter (not I or O)"
-    )]
+    #[error("{}", both("registry.plate.office", &[]))]
     Office,
-    #[error(
-        "车牌长度不对：普通车牌 7 位，新能源车牌 8 位 / a plate has 7 characters, a new-energy plate 8"
-    )]
+    #[error("{}", both("registry.plate.length", &[]))]
     Length,
-    #[error(
-        "车牌序号含不允许的字符（字母 I、O 不用） / the plate's serial has a character plates never use (I and O are not used)"
-    )]
+    #[error("{}", both("registry.plate.serial", &[]))]
     Serial,
-    #[error(
-        "新能源车牌的序号格式不对 / the serial of a new-energy plate does not follow its format"
-    )]
+    #[error("{}", both("registry.plate.new_energy", &[]))]
     NewEnergy,
 }
 
@@ -125,9 +116,9 @@ pub struct Area(f64);
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AreaError {
-    #[error("面积不是数字 / the area is not a number")]
+    #[error("{}", both("registry.plate.area_not_number", &[]))]
     NotANumber,
-    #[error("面积应大于 0、小于 100000 平方米 / an area must be above 0 and below 100,000 m²")]
+    #[error("{}", both("registry.plate.area_range", &[]))]
     OutOfRange,
 }
 

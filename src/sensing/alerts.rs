@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::devices::DeviceInfo;
 use super::rules::{Rule, RuleSet};
-use crate::kernel::i18n::Lang;
+use crate::kernel::i18n::{Lang, Tr};
 use crate::params;
 use crate::store::{Conn, Result, Row, Val, under_paths};
 
@@ -330,9 +330,15 @@ pub fn open_case_for_alert(c: &mut dyn Conn, alert: &Alert) -> anyhow::Result<Ca
     let grouping = opened >= GROUP_AFTER;
     let (place_id, description) = if grouping {
         let grid_place = crate::org::places::by_path(c, &grid)?;
-        let description = format!(
-            "{}：一小时内已有 {} 条告警各自立案，此后本网格的告警并入本案件，逐条列在告警页（/alerts?case=本案件编号）。首条：{}（{}，设备 {}）",
-            alert.rule_name, opened, text, words, alert.device_serial
+        let description = Tr(Lang::Zh).fill(
+            "sensing.case.storm",
+            &[
+                ("rule", &alert.rule_name),
+                ("n", &opened),
+                ("text", &text),
+                ("place", &words),
+                ("serial", &alert.device_serial),
+            ],
         );
         (
             grid_place.map(|g| g.id).unwrap_or(alert.place_id),
@@ -341,9 +347,14 @@ pub fn open_case_for_alert(c: &mut dyn Conn, alert: &Alert) -> anyhow::Result<Ca
     } else {
         (
             alert.place_id,
-            format!(
-                "{}：{}（{}，设备 {}）",
-                alert.rule_name, text, words, alert.device_serial
+            Tr(Lang::Zh).fill(
+                "sensing.case.alert",
+                &[
+                    ("rule", &alert.rule_name),
+                    ("text", &text),
+                    ("place", &words),
+                    ("serial", &alert.device_serial),
+                ],
             ),
         )
     };

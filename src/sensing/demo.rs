@@ -130,22 +130,17 @@ fn seed_street(c: &mut dyn Conn, field_keys: &FieldKeys, street: i64, now: i64) 
         let token = crate::org::auth::random_token("dev_");
         rows.push(devices::bulk_row(field_keys, &d, &token, now));
     };
-    let elderly = c.query(
-        "SELECT p.id, p.unit_id, u.path, p.household_id FROM persons p JOIN person_tags t ON t.person_id = p.id \
-         JOIN places u ON u.id = p.unit_id WHERE t.tag = 'elderly_alone' AND p.street_id = $1 AND p.residence <> 'left' \
-         ORDER BY p.id",
-        params![street],
-    )?;
+    let elderly = crate::registry::persons::tagged_at_home(c, street, "elderly_alone")?;
     for e in &elderly {
-        let place = (e.i64(1), e.str(2));
+        let place = (e.unit_id, e.unit_path.clone());
         add(
             &mut rows,
             door,
             "DM",
             "LX-DM200",
             place.clone(),
-            Some(e.i64(0)),
-            e.opt_i64(3),
+            Some(e.person_id),
+            e.household_id,
         );
         add(
             &mut rows,
@@ -153,8 +148,8 @@ fn seed_street(c: &mut dyn Conn, field_keys: &FieldKeys, street: i64, now: i64) 
             "WM",
             "NB-WM15",
             place,
-            Some(e.i64(0)),
-            e.opt_i64(3),
+            Some(e.person_id),
+            e.household_id,
         );
     }
     let buildings = c.query(

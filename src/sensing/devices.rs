@@ -54,14 +54,14 @@ fn info(c: &mut dyn Conn, r: Row, today: &str) -> Result<DeviceInfo> {
 
 /// Tags valid on `today` of the device's person and of the people whose unit it is in.
 pub fn device_tags(c: &mut dyn Conn, device_id: i64, today: &str) -> Result<Vec<String>> {
-    let rows = c.query(
-        "SELECT DISTINCT t.tag FROM devices d JOIN person_tags t ON t.street_id = d.street_id \
-         WHERE d.id = $1 AND (t.person_id = d.person_id \
-               OR t.person_id IN (SELECT id FROM persons WHERE unit_id = d.place_id)) \
-           AND t.valid_from <= $2 AND (t.valid_to IS NULL OR t.valid_to >= $2) ORDER BY t.tag",
-        params![device_id, today],
-    )?;
-    Ok(rows.into_iter().map(|r| r.str(0)).collect())
+    let Some(d) = c.query_opt(
+        "SELECT street_id, person_id, place_id FROM devices WHERE id = $1",
+        params![device_id],
+    )?
+    else {
+        return Ok(Vec::new());
+    };
+    crate::registry::records::tags_at(c, d.i64(0), d.opt_i64(1), d.i64(2), today)
 }
 
 /// The device a token belongs to, active or not (ingestion refuses an inactive one by name).

@@ -56,10 +56,15 @@ pub struct Refused {
     pub message: String,
 }
 
-fn refused(reason: crate::kernel::Code, zh: &str, en: &str) -> Refused {
+/// A refusal with its message in both languages (a catalogue key's "中文 / English").
+fn refused(
+    reason: crate::kernel::Code,
+    key: &str,
+    args: &[(&str, &dyn std::fmt::Display)],
+) -> Refused {
     Refused {
         reason,
-        message: format!("{zh} / {en}"),
+        message: crate::kernel::i18n::both(key, args),
     }
 }
 
@@ -68,8 +73,8 @@ pub fn parse(body: &[u8], now: i64) -> std::result::Result<Vec<Reading>, Refused
     let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         refused(
             crate::kernel::Code::Malformed,
-            &format!("不是有效的 JSON：{e}"),
-            &format!("not valid JSON: {e}"),
+            "sensing.ingest.json",
+            &[("error", &e)],
         )
     })?;
     let mut out = Vec::new();
@@ -78,8 +83,8 @@ pub fn parse(body: &[u8], now: i64) -> std::result::Result<Vec<Reading>, Refused
             if items.is_empty() {
                 return Err(refused(
                     crate::kernel::Code::Malformed,
-                    "数组为空",
-                    "the array is empty",
+                    "sensing.ingest.array_empty",
+                    &[],
                 ));
             }
             for (i, it) in items.into_iter().enumerate() {
@@ -97,15 +102,15 @@ pub fn parse(body: &[u8], now: i64) -> std::result::Result<Vec<Reading>, Refused
     if out.len() > MAX_READINGS {
         return Err(refused(
             crate::kernel::Code::TooMany,
-            &format!("一次最多 {MAX_READINGS} 个读数"),
-            &format!("at most {MAX_READINGS} readings at once"),
+            "sensing.ingest.too_many",
+            &[("n", &MAX_READINGS)],
         ));
     }
     if out.is_empty() {
         return Err(refused(
             crate::kernel::Code::Malformed,
-            "没有读数",
-            "no readings",
+            "sensing.ingest.no_readings",
+            &[],
         ));
     }
     Ok(out)
@@ -115,8 +120,8 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
     let serde_json::Value::Object(mut obj) = v else {
         return Err(refused(
             crate::kernel::Code::Malformed,
-            "读数应为 {\"ts\": 毫秒, \"values\": {...}}",
-            "a reading must be {\"ts\": ms, \"values\": {...}}",
+            "sensing.ingest.reading_shape",
+            &[],
         ));
     };
     let (ts, values) = if obj.contains_key("values") {
@@ -126,31 +131,31 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
                 n.as_i64().filter(|t| *t > 0).ok_or_else(|| {
                     refused(
                         crate::kernel::Code::BadTs,
-                        "ts 应为正整数毫秒",
-                        "ts must be a positive integer of milliseconds",
+                        "sensing.ingest.ts_positive",
+                        &[],
                     )
                 })?
             }
             Some(_) => {
                 return Err(refused(
                     crate::kernel::Code::BadTs,
-                    "ts 应为整数毫秒",
-                    "ts must be an integer of milliseconds",
+                    "sensing.ingest.ts_integer",
+                    &[],
                 ));
             }
         };
         let Some(serde_json::Value::Object(values)) = obj.remove("values") else {
             return Err(refused(
                 crate::kernel::Code::Malformed,
-                "values 应为对象",
-                "values must be an object",
+                "sensing.ingest.values_object",
+                &[],
             ));
         };
         if let Some(k) = obj.keys().next() {
             return Err(refused(
                 crate::kernel::Code::Malformed,
-                &format!("未知字段 {k:?}"),
-                &format!("unknown field {k:?}"),
+                "sensing.ingest.unknown_field",
+                &[("field", &format!("{k:?}"))],
             ));
         }
         (ts, values)
@@ -160,23 +165,23 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
     if ts > now + MAX_FUTURE_MS {
         return Err(refused(
             crate::kernel::Code::BadTs,
-            "ts 在未来（请检查设备时钟，单位为毫秒）",
-            "ts lies in the future (check the device clock; the unit is milliseconds)",
+            "sensing.ingest.ts_future",
+            &[],
         ));
     }
     if values.is_empty() {
         return Err(refused(
             crate::kernel::Code::Malformed,
-            "values 为空",
-            "values is empty",
+            "sensing.ingest.values_empty",
+            &[],
         ));
     }
     for (key, val) in values {
         if key.is_empty() || key.len() > 64 || key.chars().any(|c| c.is_control()) {
             return Err(refused(
                 crate::kernel::Code::BadKey,
-                &format!("监测项名称无效：{key:?}（1–64 个字符）"),
-                &format!("invalid key {key:?} (1–64 characters)"),
+                "sensing.ingest.key",
+                &[("key", &format!("{key:?}"))],
             ));
         }
         let value = match val {
@@ -188,8 +193,8 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
                 None => {
                     return Err(refused(
                         crate::kernel::Code::BadValue,
-                        "数值无效",
-                        "the number is not valid",
+                        "sensing.ingest.number",
+                        &[],
                     ));
                 }
             },
@@ -204,10 +209,8 @@ fn one(v: serde_json::Value, now: i64, out: &mut Vec<Reading>) -> std::result::R
             _ => {
                 return Err(refused(
                     crate::kernel::Code::BadValue,
-                    &format!("{key} 的值应为数字、布尔或不超过 256 字的文本"),
-                    &format!(
-                        "the value of {key} must be a number, a boolean or text of at most 256 characters"
-                    ),
+                    "sensing.ingest.value",
+                    &[("key", &key)],
                 ));
             }
         };

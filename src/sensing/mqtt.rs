@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use super::devices::DeviceInfo;
 use super::ingest::{self, Reading};
+use crate::kernel::i18n::both;
 use crate::state::AppState;
 
 /// Where to connect: `mqtt://[user:password@]host[:port][?client_id=ID&topic_root=linli]`.
@@ -46,9 +47,12 @@ impl Options {
             .strip_prefix("mqtt://")
             .or_else(|| url.strip_prefix("tcp://"))
             .ok_or_else(|| {
-                format!(
-                    "MQTT 地址应以 mqtt:// 开头 / the MQTT URL must start with mqtt:// (got {:?})",
-                    url.split("://").next().unwrap_or("")
+                both(
+                    "sensing.mqtt.scheme",
+                    &[(
+                        "got",
+                        &format!("{:?}", url.split("://").next().unwrap_or("")),
+                    )],
                 )
             })?;
         let (auth_host, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -64,12 +68,12 @@ impl Options {
             Some((h, p)) => (
                 h.to_string(),
                 p.parse::<u16>()
-                    .map_err(|_| format!("MQTT 端口无效 / invalid MQTT port {p:?}"))?,
+                    .map_err(|_| both("sensing.mqtt.port", &[("port", &format!("{p:?}"))]))?,
             ),
             None => (hostport.to_string(), 1883),
         };
         if host.is_empty() {
-            return Err("MQTT 地址缺少主机 / the MQTT URL has no host".into());
+            return Err(both("sensing.mqtt.host", &[]));
         }
         let mut o = Options {
             host,
@@ -83,14 +87,15 @@ impl Options {
                 "client_id" => o.client_id = v.into_owned(),
                 "topic_root" => o.topic_root = v.into_owned(),
                 other => {
-                    return Err(format!(
-                        "未知的 MQTT 参数 {other:?} / unknown MQTT parameter {other:?}"
+                    return Err(both(
+                        "sensing.mqtt.parameter",
+                        &[("name", &format!("{other:?}"))],
                     ));
                 }
             }
         }
         if o.client_id.is_empty() || o.topic_root.is_empty() || o.topic_root.contains(['+', '#']) {
-            return Err("client_id 与 topic_root 不能为空或含通配符 / client_id and topic_root must be non-empty, without wildcards".into());
+            return Err(both("sensing.mqtt.names", &[]));
         }
         Ok(o)
     }

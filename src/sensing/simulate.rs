@@ -100,7 +100,10 @@ pub async fn run(db: Db, keys: FieldKeys, o: SimOptions) -> anyhow::Result<u64> 
         })
         .await?;
     if rows.is_empty() {
-        anyhow::bail!("没有设备：请先运行 linli demo / no devices: run linli demo first");
+        anyhow::bail!(
+            "{}",
+            crate::kernel::i18n::both("sensing.mqtt.no_devices", &[])
+        );
     }
     let mut sims: Vec<Sim> = rows
         .into_iter()

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::kernel::i18n::en_zh;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
@@ -29,13 +30,9 @@ pub enum KeyError {
     Io { path: String, err: String },
     #[error("the key file {0} is damaged (expected 128 hex digits)")]
     Damaged(String),
-    #[error(
-        "the key file {0} is wrapped by a passphrase: set LINLI_KEY_PASSPHRASE (or LINLI_KEY_PASSPHRASE_FILE) / 密钥文件已用口令加密，请设置 LINLI_KEY_PASSPHRASE"
-    )]
+    #[error("{}", en_zh("store.needs_passphrase", &[("path", .0)]))]
     NeedsPassphrase(String),
-    #[error(
-        "the key file {0} cannot be unwrapped: wrong passphrase or a damaged file / 口令错误或密钥文件已损坏"
-    )]
+    #[error("{}", en_zh("store.bad_passphrase", &[("path", .0)]))]
     BadPassphrase(String),
 }
 

@@ -14,6 +14,7 @@ mod sqlite;
 mod value;
 
 use crate::kernel::Code;
+use crate::kernel::i18n::en_zh;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -37,9 +38,7 @@ impl Backend {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "unsupported database URL scheme {0:?}: use sqlite://PATH or postgres://… / 不支持的数据库地址"
-    )]
+    #[error("{}", en_zh("store.bad_url", &[("scheme", &format!("{:?}", .0))]))]
     BadUrl(String),
     #[error("cannot open the database: {0}")]
     Open(String),

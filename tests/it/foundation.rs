@@ -682,12 +682,34 @@ fn catalogues_have_the_same_keys_and_cover_every_use() {
             }
         }
     }
-    for f in files {
+    // Messages composed in both languages (i18n::both, i18n::en_zh), anywhere in the source.
+    let mut dirs = vec![root.join("src")];
+    let mut all = Vec::new();
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                all.push(p);
+            }
+        }
+    }
+    let files = files
+        .into_iter()
+        .map(|f| (f, false))
+        .chain(all.into_iter().map(|f| (f, true)));
+    for (f, composed_only) in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        for prefix in ["t.s(\"", "\"error.", "\"login.", "\"users."] {
+        let prefixes: &[&str] = if composed_only {
+            &["both(\"", "en_zh(\""]
+        } else {
+            &["t.s(\"", "\"error.", "\"login.", "\"users."]
+        };
+        for prefix in prefixes {
             for (i, _) in text.match_indices(prefix) {
                 let start = i + prefix.len()
-                    - if prefix.starts_with("t.s") {
+                    - if prefix.ends_with("(\"") {
                         0
                     } else {
                         prefix.len() - 1

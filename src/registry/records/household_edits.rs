@@ -49,10 +49,7 @@ pub fn update_household(
         )?
         .is_none()
         {
-            return invalid(
-                "户主须是本户的在册成员",
-                "the head must be a member of the household who has not left",
-            );
+            return invalid("registry.refusal.head_not_member");
         }
         if let Some(old) = head {
             c.exec(
@@ -122,7 +119,7 @@ pub fn move_person(
     who: Actor<'_>,
 ) -> Result<Outcome<()>> {
     if !crate::registry::persons::RELATIONS.contains(&relation) {
-        return invalid("与户主关系无法识别", "unknown relation to the head");
+        return invalid("registry.refusal.relation_unknown");
     }
     let Some((street, head, _)) = household_row(c, scope, household_id)? else {
         return Ok(Err(Refusal::NotFound));
@@ -137,10 +134,7 @@ pub fn move_person(
         return Ok(Err(Refusal::NotFound));
     };
     if relation == "head" && head.is_some() && head != Some(person_id) {
-        return conflict(
-            "该户已有户主；请先更换户主",
-            "the household already has a head; change the head first",
-        );
+        return conflict("registry.refusal.head_exists");
     }
     let (unit_id, path) = {
         let h = c.query_one(

@@ -26,12 +26,14 @@ pub enum Refusal {
 
 pub type Outcome<T> = std::result::Result<T, Refusal>;
 
-fn invalid<T>(zh: &str, en: &str) -> Result<Outcome<T>> {
-    Ok(Err(Refusal::Invalid(format!("{zh} / {en}"))))
+/// A refusal kept in both languages (a catalogue key's "中文 / English"), of which the reader
+/// gets her half.
+fn invalid<T>(key: &str) -> Result<Outcome<T>> {
+    Ok(Err(Refusal::Invalid(crate::kernel::i18n::both(key, &[]))))
 }
 
-fn conflict<T>(zh: &str, en: &str) -> Result<Outcome<T>> {
-    Ok(Err(Refusal::Conflict(format!("{zh} / {en}"))))
+fn conflict<T>(key: &str) -> Result<Outcome<T>> {
+    Ok(Err(Refusal::Conflict(crate::kernel::i18n::both(key, &[]))))
 }
 
 impl From<Refusal> for crate::kernel::error::AppError {
@@ -92,19 +94,21 @@ fn keep_version(
 }
 
 pub fn versions(c: &mut dyn Conn, entity: &str, entity_id: i64) -> Result<Vec<RecordVersion>> {
-    Ok(c.query(
-        "SELECT v.at, u.username, v.source, v.changes FROM record_versions v LEFT JOIN users u ON u.id = v.actor_id \
+    let rows = c.query(
+        "SELECT v.at, v.actor_id, v.source, v.changes FROM record_versions v \
          WHERE v.entity = $1 AND v.entity_id = $2 ORDER BY v.at DESC, v.id DESC LIMIT 200",
         params![entity, entity_id],
-    )?
-    .iter()
-    .map(|r| RecordVersion {
-        at: r.i64(0),
-        actor: r.opt_str(1),
-        source: r.str(2),
-        changes: serde_json::from_str(&r.str(3)).unwrap_or(serde_json::Value::Null),
-    })
-    .collect())
+    )?;
+    let names = crate::org::users::usernames(c, rows.iter().filter_map(|r| r.opt_i64(1)))?;
+    Ok(rows
+        .iter()
+        .map(|r| RecordVersion {
+            at: r.i64(0),
+            actor: r.opt_i64(1).and_then(|id| names.get(&id).cloned()),
+            source: r.str(2),
+            changes: serde_json::from_str(&r.str(3)).unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
 }
 
 /// A version's changes as a reader reads them: "居住状态：常住 → 暂住；联系电话：*** → 138****5678",
@@ -194,7 +198,7 @@ fn find_person(
     scope: &Scope,
     street: Option<i64>,
     pick: &PersonPick,
-    not_found: (&str, &str),
+    not_found: &str,
 ) -> Result<Outcome<Picked>> {
     let mut p = Vec::new();
     let mut cond = under_paths("place_path", &scope.registry, 1, &mut p);
@@ -213,10 +217,7 @@ fn find_person(
         p.push(Val::Text(keys.blind_index("id_number", idn.as_str())));
         cond = format!("{cond} AND id_number_bidx = ${}", p.len());
     } else {
-        return invalid(
-            "请给出人员编号或身份证号",
-            "give the person's id or ID number",
-        );
+        return invalid("registry.refusal.person_pick_missing");
     }
     let sql = format!(
         "SELECT id, name, id_number_masked, street_id, place_path FROM persons WHERE {cond}"
@@ -231,15 +232,12 @@ fn find_person(
             street_id: r.i64(3),
             place_path: r.str(4),
         })),
-        None => invalid(not_found.0, not_found.1),
+        None => invalid(not_found),
     }
 }
 
 /// The refusal for a person not found among those the caller keeps.
-const NOT_REGISTERED: (&str, &str) = (
-    "您负责的实有人口中没有此人，请先登记",
-    "this person is not among the residents you keep; register them first",
-);
+const NOT_REGISTERED: &str = "registry.refusal.not_registered";
 
 /// A person picked by registry id or by ID number.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -193,16 +193,10 @@ pub fn create_rental(
         return Ok(Err(Refusal::NotFound));
     };
     let (Some(start), Some(end)) = (parse_date(&r.start_date), parse_date(&r.end_date)) else {
-        return invalid(
-            "租期日期无法识别",
-            "the rental period's dates cannot be read",
-        );
+        return invalid("registry.refusal.rental_dates");
     };
     if end <= start {
-        return invalid(
-            "租期结束日期应晚于开始日期",
-            "the rental must end after it starts",
-        );
+        return invalid("registry.refusal.rental_order");
     }
     let landlord = match find_person(
         c,
@@ -217,19 +211,16 @@ pub fn create_rental(
     };
     let owners = owners(c, u.id)?;
     if !owners.is_empty() && !owners.iter().any(|o| o.person.id == landlord.id) {
-        return invalid(
-            "出租人不是该房屋的产权人",
-            "the landlord does not own a share of this unit",
-        );
+        return invalid("registry.refusal.landlord_not_owner");
     }
     if r.tenants.is_empty() {
-        return invalid("请至少登记一名承租人", "register at least one tenant");
+        return invalid("registry.refusal.rental_no_tenant");
     }
     let mut tenants = Vec::new();
     for t in &r.tenants {
         match find_person(c, keys, scope, Some(u.street_id), t, NOT_REGISTERED)? {
             Ok(p) if p.person.id == landlord.id => {
-                return invalid("出租人不能同时是承租人", "the landlord cannot be a tenant");
+                return invalid("registry.refusal.landlord_tenant");
             }
             Ok(p) => tenants.push(p.person),
             Err(e) => return Ok(Err(e)),
@@ -247,14 +238,11 @@ pub fn create_rental(
     )?
     .is_some()
     {
-        return conflict(
-            "该房屋在此期间已有有效的出租备案",
-            "the unit already has an active rental registration in this period",
-        );
+        return conflict("registry.refusal.rental_overlap");
     }
     let reg_no = match r.reg_no.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(n) if n.chars().count() <= 40 => n.to_string(),
-        Some(_) => return invalid("备案编号过长", "the registration number is too long"),
+        Some(_) => return invalid("registry.refusal.rental_number_long"),
         None => {
             let n = c.query_i64(
                 "SELECT COUNT(*) FROM rentals WHERE street_id = $1",
@@ -269,10 +257,7 @@ pub fn create_rental(
     )?
     .is_some()
     {
-        return conflict(
-            "备案编号已被使用",
-            "the registration number is already in use",
-        );
+        return conflict("registry.refusal.rental_number_used");
     }
     let now = now_ms();
     let notes = r.notes.clone().unwrap_or_default();
@@ -329,19 +314,13 @@ pub fn close_rental(
     who: Actor<'_>,
 ) -> Result<Outcome<()>> {
     if !matches!(to, "ended" | "cancelled") {
-        return invalid(
-            "出租备案只能终止（ended）或注销（cancelled）",
-            "a registration can be ended or cancelled",
-        );
+        return invalid("registry.refusal.rental_end_how");
     }
     let Some(r) = rental(c, scope, id)? else {
         return Ok(Err(Refusal::NotFound));
     };
     if r.state != "active" {
-        return conflict(
-            "该备案已不在有效状态",
-            "the registration is no longer active",
-        );
+        return conflict("registry.refusal.rental_not_active");
     }
     let street = c.query_i64("SELECT street_id FROM rentals WHERE id = $1", params![id])?;
     let today = crate::kernel::time::today().format("%Y-%m-%d").to_string();

@@ -104,17 +104,11 @@ pub fn create_tag(
             .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
         || !code.starts_with(|ch: char| ch.is_ascii_lowercase())
     {
-        return invalid(
-            "标签代码只能用小写字母、数字和下划线，以字母开头，不超过 32 位",
-            "a tag code is lower-case letters, digits and _, starting with a letter, at most 32 long",
-        );
+        return invalid("registry.refusal.tag_code");
     }
     let zh = t.name_zh.trim();
     if zh.is_empty() || zh.chars().count() > 20 {
-        return invalid(
-            "标签名称应为 1–20 个字",
-            "a tag's name has 1 to 20 characters",
-        );
+        return invalid("registry.refusal.tag_name");
     }
     let en = t
         .name_en
@@ -131,10 +125,7 @@ pub fn create_tag(
         )?
         .is_some()
     {
-        return conflict(
-            "同名或同代码的标签已存在",
-            "a tag with this code or name exists",
-        );
+        return conflict("registry.refusal.tag_exists");
     }
     let id = c
         .query_one(
@@ -158,7 +149,7 @@ pub fn delete_tag(
     who: Actor<'_>,
 ) -> Result<Outcome<()>> {
     if BUILTIN_TAGS.iter().any(|(c2, _, _)| *c2 == code) {
-        return invalid("内置标签不能删除", "a built-in tag cannot be removed");
+        return invalid("registry.refusal.tag_builtin");
     }
     let Some(r) = c.query_opt(
         "SELECT id FROM tag_defs WHERE street_id = $1 AND code = $2",
@@ -172,10 +163,7 @@ pub fn delete_tag(
         params![street_id, code],
     )? > 0
     {
-        return conflict(
-            "仍有人员带有此标签，不能删除",
-            "people still hold this tag; it cannot be removed",
-        );
+        return conflict("registry.refusal.tag_in_use");
     }
     c.exec("DELETE FROM tag_defs WHERE id = $1", params![r.i64(0)])?;
     let mut ch = serde_json::Map::new();
@@ -246,16 +234,13 @@ pub fn add_person_tag(
         }
     };
     let (Ok(from), Ok(to)) = (date(&t.valid_from), date(&t.valid_to)) else {
-        return invalid("有效期日期无法识别", "the validity dates cannot be read");
+        return invalid("registry.refusal.tag_dates");
     };
     let from = from.unwrap_or_else(|| crate::kernel::time::today().format("%Y-%m-%d").to_string());
     if let Some(to) = &to
         && *to < from
     {
-        return invalid(
-            "有效期结束日期早于开始日期",
-            "the validity ends before it begins",
-        );
+        return invalid("registry.refusal.tag_order");
     }
     if c.query_opt(
         "SELECT id FROM person_tags WHERE person_id = $1 AND tag = $2 AND (valid_to IS NULL OR valid_to >= $3)",
@@ -263,7 +248,7 @@ pub fn add_person_tag(
     )?
     .is_some()
     {
-        return conflict("此人已有该标签", "the person already holds this tag");
+        return conflict("registry.refusal.tag_held");
     }
     let source = t
         .source
@@ -339,6 +324,57 @@ pub fn end_person_tag(
         params![street, person_id, now_ms(), who.user_id, who.source, changes.to_string()],
     )?;
     Ok(Ok(()))
+}
+
+/// The tags valid on `today` (`YYYY-MM-DD`) of a person and of the people living in a unit
+/// (a device's person and the flat it is in), each once, in order.
+pub fn tags_at(
+    c: &mut dyn Conn,
+    street_id: i64,
+    person_id: Option<i64>,
+    unit_id: i64,
+    today: &str,
+) -> Result<Vec<String>> {
+    let mut p = params![street_id, unit_id, today].to_vec();
+    let person = match person_id {
+        Some(id) => {
+            p.push(Val::Int(id));
+            "person_id = $4 OR "
+        }
+        None => "",
+    };
+    Ok(c.query(
+        &format!(
+            "SELECT DISTINCT tag FROM person_tags WHERE street_id = $1 \
+                 AND ({person}person_id IN (SELECT id FROM persons WHERE unit_id = $2)) \
+                 AND valid_from <= $3 AND (valid_to IS NULL OR valid_to >= $3) ORDER BY tag"
+        ),
+        &p,
+    )?
+    .into_iter()
+    .map(|r| r.str(0))
+    .collect())
+}
+
+/// Deletes the tags `tag` that ended before `cutoff` (`YYYY-MM-DD`), for the retention
+/// purge: the people who held them (to name in the audit log) and how many were deleted.
+pub fn purge_ended_tags(c: &mut dyn Conn, tag: &str, cutoff: &str) -> Result<(Vec<i64>, u64)> {
+    let people: Vec<i64> = c
+        .query(
+            "SELECT person_id FROM person_tags WHERE tag = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+            params![tag, cutoff],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect();
+    if people.is_empty() {
+        return Ok((people, 0));
+    }
+    let n = c.exec(
+        "DELETE FROM person_tags WHERE tag = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+        params![tag, cutoff],
+    )?;
+    Ok((people, n))
 }
 
 /// The uses a unit can have, for forms.

@@ -171,10 +171,7 @@ pub fn update_unit(
     }
     if let Some(s) = patch.unit_use.as_deref().filter(|s| !s.trim().is_empty()) {
         let Some(code) = unit_use(s) else {
-            return invalid(
-                "房屋用途应是 自住、出租、空置 或 商用",
-                "a unit's use is self_occupied, rented, vacant or commercial",
-            );
+            return invalid("registry.refusal.unit_use");
         };
         if u.unit_use.as_deref() != Some(code) {
             c.exec(
@@ -212,15 +209,12 @@ pub fn add_owner(
         return Ok(Err(Refusal::NotFound));
     };
     if !o.share_pct.is_finite() || o.share_pct <= 0.0 || o.share_pct > 100.0 {
-        return invalid(
-            "产权份额应在 0 到 100 之间",
-            "a share is a percentage above 0 and at most 100",
-        );
+        return invalid("registry.refusal.owner_share");
     }
     let since = match o.since.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(s) => match parse_date(s) {
             Some(d) => Some(d.format("%Y-%m-%d").to_string()),
-            None => return invalid("日期无法识别", "the date cannot be read"),
+            None => return invalid("registry.refusal.owner_date"),
         },
         None => None,
     };
@@ -234,10 +228,7 @@ pub fn add_owner(
     )?
     .is_some()
     {
-        return conflict(
-            "此人已是该房屋的产权人",
-            "this person already owns a share of the unit",
-        );
+        return conflict("registry.refusal.owner_exists");
     }
     let held: f64 = c
         .query_one(

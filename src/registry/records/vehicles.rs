@@ -129,10 +129,7 @@ pub fn create_vehicle(
         scope,
         None,
         &v.owner,
-        (
-            "车主不在您负责的实有人口中",
-            "the owner is not among the residents you keep",
-        ),
+        "registry.refusal.owner_not_registered",
     )? {
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
@@ -144,11 +141,11 @@ pub fn create_vehicle(
     )?
     .is_some()
     {
-        return conflict("该车牌已登记", "this plate is already registered");
+        return conflict("registry.refusal.plate_registered");
     }
     let parking = v.parking.clone().unwrap_or_default().trim().to_string();
     if parking.chars().count() > 100 {
-        return invalid("停车位描述过长", "the parking place is too long");
+        return invalid("registry.refusal.parking_long");
     }
     let now = now_ms();
     let id = c
@@ -190,7 +187,7 @@ pub fn update_vehicle(
     let mut ch = serde_json::Map::new();
     if let Some(new) = patch.parking.as_deref().map(str::trim) {
         if new.chars().count() > 100 {
-            return invalid("停车位描述过长", "the parking place is too long");
+            return invalid("registry.refusal.parking_long");
         }
         if new != r.str(1) {
             c.exec(

@@ -12,6 +12,7 @@ use super::refused;
 use crate::http::ErrorBody;
 use crate::kernel::Code;
 use crate::kernel::error::{AppError, AppResult};
+use crate::kernel::i18n::both;
 use crate::sensing::ingest;
 use crate::state::AppState;
 
@@ -47,7 +48,7 @@ pub(super) async fn post_telemetry(
         return Err(refused(
             StatusCode::UNAUTHORIZED,
             Code::NoToken,
-            "缺少设备令牌（Authorization: Bearer 令牌） / the device token is missing (Authorization: Bearer TOKEN)".into(),
+            both("sensing.ingest.no_token", &[]),
         ));
     };
     let Some(dev) = s.device_by_token(&state.db, token).await? else {
@@ -55,7 +56,7 @@ pub(super) async fn post_telemetry(
         return Err(refused(
             StatusCode::UNAUTHORIZED,
             Code::BadToken,
-            "设备令牌无效 / unknown device token".into(),
+            both("sensing.ingest.bad_token", &[]),
         ));
     };
     if !dev.active {

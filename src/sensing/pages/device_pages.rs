@@ -37,6 +37,7 @@ pub(super) async fn devices_page(
     let keys = state.keys.clone();
     let now = crate::sensing::of(&state).clock.now_ms();
     let scope = caller.scope.registry.clone();
+    let t = Tr(ctx().lang);
     let (devices, map) = state
         .db
         .read(move |c| {
@@ -58,7 +59,7 @@ pub(super) async fn devices_page(
             };
             let devices = devices::list(c, &scope, &[], &keys, &dq, now)?;
             let map = match &grid {
-                Some(g) => grid_map(c, g, &devices, &scope)?,
+                Some(g) => grid_map(c, g, &devices, &scope, t)?,
                 None => None,
             };
             Ok((devices, map))
@@ -87,6 +88,7 @@ fn grid_map(
     grid: &places::Place,
     devices: &[Device],
     scope: &[String],
+    t: Tr,
 ) -> crate::store::Result<Option<String>> {
     let full = places::by_id_unscoped(c, grid.id)?;
     let buildings = places::children_full(c, grid.id)?;
@@ -122,9 +124,12 @@ fn grid_map(
             }
             let a = active.iter().filter(|a| under(&a.place_path)).count();
             let label = if a > 0 {
-                format!("{} · {n} 台设备 · {a} 条告警", b.name)
+                t.fill(
+                    "sensing.map.devices_alerts",
+                    &[("name", &b.name), ("n", &n), ("a", &a)],
+                )
             } else {
-                format!("{} · {n} 台设备", b.name)
+                t.fill("sensing.map.devices", &[("name", &b.name), ("n", &n)])
             };
             Some(map::Spot {
                 label,

@@ -100,8 +100,9 @@ pub struct RuleParams {
     pub after_s: Option<i64>,
 }
 
-fn bad(zh: &str, en: &str) -> String {
-    format!("{zh} / {en}")
+/// A rule's refusal in both languages (a catalogue key's "中文 / English").
+fn bad(key: &str) -> String {
+    crate::kernel::i18n::both(key, &[])
 }
 
 /// Parses `HH:MM-HH:MM` into minutes after midnight.
@@ -121,68 +122,44 @@ impl RuleParams {
     pub fn validate(&self, kind: RuleKind) -> std::result::Result<(), String> {
         let key_needed = !matches!(kind, RuleKind::Offline);
         if key_needed && self.key.as_deref().is_none_or(|k| k.trim().is_empty()) {
-            return Err(bad("规则缺少监测项 key", "the rule needs a telemetry key"));
+            return Err(bad("sensing.rule_check.key"));
         }
         match kind {
             RuleKind::Threshold => {
                 if !matches!(self.op.as_deref(), Some("gt" | "ge" | "lt" | "le")) {
-                    return Err(bad(
-                        "阈值规则的 op 应为 gt、ge、lt 或 le",
-                        "a threshold rule's op must be gt, ge, lt or le",
-                    ));
+                    return Err(bad("sensing.rule_check.op"));
                 }
                 if self.value.is_none_or(|v| !v.is_finite()) {
-                    return Err(bad("阈值规则缺少 value", "a threshold rule needs a value"));
+                    return Err(bad("sensing.rule_check.value"));
                 }
                 if self.duration_s.is_some_and(|d| d < 0) || self.repeat.is_some_and(|r| r < 1) {
-                    return Err(bad(
-                        "持续时间不能为负，次数至少为 1",
-                        "duration_s cannot be negative and repeat must be at least 1",
-                    ));
+                    return Err(bad("sensing.rule_check.lasting"));
                 }
             }
             RuleKind::Event => {
                 if self.equals.is_none() {
-                    return Err(bad(
-                        "事件规则缺少 equals（哪个值算作事件）",
-                        "an event rule needs equals (the value that is the event)",
-                    ));
+                    return Err(bad("sensing.rule_check.equals"));
                 }
             }
             RuleKind::Absence => {
                 if self.absence_s.is_none_or(|s| s < 1) && self.window.is_none() {
-                    return Err(bad(
-                        "无活动规则需要 absence_s（秒）或每日时段 window",
-                        "an absence rule needs absence_s (seconds) or a daily window",
-                    ));
+                    return Err(bad("sensing.rule_check.absence"));
                 }
                 if let Some(w) = &self.window
                     && parse_window(w).is_none()
                 {
-                    return Err(bad(
-                        "时段格式应为 07:00-10:00",
-                        "the window must look like 07:00-10:00",
-                    ));
+                    return Err(bad("sensing.rule_check.window"));
                 }
                 if self.min_total.is_some() && self.absence_s.is_none_or(|s| s < 1) {
-                    return Err(bad(
-                        "用量规则需要 absence_s（统计时长，秒）",
-                        "a usage rule needs absence_s (the period, in seconds)",
-                    ));
+                    return Err(bad("sensing.rule_check.usage"));
                 }
                 if self.min_total.is_none() && self.equals.is_none() {
-                    return Err(bad(
-                        "无活动规则需要 equals（等待的事件）或 min_total（最低用量）",
-                        "an absence rule needs equals (the awaited event) or min_total (the least use)",
-                    ));
+                    return Err(bad("sensing.rule_check.absence_what"));
                 }
             }
             RuleKind::Offline => {
                 if self.after_s.is_some_and(|s| s < 1) {
-                    return Err(bad(
-                        "after_s 至少为 1 秒",
-                        "after_s must be at least 1 second",
-                    ));
+                    return Err(bad("sensing.rule_check.after"));
                 }
             }
         }
@@ -436,35 +413,23 @@ pub struct PersonParams {
 impl NewRule {
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.name.trim().is_empty() || self.name.chars().count() > 100 {
-            return Err(bad(
-                "规则名称不能为空（最多 100 字）",
-                "the rule needs a name (at most 100 characters)",
-            ));
+            return Err(bad("sensing.rule_check.name"));
         }
         if !SEVERITIES.contains(&self.severity.as_str()) {
-            return Err(bad(
-                "级别应为 critical、major、minor 或 warning",
-                "severity must be critical, major, minor or warning",
-            ));
+            return Err(bad("sensing.rule_check.severity"));
         }
         if self.profile_id.is_none() && self.device_id.is_none() && self.tag.is_none() {
-            return Err(bad(
-                "规则须指定设备类型 profile_id、设备 device_id 或标签 tag",
-                "a rule needs a profile_id, a device_id or a tag",
-            ));
+            return Err(bad("sensing.rule_check.target"));
         }
         if self.ack_minutes.is_some_and(|m| m < 1) {
-            return Err(bad("确认时限至少 1 分钟", "ack_minutes must be at least 1"));
+            return Err(bad("sensing.rule_check.ack"));
         }
         if self
             .category
             .as_deref()
             .is_some_and(|c| c.trim().is_empty() || c.len() > 64)
         {
-            return Err(bad(
-                "案件类别不能为空（最多 64 字符）",
-                "the case category must be 1–64 characters",
-            ));
+            return Err(bad("sensing.rule_check.category"));
         }
         self.params.validate(self.kind)?;
         for o in &self.overrides {
@@ -567,20 +532,14 @@ impl RulePatch {
         let params = match &self.params {
             None => rule.params.clone(),
             Some(patch) if !patch.is_object() => {
-                return Err(bad(
-                    "params 应为对象，如 {\"absence_s\": 3600}",
-                    "params must be an object, such as {\"absence_s\": 3600}",
-                ));
+                return Err(bad("sensing.rule_check.params_object"));
             }
             Some(patch) => {
                 let mut v = serde_json::to_value(&rule.params)
                     .unwrap_or_else(|_| serde_json::Value::Object(serde_json::Map::new()));
                 merge_patch(&mut v, patch);
                 serde_json::from_value::<RuleParams>(v).map_err(|e| {
-                    bad(
-                        &format!("规则参数有误：{e}"),
-                        &format!("wrong rule parameters: {e}"),
-                    )
+                    crate::kernel::i18n::both("sensing.rule_check.params", &[("error", &e)])
                 })?
             }
         };
@@ -621,10 +580,7 @@ impl RulePatch {
         next.validate()?;
         let mut seen = std::collections::HashSet::new();
         if !next.overrides.iter().all(|o| seen.insert(o.person_id)) {
-            return Err(bad(
-                "同一居民只能有一组个人参数",
-                "a person can have only one set of own parameters",
-            ));
+            return Err(bad("sensing.rule_check.own_params"));
         }
         Ok(Rule {
             id: rule.id,

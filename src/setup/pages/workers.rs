@@ -50,11 +50,7 @@ async fn import_form(Signed(caller): Signed) -> AppResult<Response> {
 async fn template(Signed(caller): Signed) -> AppResult<Response> {
     access::street_admin(&caller)?;
     let t = crate::kernel::i18n::Tr(crate::kernel::ctx().lang);
-    let head = if crate::kernel::ctx().lang == crate::kernel::i18n::Lang::En {
-        "name,username,role,target,phone"
-    } else {
-        "姓名,账号,角色,地点或单位,手机"
-    };
+    let head = t.s("setup.workers.csv_head");
     let body = format!(
         "{head}\n{},{},{},{},{}\n",
         t.s("setup.workers.example_name"),
