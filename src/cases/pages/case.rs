@@ -236,6 +236,7 @@ pub(super) async fn case_view(
     // The resident whose case it is may call her grid worker.
     let own_report =
         caller.has(crate::org::Role::Resident) && case.reporter_id == Some(caller.user_id);
+    let link_grids = caller.can_browse();
     let (orgs, duplicates, map, fields, grid_worker) = state
         .db
         .read(move |c| {
@@ -282,6 +283,7 @@ pub(super) async fn case_view(
                 &[grid.join("/")],
                 std::slice::from_ref(&c2),
                 &c2.place_name,
+                link_grids,
             )?;
             let fields = category.map(|k| k.fields).unwrap_or_default();
             Ok((orgs, dups, map, fields, grid_worker))

@@ -2,19 +2,21 @@
 
 use super::*;
 
-/// A map of cases over the grid polygons of a street (or one grid).
+/// A map of cases over the grid polygons of a street (or one grid). A grid links to its place
+/// page only for a viewer who may browse places (`link_grids`): a resident's would be a 403.
 pub(super) fn cases_map(
     c: &mut dyn crate::store::Conn,
     area_paths: &[String],
     cases: &[crate::cases::Case],
     title: &str,
+    link_grids: bool,
 ) -> crate::store::Result<Option<String>> {
     let grids = crate::cases::places::drawn_grids(c, area_paths)?;
     let areas: Vec<map::Area> = grids
         .iter()
         .map(|r| map::Area {
             label: r.str(1),
-            href: Some(format!("/places/{}", r.i64(0))),
+            href: link_grids.then(|| format!("/places/{}", r.i64(0))),
             geojson: r.str(2),
             highlight: false,
         })
@@ -81,6 +83,7 @@ pub(super) async fn map_page(
     }
     let now = crate::store::now_ms();
     let title = Tr(ctx().lang).s("case.page.map");
+    let link_grids = caller.can_browse();
     let (map, count, late, points) = state
         .db
         .read(move |c| {
@@ -105,7 +108,7 @@ pub(super) async fn map_page(
                     areas.extend(crate::org::places::org_serves(c, *org)?);
                 }
             }
-            let map = cases_map(c, &areas, &cases, title)?;
+            let map = cases_map(c, &areas, &cases, title, link_grids)?;
             let late = cases.iter().filter(|k| k.late).count();
             Ok((map, cases.len(), late, case_points(&cases)))
         })
