@@ -294,7 +294,7 @@ fn seed_street(c: &mut dyn Conn, field_keys: &FieldKeys, street: i64, now: i64) 
             door,
             None,
             RuleParams::default(),
-            ("facility_repair", 240),
+            ("", 240),
         ),
         rule(
             "烟感离线",
@@ -303,7 +303,7 @@ fn seed_street(c: &mut dyn Conn, field_keys: &FieldKeys, street: i64, now: i64) 
             smoke,
             None,
             RuleParams::default(),
-            ("facility_repair", 240),
+            ("", 240),
         ),
     ];
     for r in &new_rules {
