@@ -120,6 +120,14 @@
     if (!bounds.isValid()) bounds = buildings.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8] });
     else map.setView([31.23, 121.47], 14);
+    // A resident's map opens on her own building, close enough to read its neighbours' names
+    // (the whole street on a phone is a field of dots, her label cut at the edge). Not the
+    // report form's map, where a tap in the middle marks a spot, not her building.
+    if (!pick) buildings.eachLayer(function (layer) {
+      if (!layer.feature || !layer.feature.properties.own) return;
+      var at = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+      map.setView(at, Math.max(map.getZoom(), 17));
+    });
     box.setAttribute("data-ready", String(areas.getLayers().length) + "/" + String(buildings.getLayers().length));
     box.linliMap = map;
     // A building chosen by name or address (the place search): the map goes there.

@@ -5,8 +5,9 @@
   var live = document.getElementById("live-state");
   var label = function (k) { return body.getAttribute("data-label-" + k) || k; };
   var when = function (ms) {
-    var d = new Date(ms + 8 * 3600 * 1000); // China Standard Time
-    return d.toISOString().replace("T", " ").slice(0, 19);
+    // The street's zone (the page says its offset), not the browser's.
+    var off = Number(document.body.getAttribute("data-tz-offset") || 480) * 60000;
+    return new Date(ms + off).toISOString().replace("T", " ").slice(0, 19);
   };
   var cell = function (tr, text, cls) {
     var td = document.createElement("td");
@@ -61,7 +62,8 @@
   if (!table || !window.EventSource) return;
   var id = Number(table.getAttribute("data-device"));
   var when = function (ms) {
-    return new Date(ms + 8 * 3600 * 1000).toISOString().replace("T", " ").slice(0, 19);
+    var off = Number(document.body.getAttribute("data-tz-offset") || 480) * 60000;
+    return new Date(ms + off).toISOString().replace("T", " ").slice(0, 19);
   };
   var es = new EventSource("/api/v1/alerts/stream?devices=true");
   es.addEventListener("state", function (ev) {

@@ -21,6 +21,9 @@ pub struct NewCase {
     /// character pairs only and let the cases job complete the terms. Set by intake that runs
     /// inside a write transaction (sensor alerts).
     pub terms_later: bool,
+    /// Opened by a sensor alert: the category's required questions (是否有人被困) are for a
+    /// person reporting; a device cannot answer them, and its case opens without them.
+    pub from_sensor: bool,
 }
 
 /// The place a case belongs to, with the building and the point used for duplicates.
@@ -292,7 +295,11 @@ pub fn prepare(
         .and_then(|()| check_line(&n.address))
         .and_then(|()| check_line(&n.reporter_name))
         .map_err(CaseError::Invalid)?;
-    let extra = check_extra(&cat, &n.extra)?;
+    let extra = if n.from_sensor && n.extra.is_empty() {
+        serde_json::Map::new()
+    } else {
+        check_extra(&cat, &n.extra)?
+    };
     let loc = locate(c, street_id, n.place_id, n.lat, n.lon)?;
     let suggested = route(c, cat.id, &loc.path)?;
     let cal = Calendar::load(c, street_id)?;
@@ -426,6 +433,7 @@ pub fn open_from_sensor(
             place_id: Some(place_id),
             reporter_name: "sensor".into(),
             terms_later: true,
+            from_sensor: true,
             ..NewCase::default()
         },
         now,

@@ -46,7 +46,13 @@ pub fn own_section(
                     local_time(r.i64(4)),
                     r.opt_str(5).unwrap_or_default(),
                     r.str(6),
-                    r.opt_i64(7).map(|n| n.to_string()).unwrap_or_default(),
+                    // In words, as she rated it (满意 / 基本满意 / 不满意), not the score counted.
+                    r.opt_i64(7)
+                        .map(|n| {
+                            let s = super::lifecycle::Satisfaction::of_score(n);
+                            t(&format!("case.satisfaction.{}", s.as_str()))
+                        })
+                        .unwrap_or_default(),
                 ]
             })
             .collect(),

@@ -532,6 +532,7 @@ async fn post_request(state: &AppState, fmt: Format, body: &[u8]) -> Out {
         reporter_contact: contact,
         open311_key_id: Some(key_id),
         terms_later: false,
+        from_sensor: false,
     };
     let new = if new.place_id.is_none() && new.lat.is_none() {
         // Only an address: the case belongs to the street as a whole.

@@ -47,7 +47,8 @@ fn who(c: &mut dyn Conn, t: Tr, n: &Notice) -> Result<String> {
     Ok(if roles.is_empty() {
         name
     } else {
-        format!("{name}（{}）", roles.join("、"))
+        let roles = roles.join(t.s("notice.roles_sep"));
+        t.fill("notice.who", &[("name", &name), ("roles", &roles)])
     })
 }
 

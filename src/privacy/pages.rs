@@ -212,6 +212,19 @@ async fn mine(state: &AppState, caller: &Caller, access_limit: usize) -> AppResu
     let lang = ctx().lang;
     let t = crate::kernel::i18n::Tr(lang);
     let own = crate::registry::access::own_data(state, caller).await?;
+    // A street's own tags (低保户) are named in the street's tags, not the catalogue.
+    let (street_id, en) = (caller.street_id, lang == crate::kernel::i18n::Lang::En);
+    let tag_names = state
+        .db
+        .read(move |c| crate::registry::records::tag_names(c, street_id, en))
+        .await?;
+    let tag_name = |code: &str| {
+        tag_names
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| t.k_or("tag", code))
+    };
     let yes_no = |b: bool| t.s(if b { "mydata.yes" } else { "mydata.no" }).to_string();
     let mut record = vec![
         (t.s("person.name"), own.name.clone()),
@@ -239,9 +252,9 @@ async fn mine(state: &AppState, caller: &Caller, access_limit: usize) -> AppResu
             t.s("person.tags"),
             own.tags
                 .iter()
-                .map(|g| t.k("tag", g))
+                .map(|g| tag_name(g))
                 .collect::<Vec<_>>()
-                .join("、"),
+                .join(t.s("case.list_sep")),
         ),
     ];
     if let Some(a) = own.household.as_ref().and_then(|h| h.address.clone()) {

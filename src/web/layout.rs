@@ -44,6 +44,18 @@ impl Layout {
         path == href || path.starts_with(&format!("{href}/"))
     }
 
+    /// The street's offset from UTC now, in minutes, for scripts that write times of live
+    /// updates (China Standard Time: 480): the street's zone, never the browser's.
+    pub fn tz_offset_min(&self) -> i32 {
+        use chrono::Offset;
+        chrono::Utc::now()
+            .with_timezone(&crate::kernel::time::zone())
+            .offset()
+            .fix()
+            .local_minus_utc()
+            / 60
+    }
+
     /// How many of the areas' entries the phone's navigation bar shows before 更多.
     pub fn nav_first(&self) -> usize {
         NAV_FIRST

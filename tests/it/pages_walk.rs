@@ -1,7 +1,8 @@
 //! Issue 19, item 7: each page speaks the viewer's language only. Every role walks the pages it
 //! can reach from its home page (following the links it is shown, a few of each kind) in
 //! Chinese and in English; a page fails on a catalogue key shown as text, on the other
-//! language's catalogue text, or (in Chinese) on an English phrase.
+//! language's catalogue text, or (in Chinese) on an English phrase; and a link it is shown
+//! must not lead to a 403.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -306,6 +307,13 @@ async fn walk(app: &TestApp, cat: &Catalogues, user: &str, lang: &str) -> Vec<St
         if status >= 500 {
             problems.push(format!("{user} {lang} {path}: status {status}"));
         }
+        // A link the role is shown leads somewhere it may go (issue 19 item 10: a resident's
+        // address and the grid on her case map were 403s).
+        if status == 403 {
+            problems.push(format!(
+                "{user} {lang} {path}: a link to a page it may not see (403)"
+            ));
+        }
         // Every chart and map has a name a screen reader reads (issue 19 item 18).
         for (i, _) in html.match_indices("<svg") {
             let tag = &html[i..i + html[i..].find('>').unwrap_or(0)];
@@ -381,6 +389,17 @@ async fn every_page_speaks_the_viewers_language_only() {
         .patch(app.url(&format!("/api/v1/persons/{jumin_person}")))
         .bearer_auth(&wangge)
         .json(&serde_json::json!({"notes": "腿脚不便，住三楼"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    // A street's own tag (低保户, defined in the tags table, not the catalogue) on a
+    // household the resident herself opens.
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/persons/{jumin_person}/tags")))
+        .bearer_auth(&wangge)
+        .json(&serde_json::json!({"tag": "low_income", "source": "民政"}))
         .send()
         .await
         .unwrap();

@@ -42,6 +42,18 @@ async fn anomalies_become_notices_with_evidence() {
             .await;
         assert_eq!(s, 404);
     }
+    // A resident opening her own household (at any hour) is her own data: no notice
+    // (issue 19 item 3), so the three below stay three.
+    let jumin = app.token("jumin").await;
+    let own = app
+        .query_i64(
+            "SELECT household_id FROM persons WHERE id = (SELECT person_id FROM users WHERE username = 'jumin')",
+        )
+        .await;
+    let (s, _) = app
+        .get_json(&jumin, &format!("/api/v1/households/{own}"))
+        .await;
+    assert_eq!(s, 200);
     // Working hours are judged in the street's zone, not the server's.
     let hour =
         chrono::Timelike::hour(&chrono::Utc::now().with_timezone(&linli::kernel::time::zone()));
@@ -576,7 +588,7 @@ async fn security_notices_are_sentences_and_lists_do_not_count() {
 
     for (lang, name, words) in [
         ("zh", "李敏（网格员）", "提醒阈值 5"),
-        ("en", "李敏（Grid worker）", "threshold 5"),
+        ("en", "李敏 (Grid worker)", "threshold 5"),
     ] {
         let (b, _) = app.login_page("admin", PASSWORD).await;
         b.get(app.url(&format!("/lang/{lang}")))

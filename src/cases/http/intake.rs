@@ -86,6 +86,7 @@ pub async fn intake(state: &AppState, caller: &Caller, r: CaseRequest) -> AppRes
         reporter_contact: contact,
         open311_key_id: None,
         terms_later: false,
+        from_sensor: false,
     };
     // Everything but the inserts runs on a reader, in parallel with other requests:
     // segmentation, validation, place, routing, deadlines and the duplicate search. On SQLite

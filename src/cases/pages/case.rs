@@ -236,6 +236,7 @@ pub(super) async fn case_view(
     // The resident whose case it is may call her grid worker.
     let own_report =
         caller.has(crate::org::Role::Resident) && case.reporter_id == Some(caller.user_id);
+    let link_grids = caller.can_browse();
     let (orgs, duplicates, map, fields, grid_worker) = state
         .db
         .read(move |c| {
@@ -277,7 +278,7 @@ pub(super) async fn case_view(
             };
             // The case's grid (the first four levels of its path) with the case on it.
             let grid: Vec<&str> = path.split('/').take(4).collect();
-            let map = case_map(c, &grid.join("/"), &c2)?;
+            let map = case_map(c, &grid.join("/"), &c2, link_grids)?;
             let fields = category.map(|k| k.fields).unwrap_or_default();
             Ok((orgs, dups, map, fields, grid_worker))
         })

@@ -3,17 +3,19 @@
 use super::*;
 use crate::cases::places::Spot;
 
-/// The map of one case over its grid, on the case's page.
+/// The map of one case over its grid, on the case's page. A grid links to its place page only
+/// for a viewer who may browse places (`link_grids`): a resident's would be a 403.
 pub(super) fn case_map(
     c: &mut dyn crate::store::Conn,
     grid_path: &str,
     case: &crate::cases::Case,
+    link_grids: bool,
 ) -> crate::store::Result<Option<String>> {
     let areas: Vec<map::Area> = crate::cases::places::drawn_grids(c, &[grid_path.to_string()])?
         .iter()
         .map(|r| map::Area {
             label: r.str(1),
-            href: Some(format!("/places/{}", r.i64(0))),
+            href: link_grids.then(|| format!("/places/{}", r.i64(0))),
             geojson: r.str(2),
             highlight: false,
         })
@@ -35,13 +37,14 @@ pub(super) fn cases_map(
     spots: &[Spot],
     t: Tr,
     title: &str,
+    link_grids: bool,
 ) -> crate::store::Result<Option<String>> {
     let grids = crate::cases::places::drawn_grids(c, area_paths)?;
     let areas: Vec<map::Area> = grids
         .iter()
         .map(|r| map::Area {
             label: r.str(1),
-            href: Some(format!("/places/{}", r.i64(0))),
+            href: link_grids.then(|| format!("/places/{}", r.i64(0))),
             geojson: r.str(2),
             highlight: false,
         })
@@ -132,6 +135,7 @@ pub(super) async fn map_page(
     }
     let t = Tr(ctx().lang);
     let title = t.s("case.page.map");
+    let link_grids = caller.can_browse();
     let page = state
         .db
         .read(move |c| {
@@ -147,7 +151,7 @@ pub(super) async fn map_page(
                     viewer.verify.clone(),
                 )
             };
-            let map = cases_map(c, &areas, &spots, t, title)?;
+            let map = cases_map(c, &areas, &spots, t, title, link_grids)?;
             Ok(MapPage {
                 l: Layout::new(None),
                 map,

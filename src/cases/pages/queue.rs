@@ -23,6 +23,15 @@ pub(super) struct ListPage {
 }
 
 /// The states of a report that has ended, the tab a reporter finds it under.
+impl ListPage {
+    /// The page is the 待我处理 tab: its empty state says so and points to the open cases.
+    fn on_my_queue(&self) -> bool {
+        self.tabs
+            .iter()
+            .any(|(href, _, on)| *on && href.contains("waiting=me"))
+    }
+}
+
 pub(super) const FINISHED: &str = "closed,rated,merged,rejected";
 
 #[derive(Deserialize, Default)]

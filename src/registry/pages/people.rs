@@ -34,6 +34,11 @@ pub(crate) struct HouseholdPage {
     l: Layout,
     h: Household,
     can_reveal: bool,
+    /// Whether the address links to its place page (a resident may not browse places).
+    can_browse: bool,
+    /// The street's tags (code, name in the reader's language): a street's own tags
+    /// (低保户) are not catalogue keys.
+    tag_names: Vec<(String, String)>,
     purposes: &'static [&'static str],
     /// A value just revealed: (person, field, value).
     revealed: Option<(i64, &'static str, String)>,
@@ -41,12 +46,29 @@ pub(crate) struct HouseholdPage {
 }
 
 impl HouseholdPage {
+    fn tag_name(&self, code: &str) -> String {
+        self.tag_names
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| self.l.t.k_or("tag", code))
+    }
     fn shown(&self, person: &i64, field: &str) -> Option<&str> {
         match &self.revealed {
             Some((p, f, v)) if p == person && *f == field => Some(v.as_str()),
             _ => None,
         }
     }
+}
+
+/// The street's tags with their names in the reader's language.
+async fn street_tags(state: &AppState, caller: &Caller) -> AppResult<Vec<(String, String)>> {
+    let street = caller.street_id;
+    let en = ctx().lang == Lang::En;
+    Ok(state
+        .db
+        .read(move |c| crate::registry::records::tag_names(c, street, en))
+        .await?)
 }
 
 pub(crate) async fn household_page(
@@ -59,6 +81,8 @@ pub(crate) async fn household_page(
         l: Layout::new(Some(&caller)),
         h,
         can_reveal: caller.reads_registry(),
+        can_browse: caller.can_browse(),
+        tag_names: street_tags(&state, &caller).await?,
         purposes: &crate::registry::access::PURPOSES,
         revealed: None,
         error: None,
@@ -339,6 +363,8 @@ pub async fn reveal_page(
         l: Layout::new(Some(&caller)),
         h,
         can_reveal: true,
+        can_browse: caller.can_browse(),
+        tag_names: street_tags(&state, &caller).await?,
         purposes: &access::PURPOSES,
         revealed,
         error,

@@ -15,6 +15,9 @@ pub(super) struct DevicesPage {
     registers: bool,
     /// The caller keeps the street's device profiles (a street administrator).
     keeps_profiles: bool,
+    /// The pages before and after this one (a street has thousands of devices).
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 impl DevicesPage {
@@ -26,7 +29,12 @@ impl DevicesPage {
 #[derive(Deserialize)]
 pub(super) struct DevicesPageQuery {
     grid: Option<i64>,
+    /// The page, from 0, of [`DEVICES_PER_PAGE`].
+    page: Option<i64>,
 }
+
+/// Devices on one page of the list.
+const DEVICES_PER_PAGE: i64 = 200;
 
 pub(super) async fn devices_page(
     State(state): State<Arc<AppState>>,
@@ -38,7 +46,9 @@ pub(super) async fn devices_page(
     let now = crate::sensing::of(&state).clock.now_ms();
     let scope = caller.scope.registry.clone();
     let t = Tr(ctx().lang);
-    let (devices, map) = state
+    let page = q.page.unwrap_or(0).max(0);
+    let grid_q = q.grid;
+    let (mut devices, map) = state
         .db
         .read(move |c| {
             // The grid to draw: the one asked for, or the caller's own when she has one.
@@ -54,7 +64,9 @@ pub(super) async fn devices_page(
             // on their page).
             let dq = DeviceQuery {
                 under: grid.as_ref().map(|g| g.path.clone()),
-                limit: 1000,
+                // One more than a page: whether there is a next one.
+                limit: DEVICES_PER_PAGE + 1,
+                offset: page * DEVICES_PER_PAGE,
                 ..DeviceQuery::default()
             };
             let devices = devices::list(c, &scope, &[], &keys, &dq, now)?;
@@ -65,6 +77,14 @@ pub(super) async fn devices_page(
             Ok((devices, map))
         })
         .await?;
+    let more = devices.len() as i64 > DEVICES_PER_PAGE;
+    devices.truncate(DEVICES_PER_PAGE as usize);
+    let link = |n: i64| match grid_q {
+        Some(g) => format!("/devices?grid={g}&page={n}"),
+        None => format!("/devices?page={n}"),
+    };
+    let prev = (page > 0).then(|| link(page - 1));
+    let next = more.then(|| link(page + 1));
     crate::sensing::audit_listed(
         &state,
         &caller,
@@ -79,6 +99,8 @@ pub(super) async fn devices_page(
         map,
         registers: service::device_editor(&caller).is_ok(),
         keeps_profiles: crate::org::access::is_street_admin(&caller),
+        prev,
+        next,
     }))
 }
 

@@ -116,6 +116,8 @@ struct RulePage {
     preview: Option<(RulePreview, Vec<(String, String)>)>,
     /// The name of the case category an alert of the rule opens (its code when unknown).
     category: Option<String>,
+    /// (code, name) of the street's active case categories, for the form's choice.
+    categories: Vec<(String, String)>,
 }
 
 impl RulePage {
@@ -149,7 +151,7 @@ pub(super) async fn rule_with(
     worker(caller)?;
     let street = caller.street_id.ok_or_else(AppError::forbidden)?;
     let lang = ctx().lang;
-    let (rule, profiles, category) = state
+    let (rule, profiles, category, categories) = state
         .db
         .read(move |c| {
             let rule = crate::sensing::rules::get(c, street, id)?;
@@ -158,7 +160,12 @@ pub(super) async fn rule_with(
                     .map(|k| k.name(lang).to_string()),
                 None => None,
             };
-            Ok((rule, devices::profiles(c, street)?, category))
+            let categories = crate::cases::categories(c, street)?
+                .into_iter()
+                .filter(|k| k.active)
+                .map(|k| (k.code.clone(), k.name(lang).to_string()))
+                .collect::<Vec<_>>();
+            Ok((rule, devices::profiles(c, street)?, category, categories))
         })
         .await?;
     let rule = rule.ok_or_else(AppError::not_found)?;
@@ -175,6 +182,7 @@ pub(super) async fn rule_with(
             error,
             preview,
             category,
+            categories,
         },
         status,
     ))

@@ -72,7 +72,7 @@ async fn append_at(db: &linli::store::Db, entries: Vec<linli::audit::NewEntry>) 
 #[tokio::test]
 async fn the_anomaly_scan_reads_only_new_entries() {
     use chrono::TimeZone;
-    use linli::audit::Action::{Denied, Read};
+    use linli::audit::Action::{Denied, List, Read};
     use linli::audit::anomaly::{Rules, run};
 
     let t = support::database().await;
@@ -212,4 +212,17 @@ async fn the_anomaly_scan_reads_only_new_entries() {
     assert_eq!(key, "after_hours:9:2026-03-02");
     assert_eq!(evidence["entries"], serde_json::json!([9]));
     assert_eq!(run(db, &rules, local(22, 30)).await.unwrap().raised, 0);
+    // A list the worker is entitled to, paged at night, is not a look at anyone in detail
+    // (issue 19 item 3): no notice for account 11.
+    append_at(
+        db,
+        vec![scan_entry(
+            local(23, 0),
+            11,
+            List,
+            &["person:40", "person:41"],
+        )],
+    )
+    .await;
+    assert_eq!(run(db, &rules, local(23, 5)).await.unwrap().raised, 0);
 }

@@ -44,6 +44,18 @@ async fn the_street_map_on_a_phone_draws_the_grids_and_marks_her_building() {
             own.split('：').nth(1).is_some_and(|n| label.contains(n.trim())),
             "{own} / {label}"
         );
+        // The map opens on her building: its label lies inside the map, not cut at its edge.
+        let inside = b
+            .c
+            .execute(
+                "const m = document.getElementById('street-map').getBoundingClientRect(); \
+                 const l = document.querySelector('#street-map .own-label').getBoundingClientRect(); \
+                 return l.left >= m.left && l.right <= m.right && l.top >= m.top && l.bottom <= m.bottom;",
+                vec![],
+            )
+            .await
+            .expect("ask the page");
+        assert_eq!(inside, true, "her building's label lies inside the map");
         b.assert_fits("the street map").await;
         // Found by its address: the building's card opens on the map.
         let token = api_token(&b.base, "jumin").await;
