@@ -47,8 +47,16 @@ pub struct Spot {
     pub late: i64,
 }
 
-/// The ended states, which a map of open cases leaves out.
-const ENDED: &str = "('closed', 'rated', 'merged', 'rejected')";
+/// The open states as an SQL list, which a map of open cases shows (a list, so that an
+/// organisation's cases are read by `cases_handler`'s ranges).
+fn open_states() -> String {
+    let list: Vec<String> = super::State::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!("({})", list.join(", "))
+}
 
 /// At most this many marks on one map (a street has a few hundred buildings).
 const MAX_SPOTS: usize = 3000;
@@ -81,10 +89,11 @@ pub fn spots_of_orgs(c: &mut dyn Conn, orgs: &[i64]) -> Result<Vec<Spot>> {
             "SELECT pl.id, pl.name, pl.kind, pl.geojson, COUNT(*), \
              SUM(CASE WHEN c.clock IN ('accept', 'resolve') AND c.level > 0 THEN 1 ELSE 0 END) \
              FROM cases c JOIN places pl ON pl.id = COALESCE(c.building_id, c.place_id) \
-             WHERE c.handler_org_id IN ({}) AND c.state NOT IN {ENDED} \
+             WHERE c.handler_org_id IN ({}) AND c.state IN {} \
              GROUP BY pl.id, pl.name, pl.kind, pl.geojson \
              ORDER BY 6 DESC, 5 DESC, 1 LIMIT {MAX_SPOTS}",
-            list.join(", ")
+            list.join(", "),
+            open_states()
         ),
         &[],
     )?;

@@ -523,6 +523,10 @@ pub fn page(
     Ok((cases, next))
 }
 
+/// The first queue key of an ended case (closed, rated, merged, rejected): group 2 of
+/// `cases.queue_key` (migration 0040), 2 × 2^60.
+const ENDED_KEY: i64 = 2 << 60;
+
 /// Where `c.queue_key` is in a row of [`page`]: after [`CASE_COLS`].
 const QUEUE_KEY_COL: usize = 50;
 
@@ -582,6 +586,16 @@ pub(super) fn filter_sql(
         }
         let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
         conds.push(format!("c.state IN ({})", list.join(", ")));
+        // The queue key's group says open or ended: a range of the `cases_queue` index, so a
+        // list of open cases never walks the ended ones (nor the reverse).
+        if states.iter().all(|s| s.is_open()) {
+            conds.push(format!("c.queue_key < {ENDED_KEY}"));
+        } else if states.iter().all(|s| !s.is_open()) {
+            conds.push(format!("c.queue_key >= {ENDED_KEY}"));
+        }
+    } else if f.late.is_some_and(|l| l) || f.waiting.as_deref().is_some_and(|w| !w.is_empty()) {
+        // Late cases and cases waiting on someone are all open.
+        conds.push(format!("c.queue_key < {ENDED_KEY}"));
     }
     if let Some(code) = f.category.as_deref().filter(|s| !s.is_empty()) {
         p.push(code.into());
