@@ -431,7 +431,8 @@ pub fn open_from_sensor(
             category: category_code.to_string(),
             description: description.to_string(),
             place_id: Some(place_id),
-            reporter_name: "sensor".into(),
+            // No name: the channel (传感器 / Sensor) says who reported it, in the reader's language.
+            reporter_name: String::new(),
             terms_later: true,
             from_sensor: true,
             ..NewCase::default()
@@ -444,7 +445,8 @@ pub fn open_from_sensor(
         c,
         &case,
         &system,
-        &lifecycle::Step::new(Action::Accept, "sensor alert"),
+        // The timeline says 受理 by the system; a note would be in one language only.
+        &lifecycle::Step::new(Action::Accept, ""),
         now,
     )?;
     if let Some(worker) = grid_worker_for(c, &case.place_path)? {
