@@ -17,5 +17,6 @@ pub use extract::{
 };
 pub use layers::{LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie};
 pub use respond::{
-    Changed, Created, ErrorBody, ErrorDetail, csv_response, file_response, json_bytes, upload_bytes,
+    Changed, Created, ErrorBody, ErrorDetail, csv_response, file_response, json_bytes, link_next,
+    upload_bytes,
 };

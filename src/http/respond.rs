@@ -102,3 +102,21 @@ pub struct Changed {
     /// The fields that changed (none when the values were already so).
     pub changed: Vec<String>,
 }
+
+/// Adds `Link: <…&after=KEY>; rel="next"` to a page of a list read by key: the request's own
+/// path and query (`uri`), its `after` and `offset` replaced by the next page's key. Nothing
+/// when there is no next page.
+pub fn link_next(res: &mut Response, uri: &axum::http::Uri, next: Option<&str>) {
+    let Some(key) = next else { return };
+    let mut qs = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        if k != "after" && k != "offset" {
+            qs.append_pair(&k, &v);
+        }
+    }
+    qs.append_pair("after", key);
+    let link = format!("<{}?{}>; rel=\"next\"", uri.path(), qs.finish());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&link) {
+        res.headers_mut().insert(header::LINK, v);
+    }
+}

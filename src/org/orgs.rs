@@ -55,24 +55,11 @@ pub fn names(
     c: &mut dyn Conn,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<std::collections::HashMap<i64, String>> {
-    let mut ids: Vec<i64> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let p: Vec<Val> = ids.iter().map(|&i| Val::Int(i)).collect();
-    Ok(c.query(
-        &format!(
-            "SELECT id, name FROM organisations WHERE id IN ({})",
-            marks.join(", ")
-        ),
-        &p,
-    )?
-    .iter()
-    .map(|r| (r.i64(0), r.str(1)))
-    .collect())
+    crate::store::texts_by_id(
+        c,
+        "SELECT id, name FROM organisations WHERE id IN ({})",
+        ids,
+    )
 }
 
 pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<OrgRecord>> {

@@ -382,6 +382,28 @@ pub fn set_meta(c: &mut dyn Conn, key: &str, value: &str) -> Result<()> {
 
 /// A pattern for `LIKE $n ESCAPE '\'` matching text that contains `q` anywhere, with `%`, `_`
 /// and `\` in `q` taken literally.
+/// One text per id, read in one query: `sql` selects `(id, text)` with `{}` where the id list
+/// goes (`WHERE id IN ({})`). What another area's rows name by id (an organisation's name, an
+/// account's username) without joining that area's table.
+pub fn texts_by_id(
+    c: &mut dyn Conn,
+    sql: &str,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, String>> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let p: Vec<Val> = ids.iter().map(|&i| Val::Int(i)).collect();
+    Ok(c.query(&sql.replace("{}", &marks.join(", ")), &p)?
+        .iter()
+        .map(|r| (r.i64(0), r.str(1)))
+        .collect())
+}
+
 pub fn like_containing(q: &str) -> String {
     let escaped = q
         .replace('\\', "\\\\")

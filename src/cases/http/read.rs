@@ -23,20 +23,7 @@ pub async fn list_cases(
         .read(move |c| Ok(crate::cases::page(c, &viewer, &f, now)))
         .await??;
     let mut res = Json(out).into_response();
-    if let Some(key) = next {
-        // The same query, its `after` (and any offset) replaced by the next key.
-        let mut qs = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-            if k != "after" && k != "offset" {
-                qs.append_pair(&k, &v);
-            }
-        }
-        qs.append_pair("after", &key);
-        let link = format!("</api/v1/cases?{}>; rel=\"next\"", qs.finish());
-        if let Ok(v) = axum::http::HeaderValue::from_str(&link) {
-            res.headers_mut().insert(axum::http::header::LINK, v);
-        }
-    }
+    crate::http::link_next(&mut res, &uri, next.as_deref());
     Ok(res)
 }
 

@@ -404,6 +404,7 @@ async fn list_rentals(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(q): Query<RentalQuery>,
+    uri: axum::http::Uri,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     writer(&caller)?;
@@ -434,21 +435,8 @@ async fn list_rentals(
         })
         .await?;
     log_list(&state, &caller, rental_people(&list)).await?;
-    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     let mut res = Json(list).into_response();
-    if let Some(n) = next {
-        let mut url = String::from("/api/v1/rentals?");
-        if let Some(s) = &q.state {
-            url.push_str(&format!("state={}&", enc(s)));
-        }
-        if let Some(d) = q.expiring_days {
-            url.push_str(&format!("expiring_days={d}&"));
-        }
-        url.push_str(&format!("after={}", enc(&n)));
-        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
-            res.headers_mut().insert(axum::http::header::LINK, v);
-        }
-    }
+    crate::http::link_next(&mut res, &uri, next.as_deref());
     Ok(res)
 }
 
@@ -562,6 +550,7 @@ async fn list_vehicles(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(q): Query<VehicleQuery>,
+    uri: axum::http::Uri,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     writer(&caller)?;
@@ -583,18 +572,8 @@ async fn list_vehicles(
     people.sort_unstable();
     people.dedup();
     log_list(&state, &caller, people).await?;
-    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     let mut res = Json(list).into_response();
-    if let Some(n) = next {
-        let mut url = String::from("/api/v1/vehicles?");
-        if let Some(p) = q.plate.as_deref().filter(|p| !p.is_empty()) {
-            url.push_str(&format!("plate={}&", enc(p)));
-        }
-        url.push_str(&format!("after={}", enc(&n)));
-        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
-            res.headers_mut().insert(axum::http::header::LINK, v);
-        }
-    }
+    crate::http::link_next(&mut res, &uri, next.as_deref());
     Ok(res)
 }
 
