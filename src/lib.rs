@@ -11,6 +11,7 @@ pub mod http;
 pub mod join;
 pub mod kernel;
 pub mod map;
+pub mod notices;
 pub mod org;
 pub mod privacy;
 pub mod process;

@@ -90,6 +90,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.cfg.body_limit_bytes;
     let list = areas();
     crate::web::set_nav(list.iter().flat_map(|a| a.nav.iter()).collect());
+    crate::web::set_cards(list.iter().map(|a| (a.name, a.cards)).collect());
     let mut app = list
         .iter()
         .fold(Router::new(), |r, a| r.merge((a.router)()))

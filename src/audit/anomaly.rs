@@ -77,7 +77,7 @@ pub fn notify(
     evidence: serde_json::Value,
 ) -> Result<bool> {
     let n = c.exec(
-        "INSERT INTO notices (street_id, kind, dedup_key, actor_id, actor, evidence, created_at) \
+        "INSERT INTO security_notices (street_id, kind, dedup_key, actor_id, actor, evidence, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedup_key) DO NOTHING",
         params![
             street,
@@ -261,7 +261,7 @@ struct Finding {
 
 fn raised_already(c: &mut dyn Conn, key: &str) -> Result<bool> {
     Ok(
-        c.query_opt("SELECT 1 FROM notices WHERE dedup_key = $1", params![key])?
+        c.query_opt("SELECT 1 FROM security_notices WHERE dedup_key = $1", params![key])?
             .is_some(),
     )
 }
@@ -604,7 +604,7 @@ pub struct Notice {
 pub fn notices(c: &mut dyn Conn, streets: Option<&[i64]>, limit: i64) -> Result<Vec<Notice>> {
     let rows = match streets {
         None => c.query(
-            "SELECT id, kind, actor, evidence, created_at, read_at, actor_id FROM notices ORDER BY id DESC LIMIT $1",
+            "SELECT id, kind, actor, evidence, created_at, read_at, actor_id FROM security_notices ORDER BY id DESC LIMIT $1",
             params![limit],
         )?,
         Some(list) => {
@@ -616,7 +616,7 @@ pub fn notices(c: &mut dyn Conn, streets: Option<&[i64]>, limit: i64) -> Result<
             p.push(Val::Int(limit));
             c.query(
                 &format!(
-                    "SELECT id, kind, actor, evidence, created_at, read_at, actor_id FROM notices WHERE street_id IN ({}) ORDER BY id DESC LIMIT ${}",
+                    "SELECT id, kind, actor, evidence, created_at, read_at, actor_id FROM security_notices WHERE street_id IN ({}) ORDER BY id DESC LIMIT ${}",
                     marks.join(", "),
                     p.len()
                 ),
@@ -642,7 +642,7 @@ fn notice_from(r: &crate::store::Row) -> Notice {
 /// One notice, if it belongs to one of `streets` (any when `None`).
 pub fn notice(c: &mut dyn Conn, streets: Option<&[i64]>, id: i64) -> Result<Option<Notice>> {
     let Some(r) = c.query_opt(
-        "SELECT id, kind, actor, evidence, created_at, read_at, actor_id, street_id FROM notices WHERE id = $1",
+        "SELECT id, kind, actor, evidence, created_at, read_at, actor_id, street_id FROM security_notices WHERE id = $1",
         params![id],
     )?
     else {
@@ -659,7 +659,7 @@ pub fn notice(c: &mut dyn Conn, streets: Option<&[i64]>, id: i64) -> Result<Opti
 /// Marks a notice read, if it belongs to one of `streets` (all when `None`).
 pub async fn mark_read(db: &crate::store::Db, streets: Option<Vec<i64>>, id: i64) -> Result<bool> {
     db.write(move |c| {
-        let Some(r) = c.query_opt("SELECT street_id FROM notices WHERE id = $1", params![id])?
+        let Some(r) = c.query_opt("SELECT street_id FROM security_notices WHERE id = $1", params![id])?
         else {
             return Ok(false);
         };
@@ -669,7 +669,7 @@ pub async fn mark_read(db: &crate::store::Db, streets: Option<Vec<i64>>, id: i64
             return Ok(false);
         }
         Ok(c.exec(
-            "UPDATE notices SET read_at = $1 WHERE id = $2 AND read_at IS NULL",
+            "UPDATE security_notices SET read_at = $1 WHERE id = $2 AND read_at IS NULL",
             params![now_ms(), id],
         )? > 0)
     })

@@ -31,7 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/audit/proof/inclusion", get(inclusion))
         .route("/api/v1/audit/proof/consistency", get(consistency))
         .route("/api/v1/audit/entries/{seq}", get(entry))
-        .route("/api/v1/notices", get(list_notices))
+        .route("/api/v1/security-notices", get(list_notices))
 }
 
 fn b64(h: &[u8]) -> String {
@@ -220,7 +220,7 @@ pub async fn entry(
 }
 
 /// Notices raised by the anomaly rules over the audit log (street administrators).
-#[utoipa::path(get, path = "/api/v1/notices", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/security-notices", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = Vec<crate::audit::anomaly::Notice>), (status = 403, body = ErrorBody)))]
 async fn list_notices(
     State(state): State<Arc<AppState>>,

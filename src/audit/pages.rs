@@ -1,7 +1,7 @@
 //! The anomaly notices on the administrator's home: marking one read.
 
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/notices/{id}/read", post(notice_read))
+    Router::new().route("/security-notices/{id}/read", post(notice_read))
 }
 
 use crate::http::CsrfForm;

@@ -271,13 +271,8 @@ impl Files {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    // Photos show residents and their homes: readable by linli's user only.
-    let mut f = crate::store::files::create_new(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
+// Photos show residents and their homes: readable by linli's user only.
+use crate::store::files::write_synced;
 
 /// Writes a prepared photo's files under a fresh name and syncs them to disk, before its row
 /// is stored: a row never points at a file that is not there, and the writer does no file

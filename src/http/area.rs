@@ -30,6 +30,23 @@ pub struct Area {
     pub jobs: fn() -> Vec<Job>,
     /// Its entries in the main navigation, in order.
     pub nav: &'static [Nav],
+    /// Its cards on the caller's home page (none for most areas).
+    pub cards: Cards,
+}
+
+/// A card an area puts on the home page: its own HTML, rendered by its own template, placed
+/// by `order` among the other areas' cards (smaller first).
+pub struct Card {
+    pub order: u16,
+    pub html: String,
+}
+
+/// What an area shows a caller on her home page. A card that fails is logged and left out: one
+/// area's trouble never keeps the home page from opening.
+pub type Cards = fn(Arc<AppState>, Caller) -> BoxFut<anyhow::Result<Vec<Card>>>;
+
+fn no_cards(_: Arc<AppState>, _: Caller) -> BoxFut<anyhow::Result<Vec<Card>>> {
+    Box::pin(async { Ok(Vec::new()) })
 }
 
 impl Area {
@@ -42,6 +59,7 @@ impl Area {
             state: no_state,
             jobs: Vec::new,
             nav: &[],
+            cards: no_cards,
         }
     }
 }

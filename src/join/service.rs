@@ -340,17 +340,7 @@ pub struct CodeHousehold {
     pub members: Vec<MemberChoice>,
 }
 
-/// `张三丰` → `张**`.
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.trim().chars();
-    match chars.next() {
-        Some(first) => {
-            let rest = chars.count().max(1);
-            format!("{first}{}", "*".repeat(rest))
-        }
-        None => String::new(),
-    }
-}
+pub use crate::kernel::text::mask_name;
 
 /// Finds a valid code's invitation, or says why it is not one (counting an unknown code
 /// against the client's address).

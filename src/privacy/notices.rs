@@ -131,7 +131,7 @@ pub fn describe(c: &mut dyn Conn, t: Tr, notices: &[Notice]) -> Result<Vec<Notic
         };
         let link = match n.kind.as_str() {
             "new_account_export" => "/exports".to_string(),
-            _ => format!("/notices/{}", n.id),
+            _ => format!("/security-notices/{}", n.id),
         };
         out.push(NoticeView {
             id: n.id,

@@ -3,7 +3,7 @@
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/me/access-log", get(access_log_page))
-        .route("/notices/{id}", get(notice_page))
+        .route("/security-notices/{id}", get(notice_page))
         .route("/me/data", get(my_data_page))
         .route("/me/data.json", get(my_data_download))
         .route("/me/data.xlsx", get(my_data_workbook))

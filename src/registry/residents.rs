@@ -208,3 +208,85 @@ pub(super) fn saved(c: &mut dyn Conn, keys: &FieldKeys, ids: &[i64]) -> Result<(
     }
     Ok(())
 }
+
+/// A resident an audience reaches (notices, issue 22): who, her unit and its building, her
+/// place.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reached {
+    pub person_id: i64,
+    pub unit_id: Option<i64>,
+    /// The building of her unit; 0 when she has none.
+    pub building_id: i64,
+    pub place_path: String,
+}
+
+/// The residents of a street an audience reaches, in place order: those who have not left,
+/// living under one of `paths` or in one of `households`, and — when `tags` is not empty —
+/// holding one of the tags today.
+pub fn reached(
+    c: &mut dyn Conn,
+    street_id: i64,
+    paths: &[String],
+    tags: &[String],
+    households: &[i64],
+) -> Result<Vec<Reached>> {
+    let mut p: Vec<Val> = vec![Val::Int(street_id)];
+    let mut whom = Vec::new();
+    if !paths.is_empty() {
+        whom.push(crate::store::under_paths("p.place_path", paths, 2, &mut p));
+    }
+    if !households.is_empty() {
+        let marks: Vec<String> = households
+            .iter()
+            .map(|h| {
+                p.push(Val::Int(*h));
+                format!("${}", p.len())
+            })
+            .collect();
+        whom.push(format!("p.household_id IN ({})", marks.join(", ")));
+    }
+    if whom.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = format!(
+        "SELECT p.id, p.unit_id, COALESCE(u.parent_id, 0), p.place_path FROM persons p \
+         LEFT JOIN places u ON u.id = p.unit_id \
+         WHERE p.street_id = $1 AND p.residence <> 'left' AND ({})",
+        whom.join(" OR ")
+    );
+    if !tags.is_empty() {
+        p.push(Val::Text(crate::kernel::time::today().to_string()));
+        let day = p.len();
+        let marks: Vec<String> = tags
+            .iter()
+            .map(|t| {
+                p.push(Val::Text(t.clone()));
+                format!("${}", p.len())
+            })
+            .collect();
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.id AND t.tag IN ({}) \
+             AND t.valid_from <= ${day} AND (t.valid_to IS NULL OR t.valid_to >= ${day}))",
+            marks.join(", ")
+        ));
+    }
+    sql.push_str(" ORDER BY p.place_path, p.id");
+    Ok(c.query(&sql, &p)?
+        .iter()
+        .map(|r| Reached {
+            person_id: r.i64(0),
+            unit_id: r.opt_i64(1),
+            building_id: r.i64(2),
+            place_path: r.str(3),
+        })
+        .collect())
+}
+
+/// Persons' names by id (for lists that show them masked).
+pub fn names(c: &mut dyn Conn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    crate::store::texts_by_id(
+        c,
+        "SELECT id, name FROM persons WHERE id IN ({})",
+        ids.iter().copied(),
+    )
+}

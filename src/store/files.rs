@@ -29,6 +29,15 @@ pub fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
     opts.open(path)
 }
 
+/// Writes a new file, 0600, and syncs it to disk before answering (an upload acknowledged is
+/// on disk).
+pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = create_new(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 /// Creates an empty file 0600 if it does not exist yet (so that a library that creates it
 /// afterwards, SQLite, finds it private; SQLite gives its WAL and shared-memory files the
 /// database file's mode).

@@ -380,8 +380,6 @@ pub fn set_meta(c: &mut dyn Conn, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// A pattern for `LIKE $n ESCAPE '\'` matching text that contains `q` anywhere, with `%`, `_`
-/// and `\` in `q` taken literally.
 /// One text per id, read in one query: `sql` selects `(id, text)` with `{}` where the id list
 /// goes (`WHERE id IN ({})`). What another area's rows name by id (an organisation's name, an
 /// account's username) without joining that area's table.
@@ -404,6 +402,8 @@ pub fn texts_by_id(
         .collect())
 }
 
+/// A pattern for `LIKE $n ESCAPE '\'` matching text that contains `q` anywhere, with `%`, `_`
+/// and `\` in `q` taken literally.
 pub fn like_containing(q: &str) -> String {
     let escaped = q
         .replace('\\', "\\\\")

@@ -37,6 +37,8 @@ pub(crate) struct HomePage {
     corrections: Vec<crate::registry::corrections::Correction>,
     /// For callers of a street (cases belong to one).
     cases: Option<CasesCard>,
+    /// The areas' own cards (`http::area::Cards`), in order.
+    cards: Vec<crate::http::area::Card>,
 }
 
 /// The home page's cases: for workers, the open and late cases they see and their unread
@@ -196,6 +198,7 @@ pub(crate) async fn home(
         corrections.iter().map(|r| r.person_id),
     )
     .await?;
+    let cards = crate::web::cards(&state, &caller).await;
     Ok(render(&HomePage {
         l: Layout::new(Some(&caller)),
         role: role.as_str(),
@@ -207,6 +210,7 @@ pub(crate) async fn home(
         notices,
         corrections,
         cases,
+        cards,
     }))
 }
 

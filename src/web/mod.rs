@@ -29,6 +29,26 @@ pub fn set_nav(mut entries: Vec<&'static Nav>) {
     let _ = NAV.set(entries);
 }
 
+static CARDS: OnceLock<Vec<(&'static str, crate::http::area::Cards)>> = OnceLock::new();
+
+/// The areas' home-page cards, folded by `app` when the router is built.
+pub fn set_cards(cards: Vec<(&'static str, crate::http::area::Cards)>) {
+    let _ = CARDS.set(cards);
+}
+
+/// Every area's cards for a caller, in order; a card that fails is logged and left out.
+pub async fn cards(state: &Arc<AppState>, caller: &crate::org::Caller) -> Vec<crate::http::area::Card> {
+    let mut out = Vec::new();
+    for (area, f) in CARDS.get().map(Vec::as_slice).unwrap_or(&[]) {
+        match f(state.clone(), caller.clone()).await {
+            Ok(c) => out.extend(c),
+            Err(e) => tracing::error!(area, error = %e, "home card failed"),
+        }
+    }
+    out.sort_by_key(|c| c.order);
+    out
+}
+
 /// The navigation entries, in menu order.
 pub fn nav() -> &'static [&'static Nav] {
     NAV.get().map(Vec::as_slice).unwrap_or(&[])

@@ -77,7 +77,7 @@ async fn anomalies_become_notices_with_evidence() {
     assert_eq!(run_scan(&app, Rules::default()).await, 0);
 
     let admin = app.token("admin").await;
-    let (s, notices) = app.get_json(&admin, "/api/v1/notices").await;
+    let (s, notices) = app.get_json(&admin, "/api/v1/security-notices").await;
     assert_eq!(s, 200);
     let kinds: Vec<&str> = notices
         .as_array()
@@ -101,7 +101,7 @@ async fn anomalies_become_notices_with_evidence() {
         "the entries are named"
     );
     // Only administrators read notices.
-    let (s, _) = app.get_json(&wangge, "/api/v1/notices").await;
+    let (s, _) = app.get_json(&wangge, "/api/v1/security-notices").await;
     assert_eq!(s, 403);
     // The administrator's home page shows them and marks them read.
     let (b, _) = app.login_page("admin", PASSWORD).await;
@@ -120,13 +120,13 @@ async fn anomalies_become_notices_with_evidence() {
     let csrf = extract_input(&html, "csrf").unwrap();
     let id = volume["id"].as_i64().unwrap();
     let r = b
-        .post(app.url(&format!("/notices/{id}/read")))
+        .post(app.url(&format!("/security-notices/{id}/read")))
         .form(&[("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let (_, notices) = app.get_json(&admin, "/api/v1/notices").await;
+    let (_, notices) = app.get_json(&admin, "/api/v1/security-notices").await;
     let v = notices
         .as_array()
         .unwrap()
@@ -581,7 +581,7 @@ async fn security_notices_are_sentences_and_lists_do_not_count() {
     assert_eq!(run_scan(&app, rules).await, 1, "seven households opened");
 
     let admin = app.token("admin").await;
-    let (_, notices) = app.get_json(&admin, "/api/v1/notices").await;
+    let (_, notices) = app.get_json(&admin, "/api/v1/security-notices").await;
     let id = notices[0]["id"].as_i64().unwrap();
     assert_eq!(notices[0]["kind"], "anomaly_volume");
     assert!(notices[0]["evidence"]["usual_per_hour"].is_i64());
@@ -614,9 +614,9 @@ async fn security_notices_are_sentences_and_lists_do_not_count() {
             !card.contains("wangge") && !card.contains('{'),
             "{lang}: no account name, no JSON: {card}"
         );
-        assert!(card.contains(&format!("/notices/{id}")));
+        assert!(card.contains(&format!("/security-notices/{id}")));
         let page = b
-            .get(app.url(&format!("/notices/{id}")))
+            .get(app.url(&format!("/security-notices/{id}")))
             .send()
             .await
             .unwrap();
@@ -631,13 +631,13 @@ async fn security_notices_are_sentences_and_lists_do_not_count() {
     // Only the street's administrators read it.
     let (b, _) = app.login_page("wangge", PASSWORD).await;
     let r = b
-        .get(app.url(&format!("/notices/{id}")))
+        .get(app.url(&format!("/security-notices/{id}")))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
     let (b, _) = app.login_page("admin", PASSWORD).await;
-    let r = b.get(app.url("/notices/999999")).send().await.unwrap();
+    let r = b.get(app.url("/security-notices/999999")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
 

@@ -146,7 +146,7 @@ async fn one_administrator_alone_gets_no_unmasked_export() {
     assert_eq!(s, 403, "still not downloadable");
 
     // The street hears of it: a notice names the new account and the export.
-    let (s, notices) = app.get_json(&admin, "/api/v1/notices").await;
+    let (s, notices) = app.get_json(&admin, "/api/v1/security-notices").await;
     assert_eq!(s, 200);
     let n = notices
         .as_array()
