@@ -260,10 +260,11 @@ struct Finding {
 }
 
 fn raised_already(c: &mut dyn Conn, key: &str) -> Result<bool> {
-    Ok(
-        c.query_opt("SELECT 1 FROM security_notices WHERE dedup_key = $1", params![key])?
-            .is_some(),
-    )
+    Ok(c.query_opt(
+        "SELECT 1 FROM security_notices WHERE dedup_key = $1",
+        params![key],
+    )?
+    .is_some())
 }
 
 /// The parts of `[from, to)` within one clock hour of the street's zone each (working hours
@@ -588,6 +589,7 @@ pub async fn run(db: &Db, rules: &Rules, now: i64) -> Result<Scan> {
 
 /// A notice as the administrator sees it.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = SecurityNotice)]
 pub struct Notice {
     pub id: i64,
     pub kind: String,
@@ -659,7 +661,10 @@ pub fn notice(c: &mut dyn Conn, streets: Option<&[i64]>, id: i64) -> Result<Opti
 /// Marks a notice read, if it belongs to one of `streets` (all when `None`).
 pub async fn mark_read(db: &crate::store::Db, streets: Option<Vec<i64>>, id: i64) -> Result<bool> {
     db.write(move |c| {
-        let Some(r) = c.query_opt("SELECT street_id FROM security_notices WHERE id = $1", params![id])?
+        let Some(r) = c.query_opt(
+            "SELECT street_id FROM security_notices WHERE id = $1",
+            params![id],
+        )?
         else {
             return Ok(false);
         };

@@ -80,13 +80,23 @@ fn shown_name(name: &str, ext: &str) -> String {
         None => clean.trim().to_string(),
     };
     let stem: String = stem.chars().take(NAME_MAX).collect();
-    let stem = if stem.is_empty() { "attachment".to_string() } else { stem };
+    let stem = if stem.is_empty() {
+        "attachment".to_string()
+    } else {
+        stem
+    };
     format!("{stem}.{ext}")
 }
 
 /// Writes an attachment under a fresh name and syncs it and its folder; the name relative to
 /// the data folder. Blocking file I/O.
-pub fn write(data_dir: &Path, street: i64, notice: i64, ext: &str, b: &[u8]) -> std::io::Result<String> {
+pub fn write(
+    data_dir: &Path,
+    street: i64,
+    notice: i64,
+    ext: &str,
+    b: &[u8],
+) -> std::io::Result<String> {
     let dir = format!("notices/{street}/{notice}");
     crate::store::files::create_dir_all(&data_dir.join(&dir))?;
     let name = format!("{dir}/{}.{ext}", &crate::org::auth::random_token("")[..16]);
@@ -104,9 +114,18 @@ mod tests {
         let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n%%EOF\n";
         let c = check("C:\\通知\\停水.PDF", pdf).unwrap();
         assert_eq!((c.mime, c.name.as_str()), ("application/pdf", "停水.pdf"));
-        assert_eq!(check("a.pdf", b"%PDF-1.4 cut").unwrap_err().key, "notices.err_file_broken");
-        assert_eq!(check("a.pdf", b"MZ\x90\x00").unwrap_err().key, "notices.err_file_type");
-        assert_eq!(check("a.pdf", b"").unwrap_err().key, "notices.err_file_empty");
+        assert_eq!(
+            check("a.pdf", b"%PDF-1.4 cut").unwrap_err().key,
+            "notices.err_file_broken"
+        );
+        assert_eq!(
+            check("a.pdf", b"MZ\x90\x00").unwrap_err().key,
+            "notices.err_file_type"
+        );
+        assert_eq!(
+            check("a.pdf", b"").unwrap_err().key,
+            "notices.err_file_empty"
+        );
         // A PNG header that declares 100,000 × 100,000 pixels.
         let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
         png.extend_from_slice(b"IHDR");
@@ -115,7 +134,10 @@ mod tests {
         png.extend_from_slice(&[8, 2, 0, 0, 0]);
         let crc = crc32fast::hash(&png[12..29]);
         png.extend_from_slice(&crc.to_be_bytes());
-        assert_eq!(check("big.png", &png).unwrap_err().key, "notices.err_file_pixels");
+        assert_eq!(
+            check("big.png", &png).unwrap_err().key,
+            "notices.err_file_pixels"
+        );
         assert_eq!(shown_name("../../\u{202E}gpj.exe", "pdf"), "gpj.pdf");
         assert_eq!(shown_name("", "png"), "attachment.png");
     }

@@ -87,7 +87,9 @@ pub(crate) async fn managed(
     Signed(caller): Signed,
     Query(q): Query<ManagedQuery>,
 ) -> AppResult<Json<Vec<Notice>>> {
-    Ok(Json(service::managed_list(&state, &caller, q.before).await?))
+    Ok(Json(
+        service::managed_list(&state, &caller, q.before).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -152,6 +154,7 @@ pub(crate) async fn create(
 
 /// A notice as the caller may see it.
 #[derive(Serialize, ToSchema)]
+#[schema(as = NoticeOpening)]
 pub struct Opening {
     pub notice: Notice,
     /// When the caller is a recipient: when she opened it (now, the first time) …
@@ -260,6 +263,7 @@ pub(crate) async fn unread(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(as = NoticeTellRequest)]
 pub struct TellRequest {
     pub how: Told,
 }
@@ -337,7 +341,7 @@ pub(crate) async fn upload(
 /// An attachment, for whoever may open the notice.
 #[utoipa::path(get, path = "/api/v1/notices/{id}/files/{file}", tag = "notices",
     security(("bearer" = [])), params(("id" = i64, Path), ("file" = i64, Path)),
-    responses((status = 200, description = "the file", content_type = "application/octet-stream"),
+    responses((status = 200, description = "the file as uploaded", content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn download(
     State(state): State<Arc<AppState>>,
@@ -356,7 +360,13 @@ pub(crate) async fn download(
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename*=UTF-8''{name}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(res)
 }

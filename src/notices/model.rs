@@ -23,6 +23,7 @@ pub const MAX_DAYS: i64 = 366;
 /// groups). A notice that names roles is a workers' notice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = NoticeKind)]
 pub enum Kind {
     Residents,
     Workers,
@@ -48,6 +49,7 @@ impl Kind {
 /// a published one has its recipients frozen; a withdrawn one is no longer shown to them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = NoticeState)]
 pub enum State {
     Draft,
     Scheduled,
@@ -79,6 +81,7 @@ impl State {
 /// `roles` are named, the accounts holding one of those roles under `places` (a workers'
 /// notice; without places, under the author's own).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = NoticeAudience)]
 pub struct Audience {
     /// Places (a community, a grid, a building, a unit) by id.
     #[serde(default)]
@@ -220,6 +223,7 @@ impl Draft {
 
 /// An attachment as listed on a notice.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = NoticeFile)]
 pub struct FileRef {
     pub id: i64,
     pub name: String,
@@ -296,6 +300,7 @@ pub fn pct(part: i64, whole: i64) -> i64 {
 
 /// A notice as one recipient has it: the notice and her receipt.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = ReceivedNotice)]
 pub struct Received {
     pub notice: Notice,
     pub read_at: Option<i64>,
@@ -304,6 +309,7 @@ pub struct Received {
 
 /// One building's receipts.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = NoticeBuilding)]
 pub struct BuildingTotals {
     /// 0 for recipients without a building (workers' accounts).
     pub building_id: i64,
@@ -319,6 +325,7 @@ pub struct BuildingTotals {
 /// A recipient who has not opened a notice, as a building leader follows up: the flat and the
 /// name masked (`502室 张**`), whether she was told and by whom.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = NoticeUnread)]
 pub struct Unread {
     /// The recipient's number within the notice (for marking her told).
     pub seq: i64,
@@ -338,6 +345,7 @@ pub struct Unread {
 /// How a recipient was told without opening the notice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = NoticeTold)]
 pub enum Told {
     InPerson,
     Paper,
@@ -374,7 +382,12 @@ pub fn pieces(body: &str) -> Vec<Piece> {
             .find(|(_, c)| !(c.is_ascii_graphic()) || matches!(c, '<' | '>' | '"' | '\''))
             .map(|(j, _)| j)
             .unwrap_or(tail.len());
-        while end > 0 && matches!(tail.as_bytes()[end - 1], b'.' | b',' | b';' | b':' | b')' | b'!' | b'?') {
+        while end > 0
+            && matches!(
+                tail.as_bytes()[end - 1],
+                b'.' | b',' | b';' | b':' | b')' | b'!' | b'?'
+            )
+        {
             end -= 1;
         }
         let link = &tail[..end];
@@ -432,7 +445,10 @@ mod tests {
         assert_eq!(d.checked(now).unwrap_err().key, "notices.err_title_empty");
         let mut d = draft();
         d.audience = Audience::default();
-        assert_eq!(d.checked(now).unwrap_err().key, "notices.err_audience_empty");
+        assert_eq!(
+            d.checked(now).unwrap_err().key,
+            "notices.err_audience_empty"
+        );
         let mut d = draft();
         d.audience.roles = vec!["resident".into()];
         assert_eq!(d.checked(now).unwrap_err().key, "notices.err_role");
@@ -441,14 +457,20 @@ mod tests {
         assert_eq!(d.checked(now).unwrap_err().key, "notices.err_schedule_past");
         let mut d = draft();
         d.ack_by = Some(now + 10);
-        assert_eq!(d.clone().checked(now).unwrap_err().key, "notices.err_ack_by_without_ack");
+        assert_eq!(
+            d.clone().checked(now).unwrap_err().key,
+            "notices.err_ack_by_without_ack"
+        );
         d.ack_wanted = true;
         assert!(d.clone().checked(now).is_ok());
         d.ack_by = Some(now + 400 * DAY_MS);
         assert_eq!(d.checked(now).unwrap_err().key, "notices.err_ack_by_range");
         let mut d = draft();
         d.body = "a\u{202E}b".into();
-        assert_eq!(d.checked(now).unwrap_err().key, crate::kernel::text::REFUSED);
+        assert_eq!(
+            d.checked(now).unwrap_err().key,
+            crate::kernel::text::REFUSED
+        );
     }
 
     #[test]

@@ -97,7 +97,11 @@ impl ListPage {
     fn rate(&self, n: &Notice) -> String {
         self.l.t.fill(
             "notices.rate",
-            &[("reached", &n.reached), ("of", &n.recipients), ("pct", &n.reached_pct())],
+            &[
+                ("reached", &n.reached),
+                ("of", &n.recipients),
+                ("pct", &n.reached_pct()),
+            ],
         )
     }
 }
@@ -146,7 +150,14 @@ pub(crate) async fn list_page(
     }))
 }
 
-const DONE: [&str; 6] = ["published", "draft", "scheduled", "withdrawn", "ack", "told"];
+const DONE: [&str; 6] = [
+    "published",
+    "draft",
+    "scheduled",
+    "withdrawn",
+    "ack",
+    "told",
+];
 
 // ---- writing a notice -------------------------------------------------------------------------
 
@@ -400,10 +411,7 @@ impl NoticePage {
             && self.acked_at().is_none()
     }
     fn is_draft(&self) -> bool {
-        matches!(
-            self.n().state,
-            NoticeState::Draft | NoticeState::Scheduled
-        )
+        matches!(self.n().state, NoticeState::Draft | NoticeState::Scheduled)
     }
     fn is_published(&self) -> bool {
         self.n().state == NoticeState::Published
@@ -419,7 +427,13 @@ impl NoticePage {
     fn totals(&self) -> (i64, i64, i64, i64, i64) {
         if self.o.manages {
             let n = self.n();
-            (n.recipients, n.read, n.acknowledged, n.told, n.recipients - n.reached)
+            (
+                n.recipients,
+                n.read,
+                n.acknowledged,
+                n.told,
+                n.recipients - n.reached,
+            )
         } else {
             self.buildings().iter().fold((0, 0, 0, 0, 0), |t, b| {
                 (
@@ -744,7 +758,11 @@ impl CardView {
     fn rate(&self, n: &Notice) -> String {
         self.t.fill(
             "notices.rate",
-            &[("reached", &n.reached), ("of", &n.recipients), ("pct", &n.reached_pct())],
+            &[
+                ("reached", &n.reached),
+                ("of", &n.recipients),
+                ("pct", &n.reached_pct()),
+            ],
         )
     }
 }
@@ -770,7 +788,9 @@ pub async fn cards(
     received.truncate(CARD_ITEMS);
     let may_publish = service::may_publish(&caller);
     let mut managed = if may_publish {
-        service::managed_list(&state, &caller, None).await.map_err(err)?
+        service::managed_list(&state, &caller, None)
+            .await
+            .map_err(err)?
     } else {
         Vec::new()
     };

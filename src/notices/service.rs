@@ -23,9 +23,9 @@ use super::model::{
 };
 use super::store::{self, NewNotice, Recipient, Whose};
 use crate::audit::{Action, NewEntry};
+use crate::kernel::StatusCode;
 use crate::kernel::error::{AppError, AppResult, Code};
 use crate::kernel::i18n::{Lang, Tr};
-use crate::kernel::StatusCode;
 use crate::kernel::time::now_ms;
 use crate::org::{Caller, Role, Scope};
 use crate::state::AppState;
@@ -136,7 +136,9 @@ fn resolve(
         Some(s) => s,
         None => {
             paths = fallback.1.to_vec();
-            fallback.0.ok_or_else(|| AppError::invalid("notices.err_audience_empty"))?
+            fallback
+                .0
+                .ok_or_else(|| AppError::invalid("notices.err_audience_empty"))?
         }
     };
     let mut tag_names = [Vec::new(), Vec::new()];
@@ -301,7 +303,13 @@ pub async fn create(state: &AppState, caller: &Caller, draft: Draft) -> AppResul
             Ok((id, reached))
         })
         .await?;
-    audit_change(state, caller, id, &format!("notices: wrote notice {id} ({reached} recipients)")).await?;
+    audit_change(
+        state,
+        caller,
+        id,
+        &format!("notices: wrote notice {id} ({reached} recipients)"),
+    )
+    .await?;
     get(state, id).await
 }
 
@@ -325,7 +333,15 @@ pub async fn create_with_files(
     }
     draft.clone().checked(now_ms())?;
     let when = draft.when;
-    let n = create(state, caller, Draft { when: When::Draft, ..draft }).await?;
+    let n = create(
+        state,
+        caller,
+        Draft {
+            when: When::Draft,
+            ..draft
+        },
+    )
+    .await?;
     for (name, b) in files {
         attach(state, caller, n.id, &name, b).await?;
     }
@@ -353,7 +369,13 @@ pub async fn schedule(state: &AppState, caller: &Caller, id: i64, at: i64) -> Ap
         .db
         .write(move |c| store::schedule(c, id, at, now))
         .await?;
-    audit_change(state, caller, id, &format!("notices: scheduled notice {id}")).await?;
+    audit_change(
+        state,
+        caller,
+        id,
+        &format!("notices: scheduled notice {id}"),
+    )
+    .await?;
     get(state, id).await
 }
 
@@ -410,7 +432,13 @@ pub async fn publish(state: &AppState, caller: &Caller, id: i64) -> AppResult<No
             Ok(to.len() as i64)
         })
         .await?;
-    audit_change(state, caller, id, &format!("notices: published notice {id} to {reached} recipients")).await?;
+    audit_change(
+        state,
+        caller,
+        id,
+        &format!("notices: published notice {id} to {reached} recipients"),
+    )
+    .await?;
     get(state, id).await
 }
 
@@ -445,8 +473,13 @@ pub async fn publish_due(state: &AppState) -> AppResult<usize> {
                 if n.state != State::Scheduled {
                     return Ok(None);
                 }
-                let outcome = resolve(c, &n.audience, None, (Some(n.street_id), &[n.author_path.clone()]))
-                    .and_then(|r| recipients(c, &r, &n.audience, n.author_id));
+                let outcome = resolve(
+                    c,
+                    &n.audience,
+                    None,
+                    (Some(n.street_id), &[n.author_path.clone()]),
+                )
+                .and_then(|r| recipients(c, &r, &n.audience, n.author_id));
                 match outcome {
                     Ok(to) => {
                         store::publish(c, id, n.street_id, &to, now)?;
@@ -461,7 +494,12 @@ pub async fn publish_due(state: &AppState) -> AppResult<usize> {
             })
             .await?;
         if let Some(n) = result {
-            tracing::info!(area = "notices", notice = id, recipients = n, "scheduled notice published");
+            tracing::info!(
+                area = "notices",
+                notice = id,
+                recipients = n,
+                "scheduled notice published"
+            );
             done += 1;
         }
     }
@@ -519,7 +557,11 @@ pub async fn open(state: &AppState, caller: &Caller, id: i64) -> AppResult<Opene
         })
         .await?;
     if n.state == State::Withdrawn && receipt.is_some() && !manages {
-        return Err(AppError::new(StatusCode::GONE, Code::Gone, "notices.withdrawn"));
+        return Err(AppError::new(
+            StatusCode::GONE,
+            Code::Gone,
+            "notices.withdrawn",
+        ));
     }
     if receipt.is_none() && !manages && buildings.is_none() {
         return Err(AppError::not_found());
@@ -552,7 +594,11 @@ pub async fn acknowledge(state: &AppState, caller: &Caller, id: i64) -> AppResul
         .await?
         .ok_or_else(AppError::not_found)?;
     if n.state == State::Withdrawn {
-        return Err(AppError::new(StatusCode::GONE, Code::Gone, "notices.withdrawn"));
+        return Err(AppError::new(
+            StatusCode::GONE,
+            Code::Gone,
+            "notices.withdrawn",
+        ));
     }
     if !published {
         return Err(AppError::not_found());
@@ -641,10 +687,13 @@ pub async fn managed_list(
         .await?)
 }
 
-
 /// The paths a caller reads a notice's receipts under: all (`None`) when she manages it; her
 /// own buildings' otherwise; 404 when she has none of its recipients.
-async fn follow_scope(state: &AppState, caller: &Caller, n: &Notice) -> AppResult<Option<Vec<String>>> {
+async fn follow_scope(
+    state: &AppState,
+    caller: &Caller,
+    n: &Notice,
+) -> AppResult<Option<Vec<String>>> {
     if n.state != State::Published && n.state != State::Withdrawn {
         return Err(AppError::not_found());
     }
@@ -667,7 +716,11 @@ async fn follow_scope(state: &AppState, caller: &Caller, n: &Notice) -> AppResul
 }
 
 /// A notice's receipts per building the caller follows up.
-pub async fn buildings(state: &AppState, caller: &Caller, id: i64) -> AppResult<Vec<BuildingTotals>> {
+pub async fn buildings(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> AppResult<Vec<BuildingTotals>> {
     let n = get(state, id).await?;
     let paths = follow_scope(state, caller, &n).await?;
     Ok(state
@@ -737,7 +790,10 @@ pub async fn tell(
         .db
         .write_tx(move |c| -> AppResult<store::Row> {
             let row = store::recipient(c, id, seq)?.ok_or_else(AppError::not_found)?;
-            if paths.as_ref().is_some_and(|p| !Scope::covers(p, &row.place_path)) {
+            if paths
+                .as_ref()
+                .is_some_and(|p| !Scope::covers(p, &row.place_path))
+            {
                 return Err(AppError::not_found());
             }
             if row.read_at.is_some() {
@@ -752,7 +808,10 @@ pub async fn tell(
         .await?;
     let mut e = NewEntry::by(caller, Action::Change)
         .subjects(row.person_id.map(crate::audit::person))
-        .purpose(format!("notices: told recipient {seq} of notice {id} ({})", how.as_str()));
+        .purpose(format!(
+            "notices: told recipient {seq} of notice {id} ({})",
+            how.as_str()
+        ));
     e.street_id = Some(n.street_id);
     state.audit.record(e).await?;
     Ok(Unread {
@@ -787,10 +846,11 @@ pub async fn attach(
     let (street, ext) = (n.street_id, checked.ext);
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
     let size = bytes.len() as i64;
-    let stored = tokio::task::spawn_blocking(move || super::files::write(&dir, street, id, ext, &bytes))
-        .await
-        .map_err(|e| AppError::internal("notices: attach", e))?
-        .map_err(|e| AppError::internal("notices: attach", e))?;
+    let stored =
+        tokio::task::spawn_blocking(move || super::files::write(&dir, street, id, ext, &bytes))
+            .await
+            .map_err(|e| AppError::internal("notices: attach", e))?
+            .map_err(|e| AppError::internal("notices: attach", e))?;
     let mut f = super::model::FileRef {
         id: 0,
         name: checked.name,
@@ -818,7 +878,13 @@ pub async fn attach(
             return Err(e.into());
         }
     }
-    audit_change(state, caller, id, &format!("notices: attached {} to notice {id}", f.name)).await?;
+    audit_change(
+        state,
+        caller,
+        id,
+        &format!("notices: attached {} to notice {id}", f.name),
+    )
+    .await?;
     Ok(f)
 }
 
@@ -830,15 +896,21 @@ pub async fn file(
     file: i64,
 ) -> AppResult<(super::model::FileRef, Vec<u8>)> {
     let n = get(state, id).await?;
-    let allowed = manages(caller, &n) || {
-        let who = whose(caller, n.kind);
-        let published = n.state == State::Published;
-        published
-            && match who {
-                Some(w) => state.db.read(move |c| store::receipt(c, id, w)).await?.is_some(),
-                None => false,
-            }
-    } || (n.state == State::Published && follow_scope(state, caller, &n).await.is_ok());
+    let allowed = manages(caller, &n)
+        || {
+            let who = whose(caller, n.kind);
+            let published = n.state == State::Published;
+            published
+                && match who {
+                    Some(w) => state
+                        .db
+                        .read(move |c| store::receipt(c, id, w))
+                        .await?
+                        .is_some(),
+                    None => false,
+                }
+        }
+        || (n.state == State::Published && follow_scope(state, caller, &n).await.is_ok());
     if !allowed {
         return Err(AppError::not_found());
     }
@@ -856,7 +928,11 @@ pub async fn file(
 
 /// The notice a short link names.
 pub async fn by_code(state: &AppState, code: &str) -> AppResult<i64> {
-    let code: String = code.chars().take(16).collect::<String>().to_ascii_lowercase();
+    let code: String = code
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .to_ascii_lowercase();
     state
         .db
         .read(move |c| store::by_code(c, &code))

@@ -155,7 +155,10 @@ pub fn publish(
 
 pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Notice>> {
     let Some(mut n) = c
-        .query_opt(&format!("SELECT {COLS} FROM notices WHERE id = $1"), params![id])?
+        .query_opt(
+            &format!("SELECT {COLS} FROM notices WHERE id = $1"),
+            params![id],
+        )?
         .map(|r| notice_row(&r))
     else {
         return Ok(None);
@@ -165,8 +168,10 @@ pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Notice>> {
 }
 
 pub fn by_code(c: &mut dyn Conn, code: &str) -> Result<Option<i64>> {
-    Ok(c.query_opt("SELECT id FROM notices WHERE code = $1", params![code])?
-        .map(|r| r.i64(0)))
+    Ok(
+        c.query_opt("SELECT id FROM notices WHERE code = $1", params![code])?
+            .map(|r| r.i64(0)),
+    )
 }
 
 pub fn set_state(c: &mut dyn Conn, id: i64, state: State, now: i64) -> Result<u64> {
@@ -283,7 +288,11 @@ pub fn unread_count(c: &mut dyn Conn, whose: Whose, now: i64) -> Result<i64> {
 }
 
 /// A recipient's row of one notice: `(seq, read_at, ack_at)`.
-pub fn receipt(c: &mut dyn Conn, notice: i64, whose: Whose) -> Result<Option<(i64, Option<i64>, Option<i64>)>> {
+pub fn receipt(
+    c: &mut dyn Conn,
+    notice: i64,
+    whose: Whose,
+) -> Result<Option<(i64, Option<i64>, Option<i64>)>> {
     let (cond, id) = whose.cond();
     Ok(c.query_opt(
         &format!(
@@ -314,7 +323,11 @@ pub fn mark_read(c: &mut dyn Conn, notice: i64, seq: i64, now: i64) -> Result<bo
     c.exec(
         &format!(
             "UPDATE notices SET read_count = read_count + 1{} WHERE id = $1",
-            if told { "" } else { ", reached_count = reached_count + 1" }
+            if told {
+                ""
+            } else {
+                ", reached_count = reached_count + 1"
+            }
         ),
         params![notice],
     )?;
@@ -478,19 +491,18 @@ pub fn add_file(
 }
 
 pub fn files(c: &mut dyn Conn, notice: i64) -> Result<Vec<FileRef>> {
-    Ok(c
-        .query(
-            "SELECT id, name, mime, bytes FROM notice_files WHERE notice_id = $1 ORDER BY id",
-            params![notice],
-        )?
-        .iter()
-        .map(|r| FileRef {
-            id: r.i64(0),
-            name: r.str(1),
-            mime: r.str(2),
-            bytes: r.i64(3),
-        })
-        .collect())
+    Ok(c.query(
+        "SELECT id, name, mime, bytes FROM notice_files WHERE notice_id = $1 ORDER BY id",
+        params![notice],
+    )?
+    .iter()
+    .map(|r| FileRef {
+        id: r.i64(0),
+        name: r.str(1),
+        mime: r.str(2),
+        bytes: r.i64(3),
+    })
+    .collect())
 }
 
 /// A file's name as stored in the data folder, with its type and name.
@@ -517,17 +529,16 @@ pub fn file(c: &mut dyn Conn, notice: i64, id: i64) -> Result<Option<(FileRef, S
 pub fn pickable(c: &mut dyn Conn, paths: &[String]) -> Result<Vec<(i64, String, String, i64)>> {
     let mut p = Vec::new();
     let cond = under_paths("path", paths, 1, &mut p);
-    Ok(c
-        .query(
-            &format!(
-                "SELECT id, name, kind, depth FROM places WHERE {cond} \
+    Ok(c.query(
+        &format!(
+            "SELECT id, name, kind, depth FROM places WHERE {cond} \
                  AND kind IN ('street', 'community', 'grid', 'building') ORDER BY path LIMIT 5000"
-            ),
-            &p,
-        )?
-        .iter()
-        .map(|r| (r.i64(0), r.str(1), r.str(2), r.i64(3)))
-        .collect())
+        ),
+        &p,
+    )?
+    .iter()
+    .map(|r| (r.i64(0), r.str(1), r.str(2), r.i64(3)))
+    .collect())
 }
 
 /// A place an audience names.
@@ -551,7 +562,11 @@ pub fn places(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, Place>> {
             &p,
         )? {
             // A street's own row names no street above it: it is its own.
-            let street = if r.str(4) == "street" { Some(r.i64(0)) } else { r.opt_i64(3) };
+            let street = if r.str(4) == "street" {
+                Some(r.i64(0))
+            } else {
+                r.opt_i64(3)
+            };
             out.insert(
                 r.i64(0),
                 Place {
@@ -569,9 +584,11 @@ pub fn places(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, Place>> {
 pub fn streets_under(c: &mut dyn Conn, paths: &[String]) -> Result<Vec<i64>> {
     let mut p = Vec::new();
     let cond = under_paths("path", paths, 1, &mut p);
-    Ok(c
-        .query(&format!("SELECT id FROM places WHERE kind = 'street' AND {cond}"), &p)?
-        .iter()
-        .map(|r| r.i64(0))
-        .collect())
+    Ok(c.query(
+        &format!("SELECT id FROM places WHERE kind = 'street' AND {cond}"),
+        &p,
+    )?
+    .iter()
+    .map(|r| r.i64(0))
+    .collect())
 }

@@ -556,7 +556,11 @@ pub fn display_names(
     c: &mut dyn Conn,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<std::collections::HashMap<i64, String>> {
-    crate::store::texts_by_id(c, "SELECT id, display_name FROM users WHERE id IN ({})", ids)
+    crate::store::texts_by_id(
+        c,
+        "SELECT id, display_name FROM users WHERE id IN ({})",
+        ids,
+    )
 }
 
 #[cfg(test)]

@@ -37,7 +37,10 @@ pub fn set_cards(cards: Vec<(&'static str, crate::http::area::Cards)>) {
 }
 
 /// Every area's cards for a caller, in order; a card that fails is logged and left out.
-pub async fn cards(state: &Arc<AppState>, caller: &crate::org::Caller) -> Vec<crate::http::area::Card> {
+pub async fn cards(
+    state: &Arc<AppState>,
+    caller: &crate::org::Caller,
+) -> Vec<crate::http::area::Card> {
     let mut out = Vec::new();
     for (area, f) in CARDS.get().map(Vec::as_slice).unwrap_or(&[]) {
         match f(state.clone(), caller.clone()).await {

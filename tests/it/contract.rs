@@ -179,8 +179,7 @@ pub async fn check(State(findings): State<Findings>, req: Request, next: Next) -
                     .map(|e| format!("{} at {}", e, e.instance_path()))
                     .collect();
                 if !errors.is_empty() {
-                    let mut shown = v.to_string();
-                    shown.truncate(300);
+                    let shown: String = v.to_string().chars().take(300).collect();
                     note(format!("{} (body: {shown})", errors.join("; ")));
                 }
             }

@@ -15,6 +15,7 @@ mod import;
 mod join;
 mod keyset;
 mod map;
+mod notices;
 mod pages_walk;
 mod population;
 mod privacy;

@@ -637,7 +637,11 @@ async fn security_notices_are_sentences_and_lists_do_not_count() {
         .unwrap();
     assert_eq!(r.status(), 403);
     let (b, _) = app.login_page("admin", PASSWORD).await;
-    let r = b.get(app.url("/security-notices/999999")).send().await.unwrap();
+    let r = b
+        .get(app.url("/security-notices/999999"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 

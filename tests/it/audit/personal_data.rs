@@ -113,6 +113,30 @@ async fn every_personal_data_route_writes_an_entry() {
         })
         .await
         .unwrap();
+    // A notice to wangge's grid, not yet opened by jumin: its unread list names her (masked).
+    let grid_path = crate::support::place_of(&app, "wangge").await;
+    let (grid_id, notice_building) = app
+        .db
+        .read(move |c| {
+            Ok((
+                c.query_i64("SELECT id FROM places WHERE path = $1", linli::params![grid_path])?,
+                c.query_i64(
+                    "SELECT u.parent_id FROM persons p JOIN places u ON u.id = p.unit_id WHERE p.id = $1",
+                    linli::params![jumin_person],
+                )?,
+            ))
+        })
+        .await
+        .unwrap();
+    let r = c
+        .post(app.url("/api/v1/notices"))
+        .bearer_auth(&wangge)
+        .json(&serde_json::json!({"title": "停水通知", "body": "周六停水。", "audience": {"places": [grid_id]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let notice = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let admin = app.token("admin").await;
     // A care alert in wangge's grid on a door magnet bound to a person.
     let (alert_id, alert_person) = {
@@ -455,6 +479,33 @@ async fn every_personal_data_route_writes_an_entry() {
             },
             format!("case:{hotline_case}"),
             "read",
+        ),
+        (
+            "/api/v1/notices/{id}/buildings/{building}/unread",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!(
+                        "/api/v1/notices/{notice}/buildings/{notice_building}/unread"
+                    )),
+                    wangge.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("person:{jumin_person}"),
+            "list",
+        ),
+        (
+            "/notices/{id}/buildings/{building}",
+            {
+                let (c, u) = (
+                    b.clone(),
+                    url(format!("/notices/{notice}/buildings/{notice_building}")),
+                );
+                Box::new(move || c.get(&u))
+            },
+            format!("person:{jumin_person}"),
+            "list",
         ),
         (
             "/api/v1/cases/duplicates",

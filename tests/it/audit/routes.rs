@@ -35,8 +35,33 @@ pub(super) const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/api/v1/cases/duplicates",
     "/api/v1/cases/{id}/reveal",
     "/cases/{id}/reveal",
+    "/api/v1/notices/{id}/buildings/{building}/unread",
+    "/notices/{id}/buildings/{building}",
 ];
 const OTHER_ROUTES: &[&str] = &[
+    // Notices (issue 22 part 1): a notice names its author (a worker) and its audience's places;
+    // receipts are counts; the unread lists (above) name residents masked and are audited;
+    // marking one told is audited under her (tests/it/notices.rs).
+    "/notices",
+    "/notices/new",
+    "/notices/{id}",
+    "/notices/{id}/ack",
+    "/notices/{id}/publish",
+    "/notices/{id}/withdraw",
+    "/notices/{id}/recipients/{seq}/told",
+    "/notices/{id}/print",
+    "/n/{code}",
+    "/static/notices.css",
+    "/api/v1/notices",
+    "/api/v1/notices/managed",
+    "/api/v1/notices/{id}",
+    "/api/v1/notices/{id}/publish",
+    "/api/v1/notices/{id}/withdraw",
+    "/api/v1/notices/{id}/ack",
+    "/api/v1/notices/{id}/buildings",
+    "/api/v1/notices/{id}/recipients/{seq}/told",
+    "/api/v1/notices/{id}/files",
+    "/api/v1/notices/{id}/files/{file}",
     "/login",
     "/logout",
     "/lang/{code}",
