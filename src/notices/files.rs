@@ -41,10 +41,19 @@ pub fn check(name: &str, b: &[u8]) -> AppResult<Checked> {
         || b.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A])
     {
         let png = b[0] == 0x89;
-        let dims = image::ImageReader::new(std::io::Cursor::new(b))
-            .with_guessed_format()
-            .ok()
-            .and_then(|r| r.into_dimensions().ok());
+        // A PNG's size is its first chunk's (IHDR) first eight bytes; a JPEG's is read by the
+        // decoder from its frame header. Neither decodes a pixel.
+        let dims = if png {
+            (b.len() >= 24 && &b[12..16] == b"IHDR").then(|| {
+                let n = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+                (n(16), n(20))
+            })
+        } else {
+            image::ImageReader::new(std::io::Cursor::new(b))
+                .with_guessed_format()
+                .ok()
+                .and_then(|r| r.into_dimensions().ok())
+        };
         match dims {
             None => return Err(AppError::invalid("notices.err_file_broken")),
             Some((w, h)) if u64::from(w) * u64::from(h) > MAX_PIXELS || w == 0 || h == 0 => {
@@ -126,11 +135,11 @@ mod tests {
             check("a.pdf", b"").unwrap_err().key,
             "notices.err_file_empty"
         );
-        // A PNG header that declares 100,000 × 100,000 pixels.
+        // A PNG header that declares 8,000 × 6,000 pixels.
         let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
         png.extend_from_slice(b"IHDR");
-        png.extend_from_slice(&100_000u32.to_be_bytes());
-        png.extend_from_slice(&100_000u32.to_be_bytes());
+        png.extend_from_slice(&8_000u32.to_be_bytes());
+        png.extend_from_slice(&6_000u32.to_be_bytes());
         png.extend_from_slice(&[8, 2, 0, 0, 0]);
         let crc = crc32fast::hash(&png[12..29]);
         png.extend_from_slice(&crc.to_be_bytes());

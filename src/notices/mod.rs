@@ -9,6 +9,7 @@
 //! Stands on org (accounts and roles, the scope), registry (who lives where, through
 //! `registry::residents::reached`) and audit.
 
+pub mod demo;
 pub mod files;
 pub mod http;
 pub mod jobs;
@@ -28,7 +29,7 @@ pub fn area() -> Area {
         openapi: <http::NoticesApi as utoipa::OpenApi>::openapi,
         jobs: jobs::jobs,
         nav: &[Nav {
-            order: 15,
+            order: 45,
             href: "/notices",
             id: "nav-notices",
             label: "notices.nav",

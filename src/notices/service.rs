@@ -80,18 +80,18 @@ fn whose(caller: &Caller, kind: Kind) -> Option<Whose> {
 }
 
 /// An audience checked against what its author may reach, and put in words.
-struct Resolved {
-    street_id: i64,
+pub(super) struct Resolved {
+    pub(super) street_id: i64,
     /// The places' paths (for a workers' notice without places: the author's).
-    paths: Vec<String>,
-    label: String,
+    pub(super) paths: Vec<String>,
+    pub(super) label: String,
 }
 
 /// Checks an audience: every place and household known, in `scope` (when given: a job
 /// publishing a scheduled notice checked it when it was written) and in one street; every tag
 /// and role known. `fallback` is the street and the places of a workers' notice that names
 /// none.
-fn resolve(
+pub(super) fn resolve(
     c: &mut dyn Conn,
     a: &Audience,
     scope: Option<&[String]>,
@@ -190,7 +190,7 @@ fn resolve(
 }
 
 /// Whom a resolved audience reaches now (the author of a workers' notice is not among them).
-fn recipients(
+pub(super) fn recipients(
     c: &mut dyn Conn,
     r: &Resolved,
     a: &Audience,
@@ -228,7 +228,7 @@ fn recipients(
 }
 
 /// A short link's code: eight letters and digits that cannot be mistaken for one another.
-fn new_code(c: &mut dyn Conn) -> AppResult<String> {
+pub(super) fn new_code(c: &mut dyn Conn) -> AppResult<String> {
     use rand::Rng;
     const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
     let mut rng = rand::thread_rng();
@@ -761,9 +761,7 @@ pub async fn unread(
     if !persons.is_empty() {
         let mut e = NewEntry::by(caller, Action::List)
             .subjects(persons.into_iter().map(crate::audit::person))
-            .purpose(format!(
-                "notices: who has not opened notice {id} in building {building}, names masked"
-            ));
+            .purpose(format!("notice unread list: #{id}"));
         e.street_id = Some(n.street_id);
         state.audit.record(e).await?;
     }

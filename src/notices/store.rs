@@ -592,3 +592,19 @@ pub fn streets_under(c: &mut dyn Conn, paths: &[String]) -> Result<Vec<i64>> {
     .map(|r| r.i64(0))
     .collect())
 }
+
+/// Sets a notice's receipts' totals from its recipients' rows (after rows were written in
+/// bulk: the demo).
+pub fn recount(c: &mut dyn Conn, id: i64) -> Result<()> {
+    c.exec(
+        "UPDATE notices SET \
+         read_count = (SELECT COUNT(read_at) FROM notice_recipients WHERE notice_id = $1), \
+         ack_count = (SELECT COUNT(ack_at) FROM notice_recipients WHERE notice_id = $1), \
+         told_count = (SELECT COUNT(told_at) FROM notice_recipients WHERE notice_id = $1), \
+         reached_count = (SELECT COUNT(*) FROM notice_recipients WHERE notice_id = $1 \
+                          AND (read_at IS NOT NULL OR told_at IS NOT NULL)) \
+         WHERE id = $1",
+        params![id],
+    )?;
+    Ok(())
+}

@@ -74,6 +74,10 @@ pub fn describe(purpose: &str, t: Tr) -> String {
         }
         "approved" => with(t.s("purpose_log.approved").to_string(), rest),
         "rejected" => with(t.s("purpose_log.rejected").to_string(), rest),
+        // A building leader's list of who has not opened a notice (names masked), and her mark
+        // that she told one of them.
+        "notice unread list" => with(t.s("purpose_log.notice_unread").to_string(), rest),
+        "notice told" => with(t.s("purpose_log.notice_told").to_string(), rest),
         "search" | "duplicates" | "case" | "locked" | "inactive" => {
             with(t.k("purpose_log", head).to_string(), rest)
         }
@@ -102,6 +106,14 @@ mod tests {
             "通过接口修改：备注、联系电话"
         );
         assert_eq!(describe("发放补贴", zh), "发放补贴");
+        assert_eq!(
+            describe("notice unread list: #12", zh),
+            "查看通知未读名单（姓名已遮挡）：#12"
+        );
+        assert_eq!(
+            describe("notice told: #12", en),
+            "Marked as told of a notice: #12"
+        );
         assert!(describe("device readings: door_magnet DS-1", zh).starts_with("查看设备读数："));
         for p in [
             "search",

@@ -76,6 +76,19 @@ fn visible(html: &str) -> String {
         }
         let Some(end) = rest.find('>') else { break };
         let tag = &rest[..end];
+        // What people wrote (a notice's text) is marked `translate="no"`: it is in the
+        // language its author wrote it in, whatever the page's.
+        if tag.contains("translate=\"no\"") {
+            let name: String = tag[1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            let close = format!("</{name}>");
+            if let Some(e) = rest.find(&close) {
+                rest = &rest[e + close.len()..];
+                continue;
+            }
+        }
         for attr in ["title=\"", "placeholder=\"", "aria-label=\"", "alt=\""] {
             if let Some(a) = tag.find(attr) {
                 let v = &tag[a + attr.len()..];

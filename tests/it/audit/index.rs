@@ -93,12 +93,17 @@ async fn the_anomaly_scan_reads_only_new_entries() {
     let notices = |db: &linli::store::Db| {
         let db = db.clone();
         async move {
-            db.read(|c| c.query("SELECT dedup_key, evidence FROM notices ORDER BY id", &[]))
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.str(0), serde_json::from_str::<Value>(&r.str(1)).unwrap()))
-                .collect::<Vec<_>>()
+            db.read(|c| {
+                c.query(
+                    "SELECT dedup_key, evidence FROM security_notices ORDER BY id",
+                    &[],
+                )
+            })
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.str(0), serde_json::from_str::<Value>(&r.str(1)).unwrap()))
+            .collect::<Vec<_>>()
         }
     };
 
