@@ -477,7 +477,7 @@ pub async fn publish_due(state: &AppState) -> AppResult<usize> {
                     c,
                     &n.audience,
                     None,
-                    (Some(n.street_id), &[n.author_path.clone()]),
+                    (Some(n.street_id), std::slice::from_ref(&n.author_path)),
                 )
                 .and_then(|r| recipients(c, &r, &n.audience, n.author_id));
                 match outcome {
@@ -589,7 +589,7 @@ pub async fn acknowledge(state: &AppState, caller: &Caller, id: i64) -> AppResul
             if published {
                 store::mark_ack(c, id, seq, now)?;
             }
-            Ok(store::receipt(c, id, who)?)
+            store::receipt(c, id, who)
         })
         .await?
         .ok_or_else(AppError::not_found)?;

@@ -288,11 +288,9 @@ pub fn unread_count(c: &mut dyn Conn, whose: Whose, now: i64) -> Result<i64> {
 }
 
 /// A recipient's row of one notice: `(seq, read_at, ack_at)`.
-pub fn receipt(
-    c: &mut dyn Conn,
-    notice: i64,
-    whose: Whose,
-) -> Result<Option<(i64, Option<i64>, Option<i64>)>> {
+pub type Receipt = (i64, Option<i64>, Option<i64>);
+
+pub fn receipt(c: &mut dyn Conn, notice: i64, whose: Whose) -> Result<Option<Receipt>> {
     let (cond, id) = whose.cond();
     Ok(c.query_opt(
         &format!(

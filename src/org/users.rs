@@ -563,6 +563,46 @@ pub fn display_names(
     )
 }
 
+/// The active accounts of a street holding one of `roles` where `paths` reach (workers'
+/// notices, issue 22): a place-bound grant counts when its place lies under one of the paths;
+/// an organisation's grant when the organisation serves a place under one of them. `(user id,
+/// the path of the grant's place or of the first place served)`, each account once, by id.
+pub fn holding_roles_under(
+    c: &mut dyn Conn,
+    street_id: i64,
+    roles: &[Role],
+    paths: &[String],
+) -> Result<Vec<(i64, String)>> {
+    if roles.is_empty() || paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p: Vec<crate::store::Val> = vec![crate::store::Val::Int(street_id)];
+    let marks: Vec<String> = roles
+        .iter()
+        .map(|r| {
+            p.push(crate::store::Val::Text(r.as_str().to_string()));
+            format!("${}", p.len())
+        })
+        .collect();
+    let first = p.len() + 1;
+    let under_place = crate::store::under_paths("pl.path", paths, first, &mut p);
+    let first = p.len() + 1;
+    let under_served = crate::store::under_paths("sp.path", paths, first, &mut p);
+    let sql = format!(
+        "SELECT r.user_id, MIN(COALESCE(pl.path, sp.path)) FROM user_roles r JOIN users u ON u.id = r.user_id \
+         LEFT JOIN places pl ON pl.id = r.place_id \
+         LEFT JOIN org_places op ON op.org_id = r.org_id \
+         LEFT JOIN places sp ON sp.id = op.place_id \
+         WHERE u.active = 1 AND u.street_id = $1 AND r.role IN ({}) AND ({under_place} OR {under_served}) \
+         GROUP BY r.user_id ORDER BY r.user_id",
+        marks.join(", ")
+    );
+    Ok(c.query(&sql, &p)?
+        .iter()
+        .map(|r| (r.i64(0), r.str(1)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,44 +642,4 @@ mod tests {
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("王五").is_err());
     }
-}
-
-/// The active accounts of a street holding one of `roles` where `paths` reach (workers'
-/// notices, issue 22): a place-bound grant counts when its place lies under one of the paths;
-/// an organisation's grant when the organisation serves a place under one of them. `(user id,
-/// the path of the grant's place or of the first place served)`, each account once, by id.
-pub fn holding_roles_under(
-    c: &mut dyn Conn,
-    street_id: i64,
-    roles: &[Role],
-    paths: &[String],
-) -> Result<Vec<(i64, String)>> {
-    if roles.is_empty() || paths.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut p: Vec<crate::store::Val> = vec![crate::store::Val::Int(street_id)];
-    let marks: Vec<String> = roles
-        .iter()
-        .map(|r| {
-            p.push(crate::store::Val::Text(r.as_str().to_string()));
-            format!("${}", p.len())
-        })
-        .collect();
-    let first = p.len() + 1;
-    let under_place = crate::store::under_paths("pl.path", paths, first, &mut p);
-    let first = p.len() + 1;
-    let under_served = crate::store::under_paths("sp.path", paths, first, &mut p);
-    let sql = format!(
-        "SELECT r.user_id, MIN(COALESCE(pl.path, sp.path)) FROM user_roles r JOIN users u ON u.id = r.user_id \
-         LEFT JOIN places pl ON pl.id = r.place_id \
-         LEFT JOIN org_places op ON op.org_id = r.org_id \
-         LEFT JOIN places sp ON sp.id = op.place_id \
-         WHERE u.active = 1 AND u.street_id = $1 AND r.role IN ({}) AND ({under_place} OR {under_served}) \
-         GROUP BY r.user_id ORDER BY r.user_id",
-        marks.join(", ")
-    );
-    Ok(c.query(&sql, &p)?
-        .iter()
-        .map(|r| (r.i64(0), r.str(1)))
-        .collect())
 }

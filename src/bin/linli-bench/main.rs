@@ -50,6 +50,7 @@ mod jobs;
 mod lists;
 mod load;
 mod mixed;
+mod notices;
 mod pages;
 mod registry;
 mod sensing;
@@ -98,6 +99,9 @@ enum BenchCommand {
     /// A real street on day one (issue 21): `linli import places` of 5,000 buildings and
     /// 200,000 units, invitation letters for 10,000 households, self-registration at 16 clients.
     Setup(setup::SetupArgs),
+    /// Notices with receipts (issue 22): publishing to a street of 40,000 residents, a
+    /// building's unread list at 16 clients against /healthz.
+    Notices(notices::NoticesArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
         BenchCommand::Lists(args) => lists::run(args),
         BenchCommand::Pages(args) => pages::run(args),
         BenchCommand::Setup(args) => setup::run(args),
+        BenchCommand::Notices(args) => notices::run(args),
     };
     match res {
         Ok(code) => code,

@@ -21,6 +21,7 @@ use crate::support::{self, PASSWORD};
 mod cases;
 mod join;
 mod map;
+mod notices;
 mod sensing;
 mod setup;
 mod shell;
