@@ -23,3 +23,4 @@ mod records;
 mod scope;
 mod sensing;
 mod setup;
+mod votes;

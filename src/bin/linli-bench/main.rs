@@ -54,6 +54,7 @@ mod pages;
 mod registry;
 mod sensing;
 mod setup;
+mod votes;
 
 use common::*;
 use load::*;
@@ -98,6 +99,8 @@ enum BenchCommand {
     /// A real street on day one (issue 21): `linli import places` of 5,000 buildings and
     /// 200,000 units, invitation letters for 10,000 households, self-registration at 16 clients.
     Setup(setup::SetupArgs),
+    /// Owners' votes (issue 22): the count of a 5,000-owner vote against its 200 ms target.
+    Votes(votes::VotesArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
         BenchCommand::Lists(args) => lists::run(args),
         BenchCommand::Pages(args) => pages::run(args),
         BenchCommand::Setup(args) => setup::run(args),
+        BenchCommand::Votes(args) => votes::run(args),
     };
     match res {
         Ok(code) => code,
