@@ -280,21 +280,6 @@ pub fn seed(c: &mut dyn Conn, today: NaiveDate) -> std::result::Result<(), Store
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registry::plate::Plate;
-
-    #[test]
-    fn demo_plates_are_valid_plates() {
-        for id in 0..5000 {
-            let (text, green) = plate(id);
-            let p = Plate::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert_eq!(p.is_new_energy(), green, "{text}");
-        }
-    }
-}
-
 /// Makes a person an owner of the unit she lives in (the demo's resident, so that a vote of
 /// her stairwell names her): alone when it has no owner, else half of it, the others' shares
 /// halved.
@@ -334,4 +319,19 @@ pub fn make_owner(c: &mut dyn Conn, person: i64) -> Result<()> {
         params![street, unit, path, person, share, now_ms()],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::plate::Plate;
+
+    #[test]
+    fn demo_plates_are_valid_plates() {
+        for id in 0..5000 {
+            let (text, green) = plate(id);
+            let p = Plate::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(p.is_new_energy(), green, "{text}");
+        }
+    }
 }

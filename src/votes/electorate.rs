@@ -42,6 +42,9 @@ pub struct NewElector {
     pub persons: Vec<i64>,
 }
 
+/// The units of one owner set and the owners' names by person.
+type Group<'a> = (Vec<&'a ScopeUnit>, BTreeMap<i64, String>);
+
 /// How many units an elector's label names before "… N units".
 const LABEL_UNITS: usize = 3;
 
@@ -56,7 +59,7 @@ pub fn electors(units: &[ScopeUnit], owners: &[UnitOwner]) -> Vec<NewElector> {
             .push((o.person_id, o.name.clone()));
     }
     // Owner set → (units, names by person); the developer's units under the empty set.
-    let mut groups: BTreeMap<Vec<i64>, (Vec<&ScopeUnit>, BTreeMap<i64, String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<Vec<i64>, Group> = BTreeMap::new();
     let mut first_seen: Vec<Vec<i64>> = Vec::new();
     for u in units {
         let mut set: Vec<(i64, String)> = owners_of.get(&u.id).cloned().unwrap_or_default();

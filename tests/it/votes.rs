@@ -572,7 +572,7 @@ async fn enter(
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
-fn elector_of<'a>(electors: &'a Value, person: i64) -> &'a Value {
+fn elector_of(electors: &Value, person: i64) -> &Value {
     electors
         .as_array()
         .unwrap()

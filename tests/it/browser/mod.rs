@@ -24,6 +24,7 @@ mod map;
 mod sensing;
 mod setup;
 mod shell;
+mod votes;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
