@@ -28,7 +28,12 @@ async fn an_owner_votes_on_a_phone_and_the_count_shows_the_four_figures() {
         b.screenshot("vote-phone").await;
         let count = b.find("#to-count").await;
         b.follow(&count).await;
-        for id in ["#fig-area-part", "#fig-heads-part", "#fig-area-for", "#fig-heads-for"] {
+        for id in [
+            "#fig-area-part",
+            "#fig-heads-part",
+            "#fig-area-for",
+            "#fig-heads-for",
+        ] {
             b.find(id).await;
         }
         let heads = b.text("#fig-heads-part").await;
