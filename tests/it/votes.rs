@@ -1413,3 +1413,75 @@ async fn the_demo_resident_has_a_lift_vote_waiting_and_casts_it_on_the_page() {
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("id=\"ballot-error\""));
 }
+
+#[tokio::test]
+async fn a_worker_enters_a_paper_ballot_on_the_page() {
+    let app = support::spawn().await;
+    let s = stairwell(&app).await;
+    let shegong = app.token("shegong").await;
+    let vote = create_vote(
+        &app,
+        &shegong,
+        json!({"template": "elevator", "building_id": s.building, "stairwell_no": s.no}),
+    )
+    .await;
+    let (_, es) = app
+        .get_json(&shegong, &format!("/api/v1/votes/{vote}/electors"))
+        .await;
+    let bc = elector_of(&es, s.persons[1]);
+    let (b, _) = app.login_page("shegong", PASSWORD).await;
+    let page = app.page(&b, &format!("/votes/{vote}/enter")).await;
+    assert!(page.contains("id=\"enter-form\""), "{page}");
+    assert!(page.contains('*'), "names masked");
+    let csrf = support::extract_input(&page, "csrf").unwrap();
+    let form = |cast_by: Option<i64>| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("channel", "paper")
+            .text("elector_id", bc["id"].to_string())
+            .text("choice", "for")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(png()).file_name("scan.png"),
+            );
+        if let Some(p) = cast_by {
+            f = f.text("cast_by", p.to_string());
+        }
+        f
+    };
+    // Two co-owners: the form must say which one voted.
+    let r = b
+        .post(app.url(&format!("/votes/{vote}/enter")))
+        .multipart(form(None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"enter-error\""));
+    let r = b
+        .post(app.url(&format!("/votes/{vote}/enter")))
+        .multipart(form(Some(s.persons[2])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = app.page(&b, &format!("/votes/{vote}/enter?done=1")).await;
+    assert!(page.contains("id=\"enter-done\""), "{page}");
+    let (cast_by, evidence) = app
+        .db
+        .read(move |c| {
+            let r = c.query_one(
+                "SELECT cast_by, evidence FROM vote_participation WHERE vote_id = $1",
+                linli::params![vote],
+            )?;
+            Ok((r.i64(0), r.str(1)))
+        })
+        .await
+        .unwrap();
+    assert_eq!(cast_by, s.persons[2], "the co-owner named is recorded");
+    let kept = std::fs::read(app.state.cfg.data_dir.join(&evidence)).unwrap();
+    assert!(
+        kept.starts_with(&[0x89, b'P', b'N', b'G']),
+        "the scan is kept"
+    );
+}
