@@ -16,6 +16,7 @@ pub fn router() -> Router<Arc<AppState>> {
                     super::files::MAX_BYTES + 64 * 1024,
                 )),
         )
+        .route("/votes/{id}/evidence/{elector}", get(evidence_file))
         .route("/votes/{id}/count", get(count_page))
         .route("/votes/{id}/count.xlsx", get(count_download))
 }
@@ -85,9 +86,7 @@ pub(crate) async fn list_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
 ) -> AppResult<Response> {
-    if !super::sees_votes(&caller) {
-        return Err(AppError::forbidden());
-    }
+    // Anyone signed in may look: the list holds only the votes of her places or where she owns.
     let votes = service::list(&state, &caller).await?;
     Ok(render(&ListPage {
         l: Layout::new(Some(&caller)),
@@ -433,6 +432,8 @@ pub(crate) struct EnterPage {
     vote: Vote,
     waiting: Vec<Elector>,
     taken: usize,
+    /// Ballots entered with a file: (elector id, label, channel).
+    entered: Vec<(i64, String, &'static str)>,
     done: bool,
     error: Option<String>,
 }
@@ -483,10 +484,25 @@ async fn show_enter(
     let (vote, all) = service::electors(state, caller, id).await?;
     let (taken, waiting): (Vec<Elector>, Vec<Elector>) =
         all.into_iter().partition(|e| e.ballot.is_some());
+    let l = Layout::new(Some(caller));
+    let entered = taken
+        .iter()
+        .filter_map(|e| {
+            let b = e.ballot.as_ref()?;
+            (b.channel != Channel::Online).then(|| {
+                (
+                    e.id,
+                    e.label.clone(),
+                    l.t.k("votes.channel", b.channel.as_str()),
+                )
+            })
+        })
+        .collect();
     let mut res = render(&EnterPage {
-        l: Layout::new(Some(caller)),
+        l,
         vote,
         waiting,
+        entered,
         taken: taken.len(),
         done,
         error,
@@ -679,4 +695,26 @@ pub(crate) async fn count_download(
         &format!("vote-{id}-count.xlsx"),
         bytes,
     ))
+}
+
+/// The scan or proxy's evidence of an entered ballot, for the workers who enter them.
+pub(crate) async fn evidence_file(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, elector)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    use axum::http::header;
+    let (mime, bytes) = service::evidence(&state, &caller, id, elector).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"vote-{id}-{elector}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

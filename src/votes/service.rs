@@ -1032,3 +1032,44 @@ pub async fn places_for_form(
         })
         .await?)
 }
+
+/// The scan or proxy's evidence kept with an elector's ballot, for a worker who enters ballots
+/// where the vote is held; the look is an audit entry naming the elector's owners.
+pub async fn evidence(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    elector_id: i64,
+) -> AppResult<(String, Vec<u8>)> {
+    let (vote, standing) = standing(state, caller, id).await?;
+    if !matches!(standing, Standing::Worker { manages: true }) {
+        return Err(AppError::forbidden());
+    }
+    let vid = vote.id;
+    let (file, mime, elector) = state
+        .db
+        .read(move |c| {
+            let e = store::elector(c, vid, elector_id)?;
+            Ok(store::evidence(c, vid, elector_id)?.map(|(f, m)| (f, m, e)))
+        })
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let path = state.cfg.data_dir.join(&file);
+    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .map_err(|e| AppError::internal("reading a ballot's file", e))?
+        .map_err(|_| AppError::not_found())?;
+    let e = NewEntry::by(caller, Action::Read)
+        .subjects(
+            elector
+                .map(|e| e.persons)
+                .unwrap_or_default()
+                .into_iter()
+                .map(crate::audit::person),
+        )
+        .purpose(format!(
+            "votes: the file of elector {elector_id}'s ballot in vote {vid} shown"
+        ));
+    state.audit.record(e).await?;
+    Ok((mime, bytes))
+}

@@ -563,3 +563,18 @@ pub fn participation(
         })
     }))
 }
+
+/// The file kept with an elector's ballot (a paper ballot's scan, a proxy's evidence): its path
+/// under the data folder and its type.
+pub fn evidence(
+    c: &mut dyn Conn,
+    vote_id: i64,
+    elector_id: i64,
+) -> Result<Option<(String, String)>> {
+    Ok(c.query_opt(
+        "SELECT evidence, evidence_type FROM vote_participation WHERE vote_id = $1 AND elector_id = $2 \
+         AND evidence IS NOT NULL",
+        params![vote_id, elector_id],
+    )?
+    .map(|r| (r.str(0), r.str(1))))
+}

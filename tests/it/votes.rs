@@ -1484,4 +1484,26 @@ async fn a_worker_enters_a_paper_ballot_on_the_page() {
         kept.starts_with(&[0x89, b'P', b'N', b'G']),
         "the scan is kept"
     );
+    // The worker sees the scan again; the look is audited. Others do not.
+    let page = app.page(&b, &format!("/votes/{vote}/enter")).await;
+    let link = format!("/votes/{vote}/evidence/{}", bc["id"]);
+    assert!(page.contains(&link), "{page}");
+    let r = b.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let e = app.last_audit_entry().await;
+    assert_eq!(e["action"], "read", "{e}");
+    assert!(
+        e["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == &json!(format!("person:{}", s.persons[1]))),
+        "{e}"
+    );
+    for (who, status) in [("wangge", 403), ("jumin", 404), ("bumen", 404)] {
+        let (other, _) = app.login_page(who, PASSWORD).await;
+        let r = other.get(app.url(&link)).send().await.unwrap();
+        assert_eq!(r.status(), status, "{who}");
+    }
 }

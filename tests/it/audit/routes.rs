@@ -258,6 +258,9 @@ const OTHER_ROUTES: &[&str] = &[
     "/votes/{id}/enter",
     "/votes/{id}/count",
     "/votes/{id}/count.xlsx",
+    // A paper ballot's scan or a proxy's form, to the workers who enter ballots: each look is
+    // a read naming the elector's owners (tests/it/votes.rs).
+    "/votes/{id}/evidence/{elector}",
     "/api/v1/votes",
     "/api/v1/votes/{id}",
     "/api/v1/votes/{id}/ballots",

@@ -14,7 +14,8 @@ async fn an_owner_votes_on_a_phone_and_the_count_shows_the_four_figures() {
             .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("jumin").await;
-        b.open("/votes").await;
+        let votes = b.find("#home-votes").await;
+        b.follow(&votes).await;
         b.find("#votes-list").await;
         b.assert_fits("the votes on a phone").await;
         let waiting = b.find("#votes-list li a").await;
