@@ -8,7 +8,8 @@
 //! more than half of each ("过半数": `area_for × 2 > area_part` and `heads_for × 2 > heads_part`).
 //! "以上" includes the threshold and "过半数" does not (Civil Code art. 1259). Abstentions take
 //! part and do not approve. Areas are whole square centimetres, products are `i128`: no
-//! floating point anywhere. An empty electorate, or a vote nobody took part in, never passes.
+//! floating point anywhere. An empty electorate, or a vote nobody took part in, never passes;
+//! a figure over an empty whole (units with no area on record) is met, so the heads decide.
 
 use serde::Serialize;
 

@@ -1507,3 +1507,81 @@ async fn a_worker_enters_a_paper_ballot_on_the_page() {
         assert_eq!(r.status(), status, "{who}");
     }
 }
+
+/// The unique key itself, without the service's first look: concurrent inserts of one
+/// elector's ballot leave one, the others refused as conflicts (on both backends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_unique_key_refuses_a_second_ballot_under_concurrent_writes() {
+    let app = support::spawn().await;
+    let s = stairwell(&app).await;
+    let shegong = app.token("shegong").await;
+    let vote = create_vote(
+        &app,
+        &shegong,
+        json!({"title": "修改管理规约", "matter": "item2", "scope": "stairwell", "building_id": s.building, "stairwell_no": s.no}),
+    )
+    .await;
+    let (_, es) = app
+        .get_json(&shegong, &format!("/api/v1/votes/{vote}/electors"))
+        .await;
+    let a = elector_of(&es, s.persons[0]).clone();
+    let user = app
+        .query_i64("SELECT id FROM users WHERE username = 'shegong'")
+        .await;
+    let v = app
+        .db
+        .read(move |c| linli::votes::store::get(c, vote))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (db, v, area, id) = (
+            app.db.clone(),
+            v.clone(),
+            a["area_cm2"].as_i64().unwrap(),
+            a["id"].as_i64().unwrap(),
+        );
+        tasks.push(tokio::spawn(async move {
+            db.write(move |c| {
+                linli::votes::store::record(
+                    c,
+                    &linli::votes::store::NewBallot {
+                        vote: &v,
+                        elector_id: id,
+                        area_cm2: area,
+                        channel: linli::votes::Channel::Paper,
+                        cast_by: None,
+                        proxy_name: None,
+                        entered_by: user,
+                        evidence: None,
+                        choice: if i % 2 == 0 {
+                            linli::votes::Choice::For
+                        } else {
+                            linli::votes::Choice::Against
+                        },
+                        at: linli::store::now_ms(),
+                    },
+                )
+            })
+            .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(linli::store::StoreError::Conflict(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let (_, c) = app
+        .get_json(&shegong, &format!("/api/v1/votes/{vote}/count"))
+        .await;
+    assert_eq!(
+        c["tally"]["for_heads"].as_i64().unwrap() + c["tally"]["against_heads"].as_i64().unwrap(),
+        1,
+        "the tally counts the one ballot: {c}"
+    );
+}
