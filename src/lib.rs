@@ -20,4 +20,5 @@ pub mod sensing;
 pub mod setup;
 pub mod state;
 pub mod store;
+pub mod votes;
 pub mod web;

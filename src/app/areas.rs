@@ -16,5 +16,6 @@ pub fn areas() -> Vec<Area> {
         crate::join::area(),
         crate::map::area(),
         crate::notices::area(),
+        crate::votes::area(),
     ]
 }

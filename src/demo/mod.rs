@@ -115,6 +115,15 @@ pub fn build(
             crate::cases::demo::seed_cases(c, keys, now_ms()).map_err(cases_error)?;
             crate::sensing::demo::seed(c, keys, now_ms())?;
             crate::notices::demo::seed(c, now_ms())?;
+            // An open lift-retrofit vote in the demo resident's stairwell, of which she is an
+            // owner (issue 22 part 4).
+            if let (Some(resident), Some(worker)) =
+                (users::exists(c, "jumin")?, users::exists(c, "shegong")?)
+                && let Some(person) = users::by_id(c, resident)?.and_then(|u| u.person_id)
+            {
+                records::make_owner(c, person)?;
+                crate::votes::demo::seed(c, person, worker, now_ms())?;
+            }
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

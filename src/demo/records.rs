@@ -280,6 +280,47 @@ pub fn seed(c: &mut dyn Conn, today: NaiveDate) -> std::result::Result<(), Store
     Ok(())
 }
 
+/// Makes a person an owner of the unit she lives in (the demo's resident, so that a vote of
+/// her stairwell names her): alone when it has no owner, else half of it, the others' shares
+/// halved.
+pub fn make_owner(c: &mut dyn Conn, person: i64) -> Result<()> {
+    let Some(r) = c.query_opt(
+        "SELECT u.street_id, u.id, u.path FROM persons p JOIN places u ON u.id = p.unit_id WHERE p.id = $1",
+        params![person],
+    )?
+    else {
+        return Ok(());
+    };
+    let (street, unit, path) = (r.i64(0), r.i64(1), r.str(2));
+    if c.query_opt(
+        "SELECT id FROM unit_owners WHERE unit_id = $1 AND person_id = $2",
+        params![unit, person],
+    )?
+    .is_some()
+    {
+        return Ok(());
+    }
+    let others = c.query_i64(
+        "SELECT COUNT(*) FROM unit_owners WHERE unit_id = $1",
+        params![unit],
+    )?;
+    let share = if others == 0 {
+        100.0
+    } else {
+        c.exec(
+            "UPDATE unit_owners SET share_pct = share_pct / 2 WHERE unit_id = $1",
+            params![unit],
+        )?;
+        50.0
+    };
+    c.exec(
+        "INSERT INTO unit_owners (street_id, unit_id, place_path, person_id, share_pct, since, created_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        params![street, unit, path, person, share, now_ms()],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -290,3 +290,32 @@ pub fn names(c: &mut dyn Conn, ids: &[i64]) -> Result<std::collections::HashMap<
         ids.iter().copied(),
     )
 }
+
+/// An owner of a unit, as the votes area takes its electorate (issue 22 part 4): the unit, the
+/// person and her name (masked by the reader before it is shown).
+#[derive(Clone, Debug)]
+pub struct UnitOwner {
+    pub unit_id: i64,
+    pub person_id: i64,
+    pub name: String,
+}
+
+/// The owners on record of the units under a place (a building), by unit then person.
+pub fn owners_under(c: &mut dyn Conn, path: &str) -> Result<Vec<UnitOwner>> {
+    let mut p = Vec::new();
+    let cond = crate::store::under_paths("o.place_path", &[path.to_string()], 1, &mut p);
+    Ok(c.query(
+        &format!(
+            "SELECT o.unit_id, o.person_id, p.name FROM unit_owners o \
+             JOIN persons p ON p.id = o.person_id WHERE {cond} ORDER BY o.unit_id, o.person_id"
+        ),
+        &p,
+    )?
+    .iter()
+    .map(|r| UnitOwner {
+        unit_id: r.i64(0),
+        person_id: r.i64(1),
+        name: r.str(2),
+    })
+    .collect())
+}

@@ -24,3 +24,4 @@ mod records;
 mod scope;
 mod sensing;
 mod setup;
+mod votes;

@@ -55,6 +55,7 @@ mod pages;
 mod registry;
 mod sensing;
 mod setup;
+mod votes;
 
 use common::*;
 use load::*;
@@ -102,6 +103,8 @@ enum BenchCommand {
     /// Notices with receipts (issue 22): publishing to a street of 40,000 residents, a
     /// building's unread list at 16 clients against /healthz.
     Notices(notices::NoticesArgs),
+    /// Owners' votes (issue 22): the count of a 5,000-owner vote against its 200 ms target.
+    Votes(votes::VotesArgs),
 }
 
 fn main() -> ExitCode {
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
         BenchCommand::Pages(args) => pages::run(args),
         BenchCommand::Setup(args) => setup::run(args),
         BenchCommand::Notices(args) => notices::run(args),
+        BenchCommand::Votes(args) => votes::run(args),
     };
     match res {
         Ok(code) => code,

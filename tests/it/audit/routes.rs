@@ -273,6 +273,26 @@ const OTHER_ROUTES: &[&str] = &[
     "/admin/users/{id}/second-factor/clear",
     "/admin/users/second-factor",
     "/login/second-factor",
+    // Owners' votes (issue 22 part 4): electors are shown by building, unit and masked names
+    // only, to the vote's workers and (the roll, after closing) its owners; every ballot and
+    // every reading of the roll is an audit entry (tests/it/votes.rs).
+    "/votes",
+    "/votes/new",
+    "/votes/{id}",
+    "/votes/{id}/ballot",
+    "/votes/{id}/enter",
+    "/votes/{id}/count",
+    "/votes/{id}/count.xlsx",
+    // A paper ballot's scan or a proxy's form, to the workers who enter ballots: each look is
+    // a read naming the elector's owners (tests/it/votes.rs).
+    "/votes/{id}/evidence/{elector}",
+    "/api/v1/votes",
+    "/api/v1/votes/{id}",
+    "/api/v1/votes/{id}/ballots",
+    "/api/v1/votes/{id}/entered-ballots",
+    "/api/v1/votes/{id}/electors",
+    "/api/v1/votes/{id}/count",
+    "/api/v1/votes/{id}/count.xlsx",
 ];
 
 #[test]

@@ -25,6 +25,7 @@ mod notices;
 mod sensing;
 mod setup;
 mod shell;
+mod votes;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
