@@ -15,5 +15,6 @@ pub fn areas() -> Vec<Area> {
         crate::setup::area(),
         crate::join::area(),
         crate::map::area(),
+        crate::deliberation::area(),
     ]
 }

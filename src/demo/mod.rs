@@ -114,6 +114,7 @@ pub fn build(
                 .map_err(cases_error)?;
             crate::cases::demo::seed_cases(c, keys, now_ms()).map_err(cases_error)?;
             crate::sensing::demo::seed(c, keys, now_ms())?;
+            crate::deliberation::demo::seed(c, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],
