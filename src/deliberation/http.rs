@@ -153,13 +153,13 @@ pub(crate) async fn withdraw(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct ReasonRequest {
+pub struct ProposalReasonRequest {
     pub reason: String,
 }
 
 /// A worker rejects an open proposal with a reason (shown on its timeline).
 #[utoipa::path(post, path = "/api/v1/proposals/{id}/reject", tag = "deliberation", params(("id" = i64, Path)),
-    request_body = ReasonRequest, security(("bearer" = [])),
+    request_body = ProposalReasonRequest, security(("bearer" = [])),
     responses((status = 200, body = Proposal), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -167,19 +167,19 @@ pub(crate) async fn reject(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiJson(r): ApiJson<ReasonRequest>,
+    ApiJson(r): ApiJson<ProposalReasonRequest>,
 ) -> AppResult<Json<Proposal>> {
     Ok(Json(service::reject(&state, &caller, id, &r.reason).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CommentRequest {
+pub struct ProposalCommentRequest {
     pub body: String,
 }
 
 /// Comments on a proposal (at most 10 in 10 minutes per account: 429 past that).
 #[utoipa::path(post, path = "/api/v1/proposals/{id}/comments", tag = "deliberation", params(("id" = i64, Path)),
-    request_body = CommentRequest, security(("bearer" = [])),
+    request_body = ProposalCommentRequest, security(("bearer" = [])),
     responses((status = 201, body = Comment), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -187,7 +187,7 @@ pub(crate) async fn add_comment(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiJson(r): ApiJson<CommentRequest>,
+    ApiJson(r): ApiJson<ProposalCommentRequest>,
 ) -> AppResult<(StatusCode, Json<Comment>)> {
     Ok((
         StatusCode::CREATED,
@@ -197,7 +197,7 @@ pub(crate) async fn add_comment(
 
 /// A worker or a council member hides a comment with a reason (kept and shown).
 #[utoipa::path(post, path = "/api/v1/proposals/{id}/comments/{cid}/hide", tag = "deliberation",
-    params(("id" = i64, Path), ("cid" = i64, Path)), request_body = ReasonRequest, security(("bearer" = [])),
+    params(("id" = i64, Path), ("cid" = i64, Path)), request_body = ProposalReasonRequest, security(("bearer" = [])),
     responses((status = 200, body = Comment), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -205,21 +205,21 @@ pub(crate) async fn hide_comment(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path((id, cid)): Path<(i64, i64)>,
-    ApiJson(r): ApiJson<ReasonRequest>,
+    ApiJson(r): ApiJson<ProposalReasonRequest>,
 ) -> AppResult<Json<Comment>> {
     Ok(Json(service::hide(&state, &caller, id, cid, &r.reason).await?))
 }
 
 /// Reports a comment to the workers (once per account).
 #[utoipa::path(post, path = "/api/v1/proposals/{id}/comments/{cid}/report", tag = "deliberation",
-    params(("id" = i64, Path), ("cid" = i64, Path)), request_body = ReasonRequest, security(("bearer" = [])),
+    params(("id" = i64, Path), ("cid" = i64, Path)), request_body = ProposalReasonRequest, security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn report_comment(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path((id, cid)): Path<(i64, i64)>,
-    ApiJson(r): ApiJson<ReasonRequest>,
+    ApiJson(r): ApiJson<ProposalReasonRequest>,
 ) -> AppResult<StatusCode> {
     service::report(&state, &caller, id, cid, &r.reason).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -331,13 +331,13 @@ pub(crate) async fn get_meeting(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct AgendaRequest {
+pub struct MeetingAgendaRequest {
     pub proposal_id: i64,
 }
 
 /// Puts a supported proposal on the meeting's agenda (it moves to `on_agenda`).
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/agenda", tag = "deliberation", params(("id" = i64, Path)),
-    request_body = AgendaRequest, security(("bearer" = [])),
+    request_body = MeetingAgendaRequest, security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
@@ -345,14 +345,14 @@ pub(crate) async fn add_agenda(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiJson(r): ApiJson<AgendaRequest>,
+    ApiJson(r): ApiJson<MeetingAgendaRequest>,
 ) -> AppResult<StatusCode> {
     service::add_to_agenda(&state, &caller, id, r.proposal_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct AttendanceRequest {
+pub struct MeetingAttendanceRequest {
     pub member_id: i64,
     /// in_person, online or absent.
     pub mode: String,
@@ -360,34 +360,34 @@ pub struct AttendanceRequest {
 
 /// Records a member's attendance.
 #[utoipa::path(put, path = "/api/v1/meetings/{id}/attendance", tag = "deliberation", params(("id" = i64, Path)),
-    request_body = AttendanceRequest, security(("bearer" = [])),
+    request_body = MeetingAttendanceRequest, security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn put_attendance(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiJson(r): ApiJson<AttendanceRequest>,
+    ApiJson(r): ApiJson<MeetingAttendanceRequest>,
 ) -> AppResult<StatusCode> {
     service::set_attendance(&state, &caller, id, r.member_id, &r.mode).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct MinutesRequest {
+pub struct MeetingMinutesRequest {
     pub minutes: String,
 }
 
 /// Records the meeting's minutes.
 #[utoipa::path(put, path = "/api/v1/meetings/{id}/minutes", tag = "deliberation", params(("id" = i64, Path)),
-    request_body = MinutesRequest, security(("bearer" = [])),
+    request_body = MeetingMinutesRequest, security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn put_minutes(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiJson(r): ApiJson<MinutesRequest>,
+    ApiJson(r): ApiJson<MeetingMinutesRequest>,
 ) -> AppResult<StatusCode> {
     service::set_minutes(&state, &caller, id, &r.minutes).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -409,7 +409,7 @@ pub(crate) async fn add_decision(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct ProgressRequest {
+pub struct DecisionProgressRequest {
     pub note: String,
     /// Marks the decision done (and its proposal).
     #[serde(default)]
@@ -418,7 +418,7 @@ pub struct ProgressRequest {
 
 /// A progress update on a decision.
 #[utoipa::path(post, path = "/api/v1/decisions/{id}/progress", tag = "deliberation", params(("id" = i64, Path)),
-    request_body = ProgressRequest, security(("bearer" = [])),
+    request_body = DecisionProgressRequest, security(("bearer" = [])),
     responses((status = 200, body = Decision), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -426,7 +426,7 @@ pub(crate) async fn add_progress(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiJson(r): ApiJson<ProgressRequest>,
+    ApiJson(r): ApiJson<DecisionProgressRequest>,
 ) -> AppResult<Json<Decision>> {
     Ok(Json(service::progress(&state, &caller, id, &r.note, r.done).await?))
 }

@@ -145,6 +145,7 @@ pub struct Home {
 
 /// One scope a resident may propose in.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ProposalScope)]
 pub struct ScopeChoice {
     /// building, estate or community.
     pub kind: String,
@@ -328,6 +329,7 @@ fn person_subject(id: i64) -> String {
 
 /// What the list page and `GET /api/v1/proposals` show.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ProposalList)]
 pub struct ProposalList {
     pub proposals: Vec<Proposal>,
     /// The scopes the caller may propose in (a verified resident's).
@@ -466,6 +468,7 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewProposal) -> AppRes
 
 /// One proposal as its page and `GET /api/v1/proposals/{id}` show it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ProposalView)]
 pub struct ProposalView {
     pub proposal: Proposal,
     pub timeline: Vec<Event>,
@@ -485,6 +488,7 @@ pub struct ProposalView {
 
 /// A decision with its progress.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = DecisionView)]
 pub struct DecisionView {
     pub decision: Decision,
     pub progress: Vec<Progress>,
@@ -811,6 +815,7 @@ pub async fn reports(state: &AppState, caller: &Caller) -> AppResult<Vec<Report>
 // ---- thresholds -----------------------------------------------------------------------------
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema, serde::Deserialize)]
+#[schema(as = ProposalThreshold)]
 pub struct Threshold {
     /// building, estate or community.
     pub scope_kind: String,
@@ -859,6 +864,7 @@ pub async fn set_threshold(state: &AppState, caller: &Caller, t: Threshold) -> A
 
 /// A body with its members and meetings.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = BodyView)]
 pub struct BodyView {
     pub body: Body,
     pub place: String,
@@ -904,6 +910,7 @@ fn body_for(c: &mut dyn crate::store::Conn, street: i64, wpaths: &[String], id: 
 }
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = NewBody)]
 pub struct NewBody {
     /// council, owners_committee or building.
     pub kind: String,
@@ -950,6 +957,7 @@ pub async fn create_body(state: &AppState, caller: &Caller, n: NewBody) -> AppRe
 }
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = NewBodyMember)]
 pub struct NewMember {
     pub name: String,
     #[serde(default)]
@@ -1005,6 +1013,7 @@ pub async fn add_member(state: &AppState, caller: &Caller, body_id: i64, n: NewM
 }
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = NewMeeting)]
 pub struct NewMeeting {
     pub body_id: i64,
     pub title: String,
@@ -1042,6 +1051,7 @@ pub async fn create_meeting(state: &AppState, caller: &Caller, n: NewMeeting) ->
 
 /// A meeting as its page shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = MeetingView)]
 pub struct MeetingView {
     pub meeting: Meeting,
     pub body: Body,
@@ -1139,6 +1149,7 @@ pub async fn set_minutes(state: &AppState, caller: &Caller, meeting_id: i64, tex
 }
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = NewDecision)]
 pub struct NewDecision {
     /// The proposal on the meeting's agenda it decides, if any.
     #[serde(default)]

@@ -75,6 +75,7 @@ pub fn set_threshold(c: &mut dyn Conn, street_id: i64, kind: &str, n: i64) -> Re
 // ---- proposals ------------------------------------------------------------------------------
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Proposal)]
 pub struct Proposal {
     pub id: i64,
     #[serde(skip)]
@@ -307,6 +308,7 @@ pub fn supporters(c: &mut dyn Conn, proposal_id: i64) -> Result<Vec<(i64, String
 // ---- timeline -------------------------------------------------------------------------------
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ProposalEvent)]
 pub struct Event {
     /// proposed, supported, on_agenda, decided, progress, done, rejected or withdrawn.
     pub kind: String,
@@ -362,6 +364,7 @@ pub fn events(c: &mut dyn Conn, proposal_id: i64) -> Result<Vec<Event>> {
 // ---- comments -------------------------------------------------------------------------------
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ProposalComment)]
 pub struct Comment {
     pub id: i64,
     #[serde(skip)]
@@ -466,6 +469,7 @@ pub fn hide_comment(
 // ---- reports --------------------------------------------------------------------------------
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CommentReport)]
 pub struct Report {
     pub id: i64,
     pub comment_id: i64,
@@ -527,6 +531,7 @@ pub fn open_reports(c: &mut dyn Conn, street_id: i64, paths: &[String]) -> Resul
 // ---- bodies and members ---------------------------------------------------------------------
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = DeliberationBody)]
 pub struct Body {
     pub id: i64,
     #[serde(skip)]
@@ -608,6 +613,7 @@ pub fn bodies_of_user(c: &mut dyn Conn, user_id: i64, today: &str) -> Result<Vec
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = BodyMember)]
 pub struct Member {
     pub id: i64,
     pub body_id: i64,
@@ -670,6 +676,7 @@ pub fn members(c: &mut dyn Conn, body_id: i64) -> Result<Vec<Member>> {
 // ---- meetings -------------------------------------------------------------------------------
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = BodyMeeting)]
 pub struct Meeting {
     pub id: i64,
     #[serde(skip)]
@@ -788,6 +795,7 @@ pub fn set_attendance(
 
 /// A member's attendance at a meeting.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = MeetingAttendance)]
 pub struct Attendance {
     pub member_id: i64,
     /// in_person, online or absent.
@@ -810,6 +818,7 @@ pub fn attendance(c: &mut dyn Conn, meeting_id: i64) -> Result<Vec<Attendance>> 
 // ---- decisions ------------------------------------------------------------------------------
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = MeetingDecision)]
 pub struct Decision {
     pub id: i64,
     #[serde(skip)]
@@ -898,6 +907,7 @@ pub fn mark_done(c: &mut dyn Conn, id: i64, now: i64) -> Result<bool> {
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = DecisionProgress)]
 pub struct Progress {
     pub decision_id: i64,
     pub note: String,

@@ -180,7 +180,11 @@ pub async fn check(State(findings): State<Findings>, req: Request, next: Next) -
                     .collect();
                 if !errors.is_empty() {
                     let mut shown = v.to_string();
-                    shown.truncate(300);
+                    let mut end = 300.min(shown.len());
+                    while !shown.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    shown.truncate(end);
                     note(format!("{} (body: {shown})", errors.join("; ")));
                 }
             }
