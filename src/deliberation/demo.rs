@@ -29,7 +29,15 @@ fn neighbours(c: &mut dyn Conn, path: &str, skip: i64, n: usize) -> Result<Vec<H
 
 fn support_all(c: &mut dyn Conn, p: i64, street: i64, homes: &[Home], at: i64) -> Result<()> {
     for (i, h) in homes.iter().enumerate() {
-        if store::insert_support(c, street, p, h.person_id, 0, &h.label, at + i as i64 * 60_000)? {
+        if store::insert_support(
+            c,
+            street,
+            p,
+            h.person_id,
+            0,
+            &h.label,
+            at + i as i64 * 60_000,
+        )? {
             store::bump_supports(c, p, at + i as i64 * 60_000)?;
         }
     }
@@ -78,12 +86,24 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
     store::bump_supports(c, a, t0)?;
     let near = neighbours(c, &building.path, person, 6)?;
     support_all(c, a, street, &near, t0 + DAY)?;
-    let supports = c.query_i64("SELECT supports FROM proposals WHERE id = $1", crate::params![a])?;
+    let supports = c.query_i64(
+        "SELECT supports FROM proposals WHERE id = $1",
+        crate::params![a],
+    )?;
     if supports >= service::default_threshold("building") {
         store::set_state(c, a, "supported", None, t0 + 2 * DAY)?;
         store::add_event(c, street, a, "supported", None, None, None, t0 + 2 * DAY)?;
     }
-    store::insert_comment(c, street, a, user, Some(person), &home.label, "三楼的灯是上个月开始坏的，物业说要等统一采购。", t0 + DAY)?;
+    store::insert_comment(
+        c,
+        street,
+        a,
+        user,
+        Some(person),
+        &home.label,
+        "三楼的灯是上个月开始坏的，物业说要等统一采购。",
+        t0 + DAY,
+    )?;
 
     // 2. The community: charging points for e-bikes, decided at the council's meeting.
     let t1 = now - 30 * DAY;
@@ -147,10 +167,27 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
         )?);
     }
     let held = now - 14 * DAY;
-    let meeting = store::insert_meeting(c, street, council, "第四季度居民议事会", held, "社区党群服务中心二楼会议室", t1)?;
+    let meeting = store::insert_meeting(
+        c,
+        street,
+        council,
+        "第四季度居民议事会",
+        held,
+        "社区党群服务中心二楼会议室",
+        t1,
+    )?;
     store::add_agenda(c, street, meeting, b)?;
     store::set_state(c, b, "on_agenda", None, held - 3 * DAY)?;
-    store::add_event(c, street, b, "on_agenda", None, Some(meeting), None, held - 3 * DAY)?;
+    store::add_event(
+        c,
+        street,
+        b,
+        "on_agenda",
+        None,
+        Some(meeting),
+        None,
+        held - 3 * DAY,
+    )?;
     for (i, m) in members.iter().enumerate() {
         let mode = match i {
             3 => "online",
@@ -167,11 +204,39 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
     )?;
     let due = crate::kernel::time::local_date(now + 30 * DAY);
     let text = "在2号楼北侧、6号楼东侧设置两处集中充电点，月底前完成安装。";
-    let d = store::insert_decision(c, street, meeting, Some(b), text, None, "物业服务中心", &due, held)?;
+    let d = store::insert_decision(
+        c,
+        street,
+        meeting,
+        Some(b),
+        text,
+        None,
+        "物业服务中心",
+        &due,
+        held,
+    )?;
     store::set_state(c, b, "decided", None, held)?;
-    store::add_event(c, street, b, "decided", Some(text), Some(meeting), Some(d), held)?;
+    store::add_event(
+        c,
+        street,
+        b,
+        "decided",
+        Some(text),
+        Some(meeting),
+        Some(d),
+        held,
+    )?;
     let note = "选址已确定，设备已订购。";
     store::add_progress(c, street, d, note, "社区工作者", now - 5 * DAY)?;
-    store::add_event(c, street, b, "progress", Some(note), Some(meeting), Some(d), now - 5 * DAY)?;
+    store::add_event(
+        c,
+        street,
+        b,
+        "progress",
+        Some(note),
+        Some(meeting),
+        Some(d),
+        now - 5 * DAY,
+    )?;
     Ok(())
 }

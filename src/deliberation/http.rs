@@ -5,25 +5,55 @@
 /// The deliberation area's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    list_proposals, create_proposal, get_proposal, support, withdraw, reject, add_comment,
-    hide_comment, report_comment, list_reports, get_thresholds, put_threshold, list_bodies,
-    create_body, add_member, create_meeting, get_meeting, add_agenda, put_attendance,
-    put_minutes, add_decision, add_progress
+    list_proposals,
+    create_proposal,
+    get_proposal,
+    support,
+    withdraw,
+    reject,
+    add_comment,
+    hide_comment,
+    report_comment,
+    list_reports,
+    get_thresholds,
+    put_threshold,
+    list_bodies,
+    create_body,
+    add_member,
+    create_meeting,
+    get_meeting,
+    add_agenda,
+    put_attendance,
+    put_minutes,
+    add_decision,
+    add_progress
 ))]
 pub struct DeliberationApi;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/api/v1/proposals", get(list_proposals).post(create_proposal))
+        .route(
+            "/api/v1/proposals",
+            get(list_proposals).post(create_proposal),
+        )
         .route("/api/v1/proposals/reports", get(list_reports))
-        .route("/api/v1/proposals/thresholds", get(get_thresholds).put(put_threshold))
+        .route(
+            "/api/v1/proposals/thresholds",
+            get(get_thresholds).put(put_threshold),
+        )
         .route("/api/v1/proposals/{id}", get(get_proposal))
         .route("/api/v1/proposals/{id}/support", post(support))
         .route("/api/v1/proposals/{id}/withdraw", post(withdraw))
         .route("/api/v1/proposals/{id}/reject", post(reject))
         .route("/api/v1/proposals/{id}/comments", post(add_comment))
-        .route("/api/v1/proposals/{id}/comments/{cid}/hide", post(hide_comment))
-        .route("/api/v1/proposals/{id}/comments/{cid}/report", post(report_comment))
+        .route(
+            "/api/v1/proposals/{id}/comments/{cid}/hide",
+            post(hide_comment),
+        )
+        .route(
+            "/api/v1/proposals/{id}/comments/{cid}/report",
+            post(report_comment),
+        )
         .route("/api/v1/bodies", get(list_bodies).post(create_body))
         .route("/api/v1/bodies/{id}/members", post(add_member))
         .route("/api/v1/meetings", post(create_meeting))
@@ -36,8 +66,8 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 use super::service::{
-    self, BodyView, MeetingView, NewBody, NewDecision, NewMeeting, NewMember,
-    ProposalList, ProposalView, Threshold,
+    self, BodyView, MeetingView, NewBody, NewDecision, NewMeeting, NewMember, ProposalList,
+    ProposalView, Threshold,
 };
 use super::store::{Body, Comment, Decision, Meeting, Member, Proposal, Report};
 use crate::http::{ApiJson, ErrorBody, Path, Query, Signed};
@@ -207,7 +237,9 @@ pub(crate) async fn hide_comment(
     Path((id, cid)): Path<(i64, i64)>,
     ApiJson(r): ApiJson<ProposalReasonRequest>,
 ) -> AppResult<Json<Comment>> {
-    Ok(Json(service::hide(&state, &caller, id, cid, &r.reason).await?))
+    Ok(Json(
+        service::hide(&state, &caller, id, cid, &r.reason).await?,
+    ))
 }
 
 /// Reports a comment to the workers (once per account).
@@ -284,7 +316,10 @@ pub(crate) async fn create_body(
     Signed(caller): Signed,
     ApiJson(n): ApiJson<NewBody>,
 ) -> AppResult<(StatusCode, Json<Body>)> {
-    Ok((StatusCode::CREATED, Json(service::create_body(&state, &caller, n).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service::create_body(&state, &caller, n).await?),
+    ))
 }
 
 /// Adds a member with her term to a body.
@@ -299,7 +334,10 @@ pub(crate) async fn add_member(
     Path(id): Path<i64>,
     ApiJson(n): ApiJson<NewMember>,
 ) -> AppResult<(StatusCode, Json<Member>)> {
-    Ok((StatusCode::CREATED, Json(service::add_member(&state, &caller, id, n).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service::add_member(&state, &caller, id, n).await?),
+    ))
 }
 
 /// Calls a meeting of a body.
@@ -313,7 +351,10 @@ pub(crate) async fn create_meeting(
     Signed(caller): Signed,
     ApiJson(n): ApiJson<NewMeeting>,
 ) -> AppResult<(StatusCode, Json<Meeting>)> {
-    Ok((StatusCode::CREATED, Json(service::create_meeting(&state, &caller, n).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service::create_meeting(&state, &caller, n).await?),
+    ))
 }
 
 /// A meeting: its body, members, attendance, agenda, decisions and the queue of supported
@@ -405,7 +446,10 @@ pub(crate) async fn add_decision(
     Path(id): Path<i64>,
     ApiJson(n): ApiJson<NewDecision>,
 ) -> AppResult<(StatusCode, Json<Decision>)> {
-    Ok((StatusCode::CREATED, Json(service::decide(&state, &caller, id, n).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service::decide(&state, &caller, id, n).await?),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -428,5 +472,7 @@ pub(crate) async fn add_progress(
     Path(id): Path<i64>,
     ApiJson(r): ApiJson<DecisionProgressRequest>,
 ) -> AppResult<Json<Decision>> {
-    Ok(Json(service::progress(&state, &caller, id, &r.note, r.done).await?))
+    Ok(Json(
+        service::progress(&state, &caller, id, &r.note, r.done).await?,
+    ))
 }

@@ -252,7 +252,10 @@ impl ProposalPage {
     fn count(&self) -> String {
         self.l.t.fill(
             "deliberation.supports_of",
-            &[("n", &self.v.proposal.supports), ("of", &self.v.proposal.threshold)],
+            &[
+                ("n", &self.v.proposal.supports),
+                ("of", &self.v.proposal.threshold),
+            ],
         )
     }
     fn hidden(&self, m: &Comment) -> String {
@@ -715,5 +718,8 @@ pub(crate) async fn progress_submit(
     check_csrf(&caller, &f.csrf)?;
     let done = f.done.as_deref().is_some_and(|d| !d.is_empty());
     let d = service::progress(&state, &caller, id, &f.note, done).await?;
-    Ok(to_meeting(f.meeting_id.unwrap_or(d.meeting_id), &format!("decision-{id}")))
+    Ok(to_meeting(
+        f.meeting_id.unwrap_or(d.meeting_id),
+        &format!("decision-{id}"),
+    ))
 }

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::store::{self, Body, Comment, Decision, Event, Meeting, Member, Progress, Proposal, Report, Spot};
+use super::store::{
+    self, Body, Comment, Decision, Event, Meeting, Member, Progress, Proposal, Report, Spot,
+};
 use crate::audit::{Action, NewEntry};
 use crate::kernel::StatusCode;
 use crate::kernel::error::{AppError, AppResult, Code};
@@ -100,7 +102,8 @@ fn check_text(s: &str, max: usize, empty_key: &str, long_key: &str) -> AppResult
 fn no_html(s: &str) -> AppResult<()> {
     let b = s.as_bytes();
     for i in 0..b.len().saturating_sub(1) {
-        if b[i] == b'<' && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'/' || b[i + 1] == b'!') {
+        if b[i] == b'<' && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'/' || b[i + 1] == b'!')
+        {
             return Err(AppError::invalid("deliberation.err_html"));
         }
     }
@@ -111,7 +114,12 @@ fn no_html(s: &str) -> AppResult<()> {
 pub fn pieces(s: &str) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     let mut rest = s;
-    while let Some(i) = rest.find("http://").into_iter().chain(rest.find("https://")).min() {
+    while let Some(i) = rest
+        .find("http://")
+        .into_iter()
+        .chain(rest.find("https://"))
+        .min()
+    {
         if i > 0 {
             out.push((false, rest[..i].to_string()));
         }
@@ -198,7 +206,10 @@ impl Home {
 }
 
 /// The home of a person who lives here now, through the registry's surface.
-pub fn home_of(c: &mut dyn crate::store::Conn, person_id: i64) -> crate::store::Result<Option<Home>> {
+pub fn home_of(
+    c: &mut dyn crate::store::Conn,
+    person_id: i64,
+) -> crate::store::Result<Option<Home>> {
     let Some(r) = crate::registry::residents::resident(c, person_id)? else {
         return Ok(None);
     };
@@ -283,7 +294,10 @@ fn standing(
     let worker = caller.street_id == Some(p.street_id) && Scope::covers(wpaths, &p.scope_path);
     let council = store::bodies_of_user(c, caller.user_id, &today())?
         .into_iter()
-        .find(|b| b.street_id == p.street_id && Scope::covers(std::slice::from_ref(&b.place_path), &p.scope_path))
+        .find(|b| {
+            b.street_id == p.street_id
+                && Scope::covers(std::slice::from_ref(&b.place_path), &p.scope_path)
+        })
         .map(|b| b.name);
     Ok(Standing {
         home,
@@ -308,7 +322,11 @@ fn proposal_for(
     Ok((p, s))
 }
 
-fn threshold(c: &mut dyn crate::store::Conn, street_id: i64, kind: &str) -> crate::store::Result<i64> {
+fn threshold(
+    c: &mut dyn crate::store::Conn,
+    street_id: i64,
+    kind: &str,
+) -> crate::store::Result<i64> {
     Ok(store::thresholds(c, street_id)?
         .into_iter()
         .find(|(k, _)| k == kind)
@@ -339,7 +357,11 @@ pub struct ProposalList {
 }
 
 /// A resident's proposals in her scopes, or a worker's queue (optionally of one state).
-pub async fn list(state: &AppState, caller: &Caller, only: Option<String>) -> AppResult<ProposalList> {
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    only: Option<String>,
+) -> AppResult<ProposalList> {
     if let Some(s) = &only
         && !super::STATES.contains(&s.as_str())
     {
@@ -406,8 +428,18 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewProposal) -> AppRes
     if !SCOPE_KINDS.contains(&n.scope.as_str()) {
         return Err(AppError::invalid("deliberation.err_scope"));
     }
-    let title = check_line(&n.title, MAX_TITLE, "deliberation.err_title_empty", "deliberation.err_title_long")?;
-    let body = check_text(&n.body, MAX_BODY, "deliberation.err_body_empty", "deliberation.err_body_long")?;
+    let title = check_line(
+        &n.title,
+        MAX_TITLE,
+        "deliberation.err_title_empty",
+        "deliberation.err_title_long",
+    )?;
+    let body = check_text(
+        &n.body,
+        MAX_BODY,
+        "deliberation.err_body_empty",
+        "deliberation.err_body_long",
+    )?;
     let user = caller.user_id;
     let p = state
         .db
@@ -453,7 +485,7 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewProposal) -> AppRes
                 store::set_state(c, id, "supported", None, t)?;
                 store::add_event(c, home.street_id, id, "supported", None, None, None, t)?;
             }
-            Ok(store::proposal_by_id(c, id)?.ok_or_else(AppError::not_found)?)
+            store::proposal_by_id(c, id)?.ok_or_else(AppError::not_found)
         })
         .await?;
     audit(
@@ -517,7 +549,10 @@ fn view(
         .into_iter()
         .map(|d| {
             let progress = store::progress_of(c, d.id)?;
-            Ok(DecisionView { decision: d, progress })
+            Ok(DecisionView {
+                decision: d,
+                progress,
+            })
         })
         .collect::<crate::store::Result<Vec<_>>>()?;
     let mut meetings = HashMap::new();
@@ -538,7 +573,10 @@ fn view(
         None => false,
     };
     let supporters = if s.worker {
-        store::supporters(c, p.id)?.into_iter().map(|(_, l)| l).collect()
+        store::supporters(c, p.id)?
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect()
     } else {
         Vec::new()
     };
@@ -547,7 +585,8 @@ fn view(
         can_support: s.resident && !supported && SUPPORTABLE.contains(&p.state.as_str()),
         can_comment: (s.resident || s.moderates()) && p.state != "withdrawn",
         can_moderate: s.moderates(),
-        can_withdraw: p.author_user_id == user && matches!(p.state.as_str(), "proposed" | "supported"),
+        can_withdraw: p.author_user_id == user
+            && matches!(p.state.as_str(), "proposed" | "supported"),
         can_reject: s.worker && open,
         supported,
         supporters,
@@ -570,7 +609,11 @@ pub async fn get(state: &AppState, caller: &Caller, id: i64) -> AppResult<Propos
         if s.worker && !s.resident {
             people.push(p.author_person_id);
             people.extend(store::supporters(c, p.id)?.into_iter().map(|(id, _)| id));
-            people.extend(store::comments(c, p.id)?.into_iter().filter_map(|m| m.person_id));
+            people.extend(
+                store::comments(c, p.id)?
+                    .into_iter()
+                    .filter_map(|m| m.person_id),
+            );
             people.sort_unstable();
             people.dedup();
         }
@@ -600,13 +643,27 @@ pub async fn support(state: &AppState, caller: &Caller, id: i64) -> AppResult<Pr
             let home = match (&s.home, s.resident) {
                 (Some(h), true) => h.clone(),
                 (None, _) => return Err(not_verified()),
-                (Some(_), false) => return Err(AppError::new(StatusCode::FORBIDDEN, Code::Forbidden, "deliberation.err_not_in_scope")),
+                (Some(_), false) => {
+                    return Err(AppError::new(
+                        StatusCode::FORBIDDEN,
+                        Code::Forbidden,
+                        "deliberation.err_not_in_scope",
+                    ));
+                }
             };
             if !SUPPORTABLE.contains(&p.state.as_str()) {
                 return Err(state_conflict("deliberation.err_closed"));
             }
             let t = now();
-            if !store::insert_support(c, p.street_id, p.id, home.person_id, who.user_id, &home.label, t)? {
+            if !store::insert_support(
+                c,
+                p.street_id,
+                p.id,
+                home.person_id,
+                who.user_id,
+                &home.label,
+                t,
+            )? {
                 return Err(conflict("deliberation.err_supported"));
             }
             let count = store::bump_supports(c, p.id, t)?;
@@ -614,7 +671,10 @@ pub async fn support(state: &AppState, caller: &Caller, id: i64) -> AppResult<Pr
                 store::set_state(c, p.id, "supported", None, t)?;
                 store::add_event(c, p.street_id, p.id, "supported", None, None, None, t)?;
             }
-            Ok((store::proposal_by_id(c, p.id)?.ok_or_else(AppError::not_found)?, home.person_id))
+            Ok((
+                store::proposal_by_id(c, p.id)?.ok_or_else(AppError::not_found)?,
+                home.person_id,
+            ))
         })
         .await?;
     audit(
@@ -644,7 +704,7 @@ pub async fn withdraw(state: &AppState, caller: &Caller, id: i64) -> AppResult<P
             let t = now();
             store::set_state(c, p.id, "withdrawn", None, t)?;
             store::add_event(c, p.street_id, p.id, "withdrawn", None, None, None, t)?;
-            Ok(store::proposal_by_id(c, p.id)?.ok_or_else(AppError::not_found)?)
+            store::proposal_by_id(c, p.id)?.ok_or_else(AppError::not_found)
         })
         .await?;
     audit(
@@ -658,8 +718,18 @@ pub async fn withdraw(state: &AppState, caller: &Caller, id: i64) -> AppResult<P
 }
 
 /// A worker rejects a proposal that is still open, with the reason residents will read.
-pub async fn reject(state: &AppState, caller: &Caller, id: i64, reason: &str) -> AppResult<Proposal> {
-    let reason = check_text(reason, MAX_REASON, "deliberation.err_reason", "deliberation.err_reason_long")?;
+pub async fn reject(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    reason: &str,
+) -> AppResult<Proposal> {
+    let reason = check_text(
+        reason,
+        MAX_REASON,
+        "deliberation.err_reason",
+        "deliberation.err_reason_long",
+    )?;
     let wpaths = worker_paths(caller);
     let who = caller.clone();
     let p = state
@@ -674,8 +744,17 @@ pub async fn reject(state: &AppState, caller: &Caller, id: i64, reason: &str) ->
             }
             let t = now();
             store::set_state(c, p.id, "rejected", Some(&reason), t)?;
-            store::add_event(c, p.street_id, p.id, "rejected", Some(&reason), None, None, t)?;
-            Ok(store::proposal_by_id(c, p.id)?.ok_or_else(AppError::not_found)?)
+            store::add_event(
+                c,
+                p.street_id,
+                p.id,
+                "rejected",
+                Some(&reason),
+                None,
+                None,
+                t,
+            )?;
+            store::proposal_by_id(c, p.id)?.ok_or_else(AppError::not_found)
         })
         .await?;
     audit(
@@ -693,7 +772,12 @@ pub async fn reject(state: &AppState, caller: &Caller, id: i64, reason: &str) ->
 /// A resident of the scope (or a worker, a council member) comments; at most
 /// [`RATE_COMMENTS`] in [`RATE_WINDOW_MS`] per account, counted in the database.
 pub async fn comment(state: &AppState, caller: &Caller, id: i64, text: &str) -> AppResult<Comment> {
-    let text = check_text(text, MAX_COMMENT, "deliberation.err_comment_empty", "deliberation.err_comment_long")?;
+    let text = check_text(
+        text,
+        MAX_COMMENT,
+        "deliberation.err_comment_empty",
+        "deliberation.err_comment_long",
+    )?;
     let wpaths = worker_paths(caller);
     let who = caller.clone();
     let (m, person) = state
@@ -720,8 +804,12 @@ pub async fn comment(state: &AppState, caller: &Caller, id: i64, text: &str) -> 
                     _ => return Err(AppError::not_found()),
                 },
             };
-            let cid = store::insert_comment(c, p.street_id, p.id, who.user_id, person, &label, &text, t)?;
-            Ok((store::comment_by_id(c, cid)?.ok_or_else(AppError::not_found)?, person))
+            let cid =
+                store::insert_comment(c, p.street_id, p.id, who.user_id, person, &label, &text, t)?;
+            Ok((
+                store::comment_by_id(c, cid)?.ok_or_else(AppError::not_found)?,
+                person,
+            ))
         })
         .await?;
     if let Some(person) = person {
@@ -738,8 +826,19 @@ pub async fn comment(state: &AppState, caller: &Caller, id: i64, text: &str) -> 
 
 /// A worker or a member of a body covering the scope hides a comment, with a reason kept and
 /// shown ("hidden by … for …").
-pub async fn hide(state: &AppState, caller: &Caller, id: i64, cid: i64, reason: &str) -> AppResult<Comment> {
-    let reason = check_text(reason, MAX_REASON, "deliberation.err_reason", "deliberation.err_reason_long")?;
+pub async fn hide(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    cid: i64,
+    reason: &str,
+) -> AppResult<Comment> {
+    let reason = check_text(
+        reason,
+        MAX_REASON,
+        "deliberation.err_reason",
+        "deliberation.err_reason_long",
+    )?;
     let wpaths = worker_paths(caller);
     let who = caller.clone();
     let m = state
@@ -750,17 +849,25 @@ pub async fn hide(state: &AppState, caller: &Caller, id: i64, cid: i64, reason: 
                 .filter(|m| m.proposal_id == p.id)
                 .ok_or_else(AppError::not_found)?;
             if !s.moderates() {
-                return Err(AppError::new(StatusCode::FORBIDDEN, Code::Forbidden, "deliberation.err_not_moderator"));
+                return Err(AppError::new(
+                    StatusCode::FORBIDDEN,
+                    Code::Forbidden,
+                    "deliberation.err_not_moderator",
+                ));
             }
             let label = if s.worker {
                 who.display_name.clone()
             } else {
-                format!("{} {}", s.council.clone().unwrap_or_default(), mask(&who.display_name))
+                format!(
+                    "{} {}",
+                    s.council.clone().unwrap_or_default(),
+                    mask(&who.display_name)
+                )
             };
             if !store::hide_comment(c, m.id, who.user_id, &label, &reason, now())? {
                 return Err(state_conflict("deliberation.err_hidden_already"));
             }
-            Ok(store::comment_by_id(c, m.id)?.ok_or_else(AppError::not_found)?)
+            store::comment_by_id(c, m.id)?.ok_or_else(AppError::not_found)
         })
         .await?;
     let person = state
@@ -778,8 +885,19 @@ pub async fn hide(state: &AppState, caller: &Caller, id: i64, cid: i64, reason: 
 }
 
 /// A resident of the scope reports a comment to the workers (once).
-pub async fn report(state: &AppState, caller: &Caller, id: i64, cid: i64, reason: &str) -> AppResult<()> {
-    let reason = check_text(reason, MAX_REASON, "deliberation.err_reason", "deliberation.err_reason_long")?;
+pub async fn report(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    cid: i64,
+    reason: &str,
+) -> AppResult<()> {
+    let reason = check_text(
+        reason,
+        MAX_REASON,
+        "deliberation.err_reason",
+        "deliberation.err_reason_long",
+    )?;
     let wpaths = worker_paths(caller);
     let who = caller.clone();
     read_write(state, move |c| {
@@ -787,7 +905,16 @@ pub async fn report(state: &AppState, caller: &Caller, id: i64, cid: i64, reason
         let m = store::comment_by_id(c, cid)?
             .filter(|m| m.proposal_id == p.id)
             .ok_or_else(AppError::not_found)?;
-        if !store::insert_report(c, p.street_id, m.id, p.id, &p.scope_path, who.user_id, &reason, now())? {
+        if !store::insert_report(
+            c,
+            p.street_id,
+            m.id,
+            p.id,
+            &p.scope_path,
+            who.user_id,
+            &reason,
+            now(),
+        )? {
             return Err(conflict("deliberation.err_reported"));
         }
         Ok(())
@@ -809,7 +936,10 @@ pub async fn reports(state: &AppState, caller: &Caller) -> AppResult<Vec<Report>
     if wpaths.is_empty() {
         return Err(AppError::forbidden());
     }
-    Ok(state.db.read(move |c| store::open_reports(c, street, &wpaths)).await?)
+    Ok(state
+        .db
+        .read(move |c| store::open_reports(c, street, &wpaths))
+        .await?)
 }
 
 // ---- thresholds -----------------------------------------------------------------------------
@@ -857,7 +987,11 @@ pub async fn set_threshold(state: &AppState, caller: &Caller, t: Threshold) -> A
         .db
         .write(move |c| store::set_threshold(c, street, &t.scope_kind, t.supports))
         .await?;
-    audit(state, NewEntry::by(caller, Action::Change).purpose("deliberation thresholds")).await
+    audit(
+        state,
+        NewEntry::by(caller, Action::Change).purpose("deliberation thresholds"),
+    )
+    .await
 }
 
 // ---- bodies and meetings --------------------------------------------------------------------
@@ -889,7 +1023,9 @@ pub async fn bodies(state: &AppState, caller: &Caller) -> AppResult<Vec<BodyView
             store::bodies_under(c, street, &wpaths)?
                 .into_iter()
                 .map(|b| {
-                    let place = store::place(c, b.place_id)?.map(|p| p.name).unwrap_or_default();
+                    let place = store::place(c, b.place_id)?
+                        .map(|p| p.name)
+                        .unwrap_or_default();
                     Ok(BodyView {
                         members: store::members(c, b.id)?,
                         meetings: store::meetings_of(c, b.id)?,
@@ -903,7 +1039,12 @@ pub async fn bodies(state: &AppState, caller: &Caller) -> AppResult<Vec<BodyView
 }
 
 /// A body of the caller's places, or 404.
-fn body_for(c: &mut dyn crate::store::Conn, street: i64, wpaths: &[String], id: i64) -> AppResult<Body> {
+fn body_for(
+    c: &mut dyn crate::store::Conn,
+    street: i64,
+    wpaths: &[String],
+    id: i64,
+) -> AppResult<Body> {
     store::body_by_id(c, id)?
         .filter(|b| b.street_id == street && Scope::covers(wpaths, &b.place_path))
         .ok_or_else(AppError::not_found)
@@ -928,7 +1069,12 @@ pub async fn create_body(state: &AppState, caller: &Caller, n: NewBody) -> AppRe
     if !BODY_KINDS.contains(&n.kind.as_str()) {
         return Err(AppError::invalid("deliberation.err_body_kind"));
     }
-    let name = check_line(&n.name, 60, "deliberation.err_name_empty", "deliberation.err_name_long")?;
+    let name = check_line(
+        &n.name,
+        60,
+        "deliberation.err_name_empty",
+        "deliberation.err_name_long",
+    )?;
     let b = read_write(state, move |c| {
         let place = store::place(c, n.place_id)?
             .filter(|p| p.street_id == Some(street) && Scope::covers(&wpaths, &p.path))
@@ -948,11 +1094,24 @@ pub async fn create_body(state: &AppState, caller: &Caller, n: NewBody) -> AppRe
                 return Err(AppError::invalid("deliberation.err_org"));
             }
         }
-        let id = store::insert_body(c, street, &n.kind, &name, place.id, &place.path, n.org_id, now())?;
-        Ok(store::body_by_id(c, id)?.ok_or_else(AppError::not_found)?)
+        let id = store::insert_body(
+            c,
+            street,
+            &n.kind,
+            &name,
+            place.id,
+            &place.path,
+            n.org_id,
+            now(),
+        )?;
+        store::body_by_id(c, id)?.ok_or_else(AppError::not_found)
     })
     .await?;
-    audit(state, NewEntry::by(caller, Action::Change).purpose(format!("body {} created", b.id))).await?;
+    audit(
+        state,
+        NewEntry::by(caller, Action::Change).purpose(format!("body {} created", b.id)),
+    )
+    .await?;
     Ok(b)
 }
 
@@ -977,38 +1136,76 @@ fn date(s: &str) -> AppResult<String> {
         .map_err(|_| AppError::invalid("deliberation.err_date"))
 }
 
-pub async fn add_member(state: &AppState, caller: &Caller, body_id: i64, n: NewMember) -> AppResult<Member> {
+pub async fn add_member(
+    state: &AppState,
+    caller: &Caller,
+    body_id: i64,
+    n: NewMember,
+) -> AppResult<Member> {
     let (street, wpaths) = require_worker(caller)?;
-    let name = check_line(&n.name, 40, "deliberation.err_name_empty", "deliberation.err_name_long")?;
+    let name = check_line(
+        &n.name,
+        40,
+        "deliberation.err_name_empty",
+        "deliberation.err_name_long",
+    )?;
     let duty = match n.duty.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(d) => Some(check_line(d, 40, "deliberation.err_name_empty", "deliberation.err_name_long")?),
+        Some(d) => Some(check_line(
+            d,
+            40,
+            "deliberation.err_name_empty",
+            "deliberation.err_name_long",
+        )?),
         None => None,
     };
     let start = date(&n.term_start)?;
-    let end = match n.term_end.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let end = match n
+        .term_end
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(e) => Some(date(e)?),
         None => None,
     };
     if end.as_deref().is_some_and(|e| e < start.as_str()) {
         return Err(AppError::invalid("deliberation.err_term"));
     }
-    let username = n.username.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
+    let username = n
+        .username
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty());
     let m = read_write(state, move |c| {
         let b = body_for(c, street, &wpaths, body_id)?;
         let user = match username {
             Some(u) => Some(
-                crate::org::users::exists(c, &u)?.ok_or_else(|| AppError::invalid("deliberation.err_username"))?,
+                crate::org::users::exists(c, &u)?
+                    .ok_or_else(|| AppError::invalid("deliberation.err_username"))?,
             ),
             None => None,
         };
-        let id = store::insert_member(c, street, b.id, &name, duty.as_deref(), user, &start, end.as_deref(), now())?;
-        Ok(store::members(c, b.id)?
+        let id = store::insert_member(
+            c,
+            street,
+            b.id,
+            &name,
+            duty.as_deref(),
+            user,
+            &start,
+            end.as_deref(),
+            now(),
+        )?;
+        store::members(c, b.id)?
             .into_iter()
             .find(|m| m.id == id)
-            .ok_or_else(AppError::not_found)?)
+            .ok_or_else(AppError::not_found)
     })
     .await?;
-    audit(state, NewEntry::by(caller, Action::Change).purpose(format!("body {body_id} member {}", m.id))).await?;
+    audit(
+        state,
+        NewEntry::by(caller, Action::Change).purpose(format!("body {body_id} member {}", m.id)),
+    )
+    .await?;
     Ok(m)
 }
 
@@ -1034,18 +1231,36 @@ fn local_instant(s: &str) -> AppResult<i64> {
         .ok_or_else(|| AppError::invalid("deliberation.err_time"))
 }
 
-pub async fn create_meeting(state: &AppState, caller: &Caller, n: NewMeeting) -> AppResult<Meeting> {
+pub async fn create_meeting(
+    state: &AppState,
+    caller: &Caller,
+    n: NewMeeting,
+) -> AppResult<Meeting> {
     let (street, wpaths) = require_worker(caller)?;
-    let title = check_line(&n.title, MAX_TITLE, "deliberation.err_title_empty", "deliberation.err_title_long")?;
-    let location = check_line(&n.location, 80, "deliberation.err_location", "deliberation.err_name_long")?;
+    let title = check_line(
+        &n.title,
+        MAX_TITLE,
+        "deliberation.err_title_empty",
+        "deliberation.err_title_long",
+    )?;
+    let location = check_line(
+        &n.location,
+        80,
+        "deliberation.err_location",
+        "deliberation.err_name_long",
+    )?;
     let at = local_instant(&n.starts_at)?;
     let m = read_write(state, move |c| {
         let b = body_for(c, street, &wpaths, n.body_id)?;
         let id = store::insert_meeting(c, street, b.id, &title, at, &location, now())?;
-        Ok(store::meeting_by_id(c, id)?.ok_or_else(AppError::not_found)?)
+        store::meeting_by_id(c, id)?.ok_or_else(AppError::not_found)
     })
     .await?;
-    audit(state, NewEntry::by(caller, Action::Change).purpose(format!("meeting {} created", m.id))).await?;
+    audit(
+        state,
+        NewEntry::by(caller, Action::Change).purpose(format!("meeting {} created", m.id)),
+    )
+    .await?;
     Ok(m)
 }
 
@@ -1063,7 +1278,12 @@ pub struct MeetingView {
     pub queue: Vec<Proposal>,
 }
 
-fn meeting_for(c: &mut dyn crate::store::Conn, street: i64, wpaths: &[String], id: i64) -> AppResult<(Meeting, Body)> {
+fn meeting_for(
+    c: &mut dyn crate::store::Conn,
+    street: i64,
+    wpaths: &[String],
+    id: i64,
+) -> AppResult<(Meeting, Body)> {
     let m = store::meeting_by_id(c, id)?
         .filter(|m| m.street_id == street)
         .ok_or_else(AppError::not_found)?;
@@ -1079,14 +1299,23 @@ pub async fn meeting(state: &AppState, caller: &Caller, id: i64) -> AppResult<Me
             .into_iter()
             .map(|d| {
                 let progress = store::progress_of(c, d.id)?;
-                Ok(DecisionView { decision: d, progress })
+                Ok(DecisionView {
+                    decision: d,
+                    progress,
+                })
             })
             .collect::<crate::store::Result<Vec<_>>>()?;
         Ok(MeetingView {
             members: store::members(c, b.id)?,
             attendance: store::attendance(c, m.id)?,
             agenda: store::agenda(c, m.id)?,
-            queue: store::proposals_under(c, street, std::slice::from_ref(&b.place_path), Some("supported"), 200)?,
+            queue: store::proposals_under(
+                c,
+                street,
+                std::slice::from_ref(&b.place_path),
+                Some("supported"),
+                200,
+            )?,
             decisions,
             meeting: m,
             body: b,
@@ -1096,7 +1325,12 @@ pub async fn meeting(state: &AppState, caller: &Caller, id: i64) -> AppResult<Me
 }
 
 /// Puts a supported proposal within the body's place on a meeting's agenda.
-pub async fn add_to_agenda(state: &AppState, caller: &Caller, meeting_id: i64, proposal_id: i64) -> AppResult<()> {
+pub async fn add_to_agenda(
+    state: &AppState,
+    caller: &Caller,
+    meeting_id: i64,
+    proposal_id: i64,
+) -> AppResult<()> {
     let (street, wpaths) = require_worker(caller)?;
     read_write(state, move |c| {
         let (m, b) = meeting_for(c, street, &wpaths, meeting_id)?;
@@ -1116,10 +1350,21 @@ pub async fn add_to_agenda(state: &AppState, caller: &Caller, meeting_id: i64, p
         Ok(())
     })
     .await?;
-    audit(state, NewEntry::by(caller, Action::Change).purpose(format!("meeting {meeting_id} agenda {proposal_id}"))).await
+    audit(
+        state,
+        NewEntry::by(caller, Action::Change)
+            .purpose(format!("meeting {meeting_id} agenda {proposal_id}")),
+    )
+    .await
 }
 
-pub async fn set_attendance(state: &AppState, caller: &Caller, meeting_id: i64, member_id: i64, mode: &str) -> AppResult<()> {
+pub async fn set_attendance(
+    state: &AppState,
+    caller: &Caller,
+    meeting_id: i64,
+    member_id: i64,
+    mode: &str,
+) -> AppResult<()> {
     let (street, wpaths) = require_worker(caller)?;
     if !MODES.contains(&mode) {
         return Err(AppError::invalid("deliberation.err_mode"));
@@ -1136,16 +1381,30 @@ pub async fn set_attendance(state: &AppState, caller: &Caller, meeting_id: i64, 
     .await
 }
 
-pub async fn set_minutes(state: &AppState, caller: &Caller, meeting_id: i64, text: &str) -> AppResult<()> {
+pub async fn set_minutes(
+    state: &AppState,
+    caller: &Caller,
+    meeting_id: i64,
+    text: &str,
+) -> AppResult<()> {
     let (street, wpaths) = require_worker(caller)?;
-    let text = check_text(text, 20_000, "deliberation.err_minutes_empty", "deliberation.err_body_long")?;
+    let text = check_text(
+        text,
+        20_000,
+        "deliberation.err_minutes_empty",
+        "deliberation.err_body_long",
+    )?;
     read_write(state, move |c| {
         let (m, _) = meeting_for(c, street, &wpaths, meeting_id)?;
         store::set_minutes(c, m.id, &text, now())?;
         Ok(())
     })
     .await?;
-    audit(state, NewEntry::by(caller, Action::Change).purpose(format!("meeting {meeting_id} minutes"))).await
+    audit(
+        state,
+        NewEntry::by(caller, Action::Change).purpose(format!("meeting {meeting_id} minutes")),
+    )
+    .await
 }
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -1166,12 +1425,32 @@ pub struct NewDecision {
 }
 
 /// A meeting decides: deciding a proposal on its agenda moves it to `decided`.
-pub async fn decide(state: &AppState, caller: &Caller, meeting_id: i64, n: NewDecision) -> AppResult<Decision> {
+pub async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    meeting_id: i64,
+    n: NewDecision,
+) -> AppResult<Decision> {
     let (street, wpaths) = require_worker(caller)?;
-    let text = check_text(&n.text, MAX_BODY, "deliberation.err_decision_empty", "deliberation.err_body_long")?;
+    let text = check_text(
+        &n.text,
+        MAX_BODY,
+        "deliberation.err_decision_empty",
+        "deliberation.err_body_long",
+    )?;
     let due = date(&n.due_date)?;
-    let named = match n.responsible_name.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(check_line(s, 60, "deliberation.err_responsible", "deliberation.err_name_long")?),
+    let named = match n
+        .responsible_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => Some(check_line(
+            s,
+            60,
+            "deliberation.err_responsible",
+            "deliberation.err_name_long",
+        )?),
         None => None,
     };
     let d = read_write(state, move |c| {
@@ -1194,22 +1473,57 @@ pub async fn decide(state: &AppState, caller: &Caller, meeting_id: i64, n: NewDe
                 return Err(state_conflict("deliberation.err_decide_state"));
             }
         }
-        let id = store::insert_decision(c, street, m.id, n.proposal_id, &text, n.responsible_org_id, &responsible, &due, t)?;
+        let id = store::insert_decision(
+            c,
+            street,
+            m.id,
+            n.proposal_id,
+            &text,
+            n.responsible_org_id,
+            &responsible,
+            &due,
+            t,
+        )?;
         if let Some(pid) = n.proposal_id {
             store::set_state(c, pid, "decided", None, t)?;
-            store::add_event(c, street, pid, "decided", Some(&text), Some(m.id), Some(id), t)?;
+            store::add_event(
+                c,
+                street,
+                pid,
+                "decided",
+                Some(&text),
+                Some(m.id),
+                Some(id),
+                t,
+            )?;
         }
-        Ok(store::decision_by_id(c, id)?.ok_or_else(AppError::not_found)?)
+        store::decision_by_id(c, id)?.ok_or_else(AppError::not_found)
     })
     .await?;
-    audit(state, NewEntry::by(caller, Action::Change).purpose(format!("meeting {meeting_id} decision {}", d.id))).await?;
+    audit(
+        state,
+        NewEntry::by(caller, Action::Change)
+            .purpose(format!("meeting {meeting_id} decision {}", d.id)),
+    )
+    .await?;
     Ok(d)
 }
 
 /// A progress update on a decision; `done` closes it and its proposal.
-pub async fn progress(state: &AppState, caller: &Caller, decision_id: i64, note: &str, done: bool) -> AppResult<Decision> {
+pub async fn progress(
+    state: &AppState,
+    caller: &Caller,
+    decision_id: i64,
+    note: &str,
+    done: bool,
+) -> AppResult<Decision> {
     let (street, wpaths) = require_worker(caller)?;
-    let note = check_text(note, MAX_REASON * 3, "deliberation.err_progress_empty", "deliberation.err_body_long")?;
+    let note = check_text(
+        note,
+        MAX_REASON * 3,
+        "deliberation.err_progress_empty",
+        "deliberation.err_body_long",
+    )?;
     let by = caller.display_name.clone();
     let d = read_write(state, move |c| {
         let d = store::decision_by_id(c, decision_id)?
@@ -1222,7 +1536,16 @@ pub async fn progress(state: &AppState, caller: &Caller, decision_id: i64, note:
         let t = now();
         store::add_progress(c, street, d.id, &note, &by, t)?;
         if let Some(pid) = d.proposal_id {
-            store::add_event(c, street, pid, "progress", Some(&note), Some(d.meeting_id), Some(d.id), t)?;
+            store::add_event(
+                c,
+                street,
+                pid,
+                "progress",
+                Some(&note),
+                Some(d.meeting_id),
+                Some(d.id),
+                t,
+            )?;
         }
         if done {
             store::mark_done(c, d.id, t)?;
@@ -1230,12 +1553,25 @@ pub async fn progress(state: &AppState, caller: &Caller, decision_id: i64, note:
                 && store::proposal_by_id(c, pid)?.is_some_and(|p| p.state == "decided")
             {
                 store::set_state(c, pid, "done", None, t)?;
-                store::add_event(c, street, pid, "done", None, Some(d.meeting_id), Some(d.id), t)?;
+                store::add_event(
+                    c,
+                    street,
+                    pid,
+                    "done",
+                    None,
+                    Some(d.meeting_id),
+                    Some(d.id),
+                    t,
+                )?;
             }
         }
-        Ok(store::decision_by_id(c, d.id)?.ok_or_else(AppError::not_found)?)
+        store::decision_by_id(c, d.id)?.ok_or_else(AppError::not_found)
     })
     .await?;
-    audit(state, NewEntry::by(caller, Action::Change).purpose(format!("decision {decision_id} progress"))).await?;
+    audit(
+        state,
+        NewEntry::by(caller, Action::Change).purpose(format!("decision {decision_id} progress")),
+    )
+    .await?;
     Ok(d)
 }

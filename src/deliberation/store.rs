@@ -178,8 +178,10 @@ pub fn insert_proposal(c: &mut dyn Conn, p: NewProposal<'_>) -> Result<i64> {
 }
 
 pub fn proposal_by_id(c: &mut dyn Conn, id: i64) -> Result<Option<Proposal>> {
-    Ok(c.query_opt(&format!("{PROPOSAL} WHERE id = $1"), params![id])?
-        .map(|r| proposal(&r)))
+    Ok(
+        c.query_opt(&format!("{PROPOSAL} WHERE id = $1"), params![id])?
+            .map(|r| proposal(&r)),
+    )
 }
 
 /// The proposals of a street whose scope lies under one of `paths` (or is one of them), newest
@@ -441,8 +443,10 @@ pub fn comments(c: &mut dyn Conn, proposal_id: i64) -> Result<Vec<Comment>> {
 }
 
 pub fn comment_by_id(c: &mut dyn Conn, id: i64) -> Result<Option<Comment>> {
-    Ok(c.query_opt(&format!("{COMMENT} WHERE id = $1"), params![id])?
-        .map(|r| comment(&r)))
+    Ok(
+        c.query_opt(&format!("{COMMENT} WHERE id = $1"), params![id])?
+            .map(|r| comment(&r)),
+    )
 }
 
 /// Hides a comment (once); false when it was hidden already.
@@ -545,7 +549,8 @@ pub struct Body {
     pub org_id: Option<i64>,
 }
 
-const BODY: &str = "SELECT id, street_id, kind, name, place_id, place_path, org_id FROM delib_bodies";
+const BODY: &str =
+    "SELECT id, street_id, kind, name, place_id, place_path, org_id FROM delib_bodies";
 
 fn body(r: &Row) -> Body {
     Body {
@@ -722,8 +727,10 @@ pub fn insert_meeting(
 }
 
 pub fn meeting_by_id(c: &mut dyn Conn, id: i64) -> Result<Option<Meeting>> {
-    Ok(c.query_opt(&format!("{MEETING} WHERE id = $1"), params![id])?
-        .map(|r| meeting(&r)))
+    Ok(
+        c.query_opt(&format!("{MEETING} WHERE id = $1"), params![id])?
+            .map(|r| meeting(&r)),
+    )
 }
 
 pub fn meetings_of(c: &mut dyn Conn, body_id: i64) -> Result<Vec<Meeting>> {
@@ -745,7 +752,12 @@ pub fn set_minutes(c: &mut dyn Conn, id: i64, text: &str, now: i64) -> Result<()
 }
 
 /// Puts a proposal on a meeting's agenda; false when it is there already.
-pub fn add_agenda(c: &mut dyn Conn, street_id: i64, meeting_id: i64, proposal_id: i64) -> Result<bool> {
+pub fn add_agenda(
+    c: &mut dyn Conn,
+    street_id: i64,
+    meeting_id: i64,
+    proposal_id: i64,
+) -> Result<bool> {
     let pos = c.query_i64(
         "SELECT COALESCE(MAX(position), 0) + 1 FROM delib_agenda WHERE meeting_id = $1",
         params![meeting_id],
@@ -875,8 +887,10 @@ pub fn insert_decision(
 }
 
 pub fn decision_by_id(c: &mut dyn Conn, id: i64) -> Result<Option<Decision>> {
-    Ok(c.query_opt(&format!("{DECISION} WHERE id = $1"), params![id])?
-        .map(|r| decision(&r)))
+    Ok(
+        c.query_opt(&format!("{DECISION} WHERE id = $1"), params![id])?
+            .map(|r| decision(&r)),
+    )
 }
 
 pub fn decisions_of_meeting(c: &mut dyn Conn, meeting_id: i64) -> Result<Vec<Decision>> {

@@ -37,7 +37,10 @@ async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
 }
 
 fn message(v: &Value) -> String {
-    v["error"]["message"].as_str().unwrap_or_default().to_string()
+    v["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// jumin's person, unit and building.
@@ -130,7 +133,10 @@ async fn community_of_jumin(app: &TestApp) -> i64 {
     app.db
         .read(move |c| {
             let path = c
-                .query_one("SELECT path FROM places WHERE id = $1", linli::params![unit])?
+                .query_one(
+                    "SELECT path FROM places WHERE id = $1",
+                    linli::params![unit],
+                )?
                 .str(0);
             let rows = c.query("SELECT id, path FROM places WHERE kind = 'community'", &[])?;
             Ok(rows
@@ -159,13 +165,30 @@ async fn a_proposal_lives_from_proposed_to_done_on_its_timeline() {
     let shegong = app.token("shegong").await;
     let me = app.token("jumin").await;
     // The street sets its building threshold to 3.
-    let (s, _) = send(&app, reqwest::Method::PUT, &admin, "/api/v1/proposals/thresholds",
-        Some(json!({"scope_kind": "building", "supports": 3})), "zh-CN").await;
+    let (s, _) = send(
+        &app,
+        reqwest::Method::PUT,
+        &admin,
+        "/api/v1/proposals/thresholds",
+        Some(json!({"scope_kind": "building", "supports": 3})),
+        "zh-CN",
+    )
+    .await;
     assert_eq!(s, 204);
     let (s, t) = get(&app, &shegong, "/api/v1/proposals/thresholds").await;
     assert_eq!(s, 200);
-    assert!(t.as_array().unwrap().iter().any(|x| x["scope_kind"] == "building" && x["supports"] == 3));
-    assert!(t.as_array().unwrap().iter().any(|x| x["scope_kind"] == "community" && x["supports"] == 30));
+    assert!(
+        t.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["scope_kind"] == "building" && x["supports"] == 3)
+    );
+    assert!(
+        t.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["scope_kind"] == "community" && x["supports"] == 30)
+    );
 
     let p = propose(&app, &me, "building", "单元门禁常坏，建议更换").await;
     let id = p["id"].as_i64().unwrap();
@@ -173,30 +196,64 @@ async fn a_proposal_lives_from_proposed_to_done_on_its_timeline() {
     assert_eq!(p["supports"], 1, "the author supports her own proposal");
     assert_eq!(p["threshold"], 3);
     let author = p["author"].as_str().unwrap();
-    assert!(author.ends_with("**") && author.contains(' '), "masked: {author}");
+    assert!(
+        author.ends_with("**") && author.contains(' '),
+        "masked: {author}"
+    );
 
     let neighbours = residents(&app, true, 3, "nb").await;
-    let (s, v) = post(&app, &neighbours[0], &format!("/api/v1/proposals/{id}/support"), json!({})).await;
+    let (s, v) = post(
+        &app,
+        &neighbours[0],
+        &format!("/api/v1/proposals/{id}/support"),
+        json!({}),
+    )
+    .await;
     assert_eq!((s, v["state"].as_str()), (200, Some("proposed")));
-    let (s, v) = post(&app, &neighbours[1], &format!("/api/v1/proposals/{id}/support"), json!({})).await;
-    assert_eq!((s, v["state"].as_str(), v["supports"].as_i64()), (200, Some("supported"), Some(3)));
+    let (s, v) = post(
+        &app,
+        &neighbours[1],
+        &format!("/api/v1/proposals/{id}/support"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["state"].as_str(), v["supports"].as_i64()),
+        (200, Some("supported"), Some(3))
+    );
     // It waits on the workers' queue of supported proposals.
     let (s, q) = get(&app, &shegong, "/api/v1/proposals?state=supported").await;
     assert_eq!(s, 200);
     assert!(q["worker"].as_bool().unwrap());
-    assert!(q["proposals"].as_array().unwrap().iter().any(|x| x["id"] == id));
+    assert!(
+        q["proposals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id)
+    );
 
     // The residents' council of the community meets and decides.
     let community = community_of_jumin(&app).await;
-    let (s, body) = post(&app, &shegong, "/api/v1/bodies",
-        json!({"kind": "council", "name": "测试议事会", "place_id": community})).await;
+    let (s, body) = post(
+        &app,
+        &shegong,
+        "/api/v1/bodies",
+        json!({"kind": "council", "name": "测试议事会", "place_id": community}),
+    )
+    .await;
     assert_eq!(s, 201, "{body}");
     let body_id = body["id"].as_i64().unwrap();
     let (s, member) = post(&app, &shegong, &format!("/api/v1/bodies/{body_id}/members"),
         json!({"name": "王秀兰", "duty": "议事长", "term_start": "2026-01-01", "term_end": "2028-12-31"})).await;
     assert_eq!(s, 201, "{member}");
-    let (s, v) = post(&app, &shegong, &format!("/api/v1/bodies/{body_id}/members"),
-        json!({"name": "李四", "term_start": "2026-01-01", "term_end": "2025-12-31"})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/bodies/{body_id}/members"),
+        json!({"name": "李四", "term_start": "2026-01-01", "term_end": "2025-12-31"}),
+    )
+    .await;
     assert_eq!(s, 422, "a term ending before it starts: {v}");
     let (s, m) = post(&app, &shegong, "/api/v1/meetings",
         json!({"body_id": body_id, "title": "十二月议事会", "starts_at": "2026-12-10 19:00", "location": "社区会议室"})).await;
@@ -204,16 +261,49 @@ async fn a_proposal_lives_from_proposed_to_done_on_its_timeline() {
     let mid = m["id"].as_i64().unwrap();
     let (s, mv) = get(&app, &shegong, &format!("/api/v1/meetings/{mid}")).await;
     assert_eq!(s, 200);
-    assert!(mv["queue"].as_array().unwrap().iter().any(|x| x["id"] == id), "the queue offers it");
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/meetings/{mid}/agenda"), json!({"proposal_id": id})).await;
+    assert!(
+        mv["queue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id),
+        "the queue offers it"
+    );
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/meetings/{mid}/agenda"),
+        json!({"proposal_id": id}),
+    )
+    .await;
     assert_eq!(s, 204);
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/meetings/{mid}/agenda"), json!({"proposal_id": id})).await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/meetings/{mid}/agenda"),
+        json!({"proposal_id": id}),
+    )
+    .await;
     assert_eq!(s, 409, "on an agenda already");
-    let (s, _) = send(&app, reqwest::Method::PUT, &shegong, &format!("/api/v1/meetings/{mid}/attendance"),
-        Some(json!({"member_id": member["id"], "mode": "online"})), "zh-CN").await;
+    let (s, _) = send(
+        &app,
+        reqwest::Method::PUT,
+        &shegong,
+        &format!("/api/v1/meetings/{mid}/attendance"),
+        Some(json!({"member_id": member["id"], "mode": "online"})),
+        "zh-CN",
+    )
+    .await;
     assert_eq!(s, 204);
-    let (s, _) = send(&app, reqwest::Method::PUT, &shegong, &format!("/api/v1/meetings/{mid}/minutes"),
-        Some(json!({"minutes": "同意更换门禁。"})), "zh-CN").await;
+    let (s, _) = send(
+        &app,
+        reqwest::Method::PUT,
+        &shegong,
+        &format!("/api/v1/meetings/{mid}/minutes"),
+        Some(json!({"minutes": "同意更换门禁。"})),
+        "zh-CN",
+    )
+    .await;
     assert_eq!(s, 204);
     let (s, d) = post(&app, &shegong, &format!("/api/v1/meetings/{mid}/decisions"),
         json!({"proposal_id": id, "text": "由物业更换单元门禁", "responsible_name": "物业服务中心", "due_date": "2027-01-31"})).await;
@@ -221,17 +311,46 @@ async fn a_proposal_lives_from_proposed_to_done_on_its_timeline() {
     let did = d["id"].as_i64().unwrap();
     let (_, v) = get(&app, &me, &format!("/api/v1/proposals/{id}")).await;
     assert_eq!(v["proposal"]["state"], "decided");
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/decisions/{did}/progress"), json!({"note": "已订购设备"})).await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/decisions/{did}/progress"),
+        json!({"note": "已订购设备"}),
+    )
+    .await;
     assert_eq!(s, 200);
-    let (s, d) = post(&app, &shegong, &format!("/api/v1/decisions/{did}/progress"), json!({"note": "已安装完毕", "done": true})).await;
+    let (s, d) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/decisions/{did}/progress"),
+        json!({"note": "已安装完毕", "done": true}),
+    )
+    .await;
     assert_eq!((s, d["state"].as_str()), (200, Some("done")));
-    let (s, v) = post(&app, &shegong, &format!("/api/v1/decisions/{did}/progress"), json!({"note": "again"})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/decisions/{did}/progress"),
+        json!({"note": "again"}),
+    )
+    .await;
     assert_eq!(s, 409, "a done decision takes no more progress: {v}");
 
     let (s, v) = get(&app, &me, &format!("/api/v1/proposals/{id}")).await;
     assert_eq!(s, 200);
     assert_eq!(v["proposal"]["state"], "done");
-    assert_eq!(kinds(&v), ["proposed", "supported", "on_agenda", "decided", "progress", "progress", "done"]);
+    assert_eq!(
+        kinds(&v),
+        [
+            "proposed",
+            "supported",
+            "on_agenda",
+            "decided",
+            "progress",
+            "progress",
+            "done"
+        ]
+    );
     assert_eq!(v["decisions"][0]["decision"]["responsible"], "物业服务中心");
     assert_eq!(v["decisions"][0]["progress"].as_array().unwrap().len(), 2);
     let (s, mv) = get(&app, &shegong, &format!("/api/v1/meetings/{mid}")).await;
@@ -264,18 +383,42 @@ async fn one_support_per_person_also_under_concurrency() {
     let id = p["id"].as_i64().unwrap();
     assert_eq!(p["threshold"], 30, "the community's default");
     // The author supports it already.
-    let (s, v) = post(&app, &me, &format!("/api/v1/proposals/{id}/support"), json!({})).await;
+    let (s, v) = post(
+        &app,
+        &me,
+        &format!("/api/v1/proposals/{id}/support"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 409);
     assert!(message(&v).contains("只能附议一次"), "{v}");
-    let (_, v) = send(&app, reqwest::Method::POST, &me, &format!("/api/v1/proposals/{id}/support"), None, "en").await;
+    let (_, v) = send(
+        &app,
+        reqwest::Method::POST,
+        &me,
+        &format!("/api/v1/proposals/{id}/support"),
+        None,
+        "en",
+    )
+    .await;
     assert!(message(&v).contains("one support per person"), "{v}");
 
     let t = residents(&app, true, 1, "cc").await.remove(0);
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        let (c, url, t) = (app.client(), app.url(&format!("/api/v1/proposals/{id}/support")), t.clone());
+        let (c, url, t) = (
+            app.client(),
+            app.url(&format!("/api/v1/proposals/{id}/support")),
+            t.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            c.post(url).bearer_auth(t).send().await.unwrap().status().as_u16()
+            c.post(url)
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }));
     }
     let mut codes = Vec::new();
@@ -289,7 +432,12 @@ async fn one_support_per_person_also_under_concurrency() {
     assert_eq!(v["proposal"]["supports"], 2);
     let n = app
         .db
-        .read(move |c| c.query_i64("SELECT COUNT(*) FROM proposal_supports WHERE proposal_id = $1", linli::params![id]))
+        .read(move |c| {
+            c.query_i64(
+                "SELECT COUNT(*) FROM proposal_supports WHERE proposal_id = $1",
+                linli::params![id],
+            )
+        })
         .await
         .unwrap();
     assert_eq!(n, 2);
@@ -307,14 +455,36 @@ async fn outsiders_get_404_and_other_roles_403() {
         let (s, _) = get(&app, &outsider, &path).await;
         assert_eq!(s, 404, "a resident of another building");
     }
-    let (s, _) = post(&app, &outsider, &format!("/api/v1/proposals/{id}/support"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &outsider,
+        &format!("/api/v1/proposals/{id}/support"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 404);
-    let (s, _) = post(&app, &outsider, &format!("/api/v1/proposals/{id}/comments"), json!({"body": "路过"})).await;
+    let (s, _) = post(
+        &app,
+        &outsider,
+        &format!("/api/v1/proposals/{id}/comments"),
+        json!({"body": "路过"}),
+    )
+    .await;
     assert_eq!(s, 404);
     let (_, list) = get(&app, &outsider, "/api/v1/proposals").await;
-    assert!(!list["proposals"].as_array().unwrap().iter().any(|x| x["id"] == id));
+    assert!(
+        !list["proposals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id)
+    );
     let (b, _) = app.login_page("out0", PASSWORD).await;
-    let r = b.get(app.url(&format!("/proposals/{id}"))).send().await.unwrap();
+    let r = b
+        .get(app.url(&format!("/proposals/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 
     // Roles with no part in it.
@@ -331,7 +501,13 @@ async fn outsiders_get_404_and_other_roles_403() {
         let t = app.token(who).await;
         let (s, v) = get(&app, &t, "/api/v1/proposals").await;
         assert_eq!(s, 403, "{who}: {v}");
-        let (s, _) = post(&app, &t, "/api/v1/proposals", json!({"scope": "building", "title": "x", "body": "y"})).await;
+        let (s, _) = post(
+            &app,
+            &t,
+            "/api/v1/proposals",
+            json!({"scope": "building", "title": "x", "body": "y"}),
+        )
+        .await;
         assert_eq!(s, 403);
     }
     // A resident runs no meeting and rejects nothing.
@@ -339,26 +515,65 @@ async fn outsiders_get_404_and_other_roles_403() {
     assert_eq!(s, 403);
     let (s, _) = get(&app, &me, "/api/v1/meetings/1").await;
     assert_eq!(s, 403);
-    let (s, _) = post(&app, &me, &format!("/api/v1/proposals/{id}/reject"), json!({"reason": "不要"})).await;
+    let (s, _) = post(
+        &app,
+        &me,
+        &format!("/api/v1/proposals/{id}/reject"),
+        json!({"reason": "不要"}),
+    )
+    .await;
     assert_eq!(s, 403);
-    let (s, _) = send(&app, reqwest::Method::PUT, &me, "/api/v1/proposals/thresholds",
-        Some(json!({"scope_kind": "building", "supports": 1})), "zh-CN").await;
+    let (s, _) = send(
+        &app,
+        reqwest::Method::PUT,
+        &me,
+        "/api/v1/proposals/thresholds",
+        Some(json!({"scope_kind": "building", "supports": 1})),
+        "zh-CN",
+    )
+    .await;
     assert_eq!(s, 403);
     // A community worker sets no street threshold but reads the proposal (audited).
     let shegong = app.token("shegong").await;
-    let (s, _) = send(&app, reqwest::Method::PUT, &shegong, "/api/v1/proposals/thresholds",
-        Some(json!({"scope_kind": "building", "supports": 1})), "zh-CN").await;
+    let (s, _) = send(
+        &app,
+        reqwest::Method::PUT,
+        &shegong,
+        "/api/v1/proposals/thresholds",
+        Some(json!({"scope_kind": "building", "supports": 1})),
+        "zh-CN",
+    )
+    .await;
     assert_eq!(s, 403);
     let (s, _) = get(&app, &shegong, &format!("/api/v1/proposals/{id}")).await;
     assert_eq!(s, 200);
     let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "read", "{e}");
     let (person, _, _) = jumin(&app).await;
-    assert!(e["subjects"].as_array().unwrap().iter().any(|s| s == &json!(format!("person:{person}"))), "{e}");
+    assert!(
+        e["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == &json!(format!("person:{person}"))),
+        "{e}"
+    );
     // Rejecting needs a reason; then it shows.
-    let (s, v) = post(&app, &shegong, &format!("/api/v1/proposals/{id}/reject"), json!({"reason": " "})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/proposals/{id}/reject"),
+        json!({"reason": " "}),
+    )
+    .await;
     assert_eq!(s, 422, "{v}");
-    let (s, v) = post(&app, &shegong, &format!("/api/v1/proposals/{id}/reject"), json!({"reason": "属于物业维修范围，已转物业"})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/proposals/{id}/reject"),
+        json!({"reason": "属于物业维修范围，已转物业"}),
+    )
+    .await;
     assert_eq!((s, v["state"].as_str()), (200, Some("rejected")));
     let (_, v) = get(&app, &me, &format!("/api/v1/proposals/{id}")).await;
     assert_eq!(v["proposal"]["reason"], "属于物业维修范围，已转物业");
@@ -374,61 +589,151 @@ async fn comments_are_moderated_with_a_reason_and_reported() {
     let p = propose(&app, &me, "building", "楼下停车乱").await;
     let id = p["id"].as_i64().unwrap();
     let nb = residents(&app, true, 1, "cm").await.remove(0);
-    let (s, c) = post(&app, &nb, &format!("/api/v1/proposals/{id}/comments"), json!({"body": "同意！"})).await;
+    let (s, c) = post(
+        &app,
+        &nb,
+        &format!("/api/v1/proposals/{id}/comments"),
+        json!({"body": "同意！"}),
+    )
+    .await;
     assert_eq!(s, 201, "{c}");
     let cid = c["id"].as_i64().unwrap();
     assert!(c["author"].as_str().unwrap().ends_with("**"));
-    let (s, v) = post(&app, &nb, &format!("/api/v1/proposals/{id}/comments"), json!({"body": "<script>x</script>"})).await;
+    let (s, v) = post(
+        &app,
+        &nb,
+        &format!("/api/v1/proposals/{id}/comments"),
+        json!({"body": "<script>x</script>"}),
+    )
+    .await;
     assert_eq!(s, 422, "{v}");
     // A resident reports it (once); the worker sees the report.
-    let (s, _) = post(&app, &me, &format!("/api/v1/proposals/{id}/comments/{cid}/report"), json!({"reason": "人身攻击"})).await;
+    let (s, _) = post(
+        &app,
+        &me,
+        &format!("/api/v1/proposals/{id}/comments/{cid}/report"),
+        json!({"reason": "人身攻击"}),
+    )
+    .await;
     assert_eq!(s, 204);
-    let (s, _) = post(&app, &me, &format!("/api/v1/proposals/{id}/comments/{cid}/report"), json!({"reason": "再次"})).await;
+    let (s, _) = post(
+        &app,
+        &me,
+        &format!("/api/v1/proposals/{id}/comments/{cid}/report"),
+        json!({"reason": "再次"}),
+    )
+    .await;
     assert_eq!(s, 409);
     let (s, r) = get(&app, &shegong, "/api/v1/proposals/reports").await;
     assert_eq!(s, 200);
-    assert!(r.as_array().unwrap().iter().any(|x| x["comment_id"] == cid && x["reason"] == "人身攻击"));
+    assert!(
+        r.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["comment_id"] == cid && x["reason"] == "人身攻击")
+    );
     // A resident hides nothing; a worker needs a reason.
-    let (s, v) = post(&app, &me, &format!("/api/v1/proposals/{id}/comments/{cid}/hide"), json!({"reason": "不喜欢"})).await;
+    let (s, v) = post(
+        &app,
+        &me,
+        &format!("/api/v1/proposals/{id}/comments/{cid}/hide"),
+        json!({"reason": "不喜欢"}),
+    )
+    .await;
     assert_eq!(s, 403);
     assert!(message(&v).contains("议事会成员"), "{v}");
-    let (s, v) = post(&app, &shegong, &format!("/api/v1/proposals/{id}/comments/{cid}/hide"), json!({"reason": ""})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/proposals/{id}/comments/{cid}/hide"),
+        json!({"reason": ""}),
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&v).contains("理由"), "{v}");
-    let (s, v) = post(&app, &shegong, &format!("/api/v1/proposals/{id}/comments/{cid}/hide"), json!({"reason": "含有人身攻击"})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/proposals/{id}/comments/{cid}/hide"),
+        json!({"reason": "含有人身攻击"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "change");
     let (_, v) = get(&app, &me, &format!("/api/v1/proposals/{id}")).await;
-    let m = v["comments"].as_array().unwrap().iter().find(|m| m["id"] == cid).unwrap().clone();
+    let m = v["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == cid)
+        .unwrap()
+        .clone();
     assert_eq!(m["hidden"], true);
     assert_eq!(m["body"], "");
     assert_eq!(m["hidden_by"], "陈静");
     assert_eq!(m["hidden_reason"], "含有人身攻击");
     let kept = app
         .db
-        .read(move |c| c.query_one("SELECT body FROM proposal_comments WHERE id = $1", linli::params![cid]))
+        .read(move |c| {
+            c.query_one(
+                "SELECT body FROM proposal_comments WHERE id = $1",
+                linli::params![cid],
+            )
+        })
         .await
         .unwrap()
         .str(0);
     assert_eq!(kept, "同意！", "the hidden text is kept");
     let (b, _) = app.login_page("jumin", PASSWORD).await;
     let html = app.page(&b, &format!("/proposals/{id}")).await;
-    assert!(html.contains("此评论已被 陈静 隐藏，理由：含有人身攻击"), "shown as hidden by … for …");
+    assert!(
+        html.contains("此评论已被 陈静 隐藏，理由：含有人身攻击"),
+        "shown as hidden by … for …"
+    );
     let (_, r) = get(&app, &shegong, "/api/v1/proposals/reports").await;
-    assert!(!r.as_array().unwrap().iter().any(|x| x["comment_id"] == cid), "the report is handled");
+    assert!(
+        !r.as_array().unwrap().iter().any(|x| x["comment_id"] == cid),
+        "the report is handled"
+    );
 
     // A council member with an account moderates too.
     let community = community_of_jumin(&app).await;
-    let (_, body) = post(&app, &shegong, "/api/v1/bodies", json!({"kind": "council", "name": "议事会", "place_id": community})).await;
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/bodies/{}/members", body["id"]),
-        json!({"name": "成员", "username": "cm0", "term_start": "2020-01-01"})).await;
+    let (_, body) = post(
+        &app,
+        &shegong,
+        "/api/v1/bodies",
+        json!({"kind": "council", "name": "议事会", "place_id": community}),
+    )
+    .await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/bodies/{}/members", body["id"]),
+        json!({"name": "成员", "username": "cm0", "term_start": "2020-01-01"}),
+    )
+    .await;
     assert_eq!(s, 201);
-    let (s, c2) = post(&app, &me, &format!("/api/v1/proposals/{id}/comments"), json!({"body": "广告"})).await;
+    let (s, c2) = post(
+        &app,
+        &me,
+        &format!("/api/v1/proposals/{id}/comments"),
+        json!({"body": "广告"}),
+    )
+    .await;
     assert_eq!(s, 201);
-    let (s, v) = post(&app, &nb, &format!("/api/v1/proposals/{id}/comments/{}/hide", c2["id"]), json!({"reason": "广告"})).await;
+    let (s, v) = post(
+        &app,
+        &nb,
+        &format!("/api/v1/proposals/{id}/comments/{}/hide", c2["id"]),
+        json!({"reason": "广告"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
-    assert!(v["hidden_by"].as_str().unwrap().starts_with("议事会 "), "{v}");
+    assert!(
+        v["hidden_by"].as_str().unwrap().starts_with("议事会 "),
+        "{v}"
+    );
     app.stop().await;
 }
 
@@ -439,18 +744,47 @@ async fn comments_are_limited_per_account() {
     let p = propose(&app, &me, "building", "快递柜").await;
     let id = p["id"].as_i64().unwrap();
     for i in 0..10 {
-        let (s, _) = post(&app, &me, &format!("/api/v1/proposals/{id}/comments"), json!({"body": format!("第{i}条")})).await;
+        let (s, _) = post(
+            &app,
+            &me,
+            &format!("/api/v1/proposals/{id}/comments"),
+            json!({"body": format!("第{i}条")}),
+        )
+        .await;
         assert_eq!(s, 201);
     }
-    let (s, v) = post(&app, &me, &format!("/api/v1/proposals/{id}/comments"), json!({"body": "第11条"})).await;
+    let (s, v) = post(
+        &app,
+        &me,
+        &format!("/api/v1/proposals/{id}/comments"),
+        json!({"body": "第11条"}),
+    )
+    .await;
     assert_eq!(s, 429);
     assert!(message(&v).contains("10 分钟内最多 10 条"), "{v}");
-    let (_, v) = send(&app, reqwest::Method::POST, &me, &format!("/api/v1/proposals/{id}/comments"),
-        Some(json!({"body": "again"})), "en").await;
+    let (_, v) = send(
+        &app,
+        reqwest::Method::POST,
+        &me,
+        &format!("/api/v1/proposals/{id}/comments"),
+        Some(json!({"body": "again"})),
+        "en",
+    )
+    .await;
     assert!(message(&v).contains("at most 10 in 10 minutes"), "{v}");
     // Counted in the database: older comments fall out of the window.
-    app.exec("UPDATE proposal_comments SET created_at = created_at - 700000", &[]).await;
-    let (s, _) = post(&app, &me, &format!("/api/v1/proposals/{id}/comments"), json!({"body": "later"})).await;
+    app.exec(
+        "UPDATE proposal_comments SET created_at = created_at - 700000",
+        &[],
+    )
+    .await;
+    let (s, _) = post(
+        &app,
+        &me,
+        &format!("/api/v1/proposals/{id}/comments"),
+        json!({"body": "later"}),
+    )
+    .await;
     assert_eq!(s, 201);
     app.stop().await;
 }
@@ -460,19 +794,50 @@ async fn refusals_say_why_in_both_languages() {
     let app = support::spawn().await;
     let me = app.token("jumin").await;
     let shegong = app.token("shegong").await;
-    let (s, v) = post(&app, &shegong, "/api/v1/proposals", json!({"scope": "building", "title": "x", "body": "y"})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        "/api/v1/proposals",
+        json!({"scope": "building", "title": "x", "body": "y"}),
+    )
+    .await;
     assert_eq!(s, 403);
     assert!(message(&v).contains("已核实身份"), "{v}");
-    let (s, v) = post(&app, &me, "/api/v1/proposals", json!({"scope": "building", "title": "  ", "body": "y"})).await;
+    let (s, v) = post(
+        &app,
+        &me,
+        "/api/v1/proposals",
+        json!({"scope": "building", "title": "  ", "body": "y"}),
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&v).contains("标题"), "{v}");
-    let (_, v) = send(&app, reqwest::Method::POST, &me, "/api/v1/proposals",
-        Some(json!({"scope": "building", "title": "", "body": "y"})), "en").await;
+    let (_, v) = send(
+        &app,
+        reqwest::Method::POST,
+        &me,
+        "/api/v1/proposals",
+        Some(json!({"scope": "building", "title": "", "body": "y"})),
+        "en",
+    )
+    .await;
     assert!(message(&v).contains("title"), "{v}");
-    let (s, v) = post(&app, &me, "/api/v1/proposals", json!({"scope": "building", "title": "t", "body": "<b>hi</b>"})).await;
+    let (s, v) = post(
+        &app,
+        &me,
+        "/api/v1/proposals",
+        json!({"scope": "building", "title": "t", "body": "<b>hi</b>"}),
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&v).contains("HTML"), "{v}");
-    let (s, _) = post(&app, &me, "/api/v1/proposals", json!({"scope": "street", "title": "t", "body": "b"})).await;
+    let (s, _) = post(
+        &app,
+        &me,
+        "/api/v1/proposals",
+        json!({"scope": "street", "title": "t", "body": "b"}),
+    )
+    .await;
     assert_eq!(s, 422);
     // The propose form shows the refusal on the page.
     let (b, _) = app.login_page("jumin", PASSWORD).await;
@@ -480,7 +845,12 @@ async fn refusals_say_why_in_both_languages() {
     let csrf = support::extract_input(&page, "csrf").unwrap();
     let r = b
         .post(app.url("/proposals"))
-        .form(&[("csrf", csrf.as_str()), ("scope", "building"), ("title", ""), ("body", "内容")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("scope", "building"),
+            ("title", ""),
+            ("body", "内容"),
+        ])
         .send()
         .await
         .unwrap();
@@ -488,7 +858,12 @@ async fn refusals_say_why_in_both_languages() {
     assert!(r.text().await.unwrap().contains("请填写标题"));
     let r = b
         .post(app.url("/proposals"))
-        .form(&[("csrf", csrf.as_str()), ("scope", "building"), ("title", "电梯维修"), ("body", "三号电梯经常停")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("scope", "building"),
+            ("title", "电梯维修"),
+            ("body", "三号电梯经常停"),
+        ])
         .send()
         .await
         .unwrap();
@@ -505,18 +880,44 @@ async fn the_demo_street_has_proposals_a_council_and_a_past_meeting() {
     let me = app.token("jumin").await;
     let (s, v) = get(&app, &me, "/api/v1/proposals").await;
     assert_eq!(s, 200);
-    let states: Vec<&str> = v["proposals"].as_array().unwrap().iter().map(|p| p["state"].as_str().unwrap()).collect();
-    assert!(states.contains(&"supported") && states.contains(&"decided"), "{states:?}");
-    let scopes: Vec<&str> = v["scopes"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
-    assert!(scopes.contains(&"building") && scopes.contains(&"community"), "{scopes:?}");
-    let decided = v["proposals"].as_array().unwrap().iter().find(|p| p["state"] == "decided").unwrap();
+    let states: Vec<&str> = v["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.contains(&"supported") && states.contains(&"decided"),
+        "{states:?}"
+    );
+    let scopes: Vec<&str> = v["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        scopes.contains(&"building") && scopes.contains(&"community"),
+        "{scopes:?}"
+    );
+    let decided = v["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["state"] == "decided")
+        .unwrap();
     let (_, d) = get(&app, &me, &format!("/api/v1/proposals/{}", decided["id"])).await;
     assert_eq!(d["decisions"][0]["decision"]["state"], "open");
     assert!(kinds(&d).contains(&"progress".to_string()));
     let shegong = app.token("shegong").await;
     let (s, b) = get(&app, &shegong, "/api/v1/bodies").await;
     assert_eq!(s, 200);
-    let council = b.as_array().unwrap().iter().find(|x| x["body"]["kind"] == "council").unwrap();
+    let council = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["body"]["kind"] == "council")
+        .unwrap();
     assert_eq!(council["members"].as_array().unwrap().len(), 5);
     assert_eq!(council["meetings"].as_array().unwrap().len(), 1);
     app.stop().await;
