@@ -339,6 +339,11 @@ async fn audit(state: &AppState, e: NewEntry) -> AppResult<()> {
     Ok(())
 }
 
+/// An audit entry's purpose in both languages (a resident reads it in her access log).
+fn purpose(what: &str, id: i64) -> String {
+    crate::kernel::i18n::both(&format!("deliberation.purpose.{what}"), &[("id", &id)])
+}
+
 fn person_subject(id: i64) -> String {
     crate::audit::person(id)
 }
@@ -492,7 +497,7 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewProposal) -> AppRes
         state,
         NewEntry::by(caller, Action::Change)
             .subjects([person_subject(person)])
-            .purpose(format!("proposal {} created", p.id)),
+            .purpose(purpose("created", p.id)),
     )
     .await?;
     Ok(p)
@@ -625,7 +630,7 @@ pub async fn get(state: &AppState, caller: &Caller, id: i64) -> AppResult<Propos
             state,
             NewEntry::by(caller, Action::Read)
                 .subjects(people.into_iter().map(person_subject))
-                .purpose(format!("proposal {id}")),
+                .purpose(purpose("read", id)),
         )
         .await?;
     }
@@ -681,7 +686,7 @@ pub async fn support(state: &AppState, caller: &Caller, id: i64) -> AppResult<Pr
         state,
         NewEntry::by(caller, Action::Change)
             .subjects([person_subject(person)])
-            .purpose(format!("proposal {} supported", p.id)),
+            .purpose(purpose("supported", p.id)),
     )
     .await?;
     Ok(p)
@@ -711,7 +716,7 @@ pub async fn withdraw(state: &AppState, caller: &Caller, id: i64) -> AppResult<P
         state,
         NewEntry::by(caller, Action::Change)
             .subjects([person_subject(p.author_person_id)])
-            .purpose(format!("proposal {} withdrawn", p.id)),
+            .purpose(purpose("withdrawn", p.id)),
     )
     .await?;
     Ok(p)
@@ -761,7 +766,7 @@ pub async fn reject(
         state,
         NewEntry::by(caller, Action::Change)
             .subjects([person_subject(p.author_person_id)])
-            .purpose(format!("proposal {} rejected", p.id)),
+            .purpose(purpose("rejected", p.id)),
     )
     .await?;
     Ok(p)
@@ -817,7 +822,7 @@ pub async fn comment(state: &AppState, caller: &Caller, id: i64, text: &str) -> 
             state,
             NewEntry::by(caller, Action::Change)
                 .subjects([person_subject(person)])
-                .purpose(format!("proposal {id} comment {}", m.id)),
+                .purpose(purpose("comment", id)),
         )
         .await?;
     }
@@ -878,7 +883,7 @@ pub async fn hide(
         state,
         NewEntry::by(caller, Action::Change)
             .subjects(person.map(person_subject))
-            .purpose(format!("proposal {id} comment {cid} hidden")),
+            .purpose(purpose("hidden", id)),
     )
     .await?;
     Ok(m)
@@ -989,7 +994,7 @@ pub async fn set_threshold(state: &AppState, caller: &Caller, t: Threshold) -> A
         .await?;
     audit(
         state,
-        NewEntry::by(caller, Action::Change).purpose("deliberation thresholds"),
+        NewEntry::by(caller, Action::Change).purpose(purpose("thresholds", 0)),
     )
     .await
 }
@@ -1109,7 +1114,7 @@ pub async fn create_body(state: &AppState, caller: &Caller, n: NewBody) -> AppRe
     .await?;
     audit(
         state,
-        NewEntry::by(caller, Action::Change).purpose(format!("body {} created", b.id)),
+        NewEntry::by(caller, Action::Change).purpose(purpose("body", b.id)),
     )
     .await?;
     Ok(b)
@@ -1203,7 +1208,7 @@ pub async fn add_member(
     .await?;
     audit(
         state,
-        NewEntry::by(caller, Action::Change).purpose(format!("body {body_id} member {}", m.id)),
+        NewEntry::by(caller, Action::Change).purpose(purpose("body", body_id)),
     )
     .await?;
     Ok(m)
@@ -1258,7 +1263,7 @@ pub async fn create_meeting(
     .await?;
     audit(
         state,
-        NewEntry::by(caller, Action::Change).purpose(format!("meeting {} created", m.id)),
+        NewEntry::by(caller, Action::Change).purpose(purpose("meeting", m.id)),
     )
     .await?;
     Ok(m)
@@ -1352,8 +1357,7 @@ pub async fn add_to_agenda(
     .await?;
     audit(
         state,
-        NewEntry::by(caller, Action::Change)
-            .purpose(format!("meeting {meeting_id} agenda {proposal_id}")),
+        NewEntry::by(caller, Action::Change).purpose(purpose("meeting", meeting_id)),
     )
     .await
 }
@@ -1402,7 +1406,7 @@ pub async fn set_minutes(
     .await?;
     audit(
         state,
-        NewEntry::by(caller, Action::Change).purpose(format!("meeting {meeting_id} minutes")),
+        NewEntry::by(caller, Action::Change).purpose(purpose("meeting", meeting_id)),
     )
     .await
 }
@@ -1502,8 +1506,7 @@ pub async fn decide(
     .await?;
     audit(
         state,
-        NewEntry::by(caller, Action::Change)
-            .purpose(format!("meeting {meeting_id} decision {}", d.id)),
+        NewEntry::by(caller, Action::Change).purpose(purpose("decision", d.id)),
     )
     .await?;
     Ok(d)
@@ -1570,7 +1573,7 @@ pub async fn progress(
     .await?;
     audit(
         state,
-        NewEntry::by(caller, Action::Change).purpose(format!("decision {decision_id} progress")),
+        NewEntry::by(caller, Action::Change).purpose(purpose("decision", decision_id)),
     )
     .await?;
     Ok(d)
