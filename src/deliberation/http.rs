@@ -26,7 +26,9 @@
     put_attendance,
     put_minutes,
     add_decision,
-    add_progress
+    add_progress,
+    upload_photo,
+    get_photo
 ))]
 pub struct DeliberationApi;
 
@@ -45,6 +47,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/proposals/{id}/support", post(support))
         .route("/api/v1/proposals/{id}/withdraw", post(withdraw))
         .route("/api/v1/proposals/{id}/reject", post(reject))
+        .route("/api/v1/proposals/{id}/photos", post(upload_photo))
+        .route("/api/v1/proposals/{id}/photos/{pid}", get(get_photo))
         .route("/api/v1/proposals/{id}/comments", post(add_comment))
         .route(
             "/api/v1/proposals/{id}/comments/{cid}/hide",
@@ -475,4 +479,75 @@ pub(crate) async fn add_progress(
     Ok(Json(
         service::progress(&state, &caller, id, &r.note, r.done).await?,
     ))
+}
+
+/// Reads a multipart upload: the `photo` field and the form's `csrf` token.
+pub async fn read_photo(mut m: axum::extract::Multipart) -> AppResult<(Vec<u8>, String)> {
+    let (mut raw, mut csrf) = (None, String::new());
+    while let Some(field) = m
+        .next_field()
+        .await
+        .map_err(|_| crate::kernel::error::AppError::bad_request("error.bad_form"))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let data = crate::http::upload_bytes(field).await?;
+        match name.as_str() {
+            "photo" => raw = Some(data.to_vec()),
+            "csrf" => csrf = String::from_utf8_lossy(&data).to_string(),
+            _ => {}
+        }
+    }
+    let raw = raw.ok_or_else(|| crate::kernel::error::AppError::invalid("case.err_photo_empty"))?;
+    Ok((raw, csrf))
+}
+
+/// The author adds a photo to her open proposal (multipart: `photo`). JPEG or PNG by content,
+/// at most 5 MB, three per proposal; its location and metadata are removed.
+#[utoipa::path(post, path = "/api/v1/proposals/{id}/photos", tag = "deliberation", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data", content = String), security(("bearer" = [])),
+    responses((status = 201, body = super::store::Photo), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn upload_photo(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    m: axum::extract::Multipart,
+) -> AppResult<(StatusCode, Json<super::store::Photo>)> {
+    let (raw, _) = read_photo(m).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(service::add_photo(&state, &caller, id, raw).await?),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PhotoQuery {
+    /// `1` for the thumbnail.
+    pub thumb: Option<u8>,
+}
+
+/// A photo of a proposal the caller may read (`?thumb=1` for its thumbnail).
+#[utoipa::path(get, path = "/api/v1/proposals/{id}/photos/{pid}", tag = "deliberation",
+    params(("id" = i64, Path), ("pid" = i64, Path), PhotoQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the photo (JPEG or PNG), or its JPEG thumbnail", content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))), (status = 404, body = ErrorBody)))]
+pub(crate) async fn get_photo(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, pid)): Path<(i64, i64)>,
+    Query(q): Query<PhotoQuery>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (bytes, ctype) = service::photo(&state, &caller, id, pid, q.thumb == Some(1)).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, ctype),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -12,6 +12,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/proposals/{id}/support", post(support_submit))
         .route("/proposals/{id}/withdraw", post(withdraw_submit))
         .route("/proposals/{id}/reject", post(reject_submit))
+        .route("/proposals/{id}/photos", post(photo_submit))
         .route("/proposals/{id}/comments", post(comment_submit))
         .route("/proposals/{id}/comments/{cid}/hide", post(hide_submit))
         .route("/proposals/{id}/comments/{cid}/report", post(report_submit))
@@ -313,6 +314,18 @@ pub(crate) async fn withdraw_submit(
     check_csrf(&caller, &f.csrf)?;
     service::withdraw(&state, &caller, id).await?;
     Ok(back(id))
+}
+
+pub(crate) async fn photo_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    m: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let (raw, csrf) = super::http::read_photo(m).await?;
+    check_csrf(&caller, &csrf)?;
+    service::add_photo(&state, &caller, id, raw).await?;
+    Ok(Redirect::to(&format!("/proposals/{id}#photos")).into_response())
 }
 
 #[derive(Deserialize)]

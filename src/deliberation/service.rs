@@ -511,6 +511,8 @@ pub struct ProposalView {
     pub timeline: Vec<Event>,
     pub comments: Vec<Comment>,
     pub decisions: Vec<DecisionView>,
+    /// Up to three photos.
+    pub photos: Vec<store::Photo>,
     /// Supporters, masked (workers only).
     pub supporters: Vec<String>,
     pub supported: bool,
@@ -519,6 +521,8 @@ pub struct ProposalView {
     pub can_moderate: bool,
     pub can_withdraw: bool,
     pub can_reject: bool,
+    /// The author may add photos (fewer than three, still open).
+    pub can_add_photo: bool,
     #[serde(skip)]
     pub meetings: HashMap<i64, String>,
 }
@@ -586,7 +590,10 @@ fn view(
         Vec::new()
     };
     let open = OPEN.contains(&p.state.as_str());
+    let photos = store::photos(c, p.id)?;
     Ok(ProposalView {
+        can_add_photo: p.author_user_id == user && open && (photos.len() as i64) < MAX_PHOTOS,
+        photos,
         can_support: s.resident && !supported && SUPPORTABLE.contains(&p.state.as_str()),
         can_comment: (s.resident || s.moderates()) && p.state != "withdrawn",
         can_moderate: s.moderates(),
@@ -1577,4 +1584,121 @@ pub async fn progress(
     )
     .await?;
     Ok(d)
+}
+
+// ---- photos ---------------------------------------------------------------------------------
+
+/// Photos a proposal may have.
+pub const MAX_PHOTOS: i64 = 3;
+
+/// The author adds a photo to her open proposal: checked by content as a case's photo is
+/// (JPEG or PNG, at most 5 MB, its location and metadata removed), stored as files in the data
+/// folder with a thumbnail.
+pub async fn add_photo(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    raw: Vec<u8>,
+) -> AppResult<store::Photo> {
+    let wpaths = worker_paths(caller);
+    let who = caller.clone();
+    let p = read(state, move |c| {
+        let (p, _) = proposal_for(c, &who, &wpaths, id)?;
+        if p.author_user_id != who.user_id {
+            return Err(AppError::forbidden());
+        }
+        if !OPEN.contains(&p.state.as_str()) {
+            return Err(state_conflict("deliberation.err_closed"));
+        }
+        if store::photos(c, p.id)?.len() as i64 >= MAX_PHOTOS {
+            return Err(AppError::invalid("deliberation.err_photos"));
+        }
+        Ok(p)
+    })
+    .await?;
+    let prepared = {
+        let _permit = crate::cases::photos::IMAGE_WORK
+            .acquire()
+            .await
+            .map_err(|e| AppError::internal("waiting to check a photo", e))?;
+        tokio::task::spawn_blocking(move || crate::cases::photos::prepare(&raw, false))
+            .await
+            .map_err(|e| AppError::internal("checking a photo", e))??
+    };
+    let dir = state.cfg.data_dir.clone();
+    let (street, pid) = (p.street_id, p.id);
+    let mime = prepared.kind.mime().to_string();
+    let ext = if mime == "image/png" { "png" } else { "jpg" };
+    let size = prepared.bytes.len() as i64;
+    let files = tokio::task::spawn_blocking(move || -> std::io::Result<(String, String)> {
+        let rel = format!("photos/proposals/{street}/{pid}");
+        crate::store::files::create_dir_all(&dir.join(&rel))?;
+        let name: String = crate::kernel::ids::random_token("")
+            .chars()
+            .take(16)
+            .collect();
+        let file = format!("{rel}/{name}.{ext}");
+        let thumb = format!("{rel}/{name}.thumb.jpg");
+        write_synced(&dir.join(&file), &prepared.bytes)?;
+        write_synced(&dir.join(&thumb), &prepared.thumb)?;
+        Ok((file, thumb))
+    })
+    .await
+    .map_err(|e| AppError::internal("writing a photo", e))?
+    .map_err(|e| AppError::internal("writing a photo", e))?;
+    let (file, thumb) = files.clone();
+    let stored = read_write(state, move |c| {
+        if store::photos(c, pid)?.len() as i64 >= MAX_PHOTOS {
+            return Err(AppError::invalid("deliberation.err_photos"));
+        }
+        let id = store::insert_photo(c, street, pid, &file, &thumb, &mime, size, now())?;
+        Ok(store::photos(c, pid)?.into_iter().find(|x| x.id == id))
+    })
+    .await;
+    match stored {
+        Ok(Some(photo)) => Ok(photo),
+        other => {
+            for f in [&files.0, &files.1] {
+                let _ = std::fs::remove_file(state.cfg.data_dir.join(f));
+            }
+            Err(other.err().unwrap_or_else(AppError::not_found))
+        }
+    }
+}
+
+/// A photo of a proposal the caller may read: its file (or thumbnail) and type.
+pub async fn photo(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    pid: i64,
+    thumb: bool,
+) -> AppResult<(Vec<u8>, String)> {
+    let wpaths = worker_paths(caller);
+    let who = caller.clone();
+    let found = read(state, move |c| {
+        let (p, _) = proposal_for(c, &who, &wpaths, id)?;
+        store::photos(c, p.id)?
+            .into_iter()
+            .find(|x| x.id == pid)
+            .ok_or_else(AppError::not_found)
+    })
+    .await?;
+    let (rel, mime) = if thumb {
+        (found.thumb, "image/jpeg".to_string())
+    } else {
+        (found.file, found.content_type)
+    };
+    let bytes = tokio::fs::read(state.cfg.data_dir.join(&rel))
+        .await
+        .map_err(|e| AppError::internal("reading a photo", e))?;
+    Ok((bytes, mime))
+}
+
+/// Writes a new file 0600 and syncs it (photos show residents and their homes).
+fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = crate::store::files::create_new(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }

@@ -967,3 +967,55 @@ pub fn comment_person(c: &mut dyn Conn, id: i64) -> Result<Option<i64>> {
     )?
     .and_then(|r| r.opt_i64(0)))
 }
+
+// ---- photos ---------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ProposalPhoto)]
+pub struct Photo {
+    pub id: i64,
+    #[serde(skip)]
+    pub proposal_id: i64,
+    #[serde(skip)]
+    pub file: String,
+    #[serde(skip)]
+    pub thumb: String,
+    pub content_type: String,
+    pub bytes: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn insert_photo(
+    c: &mut dyn Conn,
+    street_id: i64,
+    proposal_id: i64,
+    file: &str,
+    thumb: &str,
+    mime: &str,
+    bytes: i64,
+    now: i64,
+) -> Result<i64> {
+    Ok(c.query_one(
+        "INSERT INTO proposal_photos (street_id, proposal_id, file, thumb, mime, bytes, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        params![street_id, proposal_id, file, thumb, mime, bytes, now],
+    )?
+    .i64(0))
+}
+
+pub fn photos(c: &mut dyn Conn, proposal_id: i64) -> Result<Vec<Photo>> {
+    Ok(c.query(
+        "SELECT id, proposal_id, file, thumb, mime, bytes FROM proposal_photos WHERE proposal_id = $1 ORDER BY id",
+        params![proposal_id],
+    )?
+    .iter()
+    .map(|r| Photo {
+        id: r.i64(0),
+        proposal_id: r.i64(1),
+        file: r.str(2),
+        thumb: r.opt_str(3).unwrap_or_default(),
+        content_type: r.str(4),
+        bytes: r.i64(5),
+    })
+    .collect())
+}

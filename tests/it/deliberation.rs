@@ -922,3 +922,71 @@ async fn the_demo_street_has_proposals_a_council_and_a_past_meeting() {
     assert_eq!(council["meetings"].as_array().unwrap().len(), 1);
     app.stop().await;
 }
+
+fn jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([40, 120, 200]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+async fn upload(app: &TestApp, token: &str, id: i64, bytes: Vec<u8>) -> (u16, Value) {
+    let form = reqwest::multipart::Form::new().part(
+        "photo",
+        reqwest::multipart::Part::bytes(bytes).file_name("p.jpg"),
+    );
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/proposals/{id}/photos")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_proposal_carries_up_to_three_photos_checked_by_content() {
+    let app = support::spawn().await;
+    let me = app.token("jumin").await;
+    let p = propose(&app, &me, "building", "垃圾房异味").await;
+    let id = p["id"].as_i64().unwrap();
+    let (s, v) = upload(&app, &me, id, b"<html>not a photo</html>".to_vec()).await;
+    assert_eq!(s, 422, "{v}");
+    for _ in 0..3 {
+        let (s, v) = upload(&app, &me, id, jpeg()).await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["content_type"], "image/jpeg");
+    }
+    let (s, v) = upload(&app, &me, id, jpeg()).await;
+    assert_eq!(s, 422);
+    assert!(message(&v).contains("3"), "{v}");
+    let nb = residents(&app, true, 1, "ph").await.remove(0);
+    let (s, _) = upload(&app, &nb, id, jpeg()).await;
+    assert_eq!(s, 403, "only the author adds photos");
+    let (_, v) = get(&app, &nb, &format!("/api/v1/proposals/{id}")).await;
+    let photos = v["photos"].as_array().unwrap();
+    assert_eq!(photos.len(), 3);
+    let pid = photos[0]["id"].as_i64().unwrap();
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/proposals/{id}/photos/{pid}?thumb=1")))
+        .bearer_auth(&nb)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let outsider = residents(&app, false, 1, "po").await.remove(0);
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/proposals/{id}/photos/{pid}")))
+        .bearer_auth(&outsider)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
