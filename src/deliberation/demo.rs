@@ -60,8 +60,13 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
     };
     let street = home.street_id;
 
-    // 1. The building: the stairwell lights, supported.
+    // 1. The building: the stairwell lights, proposed by a neighbour and supported (jumin has
+    // not supported it yet: the demo shows her the button).
     let t0 = now - 6 * DAY;
+    let near = neighbours(c, &building.path, person, 8)?;
+    let Some((first, rest)) = near.split_first() else {
+        return Ok(());
+    };
     let a = store::insert_proposal(
         c,
         store::NewProposal {
@@ -72,9 +77,9 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
             scope_estate: None,
             scope_name: &building.name,
             place_id: Some(building.id),
-            author_user_id: user,
-            author_person_id: person,
-            author_label: &home.label,
+            author_user_id: 0,
+            author_person_id: first.person_id,
+            author_label: &first.label,
             title: "楼道照明坏了三层，建议换成声控灯",
             body: "二至四层楼道灯坏了两个月，晚上老人上下楼很不方便。建议统一换成声控节能灯，并在一楼装一个夜间常亮的小灯。",
             threshold: service::default_threshold("building"),
@@ -82,10 +87,8 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
         },
     )?;
     store::add_event(c, street, a, "proposed", None, None, None, t0)?;
-    store::insert_support(c, street, a, person, user, &home.label, t0)?;
-    store::bump_supports(c, a, t0)?;
-    let near = neighbours(c, &building.path, person, 6)?;
-    support_all(c, a, street, &near, t0 + DAY)?;
+    support_all(c, a, street, std::slice::from_ref(first), t0)?;
+    support_all(c, a, street, rest, t0 + DAY)?;
     let supports = c.query_i64(
         "SELECT supports FROM proposals WHERE id = $1",
         crate::params![a],

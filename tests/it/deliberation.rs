@@ -909,6 +909,16 @@ async fn the_demo_street_has_proposals_a_council_and_a_past_meeting() {
     let (_, d) = get(&app, &me, &format!("/api/v1/proposals/{}", decided["id"])).await;
     assert_eq!(d["decisions"][0]["decision"]["state"], "open");
     assert!(kinds(&d).contains(&"progress".to_string()));
+    // Her neighbour's proposal in her building waits for her support.
+    let building = v["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["scope_kind"] == "building")
+        .unwrap();
+    let (_, a) = get(&app, &me, &format!("/api/v1/proposals/{}", building["id"])).await;
+    assert_eq!(a["can_support"], true, "{a}");
+    assert!(a["proposal"]["supports"].as_i64().unwrap() >= 5);
     let shegong = app.token("shegong").await;
     let (s, b) = get(&app, &shegong, "/api/v1/bodies").await;
     assert_eq!(s, 200);
