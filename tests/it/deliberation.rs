@@ -1000,3 +1000,133 @@ async fn a_proposal_carries_up_to_three_photos_checked_by_content() {
     assert_eq!(r.status(), 404);
     app.stop().await;
 }
+
+/// Opens a resident account for a person living in `building`; her token.
+async fn resident_of(app: &TestApp, building: i64, name: &str) -> String {
+    let rows = app
+        .db
+        .read(move |c| {
+            c.query(
+                "SELECT p.id, p.unit_id, p.street_id, p.name FROM persons p JOIN places u ON u.id = p.unit_id \
+                 WHERE p.residence <> 'left' AND u.parent_id = $1 \
+                 AND p.id NOT IN (SELECT person_id FROM users WHERE person_id IS NOT NULL) ORDER BY p.id LIMIT 1",
+                linli::params![building],
+            )
+        })
+        .await
+        .unwrap();
+    let r = rows.into_iter().next().expect("a resident in the building");
+    let hash = linli::org::users::hash_password(PASSWORD);
+    let uname = name.to_string();
+    app.db
+        .write(move |c| {
+            let username = linli::org::users::Username::parse(&uname).unwrap();
+            let id = linli::org::users::create(
+                c,
+                linli::org::users::NewUser {
+                    username: &username,
+                    display_name: &r.str(3),
+                    password_hash: &hash,
+                    street_id: Some(r.i64(2)),
+                    person_id: Some(r.i64(0)),
+                    created_by: None,
+                },
+            )?;
+            linli::org::users::add_grant(
+                c,
+                id,
+                linli::org::Role::Resident,
+                Some(r.i64(1)),
+                None,
+                Some(r.i64(2)),
+                None,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    app.token(name).await
+}
+
+#[tokio::test]
+async fn an_estate_proposal_reaches_the_estate_and_no_further() {
+    let app = support::spawn().await;
+    let (_, _, building) = jumin(&app).await;
+    // Two other buildings of her community: one of her estate, one of another.
+    let others = app
+        .db
+        .read(move |c| {
+            let path = c
+                .query_one("SELECT path FROM places WHERE id = $1", linli::params![building])?
+                .str(0);
+            let community: String = path.rsplitn(3, '/').nth(2).unwrap().to_string();
+            let rows = c.query(
+                "SELECT b.id FROM places b WHERE b.kind = 'building' AND b.id <> $1 AND b.path LIKE $2 \
+                 AND EXISTS (SELECT 1 FROM places u JOIN persons p ON p.unit_id = u.id WHERE u.parent_id = b.id) \
+                 ORDER BY b.id LIMIT 2",
+                linli::params![building, format!("{community}/%")],
+            )?;
+            Ok(rows.iter().map(|r| r.i64(0)).collect::<Vec<i64>>())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        others.len(),
+        2,
+        "two more buildings with residents in her community"
+    );
+    let (same, other) = (others[0], others[1]);
+    app.db
+        .write(move |c| {
+            c.exec(
+                "UPDATE places SET estate = '翠竹苑' WHERE id = $1 OR id = $2",
+                linli::params![building, same],
+            )?;
+            c.exec(
+                "UPDATE places SET estate = '银杏苑' WHERE id = $1",
+                linli::params![other],
+            )
+        })
+        .await
+        .unwrap();
+    let me = app.token("jumin").await;
+    let (_, list) = get(&app, &me, "/api/v1/proposals").await;
+    assert!(
+        list["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "estate" && s["name"] == "翠竹苑"),
+        "{list}"
+    );
+    let p = propose(&app, &me, "estate", "小区绿化补种").await;
+    let id = p["id"].as_i64().unwrap();
+    assert_eq!(
+        (p["scope_name"].as_str(), p["threshold"].as_i64()),
+        (Some("翠竹苑"), Some(20))
+    );
+    let neighbour = resident_of(&app, same, "estate1").await;
+    let (s, v) = get(&app, &neighbour, &format!("/api/v1/proposals/{id}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["can_support"], true);
+    let (s, _) = post(
+        &app,
+        &neighbour,
+        &format!("/api/v1/proposals/{id}/support"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let stranger = resident_of(&app, other, "estate2").await;
+    let (s, _) = get(&app, &stranger, &format!("/api/v1/proposals/{id}")).await;
+    assert_eq!(s, 404, "a resident of another estate of the same community");
+    let (s, _) = post(
+        &app,
+        &stranger,
+        &format!("/api/v1/proposals/{id}/support"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    app.stop().await;
+}
