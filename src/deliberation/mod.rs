@@ -30,11 +30,10 @@ pub const STATES: [&str; 7] = [
     "withdrawn",
 ];
 
+/// Workers reach proposals from the navigation; a resident from her home page's card
+/// (`templates/deliberation/home_card.html`): a fourth entry in her phone's bar would not fit
+/// a 375-pixel screen in English.
 fn shown(c: &Caller) -> bool {
-    c.person_id.is_some() || service::is_worker(c)
-}
-
-fn shown_worker(c: &Caller) -> bool {
     service::is_worker(c)
 }
 
@@ -44,18 +43,18 @@ pub fn area() -> Area {
         openapi: <http::DeliberationApi as utoipa::OpenApi>::openapi,
         nav: &[
             Nav {
-                order: 15,
+                order: 125,
                 href: "/proposals",
                 id: "nav-proposals",
                 label: "deliberation.nav",
                 shown,
             },
             Nav {
-                order: 97,
+                order: 126,
                 href: "/meetings",
                 id: "nav-meetings",
                 label: "deliberation.nav_meetings",
-                shown: shown_worker,
+                shown,
             },
         ],
         ..Area::new("deliberation", || http::router().merge(pages::router()))

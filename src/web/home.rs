@@ -37,6 +37,8 @@ pub(crate) struct HomePage {
     corrections: Vec<crate::registry::corrections::Correction>,
     /// For callers of a street (cases belong to one).
     cases: Option<CasesCard>,
+    /// A verified resident's card of deliberation (its own template, deliberation/home_card).
+    proposals: bool,
 }
 
 /// The home page's cases: for workers, the open and late cases they see and their unread
@@ -207,6 +209,7 @@ pub(crate) async fn home(
         notices,
         corrections,
         cases,
+        proposals: caller.person_id.is_some(),
     }))
 }
 

@@ -13,7 +13,9 @@ async fn a_resident_supports_a_proposal_on_a_phone() {
             .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("jumin").await;
-        b.open("/proposals").await;
+        // From her home page's card.
+        let link = b.find("#home-proposals-link").await;
+        b.follow(&link).await;
         b.find("#proposals").await;
         b.find("#propose-form").await;
         b.assert_fits("the resident's proposals on a phone").await;
