@@ -1130,3 +1130,39 @@ async fn an_estate_proposal_reaches_the_estate_and_no_further() {
     assert_eq!(s, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn pages_refuse_other_roles() {
+    let app = support::spawn().await;
+    let (b, _) = app.login_page("jumin", PASSWORD).await;
+    for path in ["/meetings", "/meetings/1", "/proposals/reports"] {
+        let r = b.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 403, "a resident on {path}");
+    }
+    let home = app.page(&b, "/").await;
+    assert!(
+        home.contains("id=\"home-proposals-link\""),
+        "her home page's card"
+    );
+    let (w, _) = app.login_page("bumen", PASSWORD).await;
+    for path in ["/proposals", "/meetings"] {
+        let r = w.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 403, "a department's handler on {path}");
+    }
+    let home = app.page(&w, "/").await;
+    assert!(!home.contains("id=\"nav-proposals\""));
+    let (s, _) = app.login_page("shegong", PASSWORD).await;
+    let html = app.page(&s, "/proposals").await;
+    assert!(html.contains("id=\"nav-proposals\"") && html.contains("id=\"state-tabs\""));
+    let html = app.page(&s, "/meetings").await;
+    assert!(html.contains("id=\"new-body\""));
+    // A form without its token is refused.
+    let r = b
+        .post(app.url("/proposals"))
+        .form(&[("scope", "building"), ("title", "t"), ("body", "b")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}
