@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cases;
 pub mod cli;
 pub mod config;
+pub mod deliberation;
 pub mod demo;
 pub mod http;
 pub mod join;

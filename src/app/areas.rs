@@ -17,5 +17,6 @@ pub fn areas() -> Vec<Area> {
         crate::map::area(),
         crate::notices::area(),
         crate::votes::area(),
+        crate::deliberation::area(),
     ]
 }

@@ -124,6 +124,7 @@ pub fn build(
                 records::make_owner(c, person)?;
                 crate::votes::demo::seed(c, person, worker, now_ms())?;
             }
+            crate::deliberation::demo::seed(c, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

@@ -82,8 +82,9 @@ pub fn describe(purpose: &str, t: Tr) -> String {
             with(t.k("purpose_log", head).to_string(), rest)
         }
         _ if head.starts_with("import check") => t.s("purpose_log.import_check").to_string(),
+        // A purpose kept in both languages ("中文 / English", `i18n::both`): the reader's half.
         // Anything else is a reason typed by a person: as written.
-        _ => purpose.to_string(),
+        _ => crate::kernel::i18n::pick(purpose, t.0),
     }
 }
 

@@ -10,6 +10,7 @@ mod browser;
 mod cases;
 mod cli;
 mod contract;
+mod deliberation;
 mod foundation;
 mod import;
 mod join;
