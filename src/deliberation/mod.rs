@@ -57,6 +57,7 @@ pub fn area() -> Area {
                 shown,
             },
         ],
+        cards: |s, c| Box::pin(pages::home_cards(s, c)),
         ..Area::new("deliberation", || http::router().merge(pages::router()))
     }
 }

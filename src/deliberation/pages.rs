@@ -736,3 +736,24 @@ pub(crate) async fn progress_submit(
         &format!("decision-{id}"),
     ))
 }
+
+/// A verified resident's card on her home page: where her neighbours' proposals are.
+#[derive(Template)]
+#[template(path = "deliberation/home_card.html")]
+pub(crate) struct HomeCard {
+    t: crate::kernel::i18n::Tr,
+}
+
+pub async fn home_cards(
+    _state: Arc<AppState>,
+    caller: Caller,
+) -> anyhow::Result<Vec<crate::http::area::Card>> {
+    if caller.person_id.is_none() {
+        return Ok(Vec::new());
+    }
+    let html = HomeCard {
+        t: crate::kernel::i18n::Tr(ctx().lang),
+    }
+    .render()?;
+    Ok(vec![crate::http::area::Card { order: 30, html }])
+}

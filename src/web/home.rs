@@ -39,8 +39,6 @@ pub(crate) struct HomePage {
     cases: Option<CasesCard>,
     /// The areas' own cards (`http::area::Cards`), in order.
     cards: Vec<crate::http::area::Card>,
-    /// A verified resident's card of deliberation (its own template, deliberation/home_card).
-    proposals: bool,
 }
 
 /// The home page's cases: for workers, the open and late cases they see and their unread
@@ -213,7 +211,6 @@ pub(crate) async fn home(
         corrections,
         cases,
         cards,
-        proposals: caller.person_id.is_some(),
     }))
 }
 
