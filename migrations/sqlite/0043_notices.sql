@@ -64,6 +64,20 @@ CREATE INDEX notice_recipients_person ON notice_recipients (person_id, notice_id
 CREATE INDEX notice_recipients_user ON notice_recipients (user_id, notice_id);
 CREATE INDEX notice_recipients_building ON notice_recipients (notice_id, building_id, place_path);
 
+-- A notice's receipts per building, kept as they change (the publisher's page reads a few
+-- hundred rows, not every recipient): building 0 gathers recipients without one.
+CREATE TABLE notice_buildings (
+    notice_id BIGINT NOT NULL REFERENCES notices(id),
+    building_id BIGINT NOT NULL,
+    street_id BIGINT NOT NULL,
+    recipients BIGINT NOT NULL,
+    read_count BIGINT NOT NULL DEFAULT 0,
+    ack_count BIGINT NOT NULL DEFAULT 0,
+    told_count BIGINT NOT NULL DEFAULT 0,
+    unreached BIGINT NOT NULL,
+    PRIMARY KEY (notice_id, building_id)
+);
+
 -- Attachments: PDF or pictures, their type checked by content, stored as files.
 CREATE TABLE notice_files (
     id INTEGER PRIMARY KEY,

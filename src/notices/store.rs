@@ -145,6 +145,33 @@ pub fn publish(
             .collect();
         c.insert_many("notice_recipients", &COLS, &rows)?;
     }
+    let mut per: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    for r in recipients {
+        *per.entry(r.building_id).or_default() += 1;
+    }
+    let rows: Vec<Vec<Val>> = per
+        .into_iter()
+        .map(|(b, n)| {
+            vec![
+                Val::Int(id),
+                Val::Int(b),
+                Val::Int(street_id),
+                Val::Int(n),
+                Val::Int(n),
+            ]
+        })
+        .collect();
+    c.insert_many(
+        "notice_buildings",
+        &[
+            "notice_id",
+            "building_id",
+            "street_id",
+            "recipients",
+            "unreached",
+        ],
+        &rows,
+    )?;
     c.exec(
         "UPDATE notices SET state = 'published', published_at = $1, recipients = $2, problem = NULL, \
          updated_at = $1 WHERE id = $3",
@@ -311,23 +338,33 @@ pub fn mark_read(c: &mut dyn Conn, notice: i64, seq: i64, now: i64) -> Result<bo
         return Ok(false);
     }
     // Reached unless a building leader had already told her.
-    let told = c
+    let (told, building) = c
         .query_opt(
-            "SELECT told_at FROM notice_recipients WHERE notice_id = $1 AND seq = $2",
+            "SELECT told_at, building_id FROM notice_recipients WHERE notice_id = $1 AND seq = $2",
             params![notice, seq],
         )?
-        .and_then(|r| r.opt_i64(0))
-        .is_some();
+        .map(|r| (r.opt_i64(0).is_some(), r.i64(1)))
+        .unwrap_or((false, 0));
+    let reached = if told {
+        ""
+    } else {
+        ", reached_count = reached_count + 1"
+    };
+    c.exec(
+        &format!("UPDATE notices SET read_count = read_count + 1{reached} WHERE id = $1"),
+        params![notice],
+    )?;
+    let unreached = if told {
+        ""
+    } else {
+        ", unreached = unreached - 1"
+    };
     c.exec(
         &format!(
-            "UPDATE notices SET read_count = read_count + 1{} WHERE id = $1",
-            if told {
-                ""
-            } else {
-                ", reached_count = reached_count + 1"
-            }
+            "UPDATE notice_buildings SET read_count = read_count + 1{unreached} \
+             WHERE notice_id = $1 AND building_id = $2"
         ),
-        params![notice],
+        params![notice, building],
     )?;
     Ok(true)
 }
@@ -343,6 +380,11 @@ pub fn mark_ack(c: &mut dyn Conn, notice: i64, seq: i64, now: i64) -> Result<boo
         c.exec(
             "UPDATE notices SET ack_count = ack_count + 1 WHERE id = $1",
             params![notice],
+        )?;
+        c.exec(
+            "UPDATE notice_buildings SET ack_count = ack_count + 1 WHERE notice_id = $1 \
+             AND building_id = (SELECT building_id FROM notice_recipients WHERE notice_id = $1 AND seq = $2)",
+            params![notice, seq],
         )?;
     }
     Ok(n > 0)
@@ -394,12 +436,18 @@ pub fn mark_told(
             "UPDATE notices SET told_count = told_count + 1, reached_count = reached_count + 1 WHERE id = $1",
             params![notice],
         )?;
+        c.exec(
+            "UPDATE notice_buildings SET told_count = told_count + 1, unreached = unreached - 1 \
+             WHERE notice_id = $1 \
+             AND building_id = (SELECT building_id FROM notice_recipients WHERE notice_id = $1 AND seq = $2)",
+            params![notice, seq],
+        )?;
     }
     Ok(n > 0)
 }
 
-/// A notice's receipts per building, those under `paths` only when given (a building
-/// leader's), in the buildings' path order.
+/// A notice's receipts per building (kept in `notice_buildings`), those whose building lies
+/// under `paths` only when given (a building leader's), in the buildings' path order.
 pub fn buildings(
     c: &mut dyn Conn,
     notice: i64,
@@ -407,16 +455,14 @@ pub fn buildings(
 ) -> Result<Vec<BuildingTotals>> {
     let mut p: Vec<Val> = vec![Val::Int(notice)];
     let cond = match paths {
-        Some(paths) => format!(" AND {}", under_paths("r.place_path", paths, 2, &mut p)),
+        Some(paths) => format!(" AND {}", under_paths("b.path", paths, 2, &mut p)),
         None => String::new(),
     };
     Ok(c.query(
         &format!(
-            "SELECT r.building_id, COALESCE(MIN(b.name), ''), COUNT(*), COUNT(r.read_at), COUNT(r.ack_at), \
-             COUNT(r.told_at), CAST(SUM(CASE WHEN r.read_at IS NULL AND r.told_at IS NULL THEN 1 ELSE 0 END) AS BIGINT), \
-             COALESCE(MIN(b.path), '') \
-             FROM notice_recipients r LEFT JOIN places b ON b.id = r.building_id \
-             WHERE r.notice_id = $1{cond} GROUP BY r.building_id ORDER BY 8, 1"
+            "SELECT nb.building_id, COALESCE(b.name, ''), nb.recipients, nb.read_count, nb.ack_count, \
+             nb.told_count, nb.unreached FROM notice_buildings nb LEFT JOIN places b ON b.id = nb.building_id \
+             WHERE nb.notice_id = $1{cond} ORDER BY COALESCE(b.path, ''), nb.building_id"
         ),
         &p,
     )?
@@ -602,6 +648,18 @@ pub fn recount(c: &mut dyn Conn, id: i64) -> Result<()> {
          reached_count = (SELECT COUNT(*) FROM notice_recipients WHERE notice_id = $1 \
                           AND (read_at IS NOT NULL OR told_at IS NOT NULL)) \
          WHERE id = $1",
+        params![id],
+    )?;
+    c.exec(
+        "DELETE FROM notice_buildings WHERE notice_id = $1",
+        params![id],
+    )?;
+    c.exec(
+        "INSERT INTO notice_buildings (notice_id, building_id, street_id, recipients, read_count, ack_count, \
+         told_count, unreached) SELECT notice_id, building_id, MIN(street_id), COUNT(*), COUNT(read_at), \
+         COUNT(ack_at), COUNT(told_at), \
+         CAST(SUM(CASE WHEN read_at IS NULL AND told_at IS NULL THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM notice_recipients WHERE notice_id = $1 GROUP BY notice_id, building_id",
         params![id],
     )?;
     Ok(())

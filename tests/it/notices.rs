@@ -181,6 +181,22 @@ async fn a_notice_reaches_its_audience_once_frozen_read_and_acknowledged_apart()
         .map(|b| b["recipients"].as_i64().unwrap())
         .sum();
     assert_eq!(b, expected, "the buildings add up to the recipients");
+    let (read, acked): (i64, i64) =
+        m["buildings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .fold((0, 0), |t, b| {
+                (
+                    t.0 + b["read"].as_i64().unwrap(),
+                    t.1 + b["acknowledged"].as_i64().unwrap(),
+                )
+            });
+    assert_eq!(
+        (read, acked),
+        (1, 1),
+        "the buildings' receipts are kept as they change"
+    );
 
     // Someone moving into the grid afterwards is not counted: the denominator never moves.
     let (jumin_person, _) = jumin(&app).await;
