@@ -13,6 +13,22 @@
     var chosen = box.querySelector(".place-pick-chosen");
     if (!field || !q || !found) return;
     box.hidden = false;
+    // The code path is the form's business, not the person's: with the picker working, the raw
+    // field is hidden and what it holds is shown by name. Its `required` moves to the submit
+    // check below (a hidden required field would block the form without a word).
+    var label = field.closest("label");
+    if (label) label.hidden = true;
+    var needed = field.required;
+    field.required = false;
+    var form = field.form;
+    if (form) form.addEventListener("submit", function (ev) {
+      if (needed && !field.value.trim()) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        note(box.getAttribute("data-required"), "alert");
+        q.focus();
+      }
+    }, true);
     var timer = null, asked = 0;
     function note(s, cls) {
       found.textContent = "";
@@ -26,7 +42,7 @@
       field.dispatchEvent(new Event("change", { bubbles: true }));
       found.textContent = "";
       q.value = p.name;
-      if (chosen) chosen.textContent = box.getAttribute("data-chosen") + " " + p.label + " (" + p.path + ")";
+      if (chosen) chosen.textContent = box.getAttribute("data-chosen") + " " + p.label;
     }
     function look() {
       var words = q.value.trim();
@@ -62,6 +78,20 @@
     q.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter") { ev.preventDefault(); clearTimeout(timer); look(); }
     });
+    // A field filled in before (the viewer's own place, a form sent back with an error) is
+    // shown by its name: the pick answers a code path with the place it names.
+    if (field.value.trim()) {
+      fetch("/api/v1/places/pick?for=" + encodeURIComponent(box.getAttribute("data-for")) + "&q=" + encodeURIComponent(field.value.trim()), {
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" }
+      }).then(function (r) { return r.ok ? r.json() : []; }).then(function (list) {
+        var p = list.filter(function (x) { return x.path === field.value.trim(); })[0];
+        if (p && chosen) {
+          q.value = p.name;
+          chosen.textContent = box.getAttribute("data-chosen") + " " + p.label;
+        }
+      }).catch(function () {});
+    }
   }
   document.querySelectorAll(".place-pick[data-field]").forEach(setUp);
 })();

@@ -390,12 +390,20 @@ fn findings(c: &mut dyn Conn, rules: &Rules, now: i64) -> Result<Vec<Finding>> {
     }
     for ((actor_id, day), (street, mut seqs)) in after {
         seqs.sort_unstable();
+        let (usual_days, active_days) = usual_after_hours(c, rules, actor_id, since)?;
         out.push(Finding {
             street,
             kind: "anomaly_after_hours",
             key: format!("after_hours:{actor_id}:{day}"),
             actor_id,
-            evidence: json!({"day": day, "work_hours": [rules.work_hours.0, rules.work_hours.1], "entries": seqs}),
+            evidence: json!({
+                "day": day,
+                "work_hours": [rules.work_hours.0, rules.work_hours.1],
+                "entries": seqs,
+                "usual_days": usual_days,
+                "active_days": active_days,
+                "usual_window_days": USUAL_DAYS,
+            }),
         });
     }
 
@@ -453,6 +461,36 @@ fn usual_per_hour(c: &mut dyn Conn, actor_id: i64, before: i64) -> Result<i64> {
     }
     counts.sort_unstable();
     Ok(counts[counts.len() / 2])
+}
+
+/// Her usual outside working hours: over the last [`USUAL_DAYS`] days before `before`, on how
+/// many local days she opened residents' records outside working hours, of the days she opened
+/// any. A night-shift worker who does so most days reads differently from a day worker who never
+/// has. Read through the log's (actor_id, at) index, like [`usual_per_hour`].
+fn usual_after_hours(
+    c: &mut dyn Conn,
+    rules: &Rules,
+    actor_id: i64,
+    before: i64,
+) -> Result<(i64, i64)> {
+    let rows = c.query(
+        &format!(
+            "SELECT at FROM audit_entries WHERE actor_id = $1 AND at >= $2 AND at < $3 \
+             AND action IN {DETAILED}"
+        ),
+        params![actor_id, before - USUAL_DAYS * 24 * HOUR, before],
+    )?;
+    let zone = crate::kernel::time::zone();
+    let mut days: BTreeMap<String, bool> = BTreeMap::new();
+    for r in rows {
+        let Some(lt) = zone.timestamp_millis_opt(r.i64(0)).single() else {
+            continue;
+        };
+        let outside = lt.hour() < rules.work_hours.0 || lt.hour() >= rules.work_hours.1;
+        *days.entry(lt.format("%Y-%m-%d").to_string()).or_default() |= outside;
+    }
+    let outside = days.values().filter(|o| **o).count() as i64;
+    Ok((outside, days.len() as i64))
 }
 
 fn samples(c: &mut dyn Conn, sql: &str, p: &[Val]) -> Result<Vec<i64>> {

@@ -226,16 +226,16 @@ pub struct Picked {
     pub address: Option<String>,
 }
 
-/// Places under `paths` whose name or address contains the words, the widest first, at most
-/// `limit`.
+/// Places under `paths` whose name or address contains the words (or whose code path they are:
+/// a form filled in before shows the name of what it holds), the widest first, at most `limit`.
 pub fn pick(c: &mut dyn Conn, paths: &[String], words: &str, limit: i64) -> Result<Vec<Picked>> {
-    let mut p: Vec<Val> = vec![like_containing(words).into()];
-    let cond = under_paths("path", paths, 2, &mut p);
+    let mut p: Vec<Val> = vec![like_containing(words).into(), words.to_string().into()];
+    let cond = under_paths("path", paths, 3, &mut p);
     let rows = c.query(
         &format!(
             "SELECT id, kind, name, path, address FROM places \
              WHERE kind IN ('street', 'community', 'grid', 'building') \
-             AND (name LIKE $1 ESCAPE '\\' OR address LIKE $1 ESCAPE '\\') AND {cond} \
+             AND (name LIKE $1 ESCAPE '\\' OR address LIKE $1 ESCAPE '\\' OR path = $2) AND {cond} \
              ORDER BY depth, path LIMIT {}",
             limit.clamp(1, 100)
         ),

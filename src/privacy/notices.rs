@@ -100,6 +100,8 @@ pub fn describe(c: &mut dyn Conn, t: Tr, notices: &[Notice]) -> Result<Vec<Notic
                         ("start", &h(0)),
                         ("end", &h(1)),
                         ("n", &entries),
+                        ("usual", &num(e, "usual_days")),
+                        ("active", &num(e, "active_days")),
                     ],
                 )
             }

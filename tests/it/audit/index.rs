@@ -216,6 +216,17 @@ async fn the_anomaly_scan_reads_only_new_entries() {
     let (key, evidence) = found.last().unwrap();
     assert_eq!(key, "after_hours:9:2026-03-02");
     assert_eq!(evidence["entries"], serde_json::json!([9]));
+    // With her usual beside it (issue 19 item 3), taken from the two weeks before the hour
+    // judged: account 9 had looked at nobody before tonight.
+    assert_eq!(
+        (
+            evidence["usual_days"].as_i64(),
+            evidence["active_days"].as_i64(),
+            evidence["usual_window_days"].as_i64()
+        ),
+        (Some(0), Some(0), Some(14)),
+        "{evidence}"
+    );
     assert_eq!(run(db, &rules, local(22, 30)).await.unwrap().raised, 0);
     // A list the worker is entitled to, paged at night, is not a look at anyone in detail
     // (issue 19 item 3): no notice for account 11.

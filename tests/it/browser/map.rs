@@ -194,6 +194,22 @@ async fn the_place_picker_fills_the_path_on_a_phone() {
             grid["name"].as_str().unwrap(),
         )
         .await;
+        // The code path is the form's, not the person's: the raw field is not shown, and the
+        // chosen place is named without it.
+        assert!(
+            !b.find("#user-target").await.is_displayed().await.unwrap(),
+            "the code-path field is hidden behind the picker"
+        );
+        let said = b
+            .find("#place-pick-user-target .place-pick-chosen")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !said.contains(grid["path"].as_str().unwrap()),
+            "the chosen place is named, not coded: {said}"
+        );
         b.assert_fits("the accounts page with the picker").await;
     })
     .await;

@@ -290,6 +290,8 @@ async fn the_phone_navigation_reaches_every_entry() {
                 for (const el of document.querySelectorAll(".main-nav > a, .nav-more summary, button, select, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), .who .lang")) {
                     const r = el.getBoundingClientRect();
                     if (r.height > 0 && r.height < 43.5) out.push(el.outerHTML.slice(0, 80) + " " + r.height);
+                    // A two-character item (案件, 首页) is as wide as it is tall.
+                    if (el.matches(".main-nav > a, .nav-more summary") && r.width > 0 && r.width < 43.5) out.push(el.outerHTML.slice(0, 80) + " w " + r.width);
                 }
                 return out;"#,
                 vec![],
