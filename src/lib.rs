@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod deliberation;
 pub mod demo;
+pub mod eligibility;
 pub mod http;
 pub mod join;
 pub mod kernel;

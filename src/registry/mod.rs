@@ -5,6 +5,7 @@
 pub mod access;
 pub mod corrections;
 pub mod counts;
+pub mod criteria;
 pub mod export;
 pub mod grams;
 pub mod households;

@@ -11,6 +11,7 @@ mod cases;
 mod cli;
 mod contract;
 mod deliberation;
+mod eligibility;
 mod foundation;
 mod import;
 mod join;

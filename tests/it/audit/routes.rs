@@ -338,6 +338,20 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/meetings/{id}/minutes",
     "/api/v1/meetings/{id}/decisions",
     "/api/v1/decisions/{id}/progress",
+    // Policy finds the person (issue 23 part 6): to-dos and a preview's sample name residents
+    // masked ("3号楼 302室 张**") and each list is audited under them; closing a to-do is audited
+    // under its person (tests/it/eligibility.rs).
+    "/eligibility",
+    "/eligibility/todos/{id}/close",
+    "/eligibility/rules",
+    "/eligibility/rules/{id}",
+    "/eligibility/rules/{id}/state",
+    "/api/v1/eligibility/rules",
+    "/api/v1/eligibility/rules/{id}",
+    "/api/v1/eligibility/rules/{id}/state",
+    "/api/v1/eligibility/preview",
+    "/api/v1/eligibility/todos",
+    "/api/v1/eligibility/todos/{id}/close",
 ];
 
 #[test]
