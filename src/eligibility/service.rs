@@ -317,6 +317,60 @@ fn homes(c: &mut dyn Conn, paths: &[String]) -> crate::store::Result<Vec<String>
         .collect())
 }
 
+/// What a condition reaches now among a street's persons under `paths` (all of the street
+/// when empty): the total, the count per community, and the first persons in place order as
+/// a masked sample with their ids. Refused when the condition does not parse. The preview's
+/// work, on one connection (the benchmark times it as it is).
+#[allow(clippy::type_complexity)]
+pub fn reach(
+    c: &mut dyn Conn,
+    street: i64,
+    condition_text: &str,
+    paths: &[String],
+) -> crate::store::Result<
+    Result<(i64, Vec<CommunityCount>, Vec<i64>, Vec<Sampled>), condition::Refused>,
+> {
+    let tags = criteria::tag_codes(c, street)?;
+    let crit = match condition::parse(condition_text, &tags) {
+        Ok(k) => k,
+        Err(r) => return Ok(Err(r)),
+    };
+    let found = criteria::matching(c, street, &crit, paths, today())?;
+    let Some(street_place) = crate::org::places::by_id_unscoped(c, street)? else {
+        return Ok(Ok((0, Vec::new(), Vec::new(), Vec::new())));
+    };
+    // A community is the place one level below the street.
+    let depth = street_place.path.split('/').count() + 1;
+    let mut per: std::collections::BTreeMap<String, i64> = Default::default();
+    for (_, path) in &found {
+        let key: Vec<&str> = path.split('/').take(depth).collect();
+        *per.entry(key.join("/")).or_default() += 1;
+    }
+    let mut communities = Vec::new();
+    for (path, count) in per {
+        let name = crate::org::places::by_path(c, &path)?
+            .map(|p| p.name)
+            .unwrap_or_else(|| path.clone());
+        communities.push(CommunityCount { path, name, count });
+    }
+    let picked: Vec<&(i64, String)> = found.iter().take(SAMPLE).collect();
+    let ids: Vec<i64> = picked.iter().map(|(id, _)| *id).collect();
+    let sample_paths: Vec<String> = picked.iter().map(|(_, p)| p.clone()).collect();
+    let names = crate::registry::residents::names(c, &ids)?;
+    let labels = homes(c, &sample_paths)?;
+    let sample: Vec<Sampled> = ids
+        .iter()
+        .zip(labels)
+        .map(|(id, home)| Sampled {
+            home,
+            name_masked: crate::kernel::text::mask_name(
+                names.get(id).map(String::as_str).unwrap_or(""),
+            ),
+        })
+        .collect();
+    Ok(Ok((found.len() as i64, communities, ids, sample)))
+}
+
 /// Previews a condition: how many it reaches now, per community, within the caller's places,
 /// and a short masked sample (an audited list).
 pub async fn preview(
@@ -329,49 +383,7 @@ pub async fn preview(
     let started = std::time::Instant::now();
     let (total, communities, sample_ids, sample) = state
         .db
-        .read(
-            move |c| -> crate::store::Result<Result<_, condition::Refused>> {
-                let tags = criteria::tag_codes(c, street)?;
-                let crit = match condition::parse(&condition_text, &tags) {
-                    Ok(k) => k,
-                    Err(r) => return Ok(Err(r)),
-                };
-                let found = criteria::matching(c, street, &crit, &paths, today())?;
-                let Some(street_place) = crate::org::places::by_id_unscoped(c, street)? else {
-                    return Ok(Ok((0, Vec::new(), Vec::new(), Vec::new())));
-                };
-                // A community is the place one level below the street.
-                let depth = street_place.path.split('/').count() + 1;
-                let mut per: std::collections::BTreeMap<String, i64> = Default::default();
-                for (_, path) in &found {
-                    let key: Vec<&str> = path.split('/').take(depth).collect();
-                    *per.entry(key.join("/")).or_default() += 1;
-                }
-                let mut communities = Vec::new();
-                for (path, count) in per {
-                    let name = crate::org::places::by_path(c, &path)?
-                        .map(|p| p.name)
-                        .unwrap_or_else(|| path.clone());
-                    communities.push(CommunityCount { path, name, count });
-                }
-                let picked: Vec<&(i64, String)> = found.iter().take(SAMPLE).collect();
-                let ids: Vec<i64> = picked.iter().map(|(id, _)| *id).collect();
-                let paths: Vec<String> = picked.iter().map(|(_, p)| p.clone()).collect();
-                let names = crate::registry::residents::names(c, &ids)?;
-                let labels = homes(c, &paths)?;
-                let sample: Vec<Sampled> = ids
-                    .iter()
-                    .zip(labels)
-                    .map(|(id, home)| Sampled {
-                        home,
-                        name_masked: crate::kernel::text::mask_name(
-                            names.get(id).map(String::as_str).unwrap_or(""),
-                        ),
-                    })
-                    .collect();
-                Ok(Ok((found.len() as i64, communities, ids, sample)))
-            },
-        )
+        .read(move |c| reach(c, street, &condition_text, &paths))
         .await?
         .map_err(refused)?;
     if !sample_ids.is_empty() {

@@ -45,6 +45,7 @@ use tokio::net::TcpStream;
 mod audit;
 mod cases;
 mod common;
+mod eligibility;
 mod http;
 mod jobs;
 mod lists;
@@ -105,6 +106,9 @@ enum BenchCommand {
     Notices(notices::NoticesArgs),
     /// Owners' votes (issue 22): the count of a 5,000-owner vote against its 200 ms target.
     Votes(votes::VotesArgs),
+    /// Policy finds the person (issue 23): previewing an eligibility rule over a street of
+    /// 1.2 million persons against its 2 s target.
+    Eligibility(eligibility::EligibilityArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         BenchCommand::Setup(args) => setup::run(args),
         BenchCommand::Notices(args) => notices::run(args),
         BenchCommand::Votes(args) => votes::run(args),
+        BenchCommand::Eligibility(args) => eligibility::run(args),
     };
     match res {
         Ok(code) => code,
