@@ -33,6 +33,20 @@ pub fn router() -> Router<Arc<AppState>> {
             get(rule_page).post(update_submit),
         )
         .route("/eligibility/rules/{id}/state", post(switch_submit))
+        .route("/static/eligibility.css", get(css))
+}
+
+const CSS: &str = include_str!("../../static/eligibility.css");
+
+async fn css() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+        .into_response()
 }
 
 fn say_state(l: &Layout, s: &str) -> &'static str {
@@ -268,18 +282,6 @@ impl RulePage {
     }
     fn added_text(&self, n: &i64) -> String {
         self.l.t.fill("eligibility.added", &[("n", n)])
-    }
-    /// The widest community's count, for the bars.
-    fn widest(&self, p: &Preview) -> i64 {
-        p.communities
-            .iter()
-            .map(|c| c.count)
-            .max()
-            .unwrap_or(1)
-            .max(1)
-    }
-    fn pct(&self, n: impl std::borrow::Borrow<i64>, of: impl std::borrow::Borrow<i64>) -> i64 {
-        n.borrow() * 100 / (*of.borrow()).max(1)
     }
 }
 

@@ -346,6 +346,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/eligibility/rules",
     "/eligibility/rules/{id}",
     "/eligibility/rules/{id}/state",
+    "/static/eligibility.css",
     "/api/v1/eligibility/rules",
     "/api/v1/eligibility/rules/{id}",
     "/api/v1/eligibility/rules/{id}/state",

@@ -525,6 +525,17 @@ async fn pages_fit_a_phone() {
         b.open("/admin/users/import").await;
         b.find("#workers-import").await;
         b.assert_fits("the workers' import (English)").await;
+        // Policy finds the person (issue 23 part 6): the to-dos, the rules, a rule's preview.
+        b.open("/eligibility").await;
+        b.find("#todo-filter").await;
+        b.assert_fits("the eligibility to-dos (English)").await;
+        b.open("/eligibility/rules").await;
+        b.find("#rule-new").await;
+        b.assert_fits("the eligibility rules (English)").await;
+        b.open("/eligibility/rules/1?preview=1").await;
+        b.find("#preview-total").await;
+        b.assert_fits("an eligibility rule's preview (English)")
+            .await;
     })
     .await;
 }
