@@ -22,5 +22,6 @@ pub mod sensing;
 pub mod setup;
 pub mod state;
 pub mod store;
+pub mod supplies;
 pub mod votes;
 pub mod web;

@@ -19,5 +19,6 @@ pub fn areas() -> Vec<Area> {
         crate::votes::area(),
         crate::deliberation::area(),
         crate::eligibility::area(),
+        crate::supplies::area(),
     ]
 }

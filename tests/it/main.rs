@@ -26,4 +26,5 @@ mod records;
 mod scope;
 mod sensing;
 mod setup;
+mod supplies;
 mod votes;

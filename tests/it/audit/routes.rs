@@ -353,6 +353,19 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/eligibility/preview",
     "/api/v1/eligibility/todos",
     "/api/v1/eligibility/todos/{id}/close",
+    // Emergency supplies (issue 23 part 4): stock, not persons; a borrower is a team as typed.
+    "/supplies",
+    "/supplies/{id}",
+    "/supplies/{id}/{action}",
+    "/supplies/loans/{id}/return",
+    "/api/v1/supplies",
+    "/api/v1/supplies/{id}",
+    "/api/v1/supplies/{id}/receive",
+    "/api/v1/supplies/{id}/lend",
+    "/api/v1/supplies/{id}/count",
+    "/api/v1/supplies/{id}/discard-expired",
+    "/api/v1/supplies/{id}/min",
+    "/api/v1/supply-loans/{id}/return",
 ];
 
 #[test]
