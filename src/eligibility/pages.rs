@@ -293,6 +293,7 @@ struct RuleQuery {
     added: Option<i64>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn show_rule(
     state: &AppState,
     caller: &Caller,

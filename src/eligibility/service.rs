@@ -242,7 +242,7 @@ pub async fn switch(
 /// Finds the persons a rule switched on covers and adds their to-dos; how many were added.
 /// Run on switching on, on a change, and by the hourly job (a birthday, a newborn, a tag).
 pub async fn run(state: &AppState, id: i64) -> AppResult<i64> {
-    Ok(state
+    state
         .db
         .write_tx(move |c| -> AppResult<i64> {
             let Some(rule) = store::get_rule(c, id)? else {
@@ -264,7 +264,7 @@ pub async fn run(state: &AppState, id: i64) -> AppResult<i64> {
             let found = criteria::matching(c, rule.street_id, &crit, &[], today())?;
             Ok(store::add_todos(c, &rule, &found, now_ms())?)
         })
-        .await?)
+        .await
 }
 
 /// A community's share of a preview.
@@ -529,12 +529,12 @@ pub async fn close(
         .purpose(purpose(&format!("closed_{}", t.state), id));
     e.street_id = Some(street);
     state.audit.record(e).await?;
-    Ok(state
+    state
         .db
         .read(move |c| views(c, vec![t]))
         .await?
         .pop()
-        .ok_or_else(AppError::not_found)?)
+        .ok_or_else(AppError::not_found)
 }
 
 /// What a resident is told: the rules switched on that found her and tell residents,

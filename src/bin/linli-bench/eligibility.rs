@@ -92,9 +92,9 @@ pub fn run(args: EligibilityArgs) -> Result<ExitCode> {
                     Val::Int(street),
                     Val::Text(path),
                     Val::Text(format!("{}{}", surnames[i % 10], i)),
-                    Val::Text(if h % 2 == 0 { "M" } else { "F" }.into()),
+                    Val::Text(if h.is_multiple_of(2) { "M" } else { "F" }.into()),
                     Val::Text(format!("{year:04}-{month:02}-{day:02}")),
-                    Val::Text(if h % 50 == 0 { "left" } else { "permanent" }.into()),
+                    Val::Text(if h.is_multiple_of(50) { "left" } else { "permanent" }.into()),
                     Val::Int(now),
                     Val::Int(now),
                 ]);
