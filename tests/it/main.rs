@@ -25,4 +25,5 @@ mod records;
 mod scope;
 mod sensing;
 mod setup;
+mod sweeps;
 mod votes;

@@ -55,6 +55,7 @@ mod pages;
 mod registry;
 mod sensing;
 mod setup;
+mod sweeps;
 mod votes;
 
 use common::*;
@@ -105,6 +106,9 @@ enum BenchCommand {
     Notices(notices::NoticesArgs),
     /// Owners' votes (issue 22): the count of a 5,000-owner vote against its 200 ms target.
     Votes(votes::VotesArgs),
+    /// Door-to-door sweeps (issue 23): starting a sweep over 40,000 households against a
+    /// plain read of them, in the same run.
+    Sweeps(sweeps::SweepsArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         BenchCommand::Setup(args) => setup::run(args),
         BenchCommand::Notices(args) => notices::run(args),
         BenchCommand::Votes(args) => votes::run(args),
+        BenchCommand::Sweeps(args) => sweeps::run(args),
     };
     match res {
         Ok(code) => code,
