@@ -99,6 +99,7 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewSweep) -> AppResult
     }
     let (author_id, author) = (caller.user_id, caller.display_name.clone());
     let author_path = scope.first().cloned().unwrap_or_default();
+    let start_now = n.start;
     let now = now_ms();
     let id = state
         .db
@@ -125,7 +126,7 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewSweep) -> AppResult
                 .map(|f| f.3.clone())
                 .collect::<Vec<_>>()
                 .join("、");
-            Ok(store::insert(
+            let id = store::insert(
                 c,
                 &NewCampaign {
                     street_id,
@@ -141,13 +142,22 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewSweep) -> AppResult
                     author_path: &author_path,
                     now,
                 },
-            )?)
+            )?;
+            if start_now {
+                make_doors(c, id, street_id, &paths, now)?;
+            }
+            Ok(id)
         })
         .await?;
-    audit_change(state, caller, &format!("sweeps: wrote campaign {id}")).await?;
-    if n.start {
-        return start(state, caller, id).await;
-    }
+    audit_change(
+        state,
+        caller,
+        &format!(
+            "sweeps: wrote campaign {id}{}",
+            if start_now { " and started it" } else { "" }
+        ),
+    )
+    .await?;
     get(state, id).await
 }
 
@@ -215,6 +225,33 @@ pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<Campaign>>
         .collect())
 }
 
+/// Makes a campaign's doors and gives each grid's to its grid worker, in the caller's
+/// transaction; a scope without households is refused. Returns the number of doors.
+pub(super) fn make_doors(
+    c: &mut dyn crate::store::Conn,
+    id: i64,
+    street_id: i64,
+    paths: &[String],
+    now: i64,
+) -> AppResult<u64> {
+    let n = store::make_doors(c, id, street_id, paths)?;
+    if n == 0 {
+        return Err(AppError::invalid("sweeps.err_no_households"));
+    }
+    let grids = store::door_grids(c, id)?;
+    let workers = match paths.first() {
+        Some(p) => crate::org::users::grid_workers_of_street(c, p)?,
+        None => Vec::new(),
+    };
+    for (grid, path) in grids {
+        // The first active grid worker of the grid (by account id), as cases route.
+        let worker = path.and_then(|p| workers.iter().find(|(_, wp)| *wp == p).map(|(u, _)| *u));
+        store::assign_grid(c, id, street_id, grid, worker)?;
+    }
+    store::mark_started(c, id, n as i64, now)?;
+    Ok(n)
+}
+
 /// Starts a draft: every household under its places becomes a door (one `INSERT … SELECT`),
 /// each grid's doors given to its grid worker. A scope without households is refused and
 /// nothing is kept.
@@ -227,27 +264,11 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<Camp
     let n = state
         .db
         .write_tx(move |c| -> AppResult<u64> {
-            let n = store::make_doors(c, id, camp.street_id, &camp.scope_paths)?;
-            if n == 0 {
-                return Err(AppError::invalid("sweeps.err_no_households"));
+            // Read again in the transaction: two starts at once make the doors once.
+            if store::get(c, id)?.is_none_or(|x| x.state != State::Draft) {
+                return Err(state_conflict("sweeps.err_not_draft"));
             }
-            let grids = store::door_grids(c, id)?;
-            let workers = match camp.scope_paths.first() {
-                Some(p) => crate::org::users::grid_workers_of_street(c, p)?,
-                None => Vec::new(),
-            };
-            for (grid, path) in grids {
-                // The first active grid worker of the grid (by account id), as cases route.
-                let worker = path.and_then(|p| {
-                    workers
-                        .iter()
-                        .find(|(_, wp)| *wp == p)
-                        .map(|(u, _)| *u)
-                });
-                store::assign_grid(c, id, camp.street_id, grid, worker)?;
-            }
-            store::mark_started(c, id, n as i64, now)?;
-            Ok(n)
+            make_doors(c, id, camp.street_id, &camp.scope_paths, now)
         })
         .await?;
     audit_change(
@@ -379,11 +400,11 @@ pub async fn submit(
     let (recorded, repeated) = state
         .db
         .write_tx(move |c| -> AppResult<(store::Task, bool)> {
-            let task = store::task(c, id, household)?;
-            let Some(task) = task else {
-                if !may_see && !store::has_doors(c, id, &paths, me)? {
-                    return Err(AppError::not_found());
-                }
+            // Who has no door in the campaign is not told it exists.
+            if !may_see && !store::has_doors(c, id, &paths, me)? {
+                return Err(AppError::not_found());
+            }
+            let Some(task) = store::task(c, id, household)? else {
                 return Err(AppError::invalid("sweeps.err_not_in_campaign"));
             };
             if task.assignee_id != Some(me) && !Scope::covers(&paths, &task.place_path) {

@@ -330,6 +330,7 @@ pub fn task(c: &mut dyn Conn, id: i64, household: i64) -> Result<Option<Task>> {
 }
 
 /// Keeps a submission once: false when this client id was kept before (nothing is added).
+#[allow(clippy::too_many_arguments)]
 pub fn keep_submission(
     c: &mut dyn Conn,
     id: i64,
