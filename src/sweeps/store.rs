@@ -126,7 +126,7 @@ pub fn make_doors(c: &mut dyn Conn, id: i64, street_id: i64, paths: &[String]) -
         &format!(
             "INSERT INTO sweep_tasks (campaign_id, household_id, street_id, unit_id, building_id, grid_id, \
              place_path, state, attempts) \
-             SELECT $1, h.id, $2, h.unit_id, COALESCE(u.parent_id, 0), \
+             SELECT CAST($1 AS BIGINT), h.id, CAST($2 AS BIGINT), h.unit_id, COALESCE(u.parent_id, 0), \
              COALESCE(CASE WHEN g.kind = 'grid' THEN g.id END, 0), h.place_path, 'open', 0 \
              FROM ({source}) h JOIN places u ON u.id = h.unit_id \
              LEFT JOIN places b ON b.id = u.parent_id LEFT JOIN places g ON g.id = b.parent_id"
