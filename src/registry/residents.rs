@@ -329,11 +329,16 @@ pub fn households_source(street_id: i64, paths: &[String], params: &mut Vec<Val>
     let street = params.len();
     let first = params.len() + 1;
     let under = crate::store::under_paths("place_path", paths, first, params);
-    format!("SELECT id, unit_id, place_path FROM households WHERE street_id = ${street} AND {under}")
+    format!(
+        "SELECT id, unit_id, place_path FROM households WHERE street_id = ${street} AND {under}"
+    )
 }
 
 /// The names of households' heads by household id (a door list shows them masked).
-pub fn heads(c: &mut dyn Conn, households: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+pub fn heads(
+    c: &mut dyn Conn,
+    households: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
     crate::store::texts_by_id(
         c,
         "SELECT h.id, p.name FROM households h JOIN persons p ON p.id = h.head_person_id WHERE h.id IN ({})",

@@ -39,7 +39,7 @@ fn answers(household: i64, round: i64) -> Answers {
         8 => "不使用燃气",
         _ => "未安装",
     };
-    a.insert("q1".into(), serde_json::Value::Bool(x % 7 == 0));
+    a.insert("q1".into(), serde_json::Value::Bool(x.is_multiple_of(7)));
     a.insert("q2".into(), alarm.into());
     a.insert("q3".into(), (1 + household % 4).into());
     if household % 23 == 0 {

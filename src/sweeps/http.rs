@@ -5,8 +5,8 @@
 /// The sweeps area's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    list, create, read, start, close, repeat, progress, results, compare, doors, submit,
-    hand_over, export
+    list, create, read, start, close, repeat, progress, results, compare, doors, submit, hand_over,
+    export
 ))]
 pub struct SweepsApi;
 
@@ -26,7 +26,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/sweeps/{id}/export.xlsx", get(export))
 }
 
-use super::model::{Answers, Campaign, Comparison, Door, Outcome, Progress, Question, Recorded, Tally};
+use super::model::{
+    Answers, Campaign, Comparison, Door, Outcome, Progress, Question, Recorded, Tally,
+};
 use super::service::{self, NewSweep, Submission};
 use crate::http::{ApiJson, ErrorBody, Path, Signed, file_response};
 use crate::kernel::error::AppResult;

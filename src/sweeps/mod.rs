@@ -35,9 +35,7 @@ pub fn area() -> Area {
             href: "/sweeps",
             id: "nav-sweeps",
             label: "sweeps.nav",
-            shown: |c: &Caller| {
-                c.reads_registry() || c.has(crate::org::Role::Volunteer)
-            },
+            shown: |c: &Caller| c.reads_registry() || c.has(crate::org::Role::Volunteer),
         }],
         cards: |s, c| Box::pin(pages::cards(s, c)),
         ..Area::new("sweeps", || http::router().merge(pages::router()))

@@ -96,12 +96,7 @@ pub fn check_form(mut qs: Vec<Question>) -> AppResult<Vec<Question>> {
             return Err(AppError::invalid("sweeps.err_question_label"));
         }
         crate::kernel::text::check_line(&q.label).map_err(AppError::invalid)?;
-        if too_long(&q.key, 20)
-            || !q
-                .key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if too_long(&q.key, 20) || !q.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(AppError::invalid("sweeps.err_question_key"));
         }
         if q.kind == QuestionKind::Choice {
@@ -591,8 +586,8 @@ mod tests {
     fn answers_are_checked_against_the_form() {
         let f = form();
         assert_eq!(f[1].key, "q2");
-        let ok: Answers = serde_json::from_value(json!({"q1": true, "q2": "已接种", "q3": "3"}))
-            .unwrap();
+        let ok: Answers =
+            serde_json::from_value(json!({"q1": true, "q2": "已接种", "q3": "3"})).unwrap();
         let a = check_answers(&f, &ok).unwrap();
         assert_eq!(a["q3"], json!(3));
         for bad in [

@@ -242,7 +242,10 @@ pub(crate) async fn new_submit(
             "action" => action = v,
             _ => {
                 let Some((field, i)) = k.split_once('_').and_then(|(f, i)| {
-                    i.parse::<usize>().ok().filter(|i| *i < ROWS).map(|i| (f, i))
+                    i.parse::<usize>()
+                        .ok()
+                        .filter(|i| *i < ROWS)
+                        .map(|i| (f, i))
                 }) else {
                     continue;
                 };
@@ -331,7 +334,9 @@ impl CampaignPage {
         when(ms)
     }
     fn state(&self) -> &'static str {
-        self.l.t.s(&format!("sweeps.state.{}", self.c.state.as_str()))
+        self.l
+            .t
+            .s(&format!("sweeps.state.{}", self.c.state.as_str()))
     }
     fn kind(&self, k: &str) -> &'static str {
         self.l.t.s(&format!("sweeps.kind.{k}"))

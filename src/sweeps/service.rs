@@ -209,7 +209,11 @@ pub async fn visible(state: &AppState, caller: &Caller, id: i64) -> AppResult<Ca
             .db
             .read(move |db| store::has_doors(db, id, &paths, me))
             .await?;
-    if has { Ok(c) } else { Err(AppError::not_found()) }
+    if has {
+        Ok(c)
+    } else {
+        Err(AppError::not_found())
+    }
 }
 
 /// The campaigns the caller sees, newest first.
@@ -524,10 +528,8 @@ fn count_progress(c: &mut dyn crate::store::Conn, id: i64) -> crate::store::Resu
     let mut places: Vec<i64> = rows.iter().flat_map(|r| [r.0, r.1]).collect();
     places.retain(|p| *p != 0);
     let names = store::place_names(c, &places)?;
-    let people = crate::org::users::display_names(
-        c,
-        workers.values().chain(handed.values()).copied(),
-    )?;
+    let people =
+        crate::org::users::display_names(c, workers.values().chain(handed.values()).copied())?;
     let mut out = Progress::default();
     for (grid, building, st, n, attempts) in rows {
         out.counts.add(&st, n);
@@ -638,7 +640,11 @@ pub async fn hand_over(
             if !manager && !Scope::covers(&paths, &path) {
                 return Err(AppError::forbidden());
             }
-            let to = match volunteer.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            let to = match volunteer
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
                 None => None,
                 Some(name) => {
                     let uid = crate::org::users::exists(c, name)?
@@ -698,10 +704,7 @@ pub async fn export(state: &AppState, caller: &Caller, id: i64) -> AppResult<Vec
 /// Returns how many campaigns were purged.
 pub async fn purge_due(state: &AppState) -> AppResult<usize> {
     let now = now_ms();
-    let due = state
-        .db
-        .read(move |c| store::due_for_purge(c, now))
-        .await?;
+    let due = state.db.read(move |c| store::due_for_purge(c, now)).await?;
     for id in &due {
         let id = *id;
         let camp = get(state, id).await?;

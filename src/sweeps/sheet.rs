@@ -36,7 +36,8 @@ pub fn write(camp: &Campaign, rows: &[ExportRow]) -> AppResult<Vec<u8>> {
     let fixed = 7u16;
     for (i, r) in rows.iter().enumerate() {
         let row = i as u32 + 1;
-        ws.write_number(row, 0, r.household_id as f64).map_err(fail)?;
+        ws.write_number(row, 0, r.household_id as f64)
+            .map_err(fail)?;
         ws.write_string(row, 1, &r.grid).map_err(fail)?;
         ws.write_string(row, 2, &r.building).map_err(fail)?;
         ws.write_string(row, 3, &r.unit).map_err(fail)?;

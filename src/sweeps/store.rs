@@ -84,8 +84,10 @@ pub fn insert(c: &mut dyn Conn, n: &NewCampaign<'_>) -> Result<i64> {
 }
 
 pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Campaign>> {
-    Ok(c.query_opt(&format!("{CAMPAIGN} WHERE id = $1"), params![id])?
-        .map(|r| campaign(&r)))
+    Ok(
+        c.query_opt(&format!("{CAMPAIGN} WHERE id = $1"), params![id])?
+            .map(|r| campaign(&r)),
+    )
 }
 
 /// The campaigns a caller sees, newest first: written at or under `paths` (which she manages),
@@ -184,8 +186,10 @@ pub fn mark_closed(c: &mut dyn Conn, id: i64, now: i64, purge_at: i64) -> Result
     Ok(())
 }
 
-/// Progress rows: `(grid, building, state, doors, nobody-home visits)`.
-pub fn progress_rows(c: &mut dyn Conn, id: i64) -> Result<Vec<(i64, i64, String, i64, i64)>> {
+/// A progress row: `(grid, building, state, doors, nobody-home visits)`.
+pub type ProgressRow = (i64, i64, String, i64, i64);
+
+pub fn progress_rows(c: &mut dyn Conn, id: i64) -> Result<Vec<ProgressRow>> {
     Ok(c.query(
         "SELECT grid_id, building_id, state, COUNT(*), CAST(SUM(attempts) AS BIGINT) FROM sweep_tasks \
          WHERE campaign_id = $1 GROUP BY grid_id, building_id, state ORDER BY grid_id, building_id",
@@ -218,8 +222,11 @@ pub fn place_names(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, (String
     Ok(out)
 }
 
-/// Places by id with their street and path: `(id, street, path, name, kind)`.
-pub fn places(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<(i64, Option<i64>, String, String)>> {
+/// A place of a campaign's scope: `(id, street, path, name)`.
+pub type ScopePlace = (i64, Option<i64>, String, String);
+
+/// Places by id with their street, path and name.
+pub fn places(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<ScopePlace>> {
     let mut out = Vec::new();
     for id in ids {
         if let Some(r) = c.query_opt(

@@ -144,7 +144,10 @@ async fn a_sweep_goes_door_by_door_and_its_figures_equal_the_answers() {
     let doors = doors.as_array().unwrap().clone();
     assert_eq!(doors.len(), mine.len());
     assert!(doors.iter().all(|d| d["state"] == "open"));
-    let named: Vec<&str> = doors.iter().filter_map(|d| d["head_masked"].as_str()).collect();
+    let named: Vec<&str> = doors
+        .iter()
+        .filter_map(|d| d["head_masked"].as_str())
+        .collect();
     assert!(named.iter().any(|n| n.contains('*')), "{named:?}");
     let last = app.last_audit_entry().await;
     assert_eq!(last["action"], "list");
@@ -154,7 +157,10 @@ async fn a_sweep_goes_door_by_door_and_its_figures_equal_the_answers() {
             .unwrap()
             .contains(&json!(format!("household:{}", mine[0])))
     );
-    let buildings: Vec<i64> = doors.iter().map(|d| d["building_id"].as_i64().unwrap()).collect();
+    let buildings: Vec<i64> = doors
+        .iter()
+        .map(|d| d["building_id"].as_i64().unwrap())
+        .collect();
     let mut sorted = buildings.clone();
     sorted.dedup();
     let mut seen = sorted.clone();
@@ -163,7 +169,10 @@ async fn a_sweep_goes_door_by_door_and_its_figures_equal_the_answers() {
     assert_eq!(sorted.len(), seen.len(), "doors grouped by building");
 
     // Answer the first three, nobody home at the fourth (twice), and the fifth after a miss.
-    let h: Vec<i64> = doors.iter().map(|d| d["household_id"].as_i64().unwrap()).collect();
+    let h: Vec<i64> = doors
+        .iter()
+        .map(|d| d["household_id"].as_i64().unwrap())
+        .collect();
     for (i, hh) in h.iter().take(3).enumerate() {
         let (s, v) = post(
             &app,
@@ -207,7 +216,10 @@ async fn a_sweep_goes_door_by_door_and_its_figures_equal_the_answers() {
                "answers": {"q2": "未安装"}}),
     )
     .await;
-    assert_eq!((s, v["state"].clone(), v["attempts"].clone()), (200, json!("done"), json!(1)));
+    assert_eq!(
+        (s, v["state"].clone(), v["attempts"].clone()),
+        (200, json!("done"), json!(1))
+    );
 
     // The progress equals the answers: in total, in her grid, building by building.
     let (s, p) = get(&app, &shegong, &format!("/api/v1/sweeps/{id}/progress")).await;
@@ -226,7 +238,10 @@ async fn a_sweep_goes_door_by_door_and_its_figures_equal_the_answers() {
             .sum()
     };
     assert_eq!((sum("done"), sum("nobody_home")), (4, 1));
-    let hers = grids.iter().find(|g| g["worker"] == "李敏").expect("her grid");
+    let hers = grids
+        .iter()
+        .find(|g| g["worker"] == "李敏")
+        .expect("her grid");
     assert_eq!(hers["counts"]["done"], 4);
     assert_eq!(hers["counts"]["total"].as_i64().unwrap(), mine.len() as i64);
 
@@ -266,7 +281,10 @@ async fn a_sweep_goes_door_by_door_and_its_figures_equal_the_answers() {
         assert!(r.status().is_success() || r.status().is_redirection());
     }
     let (_, p) = get(&app, &shegong, &format!("/api/v1/sweeps/{id}/progress")).await;
-    assert_eq!((p["counts"]["nobody_home"].clone(), p["attempts"].clone()), (json!(2), json!(4)));
+    assert_eq!(
+        (p["counts"]["nobody_home"].clone(), p["attempts"].clone()),
+        (json!(2), json!(4))
+    );
 
     // The export: an XLSX, not kept by the browser, audited with every household.
     let r = app
@@ -289,7 +307,13 @@ async fn a_sweep_goes_door_by_door_and_its_figures_equal_the_answers() {
     );
 
     // Close, repeat, answer the repeat differently and compare.
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/sweeps/{id}/close"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/sweeps/{id}/close"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200);
     let (s, r) = post(
         &app,
@@ -412,7 +436,11 @@ async fn two_thousand_answers_with_dropped_connections_lose_none_and_duplicate_n
     let grid = support::place_of(&app, "wangge").await;
     let building = big_building(&app, grid, 2_000).await;
     let id = started(&app, &shegong, "两千户排摸", &[building]).await;
-    let households = households_under(&app, format!("{}/sweepb", support::place_of(&app, "wangge").await)).await;
+    let households = households_under(
+        &app,
+        format!("{}/sweepb", support::place_of(&app, "wangge").await),
+    )
+    .await;
     assert_eq!(households.len(), 2_000);
 
     let app = Arc::new(app);
@@ -492,7 +520,11 @@ async fn two_thousand_answers_with_dropped_connections_lose_none_and_duplicate_n
     assert_eq!(p["grids"][0]["buildings"][0]["building_id"], building);
     assert_eq!(p["grids"][0]["buildings"][0]["counts"]["done"], 2000);
     let (_, t) = get(&app, &shegong, &format!("/api/v1/sweeps/{id}/results")).await;
-    assert_eq!(t[0]["options"][0]["count"].as_i64().unwrap() + t[0]["options"][1]["count"].as_i64().unwrap(), 2000);
+    assert_eq!(
+        t[0]["options"][0]["count"].as_i64().unwrap()
+            + t[0]["options"][1]["count"].as_i64().unwrap(),
+        2000
+    );
     assert_eq!(t[1]["options"][0]["count"], 2000);
 }
 
@@ -508,7 +540,10 @@ async fn bad_answers_and_other_scopes_are_refused_in_both_languages() {
     let grid = support::place_of(&app, "wangge").await;
     let mine = households_under(&app, grid.clone()).await;
     let all = households_under(&app, cpath.clone()).await;
-    let other = *all.iter().find(|h| !mine.contains(h)).expect("a household in another grid");
+    let other = *all
+        .iter()
+        .find(|h| !mine.contains(h))
+        .expect("a household in another grid");
     let grid_id = place_id(&app, grid.clone()).await;
 
     // A campaign over wangge's grid only: a household of another grid is not in it.
@@ -526,17 +561,38 @@ async fn bad_answers_and_other_scopes_are_refused_in_both_languages() {
 
     // Bad answers: a wrong kind, an unknown question, an empty answer, a bad client id.
     for (body, key) in [
-        (json!({"household_id": mine[0], "client_id": cid("b1"), "outcome": "answered", "answers": {"q1": "maybe"}}), "类型不对"),
-        (json!({"household_id": mine[0], "client_id": cid("b2"), "outcome": "answered", "answers": {"q2": "坏了"}}), "类型不对"),
-        (json!({"household_id": mine[0], "client_id": cid("b3"), "outcome": "answered", "answers": {"zz": 1}}), "没有的问题"),
-        (json!({"household_id": mine[0], "client_id": cid("b4"), "outcome": "answered", "answers": {}}), "无人在家"),
-        (json!({"household_id": mine[0], "client_id": "x", "outcome": "answered", "answers": {"q1": true}}), "提交编号"),
+        (
+            json!({"household_id": mine[0], "client_id": cid("b1"), "outcome": "answered", "answers": {"q1": "maybe"}}),
+            "类型不对",
+        ),
+        (
+            json!({"household_id": mine[0], "client_id": cid("b2"), "outcome": "answered", "answers": {"q2": "坏了"}}),
+            "类型不对",
+        ),
+        (
+            json!({"household_id": mine[0], "client_id": cid("b3"), "outcome": "answered", "answers": {"zz": 1}}),
+            "没有的问题",
+        ),
+        (
+            json!({"household_id": mine[0], "client_id": cid("b4"), "outcome": "answered", "answers": {}}),
+            "无人在家",
+        ),
+        (
+            json!({"household_id": mine[0], "client_id": "x", "outcome": "answered", "answers": {"q1": true}}),
+            "提交编号",
+        ),
     ] {
         let (s, v) = post(&app, &wangge, &url, body).await;
         assert_eq!(s, 422, "{v}");
         assert!(message(&v).contains(key), "{key}: {v}");
     }
-    let (s, _) = post(&app, &wangge, &url, json!({"household_id": mine[0], "outcome": "answered"})).await;
+    let (s, _) = post(
+        &app,
+        &wangge,
+        &url,
+        json!({"household_id": mine[0], "outcome": "answered"}),
+    )
+    .await;
     assert!(s == 400 || s == 422);
 
     // Others: a resident and a department handler see nothing; they may not organise.
@@ -563,7 +619,13 @@ async fn bad_answers_and_other_scopes_are_refused_in_both_languages() {
     // The grid worker knocks but does not manage: no export, no closing, no results.
     let (s, _) = get(&app, &wangge, &format!("/api/v1/sweeps/{id}/export.xlsx")).await;
     assert_eq!(s, 403);
-    let (s, _) = post(&app, &wangge, &format!("/api/v1/sweeps/{id}/close"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &wangge,
+        &format!("/api/v1/sweeps/{id}/close"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 403);
     // A grid worker may not sweep places outside her grid.
     let (s, v) = post(
@@ -588,7 +650,13 @@ async fn bad_answers_and_other_scopes_are_refused_in_both_languages() {
 
     // A campaign over the whole community: a door of another grid is not wangge's to answer.
     let wide = started(&app, &shegong, "社区排摸", &[community_id]).await;
-    let (s, v) = post(&app, &wangge, &format!("/api/v1/sweeps/{wide}/answers"), answer(other, "w1")).await;
+    let (s, v) = post(
+        &app,
+        &wangge,
+        &format!("/api/v1/sweeps/{wide}/answers"),
+        answer(other, "w1"),
+    )
+    .await;
     assert_eq!(s, 403);
     assert!(message(&v).contains("不在你的走访范围内"), "{v}");
 
@@ -608,12 +676,30 @@ async fn bad_answers_and_other_scopes_are_refused_in_both_languages() {
         .iter()
         .find(|d| d["building_id"] != building)
         .map(|d| d["household_id"].as_i64().unwrap());
-    let (s, v) = post(&app, &wangge, &format!("/api/v1/sweeps/{id}/handovers"), json!({"building_id": building, "volunteer": "nobody-here"})).await;
+    let (s, v) = post(
+        &app,
+        &wangge,
+        &format!("/api/v1/sweeps/{id}/handovers"),
+        json!({"building_id": building, "volunteer": "nobody-here"}),
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&v).contains("志愿者"), "{v}");
-    let (s, v) = post(&app, &jumin, &format!("/api/v1/sweeps/{id}/handovers"), json!({"building_id": building, "volunteer": "zhiyuan"})).await;
+    let (s, v) = post(
+        &app,
+        &jumin,
+        &format!("/api/v1/sweeps/{id}/handovers"),
+        json!({"building_id": building, "volunteer": "zhiyuan"}),
+    )
+    .await;
     assert_eq!(s, 404, "{v}");
-    let (s, v) = post(&app, &wangge, &format!("/api/v1/sweeps/{id}/handovers"), json!({"building_id": building, "volunteer": "zhiyuan"})).await;
+    let (s, v) = post(
+        &app,
+        &wangge,
+        &format!("/api/v1/sweeps/{id}/handovers"),
+        json!({"building_id": building, "volunteer": "zhiyuan"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let (s, vd) = get(&app, &zhiyuan, &format!("/api/v1/sweeps/{id}/doors")).await;
     assert_eq!(s, 200);
@@ -632,26 +718,53 @@ async fn bad_answers_and_other_scopes_are_refused_in_both_languages() {
         .find(|b| b["building_id"] == building)
         .unwrap()
         .clone();
-    assert_eq!(b["volunteer"].as_str().is_some(), true, "{b}");
+    assert!(
+        b["volunteer"].as_str().is_some_and(|v| !v.is_empty()),
+        "{b}"
+    );
 
     // A closed campaign takes no more answers, in either language; a retry of an answer it
     // kept still answers as before.
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/sweeps/{id}/close"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/sweeps/{id}/close"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200);
     let (s, v) = post(&app, &wangge, &url, answer(mine[1], "c1")).await;
     assert_eq!(s, 409);
     assert!(message(&v).contains("已经结束"), "{v}");
-    let (s, v) = send(&app, &wangge, "POST", &url, Some(answer(mine[1], "c2")), "en").await;
+    let (s, v) = send(
+        &app,
+        &wangge,
+        "POST",
+        &url,
+        Some(answer(mine[1], "c2")),
+        "en",
+    )
+    .await;
     assert_eq!(s, 409);
     assert!(message(&v).contains("closed"), "{v}");
     let (s, v) = post(&app, &zhiyuan, &url, answer(in_building[0], "v1")).await;
     assert_eq!((s, v["repeated"].clone()), (200, json!(true)));
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/sweeps/{id}/close"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/sweeps/{id}/close"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 409);
 
     // The pages refuse the same way.
     let (b, _) = app.login_page("jumin", support::PASSWORD).await;
-    let r = b.get(app.url(&format!("/sweeps/{id}"))).send().await.unwrap();
+    let r = b
+        .get(app.url(&format!("/sweeps/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     let r = b.get(app.url("/sweeps/new")).send().await.unwrap();
     assert_eq!(r.status(), 403);
@@ -687,14 +800,27 @@ async fn personal_answers_are_purged_when_the_retention_ends_and_the_counts_stay
     }
     let (_, before) = get(&app, &shegong, &format!("/api/v1/sweeps/{id}/progress")).await;
     let (_, tallies) = get(&app, &shegong, &format!("/api/v1/sweeps/{id}/results")).await;
-    let (s, c) = post(&app, &shegong, &format!("/api/v1/sweeps/{id}/close"), json!({})).await;
+    let (s, c) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/sweeps/{id}/close"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200);
     let purge_at = c["purge_at"].as_i64().unwrap();
     assert_eq!(purge_at - c["closed_at"].as_i64().unwrap(), 7 * 86_400_000);
 
     // Not yet due: nothing happens.
-    linli::sweeps::jobs::retention(app.state.clone()).await.unwrap();
-    let doors = count(&app, "SELECT COUNT(*) FROM sweep_tasks WHERE campaign_id = $1", id).await;
+    linli::sweeps::jobs::retention(app.state.clone())
+        .await
+        .unwrap();
+    let doors = count(
+        &app,
+        "SELECT COUNT(*) FROM sweep_tasks WHERE campaign_id = $1",
+        id,
+    )
+    .await;
     assert_eq!(doors, mine.len() as i64);
 
     // Due: the doors and submissions go, the counts and tallies stay.
@@ -703,11 +829,26 @@ async fn personal_answers_are_purged_when_the_retention_ends_and_the_counts_stay
         linli::params![linli::store::now_ms() - 1, id],
     )
     .await;
-    let said = linli::sweeps::jobs::retention(app.state.clone()).await.unwrap();
+    let said = linli::sweeps::jobs::retention(app.state.clone())
+        .await
+        .unwrap();
     assert!(said.unwrap_or_default().contains('1'));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM sweep_tasks WHERE campaign_id = $1", id).await, 0);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM sweep_submissions WHERE campaign_id = $1", id).await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM sweep_tasks WHERE campaign_id = $1",
+            id
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM sweep_submissions WHERE campaign_id = $1",
+            id
+        )
+        .await,
         0
     );
     // The demo's campaigns keep theirs.
@@ -725,11 +866,19 @@ async fn personal_answers_are_purged_when_the_retention_ends_and_the_counts_stay
     assert_eq!(s, 410);
     assert!(message(&v).contains("删除"), "{v}");
     // A second pass does nothing more.
-    let said = linli::sweeps::jobs::retention(app.state.clone()).await.unwrap();
+    let said = linli::sweeps::jobs::retention(app.state.clone())
+        .await
+        .unwrap();
     assert!(said.is_none());
     // The purge is in the audit log.
     let last = app.last_audit_entry().await;
-    assert!(last["purpose"].as_str().unwrap_or_default().contains("purged"), "{last}");
+    assert!(
+        last["purpose"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("purged"),
+        "{last}"
+    );
 }
 
 #[tokio::test]
@@ -739,19 +888,50 @@ async fn the_demo_street_has_a_finished_sweep_and_one_in_progress() {
     let (s, list) = get(&app, &shegong, "/api/v1/sweeps").await;
     assert_eq!(s, 200);
     let list = list.as_array().unwrap();
-    let open = list.iter().find(|c| c["state"] == "open").expect("one in progress");
-    let closed = list.iter().find(|c| c["state"] == "closed").expect("one finished");
+    let open = list
+        .iter()
+        .find(|c| c["state"] == "open")
+        .expect("one in progress");
+    let closed = list
+        .iter()
+        .find(|c| c["state"] == "closed")
+        .expect("one finished");
     assert_eq!(open["previous_id"], closed["id"]);
-    let (_, p) = get(&app, &shegong, &format!("/api/v1/sweeps/{}/progress", closed["id"])).await;
-    assert!(p["counts"]["done"].as_i64().unwrap() * 10 > p["counts"]["total"].as_i64().unwrap() * 9);
-    let (_, p) = get(&app, &shegong, &format!("/api/v1/sweeps/{}/progress", open["id"])).await;
-    let (done, total) = (p["counts"]["done"].as_i64().unwrap(), p["counts"]["total"].as_i64().unwrap());
+    let (_, p) = get(
+        &app,
+        &shegong,
+        &format!("/api/v1/sweeps/{}/progress", closed["id"]),
+    )
+    .await;
+    assert!(
+        p["counts"]["done"].as_i64().unwrap() * 10 > p["counts"]["total"].as_i64().unwrap() * 9
+    );
+    let (_, p) = get(
+        &app,
+        &shegong,
+        &format!("/api/v1/sweeps/{}/progress", open["id"]),
+    )
+    .await;
+    let (done, total) = (
+        p["counts"]["done"].as_i64().unwrap(),
+        p["counts"]["total"].as_i64().unwrap(),
+    );
     assert!(done > 0 && done < total && p["counts"]["nobody_home"].as_i64().unwrap() > 0);
-    let (s, cmp) = get(&app, &shegong, &format!("/api/v1/sweeps/{}/compare", open["id"])).await;
+    let (s, cmp) = get(
+        &app,
+        &shegong,
+        &format!("/api/v1/sweeps/{}/compare", open["id"]),
+    )
+    .await;
     assert_eq!(s, 200, "{cmp}");
     // The grid worker has doors of the one in progress.
     let wangge = app.token("wangge").await;
-    let (s, doors) = get(&app, &wangge, &format!("/api/v1/sweeps/{}/doors", open["id"])).await;
+    let (s, doors) = get(
+        &app,
+        &wangge,
+        &format!("/api/v1/sweeps/{}/doors", open["id"]),
+    )
+    .await;
     assert_eq!(s, 200);
     assert!(!doors.as_array().unwrap().is_empty());
 }
