@@ -49,6 +49,11 @@ pub fn manages(caller: &Caller, c: &Campaign) -> bool {
         || (caller.reads_registry() && Scope::covers(&caller.scope.registry, &c.author_path))
 }
 
+/// An audit entry's purpose in both languages (a resident reads it in her access log).
+fn purpose(what: &str, id: i64, n: i64) -> String {
+    crate::kernel::i18n::both(&format!("sweeps.purpose.{what}"), &[("id", &id), ("n", &n)])
+}
+
 fn state_conflict(key: &str) -> AppError {
     AppError::new(StatusCode::CONFLICT, Code::StateConflict, key)
 }
@@ -101,9 +106,9 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewSweep) -> AppResult
     let author_path = scope.first().cloned().unwrap_or_default();
     let start_now = n.start;
     let now = now_ms();
-    let id = state
+    let (id, doors) = state
         .db
-        .write_tx(move |c| -> AppResult<i64> {
+        .write_tx(move |c| -> AppResult<(i64, i64)> {
             let found = store::places(c, &places)?;
             if found.len() != places.len() {
                 return Err(AppError::invalid("sweeps.err_place_unknown"));
@@ -143,19 +148,18 @@ pub async fn create(state: &AppState, caller: &Caller, n: NewSweep) -> AppResult
                     now,
                 },
             )?;
-            if start_now {
-                make_doors(c, id, street_id, &paths, now)?;
-            }
-            Ok(id)
+            let doors = if start_now {
+                make_doors(c, id, street_id, &paths, now)? as i64
+            } else {
+                0
+            };
+            Ok((id, doors))
         })
         .await?;
     audit_change(
         state,
         caller,
-        &format!(
-            "sweeps: wrote campaign {id}{}",
-            if start_now { " and started it" } else { "" }
-        ),
+        &purpose(if start_now { "started" } else { "wrote" }, id, doors),
     )
     .await?;
     get(state, id).await
@@ -275,12 +279,7 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<Camp
             make_doors(c, id, camp.street_id, &camp.scope_paths, now)
         })
         .await?;
-    audit_change(
-        state,
-        caller,
-        &format!("sweeps: started campaign {id} ({n} households)"),
-    )
-    .await?;
+    audit_change(state, caller, &purpose("started", id, n as i64)).await?;
     get(state, id).await
 }
 
@@ -296,7 +295,7 @@ pub async fn close(state: &AppState, caller: &Caller, id: i64) -> AppResult<Camp
         .db
         .write(move |c| store::mark_closed(c, id, now, purge_at))
         .await?;
-    audit_change(state, caller, &format!("sweeps: closed campaign {id}")).await?;
+    audit_change(state, caller, &purpose("closed", id, 0)).await?;
     get(state, id).await
 }
 
@@ -343,12 +342,7 @@ pub async fn repeat(
             )
         })
         .await?;
-    audit_change(
-        state,
-        caller,
-        &format!("sweeps: campaign {new_id} repeats campaign {id}"),
-    )
-    .await?;
+    audit_change(state, caller, &purpose("repeated", id, new_id)).await?;
     if start_now {
         return start(state, caller, new_id).await;
     }
@@ -452,10 +446,7 @@ pub async fn submit(
     if !repeated {
         let mut e = NewEntry::by(caller, Action::Change)
             .subjects([crate::audit::household(household)])
-            .purpose(format!(
-                "sweeps: campaign {id}, household {household}: {}",
-                outcome.as_str()
-            ));
+            .purpose(purpose(outcome.as_str(), id, household));
         e.street_id = Some(camp.street_id);
         state.audit.record(e).await?;
     }
@@ -493,7 +484,7 @@ pub async fn doors(state: &AppState, caller: &Caller, id: i64) -> AppResult<Vec<
     if !list.is_empty() {
         let mut e = NewEntry::by(caller, Action::List)
             .subjects(list.iter().map(|d| crate::audit::household(d.household_id)))
-            .purpose(format!("sweeps: door list of campaign {id}"));
+            .purpose(purpose("door_list", id, 0));
         e.street_id = Some(camp.street_id);
         state.audit.record(e).await?;
     }
@@ -664,11 +655,7 @@ pub async fn hand_over(
             Ok(to)
         })
         .await?;
-    let mut e = NewEntry::by(caller, Action::Change).purpose(format!(
-        "sweeps: campaign {id}, building {building} handed to {}",
-        to.as_ref()
-            .map_or("the grid worker".to_string(), |t| format!("user {}", t.0))
-    ));
+    let mut e = NewEntry::by(caller, Action::Change).purpose(purpose("handover", id, building));
     if let Some((uid, _)) = &to {
         e = e.subjects([crate::audit::user(*uid)]);
     }
@@ -693,7 +680,7 @@ pub async fn export(state: &AppState, caller: &Caller, id: i64) -> AppResult<Vec
     let bytes = super::sheet::write(&camp, &rows)?;
     let mut e = NewEntry::by(caller, Action::Export)
         .subjects(rows.iter().map(|r| crate::audit::household(r.household_id)))
-        .purpose(format!("sweeps: export of campaign {id}"));
+        .purpose(purpose("export", id, 0));
     e.street_id = Some(camp.street_id);
     state.audit.record(e).await?;
     Ok(bytes)
@@ -722,9 +709,8 @@ pub async fn purge_due(state: &AppState) -> AppResult<usize> {
                 Ok(store::purge(c, id, &text, now)?)
             })
             .await?;
-        let mut e = NewEntry::anonymous(Action::Change, "system").purpose(format!(
-            "sweeps: retention ended, answers of campaign {id} purged ({n} doors; counts kept)"
-        ));
+        let mut e =
+            NewEntry::anonymous(Action::Change, "system").purpose(purpose("purged", id, n as i64));
         e.street_id = Some(camp.street_id);
         state.audit.record(e).await?;
     }

@@ -113,7 +113,7 @@ async fn a_grid_worker_answers_door_by_door_on_a_phone_and_offline() {
         assert_eq!(n(&after, "nobody_home"), n(&before, "nobody_home") + 1);
         assert_eq!(after["attempts"].as_i64().unwrap(), before["attempts"].as_i64().unwrap() + 1);
         b.open(&format!("/sweeps/{id}/doors")).await;
-        b.wait_text(&format!("#{} .door-state", open[1]), "已上门 1 次").await;
+        b.wait_text(&format!("#{} .door-state", open[1]), "上门 1 次").await;
         assert_eq!(b.text("#sweep-queued").await, "0");
         b.sign_out().await;
 
