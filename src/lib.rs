@@ -23,5 +23,6 @@ pub mod setup;
 pub mod state;
 pub mod store;
 pub mod supplies;
+pub mod sweeps;
 pub mod votes;
 pub mod web;

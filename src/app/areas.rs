@@ -20,5 +20,6 @@ pub fn areas() -> Vec<Area> {
         crate::deliberation::area(),
         crate::eligibility::area(),
         crate::supplies::area(),
+        crate::sweeps::area(),
     ]
 }

@@ -127,6 +127,7 @@ pub fn build(
             crate::deliberation::demo::seed(c, now_ms())?;
             crate::eligibility::demo::seed(c, now_ms())?;
             crate::supplies::demo::seed(c, now_ms())?;
+            crate::sweeps::demo::seed(c, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

@@ -319,3 +319,29 @@ pub fn owners_under(c: &mut dyn Conn, path: &str) -> Result<Vec<UnitOwner>> {
     })
     .collect())
 }
+
+/// The households of a street under `paths`, as a subquery with the columns `id, unit_id,
+/// place_path` for another area's set-based `INSERT … SELECT` (a sweep makes every household
+/// of its scope a door in one statement, issue 23 part 2). Its parameters are pushed on
+/// `params`, numbered from `params.len() + 1`.
+pub fn households_source(street_id: i64, paths: &[String], params: &mut Vec<Val>) -> String {
+    params.push(Val::Int(street_id));
+    let street = params.len();
+    let first = params.len() + 1;
+    let under = crate::store::under_paths("place_path", paths, first, params);
+    format!(
+        "SELECT id, unit_id, place_path FROM households WHERE street_id = ${street} AND {under}"
+    )
+}
+
+/// The names of households' heads by household id (a door list shows them masked).
+pub fn heads(
+    c: &mut dyn Conn,
+    households: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
+    crate::store::texts_by_id(
+        c,
+        "SELECT h.id, p.name FROM households h JOIN persons p ON p.id = h.head_person_id WHERE h.id IN ({})",
+        households.iter().copied(),
+    )
+}

@@ -27,4 +27,5 @@ mod scope;
 mod sensing;
 mod setup;
 mod supplies;
+mod sweeps;
 mod votes;

@@ -272,6 +272,9 @@ const DATA: &[(&str, &str, &str)] = &[
     ("/devices/import", "*", "the device file's column names"),
     // A vote's title is written by the community who calls it: the demo's, in Chinese.
     ("/votes", "加装电梯", "the demo vote's title"),
+    // A sweep's questions and options are written by the community who runs it: the demo's,
+    // in Chinese.
+    ("/sweeps", "*", "the demo sweep's questions and answers"),
 ];
 
 fn is_data(path: &str, text: &str) -> bool {

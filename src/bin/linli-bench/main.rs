@@ -56,6 +56,7 @@ mod pages;
 mod registry;
 mod sensing;
 mod setup;
+mod sweeps;
 mod votes;
 
 use common::*;
@@ -109,6 +110,9 @@ enum BenchCommand {
     /// Policy finds the person (issue 23): previewing an eligibility rule over a street of
     /// 1.2 million persons against its 2 s target.
     Eligibility(eligibility::EligibilityArgs),
+    /// Door-to-door sweeps (issue 23): starting a sweep over 40,000 households against a
+    /// plain read of them, in the same run.
+    Sweeps(sweeps::SweepsArgs),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
         BenchCommand::Notices(args) => notices::run(args),
         BenchCommand::Votes(args) => votes::run(args),
         BenchCommand::Eligibility(args) => eligibility::run(args),
+        BenchCommand::Sweeps(args) => sweeps::run(args),
     };
     match res {
         Ok(code) => code,

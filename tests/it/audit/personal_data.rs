@@ -137,6 +137,16 @@ async fn every_personal_data_route_writes_an_entry() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let notice = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    // A sweep of wangge's grid (issue 23 part 2): her door list names jumin's household.
+    let r = c
+        .post(app.url("/api/v1/sweeps"))
+        .bearer_auth(&wangge)
+        .json(&serde_json::json!({"title": "入户排摸", "questions": [{"label": "常住人数", "kind": "number"}], "places": [grid_id], "start": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sweep = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let admin = app.token("admin").await;
     // A care alert in wangge's grid on a door magnet bound to a person.
     let (alert_id, alert_person) = {
@@ -479,6 +489,28 @@ async fn every_personal_data_route_writes_an_entry() {
             },
             format!("case:{hotline_case}"),
             "read",
+        ),
+        (
+            "/api/v1/sweeps/{id}/doors",
+            {
+                let (c, u, t) = (
+                    c.clone(),
+                    url(format!("/api/v1/sweeps/{sweep}/doors")),
+                    wangge.clone(),
+                );
+                Box::new(move || c.get(&u).bearer_auth(&t))
+            },
+            format!("household:{jumin_household}"),
+            "list",
+        ),
+        (
+            "/sweeps/{id}/doors",
+            {
+                let (c, u) = (b.clone(), url(format!("/sweeps/{sweep}/doors")));
+                Box::new(move || c.get(&u))
+            },
+            format!("household:{jumin_household}"),
+            "list",
         ),
         (
             "/api/v1/notices/{id}/buildings/{building}/unread",

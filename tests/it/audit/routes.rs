@@ -37,8 +37,35 @@ pub(super) const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/cases/{id}/reveal",
     "/api/v1/notices/{id}/buildings/{building}/unread",
     "/notices/{id}/buildings/{building}",
+    "/api/v1/sweeps/{id}/doors",
+    "/sweeps/{id}/doors",
 ];
 const OTHER_ROUTES: &[&str] = &[
+    // Sweeps (issue 23 part 2): a worker's door list names households' heads masked and is
+    // audited with the households it lists; each answer, handover and export is audited
+    // with its households (tests/it/sweeps.rs); progress and results are counts.
+    "/sweeps",
+    "/sweeps/new",
+    "/sweeps/{id}",
+    "/sweeps/{id}/start",
+    "/sweeps/{id}/close",
+    "/sweeps/{id}/repeat",
+    "/sweeps/{id}/handover",
+    "/sweeps/{id}/export.xlsx",
+    "/sweeps/{id}/doors/{household}",
+    "/static/sweeps.js",
+    "/static/sweeps.css",
+    "/api/v1/sweeps",
+    "/api/v1/sweeps/{id}",
+    "/api/v1/sweeps/{id}/start",
+    "/api/v1/sweeps/{id}/close",
+    "/api/v1/sweeps/{id}/repeat",
+    "/api/v1/sweeps/{id}/progress",
+    "/api/v1/sweeps/{id}/results",
+    "/api/v1/sweeps/{id}/compare",
+    "/api/v1/sweeps/{id}/answers",
+    "/api/v1/sweeps/{id}/handovers",
+    "/api/v1/sweeps/{id}/export.xlsx",
     // Notices (issue 22 part 1): a notice names its author (a worker) and its audience's places;
     // receipts are counts; the unread lists (above) name residents masked and are audited;
     // marking one told is audited under her (tests/it/notices.rs).
