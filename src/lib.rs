@@ -15,6 +15,7 @@ pub mod map;
 pub mod notices;
 pub mod org;
 pub mod privacy;
+pub mod reach;
 pub mod process;
 pub mod registry;
 pub mod sensing;

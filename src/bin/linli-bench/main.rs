@@ -52,6 +52,7 @@ mod load;
 mod mixed;
 mod notices;
 mod pages;
+mod reach;
 mod registry;
 mod sensing;
 mod setup;
@@ -105,6 +106,9 @@ enum BenchCommand {
     Notices(notices::NoticesArgs),
     /// Owners' votes (issue 22): the count of a 5,000-owner vote against its 200 ms target.
     Votes(votes::VotesArgs),
+    /// Messages out (issue 24): 10,000 queued messages delivered to a local SMTP server, and a
+    /// care alert's first message leaving the outbox (p99).
+    Reach(reach::ReachArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         BenchCommand::Setup(args) => setup::run(args),
         BenchCommand::Notices(args) => notices::run(args),
         BenchCommand::Votes(args) => votes::run(args),
+        BenchCommand::Reach(args) => reach::run(args),
     };
     match res {
         Ok(code) => code,
