@@ -331,7 +331,7 @@ fn check(c: &mut dyn Conn, keys: &FieldKeys, token: &str, now: i64) -> Result<Re
     else {
         return Ok(Err(Tap::Forged));
     };
-    let want = token(keys, id, r.i64(3), &r.str(6));
+    let want = self::token(keys, id, r.i64(3), &r.str(6));
     if exp != r.i64(3) || !crate::kernel::ct_eq(want.as_bytes(), format!("{id}.{exp}.{mac}").as_bytes()) {
         return Ok(Err(Tap::Forged));
     }
@@ -374,7 +374,6 @@ pub fn look(c: &mut dyn Conn, keys: &FieldKeys, token: &str, now: i64) -> Result
 }
 
 /// An answer recorded: the chain stopped, the alert and its case told.
-#[derive(Clone, Debug)]
 pub struct Answered {
     pub chain_id: i64,
     pub alert_id: i64,

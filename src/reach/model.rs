@@ -9,6 +9,7 @@ use crate::org::Role;
 /// How soon a message must go: `urgent` ignores quiet hours (a care alert).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = Reach_Urgency)]
 pub enum Urgency {
     Normal,
     Urgent,
@@ -68,6 +69,7 @@ pub struct Message {
 /// A way out of linli.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = Reach_Channel)]
 pub enum Channel {
     Email,
     Sms,

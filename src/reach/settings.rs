@@ -321,7 +321,7 @@ pub fn add_robot(
 pub fn robots(c: &mut dyn Conn, street: i64) -> Result<Vec<Robot>> {
     Ok(c
         .query(
-            "SELECT id, place_id, name, kind, url, secret IS NOT NULL, active FROM reach_robots WHERE street_id = $1 ORDER BY id",
+            "SELECT id, place_id, name, kind, url, CASE WHEN secret IS NULL THEN 0 ELSE 1 END, active FROM reach_robots WHERE street_id = $1 ORDER BY id",
             params![street],
         )?
         .iter()

@@ -13,6 +13,7 @@ pub struct Template {
     pub url: String,
     /// Headers, each value a template too (an API key, a content type).
     #[serde(default)]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub headers: Vec<(String, String)>,
     /// `json` (values filled as JSON string contents) or `form` (URL-encoded).
     pub format: String,
