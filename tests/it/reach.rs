@@ -424,8 +424,7 @@ async fn every_channel_reaches_its_real_receiver() {
     assert_eq!(s, 200);
     assert_eq!(v.as_array().unwrap().len(), 5);
     assert!(v.as_array().unwrap().iter().any(|d| d["to"] == "j***@example.com"));
-    let browser = app.browser();
-    app.login_page(&browser, "admin", support::PASSWORD).await;
+    let (browser, _) = app.login_page("admin", support::PASSWORD).await;
     let page = app.page(&browser, "/reach/outbox").await;
     assert!(page.contains("outbox-list") && page.contains("已发送"), "{page}");
     let metrics = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
@@ -493,8 +492,7 @@ async fn refusals_and_timeouts_stay_in_the_outbox_and_fail_after_the_last_try() 
     );
     assert!(hooks.all().iter().filter(|(k, ..)| k == "sms").count() as i64 == linli::reach::outbox::MAX_ATTEMPTS);
     // The sender is told in linli: her page and her home card.
-    let browser = app.browser();
-    app.login_page(&browser, "admin", support::PASSWORD).await;
+    let (browser, _) = app.login_page("admin", support::PASSWORD).await;
     let page = app.page(&browser, "/reach/me").await;
     assert!(page.contains("550"), "{page}");
     let home = app.page(&browser, "/").await;
@@ -1007,8 +1005,7 @@ async fn who_may_see_and_change_what() {
     assert_eq!(s, 422, "consent is recorded or nothing is");
     // Quiet hours: both ends or neither; the page saves them.
     assert_eq!(put(&app, &jumin, "/api/v1/reach/me", json!({"quiet_from": "22:00"})).await.0, 422);
-    let browser = app.browser();
-    app.login_page(&browser, "jumin", support::PASSWORD).await;
+    let (browser, _) = app.login_page("jumin", support::PASSWORD).await;
     let page = app.page(&browser, "/reach/me").await;
     let csrf = support::extract_input(&page, "csrf").unwrap();
     let r = browser
