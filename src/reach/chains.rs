@@ -48,7 +48,9 @@ pub struct CareAlert<'a> {
 fn users_with(c: &mut dyn Conn, street: i64, role: &str, path: &str) -> Result<Vec<String>> {
     let mut u: Vec<i64> = crate::org::users::place_grants_for_street(c, street)?
         .into_iter()
-        .filter(|g| g.role == role && crate::org::Scope::covers(std::slice::from_ref(&g.path), path))
+        .filter(|g| {
+            g.role == role && crate::org::Scope::covers(std::slice::from_ref(&g.path), path)
+        })
         .map(|g| g.user_id)
         .collect();
     u.sort_unstable();
@@ -284,12 +286,11 @@ pub fn token(keys: &FieldKeys, tap: i64, expires: i64, nonce: &str) -> String {
 
 /// A tap link's token, for a message being sent: (`id.expiry.mac`).
 pub fn token_of(c: &mut dyn Conn, keys: &FieldKeys, tap: i64) -> Result<Option<String>> {
-    Ok(c
-        .query_opt(
-            "SELECT expires_at, nonce FROM reach_taps WHERE id = $1",
-            params![tap],
-        )?
-        .map(|r| token(keys, tap, r.i64(0), &r.str(1))))
+    Ok(c.query_opt(
+        "SELECT expires_at, nonce FROM reach_taps WHERE id = $1",
+        params![tap],
+    )?
+    .map(|r| token(keys, tap, r.i64(0), &r.str(1))))
 }
 
 /// What a one-tap link is.
@@ -303,7 +304,10 @@ pub enum Tap {
     /// Someone else answered first (what, who).
     AnsweredBefore(String, String),
     /// Waiting for an answer: the alert in words, where.
-    Open { what: String, place: String },
+    Open {
+        what: String,
+        place: String,
+    },
 }
 
 struct TapRow {
@@ -317,7 +321,8 @@ struct TapRow {
 
 fn check(c: &mut dyn Conn, keys: &FieldKeys, token: &str, now: i64) -> Result<Result<TapRow, Tap>> {
     let mut parts = token.split('.');
-    let (Some(id), Some(exp), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(id), Some(exp), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Ok(Err(Tap::Forged));
     };
@@ -332,7 +337,9 @@ fn check(c: &mut dyn Conn, keys: &FieldKeys, token: &str, now: i64) -> Result<Re
         return Ok(Err(Tap::Forged));
     };
     let want = self::token(keys, id, r.i64(3), &r.str(6));
-    if exp != r.i64(3) || !crate::kernel::ct_eq(want.as_bytes(), format!("{id}.{exp}.{mac}").as_bytes()) {
+    if exp != r.i64(3)
+        || !crate::kernel::ct_eq(want.as_bytes(), format!("{id}.{exp}.{mac}").as_bytes())
+    {
         return Ok(Err(Tap::Forged));
     }
     let row = TapRow {
@@ -401,7 +408,11 @@ pub fn answer(
         Ok(r) => r,
         Err(t) => return Ok(Err(t)),
     };
-    let id: i64 = token.split('.').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let id: i64 = token
+        .split('.')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     // Single use, even when two taps race: only the one that marks it goes on.
     if c.exec(
         "UPDATE reach_taps SET used_at = $1, answer = $2 WHERE id = $3 AND used_at IS NULL",

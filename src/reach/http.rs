@@ -296,7 +296,10 @@ pub fn tap_words(t: &Tap) -> (&'static str, String) {
             "answered_before",
             tr.fill(
                 "reach.tap.answered_before",
-                &[("by", &pick(by)), ("answer", &tr.s(&format!("reach.answer.{a}")))],
+                &[
+                    ("by", &pick(by)),
+                    ("answer", &tr.s(&format!("reach.answer.{a}"))),
+                ],
             ),
         ),
         Tap::Expired => ("expired", tr.s("reach.tap.expired").to_string()),

@@ -79,10 +79,19 @@ pub async fn deliver(state: Arc<AppState>) {
             // A full batch: more may wait, go on at once.
             Ok(r) if r.claimed >= 200 => continue,
             Ok(r) if r.claimed > 0 => {
-                tracing::debug!(area = "reach", job = "deliver", sent = r.sent, retried = r.retried, failed = r.failed, "delivered");
+                tracing::debug!(
+                    area = "reach",
+                    job = "deliver",
+                    sent = r.sent,
+                    retried = r.retried,
+                    failed = r.failed,
+                    "delivered"
+                );
             }
             Ok(_) => {}
-            Err(e) => tracing::error!(area = "reach", job = "deliver", error = %e.key, "job failed"),
+            Err(e) => {
+                tracing::error!(area = "reach", job = "deliver", error = %e.key, "job failed")
+            }
         }
         idle.tick().await;
     }
@@ -92,13 +101,14 @@ async fn chains(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
     let n = super::service::sweep_chains(&state, crate::store::now_ms())
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.key))?;
-    let counts = state
-        .db
-        .read(|c| super::outbox::counts(c, None))
-        .await?;
+    let counts = state.db.read(|c| super::outbox::counts(c, None)).await?;
     let m = &state.area::<super::Reach>().metrics;
     for s in ["queued", "sending", "sent", "failed"] {
-        let n = counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
+        let n = counts
+            .iter()
+            .find(|(k, _)| k == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0);
         m.deliveries.with_label_values(&[s]).set(n);
     }
     Ok((n > 0).then(|| format!("care chains moved on: {n}")))

@@ -26,8 +26,8 @@ pub mod pages;
 pub mod robots;
 pub mod service;
 pub mod settings;
-pub mod smtp;
 pub mod sms;
+pub mod smtp;
 
 pub use model::{Body, Channel, Message, Recipient, Urgency};
 pub use outbox::tell;

@@ -135,8 +135,7 @@ pub fn check_mobile(s: &str) -> Result<String, &'static str> {
         .chars()
         .filter(|c| !matches!(c, ' ' | '-'))
         .collect();
-    if digits.len() == 11 && digits.starts_with('1') && digits.chars().all(|c| c.is_ascii_digit())
-    {
+    if digits.len() == 11 && digits.starts_with('1') && digits.chars().all(|c| c.is_ascii_digit()) {
         Ok(digits)
     } else {
         Err("reach.err.mobile")
@@ -231,13 +230,24 @@ mod tests {
     #[test]
     fn addresses_are_checked_and_masked() {
         assert_eq!(check_email(" a.b@example.com ").unwrap(), "a.b@example.com");
-        for bad in ["a", "a@b", "a b@c.com", "@c.com", "a@.com", "a@c.com.", "a@@c.com"] {
+        for bad in [
+            "a",
+            "a@b",
+            "a b@c.com",
+            "@c.com",
+            "a@.com",
+            "a@c.com.",
+            "a@@c.com",
+        ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
         assert_eq!(check_mobile("+86 138-0013-8000").unwrap(), "13800138000");
         assert!(check_mobile("2380013800").is_err());
         assert_eq!(mask(Channel::Sms, "13800138000"), "138****8000");
-        assert_eq!(mask(Channel::Email, "zhang@example.com"), "z***@example.com");
+        assert_eq!(
+            mask(Channel::Email, "zhang@example.com"),
+            "z***@example.com"
+        );
         assert_eq!(mask_name("张秀英"), "张**");
     }
 

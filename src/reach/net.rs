@@ -19,7 +19,8 @@ type Https = hyper_util::client::legacy::Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Body,
 >;
-type Plain = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
+type Plain =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
 
 fn https() -> Option<&'static Https> {
     static C: std::sync::OnceLock<Option<Https>> = std::sync::OnceLock::new();
@@ -59,7 +60,11 @@ pub async fn check_destination(
         .to_string();
     let port = uri
         .port_u16()
-        .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
     let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
         Err(_) => tokio::time::timeout(

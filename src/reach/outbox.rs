@@ -34,7 +34,11 @@ pub fn tell_at(c: &mut dyn Conn, m: &Message, now: i64) -> Result<Option<i64>> {
                 .iter()
                 .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
                 .collect();
-            (key.to_string(), serde_json::Value::Object(map).to_string(), String::new())
+            (
+                key.to_string(),
+                serde_json::Value::Object(map).to_string(),
+                String::new(),
+            )
         }
         Body::Text(t) => (String::new(), "{}".to_string(), t.clone()),
     };
@@ -237,10 +241,7 @@ pub fn render(lang: Lang, key: &str, args: &str, text: &str) -> (String, String)
         .map(|(k, v)| (k.as_str(), v as &dyn std::fmt::Display))
         .collect();
     let t = Tr(lang);
-    (
-        t.fill(&format!("{key}_subject"), &refs),
-        t.fill(key, &refs),
-    )
+    (t.fill(&format!("{key}_subject"), &refs), t.fill(key, &refs))
 }
 
 /// Claims up to `limit` deliveries due at `now` (and claims of processes that died), marking
@@ -419,7 +420,11 @@ pub fn list(
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let target = r.str(3);
-        let to = target_words(c, &target, Channel::parse(&r.str(4)).unwrap_or(Channel::Email))?;
+        let to = target_words(
+            c,
+            &target,
+            Channel::parse(&r.str(4)).unwrap_or(Channel::Email),
+        )?;
         out.push(Delivery {
             id: r.i64(0),
             message_id: r.i64(1),

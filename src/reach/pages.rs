@@ -123,7 +123,11 @@ pub(crate) async fn me_submit(
         sms: keep(Channel::Sms, f.sms),
         quiet_from: Some(f.quiet_from),
         quiet_to: Some(f.quiet_to),
-        lang: Some(if f.lang.is_empty() { "zh".into() } else { f.lang }),
+        lang: Some(if f.lang.is_empty() {
+            "zh".into()
+        } else {
+            f.lang
+        }),
     };
     match service::set_mine(&state, &caller, u).await {
         Ok(_) => Ok(Redirect::to("/reach/me?done=saved").into_response()),
@@ -219,10 +223,7 @@ pub(crate) struct TapPage {
 fn tap_page_of(caller: Option<&Caller>, token: String, t: &Tap) -> TapPage {
     let (state, message) = super::http::tap_words(t);
     let (what, place) = match t {
-        Tap::Open { what, place } => (
-            crate::kernel::i18n::pick(what, ctx().lang),
-            place.clone(),
-        ),
+        Tap::Open { what, place } => (crate::kernel::i18n::pick(what, ctx().lang), place.clone()),
         _ => (String::new(), String::new()),
     };
     TapPage {

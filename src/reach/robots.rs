@@ -73,10 +73,13 @@ pub fn request(
 /// Whether a robot's answer says the message was taken; the platform's error otherwise.
 pub fn accepted(kind: Channel, status: u16, body: &str) -> Result<(), String> {
     if !(200..300).contains(&status) {
-        return Err(format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()));
+        return Err(format!(
+            "HTTP {status}: {}",
+            body.chars().take(200).collect::<String>()
+        ));
     }
-    let v: serde_json::Value =
-        serde_json::from_str(body).map_err(|_| format!("not JSON: {}", body.chars().take(200).collect::<String>()))?;
+    let v: serde_json::Value = serde_json::from_str(body)
+        .map_err(|_| format!("not JSON: {}", body.chars().take(200).collect::<String>()))?;
     let code = match kind {
         Channel::Feishu => v.get("code").or_else(|| v.get("StatusCode")),
         _ => v.get("errcode"),
@@ -96,7 +99,11 @@ pub fn check_url(url: &str) -> Result<String, &'static str> {
     let ok = url.len() <= 1000
         && (url.starts_with("https://") || url.starts_with("http://"))
         && url.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some());
-    if ok { Ok(url.to_string()) } else { Err("reach.err.url") }
+    if ok {
+        Ok(url.to_string())
+    } else {
+        Err("reach.err.url")
+    }
 }
 
 #[cfg(test)]
@@ -107,9 +114,17 @@ mod tests {
     #[test]
     fn signatures_are_base64_hmacs() {
         let s = dingtalk_sign("SEC123", 1_700_000_000_000);
-        let raw = base64::engine::general_purpose::STANDARD.decode(&s).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&s)
+            .unwrap();
         assert_eq!(raw.len(), 32);
-        let (u, _) = request(Channel::Dingtalk, "https://x/robot/send?access_token=t", Some("SEC123"), "hi", 1_700_000_000_000);
+        let (u, _) = request(
+            Channel::Dingtalk,
+            "https://x/robot/send?access_token=t",
+            Some("SEC123"),
+            "hi",
+            1_700_000_000_000,
+        );
         assert!(u.contains("&timestamp=1700000000000&sign="));
         assert!(accepted(Channel::Wecom, 200, r#"{"errcode":0,"errmsg":"ok"}"#).is_ok());
         assert!(accepted(Channel::Wecom, 200, r#"{"errcode":93000}"#).is_err());

@@ -128,8 +128,10 @@ pub async fn deliver_due(state: &Arc<AppState>, now: i64, limit: i64) -> AppResu
             }
         }
     }
-    let rec: Vec<(i64, i64, Result<(), String>)> =
-        outcomes.into_iter().map(|(id, a, _, r)| (id, a, r)).collect();
+    let rec: Vec<(i64, i64, Result<(), String>)> = outcomes
+        .into_iter()
+        .map(|(id, a, _, r)| (id, a, r))
+        .collect();
     let done = crate::store::now_ms().max(now);
     state
         .db
@@ -230,8 +232,14 @@ pub struct MineUpdate {
 pub async fn set_mine(state: &AppState, caller: &Caller, u: MineUpdate) -> AppResult<Mine> {
     let street = caller.street_id.ok_or_else(AppError::forbidden)?;
     let quiet = match (
-        u.quiet_from.as_deref().map(str::trim).filter(|s| !s.is_empty()),
-        u.quiet_to.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+        u.quiet_from
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+        u.quiet_to
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
     ) {
         (None, None) => None,
         (Some(f), Some(t)) => match (Quiet::parse_hm(f), Quiet::parse_hm(t)) {
@@ -301,7 +309,10 @@ pub async fn my_failed(state: &AppState, caller: &Caller) -> AppResult<Vec<Deliv
 
 pub async fn counts(state: &AppState, caller: &Caller) -> AppResult<Vec<(String, i64)>> {
     let street = access::street_admin(caller)?;
-    Ok(state.db.read(move |c| outbox::counts(c, Some(street))).await?)
+    Ok(state
+        .db
+        .read(move |c| outbox::counts(c, Some(street)))
+        .await?)
 }
 
 pub async fn retry(state: &AppState, caller: &Caller, id: i64) -> AppResult<()> {
@@ -365,7 +376,10 @@ pub async fn add_robot(state: &AppState, caller: &Caller, r: NewRobot) -> AppRes
         return Err(AppError::invalid("reach.err.channel"));
     }
     let name = r.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 60 || crate::kernel::text::check_line(&name).is_err() {
+    if name.is_empty()
+        || name.chars().count() > 60
+        || crate::kernel::text::check_line(&name).is_err()
+    {
         return Err(AppError::invalid("reach.err.name"));
     }
     let url = super::robots::check_url(&r.url).map_err(AppError::invalid)?;
@@ -463,7 +477,10 @@ async fn person_in_scope(state: &AppState, caller: &Caller, person: i64) -> AppR
 
 pub async fn contacts(state: &AppState, caller: &Caller, person: i64) -> AppResult<Vec<Contact>> {
     let street = person_in_scope(state, caller, person).await?;
-    let list = state.db.read(move |c| settings::contacts(c, person)).await?;
+    let list = state
+        .db
+        .read(move |c| settings::contacts(c, person))
+        .await?;
     let mut e = NewEntry::by(caller, Action::List)
         .subjects([crate::audit::person(person)])
         .purpose("reach: care contacts listed".to_string());

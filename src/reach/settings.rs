@@ -53,7 +53,10 @@ impl Settings {
             {
                 return Err("reach.err.smtp_host");
             }
-            if !matches!(self.smtp_security.as_str(), "" | "starttls" | "tls" | "plain") {
+            if !matches!(
+                self.smtp_security.as_str(),
+                "" | "starttls" | "tls" | "plain"
+            ) {
                 return Err("reach.err.smtp_security");
             }
             super::model::check_email(&self.smtp_from).map_err(|_| "reach.err.smtp_from")?;
@@ -387,11 +390,17 @@ pub fn add_contact(
         return Ok(Err("reach.err.relation"));
     }
     let name = n.name.trim();
-    if name.is_empty() || name.chars().count() > 40 || crate::kernel::text::check_note(name).is_err() {
+    if name.is_empty()
+        || name.chars().count() > 40
+        || crate::kernel::text::check_note(name).is_err()
+    {
         return Ok(Err("reach.err.name"));
     }
     let note = n.consent_note.trim();
-    if note.is_empty() || note.chars().count() > 200 || crate::kernel::text::check_note(note).is_err() {
+    if note.is_empty()
+        || note.chars().count() > 200
+        || crate::kernel::text::check_note(note).is_err()
+    {
         return Ok(Err("reach.err.consent"));
     }
     let timeout = n.timeout_min.unwrap_or(10);
@@ -475,10 +484,9 @@ pub fn set_duty(
 
 /// The duty worker of the community at `community` (place id), with her timeout.
 pub fn duty(c: &mut dyn Conn, community: i64) -> Result<Option<(i64, i64)>> {
-    Ok(c
-        .query_opt(
-            "SELECT user_id, timeout_min FROM reach_duty WHERE place_id = $1",
-            params![community],
-        )?
-        .map(|r| (r.i64(0), r.i64(1))))
+    Ok(c.query_opt(
+        "SELECT user_id, timeout_min FROM reach_duty WHERE place_id = $1",
+        params![community],
+    )?
+    .map(|r| (r.i64(0), r.i64(1))))
 }

@@ -139,7 +139,11 @@ impl Template {
                 Err(format!("the gateway did not confirm: {}", short()))
             };
         }
-        if let Some((path, want)) = self.success.strip_prefix("json:").and_then(|r| r.split_once('=')) {
+        if let Some((path, want)) = self
+            .success
+            .strip_prefix("json:")
+            .and_then(|r| r.split_once('='))
+        {
             let v: serde_json::Value = serde_json::from_str(body)
                 .map_err(|_| format!("the gateway answered no JSON: {}", short()))?;
             let got = path
@@ -175,7 +179,10 @@ mod tests {
         assert!(t.check().is_ok());
         let (url, h, b) = t.render("13800138000", "门 \"未开\"").unwrap();
         assert_eq!(url, "https://sms.example/send?to=13800138000");
-        assert!(h.iter().any(|(k, v)| k == "content-type" && v == "application/json"));
+        assert!(
+            h.iter()
+                .any(|(k, v)| k == "content-type" && v == "application/json")
+        );
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(v["msg"], "门 \"未开\"");
         assert!(t.succeeded(200, r#"{"result":{"code":"OK"}}"#).is_ok());

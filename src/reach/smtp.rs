@@ -102,7 +102,13 @@ pub async fn send(
     let domain = s.from.rsplit('@').next().unwrap_or("linli");
     let id: String = idem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let mail = lettre::Message::builder()
         .from(from)

@@ -225,8 +225,7 @@ async fn http_receivers() -> (String, Inbox) {
 async fn spawn() -> TestApp {
     support::spawn_with(support::Options {
         configure: |c| {
-            c.webhook_allow =
-                linli::cases::notify::AllowList::parse(&["127.0.0.1".into()]).unwrap()
+            c.webhook_allow = linli::cases::notify::AllowList::parse(&["127.0.0.1".into()]).unwrap()
         },
         ..Default::default()
     })
@@ -292,7 +291,10 @@ async fn set_channels(app: &TestApp, admin: &str, smtp_port: u16, http: &str, sm
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["smtp_password_set"], true);
-    assert!(v.get("smtp_password").is_none(), "the password is never answered");
+    assert!(
+        v.get("smtp_password").is_none(),
+        "the password is never answered"
+    );
 }
 
 /// Deliveries by state of the street.
@@ -360,9 +362,18 @@ async fn every_channel_reaches_its_real_receiver() {
         robots.push(v["id"].as_i64().unwrap());
     }
     // A resident's channels: a bad address is refused in her language and nothing is kept.
-    let (s, v) = put(&app, &jumin, "/api/v1/reach/me", json!({"email": "not-an-address"})).await;
+    let (s, v) = put(
+        &app,
+        &jumin,
+        "/api/v1/reach/me",
+        json!({"email": "not-an-address"}),
+    )
+    .await;
     assert_eq!(s, 422);
-    assert!(v["error"]["message"].as_str().unwrap().contains("电子邮件"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("电子邮件"),
+        "{v}"
+    );
     let (s, v) = put(
         &app,
         &jumin,
@@ -376,7 +387,12 @@ async fn every_channel_reaches_its_real_receiver() {
     // Stored encrypted: the plain address is nowhere in the row.
     let raw = app
         .db
-        .read(|c| c.query_one("SELECT address FROM reach_addresses WHERE channel = 'email'", &[]))
+        .read(|c| {
+            c.query_one(
+                "SELECT address FROM reach_addresses WHERE channel = 'email'",
+                &[],
+            )
+        })
         .await
         .unwrap()
         .blob(0)
@@ -385,9 +401,16 @@ async fn every_channel_reaches_its_real_receiver() {
 
     let me = user_id(&app, "jumin").await;
     let admin_id = user_id(&app, "admin").await;
-    tell(&app, msg(st, Recipient::User(me), "t1", Some(admin_id))).await.unwrap();
+    tell(&app, msg(st, Recipient::User(me), "t1", Some(admin_id)))
+        .await
+        .unwrap();
     for r in &robots {
-        tell(&app, msg(st, Recipient::Robot(*r), &format!("r{r}"), Some(admin_id))).await.unwrap();
+        tell(
+            &app,
+            msg(st, Recipient::Robot(*r), &format!("r{r}"), Some(admin_id)),
+        )
+        .await
+        .unwrap();
     }
     let got = mail.wait_for("jumin@example.com", 1).await;
     assert!(got[0].contains("multipart/alternative"), "{}", got[0]);
@@ -396,7 +419,10 @@ async fn every_channel_reaches_its_real_receiver() {
     let sms = hooks.wait_for("13800138000", 1).await;
     let v: Value = serde_json::from_str(&sms[0]).unwrap();
     assert!(v["msg"].as_str().unwrap().contains("3号楼电梯"), "{v}");
-    assert!(v["msg"].as_str().unwrap().contains("/notices"), "the link goes along: {v}");
+    assert!(
+        v["msg"].as_str().unwrap().contains("/notices"),
+        "the link goes along: {v}"
+    );
     for kind in ["wecom", "dingtalk", "feishu"] {
         let got = hooks.wait_for(kind, 1).await;
         assert!(got[0].contains("3号楼电梯"), "{kind}: {}", got[0]);
@@ -414,21 +440,48 @@ async fn every_channel_reaches_its_real_receiver() {
     }
     let all = states(&app).await;
     assert_eq!(all.len(), 5, "{all:?}");
-    assert!(all.iter().all(|(_, s, a, _)| s == "sent" && *a == 1), "{all:?}");
+    assert!(
+        all.iter().all(|(_, s, a, _)| s == "sent" && *a == 1),
+        "{all:?}"
+    );
     // The same event told again makes nothing more.
-    assert_eq!(tell(&app, msg(st, Recipient::User(me), "t1", None)).await, None);
+    assert_eq!(
+        tell(&app, msg(st, Recipient::User(me), "t1", None)).await,
+        None
+    );
     assert_eq!(states(&app).await.len(), 5);
 
     // The outbox page and API show it to the street's administrator; the metrics count it.
-    let (s, v) = app.get_json(&admin, "/api/v1/reach/outbox?state=sent").await;
+    let (s, v) = app
+        .get_json(&admin, "/api/v1/reach/outbox?state=sent")
+        .await;
     assert_eq!(s, 200);
     assert_eq!(v.as_array().unwrap().len(), 5);
-    assert!(v.as_array().unwrap().iter().any(|d| d["to"] == "j***@example.com"));
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["to"] == "j***@example.com")
+    );
     let (browser, _) = app.login_page("admin", support::PASSWORD).await;
     let page = app.page(&browser, "/reach/outbox").await;
-    assert!(page.contains("outbox-list") && page.contains("已发送"), "{page}");
-    let metrics = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("linli_reach_sent_total{channel=\"email\"} 1"), "{metrics}");
+    assert!(
+        page.contains("outbox-list") && page.contains("已发送"),
+        "{page}"
+    );
+    let metrics = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("linli_reach_sent_total{channel=\"email\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -460,8 +513,12 @@ async fn refusals_and_timeouts_stay_in_the_outbox_and_fail_after_the_last_try() 
     let admin_id = user_id(&app, "admin").await;
     // Written with a time in the past, so the server's own loop takes it at once too: the
     // test then drives the retries with a clock of its own.
-    tell(&app, msg(st, Recipient::User(me), "f1", Some(admin_id))).await.unwrap();
-    tell(&app, msg(st, Recipient::Robot(slow), "f2", Some(admin_id))).await.unwrap();
+    tell(&app, msg(st, Recipient::User(me), "f1", Some(admin_id)))
+        .await
+        .unwrap();
+    tell(&app, msg(st, Recipient::Robot(slow), "f2", Some(admin_id)))
+        .await
+        .unwrap();
     let mut t = linli::store::now_ms();
     for _ in 0..200 {
         let s = states(&app).await;
@@ -473,37 +530,66 @@ async fn refusals_and_timeouts_stay_in_the_outbox_and_fail_after_the_last_try() 
     let s = states(&app).await;
     assert_eq!(s.len(), 3, "{s:?}");
     for (target, state, attempts, err) in &s {
-        assert_eq!((state.as_str(), *attempts), ("queued", 1), "{target}: {err}");
+        assert_eq!(
+            (state.as_str(), *attempts),
+            ("queued", 1),
+            "{target}: {err}"
+        );
         assert!(!err.is_empty());
     }
     assert!(s.iter().any(|(_, _, _, e)| e.contains("550")), "{s:?}");
     assert!(s.iter().any(|(_, _, _, e)| e.contains("LIMIT")), "{s:?}");
-    assert!(s.iter().any(|(_, _, _, e)| e.contains("timed out")), "{s:?}");
+    assert!(
+        s.iter().any(|(_, _, _, e)| e.contains("timed out")),
+        "{s:?}"
+    );
     assert!(mail.all().is_empty());
+    // The slow group's robot is removed (its next tries fail at once, not after 10 s each).
+    app.exec("UPDATE reach_robots SET active = 0", &[]).await;
     // Retried with backoff until the last try, then failed for good.
     for _ in 1..linli::reach::outbox::MAX_ATTEMPTS {
         t += 10 * 3_600_000;
-        linli::reach::service::deliver_due(&app.state, t, 100).await.unwrap();
+        linli::reach::service::deliver_due(&app.state, t, 100)
+            .await
+            .unwrap();
     }
     let s = states(&app).await;
     assert!(
-        s.iter().all(|(_, st, a, _)| st == "failed" && *a == linli::reach::outbox::MAX_ATTEMPTS),
+        s.iter()
+            .all(|(_, st, a, _)| st == "failed" && *a == linli::reach::outbox::MAX_ATTEMPTS),
         "{s:?}"
     );
-    assert!(hooks.all().iter().filter(|(k, ..)| k == "sms").count() as i64 == linli::reach::outbox::MAX_ATTEMPTS);
+    assert!(
+        hooks.all().iter().filter(|(k, ..)| k == "sms").count() as i64
+            == linli::reach::outbox::MAX_ATTEMPTS
+    );
     // The sender is told in linli: her page and her home card.
     let (browser, _) = app.login_page("admin", support::PASSWORD).await;
     let page = app.page(&browser, "/reach/me").await;
     assert!(page.contains("550"), "{page}");
     let home = app.page(&browser, "/").await;
     assert!(home.contains("home-reach-failed"), "{home}");
-    let (_, v) = app.get_json(&admin, "/api/v1/reach/outbox?state=failed").await;
+    let (_, v) = app
+        .get_json(&admin, "/api/v1/reach/outbox?state=failed")
+        .await;
     assert_eq!(v.as_array().unwrap().len(), 3);
     // An administrator queues one again.
     let id = v[0]["id"].as_i64().unwrap();
-    let (s, _) = post(&app, &admin, &format!("/api/v1/reach/outbox/{id}/retry"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &admin,
+        &format!("/api/v1/reach/outbox/{id}/retry"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 204);
-    let (s, _) = post(&app, &admin, &format!("/api/v1/reach/outbox/{id}/retry"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &admin,
+        &format!("/api/v1/reach/outbox/{id}/retry"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 404, "only a failed delivery is queued again");
 }
 
@@ -515,7 +601,13 @@ async fn a_process_killed_holding_a_claim_never_sends_twice_to_a_channel() {
     let admin = app.token("admin").await;
     let jumin = app.token("jumin").await;
     set_channels(&app, &admin, smtp_port, &http, "/sms").await;
-    put(&app, &jumin, "/api/v1/reach/me", json!({"email": "jumin@example.com"})).await;
+    put(
+        &app,
+        &jumin,
+        "/api/v1/reach/me",
+        json!({"email": "jumin@example.com"}),
+    )
+    .await;
     let st = street(&app).await;
     let me = user_id(&app, "jumin").await;
     // The event and its message, as a process writes them just before dying (kill -9): the
@@ -690,8 +782,28 @@ async fn care_people(app: &TestApp, admin: &str, person: i64) {
     assert!(e.to_string().contains(&format!("person:{person}")), "{e}");
     let wangge = app.token("wangge").await;
     let shegong = app.token("shegong").await;
-    assert_eq!(put(app, &wangge, "/api/v1/reach/me", json!({"email": "wangge@example.com"})).await.0, 200);
-    assert_eq!(put(app, &shegong, "/api/v1/reach/me", json!({"email": "shegong@example.com"})).await.0, 200);
+    assert_eq!(
+        put(
+            app,
+            &wangge,
+            "/api/v1/reach/me",
+            json!({"email": "wangge@example.com"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        put(
+            app,
+            &shegong,
+            "/api/v1/reach/me",
+            json!({"email": "shegong@example.com"})
+        )
+        .await
+        .0,
+        200
+    );
     let grid = support::place_of(app, "wangge").await;
     let community = app
         .db
@@ -725,21 +837,44 @@ async fn a_care_alert_escalates_family_grid_duty_across_a_restart() {
     care_people(&app, &admin, person).await;
     // Quiet hours all day long never delay a care alert.
     let wangge = app.token("wangge").await;
-    put(&app, &wangge, "/api/v1/reach/me", json!({"email": "wangge@example.com", "quiet_from": "00:00", "quiet_to": "23:59"})).await;
+    put(
+        &app,
+        &wangge,
+        "/api/v1/reach/me",
+        json!({"email": "wangge@example.com", "quiet_from": "00:00", "quiet_to": "23:59"}),
+    )
+    .await;
 
     let t0 = linli::store::now_ms();
     let alert = raise(&app, &admin, dev, &token).await;
     // The family first, within a second.
     let got = mail.wait_for("family@example.com", 1).await;
     assert!(linli::store::now_ms() - t0 < 5_000);
-    assert!(got[0].contains("/reach/t/") || got[0].contains("reach/t"), "{}", got[0]);
+    assert!(
+        got[0].contains("/reach/t/") || got[0].contains("reach/t"),
+        "{}",
+        got[0]
+    );
     assert_eq!(chain_state(&app.db, alert).await, (0, "running".into()));
     assert!(mail.to("wangge@").is_empty());
     // Nobody answers: after her timeout, the grid worker (whose quiet hours do not apply).
     let t1 = linli::store::now_ms() + 11 * 60_000;
-    assert_eq!(linli::reach::service::sweep_chains(&app.state, t1).await.unwrap(), 1);
-    assert_eq!(linli::reach::service::sweep_chains(&app.state, t1).await.unwrap(), 0, "a step is told once");
-    linli::reach::service::deliver_due(&app.state, t1, 100).await.unwrap();
+    assert_eq!(
+        linli::reach::service::sweep_chains(&app.state, t1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        linli::reach::service::sweep_chains(&app.state, t1)
+            .await
+            .unwrap(),
+        0,
+        "a step is told once"
+    );
+    linli::reach::service::deliver_due(&app.state, t1, 100)
+        .await
+        .unwrap();
     mail.wait_for("wangge@example.com", 1).await;
     assert_eq!(chain_state(&app.db, alert).await, (1, "running".into()));
     // The process restarts mid-chain: a new handle on the same database goes on from there.
@@ -748,10 +883,22 @@ async fn a_care_alert_escalates_family_grid_duty_across_a_restart() {
         .await
         .unwrap();
     let t2 = t1 + 11 * 60_000;
-    assert_eq!(db2.write(move |c| linli::reach::chains::sweep(c, t2)).await.unwrap(), 1);
-    assert_eq!(db2.write(move |c| linli::reach::chains::sweep(c, t2)).await.unwrap(), 0);
+    assert_eq!(
+        db2.write(move |c| linli::reach::chains::sweep(c, t2))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        db2.write(move |c| linli::reach::chains::sweep(c, t2))
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(chain_state(&db2, alert).await, (2, "running".into()));
-    linli::reach::service::deliver_due(&app.state, t2, 100).await.unwrap();
+    linli::reach::service::deliver_due(&app.state, t2, 100)
+        .await
+        .unwrap();
     mail.wait_for("shegong@example.com", 1).await;
     assert_eq!(mail.to("family@").len(), 1, "nobody is told twice");
     assert_eq!(mail.to("wangge@").len(), 1);
@@ -759,7 +906,13 @@ async fn a_care_alert_escalates_family_grid_duty_across_a_restart() {
     // its case records it.
     let duty = taps(&app, 2).await;
     assert_eq!(duty.len(), 1);
-    let (s, v) = post(&app, "", &format!("/api/v1/reach/taps/{}", duty[0].1), json!({"answer": "on_it"})).await;
+    let (s, v) = post(
+        &app,
+        "",
+        &format!("/api/v1/reach/taps/{}", duty[0].1),
+        json!({"answer": "on_it"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "answered");
     assert_eq!(chain_state(&db2, alert).await, (2, "answered".into()));
@@ -787,7 +940,12 @@ async fn a_care_alert_escalates_family_grid_duty_across_a_restart() {
     assert_eq!(st, "active_ack");
     assert!(note.contains("我去处理"), "{note}");
     let t3 = t2 + 3_600_000;
-    assert_eq!(linli::reach::service::sweep_chains(&app.state, t3).await.unwrap(), 0);
+    assert_eq!(
+        linli::reach::service::sweep_chains(&app.state, t3)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -809,23 +967,51 @@ async fn the_first_answer_stops_the_chain_and_links_refuse_reuse_expiry_and_forg
     let page = app.client().get(app.url(&link)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("tap-on-it") && html.contains("tap-fine"), "{html}");
+    assert!(
+        html.contains("tap-on-it") && html.contains("tap-fine"),
+        "{html}"
+    );
     assert_eq!(chain_state(&app.db, alert).await.1, "running");
     // One tap: "she is fine".
-    let r = app.client().post(app.url(&link)).form(&[("answer", "fine")]).send().await.unwrap();
+    let r = app
+        .client()
+        .post(app.url(&link))
+        .form(&[("answer", "fine")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("她没事"));
     assert_eq!(chain_state(&app.db, alert).await, (0, "answered".into()));
     // Its timeout passes: nobody else is woken.
     let later = linli::store::now_ms() + 3_600_000;
-    assert_eq!(linli::reach::service::sweep_chains(&app.state, later).await.unwrap(), 0);
-    linli::reach::service::deliver_due(&app.state, later, 100).await.unwrap();
+    assert_eq!(
+        linli::reach::service::sweep_chains(&app.state, later)
+            .await
+            .unwrap(),
+        0
+    );
+    linli::reach::service::deliver_due(&app.state, later, 100)
+        .await
+        .unwrap();
     assert!(mail.to("wangge@").is_empty() && mail.to("shegong@").is_empty());
     // Used twice.
-    let r = app.client().post(app.url(&link)).form(&[("answer", "on_it")]).send().await.unwrap();
+    let r = app
+        .client()
+        .post(app.url(&link))
+        .form(&[("answer", "on_it")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("已使用"));
-    let (s, v) = post(&app, "", &format!("/api/v1/reach/taps/{}", family[0].1), json!({"answer": "on_it"})).await;
+    let (s, v) = post(
+        &app,
+        "",
+        &format!("/api/v1/reach/taps/{}", family[0].1),
+        json!({"answer": "on_it"}),
+    )
+    .await;
     assert_eq!(s, 409, "{v}");
     // Forged: the signature altered, or another link's id under this signature.
     let mut forged = family[0].1.clone();
@@ -840,7 +1026,13 @@ async fn the_first_answer_stops_the_chain_and_links_refuse_reuse_expiry_and_forg
         .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("not valid"));
-    let r = app.client().post(app.url("/reach/t/garbage")).form(&[("answer", "fine")]).send().await.unwrap();
+    let r = app
+        .client()
+        .post(app.url("/reach/t/garbage"))
+        .form(&[("answer", "fine")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // Expired: a link of this chain past its time.
     let chain = app
@@ -881,7 +1073,13 @@ async fn a_resolved_case_reaches_its_reporter_on_her_channel() {
     let jumin = app.token("jumin").await;
     let wuye = app.token("wuye").await;
     set_channels(&app, &admin, smtp_port, &http, "/sms").await;
-    put(&app, &jumin, "/api/v1/reach/me", json!({"email": "jumin@example.com", "lang": "en"})).await;
+    put(
+        &app,
+        &jumin,
+        "/api/v1/reach/me",
+        json!({"email": "jumin@example.com", "lang": "en"}),
+    )
+    .await;
     let grid = support::place_of(&app, "wangge").await;
     let b = app
         .db
@@ -919,7 +1117,11 @@ async fn a_resolved_case_reaches_its_reporter_on_her_channel() {
     }
     let got = mail.wait_for("jumin@example.com", 1).await;
     // In her language (English), with the case's link.
-    assert!(got[0].contains(&format!("Your report #{id} was resolved")), "{}", got[0]);
+    assert!(
+        got[0].contains(&format!("Your report #{id} was resolved")),
+        "{}",
+        got[0]
+    );
 }
 
 #[tokio::test]
@@ -940,7 +1142,14 @@ async fn who_may_see_and_change_what() {
         assert_eq!(app.get_json(&admin, path).await.0, 200, "{path}");
     }
     assert_eq!(
-        put(&app, &wangge, "/api/v1/reach/settings", json!({"smtp_host": "x"})).await.0,
+        put(
+            &app,
+            &wangge,
+            "/api/v1/reach/settings",
+            json!({"smtp_host": "x"})
+        )
+        .await
+        .0,
         403
     );
     let (s, v) = put(
@@ -961,15 +1170,27 @@ async fn who_may_see_and_change_what() {
     )
     .await;
     assert_eq!(s, 422);
-    assert_eq!(app.client().get(app.url("/reach/outbox")).send().await.unwrap().status(), 303);
+    assert_eq!(
+        app.client()
+            .get(app.url("/reach/outbox"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
     // Contacts: a resident may not; a grid worker only in her grid (404 outside).
     let (_, _, person) = door(&app, &admin).await;
     assert_eq!(
-        app.get_json(&jumin, &format!("/api/v1/reach/persons/{person}/contacts")).await.0,
+        app.get_json(&jumin, &format!("/api/v1/reach/persons/{person}/contacts"))
+            .await
+            .0,
         403
     );
     assert_eq!(
-        app.get_json(&wangge, &format!("/api/v1/reach/persons/{person}/contacts")).await.0,
+        app.get_json(&wangge, &format!("/api/v1/reach/persons/{person}/contacts"))
+            .await
+            .0,
         200
     );
     let grid = support::place_of(&app, "wangge").await;
@@ -984,7 +1205,12 @@ async fn who_may_see_and_change_what() {
         .await
         .unwrap();
     assert_eq!(
-        app.get_json(&wangge, &format!("/api/v1/reach/persons/{outside}/contacts")).await.0,
+        app.get_json(
+            &wangge,
+            &format!("/api/v1/reach/persons/{outside}/contacts")
+        )
+        .await
+        .0,
         404
     );
     let (s, v) = post(
@@ -1004,14 +1230,30 @@ async fn who_may_see_and_change_what() {
     .await;
     assert_eq!(s, 422, "consent is recorded or nothing is");
     // Quiet hours: both ends or neither; the page saves them.
-    assert_eq!(put(&app, &jumin, "/api/v1/reach/me", json!({"quiet_from": "22:00"})).await.0, 422);
+    assert_eq!(
+        put(
+            &app,
+            &jumin,
+            "/api/v1/reach/me",
+            json!({"quiet_from": "22:00"})
+        )
+        .await
+        .0,
+        422
+    );
     let (browser, _) = app.login_page("jumin", support::PASSWORD).await;
     let page = app.page(&browser, "/reach/me").await;
     let csrf = support::extract_input(&page, "csrf").unwrap();
     let r = browser
         .post(app.url("/reach/me"))
-        .form(&[("csrf", csrf.as_str()), ("email", "jumin@example.com"), ("sms", ""),
-                ("quiet_from", "22:00"), ("quiet_to", "07:00"), ("lang", "zh")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "jumin@example.com"),
+            ("sms", ""),
+            ("quiet_from", "22:00"),
+            ("quiet_to", "07:00"),
+            ("lang", "zh"),
+        ])
         .send()
         .await
         .unwrap();
@@ -1019,5 +1261,10 @@ async fn who_may_see_and_change_what() {
     let (_, v) = app.get_json(&jumin, "/api/v1/reach/me").await;
     assert_eq!(v["quiet_from"], "22:00");
     assert_eq!(v["quiet_to"], "07:00");
-    assert_eq!(app.page(&browser, "/reach/outbox").await.contains("outbox-list"), false);
+    assert_eq!(
+        app.page(&browser, "/reach/outbox")
+            .await
+            .contains("outbox-list"),
+        false
+    );
 }

@@ -133,7 +133,10 @@ async fn bench(args: ReachArgs) -> Result<std::process::ExitCode> {
     let taken = Arc::new(AtomicUsize::new(0));
     let (tx, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
     let port = smtp_sink(taken.clone(), tx).await?;
-    println!("linli-bench reach: {} messages, {} care alerts, SMTP sink on 127.0.0.1:{port}", args.messages, args.alerts);
+    println!(
+        "linli-bench reach: {} messages, {} care alerts, SMTP sink on 127.0.0.1:{port}",
+        args.messages, args.alerts
+    );
     let street = db
         .write(|c| {
             let id = c.query_i64(
@@ -171,7 +174,15 @@ async fn bench(args: ReachArgs) -> Result<std::process::ExitCode> {
         let results: Vec<_> = futures_util::stream::iter((0..base_n).map(|i| {
             let s = server.clone();
             async move {
-                linli::reach::smtp::send(&s, &format!("base{i}@bench.example"), "基准", "正文", "", &format!("base-{i}")).await
+                linli::reach::smtp::send(
+                    &s,
+                    &format!("base{i}@bench.example"),
+                    "基准",
+                    "正文",
+                    "",
+                    &format!("base-{i}"),
+                )
+                .await
             }
         }))
         .buffer_unordered(16)
@@ -205,7 +216,15 @@ async fn bench(args: ReachArgs) -> Result<std::process::ExitCode> {
                 .collect();
             c.insert_many(
                 "reach_addresses",
-                &["street_id", "user_id", "channel", "address", "masked", "enabled", "created_at"],
+                &[
+                    "street_id",
+                    "user_id",
+                    "channel",
+                    "address",
+                    "masked",
+                    "enabled",
+                    "created_at",
+                ],
                 &rows,
             )?;
             Ok(())
@@ -250,18 +269,36 @@ async fn bench(args: ReachArgs) -> Result<std::process::ExitCode> {
     }
     let took = t.elapsed();
     let sent = db
-        .read(|c| c.query_i64("SELECT COUNT(*) FROM reach_deliveries WHERE state = 'sent'", &[]))
+        .read(|c| {
+            c.query_i64(
+                "SELECT COUNT(*) FROM reach_deliveries WHERE state = 'sent'",
+                &[],
+            )
+        })
         .await? as usize;
     let arrived = taken.load(Ordering::Relaxed) - before;
     let rate = n as f64 / took.as_secs_f64();
     println!();
     println!("1. {n} queued messages delivered to a local SMTP server");
-    println!("   queued in one transaction   {:>10.1} ms", queued.as_secs_f64() * 1e3);
+    println!(
+        "   queued in one transaction   {:>10.1} ms",
+        queued.as_secs_f64() * 1e3
+    );
     println!("   delivered (sent / arrived)  {sent} / {arrived} in {rounds} rounds");
-    println!("   time                        {:>10.1} ms   ({rate:.0} msg/s)", took.as_secs_f64() * 1e3);
-    println!("   baseline: transport alone   {:>10.1} ms for {base_n}   ({base_rate:.0} msg/s)", base.as_secs_f64() * 1e3);
+    println!(
+        "   time                        {:>10.1} ms   ({rate:.0} msg/s)",
+        took.as_secs_f64() * 1e3
+    );
+    println!(
+        "   baseline: transport alone   {:>10.1} ms for {base_n}   ({base_rate:.0} msg/s)",
+        base.as_secs_f64() * 1e3
+    );
     let ok1 = took < DELIVERY_TARGET && sent == n && arrived == n;
-    println!("   target < {} s               {}", DELIVERY_TARGET.as_secs(), if ok1 { "PASS" } else { "FAIL" });
+    println!(
+        "   target < {} s               {}",
+        DELIVERY_TARGET.as_secs(),
+        if ok1 { "PASS" } else { "FAIL" }
+    );
     while arrivals.try_recv().is_ok() {}
 
     // 2. A care alert's first message leaving the outbox, with the delivery loop running.
@@ -327,7 +364,10 @@ async fn bench(args: ReachArgs) -> Result<std::process::ExitCode> {
     lat.sort();
     let p99 = pct(&lat, 0.99);
     println!();
-    println!("2. care alert → first message leaves the outbox ({} alerts, delivery loop as in the server)", lat.len());
+    println!(
+        "2. care alert → first message leaves the outbox ({} alerts, delivery loop as in the server)",
+        lat.len()
+    );
     println!(
         "   p50 {:>8.1} ms   p99 {:>8.1} ms   max {:>8.1} ms",
         pct(&lat, 0.5).as_secs_f64() * 1e3,
@@ -335,7 +375,10 @@ async fn bench(args: ReachArgs) -> Result<std::process::ExitCode> {
         lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
     let ok2 = p99 < FIRST_MESSAGE_P99_TARGET;
-    println!("   target p99 < 1 s            {}", if ok2 { "PASS" } else { "FAIL" });
+    println!(
+        "   target p99 < 1 s            {}",
+        if ok2 { "PASS" } else { "FAIL" }
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(if ok1 && ok2 {
         std::process::ExitCode::SUCCESS
