@@ -140,7 +140,7 @@ async fn bench(args: ReachArgs) -> Result<std::process::ExitCode> {
     let street = db
         .write(|c| {
             let id = c.query_i64(
-                "INSERT INTO places (street_id, parent_id, kind, code, name, path, depth) VALUES (NULL, NULL, 'street', 'b', '基准街道', 'b', 0) RETURNING id",
+                "INSERT INTO places (street_id, parent_id, kind, code, name, path, depth, created_at) VALUES (NULL, NULL, 'street', 'b', '基准街道', 'b', 0, 0) RETURNING id",
                 &[],
             )?;
             c.exec("UPDATE places SET street_id = $1 WHERE id = $1", linli::params![id])?;
