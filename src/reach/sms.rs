@@ -189,7 +189,7 @@ mod tests {
         assert!(t.succeeded(200, r#"{"result":{"code":"LIMIT"}}"#).is_err());
         assert!(t.succeeded(503, "").is_err());
         let bad = Template {
-            body: r#"{"to":{phone}}"#.into(),
+            body: r#"{"to":"{phone}","msg":{text}}"#.into(),
             ..t.clone()
         };
         assert_eq!(bad.check(), Err("reach.err.sms_render"));
