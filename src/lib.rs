@@ -17,6 +17,7 @@ pub mod notices;
 pub mod org;
 pub mod privacy;
 pub mod process;
+pub mod reach;
 pub mod registry;
 pub mod sensing;
 pub mod setup;

@@ -10,6 +10,7 @@ pub fn areas() -> Vec<Area> {
         crate::registry::area(),
         crate::privacy::area(),
         crate::audit::area(),
+        crate::reach::area(),
         crate::cases::area(),
         crate::sensing::area(),
         crate::setup::area(),

@@ -30,6 +30,7 @@ use crate::store::keys::FieldKeys;
 /// before anything is served or seeded; registering twice changes nothing.
 pub fn wire() {
     crate::cases::hooks::on_close(crate::sensing::alerts::ON_CASE_CLOSED);
+    crate::reach::hooks::on_answer(crate::sensing::alerts::ON_CARE_ANSWER);
     crate::privacy::own::provide(crate::cases::mine::own_section);
     // What each area keeps at a place (a retirement is refused while any remains) and its
     // copies of places' paths (rewritten when a place moves).

@@ -115,6 +115,7 @@ pub fn build(
             crate::cases::demo::seed_cases(c, keys, now_ms()).map_err(cases_error)?;
             crate::sensing::demo::seed(c, keys, now_ms())?;
             crate::notices::demo::seed(c, now_ms())?;
+            crate::reach::demo::seed(c, now_ms())?;
             // An open lift-retrofit vote in the demo resident's stairwell, of which she is an
             // owner (issue 22 part 4).
             if let (Some(resident), Some(worker)) =

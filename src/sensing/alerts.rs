@@ -253,7 +253,99 @@ pub fn raise(
         CaseOutcome::Grouped(_) => {}
         CaseOutcome::Requested => event(c, &alert, now, "case_requested", None, &alert.category)?,
     }
+    if let Some(person) = alert.person_id {
+        start_care_chain(c, id, person, now)?;
+    }
     changed(c, id, "raised")
+}
+
+/// A care alert on a person's devices wakes someone (issue 24 part 2): reach's chain — her
+/// family or helper, then the grid worker, then the community's duty worker — starts in the
+/// alert's own transaction, so it exists exactly when the alert does.
+fn start_care_chain(c: &mut dyn Conn, id: i64, person: i64, now: i64) -> Result<()> {
+    let Some(a) = by_id(c, id)? else {
+        return Ok(());
+    };
+    let say = |lang| super::words::text(&a.kind, &a.details, &a.message, lang);
+    let what = format!("{} / {}", say(Lang::Zh), say(Lang::En));
+    let place = place_words(c, a.place_id)?;
+    crate::reach::chains::start(
+        c,
+        &crate::reach::chains::CareAlert {
+            street_id: a.street_id,
+            alert_id: a.id,
+            person_id: person,
+            case_id: a.case_id,
+            place_path: &a.place_path,
+            what: &what,
+            place: &place,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// What sensing does when a care alert's chain is answered by a one-tap link: the alert is
+/// acknowledged with the answer as its note, and the answer is written on its case, in the
+/// answer's transaction; the live streams hear of it once committed. Registered by `app`.
+pub const ON_CARE_ANSWER: crate::reach::hooks::OnAnswer = crate::reach::hooks::OnAnswer {
+    within: |c, alert, case, answer, by, now| {
+        Ok(Box::new(answered_by_tap(c, alert, case, answer, by, now)?))
+    },
+    after: |state, effect| {
+        if let Ok(ev) = effect.downcast::<Vec<AlertEvent>>() {
+            super::of(state).publish(*ev);
+        }
+    },
+};
+
+/// Records a one-tap answer on the alert (acknowledged, the answer as its note) and its case.
+pub fn answered_by_tap(
+    c: &mut dyn Conn,
+    alert: i64,
+    case: Option<i64>,
+    answer: &str,
+    by: &str,
+    now: i64,
+) -> Result<Vec<AlertEvent>> {
+    let Some(a) = by_id(c, alert)? else {
+        return Ok(Vec::new());
+    };
+    let note_in = |lang| {
+        let t = Tr(lang);
+        t.fill(
+            "reach.answered_note",
+            &[
+                ("by", &crate::kernel::i18n::pick(by, lang)),
+                ("answer", &t.s(&format!("reach.answer.{answer}"))),
+            ],
+        )
+    };
+    let note = format!("{} / {}", note_in(Lang::Zh), note_in(Lang::En));
+    c.exec(
+        "UPDATE alerts SET state = CASE state WHEN 'active_unack' THEN 'active_ack' WHEN 'cleared_unack' THEN 'cleared_ack' ELSE state END, \
+         acked_at = COALESCE(acked_at, $1), escalate_at = NULL, updated_at = $1 WHERE id = $2",
+        params![now, alert],
+    )?;
+    event(c, &a, now, "acknowledged", None, &note)?;
+    if let Some(case_id) = case
+        && let Some(k) = crate::cases::get(c, case_id, now)?
+    {
+        let st = k.state.as_str();
+        crate::cases::record_event(
+            c,
+            a.street_id,
+            case_id,
+            now,
+            (None, &crate::kernel::i18n::pick(by, Lang::Zh)),
+            "care_answer",
+            st,
+            st,
+            &note,
+            serde_json::json!({"alert_id": alert, "answer": answer}),
+        )?;
+    }
+    changed(c, alert, "acknowledged")
 }
 
 /// What became of a new alert's request for a case.
@@ -458,6 +550,8 @@ pub fn auto_clear(
 }
 
 fn set_cleared(c: &mut dyn Conn, id: i64, now: i64, by: Option<i64>) -> Result<u64> {
+    // Nobody need be woken for an alert that is over.
+    crate::reach::chains::stop_for_alert(c, id, now)?;
     c.exec(
         "UPDATE alerts SET state = CASE state WHEN 'active_ack' THEN 'cleared_ack' ELSE 'cleared_unack' END, \
          active = 0, cleared_at = $1, cleared_by = $2, escalate_at = NULL, updated_at = $1 \
@@ -495,6 +589,7 @@ pub fn acknowledge(
     if n == 0 {
         return Ok(Err(Refusal::AlreadyAcknowledged));
     }
+    crate::reach::chains::stop_for_alert(c, id, now)?;
     event(c, &a, now, "acknowledged", Some(user), note)?;
     Ok(Ok(changed(c, id, "acknowledged")?))
 }

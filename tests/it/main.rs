@@ -22,6 +22,7 @@ mod pages_walk;
 mod population;
 mod privacy;
 mod privacy_holes;
+mod reach;
 mod records;
 mod scope;
 mod sensing;

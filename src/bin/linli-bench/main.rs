@@ -53,6 +53,7 @@ mod load;
 mod mixed;
 mod notices;
 mod pages;
+mod reach;
 mod registry;
 mod sensing;
 mod setup;
@@ -113,6 +114,9 @@ enum BenchCommand {
     /// Door-to-door sweeps (issue 23): starting a sweep over 40,000 households against a
     /// plain read of them, in the same run.
     Sweeps(sweeps::SweepsArgs),
+    /// Messages out (issue 24): 10,000 queued messages delivered to a local SMTP server, and a
+    /// care alert's first message leaving the outbox (p99).
+    Reach(reach::ReachArgs),
 }
 
 fn main() -> ExitCode {
@@ -131,6 +135,7 @@ fn main() -> ExitCode {
         BenchCommand::Votes(args) => votes::run(args),
         BenchCommand::Eligibility(args) => eligibility::run(args),
         BenchCommand::Sweeps(args) => sweeps::run(args),
+        BenchCommand::Reach(args) => reach::run(args),
     };
     match res {
         Ok(code) => code,

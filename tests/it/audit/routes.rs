@@ -66,6 +66,24 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/sweeps/{id}/answers",
     "/api/v1/sweeps/{id}/handovers",
     "/api/v1/sweeps/{id}/export.xlsx",
+    // Reach (issue 24): an account's own channels (addresses masked); the outbox and channels
+    // (street administrators; targets masked); a cared-for person's contacts (registry readers
+    // in scope, masked, the look audited under her: tests/it/reach.rs); the one-tap link
+    // (no sign-in: the signed, single-use link is the authority, it shows no name).
+    "/reach/me",
+    "/reach/outbox",
+    "/reach/outbox/{id}/retry",
+    "/reach/t/{token}",
+    "/api/v1/reach/me",
+    "/api/v1/reach/outbox",
+    "/api/v1/reach/outbox/{id}/retry",
+    "/api/v1/reach/settings",
+    "/api/v1/reach/robots",
+    "/api/v1/reach/duty",
+    "/api/v1/reach/persons/{id}/contacts",
+    "/api/v1/reach/persons/{id}/contacts/{contact}",
+    "/api/v1/reach/chains",
+    "/api/v1/reach/taps/{token}",
     // Notices (issue 22 part 1): a notice names its author (a worker) and its audience's places;
     // receipts are counts; the unread lists (above) name residents masked and are audited;
     // marking one told is audited under her (tests/it/notices.rs).
