@@ -55,6 +55,7 @@ mod pages;
 mod registry;
 mod sensing;
 mod setup;
+mod visits;
 mod votes;
 
 use common::*;
@@ -105,6 +106,9 @@ enum BenchCommand {
     Notices(notices::NoticesArgs),
     /// Owners' votes (issue 22): the count of a 5,000-owner vote against its 200 ms target.
     Votes(votes::VotesArgs),
+    /// Home visits (issue 23): a grid's due list at 16 clients against /healthz, and the
+    /// maintained latest-visit table against grouping every visit.
+    Visits(visits::VisitsArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         BenchCommand::Setup(args) => setup::run(args),
         BenchCommand::Notices(args) => notices::run(args),
         BenchCommand::Votes(args) => votes::run(args),
+        BenchCommand::Visits(args) => visits::run(args),
     };
     match res {
         Ok(code) => code,
