@@ -24,7 +24,12 @@ const ROSTER_TAG_DEFS: [(&str, &str, &str); 3] = [
 ];
 
 const HELPERS: [(&str, &str, &str, &str); 5] = [
-    ("王建国", "family", "13912345678", "儿子，住浦东，半小时可到"),
+    (
+        "王建国",
+        "family",
+        "13912345678",
+        "儿子，住浦东，半小时可到",
+    ),
     ("赵秀兰", "neighbour", "13812348765", "对门邻居，有备用钥匙"),
     ("孙志强", "volunteer", "13612340001", "楼组志愿者"),
     ("李红梅", "family", "13712342233", "女儿"),
@@ -92,7 +97,8 @@ pub fn seed(c: &mut dyn Conn, keys: &FieldKeys, now: i64) -> Result<()> {
     store::insert_plan(c, street, "elderly_alone", 1, 7, &starts, admin, now)?;
     store::insert_plan(c, street, "disabled", 3, 14, &starts, admin, now)?;
     let paths = vec![grid.path.clone()];
-    let alone = crate::registry::residents::reached(c, street, &paths, &["elderly_alone".into()], &[])?;
+    let alone =
+        crate::registry::residents::reached(c, street, &paths, &["elderly_alone".into()], &[])?;
     let name = u.display_name.clone();
     let notes = [
         "身体尚可，独自买菜做饭；提醒按时服降压药。",
@@ -118,7 +124,16 @@ pub fn seed(c: &mut dyn Conn, keys: &FieldKeys, now: i64) -> Result<()> {
             needs,
             notes[i % notes.len()],
         );
-        store::insert_visit(c, street, &v, &r.place_path, (worker, &name), &[r.person_id], None, now)?;
+        store::insert_visit(
+            c,
+            street,
+            &v,
+            &r.place_path,
+            (worker, &name),
+            &[r.person_id],
+            None,
+            now,
+        )?;
     }
     // The demo resident was visited at home last month.
     if let Some(j) = users::exists(c, "jumin")?
@@ -139,7 +154,16 @@ pub fn seed(c: &mut dyn Conn, keys: &FieldKeys, now: i64) -> Result<()> {
             vec!["repair"],
             "楼道灯坏了，已报物业；家里一切都好。",
         );
-        store::insert_visit(c, street, &v, &r.place_path, (worker, &name), &members, None, now)?;
+        store::insert_visit(
+            c,
+            street,
+            &v,
+            &r.place_path,
+            (worker, &name),
+            &members,
+            None,
+            now,
+        )?;
     }
     // The roster's own tags for a few of the grid's elderly, and helpers for several.
     let scope = crate::org::Scope {

@@ -312,10 +312,19 @@ mod tests {
         assert_eq!(due, d("2026-02-28"));
         assert_eq!(standing(d("2026-02-28"), due, 0, false), Standing::Due);
         assert_eq!(standing(d("2026-03-01"), due, 0, false), Standing::Overdue);
-        assert_eq!(due_on(Some(d("2028-01-31")), start, 1, None), d("2028-02-29"));
+        assert_eq!(
+            due_on(Some(d("2028-01-31")), start, 1, None),
+            d("2028-02-29")
+        );
         // 30 November, quarterly: 28 February; 31 December monthly: 31 January.
-        assert_eq!(due_on(Some(d("2025-11-30")), start, 3, None), d("2026-02-28"));
-        assert_eq!(due_on(Some(d("2025-12-31")), start, 1, None), d("2026-01-31"));
+        assert_eq!(
+            due_on(Some(d("2025-11-30")), start, 3, None),
+            d("2026-02-28")
+        );
+        assert_eq!(
+            due_on(Some(d("2025-12-31")), start, 1, None),
+            d("2026-01-31")
+        );
         // Never visited: a period after the start, and due at once.
         let due = due_on(None, d("2026-03-15"), 1, None);
         assert_eq!(due, d("2026-04-15"));
@@ -329,8 +338,14 @@ mod tests {
             due_on(Some(d("2026-01-10")), start, 1, Some(d("2026-01-05"))),
             d("2026-02-10")
         );
-        assert_eq!(standing(d("2026-02-01"), d("2026-02-10"), 7, false), Standing::Fine);
-        assert_eq!(standing(d("2026-02-03"), d("2026-02-10"), 7, false), Standing::Due);
+        assert_eq!(
+            standing(d("2026-02-01"), d("2026-02-10"), 7, false),
+            Standing::Fine
+        );
+        assert_eq!(
+            standing(d("2026-02-03"), d("2026-02-10"), 7, false),
+            Standing::Due
+        );
     }
 
     #[test]
@@ -347,13 +362,34 @@ mod tests {
         let c = ok.check(now).unwrap();
         assert_eq!(c.needs, vec!["meals"]);
         for bad in [
-            NewVisit { household_id: Some(2), ..ok.clone() },
-            NewVisit { how: "fax".into(), ..ok.clone() },
-            NewVisit { visited_at: Some(now + 3_600_000), ..ok.clone() },
-            NewVisit { next_on: Some("2020-01-01".into()), ..ok.clone() },
-            NewVisit { needs: vec!["x".into()], ..ok.clone() },
-            NewVisit { case_category: Some("x".into()), ..ok.clone() },
-            NewVisit { notes: "a\u{202E}b".into(), ..ok.clone() },
+            NewVisit {
+                household_id: Some(2),
+                ..ok.clone()
+            },
+            NewVisit {
+                how: "fax".into(),
+                ..ok.clone()
+            },
+            NewVisit {
+                visited_at: Some(now + 3_600_000),
+                ..ok.clone()
+            },
+            NewVisit {
+                next_on: Some("2020-01-01".into()),
+                ..ok.clone()
+            },
+            NewVisit {
+                needs: vec!["x".into()],
+                ..ok.clone()
+            },
+            NewVisit {
+                case_category: Some("x".into()),
+                ..ok.clone()
+            },
+            NewVisit {
+                notes: "a\u{202E}b".into(),
+                ..ok.clone()
+            },
         ] {
             assert!(bad.check(now).is_err(), "{bad:?}");
         }

@@ -83,7 +83,9 @@ pub(crate) struct DuePage {
 
 impl DuePage {
     fn standing(&self, r: &DueRow) -> &'static str {
-        self.l.t.s(&format!("visits.standing.{}", r.standing.as_str()))
+        self.l
+            .t
+            .s(&format!("visits.standing.{}", r.standing.as_str()))
     }
     fn floor(&self, r: &DueRow) -> String {
         r.floor
@@ -506,7 +508,9 @@ impl RosterPage {
         self.l.t.fill("roster.count", &[("n", &b.persons)])
     }
     fn without(&self, b: &BuildingCount) -> String {
-        self.l.t.fill("roster.without_helper", &[("n", &b.without_helper)])
+        self.l
+            .t
+            .fill("roster.without_helper", &[("n", &b.without_helper)])
     }
 }
 
@@ -591,7 +595,14 @@ pub(crate) async fn helper_submit(
         ))
         .into_response()),
         Err(e) if e.status.as_u16() == 422 => {
-            building_view(&state, &caller, f.building, Some(e.message(ctx().lang)), None).await
+            building_view(
+                &state,
+                &caller,
+                f.building,
+                Some(e.message(ctx().lang)),
+                None,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -703,8 +714,10 @@ struct CardView {
 
 impl CardView {
     fn counts(&self) -> String {
-        self.t
-            .fill("visits.counts", &[("overdue", &self.overdue), ("due", &self.due)])
+        self.t.fill(
+            "visits.counts",
+            &[("overdue", &self.overdue), ("due", &self.due)],
+        )
     }
     fn last_line(&self, v: &Visit) -> String {
         self.t.fill(

@@ -29,7 +29,13 @@ use crate::state::AppState;
 use crate::store::{Conn, Result, Row, Val};
 
 /// The registry tags that put a person on the roster.
-pub const ROSTER_TAGS: [&str; 5] = ["elderly_alone", "disabled", "bed_bound", "dialysis", "oxygen"];
+pub const ROSTER_TAGS: [&str; 5] = [
+    "elderly_alone",
+    "disabled",
+    "bed_bound",
+    "dialysis",
+    "oxygen",
+];
 
 /// The relations a helper may have.
 pub const RELATIONS: [&str; 4] = ["family", "neighbour", "volunteer", "other"];
@@ -186,13 +192,19 @@ fn helpers_of(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, Vec<HelperRo
 }
 
 fn helper(c: &mut dyn Conn, id: i64) -> Result<Option<HelperRow>> {
-    Ok(c.query_opt(&format!("{HELPER} WHERE id = $1"), params![id])?
-        .map(|r| helper_row(&r)))
+    Ok(
+        c.query_opt(&format!("{HELPER} WHERE id = $1"), params![id])?
+            .map(|r| helper_row(&r)),
+    )
 }
 
 /// The persons on the roster under `path` (a building, or a caller's place) now: (person,
 /// unit, place path).
-fn on_roster(c: &mut dyn Conn, street_id: i64, paths: &[String]) -> Result<Vec<(i64, Option<i64>, i64)>> {
+fn on_roster(
+    c: &mut dyn Conn,
+    street_id: i64,
+    paths: &[String],
+) -> Result<Vec<(i64, Option<i64>, i64)>> {
     let tags: Vec<String> = ROSTER_TAGS.iter().map(|t| t.to_string()).collect();
     Ok(
         crate::registry::residents::reached(c, street_id, paths, &tags, &[])?
@@ -216,10 +228,15 @@ fn building_in(
     paths: &[String],
     id: i64,
 ) -> Result<Option<(i64, String, String)>> {
-    Ok(super::store::place(c, id)?.and_then(|(street, kind, name, path)| {
-        (kind == "building" && Scope::covers(paths, &path))
-            .then_some((street.unwrap_or_default(), name, path))
-    }))
+    Ok(
+        super::store::place(c, id)?.and_then(|(street, kind, name, path)| {
+            (kind == "building" && Scope::covers(paths, &path)).then_some((
+                street.unwrap_or_default(),
+                name,
+                path,
+            ))
+        }),
+    )
 }
 
 /// A building's sheet: masked (on screen) or whole (printed).
@@ -246,7 +263,10 @@ fn sheet(
     let mut out: Vec<RosterPerson> = persons
         .iter()
         .map(|(id, unit, _)| {
-            let home = unit.and_then(|u| homes.get(&u)).cloned().unwrap_or_default();
+            let home = unit
+                .and_then(|u| homes.get(&u))
+                .cloned()
+                .unwrap_or_default();
             let name = names.get(id).cloned().unwrap_or_default();
             RosterPerson {
                 person_id: *id,

@@ -208,8 +208,10 @@ fn visit_row(r: &Row) -> VisitRow {
 }
 
 pub fn visit(c: &mut dyn Conn, id: i64) -> Result<Option<VisitRow>> {
-    Ok(c.query_opt(&format!("{VISIT} WHERE v.id = $1"), params![id])?
-        .map(|r| visit_row(&r)))
+    Ok(
+        c.query_opt(&format!("{VISIT} WHERE v.id = $1"), params![id])?
+            .map(|r| visit_row(&r)),
+    )
 }
 
 /// The persons a visit reached.
@@ -395,7 +397,9 @@ pub fn buildings_under(c: &mut dyn Conn, paths: &[String]) -> Result<Vec<(i64, S
     let mut p: Vec<Val> = Vec::new();
     let cond = crate::store::under_paths("path", paths, 1, &mut p);
     Ok(c.query(
-        &format!("SELECT id, name, path FROM places WHERE kind = 'building' AND {cond} ORDER BY path"),
+        &format!(
+            "SELECT id, name, path FROM places WHERE kind = 'building' AND {cond} ORDER BY path"
+        ),
         &p,
     )?
     .iter()

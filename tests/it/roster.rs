@@ -98,7 +98,13 @@ async fn the_roster_is_masked_printed_without_id_numbers_and_audited() {
     );
 
     // The sheet for a power cut: asked with a purpose, whole names and phones, no ID number.
-    let (s, e) = post(&app, &w, &format!("/api/v1/roster/buildings/{b}/print"), json!({"purpose": "because"})).await;
+    let (s, e) = post(
+        &app,
+        &w,
+        &format!("/api/v1/roster/buildings/{b}/print"),
+        json!({"purpose": "because"}),
+    )
+    .await;
     assert_eq!(s, 422, "{e}");
     let (s, e) = send(
         &app,
@@ -134,7 +140,11 @@ async fn the_roster_is_masked_printed_without_id_numbers_and_audited() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|p| p["helpers"].as_array().unwrap().iter().any(|h| !h["phone"].as_str().unwrap().contains('*'))),
+            .any(|p| p["helpers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| !h["phone"].as_str().unwrap().contains('*'))),
         "helpers' phones whole on the sheet"
     );
 
@@ -144,7 +154,11 @@ async fn the_roster_is_masked_printed_without_id_numbers_and_audited() {
     let csrf = support::extract_input(&ask, "csrf").expect("csrf");
     let r = br
         .post(app.url(&format!("/roster/buildings/{b}/print")))
-        .form(&[("csrf", csrf.as_str()), ("purpose", "emergency"), ("note", "")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("purpose", "emergency"),
+            ("note", ""),
+        ])
         .send()
         .await
         .unwrap();
@@ -174,11 +188,22 @@ async fn the_roster_is_masked_printed_without_id_numbers_and_audited() {
             .await
             .unwrap()
     };
-    assert_eq!(get(&app, &w, &format!("/api/v1/roster/buildings/{outside}")).await.0, 404);
+    assert_eq!(
+        get(&app, &w, &format!("/api/v1/roster/buildings/{outside}"))
+            .await
+            .0,
+        404
+    );
     for who in ["bumen", "jumin", "wuye"] {
         let t = app.token(who).await;
         assert_eq!(get(&app, &t, "/api/v1/roster").await.0, 403, "{who}");
-        assert_eq!(get(&app, &t, &format!("/api/v1/roster/buildings/{b}")).await.0, 403, "{who}");
+        assert_eq!(
+            get(&app, &t, &format!("/api/v1/roster/buildings/{b}"))
+                .await
+                .0,
+            403,
+            "{who}"
+        );
     }
     app.stop().await;
 }
@@ -214,8 +239,19 @@ async fn helpers_are_added_revealed_with_a_purpose_and_the_roster_follows_tags()
     let (_, sheet) = get(&app, &w, &format!("/api/v1/roster/buildings/{building}")).await;
     assert!(!on(&sheet));
     // Not on the roster: no helper for her.
-    let helper = json!({"name": "王建国", "relation": "family", "phone": "13912345678", "reach": "儿子"});
-    assert_eq!(post(&app, &w, &format!("/api/v1/roster/persons/{person}/helpers"), helper.clone()).await.0, 404);
+    let helper =
+        json!({"name": "王建国", "relation": "family", "phone": "13912345678", "reach": "儿子"});
+    assert_eq!(
+        post(
+            &app,
+            &w,
+            &format!("/api/v1/roster/persons/{person}/helpers"),
+            helper.clone()
+        )
+        .await
+        .0,
+        404
+    );
 
     // The registry gives her a tag: she is on it at once, with the tag's name as her need.
     let (s, v) = post(
@@ -239,9 +275,21 @@ async fn helpers_are_added_revealed_with_a_purpose_and_the_roster_follows_tags()
 
     // Helpers: bad input in both languages, then one added, shown masked.
     for (body, zh, en) in [
-        (json!({"name": "王建国", "relation": "family", "phone": "12345"}), "电话号码不正确", "phone number is not valid"),
-        (json!({"name": "", "relation": "family", "phone": "13912345678"}), "帮扶人姓名", "helper's name"),
-        (json!({"name": "王建国", "relation": "boss", "phone": "13912345678"}), "家属、邻居", "family, neighbour"),
+        (
+            json!({"name": "王建国", "relation": "family", "phone": "12345"}),
+            "电话号码不正确",
+            "phone number is not valid",
+        ),
+        (
+            json!({"name": "", "relation": "family", "phone": "13912345678"}),
+            "帮扶人姓名",
+            "helper's name",
+        ),
+        (
+            json!({"name": "王建国", "relation": "boss", "phone": "13912345678"}),
+            "家属、邻居",
+            "family, neighbour",
+        ),
     ] {
         let path = format!("/api/v1/roster/persons/{person}/helpers");
         let (s, e) = send(&app, &w, "POST", &path, Some(body.clone()), "zh-CN").await;
@@ -250,12 +298,24 @@ async fn helpers_are_added_revealed_with_a_purpose_and_the_roster_follows_tags()
         let (_, e) = send(&app, &w, "POST", &path, Some(body), "en").await;
         assert!(message(&e).contains(en), "{e}");
     }
-    let (s, v) = post(&app, &w, &format!("/api/v1/roster/persons/{person}/helpers"), helper).await;
+    let (s, v) = post(
+        &app,
+        &w,
+        &format!("/api/v1/roster/persons/{person}/helpers"),
+        helper,
+    )
+    .await;
     assert_eq!(s, 201, "{v}");
     let hid = v["id"].as_i64().unwrap();
     let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "change");
-    assert!(e["subjects"].as_array().unwrap().iter().any(|s| *s == format!("person:{person}")));
+    assert!(
+        e["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| *s == format!("person:{person}"))
+    );
     let (_, sheet) = get(&app, &w, &format!("/api/v1/roster/buildings/{building}")).await;
     let me = sheet["persons"]
         .as_array()
@@ -272,17 +332,38 @@ async fn helpers_are_added_revealed_with_a_purpose_and_the_roster_follows_tags()
     let path = format!("/api/v1/roster/helpers/{hid}/reveal");
     let (s, e) = post(&app, &w, &path, json!({"purpose": "other"})).await;
     assert_eq!(s, 422, "{e}");
-    let (s, r) = post(&app, &w, &path, json!({"purpose": "emergency", "note": "停电联系家属"})).await;
+    let (s, r) = post(
+        &app,
+        &w,
+        &path,
+        json!({"purpose": "emergency", "note": "停电联系家属"}),
+    )
+    .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["phone"], "13912345678");
     assert_eq!(r["name"], "王建国");
     let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "reveal");
-    assert!(e["subjects"].as_array().unwrap().iter().any(|s| *s == format!("person:{person}")));
-    assert!(!e.to_string().contains("13912345678"), "the phone is not in the log");
+    assert!(
+        e["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| *s == format!("person:{person}"))
+    );
+    assert!(
+        !e.to_string().contains("13912345678"),
+        "the phone is not in the log"
+    );
     for who in ["bumen", "jumin"] {
         let t = app.token(who).await;
-        assert_eq!(post(&app, &t, &path, json!({"purpose": "emergency"})).await.0, 403, "{who}");
+        assert_eq!(
+            post(&app, &t, &path, json!({"purpose": "emergency"}))
+                .await
+                .0,
+            403,
+            "{who}"
+        );
     }
 
     // The tag ends: she is off the roster (her helper stays for when she returns).
@@ -298,7 +379,27 @@ async fn helpers_are_added_revealed_with_a_purpose_and_the_roster_follows_tags()
     assert!(!on(&sheet), "off the roster once the tag ended");
 
     // Removing a helper: in scope only.
-    assert_eq!(post(&app, &w, &format!("/api/v1/roster/helpers/{hid}/remove"), json!({})).await.0, 200);
-    assert_eq!(post(&app, &w, &format!("/api/v1/roster/helpers/{hid}/remove"), json!({})).await.0, 404);
+    assert_eq!(
+        post(
+            &app,
+            &w,
+            &format!("/api/v1/roster/helpers/{hid}/remove"),
+            json!({})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        post(
+            &app,
+            &w,
+            &format!("/api/v1/roster/helpers/{hid}/remove"),
+            json!({})
+        )
+        .await
+        .0,
+        404
+    );
     app.stop().await;
 }

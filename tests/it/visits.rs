@@ -141,8 +141,16 @@ async fn a_visit_is_recorded_in_scope_read_with_its_notes_and_audited() {
     assert_eq!(get(&app, &sg, &format!("/api/v1/visits/{id}")).await.0, 200);
     for who in ["bumen", "jumin", "zhiyuan"] {
         let t = app.token(who).await;
-        assert_eq!(get(&app, &t, &format!("/api/v1/visits/{id}")).await.0, 403, "{who}");
-        assert_eq!(post(&app, &t, "/api/v1/visits", visit(person)).await.0, 403, "{who}");
+        assert_eq!(
+            get(&app, &t, &format!("/api/v1/visits/{id}")).await.0,
+            403,
+            "{who}"
+        );
+        assert_eq!(
+            post(&app, &t, "/api/v1/visits", visit(person)).await.0,
+            403,
+            "{who}"
+        );
         assert_eq!(get(&app, &t, "/api/v1/visits/due").await.0, 403, "{who}");
     }
 
@@ -158,7 +166,10 @@ async fn a_visit_is_recorded_in_scope_read_with_its_notes_and_audited() {
     assert_eq!(s, 404, "{v}");
     let e = app.last_audit_entry().await;
     assert_eq!(e["action"], "denied");
-    assert!(subjects(&e).contains(&format!("household:{outside}")), "{e}");
+    assert!(
+        subjects(&e).contains(&format!("household:{outside}")),
+        "{e}"
+    );
     let n: i64 = app.query_i64("SELECT COUNT(*) FROM visits").await;
     assert!(n > 0);
 
@@ -187,7 +198,8 @@ async fn a_visit_is_recorded_in_scope_read_with_its_notes_and_audited() {
         .db
         .read(|c| {
             c.query_one(
-                "SELECT code FROM case_categories WHERE active = 1 ORDER BY id LIMIT 1",
+                "SELECT code FROM case_categories WHERE active = 1 AND fields = '[]' AND street_id = \
+                 (SELECT street_id FROM users WHERE username = 'wangge') ORDER BY id LIMIT 1",
                 &[],
             )
         })
@@ -208,7 +220,13 @@ async fn a_visit_is_recorded_in_scope_read_with_its_notes_and_audited() {
     assert!(d["case_id"].as_i64().is_some(), "{d}");
     assert_eq!(d["referral"], "转介物业维修");
     let e = app.last_audit_entry().await;
-    assert_eq!(subjects(&e).len() as i64, members, "{e}");
+    let s = subjects(&e);
+    assert!(s.contains(&format!("household:{h}")), "{e}");
+    assert_eq!(
+        s.iter().filter(|x| x.starts_with("person:")).count() as i64,
+        members,
+        "every member: {e}"
+    );
     app.stop().await;
 }
 
@@ -256,7 +274,10 @@ async fn the_due_list_counts_months_by_the_calendar_and_follows_the_current_grid
         rows.len() as i64,
         l["overdue"].as_i64().unwrap() + l["due"].as_i64().unwrap()
     );
-    assert!(l["overdue"].as_i64().unwrap() > 0, "the demo has overdue visits: {l}");
+    assert!(
+        l["overdue"].as_i64().unwrap() > 0,
+        "the demo has overdue visits: {l}"
+    );
     let keys: Vec<(String, i64)> = rows
         .iter()
         .map(|r| {
@@ -279,7 +300,15 @@ async fn the_due_list_counts_months_by_the_calendar_and_follows_the_current_grid
     }
     assert_eq!(app.last_audit_entry().await["action"], "list");
     // A bad date is refused in both languages.
-    let (s, e) = send(&app, &w, "GET", "/api/v1/visits/due?on=31/01/2026", None, "zh-CN").await;
+    let (s, e) = send(
+        &app,
+        &w,
+        "GET",
+        "/api/v1/visits/due?on=31/01/2026",
+        None,
+        "zh-CN",
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&e).contains("YYYY-MM-DD"), "{e}");
     let (_, e) = send(&app, &w, "GET", "/api/v1/visits/due?on=x", None, "en").await;
@@ -389,30 +418,97 @@ async fn plans_and_visits_refuse_bad_input_in_both_languages() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|p| p["tag"] == "elderly_alone" && p["every_months"] == 1 && p["tag_name"] == "独居老人"),
+            .any(|p| p["tag"] == "elderly_alone"
+                && p["every_months"] == 1
+                && p["tag_name"] == "独居老人"),
         "{plans}"
     );
     // Only a street administrator writes plans.
     let new = json!({"tag": "low_income", "every_months": 6});
-    assert_eq!(post(&app, &w, "/api/v1/visit-plans", new.clone()).await.0, 403);
+    assert_eq!(
+        post(&app, &w, "/api/v1/visit-plans", new.clone()).await.0,
+        403
+    );
     let (s, v) = post(&app, &a, "/api/v1/visit-plans", new.clone()).await;
     assert_eq!(s, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
     for (body, zh, en) in [
-        (json!({"tag": "no_such", "every_months": 1}), "没有这个标签", "no such tag"),
-        (json!({"tag": "volunteer", "every_months": 0}), "1 到 12", "1 to 12"),
-        (json!({"tag": "low_income", "every_months": 6}), "已经有", "already has"),
-        (json!({"tag": "volunteer", "every_months": 2, "soon_days": 40}), "0 到 31", "0 to 31"),
+        (
+            json!({"tag": "no_such", "every_months": 1}),
+            "没有这个标签",
+            "no such tag",
+        ),
+        (
+            json!({"tag": "volunteer", "every_months": 0}),
+            "1 到 12",
+            "1 to 12",
+        ),
+        (
+            json!({"tag": "low_income", "every_months": 6}),
+            "已经有",
+            "already has",
+        ),
+        (
+            json!({"tag": "volunteer", "every_months": 2, "soon_days": 40}),
+            "0 到 31",
+            "0 to 31",
+        ),
     ] {
-        let (s, e) = send(&app, &a, "POST", "/api/v1/visit-plans", Some(body.clone()), "zh-CN").await;
+        let (s, e) = send(
+            &app,
+            &a,
+            "POST",
+            "/api/v1/visit-plans",
+            Some(body.clone()),
+            "zh-CN",
+        )
+        .await;
         assert_eq!(s, 422, "{body} {e}");
         assert!(message(&e).contains(zh), "{body}: {e}");
-        let (_, e) = send(&app, &a, "POST", "/api/v1/visit-plans", Some(body.clone()), "en").await;
+        let (_, e) = send(
+            &app,
+            &a,
+            "POST",
+            "/api/v1/visit-plans",
+            Some(body.clone()),
+            "en",
+        )
+        .await;
         assert!(message(&e).contains(en), "{body}: {e}");
     }
-    assert_eq!(post(&app, &w, &format!("/api/v1/visit-plans/{id}/end"), json!({})).await.0, 403);
-    assert_eq!(post(&app, &a, &format!("/api/v1/visit-plans/{id}/end"), json!({})).await.0, 200);
-    assert_eq!(post(&app, &a, &format!("/api/v1/visit-plans/{id}/end"), json!({})).await.0, 409);
+    assert_eq!(
+        post(
+            &app,
+            &w,
+            &format!("/api/v1/visit-plans/{id}/end"),
+            json!({})
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        post(
+            &app,
+            &a,
+            &format!("/api/v1/visit-plans/{id}/end"),
+            json!({})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        post(
+            &app,
+            &a,
+            &format!("/api/v1/visit-plans/{id}/end"),
+            json!({})
+        )
+        .await
+        .0,
+        409
+    );
 
     let grid = support::place_of(&app, "wangge").await;
     let person = unvisited(&app, grid, "elderly_alone").await;
@@ -423,16 +519,52 @@ async fn plans_and_visits_refuse_bad_input_in_both_languages() {
         b
     };
     for (body, zh, en) in [
-        (with("how", json!("fax")), "上门、电话或在外遇见", "at the door, by phone"),
-        (with("household_id", json!(1)), "二选一", "one person or one household"),
-        (with("health", json!("great")), "好、一般或差", "good, fair or poor"),
-        (with("needs", json!(["money"])), "需求不在", "not one of the choices"),
-        (with("next_on", json!("2020-01-01")), "下次走访", "next visit"),
-        (with("visited_at", json!(4_102_444_800_000i64)), "不能晚于现在", "cannot be later"),
-        (with("case_category", json!("x")), "案件描述", "Describe the case"),
+        (
+            with("how", json!("fax")),
+            "上门、电话或在外遇见",
+            "at the door, by phone",
+        ),
+        (
+            with("household_id", json!(1)),
+            "二选一",
+            "one person or one household",
+        ),
+        (
+            with("health", json!("great")),
+            "好、一般或差",
+            "good, fair or poor",
+        ),
+        (
+            with("needs", json!(["money"])),
+            "需求不在",
+            "not one of the choices",
+        ),
+        (
+            with("next_on", json!("2020-01-01")),
+            "下次走访",
+            "next visit",
+        ),
+        (
+            with("visited_at", json!(4_102_444_800_000i64)),
+            "不能晚于现在",
+            "cannot be later",
+        ),
+        (
+            with("case_category", json!("x")),
+            "案件描述",
+            "Describe the case",
+        ),
         (with("notes", json!("a\u{202E}b")), "", ""),
     ] {
-        let (s, e) = send(&app, &w, "POST", "/api/v1/visits", Some(body.clone()), "zh-CN").await;
+        let (s, e) = send(
+            &app,
+            &w,
+            "POST",
+            "/api/v1/visits",
+            Some(body.clone()),
+            "zh-CN",
+        )
+        .await;
         assert_eq!(s, 422, "{body} {e}");
         assert!(message(&e).contains(zh), "{body}: {e}");
         let (_, e) = send(&app, &w, "POST", "/api/v1/visits", Some(body.clone()), "en").await;
@@ -464,6 +596,9 @@ async fn plans_and_visits_refuse_bad_input_in_both_languages() {
         .unwrap();
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
-    assert!(html.contains("visit-error") && html.contains("门口聊了几句"), "{html}");
+    assert!(
+        html.contains("visit-error") && html.contains("门口聊了几句"),
+        "{html}"
+    );
     app.stop().await;
 }

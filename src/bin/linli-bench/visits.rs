@@ -228,7 +228,10 @@ pub fn run(args: VisitsArgs) -> Result<std::process::ExitCode> {
         };
         let mut lines = Vec::new();
         for (name, who) in [
-            (format!("a grid's due list ({in_grid} under plans)"), &wangge.bearer),
+            (
+                format!("a grid's due list ({in_grid} under plans)"),
+                &wangge.bearer,
+            ),
             ("a community's due list".to_string(), &shegong.bearer),
         ] {
             let o = run_scenario(
