@@ -258,7 +258,11 @@ pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<Vis
             let Some(v) = store::visit(c, id)? else {
                 return Ok(None);
             };
-            let persons = store::visit_persons(c, id)?;
+            let mut persons: Vec<String> = store::visit_persons(c, id)?
+                .into_iter()
+                .map(audit::person)
+                .collect();
+            persons.extend(v.household_id.map(audit::household));
             let inside = Scope::covers(&paths, &v.place_path);
             let street = v.street_id;
             let (mut shown, _) = decorate(c, vec![v], true)?;
@@ -268,7 +272,7 @@ pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<Vis
     let Some((visit, persons, inside, street_id)) = found else {
         return Err(AppError::not_found());
     };
-    let subjects: Vec<String> = persons.into_iter().map(audit::person).collect();
+    let subjects = persons;
     if !inside {
         denied(state, caller, subjects).await?;
         return Err(AppError::not_found());

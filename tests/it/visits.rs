@@ -216,17 +216,22 @@ async fn a_visit_is_recorded_in_scope_read_with_its_notes_and_audited() {
     )
     .await;
     assert_eq!(s, 201, "{v}");
-    let (_, d) = get(&app, &w, &format!("/api/v1/visits/{}", v["id"])).await;
-    assert!(d["case_id"].as_i64().is_some(), "{d}");
-    assert_eq!(d["referral"], "转介物业维修");
-    let e = app.last_audit_entry().await;
-    let s = subjects(&e);
-    assert!(s.contains(&format!("household:{h}")), "{e}");
-    assert_eq!(
-        s.iter().filter(|x| x.starts_with("person:")).count() as i64,
-        members,
-        "every member: {e}"
-    );
+    for action in ["change", "read"] {
+        if action == "read" {
+            let (_, d) = get(&app, &w, &format!("/api/v1/visits/{}", v["id"])).await;
+            assert!(d["case_id"].as_i64().is_some(), "{d}");
+            assert_eq!(d["referral"], "转介物业维修");
+        }
+        let e = app.last_audit_entry().await;
+        assert_eq!(e["action"], action);
+        let s = subjects(&e);
+        assert!(s.contains(&format!("household:{h}")), "{e}");
+        assert_eq!(
+            s.iter().filter(|x| x.starts_with("person:")).count() as i64,
+            members,
+            "every member: {e}"
+        );
+    }
     app.stop().await;
 }
 
