@@ -10,7 +10,7 @@ use super::model::Checked;
 use super::store;
 use crate::org::users;
 use crate::params;
-use crate::registry::records::{Actor, NewPersonTag, NewTag};
+use crate::registry::records::{Actor, NewTag};
 use crate::store::keys::FieldKeys;
 use crate::store::{Conn, Result};
 
@@ -165,27 +165,9 @@ pub fn seed(c: &mut dyn Conn, keys: &FieldKeys, now: i64) -> Result<()> {
             now,
         )?;
     }
-    // The roster's own tags for a few of the grid's elderly, and helpers for several.
-    let scope = crate::org::Scope {
-        registry: paths.clone(),
-        ..crate::org::Scope::default()
-    };
+    // Helpers for several of the grid's elderly on the roster (the roster's own tags are
+    // defined above, for workers to give as they learn of them).
     for (i, r) in alone.iter().take(6).enumerate() {
-        let tag = ["bed_bound", "dialysis", "oxygen"][i % 3];
-        if i % 2 == 0 {
-            let _ = crate::registry::records::add_person_tag(
-                c,
-                &scope,
-                r.person_id,
-                &NewPersonTag {
-                    tag: tag.into(),
-                    valid_from: None,
-                    valid_to: None,
-                    source: Some("社区走访".into()),
-                },
-                who,
-            )?;
-        }
         let (hname, relation, phone, reach) = HELPERS[i % HELPERS.len()];
         let ph = crate::registry::idnum::Phone::parse(phone).expect("demo phone");
         c.exec(

@@ -153,6 +153,7 @@ pub(crate) struct NewPage {
     household: Option<i64>,
     error: Option<String>,
     typed: Vec<(String, String)>,
+    categories: Vec<(String, String)>,
 }
 
 impl NewPage {
@@ -187,16 +188,18 @@ pub(crate) struct NewQuery {
 }
 
 pub(crate) async fn new_page(
+    State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
-    service::keeper(&caller)?;
+    let categories = service::case_categories(&state, &caller).await?;
     Ok(render(&NewPage {
         l: Layout::new(Some(&caller)),
         person: q.person,
         household: q.household,
         error: None,
         typed: Vec::new(),
+        categories,
     }))
 }
 
@@ -256,6 +259,7 @@ pub(crate) async fn new_submit(
         Ok(id) => Ok(Redirect::to(&format!("/visits/{id}?done=recorded")).into_response()),
         Err(e) if e.status.as_u16() == 422 => {
             let error = Some(e.message(ctx().lang));
+            let categories = service::case_categories(&state, &caller).await?;
             Ok((
                 e.status,
                 render(&NewPage {
@@ -264,6 +268,7 @@ pub(crate) async fn new_submit(
                     household: v.household_id,
                     error,
                     typed: f,
+                    categories,
                 }),
             )
                 .into_response())

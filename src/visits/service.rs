@@ -713,6 +713,27 @@ pub async fn set_settings(state: &AppState, caller: &Caller, notes: bool) -> App
     Ok(())
 }
 
+/// The case categories a visit may open a case in, as (code, name in the reader's language):
+/// the street's active ones that ask no required question (the visit's form does not ask them).
+pub async fn case_categories(
+    state: &AppState,
+    caller: &Caller,
+) -> AppResult<Vec<(String, String)>> {
+    keeper(caller)?;
+    let street_id = street(caller)?;
+    let en = crate::kernel::ctx().lang == Lang::En;
+    Ok(state
+        .db
+        .read(move |c| {
+            Ok(crate::cases::categories(c, street_id)?
+                .into_iter()
+                .filter(|k| k.active && !k.fields.iter().any(|f| f.required))
+                .map(|k| (k.code, if en { k.name_en } else { k.name_zh }))
+                .collect())
+        })
+        .await?)
+}
+
 /// The checked form, for pages that echo it back.
 pub fn check(v: &NewVisit) -> AppResult<Checked> {
     v.check(now_ms())
