@@ -86,70 +86,68 @@ pub async fn record(state: &AppState, caller: &Caller, v: &NewVisit) -> AppResul
     let c2 = checked.clone();
     let out = state
         .db
-        .write_tx(
-            move |c| -> AppResult<Result<(i64, i64, Vec<i64>), Vec<String>>> {
-                let checked = c2;
-                // Who the visit reaches, where they live, and whether that is the caller's.
-                let (street_id, unit_id, path, persons) = if let Some(pid) = checked.person_id {
-                    let Some(r) = crate::registry::residents::resident(c, pid)? else {
-                        return Ok(Err(Vec::new()));
-                    };
-                    if r.residence == "left" || !Scope::covers(&paths, &r.place_path) {
-                        return Ok(Err(vec![audit::person(pid)]));
-                    }
-                    (r.street_id, r.unit_id, r.place_path, vec![pid])
-                } else {
-                    let hid = checked.household_id.unwrap_or_default();
-                    let Some(h) = crate::registry::residents::household(c, hid)? else {
-                        return Ok(Err(Vec::new()));
-                    };
-                    if !Scope::covers(&paths, &h.unit_path) {
-                        return Ok(Err(vec![audit::household(hid)]));
-                    }
-                    let members: Vec<i64> = crate::registry::residents::members(c, hid)?
-                        .iter()
-                        .map(|m| m.id)
-                        .collect();
-                    if members.is_empty() {
-                        return Err(AppError::invalid("visits.err_household_empty"));
-                    }
-                    (h.street_id, Some(h.unit_id), h.unit_path, members)
+        .write_tx(move |c| -> AppResult<Reached> {
+            let checked = c2;
+            // Who the visit reaches, where they live, and whether that is the caller's.
+            let (street_id, unit_id, path, persons) = if let Some(pid) = checked.person_id {
+                let Some(r) = crate::registry::residents::resident(c, pid)? else {
+                    return Ok(Err(Vec::new()));
                 };
-                let case_id = match &checked.case {
-                    Some((category, description)) => {
-                        let place =
-                            unit_id.ok_or_else(|| AppError::invalid("visits.err_case_place"))?;
-                        let id = crate::cases::create(
-                            c,
-                            street_id,
-                            crate::cases::Channel::Patrol,
-                            &crate::cases::NewCase {
-                                category: category.clone(),
-                                description: description.clone(),
-                                place_id: Some(place),
-                                reporter_id: Some(reporter),
-                                reporter_name: visitor.1.clone(),
-                                ..crate::cases::NewCase::default()
-                            },
-                            now,
-                        )?;
-                        Some(id.0)
-                    }
-                    None => None,
+                if r.residence == "left" || !Scope::covers(&paths, &r.place_path) {
+                    return Ok(Err(vec![audit::person(pid)]));
+                }
+                (r.street_id, r.unit_id, r.place_path, vec![pid])
+            } else {
+                let hid = checked.household_id.unwrap_or_default();
+                let Some(h) = crate::registry::residents::household(c, hid)? else {
+                    return Ok(Err(Vec::new()));
                 };
-                let id = store::insert_visit(
-                    c,
-                    street_id,
-                    &checked,
-                    &path,
-                    (visitor.0, &visitor.1),
-                    &persons,
-                    case_id,
-                    now,
-                )?;
-                Ok(Ok((id, street_id, persons)))
-            },
-        )
+                if !Scope::covers(&paths, &h.unit_path) {
+                    return Ok(Err(vec![audit::household(hid)]));
+                }
+                let members: Vec<i64> = crate::registry::residents::members(c, hid)?
+                    .iter()
+                    .map(|m| m.id)
+                    .collect();
+                if members.is_empty() {
+                    return Err(AppError::invalid("visits.err_household_empty"));
+                }
+                (h.street_id, Some(h.unit_id), h.unit_path, members)
+            };
+            let case_id = match &checked.case {
+                Some((category, description)) => {
+                    let place =
+                        unit_id.ok_or_else(|| AppError::invalid("visits.err_case_place"))?;
+                    let id = crate::cases::create(
+                        c,
+                        street_id,
+                        crate::cases::Channel::Patrol,
+                        &crate::cases::NewCase {
+                            category: category.clone(),
+                            description: description.clone(),
+                            place_id: Some(place),
+                            reporter_id: Some(reporter),
+                            reporter_name: visitor.1.clone(),
+                            ..crate::cases::NewCase::default()
+                        },
+                        now,
+                    )?;
+                    Some(id.0)
+                }
+                None => None,
+            };
+            let id = store::insert_visit(
+                c,
+                street_id,
+                &checked,
+                &path,
+                (visitor.0, &visitor.1),
+                &persons,
+                case_id,
+                now,
+            )?;
+            Ok(Ok((id, street_id, persons)))
+        })
         .await?;
     let (id, street_id, persons) = match out {
         Ok(x) => x,
@@ -369,6 +367,19 @@ struct Wanted {
     place_path: String,
 }
 
+/// A person listed: who, what her plans want, when she is due, where she stands, her last
+/// visit.
+type Listed<'a> = (
+    i64,
+    &'a Wanted,
+    NaiveDate,
+    Standing,
+    Option<&'a store::Last>,
+);
+
+/// What a visit reached: its id, its street and the persons; or the subjects of a refusal.
+type Reached = Result<(i64, i64, Vec<i64>), Vec<String>>;
+
 /// The due list, read without auditing (the home card's counts; `due` audits the rows).
 pub async fn due_unaudited(state: &AppState, caller: &Caller, ask: &DueAsk) -> AppResult<DueList> {
     let mut paths = keeper(caller)?.to_vec();
@@ -469,15 +480,7 @@ pub fn due_list(
     let last = store::last_of(c, &ids)?;
     let mut rows: Vec<(String, DueRow)> = Vec::new();
     let (mut overdue, mut due) = (0, 0);
-    let mut listed: Vec<(
-        i64,
-        Option<i64>,
-        String,
-        Vec<String>,
-        NaiveDate,
-        Standing,
-        Option<&store::Last>,
-    )> = Vec::new();
+    let mut listed: Vec<Listed> = Vec::new();
     for (id, w) in &wanted {
         let l = last.get(id);
         let last_on = l.and_then(|l| parse_day(&l.last_on));
@@ -490,15 +493,7 @@ pub fn due_list(
             Standing::Fine => {}
         }
         if s != Standing::Fine || all {
-            listed.push((
-                *id,
-                w.unit_id,
-                w.place_path.clone(),
-                w.tags.clone(),
-                d,
-                s,
-                l,
-            ));
+            listed.push((*id, w, d, s, l));
         }
     }
     let listed_ids: Vec<i64> = listed.iter().map(|l| l.0).collect();
@@ -507,17 +502,19 @@ pub fn due_list(
         .into_iter()
         .map(|(id, h, _)| (id, h))
         .collect();
-    let unit_ids: Vec<i64> = listed.iter().filter_map(|l| l.1).collect();
+    let unit_ids: Vec<i64> = listed.iter().filter_map(|l| l.1.unit_id).collect();
     let homes = store::homes(c, &unit_ids)?;
-    for (id, unit, path, tags, d, s, l) in listed {
-        let home = unit
+    for (id, w, d, s, l) in listed {
+        let (path, tags) = (&w.place_path, w.tags.clone());
+        let home = w
+            .unit_id
             .and_then(|u| homes.get(&u))
             .cloned()
             .unwrap_or_default();
         let key = format!(
             "{}|{:04}|{}|{}",
             if home.building_path.is_empty() {
-                &path
+                path
             } else {
                 &home.building_path
             },

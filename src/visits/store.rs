@@ -380,8 +380,11 @@ pub fn homes(c: &mut dyn Conn, unit_ids: &[i64]) -> Result<HashMap<i64, Home>> {
     Ok(out)
 }
 
+/// A place: its street, kind, name and path.
+pub type PlaceRow = (Option<i64>, String, String, String);
+
 /// A place's street, kind, name and path.
-pub fn place(c: &mut dyn Conn, id: i64) -> Result<Option<(Option<i64>, String, String, String)>> {
+pub fn place(c: &mut dyn Conn, id: i64) -> Result<Option<PlaceRow>> {
     Ok(c.query_opt(
         "SELECT street_id, kind, name, path FROM places WHERE id = $1",
         params![id],

@@ -176,8 +176,7 @@ async fn a_visit_is_recorded_in_scope_read_with_its_notes_and_audited() {
     // A visit to a whole household reaches every member, and can open a case.
     let (h, members) = {
         let g = grid.clone();
-        let r = app
-            .db
+        app.db
             .read(move |c| {
                 let h = c.query_i64(
                     "SELECT MIN(h.id) FROM households h WHERE h.place_path LIKE $1 \
@@ -191,8 +190,7 @@ async fn a_visit_is_recorded_in_scope_read_with_its_notes_and_audited() {
                 Ok((h, m))
             })
             .await
-            .unwrap();
-        r
+            .unwrap()
     };
     let cat = app
         .db
