@@ -25,5 +25,6 @@ pub mod state;
 pub mod store;
 pub mod supplies;
 pub mod sweeps;
+pub mod visits;
 pub mod votes;
 pub mod web;

@@ -22,5 +22,6 @@ pub fn areas() -> Vec<Area> {
         crate::eligibility::area(),
         crate::supplies::area(),
         crate::sweeps::area(),
+        crate::visits::area(),
     ]
 }

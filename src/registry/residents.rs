@@ -345,3 +345,39 @@ pub fn heads(
         households.iter().copied(),
     )
 }
+
+/// The tags each of these persons holds on `day` (`YYYY-MM-DD`), in code order (the visits
+/// and roster areas, issue 23, read who needs what live from the registry).
+pub fn tags_of(
+    c: &mut dyn Conn,
+    ids: &[i64],
+    day: &str,
+) -> Result<std::collections::HashMap<i64, Vec<String>>> {
+    let mut out: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut vals: Vec<Val> = vec![Val::Text(day.to_string())];
+        let marks: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                vals.push(Val::Int(*i));
+                format!("${}", vals.len())
+            })
+            .collect();
+        let rows = c.query(
+            &format!(
+                "SELECT person_id, tag FROM person_tags WHERE person_id IN ({}) \
+                 AND valid_from <= $1 AND (valid_to IS NULL OR valid_to >= $1) ORDER BY person_id, tag",
+                marks.join(", ")
+            ),
+            &vals,
+        )?;
+        for r in rows {
+            let list = out.entry(r.i64(0)).or_default();
+            let tag = r.str(1);
+            if !list.contains(&tag) {
+                list.push(tag);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -58,6 +58,7 @@ mod registry;
 mod sensing;
 mod setup;
 mod sweeps;
+mod visits;
 mod votes;
 
 use common::*;
@@ -117,6 +118,9 @@ enum BenchCommand {
     /// Messages out (issue 24): 10,000 queued messages delivered to a local SMTP server, and a
     /// care alert's first message leaving the outbox (p99).
     Reach(reach::ReachArgs),
+    /// Home visits (issue 23): a grid's due list at 16 clients against /healthz, and the
+    /// maintained latest-visit table against grouping every visit.
+    Visits(visits::VisitsArgs),
 }
 
 fn main() -> ExitCode {
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
         BenchCommand::Eligibility(args) => eligibility::run(args),
         BenchCommand::Sweeps(args) => sweeps::run(args),
         BenchCommand::Reach(args) => reach::run(args),
+        BenchCommand::Visits(args) => visits::run(args),
     };
     match res {
         Ok(code) => code,

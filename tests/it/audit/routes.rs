@@ -84,6 +84,40 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/reach/persons/{id}/contacts/{contact}",
     "/api/v1/reach/chains",
     "/api/v1/reach/taps/{token}",
+    // Home visits and the emergency roster (issue 23 parts 1 and 3): every read that names a
+    // person (a visit, a person's visits, the recent and due lists, a building's roster, the
+    // printed sheet, a helper's phone) writes an audit entry with the persons as subjects, and
+    // every change one under the person; tested in tests/it/visits.rs and tests/it/roster.rs.
+    // The roster's building list and the plans carry counts and tags only; /me/visits is the
+    // resident's own.
+    "/visits",
+    "/visits/new",
+    "/visits/plans",
+    "/visits/plans/{id}/end",
+    "/visits/settings",
+    "/visits/persons/{id}",
+    "/visits/{id}",
+    "/me/visits",
+    "/roster",
+    "/roster/buildings/{id}",
+    "/roster/buildings/{id}/print",
+    "/roster/persons/{id}/helpers",
+    "/roster/helpers/{id}/remove",
+    "/static/visits.css",
+    "/api/v1/visits",
+    "/api/v1/visits/due",
+    "/api/v1/visits/settings",
+    "/api/v1/visits/persons/{id}",
+    "/api/v1/visits/{id}",
+    "/api/v1/me/visits",
+    "/api/v1/visit-plans",
+    "/api/v1/visit-plans/{id}/end",
+    "/api/v1/roster",
+    "/api/v1/roster/buildings/{id}",
+    "/api/v1/roster/buildings/{id}/print",
+    "/api/v1/roster/persons/{id}/helpers",
+    "/api/v1/roster/helpers/{id}/remove",
+    "/api/v1/roster/helpers/{id}/reveal",
     // Notices (issue 22 part 1): a notice names its author (a worker) and its audience's places;
     // receipts are counts; the unread lists (above) name residents masked and are audited;
     // marking one told is audited under her (tests/it/notices.rs).

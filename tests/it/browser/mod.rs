@@ -27,6 +27,7 @@ mod sensing;
 mod setup;
 mod shell;
 mod sweeps;
+mod visits;
 mod votes;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
