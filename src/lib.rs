@@ -21,5 +21,6 @@ pub mod sensing;
 pub mod setup;
 pub mod state;
 pub mod store;
+pub mod surveys;
 pub mod votes;
 pub mod web;

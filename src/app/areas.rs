@@ -18,5 +18,6 @@ pub fn areas() -> Vec<Area> {
         crate::notices::area(),
         crate::votes::area(),
         crate::deliberation::area(),
+        crate::surveys::area(),
     ]
 }

@@ -125,6 +125,7 @@ pub fn build(
                 crate::votes::demo::seed(c, person, worker, now_ms())?;
             }
             crate::deliberation::demo::seed(c, now_ms())?;
+            crate::surveys::demo::seed(c, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

@@ -17,6 +17,7 @@ mod join;
 mod keyset;
 mod map;
 mod notices;
+mod surveys;
 mod pages_walk;
 mod population;
 mod privacy;
