@@ -827,8 +827,8 @@ impl ResultsPage {
     fn state(&self) -> &'static str {
         state_label(&self.l.t, &self.s)
     }
-    fn answers_n(&self, n: i64) -> String {
-        self.l.t.fill("surveys.answers_n", &[("n", &n)])
+    fn answers_n(&self, n: &i64) -> String {
+        self.l.t.fill("surveys.answers_n", &[("n", n)])
     }
     fn average(&self, a: &f64) -> String {
         self.l.t.fill("surveys.average_is", &[("avg", &format!("{a:.2}"))])

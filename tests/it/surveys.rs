@@ -140,9 +140,10 @@ async fn a_survey_reaches_its_audience_and_takes_one_answer_per_account() {
     assert!(page.contains("实名问卷"), "the form says it is not anonymous");
 
     // Two submissions at once: exactly one counts, the other is refused with a reason.
+    let answers = format!("/api/v1/surveys/{id}/answers");
     let (a, b) = tokio::join!(
-        post(&app, &jumin, &format!("/api/v1/surveys/{id}/answers"), sheet(0, &[0, 2], 4, "希望晚上开会")),
-        post(&app, &jumin, &format!("/api/v1/surveys/{id}/answers"), sheet(1, &[1], 2, "")),
+        post(&app, &jumin, &answers, sheet(0, &[0, 2], 4, "希望晚上开会")),
+        post(&app, &jumin, &answers, sheet(1, &[1], 2, "")),
     );
     let mut codes = [a.0, b.0];
     codes.sort();
@@ -343,9 +344,11 @@ async fn outside_the_audience_or_the_scope_a_survey_does_not_exist() {
         let (s, _) = post(&app, t, &format!("/api/v1/surveys/{id}/close"), json!({})).await;
         assert_eq!(s, 404);
     }
-    // A grid worker names a place outside her grid: refused.
-    let (s, e) = post(&app, &wangge, "/api/v1/surveys", survey("x", &[building], false)).await;
+    // A grid worker names a place outside her grid (her whole community): refused, in words.
+    let community = place_id(&app, community_path).await;
+    let (s, e) = post(&app, &wangge, "/api/v1/surveys", survey("x", &[community], false)).await;
     assert_eq!(s, 422, "{e}");
+    assert!(!message(&e).is_empty());
     app.stop().await;
 }
 

@@ -26,6 +26,7 @@ mod notices;
 mod sensing;
 mod setup;
 mod shell;
+mod surveys;
 mod votes;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
