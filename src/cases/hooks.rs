@@ -77,8 +77,12 @@ pub struct OutsideRating {
 
 /// What the figures ask another area for: the street, the period's start (unix ms; none: all
 /// time) and the places the viewer reads (none: every place).
-pub type Ratings =
-    fn(&mut dyn Conn, i64, Option<i64>, Option<&[String]>) -> Result<Vec<OutsideRating>, StoreError>;
+pub type Ratings = fn(
+    &mut dyn Conn,
+    i64,
+    Option<i64>,
+    Option<&[String]>,
+) -> Result<Vec<OutsideRating>, StoreError>;
 
 static RATINGS: RwLock<Vec<Ratings>> = RwLock::new(Vec::new());
 

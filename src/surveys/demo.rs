@@ -31,7 +31,10 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
         return Ok(());
     };
     let Some(community) = c
-        .query_opt("SELECT id, name FROM places WHERE path = $1", params![place.path.clone()])?
+        .query_opt(
+            "SELECT id, name FROM places WHERE path = $1",
+            params![place.path.clone()],
+        )?
         .map(|r| (r.i64(0), r.str(1)))
     else {
         return Ok(());

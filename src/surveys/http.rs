@@ -290,7 +290,9 @@ pub(crate) async fn results(
     Signed(caller): Signed,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Results>> {
-    Ok(Json(service::results(&state, &caller, id, ctx().lang).await?))
+    Ok(Json(
+        service::results(&state, &caller, id, ctx().lang).await?,
+    ))
 }
 
 /// The results as an XLSX workbook in the reader's language (never cached; audited).

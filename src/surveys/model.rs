@@ -429,10 +429,14 @@ pub fn satisfaction_questions(t: crate::kernel::i18n::Tr) -> Vec<Question> {
         Question {
             kind: QuestionKind::Single,
             prompt: t.s("surveys.tpl_channel").to_string(),
-            options: ["surveys.tpl_ch_app", "surveys.tpl_ch_grid", "surveys.tpl_ch_phone"]
-                .iter()
-                .map(|k| t.s(k).to_string())
-                .collect(),
+            options: [
+                "surveys.tpl_ch_app",
+                "surveys.tpl_ch_grid",
+                "surveys.tpl_ch_phone",
+            ]
+            .iter()
+            .map(|k| t.s(k).to_string())
+            .collect(),
             required: false,
         },
         Question {

@@ -441,7 +441,15 @@ pub(crate) async fn new_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
 ) -> AppResult<Response> {
-    show_edit(&state, &caller, None, Typed::default(), None, StatusCode::OK).await
+    show_edit(
+        &state,
+        &caller,
+        None,
+        Typed::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub(crate) async fn new_submit(
@@ -831,7 +839,9 @@ impl ResultsPage {
         self.l.t.fill("surveys.answers_n", &[("n", n)])
     }
     fn average(&self, a: &f64) -> String {
-        self.l.t.fill("surveys.average_is", &[("avg", &format!("{a:.2}"))])
+        self.l
+            .t
+            .fill("surveys.average_is", &[("avg", &format!("{a:.2}"))])
     }
 }
 

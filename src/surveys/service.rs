@@ -19,8 +19,8 @@
 //! the persons named; an anonymous survey's results name nobody.
 
 use super::model::{
-    Answer, Draft, Kind, Question, QuestionKind, QuestionResult, Results, State, Survey,
-    TextAnswer, check_sheet,
+    Answer, Draft, Kind, QuestionKind, QuestionResult, Results, State, Survey, TextAnswer,
+    check_sheet,
 };
 use super::store::{self, NewSurvey, Recipient, Sheet, Whose};
 use crate::audit::{Action, NewEntry};
@@ -90,7 +90,12 @@ async fn managed(state: &AppState, caller: &Caller, id: i64) -> AppResult<Survey
     }
 }
 
-async fn audit_change(state: &AppState, caller: &Caller, street: i64, purpose: String) -> AppResult<()> {
+async fn audit_change(
+    state: &AppState,
+    caller: &Caller,
+    street: i64,
+    purpose: String,
+) -> AppResult<()> {
     let mut e = NewEntry::by(caller, Action::Change).purpose(purpose);
     e.street_id = Some(street);
     state.audit.record(e).await?;
@@ -179,7 +184,11 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, draft: Draft) ->
         .db
         .write_tx(move |c| -> AppResult<()> {
             let (r, _) = reach(c, &d.audience, &scope, home, author)?;
-            let place = r.paths.first().cloned().unwrap_or_else(|| author_path.clone());
+            let place = r
+                .paths
+                .first()
+                .cloned()
+                .unwrap_or_else(|| author_path.clone());
             let n = store::update(
                 c,
                 id,
@@ -207,7 +216,13 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, draft: Draft) ->
             Ok(())
         })
         .await?;
-    audit_change(state, caller, s.street_id, format!("surveys: edited survey {id}")).await?;
+    audit_change(
+        state,
+        caller,
+        s.street_id,
+        format!("surveys: edited survey {id}"),
+    )
+    .await?;
     get(state, id).await
 }
 
@@ -304,7 +319,13 @@ pub async fn close(state: &AppState, caller: &Caller, id: i64) -> AppResult<Surv
     if n == 0 {
         return Err(state_conflict("surveys.err_not_open"));
     }
-    audit_change(state, caller, s.street_id, format!("surveys: closed survey {id}")).await?;
+    audit_change(
+        state,
+        caller,
+        s.street_id,
+        format!("surveys: closed survey {id}"),
+    )
+    .await?;
     get(state, id).await
 }
 
@@ -356,7 +377,12 @@ pub async fn open(state: &AppState, caller: &Caller, id: i64) -> AppResult<Opene
 
 /// A recipient answers: once, while the survey is open, every answer within its question. A
 /// second answer (from this account or for this recipient) is refused with 409.
-pub async fn answer(state: &AppState, caller: &Caller, id: i64, answers: Vec<Answer>) -> AppResult<()> {
+pub async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    answers: Vec<Answer>,
+) -> AppResult<()> {
     let s = get(state, id).await?;
     let who = whose(caller);
     let me = caller.user_id;
@@ -400,8 +426,7 @@ pub async fn answer(state: &AppState, caller: &Caller, id: i64, answers: Vec<Ans
             if !s.is_open(now) {
                 return Err(state_conflict("surveys.err_closed"));
             }
-            if store::answered_by(c, id, me)? || store::recipient(c, id, w)?.is_some_and(|r| r.1)
-            {
+            if store::answered_by(c, id, me)? || store::recipient(c, id, w)?.is_some_and(|r| r.1) {
                 return Err(state_conflict("surveys.err_answered"));
             }
             store::answer(
@@ -632,7 +657,12 @@ pub async fn export(state: &AppState, caller: &Caller, id: i64, lang: Lang) -> A
     for q in &r.questions {
         let head = format!("{}. {}", q.question + 1, q.prompt);
         for c in &q.counts {
-            rows.push(vec![head.clone(), c.label.clone(), c.n.to_string(), String::new()]);
+            rows.push(vec![
+                head.clone(),
+                c.label.clone(),
+                c.n.to_string(),
+                String::new(),
+            ]);
         }
         if let Some(a) = q.average {
             rows.push(vec![
@@ -644,7 +674,12 @@ pub async fn export(state: &AppState, caller: &Caller, id: i64, lang: Lang) -> A
         }
         for x in &q.texts {
             persons.extend(x.person_id);
-            rows.push(vec![head.clone(), x.text.clone(), String::new(), x.by.clone()]);
+            rows.push(vec![
+                head.clone(),
+                x.text.clone(),
+                String::new(),
+                x.by.clone(),
+            ]);
         }
     }
     let bytes = crate::registry::export::xlsx(&rows, "survey")
@@ -668,40 +703,30 @@ pub fn satisfaction_ratings(
     since: Option<i64>,
     places: Option<&[String]>,
 ) -> Result<Vec<crate::cases::hooks::OutsideRating>, StoreError> {
-    let rows = store::satisfaction(c, street, since)?;
-    let rows: Vec<_> = rows
+    let rows: Vec<store::Satisfaction> = store::satisfaction(c, street, since)?
         .into_iter()
         .filter(|r| {
             places.is_none_or(|p| {
-                Scope::covers(p, &r.0) || p.iter().any(|x| Scope::covers(std::slice::from_ref(&r.0), x))
+                Scope::covers(p, &r.place_path)
+                    || p.iter()
+                        .any(|x| Scope::covers(std::slice::from_ref(&r.place_path), x))
             })
         })
         .collect();
-    let paths: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let paths: Vec<String> = rows.iter().map(|r| r.place_path.clone()).collect();
     let names = store::place_names(c, &paths)?;
     Ok(rows
         .into_iter()
-        .map(|(path, title, sum, n, id)| crate::cases::hooks::OutsideRating {
-            source: crate::kernel::i18n::both("surveys.source", &[("title", &title)]),
+        .map(|r| crate::cases::hooks::OutsideRating {
+            source: crate::kernel::i18n::both("surveys.source", &[("title", &r.title)]),
             place: names
                 .iter()
-                .find(|x| x.0 == path)
+                .find(|x| x.0 == r.place_path)
                 .map(|x| x.1.clone())
                 .unwrap_or_default(),
-            average: mean(sum, n),
-            ratings: n,
-            href: format!("/surveys/{id}/results"),
+            average: mean(r.sum, r.ratings),
+            ratings: r.ratings,
+            href: format!("/surveys/{}/results", r.id),
         })
         .collect())
-}
-
-/// The questions as a worker types them on the page, for an edit form: kept here so the page
-/// and the API read one shape.
-pub fn blank_question() -> Question {
-    Question {
-        kind: QuestionKind::Single,
-        prompt: String::new(),
-        options: Vec::new(),
-        required: false,
-    }
 }

@@ -288,11 +288,8 @@ pub fn answer(c: &mut dyn Conn, s: &Sheet<'_>) -> Result<i64> {
     // A random key: for an anonymous sheet, the order of rows must not follow the markers'.
     let mut id: i64 = rand::random::<i64>() & i64::MAX;
     while id == 0
-        || c.query_opt(
-            "SELECT 1 FROM survey_responses WHERE id = $1",
-            params![id],
-        )?
-        .is_some()
+        || c.query_opt("SELECT 1 FROM survey_responses WHERE id = $1", params![id])?
+            .is_some()
     {
         id = rand::random::<i64>() & i64::MAX;
     }
@@ -432,7 +429,7 @@ pub fn satisfaction(
     c: &mut dyn Conn,
     street_id: i64,
     since: Option<i64>,
-) -> Result<Vec<(String, String, i64, i64, i64)>> {
+) -> Result<Vec<Satisfaction>> {
     Ok(c.query(
         "SELECT s.place_path, s.title, CAST(COALESCE(SUM(a.value), 0) AS BIGINT), COUNT(a.value), s.id \
          FROM surveys s LEFT JOIN survey_answers a ON a.survey_id = s.id AND a.value IS NOT NULL \
@@ -442,8 +439,23 @@ pub fn satisfaction(
         params![street_id, since.unwrap_or(0)],
     )?
     .iter()
-    .map(|r| (r.str(0), r.str(1), r.i64(2), r.i64(3), r.i64(4)))
+    .map(|r| Satisfaction {
+        place_path: r.str(0),
+        title: r.str(1),
+        sum: r.i64(2),
+        ratings: r.i64(3),
+        id: r.i64(4),
+    })
     .collect())
+}
+
+/// A satisfaction survey's scale answers, summed.
+pub struct Satisfaction {
+    pub place_path: String,
+    pub title: String,
+    pub sum: i64,
+    pub ratings: i64,
+    pub id: i64,
 }
 
 /// The names of places by path (a satisfaction survey's community).

@@ -113,11 +113,20 @@ async fn a_survey_reaches_its_audience_and_takes_one_answer_per_account() {
     let jumin = app.token("jumin").await;
     let grid = place_id(&app, support::place_of(&app, "wangge").await).await;
 
-    let (s, v) = post(&app, &wangge, "/api/v1/surveys", survey("楼道改造意见", &[grid], false)).await;
+    let (s, v) = post(
+        &app,
+        &wangge,
+        "/api/v1/surveys",
+        survey("楼道改造意见", &[grid], false),
+    )
+    .await;
     assert_eq!(s, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
     assert_eq!(v["state"], "published");
-    assert!(v["recipients"].as_i64().unwrap() > 10, "frozen recipients: {v}");
+    assert!(
+        v["recipients"].as_i64().unwrap() > 10,
+        "frozen recipients: {v}"
+    );
     assert_eq!(v["answered"], 0);
 
     // The resident finds it, open and not answered, and sees it on her home page.
@@ -137,7 +146,10 @@ async fn a_survey_reaches_its_audience_and_takes_one_answer_per_account() {
     assert!(home.contains("楼道改造意见"));
     let page = app.page(&browser, &format!("/surveys/{id}")).await;
     assert!(page.contains("id=\"answer-form\""), "the answer form");
-    assert!(page.contains("实名问卷"), "the form says it is not anonymous");
+    assert!(
+        page.contains("实名问卷"),
+        "the form says it is not anonymous"
+    );
 
     // Two submissions at once: exactly one counts, the other is refused with a reason.
     let answers = format!("/api/v1/surveys/{id}/answers");
@@ -186,10 +198,19 @@ async fn a_survey_reaches_its_audience_and_takes_one_answer_per_account() {
     let texts = r["questions"][3]["texts"].as_array().unwrap();
     if winner == 0 {
         assert_eq!(texts.len(), 1);
-        assert!(texts[0]["by"].as_str().unwrap().contains('*'), "masked: {texts:?}");
+        assert!(
+            texts[0]["by"].as_str().unwrap().contains('*'),
+            "masked: {texts:?}"
+        );
         let e = app.last_audit_entry().await;
         assert_eq!(e["action"], "list", "{e}");
-        assert!(e["subjects"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().starts_with("person:")));
+        assert!(
+            e["subjects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s.as_str().unwrap().starts_with("person:"))
+        );
     }
     let (s, o) = get(&app, &jumin, &format!("/api/v1/surveys/{id}")).await;
     assert_eq!(s, 200);
@@ -204,24 +225,44 @@ async fn an_anonymous_survey_stores_no_account_and_its_results_count_the_answers
     let jumin = app.token("jumin").await;
     let community = place_id(&app, support::place_of(&app, "shegong").await).await;
 
-    let (s, v) = post(&app, &shegong, "/api/v1/surveys", survey("垃圾分类时间调整", &[community], true)).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        "/api/v1/surveys",
+        survey("垃圾分类时间调整", &[community], true),
+    )
+    .await;
     assert_eq!(s, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
     assert_eq!(v["anonymous"], true);
 
     let (browser, _) = app.login_page("jumin", support::PASSWORD).await;
     let page = app.page(&browser, &format!("/surveys/{id}")).await;
-    assert!(page.contains("id=\"survey-anonymous\""), "the form says it is anonymous");
+    assert!(
+        page.contains("id=\"survey-anonymous\""),
+        "the form says it is anonymous"
+    );
 
-    let (s, e) = post(&app, &jumin, &format!("/api/v1/surveys/{id}/answers"), sheet(1, &[0, 1], 5, "晚上八点前收")).await;
+    let (s, e) = post(
+        &app,
+        &jumin,
+        &format!("/api/v1/surveys/{id}/answers"),
+        sheet(1, &[0, 1], 5, "晚上八点前收"),
+    )
+    .await;
     assert_eq!(s, 204, "{e}");
     // Answers for other recipients, as paper sheets typed in would be: straight into the store.
-    let jumin_id = app.query_i64("SELECT id FROM users WHERE username = 'jumin'").await;
+    let jumin_id = app
+        .query_i64("SELECT id FROM users WHERE username = 'jumin'")
+        .await;
     let (stored_sheets, named, marker) = app
         .db
         .read(move |c| {
             Ok((
-                c.query_i64("SELECT COUNT(*) FROM survey_responses WHERE survey_id = $1", linli::params![id])?,
+                c.query_i64(
+                    "SELECT COUNT(*) FROM survey_responses WHERE survey_id = $1",
+                    linli::params![id],
+                )?,
                 c.query_i64(
                     "SELECT COUNT(*) FROM survey_responses WHERE survey_id = $1 AND \
                      (person_id IS NOT NULL OR user_id IS NOT NULL OR answered_at IS NOT NULL)",
@@ -236,7 +277,10 @@ async fn an_anonymous_survey_stores_no_account_and_its_results_count_the_answers
         .await
         .unwrap();
     assert_eq!(stored_sheets, 1);
-    assert_eq!(named, 0, "an anonymous sheet names no person, no account, no time");
+    assert_eq!(
+        named, 0,
+        "an anonymous sheet names no person, no account, no time"
+    );
     assert_eq!(marker, 1, "only the marker says she answered");
     // Nor do its answers: the table has no column that could.
     let cols = app
@@ -250,7 +294,10 @@ async fn an_anonymous_survey_stores_no_account_and_its_results_count_the_answers
         })
         .await
         .unwrap();
-    assert_eq!(cols, 5, "one single, two multiple, a scale and a text, all unnamed");
+    assert_eq!(
+        cols, 5,
+        "one single, two multiple, a scale and a text, all unnamed"
+    );
 
     let (s, r) = get(&app, &shegong, &format!("/api/v1/surveys/{id}/results")).await;
     assert_eq!(s, 200, "{r}");
@@ -262,7 +309,10 @@ async fn an_anonymous_survey_stores_no_account_and_its_results_count_the_answers
     assert_eq!(r["questions"][2]["counts"][4]["n"], 1, "one 5");
     assert_eq!(r["questions"][2]["average"], 5.0);
     assert_eq!(r["questions"][3]["texts"][0]["text"], "晚上八点前收");
-    assert_eq!(r["questions"][3]["texts"][0]["by"], "", "no name on an anonymous text");
+    assert_eq!(
+        r["questions"][3]["texts"][0]["by"], "",
+        "no name on an anonymous text"
+    );
 
     // The results page draws SVG bars; the export downloads, never cached, and is audited.
     let (wb, _) = app.login_page("shegong", support::PASSWORD).await;
@@ -279,7 +329,12 @@ async fn an_anonymous_survey_stores_no_account_and_its_results_count_the_answers
         .unwrap();
     assert_eq!(x.status(), 200);
     assert_eq!(x.headers()["cache-control"], "no-store");
-    assert!(x.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    assert!(
+        x.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
     let bytes = x.bytes().await.unwrap();
     assert_eq!(&bytes[..2], b"PK", "an XLSX (zip) file");
     assert!(app.query_i64("SELECT COUNT(*) FROM audit_entries").await > before);
@@ -305,27 +360,65 @@ async fn outside_the_audience_or_the_scope_a_survey_does_not_exist() {
     let community_path = support::place_of(&app, "shegong").await;
     let building = other_building(&app, community_path.clone()).await;
 
-    let (s, v) = post(&app, &shegong, "/api/v1/surveys", survey("3 号楼加装电梯意向", &[building], false)).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        "/api/v1/surveys",
+        survey("3 号楼加装电梯意向", &[building], false),
+    )
+    .await;
     assert_eq!(s, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
 
     // A resident outside the audience: 404 to read, to answer, and on the page.
     let (s, _) = get(&app, &jumin, &format!("/api/v1/surveys/{id}")).await;
     assert_eq!(s, 404);
-    let (s, _) = post(&app, &jumin, &format!("/api/v1/surveys/{id}/answers"), sheet(0, &[0], 3, "")).await;
+    let (s, _) = post(
+        &app,
+        &jumin,
+        &format!("/api/v1/surveys/{id}/answers"),
+        sheet(0, &[0], 3, ""),
+    )
+    .await;
     assert_eq!(s, 404);
     let (_, list) = get(&app, &jumin, "/api/v1/surveys").await;
-    assert!(!list.as_array().unwrap().iter().any(|r| r["survey"]["id"] == id));
+    assert!(
+        !list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["survey"]["id"] == id)
+    );
     let (browser, _) = app.login_page("jumin", support::PASSWORD).await;
-    let r = browser.get(app.url(&format!("/surveys/{id}"))).send().await.unwrap();
+    let r = browser
+        .get(app.url(&format!("/surveys/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    let r = browser.get(app.url(&format!("/surveys/{id}/results"))).send().await.unwrap();
+    let r = browser
+        .get(app.url(&format!("/surveys/{id}/results")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 
     // A resident may not write surveys; nor may a department's handler.
-    let (s, _) = post(&app, &jumin, "/api/v1/surveys", survey("x", &[building], false)).await;
+    let (s, _) = post(
+        &app,
+        &jumin,
+        "/api/v1/surveys",
+        survey("x", &[building], false),
+    )
+    .await;
     assert_eq!(s, 403);
-    let (s, _) = post(&app, &bumen, "/api/v1/surveys", survey("x", &[building], false)).await;
+    let (s, _) = post(
+        &app,
+        &bumen,
+        "/api/v1/surveys",
+        survey("x", &[building], false),
+    )
+    .await;
     assert_eq!(s, 403);
     let (s, _) = get(&app, &bumen, "/api/v1/surveys/managed").await;
     assert_eq!(s, 403);
@@ -346,7 +439,13 @@ async fn outside_the_audience_or_the_scope_a_survey_does_not_exist() {
     }
     // A grid worker names a place outside her grid (her whole community): refused, in words.
     let community = place_id(&app, community_path).await;
-    let (s, e) = post(&app, &wangge, "/api/v1/surveys", survey("x", &[community], false)).await;
+    let (s, e) = post(
+        &app,
+        &wangge,
+        "/api/v1/surveys",
+        survey("x", &[community], false),
+    )
+    .await;
     assert_eq!(s, 422, "{e}");
     assert!(!message(&e).is_empty());
     app.stop().await;
@@ -380,7 +479,13 @@ async fn bad_surveys_and_bad_answers_are_refused_in_both_languages() {
     assert_eq!(s, 422);
     assert_eq!(app.query_i64("SELECT COUNT(*) FROM surveys").await, before);
 
-    let (s, v) = post(&app, &shegong, "/api/v1/surveys", survey("停车意见", &[community], false)).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        "/api/v1/surveys",
+        survey("停车意见", &[community], false),
+    )
+    .await;
     assert_eq!(s, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
     let path = format!("/api/v1/surveys/{id}/answers");
@@ -389,28 +494,68 @@ async fn bad_surveys_and_bad_answers_are_refused_in_both_languages() {
     let (s, e) = post(&app, &jumin, &path, sheet(0, &[], 6, "")).await;
     assert_eq!(s, 422);
     assert!(message(&e).contains("1 到 5 分"), "{e}");
-    let (s, e) = send(&app, &jumin, "POST", &path, Some(sheet(0, &[], 0, "")), "en").await;
+    let (s, e) = send(
+        &app,
+        &jumin,
+        "POST",
+        &path,
+        Some(sheet(0, &[], 0, "")),
+        "en",
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&e).contains("from 1 to 5"), "{e}");
     // An option that does not exist, two options on a single choice, a required one left out.
     let (s, e) = post(&app, &jumin, &path, sheet(7, &[], 3, "")).await;
     assert_eq!(s, 422, "{e}");
-    let (s, e) = post(&app, &jumin, &path, json!({"answers": [{"question": 0, "choices": [0, 1]}, {"question": 2, "value": 3}]})).await;
+    let (s, e) = post(
+        &app,
+        &jumin,
+        &path,
+        json!({"answers": [{"question": 0, "choices": [0, 1]}, {"question": 2, "value": 3}]}),
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&e).contains("只能选一个"), "{e}");
-    let (s, e) = post(&app, &jumin, &path, json!({"answers": [{"question": 2, "value": 3}]})).await;
+    let (s, e) = post(
+        &app,
+        &jumin,
+        &path,
+        json!({"answers": [{"question": 2, "value": 3}]}),
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&e).contains("必答题"), "{e}");
     // Nothing of those was kept: she may still answer — after the survey closed, she may not.
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/surveys/{id}/close"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/surveys/{id}/close"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200);
     let (s, e) = post(&app, &jumin, &path, sheet(0, &[], 3, "")).await;
     assert_eq!(s, 409);
     assert!(message(&e).contains("问卷已结束"), "{e}");
-    let (s, e) = send(&app, &jumin, "POST", &path, Some(sheet(0, &[], 3, "")), "en").await;
+    let (s, e) = send(
+        &app,
+        &jumin,
+        "POST",
+        &path,
+        Some(sheet(0, &[], 3, "")),
+        "en",
+    )
+    .await;
     assert_eq!(s, 409);
     assert!(message(&e).contains("closed"), "{e}");
-    let (s, e) = post(&app, &shegong, &format!("/api/v1/surveys/{id}/close"), json!({})).await;
+    let (s, e) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/surveys/{id}/close"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 409, "{e}");
     // The answer form on the page shows the refusal in words too.
     let (browser, _) = app.login_page("jumin", support::PASSWORD).await;
@@ -427,7 +572,13 @@ async fn a_satisfaction_survey_feeds_the_case_figures() {
     let community = place_id(&app, support::place_of(&app, "shegong").await).await;
 
     // One click: the template as a draft, then published.
-    let (s, v) = post(&app, &shegong, "/api/v1/surveys/satisfaction", json!({"community": community})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        "/api/v1/surveys/satisfaction",
+        json!({"community": community}),
+    )
+    .await;
     assert_eq!(s, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
     assert_eq!(v["kind"], "satisfaction");
@@ -438,7 +589,13 @@ async fn a_satisfaction_survey_feeds_the_case_figures() {
     // A draft is not put to anyone yet.
     let (s, _) = get(&app, &jumin, &format!("/api/v1/surveys/{id}")).await;
     assert_eq!(s, 404);
-    let (s, v) = post(&app, &shegong, &format!("/api/v1/surveys/{id}/publish"), json!({})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/surveys/{id}/publish"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let (s, e) = post(&app, &jumin, &format!("/api/v1/surveys/{id}/answers"), json!({"answers": [
         {"question": 0, "value": 5}, {"question": 1, "value": 3}, {"question": 3, "text": "夜间照明"}
@@ -460,7 +617,10 @@ async fn a_satisfaction_survey_feeds_the_case_figures() {
     assert!(ours["source"].as_str().unwrap().contains("满意度"));
     let (browser, _) = app.login_page("shegong", support::PASSWORD).await;
     let page = app.page(&browser, "/cases/figures").await;
-    assert!(page.contains("id=\"outside-ratings\""), "beside the case ratings");
+    assert!(
+        page.contains("id=\"outside-ratings\""),
+        "beside the case ratings"
+    );
     assert!(page.contains(&href));
     app.stop().await;
 }
@@ -474,7 +634,9 @@ async fn the_demo_street_has_an_open_satisfaction_survey_and_a_closed_anonymous_
     assert_eq!(s, 200);
     let list = list.as_array().unwrap();
     assert!(
-        list.iter().any(|r| r["survey"]["kind"] == "satisfaction" && r["open"] == true && r["answered"] == false),
+        list.iter().any(|r| r["survey"]["kind"] == "satisfaction"
+            && r["open"] == true
+            && r["answered"] == false),
         "{list:?}"
     );
     let closed = list
@@ -486,8 +648,17 @@ async fn the_demo_street_has_an_open_satisfaction_survey_and_a_closed_anonymous_
     let (s, r) = get(&app, &shegong, &format!("/api/v1/surveys/{id}/results")).await;
     assert_eq!(s, 200, "{r}");
     assert!(r["responses"].as_i64().unwrap() > 0);
-    let total: i64 = r["questions"][0]["counts"].as_array().unwrap().iter().map(|c| c["n"].as_i64().unwrap()).sum();
-    assert_eq!(total, r["responses"].as_i64().unwrap(), "a required single choice: one per sheet");
+    let total: i64 = r["questions"][0]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["n"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        total,
+        r["responses"].as_i64().unwrap(),
+        "a required single choice: one per sheet"
+    );
     // The managers' list, the new form and the editor of a draft open.
     let (browser, _) = app.login_page("shegong", support::PASSWORD).await;
     let page = app.page(&browser, "/surveys").await;

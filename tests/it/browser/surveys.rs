@@ -19,7 +19,10 @@ async fn a_resident_answers_a_survey_on_a_phone() {
         b.follow(&link).await;
         b.find("#answer-form").await;
         let anon = b.text("#survey-anonymous").await;
-        assert!(anon.contains("匿名"), "the form says it is anonymous: {anon}");
+        assert!(
+            anon.contains("匿名"),
+            "the form says it is anonymous: {anon}"
+        );
         b.assert_fits("the answer form on a phone").await;
         let id: i64 = b
             .path()
