@@ -55,6 +55,7 @@ mod pages;
 mod registry;
 mod sensing;
 mod setup;
+mod surveys;
 mod votes;
 
 use common::*;
@@ -105,6 +106,9 @@ enum BenchCommand {
     Notices(notices::NoticesArgs),
     /// Owners' votes (issue 22): the count of a 5,000-owner vote against its 200 ms target.
     Votes(votes::VotesArgs),
+    /// Surveys (issue 22): freezing 40,000 recipients, storing answer sheets, the results of
+    /// 5,000 sheets, each against a baseline of the same run.
+    Surveys(surveys::SurveysArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         BenchCommand::Setup(args) => setup::run(args),
         BenchCommand::Notices(args) => notices::run(args),
         BenchCommand::Votes(args) => votes::run(args),
+        BenchCommand::Surveys(args) => surveys::run(args),
     };
     match res {
         Ok(code) => code,
