@@ -50,7 +50,8 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
     let surveys = [
         (
             Kind::Satisfaction,
-            t.fill("surveys.tpl_title", &[("community", &community.1)]),
+            // Not the template's title: the demo's own words for its satisfaction survey.
+            format!("{} 2026 年度居民测评", community.1),
             t.s("surveys.tpl_intro").to_string(),
             satisfaction_questions(t),
             3,

@@ -13,7 +13,7 @@ async fn a_resident_answers_a_survey_on_a_phone() {
         b.open("/login").await;
         b.sign_in_ok("jumin").await;
         // The demo street's satisfaction survey waits on her home page.
-        b.wait_text("#home-surveys", "满意度调查").await;
+        b.wait_text("#home-surveys", "居民测评").await;
         b.assert_fits("the resident's home page").await;
         let link = b.find("#home-surveys-open a").await;
         b.follow(&link).await;
