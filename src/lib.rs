@@ -26,5 +26,6 @@ pub mod store;
 pub mod supplies;
 pub mod sweeps;
 pub mod visits;
+pub mod surveys;
 pub mod votes;
 pub mod web;

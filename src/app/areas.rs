@@ -23,5 +23,6 @@ pub fn areas() -> Vec<Area> {
         crate::supplies::area(),
         crate::sweeps::area(),
         crate::visits::area(),
+        crate::surveys::area(),
     ]
 }

@@ -44,6 +44,8 @@ pub fn wire() {
     crate::org::hooks::on_repath(crate::sensing::placed::repath);
     crate::org::hooks::on_repath(crate::join::placed::repath);
     crate::join::wire();
+    // A community's satisfaction survey shown beside the case ratings.
+    crate::cases::hooks::on_figures(crate::surveys::satisfaction_ratings);
 }
 
 /// The shared state, with every area's own part.

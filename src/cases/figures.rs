@@ -38,6 +38,9 @@ pub struct OrgFigures {
 pub struct FiguresReport {
     pub street: OrgFigures,
     pub organisations: Vec<OrgFigures>,
+    /// Residents' satisfaction measured outside the cases (e.g. a community's satisfaction
+    /// survey), for the places the viewer reads.
+    pub outside: Vec<super::hooks::OutsideRating>,
 }
 
 /// Which cases' organisations a viewer sees figures of.
@@ -206,9 +209,11 @@ pub fn figures(
             a.add(&r);
         }
     }
+    let outside = super::hooks::ratings(c, street_id, since, reach.places.as_deref())?;
     Ok(FiguresReport {
         street: street.finish(),
         organisations: orgs.into_iter().map(Acc::finish).collect(),
+        outside,
     })
 }
 

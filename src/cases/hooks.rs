@@ -58,3 +58,53 @@ pub fn committed(state: &AppState, effects: Vec<(OnClose, Effect)>) {
         (h.after)(state, e);
     }
 }
+
+/// Residents' satisfaction measured outside the cases (by another area: a community's
+/// satisfaction survey), shown on the figures next to the cases' own ratings.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OutsideRating {
+    /// What measured it, in both languages ("中文 / English").
+    pub source: String,
+    /// The place it speaks for, e.g. a community's name.
+    pub place: String,
+    /// The mean rating 1–5, two decimals; none before anyone answered.
+    pub average: Option<f64>,
+    /// How many ratings the mean is of.
+    pub ratings: i64,
+    /// Where to read more (a page's path).
+    pub href: String,
+}
+
+/// What the figures ask another area for: the street, the period's start (unix ms; none: all
+/// time) and the places the viewer reads (none: every place).
+pub type Ratings = fn(
+    &mut dyn Conn,
+    i64,
+    Option<i64>,
+    Option<&[String]>,
+) -> Result<Vec<OutsideRating>, StoreError>;
+
+static RATINGS: RwLock<Vec<Ratings>> = RwLock::new(Vec::new());
+
+/// Registers a source of outside ratings for the figures (once per source).
+pub fn on_figures(source: Ratings) {
+    let mut all = RATINGS.write().unwrap_or_else(|e| e.into_inner());
+    if !all.iter().any(|h| std::ptr::fn_addr_eq(*h, source)) {
+        all.push(source);
+    }
+}
+
+/// Every registered source's ratings.
+pub(super) fn ratings(
+    c: &mut dyn Conn,
+    street: i64,
+    since: Option<i64>,
+    places: Option<&[String]>,
+) -> Result<Vec<OutsideRating>, StoreError> {
+    let all = RATINGS.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut out = Vec::new();
+    for h in all {
+        out.extend(h(c, street, since, places)?);
+    }
+    Ok(out)
+}

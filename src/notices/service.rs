@@ -80,18 +80,18 @@ fn whose(caller: &Caller, kind: Kind) -> Option<Whose> {
 }
 
 /// An audience checked against what its author may reach, and put in words.
-pub(super) struct Resolved {
-    pub(super) street_id: i64,
+pub struct Resolved {
+    pub street_id: i64,
     /// The places' paths (for a workers' notice without places: the author's).
-    pub(super) paths: Vec<String>,
-    pub(super) label: String,
+    pub paths: Vec<String>,
+    pub label: String,
 }
 
 /// Checks an audience: every place and household known, in `scope` (when given: a job
 /// publishing a scheduled notice checked it when it was written) and in one street; every tag
 /// and role known. `fallback` is the street and the places of a workers' notice that names
 /// none.
-pub(super) fn resolve(
+pub fn resolve(
     c: &mut dyn Conn,
     a: &Audience,
     scope: Option<&[String]>,
@@ -190,7 +190,7 @@ pub(super) fn resolve(
 }
 
 /// Whom a resolved audience reaches now (the author of a workers' notice is not among them).
-pub(super) fn recipients(
+pub fn recipients(
     c: &mut dyn Conn,
     r: &Resolved,
     a: &Audience,

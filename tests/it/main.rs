@@ -31,4 +31,5 @@ mod setup;
 mod supplies;
 mod sweeps;
 mod visits;
+mod surveys;
 mod votes;

@@ -59,6 +59,7 @@ mod sensing;
 mod setup;
 mod sweeps;
 mod visits;
+mod surveys;
 mod votes;
 
 use common::*;
@@ -121,6 +122,9 @@ enum BenchCommand {
     /// Home visits (issue 23): a grid's due list at 16 clients against /healthz, and the
     /// maintained latest-visit table against grouping every visit.
     Visits(visits::VisitsArgs),
+    /// Surveys (issue 22): freezing 40,000 recipients, storing answer sheets, the results of
+    /// 5,000 sheets, each against a baseline of the same run.
+    Surveys(surveys::SurveysArgs),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +145,7 @@ fn main() -> ExitCode {
         BenchCommand::Sweeps(args) => sweeps::run(args),
         BenchCommand::Reach(args) => reach::run(args),
         BenchCommand::Visits(args) => visits::run(args),
+        BenchCommand::Surveys(args) => surveys::run(args),
     };
     match res {
         Ok(code) => code,

@@ -11,6 +11,8 @@ pub(super) struct FiguresPage {
     pub(super) street: OrgFigures,
     /// The periods offered: link, label, chosen.
     pub(super) periods: Vec<(String, &'static str, bool)>,
+    /// Satisfaction measured outside the cases (other areas', through `hooks::on_figures`).
+    pub(super) outside: Vec<crate::cases::hooks::OutsideRating>,
 }
 
 impl FiguresPage {
@@ -20,6 +22,9 @@ impl FiguresPage {
     }
     pub(super) fn num(&self, v: &Option<f64>) -> String {
         v.map(|x| format!("{x}")).unwrap_or_else(|| "—".into())
+    }
+    pub(super) fn source(&self, s: &str) -> String {
+        crate::kernel::i18n::pick(s, self.l.t.0)
     }
 }
 
@@ -52,6 +57,7 @@ pub(super) async fn figures_page(
             rows: report.organisations,
             street: report.street,
             periods,
+            outside: report.outside,
         },
         StatusCode::OK,
     ))

@@ -445,6 +445,29 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/supplies/{id}/discard-expired",
     "/api/v1/supplies/{id}/min",
     "/api/v1/supply-loans/{id}/return",
+    // Surveys (issue 22 part 2): results are counts; an anonymous survey's answers name
+    // nobody; a named survey's free texts are shown to its managers masked, and that look and
+    // every XLSX export are audit entries under the persons named (tests/it/surveys.rs).
+    "/surveys",
+    "/surveys/new",
+    "/surveys/satisfaction",
+    "/surveys/{id}",
+    "/surveys/{id}/edit",
+    "/surveys/{id}/answer",
+    "/surveys/{id}/publish",
+    "/surveys/{id}/close",
+    "/surveys/{id}/results",
+    "/surveys/{id}/results.xlsx",
+    "/static/surveys.css",
+    "/api/v1/surveys",
+    "/api/v1/surveys/managed",
+    "/api/v1/surveys/satisfaction",
+    "/api/v1/surveys/{id}",
+    "/api/v1/surveys/{id}/publish",
+    "/api/v1/surveys/{id}/close",
+    "/api/v1/surveys/{id}/answers",
+    "/api/v1/surveys/{id}/results",
+    "/api/v1/surveys/{id}/results.xlsx",
 ];
 
 #[test]

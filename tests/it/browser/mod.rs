@@ -28,6 +28,7 @@ mod setup;
 mod shell;
 mod sweeps;
 mod visits;
+mod surveys;
 mod votes;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
