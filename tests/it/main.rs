@@ -29,7 +29,7 @@ mod scope;
 mod sensing;
 mod setup;
 mod supplies;
+mod surveys;
 mod sweeps;
 mod visits;
-mod surveys;
 mod votes;

@@ -57,9 +57,9 @@ mod reach;
 mod registry;
 mod sensing;
 mod setup;
+mod surveys;
 mod sweeps;
 mod visits;
-mod surveys;
 mod votes;
 
 use common::*;

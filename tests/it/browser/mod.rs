@@ -26,9 +26,9 @@ mod notices;
 mod sensing;
 mod setup;
 mod shell;
+mod surveys;
 mod sweeps;
 mod visits;
-mod surveys;
 mod votes;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
