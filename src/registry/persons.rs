@@ -414,12 +414,21 @@ pub fn history(c: &mut dyn Conn, person_id: i64) -> Result<Vec<Version>> {
          WHERE v.person_id = $1 ORDER BY v.id DESC LIMIT 100",
         params![person_id],
     )?;
-    let names = crate::org::users::usernames(c, rows.iter().filter_map(|r| r.opt_i64(1)))?;
+    // Workers by the name they go by; an account without one by its account name.
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.opt_i64(1)).collect();
+    let shown = crate::org::users::display_names(c, ids.iter().copied())?;
+    let names = crate::org::users::usernames(c, ids.iter().copied())?;
     Ok(rows
         .iter()
         .map(|r| Version {
             at: r.i64(0),
-            actor: r.opt_i64(1).and_then(|id| names.get(&id).cloned()),
+            actor: r.opt_i64(1).and_then(|id| {
+                shown
+                    .get(&id)
+                    .filter(|n| !n.trim().is_empty())
+                    .or_else(|| names.get(&id))
+                    .cloned()
+            }),
             source: r.str(2),
             changes: serde_json::from_str(&r.str(3)).unwrap_or_default(),
         })

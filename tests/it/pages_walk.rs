@@ -278,6 +278,11 @@ const DATA: &[(&str, &str, &str)] = &[
     // A survey's title, questions, options and answers are the words of the community that
     // asks (the demo's satisfaction survey was written from the Chinese template).
     ("/surveys", "*", "the demo surveys' questions and answers"),
+    // An eligibility rule's name, benefit, condition and what it tells residents are the
+    // street's own words (the demo's, in Chinese).
+    ("/eligibility/rules", "*", "the demo rules' names and texts"),
+    // Emergency supplies are named by those who keep them.
+    ("/supplies", "*", "the demo stock's names"),
 ];
 
 fn is_data(path: &str, text: &str) -> bool {

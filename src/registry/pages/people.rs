@@ -210,7 +210,14 @@ pub(crate) struct PersonPage {
 impl PersonPage {
     /// A version's changes in the reader's words.
     fn changes(&self, v: &serde_json::Value) -> String {
-        crate::registry::records::describe_changes(v, self.l.t)
+        let mut said = crate::registry::records::describe_changes(v, self.l.t);
+        // A tag given or ended is kept by its code ("+low_income …"): say its name.
+        if v.get("tags").is_some() {
+            for (code, name) in &self.tag_options {
+                said = said.replace(code.as_str(), name);
+            }
+        }
+        said
     }
     fn when(&self, ms: &i64) -> String {
         local_time(*ms)
