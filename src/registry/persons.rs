@@ -401,7 +401,10 @@ pub fn search(
 pub struct Version {
     /// Unix milliseconds.
     pub at: i64,
+    /// The account that made the change.
     pub actor: Option<String>,
+    /// The name she goes by (her account name when she has none).
+    pub actor_name: Option<String>,
     /// form, import or api.
     pub source: String,
     /// Field → [old, new]; ID numbers and phones masked.
@@ -422,7 +425,8 @@ pub fn history(c: &mut dyn Conn, person_id: i64) -> Result<Vec<Version>> {
         .iter()
         .map(|r| Version {
             at: r.i64(0),
-            actor: r.opt_i64(1).and_then(|id| {
+            actor: r.opt_i64(1).and_then(|id| names.get(&id).cloned()),
+            actor_name: r.opt_i64(1).and_then(|id| {
                 shown
                     .get(&id)
                     .filter(|n| !n.trim().is_empty())
