@@ -248,10 +248,13 @@ pub fn reached(
     if whom.is_empty() {
         return Ok(Vec::new());
     }
+    // `+p.street_id`: the street is not a way in. Left to itself SQLite would take the
+    // (street, ID number) index and walk every resident of the street for a grid's list
+    // (333 ms over a street of 40,000 for four elderly; 2 ms by the path index).
     let mut sql = format!(
         "SELECT p.id, p.unit_id, COALESCE(u.parent_id, 0), p.place_path FROM persons p \
          LEFT JOIN places u ON u.id = p.unit_id \
-         WHERE p.street_id = $1 AND p.residence <> 'left' AND ({})",
+         WHERE +p.street_id = $1 AND p.residence <> 'left' AND ({})",
         whom.join(" OR ")
     );
     if !tags.is_empty() {
