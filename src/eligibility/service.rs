@@ -346,13 +346,19 @@ pub fn reach(
         let key: Vec<&str> = path.split('/').take(depth).collect();
         *per.entry(key.join("/")).or_default() += 1;
     }
-    let mut communities = Vec::new();
-    for (path, count) in per {
-        let name = crate::org::places::by_path(c, &path)?
-            .map(|p| p.name)
-            .unwrap_or_else(|| path.clone());
-        communities.push(CommunityCount { path, name, count });
-    }
+    // Their names in one read.
+    let names = crate::org::places::names_above(c, per.keys().map(|p| format!("{p}/_")))?;
+    let communities: Vec<CommunityCount> = per
+        .into_iter()
+        .map(|(path, count)| CommunityCount {
+            name: names
+                .get(&path)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_else(|| path.clone()),
+            path,
+            count,
+        })
+        .collect();
     let picked: Vec<&(i64, String)> = found.iter().take(SAMPLE).collect();
     let ids: Vec<i64> = picked.iter().map(|(id, _)| *id).collect();
     let sample_paths: Vec<String> = picked.iter().map(|(_, p)| p.clone()).collect();
