@@ -37,8 +37,12 @@
       li.textContent = s;
       found.appendChild(li);
     }
+    // Forms that take a place's id (a device, a meeting) say data-value="id"; the others its path.
+    var byId = box.getAttribute("data-value") === "id";
+    var extra = box.getAttribute("data-units") === "1" ? "&units=true" : "";
+    function valueOf(p) { return byId ? String(p.id) : p.path; }
     function choose(p) {
-      field.value = p.path;
+      field.value = valueOf(p);
       field.dispatchEvent(new Event("change", { bubbles: true }));
       found.textContent = "";
       q.value = p.name;
@@ -48,7 +52,7 @@
       var words = q.value.trim();
       if (!words) { found.textContent = ""; return; }
       var mine = ++asked;
-      fetch("/api/v1/places/pick?for=" + encodeURIComponent(box.getAttribute("data-for")) + "&q=" + encodeURIComponent(words), {
+      fetch("/api/v1/places/pick?for=" + encodeURIComponent(box.getAttribute("data-for")) + extra + "&q=" + encodeURIComponent(words), {
         credentials: "same-origin",
         headers: { "Accept": "application/json" }
       }).then(function (r) {
@@ -81,11 +85,11 @@
     // A field filled in before (the viewer's own place, a form sent back with an error) is
     // shown by its name: the pick answers a code path with the place it names.
     if (field.value.trim()) {
-      fetch("/api/v1/places/pick?for=" + encodeURIComponent(box.getAttribute("data-for")) + "&q=" + encodeURIComponent(field.value.trim()), {
+      fetch("/api/v1/places/pick?for=" + encodeURIComponent(box.getAttribute("data-for")) + extra + "&q=" + encodeURIComponent(field.value.trim()), {
         credentials: "same-origin",
         headers: { "Accept": "application/json" }
       }).then(function (r) { return r.ok ? r.json() : []; }).then(function (list) {
-        var p = list.filter(function (x) { return x.path === field.value.trim(); })[0];
+        var p = list.filter(function (x) { return valueOf(x) === field.value.trim(); })[0];
         if (p && chosen) {
           q.value = p.name;
           chosen.textContent = box.getAttribute("data-chosen") + " " + p.label;

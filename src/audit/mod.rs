@@ -57,6 +57,10 @@ pub enum Action {
     Denied,
     /// A resident downloaded a copy of their own data (PIPL art. 45).
     SelfExport,
+    /// Someone opened her own record or her own household's (a volunteer or worker who lives in
+    /// the street looking at her home): logged like any read, so her household's other members
+    /// see it, but not a look at a stranger's data for the anomaly rules.
+    ReadOwn,
 }
 
 impl Action {
@@ -73,10 +77,11 @@ impl Action {
             Action::PermissionChange => "permission_change",
             Action::Denied => "denied",
             Action::SelfExport => "self_export",
+            Action::ReadOwn => "read_own",
         }
     }
 
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::Read,
         Action::List,
         Action::Reveal,
@@ -88,6 +93,7 @@ impl Action {
         Action::PermissionChange,
         Action::Denied,
         Action::SelfExport,
+        Action::ReadOwn,
     ];
 
     pub fn parse(s: &str) -> Option<Action> {

@@ -975,6 +975,12 @@ pub fn seed_history(
             }
         }
     }
+    // The watcher kept running after the last step, up to today: a case left late escalated
+    // when its thresholds passed, not all at once when the demo's server starts.
+    while tick + 4 * hour <= now {
+        tick += 4 * hour;
+        super::escalation::sweep(c, tick)?;
+    }
     // Old news: the history's notifications are read.
     c.exec(
         "UPDATE inbox SET read_at = $1 WHERE street_id = $2 AND read_at IS NULL AND created_at < $3",

@@ -5,8 +5,9 @@
 //!
 //! Its whole state is on the case rows: `warned`, `level` and `next_alarm_at` (the next
 //! instant the watcher must look). A sweep handles every case whose `next_alarm_at` has
-//! passed, fires every alarm due by then (so a sweep after downtime catches up, one event per
-//! level), and moves `next_alarm_at` on in the same transaction — so a restart neither misses
+//! passed, fires every alarm due by then (so a sweep after downtime catches up: one escalation
+//! to the level the case should have reached, marked `caught_up` with the level it came from,
+//! not one event, 督办 and message per missed level in the same minute), and moves `next_alarm_at` on in the same transaction — so a restart neither misses
 //! nor repeats an escalation. The update is conditional on the `next_alarm_at` it read, so two
 //! instances sweeping one PostgreSQL database cannot both act on a case.
 
@@ -110,8 +111,11 @@ pub fn sweep(c: &mut dyn Conn, now: i64) -> Result<Sweep> {
                 }
             }
             let th = thresholds(cal, due);
+            let from = level;
             while level < TOP_LEVEL && now >= th[level as usize] {
                 level += 1;
+            }
+            if level > from {
                 fired.push(("escalated", level));
             }
             let next = next_of(cal, &clock, warn_at, due_at, warned, level);
@@ -129,7 +133,13 @@ pub fn sweep(c: &mut dyn Conn, now: i64) -> Result<Sweep> {
                 .map(|r| r.str(0))
                 .unwrap_or_default();
             for (kind, lvl) in fired {
-                let data = serde_json::json!({"level": lvl, "clock": clock, "due_at": due});
+                let mut data = serde_json::json!({"level": lvl, "clock": clock, "due_at": due});
+                if kind == "escalated" && lvl > from + 1 {
+                    // Levels passed while no sweep ran (the server was down, or a demo's
+                    // history): said once, with where it came from.
+                    data["from"] = from.into();
+                    data["caught_up"] = true.into();
+                }
                 record_event(
                     c,
                     street,
@@ -151,7 +161,7 @@ pub fn sweep(c: &mut dyn Conn, now: i64) -> Result<Sweep> {
                     }
                 } else {
                     out.escalations += 1;
-                    // 督办: the organisation handling it is told it is late, each time.
+                    // 督办: the organisation handling it is told it is late, once per sweep.
                     if org.is_some() || user.is_some() {
                         record_event(
                             c,
@@ -167,7 +177,11 @@ pub fn sweep(c: &mut dyn Conn, now: i64) -> Result<Sweep> {
                         )?;
                         notify::to_handler(c, street, org, user, "supervision", id, "", now)?;
                     }
-                    notify::to_dispatchers(c, street, &path, lvl, "escalated", id, "", now)?;
+                    // Each level passed has its own dispatchers (community, street, district):
+                    // each is told once, even when a catch-up passes several levels.
+                    for l in from + 1..=lvl {
+                        notify::to_dispatchers(c, street, &path, l, "escalated", id, "", now)?;
+                    }
                 }
             }
         }

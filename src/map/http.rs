@@ -140,6 +140,9 @@ pub struct PickQuery {
     #[serde(default, rename = "for")]
     #[param(inline)]
     pub purpose: PickFor,
+    /// Offer flats too (`true` for a device's place): `3号楼 101` finds flat 101 of 3号楼.
+    #[serde(default)]
+    pub units: bool,
 }
 
 /// Places by name or address for the forms that take a place (street › community › grid ›
@@ -167,7 +170,7 @@ pub async fn pick_places(
     Ok(Json(
         state
             .db
-            .read(move |c| layers::pick(c, &paths, &words, 20))
+            .read(move |c| layers::pick(c, &paths, &words, q.units, 20))
             .await?,
     ))
 }

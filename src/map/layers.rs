@@ -228,15 +228,48 @@ pub struct Picked {
 
 /// Places under `paths` whose name or address contains the words (or whose code path they are:
 /// a form filled in before shows the name of what it holds), the widest first, at most `limit`.
-pub fn pick(c: &mut dyn Conn, paths: &[String], words: &str, limit: i64) -> Result<Vec<Picked>> {
-    let mut p: Vec<Val> = vec![like_containing(words).into(), words.to_string().into()];
-    let cond = under_paths("path", paths, 3, &mut p);
+/// With `units`, flats too (a device's place): a unit is found by its number under the
+/// buildings whose name holds the other words (`3号楼 101`), and labelled with its building.
+/// Words that are a place's id find that place (a form filled in before by id).
+pub fn pick(
+    c: &mut dyn Conn,
+    paths: &[String],
+    words: &str,
+    units: bool,
+    limit: i64,
+) -> Result<Vec<Picked>> {
+    let id: i64 = words.parse().unwrap_or(0);
+    let kinds = if units {
+        "('street', 'community', 'grid', 'building', 'unit')"
+    } else {
+        "('street', 'community', 'grid', 'building')"
+    };
+    // `3号楼 101`: the last word is the flat's, the rest its building's.
+    let (building_words, unit_words) = match words.rsplit_once(char::is_whitespace) {
+        Some((b, u)) if units && !b.trim().is_empty() => (b.trim(), u.trim()),
+        _ => ("", ""),
+    };
+    let mut p: Vec<Val> = vec![
+        like_containing(words).into(),
+        words.to_string().into(),
+        id.into(),
+    ];
+    let by_building = if unit_words.is_empty() {
+        String::new()
+    } else {
+        p.push(like_containing(building_words).into());
+        p.push(unit_words.to_string().into());
+        "OR (kind = 'unit' AND name = $5 AND parent_id IN \
+         (SELECT b.id FROM places b WHERE b.kind = 'building' AND b.name LIKE $4 ESCAPE '\\'))"
+            .to_string()
+    };
+    let cond = under_paths("path", paths, p.len() + 1, &mut p);
     let rows = c.query(
         &format!(
             "SELECT id, kind, name, path, address FROM places \
-             WHERE kind IN ('street', 'community', 'grid', 'building') \
-             AND (name LIKE $1 ESCAPE '\\' OR address LIKE $1 ESCAPE '\\' OR path = $2) AND {cond} \
-             ORDER BY depth, path LIMIT {}",
+             WHERE kind IN {kinds} \
+             AND (name LIKE $1 ESCAPE '\\' OR address LIKE $1 ESCAPE '\\' OR path = $2 OR id = $3 {by_building}) \
+             AND {cond} ORDER BY depth, path LIMIT {}",
             limit.clamp(1, 100)
         ),
         &p,
@@ -250,7 +283,10 @@ pub fn pick(c: &mut dyn Conn, paths: &[String], words: &str, limit: i64) -> Resu
             let parts: Vec<&str> = path.split('/').collect();
             let mut label: Vec<String> = (1..parts.len())
                 .filter_map(|i| names.get(&parts[..i].join("/")))
-                .filter(|(kind, _)| matches!(kind.as_str(), "street" | "community" | "grid"))
+                .filter(|(kind, _)| {
+                    matches!(kind.as_str(), "street" | "community" | "grid")
+                        || (kind == "building" && r.str(1) == "unit")
+                })
                 .map(|(_, name)| name.clone())
                 .collect();
             label.push(r.str(2));

@@ -21,14 +21,20 @@ async fn audited_read<T: Send + 'static>(
     + Send
     + 'static,
     subjects: impl FnOnce(&T) -> Vec<String>,
+    own: impl FnOnce(&T) -> bool,
 ) -> AppResult<T> {
     let scope = caller.scope.clone();
     let (found, exists) = state.db.read(move |c| read(c, &scope)).await?;
     match found {
         Some(v) => {
+            let action = if own(&v) {
+                Action::ReadOwn
+            } else {
+                Action::Read
+            };
             state
                 .audit
-                .record(NewEntry::by(caller, Action::Read).subjects(subjects(&v)))
+                .record(NewEntry::by(caller, action).subjects(subjects(&v)))
                 .await?;
             Ok(v)
         }
@@ -61,6 +67,11 @@ pub async fn household(state: &AppState, caller: &Caller, id: i64) -> AppResult<
             std::iter::once(audit::household(h.id))
                 .chain(h.members.iter().map(|m| audit::person(m.id)))
                 .collect()
+        },
+        |h| {
+            caller
+                .person_id
+                .is_some_and(|me| h.members.iter().any(|m| m.id == me))
         },
     )
     .await
@@ -634,6 +645,7 @@ pub async fn person(
             Ok((p, exists))
         },
         move |_| vec![audit::person(id)],
+        |_| caller.person_id == Some(id),
     )
     .await
 }

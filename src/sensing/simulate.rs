@@ -130,6 +130,48 @@ pub async fn run(db: Db, keys: FieldKeys, o: SimOptions) -> anyhow::Result<u64> 
         if o.mqtt.is_some() { "MQTT" } else { "HTTP" },
         shut_people
     );
+    // A demo's absence rules shortened to seconds (`linli demo --absence-window 30s`): the
+    // round robin at --rate would reach each door far less often than that, and every watched
+    // door would be "absent" at once (issue 19: 1,700 alerts in two minutes). So the doors and
+    // water meters of people who are fine are kept on their own beat, a third of the shortest
+    // window, and only the shut flats raise alerts.
+    let beat = db
+        .read(|c| {
+            Ok(c.query(
+                "SELECT params FROM rules WHERE kind = 'absence' AND active = 1",
+                &[],
+            )?
+            .iter()
+            .filter_map(|r| serde_json::from_str::<super::rules::RuleParams>(&r.str(0)).ok())
+            .filter(|p| p.window.is_none())
+            .filter_map(|p| p.absence_s)
+            .min())
+        })
+        .await?
+        .filter(|w| *w < 3600)
+        .map(|w| Duration::from_millis((w * 1000 / 3).max(1000) as u64));
+    let kept: Vec<usize> = if beat.is_some() {
+        (0..sims.len())
+            .filter(|&i| {
+                let s = &sims[i];
+                matches!(s.kind.as_str(), "door_magnet" | "water_meter")
+                    && s.person.is_some_and(|p| !shut_people.contains(&p))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Some(b) = beat {
+        println!(
+            "absence rules of {} s: {} doors and meters of people who are fine report every {:.0} s \
+             (about {:.0} readings/s beside --rate)",
+            b.as_secs() * 3,
+            kept.len(),
+            b.as_secs_f64(),
+            kept.len() as f64 / b.as_secs_f64()
+        );
+    }
+    let mut next_beat = std::time::Instant::now();
     let sender = std::sync::Arc::new(Sender::new(&o).await?);
     // Up to this many readings in flight, so a slow answer does not slow the rate.
     const IN_FLIGHT: u32 = 64;
@@ -147,14 +189,28 @@ pub async fn run(db: Db, keys: FieldKeys, o: SimOptions) -> anyhow::Result<u64> 
         if o.duration.is_some_and(|d| start.elapsed() >= d) {
             break;
         }
+        let mut due: Vec<(usize, bool)> = Vec::new();
+        if let Some(b) = beat.filter(|_| std::time::Instant::now() >= next_beat) {
+            next_beat += b;
+            due.extend(kept.iter().map(|&i| (i, true)));
+        }
         carry += per_tick;
         while carry >= 1.0 {
             carry -= 1.0;
-            let n = sims.len();
-            let s = &mut sims[next % n];
+            due.push((next % sims.len(), false));
             next += 1;
+        }
+        for (i, opened) in due {
+            let s = &mut sims[i];
             let shut = s.person.is_some_and(|p| shut_people.contains(&p));
-            let body = payload(s, shut, crate::store::now_ms(), &mut rng);
+            if opened && s.kind == "water_meter" {
+                // Someone at home uses water: more than a use rule's smallest rise.
+                s.volume += 0.02;
+            }
+            let mut body = payload(s, shut, crate::store::now_ms(), &mut rng);
+            if opened && s.kind == "door_magnet" {
+                body["values"]["door"] = "open".into();
+            }
             let (id, token) = (s.id, s.token.clone());
             let permit = slots.clone().acquire_owned().await?;
             let (sender, sent) = (sender.clone(), sent.clone());

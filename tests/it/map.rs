@@ -457,8 +457,63 @@ async fn places_are_picked_by_name_within_what_the_caller_may_act_on() {
         .get_json(&wangge, "/api/v1/places/pick?for=nobody&q=a")
         .await;
     assert_eq!(s, 400);
+    // By id (a form filled in before with a place's id), and flats when asked for: `3号楼 101`
+    // finds flat 101 of that building, labelled with its building.
+    let (s, v) = app
+        .get_json(&wangge, &format!("/api/v1/places/pick?q={bid}"))
+        .await;
+    assert_eq!(s, 200);
+    assert!(v.as_array().unwrap().iter().any(|p| p["id"] == bid), "{v}");
+    let unit = app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT id, name FROM places WHERE parent_id = $1 AND kind = 'unit' ORDER BY id LIMIT 1",
+                linli::params![bid],
+            )
+            .map(|r| (r.i64(0), r.str(1)))
+        })
+        .await
+        .unwrap();
+    let (s, v) = app
+        .get_json(
+            &wangge,
+            &format!(
+                "/api/v1/places/pick?units=true&q={}",
+                q(&format!("{bname} {}", unit.1))
+            ),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let flat = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == unit.0)
+        .unwrap_or_else(|| panic!("flat {} of {bname}: {v}", unit.1));
+    assert_eq!(flat["kind"], "unit");
+    assert!(
+        flat["label"].as_str().unwrap().contains(bname.as_str()),
+        "{flat}"
+    );
+    let (s, v) = app
+        .get_json(
+            &wangge,
+            &format!(
+                "/api/v1/places/pick?q={}",
+                q(&format!("{bname} {}", unit.1))
+            ),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(
+        v.as_array().unwrap().iter().all(|p| p["kind"] != "unit"),
+        "no flats unless asked: {v}"
+    );
     // The forms carry the picker, the path field kept for typing.
     let (b, _) = app.login_page("admin", PASSWORD).await;
+    let page = app.page(&b, "/meetings").await;
+    assert!(page.contains("id=\"place-pick-body-place\"") && page.contains("data-value=\"id\""));
     let page = app.page(&b, "/admin/users").await;
     assert!(page.contains("id=\"place-pick-user-target\"") && page.contains("data-for=\"users\""));
     let (w, _) = app.login_page("wangge", PASSWORD).await;

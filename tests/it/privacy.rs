@@ -54,6 +54,19 @@ async fn anomalies_become_notices_with_evidence() {
         .get_json(&jumin, &format!("/api/v1/households/{own}"))
         .await;
     assert_eq!(s, 200);
+    // Nor a volunteer, whose role reads others' contacts, opening her own household: it is
+    // logged (her household's other members see it) as her own, not as a stranger's record.
+    let zhiyuan = app.token("zhiyuan").await;
+    let hers = app
+        .query_i64(
+            "SELECT household_id FROM persons WHERE id = (SELECT person_id FROM users WHERE username = 'zhiyuan')",
+        )
+        .await;
+    let (s, _) = app
+        .get_json(&zhiyuan, &format!("/api/v1/households/{hers}"))
+        .await;
+    assert_eq!(s, 200, "her own household");
+    assert_eq!(app.last_audit_entry().await["action"], "read_own");
     // Working hours are judged in the street's zone, not the server's.
     let hour =
         chrono::Timelike::hour(&chrono::Utc::now().with_timezone(&linli::kernel::time::zone()));

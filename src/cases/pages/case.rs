@@ -300,7 +300,12 @@ pub(super) async fn case_view(
             },
             action: t.k("case.action", &e.action).to_string(),
             to_state: t.k("case.state", &e.to_state).to_string(),
-            note: e.note.clone(),
+            note: match e.data.get("from").and_then(|v| v.as_i64()) {
+                Some(from) if e.data.get("caught_up").is_some() => {
+                    t.fill("case.page.caught_up", &[("from", &from)])
+                }
+                _ => e.note.clone(),
+            },
             level: e
                 .data
                 .get("level")

@@ -350,6 +350,30 @@ async fn simulator_feeds_every_device_kind_and_shut_doors_raise_absence_alerts()
         kinds, 4,
         "door magnets, water meters, smoke detectors and elevators"
     );
+    // Doors of people who are fine were kept opening within the short window: no storm of
+    // absence alerts for them (issue 19: every watched door was "absent" at once).
+    let (fine, stormed) = app
+        .db
+        .read(|c| {
+            let opened = "SELECT DISTINCT device_id FROM readings WHERE key = 'door' AND txt = 'open'";
+            Ok((
+                c.query_i64(&format!("SELECT COUNT(*) FROM ({opened}) o"), &[])?,
+                c.query_i64(
+                    &format!(
+                        "SELECT COUNT(DISTINCT a.device_id) FROM alerts a JOIN rules r ON r.id = a.rule_id \
+                         WHERE a.active = 1 AND r.kind = 'absence' AND a.device_id IN ({opened})"
+                    ),
+                    &[],
+                )?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert!(fine > 0);
+    assert!(
+        stormed * 10 <= fine,
+        "{stormed} of {fine} doors that opened raised absence alerts"
+    );
     // (The server's own start-up synchronisation may have armed timers with the rules as
     // they were before the window was shortened; a synchronisation brings them in line.)
     rules::sync_now(&app.state).await.unwrap();
