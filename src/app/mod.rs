@@ -39,10 +39,14 @@ pub fn wire() {
     crate::org::hooks::on_org_uses(crate::cases::placed::org_uses);
     crate::org::hooks::on_uses(crate::sensing::placed::uses);
     crate::org::hooks::on_repath(crate::registry::placed::repath);
-    crate::org::hooks::on_repath(crate::privacy::placed::repath);
     crate::org::hooks::on_repath(crate::cases::placed::repath);
     crate::org::hooks::on_repath(crate::sensing::placed::repath);
     crate::org::hooks::on_repath(crate::join::placed::repath);
+    crate::org::hooks::provide_people(
+        crate::registry::residents::household_of,
+        crate::registry::counts::counts_under,
+    );
+    crate::audit::anomaly::on_own_only(crate::org::users::resident_only);
     crate::join::wire();
     // A community's satisfaction survey shown beside the case ratings.
     crate::cases::hooks::on_figures(crate::surveys::satisfaction_ratings);

@@ -186,12 +186,7 @@ pub fn load_caller(c: &mut dyn Conn, user_id: i64, csrf: Option<String>) -> Resu
         return Ok(None);
     }
     let own_household = match u.person_id {
-        Some(pid) => c
-            .query_opt(
-                "SELECT household_id FROM persons WHERE id = $1",
-                params![pid],
-            )?
-            .and_then(|r| r.opt_i64(0)),
+        Some(pid) => super::hooks::household_of(c, pid)?,
         None => None,
     };
     let scope = Scope::from_grants(&u.grants, own_household);

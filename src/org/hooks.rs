@@ -7,6 +7,10 @@
 //!   it (open cases it handles, categories routed to it); any count refuses the retirement.
 //! - **repath**: when a place moves, every area that copies places' paths into its own rows
 //!   rewrites them from the old prefix to the new one, so scoped reads keep finding them.
+//! - **people** (one provider, the registry's): the household a person lives in (a caller's
+//!   own household joins her scope) and the households and residents under a place (the places
+//!   pages' counts). Without a provider (a tool that never wired the areas) nobody has a
+//!   household and every place counts nobody: nothing is shown that is not there.
 
 use std::sync::RwLock;
 
@@ -21,6 +25,39 @@ pub type Repath = fn(&mut dyn Conn, &str, &str) -> Result<u64>;
 
 /// Counts what an area keeps with an organisation (by id), like [`Uses`].
 pub type OrgUses = fn(&mut dyn Conn, i64) -> Result<Vec<(&'static str, i64)>>;
+
+/// The household of a person (`None` when she has none or is unknown).
+pub type HouseholdOf = fn(&mut dyn Conn, i64) -> Result<Option<i64>>;
+
+/// Households and residents (not counting those who left) under a path.
+pub type CountsUnder = fn(&mut dyn Conn, &str) -> Result<(i64, i64)>;
+
+static HOUSEHOLD_OF: RwLock<Option<HouseholdOf>> = RwLock::new(None);
+static COUNTS_UNDER: RwLock<Option<CountsUnder>> = RwLock::new(None);
+
+/// Registers the registry's answers about people: a person's household, the counts under a place.
+pub fn provide_people(household_of: HouseholdOf, counts_under: CountsUnder) {
+    *HOUSEHOLD_OF.write().unwrap_or_else(|e| e.into_inner()) = Some(household_of);
+    *COUNTS_UNDER.write().unwrap_or_else(|e| e.into_inner()) = Some(counts_under);
+}
+
+/// The household person `id` lives in, by the registered provider.
+pub fn household_of(c: &mut dyn Conn, id: i64) -> Result<Option<i64>> {
+    let f = *HOUSEHOLD_OF.read().unwrap_or_else(|e| e.into_inner());
+    match f {
+        Some(f) => f(c, id),
+        None => Ok(None),
+    }
+}
+
+/// Households and residents under `path`, by the registered provider.
+pub fn counts_under(c: &mut dyn Conn, path: &str) -> Result<(i64, i64)> {
+    let f = *COUNTS_UNDER.read().unwrap_or_else(|e| e.into_inner());
+    match f {
+        Some(f) => f(c, path),
+        None => Ok((0, 0)),
+    }
+}
 
 static USES: RwLock<Vec<Uses>> = RwLock::new(Vec::new());
 static ORG_USES: RwLock<Vec<OrgUses>> = RwLock::new(Vec::new());

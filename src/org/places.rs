@@ -159,68 +159,10 @@ pub fn names_above(
     Ok(names)
 }
 
-/// Households and residents (not counting those who have left) under a path.
+/// Households and residents (not counting those who have left) under a path, as the registry
+/// counts them (`org::hooks::counts_under`: org keeps places, the registry the people in them).
 pub fn counts_under(c: &mut dyn Conn, path: &str) -> Result<(i64, i64)> {
-    if population_kept(c, path)? {
-        let (mut households, mut residents) = (0, 0);
-        for r in c.query(
-            "SELECT dim, CAST(SUM(n) AS BIGINT) FROM population_counts WHERE path = $1 AND key = '' \
-             AND dim IN ('all', 'households') GROUP BY dim",
-            params![path],
-        )? {
-            match r.str(0).as_str() {
-                "all" => residents = r.i64(1),
-                _ => households = r.i64(1),
-            }
-        }
-        return Ok((households, residents));
-    }
-    let mut p = Vec::new();
-    let cond = under_paths("place_path", &[path.to_string()], 1, &mut p);
-    let households = c.query_i64(&format!("SELECT COUNT(*) FROM households WHERE {cond}"), &p)?;
-    let residents = c.query_i64(
-        &format!("SELECT COUNT(*) FROM persons WHERE residence <> 'left' AND {cond}"),
-        &p,
-    )?;
-    Ok((households, residents))
-}
-
-/// Whether the registry keeps the population figures of the place at `path`
-/// (`registry::counts`, issue 20): the place is above the units and each street under it (or
-/// its own street) has the place's `all` row, written by a recount. Otherwise figures are
-/// counted from the records.
-pub fn population_kept(c: &mut dyn Conn, path: &str) -> Result<bool> {
-    let Some(p) = c.query_opt(
-        "SELECT id, kind, street_id FROM places WHERE path = $1",
-        params![path],
-    )?
-    else {
-        return Ok(false);
-    };
-    let marked = "SELECT 1 FROM population_counts pc WHERE pc.path = $1 AND pc.dim = 'all' AND pc.key = '' AND pc.street_id = $2";
-    Ok(match p.str(1).as_str() {
-        "unit" => false,
-        "district" => {
-            c.query_i64(
-                &format!(
-                    "SELECT COUNT(*) FROM places s WHERE s.parent_id = $2 AND s.kind = 'street' AND NOT EXISTS ({})",
-                    marked.replace("$2", "s.id")
-                ),
-                params![path, p.i64(0)],
-            )? == 0
-        }
-        kind => {
-            let street = if kind == "street" {
-                p.i64(0)
-            } else {
-                match p.opt_i64(2) {
-                    Some(s) => s,
-                    None => return Ok(false),
-                }
-            };
-            c.query_opt(marked, params![path, street])?.is_some()
-        }
-    })
+    super::hooks::counts_under(c, path)
 }
 
 /// The children of a place, with counts. The caller has already checked the parent's scope.

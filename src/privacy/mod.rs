@@ -9,7 +9,6 @@ pub mod mask;
 pub mod notices;
 pub mod own;
 pub mod pages;
-pub mod placed;
 pub mod purposes;
 pub mod retention;
 

@@ -4,7 +4,6 @@
 //! verification; the purge itself is logged.
 
 use crate::audit::{self, Action, NewEntry};
-use crate::params;
 use crate::store::{Conn, Result, now_ms};
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -38,21 +37,12 @@ pub fn purge(
         audit::append(c, vec![e])?;
     }
     (out.sessions, out.tokens) = crate::org::auth::purge_expired(c, now)?;
-    c.exec(
-        "INSERT INTO job_runs (job, last_run_at) VALUES ('retention', $1) ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at",
-        params![now],
-    )?;
+    crate::store::runs::mark(c, "retention", now)?;
     Ok(out)
 }
 
 /// Whether the daily purge is due (its last run is kept in the database).
 pub fn due(c: &mut dyn Conn) -> Result<bool> {
-    let last = c
-        .query_opt(
-            "SELECT last_run_at FROM job_runs WHERE job = 'retention'",
-            &[],
-        )?
-        .map(|r| r.i64(0))
-        .unwrap_or(0);
+    let last = crate::store::runs::last(c, "retention")?.unwrap_or(0);
     Ok(now_ms() - last >= 24 * 3_600_000)
 }

@@ -33,16 +33,35 @@ pub struct ExportRequest {
     pub filter: Option<String>,
 }
 
-const COLS: &str = "r.id, r.requester_id, u.username, r.place_id, p.name, r.place_path, r.requester_scope, r.unmasked, \
-                    r.reason, r.records, r.state, d.username, r.comment, r.expires_at, r.created_at, r.filter";
-const FROM: &str = "export_requests r JOIN users u ON u.id = r.requester_id JOIN places p ON p.id = r.place_id \
-                    LEFT JOIN users d ON d.id = r.decided_by";
+const COLS: &str = "r.id, r.requester_id, r.decided_by, r.place_id, p.name, r.place_path, r.requester_scope, r.unmasked, \
+                    r.reason, r.records, r.state, r.decided_by, r.comment, r.expires_at, r.created_at, r.filter";
+const FROM: &str = "export_requests r JOIN places p ON p.id = r.place_id";
+
+/// Requests read by `sql`, their requesters and deciders named through org's surface (one read
+/// of the accounts for the page, not a join on org's table).
+fn read(c: &mut dyn Conn, sql: &str, params: &[Val]) -> Result<Vec<ExportRequest>> {
+    let rows = c.query(sql, params)?;
+    let ids = rows
+        .iter()
+        .flat_map(|r| std::iter::once(r.i64(1)).chain(r.opt_i64(2)))
+        .collect::<std::collections::BTreeSet<i64>>();
+    let names = crate::org::users::usernames(c, ids)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let mut e = from_row(r);
+            e.requester = names.get(&e.requester_id).cloned().unwrap_or_default();
+            e.decided_by = r.opt_i64(2).and_then(|d| names.get(&d).cloned());
+            e
+        })
+        .collect())
+}
 
 fn from_row(r: &crate::store::Row) -> ExportRequest {
     ExportRequest {
         id: r.i64(0),
         requester_id: r.i64(1),
-        requester: r.str(2),
+        requester: String::new(),
         place_id: r.i64(3),
         place_name: r.str(4),
         place_path: r.str(5),
@@ -51,7 +70,7 @@ fn from_row(r: &crate::store::Row) -> ExportRequest {
         reason: r.str(8),
         records: r.i64(9),
         state: r.str(10),
-        decided_by: r.opt_str(11),
+        decided_by: None,
         comment: r.opt_str(12),
         expires_at: r.opt_i64(13),
         created_at: r.i64(14),
@@ -126,24 +145,22 @@ pub fn create(c: &mut dyn Conn, r: NewRequest<'_>) -> Result<i64> {
 }
 
 pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<ExportRequest>> {
-    Ok(c.query_opt(
+    Ok(read(
+        c,
         &format!("SELECT {COLS} FROM {FROM} WHERE r.id = $1"),
         params![id],
     )?
-    .as_ref()
-    .map(from_row))
+    .pop())
 }
 
 pub fn mine(c: &mut dyn Conn, user_id: i64) -> Result<Vec<ExportRequest>> {
-    Ok(c.query(
+    read(
+        c,
         &format!(
             "SELECT {COLS} FROM {FROM} WHERE r.requester_id = $1 ORDER BY r.id DESC LIMIT 100"
         ),
         params![user_id],
-    )?
-    .iter()
-    .map(from_row)
-    .collect())
+    )
 }
 
 /// Whether someone whose registry scope is `approver` stands one level (or more) above a
@@ -162,17 +179,14 @@ pub fn awaiting(
 ) -> Result<Vec<ExportRequest>> {
     let mut p: Vec<Val> = Vec::new();
     let cond = under_paths("r.place_path", approver, 1, &mut p);
-    let pending: Vec<ExportRequest> = c
-        .query(
-            &format!(
-                "SELECT {COLS} FROM {FROM} WHERE r.state = 'pending' AND {cond} ORDER BY r.id"
-            ),
-            &p,
-        )?
-        .iter()
-        .map(from_row)
-        .filter(|r| r.requester_id != approver_id && above(approver, &r.requester_scope))
-        .collect();
+    let pending: Vec<ExportRequest> = read(
+        c,
+        &format!("SELECT {COLS} FROM {FROM} WHERE r.state = 'pending' AND {cond} ORDER BY r.id"),
+        &p,
+    )?
+    .into_iter()
+    .filter(|r| r.requester_id != approver_id && above(approver, &r.requester_scope))
+    .collect();
     // Not those whose account the approver created or empowered lately: she may not decide them.
     let since = now_ms() - super::access::VOUCH_WINDOW_MS;
     let mut out = Vec::with_capacity(pending.len());

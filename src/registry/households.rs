@@ -172,7 +172,7 @@ pub fn figures(c: &mut dyn Conn, path: &str) -> Result<Figures> {
     }
     let mut p = Vec::new();
     let cond = under_paths("place_path", &[path.to_string()], 1, &mut p);
-    let (households, residents) = crate::org::places::counts_under(c, path)?;
+    let (households, residents) = super::counts::counts_under(c, path)?;
     let cutoff = crate::kernel::time::today() - chrono::Months::new(60 * 12);
     let mut p60 = p.clone();
     p60.push(Val::Text(cutoff.format("%Y-%m-%d").to_string()));

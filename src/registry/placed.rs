@@ -26,6 +26,8 @@ pub fn repath(c: &mut dyn Conn, old: &str, new: &str) -> Result<u64> {
         "unit_owners",
         "rentals",
         "vehicles",
+        "export_requests",
+        "correction_requests",
     ] {
         n += repath_column(c, table, "place_path", old, new)?;
     }

@@ -384,3 +384,13 @@ pub fn tags_of(
     }
     Ok(out)
 }
+
+/// The household person `id` lives in (`org::hooks::household_of`: a caller's own household
+/// joins her scope).
+pub fn household_of(c: &mut dyn Conn, id: i64) -> Result<Option<i64>> {
+    Ok(c.query_opt(
+        "SELECT household_id FROM persons WHERE id = $1",
+        crate::params![id],
+    )?
+    .and_then(|r| r.opt_i64(0)))
+}

@@ -10,6 +10,7 @@ pub mod files;
 pub mod instances;
 pub mod keys;
 mod postgres;
+pub mod runs;
 mod sqlite;
 mod value;
 

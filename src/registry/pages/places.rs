@@ -43,7 +43,7 @@ pub(crate) async fn places_index(
         .read(move |c| {
             let mut out = Vec::new();
             for p in places::roots(c, &scope)? {
-                let (households, residents) = places::counts_under(c, &p.path)?;
+                let (households, residents) = crate::registry::counts::counts_under(c, &p.path)?;
                 out.push(PlaceSummary {
                     id: p.id,
                     kind: p.kind,
@@ -108,7 +108,8 @@ pub(crate) async fn place_page(
             } else {
                 places::children(c, &place)?
             };
-            let (households_here, residents_here) = places::counts_under(c, &place.path)?;
+            let (households_here, residents_here) =
+                crate::registry::counts::counts_under(c, &place.path)?;
             let map = area_map(c, &place)?;
             let mut floors: Vec<FloorRow> = Vec::new();
             if place.kind == "building" {
