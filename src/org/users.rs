@@ -603,6 +603,16 @@ pub fn holding_roles_under(
         .collect())
 }
 
+/// Whether every role of the account is `resident` (she reads only her own household): the
+/// audit log's anomaly scan leaves such accounts alone (`audit::anomaly::on_own_only`).
+pub fn resident_only(c: &mut dyn Conn, user_id: i64) -> Result<bool> {
+    let roles = c.query(
+        "SELECT role FROM user_roles WHERE user_id = $1",
+        crate::params![user_id],
+    )?;
+    Ok(!roles.is_empty() && roles.iter().all(|r| r.str(0) == "resident"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,12 +654,3 @@ mod tests {
     }
 }
 
-/// Whether every role of the account is `resident` (she reads only her own household): the
-/// audit log's anomaly scan leaves such accounts alone (`audit::anomaly::on_own_only`).
-pub fn resident_only(c: &mut dyn Conn, user_id: i64) -> Result<bool> {
-    let roles = c.query(
-        "SELECT role FROM user_roles WHERE user_id = $1",
-        crate::params![user_id],
-    )?;
-    Ok(!roles.is_empty() && roles.iter().all(|r| r.str(0) == "resident"))
-}
