@@ -653,4 +653,3 @@ mod tests {
         assert!(Username::parse("王五").is_err());
     }
 }
-

@@ -394,3 +394,20 @@ pub fn household_of(c: &mut dyn Conn, id: i64) -> Result<Option<i64>> {
     )?
     .and_then(|r| r.opt_i64(0)))
 }
+
+/// The SQL of the people holding a tag on a day, for another area's subquery (sensing's rules
+/// over tagged people's devices): `SELECT person_id …` and, with `units`, `SELECT unit_id …` (the
+/// flats they live in). `street`, `tag` and `day` are the numbers of the caller's parameters
+/// (the street's id, the tag's code, the day as `YYYY-MM-DD`). The registry keeps its tables'
+/// SQL; the caller only places it.
+pub fn tag_holders_sql(street: usize, tag: usize, day: usize, units: bool) -> String {
+    let (col, join) = if units {
+        ("pp.unit_id", " JOIN persons pp ON pp.id = t.person_id")
+    } else {
+        ("t.person_id", "")
+    };
+    format!(
+        "SELECT {col} FROM person_tags t{join} WHERE t.street_id = ${street} AND t.tag = ${tag} \
+         AND t.valid_from <= ${day} AND (t.valid_to IS NULL OR t.valid_to >= ${day})"
+    )
+}

@@ -84,14 +84,12 @@ pub fn plan_sync(c: &mut dyn Conn, now: i64) -> Result<SyncPlan> {
             let day = p.len();
             // From the (few) tagged people to their devices, not from every device to the
             // tags: the subquery runs once, whatever the number of devices.
+            // The holders are the registry's to say (`registry::residents::tag_holders_sql`).
+            let people = crate::registry::residents::tag_holders_sql(1, t, day, false);
+            let flats = crate::registry::residents::tag_holders_sql(1, t, day, true);
             cond.push_str(&format!(
-                " AND d.id IN (SELECT d2.id FROM person_tags t JOIN devices d2 ON d2.person_id = t.person_id \
-                   WHERE t.street_id = $1 AND t.tag = ${t} AND t.valid_from <= ${day} \
-                   AND (t.valid_to IS NULL OR t.valid_to >= ${day}) \
-                 UNION SELECT d3.id FROM person_tags t JOIN persons pp ON pp.id = t.person_id \
-                   JOIN devices d3 ON d3.place_id = pp.unit_id \
-                   WHERE t.street_id = $1 AND t.tag = ${t} AND t.valid_from <= ${day} \
-                   AND (t.valid_to IS NULL OR t.valid_to >= ${day}))"
+                " AND d.id IN (SELECT d2.id FROM devices d2 WHERE d2.person_id IN ({people}) \
+                 UNION SELECT d3.id FROM devices d3 WHERE d3.place_id IN ({flats}))"
             ));
         }
         // Timers of devices the rule no longer covers (a tag that ended).
