@@ -485,3 +485,62 @@ async fn a_helpers_phone_is_revealed_on_the_building_page_with_a_purpose() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_district_administrator_reads_the_roster_and_due_lists_as_a_street_administrator() {
+    let app = support::spawn().await;
+    let d = app
+        .query_i64("SELECT id FROM places WHERE kind = 'district' ORDER BY id LIMIT 1")
+        .await;
+    app.db
+        .write(move |c| {
+            let u = linli::org::users::Username::parse("quadmin").unwrap();
+            let hash = linli::org::users::hash_password(support::PASSWORD);
+            let id = linli::org::users::create(
+                c,
+                linli::org::users::NewUser {
+                    username: &u,
+                    display_name: "区管理员",
+                    password_hash: &hash,
+                    street_id: Some(d),
+                    person_id: None,
+                    created_by: None,
+                },
+            )?;
+            linli::org::users::add_grant(
+                c,
+                id,
+                linli::org::Role::DistrictAdmin,
+                Some(d),
+                None,
+                Some(d),
+                None,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let t = app.token("quadmin").await;
+    let admin = app.token("admin").await;
+    for p in [
+        "/api/v1/roster",
+        "/api/v1/visits/due?all=true",
+        "/api/v1/visit-plans",
+    ] {
+        let (s, mine) = get(&app, &t, p).await;
+        assert_eq!(s, 200, "{p}: {mine}");
+        let (_, street) = get(&app, &admin, p).await;
+        assert_eq!(
+            mine, street,
+            "{p}: the district administrator reads her street's"
+        );
+    }
+    let (_, roster) = get(&app, &t, "/api/v1/roster").await;
+    assert!(!roster.as_array().unwrap().is_empty());
+    let (b, _) = app.login_page("quadmin", support::PASSWORD).await;
+    for p in ["/roster", "/visits"] {
+        let r = b.get(app.url(p)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{p}");
+    }
+    app.stop().await;
+}
