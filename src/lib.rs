@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod callups;
 pub mod cases;
 pub mod cli;
 pub mod config;

@@ -21,6 +21,7 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/roster/persons/{id}/helpers", post(helper_submit))
         .route("/roster/helpers/{id}/remove", post(helper_remove_submit))
+        .route("/roster/helpers/{id}/reveal", post(helper_reveal_submit))
         .route("/static/visits.css", get(visits_css))
 }
 
@@ -51,7 +52,7 @@ use crate::web::{Layout, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -536,6 +537,9 @@ pub(crate) struct BuildingPage {
     l: Layout,
     sheet: Sheet,
     error: Option<String>,
+    purposes: &'static [&'static str],
+    /// A helper's phone just revealed: (helper, phone).
+    revealed: Option<(i64, String)>,
 }
 
 impl BuildingPage {
@@ -544,6 +548,12 @@ impl BuildingPage {
     }
     fn relations(&self) -> &'static [&'static str] {
         &roster::RELATIONS
+    }
+    fn shown(&self, helper: &i64) -> Option<&str> {
+        self.revealed
+            .as_ref()
+            .filter(|(h, _)| h == helper)
+            .map(|(_, p)| p.as_str())
     }
 }
 
@@ -554,10 +564,66 @@ async fn building_view(
     error: Option<String>,
     done: Option<&str>,
 ) -> AppResult<Response> {
+    building_shown(state, caller, id, error, done, None).await
+}
+
+async fn building_shown(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: Option<String>,
+    done: Option<&str>,
+    revealed: Option<(i64, String)>,
+) -> AppResult<Response> {
     let sheet = roster::building(state, caller, id).await?;
     let mut l = Layout::new(Some(caller));
     flash(&mut l, done);
-    Ok(render(&BuildingPage { l, sheet, error }))
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = render(&BuildingPage {
+        l,
+        sheet,
+        error,
+        purposes: &crate::registry::access::PURPOSES,
+        revealed,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RevealForm {
+    csrf: String,
+    building: i64,
+    purpose: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A helper's phone shown on the building's roster after the reveal is logged with its
+/// purpose (as the registry reveals a resident's phone).
+pub(crate) async fn helper_reveal_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<RevealForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    let p = roster::Purpose {
+        purpose: f.purpose,
+        note: f.note,
+    };
+    match roster::reveal_helper(&state, &caller, id, &p).await {
+        Ok(r) => building_shown(&state, &caller, f.building, None, None, Some((id, r.phone))).await,
+        Err(e) if e.status.as_u16() == 422 => {
+            let msg = e.message(ctx().lang);
+            building_shown(&state, &caller, f.building, Some(msg), None, None).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) async fn building_page(

@@ -324,7 +324,10 @@ pub async fn buildings(state: &AppState, caller: &Caller) -> AppResult<Vec<Build
     Ok(state
         .db
         .read(move |c| {
-            let persons = on_roster(c, street_id, &paths)?;
+            let mut persons = Vec::new();
+            for s in super::service::streets(c, street_id)? {
+                persons.extend(on_roster(c, s, &paths)?);
+            }
             let ids: Vec<i64> = persons.iter().map(|p| p.0).collect();
             let helped: std::collections::HashSet<i64> = helpers_of(c, &ids)?.into_keys().collect();
             let mut counts: HashMap<i64, (i64, i64)> = HashMap::new();

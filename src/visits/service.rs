@@ -53,6 +53,20 @@ fn street(caller: &Caller) -> AppResult<i64> {
     caller.street_id.ok_or_else(AppError::forbidden)
 }
 
+/// The streets whose records the caller's lists read: her street, or the streets of her
+/// district (a district administrator's account names her district; she reads as a street
+/// administrator does, within her streets).
+pub fn streets(c: &mut dyn crate::store::Conn, street_id: i64) -> crate::store::Result<Vec<i64>> {
+    match crate::org::places::by_id_unscoped(c, street_id)? {
+        Some(p) if p.kind == "district" => Ok(crate::org::places::children_full(c, p.id)?
+            .into_iter()
+            .filter(|s| s.kind == "street")
+            .map(|s| s.id)
+            .collect()),
+        _ => Ok(vec![street_id]),
+    }
+}
+
 async fn denied(state: &AppState, caller: &Caller, subjects: Vec<String>) -> AppResult<()> {
     state
         .audit
@@ -400,7 +414,20 @@ pub async fn due_unaudited(state: &AppState, caller: &Caller, ask: &DueAsk) -> A
                 }
                 paths = vec![path];
             }
-            Ok(Some(due_list(c, street_id, &paths, on, all, lang)?))
+            let mut out: Option<DueList> = None;
+            for s in streets(c, street_id)? {
+                let l = due_list(c, s, &paths, on, all, lang)?;
+                out = Some(match out {
+                    None => l,
+                    Some(mut o) => {
+                        o.overdue += l.overdue;
+                        o.due += l.due;
+                        o.rows.extend(l.rows);
+                        o
+                    }
+                });
+            }
+            Ok(out)
         })
         .await?
         .ok_or_else(AppError::not_found)
@@ -597,19 +624,25 @@ pub async fn plans(state: &AppState, caller: &Caller) -> AppResult<Vec<Plan>> {
     Ok(state
         .db
         .read(move |c| {
-            let names = tag_names(c, street_id, lang)?;
-            Ok(store::plans(c, street_id)?
-                .into_iter()
-                .map(|p| Plan {
-                    id: p.id,
-                    tag_name: names.get(&p.tag).cloned().unwrap_or(p.tag.clone()),
-                    tag: p.tag,
-                    every_months: p.every_months,
-                    soon_days: p.soon_days,
-                    starts_on: p.starts_on,
-                    active: p.active,
-                })
-                .collect())
+            let mut out = Vec::new();
+            for street_id in streets(c, street_id)? {
+                let names = tag_names(c, street_id, lang)?;
+                out.extend(
+                    store::plans(c, street_id)?
+                        .into_iter()
+                        .map(|p| Plan {
+                            id: p.id,
+                            tag_name: names.get(&p.tag).cloned().unwrap_or(p.tag.clone()),
+                            tag: p.tag,
+                            every_months: p.every_months,
+                            soon_days: p.soon_days,
+                            starts_on: p.starts_on,
+                            active: p.active,
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+            Ok(out)
         })
         .await?)
 }

@@ -7,6 +7,7 @@ mod audit;
 mod audit_tamper;
 mod auth_hardening;
 mod browser;
+mod callups;
 mod cases;
 mod cli;
 mod contract;

@@ -283,6 +283,23 @@ const DATA: &[(&str, &str, &str)] = &[
     ("/eligibility/rules", "*", "the demo rules' names and texts"),
     // Emergency supplies are named by those who keep them.
     ("/supplies", "*", "the demo stock's names"),
+    // A call-up's title, needs and place note are the organiser's words (the demo's, in
+    // Chinese), and the volunteers' names are theirs.
+    (
+        "/callups",
+        "*",
+        "the demo call-up's words and the volunteers' names",
+    ),
+    (
+        "/",
+        "停电送水上楼",
+        "the demo call-up's title on a volunteer's home card",
+    ),
+    (
+        "/",
+        "楼下物资点集合",
+        "the demo call-up's meeting point on a volunteer's home card",
+    ),
 ];
 
 fn is_data(path: &str, text: &str) -> bool {

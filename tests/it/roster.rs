@@ -403,3 +403,144 @@ async fn helpers_are_added_revealed_with_a_purpose_and_the_roster_follows_tags()
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_helpers_phone_is_revealed_on_the_building_page_with_a_purpose() {
+    let app = support::spawn().await;
+    let w = app.token("wangge").await;
+    let b = building_with_roster(&app, &w).await;
+    let (_, sheet) = get(&app, &w, &format!("/api/v1/roster/buildings/{b}")).await;
+    let h = sheet["persons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|p| p["helpers"].as_array().and_then(|hs| hs.first()).cloned())
+        .expect("a helper");
+    let hid = h["id"].as_i64().unwrap();
+    let (browser, _) = app.login_page("wangge", support::PASSWORD).await;
+    let page = app.page(&browser, &format!("/roster/buildings/{b}")).await;
+    assert!(page.contains(&format!("/roster/helpers/{hid}/reveal")));
+    assert!(!page.contains(&format!("helper-tel-{hid}")));
+    let csrf = support::extract_input(&page, "csrf").expect("csrf");
+    let reveals = "SELECT COUNT(*) FROM audit_entries WHERE action = 'reveal'";
+    let before = app.query_i64(reveals).await;
+    let path = app.url(&format!("/roster/helpers/{hid}/reveal"));
+    let bs = b.to_string();
+    // Without a note for "other": refused on the page, nothing revealed.
+    let r = browser
+        .post(&path)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("building", bs.as_str()),
+            ("purpose", "other"),
+            ("note", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(
+        !r.text()
+            .await
+            .unwrap()
+            .contains(&format!("helper-tel-{hid}"))
+    );
+    assert_eq!(app.query_i64(reveals).await, before);
+    let r = browser
+        .post(&path)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("building", bs.as_str()),
+            ("purpose", "emergency"),
+            ("note", "停电"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(&format!("helper-tel-{hid}")), "{page}");
+    assert!(page.contains("href=\"tel:"));
+    assert_eq!(
+        app.query_i64(reveals).await,
+        before + 1,
+        "audited as a reveal"
+    );
+    // Another role cannot.
+    let (other, _) = app.login_page("jumin", support::PASSWORD).await;
+    let r = other
+        .post(&path)
+        .form(&[
+            ("csrf", "x"),
+            ("building", bs.as_str()),
+            ("purpose", "emergency"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().as_u16() == 403 || r.status().as_u16() == 404,
+        "{}",
+        r.status()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_district_administrator_reads_the_roster_and_due_lists_as_a_street_administrator() {
+    let app = support::spawn().await;
+    let d = app
+        .query_i64("SELECT id FROM places WHERE kind = 'district' ORDER BY id LIMIT 1")
+        .await;
+    app.db
+        .write(move |c| {
+            let u = linli::org::users::Username::parse("quadmin").unwrap();
+            let hash = linli::org::users::hash_password(support::PASSWORD);
+            let id = linli::org::users::create(
+                c,
+                linli::org::users::NewUser {
+                    username: &u,
+                    display_name: "区管理员",
+                    password_hash: &hash,
+                    street_id: Some(d),
+                    person_id: None,
+                    created_by: None,
+                },
+            )?;
+            linli::org::users::add_grant(
+                c,
+                id,
+                linli::org::Role::DistrictAdmin,
+                Some(d),
+                None,
+                Some(d),
+                None,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let t = app.token("quadmin").await;
+    let admin = app.token("admin").await;
+    for p in [
+        "/api/v1/roster",
+        "/api/v1/visits/due?all=true",
+        "/api/v1/visit-plans",
+    ] {
+        let (s, mine) = get(&app, &t, p).await;
+        assert_eq!(s, 200, "{p}: {mine}");
+        let (_, street) = get(&app, &admin, p).await;
+        assert_eq!(
+            mine, street,
+            "{p}: the district administrator reads her street's"
+        );
+    }
+    let (_, roster) = get(&app, &t, "/api/v1/roster").await;
+    assert!(!roster.as_array().unwrap().is_empty());
+    let (b, _) = app.login_page("quadmin", support::PASSWORD).await;
+    for p in ["/roster", "/visits"] {
+        let r = b.get(app.url(p)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{p}");
+    }
+    app.stop().await;
+}

@@ -103,6 +103,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/roster/buildings/{id}/print",
     "/roster/persons/{id}/helpers",
     "/roster/helpers/{id}/remove",
+    "/roster/helpers/{id}/reveal",
     "/static/visits.css",
     "/api/v1/visits",
     "/api/v1/visits/due",
@@ -432,6 +433,24 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/eligibility/preview",
     "/api/v1/eligibility/todos",
     "/api/v1/eligibility/todos/{id}/close",
+    // Call-ups (issue 23 part 5): the organiser's look at who answered (names, masked phones)
+    // and the volunteers' list are audited with the accounts named; a phone is revealed with a
+    // purpose and audited as a reveal; sending, answering, closing and a profile's change are
+    // audited changes (tests/it/callups.rs). A volunteer's own calls and profile are her own.
+    "/callups",
+    "/callups/profile",
+    "/callups/volunteers",
+    "/callups/{id}",
+    "/callups/{id}/answer",
+    "/callups/{id}/close",
+    "/callups/{id}/recipients/{user}/reveal",
+    "/api/v1/callups",
+    "/api/v1/callups/profile",
+    "/api/v1/callups/volunteers",
+    "/api/v1/callups/{id}",
+    "/api/v1/callups/{id}/answer",
+    "/api/v1/callups/{id}/close",
+    "/api/v1/callups/{id}/recipients/{user}/reveal",
     // Emergency supplies (issue 23 part 4): stock, not persons; a borrower is a team as typed.
     "/supplies",
     "/supplies/{id}",

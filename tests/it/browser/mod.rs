@@ -539,6 +539,16 @@ async fn pages_fit_a_phone() {
         b.find("#preview-total").await;
         b.assert_fits("an eligibility rule's preview (English)")
             .await;
+        // Call-ups (issue 23 part 5): the list with the form to send one, a call's page, the
+        // volunteers.
+        b.open("/callups").await;
+        b.find("#callup-new").await;
+        b.assert_fits("the call-ups (English)").await;
+        b.open("/callups/1").await;
+        b.find("#callup-counts").await;
+        b.assert_fits("a call-up's page (English)").await;
+        b.open("/callups/volunteers").await;
+        b.assert_fits("the volunteers (English)").await;
     })
     .await;
 }
