@@ -24,5 +24,6 @@ pub fn areas() -> Vec<Area> {
         crate::sweeps::area(),
         crate::visits::area(),
         crate::surveys::area(),
+        crate::nearby::area(),
     ]
 }
