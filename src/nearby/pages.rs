@@ -284,6 +284,10 @@ impl FiguresPage {
         v.map(|x| format!("{:.0}%", x * 100.0))
             .unwrap_or_else(|| "—".into())
     }
+    /// A source named in both languages ("中文 / English"): the reader's half.
+    fn source(&self, s: &str) -> String {
+        crate::kernel::i18n::pick(s, self.l.t.0)
+    }
     fn days(&self, d: &i64) -> String {
         self.l.t.fill("nearby.days", &[("n", d)])
     }
