@@ -565,8 +565,11 @@ async fn the_reporter_adds_updates_and_says_still_not_fixed() {
     assert_eq!(s, 200, "{v}");
     close(&app, &admin, &wuye, &path, None).await;
     app.exec(
-        "UPDATE cases SET closed_at = closed_at - 31 * 86400000 WHERE id = $1",
-        &[linli::store::Val::Int(id)],
+        "UPDATE cases SET closed_at = closed_at - $2 WHERE id = $1",
+        &[
+            linli::store::Val::Int(id),
+            linli::store::Val::Int(31 * 86_400_000),
+        ],
     )
     .await;
     let (s, v) = post(
