@@ -17,9 +17,11 @@ pub mod service;
 use crate::http::area::{Area, Nav};
 use crate::org::Caller;
 
-/// Who sees the nearby pages in the navigation: an account of a street.
+/// Who sees the nearby pages in the navigation: residents and volunteers of a street (workers
+/// reach them by address; their phone navigation is full already).
 fn shown(c: &Caller) -> bool {
     c.street_id.is_some()
+        && (c.has(crate::org::Role::Resident) || c.has(crate::org::Role::Volunteer))
 }
 
 /// What cases runs on every step: the followers told (see [`follows::on_case_step`]).
