@@ -14,6 +14,7 @@ pub mod http;
 pub mod join;
 pub mod kernel;
 pub mod map;
+pub mod nearby;
 pub mod notices;
 pub mod org;
 pub mod privacy;

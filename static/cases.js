@@ -73,3 +73,74 @@
     timer = setTimeout(look, 250);
   });
 })();
+
+// Before reporting (issue 24 part 3): open reports of the chosen category at the chosen
+// building or near the marked spot, each with "me too", so that a resident can support one
+// instead of reporting the same problem again. Without this script the form still works.
+(function () {
+  "use strict";
+  var form = document.getElementById("report-form");
+  var box = document.getElementById("similar");
+  if (!form || !box) return;
+  var list = document.getElementById("similar-list");
+  var select = form.querySelector("select[name=place_id]");
+  var lat = form.querySelector("input[name=lat]");
+  var lon = form.querySelector("input[name=lon]");
+  function meToo(id, button) {
+    fetch("/api/v1/cases/" + id + "/supports", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRF-Token": box.getAttribute("data-csrf") },
+      body: "{}"
+    }).then(function (r) {
+      return r.json().then(function (b) { return { ok: r.ok, body: b }; });
+    }).then(function (res) {
+      var note = document.createElement("small");
+      note.className = res.ok ? "muted" : "alert";
+      note.textContent = res.ok ? box.getAttribute("data-done")
+        : (res.body && res.body.error ? res.body.error.message : "");
+      button.replaceWith(note);
+    }).catch(function () {});
+  }
+  function look() {
+    var chosen = form.querySelector("input[name=category]:checked");
+    if (!chosen) { box.hidden = true; return; }
+    var q = "?category=" + encodeURIComponent(chosen.value);
+    if (select && select.value) q += "&place_id=" + encodeURIComponent(select.value);
+    if (lat && lon && lat.value && lon.value) {
+      q += "&lat=" + encodeURIComponent(lat.value) + "&lon=" + encodeURIComponent(lon.value);
+    }
+    fetch(box.getAttribute("data-url") + q, {
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (r) { return r.ok ? r.json() : []; }).then(function (found) {
+      list.textContent = "";
+      found.forEach(function (c) {
+        var li = document.createElement("li");
+        li.id = "similar-" + c.id;
+        var text = document.createElement("span");
+        text.textContent = "#" + c.id + " " + c.category_name + " · " + c.place_name + " · " +
+          c.status_text + " · " + c.description + " (" + box.getAttribute("data-me-too") + " " + c.supports + ")";
+        li.appendChild(text);
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "secondary me-too";
+        b.id = "me-too-" + c.id;
+        b.textContent = box.getAttribute("data-me-too");
+        b.addEventListener("click", function () { meToo(c.id, b); });
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(b);
+        list.appendChild(li);
+      });
+      box.hidden = found.length === 0;
+    }).catch(function () {});
+  }
+  form.querySelectorAll("input[name=category]").forEach(function (r) {
+    r.addEventListener("change", look);
+  });
+  if (select) select.addEventListener("change", look);
+  [lat, lon].forEach(function (i) { if (i) i.addEventListener("change", look); });
+  document.addEventListener("linli:place", function () { setTimeout(look, 0); });
+  look();
+})();

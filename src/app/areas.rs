@@ -25,5 +25,6 @@ pub fn areas() -> Vec<Area> {
         crate::visits::area(),
         crate::surveys::area(),
         crate::callups::area(),
+        crate::nearby::area(),
     ]
 }

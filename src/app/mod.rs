@@ -50,6 +50,8 @@ pub fn wire() {
     crate::join::wire();
     // A community's satisfaction survey shown beside the case ratings.
     crate::cases::hooks::on_figures(crate::surveys::satisfaction_ratings);
+    // A case's steps reach those who follow it (or its area) nearby.
+    crate::cases::hooks::on_step(crate::nearby::ON_CASE_STEP);
 }
 
 /// The shared state, with every area's own part.

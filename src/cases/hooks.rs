@@ -108,3 +108,38 @@ pub(super) fn ratings(
     }
     Ok(out)
 }
+
+/// A step taken on a case (or a reporter's update), for the hooks that hear of every one.
+pub struct Stepped<'a> {
+    /// The case as it was before the step.
+    pub case: &'a super::Case,
+    /// The step's action (`accept`, `dispatch`, … or `update` for a reporter's update).
+    pub action: &'a str,
+    /// The state after it.
+    pub to: super::State,
+    /// Who took it (none for the system).
+    pub by: Option<i64>,
+    pub at: i64,
+}
+
+/// A hook run inside the step's transaction; an error rolls the step back.
+pub type OnStep = fn(&mut dyn Conn, &Stepped<'_>) -> Result<(), StoreError>;
+
+static ON_STEP: RwLock<Vec<OnStep>> = RwLock::new(Vec::new());
+
+/// Registers a hook run on every step of a case (once per hook).
+pub fn on_step(hook: OnStep) {
+    let mut all = ON_STEP.write().unwrap_or_else(|e| e.into_inner());
+    if !all.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
+        all.push(hook);
+    }
+}
+
+/// Runs every step hook inside the transaction.
+pub(super) fn stepped(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<(), StoreError> {
+    let all = ON_STEP.read().unwrap_or_else(|e| e.into_inner()).clone();
+    for h in all {
+        h(c, s)?;
+    }
+    Ok(())
+}

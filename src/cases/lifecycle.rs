@@ -291,6 +291,9 @@ pub const RULES: &[Rule] = &[
     Rule { action: Action::Reopen, from: &[Closed, Rated], actors: &[R, D], to: To::Reopen },
 ];
 
+/// Days after closing within which a reporter may say "still not fixed" (reopen).
+pub const REOPEN_DAYS: i64 = 30;
+
 pub fn rule(action: Action) -> &'static Rule {
     RULES
         .iter()
@@ -780,6 +783,15 @@ pub fn apply(
             data = serde_json::json!({"rating": r});
         }
         Action::Reopen => {
+            // "Still not fixed": a reporter may reopen within the window after closing; a
+            // dispatcher at any time.
+            if !who.actors.contains(&Actor::Dispatcher)
+                && case
+                    .closed_at
+                    .is_some_and(|at| now - at > REOPEN_DAYS * 24 * HOUR_MS)
+            {
+                return Err(conflict("case.err_reopen_window"));
+            }
             n.closed_at = None;
             n.resolved_at = None;
             n.rating = None;
@@ -919,6 +931,16 @@ pub fn apply(
             }
         }
     }
+    super::hooks::stepped(
+        c,
+        &super::hooks::Stepped {
+            case,
+            action: step.action.as_str(),
+            to,
+            by: who.user_id,
+            at: now,
+        },
+    )?;
     Ok(Applied { to, effects })
 }
 

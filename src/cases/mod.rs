@@ -26,6 +26,7 @@ pub mod pages;
 pub mod photos;
 pub mod placed;
 pub mod places;
+pub mod public;
 mod published;
 
 use std::sync::Arc;

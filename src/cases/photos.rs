@@ -186,6 +186,10 @@ pub struct Photo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lon: Option<f64>,
     pub created_at: i64,
+    /// Its uploader (the reporter) allows it on the public page.
+    pub public_ok: bool,
+    /// A worker approved it for the public page (faces and plates checked).
+    pub approved: bool,
     #[serde(skip)]
     pub file: String,
     #[serde(skip)]
@@ -195,7 +199,7 @@ pub struct Photo {
 pub fn of_case(c: &mut dyn Conn, case_id: i64) -> crate::store::Result<Vec<Photo>> {
     Ok(c
         .query(
-            "SELECT id, content_type, bytes, lat, lon, created_at, file, thumb FROM case_photos WHERE case_id = $1 ORDER BY id",
+            "SELECT id, content_type, bytes, lat, lon, created_at, file, thumb, public_ok, approved_at FROM case_photos WHERE case_id = $1 ORDER BY id",
             params![case_id],
         )?
         .into_iter()
@@ -208,6 +212,8 @@ pub fn of_case(c: &mut dyn Conn, case_id: i64) -> crate::store::Result<Vec<Photo
             created_at: r.i64(5),
             file: r.str(6),
             thumb: r.str(7),
+            public_ok: r.i64(8) == 1,
+            approved: r.opt_i64(9).is_some(),
         })
         .collect())
 }
@@ -336,6 +342,8 @@ pub fn store(
         lat,
         lon,
         created_at: now,
+        public_ok: false,
+        approved: false,
         file: files.file.clone(),
         thumb: files.thumb.clone(),
     })

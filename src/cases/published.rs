@@ -64,19 +64,9 @@ pub fn load_requests(
     now: i64,
 ) -> Result<Vec<Published>, StoreError> {
     let mut p: Vec<Val> = vec![street.into(), range.0.into(), range.1.into()];
-    let unpublished: Vec<String> = Channel::ALL
-        .into_iter()
-        .filter(|ch| !ch.published())
-        .map(|ch| format!("'{}'", ch.as_str()))
-        .collect();
-    let mut conds = vec![
-        "c.street_id = $1".to_string(),
-        "k.public = 1".to_string(),
-        "k.about_people = 0".to_string(),
-        format!("c.channel NOT IN ({})", unpublished.join(", ")),
-        "c.created_at >= $2".into(),
-        "c.created_at <= $3".into(),
-    ];
+    let mut conds = published_conds();
+    conds.push("c.created_at >= $2".into());
+    conds.push("c.created_at <= $3".into());
     if !ids.is_empty() {
         let l: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         conds.push(format!("c.id IN ({})", l.join(", ")));
@@ -89,16 +79,22 @@ pub fn load_requests(
         }
         conds.push(format!("k.code IN ({})", l.join(", ")));
     }
-    let open: Vec<String> = CaseState::ALL
-        .into_iter()
-        .filter(|s| s.is_open())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
+    let open = open_list();
     match statuses {
-        (true, false) => conds.push(format!("c.state IN ({})", open.join(", "))),
-        (false, true) => conds.push(format!("c.state NOT IN ({})", open.join(", "))),
+        (true, false) => conds.push(format!("c.state IN ({open})")),
+        (false, true) => conds.push(format!("c.state NOT IN ({open})")),
         _ => {}
     }
+    select(c, &conds, &p, now)
+}
+
+/// The published cases matching `conds` (over `cases c` and `case_categories k`), newest first.
+fn select(
+    c: &mut dyn Conn,
+    conds: &[String],
+    p: &[Val],
+    now: i64,
+) -> Result<Vec<Published>, StoreError> {
     let sql = format!(
         "SELECT {}, b.name, b.geojson FROM {} LEFT JOIN places b ON b.id = c.building_id \
          WHERE {} ORDER BY c.created_at DESC LIMIT 1000",
@@ -107,7 +103,7 @@ pub fn load_requests(
         conds.join(" AND ")
     );
     let n = super::CASE_COLS.split(", ").count();
-    Ok(c.query(&sql, &p)?
+    Ok(c.query(&sql, p)?
         .into_iter()
         .map(|mut r| {
             let building = r.take_str(n);
@@ -136,6 +132,66 @@ pub fn load_requests(
             }
         })
         .collect())
+}
+
+/// The conditions every published case meets: its street, a public category not about
+/// people, a channel that may be published.
+fn published_conds() -> Vec<String> {
+    let unpublished: Vec<String> = Channel::ALL
+        .into_iter()
+        .filter(|ch| !ch.published())
+        .map(|ch| format!("'{}'", ch.as_str()))
+        .collect();
+    vec![
+        "c.street_id = $1".to_string(),
+        "k.public = 1".to_string(),
+        "k.about_people = 0".to_string(),
+        format!("c.channel NOT IN ({})", unpublished.join(", ")),
+    ]
+}
+
+/// The states of a case that still needs work, as an SQL list.
+fn open_list() -> String {
+    CaseState::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the public page of a place shows: the published cases under `paths` (all of them when
+/// `ids` is empty, else only those) still open, or fixed (closed after a resolution) since
+/// `fixed_since`; of one category when given.
+pub fn load_public(
+    c: &mut dyn Conn,
+    street: i64,
+    paths: &[String],
+    ids: &[i64],
+    category: Option<&str>,
+    fixed_since: i64,
+    now: i64,
+) -> Result<Vec<Published>, StoreError> {
+    let mut p: Vec<Val> = vec![street.into(), fixed_since.into()];
+    let mut conds = published_conds();
+    conds.push(format!(
+        "(c.state IN ({}) OR (c.state IN ('closed', 'rated') AND c.resolved_at IS NOT NULL \
+         AND COALESCE(c.closed_at, c.resolved_at) >= $2))",
+        open_list()
+    ));
+    if !paths.is_empty() {
+        let n = p.len() + 1;
+        conds.push(crate::store::under_paths("c.place_path", paths, n, &mut p));
+    }
+    if !ids.is_empty() {
+        let l: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        conds.push(format!("c.id IN ({})", l.join(", ")));
+    }
+    if let Some(code) = category {
+        p.push(code.to_string().into());
+        conds.push(format!("k.code = ${}", p.len()));
+    }
+    select(c, &conds, &p, now)
 }
 /// The integration key with this hash: (key id, street id).
 pub fn key_by_hash(c: &mut dyn Conn, hash: &str) -> Result<Option<(i64, i64)>, StoreError> {

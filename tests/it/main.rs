@@ -18,6 +18,7 @@ mod import;
 mod join;
 mod keyset;
 mod map;
+mod nearby;
 mod notices;
 mod pages_walk;
 mod population;

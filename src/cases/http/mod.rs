@@ -28,6 +28,7 @@ mod figures;
 mod inbox;
 mod intake;
 mod photos;
+mod public;
 mod read;
 mod steps;
 mod webhooks;
@@ -37,6 +38,7 @@ pub use figures::*;
 pub use inbox::*;
 pub use intake::*;
 pub use photos::*;
+pub use public::*;
 pub use read::*;
 pub use steps::*;
 pub use webhooks::*;
@@ -63,7 +65,11 @@ pub use webhooks::*;
     set_webhook,
     upload_photo,
     get_photo,
-    reveal_case
+    reveal_case,
+    similar_cases,
+    support_case,
+    update_case,
+    approve_case_photo
 ))]
 pub struct CasesApi;
 
@@ -83,6 +89,13 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/api/v1/cases", get(list_cases).post(create_case))
         .route("/api/v1/cases/duplicates", post(duplicates))
+        .route("/api/v1/cases/similar", get(similar_cases))
+        .route("/api/v1/cases/{id}/supports", post(support_case))
+        .route("/api/v1/cases/{id}/updates", post(update_case))
+        .route(
+            "/api/v1/cases/{id}/photos/{pid}/approve",
+            post(approve_case_photo),
+        )
         .route("/api/v1/cases/batch", post(batch_cases))
         .route("/api/v1/cases/places", get(find_places))
         .route("/api/v1/cases/figures", get(org_figures))

@@ -13,9 +13,21 @@ pub async fn upload_bytes(field: axum::extract::multipart::Field<'_>) -> AppResu
     })
 }
 
-/// Reads a photo upload: the file, whether its location may be kept, and the form's CSRF token.
-pub async fn read_upload(mut m: axum::extract::Multipart) -> AppResult<(Vec<u8>, bool, String)> {
-    let (mut raw, mut share, mut csrf) = (None, false, String::new());
+/// A photo upload as read from its form.
+pub struct Upload {
+    pub raw: Vec<u8>,
+    /// Its location may be kept.
+    pub share: bool,
+    /// Its uploader (the reporter) allows it on the public page, once a worker approved it.
+    pub public: bool,
+    /// The form's CSRF token.
+    pub csrf: String,
+}
+
+/// Reads a photo upload: the file, whether its location may be kept, whether it may be shown
+/// publicly, and the form's CSRF token.
+pub async fn read_upload(mut m: axum::extract::Multipart) -> AppResult<Upload> {
+    let (mut raw, mut share, mut public, mut csrf) = (None, false, false, String::new());
     while let Some(field) = m
         .next_field()
         .await
@@ -28,21 +40,31 @@ pub async fn read_upload(mut m: axum::extract::Multipart) -> AppResult<(Vec<u8>,
             "share_location" => {
                 share = matches!(&data[..], b"1" | b"true" | b"on" | b"yes");
             }
+            "public" => {
+                public = matches!(&data[..], b"1" | b"true" | b"on" | b"yes");
+            }
             "csrf" => csrf = String::from_utf8_lossy(&data).to_string(),
             _ => {}
         }
     }
     let raw = raw.ok_or_else(|| AppError::invalid("case.err_photo_empty"))?;
-    Ok((raw, share, csrf))
+    Ok(Upload {
+        raw,
+        share,
+        public,
+        csrf,
+    })
 }
 
-/// Stores a photo of an open case for someone with a role towards it.
+/// Stores a photo of an open case for someone with a role towards it; its reporter may allow
+/// it on the public page (`public`), where it shows once a worker approved it.
 pub async fn add_photo(
     state: &AppState,
     caller: &Caller,
     id: i64,
     raw: Vec<u8>,
     share: bool,
+    public: bool,
 ) -> AppResult<crate::cases::photos::Photo> {
     let viewer = Viewer::of(caller);
     let now = now_ms();
@@ -55,10 +77,19 @@ pub async fn add_photo(
     if !case.is_open() {
         return Err(CaseError::Conflict(crate::cases::Why::Key("case.err_photo_closed")).into());
     }
+    let public = public && case.reporter_id == Some(caller.user_id);
     let prepared = check_photos(vec![(raw, share)]).await?;
-    Ok(attach_photos(state, case, caller.user_id, prepared)
+    let photo = attach_photos(state, case, caller.user_id, prepared)
         .await?
-        .remove(0))
+        .remove(0);
+    if public {
+        let pid = photo.id;
+        state
+            .db
+            .write(move |c| crate::cases::public::allow_photo(c, pid))
+            .await?;
+    }
+    Ok(photo)
 }
 
 /// Checks uploads and prepares what is stored (type by content, size, pixels, thumbnail,
@@ -131,8 +162,9 @@ pub async fn attach_photos(
     Ok(stored?)
 }
 
-/// Adds a photo (multipart: `photo`, and `share_location=1` to keep its EXIF location). JPEG or
-/// PNG by content, at most 5 MB, 12 per case.
+/// Adds a photo (multipart: `photo`, `share_location=1` to keep its EXIF location, and
+/// `public=1` from the reporter to allow it on the public page once a worker approved it).
+/// JPEG or PNG by content, at most 5 MB, 12 per case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/photos", tag = "cases", params(("id" = i64, Path)),
     request_body(content_type = "multipart/form-data", content = String), security(("bearer" = [])),
     responses((status = 201, body = crate::cases::photos::Photo), (status = 404, body = ErrorBody),
@@ -143,8 +175,8 @@ pub async fn upload_photo(
     Path(id): Path<i64>,
     m: axum::extract::Multipart,
 ) -> AppResult<(StatusCode, Json<crate::cases::photos::Photo>)> {
-    let (raw, share, _) = read_upload(m).await?;
-    let p = add_photo(&state, &caller, id, raw, share).await?;
+    let u = read_upload(m).await?;
+    let p = add_photo(&state, &caller, id, u.raw, u.share, u.public).await?;
     Ok((StatusCode::CREATED, Json(p)))
 }
 

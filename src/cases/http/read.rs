@@ -37,6 +37,8 @@ pub struct CaseDetail {
     /// The caller's roles towards this case.
     pub roles: Vec<lifecycle::Actor>,
     pub photos: Vec<crate::cases::photos::Photo>,
+    /// Residents who said "me too" on it.
+    pub supports: i64,
 }
 
 /// Loads a case the caller may see, with its timeline; writes an audit entry when the
@@ -44,7 +46,7 @@ pub struct CaseDetail {
 pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<CaseDetail> {
     let viewer = Viewer::of(caller);
     let now = now_ms();
-    let (mut case, (timeline, photos)) = state
+    let (mut case, (timeline, photos, supports)) = state
         .db
         .read(move |c| {
             let Some(case) = crate::cases::get(c, id, now)? else {
@@ -52,7 +54,8 @@ pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<Cas
             };
             let ev = crate::cases::events(c, id)?;
             let photos = crate::cases::photos::of_case(c, id)?;
-            Ok(Some((case, (ev, photos))))
+            let supports = crate::cases::public::supports(c, id)?;
+            Ok(Some((case, (ev, photos, supports))))
         })
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -104,6 +107,7 @@ pub async fn detail(state: &AppState, caller: &Caller, id: i64) -> AppResult<Cas
         actions,
         roles,
         photos,
+        supports,
     })
 }
 

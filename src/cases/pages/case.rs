@@ -56,6 +56,14 @@ pub(super) struct CasePage {
     pub(super) grid_worker: Option<(String, String)>,
     /// Works with cases (else the page leads back to "my reports").
     pub(super) worker: bool,
+    /// Residents who said "me too".
+    pub(super) supports: i64,
+    /// The reporter may add an update (her report is open).
+    pub(super) can_update: bool,
+    /// The caller dispatches or verifies it: may approve photos for the public page.
+    pub(super) can_approve: bool,
+    /// The reporter may allow her photos on the public page.
+    pub(super) own: bool,
 }
 
 /// A case's extra fields as the case page lists them: in the category's order, by their labels
@@ -117,7 +125,9 @@ pub(super) async fn case_page(
 /// The message for a step just taken (`?done=`), when it is one.
 pub(super) fn done_message(t: Tr, done: &str, state: crate::cases::State) -> Option<String> {
     let label = match done {
-        "accept_dispatch" | "report" | "photo" => t.k("case.action", done),
+        "accept_dispatch" | "report" | "photo" | "update" | "photo_approved" => {
+            t.k("case.action", done)
+        }
         other => t.k("case.action", Action::parse(other)?.as_str()),
     };
     Some(
@@ -226,6 +236,15 @@ pub(super) async fn case_view(
             || timeline.iter().any(|e| masked(&e.note)));
     let photos = d.photos;
     let can_upload = case.is_open() && !d.roles.is_empty();
+    let own = d.roles.contains(&crate::cases::lifecycle::Actor::Reporter);
+    let can_update = own && case.is_open();
+    let can_approve = d.roles.iter().any(|r| {
+        matches!(
+            r,
+            crate::cases::lifecycle::Actor::Dispatcher | crate::cases::lifecycle::Actor::Verifier
+        )
+    });
+    let supports = d.supports;
     let viewer_of_page = Viewer::of(caller);
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
     // 受理并派单 is offered with 受理: the dispatch's choices too.
@@ -382,6 +401,10 @@ pub(super) async fn case_view(
         waits_on,
         grid_worker,
         worker: caller.browses_cases(),
+        supports,
+        can_update,
+        can_approve,
+        own,
     };
     Ok(render(&page, status))
 }
@@ -476,8 +499,8 @@ pub(super) async fn photo_submit(
     Path(id): Path<i64>,
     m: axum::extract::Multipart,
 ) -> AppResult<Response> {
-    let (raw, share, csrf) = crate::cases::http::read_upload(m).await?;
-    check_csrf(&caller, &csrf)?;
-    crate::cases::http::add_photo(&state, &caller, id, raw, share).await?;
+    let u = crate::cases::http::read_upload(m).await?;
+    check_csrf(&caller, &u.csrf)?;
+    crate::cases::http::add_photo(&state, &caller, id, u.raw, u.share, u.public).await?;
     Ok(Redirect::to(&format!("/cases/{id}?done=photo")).into_response())
 }

@@ -35,6 +35,7 @@ mod figures;
 mod inbox;
 mod map_page;
 mod new_case;
+mod own;
 mod queue;
 
 use case::*;
@@ -66,6 +67,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/step", post(step_submit))
         .route("/cases/{id}/reveal", post(reveal_submit))
+        .route("/cases/{id}/update", post(own::update_submit))
+        .route(
+            "/cases/{id}/photos/{pid}/approve",
+            post(own::approve_submit),
+        )
         .route(
             "/cases/{id}/photos",
             post(photo_submit).layer(axum::extract::DefaultBodyLimit::max(

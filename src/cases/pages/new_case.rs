@@ -43,6 +43,8 @@ pub(super) struct NewPage {
     pub(super) lat: String,
     pub(super) lon: String,
     pub(super) share_location: bool,
+    /// The reporter allows her photos on the public page (once approved).
+    pub(super) public_photos: bool,
     pub(super) description: String,
     pub(super) address: String,
     pub(super) channels: Vec<(&'static str, &'static str)>,
@@ -208,6 +210,7 @@ pub(super) async fn new_page_with(
         lat,
         lon,
         share_location: !get("share_location").is_empty(),
+        public_photos: !get("public_photos").is_empty(),
         l: Layout::new(Some(caller)),
         tiles: cats
             .iter()
@@ -420,11 +423,24 @@ pub(super) async fn new_submit(
             if !photos.is_empty() {
                 // The case is stored; should its photos fail now (the disk), the case page
                 // is shown all the same, where they can be added again.
-                if let Err(e) =
-                    crate::cases::http::attach_photos(&state, out.case, caller.user_id, photos)
-                        .await
+                match crate::cases::http::attach_photos(&state, out.case, caller.user_id, photos)
+                    .await
                 {
-                    tracing::warn!(case = id, error = %e.message(ctx().lang), "photos of a new report not stored");
+                    // Her photos shown publicly once a worker approved them, if she allows it.
+                    Ok(stored) if !get("public_photos").is_empty() => {
+                        let ids: Vec<i64> = stored.iter().map(|p| p.id).collect();
+                        state
+                            .db
+                            .write(move |c| {
+                                ids.iter()
+                                    .try_for_each(|p| crate::cases::public::allow_photo(c, *p))
+                            })
+                            .await?;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(case = id, error = %e.message(ctx().lang), "photos of a new report not stored");
+                    }
                 }
             }
             let mut res = Redirect::to(&format!("/cases/{id}?done=report")).into_response();

@@ -22,6 +22,7 @@ mod cases;
 mod deliberation;
 mod join;
 mod map;
+mod nearby;
 mod notices;
 mod sensing;
 mod setup;
