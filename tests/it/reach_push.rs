@@ -580,3 +580,140 @@ async fn the_service_worker_is_served_for_the_whole_site() {
         assert_eq!(mode & 0o777, 0o600, "{}", path.display());
     }
 }
+
+#[tokio::test]
+async fn the_street_settings_pages_keep_secrets_and_other_roles_get_403() {
+    let app = spawn().await;
+    let (admin, _) = app.login_page("admin", support::PASSWORD).await;
+    let page = app.page(&admin, "/reach/settings").await;
+    assert!(page.contains("邮件与短信"), "{page}");
+    let csrf = support::extract_input(&page, "csrf").unwrap();
+    let form = |port: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("smtp_host", "127.0.0.1".to_string()),
+            ("smtp_port", port.to_string()),
+            ("smtp_security", "plain".to_string()),
+            ("smtp_user", "linli".to_string()),
+            ("smtp_password", "top-secret-pw".to_string()),
+            ("smtp_from", "linli@street.example".to_string()),
+        ]
+    };
+    // A bad port: refused in her language, nothing kept, the password not written back.
+    let r = admin
+        .post(app.url("/reach/settings"))
+        .form(&form("99999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("SMTP 端口须在"), "{body}");
+    assert!(!body.contains("top-secret-pw"));
+    let r = admin
+        .post(app.url("/reach/settings"))
+        .form(&form("2525"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = app.page(&admin, "/reach/settings").await;
+    assert!(page.contains("smtp-password-set") && page.contains("已设置"));
+    assert!(
+        !page.contains("top-secret-pw"),
+        "the password is never shown back"
+    );
+    let token = app.token("admin").await;
+    let (_, v) = app.get_json(&token, "/api/v1/reach/settings").await;
+    assert_eq!(v["smtp_port"], 2525);
+    // Robots and duty pages for her; the English page speaks English.
+    assert!(
+        app.page(&admin, "/reach/robots")
+            .await
+            .contains("robot-form")
+    );
+    let duty = app.page(&admin, "/reach/duty").await;
+    assert!(duty.contains("duty-list"), "{duty}");
+    let en = admin
+        .get(app.url("/reach/settings"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        en.contains("E-mail and SMS") && !en.contains("邮件与短信"),
+        "{en}"
+    );
+    // Other roles: 403 on the pages and the new API routes.
+    for who in ["shegong", "wangge", "jumin"] {
+        let (b, _) = app.login_page(who, support::PASSWORD).await;
+        for path in ["/reach/settings", "/reach/robots", "/reach/duty"] {
+            let s = b.get(app.url(path)).send().await.unwrap().status();
+            assert_eq!(s, 403, "{who} {path}");
+        }
+        let t = app.token(who).await;
+        assert_eq!(app.get_json(&t, "/api/v1/reach/duty").await.0, 403, "{who}");
+        let (s, _) = call(
+            &app,
+            reqwest::Method::POST,
+            &t,
+            "/api/v1/reach/settings/test",
+            Some(json!({"channel": "email", "to": "a@b.cn"})),
+        )
+        .await;
+        assert_eq!(s, 403, "{who}");
+    }
+    // A care contact through the page: a grid worker in her grid; a bad mobile is refused.
+    let grid = support::place_of(&app, "wangge").await;
+    let person = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT id FROM persons WHERE place_path LIKE $1 ORDER BY id LIMIT 1",
+                linli::params![format!("{grid}%")],
+            )
+        })
+        .await
+        .unwrap();
+    let (w, _) = app.login_page("wangge", support::PASSWORD).await;
+    let path = format!("/reach/persons/{person}/contacts");
+    let page = app.page(&w, &path).await;
+    let csrf = support::extract_input(&page, "csrf").unwrap();
+    let add = |addr: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("relation", "family".to_string()),
+            ("name", "李小红".to_string()),
+            ("channel", "sms".to_string()),
+            ("address", addr.to_string()),
+            ("timeout_min", "10".to_string()),
+            ("consent_note", "电话同意".to_string()),
+        ]
+    };
+    let r = w
+        .post(app.url(&path))
+        .form(&add("12345"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("手机号无效"));
+    let r = w
+        .post(app.url(&path))
+        .form(&add("13900139000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = app.page(&w, &path).await;
+    assert!(
+        page.contains("李**") && page.contains("139****9000"),
+        "{page}"
+    );
+    assert!(!page.contains("李小红"));
+    let (j, _) = app.login_page("jumin", support::PASSWORD).await;
+    assert_eq!(j.get(app.url(&path)).send().await.unwrap().status(), 403);
+}
