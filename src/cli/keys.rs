@@ -19,7 +19,7 @@ pub(super) fn wrap(global: &GlobalArgs) -> Result<ExitCode, Fail> {
         .clone()
         .ok_or_else(|| Fail(crate::kernel::i18n::en_zh("cli.passphrase", &[])))?;
     let dir = cfg.keys_dir();
-    for name in ["field.key", "log.key"] {
+    for name in ["field.key", "log.key", crate::reach::push::KEY_FILE] {
         let path = dir.join(name);
         if !path.exists() {
             println!(
@@ -35,8 +35,11 @@ pub(super) fn wrap(global: &GlobalArgs) -> Result<ExitCode, Fail> {
             if done { "wrapped" } else { "already wrapped" }
         );
     }
-    // Both load with the passphrase, as the server will.
+    // They load with the passphrase, as the server will.
     FieldKeys::load(&dir, Some(pass.expose()))?;
     LogKey::load(&dir, Some(pass.expose()))?;
+    if dir.join(crate::reach::push::KEY_FILE).exists() {
+        crate::reach::push::Vapid::load(&dir, Some(pass.expose()))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

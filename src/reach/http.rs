@@ -3,6 +3,9 @@
 //! readers in scope); the care chains; and the one-tap answer (no sign-in: the signed link is
 //! the authority).
 
+pub mod push;
+pub mod street;
+
 /// The reach area's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -20,7 +23,16 @@
     remove_contact,
     list_chains,
     tap_look,
-    tap_answer
+    tap_answer,
+    push::push_key,
+    push::list_devices,
+    push::add_device,
+    push::remove_device,
+    push::test_push,
+    street::duty_roster,
+    street::remove_robot,
+    street::test_robot,
+    street::test_channel
 ))]
 pub struct ReachApi;
 
@@ -34,7 +46,7 @@ pub fn router() -> Router<Arc<AppState>> {
             get(get_settings).put(put_settings),
         )
         .route("/api/v1/reach/robots", get(list_robots).post(add_robot))
-        .route("/api/v1/reach/duty", put(put_duty))
+        .route("/api/v1/reach/duty", get(street::duty_roster).put(put_duty))
         .route(
             "/api/v1/reach/persons/{id}/contacts",
             get(list_contacts).post(add_contact),
@@ -45,6 +57,8 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/api/v1/reach/chains", get(list_chains))
         .route("/api/v1/reach/taps/{token}", get(tap_look).post(tap_answer))
+        .merge(push::router())
+        .merge(street::router())
 }
 
 use super::chains::{Chain, Tap};
@@ -59,7 +73,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};

@@ -62,6 +62,15 @@ pub fn jobs() -> Vec<Job> {
             name: "deliver",
             run: |s| -> BoxFut<()> { Box::pin(deliver(s)) },
         },
+        Job::AtStart {
+            name: "vapid_key",
+            run: |s| -> BoxFut<_> {
+                Box::pin(async move {
+                    super::devices::vapid(&s).map_err(|e| anyhow::anyhow!(e))?;
+                    Ok(None)
+                })
+            },
+        },
         Job::Every {
             name: "care_chains",
             every: Duration::from_secs(5),

@@ -1,5 +1,6 @@
 //! Reach (消息触达, issue 24 parts 1 and 2): what linli has to say leaves linli — e-mail over
-//! SMTP, the group robots of 企业微信, 钉钉 and 飞书, SMS through the street's HTTP gateway —
+//! SMTP, the group robots of 企业微信, 钉钉 and 飞书, SMS through the street's HTTP gateway,
+//! Web Push to the browsers an account subscribed (`push.rs`, `devices.rs`) —
 //! and a care alert on a person's devices escalates from her family to the grid worker to the
 //! community's duty worker until someone answers a one-tap link.
 //!
@@ -14,8 +15,10 @@
 //! encrypt addresses like phones). Cases, sensing and notices call it; the answer to a care
 //! alert reaches sensing through a hook ([`hooks::on_answer`]) registered in `app::wire`.
 
+pub mod admin;
 pub mod chains;
 pub mod demo;
+pub mod devices;
 pub mod hooks;
 pub mod http;
 pub mod jobs;
@@ -23,6 +26,7 @@ pub mod model;
 pub mod net;
 pub mod outbox;
 pub mod pages;
+pub mod push;
 pub mod robots;
 pub mod service;
 pub mod settings;
@@ -35,9 +39,11 @@ pub use outbox::tell;
 use crate::http::area::{Area, Nav};
 use crate::org::Caller;
 
-/// The reach area's shared state: its metrics.
+/// The reach area's shared state: its metrics and the deployment's VAPID key (loaded at its
+/// first use, see [`devices::vapid`]).
 pub struct Reach {
     pub metrics: jobs::ReachMetrics,
+    pub vapid: std::sync::OnceLock<Result<push::Vapid, String>>,
 }
 
 /// What the reach area contributes to the application.
@@ -47,6 +53,7 @@ pub fn area() -> Area {
         state: |s, registry| {
             s.with(Reach {
                 metrics: jobs::ReachMetrics::new(registry),
+                vapid: std::sync::OnceLock::new(),
             })
         },
         jobs: jobs::jobs,

@@ -36,6 +36,9 @@ pub enum Recipient {
     Contact(i64),
     /// A group robot.
     Robot(i64),
+    /// An account's subscribed browsers only (Web Push), whatever else she chose: the test
+    /// message of her settings page.
+    Devices(i64),
 }
 
 /// What a message says: a catalogue key with arguments (written in each recipient's
@@ -76,6 +79,8 @@ pub enum Channel {
     Wecom,
     Dingtalk,
     Feishu,
+    /// Web Push to the browsers an account subscribed (one delivery per browser).
+    Webpush,
 }
 
 impl Channel {
@@ -88,6 +93,7 @@ impl Channel {
             Channel::Wecom => "wecom",
             Channel::Dingtalk => "dingtalk",
             Channel::Feishu => "feishu",
+            Channel::Webpush => "webpush",
         }
     }
     pub fn parse(s: &str) -> Option<Channel> {
@@ -97,6 +103,7 @@ impl Channel {
             Channel::Wecom,
             Channel::Dingtalk,
             Channel::Feishu,
+            Channel::Webpush,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)

@@ -136,6 +136,28 @@ fn user_targets(c: &mut dyn Conn, user: i64, out: &mut Vec<Target>) -> Result<()
             });
         }
     }
+    device_targets(c, user, lang, quiet, out)
+}
+
+/// One target per browser the account subscribed to Web Push.
+fn device_targets(
+    c: &mut dyn Conn,
+    user: i64,
+    lang: Lang,
+    quiet: Option<Quiet>,
+    out: &mut Vec<Target>,
+) -> Result<()> {
+    for r in c.query(
+        "SELECT id FROM reach_push_subs WHERE user_id = $1 ORDER BY id",
+        params![user],
+    )? {
+        out.push(Target {
+            target: format!("push:{}", r.i64(0)),
+            channel: Channel::Webpush,
+            lang,
+            quiet,
+        });
+    }
     Ok(())
 }
 
@@ -143,6 +165,16 @@ fn targets(c: &mut dyn Conn, street: i64, to: &Recipient) -> Result<Vec<Target>>
     let mut out = Vec::new();
     match to {
         Recipient::User(u) => user_targets(c, *u, &mut out)?,
+        Recipient::Devices(u) => {
+            let lang = c
+                .query_opt(
+                    "SELECT lang FROM reach_prefs WHERE user_id = $1",
+                    params![*u],
+                )?
+                .and_then(|r| Lang::parse(&r.str(0)))
+                .unwrap_or(Lang::Zh);
+            device_targets(c, *u, lang, None, &mut out)?
+        }
         Recipient::RoleAt { role, place_path } => {
             let mut users: Vec<i64> = crate::org::users::place_grants_for_street(c, street)?
                 .into_iter()
@@ -214,6 +246,7 @@ pub struct Claimed {
     pub channel: Channel,
     pub lang: Lang,
     pub attempts: i64,
+    pub urgency: Urgency,
     pub idem: String,
     pub subject: String,
     pub text: String,
@@ -281,7 +314,7 @@ pub fn claim(c: &mut dyn Conn, now: i64, limit: i64) -> Result<Vec<Claimed>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let msg = c.query_one(
-            "SELECT idem, key, args, text, link FROM reach_messages WHERE id = $1",
+            "SELECT idem, key, args, text, link, urgency FROM reach_messages WHERE id = $1",
             params![r.i64(2)],
         )?;
         let lang = Lang::parse(&r.str(5)).unwrap_or(Lang::Zh);
@@ -306,6 +339,14 @@ pub fn claim(c: &mut dyn Conn, now: i64, limit: i64) -> Result<Vec<Claimed>> {
                     )?
                     .and_then(|r| r.blob(0));
             }
+            Some(("push", id)) => {
+                address = c
+                    .query_opt(
+                        "SELECT sub FROM reach_push_subs WHERE id = $1",
+                        params![id.parse::<i64>().unwrap_or(0)],
+                    )?
+                    .and_then(|r| r.blob(0));
+            }
             Some(("robot", id)) => {
                 robot = c
                     .query_opt(
@@ -323,6 +364,11 @@ pub fn claim(c: &mut dyn Conn, now: i64, limit: i64) -> Result<Vec<Claimed>> {
             channel,
             lang,
             attempts: r.i64(6),
+            urgency: if msg.str(5) == "urgent" {
+                Urgency::Urgent
+            } else {
+                Urgency::Normal
+            },
             idem: format!("{}-{}-{}", msg.str(0), channel.as_str(), r.i64(0)),
             subject,
             text,
@@ -334,15 +380,60 @@ pub fn claim(c: &mut dyn Conn, now: i64, limit: i64) -> Result<Vec<Claimed>> {
     Ok(out)
 }
 
+/// Why a try failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Tried again after the backoff, until the last try.
+    Retry(String),
+    /// The target is gone for good (a push subscription the service answered 404 or 410 for):
+    /// no more tries, and the target is removed with what was still queued for it.
+    Gone(String),
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Failure {
+        Failure::Retry(why)
+    }
+}
+
+impl Failure {
+    pub fn why(&self) -> &str {
+        match self {
+            Failure::Retry(w) | Failure::Gone(w) => w,
+        }
+    }
+}
+
 /// Records the outcomes of sent deliveries in one transaction: sent, or queued again after
-/// the backoff with the reason, or failed after the last try. Returns how many failed for good.
+/// the backoff with the reason, or failed after the last try (or at once when the target is
+/// gone). Returns how many failed for good.
 pub fn record(
     c: &mut dyn Conn,
-    outcomes: &[(i64, i64, std::result::Result<(), String>)],
+    outcomes: &[(i64, i64, std::result::Result<(), Failure>)],
     now: i64,
 ) -> Result<usize> {
     let mut failed = 0;
     for (id, attempts_before, outcome) in outcomes {
+        if let Err(Failure::Gone(why)) = outcome {
+            failed += 1;
+            let why: String = why.chars().take(500).collect();
+            let target = c
+                .query_opt(
+                    "UPDATE reach_deliveries SET state = 'failed', attempts = attempts + 1, last_error = $1, \
+                     claimed_at = NULL, updated_at = $2 WHERE id = $3 AND state = 'sending' RETURNING target",
+                    params![why.as_str(), now, *id],
+                )?
+                .map(|r| r.str(0));
+            if let Some(sub) = target
+                .as_deref()
+                .and_then(|t| t.strip_prefix("push:"))
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                super::devices::remove(c, sub, None, &why, now)?;
+            }
+            continue;
+        }
+        let outcome = outcome.as_ref().map_err(Failure::why);
         match outcome {
             Ok(()) => {
                 c.exec(
@@ -466,6 +557,7 @@ fn target_words(c: &mut dyn Conn, target: &str, ch: Channel) -> Result<String> {
             )?
             .map(|r| format!("{} {}", super::model::mask_name(&r.str(0)), r.str(1)))
             .unwrap_or_else(|| "—".into()),
+        "push" => super::devices::words(c, id)?.unwrap_or_else(|| "—".into()),
         "robot" => c
             .query_opt("SELECT name FROM reach_robots WHERE id = $1", params![id])?
             .map(|r| r.str(0))

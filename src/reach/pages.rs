@@ -2,15 +2,62 @@
 //! tries, last error) for its administrators; the one-tap link's landing page (no sign-in);
 //! and the home card that tells a sender her messages failed.
 
+pub mod contacts;
+pub mod street;
+
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
+        .merge(street::router())
+        .merge(contacts::router())
         .route("/reach/me", get(me_page).post(me_submit))
         .route("/reach/outbox", get(outbox_page))
         .route("/reach/outbox/{id}/retry", post(retry_submit))
         .route("/reach/t/{token}", get(tap_page).post(tap_submit))
+        .route("/reach/sw.js", get(service_worker))
+        .route("/static/reach.js", get(page_js))
+        .route("/reach/push/test", post(push_test_submit))
+        .route("/reach/push/{id}/remove", post(push_remove_submit))
+}
+
+/// The service worker and the settings page's script, compiled into the binary.
+const SW_JS: &str = include_str!("../../static/reach-sw.js");
+const PAGE_JS: &str = include_str!("../../static/reach.js");
+
+/// Served under /reach/ but registered for the whole site (`Service-Worker-Allowed: /`), so a
+/// tap on a notification opens any of linli's pages in the app's window; never cached long,
+/// so that a new version reaches browsers at their next visit.
+async fn service_worker() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+            (
+                axum::http::HeaderName::from_static("service-worker-allowed"),
+                "/",
+            ),
+        ],
+        SW_JS,
+    )
+}
+
+async fn page_js() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        PAGE_JS,
+    )
 }
 
 use super::chains::Tap;
+use super::devices::Device;
 use super::model::Channel;
 use super::outbox::Delivery;
 use super::service::{self, MineUpdate};
@@ -38,6 +85,7 @@ use std::sync::Arc;
 pub(crate) struct MePage {
     l: Layout,
     mine: Mine,
+    devices: Vec<Device>,
     failed: Vec<Delivery>,
     error: Option<String>,
 }
@@ -71,11 +119,15 @@ pub(crate) async fn me_page(
     Query(q): Query<DoneQuery>,
 ) -> AppResult<Response> {
     let mut l = Layout::new(Some(&caller));
-    if q.done.as_deref() == Some("saved") {
-        l.flash = Some(l.t.s("reach.saved").to_string());
+    match q.done.as_deref() {
+        Some("saved") => l.flash = Some(l.t.s("reach.saved").to_string()),
+        Some("push_test") => l.flash = Some(l.t.s("reach.push_tested").to_string()),
+        Some("push_removed") => l.flash = Some(l.t.s("reach.push_removed_flash").to_string()),
+        _ => {}
     }
     Ok(render(&MePage {
         mine: service::mine(&state, &caller).await?,
+        devices: super::devices::mine(&state, &caller).await?,
         failed: service::my_failed(&state, &caller).await?,
         l,
         error: None,
@@ -135,6 +187,7 @@ pub(crate) async fn me_submit(
             let l = Layout::new(Some(&caller));
             let mut res = render(&MePage {
                 mine,
+                devices: super::devices::mine(&state, &caller).await?,
                 failed: service::my_failed(&state, &caller).await?,
                 error: Some(e.message(ctx().lang)),
                 l,
@@ -144,6 +197,44 @@ pub(crate) async fn me_submit(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Sends a test message to the caller's browsers; with none, the page says so.
+pub(crate) async fn push_test_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    ApiForm(f): ApiForm<CsrfOnly>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    match super::devices::test(&state, &caller).await {
+        Ok(_) => Ok(Redirect::to("/reach/me?done=push_test").into_response()),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let l = Layout::new(Some(&caller));
+            let mut res = render(&MePage {
+                mine: service::mine(&state, &caller).await?,
+                devices: super::devices::mine(&state, &caller).await?,
+                failed: service::my_failed(&state, &caller).await?,
+                error: Some(e.message(ctx().lang)),
+                l,
+            });
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes one of the caller's browsers from the list (the browser itself may still hold the
+/// subscription: the push service then answers 410 and nothing more is sent).
+pub(crate) async fn push_remove_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<CsrfOnly>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    super::devices::unsubscribe(&state, &caller, id).await?;
+    Ok(Redirect::to("/reach/me?done=push_removed").into_response())
 }
 
 // ---- the street's outbox --------------------------------------------------------------------

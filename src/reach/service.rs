@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 
 use super::chains::{self, Answered, Tap};
 use super::model::{Channel, Quiet};
-use super::outbox::{self, Claimed, Delivery};
+use super::outbox::{self, Claimed, Delivery, Failure};
 use super::settings::{self, Contact, Mine, NewContact, Robot, Settings};
 use crate::audit::{Action, NewEntry};
 use crate::kernel::AppError;
@@ -83,7 +83,7 @@ pub async fn deliver_due(state: &Arc<AppState>, now: i64, limit: i64) -> AppResu
     };
     let base = base_url(state);
     let n = claimed.len();
-    let outcomes: Vec<(i64, i64, Channel, Result<(), String>)> =
+    let outcomes: Vec<(i64, i64, Channel, Result<(), Failure>)> =
         futures_util::stream::iter(claimed.into_iter().map(|d| {
             let link = match d.link.strip_prefix("tap:") {
                 Some(t) => t
@@ -98,7 +98,12 @@ pub async fn deliver_due(state: &Arc<AppState>, now: i64, limit: i64) -> AppResu
             let (smtp, sms) = streets.get(&d.street_id).cloned().unwrap_or((None, None));
             let state = state.clone();
             async move {
-                let r = send_one(&state, &d, &link, smtp.as_ref(), sms.as_ref()).await;
+                let r = match d.channel {
+                    Channel::Webpush => send_push(&state, &d, &link, smtp.as_ref()).await,
+                    _ => send_one(&state, &d, &link, smtp.as_ref(), sms.as_ref())
+                        .await
+                        .map_err(Failure::Retry),
+                };
                 (d.id, d.attempts, d.channel, r)
             }
         }))
@@ -117,18 +122,18 @@ pub async fn deliver_due(state: &Arc<AppState>, now: i64, limit: i64) -> AppResu
                 m.sent.with_label_values(&[ch.as_str()]).inc();
             }
             Err(e) => {
-                if attempts + 1 >= outbox::MAX_ATTEMPTS {
+                if attempts + 1 >= outbox::MAX_ATTEMPTS || matches!(e, Failure::Gone(_)) {
                     round.failed += 1;
                     m.failed.with_label_values(&[ch.as_str()]).inc();
                 } else {
                     round.retried += 1;
                     m.retried.with_label_values(&[ch.as_str()]).inc();
                 }
-                tracing::warn!(channel = ch.as_str(), error = %e, "a message could not be delivered");
+                tracing::warn!(channel = ch.as_str(), error = %e.why(), "a message could not be delivered");
             }
         }
     }
-    let rec: Vec<(i64, i64, Result<(), String>)> = outcomes
+    let rec: Vec<(i64, i64, Result<(), Failure>)> = outcomes
         .into_iter()
         .map(|(id, a, _, r)| (id, a, r))
         .collect();
@@ -138,6 +143,61 @@ pub async fn deliver_due(state: &Arc<AppState>, now: i64, limit: i64) -> AppResu
         .write(move |c| outbox::record(c, &rec, done))
         .await?;
     Ok(round)
+}
+
+/// One Web Push: the payload encrypted for the browser, the request signed with the VAPID
+/// key; 404/410 means the subscription is gone (removed when the outcome is recorded).
+async fn send_push(
+    state: &AppState,
+    d: &Claimed,
+    link: &str,
+    smtp: Option<&super::smtp::Server>,
+) -> Result<(), Failure> {
+    let sub: super::push::Subscription = d
+        .address
+        .as_ref()
+        .and_then(|b| state.keys.decrypt(b))
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .ok_or_else(|| Failure::Gone("the browser unsubscribed".into()))?;
+    let vapid = super::devices::vapid(state).map_err(Failure::Retry)?;
+    // RFC 8292 §2.1: a contact the push service can reach; the street's sender address, or
+    // the deployment's public address.
+    let contact = match smtp.filter(|s| !s.from.is_empty()) {
+        Some(s) => format!("mailto:{}", s.from),
+        None => base_url(state),
+    };
+    let now = crate::store::now_ms();
+    let payload = super::push::Payload::new(
+        &d.subject,
+        &d.text,
+        link,
+        d.urgency == super::model::Urgency::Urgent,
+        &d.idem,
+    );
+    let req = super::push::request(vapid, &sub, &payload, &contact, now).map_err(Failure::Retry)?;
+    let allow = &state.cfg.webhook_allow;
+    let permits = |host: &str, ip: std::net::IpAddr| allow.permits(host, ip);
+    let a = super::net::send("POST", &req.url, &req.headers, req.body, &permits)
+        .await
+        .map_err(Failure::Retry)?;
+    match super::push::verdict(a.status, &a.body) {
+        super::push::Verdict::Taken => {
+            if let Some(id) = d
+                .target
+                .strip_prefix("push:")
+                .and_then(|t| t.parse::<i64>().ok())
+            {
+                state
+                    .db
+                    .write(move |c| super::devices::sent(c, id, now))
+                    .await
+                    .map_err(|e| Failure::Retry(e.to_string()))?;
+            }
+            Ok(())
+        }
+        super::push::Verdict::Gone(why) => Err(Failure::Gone(why)),
+        super::push::Verdict::Retry(why) => Err(Failure::Retry(why)),
+    }
 }
 
 async fn send_one(
@@ -195,6 +255,7 @@ async fn send_one(
             .await?;
             super::robots::accepted(ch, a.status, &a.body)
         }
+        Channel::Webpush => Err("Web Push goes by send_push".into()),
     }
 }
 

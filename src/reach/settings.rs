@@ -490,3 +490,35 @@ pub fn duty(c: &mut dyn Conn, community: i64) -> Result<Option<(i64, i64)>> {
     )?
     .map(|r| (r.i64(0), r.i64(1))))
 }
+
+/// The street's duty workers: (community, user, timeout in minutes).
+pub fn duty_of_street(c: &mut dyn Conn, street: i64) -> Result<Vec<(i64, i64, i64)>> {
+    Ok(c
+        .query(
+            "SELECT place_id, user_id, timeout_min FROM reach_duty WHERE street_id = $1 ORDER BY place_id",
+            params![street],
+        )?
+        .iter()
+        .map(|r| (r.i64(0), r.i64(1), r.i64(2)))
+        .collect())
+}
+
+/// Takes a robot of the street out of use.
+pub fn deactivate_robot(c: &mut dyn Conn, street: i64, id: i64) -> Result<bool> {
+    Ok(c.exec(
+        "UPDATE reach_robots SET active = 0 WHERE id = $1 AND street_id = $2 AND active = 1",
+        params![id, street],
+    )? > 0)
+}
+
+/// A robot's kind, URL and encrypted secret.
+pub type RobotTarget = (Channel, String, Option<Vec<u8>>);
+
+/// A robot of the street in use, for a test: its kind, URL and encrypted secret.
+pub fn robot_target(c: &mut dyn Conn, street: i64, id: i64) -> Result<Option<RobotTarget>> {
+    Ok(c.query_opt(
+        "SELECT kind, url, secret FROM reach_robots WHERE id = $1 AND street_id = $2 AND active = 1",
+        params![id, street],
+    )?
+    .and_then(|r| Some((Channel::parse(&r.str(0))?, r.str(1), r.blob(2)))))
+}

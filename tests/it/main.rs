@@ -25,6 +25,7 @@ mod population;
 mod privacy;
 mod privacy_holes;
 mod reach;
+mod reach_push;
 mod records;
 mod roster;
 mod scope;

@@ -84,6 +84,30 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/reach/persons/{id}/contacts/{contact}",
     "/api/v1/reach/chains",
     "/api/v1/reach/taps/{token}",
+    // Web Push (issue 24 part 1): an account's own browsers (no endpoint or key is ever
+    // answered); the service worker and the page's script are static.
+    "/reach/sw.js",
+    "/static/reach.js",
+    "/reach/push/test",
+    "/reach/push/{id}/remove",
+    "/api/v1/reach/push/key",
+    "/api/v1/reach/push/devices",
+    "/api/v1/reach/push/devices/{id}",
+    "/api/v1/reach/push/test",
+    // The street administrator's channel pages and tests (no personal data: her own settings;
+    // changes audited), and a person's care contacts (masked, each look audited under her
+    // by the same use case as /api/v1/reach/persons/{id}/contacts).
+    "/reach/settings",
+    "/reach/settings/test",
+    "/reach/robots",
+    "/reach/robots/{id}/remove",
+    "/reach/robots/{id}/test",
+    "/reach/duty",
+    "/reach/persons/{id}/contacts",
+    "/reach/persons/{id}/contacts/{contact}/remove",
+    "/api/v1/reach/robots/{id}",
+    "/api/v1/reach/robots/{id}/test",
+    "/api/v1/reach/settings/test",
     // Home visits and the emergency roster (issue 23 parts 1 and 3): every read that names a
     // person (a visit, a person's visits, the recent and due lists, a building's roster, the
     // printed sheet, a helper's phone) writes an audit entry with the persons as subjects, and
