@@ -13,7 +13,12 @@
     issue_reset_link,
     get_second_factor,
     put_second_factor,
-    clear_second_factor
+    clear_second_factor,
+    my_account,
+    change_my_password,
+    renew_my_second_factor,
+    confirm_my_second_factor,
+    new_my_recovery_codes
 ))]
 pub struct OrgApi;
 
@@ -38,6 +43,23 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/api/v1/users/{id}/second-factor",
             axum::routing::delete(clear_second_factor),
+        )
+        .route("/api/v1/me/account", get(my_account))
+        .route(
+            "/api/v1/me/password",
+            axum::routing::post(change_my_password),
+        )
+        .route(
+            "/api/v1/me/second-factor/renew",
+            axum::routing::post(renew_my_second_factor),
+        )
+        .route(
+            "/api/v1/me/second-factor/confirm",
+            axum::routing::post(confirm_my_second_factor),
+        )
+        .route(
+            "/api/v1/me/second-factor/recovery-codes",
+            axum::routing::post(new_my_recovery_codes),
         )
 }
 
@@ -467,4 +489,100 @@ pub(crate) async fn clear_second_factor(
 ) -> AppResult<StatusCode> {
     crate::org::service::clear_second_factor(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- her own account ---------------------------------------------------------------------------
+
+use crate::org::account::{self, Account, Renewal};
+
+/// Her own account: names, and her second factor's state.
+#[utoipa::path(get, path = "/api/v1/me/account", tag = "session", security(("bearer" = [])),
+    responses((status = 200, body = Account), (status = 401, body = ErrorBody)))]
+pub(crate) async fn my_account(
+    State(state): State<Arc<AppState>>,
+    Signed(c): Signed,
+) -> AppResult<Json<Account>> {
+    Ok(Json(account::mine(&state, &c).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+/// Changes her own password (the current one first). Every session and token of the account
+/// ends, this one included: sign in again with the new password.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "session", request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody),
+              (status = 403, description = "the current password is wrong, or the account is locked", body = ErrorBody),
+              (status = 422, description = "the new password breaks the policy", body = ErrorBody)))]
+pub(crate) async fn change_my_password(
+    State(state): State<Arc<AppState>>,
+    Signed(c): Signed,
+    ApiJson(r): ApiJson<PasswordChange>,
+) -> AppResult<StatusCode> {
+    account::change_password(&state, &c, &r.current, &r.new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CodeBody {
+    /// A code of the authenticator (six digits) or a recovery code.
+    pub code: String,
+}
+
+/// Begins renewing her second factor (a new phone), proved by a current code or a recovery
+/// code. The old factor keeps working until the new one is confirmed.
+#[utoipa::path(post, path = "/api/v1/me/second-factor/renew", tag = "session", request_body = CodeBody,
+    security(("bearer" = [])),
+    responses((status = 200, body = Renewal), (status = 401, body = ErrorBody),
+              (status = 403, description = "the code is wrong, or the account is locked", body = ErrorBody),
+              (status = 409, description = "no second factor enrolled", body = ErrorBody)))]
+pub(crate) async fn renew_my_second_factor(
+    State(state): State<Arc<AppState>>,
+    Signed(c): Signed,
+    ApiJson(r): ApiJson<CodeBody>,
+) -> AppResult<Json<Renewal>> {
+    Ok(Json(
+        account::renew_second_factor(&state, &c, &r.code).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Shown once; the old ones no longer work.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms the renewal with a code of the new authenticator; answers the new recovery codes.
+#[utoipa::path(post, path = "/api/v1/me/second-factor/confirm", tag = "session", request_body = CodeBody,
+    security(("bearer" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 401, body = ErrorBody),
+              (status = 403, description = "not a code of the new authenticator", body = ErrorBody),
+              (status = 409, description = "no renewal under way", body = ErrorBody)))]
+pub(crate) async fn confirm_my_second_factor(
+    State(state): State<Arc<AppState>>,
+    Signed(c): Signed,
+    ApiJson(r): ApiJson<CodeBody>,
+) -> AppResult<Json<RecoveryCodes>> {
+    Ok(Json(RecoveryCodes {
+        recovery_codes: account::confirm_second_factor(&state, &c, &r.code).await?,
+    }))
+}
+
+/// New recovery codes (the old ones void), proved by a current code or a recovery code.
+#[utoipa::path(post, path = "/api/v1/me/second-factor/recovery-codes", tag = "session", request_body = CodeBody,
+    security(("bearer" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn new_my_recovery_codes(
+    State(state): State<Arc<AppState>>,
+    Signed(c): Signed,
+    ApiJson(r): ApiJson<CodeBody>,
+) -> AppResult<Json<RecoveryCodes>> {
+    Ok(Json(RecoveryCodes {
+        recovery_codes: account::new_recovery_codes(&state, &c, &r.code).await?,
+    }))
 }

@@ -2,6 +2,7 @@
 //! that receive work, accounts, roles and the scope every read is limited to.
 
 pub mod access;
+pub mod account;
 pub mod auth;
 pub mod geometry;
 pub mod hooks;

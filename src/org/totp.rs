@@ -184,6 +184,11 @@ pub fn check(
         "UPDATE users SET totp_at = $2 WHERE id = $1",
         params![user_id, now_ms],
     )?;
+    Ok(Checked::Enrolled(new_recovery_codes(c, user_id)?))
+}
+
+/// Eight fresh recovery codes for the account, the old ones void; shown once, kept as hashes.
+pub fn new_recovery_codes(c: &mut dyn Conn, user_id: i64) -> Result<Vec<String>> {
     c.exec(
         "DELETE FROM totp_recovery WHERE user_id = $1",
         params![user_id],
@@ -202,7 +207,95 @@ pub fn check(
         )?;
         codes.push(format!("{}-{}", &raw[..5], &raw[5..]));
     }
-    Ok(Checked::Enrolled(codes))
+    Ok(codes)
+}
+
+/// The new secret of a renewal (a new phone): kept beside the old one, which keeps working
+/// until a code of the new one confirms it ([`confirm_renewal`]); asking again shows the same.
+/// Returns the `otpauth://` URL and the secret in base32.
+pub fn begin_renewal(
+    c: &mut dyn Conn,
+    keys: &FieldKeys,
+    user_id: i64,
+    username: &str,
+) -> Result<(String, String)> {
+    let stored = c
+        .query_opt(
+            "SELECT totp_next FROM users WHERE id = $1",
+            params![user_id],
+        )?
+        .and_then(|r| r.blob(0))
+        .and_then(|b| keys.decrypt(&b));
+    let b32 = match stored {
+        Some(s) => s,
+        None => {
+            use rand::RngCore;
+            let mut raw = [0u8; 20];
+            rand::rngs::OsRng.fill_bytes(&mut raw);
+            let s = base32_encode(&raw);
+            c.exec(
+                "UPDATE users SET totp_next = $2 WHERE id = $1",
+                &[Val::Int(user_id), Val::Blob(keys.encrypt(&s))],
+            )?;
+            s
+        }
+    };
+    let t = totp(base32_decode(&b32), username);
+    Ok((t.get_url(), b32))
+}
+
+/// Confirms a renewal with a code of the new secret at `now_s`: the new secret replaces the
+/// old, and the account gets fresh recovery codes (returned, shown once). `None`: no renewal
+/// under way, or the code is not the new secret's.
+pub fn confirm_renewal(
+    c: &mut dyn Conn,
+    keys: &FieldKeys,
+    user_id: i64,
+    code: &str,
+    now_s: u64,
+    now_ms: i64,
+) -> Result<Option<Vec<String>>> {
+    let Some(r) = c.query_opt(
+        "SELECT username, totp_next FROM users WHERE id = $1 AND totp_next IS NOT NULL",
+        params![user_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let Some(b32) = r.blob(1).and_then(|b| keys.decrypt(&b)) else {
+        return Ok(None);
+    };
+    let code: String = crate::kernel::text::fold_width(code)
+        .chars()
+        .filter(|ch| !ch.is_whitespace())
+        .collect();
+    let t = totp(base32_decode(&b32), &r.str(0));
+    let step = now_s / 30;
+    let Some(matched) = [step.saturating_sub(1), step, step + 1]
+        .into_iter()
+        .find(|s| t.generate(s * 30) == code)
+    else {
+        return Ok(None);
+    };
+    c.exec(
+        "UPDATE users SET totp_secret = totp_next, totp_next = NULL, totp_at = $2, totp_last_step = $3 \
+         WHERE id = $1",
+        &[
+            Val::Int(user_id),
+            Val::Int(now_ms),
+            Val::Int(matched as i64),
+        ],
+    )?;
+    Ok(Some(new_recovery_codes(c, user_id)?))
+}
+
+/// Whether a renewal is under way (a new secret waits for its first code).
+pub fn renewing(c: &mut dyn Conn, user_id: i64) -> Result<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM users WHERE id = $1 AND totp_next IS NOT NULL",
+        params![user_id],
+    )?
+    .is_some())
 }
 
 /// Unused recovery codes left.
@@ -217,7 +310,7 @@ pub fn recovery_left(c: &mut dyn Conn, user_id: i64) -> Result<i64> {
 /// account enrols again at its next sign-in).
 pub fn remove(c: &mut dyn Conn, user_id: i64) -> Result<()> {
     c.exec(
-        "UPDATE users SET totp_secret = NULL, totp_at = NULL, totp_last_step = NULL WHERE id = $1",
+        "UPDATE users SET totp_secret = NULL, totp_next = NULL, totp_at = NULL, totp_last_step = NULL WHERE id = $1",
         params![user_id],
     )?;
     c.exec(

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod account;
 mod audit;
 mod audit_tamper;
 mod auth_hardening;

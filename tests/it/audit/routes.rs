@@ -196,6 +196,18 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/openapi.json",
     "/api/v1/session",
     "/api/v1/me",
+    // Her own account: a password change and a second factor's renewal are audited changes of
+    // her own account (tests/it/account.rs); nothing of anyone else is read.
+    "/api/v1/me/account",
+    "/api/v1/me/password",
+    "/api/v1/me/second-factor/renew",
+    "/api/v1/me/second-factor/confirm",
+    "/api/v1/me/second-factor/recovery-codes",
+    "/me/account",
+    "/me/account/password",
+    "/me/account/renew",
+    "/me/account/confirm",
+    "/me/account/recovery",
     "/api/v1/me/access-log",
     "/api/v1/me/access-log/counts",
     "/api/v1/places",

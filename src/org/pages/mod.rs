@@ -1,7 +1,10 @@
 //! The pages of sign-in, the hierarchy of places and user accounts.
 
+mod account;
+
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
+        .merge(account::router())
         .route("/login", get(login_form).post(login_submit))
         .route("/login/second-factor", post(login_second_factor))
         .route("/logout", post(logout))
