@@ -189,18 +189,14 @@ pub async fn renew_second_factor(
 
 /// The renewal as it stands (to show the same secret again), if one is under way.
 pub async fn renewal(state: &AppState, caller: &Caller) -> AppResult<Option<Renewal>> {
-    let (keys, id, name) = (state.keys.clone(), caller.user_id, caller.username.clone());
+    // A page view: read only, the writer is not taken.
+    let (keys, id) = (state.keys.clone(), caller.user_id);
     Ok(state
         .db
-        .write(move |c| {
-            if !totp::renewing(c, id)? {
-                return Ok(None);
-            }
-            totp::begin_renewal(c, &keys, id, &name).map(Some)
-        })
+        .read(move |c| totp::renewal_secret(c, &keys, id))
         .await?
-        .map(|(otpauth_url, secret)| Renewal {
-            otpauth_url,
+        .map(|secret| Renewal {
+            otpauth_url: totp::url_of(&secret, &caller.username),
             secret,
         }))
 }

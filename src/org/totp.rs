@@ -219,14 +219,7 @@ pub fn begin_renewal(
     user_id: i64,
     username: &str,
 ) -> Result<(String, String)> {
-    let stored = c
-        .query_opt(
-            "SELECT totp_next FROM users WHERE id = $1",
-            params![user_id],
-        )?
-        .and_then(|r| r.blob(0))
-        .and_then(|b| keys.decrypt(&b));
-    let b32 = match stored {
+    let b32 = match renewal_secret(c, keys, user_id)? {
         Some(s) => s,
         None => {
             use rand::RngCore;
@@ -242,6 +235,21 @@ pub fn begin_renewal(
     };
     let t = totp(base32_decode(&b32), username);
     Ok((t.get_url(), b32))
+}
+
+/// The new secret of a renewal under way (base32), read only.
+pub fn renewal_secret(c: &mut dyn Conn, keys: &FieldKeys, user_id: i64) -> Result<Option<String>> {
+    Ok(c.query_opt(
+        "SELECT totp_next FROM users WHERE id = $1",
+        params![user_id],
+    )?
+    .and_then(|r| r.blob(0))
+    .and_then(|b| keys.decrypt(&b)))
+}
+
+/// The `otpauth://` URL of a secret, as an authenticator scans it.
+pub fn url_of(b32: &str, username: &str) -> String {
+    totp(base32_decode(b32), username).get_url()
 }
 
 /// Confirms a renewal with a code of the new secret at `now_s`: the new secret replaces the

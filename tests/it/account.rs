@@ -3,22 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{self, PASSWORD, TestApp, extract_input};
-
-fn code_at(secret_b32: &str, unix_s: u64) -> String {
-    let raw = totp_rs::Secret::Encoded(secret_b32.to_string())
-        .to_bytes()
-        .unwrap();
-    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, raw, None, String::new())
-        .generate(unix_s)
-}
-
-fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use crate::support::{self, PASSWORD, TestApp, extract_input, now_s, totp_code_at as code_at};
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
     let r = app

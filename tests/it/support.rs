@@ -391,3 +391,20 @@ pub fn served_sources() -> Vec<(std::path::PathBuf, String)> {
     }
     out
 }
+
+/// The authenticator's code of a base32 TOTP secret at a Unix time (second-factor tests).
+pub fn totp_code_at(secret_b32: &str, unix_s: u64) -> String {
+    let raw = totp_rs::Secret::Encoded(secret_b32.to_string())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, raw, None, String::new())
+        .generate(unix_s)
+}
+
+/// Now, in Unix seconds.
+pub fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

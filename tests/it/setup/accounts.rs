@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{activate, post_bytes, send};
-use crate::support::{self, PASSWORD, TestApp, extract_input};
+use crate::support::{self, PASSWORD, TestApp, extract_input, now_s, totp_code_at as code_at};
 
 async fn import(app: &TestApp, token: &str, q: &str, csv: &str) -> (u16, Value) {
     let path = format!("/api/v1/users/import?{q}");
@@ -248,21 +248,6 @@ async fn an_administrator_hands_out_links_and_never_sets_a_password() {
     let r = w.get(app.url("/admin/users/import")).send().await.unwrap();
     assert_eq!(r.status(), 403);
     app.stop().await;
-}
-
-fn code_at(secret_b32: &str, unix_s: u64) -> String {
-    let raw = totp_rs::Secret::Encoded(secret_b32.to_string())
-        .to_bytes()
-        .unwrap();
-    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, raw, None, String::new())
-        .generate(unix_s)
-}
-
-fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 async fn session(app: &TestApp, user: &str, totp: Option<&str>) -> (u16, Value) {
