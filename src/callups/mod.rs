@@ -13,6 +13,7 @@
 pub mod demo;
 pub mod http;
 pub mod pages;
+mod reading;
 pub mod service;
 pub mod store;
 pub mod volunteers;

@@ -81,31 +81,22 @@ impl Candidate {
 
 /// The volunteers of a street, now, with their profiles.
 pub fn candidates(c: &mut dyn Conn, street_id: i64) -> Result<Vec<Candidate>> {
-    let Some(street) = crate::org::places::by_id_unscoped(c, street_id)? else {
-        return Ok(Vec::new());
-    };
-    let ids =
-        crate::org::users::holding_roles_under(c, street_id, &[Role::Volunteer], &[street.path])?;
+    let holders = crate::org::users::place_role_holders(c, street_id, Role::Volunteer)?;
     let mut profiles = store::profiles(c, street_id)?;
     let mut covers = store::covers(c, street_id)?;
-    let mut out = Vec::new();
-    for (uid, _) in ids {
-        let Some(u) = crate::org::users::by_id(c, uid)? else {
+    let mut out: Vec<Candidate> = Vec::new();
+    for h in holders {
+        if let Some(last) = out.last_mut().filter(|k| k.user_id == h.user_id) {
+            last.paths.push(h.path);
             continue;
-        };
-        let paths: Vec<String> = u
-            .grants
-            .iter()
-            .filter(|g| g.role == Role::Volunteer)
-            .filter_map(|g| g.place.as_ref().map(|p| p.path.clone()))
-            .collect();
-        let p = profiles.remove(&uid);
+        }
+        let p = profiles.remove(&h.user_id);
         out.push(Candidate {
-            user_id: uid,
-            name: u.display_name,
-            person_id: u.person_id,
-            paths,
-            cover: covers.remove(&uid).unwrap_or_default(),
+            user_id: h.user_id,
+            name: h.display_name,
+            person_id: h.person_id,
+            paths: vec![h.path],
+            cover: covers.remove(&h.user_id).unwrap_or_default(),
             skills: p.as_ref().map(|p| p.skills.clone()).unwrap_or_default(),
             phone_masked: p.map(|p| p.phone_masked).unwrap_or_default(),
         });

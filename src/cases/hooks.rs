@@ -120,6 +120,8 @@ pub struct Stepped<'a> {
     /// Who took it (none for the system).
     pub by: Option<i64>,
     pub at: i64,
+    /// The step's note (a resolution, a reason, the reporter's words; may be empty).
+    pub note: &'a str,
 }
 
 /// A hook run inside the step's transaction; an error rolls the step back.

@@ -896,40 +896,8 @@ pub fn apply(
         }
         users.retain(|u| Some(*u) != who.user_id);
         notify::to_users(c, street, &users, kind, id, note, now)?;
-        // Out of linli too, on the channels each reporter chose (issue 24): written in this
-        // step's transaction, sent by reach's outbox.
-        let key = match kind {
-            "resolved" => Some("reach.msg.case_resolved"),
-            "closed" => Some("reach.msg.case_closed"),
-            "rejected" => Some("reach.msg.case_rejected"),
-            _ => None,
-        };
-        if let Some(key) = key {
-            let category = format!("{} / {}", cat.name_zh, cat.name_en);
-            let mut seen = std::collections::HashSet::new();
-            for u in users.into_iter().filter(|u| seen.insert(*u)) {
-                crate::reach::tell(
-                    c,
-                    &crate::reach::Message {
-                        street_id: street,
-                        to: crate::reach::Recipient::User(u),
-                        urgency: crate::reach::Urgency::Normal,
-                        body: crate::reach::Body::Key {
-                            key,
-                            args: vec![
-                                ("id", id.to_string()),
-                                ("category", category.clone()),
-                                ("note", note.to_string()),
-                            ],
-                        },
-                        link: Some(format!("/cases/{id}")),
-                        idem: format!("case:{id}:{kind}:{now}:user:{u}"),
-                        source: format!("case:{id}"),
-                        sender: who.user_id,
-                    },
-                )?;
-            }
-        }
+        // Out of linli, each reporter hears it through nearby's hook (on the channels she
+        // chose, with the link that unfollows her report).
     }
     super::hooks::stepped(
         c,
@@ -939,6 +907,7 @@ pub fn apply(
             to,
             by: who.user_id,
             at: now,
+            note,
         },
     )?;
     Ok(Applied { to, effects })

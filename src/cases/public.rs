@@ -208,6 +208,18 @@ fn public_photos(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, Vec<i64>>
     Ok(out)
 }
 
+/// The reporters of duplicates merged into a case: they learn when it is done, as its own
+/// reporter does.
+pub fn merged_reporters(c: &mut dyn Conn, case_id: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(c.query(
+        "SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id",
+        params![case_id],
+    )?
+    .iter()
+    .map(|r| r.i64(0))
+    .collect())
+}
+
 /// How many residents said "me too" on a case.
 pub fn supports(c: &mut dyn Conn, case_id: i64) -> Result<i64, StoreError> {
     c.query_i64(
@@ -312,6 +324,7 @@ pub fn add_update(
             to: case.state,
             by: Some(user),
             at: now,
+            note: text,
         },
     )?;
     // Whoever handles it hears of it in linli.

@@ -240,9 +240,16 @@ fn key_of(action: &str) -> Option<&'static str> {
     })
 }
 
-/// What cases' lifecycle already sends the reporter out of linli (it stays the one message).
-fn reporter_told_by_cases(action: &str) -> bool {
-    matches!(action, "resolve" | "close" | "reject")
+/// What a reporter hears of her own report when it is done: the outcome with the handler's
+/// note (the public hear only the state). Reporters of duplicates merged into it hear the
+/// resolution and the close too.
+fn reporter_key_of(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "resolve" => "reach.msg.case_resolved",
+        "close" => "reach.msg.case_closed",
+        "reject" => "reach.msg.case_rejected",
+        _ => return None,
+    })
 }
 
 /// Active area follows covering a place, of a category (or every one).
@@ -291,10 +298,16 @@ pub fn on_case_step(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<()> {
     let published: Option<PublicReport> =
         crate::cases::public::report(c, case.street_id, id, Lang::Zh, s.at)?;
     let mut told: Vec<(i64, Follow)> = Vec::new();
-    if let Some(r) = case.reporter_id
-        && s.by != Some(r)
-        && !reporter_told_by_cases(s.action)
-    {
+    // Her own report she follows without asking (and so does the reporter of a duplicate
+    // merged into it, for its outcome), unless she unfollowed it.
+    let mut reporters: Vec<i64> = case.reporter_id.into_iter().collect();
+    if matches!(s.action, "resolve" | "close") {
+        reporters.extend(crate::cases::public::merged_reporters(c, id)?);
+    }
+    for r in reporters {
+        if s.by == Some(r) || told.iter().any(|(x, _)| *x == r) {
+            continue;
+        }
         let f = match of_case(c, id, r)? {
             Some(f) => f,
             None => follow_case(c, case.street_id, r, id, true, s.at)?,
@@ -303,6 +316,7 @@ pub fn on_case_step(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<()> {
             told.push((r, f));
         }
     }
+    let reporters_told = told.len();
     if published.is_some() {
         let mut others = case_followers(c, id)?;
         others.extend(area_followers(
@@ -324,22 +338,26 @@ pub fn on_case_step(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<()> {
         .as_ref()
         .map(|p| p.place_name.clone())
         .unwrap_or_default();
-    for (u, f) in told {
+    for (i, (u, f)) in told.into_iter().enumerate() {
         let token = token(c, &f, s.at)?;
+        let mut args = vec![("id", id.to_string()), ("category", category.clone())];
+        let key = match reporter_key_of(s.action) {
+            Some(own) if i < reporters_told => {
+                args.push(("note", s.note.to_string()));
+                own
+            }
+            _ => {
+                args.push(("place", place.clone()));
+                key
+            }
+        };
         crate::reach::tell(
             c,
             &crate::reach::Message {
                 street_id: case.street_id,
                 to: crate::reach::Recipient::User(u),
                 urgency: crate::reach::Urgency::Normal,
-                body: crate::reach::Body::Key {
-                    key,
-                    args: vec![
-                        ("id", id.to_string()),
-                        ("category", category.clone()),
-                        ("place", place.clone()),
-                    ],
-                },
+                body: crate::reach::Body::Key { key, args },
                 // The landing page of the message: the report as the public sees it, and
                 // the button to unfollow, without signing in.
                 link: Some(format!("/nearby/unfollow/{token}")),

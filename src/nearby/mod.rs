@@ -19,9 +19,19 @@ use crate::org::Caller;
 
 /// Who sees the nearby pages in the navigation: residents and volunteers of a street (workers
 /// reach them by address; their phone navigation is full already).
+/// Residents and volunteers see their community's public page; the community's and the grids'
+/// workers see it too, to know what their residents see.
 fn shown(c: &Caller) -> bool {
+    use crate::org::Role;
     c.street_id.is_some()
-        && (c.has(crate::org::Role::Resident) || c.has(crate::org::Role::Volunteer))
+        && [
+            Role::Resident,
+            Role::Volunteer,
+            Role::CommunityWorker,
+            Role::GridWorker,
+        ]
+        .iter()
+        .any(|r| c.has(*r))
 }
 
 /// What cases runs on every step: the followers told (see [`follows::on_case_step`]).

@@ -367,17 +367,32 @@ pub async fn unfollow_by_link(state: &AppState, token: String) -> AppResult<()> 
         .db
         .write(move |c| match follows::check(c, &token, now)? {
             Link::Forged => Ok(None),
-            Link::Found(f) => Ok(Some(follows::end(c, f.id, now)?)),
+            Link::Found(f) => {
+                let done = follows::end(c, f.id, now)?;
+                Ok(Some((done, f)))
+            }
         })
         .await?;
     match ended {
         None => Err(link_refused()),
-        Some(false) => Err(AppError::new(
+        Some((false, _)) => Err(AppError::new(
             StatusCode::CONFLICT,
             Code::Conflict,
             "nearby.err_link_used",
         )),
-        Some(true) => Ok(()),
+        Some((true, f)) => {
+            // Nobody is signed in: the entry names the link as the actor and the account whose
+            // follow ended as its subject, so she sees it in her own access log.
+            let mut e = NewEntry::anonymous(Action::Change, "unfollow link")
+                .subjects([crate::audit::user(f.user_id)])
+                .purpose(crate::kernel::i18n::both(
+                    "nearby.purpose.unfollow_link",
+                    &[("id", &f.id)],
+                ));
+            e.street_id = Some(f.street_id);
+            state.audit.record(e).await?;
+            Ok(())
+        }
     }
 }
 

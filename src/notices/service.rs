@@ -25,7 +25,7 @@ use super::store::{self, NewNotice, Recipient, Whose};
 use crate::audit::{Action, NewEntry};
 use crate::kernel::StatusCode;
 use crate::kernel::error::{AppError, AppResult, Code};
-use crate::kernel::i18n::{Lang, Tr};
+use crate::kernel::i18n::{Lang, Tr, both};
 use crate::kernel::time::now_ms;
 use crate::org::{Caller, Role, Scope};
 use crate::state::AppState;
@@ -303,13 +303,8 @@ pub async fn create(state: &AppState, caller: &Caller, draft: Draft) -> AppResul
             Ok((id, reached))
         })
         .await?;
-    audit_change(
-        state,
-        caller,
-        id,
-        &format!("notices: wrote notice {id} ({reached} recipients)"),
-    )
-    .await?;
+    let purpose = both("notices.purpose.wrote", &[("id", &id), ("n", &reached)]);
+    audit_change(state, caller, id, &purpose).await?;
     get(state, id).await
 }
 
@@ -369,13 +364,8 @@ pub async fn schedule(state: &AppState, caller: &Caller, id: i64, at: i64) -> Ap
         .db
         .write(move |c| store::schedule(c, id, at, now))
         .await?;
-    audit_change(
-        state,
-        caller,
-        id,
-        &format!("notices: scheduled notice {id}"),
-    )
-    .await?;
+    let purpose = both("notices.purpose.scheduled", &[("id", &id)]);
+    audit_change(state, caller, id, &purpose).await?;
     get(state, id).await
 }
 
@@ -432,13 +422,8 @@ pub async fn publish(state: &AppState, caller: &Caller, id: i64) -> AppResult<No
             Ok(to.len() as i64)
         })
         .await?;
-    audit_change(
-        state,
-        caller,
-        id,
-        &format!("notices: published notice {id} to {reached} recipients"),
-    )
-    .await?;
+    let purpose = both("notices.purpose.published", &[("id", &id), ("n", &reached)]);
+    audit_change(state, caller, id, &purpose).await?;
     get(state, id).await
 }
 
@@ -453,7 +438,8 @@ pub async fn withdraw(state: &AppState, caller: &Caller, id: i64) -> AppResult<N
         .db
         .write(move |c| store::set_state(c, id, State::Withdrawn, now))
         .await?;
-    audit_change(state, caller, id, &format!("notices: withdrew notice {id}")).await?;
+    let purpose = both("notices.purpose.withdrew", &[("id", &id)]);
+    audit_change(state, caller, id, &purpose).await?;
     get(state, id).await
 }
 
@@ -761,7 +747,7 @@ pub async fn unread(
     if !persons.is_empty() {
         let mut e = NewEntry::by(caller, Action::List)
             .subjects(persons.into_iter().map(crate::audit::person))
-            .purpose(format!("notice unread list: #{id}"));
+            .purpose(both("notices.purpose.unread", &[("id", &id)]));
         e.street_id = Some(n.street_id);
         state.audit.record(e).await?;
     }
@@ -806,9 +792,9 @@ pub async fn tell(
         .await?;
     let mut e = NewEntry::by(caller, Action::Change)
         .subjects(row.person_id.map(crate::audit::person))
-        .purpose(format!(
-            "notices: told recipient {seq} of notice {id} ({})",
-            how.as_str()
+        .purpose(both(
+            &format!("notices.purpose.told_{}", how.as_str()),
+            &[("id", &id), ("seq", &seq)],
         ));
     e.street_id = Some(n.street_id);
     state.audit.record(e).await?;
@@ -876,13 +862,11 @@ pub async fn attach(
             return Err(e.into());
         }
     }
-    audit_change(
-        state,
-        caller,
-        id,
-        &format!("notices: attached {} to notice {id}", f.name),
-    )
-    .await?;
+    let purpose = both(
+        "notices.purpose.attached",
+        &[("id", &id), ("name", &f.name)],
+    );
+    audit_change(state, caller, id, &purpose).await?;
     Ok(f)
 }
 

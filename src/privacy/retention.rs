@@ -4,6 +4,7 @@
 //! verification; the purge itself is logged.
 
 use crate::audit::{self, Action, NewEntry};
+use crate::kernel::i18n::{Lang, Tr};
 use crate::store::{Conn, Result, now_ms};
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -33,7 +34,17 @@ pub fn purge(
         out.tags += n;
         let mut e = NewEntry::anonymous(Action::Change, "system");
         e.subjects = people.into_iter().map(audit::person).collect();
-        e.purpose = Some(format!("retention: {tag} tags {days} days after they end"));
+        // In both languages, the tag by its name where it is a built-in one.
+        let (zh, en) = crate::registry::records::BUILTIN_TAGS
+            .iter()
+            .find(|t| t.0 == tag.as_str())
+            .map_or((tag.as_str(), tag.as_str()), |t| (t.1, t.2));
+        let key = "privacy.purpose.retention";
+        e.purpose = Some(format!(
+            "{} / {}",
+            Tr(Lang::Zh).fill(key, &[("tag", &zh), ("days", days)]),
+            Tr(Lang::En).fill(key, &[("tag", &en), ("days", days)])
+        ));
         audit::append(c, vec![e])?;
     }
     (out.sessions, out.tokens) = crate::org::auth::purge_expired(c, now)?;

@@ -426,6 +426,17 @@ async fn a_follow_hears_of_steps_and_its_link_unfollows_once() {
     assert_eq!(s, 403, "an altered link is refused");
     let (s, v) = post(&app, "", &api(&token), json!({})).await;
     assert_eq!(s, 204, "{v}");
+    // The unfollow by link is in the log, with her account as its subject.
+    let uid = app
+        .query_i64("SELECT id FROM users WHERE username = 'zhiyuan'")
+        .await;
+    let sql = format!(
+        "SELECT COUNT(*) FROM audit_entries e JOIN audit_subjects s ON s.seq = e.seq \
+         WHERE s.subject = 'user:{uid}' AND e.body LIKE '%unfollow link%'"
+    );
+    app.state.audit.flush_index().await.unwrap();
+    let logged = app.query_i64(sql.leak()).await;
+    assert_eq!(logged, 1, "the unfollow by link is audited");
     let (s, v) = post(&app, "", &api(&token), json!({})).await;
     assert_eq!(s, 409, "{v}");
     let (s, v) = get(&app, "", &api(&token)).await;

@@ -206,7 +206,11 @@ async fn retention_purges_expired_quarantine_and_keeps_the_log_verifiable() {
     );
     assert_ne!(p1, p2);
     let e = app.last_audit_entry().await;
-    assert!(e["purpose"].as_str().unwrap().starts_with("retention"));
+    let purpose = e["purpose"].as_str().unwrap();
+    assert!(
+        purpose.contains("保留期满") && purpose.contains("Retention"),
+        "{purpose}"
+    );
     assert_eq!(e["subjects"][0], format!("person:{p1}"));
     assert!(
         !app.db

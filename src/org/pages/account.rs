@@ -119,7 +119,7 @@ pub(crate) async fn password_submit(
     };
     match r {
         // Every session ended with the old password: sign in with the new one.
-        Ok(()) => Ok(Redirect::to("/login?changed=1").into_response()),
+        Ok(()) => Ok(Redirect::to("/login?reason=password_changed").into_response()),
         Err(e) => or_page(&state, &caller, Err(e)).await,
     }
 }

@@ -109,7 +109,7 @@ pub(crate) async fn login_form(
         .then(|| Tr(ctx().lang).s("login.expired").to_string());
     // A street just set up, or a password just set by a one-time link: good news, not an error.
     let news = match q.reason.as_deref() {
-        Some(r @ ("set_up" | "activated")) => {
+        Some(r @ ("set_up" | "activated" | "password_changed")) => {
             Some(Tr(ctx().lang).s(&format!("login.{r}")).to_string())
         }
         _ => None,

@@ -82,10 +82,7 @@ async fn a_report_is_stored_where_the_map_was_tapped() {
 /// goes with one tap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_typed_on_a_phone_survives_signing_in_again() {
-    browse(390, 844, |b| async move {
-        b.c.set_window_size(360, 740)
-            .await
-            .expect("set the window size");
+    browse(360, 740, |b| async move {
         b.open("/login").await;
         b.sign_in_ok("jumin").await;
         b.open("/cases/new").await;

@@ -7,10 +7,7 @@ use super::*;
 /// household's masked names, an account opened and signed in, her own data shown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_joins_with_an_invitation_code_on_a_phone() {
-    browse(390, 844, |b| async move {
-        b.c.set_window_size(360, 740)
-            .await
-            .expect("set the window size");
+    browse(360, 740, |b| async move {
         let wangge = api_token(&b.base, "wangge").await;
         let http = reqwest::Client::new();
         let buildings: Value = http

@@ -11,9 +11,6 @@ use super::{api_token, bound_door, browse};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_street_map_on_a_phone_draws_the_grids_and_marks_her_building() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("jumin").await;
         b.open("/map").await;
@@ -101,9 +98,6 @@ async fn the_street_map_on_a_phone_draws_the_grids_and_marks_her_building() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_map_refuses_a_point_outside_the_street() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("jumin").await;
         b.open("/cases/new?category=noise").await;
@@ -145,9 +139,6 @@ async fn the_report_map_refuses_a_point_outside_the_street() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_place_picker_fills_the_path_on_a_phone() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         let admin = api_token(&b.base, "admin").await;
         let found: Value = reqwest::Client::new()
             .get(format!(
@@ -220,9 +211,6 @@ async fn the_place_picker_fills_the_path_on_a_phone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_care_alert_names_her_emergency_contact_and_calls_after_a_reveal() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         let http = reqwest::Client::new();
         let admin = api_token(&b.base, "admin").await;
         let (id, dev_token) = bound_door(&b.base, &admin).await;
@@ -307,9 +295,6 @@ async fn a_care_alert_names_her_emergency_contact_and_calls_after_a_reveal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_case_map_on_a_phone_draws_the_open_cases_over_the_street() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("admin").await;
         b.open("/cases/map").await;

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::support::{self, PASSWORD};
 
+mod account;
 mod cases;
 mod deliberation;
 mod join;
@@ -174,7 +175,14 @@ impl Driver {
             .connect(&format!("http://127.0.0.1:{}", self.port))
             .await
         {
-            Ok(c) => c,
+            // Headless Chromium keeps its window at least 500 px wide whatever --window-size
+            // says; WebDriver sets the size the test asked for.
+            Ok(c) => {
+                c.set_window_size(width, height)
+                    .await
+                    .expect("set the window size");
+                c
+            }
             Err(e) => panic!(
                 "could not start Chromium through chromedriver: {e}\n{}",
                 self.log()
@@ -484,9 +492,6 @@ impl Browser {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_fit_a_phone() {
     browse(360, 740, |b| async move {
-        b.c.set_window_size(360, 740)
-            .await
-            .expect("set the window size");
         b.open("/login").await;
         b.find("#login-form").await;
         b.assert_fits("the login page (Chinese)").await;

@@ -33,10 +33,6 @@ async fn a_neighbour_sees_the_public_list_says_me_too_and_follows() {
             .await
             .unwrap();
         let id = v["case"]["id"].as_i64().expect("reported");
-
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("zhiyuan").await;
         b.open("/nearby").await;

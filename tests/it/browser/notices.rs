@@ -7,9 +7,6 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_reads_and_acknowledges_a_notice_on_a_phone() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         // The grid worker writes it on her phone: her grid ticked, acknowledgement asked.
         b.open("/login").await;
         b.sign_in_ok("wangge").await;

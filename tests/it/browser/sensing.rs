@@ -140,9 +140,6 @@ async fn live_alerts_page_shows_a_new_alert_without_a_reload() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_care_alert_on_a_phone_says_who_to_call_and_calls_after_a_reveal() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         let http = reqwest::Client::new();
         let admin = api_token(&b.base, "admin").await;
         let (id, dev_token) = bound_door(&b.base, &admin).await;
@@ -202,9 +199,6 @@ async fn a_care_alert_on_a_phone_says_who_to_call_and_calls_after_a_reveal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_change_that_would_fire_now_asks_to_confirm_on_a_phone() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         let http = reqwest::Client::new();
         let admin = api_token(&b.base, "admin").await;
         let (id, _) = bound_door(&b.base, &admin).await;

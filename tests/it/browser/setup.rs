@@ -19,9 +19,6 @@ async fn the_first_run_on_a_phone_then_the_imported_grids_on_the_map() {
     };
     browse_app(opts, true, 390, 844, |b, code| async move {
         let code = code.expect("armed");
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         b.open("/").await;
         b.wait_path("the first-run page", |p| p == "/setup").await;
         b.find("#first-run").await;

@@ -244,9 +244,6 @@ async fn english_pages_and_wrong_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_phone_navigation_reaches_every_entry() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("admin").await;
         // Every entry of the navigation, and whether it is visible in the bar.

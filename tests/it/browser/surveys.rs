@@ -7,9 +7,6 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_answers_a_survey_on_a_phone() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("jumin").await;
         // The demo street's satisfaction survey waits on her home page.

@@ -19,9 +19,6 @@ async fn progress(base: &str, token: &str, id: i64) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grid_worker_answers_door_by_door_on_a_phone_and_offline() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         let shegong = api_token(&b.base, "shegong").await;
         b.open("/login").await;
         b.sign_in_ok("wangge").await;

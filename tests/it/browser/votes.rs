@@ -9,9 +9,6 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_votes_on_a_phone_and_the_count_shows_the_four_figures() {
     browse(390, 844, |b| async move {
-        b.c.set_window_size(390, 844)
-            .await
-            .expect("set the window size");
         b.open("/login").await;
         b.sign_in_ok("jumin").await;
         let votes = b.find("#home-votes").await;
