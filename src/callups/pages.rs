@@ -68,7 +68,7 @@ impl Words {
             s.iter()
                 .map(|x| self.skill(x))
                 .collect::<Vec<_>>()
-                .join("、")
+                .join(self.t.s("case.list_sep"))
         }
     }
     fn state(&self, s: &str) -> &'static str {

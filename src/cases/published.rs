@@ -103,7 +103,8 @@ fn select(
         conds.join(" AND ")
     );
     let n = super::CASE_COLS.split(", ").count();
-    Ok(c.query(&sql, p)?
+    let mut out: Vec<Published> = c
+        .query(&sql, p)?
         .into_iter()
         .map(|mut r| {
             let building = r.take_str(n);
@@ -131,7 +132,9 @@ fn select(
                 },
             }
         })
-        .collect())
+        .collect();
+    super::query::name_cases(c, out.iter_mut().map(|p| &mut p.case))?;
+    Ok(out)
 }
 
 /// The conditions every published case meets: its street, a public category not about

@@ -222,17 +222,40 @@ pub fn seal_clear_contacts(
 
 pub(crate) const CASE_COLS: &str = "c.id, c.street_id, c.category_id, k.code, k.name_zh, k.name_en, c.channel, c.state, \
      c.priority, c.description, c.address, c.place_id, c.place_path, p.name, c.lat, c.lon, c.extra, \
-     c.reporter_id, c.reporter_name, c.suggested_org_id, so.name, c.handler_org_id, ho.name, \
-     c.handler_user_id, hu.display_name, c.resolver_id, c.verifier_id, c.master_id, c.extension_hours, \
+     c.reporter_id, c.reporter_name, c.suggested_org_id, NULL, c.handler_org_id, NULL, \
+     c.handler_user_id, NULL, c.resolver_id, c.verifier_id, c.master_id, c.extension_hours, \
      c.clock, c.due_at, c.warn_at, c.level, c.late, c.rating, c.rating_comment, c.created_at, \
      c.updated_at, c.resolved_at, c.closed_at, c.token, k.verify_required, c.hold_from, \
      c.remaining_ms, c.building_id, c.reporter_contact, c.clock_start, c.warned, \
      c.reporter_contact_enc, c.reporter_contact_masked";
+/// The cases with their category and place. The names of the organisations and the account a
+/// case names (suggested, handling) are org's: [`name_cases`] reads them in one query each
+/// for a whole page, after the cases.
 pub(crate) const CASE_FROM: &str = "cases c JOIN case_categories k ON k.id = c.category_id \
-     JOIN places p ON p.id = c.place_id \
-     LEFT JOIN organisations so ON so.id = c.suggested_org_id \
-     LEFT JOIN organisations ho ON ho.id = c.handler_org_id \
-     LEFT JOIN users hu ON hu.id = c.handler_user_id";
+     JOIN places p ON p.id = c.place_id";
+
+/// Fills in the names of the organisations and accounts the cases name, from org's surface.
+pub(crate) fn name_cases<'a>(
+    c: &mut dyn Conn,
+    cases: impl IntoIterator<Item = &'a mut Case>,
+) -> Result<(), StoreError> {
+    let mut cases: Vec<&mut Case> = cases.into_iter().collect();
+    let orgs = crate::org::orgs::names(
+        c,
+        cases
+            .iter()
+            .flat_map(|k| [k.suggested_org_id, k.handler_org_id])
+            .flatten(),
+    )?;
+    let users =
+        crate::org::users::display_names(c, cases.iter().filter_map(|k| k.handler_user_id))?;
+    for k in cases.iter_mut() {
+        k.suggested_org_name = k.suggested_org_id.and_then(|i| orgs.get(&i).cloned());
+        k.handler_org_name = k.handler_org_id.and_then(|i| orgs.get(&i).cloned());
+        k.handler_user_name = k.handler_user_id.and_then(|i| users.get(&i).cloned());
+    }
+    Ok(())
+}
 
 pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
     let clock = r.take_str(29).unwrap_or_default();
@@ -302,11 +325,14 @@ pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
 
 /// One case by id, without a scope check (internal use: the caller checks [`Viewer::sees`]).
 pub fn get(c: &mut dyn Conn, id: i64, now: i64) -> Result<Option<Case>, StoreError> {
-    Ok(c.query_opt(
-        &format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE c.id = $1"),
-        params![id],
-    )?
-    .map(|r| case_from(r, now)))
+    let mut case = c
+        .query_opt(
+            &format!("SELECT {CASE_COLS} FROM {CASE_FROM} WHERE c.id = $1"),
+            params![id],
+        )?
+        .map(|r| case_from(r, now));
+    name_cases(c, case.iter_mut())?;
+    Ok(case)
 }
 
 /// A case's state by id, for other modules (sensing learns when its case closes).
@@ -512,7 +538,7 @@ pub fn page(
     } else {
         None
     };
-    let cases = rows
+    let mut cases: Vec<Case> = rows
         .into_iter()
         .map(|r| {
             let mut case = case_from(r, now);
@@ -520,6 +546,7 @@ pub fn page(
             case
         })
         .collect();
+    name_cases(c, cases.iter_mut())?;
     Ok((cases, next))
 }
 
@@ -829,22 +856,16 @@ pub fn record_event(
 /// The organisations of a street a case may be dispatched to (retired ones take no new
 /// cases): (id, name).
 pub fn org_choices(c: &mut dyn Conn, street: i64) -> Result<Vec<(i64, String)>, StoreError> {
-    Ok(c.query(
-        "SELECT id, name FROM organisations WHERE street_id = $1 AND retired_at IS NULL ORDER BY kind, code",
-        params![street],
-    )?
-    .iter()
-    .map(|r| (r.i64(0), r.str(1)))
-    .collect())
+    Ok(crate::org::orgs::of_street(c, street)?
+        .into_iter()
+        .filter(|o| o.retired_at.is_none())
+        .map(|o| (o.id, o.name))
+        .collect())
 }
 
 /// Whether organisation `org` belongs to `street` and takes work (is not retired).
 pub fn org_in_street(c: &mut dyn Conn, org: i64, street: i64) -> Result<bool, StoreError> {
-    Ok(c.query_opt(
-        "SELECT id FROM organisations WHERE id = $1 AND street_id = $2 AND retired_at IS NULL",
-        params![org, street],
-    )?
-    .is_some())
+    crate::org::orgs::is_active(c, street, org)
 }
 
 /// Whether `place` is `street` or lies in it.
@@ -873,11 +894,22 @@ pub fn case_terms(c: &mut dyn Conn, case: i64) -> Result<String, StoreError> {
     )
 }
 
-/// A resident's home: (unit id, unit name, building id, building name).
-pub fn home_of(c: &mut dyn Conn, person: i64) -> Result<Option<crate::store::Row>, StoreError> {
-    c.query_opt(
-        "SELECT u.id, u.name, b.id, b.name FROM persons p JOIN places u ON u.id = p.unit_id \
-         LEFT JOIN places b ON b.id = u.parent_id WHERE p.id = $1",
-        params![person],
-    )
+/// A resident's home: (unit id, unit name, building id and name), from the registry's record
+/// of where she lives and org's places.
+#[allow(clippy::type_complexity)]
+pub fn home_of(
+    c: &mut dyn Conn,
+    person: i64,
+) -> Result<Option<(i64, String, Option<(i64, String)>)>, StoreError> {
+    let Some(unit) = crate::registry::persons::home_unit(c, person)? else {
+        return Ok(None);
+    };
+    let Some(u) = crate::org::places::by_id_unscoped(c, unit)? else {
+        return Ok(None);
+    };
+    let building = match u.parent_id {
+        Some(b) => crate::org::places::by_id_unscoped(c, b)?.map(|b| (b.id, b.name)),
+        None => None,
+    };
+    Ok(Some((u.id, u.name, building)))
 }

@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod chains;
+pub mod delivery;
 pub mod demo;
 pub mod devices;
 pub mod hooks;

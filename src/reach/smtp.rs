@@ -37,7 +37,7 @@ fn transport(s: &Server) -> Result<Transport, String> {
     let mut b = Transport::builder_dangerous(s.host.as_str())
         .port(s.port)
         .timeout(Some(Duration::from_secs(10)))
-        // As many connections as the outbox sends at once (`service::PARALLEL`): a burst never
+        // As many connections as the outbox sends at once (`delivery::PARALLEL`): a burst never
         // waits for a connection while another stands idle.
         .pool_config(PoolConfig::new().max_size(16));
     let params = || TlsParameters::new(s.host.clone()).map_err(|e| format!("TLS: {e}"));

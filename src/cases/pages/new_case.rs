@@ -61,11 +61,12 @@ pub(super) fn report_places(
 ) -> crate::store::Result<Vec<(i64, String)>> {
     let mut out = Vec::new();
     if let Some(pid) = caller.person_id
-        && let Some(r) = crate::cases::home_of(c, pid)?
+        && let Some((unit, unit_name, building)) = crate::cases::home_of(c, pid)?
     {
-        out.push((r.i64(0), format!("{} {}", r.str(3), r.str(1))));
-        if let Some(b) = r.opt_i64(2) {
-            out.push((b, r.str(3)));
+        let building_name = building.as_ref().map(|b| b.1.clone()).unwrap_or_default();
+        out.push((unit, format!("{building_name} {unit_name}")));
+        if let Some((b, name)) = building {
+            out.push((b, name));
         }
     }
     let viewer = Viewer::of(caller);

@@ -233,7 +233,7 @@ trait Words {
             .iter()
             .map(|n| t.s(&format!("visits.need.{n}")))
             .collect::<Vec<_>>()
-            .join("、")
+            .join(t.s("case.list_sep"))
     }
     fn when(&self, v: &Visit) -> String {
         local_time(v.visited_at)
