@@ -328,22 +328,31 @@ pub fn seed_catalogue(c: &mut dyn Conn, now: i64) -> Result<(), CaseError> {
     let _ = now;
     for street in streets {
         calendar::set_year(c, street, 2026, &calendar::china_2026())?;
+        let mut orgs = crate::org::orgs::of_street(c, street)?;
+        orgs.sort_by_key(|o| o.id);
+        // The places each property company serves: (organisation, place), in id order.
+        let mut served: Vec<(i64, i64)> = Vec::new();
+        for o in orgs.iter().filter(|o| o.kind == "property") {
+            let mut places: Vec<i64> = crate::org::orgs::places_of(c, o.id)?
+                .into_iter()
+                .map(|p| p.0)
+                .collect();
+            places.sort_unstable();
+            served.extend(places.into_iter().map(|p| (o.id, p)));
+        }
         for (k, dept, property) in catalogue() {
             let id = super::save_category(c, street, &k)?;
-            if let Some(org) = c.query_opt(
-                "SELECT id FROM organisations WHERE street_id = $1 AND kind = 'department' AND name LIKE $2 ORDER BY id LIMIT 1",
-                params![street, format!("%{dept}")],
-            )? {
-                super::set_route(c, id, street, org.i64(0))?;
+            if let Some(org) = orgs
+                .iter()
+                .filter(|o| o.kind == "department" && o.name.ends_with(dept))
+                .map(|o| o.id)
+                .min()
+            {
+                super::set_route(c, id, street, org)?;
             }
             if property {
-                let rows = c.query(
-                    "SELECT op.org_id, op.place_id FROM org_places op JOIN organisations o ON o.id = op.org_id \
-                     WHERE o.street_id = $1 AND o.kind = 'property' ORDER BY op.org_id, op.place_id",
-                    params![street],
-                )?;
-                for r in rows {
-                    super::set_route(c, id, r.i64(1), r.i64(0))?;
+                for (org, place) in &served {
+                    super::set_route(c, id, *place, *org)?;
                 }
             }
         }
@@ -354,41 +363,44 @@ pub fn seed_catalogue(c: &mut dyn Conn, now: i64) -> Result<(), CaseError> {
 /// Replaces the demo's Open311 integration key with a new one and returns it (only its hash
 /// is stored, so it is shown once, when `linli demo` starts).
 pub fn integration_key(c: &mut dyn Conn) -> Result<Option<String>, StoreError> {
-    let Some(street) = c.query_opt("SELECT street_id FROM users WHERE username = 'admin'", &[])?
-    else {
+    let Some(street) = who(c, "admin")?.and_then(|w| w.street) else {
         return Ok(None);
     };
     c.exec("DELETE FROM open311_keys WHERE name = 'demo'", &[])?;
-    let key = super::open311::create_key(c, street.i64(0), "demo")?;
+    let key = super::open311::create_key(c, street, "demo")?;
     Ok(Some(key))
 }
 
+/// A demo account as org knows it.
 struct Who {
     id: i64,
     name: String,
+    street: Option<i64>,
+    person: Option<i64>,
     orgs: Vec<i64>,
+    /// The paths of the places her grants name.
+    places: Vec<String>,
 }
 
 fn who(c: &mut dyn Conn, username: &str) -> Result<Option<Who>, StoreError> {
-    let Some(r) = c.query_opt(
-        "SELECT id, display_name FROM users WHERE username = $1",
-        params![username],
-    )?
-    else {
+    let Some(u) = crate::org::users::by_username(c, username)?.map(|u| u.user) else {
         return Ok(None);
     };
-    let orgs = c
-        .query(
-            "SELECT org_id FROM user_roles WHERE user_id = $1 AND org_id IS NOT NULL",
-            params![r.i64(0)],
-        )?
-        .iter()
-        .map(|r| r.i64(0))
-        .collect();
     Ok(Some(Who {
-        id: r.i64(0),
-        name: r.str(1),
-        orgs,
+        id: u.id,
+        name: u.display_name,
+        street: u.street_id,
+        person: u.person_id,
+        orgs: u
+            .grants
+            .iter()
+            .filter_map(|g| g.org.as_ref().map(|o| o.id))
+            .collect(),
+        places: u
+            .grants
+            .iter()
+            .filter_map(|g| g.place.as_ref().map(|p| p.path.clone()))
+            .collect(),
     }))
 }
 
@@ -412,19 +424,15 @@ pub fn seed_cases(c: &mut dyn Conn, keys: &FieldKeys, now: i64) -> Result<(), Ca
     ) else {
         return Ok(());
     };
-    let street = c.query_i64(
-        "SELECT street_id FROM users WHERE id = $1",
-        params![admin.id],
-    )?;
+    let Some(street) = admin.street else {
+        return Ok(());
+    };
     // The grid worker's work phone (a made-up number), so that a resident's report offers the
     // tap to call her (issue 19 item 16).
     crate::org::users::set_work_phone(c, wangge.id, Some("021-5081 0001"))?;
-    let grid_path = c
-        .query_one(
-            "SELECT p.path FROM user_roles r JOIN places p ON p.id = r.place_id WHERE r.user_id = $1",
-            params![wangge.id],
-        )?
-        .str(0);
+    let Some(grid_path) = wangge.places.first().cloned() else {
+        return Ok(());
+    };
     let mut p = Vec::new();
     let cond = crate::store::under_paths("path", std::slice::from_ref(&grid_path), 1, &mut p);
     let buildings: Vec<i64> = c
@@ -440,12 +448,10 @@ pub fn seed_cases(c: &mut dyn Conn, keys: &FieldKeys, now: i64) -> Result<(), Ca
     if buildings.is_empty() {
         return Ok(());
     }
-    let jumin_unit = c
-        .query_opt(
-            "SELECT unit_id FROM persons WHERE id = (SELECT person_id FROM users WHERE id = $1)",
-            params![jumin.id],
-        )?
-        .and_then(|r| r.opt_i64(0));
+    let jumin_unit = match jumin.person {
+        Some(p) => crate::registry::persons::home_unit(c, p)?,
+        None => None,
+    };
     let b = |i: usize| buildings[i % buildings.len()];
     let dispatcher = actor(&admin, &[Actor::Dispatcher, Actor::Verifier]);
     let grid = actor(&wangge, &[Actor::Verifier]);
@@ -792,10 +798,9 @@ pub fn seed_history(
     let Some(admin) = who(c, "admin")? else {
         return Ok(0);
     };
-    let street = c.query_i64(
-        "SELECT street_id FROM users WHERE id = $1",
-        params![admin.id],
-    )?;
+    let Some(street) = admin.street else {
+        return Ok(0);
+    };
     let buildings: Vec<i64> = c
         .query(
             "SELECT id FROM places WHERE street_id = $1 AND kind = 'building' ORDER BY id",
@@ -811,13 +816,9 @@ pub fn seed_history(
     if buildings.is_empty() || cats.is_empty() || count == 0 {
         return Ok(0);
     }
-    let orgs: std::collections::HashMap<i64, String> = c
-        .query(
-            "SELECT id, name FROM organisations WHERE street_id = $1",
-            params![street],
-        )?
-        .iter()
-        .map(|r| (r.i64(0), r.str(1)))
+    let orgs: std::collections::HashMap<i64, String> = crate::org::orgs::of_street(c, street)?
+        .into_iter()
+        .map(|o| (o.id, o.name))
         .collect();
     // How often each kind of problem comes in, most common first.
     let weight = |code: &str| match code {
