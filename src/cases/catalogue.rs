@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) const CATEGORY_COLS: &str = "id, street_id, code, name_zh, name_en, group_code, fields, accept_hours, \
-     resolve_hours, priority, dup_radius_m, verify_required, public, active, about_people";
+     resolve_hours, priority, dup_radius_m, verify_required, public, active, about_people, governed_by";
 
 pub(super) fn category_from(mut r: Row) -> Category {
     Category {
@@ -22,6 +22,7 @@ pub(super) fn category_from(mut r: Row) -> Category {
         public: r.bool(12),
         active: r.bool(13),
         about_people: r.bool(14),
+        governed_by: r.take_str(15).unwrap_or_default(),
     }
 }
 
@@ -79,6 +80,11 @@ pub struct NewCategory {
     /// one is not about people).
     #[serde(default)]
     pub about_people: Option<bool>,
+    /// Self-governed (留白): the residents' body that handles it, one of
+    /// `building_leader`, `owners_committee`, `residents_council`, `property_agent`; empty or
+    /// absent for a category with deadlines.
+    #[serde(default)]
+    pub governed_by: String,
 }
 
 pub(super) fn default_priority() -> i64 {
@@ -118,6 +124,10 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
             return Err(CaseError::Invalid("case.err_field_def"));
         }
     }
+    let governed_by = k.governed_by.trim();
+    if !governed_by.is_empty() && !GOVERNING_BODIES.contains(&governed_by) {
+        return Err(CaseError::Invalid("case.err_governed_by"));
+    }
     let fields = serde_json::to_string(&k.fields).unwrap_or_else(|_| "[]".into());
     let now = crate::store::now_ms();
     let old = category_by_code(c, street_id, &k.code)?;
@@ -129,7 +139,8 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
         c.exec(
             "UPDATE case_categories SET name_zh = $2, name_en = $3, group_code = $4, fields = $5, \
              accept_hours = $6, resolve_hours = $7, priority = $8, dup_radius_m = $9, \
-             verify_required = $10, public = $11, about_people = $12, active = 1 WHERE id = $1",
+             verify_required = $10, public = $11, about_people = $12, governed_by = $13, active = 1 \
+             WHERE id = $1",
             params![
                 old.id,
                 k.name_zh.trim(),
@@ -142,7 +153,8 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
                 k.dup_radius_m,
                 k.verify_required,
                 public,
-                about_people
+                about_people,
+                governed_by
             ],
         )?;
         return Ok(old.id);
@@ -150,7 +162,8 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
     Ok(c.query_i64(
         "INSERT INTO case_categories (street_id, code, name_zh, name_en, group_code, fields, \
          accept_hours, resolve_hours, priority, dup_radius_m, verify_required, public, about_people, \
-         active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14) RETURNING id",
+         active, created_at, governed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15) \
+         RETURNING id",
         params![
             street_id,
             k.code.as_str(),
@@ -165,7 +178,8 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
             k.verify_required,
             public,
             about_people,
-            now
+            now,
+            governed_by
         ],
     )?)
 }

@@ -54,7 +54,17 @@ pub(crate) fn catalogue() -> Vec<(NewCategory, &'static str, bool)> {
         verify_required: verify,
         public,
         // 群租 and the care of an elderly person are about people: never published.
-        about_people: Some(matches!(code, "group_rental" | "elderly_care")),
+        about_people: Some(matches!(
+            code,
+            "group_rental" | "elderly_care" | "neighbour_dispute"
+        )),
+        // Left to the residents' own bodies (留白, issue 26): no clock, no escalation.
+        governed_by: match code {
+            "stairwell_clutter" => "building_leader",
+            "neighbour_dispute" => "residents_council",
+            _ => "",
+        }
+        .into(),
     };
     vec![
         (
@@ -310,6 +320,43 @@ pub(crate) fn catalogue() -> Vec<(NewCategory, &'static str, bool)> {
                 vec![],
             ),
             "社区卫生服务中心",
+            false,
+        ),
+        // Self-governed matters (留白): the building leader clears a stairwell, the residents'
+        // council mediates between neighbours; the deadlines below apply only if a worker
+        // moves such a case into the state's hands.
+        (
+            cat(
+                "stairwell_clutter",
+                "楼道堆物",
+                "Clutter in the stairwell",
+                "environment",
+                4,
+                48,
+                3,
+                30,
+                false,
+                true,
+                vec![],
+            ),
+            "绿化市容所",
+            true,
+        ),
+        (
+            cat(
+                "neighbour_dispute",
+                "邻里纠纷",
+                "Dispute between neighbours",
+                "order",
+                4,
+                80,
+                3,
+                0,
+                false,
+                false,
+                vec![],
+            ),
+            "派出所",
             false,
         ),
     ]

@@ -41,6 +41,83 @@ pub struct FiguresReport {
     /// Residents' satisfaction measured outside the cases (e.g. a community's satisfaction
     /// survey), for the places the viewer reads.
     pub outside: Vec<super::hooks::OutsideRating>,
+    /// Self-governed matters (留白), apart: their own measures, no "late". Absent for a
+    /// department or property company (they handle none of them as the state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_governed: Option<SelfGovernedFigures>,
+}
+
+/// The measures of self-governed matters in the period: how many, how many resolved, how fast,
+/// how satisfied; never whether late (they have no deadline).
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct SelfGovernedFigures {
+    /// Reported in the period: `open + resolved + closed_other`.
+    pub handled: i64,
+    pub open: i64,
+    pub resolved: i64,
+    pub closed_other: i64,
+    /// Share of the ended ones that were resolved, 0–1.
+    pub resolved_share: Option<f64>,
+    /// Median hours from report to resolution (calendar time).
+    pub median_hours: Option<f64>,
+    /// Mean rating 1–5.
+    pub satisfaction: Option<f64>,
+    pub rated: i64,
+}
+
+/// The self-governed cases reported since `since_ms` under the viewer's places (every place
+/// for `None`), read from the cases themselves (a partial index keeps them apart).
+fn self_governed(
+    c: &mut dyn Conn,
+    street_id: i64,
+    since_ms: i64,
+    places: Option<&[String]>,
+) -> Result<SelfGovernedFigures, StoreError> {
+    let mut p: Vec<Val> = vec![Val::Int(street_id), Val::Int(since_ms)];
+    let under = match places {
+        Some(paths) => format!(
+            " AND {}",
+            crate::store::under_paths("place_path", paths, 3, &mut p)
+        ),
+        None => String::new(),
+    };
+    let rows = c.query(
+        &format!(
+            "SELECT state, created_at, resolved_at, rating FROM cases \
+             WHERE street_id = $1 AND self_governed = 1 AND created_at >= $2{under}"
+        ),
+        &p,
+    )?;
+    let mut f = SelfGovernedFigures::default();
+    let mut hours: Vec<f64> = Vec::new();
+    let mut rating_sum = 0;
+    for r in rows {
+        let state = State::parse(&r.str(0)).unwrap_or(State::New);
+        f.handled += 1;
+        match (
+            state.is_open(),
+            state.was_resolved() && r.opt_i64(2).is_some(),
+        ) {
+            (true, _) => f.open += 1,
+            (false, true) => {
+                f.resolved += 1;
+                let took = r.opt_i64(2).unwrap_or(0) - r.i64(1);
+                hours.push(took as f64 / HOUR_MS as f64);
+            }
+            (false, false) => f.closed_other += 1,
+        }
+        if let Some(x) = r.opt_i64(3) {
+            f.rated += 1;
+            rating_sum += x;
+        }
+    }
+    let ended = f.resolved + f.closed_other;
+    f.resolved_share = (ended > 0).then(|| f.resolved as f64 / ended as f64);
+    hours.sort_by(|a, b| a.total_cmp(b));
+    f.median_hours = (!hours.is_empty()).then(|| (hours[hours.len() / 2] * 10.0).round() / 10.0);
+    f.satisfaction =
+        (f.rated > 0).then(|| (rating_sum as f64 / f.rated as f64 * 10.0).round() / 10.0);
+    Ok(f)
 }
 
 /// Which cases' organisations a viewer sees figures of.
@@ -210,10 +287,18 @@ pub fn figures(
         }
     }
     let outside = super::hooks::ratings(c, street_id, since, reach.places.as_deref())?;
+    let self_governed = match (&reach.places, &reach.orgs) {
+        (_, Some(_)) => None,
+        (places, None) => {
+            let from = since.map_or(i64::MIN, |t| day_of(t) * 24 * HOUR_MS - 8 * HOUR_MS);
+            Some(self_governed(c, street_id, from, places.as_deref())?)
+        }
+    };
     Ok(FiguresReport {
         street: street.finish(),
         organisations: orgs.into_iter().map(Acc::finish).collect(),
         outside,
+        self_governed,
     })
 }
 

@@ -336,12 +336,14 @@ pub fn store(
     now: i64,
 ) -> Result<CaseId, CaseError> {
     let loc = &p.located;
+    // A self-governed matter (留白) runs no clock: no deadline, no alarm.
+    let governed = p.category.self_governed();
     let id = c.query_i64(
         "INSERT INTO cases (street_id, category_id, channel, state, priority, description, address, \
          place_id, place_path, building_id, lat, lon, extra, reporter_id, reporter_name, reporter_contact_enc, \
          open311_key_id, token, suggested_org_id, clock, clock_start, warn_at, due_at, next_alarm_at, \
-         created_at, updated_at, terms, cell, terms_partial, reporter_contact_masked) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, 'accept', $19, $20, $21, $20, $19, $19, $22, $23, $24, $25) RETURNING id",
+         created_at, updated_at, terms, cell, terms_partial, reporter_contact_masked, self_governed) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, $26, $19, $20, $21, $20, $19, $19, $22, $23, $24, $25, $27) RETURNING id",
         params![
             street_id,
             p.category.id,
@@ -362,12 +364,14 @@ pub fn store(
             p.token.as_str(),
             p.suggested_org_id,
             now,
-            p.warn_at,
-            p.due_at,
+            (!governed).then_some(p.warn_at),
+            (!governed).then_some(p.due_at),
             p.terms.clone(),
             loc.lat.zip(loc.lon).map(|(a, o)| dedupe::cell(a, o)),
             p.terms_partial as i64,
-            n.reporter_contact.masked.as_str()
+            n.reporter_contact.masked.as_str(),
+            if governed { "self" } else { "accept" },
+            governed
         ],
     )?;
     let actor = if n.reporter_name.trim().is_empty() {

@@ -115,10 +115,13 @@ pub enum Action {
     Close,
     Rate,
     Reopen,
+    /// 改类: moved to another category (with a reason), e.g. out of a self-governed one when
+    /// it turns out to need the state, or back.
+    Recategorise,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::Accept,
         Action::Reject,
         Action::Merge,
@@ -137,6 +140,7 @@ impl Action {
         Action::Close,
         Action::Rate,
         Action::Reopen,
+        Action::Recategorise,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -158,6 +162,7 @@ impl Action {
             Action::Close => "close",
             Action::Rate => "rate",
             Action::Reopen => "reopen",
+            Action::Recategorise => "recategorise",
         }
     }
     pub fn parse(s: &str) -> Option<Action> {
@@ -167,7 +172,7 @@ impl Action {
     /// (派单 right after 受理, 签收 on a dispatched case), the steps that turn a case away or
     /// put it aside last.
     pub fn usual_rank(self) -> usize {
-        const ORDER: [Action; 18] = [
+        const ORDER: [Action; 19] = [
             Action::Dispatch,
             Action::SignFor,
             Action::Start,
@@ -186,6 +191,7 @@ impl Action {
             Action::Merge,
             Action::Reject,
             Action::Reopen,
+            Action::Recategorise,
         ];
         ORDER.iter().position(|a| *a == self).unwrap_or(ORDER.len())
     }
@@ -210,6 +216,7 @@ impl Action {
                 | Action::Resolve
                 | Action::FailVerification
                 | Action::Reopen
+                | Action::Recategorise
         )
     }
 }
@@ -289,6 +296,7 @@ pub const RULES: &[Rule] = &[
     Rule { action: Action::Close, from: &[Verified, Resolved], actors: &[D], to: To::State(Closed) },
     Rule { action: Action::Rate, from: &[Closed], actors: &[R, D], to: To::State(Rated) },
     Rule { action: Action::Reopen, from: &[Closed, Rated], actors: &[R, D], to: To::Reopen },
+    Rule { action: Action::Recategorise, from: &[New, Accepted, Dispatched, SignedFor, InProgress, Returned], actors: &[D], to: To::Same },
 ];
 
 /// Days after closing within which a reporter may say "still not fixed" (reopen).
@@ -475,6 +483,9 @@ pub struct Step {
     /// merge: the master case.
     #[serde(default)]
     pub master_id: Option<i64>,
+    /// recategorise: the category it moves to.
+    #[serde(default)]
+    pub category_id: Option<i64>,
 }
 
 impl Step {
@@ -489,6 +500,7 @@ impl Step {
             satisfaction: None,
             dispatch: false,
             master_id: None,
+            category_id: None,
         }
     }
 }
@@ -569,13 +581,21 @@ pub fn apply(
     let full = cat.resolve_hours * HOUR_MS;
     let mut n = case.clone();
     let mut data = serde_json::json!({});
+    // A self-governed matter (留白) runs no clock: its residents' body keeps no deadline.
+    let governed = cat.self_governed();
     let new_clock = |n: &mut Case, start: i64| {
-        n.clock = "resolve".into();
         n.clock_start = start;
-        n.due_at = Some(cal.add(start, full));
-        n.warn_at = Some(cal.add(start, full * 4 / 5));
         n.warned = false;
         n.level = 0;
+        if governed {
+            n.clock = "self".into();
+            n.due_at = None;
+            n.warn_at = None;
+        } else {
+            n.clock = "resolve".into();
+            n.due_at = Some(cal.add(start, full));
+            n.warn_at = Some(cal.add(start, full * 4 / 5));
+        }
     };
     let stop_clock = |n: &mut Case| {
         if n.due_at.is_some_and(|d| d < now) && matches!(n.clock.as_str(), "accept" | "resolve") {
@@ -731,6 +751,11 @@ pub fn apply(
             n.remaining_ms = Some(cal.between(now, case.due_at.unwrap_or(now)));
             n.clock = "hold".into();
         }
+        Action::Resume if governed => {
+            n.hold_from = None;
+            n.remaining_ms = None;
+            n.clock = "self".into();
+        }
         Action::Resume => {
             let left = case.remaining_ms.unwrap_or(full).max(0);
             n.hold_from = None;
@@ -739,6 +764,50 @@ pub fn apply(
             n.due_at = Some(cal.add(now, left));
             n.warn_at = Some(cal.add(now, (left - full / 5).max(0)));
             n.warned = false;
+        }
+        Action::Recategorise => {
+            let to_id = step
+                .category_id
+                .ok_or(CaseError::Invalid("case.err_recategorise_to"))?;
+            let target = super::category_by_id(c, to_id)?
+                .filter(|k| k.street_id == case.street_id && k.active && k.id != cat.id)
+                .ok_or(CaseError::Invalid("case.err_recategorise_to"))?;
+            // Handed to residents after the district took it up: refused.
+            if target.self_governed() && case.level >= escalation::TOP_LEVEL {
+                return Err(conflict("case.err_recategorise_escalated"));
+            }
+            stop_clock(&mut n);
+            n.category_id = target.id;
+            n.self_governed = target.self_governed();
+            n.warned = false;
+            n.level = 0;
+            n.clock_start = now;
+            if target.self_governed() {
+                n.clock = "self".into();
+                n.due_at = None;
+                n.warn_at = None;
+            } else {
+                // The state's clock starts now: to accept it if nobody has, else to resolve.
+                let hours = if case.state == State::New {
+                    target.accept_hours
+                } else {
+                    target.resolve_hours
+                };
+                let span = hours * HOUR_MS;
+                n.clock = if case.state == State::New {
+                    "accept"
+                } else {
+                    "resolve"
+                }
+                .into();
+                n.due_at = Some(cal.add(now, span));
+                n.warn_at = Some(cal.add(now, span * 4 / 5));
+            }
+            data = serde_json::json!({
+                "from": cat.code, "to": target.code,
+                "self_governed": target.self_governed(),
+            });
+            tell_dispatchers = Some("recategorised");
         }
         Action::Resolve => {
             stop_clock(&mut n);
@@ -816,7 +885,8 @@ pub fn apply(
          resolver_id = $6, verifier_id = $7, master_id = $8, extension_hours = $9, clock = $10, \
          clock_start = $11, warn_at = $12, due_at = $13, remaining_ms = $14, warned = $15, level = $16, \
          late = $17, next_alarm_at = $18, rating = $19, rating_comment = $20, updated_at = $21, \
-         resolved_at = $22, closed_at = $23 WHERE id = $1 AND state = $24 AND updated_at = $25",
+         resolved_at = $22, closed_at = $23, category_id = $26, self_governed = $27 \
+         WHERE id = $1 AND state = $24 AND updated_at = $25",
         params![
             case.id.0,
             to.as_str(),
@@ -842,7 +912,9 @@ pub fn apply(
             n.resolved_at,
             n.closed_at,
             case.state.as_str(),
-            case.updated_at
+            case.updated_at,
+            n.category_id,
+            n.self_governed
         ],
     )?;
     if changed == 0 {

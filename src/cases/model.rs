@@ -112,6 +112,25 @@ pub struct Category {
     /// About people (群租, a family dispute, care for an elderly person): never published,
     /// whatever `public` says.
     pub about_people: bool,
+    /// A self-governed matter (自治事项): the residents' body that handles it
+    /// (`building_leader`, `owners_committee`, `residents_council`, `property_agent`); empty
+    /// for the state's own, with deadlines. A self-governed case runs no clock, never
+    /// escalates and stays out of the organisations' late figures.
+    pub governed_by: String,
+}
+
+/// The residents' bodies a category can be handed to (留白).
+pub const GOVERNING_BODIES: [&str; 4] = [
+    "building_leader",
+    "owners_committee",
+    "residents_council",
+    "property_agent",
+];
+
+impl Category {
+    pub fn self_governed(&self) -> bool {
+        !self.governed_by.is_empty()
+    }
 }
 
 impl Category {

@@ -83,6 +83,11 @@ pub struct Case {
     /// has ended).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_on: Option<Actor>,
+    /// A self-governed matter (留白): no deadline, no escalation, not in the late figures.
+    pub self_governed: bool,
+    /// The residents' body its category is handed to (empty for the state's own).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub governed_by: String,
     pub verify_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -227,7 +232,7 @@ pub(crate) const CASE_COLS: &str = "c.id, c.street_id, c.category_id, k.code, k.
      c.clock, c.due_at, c.warn_at, c.level, c.late, c.rating, c.rating_comment, c.created_at, \
      c.updated_at, c.resolved_at, c.closed_at, c.token, k.verify_required, c.hold_from, \
      c.remaining_ms, c.building_id, c.reporter_contact, c.clock_start, c.warned, \
-     c.reporter_contact_enc, c.reporter_contact_masked";
+     c.reporter_contact_enc, c.reporter_contact_masked, c.self_governed, k.governed_by";
 /// The cases with their category and place. The names of the organisations and the account a
 /// case names (suggested, handling) are org's: [`name_cases`] reads them in one query each
 /// for a whole page, after the cases.
@@ -317,6 +322,8 @@ pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
         warned: r.bool(47),
         satisfaction: None,
         waiting_on: None,
+        self_governed: r.bool(50),
+        governed_by: r.take_str(51).unwrap_or_default(),
     };
     case.satisfaction = case.rating.map(super::lifecycle::Satisfaction::of_score);
     case.waiting_on = super::lifecycle::waits_on(&case);
@@ -555,7 +562,7 @@ pub fn page(
 const ENDED_KEY: i64 = 2 << 60;
 
 /// Where `c.queue_key` is in a row of [`page`]: after [`CASE_COLS`].
-const QUEUE_KEY_COL: usize = 50;
+const QUEUE_KEY_COL: usize = 52;
 
 /// A page key as [`page`] gives it: the last row's queue key and id.
 fn parse_after(after: &str) -> Option<(i64, i64)> {

@@ -35,6 +35,11 @@ pub(super) struct CasePage {
     pub(super) events: Vec<EventView>,
     pub(super) actions: Vec<ActionView>,
     pub(super) orgs: Vec<(i64, String, bool)>,
+    /// The categories a dispatcher may move the case to (改类): id and label, the
+    /// self-governed ones saying so.
+    pub(super) categories: Vec<(i64, String)>,
+    /// The residents' body a self-governed case is left to, in words.
+    pub(super) governed: Option<String>,
     pub(super) extra: Vec<(String, String)>,
     pub(super) duplicates: Vec<crate::cases::dedupe::Suggestion>,
     pub(super) map: Option<String>,
@@ -249,6 +254,8 @@ pub(super) async fn case_view(
     let dispatching = d.actions.contains(&Action::Dispatch) || d.actions.contains(&Action::Merge);
     // 受理并派单 is offered with 受理: the dispatch's choices too.
     let d_accepting = d.actions.contains(&Action::Accept);
+    let recategorising = d.actions.contains(&Action::Recategorise);
+    let lang = t.0;
     let (street, cid, path) = (case.street_id, case.id.0, case.place_path.clone());
     let c2 = case.clone();
     let viewer = Viewer::of(caller);
@@ -256,7 +263,7 @@ pub(super) async fn case_view(
     let own_report =
         caller.has(crate::org::Role::Resident) && case.reporter_id == Some(caller.user_id);
     let link_grids = caller.can_browse();
-    let (orgs, duplicates, map, fields, grid_worker) = state
+    let (orgs, duplicates, map, fields, grid_worker, categories) = state
         .db
         .read(move |c| {
             let category = crate::cases::category_by_id(c, c2.category_id)?;
@@ -299,7 +306,35 @@ pub(super) async fn case_view(
             let grid: Vec<&str> = path.split('/').take(4).collect();
             let map = case_map(c, &grid.join("/"), &c2, link_grids)?;
             let fields = category.map(|k| k.fields).unwrap_or_default();
-            Ok((orgs, dups, map, fields, grid_worker))
+            let categories: Vec<(i64, String)> = if recategorising {
+                let tr = crate::kernel::i18n::Tr(lang);
+                crate::cases::categories(c, street)?
+                    .into_iter()
+                    .filter(|k| k.active && k.id != c2.category_id)
+                    .map(|k| {
+                        let name = if lang == crate::kernel::i18n::Lang::En {
+                            k.name_en.clone()
+                        } else {
+                            k.name_zh.clone()
+                        };
+                        let label = if k.self_governed() {
+                            format!(
+                                "{name} · {}",
+                                tr.fill(
+                                    "case.page.governed_badge",
+                                    &[("body", &tr.k("case.governed", &k.governed_by))]
+                                )
+                            )
+                        } else {
+                            name
+                        };
+                        (k.id, label)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok((orgs, dups, map, fields, grid_worker, categories))
         })
         .await?;
     let shown: Vec<crate::cases::dedupe::Shown> = duplicates
@@ -381,8 +416,13 @@ pub(super) async fn case_view(
         created: when(case.created_at),
         due: match case.clock.as_str() {
             "accept" | "resolve" => case.due_at.map(when).unwrap_or_default(),
+            "self" => t.s("case.page.no_deadline").to_string(),
             _ => String::new(),
         },
+        governed: case
+            .self_governed
+            .then(|| t.k("case.governed", &case.governed_by).to_string()),
+        categories,
         c: case,
         events,
         actions,
@@ -442,6 +482,7 @@ pub(super) async fn step_submit(
         satisfaction,
         dispatch: get("dispatch") == "1",
         master_id: num("master_id"),
+        category_id: num("category_id"),
     };
     // A step that turns the case away or puts it aside is confirmed on a page of its own
     // first (no script needed), when the caller may take it at all.

@@ -18,6 +18,8 @@ pub(super) struct CataloguePage {
     pub(super) year: i32,
     pub(super) editable: bool,
     pub(super) error: Option<String>,
+    /// The residents' bodies a category can be left to (留白).
+    pub(super) bodies: &'static [&'static str],
 }
 
 pub(super) async fn catalogue_with(
@@ -64,6 +66,7 @@ pub(super) async fn catalogue_with(
             year,
             editable: crate::org::access::is_street_admin(caller),
             error,
+            bodies: &crate::cases::GOVERNING_BODIES,
         },
         status,
     ))
@@ -104,6 +107,7 @@ pub(super) async fn catalogue_save(
     );
     let (verify, public) = (get("verify_required") == "1", get("public") == "1");
     let about_people = get("about_people") == "1";
+    let governed_by = get("governed_by");
     let r = state
         .db
         .write_tx(move |c| -> Result<(), crate::cases::CaseError> {
@@ -125,6 +129,7 @@ pub(super) async fn catalogue_save(
                     verify_required: verify,
                     public,
                     about_people: Some(about_people),
+                    governed_by,
                 },
             )?;
             Ok(())

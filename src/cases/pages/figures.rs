@@ -13,6 +13,8 @@ pub(super) struct FiguresPage {
     pub(super) periods: Vec<(String, &'static str, bool)>,
     /// Satisfaction measured outside the cases (other areas', through `hooks::on_figures`).
     pub(super) outside: Vec<crate::cases::hooks::OutsideRating>,
+    /// Self-governed matters apart (留白).
+    pub(super) governed: Option<crate::cases::figures::SelfGovernedFigures>,
 }
 
 impl FiguresPage {
@@ -58,6 +60,7 @@ pub(super) async fn figures_page(
             street: report.street,
             periods,
             outside: report.outside,
+            governed: report.self_governed,
         },
         StatusCode::OK,
     ))

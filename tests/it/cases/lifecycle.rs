@@ -26,6 +26,7 @@ const SPEC: &[&str] = &[
     "close: verified resolved: dispatcher",
     "rate: closed: reporter dispatcher",
     "reopen: closed rated: reporter dispatcher",
+    "recategorise: new accepted dispatched signed_for in_progress returned: dispatcher",
 ];
 
 #[test]

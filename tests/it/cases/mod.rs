@@ -11,6 +11,7 @@ mod dedupe;
 mod demo;
 mod escalation;
 mod first_day;
+mod governed;
 mod intake;
 mod lifecycle;
 mod open311;
