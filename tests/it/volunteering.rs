@@ -877,6 +877,9 @@ async fn two_redemptions_of_the_last_piece_have_one_winner() {
 
 // ---- the ledger's property ---------------------------------------------------------------
 
+/// A transaction's legs in the model: a person by index (None: not a person) and an amount.
+type Legs = Vec<(Option<usize>, i64)>;
+
 #[derive(Clone, Debug)]
 enum Op {
     Earn(usize, i64),
@@ -927,7 +930,7 @@ async fn the_ledger_balances_under_random_movements() {
                     .unwrap();
                 let mut model = [0i64; 3];
                 // Transactions written: (id, kind, legs as person index and amount).
-                let mut txns: Vec<(i64, bool, Vec<(Option<usize>, i64)>)> = Vec::new();
+                let mut txns: Vec<(i64, bool, Legs)> = Vec::new();
                 let mut reversed: Vec<i64> = Vec::new();
                 for o in ops {
                     let t = Txn {
@@ -938,7 +941,7 @@ async fn the_ledger_balances_under_random_movements() {
                         reason: "prop",
                         by: 1,
                     };
-                    let (expect, legs): (bool, Vec<(Option<usize>, i64)>) = match &o {
+                    let (expect, legs): (bool, Legs) = match &o {
                         Op::Earn(a, n) => (true, vec![(None, -n), (Some(*a), *n)]),
                         Op::Spend(a, n) => (model[*a] >= *n, vec![(Some(*a), -n), (None, *n)]),
                         Op::Transfer(a, b, n) => (a != b && model[*a] >= *n, vec![(Some(*a), -n), (Some(*b), *n)]),
