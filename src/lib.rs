@@ -29,5 +29,6 @@ pub mod supplies;
 pub mod surveys;
 pub mod sweeps;
 pub mod visits;
+pub mod volunteering;
 pub mod votes;
 pub mod web;

@@ -36,4 +36,5 @@ mod supplies;
 mod surveys;
 mod sweeps;
 mod visits;
+mod volunteering;
 mod votes;

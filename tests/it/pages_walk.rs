@@ -290,6 +290,18 @@ const DATA: &[(&str, &str, &str)] = &[
         "*",
         "the demo call-up's words and the volunteers' names",
     ),
+    // Volunteer activities, catalogue items and their notes are the organiser's words (the
+    // demo's, in Chinese), and the volunteers' names are theirs.
+    (
+        "/volunteering",
+        "*",
+        "the demo activities' and items' words and the volunteers' names",
+    ),
+    (
+        "/",
+        "社区花园认养日",
+        "the demo activity on a volunteer's home card",
+    ),
     (
         "/",
         "停电送水上楼",

@@ -53,6 +53,7 @@ mod load;
 mod mixed;
 mod notices;
 mod pages;
+mod points;
 mod reach;
 mod registry;
 mod sensing;
@@ -125,6 +126,8 @@ enum BenchCommand {
     /// Surveys (issue 22): freezing 40,000 recipients, storing answer sheets, the results of
     /// 5,000 sheets, each against a baseline of the same run.
     Surveys(surveys::SurveysArgs),
+    /// Volunteering (issue 25): the balances of 10,000 volunteers listed.
+    Points(points::PointsArgs),
 }
 
 fn main() -> ExitCode {
@@ -146,6 +149,7 @@ fn main() -> ExitCode {
         BenchCommand::Reach(args) => reach::run(args),
         BenchCommand::Visits(args) => visits::run(args),
         BenchCommand::Surveys(args) => surveys::run(args),
+        BenchCommand::Points(args) => points::run(args),
     };
     match res {
         Ok(code) => code,

@@ -1,0 +1,1018 @@
+//! Volunteers and points (issue 25 part 1): an activity's sign-ups, waiting list and
+//! check-in/out (by the organiser or by the code shown at the place) earning hours × rate
+//! points; the double-entry ledger (a property test over random earn/spend/transfer/reverse);
+//! redemption with stock and balance checked in the write transaction (two concurrent
+//! redemptions of the last piece: one winner); codes confirmed by the committee or the shop;
+//! the certificate; bad input refused in Chinese and English; other roles 403, other places
+//! 404; audit entries.
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use crate::support::{self, PASSWORD, TestApp};
+use crate::visits::{get, message, post, send};
+
+/// The demo volunteers' community (its id and path), its street, and another community.
+struct Places {
+    community: i64,
+    path: String,
+    street: i64,
+    other: i64,
+}
+
+async fn places(app: &TestApp) -> Places {
+    let path = support::place_of(app, "zhiyuan").await;
+    let p = path.clone();
+    let (community, street, other) = app
+        .db
+        .read(move |c| {
+            let r = c.query_one(
+                "SELECT id, street_id FROM places WHERE path = $1",
+                linli::params![p.clone()],
+            )?;
+            let other = c.query_i64(
+                "SELECT id FROM places WHERE kind = 'community' AND path <> $1 ORDER BY path LIMIT 1",
+                linli::params![p],
+            )?;
+            Ok((r.i64(0), r.i64(1), other))
+        })
+        .await
+        .unwrap();
+    Places {
+        community,
+        path,
+        street,
+        other,
+    }
+}
+
+/// Makes an account holding `role` at a place (or for an organisation) and signs it in.
+async fn account(
+    app: &TestApp,
+    name: &str,
+    role: linli::org::Role,
+    place: Option<i64>,
+    org: Option<i64>,
+    street: i64,
+) -> (i64, String) {
+    let n = name.to_string();
+    let id = app
+        .db
+        .write(move |c| {
+            let username = linli::org::users::Username::parse(&n).unwrap();
+            let hash = linli::org::users::hash_password(PASSWORD);
+            let id = linli::org::users::create(
+                c,
+                linli::org::users::NewUser {
+                    username: &username,
+                    display_name: &n,
+                    password_hash: &hash,
+                    street_id: Some(street),
+                    person_id: None,
+                    created_by: None,
+                },
+            )?;
+            linli::org::users::add_grant(c, id, role, place, org, Some(street), None)?;
+            Ok(id)
+        })
+        .await
+        .unwrap();
+    (id, app.token(name).await)
+}
+
+fn when(offset_min: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::minutes(offset_min))
+        .with_timezone(&linli::kernel::time::zone())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn activity(title: &str, place: i64, capacity: i64) -> Value {
+    json!({"title": title, "starts_at": when(10), "ends_at": when(130), "place_id": place,
+           "capacity": capacity, "skills": ["companion"], "rate": 10})
+}
+
+const A: &str = "/api/v1/volunteering";
+
+async fn create(app: &TestApp, token: &str, body: Value) -> i64 {
+    let (s, a) = post(app, token, &format!("{A}/activities"), body).await;
+    assert_eq!(s, 201, "{a}");
+    a["id"].as_i64().unwrap()
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, what: &str) -> (u16, Value) {
+    post(
+        app,
+        token,
+        &format!("{A}/activities/{id}/{what}"),
+        json!({}),
+    )
+    .await
+}
+
+async fn balance(app: &TestApp, token: &str) -> i64 {
+    let (s, p) = get(app, token, &format!("{A}/points")).await;
+    assert_eq!(s, 200, "{p}");
+    p["balance"].as_i64().unwrap()
+}
+
+/// Gives a person points earned at the community (straight through the ledger).
+async fn earn(app: &TestApp, p: &Places, user: i64, points: i64) {
+    let (street, community, path) = (p.street, p.community, p.path.clone());
+    app.db
+        .write_tx(move |c| -> linli::kernel::error::AppResult<()> {
+            use linli::volunteering::ledger;
+            let now = linli::kernel::time::now_ms();
+            let i = ledger::account(c, street, "issuing", community, &path, now)?;
+            let a = ledger::account(c, street, "person", user, &path, now)?;
+            ledger::earn(
+                c,
+                &ledger::Txn {
+                    street_id: street,
+                    kind: "earn",
+                    community_path: &path,
+                    reverses: None,
+                    reason: "test",
+                    by: user,
+                },
+                i,
+                a,
+                points,
+                now,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+fn subjects_have(e: &Value, user: i64) -> bool {
+    e["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| *s == format!("user:{user}"))
+}
+
+#[tokio::test]
+async fn an_activity_from_sign_up_to_points_with_a_waiting_list_and_the_code() {
+    let app = support::spawn().await;
+    let p = places(&app).await;
+    let shegong = app.token("shegong").await;
+    let vol = linli::org::Role::Volunteer;
+    let (va, va_t) = account(&app, "vol_a", vol, Some(p.community), None, p.street).await;
+    let (vb, vb_t) = account(&app, "vol_b", vol, Some(p.community), None, p.street).await;
+    let jumin = app.token("jumin").await;
+    let id = create(&app, &shegong, activity("楼道清扫", p.community, 1)).await;
+
+    // One place: the first is booked, the second waits, the third finds both full.
+    let (s, a) = act(&app, &va_t, id, "signup").await;
+    assert_eq!((s, a["state"].as_str()), (200, Some("booked")), "{a}");
+    let (s, e) = act(&app, &va_t, id, "signup").await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("已经报名"), "{e}");
+    let (s, b) = act(&app, &vb_t, id, "signup").await;
+    assert_eq!((s, b["state"].as_str()), (200, Some("waiting")), "{b}");
+    let (s, e) = send(
+        &app,
+        &jumin,
+        "POST",
+        &format!("{A}/activities/{id}/signup"),
+        None,
+        "en",
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(message(&e).contains("waiting list are full"), "{e}");
+
+    // The organiser sees the code and who signed up; the look is audited with them.
+    let (s, d) = get(&app, &shegong, &format!("{A}/activities/{id}")).await;
+    assert_eq!(s, 200, "{d}");
+    let code = d["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 6);
+    let e = app.last_audit_entry().await;
+    assert_eq!(e["action"], "list");
+    assert!(subjects_have(&e, va) && subjects_have(&e, vb), "{e}");
+    // A participant does not see the code.
+    let (s, d) = get(&app, &va_t, &format!("{A}/activities/{id}")).await;
+    assert_eq!(s, 200);
+    assert!(
+        d["code"].is_null() && d["signups"].as_array().unwrap().is_empty(),
+        "{d}"
+    );
+
+    // Checking out before checking in, or checking in someone waiting: refused with reasons.
+    let sa = d["item"]["mine"]["id"].as_i64().unwrap();
+    let sb = b["id"].as_i64().unwrap();
+    let (s, e) = send(
+        &app,
+        &shegong,
+        "POST",
+        &format!("{A}/activities/{id}/signups/{sa}/check-out"),
+        None,
+        "en",
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("Not checked in"), "{e}");
+    let (s, e) = post(
+        &app,
+        &shegong,
+        &format!("{A}/activities/{id}/signups/{sb}/check-in"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("候补"), "{e}");
+
+    // A wrong code is refused; the right one checks her in, then out.
+    let (s, e) = post(
+        &app,
+        &va_t,
+        &format!("{A}/activities/{id}/code"),
+        json!({"code": "000000x"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, r) = post(
+        &app,
+        &va_t,
+        &format!("{A}/activities/{id}/code"),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert!(r["checked_in_at"].is_i64());
+    let e = app.last_audit_entry().await;
+    assert!(subjects_have(&e, va));
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("{A}/activities/{id}/signups/{sa}/check-in"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409, "checked in twice");
+    // Two hours served (the clock moved back for the test): 120 minutes × 10 an hour.
+    app.exec(
+        "UPDATE vol_signups SET checked_in_at = checked_in_at - 7200000 WHERE id = $1",
+        &[linli::store::Val::Int(sa)],
+    )
+    .await;
+    let (s, r) = post(
+        &app,
+        &va_t,
+        &format!("{A}/activities/{id}/code"),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["minutes"], 120);
+    assert_eq!(r["points"], 20);
+    let (s, _) = post(
+        &app,
+        &va_t,
+        &format!("{A}/activities/{id}/code"),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(s, 409, "checked out twice");
+    assert_eq!(balance(&app, &va_t).await, 20);
+    let (_, m) = get(&app, &va_t, &format!("{A}/points")).await;
+    assert_eq!(m["entries"][0]["kind"], "earn");
+    assert_eq!(m["entries"][0]["amount"], 20);
+    // She cannot cancel once in.
+    let (s, _) = act(&app, &va_t, id, "cancel").await;
+    assert_eq!(s, 409);
+
+    // Her certificate lists the activity, hours and points.
+    let (s, c) = get(&app, &va_t, &format!("{A}/certificate")).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (c["minutes"].as_i64(), c["points"].as_i64()),
+        (Some(120), Some(20))
+    );
+    let (s, e) = send(
+        &app,
+        &va_t,
+        "GET",
+        &format!("{A}/certificate?from=2026-13-01"),
+        None,
+        "en",
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(message(&e).contains("2026-01-01"), "{e}");
+    let (b2, _) = app.login_page("vol_a", PASSWORD).await;
+    let page = app.page(&b2, "/volunteering/certificate").await;
+    assert!(
+        page.contains("志愿服务证明") && page.contains("楼道清扫"),
+        "{page}"
+    );
+    let page = app.page(&b2, "/").await;
+    assert!(page.contains("home-volunteering"), "the home card");
+
+    // The waiting list moves up when someone booked cancels, and she is told.
+    let id2 = create(&app, &shegong, activity("敬老院陪伴", p.community, 1)).await;
+    assert_eq!(act(&app, &vb_t, id2, "signup").await.1["state"], "booked");
+    assert_eq!(act(&app, &jumin, id2, "signup").await.1["state"], "waiting");
+    let (s, _) = act(&app, &vb_t, id2, "cancel").await;
+    assert_eq!(s, 204);
+    let (_, d) = get(&app, &jumin, &format!("{A}/activities/{id2}")).await;
+    assert_eq!(d["item"]["mine"]["state"], "booked", "{d}");
+    let told = app
+        .db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT COUNT(*) FROM reach_messages WHERE source = $1",
+                linli::params![format!("vol:{id2}")],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(told, 1);
+    // Cancelled, she may sign up again (behind those waiting).
+    let (s, r) = act(&app, &vb_t, id2, "signup").await;
+    assert_eq!((s, r["state"].as_str()), (200, Some("waiting")), "{r}");
+}
+
+#[tokio::test]
+async fn bad_activities_are_refused_in_both_languages() {
+    let app = support::spawn().await;
+    let p = places(&app).await;
+    let shegong = app.token("shegong").await;
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (json!({"title": ""}), "请填写名称", "Give a name"),
+        (
+            json!({"title": "一".repeat(41)}),
+            "40 个字",
+            "40 characters",
+        ),
+        (
+            json!({"starts_at": "明天"}),
+            "2026-12-05 09:00",
+            "2026-12-05 09:00",
+        ),
+        (
+            json!({"ends_at": when(5)}),
+            "结束时间须晚于",
+            "end must come after",
+        ),
+        (
+            json!({"starts_at": when(-24 * 60), "ends_at": when(-23 * 60)}),
+            "已经过去",
+            "has passed",
+        ),
+        (json!({"capacity": 0}), "1 到 500", "between 1 and 500"),
+        (json!({"rate": 1000}), "1 到 100", "between 1 and 100"),
+        (
+            json!({"skills": ["flying"]}),
+            "技能",
+            "skills from the list",
+        ),
+        (json!({"place_id": p.other}), "您辖区内", "of your places"),
+    ];
+    for (patch, zh, en) in cases {
+        let mut body = activity("义诊", p.community, 5);
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        for (lang, want) in [("zh-CN", zh), ("en", en)] {
+            let (s, e) = send(
+                &app,
+                &shegong,
+                "POST",
+                &format!("{A}/activities"),
+                Some(body.clone()),
+                lang,
+            )
+            .await;
+            assert_eq!(s, 422, "{body} {e}");
+            assert!(message(&e).contains(want), "{lang} {body}: {e}");
+        }
+    }
+    let n = app
+        .query_i64("SELECT COUNT(*) FROM vol_activities WHERE title = '义诊'")
+        .await;
+    assert_eq!(n, 0, "nothing half-written");
+}
+
+#[tokio::test]
+async fn other_roles_get_403_and_other_places_404() {
+    let app = support::spawn().await;
+    let p = places(&app).await;
+    let shegong = app.token("shegong").await;
+    let id = create(&app, &shegong, activity("社区花园", p.community, 3)).await;
+    let bumen = app.token("bumen").await;
+    for path in [
+        "activities",
+        "points",
+        "balances",
+        "redemptions",
+        "certificate",
+    ] {
+        let (s, _) = get(&app, &bumen, &format!("{A}/{path}")).await;
+        assert_eq!(s, 403, "{path}");
+    }
+    let (s, _) = get(&app, &bumen, &format!("{A}/activities/{id}")).await;
+    assert_eq!(s, 403);
+    let (s, _) = post(
+        &app,
+        &bumen,
+        &format!("{A}/activities"),
+        activity("x", p.community, 1),
+    )
+    .await;
+    assert_eq!(s, 403);
+    // A worker and a volunteer of another community do not see it.
+    let (_, other_w) = account(
+        &app,
+        "sg_other",
+        linli::org::Role::CommunityWorker,
+        Some(p.other),
+        None,
+        p.street,
+    )
+    .await;
+    let (_, other_v) = account(
+        &app,
+        "vol_other",
+        linli::org::Role::Volunteer,
+        Some(p.other),
+        None,
+        p.street,
+    )
+    .await;
+    for t in [&other_w, &other_v] {
+        let (s, _) = get(&app, t, &format!("{A}/activities/{id}")).await;
+        assert_eq!(s, 404);
+        let (s, _) = act(&app, t, id, "signup").await;
+        assert_eq!(s, 404);
+    }
+    let (_, list) = get(&app, &other_v, &format!("{A}/activities")).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["activity"]["id"] != id)
+    );
+    let (s, _) = post(
+        &app,
+        &other_w,
+        &format!("{A}/activities/{id}/signups/1/check-in"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    // A volunteer cannot check people in, nor reverse, nor list balances, nor add items.
+    let z = app.token("zhiyuan").await;
+    let (s, _) = post(
+        &app,
+        &z,
+        &format!("{A}/activities/{id}/signups/1/check-in"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, _) = post(
+        &app,
+        &z,
+        &format!("{A}/transactions/1/reverse"),
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, _) = get(&app, &z, &format!("{A}/balances")).await;
+    assert_eq!(s, 403);
+    let (s, _) = post(&app, &z, &format!("{A}/items"), json!({"community_id": p.community, "offer": "committee", "title": "x", "cost": 1, "stock": 1})).await;
+    assert_eq!(s, 403);
+    let (s, _) = send(
+        &app,
+        &z,
+        "PUT",
+        &format!("{A}/settings"),
+        Some(json!({"transfers": true, "residents": true})),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(s, 403);
+    // Residents may sign up only while the street allows it.
+    let admin = app.token("admin").await;
+    let (s, _) = send(
+        &app,
+        &admin,
+        "PUT",
+        &format!("{A}/settings"),
+        Some(json!({"transfers": false, "residents": false})),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(s, 200);
+    let jumin = app.token("jumin").await;
+    let (s, _) = act(&app, &jumin, id, "signup").await;
+    assert_eq!(s, 404);
+    // Pages: the same walls.
+    let (b, _) = app.login_page("bumen", PASSWORD).await;
+    let r = b.get(app.url("/volunteering")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let (b, _) = app.login_page("sg_other", PASSWORD).await;
+    let r = b
+        .get(app.url(&format!("/volunteering/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn points_are_redeemed_confirmed_transferred_and_reversed() {
+    let app = support::spawn().await;
+    let p = places(&app).await;
+    let shegong = app.token("shegong").await;
+    let vol = linli::org::Role::Volunteer;
+    let (va, va_t) = account(&app, "vol_a", vol, Some(p.community), None, p.street).await;
+    let (vb, vb_t) = account(&app, "vol_b", vol, Some(p.community), None, p.street).await;
+    earn(&app, &p, va, 40).await;
+
+    // Items: bad ones refused; the committee's and a shop's.
+    let item = |offer: &str, org: Option<i64>, cost: i64, stock: i64| json!({"community_id": p.community, "offer": offer, "org_id": org, "title": "环保袋", "cost": cost, "stock": stock});
+    for (body, want) in [
+        (item("bank", None, 1, 1), "Choose who offers it"),
+        (item("committee", None, 0, 1), "between 1 and 100000"),
+        (item("committee", None, 1, -1), "Stock must be"),
+        (item("shop", None, 1, 1), "a shop (an organisation)"),
+        (
+            json!({"community_id": p.other, "offer": "committee", "title": "x", "cost": 1, "stock": 1}),
+            "community of your places",
+        ),
+    ] {
+        let (s, e) = send(
+            &app,
+            &shegong,
+            "POST",
+            &format!("{A}/items"),
+            Some(body),
+            "en",
+        )
+        .await;
+        assert_eq!(s, 422, "{e}");
+        assert!(message(&e).contains(want), "{e}");
+    }
+    let (s, it) = post(
+        &app,
+        &shegong,
+        &format!("{A}/items"),
+        item("committee", None, 15, 2),
+    )
+    .await;
+    assert_eq!(s, 201, "{it}");
+    let committee_item = it["id"].as_i64().unwrap();
+    let wuye_org = app
+        .db
+        .read(|c| c.query_i64("SELECT r.org_id FROM user_roles r JOIN users u ON u.id = r.user_id WHERE u.username = 'wuye'", &[]))
+        .await
+        .unwrap();
+    let (s, it) = post(
+        &app,
+        &shegong,
+        &format!("{A}/items"),
+        item("shop", Some(wuye_org), 10, 5),
+    )
+    .await;
+    assert_eq!(s, 201, "{it}");
+    let shop_item = it["id"].as_i64().unwrap();
+
+    // Redeem: the balance must cover it.
+    let (s, e) = send(
+        &app,
+        &vb_t,
+        "POST",
+        &format!("{A}/items/{committee_item}/redeem"),
+        None,
+        "en",
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("balance does not cover"), "{e}");
+    let (s, r) = post(
+        &app,
+        &va_t,
+        &format!("{A}/items/{committee_item}/redeem"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    let code = r["code"].as_str().unwrap().to_string();
+    let spend_txn = r["txn_id"].as_i64().unwrap();
+    assert_eq!(balance(&app, &va_t).await, 25);
+    let (s, r2) = post(
+        &app,
+        &va_t,
+        &format!("{A}/items/{shop_item}/redeem"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r2}");
+    let shop_code = r2["code"].as_str().unwrap().to_string();
+    assert_eq!(balance(&app, &va_t).await, 15);
+
+    // The committee's code: not the shop's to confirm, nor the grid worker's (another place).
+    let wuye = app.token("wuye").await;
+    let (s, _) = post(
+        &app,
+        &wuye,
+        &format!("{A}/redemptions/confirm"),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = post(
+        &app,
+        &wuye,
+        &format!("{A}/redemptions/confirm"),
+        json!({"code": "abc"}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let (s, v) = post(
+        &app,
+        &wuye,
+        &format!("{A}/redemptions/confirm"),
+        json!({"code": shop_code.to_lowercase()}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["holder"], "vol_a");
+    assert!(subjects_have(&app.last_audit_entry().await, va));
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &format!("{A}/redemptions/confirm"),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["redemption"]["state"], "confirmed");
+    let (s, e) = send(
+        &app,
+        &shegong,
+        "POST",
+        &format!("{A}/redemptions/confirm"),
+        Some(json!({"code": code})),
+        "en",
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("already confirmed"), "{e}");
+    let jumin = app.token("jumin").await;
+    let (s, _) = post(
+        &app,
+        &jumin,
+        &format!("{A}/redemptions/confirm"),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    // Transfers: refused until the street allows them, then within the balance.
+    let t = |n: i64| json!({"to": "vol_b", "points": n, "note": "谢谢"});
+    let (s, e) = send(
+        &app,
+        &va_t,
+        "POST",
+        &format!("{A}/transfers"),
+        Some(t(5)),
+        "en",
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("does not allow"), "{e}");
+    let admin = app.token("admin").await;
+    let (s, _) = send(
+        &app,
+        &admin,
+        "PUT",
+        &format!("{A}/settings"),
+        Some(json!({"transfers": true, "residents": true})),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = post(&app, &va_t, &format!("{A}/transfers"), t(16)).await;
+    assert_eq!(s, 409);
+    let (s, _) = post(
+        &app,
+        &va_t,
+        &format!("{A}/transfers"),
+        json!({"to": "nobody_here", "points": 1}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let (s, _) = post(
+        &app,
+        &va_t,
+        &format!("{A}/transfers"),
+        json!({"to": "vol_a", "points": 1}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let (s, _) = post(
+        &app,
+        &va_t,
+        &format!("{A}/transfers"),
+        json!({"to": "vol_b", "points": 0}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let (s, tr) = post(&app, &va_t, &format!("{A}/transfers"), t(5)).await;
+    assert_eq!(s, 201, "{tr}");
+    assert_eq!(
+        (balance(&app, &va_t).await, balance(&app, &vb_t).await),
+        (10, 5)
+    );
+
+    // Reversal: a reason is needed; the committee's spend comes back, with its piece; once.
+    let rev = format!("{A}/transactions/{spend_txn}/reverse");
+    let (s, _) = post(&app, &shegong, &rev, json!({"reason": " "})).await;
+    assert_eq!(s, 422);
+    let (s, r) = post(
+        &app,
+        &shegong,
+        &rev,
+        json!({"reason": "物品缺货，退回积分"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    let reversal = r["txn_id"].as_i64().unwrap();
+    assert_eq!(balance(&app, &va_t).await, 25);
+    assert!(subjects_have(&app.last_audit_entry().await, va));
+    let (s, _) = post(&app, &shegong, &rev, json!({"reason": "again"})).await;
+    assert_eq!(s, 409);
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("{A}/transactions/{reversal}/reverse"),
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    // A transfer the receiver already spent cannot be taken back below zero.
+    let (s, _) = post(
+        &app,
+        &vb_t,
+        &format!("{A}/items/{shop_item}/redeem"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409, "5 points do not buy a 10-point item");
+    let (s, _) = post(
+        &app,
+        &vb_t,
+        &format!("{A}/transfers"),
+        json!({"to": "vol_a", "points": 5}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, e) = send(
+        &app,
+        &admin,
+        "POST",
+        &format!("{A}/transactions/{}/reverse", tr["txn_id"]),
+        Some(json!({"reason": "误转"})),
+        "en",
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(message(&e).contains("balance does not cover"), "{e}");
+    // Nothing edited: the ledger sums to zero, and the entries are all there.
+    assert_eq!(
+        app.query_i64("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM vol_entries")
+            .await,
+        0
+    );
+    let (_, m) = get(&app, &va_t, &format!("{A}/points")).await;
+    let reversed = m["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reversed"] == true)
+        .count();
+    assert_eq!(reversed, 1, "{m}");
+    // The organiser's balances, audited.
+    let (s, bs) = get(&app, &shegong, &format!("{A}/balances")).await;
+    assert_eq!(s, 200);
+    assert!(
+        bs.as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["user_id"] == va && b["balance"] == 30),
+        "{bs}"
+    );
+    assert!(subjects_have(&app.last_audit_entry().await, vb));
+    // Pages render for her and for the worker.
+    let (b, _) = app.login_page("vol_a", PASSWORD).await;
+    for path in [
+        "/volunteering",
+        "/volunteering/points",
+        "/volunteering/catalogue",
+    ] {
+        let r = b.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let (b, _) = app.login_page("wuye", PASSWORD).await;
+    let r = b
+        .get(app.url("/volunteering/confirm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn two_redemptions_of_the_last_piece_have_one_winner() {
+    let app = support::spawn().await;
+    let p = places(&app).await;
+    let shegong = app.token("shegong").await;
+    let vol = linli::org::Role::Volunteer;
+    let (va, va_t) = account(&app, "vol_a", vol, Some(p.community), None, p.street).await;
+    let (vb, vb_t) = account(&app, "vol_b", vol, Some(p.community), None, p.street).await;
+    earn(&app, &p, va, 100).await;
+    earn(&app, &p, vb, 100).await;
+    let before = app.query_i64("SELECT COUNT(*) FROM vol_redemptions").await;
+    for round in 0..5 {
+        let (s, it) = post(&app, &shegong, &format!("{A}/items"), json!({"community_id": p.community, "offer": "committee", "title": format!("最后一件 {round}"), "cost": 10, "stock": 1})).await;
+        assert_eq!(s, 201);
+        let id = it["id"].as_i64().unwrap();
+        let path = format!("{A}/items/{id}/redeem");
+        let (a, b) = tokio::join!(
+            post(&app, &va_t, &path, json!({})),
+            post(&app, &vb_t, &path, json!({}))
+        );
+        let mut got = [a.0, b.0];
+        got.sort();
+        assert_eq!(got, [201, 409], "round {round}: {a:?} {b:?}");
+        let n = app.query_i64("SELECT COUNT(*) FROM vol_redemptions").await;
+        assert_eq!(n, before + round + 1);
+    }
+    assert_eq!(
+        app.query_i64("SELECT MIN(stock) FROM vol_items WHERE title LIKE '最后一件%'")
+            .await,
+        0
+    );
+    // One person, two pieces, points for one: one winner too.
+    let (_, it) = post(&app, &shegong, &format!("{A}/items"), json!({"community_id": p.community, "offer": "committee", "title": "两件", "cost": 60, "stock": 2})).await;
+    let path = format!("{A}/items/{}/redeem", it["id"]);
+    let (vc, vc_t) = account(&app, "vol_c", vol, Some(p.community), None, p.street).await;
+    earn(&app, &p, vc, 100).await;
+    let (a, b) = tokio::join!(
+        post(&app, &vc_t, &path, json!({})),
+        post(&app, &vc_t, &path, json!({}))
+    );
+    let mut got = [a.0, b.0];
+    got.sort();
+    assert_eq!(got, [201, 409]);
+    assert_eq!(balance(&app, &vc_t).await, 40);
+}
+
+// ---- the ledger's property ---------------------------------------------------------------
+
+/// A transaction's legs in the model: a person by index (None: not a person) and an amount.
+type Legs = Vec<(Option<usize>, i64)>;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Earn(usize, i64),
+    Spend(usize, i64),
+    Transfer(usize, usize, i64),
+    Reverse(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0usize..3, 1i64..50).prop_map(|(a, n)| Op::Earn(a, n)),
+        (0usize..3, 1i64..50).prop_map(|(a, n)| Op::Spend(a, n)),
+        (0usize..3, 0usize..3, 1i64..50).prop_map(|(a, b, n)| Op::Transfer(a, b, n)),
+        (0usize..40).prop_map(Op::Reverse),
+    ]
+}
+
+/// Random sequences of earn/spend/transfer/reverse through the ledger: the ledger sums to
+/// zero, each balance is the sum of its entries and what a model predicts, no person's
+/// balance goes below zero, and a movement is refused exactly when the model says so.
+#[tokio::test]
+async fn the_ledger_balances_under_random_movements() {
+    let app = support::spawn().await;
+    let p = places(&app).await;
+    let db = app.db.clone();
+    let (street, path) = (p.street, p.path.clone());
+    tokio::task::spawn_blocking(move || {
+        use linli::volunteering::ledger::{self, Txn};
+        let counter = std::cell::Cell::new(0i64);
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(24));
+        runner
+            .run(&proptest::collection::vec(op(), 1..25), |ops| {
+                counter.set(counter.get() + 1);
+                let case = counter.get();
+                let owner = |i: i64| 900_000_000 + case * 10 + i;
+                let (path2, path3) = (path.clone(), path.clone());
+                let (issuing, committee, people) = db
+                    .write_blocking(move |c| {
+                        let now = linli::kernel::time::now_ms();
+                        let i = ledger::account(c, street, "issuing", owner(9), &path2, now)?;
+                        let k = ledger::account(c, street, "committee", owner(8), &path2, now)?;
+                        let mut ps = Vec::new();
+                        for n in 0..3 {
+                            ps.push(ledger::account(c, street, "person", owner(n), &path2, now)?);
+                        }
+                        Ok((i, k, ps))
+                    })
+                    .unwrap();
+                let mut model = [0i64; 3];
+                // Transactions written: (id, kind, legs as person index and amount).
+                let mut txns: Vec<(i64, bool, Legs)> = Vec::new();
+                let mut reversed: Vec<i64> = Vec::new();
+                for o in ops {
+                    let t = Txn {
+                        street_id: street,
+                        kind: "earn",
+                        community_path: &path3,
+                        reverses: None,
+                        reason: "prop",
+                        by: 1,
+                    };
+                    let (expect, legs): (bool, Legs) = match &o {
+                        Op::Earn(a, n) => (true, vec![(None, -n), (Some(*a), *n)]),
+                        Op::Spend(a, n) => (model[*a] >= *n, vec![(Some(*a), -n), (None, *n)]),
+                        Op::Transfer(a, b, n) => (a != b && model[*a] >= *n, vec![(Some(*a), -n), (Some(*b), *n)]),
+                        Op::Reverse(k) => match txns.get(*k) {
+                            Some((id, is_rev, legs)) => {
+                                let ok = !is_rev
+                                    && !reversed.contains(id)
+                                    && legs.iter().all(|(who, n)| who.is_none_or(|w| model[w] - n >= 0));
+                                (ok, legs.iter().map(|(w, n)| (*w, -n)).collect())
+                            }
+                            None => continue,
+                        },
+                    };
+                    let o2 = o.clone();
+                    let target = match &o {
+                        Op::Reverse(k) => Some(txns[*k].0),
+                        _ => None,
+                    };
+                    let (pa, pp) = (people.clone(), path3.clone());
+                    let got = db.write_tx_blocking(move |c| -> linli::kernel::error::AppResult<i64> {
+                        let t = Txn { community_path: &pp, ..t };
+                        let now = linli::kernel::time::now_ms();
+                        match o2 {
+                            Op::Earn(a, n) => ledger::earn(c, &t, issuing, pa[a], n, now),
+                            Op::Spend(a, n) => ledger::spend(c, &t, pa[a], committee, n, now),
+                            Op::Transfer(a, b, n) => ledger::transfer(c, &t, pa[a], pa[b], n, now),
+                            Op::Reverse(_) => ledger::reverse(c, target.unwrap_or_default(), "prop", 1, now),
+                        }
+                    });
+                    prop_assert_eq!(got.is_ok(), expect, "{:?} with {:?}: {:?}", o, model, got.as_ref().err().map(|e| e.key.clone()));
+                    if let Ok(id) = got {
+                        for (w, n) in &legs {
+                            if let Some(w) = w {
+                                model[*w] += n;
+                            }
+                        }
+                        if let Some(t) = target {
+                            reversed.push(t);
+                        }
+                        txns.push((id, target.is_some(), legs));
+                    }
+                }
+                let ids = people.clone();
+                let (total, each) = db
+                    .read_blocking(move |c| {
+                        let total = c.query_i64("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM vol_entries", &[])?;
+                        let unbalanced = c.query_i64(
+                            "SELECT COUNT(*) FROM (SELECT txn_id FROM vol_entries GROUP BY txn_id HAVING SUM(amount) <> 0) x",
+                            &[],
+                        )?;
+                        let mut each = Vec::new();
+                        for a in ids {
+                            let sum = c.query_i64(
+                                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM vol_entries WHERE account_id = $1",
+                                linli::params![a],
+                            )?;
+                            each.push((ledger::balance(c, a)?, sum));
+                        }
+                        Ok((total + unbalanced, each))
+                    })
+                    .unwrap();
+                prop_assert_eq!(total, 0);
+                for (i, (bal, sum)) in each.iter().enumerate() {
+                    prop_assert_eq!(bal, sum);
+                    prop_assert_eq!(*bal, model[i]);
+                    prop_assert!(*bal >= 0);
+                }
+                Ok(())
+            })
+            .unwrap();
+    })
+    .await
+    .unwrap();
+}
