@@ -23,6 +23,7 @@ pub mod reach;
 pub mod registry;
 pub mod sensing;
 pub mod setup;
+pub mod sheets;
 pub mod state;
 pub mod store;
 pub mod supplies;

@@ -26,5 +26,6 @@ pub fn areas() -> Vec<Area> {
         crate::surveys::area(),
         crate::callups::area(),
         crate::nearby::area(),
+        crate::sheets::area(),
     ]
 }

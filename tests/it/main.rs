@@ -32,6 +32,7 @@ mod roster;
 mod scope;
 mod sensing;
 mod setup;
+mod sheets;
 mod supplies;
 mod surveys;
 mod sweeps;

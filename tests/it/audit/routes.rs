@@ -550,6 +550,21 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/surveys/{id}/answers",
     "/api/v1/surveys/{id}/results",
     "/api/v1/surveys/{id}/results.xlsx",
+    // Sign-up sheets (issue 25 part 3): a resident sees her household's entry and totals; an
+    // organiser's list of entries (flats, names masked) and every export are audit entries
+    // under the persons named (tests/it/sheets.rs).
+    "/sheets",
+    "/sheets/new",
+    "/sheets/{id}",
+    "/sheets/{id}/entry",
+    "/sheets/{id}/entries/{entry}/correct",
+    "/sheets/{id}/export.xlsx",
+    "/api/v1/sheets",
+    "/api/v1/sheets/{id}",
+    "/api/v1/sheets/{id}/entry",
+    "/api/v1/sheets/{id}/entry/withdraw",
+    "/api/v1/sheets/{id}/entries/{entry}/correct",
+    "/api/v1/sheets/{id}/export.xlsx",
 ];
 
 #[test]
