@@ -10,6 +10,7 @@ pub mod config;
 pub mod deliberation;
 pub mod demo;
 pub mod eligibility;
+pub mod funds;
 pub mod http;
 pub mod join;
 pub mod kernel;

@@ -27,5 +27,6 @@ pub fn areas() -> Vec<Area> {
         crate::callups::area(),
         crate::nearby::area(),
         crate::sheets::area(),
+        crate::funds::area(),
     ]
 }

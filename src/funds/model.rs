@@ -178,6 +178,13 @@ pub fn fen(s: &str) -> AppResult<i64> {
         .ok_or_else(bad)
 }
 
+/// Fen as yuan for people: 4500 → "45.00".
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let f = fen.abs();
+    format!("{sign}{}.{:02}", f / 100, f % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,13 @@ fn conflict(key: &str) -> AppError {
     AppError::new(StatusCode::CONFLICT, Code::StateConflict, key)
 }
 
-async fn audit(state: &AppState, caller: &Caller, street: i64, what: &str, id: i64) -> AppResult<()> {
+async fn audit(
+    state: &AppState,
+    caller: &Caller,
+    street: i64,
+    what: &str,
+    id: i64,
+) -> AppResult<()> {
     let mut e = AuditEntry::by(caller, Action::Change).purpose(crate::kernel::i18n::both(
         &format!("funds.purpose.{what}"),
         &[("id", &id)],
@@ -35,6 +41,14 @@ async fn audit(state: &AppState, caller: &Caller, street: i64, what: &str, id: i
     e.street_id = Some(street);
     state.audit.record(e).await?;
     Ok(())
+}
+
+/// A read whose answer may be a refusal.
+async fn read<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut dyn Conn) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    state.db.read(move |c| Ok(f(c))).await?
 }
 
 /// Whether the caller keeps the records of a fund's place.
@@ -121,7 +135,9 @@ pub async fn create(
             let p = crate::org::places::get(c, &scope, place)?
                 .filter(|p| matches!(p.kind.as_str(), "building" | "grid" | "community"))
                 .ok_or_else(|| AppError::invalid("funds.err_place"))?;
-            let street = p.street_id.ok_or_else(|| AppError::invalid("funds.err_place"))?;
+            let street = p
+                .street_id
+                .ok_or_else(|| AppError::invalid("funds.err_place"))?;
             if store::by_name(c, place, &name)?.is_some() {
                 return Err(conflict("funds.err_name_taken"));
             }
@@ -159,11 +175,7 @@ pub async fn create(
         .await?;
     audit(state, caller, street, "created", id).await?;
     let caller = caller.clone();
-    Ok(state
-        .db
-        .read(move |c| seen(c, &caller, id))
-        .await?
-        .0)
+    Ok(read(state, move |c| seen(c, &caller, id)).await?.0)
 }
 
 /// A fund in a list.
@@ -180,36 +192,34 @@ pub struct Listed {
 /// The funds the caller sees.
 pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<Listed>> {
     let caller = caller.clone();
-    state
-        .db
-        .read(move |c| -> AppResult<Vec<Listed>> {
-            let paths = if caller.reads_registry() {
-                caller.scope.registry.clone()
-            } else {
-                Vec::new()
-            };
-            let h = home(c, caller.person_id)?;
-            let mut out = Vec::new();
-            for f in store::visible(c, &paths, h.as_deref(), caller.user_id)? {
-                let reps = store::reps(c, f.id)?;
-                let standing = standing(c, &caller, &f, &reps)?;
-                if !standing.sees() {
-                    continue;
-                }
-                let proposed = store::entries(c, f.id)?
-                    .iter()
-                    .filter(|e| !e.approved)
-                    .count() as i64;
-                out.push(Listed {
-                    balance_fen: store::balance(c, f.id)?,
-                    fund: f,
-                    standing,
-                    proposed,
-                });
+    read(state, move |c| -> AppResult<Vec<Listed>> {
+        let paths = if caller.reads_registry() {
+            caller.scope.registry.clone()
+        } else {
+            Vec::new()
+        };
+        let h = home(c, caller.person_id)?;
+        let mut out = Vec::new();
+        for f in store::visible(c, &paths, h.as_deref(), caller.user_id)? {
+            let reps = store::reps(c, f.id)?;
+            let standing = standing(c, &caller, &f, &reps)?;
+            if !standing.sees() {
+                continue;
             }
-            Ok(out)
-        })
-        .await
+            let proposed = store::entries(c, f.id)?
+                .iter()
+                .filter(|e| !e.approved)
+                .count() as i64;
+            out.push(Listed {
+                balance_fen: store::balance(c, f.id)?,
+                fund: f,
+                standing,
+                proposed,
+            });
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// An approved entry with the balance after it.
@@ -235,33 +245,31 @@ pub struct View {
 
 pub async fn view(state: &AppState, caller: &Caller, id: i64) -> AppResult<View> {
     let caller = caller.clone();
-    state
-        .db
-        .read(move |c| -> AppResult<View> {
-            let (fund, reps, standing) = seen(c, &caller, id)?;
-            let mut running = 0;
-            let lines = store::entries(c, id)?
-                .into_iter()
-                .map(|e| {
-                    let balance_fen = e.approved.then(|| {
-                        running += e.sign * e.amount_fen;
-                        running
-                    });
-                    Line {
-                        entry: e,
-                        balance_fen,
-                    }
-                })
-                .collect();
-            Ok(View {
-                balance_fen: running,
-                fund,
-                representatives: reps,
-                standing,
-                lines,
+    read(state, move |c| -> AppResult<View> {
+        let (fund, reps, standing) = seen(c, &caller, id)?;
+        let mut running = 0;
+        let lines = store::entries(c, id)?
+            .into_iter()
+            .map(|e| {
+                let balance_fen = e.approved.then(|| {
+                    running += e.sign * e.amount_fen;
+                    running
+                });
+                Line {
+                    entry: e,
+                    balance_fen,
+                }
             })
+            .collect();
+        Ok(View {
+            balance_fen: running,
+            fund,
+            representatives: reps,
+            standing,
+            lines,
         })
-        .await
+    })
+    .await
 }
 
 /// Proposes income or an expense. An expense beyond the balance is refused.
@@ -307,7 +315,10 @@ pub async fn propose(
                 },
                 now,
             )?;
-            Ok((f.street_id, store::entry_by_id(c, eid)?.ok_or_else(AppError::not_found)?))
+            Ok((
+                f.street_id,
+                store::entry_by_id(c, eid)?.ok_or_else(AppError::not_found)?,
+            ))
         })
         .await?;
     audit(state, caller, street, "proposed", e.id).await?;
@@ -362,7 +373,10 @@ pub async fn reverse(
                 },
                 now,
             )?;
-            Ok((f.street_id, store::entry_by_id(c, eid)?.ok_or_else(AppError::not_found)?))
+            Ok((
+                f.street_id,
+                store::entry_by_id(c, eid)?.ok_or_else(AppError::not_found)?,
+            ))
         })
         .await?;
     audit(state, caller, street, "reversal", e.id).await?;
@@ -395,14 +409,24 @@ pub async fn approve(state: &AppState, caller: &Caller, id: i64, entry: i64) -> 
             if e.approvals.iter().any(|a| a.user_id == caller2.user_id) {
                 return Err(conflict("funds.err_twice"));
             }
-            store::approve(c, entry, f.street_id, caller2.user_id, &caller2.display_name, now)?;
+            store::approve(
+                c,
+                entry,
+                f.street_id,
+                caller2.user_id,
+                &caller2.display_name,
+                now,
+            )?;
             if e.approvals.len() as i64 + 1 >= f.required {
                 if e.sign < 0 && store::balance(c, id)? < e.amount_fen {
                     return Err(conflict("funds.err_overspend"));
                 }
                 store::mark_approved(c, entry, now)?;
             }
-            Ok((f.street_id, store::entry_by_id(c, entry)?.ok_or_else(AppError::not_found)?))
+            Ok((
+                f.street_id,
+                store::entry_by_id(c, entry)?.ok_or_else(AppError::not_found)?,
+            ))
         })
         .await?;
     audit(state, caller, street, "approved", e.id).await?;
@@ -456,14 +480,12 @@ pub async fn add_receipt(
 /// A receipt's type and bytes, for those who see its fund.
 pub async fn receipt(state: &AppState, caller: &Caller, rid: i64) -> AppResult<(String, Vec<u8>)> {
     let caller = caller.clone();
-    state
-        .db
-        .read(move |c| -> AppResult<(String, Vec<u8>)> {
-            let (fund, mime, bytes) = store::receipt(c, rid)?.ok_or_else(AppError::not_found)?;
-            seen(c, &caller, fund)?;
-            Ok((mime, bytes))
-        })
-        .await
+    read(state, move |c| -> AppResult<(String, Vec<u8>)> {
+        let (fund, mime, bytes) = store::receipt(c, rid)?.ok_or_else(AppError::not_found)?;
+        seen(c, &caller, fund)?;
+        Ok((mime, bytes))
+    })
+    .await
 }
 
 /// The ledger as rows: date, kind, purpose, in, out, balance, proposer, approvers.
@@ -486,14 +508,18 @@ fn rows(v: &View, lang: Lang) -> Vec<Vec<String>> {
     ];
     for l in v.lines.iter().filter(|l| l.entry.approved) {
         let e = &l.entry;
-        let yuan = super::yuan(e.amount_fen);
+        let yuan = model::yuan(e.amount_fen);
         out.push(vec![
             crate::kernel::time::local_date(e.approved_at.unwrap_or(e.created_at)),
             t.k("funds.kind", e.kind.as_str()).to_string(),
             e.purpose.clone(),
-            if e.sign > 0 { yuan.clone() } else { String::new() },
+            if e.sign > 0 {
+                yuan.clone()
+            } else {
+                String::new()
+            },
             if e.sign < 0 { yuan } else { String::new() },
-            super::yuan(l.balance_fen.unwrap_or(0)),
+            model::yuan(l.balance_fen.unwrap_or(0)),
             e.by_name.clone(),
             e.approvals
                 .iter()
@@ -516,11 +542,15 @@ pub async fn export(
     let v = view(state, caller, id).await?;
     let rows = rows(&v, lang);
     let bytes = if xlsx {
-        crate::registry::export::xlsx(&rows, "fund").map_err(|e| AppError::internal("funds: xlsx", e))?
+        crate::registry::export::xlsx(&rows, "fund")
+            .map_err(|e| AppError::internal("funds: xlsx", e))?
     } else {
         let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
         for r in &rows {
-            let r: Vec<String> = r.iter().map(|c| crate::registry::export::neutralise(c)).collect();
+            let r: Vec<String> = r
+                .iter()
+                .map(|c| crate::registry::export::neutralise(c))
+                .collect();
             w.write_record(&r)
                 .map_err(|e| AppError::internal("funds: csv", e))?;
         }
@@ -543,7 +573,10 @@ pub async fn waiting(state: &AppState, caller: &Caller) -> AppResult<i64> {
 }
 
 /// The places the caller may open a fund at: `(id, name, kind, depth)`.
-pub async fn places(state: &AppState, caller: &Caller) -> AppResult<Vec<(i64, String, String, i64)>> {
+pub async fn places(
+    state: &AppState,
+    caller: &Caller,
+) -> AppResult<Vec<(i64, String, String, i64)>> {
     if !may_open(caller) {
         return Err(AppError::forbidden());
     }
@@ -559,16 +592,14 @@ pub async fn places(state: &AppState, caller: &Caller) -> AppResult<Vec<(i64, St
 
 /// Accounts by name, for the representatives typed on the page.
 pub async fn accounts(state: &AppState, names: Vec<String>) -> AppResult<Vec<i64>> {
-    state
-        .db
-        .read(move |c| -> AppResult<Vec<i64>> {
-            names
-                .iter()
-                .map(|n| {
-                    crate::org::users::exists(c, n.trim())?
-                        .ok_or_else(|| AppError::invalid("funds.err_rep_unknown"))
-                })
-                .collect()
-        })
-        .await
+    read(state, move |c| -> AppResult<Vec<i64>> {
+        names
+            .iter()
+            .map(|n| {
+                crate::org::users::exists(c, n.trim())?
+                    .ok_or_else(|| AppError::invalid("funds.err_rep_unknown"))
+            })
+            .collect()
+    })
+    .await
 }

@@ -7,8 +7,7 @@ use super::model::{Approval, Entry, Fund, Kind, Rep};
 use crate::params;
 use crate::store::{Conn, Result, Row, Val, under_paths};
 
-const FUND: &str =
-    "SELECT id, street_id, place_id, place_path, name, required, created_by_name, created_at FROM funds";
+const FUND: &str = "SELECT id, street_id, place_id, place_path, name, required, created_by_name, created_at FROM funds";
 
 fn fund(r: &Row) -> Fund {
     Fund {
@@ -63,12 +62,11 @@ pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Fund>> {
 }
 
 pub fn by_name(c: &mut dyn Conn, place: i64, name: &str) -> Result<Option<i64>> {
-    Ok(c
-        .query_opt(
-            "SELECT id FROM funds WHERE place_id = $1 AND name = $2",
-            params![place, name],
-        )?
-        .map(|r| r.i64(0)))
+    Ok(c.query_opt(
+        "SELECT id FROM funds WHERE place_id = $1 AND name = $2",
+        params![place, name],
+    )?
+    .map(|r| r.i64(0)))
 }
 
 /// The funds at or under `paths`, or at a place above `home` (a resident's own place), or of
@@ -80,7 +78,8 @@ pub fn visible(
     user: i64,
 ) -> Result<Vec<Fund>> {
     let mut p: Vec<Val> = vec![Val::Int(user)];
-    let mut whom = vec!["id IN (SELECT fund_id FROM fund_representatives WHERE user_id = $1)".to_string()];
+    let mut whom =
+        vec!["id IN (SELECT fund_id FROM fund_representatives WHERE user_id = $1)".to_string()];
     if !paths.is_empty() {
         whom.push(under_paths("place_path", paths, 2, &mut p));
     }
@@ -91,28 +90,29 @@ pub fn visible(
             "(${n} = place_path OR ${n} LIKE place_path || '/%')"
         ));
     }
-    Ok(c
-        .query(
-            &format!("{FUND} WHERE {} ORDER BY place_path, name", whom.join(" OR ")),
-            &p,
-        )?
-        .iter()
-        .map(fund)
-        .collect())
+    Ok(c.query(
+        &format!(
+            "{FUND} WHERE {} ORDER BY place_path, name",
+            whom.join(" OR ")
+        ),
+        &p,
+    )?
+    .iter()
+    .map(fund)
+    .collect())
 }
 
 pub fn reps(c: &mut dyn Conn, fund: i64) -> Result<Vec<Rep>> {
-    Ok(c
-        .query(
-            "SELECT user_id, name FROM fund_representatives WHERE fund_id = $1 ORDER BY name, user_id",
-            params![fund],
-        )?
-        .iter()
-        .map(|r| Rep {
-            user_id: r.i64(0),
-            name: r.str(1),
-        })
-        .collect())
+    Ok(c.query(
+        "SELECT user_id, name FROM fund_representatives WHERE fund_id = $1 ORDER BY name, user_id",
+        params![fund],
+    )?
+    .iter()
+    .map(|r| Rep {
+        user_id: r.i64(0),
+        name: r.str(1),
+    })
+    .collect())
 }
 
 /// The sum of the approved entries, in fen.
@@ -299,12 +299,11 @@ pub fn insert_receipt(
 
 /// A receipt: its fund, type and bytes.
 pub fn receipt(c: &mut dyn Conn, id: i64) -> Result<Option<(i64, String, Vec<u8>)>> {
-    Ok(c
-        .query_opt(
-            "SELECT fund_id, mime, bytes FROM fund_receipts WHERE id = $1",
-            params![id],
-        )?
-        .map(|r| (r.i64(0), r.str(1), r.blob(2).unwrap_or_default())))
+    Ok(c.query_opt(
+        "SELECT fund_id, mime, bytes FROM fund_receipts WHERE id = $1",
+        params![id],
+    )?
+    .map(|r| (r.i64(0), r.str(1), r.blob(2).unwrap_or_default())))
 }
 
 /// Proposed entries of her funds waiting for a representative's approval (not hers, not

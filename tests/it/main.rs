@@ -15,6 +15,7 @@ mod contract;
 mod deliberation;
 mod eligibility;
 mod foundation;
+mod funds;
 mod import;
 mod join;
 mod keyset;
