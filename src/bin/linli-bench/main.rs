@@ -57,6 +57,7 @@ mod reach;
 mod registry;
 mod sensing;
 mod setup;
+mod sheets;
 mod surveys;
 mod sweeps;
 mod visits;
@@ -125,6 +126,9 @@ enum BenchCommand {
     /// Surveys (issue 22): freezing 40,000 recipients, storing answer sheets, the results of
     /// 5,000 sheets, each against a baseline of the same run.
     Surveys(surveys::SurveysArgs),
+    /// Sign-up sheets (issue 25): a sheet with 2,000 entries exported for the supplier
+    /// against its 1 s target, beside the bare XLSX writer in the same run.
+    Sheets(sheets::SheetsArgs),
 }
 
 fn main() -> ExitCode {
@@ -146,6 +150,7 @@ fn main() -> ExitCode {
         BenchCommand::Reach(args) => reach::run(args),
         BenchCommand::Visits(args) => visits::run(args),
         BenchCommand::Surveys(args) => surveys::run(args),
+        BenchCommand::Sheets(args) => sheets::run(args),
     };
     match res {
         Ok(code) => code,
