@@ -14,6 +14,7 @@ pub mod model;
 pub mod pages;
 pub mod service;
 pub mod store;
+pub mod view;
 
 pub use model::{Entry, Item, Sheet};
 
