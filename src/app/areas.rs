@@ -27,5 +27,7 @@ pub fn areas() -> Vec<Area> {
         crate::callups::area(),
         crate::nearby::area(),
         crate::volunteering::area(),
+        crate::sheets::area(),
+        crate::funds::area(),
     ]
 }

@@ -133,6 +133,8 @@ pub fn build(
             crate::surveys::demo::seed(c, now_ms())?;
             crate::callups::demo::seed(c, keys, &hash, now_ms())?;
             crate::volunteering::demo::seed(c, now_ms())?;
+            crate::sheets::demo::seed(c, now_ms())?;
+            crate::funds::demo::seed(c, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

@@ -283,6 +283,12 @@ const DATA: &[(&str, &str, &str)] = &[
     ("/eligibility/rules", "*", "the demo rules' names and texts"),
     // Emergency supplies are named by those who keep them.
     ("/supplies", "*", "the demo stock's names"),
+    // A sign-up sheet's title, items and notes are the organiser's and residents' words (the
+    // demo's, in Chinese).
+    ("/sheets", "*", "the demo sheets' titles, items and notes"),
+    // A fund's name and its entries' purposes are its representatives' words (the demo's, in
+    // Chinese).
+    ("/funds", "*", "the demo fund's name and purposes"),
     // A call-up's title, needs and place note are the organiser's words (the demo's, in
     // Chinese), and the volunteers' names are theirs.
     (

@@ -586,6 +586,40 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/surveys/{id}/answers",
     "/api/v1/surveys/{id}/results",
     "/api/v1/surveys/{id}/results.xlsx",
+    // Sign-up sheets (issue 25 part 3): a resident sees her household's entry and totals; an
+    // organiser's list of entries (flats, names masked) and every export are audit entries
+    // under the persons named (tests/it/sheets.rs).
+    "/sheets",
+    "/sheets/new",
+    "/sheets/{id}",
+    "/sheets/{id}/entry",
+    "/sheets/{id}/entries/{entry}/correct",
+    "/sheets/{id}/export.xlsx",
+    "/api/v1/sheets",
+    "/api/v1/sheets/{id}",
+    "/api/v1/sheets/{id}/entry",
+    "/api/v1/sheets/{id}/entry/withdraw",
+    "/api/v1/sheets/{id}/entries/{entry}/correct",
+    "/api/v1/sheets/{id}/export.xlsx",
+    // Community funds (issue 25 part 4): a ledger of amounts and purposes; the only names are
+    // the representatives' and proposers' account names, shown to the fund's members; every
+    // change and export is audited (tests/it/funds.rs).
+    "/funds",
+    "/funds/{id}",
+    "/funds/{id}/entries",
+    "/funds/{id}/entries/{entry}/{action}",
+    "/funds/receipts/{id}",
+    "/funds/{id}/export.csv",
+    "/funds/{id}/export.xlsx",
+    "/api/v1/funds",
+    "/api/v1/funds/{id}",
+    "/api/v1/funds/{id}/entries",
+    "/api/v1/funds/{id}/entries/{entry}/approve",
+    "/api/v1/funds/{id}/entries/{entry}/reverse",
+    "/api/v1/funds/{id}/entries/{entry}/receipts",
+    "/api/v1/funds/receipts/{id}",
+    "/api/v1/funds/{id}/export.csv",
+    "/api/v1/funds/{id}/export.xlsx",
 ];
 
 #[test]
