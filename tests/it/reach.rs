@@ -55,6 +55,17 @@ impl Inbox {
         }
         panic!("{who} did not receive {n} message(s): {:?}", self.all());
     }
+
+    /// Waits until one of `who`'s messages contains `text` (others may come before it).
+    async fn wait_for_text(&self, who: &str, text: &str) -> String {
+        for _ in 0..150 {
+            if let Some(m) = self.to(who).into_iter().find(|m| m.contains(text)) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{who} did not receive {text:?}: {:?}", self.all());
+    }
 }
 
 /// A small SMTP server: AUTH PLAIN with one account; recipients containing "refuse" are
@@ -1118,13 +1129,15 @@ async fn a_resolved_case_reaches_its_reporter_on_her_channel() {
         let (s, v) = post(&app, tok, &path, body.clone()).await;
         assert_eq!(s, 200, "{body}: {v}");
     }
-    let got = mail.wait_for("jumin@example.com", 1).await;
-    // In her language (English), with the case's link.
-    assert!(
-        got[0].contains(&format!("Your report #{id} was resolved")),
-        "{}",
-        got[0]
-    );
+    // In her language (English), among the updates of the report she follows (accepted,
+    // dispatched … each may arrive first), with the link that unfollows it.
+    let got = mail
+        .wait_for_text(
+            "jumin@example.com",
+            &format!("Your report #{id} was resolved"),
+        )
+        .await;
+    assert!(got.contains("/nearby/unfollow/"), "{got}");
 }
 
 #[tokio::test]
