@@ -8,6 +8,8 @@
 ALTER TABLE case_categories ADD COLUMN governed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE cases ADD COLUMN self_governed BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX cases_self_governed ON cases (street_id, created_at) WHERE self_governed = 1;
+-- The figures page's routing section (issue 26 part 3) reads returns and dispatches by street.
+CREATE INDEX case_events_routing ON case_events (street_id, action, case_id);
 
 DROP TRIGGER case_figures_insert;
 DROP TRIGGER case_figures_update;

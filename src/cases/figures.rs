@@ -9,6 +9,8 @@
 //! open until it is resolved again, never twice.
 
 use super::*;
+use std::collections::HashMap;
+
 use crate::org::Scope;
 
 /// One organisation's figures (or the street's, with `org_id` 0).
@@ -45,6 +47,99 @@ pub struct FiguresReport {
     /// department or property company (they handle none of them as the state).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub self_governed: Option<SelfGovernedFigures>,
+    /// How routing fared per category (the street's dispatchers only): how often cases were
+    /// returned (退单) or sent to another organisation, and where those ended.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<RoutingFigures>,
+}
+
+/// One category's routing in practice, so the street can fix its routing table.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct RoutingFigures {
+    pub category: String,
+    pub category_name_zh: String,
+    pub category_name_en: String,
+    /// Cases of the category dispatched at least once.
+    pub dispatched: i64,
+    /// Of those, returned by a handler at least once.
+    pub returned: i64,
+    /// Of those, dispatched more than once (re-routed).
+    pub rerouted: i64,
+    /// Where the returned or re-routed cases are now: organisation and count, most first.
+    pub ended_at: Vec<RoutingEnd>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct RoutingEnd {
+    pub org_id: i64,
+    pub org_name: String,
+    pub cases: i64,
+}
+
+/// The routing figures of the cases reported since `since_ms`, from their steps.
+fn routing(
+    c: &mut dyn Conn,
+    street_id: i64,
+    since_ms: i64,
+) -> Result<Vec<RoutingFigures>, StoreError> {
+    let rows = c.query(
+        "SELECT c.category_id, c.id, c.handler_org_id, \
+         SUM(CASE WHEN e.action = 'return' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN e.action = 'dispatch' THEN 1 ELSE 0 END) \
+         FROM case_events e JOIN cases c ON c.id = e.case_id \
+         WHERE e.street_id = $1 AND e.action IN ('return', 'dispatch') AND c.created_at >= $2 \
+         GROUP BY c.category_id, c.id, c.handler_org_id",
+        params![street_id, since_ms],
+    )?;
+    let mut by_cat: std::collections::BTreeMap<i64, (RoutingFigures, HashMap<i64, i64>)> =
+        Default::default();
+    for r in rows {
+        let (returns, dispatches) = (r.i64(3), r.i64(4));
+        if dispatches == 0 {
+            continue;
+        }
+        let (f, ends) = by_cat.entry(r.i64(0)).or_default();
+        f.dispatched += 1;
+        f.returned += (returns > 0) as i64;
+        f.rerouted += (dispatches > 1) as i64;
+        if (returns > 0 || dispatches > 1)
+            && let Some(org) = r.opt_i64(2)
+        {
+            *ends.entry(org).or_default() += 1;
+        }
+    }
+    let cats: HashMap<i64, Category> = super::categories(c, street_id)?
+        .into_iter()
+        .map(|k| (k.id, k))
+        .collect();
+    let names = crate::org::orgs::names(c, by_cat.values().flat_map(|(_, e)| e.keys().copied()))?;
+    let mut out: Vec<RoutingFigures> = by_cat
+        .into_iter()
+        .filter_map(|(id, (mut f, ends))| {
+            let k = cats.get(&id)?;
+            f.category = k.code.clone();
+            f.category_name_zh = k.name_zh.clone();
+            f.category_name_en = k.name_en.clone();
+            f.ended_at = ends
+                .into_iter()
+                .map(|(org_id, cases)| RoutingEnd {
+                    org_id,
+                    org_name: names.get(&org_id).cloned().unwrap_or_default(),
+                    cases,
+                })
+                .collect();
+            f.ended_at
+                .sort_by(|a, b| b.cases.cmp(&a.cases).then(a.org_id.cmp(&b.org_id)));
+            Some(f)
+        })
+        .collect();
+    // The categories that most often went wrong first.
+    out.sort_by(|a, b| {
+        (b.returned + b.rerouted)
+            .cmp(&(a.returned + a.rerouted))
+            .then(a.category.cmp(&b.category))
+    });
+    Ok(out)
 }
 
 /// The measures of self-governed matters in the period: how many, how many resolved, how fast,
@@ -287,18 +382,22 @@ pub fn figures(
         }
     }
     let outside = super::hooks::ratings(c, street_id, since, reach.places.as_deref())?;
+    let from = since.map_or(i64::MIN, |t| day_of(t) * 24 * HOUR_MS - 8 * HOUR_MS);
     let self_governed = match (&reach.places, &reach.orgs) {
         (_, Some(_)) => None,
-        (places, None) => {
-            let from = since.map_or(i64::MIN, |t| day_of(t) * 24 * HOUR_MS - 8 * HOUR_MS);
-            Some(self_governed(c, street_id, from, places.as_deref())?)
-        }
+        (places, None) => Some(self_governed(c, street_id, from, places.as_deref())?),
+    };
+    // The routing table is the street's: its dispatchers read how it fares.
+    let routing = match (&reach.places, &reach.orgs) {
+        (None, None) => routing(c, street_id, from)?,
+        _ => Vec::new(),
     };
     Ok(FiguresReport {
         street: street.finish(),
         organisations: orgs.into_iter().map(Acc::finish).collect(),
         outside,
         self_governed,
+        routing,
     })
 }
 

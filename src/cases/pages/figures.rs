@@ -15,6 +15,8 @@ pub(super) struct FiguresPage {
     pub(super) outside: Vec<crate::cases::hooks::OutsideRating>,
     /// Self-governed matters apart (留白).
     pub(super) governed: Option<crate::cases::figures::SelfGovernedFigures>,
+    /// How routing fared per category (the street's dispatchers).
+    pub(super) routing: Vec<crate::cases::figures::RoutingFigures>,
 }
 
 impl FiguresPage {
@@ -24,6 +26,20 @@ impl FiguresPage {
     }
     pub(super) fn num(&self, v: &Option<f64>) -> String {
         v.map(|x| format!("{x}")).unwrap_or_else(|| "—".into())
+    }
+    pub(super) fn cat_name(&self, r: &crate::cases::figures::RoutingFigures) -> String {
+        if self.l.t.0 == crate::kernel::i18n::Lang::En {
+            r.category_name_en.clone()
+        } else {
+            r.category_name_zh.clone()
+        }
+    }
+    pub(super) fn ends(&self, r: &crate::cases::figures::RoutingFigures) -> String {
+        r.ended_at
+            .iter()
+            .map(|e| format!("{} {}", e.org_name, e.cases))
+            .collect::<Vec<_>>()
+            .join(self.l.t.s("case.list_sep"))
     }
     pub(super) fn source(&self, s: &str) -> String {
         crate::kernel::i18n::pick(s, self.l.t.0)
@@ -61,6 +77,7 @@ pub(super) async fn figures_page(
             periods,
             outside: report.outside,
             governed: report.self_governed,
+            routing: report.routing,
         },
         StatusCode::OK,
     ))

@@ -304,3 +304,88 @@ async fn a_street_administrator_hands_a_category_to_a_residents_body_on_the_cata
         .str(0);
     assert_eq!(governed, "owners_committee");
 }
+
+/// Routing rules learn from practice (issue 26 part 3): per category, how often cases were
+/// returned or sent to another organisation, and where they ended — the street's dispatchers'.
+#[tokio::test]
+async fn the_figures_say_which_categories_are_returned_or_re_routed_and_where_they_ended() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let admin = app.token("admin").await;
+    let wuye = app.token("wuye").await;
+    let wangge = app.token("wangge").await;
+    let wuye_org = org_of(&app, "wuye").await;
+    let bumen_org = org_of(&app, "bumen").await;
+    let b = buildings(&app).await;
+    let row = |f: &Value| -> (i64, i64, i64, i64) {
+        f["routing"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["category"] == "water_leak")
+            .map(|r| {
+                let ended = r["ended_at"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e["org_id"] == bumen_org)
+                    .map(|e| e["cases"].as_i64().unwrap())
+                    .sum();
+                (
+                    r["dispatched"].as_i64().unwrap(),
+                    r["returned"].as_i64().unwrap(),
+                    r["rerouted"].as_i64().unwrap(),
+                    ended,
+                )
+            })
+            .unwrap_or_default()
+    };
+    let (_, before) = app.get_json(&admin, "/api/v1/cases/figures").await;
+    let before = row(&before);
+
+    let v = report(
+        &app,
+        &jumin,
+        json!({"category": "water_leak", "description": "楼上漏水到我家厨房", "place_id": b[0]}),
+    )
+    .await;
+    let id = v["case"]["id"].as_i64().unwrap();
+    step_ok(
+        &app,
+        &admin,
+        id,
+        json!({"action": "accept", "dispatch": true, "org_id": wuye_org}),
+    )
+    .await;
+    step_ok(
+        &app,
+        &wuye,
+        id,
+        json!({"action": "return", "note": "是公共管道，不归物业"}),
+    )
+    .await;
+    step_ok(
+        &app,
+        &admin,
+        id,
+        json!({"action": "dispatch", "org_id": bumen_org}),
+    )
+    .await;
+
+    let (s, after) = app.get_json(&admin, "/api/v1/cases/figures").await;
+    assert_eq!(s, 200, "{after}");
+    let after = row(&after);
+    assert_eq!(
+        after,
+        (before.0 + 1, before.1 + 1, before.2 + 1, before.3 + 1),
+        "dispatched, returned, re-routed, ended at the department"
+    );
+    let (browser, _) = app.login_page("admin", PASSWORD).await;
+    let page = app.page(&browser, "/cases/figures").await;
+    assert!(page.contains("id=\"routing-water_leak\""), "{page}");
+    // The routing table is the street's: a property company or a grid worker reads none of it.
+    for t in [&wuye, &wangge] {
+        let (_, f) = app.get_json(t, "/api/v1/cases/figures").await;
+        assert!(f.get("routing").is_none(), "{f}");
+    }
+}
