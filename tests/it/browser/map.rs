@@ -1,6 +1,8 @@
 //! Browser tests of the street's map (issue 19 item 15), the place picker (item 11) and the
 //! emergency contact on a care alert (item 4), on a phone-sized window.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::{api_token, bound_door, browse};
@@ -329,7 +331,15 @@ async fn the_case_map_on_a_phone_draws_the_open_cases_over_the_street() {
         let link = b.find("#street-map .leaflet-popup-content a").await;
         let href = link.attr("href").await.unwrap().unwrap_or_default();
         assert!(href.starts_with("/cases?state=open&place="), "{href}");
-        let text = link.text().await.unwrap();
+        // The popup fades in: WebDriver reads no text until it is shown.
+        let mut text = String::new();
+        for _ in 0..50 {
+            text = link.text().await.unwrap();
+            if !text.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert!(text.contains("件未办结"), "the mark says how many: {text}");
         b.assert_fits("the case map").await;
     })
