@@ -81,10 +81,11 @@ pub struct NewCategory {
     #[serde(default)]
     pub about_people: Option<bool>,
     /// Self-governed (留白): the residents' body that handles it, one of
-    /// `building_leader`, `owners_committee`, `residents_council`, `property_agent`; empty or
-    /// absent for a category with deadlines.
+    /// `building_leader`, `owners_committee`, `residents_council`, `property_agent`; empty for
+    /// a category with deadlines. When absent, a category keeps what it had (a new one has
+    /// deadlines).
     #[serde(default)]
-    pub governed_by: String,
+    pub governed_by: Option<String>,
 }
 
 pub(super) fn default_priority() -> i64 {
@@ -124,13 +125,22 @@ pub fn save_category(c: &mut dyn Conn, street_id: i64, k: &NewCategory) -> Resul
             return Err(CaseError::Invalid("case.err_field_def"));
         }
     }
-    let governed_by = k.governed_by.trim();
-    if !governed_by.is_empty() && !GOVERNING_BODIES.contains(&governed_by) {
+    if let Some(g) = k.governed_by.as_deref().map(str::trim)
+        && !g.is_empty()
+        && !GOVERNING_BODIES.contains(&g)
+    {
         return Err(CaseError::Invalid("case.err_governed_by"));
     }
     let fields = serde_json::to_string(&k.fields).unwrap_or_else(|_| "[]".into());
     let now = crate::store::now_ms();
     let old = category_by_code(c, street_id, &k.code)?;
+    let governed_by = match &k.governed_by {
+        Some(g) => g.trim().to_string(),
+        None => old
+            .as_ref()
+            .map(|o| o.governed_by.clone())
+            .unwrap_or_default(),
+    };
     let about_people = k
         .about_people
         .unwrap_or_else(|| old.as_ref().is_some_and(|o| o.about_people));

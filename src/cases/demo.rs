@@ -59,12 +59,14 @@ pub(crate) fn catalogue() -> Vec<(NewCategory, &'static str, bool)> {
             "group_rental" | "elderly_care" | "neighbour_dispute"
         )),
         // Left to the residents' own bodies (留白, issue 26): no clock, no escalation.
-        governed_by: match code {
-            "stairwell_clutter" => "building_leader",
-            "neighbour_dispute" => "residents_council",
-            _ => "",
-        }
-        .into(),
+        governed_by: Some(
+            match code {
+                "stairwell_clutter" => "building_leader",
+                "neighbour_dispute" => "residents_council",
+                _ => "",
+            }
+            .into(),
+        ),
     };
     vec![
         (

@@ -583,7 +583,9 @@ pub fn apply(
     let mut data = serde_json::json!({});
     // A self-governed matter (留白) runs no clock: its residents' body keeps no deadline.
     let governed = cat.self_governed();
-    let new_clock = |n: &mut Case, start: i64| {
+    // Starts a clock of `hours` working hours (`accept` or `resolve`) for a case of the
+    // state's; a self-governed matter (留白) runs none: its residents' body keeps no deadline.
+    let start_clock = |n: &mut Case, governed: bool, clock: &str, hours: i64, start: i64| {
         n.clock_start = start;
         n.warned = false;
         n.level = 0;
@@ -592,11 +594,14 @@ pub fn apply(
             n.due_at = None;
             n.warn_at = None;
         } else {
-            n.clock = "resolve".into();
-            n.due_at = Some(cal.add(start, full));
-            n.warn_at = Some(cal.add(start, full * 4 / 5));
+            let span = hours * HOUR_MS;
+            n.clock = clock.into();
+            n.due_at = Some(cal.add(start, span));
+            n.warn_at = Some(cal.add(start, span * 4 / 5));
         }
     };
+    let new_clock =
+        |n: &mut Case, start: i64| start_clock(n, governed, "resolve", cat.resolve_hours, start);
     let stop_clock = |n: &mut Case| {
         if n.due_at.is_some_and(|d| d < now) && matches!(n.clock.as_str(), "accept" | "resolve") {
             n.late = true;
@@ -779,30 +784,13 @@ pub fn apply(
             stop_clock(&mut n);
             n.category_id = target.id;
             n.self_governed = target.self_governed();
-            n.warned = false;
-            n.level = 0;
-            n.clock_start = now;
-            if target.self_governed() {
-                n.clock = "self".into();
-                n.due_at = None;
-                n.warn_at = None;
+            // The new category's clock starts now: to accept it if nobody has, else to resolve.
+            let (clock, hours) = if case.state == State::New {
+                ("accept", target.accept_hours)
             } else {
-                // The state's clock starts now: to accept it if nobody has, else to resolve.
-                let hours = if case.state == State::New {
-                    target.accept_hours
-                } else {
-                    target.resolve_hours
-                };
-                let span = hours * HOUR_MS;
-                n.clock = if case.state == State::New {
-                    "accept"
-                } else {
-                    "resolve"
-                }
-                .into();
-                n.due_at = Some(cal.add(now, span));
-                n.warn_at = Some(cal.add(now, span * 4 / 5));
-            }
+                ("resolve", target.resolve_hours)
+            };
+            start_clock(&mut n, target.self_governed(), clock, hours, now);
             data = serde_json::json!({
                 "from": cat.code, "to": target.code,
                 "self_governed": target.self_governed(),

@@ -297,7 +297,8 @@ pub fn on_case_step(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<()> {
     let id = case.id.0;
     let published: Option<PublicReport> =
         crate::cases::public::report(c, case.street_id, id, Lang::Zh, s.at)?;
-    let mut told: Vec<(i64, Follow)> = Vec::new();
+    // Who is told: (account, her follow, a reporter of this report).
+    let mut told: Vec<(i64, Follow, bool)> = Vec::new();
     // Her own report she follows without asking (and so does the reporter of a duplicate
     // merged into it, for its outcome), unless she unfollowed it.
     let mut reporters: Vec<i64> = case.reporter_id.into_iter().collect();
@@ -305,7 +306,7 @@ pub fn on_case_step(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<()> {
         reporters.extend(crate::cases::public::merged_reporters(c, id)?);
     }
     for r in reporters {
-        if s.by == Some(r) || told.iter().any(|(x, _)| *x == r) {
+        if s.by == Some(r) || told.iter().any(|(x, ..)| *x == r) {
             continue;
         }
         let f = match of_case(c, id, r)? {
@@ -313,10 +314,9 @@ pub fn on_case_step(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<()> {
             None => follow_case(c, case.street_id, r, id, true, s.at)?,
         };
         if f.active {
-            told.push((r, f));
+            told.push((r, f, true));
         }
     }
-    let reporters_told = told.len();
     if published.is_some() {
         let mut others = case_followers(c, id)?;
         others.extend(area_followers(
@@ -327,10 +327,11 @@ pub fn on_case_step(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<()> {
         )?);
         for f in others {
             let u = f.user_id;
-            if Some(u) == s.by || Some(u) == case.reporter_id || told.iter().any(|(x, _)| *x == u) {
+            if Some(u) == s.by || Some(u) == case.reporter_id || told.iter().any(|(x, ..)| *x == u)
+            {
                 continue;
             }
-            told.push((u, f));
+            told.push((u, f, false));
         }
     }
     let category = format!("{} / {}", case.category_name_zh, case.category_name_en);
@@ -338,11 +339,11 @@ pub fn on_case_step(c: &mut dyn Conn, s: &Stepped<'_>) -> Result<()> {
         .as_ref()
         .map(|p| p.place_name.clone())
         .unwrap_or_default();
-    for (i, (u, f)) in told.into_iter().enumerate() {
+    for (u, f, reporter) in told {
         let token = token(c, &f, s.at)?;
         let mut args = vec![("id", id.to_string()), ("category", category.clone())];
         let key = match reporter_key_of(s.action) {
-            Some(own) if i < reporters_told => {
+            Some(own) if reporter => {
                 args.push(("note", s.note.to_string()));
                 own
             }

@@ -116,7 +116,7 @@ fn setup(db: &Db) -> Result<(i64, Vec<Building>, Vec<i64>)> {
                 verify_required: true,
                 public: true,
                 about_people: None,
-                governed_by: String::new(),
+                governed_by: None,
             };
             cats.push(
                 linli::cases::save_category(c, 2, &k)

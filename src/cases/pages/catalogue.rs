@@ -129,7 +129,7 @@ pub(super) async fn catalogue_save(
                     verify_required: verify,
                     public,
                     about_people: Some(about_people),
-                    governed_by,
+                    governed_by: Some(governed_by),
                 },
             )?;
             Ok(())

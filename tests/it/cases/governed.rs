@@ -303,6 +303,28 @@ async fn a_street_administrator_hands_a_category_to_a_residents_body_on_the_cata
         .unwrap()
         .str(0);
     assert_eq!(governed, "owners_committee");
+    // Saved again without saying, it keeps its residents' body.
+    let (s, v) = post(
+        &app,
+        &admin,
+        "/api/v1/case-categories",
+        json!({"code": "garden_care", "name_zh": "花园认养", "name_en": "Garden care",
+               "group": "environment", "accept_hours": 8, "resolve_hours": 120}),
+    )
+    .await;
+    assert!(s == 200 || s == 201, "{v}");
+    let kept = app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT governed_by FROM case_categories WHERE code = 'garden_care'",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+        .str(0);
+    assert_eq!(kept, "owners_committee");
 }
 
 /// Routing rules learn from practice (issue 26 part 3): per category, how often cases were
