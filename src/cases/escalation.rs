@@ -38,7 +38,7 @@ pub fn next_alarm(cal: &Calendar, case: &Case) -> Option<i64> {
     )
 }
 
-fn next_of(
+pub(super) fn next_of(
     cal: &Calendar,
     clock: &str,
     warn_at: Option<i64>,
@@ -54,6 +54,35 @@ fn next_of(
         return Some(warn_at.unwrap_or(due).min(due));
     }
     (level < TOP_LEVEL).then(|| thresholds(cal, due)[level as usize])
+}
+
+/// The alarms due by `now` on a clock with this deadline: the 80% warning (said only while
+/// the deadline is still ahead) and one escalation to the level it should have reached by
+/// now. Moves `warned` and `level` on; shared by cases and their tasks.
+pub(super) fn fire(
+    cal: &Calendar,
+    warn_at: Option<i64>,
+    due: i64,
+    warned: &mut bool,
+    level: &mut i64,
+    now: i64,
+) -> Vec<(&'static str, i64)> {
+    let mut fired = Vec::new();
+    if !*warned && now >= warn_at.unwrap_or(due).min(due) {
+        *warned = true;
+        if now < due {
+            fired.push(("warning", 0));
+        }
+    }
+    let th = thresholds(cal, due);
+    let from = *level;
+    while *level < TOP_LEVEL && now >= th[*level as usize] {
+        *level += 1;
+    }
+    if *level > from {
+        fired.push(("escalated", *level));
+    }
+    fired
 }
 
 /// What one sweep did.
@@ -103,21 +132,8 @@ pub fn sweep(c: &mut dyn Conn, now: i64) -> Result<Sweep> {
                 }
             };
             let Some(due) = due_at else { continue };
-            let mut fired: Vec<(&str, i64)> = Vec::new();
-            if !warned && now >= warn_at.unwrap_or(due).min(due) {
-                warned = true;
-                if now < due {
-                    fired.push(("warning", 0));
-                }
-            }
-            let th = thresholds(cal, due);
             let from = level;
-            while level < TOP_LEVEL && now >= th[level as usize] {
-                level += 1;
-            }
-            if level > from {
-                fired.push(("escalated", level));
-            }
+            let fired = fire(cal, warn_at, due, &mut warned, &mut level, now);
             let next = next_of(cal, &clock, warn_at, due_at, warned, level);
             let late = level > 0;
             let changed = c.exec(

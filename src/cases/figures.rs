@@ -51,6 +51,11 @@ pub struct FiguresReport {
     /// returned (退单) or sent to another organisation, and where those ended.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routing: Vec<RoutingFigures>,
+    /// Joint handling (联合处置) per co-handling organisation: tasks set in the period, done,
+    /// on time, late, released — for the street's dispatchers all organisations, for an
+    /// organisation's members their own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<super::tasks::TaskFigures>,
 }
 
 /// One category's routing in practice, so the street can fix its routing table.
@@ -392,12 +397,26 @@ pub fn figures(
         (None, None) => routing(c, street_id, from)?,
         _ => Vec::new(),
     };
+    let mut tasks = match (&reach.places, &reach.orgs) {
+        (Some(_), None) => Vec::new(),
+        _ => super::tasks::figures(
+            c,
+            street_id,
+            since.map_or(i64::MIN, day_of),
+            i64::MAX,
+            crate::store::now_ms(),
+        )?,
+    };
+    if let Some(mine) = &reach.orgs {
+        tasks.retain(|f| mine.contains(&f.org_id));
+    }
     Ok(FiguresReport {
         street: street.finish(),
         organisations: orgs.into_iter().map(Acc::finish).collect(),
         outside,
         self_governed,
         routing,
+        tasks,
     })
 }
 

@@ -73,10 +73,12 @@ async fn seal_contacts(state: Arc<AppState>) {
 async fn deadlines(state: Arc<AppState>) -> anyhow::Result<Option<String>> {
     let now = crate::store::now_ms();
     let s = state.db.write(move |c| escalation::sweep(c, now)).await?;
-    Ok((s.warnings + s.escalations > 0).then(|| {
+    // Co-handlers' tasks (联合处置) run their own clocks, swept the same way.
+    let t = state.db.write(move |c| super::tasks::sweep(c, now)).await?;
+    Ok((s.warnings + s.escalations + t.warnings + t.escalations > 0).then(|| {
         format!(
-            "case deadlines checked: {} warnings, {} escalations",
-            s.warnings, s.escalations
+            "case deadlines checked: {} warnings, {} escalations; tasks: {} warnings, {} escalations",
+            s.warnings, s.escalations, t.warnings, t.escalations
         )
     }))
 }

@@ -234,14 +234,18 @@ pub enum Actor {
     Verifier,
     /// The person who reported it.
     Reporter,
+    /// A member of an organisation with a task on the case (联合处置): sees the case and
+    /// acts on its own task, takes no step on the case itself.
+    CoHandler,
 }
 
 impl Actor {
-    pub const ALL: [Actor; 4] = [
+    pub const ALL: [Actor; 5] = [
         Actor::Dispatcher,
         Actor::Handler,
         Actor::Verifier,
         Actor::Reporter,
+        Actor::CoHandler,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -249,6 +253,7 @@ impl Actor {
             Actor::Handler => "handler",
             Actor::Verifier => "verifier",
             Actor::Reporter => "reporter",
+            Actor::CoHandler => "co_handler",
         }
     }
 }
@@ -638,6 +643,7 @@ pub fn apply(
         Action::Reject => {
             stop_clock(&mut n);
             n.closed_at = Some(now);
+            super::tasks::release_all(c, case.id.0, note, now)?;
             tell_reporter = Some("rejected");
         }
         Action::Merge => {
@@ -652,6 +658,7 @@ pub fn apply(
             }
             stop_clock(&mut n);
             n.master_id = Some(master_id);
+            super::tasks::release_all(c, case.id.0, note, now)?;
             n.closed_at = Some(now);
             // The duplicate's reporter, and whoever followed it, now follow the master.
             let mut followers: Vec<i64> = c
@@ -798,6 +805,10 @@ pub fn apply(
             tell_dispatchers = Some("recategorised");
         }
         Action::Resolve => {
+            // 联合处置: the lead closes its part only over done or released tasks.
+            if super::tasks::unfinished(c, case.id.0)? > 0 {
+                return Err(conflict("case.err_tasks_open"));
+            }
             stop_clock(&mut n);
             n.resolver_id = who.user_id;
             n.resolved_at = Some(now);

@@ -28,6 +28,7 @@ pub mod placed;
 pub mod places;
 pub mod public;
 mod published;
+pub mod tasks;
 
 use std::sync::Arc;
 

@@ -88,6 +88,9 @@ pub struct Case {
     /// The residents' body its category is handed to (empty for the state's own).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub governed_by: String,
+    /// Organisations with a task on the case (联合处置); read with one case, not in lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub co_handler_org_ids: Vec<i64>,
     pub verify_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -324,6 +327,7 @@ pub(crate) fn case_from(mut r: Row, now: i64) -> Case {
         waiting_on: None,
         self_governed: r.bool(50),
         governed_by: r.take_str(51).unwrap_or_default(),
+        co_handler_org_ids: Vec::new(),
     };
     case.satisfaction = case.rating.map(super::lifecycle::Satisfaction::of_score);
     case.waiting_on = super::lifecycle::waits_on(&case);
@@ -338,6 +342,9 @@ pub fn get(c: &mut dyn Conn, id: i64, now: i64) -> Result<Option<Case>, StoreErr
             params![id],
         )?
         .map(|r| case_from(r, now));
+    if let Some(k) = case.as_mut() {
+        k.co_handler_org_ids = super::tasks::org_ids(c, k.id.0)?;
+    }
     name_cases(c, case.iter_mut())?;
     Ok(case)
 }
@@ -406,6 +413,13 @@ impl Viewer {
         if crate::org::Scope::covers(&self.verify, &case.place_path) {
             out.push(Actor::Verifier);
         }
+        if case
+            .co_handler_org_ids
+            .iter()
+            .any(|o| self.orgs.contains(o))
+        {
+            out.push(Actor::CoHandler);
+        }
         if case.reporter_id == Some(self.user_id) {
             out.push(Actor::Reporter);
         }
@@ -452,7 +466,10 @@ impl Viewer {
         }
         if !self.orgs.is_empty() {
             let list: Vec<String> = self.orgs.iter().map(|o| o.to_string()).collect();
-            parts.push(format!("c.handler_org_id IN ({})", list.join(", ")));
+            parts.push(format!(
+                "c.handler_org_id IN ({0}) OR c.id IN (SELECT case_id FROM case_tasks WHERE org_id IN ({0}))",
+                list.join(", ")
+            ));
         }
         p.push(Val::Int(self.user_id));
         let n = first + p.len() - 1;

@@ -31,6 +31,7 @@ mod photos;
 mod public;
 mod read;
 mod steps;
+mod tasks;
 mod webhooks;
 
 pub use catalogue::*;
@@ -41,6 +42,7 @@ pub use photos::*;
 pub use public::*;
 pub use read::*;
 pub use steps::*;
+pub use tasks::*;
 pub use webhooks::*;
 
 /// Cases' part of the OpenAPI document.
@@ -69,7 +71,12 @@ pub use webhooks::*;
     similar_cases,
     support_case,
     update_case,
-    approve_case_photo
+    approve_case_photo,
+    list_case_tasks,
+    add_case_task,
+    add_consultation,
+    step_case_task,
+    my_tasks
 ))]
 pub struct CasesApi;
 
@@ -102,6 +109,16 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/transitions", post(transition))
         .route("/api/v1/cases/{id}/reveal", post(reveal_case))
+        .route(
+            "/api/v1/cases/{id}/tasks",
+            get(list_case_tasks).post(add_case_task),
+        )
+        .route(
+            "/api/v1/cases/{id}/tasks/{task_id}/steps",
+            post(step_case_task),
+        )
+        .route("/api/v1/cases/{id}/consultations", post(add_consultation))
+        .route("/api/v1/case-tasks", get(my_tasks))
         .route(
             "/api/v1/cases/{id}/photos",
             post(upload_photo).layer(axum::extract::DefaultBodyLimit::max(

@@ -69,6 +69,8 @@ pub(super) struct CasePage {
     pub(super) can_approve: bool,
     /// The reporter may allow her photos on the public page.
     pub(super) own: bool,
+    /// Joint handling (联合处置): the co-handlers' tasks, for those who take part.
+    pub(super) tasks: Option<super::tasks::TasksPanel>,
 }
 
 /// A case's extra fields as the case page lists them: in the category's order, by their labels
@@ -130,9 +132,9 @@ pub(super) async fn case_page(
 /// The message for a step just taken (`?done=`), when it is one.
 pub(super) fn done_message(t: Tr, done: &str, state: crate::cases::State) -> Option<String> {
     let label = match done {
-        "accept_dispatch" | "report" | "photo" | "update" | "photo_approved" => {
-            t.k("case.action", done)
-        }
+        "accept_dispatch" | "report" | "photo" | "update" | "photo_approved" | "task_added"
+        | "consultation" | "task_accept" | "task_decline" | "task_done" | "task_release"
+        | "task_reopen" => t.k("case.action", done),
         other => t.k("case.action", Action::parse(other)?.as_str()),
     };
     Some(
@@ -407,6 +409,7 @@ pub(super) async fn case_view(
         .map(|s| (s.as_str(), t.k("case.satisfaction", s.as_str())))
         .collect();
     let extra = extra_rows(&case.extra, &fields, t.0);
+    let tasks = super::tasks::panel(state, caller, &case).await?;
     let page = CasePage {
         l: Layout::new(Some(caller)),
         category: case.category_name(t.0).to_string(),
@@ -445,6 +448,7 @@ pub(super) async fn case_view(
         can_update,
         can_approve,
         own,
+        tasks,
     };
     Ok(render(&page, status))
 }

@@ -17,6 +17,8 @@ pub(super) struct FiguresPage {
     pub(super) governed: Option<crate::cases::figures::SelfGovernedFigures>,
     /// How routing fared per category (the street's dispatchers).
     pub(super) routing: Vec<crate::cases::figures::RoutingFigures>,
+    /// Joint handling per co-handling organisation.
+    pub(super) tasks: Vec<crate::cases::tasks::TaskFigures>,
 }
 
 impl FiguresPage {
@@ -78,6 +80,7 @@ pub(super) async fn figures_page(
             outside: report.outside,
             governed: report.self_governed,
             routing: report.routing,
+            tasks: report.tasks,
         },
         StatusCode::OK,
     ))

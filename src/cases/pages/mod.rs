@@ -37,6 +37,7 @@ mod map_page;
 mod new_case;
 mod own;
 mod queue;
+mod tasks;
 
 use case::*;
 use catalogue::*;
@@ -67,6 +68,15 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/step", post(step_submit))
         .route("/cases/{id}/reveal", post(reveal_submit))
+        .route("/cases/{id}/tasks", post(tasks::task_submit))
+        .route(
+            "/cases/{id}/tasks/{task_id}/step",
+            post(tasks::task_step_submit),
+        )
+        .route(
+            "/cases/{id}/consultations",
+            post(tasks::consultation_submit),
+        )
         .route("/cases/{id}/update", post(own::update_submit))
         .route(
             "/cases/{id}/photos/{pid}/approve",

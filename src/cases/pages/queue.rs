@@ -20,6 +20,9 @@ pub(super) struct ListPage {
     pub(super) batch: Vec<(&'static str, &'static str, bool)>,
     /// The organisations a batch dispatches to (dispatchers only): (id, name).
     pub(super) orgs: Vec<(i64, String)>,
+    /// The open co-handling tasks of the caller's organisations (协办任务), late first:
+    /// (case id, task, state label, deadline in words, overdue).
+    pub(super) tasks: Vec<(i64, String, &'static str, String, bool)>,
 }
 
 /// The states of a report that has ended, the tab a reporter finds it under.
@@ -223,6 +226,24 @@ pub(super) async fn list_page(
     } else {
         Vec::new()
     };
+    let my_orgs = viewer_of_rows.orgs.clone();
+    let now = crate::store::now_ms();
+    let tasks = state
+        .db
+        .read(move |c| crate::cases::tasks::for_orgs(c, &my_orgs, now, 50))
+        .await?
+        .into_iter()
+        .map(|k| {
+            let due = k.due_at.map(when).unwrap_or_default();
+            (
+                k.case_id,
+                k.task,
+                t.k("case.task_state", k.state.as_str()),
+                due,
+                k.overdue,
+            )
+        })
+        .collect();
     Ok(render(
         &ListPage {
             l: Layout::new(Some(&caller)),
@@ -236,6 +257,7 @@ pub(super) async fn list_page(
             next,
             batch,
             orgs,
+            tasks,
         },
         StatusCode::OK,
     ))

@@ -13,6 +13,7 @@ mod escalation;
 mod first_day;
 mod governed;
 mod intake;
+mod joint;
 mod lifecycle;
 mod open311;
 mod pages;
