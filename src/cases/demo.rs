@@ -893,7 +893,7 @@ pub fn seed_history(
     let dispatcher = actor(&admin, &[Actor::Dispatcher, Actor::Verifier]);
     let hour = HOUR_MS;
     // (when, case, step, the rating its reporter will give)
-    let mut steps: Vec<(i64, i64, Action, i64)> = Vec::new();
+    let mut steps: Vec<(i64, i64, Planned, i64)> = Vec::new();
     for _ in 0..count {
         use rand::distributions::Distribution;
         let cat = &cats[pick_cat.sample(&mut rng)];
@@ -963,13 +963,40 @@ pub fn seed_history(
                 (rng.gen_range(2..48) * hour, Action::Rate),
             ]
         };
+        // About one case in ten needs another organisation too (联合处置): after the
+        // dispatch a co-handler is set a task — at a consultation for half of them — which
+        // it accepts and completes before the lead resolves; now and then it declines and
+        // the dispatcher releases the task.
+        let joint = !cat.self_governed() && plan.len() > 2 && rng.gen_bool(0.1);
+        let mut at = t0;
+        let mut resolve_at = None;
+        for (after, action) in &plan {
+            at += after;
+            if *action == Action::Resolve {
+                resolve_at = Some(at);
+            }
+        }
         let mut at = t0;
         for (after, action) in plan {
             at += after;
             if at >= now {
                 break;
             }
-            steps.push((at, id.0, action, rating));
+            steps.push((at, id.0, Planned::Case(action), rating));
+            if joint && action == Action::Dispatch {
+                let set = at + rng.gen_range(10..60) * 60_000;
+                let accept = set + rng.gen_range(1..6) * hour / 2;
+                let end = resolve_at.unwrap_or(now).min(now) - rng.gen_range(5..60) * 60_000;
+                let consult = rng.gen_bool(0.5);
+                steps.push((set, id.0, Planned::TaskSet(consult), rating));
+                if rng.gen_bool(0.15) {
+                    steps.push((accept, id.0, Planned::TaskDecline, rating));
+                    steps.push((accept + hour, id.0, Planned::TaskRelease, rating));
+                } else {
+                    steps.push((accept, id.0, Planned::TaskAccept, rating));
+                    steps.push((end.max(accept + 600_000), id.0, Planned::TaskDone, rating));
+                }
+            }
         }
     }
     // The steps in the order they happened, with the deadline watcher running every four
@@ -978,15 +1005,33 @@ pub fn seed_history(
     let mut handlers: std::collections::HashMap<i64, ActorRef> = Default::default();
     let mut stalled = std::collections::HashSet::new();
     let mut tick = now - 61 * 24 * hour;
-    for (at, id, action, rating) in steps {
+    let mut co_handlers: std::collections::HashMap<i64, (i64, ActorRef)> = Default::default();
+    for (at, id, planned, rating) in steps {
         while tick + 4 * hour <= at {
             tick += 4 * hour;
             super::escalation::sweep(c, tick)?;
+            super::tasks::sweep(c, tick)?;
         }
-        if stalled.contains(&id) {
+        if stalled.contains(&id) || at >= now {
             continue;
         }
         let case = super::get(c, id, at)?.ok_or(CaseError::NotFound)?;
+        let action = match planned {
+            Planned::Case(a) => a,
+            task => {
+                joint_step(
+                    c,
+                    &case,
+                    task,
+                    &dispatcher,
+                    &orgs,
+                    &mut co_handlers,
+                    &mut rng,
+                    at,
+                )?;
+                continue;
+            }
+        };
         if action == Action::Dispatch && case.suggested_org_id.is_none() {
             stalled.insert(id);
             continue;
@@ -1030,6 +1075,7 @@ pub fn seed_history(
     while tick + 4 * hour <= now {
         tick += 4 * hour;
         super::escalation::sweep(c, tick)?;
+        super::tasks::sweep(c, tick)?;
     }
     // Old news: the history's notifications are read.
     c.exec(
@@ -1037,4 +1083,113 @@ pub fn seed_history(
         params![now, street, now - 24 * hour],
     )?;
     Ok(count)
+}
+
+/// A step of the demo's history: one of the case's own, or of its co-handler's task.
+#[derive(Clone, Copy)]
+enum Planned {
+    Case(Action),
+    /// A task set for a co-handler (at a consultation when true).
+    TaskSet(bool),
+    TaskAccept,
+    TaskDone,
+    TaskDecline,
+    TaskRelease,
+}
+
+/// Takes one joint-handling step of the history; a step the case no longer allows (it was
+/// rejected or stalled) is left out.
+#[allow(clippy::too_many_arguments)]
+fn joint_step(
+    c: &mut dyn Conn,
+    case: &super::Case,
+    step: Planned,
+    dispatcher: &ActorRef,
+    orgs: &std::collections::HashMap<i64, String>,
+    co_handlers: &mut std::collections::HashMap<i64, (i64, ActorRef)>,
+    rng: &mut impl rand::Rng,
+    at: i64,
+) -> Result<(), CaseError> {
+    use super::tasks::{self, NewConsultation, NewTask, TaskAction, TaskStep};
+    use rand::seq::SliceRandom;
+    let id = case.id.0;
+    let result = match step {
+        Planned::TaskSet(consult) => {
+            // A co-handler other than the lead that serves the case's place.
+            let mut ids: Vec<i64> = orgs
+                .keys()
+                .copied()
+                .filter(|o| Some(*o) != case.handler_org_id)
+                .collect();
+            ids.sort();
+            ids.shuffle(rng);
+            let what = *[
+                "配合现场劝离占道车辆",
+                "核实房屋结构安全，出具意见",
+                "协调业主开门查看渗漏点",
+                "派人清运堆放杂物",
+                "上门做好邻里调解",
+            ]
+            .choose(rng)
+            .unwrap_or(&"配合现场处置");
+            for o in ids {
+                let new = NewTask {
+                    org_id: o,
+                    task: what.into(),
+                    hours: None,
+                };
+                let set = if consult {
+                    let minutes = NewConsultation {
+                        participants: format!(
+                            "街道城运中心、{}、{}",
+                            case.handler_org_name.clone().unwrap_or_default(),
+                            orgs.get(&o).cloned().unwrap_or_default()
+                        ),
+                        decision: format!("牵头单位负责主体处置，协办单位{what}"),
+                        held_at: Some(at),
+                        tasks: vec![new],
+                    };
+                    tasks::consult(c, case, dispatcher, &minutes, at).map(|(_, t)| t[0])
+                } else {
+                    tasks::add(c, case, dispatcher, &new, at)
+                };
+                match set {
+                    Ok(task) => {
+                        let who = ActorRef {
+                            user_id: None,
+                            name: orgs.get(&o).cloned().unwrap_or_default(),
+                            actors: Vec::new(),
+                            orgs: vec![o],
+                        };
+                        co_handlers.insert(id, (task, who));
+                        return Ok(());
+                    }
+                    Err(CaseError::Store(e)) => return Err(CaseError::Store(e)),
+                    Err(_) => continue,
+                }
+            }
+            return Ok(());
+        }
+        Planned::Case(_) => return Ok(()),
+        other => {
+            let Some((task, who)) = co_handlers.get(&id) else {
+                return Ok(());
+            };
+            let (action, note, by) = match other {
+                Planned::TaskAccept => (TaskAction::Accept, "", who),
+                Planned::TaskDone => (TaskAction::Done, "已按会商分工完成", who),
+                Planned::TaskDecline => (TaskAction::Decline, "不属于本单位职责范围", who),
+                _ => (TaskAction::Release, "已改由牵头单位自行处置", dispatcher),
+            };
+            let step = TaskStep {
+                action,
+                note: note.into(),
+            };
+            tasks::step(c, case, *task, by, &step, at).map(|_| ())
+        }
+    };
+    match result {
+        Err(CaseError::Store(e)) => Err(CaseError::Store(e)),
+        _ => Ok(()),
+    }
 }
