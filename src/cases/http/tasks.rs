@@ -75,29 +75,54 @@ fn view(
             } else {
                 Vec::new()
             };
+            // Numbers typed into reasons are masked, as on the case's timeline.
+            let mut t = t;
+            t.note = crate::privacy::mask::free_text(&t.note);
             TaskView { task: t, actions }
         })
         .collect();
     Ok(CaseTasks {
         tasks,
-        consultations: tasks::consultations(c, id)?,
+        consultations: tasks::consultations(c, id)?
+            .into_iter()
+            .map(|mut k| {
+                k.decision = crate::privacy::mask::free_text(&k.decision);
+                k.participants = crate::privacy::mask::free_text(&k.participants);
+                k
+            })
+            .collect(),
         may_set: who.actors.contains(&lifecycle::Actor::Dispatcher)
             && open_case
             && !case.self_governed,
     })
 }
 
-/// Sets a co-handler's task (the dispatcher).
-pub async fn set_task(state: &AppState, caller: &Caller, id: i64, new: NewTask) -> AppResult<i64> {
+/// Runs one joint-handling write on a case the caller takes part in, in one transaction.
+async fn on_case<T: Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    f: impl FnOnce(&mut dyn crate::store::Conn, &Case, &ActorRef, i64) -> Result<T, CaseError>
+    + Send
+    + 'static,
+) -> AppResult<T> {
     let viewer = Viewer::of(caller);
     let now = now_ms();
     Ok(state
         .db
         .write_tx(move |c| -> Result<_, CaseError> {
             let (case, who) = load(c, &viewer, id, now)?;
-            tasks::add(c, &case, &who, &new, now)
+            f(c, &case, &who, now)
         })
         .await?)
+}
+
+/// Sets a co-handler's task (the dispatcher).
+pub async fn set_task(state: &AppState, caller: &Caller, id: i64, new: NewTask) -> AppResult<i64> {
+    on_case(state, caller, id, move |c, case, who, now| {
+        tasks::add(c, case, who, &new, now)
+    })
+    .await
 }
 
 /// Records a consultation and sets its tasks (the dispatcher), all or nothing.
@@ -107,15 +132,10 @@ pub async fn record_consultation(
     id: i64,
     new: NewConsultation,
 ) -> AppResult<(i64, Vec<i64>)> {
-    let viewer = Viewer::of(caller);
-    let now = now_ms();
-    Ok(state
-        .db
-        .write_tx(move |c| -> Result<_, CaseError> {
-            let (case, who) = load(c, &viewer, id, now)?;
-            tasks::consult(c, &case, &who, &new, now)
-        })
-        .await?)
+    on_case(state, caller, id, move |c, case, who, now| {
+        tasks::consult(c, case, who, &new, now)
+    })
+    .await
 }
 
 /// One step on a task: the co-handler accepts, declines or marks it done; the dispatcher or
@@ -127,15 +147,10 @@ pub async fn step_task(
     task_id: i64,
     step: TaskStep,
 ) -> AppResult<TaskState> {
-    let viewer = Viewer::of(caller);
-    let now = now_ms();
-    Ok(state
-        .db
-        .write_tx(move |c| -> Result<_, CaseError> {
-            let (case, who) = load(c, &viewer, id, now)?;
-            tasks::step(c, &case, task_id, &who, &step, now)
-        })
-        .await?)
+    on_case(state, caller, id, move |c, case, who, now| {
+        tasks::step(c, case, task_id, who, &step, now)
+    })
+    .await
 }
 
 /// A case's tasks and consultations (联合处置), with the steps the caller may take on each.

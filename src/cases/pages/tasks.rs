@@ -85,7 +85,7 @@ pub(super) async fn panel(
                 overdue: k.overdue,
                 late: k.late,
                 level: t.k("case.level", &k.level.to_string()),
-                note: crate::privacy::mask::free_text(&k.note),
+                note: k.note,
                 actions: v
                     .actions
                     .iter()
@@ -106,7 +106,7 @@ pub(super) async fn panel(
         .map(|c| ConsultRow {
             held: when(c.held_at),
             participants: c.participants,
-            decision: crate::privacy::mask::free_text(&c.decision),
+            decision: c.decision,
         })
         .collect();
     Ok(Some(TasksPanel {
