@@ -1,6 +1,7 @@
 //! linli (邻里): a self-hosted platform for governing and serving a neighbourhood.
 //! See docs/ARCHITECTURE.md for the floor plan: the kernel, store and shells, the areas, and app.
 
+pub mod aid;
 pub mod app;
 pub mod audit;
 pub mod callups;

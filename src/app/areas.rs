@@ -29,5 +29,6 @@ pub fn areas() -> Vec<Area> {
         crate::volunteering::area(),
         crate::sheets::area(),
         crate::funds::area(),
+        crate::aid::area(),
     ]
 }

@@ -42,6 +42,7 @@ pub fn wire() {
     crate::org::hooks::on_repath(crate::cases::placed::repath);
     crate::org::hooks::on_repath(crate::sensing::placed::repath);
     crate::org::hooks::on_repath(crate::join::placed::repath);
+    crate::org::hooks::on_repath(crate::aid::store::repath);
     crate::org::hooks::provide_people(
         crate::registry::residents::household_of,
         crate::registry::counts::counts_under,

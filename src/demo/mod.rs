@@ -135,6 +135,7 @@ pub fn build(
             crate::volunteering::demo::seed(c, now_ms())?;
             crate::sheets::demo::seed(c, now_ms())?;
             crate::funds::demo::seed(c, now_ms())?;
+            crate::aid::demo::seed(c, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

@@ -4,6 +4,7 @@
 mod support;
 
 mod account;
+mod aid;
 mod audit;
 mod audit_tamper;
 mod auth_hardening;

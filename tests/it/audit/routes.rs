@@ -627,6 +627,26 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/funds/receipts/{id}",
     "/api/v1/funds/{id}/export.csv",
     "/api/v1/funds/{id}/export.xlsx",
+    // Mutual aid (邻里互助): residents see one another as masked names and buildings, never
+    // flats or phones; every change is audited with the persons concerned, and a worker's
+    // reading of a reported post's conversation is an audited read of both parties
+    // (tests/it/aid.rs).
+    "/aid",
+    "/aid/new",
+    "/aid/mine",
+    "/aid/{id}",
+    "/aid/{id}/{action}",
+    "/aid/conversations/{id}/block",
+    "/api/v1/aid",
+    "/api/v1/aid/posts",
+    "/api/v1/aid/posts/{id}",
+    "/api/v1/aid/posts/{id}/messages",
+    "/api/v1/aid/posts/{id}/match",
+    "/api/v1/aid/posts/{id}/done",
+    "/api/v1/aid/posts/{id}/withdraw",
+    "/api/v1/aid/posts/{id}/report",
+    "/api/v1/aid/posts/{id}/hide",
+    "/api/v1/aid/conversations/{id}/block",
 ];
 
 #[test]

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use crate::support::{self, PASSWORD};
 
 mod account;
+mod aid;
 mod cases;
 mod deliberation;
 mod join;
