@@ -209,13 +209,14 @@ async fn an_offer_is_answered_chosen_and_done_by_both() {
         .await;
     assert_eq!(told, 1);
     let (_, b) = get(&app, &c.jumin, "/api/v1/aid").await;
-    assert_eq!(b["unread"], 1, "{b}");
+    // One more than the demo's waiting answer to her ladder request.
+    assert_eq!(b["unread"], 2, "{b}");
     let (s, v) = get(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}")).await;
     assert_eq!(s, 200, "{v}");
     let conv = v["thread"]["conversation"]["id"].as_i64().unwrap();
     assert_eq!(v["thread"]["messages"].as_array().unwrap().len(), 1);
     let (_, b) = get(&app, &c.jumin, "/api/v1/aid").await;
-    assert_eq!(b["unread"], 0, "reading marks read");
+    assert_eq!(b["unread"], 1, "reading marks read");
 
     // Done before a responder is chosen: the wrong state.
     let (s, e) = post(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}/done"), json!({})).await;
