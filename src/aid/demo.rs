@@ -147,7 +147,10 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
         if neighbours.len() >= POSTS.len() + 2 {
             break;
         }
-        let Some(head) = crate::registry::residents::members(c, h.id)?.into_iter().next() else {
+        let Some(head) = crate::registry::residents::members(c, h.id)?
+            .into_iter()
+            .next()
+        else {
             continue;
         };
         let Some(home) = home_at(c, head.id).map_err(app_err)? else {
@@ -201,9 +204,29 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
     // The drill, lent to her and returned: done by both.
     let drill = ids[1];
     let lender = &neighbours[1];
-    let v = store::insert_conversation(c, me.street_id, drill, (me.person, Some(jumin_user), &me.label), now - DAY_MS)?;
-    store::insert_message(c, me.street_id, v, me.person, "想借电钻装个窗帘杆，明天还。", now - DAY_MS)?;
-    store::insert_message(c, me.street_id, v, lender.person, "好的，晚上七点后来 3 楼门口拿。", now - DAY_MS + 3_600_000)?;
+    let v = store::insert_conversation(
+        c,
+        me.street_id,
+        drill,
+        (me.person, Some(jumin_user), &me.label),
+        now - DAY_MS,
+    )?;
+    store::insert_message(
+        c,
+        me.street_id,
+        v,
+        me.person,
+        "想借电钻装个窗帘杆，明天还。",
+        now - DAY_MS,
+    )?;
+    store::insert_message(
+        c,
+        me.street_id,
+        v,
+        lender.person,
+        "好的，晚上七点后来 3 楼门口拿。",
+        now - DAY_MS + 3_600_000,
+    )?;
     store::mark_read(c, v, me.person, now - DAY_MS + 4_000_000)?;
     store::mark_read(c, v, lender.person, now - DAY_MS + 4_000_000)?;
     if let Some(conv) = store::conversation(c, v, me.person)? {
@@ -227,9 +250,22 @@ pub fn seed(c: &mut dyn Conn, now: i64) -> Result<()> {
         },
         now,
     )?;
-    store::report(c, me.street_id, sold, me.person, "在卖东西，不是互助", now - 2 * DAY_MS)?;
+    store::report(
+        c,
+        me.street_id,
+        sold,
+        me.person,
+        "在卖东西，不是互助",
+        now - 2 * DAY_MS,
+    )?;
     if let Some(worker) = users::exists(c, "shegong")? {
-        store::hide(c, sold, worker, "互助平台不做买卖，请到二手平台发布。", now - DAY_MS)?;
+        store::hide(
+            c,
+            sold,
+            worker,
+            "互助平台不做买卖，请到二手平台发布。",
+            now - DAY_MS,
+        )?;
     }
     Ok(())
 }

@@ -20,7 +20,9 @@ use crate::state::AppState;
 
 /// The mutual aid area's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(board, create, detail, message, choose, done, withdraw, report, hide, block))]
+#[openapi(paths(
+    board, create, detail, message, choose, done, withdraw, report, hide, block
+))]
 pub struct AidApi;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -133,7 +135,9 @@ pub(crate) async fn detail(
     Path(id): Path<i64>,
     Query(q): Query<DetailQuery>,
 ) -> AppResult<Json<PostView>> {
-    Ok(Json(service::view(&state, &caller, id, q.conversation).await?))
+    Ok(Json(
+        service::view(&state, &caller, id, q.conversation).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -246,7 +246,13 @@ fn date(s: &Option<String>) -> AppResult<Option<NaiveDate>> {
 }
 
 /// A line or a note: trimmed, bounded, checked; `empty` refuses an empty one.
-pub fn text(s: &str, max: usize, empty: Option<&str>, long: &str, multi: bool) -> AppResult<String> {
+pub fn text(
+    s: &str,
+    max: usize,
+    empty: Option<&str>,
+    long: &str,
+    multi: bool,
+) -> AppResult<String> {
     let s = s.trim();
     if s.is_empty() {
         return match empty {
@@ -276,9 +282,10 @@ fn end_of(d: NaiveDate) -> i64 {
 impl Draft {
     /// Checks a post typed `today` (the street's date) at `now`.
     pub fn checked(&self, today: NaiveDate, now: i64) -> AppResult<Checked> {
-        let direction =
-            Direction::parse(self.direction.trim()).ok_or_else(|| AppError::invalid("aid.err_direction"))?;
-        let kind = Kind::parse(self.kind.trim()).ok_or_else(|| AppError::invalid("aid.err_kind"))?;
+        let direction = Direction::parse(self.direction.trim())
+            .ok_or_else(|| AppError::invalid("aid.err_direction"))?;
+        let kind =
+            Kind::parse(self.kind.trim()).ok_or_else(|| AppError::invalid("aid.err_kind"))?;
         let title = text(
             &self.title,
             MAX_TITLE,
@@ -296,7 +303,8 @@ impl Draft {
         let mut expiry_on = None;
         match kind {
             Kind::Lend => {
-                let d = date(&self.return_on)?.ok_or_else(|| AppError::invalid("aid.err_return_missing"))?;
+                let d = date(&self.return_on)?
+                    .ok_or_else(|| AppError::invalid("aid.err_return_missing"))?;
                 if d <= today {
                     return Err(AppError::invalid("aid.err_return_past"));
                 }
@@ -306,7 +314,8 @@ impl Draft {
                 return_on = Some(d);
             }
             Kind::Medicine if direction == Direction::Offer => {
-                let d = date(&self.expiry_on)?.ok_or_else(|| AppError::invalid("aid.err_expiry_missing"))?;
+                let d = date(&self.expiry_on)?
+                    .ok_or_else(|| AppError::invalid("aid.err_expiry_missing"))?;
                 if d < today {
                     return Err(AppError::invalid("aid.err_expiry_past"));
                 }
@@ -465,15 +474,27 @@ mod tests {
         let today = d("2026-12-05");
         let now = crate::kernel::time::local_ms(2026, 12, 5, 10, 0);
         let mut l = draft("lend", "offer");
-        assert_eq!(l.checked(today, now).unwrap_err().key, "aid.err_return_missing");
+        assert_eq!(
+            l.checked(today, now).unwrap_err().key,
+            "aid.err_return_missing"
+        );
         l.return_on = Some("2026-12-05".into());
-        assert_eq!(l.checked(today, now).unwrap_err().key, "aid.err_return_past");
+        assert_eq!(
+            l.checked(today, now).unwrap_err().key,
+            "aid.err_return_past"
+        );
         l.return_on = Some("2026-12-20".into());
         assert!(l.checked(today, now).is_ok());
         let mut m = draft("medicine", "offer");
-        assert_eq!(m.checked(today, now).unwrap_err().key, "aid.err_expiry_missing");
+        assert_eq!(
+            m.checked(today, now).unwrap_err().key,
+            "aid.err_expiry_missing"
+        );
         m.expiry_on = Some("2026-12-01".into());
-        assert_eq!(m.checked(today, now).unwrap_err().key, "aid.err_expiry_past");
+        assert_eq!(
+            m.checked(today, now).unwrap_err().key,
+            "aid.err_expiry_past"
+        );
         m.expiry_on = Some("2026-12-10".into());
         let c = m.checked(today, now).unwrap();
         assert!(c.expires_at < now + 6 * DAY_MS);

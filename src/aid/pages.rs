@@ -70,7 +70,11 @@ fn card(t: &Tr, p: Post) -> Card {
     if let Some(d) = &p.expiry_on {
         dates.push(format!("{} {d}", t.s("aid.expiry_on")));
     }
-    dates.push(format!("{} {}", t.s("aid.expires_at"), local_time(p.expires_at)));
+    dates.push(format!(
+        "{} {}",
+        t.s("aid.expires_at"),
+        local_time(p.expires_at)
+    ));
     Card {
         kind: t.k("aid.kind", p.kind.as_str()),
         direction: t.k("aid.direction", p.direction.as_str()),
@@ -318,14 +322,7 @@ struct PostQuery {
 }
 
 const DONE: [&str; 8] = [
-    "posted",
-    "message",
-    "match",
-    "done",
-    "withdraw",
-    "report",
-    "hide",
-    "blocked",
+    "posted", "message", "match", "done", "withdraw", "report", "hide", "blocked",
 ];
 
 async fn show_post(
@@ -361,7 +358,16 @@ async fn post_page(
         .done
         .as_deref()
         .and_then(|d| DONE.iter().find(|x| **x == d).copied());
-    show_post(&state, &caller, id, q.conversation, done, None, StatusCode::OK).await
+    show_post(
+        &state,
+        &caller,
+        id,
+        q.conversation,
+        done,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn act_submit(

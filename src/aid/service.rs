@@ -71,7 +71,8 @@ fn home_of(c: &mut dyn Conn, caller: &Caller) -> AppResult<Option<Home>> {
 
 /// Where a person lives, when she has not left and her flat is in a community.
 pub(super) fn home_at(c: &mut dyn Conn, person: i64) -> AppResult<Option<Home>> {
-    let Some(r) = crate::registry::residents::resident(c, person)?.filter(|r| r.residence != "left")
+    let Some(r) =
+        crate::registry::residents::resident(c, person)?.filter(|r| r.residence != "left")
     else {
         return Ok(None);
     };
@@ -227,7 +228,16 @@ pub async fn create(
             Ok((id, h.street_id, h.person))
         })
         .await?;
-    audit(state, caller, street, Action::Change, vec![person], "posted", id).await?;
+    audit(
+        state,
+        caller,
+        street,
+        Action::Change,
+        vec![person],
+        "posted",
+        id,
+    )
+    .await?;
     Ok(view(state, caller, id, None).await?.post)
 }
 
@@ -309,64 +319,64 @@ pub async fn board(state: &AppState, caller: &Caller, f: Filter) -> AppResult<Bo
     let lang = crate::kernel::ctx().lang;
     let now = now_ms();
     read(state, move |c| -> AppResult<Board> {
-            let home = home_of(c, &caller)?;
-            let worker = is_worker(&caller);
-            if home.is_none() && !worker {
-                return Err(forbidden(if caller.person_id.is_some() {
-                    "aid.err_not_verified"
-                } else {
-                    "aid.err_residents_only"
-                }));
-            }
-            let mut b = Board {
-                resident: home.is_some(),
-                community: home.as_ref().map(|h| h.community.name.clone()),
-                building: home
-                    .as_ref()
-                    .and_then(|h| h.building.as_ref().map(|b| b.name.clone())),
-                posts: Vec::new(),
-                mine: Vec::new(),
-                conversations: Vec::new(),
-                unread: 0,
-                worker,
-                moderation: Vec::new(),
-            };
-            if let Some(h) = &home {
-                let mut mine = store::of_person(c, h.person, now, LIST_LIMIT)?;
-                let blocked = store::blocks_around(c, h.person)?;
-                let mut posts: Vec<Post> = store::open_in(c, h.community.id, now, LIST_LIMIT * 3)?
-                    .into_iter()
-                    .filter(|p| p.poster_person != h.person && !blocked.contains(&p.poster_person))
-                    .filter(|p| f.direction.is_none_or(|d| d == p.direction))
-                    .filter(|p| f.kind.is_none_or(|k| k == p.kind))
-                    .collect();
-                let own = mine.clone();
-                dress(c, lang, &caller, Some(h), &mut posts, &own)?;
-                posts.sort_by(|a, z| {
-                    z.fits
-                        .cmp(&a.fits)
-                        .then(
-                            a.distance_m
-                                .unwrap_or(i64::MAX)
-                                .cmp(&z.distance_m.unwrap_or(i64::MAX)),
-                        )
-                        .then(z.created_at.cmp(&a.created_at))
-                });
-                posts.truncate(LIST_LIMIT as usize);
-                dress(c, lang, &caller, Some(h), &mut mine, &[])?;
-                b.posts = posts;
-                b.mine = mine;
-                b.conversations = store::conversations_for(c, h.person, LIST_LIMIT)?;
-                b.unread = b.conversations.iter().map(|v| v.unread).sum();
-            }
-            if worker {
-                let mut m = store::in_places(c, &caller.scope.registry, now, LIST_LIMIT)?;
-                dress(c, lang, &caller, None, &mut m, &[])?;
-                b.moderation = m;
-            }
-            Ok(b)
-        })
-        .await
+        let home = home_of(c, &caller)?;
+        let worker = is_worker(&caller);
+        if home.is_none() && !worker {
+            return Err(forbidden(if caller.person_id.is_some() {
+                "aid.err_not_verified"
+            } else {
+                "aid.err_residents_only"
+            }));
+        }
+        let mut b = Board {
+            resident: home.is_some(),
+            community: home.as_ref().map(|h| h.community.name.clone()),
+            building: home
+                .as_ref()
+                .and_then(|h| h.building.as_ref().map(|b| b.name.clone())),
+            posts: Vec::new(),
+            mine: Vec::new(),
+            conversations: Vec::new(),
+            unread: 0,
+            worker,
+            moderation: Vec::new(),
+        };
+        if let Some(h) = &home {
+            let mut mine = store::of_person(c, h.person, now, LIST_LIMIT)?;
+            let blocked = store::blocks_around(c, h.person)?;
+            let mut posts: Vec<Post> = store::open_in(c, h.community.id, now, LIST_LIMIT * 3)?
+                .into_iter()
+                .filter(|p| p.poster_person != h.person && !blocked.contains(&p.poster_person))
+                .filter(|p| f.direction.is_none_or(|d| d == p.direction))
+                .filter(|p| f.kind.is_none_or(|k| k == p.kind))
+                .collect();
+            let own = mine.clone();
+            dress(c, lang, &caller, Some(h), &mut posts, &own)?;
+            posts.sort_by(|a, z| {
+                z.fits
+                    .cmp(&a.fits)
+                    .then(
+                        a.distance_m
+                            .unwrap_or(i64::MAX)
+                            .cmp(&z.distance_m.unwrap_or(i64::MAX)),
+                    )
+                    .then(z.created_at.cmp(&a.created_at))
+            });
+            posts.truncate(LIST_LIMIT as usize);
+            dress(c, lang, &caller, Some(h), &mut mine, &[])?;
+            b.posts = posts;
+            b.mine = mine;
+            b.conversations = store::conversations_for(c, h.person, LIST_LIMIT)?;
+            b.unread = b.conversations.iter().map(|v| v.unread).sum();
+        }
+        if worker {
+            let mut m = store::in_places(c, &caller.scope.registry, now, LIST_LIMIT)?;
+            dress(c, lang, &caller, None, &mut m, &[])?;
+            b.moderation = m;
+        }
+        Ok(b)
+    })
+    .await
 }
 
 /// A conversation with its messages.
@@ -514,7 +524,14 @@ pub async fn view(
                 Some(h) => store::of_person(c, h.person, now, LIST_LIMIT)?,
                 None => Vec::new(),
             };
-            dress(c, lang, &caller, home.as_ref(), std::slice::from_mut(&mut p), &own)?;
+            dress(
+                c,
+                lang,
+                &caller,
+                home.as_ref(),
+                std::slice::from_mut(&mut p),
+                &own,
+            )?;
             let report_reasons = if a == Actor::Staff {
                 store::report_reasons(c, id)?
                     .into_iter()
@@ -552,7 +569,16 @@ pub async fn view(
         })
         .await?;
     if let Some((cid, persons)) = audited {
-        audit(state, caller, v.post.street_id, Action::Read, persons, "conversation", cid).await?;
+        audit(
+            state,
+            caller,
+            v.post.street_id,
+            Action::Read,
+            persons,
+            "conversation",
+            cid,
+        )
+        .await?;
     }
     Ok(v)
 }
@@ -614,7 +640,8 @@ pub async fn send(
             model::rule(Act::Message, p.state, a).map_err(refused)?;
             let v = match a {
                 Actor::Poster => {
-                    let cid = conversation.ok_or_else(|| AppError::invalid("aid.err_conversation"))?;
+                    let cid =
+                        conversation.ok_or_else(|| AppError::invalid("aid.err_conversation"))?;
                     store::conversation(c, cid, h.person)?
                         .filter(|v| v.post_id == id)
                         .ok_or_else(AppError::not_found)?
@@ -667,15 +694,33 @@ pub async fn send(
             ))
         })
         .await?;
-    audit(state, caller, street, Action::Change, persons, "message", id).await?;
+    audit(
+        state,
+        caller,
+        street,
+        Action::Change,
+        persons,
+        "message",
+        id,
+    )
+    .await?;
     Ok(msg)
 }
 
 /// Runs a step of the table on a post in one transaction; `f` does the step's writes and
 /// gives the persons it concerns.
-async fn step<F>(state: &AppState, caller: &Caller, id: i64, act: Act, what: &str, f: F) -> AppResult<Post>
+async fn step<F>(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    act: Act,
+    what: &str,
+    f: F,
+) -> AppResult<Post>
 where
-    F: FnOnce(&mut dyn Conn, &Post, Option<&Home>, Actor, i64) -> AppResult<Vec<i64>> + Send + 'static,
+    F: FnOnce(&mut dyn Conn, &Post, Option<&Home>, Actor, i64) -> AppResult<Vec<i64>>
+        + Send
+        + 'static,
 {
     let caller2 = caller.clone();
     let now = now_ms();
@@ -693,58 +738,91 @@ where
 }
 
 /// The poster chooses the responder of one of the post's conversations.
-pub async fn choose(state: &AppState, caller: &Caller, id: i64, conversation: i64) -> AppResult<Post> {
-    step(state, caller, id, Act::Match, "matched", move |c, p, h, _, now| {
-        let me = h.map(|h| h.person).unwrap_or(0);
-        let v = store::conversation(c, conversation, me)?
-            .filter(|v| v.post_id == p.id)
-            .ok_or_else(|| AppError::invalid("aid.err_conversation"))?;
-        if store::blocked_between(c, me, v.responder_person)? {
-            return Err(forbidden("aid.err_blocked"));
-        }
-        store::set_matched(c, p.id, &v, now)?;
-        tell(
-            c,
-            p,
-            v.responder_user,
-            "aid.msg_matched",
-            format!("/aid/{}", p.id),
-            format!("aid:matched:{}", p.id),
-        )?;
-        Ok(vec![me, v.responder_person])
-    })
+pub async fn choose(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    conversation: i64,
+) -> AppResult<Post> {
+    step(
+        state,
+        caller,
+        id,
+        Act::Match,
+        "matched",
+        move |c, p, h, _, now| {
+            let me = h.map(|h| h.person).unwrap_or(0);
+            let v = store::conversation(c, conversation, me)?
+                .filter(|v| v.post_id == p.id)
+                .ok_or_else(|| AppError::invalid("aid.err_conversation"))?;
+            if store::blocked_between(c, me, v.responder_person)? {
+                return Err(forbidden("aid.err_blocked"));
+            }
+            store::set_matched(c, p.id, &v, now)?;
+            tell(
+                c,
+                p,
+                v.responder_user,
+                "aid.msg_matched",
+                format!("/aid/{}", p.id),
+                format!("aid:matched:{}", p.id),
+            )?;
+            Ok(vec![me, v.responder_person])
+        },
+    )
     .await
 }
 
 /// A party says it is done: the post is done when both have.
 pub async fn done(state: &AppState, caller: &Caller, id: i64) -> AppResult<Post> {
-    step(state, caller, id, Act::Done, "done", move |c, p, _, a, now| {
-        let poster = a == Actor::Poster;
-        if (poster && p.poster_done) || (!poster && p.responder_done) {
-            return Err(conflict("aid.err_done_twice"));
-        }
-        store::mark_done(c, p.id, poster, now)?;
-        let to = if poster { p.responder_user } else { p.poster_user };
-        let who = if poster { "p" } else { "r" };
-        tell(
-            c,
-            p,
-            to,
-            "aid.msg_done",
-            format!("/aid/{}", p.id),
-            format!("aid:done:{}:{who}", p.id),
-        )?;
-        Ok([Some(p.poster_person), p.responder_person].into_iter().flatten().collect())
-    })
+    step(
+        state,
+        caller,
+        id,
+        Act::Done,
+        "done",
+        move |c, p, _, a, now| {
+            let poster = a == Actor::Poster;
+            if (poster && p.poster_done) || (!poster && p.responder_done) {
+                return Err(conflict("aid.err_done_twice"));
+            }
+            store::mark_done(c, p.id, poster, now)?;
+            let to = if poster {
+                p.responder_user
+            } else {
+                p.poster_user
+            };
+            let who = if poster { "p" } else { "r" };
+            tell(
+                c,
+                p,
+                to,
+                "aid.msg_done",
+                format!("/aid/{}", p.id),
+                format!("aid:done:{}:{who}", p.id),
+            )?;
+            Ok([Some(p.poster_person), p.responder_person]
+                .into_iter()
+                .flatten()
+                .collect())
+        },
+    )
     .await
 }
 
 /// The poster takes her post down.
 pub async fn withdraw(state: &AppState, caller: &Caller, id: i64) -> AppResult<Post> {
-    step(state, caller, id, Act::Withdraw, "withdrawn", move |c, p, _, _, now| {
-        store::set_state(c, p.id, State::Withdrawn, now)?;
-        Ok(vec![p.poster_person])
-    })
+    step(
+        state,
+        caller,
+        id,
+        Act::Withdraw,
+        "withdrawn",
+        move |c, p, _, _, now| {
+            store::set_state(c, p.id, State::Withdrawn, now)?;
+            Ok(vec![p.poster_person])
+        },
+    )
     .await
 }
 
@@ -758,13 +836,20 @@ pub async fn report(state: &AppState, caller: &Caller, id: i64, reason: &str) ->
         "aid.err_reason_long",
         false,
     )?;
-    step(state, caller, id, Act::Report, "reported", move |c, p, h, _, now| {
-        let me = h.map(|h| h.person).unwrap_or(0);
-        if !store::report(c, p.street_id, p.id, me, &reason, now)? {
-            return Err(conflict("aid.err_reported_twice"));
-        }
-        Ok(vec![me, p.poster_person])
-    })
+    step(
+        state,
+        caller,
+        id,
+        Act::Report,
+        "reported",
+        move |c, p, h, _, now| {
+            let me = h.map(|h| h.person).unwrap_or(0);
+            if !store::report(c, p.street_id, p.id, me, &reason, now)? {
+                return Err(conflict("aid.err_reported_twice"));
+            }
+            Ok(vec![me, p.poster_person])
+        },
+    )
     .await
 }
 
@@ -778,18 +863,25 @@ pub async fn hide(state: &AppState, caller: &Caller, id: i64, reason: &str) -> A
         false,
     )?;
     let by = caller.user_id;
-    step(state, caller, id, Act::Hide, "hidden", move |c, p, _, _, now| {
-        store::hide(c, p.id, by, &reason, now)?;
-        tell(
-            c,
-            p,
-            p.poster_user,
-            "aid.msg_hidden",
-            format!("/aid/{}", p.id),
-            format!("aid:hidden:{}:{now}", p.id),
-        )?;
-        Ok(vec![p.poster_person])
-    })
+    step(
+        state,
+        caller,
+        id,
+        Act::Hide,
+        "hidden",
+        move |c, p, _, _, now| {
+            store::hide(c, p.id, by, &reason, now)?;
+            tell(
+                c,
+                p,
+                p.poster_user,
+                "aid.msg_hidden",
+                format!("/aid/{}", p.id),
+                format!("aid:hidden:{}:{now}", p.id),
+            )?;
+            Ok(vec![p.poster_person])
+        },
+    )
     .await
 }
 
@@ -802,7 +894,8 @@ pub async fn block(state: &AppState, caller: &Caller, conversation: i64) -> AppR
         .db
         .write_tx(move |c| -> AppResult<(i64, i64, i64, i64)> {
             let h = resident(c, &caller2)?;
-            let v = store::conversation(c, conversation, h.person)?.ok_or_else(AppError::not_found)?;
+            let v =
+                store::conversation(c, conversation, h.person)?.ok_or_else(AppError::not_found)?;
             let p = store::get(c, v.post_id, now)?.ok_or_else(AppError::not_found)?;
             let other = if p.poster_person == h.person {
                 v.responder_person
@@ -815,7 +908,16 @@ pub async fn block(state: &AppState, caller: &Caller, conversation: i64) -> AppR
             Ok((v.street_id, h.person, other, p.id))
         })
         .await?;
-    audit(state, caller, street, Action::Change, vec![me, other], "blocked", post).await?;
+    audit(
+        state,
+        caller,
+        street,
+        Action::Change,
+        vec![me, other],
+        "blocked",
+        post,
+    )
+    .await?;
     Ok(post)
 }
 
@@ -823,10 +925,10 @@ pub async fn block(state: &AppState, caller: &Caller, conversation: i64) -> AppR
 pub async fn unread(state: &AppState, caller: &Caller) -> AppResult<i64> {
     let caller = caller.clone();
     read(state, move |c| -> AppResult<i64> {
-            match home_of(c, &caller)? {
-                Some(h) => Ok(store::unread_for(c, h.person)?),
-                None => Ok(0),
-            }
-        })
-        .await
+        match home_of(c, &caller)? {
+            Some(h) => Ok(store::unread_for(c, h.person)?),
+            None => Ok(0),
+        }
+    })
+    .await
 }

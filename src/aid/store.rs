@@ -216,12 +216,7 @@ pub fn in_places(c: &mut dyn Conn, paths: &[String], now: i64, limit: i64) -> Re
     .collect())
 }
 
-pub fn set_matched(
-    c: &mut dyn Conn,
-    id: i64,
-    conv: &Conversation,
-    now: i64,
-) -> Result<u64> {
+pub fn set_matched(c: &mut dyn Conn, id: i64, conv: &Conversation, now: i64) -> Result<u64> {
     c.exec(
         "UPDATE aid_posts SET state = 'matched', responder_person = $2, responder_user = $3, responder_label = $4, \
          updated_at = $5 WHERE id = $1 AND state = 'open'",
@@ -329,8 +324,10 @@ fn conv(r: &Row, reader: i64) -> Conversation {
 }
 
 pub fn conversation(c: &mut dyn Conn, id: i64, reader: i64) -> Result<Option<Conversation>> {
-    Ok(c.query_opt(&format!("{CONV} WHERE v.id = $1"), params![id])?
-        .map(|r| conv(&r, reader)))
+    Ok(
+        c.query_opt(&format!("{CONV} WHERE v.id = $1"), params![id])?
+            .map(|r| conv(&r, reader)),
+    )
 }
 
 pub fn conversation_of(

@@ -219,7 +219,13 @@ async fn an_offer_is_answered_chosen_and_done_by_both() {
     assert_eq!(b["unread"], 1, "reading marks read");
 
     // Done before a responder is chosen: the wrong state.
-    let (s, e) = post(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}/done"), json!({})).await;
+    let (s, e) = post(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/posts/{id}/done"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 409, "{e}");
 
     // She chooses the neighbour; the other neighbour can no longer write.
@@ -242,28 +248,57 @@ async fn an_offer_is_answered_chosen_and_done_by_both() {
     assert!(s == 409 || s == 404, "{s}");
 
     // Marking done by someone not a party: 403 with the reason.
-    let (s, e) = post(&app, &c.other, &format!("/api/v1/aid/posts/{id}/done"), json!({})).await;
+    let (s, e) = post(
+        &app,
+        &c.other,
+        &format!("/api/v1/aid/posts/{id}/done"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 403, "{e}");
     assert!(message(&e).contains("发布人"), "{e}");
 
-    let (s, p) = post(&app, &c.linju, &format!("/api/v1/aid/posts/{id}/done"), json!({})).await;
+    let (s, p) = post(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/posts/{id}/done"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["state"], "matched");
     assert_eq!(p["responder_done"], true);
-    let (s, _) = post(&app, &c.linju, &format!("/api/v1/aid/posts/{id}/done"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/posts/{id}/done"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 409);
-    let (s, p) = post(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}/done"), json!({})).await;
+    let (s, p) = post(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/posts/{id}/done"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["state"], "done");
     let done_audits = app
-        .query_i64("SELECT COUNT(*) FROM audit_entries WHERE body LIKE '%Mutual aid #%: confirmed done%'")
+        .query_i64(
+            "SELECT COUNT(*) FROM audit_entries WHERE body LIKE '%Mutual aid #%: confirmed done%'",
+        )
         .await;
     assert_eq!(done_audits, 2);
 
     // The pages show it, in both languages.
     let (b, _) = app.login_page("jumin", PASSWORD).await;
     let page = app.page(&b, &format!("/aid/{id}")).await;
-    assert!(page.contains("冲击电钻出借") && page.contains("已完成"), "{page}");
+    assert!(
+        page.contains("冲击电钻出借") && page.contains("已完成"),
+        "{page}"
+    );
     let page = app.page(&b, "/aid/mine").await;
     assert!(page.contains("冲击电钻出借"));
     let _ = c.community;
@@ -318,10 +353,24 @@ async fn bad_posts_are_refused_with_a_reason_and_nothing_is_written() {
         ),
     ];
     for (body, zh, en) in cases {
-        let (s, e) = send(&app, &c.jumin, "/api/v1/aid/posts", Some(body.clone()), "zh-CN").await;
+        let (s, e) = send(
+            &app,
+            &c.jumin,
+            "/api/v1/aid/posts",
+            Some(body.clone()),
+            "zh-CN",
+        )
+        .await;
         assert_eq!(s, 422, "{body} {e}");
         assert!(message(&e).contains(zh), "{body}: {e}");
-        let (s, e) = send(&app, &c.jumin, "/api/v1/aid/posts", Some(body.clone()), "en").await;
+        let (s, e) = send(
+            &app,
+            &c.jumin,
+            "/api/v1/aid/posts",
+            Some(body.clone()),
+            "en",
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(message(&e).contains(en), "{body}: {e}");
     }
@@ -367,11 +416,27 @@ async fn medicine_carries_the_warning_and_posts_expire() {
     assert!(p["warning"].as_str().unwrap().contains("处方"), "{p}");
     // The post comes down when the medicine expires.
     assert!(p["expires_at"].as_i64().unwrap() <= linli::kernel::time::now_ms() + 4 * 86_400_000);
-    let (_, v) = send(&app, &c.linju, &format!("/api/v1/aid/posts/{id}"), None, "en").await;
-    assert!(v["post"]["warning"].as_str().unwrap().contains("prescription"), "{v}");
+    let (_, v) = send(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/posts/{id}"),
+        None,
+        "en",
+    )
+    .await;
+    assert!(
+        v["post"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("prescription"),
+        "{v}"
+    );
     let (b, _) = app.login_page("linju", PASSWORD).await;
     let page = app.page(&b, &format!("/aid/{id}")).await;
-    assert!(page.contains("aid-warning") && page.contains("处方药"), "{page}");
+    assert!(
+        page.contains("aid-warning") && page.contains("处方药"),
+        "{page}"
+    );
 
     // Past its time it is expired: off the board, no new messages.
     app.exec(
@@ -422,24 +487,57 @@ async fn other_communities_get_404_and_other_roles_403() {
     assert_eq!(s, 403, "{e}");
     let (s, _) = get(&app, &bumen, &format!("/api/v1/aid/posts/{id}")).await;
     assert_eq!(s, 403);
-    let (s, _) = post(&app, &bumen, &format!("/api/v1/aid/posts/{id}/hide"), json!({"reason": "x"})).await;
+    let (s, _) = post(
+        &app,
+        &bumen,
+        &format!("/api/v1/aid/posts/{id}/hide"),
+        json!({"reason": "x"}),
+    )
+    .await;
     assert_eq!(s, 403);
 
     // A grid worker keeps only her grid: not the community's posts.
     let wangge = app.token("wangge").await;
-    let (s, _) = post(&app, &wangge, &format!("/api/v1/aid/posts/{id}/hide"), json!({"reason": "x"})).await;
+    let (s, _) = post(
+        &app,
+        &wangge,
+        &format!("/api/v1/aid/posts/{id}/hide"),
+        json!({"reason": "x"}),
+    )
+    .await;
     assert_eq!(s, 404);
     // A resident does not hide: 403 (she is a neighbour, not staff).
-    let (s, e) = post(&app, &c.linju, &format!("/api/v1/aid/posts/{id}/hide"), json!({"reason": "x"})).await;
+    let (s, e) = post(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/posts/{id}/hide"),
+        json!({"reason": "x"}),
+    )
+    .await;
     assert_eq!(s, 403, "{e}");
     // Nor does a neighbour withdraw another's post.
-    let (s, _) = post(&app, &c.linju, &format!("/api/v1/aid/posts/{id}/withdraw"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/posts/{id}/withdraw"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 403);
-    let (s, p) = post(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}/withdraw"), json!({})).await;
+    let (s, p) = post(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/posts/{id}/withdraw"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(p["state"], "withdrawn");
     let (s, _) = get(&app, &c.linju, &format!("/api/v1/aid/posts/{id}")).await;
-    assert_eq!(s, 404, "a withdrawn post she never wrote about is gone for her");
+    assert_eq!(
+        s, 404,
+        "a withdrawn post she never wrote about is gone for her"
+    );
     app.stop().await;
 }
 
@@ -460,9 +558,21 @@ async fn a_block_refuses_messages_both_ways_and_hides_posts() {
     let (_, v) = get(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}")).await;
     let conv = v["thread"]["conversation"]["id"].as_i64().unwrap();
     // A stranger to the conversation cannot block through it.
-    let (s, _) = post(&app, &c.other, &format!("/api/v1/aid/conversations/{conv}/block"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &c.other,
+        &format!("/api/v1/aid/conversations/{conv}/block"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 404);
-    let (s, r) = post(&app, &c.jumin, &format!("/api/v1/aid/conversations/{conv}/block"), json!({})).await;
+    let (s, r) = post(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/conversations/{conv}/block"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200, "{r}");
 
     let (s, e) = post(
@@ -521,12 +631,30 @@ async fn reports_open_the_conversation_to_workers_who_hide_with_a_reason() {
     assert!(v["thread"].is_null());
     let (s, b) = get(&app, &shegong, "/api/v1/aid").await;
     assert_eq!(s, 200);
-    assert!(b["moderation"].as_array().unwrap().iter().any(|x| x["id"] == id));
+    assert!(
+        b["moderation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id)
+    );
 
     // A report needs a reason; then the worker reads the conversation, audited.
-    let (s, _) = post(&app, &c.other, &format!("/api/v1/aid/posts/{id}/report"), json!({"reason": ""})).await;
+    let (s, _) = post(
+        &app,
+        &c.other,
+        &format!("/api/v1/aid/posts/{id}/report"),
+        json!({"reason": ""}),
+    )
+    .await;
     assert_eq!(s, 422);
-    let (s, _) = post(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}/report"), json!({"reason": "x"})).await;
+    let (s, _) = post(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/posts/{id}/report"),
+        json!({"reason": "x"}),
+    )
+    .await;
     assert_eq!(s, 403, "the poster does not report her own post");
     let (s, p) = post(
         &app,
@@ -544,7 +672,12 @@ async fn reports_open_the_conversation_to_workers_who_hide_with_a_reason() {
     let before = app
         .query_i64("SELECT COUNT(*) FROM audit_entries WHERE body LIKE '%messages of a reported post read%'")
         .await;
-    let (s, v) = get(&app, &shegong, &format!("/api/v1/aid/posts/{id}?conversation={conv}")).await;
+    let (s, v) = get(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/posts/{id}?conversation={conv}"),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["thread"]["messages"][0]["body"], "先付押金 500 元");
     let after = app
@@ -553,7 +686,13 @@ async fn reports_open_the_conversation_to_workers_who_hide_with_a_reason() {
     assert_eq!(after, before + 1);
 
     // Hiding needs a reason; the poster reads it, neighbours no longer see the post.
-    let (s, _) = post(&app, &shegong, &format!("/api/v1/aid/posts/{id}/hide"), json!({"reason": " "})).await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/posts/{id}/hide"),
+        json!({"reason": " "}),
+    )
+    .await;
     assert_eq!(s, 422);
     let (s, p) = post(
         &app,
@@ -582,14 +721,27 @@ async fn the_demo_street_has_posts_and_a_waiting_message() {
     assert_eq!(s, 200, "{b}");
     let posts = b["posts"].as_array().unwrap();
     assert!(posts.len() >= 5, "{b}");
-    assert!(posts.iter().any(|p| p["kind"] == "medicine" && p["warning"].is_string()));
+    assert!(
+        posts
+            .iter()
+            .any(|p| p["kind"] == "medicine" && p["warning"].is_string())
+    );
     assert!(posts.iter().any(|p| p["distance_m"].is_i64()), "{b}");
     assert_eq!(b["unread"], 1);
-    assert!(b["mine"].as_array().unwrap().iter().any(|p| p["state"] == "done"));
+    assert!(
+        b["mine"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["state"] == "done")
+    );
     let (br, _) = app.login_page("jumin", PASSWORD).await;
     let home = app.page(&br, "/").await;
     assert!(home.contains("home-aid"), "the home card tells her");
     let page = app.page(&br, "/aid").await;
-    assert!(page.contains("aid-board") && !page.contains("aid.kind.") && !page.contains("aid.state."), "{page}");
+    assert!(
+        page.contains("aid-board") && !page.contains("aid.kind.") && !page.contains("aid.state."),
+        "{page}"
+    );
     app.stop().await;
 }

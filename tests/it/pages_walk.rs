@@ -291,7 +291,11 @@ const DATA: &[(&str, &str, &str)] = &[
     ("/funds", "*", "the demo fund's name and purposes"),
     // Mutual aid posts and messages are the residents' own words (the demo's, in Chinese),
     // and the masked names (王**) and buildings are theirs.
-    ("/aid", "*", "the demo posts' words, masked names and buildings"),
+    (
+        "/aid",
+        "*",
+        "the demo posts' words, masked names and buildings",
+    ),
     // A call-up's title, needs and place note are the organiser's words (the demo's, in
     // Chinese), and the volunteers' names are theirs.
     (
