@@ -429,6 +429,9 @@ fn actions_for(state: State, a: Actor) -> Vec<Act> {
     .collect()
 }
 
+/// A worker's reading of a conversation to audit: its id and both parties.
+type Audited = (i64, Vec<i64>);
+
 /// One post and a conversation of it (the one asked for, or the reader's latest).
 pub async fn view(
     state: &AppState,
@@ -441,7 +444,7 @@ pub async fn view(
     let lang = crate::kernel::ctx().lang;
     let (v, audited) = state
         .db
-        .write_tx(move |c| -> AppResult<(PostView, Option<(i64, Vec<i64>)>)> {
+        .write_tx(move |c| -> AppResult<(PostView, Option<Audited>)> {
             let caller = caller2;
             let home = home_of(c, &caller)?;
             if home.is_none() && !is_worker(&caller) {

@@ -42,11 +42,11 @@ pub fn places_at(c: &mut dyn Conn, paths: &[String]) -> Result<Vec<Above>> {
     .collect())
 }
 
-/// Buildings' names and points `(lat, lon)`, by id.
-pub fn buildings(
-    c: &mut dyn Conn,
-    ids: &[i64],
-) -> Result<HashMap<i64, (String, Option<(f64, f64)>)>> {
+/// A building's name and point `(lat, lon)`, when it is on the map.
+pub type Building = (String, Option<(f64, f64)>);
+
+/// Buildings' names and points, by id.
+pub fn buildings(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, Building>> {
     let mut out = HashMap::new();
     let mut ids = ids.to_vec();
     ids.sort_unstable();
