@@ -460,8 +460,14 @@ mod tests {
             rule(Act::Done, State::Open, Actor::Poster).err(),
             Some(Refusal::WrongState)
         );
+        // A neighbour writes to an open post: once another was chosen it is its state that
+        // refuses her (409), not who she is.
         assert_eq!(
             rule(Act::Message, State::Matched, Actor::Neighbour).err(),
+            Some(Refusal::WrongState)
+        );
+        assert_eq!(
+            rule(Act::Hide, State::Open, Actor::Neighbour).err(),
             Some(Refusal::NotParty)
         );
         assert!(rule(Act::Hide, State::Expired, Actor::Staff).is_ok());
