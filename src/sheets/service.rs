@@ -355,7 +355,16 @@ pub async fn close(state: &AppState, caller: &Caller, id: i64, reason: &str) -> 
             store::get(c, id)?.ok_or_else(AppError::not_found)
         })
         .await?;
-    audit(state, caller, sheet.street_id, Action::Change, Vec::new(), "closed", id).await?;
+    audit(
+        state,
+        caller,
+        sheet.street_id,
+        Action::Change,
+        Vec::new(),
+        "closed",
+        id,
+    )
+    .await?;
     Ok(sheet)
 }
 

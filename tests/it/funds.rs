@@ -497,7 +497,10 @@ async fn a_proposer_withdraws_an_entry_until_it_is_approved() {
             &format!("/funds/{id}"),
         )
         .await;
-    assert!(!page.contains(&format!("withdraw-{hooks}")), "not another's");
+    assert!(
+        !page.contains(&format!("withdraw-{hooks}")),
+        "not another's"
+    );
     let r = page_form(
         &app,
         "jumin",

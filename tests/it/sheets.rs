@@ -633,7 +633,9 @@ async fn an_organiser_closes_a_sheet_early_and_entries_are_refused_after() {
     assert!(r.status().is_redirection(), "{}", r.status());
     let html = app.page(&b, &format!("/sheets/{id2}?done=closed")).await;
     assert!(
-        html.contains("已提前结束") && html.contains("活动取消") && !html.contains("sheet-close-form"),
+        html.contains("已提前结束")
+            && html.contains("活动取消")
+            && !html.contains("sheet-close-form"),
         "{html}"
     );
     app.stop().await;

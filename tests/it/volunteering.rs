@@ -1034,7 +1034,13 @@ async fn an_organiser_restocks_an_item_and_the_restock_is_logged() {
     let restock = format!("{A}/items/{id}/restock");
 
     // Five more: the stock is six, the restock logged with who and the note; audited.
-    let (s, v) = post(&app, &shegong, &restock, json!({"added": 5, "note": "超市捐赠"})).await;
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &restock,
+        json!({"added": 5, "note": "超市捐赠"}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["stock"], 6);
     let e = app.last_audit_entry().await;
@@ -1123,9 +1129,7 @@ async fn an_organiser_restocks_an_item_and_the_restock_is_logged() {
         .await
         .unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
-    let html = app
-        .page(&b, "/volunteering/catalogue?done=restocked")
-        .await;
+    let html = app.page(&b, "/volunteering/catalogue?done=restocked").await;
     assert!(html.contains("已补货") && html.contains("+3"), "{html}");
     let (_, log) = get(&app, &shegong, &format!("{A}/items/{id}/restocks")).await;
     assert_eq!(log[0]["stock_after"], 9);
@@ -1223,7 +1227,15 @@ async fn unbalanced_movements_and_spending_beyond_the_balance_are_refused() {
     let (s, e) = post(&app, &va_t, &format!("{A}/transfers"), body.clone()).await;
     assert_eq!(s, 409, "{e}");
     assert!(message(&e).contains("积分余额不足"), "{e}");
-    let (_, e) = send(&app, &va_t, "POST", &format!("{A}/transfers"), Some(body), "en").await;
+    let (_, e) = send(
+        &app,
+        &va_t,
+        "POST",
+        &format!("{A}/transfers"),
+        Some(body),
+        "en",
+    )
+    .await;
     assert!(message(&e).contains("balance does not cover"), "{e}");
     assert_eq!(balance(&app, &va_t).await, 5);
     assert_eq!(app.query_i64("SELECT COUNT(*) FROM vol_txns").await, txns);

@@ -90,7 +90,8 @@ async fn an_expense_is_proposed_approved_and_the_balance_drops_on_a_phone() {
         b.wait_text("#fund-done", "已撤回").await;
         assert!(!b.has(&format!("#{mat}")).await, "no longer waiting");
         b.click("#fund-withdrawn summary").await;
-        b.wait_text(&format!("#withdrawn-{mat_id}"), "楼道门垫").await;
+        b.wait_text(&format!("#withdrawn-{mat_id}"), "楼道门垫")
+            .await;
         assert_eq!(balance(&b).await, before, "a withdrawn entry never counts");
         b.sign_out().await;
 
@@ -103,12 +104,17 @@ async fn an_expense_is_proposed_approved_and_the_balance_drops_on_a_phone() {
         b.wait_text("#fund-balance", "Balance").await;
         b.click(&format!("#approve-{eid}")).await;
         b.wait_text("#fund-done", "Approved").await;
-        assert_eq!(balance(&b).await, before - 3_550, "the balance drops by ¥35.50");
-        b.wait_text(&format!("#line-{eid}"), "楼道新扫帚和簸箕").await;
+        assert_eq!(
+            balance(&b).await,
+            before - 3_550,
+            "the balance drops by ¥35.50"
+        );
+        b.wait_text(&format!("#line-{eid}"), "楼道新扫帚和簸箕")
+            .await;
         b.wait_text(&format!("#line-{eid}"), "-35.50").await;
         assert!(!b.has(&format!("#entry-{eid}")).await, "no longer waiting");
-        b.assert_fits("the fund after the approval (English)").await;
         b.screenshot("fund-approved-phone-en").await;
+        b.assert_fits("the fund after the approval (English)").await;
         b.sign_out().await;
 
         // The proposer sees the new balance in the list too.

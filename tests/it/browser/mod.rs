@@ -222,9 +222,13 @@ where
     F: FnOnce(Browser, linli::store::Db) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    browse_inner(support::Options::default(), false, width, height, |b, _, db| {
-        test(b, db)
-    })
+    browse_inner(
+        support::Options::default(),
+        false,
+        width,
+        height,
+        |b, _, db| test(b, db),
+    )
     .await
 }
 

@@ -21,7 +21,11 @@ async fn api(base: &str, token: &str, method: &str, path: &str, body: Value) -> 
         "GET" => http.get(&url),
         _ => http.post(&url).json(&body),
     };
-    let r = req.bearer_auth(token).send().await.expect("the API answers");
+    let r = req
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the API answers");
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(Value::Null))
 }
