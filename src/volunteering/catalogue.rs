@@ -203,10 +203,10 @@ pub async fn restocks(
     state
         .db
         .read(move |c| {
-            Ok(store::item_by_id(c, item_id)?
+            store::item_by_id(c, item_id)?
                 .filter(|i| Scope::covers(&paths, &i.community_path))
                 .map(|_| store::restocks(c, item_id, 20))
-                .transpose()?)
+                .transpose()
         })
         .await?
         .ok_or_else(AppError::not_found)
