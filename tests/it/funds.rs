@@ -404,6 +404,15 @@ async fn a_proposer_withdraws_an_entry_until_it_is_approved() {
     let withdraw = |e: i64| format!("/api/v1/funds/{id}/entries/{e}/withdraw");
     let approve = |e: i64| format!("/api/v1/funds/{id}/entries/{e}/approve");
 
+    // An expense without the approvals the rule asks for does not count, and its proposer's
+    // own approval is no approval: refused with the reason in both languages.
+    let (s, v) = post(&app, &jumin, &approve(mop), json!({})).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(message(&v).contains("提出人不能批准"), "{v}");
+    let (_, v) = send(&app, &jumin, &approve(mop), Some(json!({})), "en").await;
+    assert!(message(&v).contains("cannot approve"), "{v}");
+    assert_eq!(balance(&app, &jumin, id).await, before);
+
     // Only the proposer withdraws: another representative and the worker who keeps the
     // place get 403; those who do not see the fund 404; an entry of no fund 404.
     for t in [&zhiyuan, &shegong] {

@@ -184,6 +184,9 @@ async fn an_activity_from_sign_up_to_points_with_a_waiting_list_and_the_code() {
     .await;
     assert_eq!(s, 409, "{e}");
     assert!(message(&e).contains("waiting list are full"), "{e}");
+    let (s, e) = act(&app, &jumin, id, "signup").await;
+    assert_eq!(s, 409, "{e}");
+    assert!(message(&e).contains("名额和候补都已满"), "{e}");
 
     // The organiser sees the code and who signed up; the look is audited with them.
     let (s, d) = get(&app, &shegong, &format!("{A}/activities/{id}")).await;
@@ -215,6 +218,15 @@ async fn an_activity_from_sign_up_to_points_with_a_waiting_list_and_the_code() {
     .await;
     assert_eq!(s, 409);
     assert!(message(&e).contains("Not checked in"), "{e}");
+    let (s, e) = post(
+        &app,
+        &shegong,
+        &format!("{A}/activities/{id}/signups/{sa}/check-out"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("尚未签到"), "{e}");
     let (s, e) = post(
         &app,
         &shegong,
