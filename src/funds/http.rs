@@ -28,6 +28,7 @@ use crate::state::AppState;
     propose,
     approve,
     reverse,
+    withdraw,
     add_receipt,
     receipt,
     export_csv,
@@ -42,6 +43,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/funds/{id}/entries", post(propose))
         .route("/api/v1/funds/{id}/entries/{entry}/approve", post(approve))
         .route("/api/v1/funds/{id}/entries/{entry}/reverse", post(reverse))
+        .route(
+            "/api/v1/funds/{id}/entries/{entry}/withdraw",
+            post(withdraw),
+        )
         .route(
             "/api/v1/funds/{id}/entries/{entry}/receipts",
             post(add_receipt),
@@ -168,6 +173,20 @@ pub(crate) async fn reverse(
 ) -> AppResult<(StatusCode, Json<Entry>)> {
     let e = service::reverse(&state, &caller, id, entry, &r.reason).await?;
     Ok((StatusCode::CREATED, Json(e)))
+}
+
+/// Its proposer withdraws an entry not yet approved (it never counts; kept as withdrawn).
+/// 403 for anyone else who sees the fund; 409 once approved or withdrawn.
+#[utoipa::path(post, path = "/api/v1/funds/{id}/entries/{entry}/withdraw", tag = "funds",
+    params(("id" = i64, Path), ("entry" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Entry), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn withdraw(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path((id, entry)): Path<(i64, i64)>,
+) -> AppResult<Json<Entry>> {
+    Ok(Json(service::withdraw(&state, &caller, id, entry).await?))
 }
 
 #[derive(Serialize, ToSchema)]

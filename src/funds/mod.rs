@@ -3,7 +3,7 @@
 //! entries in fen, receipts as photos, and every entry approved by the fund's rule (N of its
 //! M named representatives, never the proposer) before it counts; a running balance its
 //! members see; nothing changed after approval (a mistake is a reversing entry with a
-//! reason); overspending refused; CSV and XLSX exports. The rule is written in `model`.
+//! reason; before it, the proposer may withdraw her entry); overspending refused; CSV and XLSX exports. The rule is written in `model`.
 //!
 //! Stands on org (accounts, places, the scope), registry (where a member lives), cases (the
 //! photo checks, `cases::photos`), notices (the place picker) and audit.

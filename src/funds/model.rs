@@ -97,7 +97,7 @@ pub struct Entry {
     pub sign: i64,
     pub amount_fen: i64,
     pub purpose: String,
-    /// proposed or approved.
+    /// Approved: it counts (proposed, or withdrawn, otherwise).
     pub approved: bool,
     pub reverses_id: Option<i64>,
     /// The entry that reverses this one, if any.
@@ -106,6 +106,8 @@ pub struct Entry {
     pub by_name: String,
     pub created_at: i64,
     pub approved_at: Option<i64>,
+    /// Set when its proposer withdrew it before approval (it never counts).
+    pub withdrawn_at: Option<i64>,
     pub approvals: Vec<Approval>,
     /// Receipt photo ids.
     pub receipts: Vec<i64>,

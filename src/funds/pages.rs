@@ -173,11 +173,20 @@ impl FundPage {
     fn may_approve(&self, e: &model::Entry) -> bool {
         self.v.standing.representative
             && !e.approved
+            && e.withdrawn_at.is_none()
             && e.by_user != self.me
             && !e.approvals.iter().any(|a| a.user_id == self.me)
     }
     fn done_text(&self, k: &str) -> &'static str {
         self.l.t.k("funds.done", k)
+    }
+    /// Whether she may withdraw this entry: hers, neither approved nor withdrawn.
+    fn may_withdraw(&self, e: &model::Entry) -> bool {
+        !e.approved && e.withdrawn_at.is_none() && e.by_user == self.me
+    }
+    /// Whether the fund has entries withdrawn before approval.
+    fn any_withdrawn(&self) -> bool {
+        self.v.lines.iter().any(|x| x.entry.withdrawn_at.is_some())
     }
 }
 
@@ -213,7 +222,7 @@ async fn fund_page(
     Path(id): Path<i64>,
     crate::http::Query(q): crate::http::Query<DoneQuery>,
 ) -> AppResult<Response> {
-    let done = ["proposed", "approved", "reversal", "receipt"]
+    let done = ["proposed", "approved", "reversal", "receipt", "withdrawn"]
         .into_iter()
         .find(|d| q.done.as_deref() == Some(*d));
     show_fund(&state, &caller, id, done, None, StatusCode::OK).await
@@ -301,6 +310,9 @@ async fn entry_submit(
         "reverse" => service::reverse(&state, &caller, id, entry, field(&f, "reason"))
             .await
             .map(|_| "reversal"),
+        "withdraw" => service::withdraw(&state, &caller, id, entry)
+            .await
+            .map(|_| "withdrawn"),
         "receipt" => match photo {
             Some(p) => service::add_receipt(&state, &caller, id, entry, p)
                 .await

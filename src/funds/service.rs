@@ -208,7 +208,7 @@ pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<Listed>> {
             }
             let proposed = store::entries(c, f.id)?
                 .iter()
-                .filter(|e| !e.approved)
+                .filter(|e| !e.approved && e.withdrawn_at.is_none())
                 .count() as i64;
             out.push(Listed {
                 balance_fen: store::balance(c, f.id)?,
@@ -403,6 +403,9 @@ pub async fn approve(state: &AppState, caller: &Caller, id: i64, entry: i64) -> 
             if e.approved {
                 return Err(conflict("funds.err_already_approved"));
             }
+            if e.withdrawn_at.is_some() {
+                return Err(conflict("funds.err_withdrawn"));
+            }
             if e.by_user == caller2.user_id {
                 return Err(conflict("funds.err_own"));
             }
@@ -430,6 +433,40 @@ pub async fn approve(state: &AppState, caller: &Caller, id: i64, entry: i64) -> 
         })
         .await?;
     audit(state, caller, street, "approved", e.id).await?;
+    Ok(e)
+}
+
+/// Its proposer withdraws an entry not yet approved: it stays in the history as withdrawn
+/// and never counts; approvals given so far lapse. Once approved nothing is withdrawn (409: a
+/// mistake is a reversing entry). 403 for anyone but the proposer among those who see the
+/// fund, 404 for one who does not see it.
+pub async fn withdraw(state: &AppState, caller: &Caller, id: i64, entry: i64) -> AppResult<Entry> {
+    let caller2 = caller.clone();
+    let now = now_ms();
+    let (street, e) = state
+        .db
+        .write_tx(move |c| -> AppResult<(i64, Entry)> {
+            let (f, _, _) = seen(c, &caller2, id)?;
+            store::lock(c, id)?;
+            let e = store::entry_by_id(c, entry)?
+                .filter(|e| e.fund_id == id)
+                .ok_or_else(AppError::not_found)?;
+            if e.by_user != caller2.user_id {
+                return Err(AppError::forbidden());
+            }
+            if e.approved {
+                return Err(conflict("funds.err_withdraw_approved"));
+            }
+            if e.withdrawn_at.is_some() || !store::withdraw(c, entry, now)? {
+                return Err(conflict("funds.err_withdrawn"));
+            }
+            Ok((
+                f.street_id,
+                store::entry_by_id(c, entry)?.ok_or_else(AppError::not_found)?,
+            ))
+        })
+        .await?;
+    audit(state, caller, street, "withdrawn", e.id).await?;
     Ok(e)
 }
 
@@ -465,6 +502,9 @@ pub async fn add_receipt(
                 .ok_or_else(AppError::not_found)?;
             if e.approved {
                 return Err(conflict("funds.err_locked"));
+            }
+            if e.withdrawn_at.is_some() {
+                return Err(conflict("funds.err_withdrawn"));
             }
             if store::receipts_of(c, entry)? >= model::MAX_RECEIPTS {
                 return Err(AppError::invalid("funds.err_receipts_many"));

@@ -125,8 +125,8 @@ pub fn balance(c: &mut dyn Conn, fund: i64) -> Result<i64> {
 }
 
 const ENTRY: &str = "SELECT e.id, e.fund_id, e.kind, e.sign, e.amount_fen, e.purpose, e.state, e.reverses_id, \
-     (SELECT r.id FROM fund_entries r WHERE r.reverses_id = e.id), e.by_user, e.by_name, e.created_at, e.approved_at \
-     FROM fund_entries e";
+     (SELECT r.id FROM fund_entries r WHERE r.reverses_id = e.id), e.by_user, e.by_name, e.created_at, e.approved_at, \
+     e.withdrawn_at FROM fund_entries e";
 
 fn entry(r: &Row) -> Entry {
     Entry {
@@ -143,6 +143,7 @@ fn entry(r: &Row) -> Entry {
         by_name: r.str(10),
         created_at: r.i64(11),
         approved_at: r.opt_i64(12),
+        withdrawn_at: r.opt_i64(13),
         approvals: Vec::new(),
         receipts: Vec::new(),
     }
@@ -262,6 +263,15 @@ pub fn mark_approved(c: &mut dyn Conn, entry: i64, now: i64) -> Result<u64> {
         "UPDATE fund_entries SET state = 'approved', approved_at = $2 WHERE id = $1 AND state = 'proposed'",
         params![entry, now],
     )
+}
+
+/// Withdraws a proposed entry (its proposer's change of mind); false when it is no longer
+/// proposed.
+pub fn withdraw(c: &mut dyn Conn, entry: i64, now: i64) -> Result<bool> {
+    Ok(c.exec(
+        "UPDATE fund_entries SET state = 'withdrawn', withdrawn_at = $2 WHERE id = $1 AND state = 'proposed'",
+        params![entry, now],
+    )? == 1)
 }
 
 /// Takes the fund's row for the rest of the transaction (PostgreSQL locks it; SQLite has one

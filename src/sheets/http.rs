@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 /// The sheets area's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, create, detail, enter, withdraw, correct, export))]
+#[openapi(paths(list, create, detail, enter, withdraw, correct, close, export))]
 pub struct SheetsApi;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -32,6 +32,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/sheets/{id}/entry", post(enter))
         .route("/api/v1/sheets/{id}/entry/withdraw", post(withdraw))
         .route("/api/v1/sheets/{id}/entries/{entry}/correct", post(correct))
+        .route("/api/v1/sheets/{id}/close", post(close))
         .route("/api/v1/sheets/{id}/export.xlsx", get(export))
 }
 
@@ -176,6 +177,28 @@ pub(crate) async fn correct(
     Ok(Json(
         service::correct(&state, &caller, id, entry, t, &r.reason).await?,
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SheetCloseRequest)]
+pub struct CloseRequest {
+    /// Why the organiser closes it before its deadline (kept and shown).
+    pub reason: String,
+}
+
+/// The organiser closes a sheet before its deadline, with a reason (kept: who, when, why);
+/// entries are refused after it (409).
+#[utoipa::path(post, path = "/api/v1/sheets/{id}/close", tag = "sheets",
+    params(("id" = i64, Path)), request_body = CloseRequest, security(("bearer" = [])),
+    responses((status = 200, body = Sheet), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn close(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<CloseRequest>,
+) -> AppResult<Json<Sheet>> {
+    Ok(Json(service::close(&state, &caller, id, &r.reason).await?))
 }
 
 /// The entries for the supplier as XLSX, in the reader's language (organisers only; audited).

@@ -3,7 +3,8 @@
 //! limit per household — and its residents sign up once per household (the flat taken from
 //! the household linli knows), change or withdraw until the deadline; the totals per building
 //! and overall are on the sheet; the organiser exports the entries for the supplier as XLSX
-//! and corrects an entry with a reason, the correction kept and shown.
+//! and corrects an entry with a reason, the correction kept and shown; she may close the sheet
+//! before its deadline, with a reason (kept and shown; entries refused after).
 //!
 //! Stands on org (accounts, the scope), registry (households, names, the XLSX writer),
 //! notices (the audience and whom it reaches, `notices::service::resolve`) and audit.

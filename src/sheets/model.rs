@@ -213,11 +213,17 @@ pub struct Sheet {
     /// How many residents it reached.
     pub recipients: i64,
     pub created_at: i64,
+    /// Unix ms: when its organiser closed it before the deadline.
+    pub closed_at: Option<i64>,
+    /// Who closed it early.
+    pub closed_by: String,
+    /// Why it was closed early.
+    pub close_reason: String,
 }
 
 impl Sheet {
     pub fn open(&self, now: i64) -> bool {
-        now < self.deadline_at
+        self.closed_at.is_none() && now < self.deadline_at
     }
 }
 

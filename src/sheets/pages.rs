@@ -31,6 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/sheets/{id}", get(sheet_page))
         .route("/sheets/{id}/entry", post(entry_submit))
         .route("/sheets/{id}/entries/{entry}/correct", post(correct_submit))
+        .route("/sheets/{id}/close", post(close_submit))
         .route("/sheets/{id}/export.xlsx", get(export_download))
 }
 
@@ -291,6 +292,7 @@ async fn sheet_page(
         Some("entered") => Some("entered"),
         Some("withdrawn") => Some("withdrawn"),
         Some("corrected") => Some("corrected"),
+        Some("closed") => Some("closed"),
         _ => None,
     };
     show_sheet(&state, &caller, id, done, None, StatusCode::OK).await
@@ -382,6 +384,25 @@ async fn correct_submit(
         .map(|_| "corrected"),
         Err(e) => Err(e),
     };
+    match answer(r, id) {
+        Err(e) if matches!(e.status.as_u16(), 409 | 422) => {
+            let msg = e.message(ctx().lang);
+            show_sheet(&state, &caller, id, None, Some(msg), e.status).await
+        }
+        other => other,
+    }
+}
+
+async fn close_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<Form>,
+) -> AppResult<Response> {
+    check_csrf(&caller, field(&f, "csrf"))?;
+    let r = service::close(&state, &caller, id, field(&f, "reason"))
+        .await
+        .map(|_| "closed");
     match answer(r, id) {
         Err(e) if matches!(e.status.as_u16(), 409 | 422) => {
             let msg = e.message(ctx().lang);

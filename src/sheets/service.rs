@@ -52,12 +52,14 @@ pub fn manages(caller: &Caller, s: &Sheet) -> bool {
         || (caller.reads_registry() && Scope::covers(&caller.scope.registry, &s.author_path))
 }
 
-fn closed() -> AppError {
-    AppError::new(
-        StatusCode::CONFLICT,
-        Code::StateConflict,
-        "sheets.err_closed",
-    )
+/// Why a sheet takes no more entries: its deadline passed, or its organiser closed it early.
+fn closed(s: &Sheet) -> AppError {
+    let key = if s.closed_at.is_some() {
+        "sheets.err_closed_early"
+    } else {
+        "sheets.err_closed"
+    };
+    AppError::new(StatusCode::CONFLICT, Code::StateConflict, key)
 }
 
 fn purpose(what: &str, id: i64) -> String {
@@ -255,7 +257,7 @@ pub async fn enter(state: &AppState, caller: &Caller, id: i64, t: Typed) -> AppR
             let s = store::get(c, id)?.ok_or_else(AppError::not_found)?;
             let me = store::recipient(c, id, person)?.ok_or_else(AppError::not_found)?;
             if !s.open(now) {
-                return Err(closed());
+                return Err(closed(&s));
             }
             let (quantity, amount_fen) = model::check_lines(&s.items, s.household_limit, &t.lines)?;
             let eid = store::upsert(
@@ -299,7 +301,7 @@ pub async fn withdraw(state: &AppState, caller: &Caller, id: i64) -> AppResult<(
             let s = store::get(c, id)?.ok_or_else(AppError::not_found)?;
             let me = store::recipient(c, id, person)?.ok_or_else(AppError::not_found)?;
             if !s.open(now) {
-                return Err(closed());
+                return Err(closed(&s));
             }
             let e = store::entry_of(c, id, &household_key(&me))?
                 .filter(|e| e.withdrawn_at.is_none())
@@ -319,6 +321,51 @@ pub async fn withdraw(state: &AppState, caller: &Caller, id: i64) -> AppResult<(
     )
     .await?;
     Ok(())
+}
+
+/// Its organiser (or a worker managing it) closes a sheet before its deadline, with the
+/// reason: entries are refused after, with a message saying so; the reason, who and when are
+/// kept and shown on the sheet. 403 for one who writes no sheets, 404 for a sheet she does not
+/// manage, 409 when it is already closed.
+pub async fn close(state: &AppState, caller: &Caller, id: i64, reason: &str) -> AppResult<Sheet> {
+    writer(caller)?;
+    let s = get(state, id).await?;
+    if !manages(caller, &s) {
+        return Err(AppError::not_found());
+    }
+    let reason = model::note(
+        reason,
+        model::MAX_REASON,
+        Some("sheets.err_close_reason"),
+        "sheets.err_reason_long",
+    )?;
+    let by = caller.display_name.clone();
+    let now = now_ms();
+    let sheet = state
+        .db
+        .write_tx(move |c| -> AppResult<Sheet> {
+            let s = store::get(c, id)?.ok_or_else(AppError::not_found)?;
+            if !s.open(now) || !store::close(c, id, &by, &reason, now)? {
+                return Err(AppError::new(
+                    StatusCode::CONFLICT,
+                    Code::StateConflict,
+                    "sheets.err_already_closed",
+                ));
+            }
+            store::get(c, id)?.ok_or_else(AppError::not_found)
+        })
+        .await?;
+    audit(
+        state,
+        caller,
+        sheet.street_id,
+        Action::Change,
+        Vec::new(),
+        "closed",
+        id,
+    )
+    .await?;
+    Ok(sheet)
 }
 
 /// The organiser corrects an entry (before or after the deadline: the supplier's count

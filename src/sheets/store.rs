@@ -7,7 +7,8 @@ use crate::params;
 use crate::store::{Conn, Result, Row, StoreError, Val, under_paths};
 
 const SHEET: &str = "SELECT id, street_id, title, intro, items, audience, audience_label, place_path, \
-     deadline_at, household_limit, author_id, author, author_path, recipients, created_at FROM sheets";
+     deadline_at, household_limit, author_id, author, author_path, recipients, created_at, \
+     closed_at, closed_by, close_reason FROM sheets";
 
 fn sheet(r: &Row) -> Result<Sheet> {
     let items: Vec<Item> =
@@ -30,6 +31,9 @@ fn sheet(r: &Row) -> Result<Sheet> {
         author_path: r.str(12),
         recipients: r.i64(13),
         created_at: r.i64(14),
+        closed_at: r.opt_i64(15),
+        closed_by: r.str(16),
+        close_reason: r.str(17),
     })
 }
 
@@ -115,6 +119,16 @@ pub fn insert(c: &mut dyn Conn, n: &NewSheet<'_>, to: &[Recipient]) -> Result<i6
     Ok(id)
 }
 
+/// Closes a sheet early (before its deadline): when, by whom, why. False when it was
+/// already closed.
+pub fn close(c: &mut dyn Conn, id: i64, by: &str, reason: &str, now: i64) -> Result<bool> {
+    Ok(c.exec(
+        "UPDATE sheets SET closed_at = $2, closed_by = $3, close_reason = $4 \
+         WHERE id = $1 AND closed_at IS NULL AND deadline_at > $2",
+        params![id, now, by, reason],
+    )? == 1)
+}
+
 pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Sheet>> {
     c.query_opt(&format!("{SHEET} WHERE id = $1"), params![id])?
         .map(|r| sheet(&r))
@@ -154,7 +168,7 @@ pub fn received(c: &mut dyn Conn, person: i64, limit: i64) -> Result<Vec<Sheet>>
 pub fn open_unanswered(c: &mut dyn Conn, person: i64, now: i64) -> Result<i64> {
     c.query_i64(
         "SELECT COUNT(*) FROM sheet_recipients r JOIN sheets s ON s.id = r.sheet_id \
-         WHERE r.person_id = $1 AND s.deadline_at > $2 AND NOT EXISTS (SELECT 1 FROM sheet_entries e \
+         WHERE r.person_id = $1 AND s.deadline_at > $2 AND s.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM sheet_entries e \
          WHERE e.sheet_id = s.id AND e.withdrawn_at IS NULL AND e.household = \
          CASE WHEN r.household_id IS NULL THEN 'p:' || CAST(r.person_id AS TEXT) ELSE 'h:' || CAST(r.household_id AS TEXT) END)",
         params![person, now],

@@ -3,7 +3,8 @@
 //! with a stock. A participant redeems an item when her balance covers it and a piece is left
 //! — both checked inside the one write transaction, so two redemptions of the last piece give
 //! one winner on either backend — and gets a code; the committee's worker or the shop's
-//! confirms the code when she collects it.
+//! confirms the code when she collects it. An organiser restocks an item; each restock is
+//! logged (vol_restocks) in the same transaction.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -122,6 +123,91 @@ pub async fn create(state: &AppState, caller: &Caller, t: Typed) -> AppResult<It
     state
         .db
         .read(move |c| store::item_by_id(c, id))
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+/// A restock as typed.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(as = VolunteeringRestockRequest)]
+pub struct RestockTyped {
+    /// Pieces added (1 to 100,000; the stock stays within 100,000).
+    pub added: i64,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// An organiser of the item's community adds pieces to its stock; the restock is logged
+/// (how many, the stock after, who, when, a note) in the same transaction. 403 for one who
+/// does not organise, 404 for an item outside her places.
+pub async fn restock(
+    state: &AppState,
+    caller: &Caller,
+    item_id: i64,
+    t: RestockTyped,
+) -> AppResult<Item> {
+    let paths = organiser(caller)?;
+    if !(1..=MAX_STOCK).contains(&t.added) {
+        return Err(AppError::invalid("volunteering.err_restock"));
+    }
+    let note = t.note.trim().to_string();
+    if note.chars().count() > MAX_NOTE {
+        return Err(AppError::invalid("volunteering.err_reason_long"));
+    }
+    crate::kernel::text::check_line(&note).map_err(AppError::invalid)?;
+    let (me, name) = (caller.user_id, caller.display_name.clone());
+    let now = now_ms();
+    let item = state
+        .db
+        .write_tx(move |c| -> AppResult<Item> {
+            let item = store::item_by_id(c, item_id)?
+                .filter(|i| Scope::covers(&paths, &i.community_path))
+                .ok_or_else(AppError::not_found)?;
+            let after = store::restock(c, item_id, t.added, MAX_STOCK)?
+                .ok_or_else(|| AppError::invalid("volunteering.err_restock_max"))?;
+            store::insert_restock(
+                c,
+                &store::NewRestock {
+                    street_id: item.street_id,
+                    item_id,
+                    added: t.added,
+                    stock_after: after,
+                    note: &note,
+                    by_user: me,
+                    by_name: &name,
+                },
+                now,
+            )?;
+            store::item_by_id(c, item_id)?.ok_or_else(AppError::not_found)
+        })
+        .await?;
+    record(
+        state,
+        caller,
+        Action::Change,
+        item.street_id,
+        Vec::new(),
+        purpose("restocked", item.id),
+    )
+    .await?;
+    Ok(item)
+}
+
+/// An item's restocks, newest first (an organiser of its community; 404 otherwise).
+pub async fn restocks(
+    state: &AppState,
+    caller: &Caller,
+    item_id: i64,
+) -> AppResult<Vec<store::Restock>> {
+    let paths = organiser(caller)?;
+    state
+        .db
+        .read(move |c| {
+            store::item_by_id(c, item_id)?
+                .filter(|i| Scope::covers(&paths, &i.community_path))
+                .map(|_| store::restocks(c, item_id, 20))
+                .transpose()
+        })
         .await?
         .ok_or_else(AppError::not_found)
 }

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::catalogue::{self, Offered, RedemptionView};
 use super::points::{self, Balance, Certificate, Mine, Transfer};
 use super::service::{self, Detail, Item, Typed};
-use super::store::{Activity, Item as CatalogueItem, Redemption, Settings, Signup};
+use super::store::{Activity, Item as CatalogueItem, Redemption, Restock, Settings, Signup};
 use crate::http::{ApiJson, ErrorBody, Path, Query, Signed};
 use crate::kernel::error::AppResult;
 use crate::state::AppState;
@@ -38,6 +38,8 @@ use crate::state::AppState;
     balances,
     items,
     create_item,
+    restock,
+    restocks,
     redeem,
     redemptions,
     confirm,
@@ -69,6 +71,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(&format!("{a}/balances"), get(balances))
         .route(&format!("{a}/items"), get(items).post(create_item))
         .route(&format!("{a}/items/{{id}}/redeem"), post(redeem))
+        .route(&format!("{a}/items/{{id}}/restock"), post(restock))
+        .route(&format!("{a}/items/{{id}}/restocks"), get(restocks))
         .route(&format!("{a}/redemptions"), get(redemptions))
         .route(&format!("{a}/redemptions/confirm"), post(confirm))
         .route(&format!("{a}/certificate"), get(certificate))
@@ -282,6 +286,34 @@ pub(crate) async fn create_item(
         StatusCode::CREATED,
         Json(catalogue::create(&state, &caller, t).await?),
     ))
+}
+
+/// Restocks an item of the organiser's communities: pieces added to its stock, the restock
+/// logged (422 when the stock would pass 100,000).
+#[utoipa::path(post, path = "/api/v1/volunteering/items/{id}/restock", tag = "volunteering",
+    params(("id" = i64, Path)), request_body = catalogue::RestockTyped, security(("bearer" = [])),
+    responses((status = 200, body = CatalogueItem), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn restock(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(t): ApiJson<catalogue::RestockTyped>,
+) -> AppResult<Json<CatalogueItem>> {
+    Ok(Json(catalogue::restock(&state, &caller, id, t).await?))
+}
+
+/// An item's restocks, newest first (an organiser of its community).
+#[utoipa::path(get, path = "/api/v1/volunteering/items/{id}/restocks", tag = "volunteering",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Restock>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub(crate) async fn restocks(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<Restock>>> {
+    Ok(Json(catalogue::restocks(&state, &caller, id).await?))
 }
 
 /// Redeems one piece (409 when the balance does not cover it or none is left); the answer

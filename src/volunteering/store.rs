@@ -482,6 +482,83 @@ pub fn take_one(c: &mut dyn Conn, id: i64) -> Result<bool> {
     )? == 1)
 }
 
+/// Adds `added` pieces to an item's stock, no more than `max` in all; the stock after, or
+/// `None` when it would pass `max` (nothing changed).
+pub fn restock(c: &mut dyn Conn, id: i64, added: i64, max: i64) -> Result<Option<i64>> {
+    if c.exec(
+        "UPDATE vol_items SET stock = stock + $2 WHERE id = $1 AND stock + $2 <= $3",
+        params![id, added, max],
+    )? != 1
+    {
+        return Ok(None);
+    }
+    Ok(Some(c.query_i64(
+        "SELECT stock FROM vol_items WHERE id = $1",
+        params![id],
+    )?))
+}
+
+/// A restock of a catalogue item, as logged.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = VolunteeringRestock)]
+pub struct Restock {
+    pub id: i64,
+    pub item_id: i64,
+    pub added: i64,
+    pub stock_after: i64,
+    pub note: String,
+    pub by_name: String,
+    pub at: i64,
+}
+
+pub struct NewRestock<'a> {
+    pub street_id: i64,
+    pub item_id: i64,
+    pub added: i64,
+    pub stock_after: i64,
+    pub note: &'a str,
+    pub by_user: i64,
+    pub by_name: &'a str,
+}
+
+/// Logs a restock.
+pub fn insert_restock(c: &mut dyn Conn, n: &NewRestock<'_>, now: i64) -> Result<i64> {
+    c.query_i64(
+        "INSERT INTO vol_restocks (street_id, item_id, added, stock_after, note, by_user, by_name, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        params![
+            n.street_id,
+            n.item_id,
+            n.added,
+            n.stock_after,
+            n.note,
+            n.by_user,
+            n.by_name,
+            now
+        ],
+    )
+}
+
+/// An item's restocks, newest first.
+pub fn restocks(c: &mut dyn Conn, item_id: i64, limit: i64) -> Result<Vec<Restock>> {
+    Ok(c.query(
+        "SELECT id, item_id, added, stock_after, note, by_name, at FROM vol_restocks \
+         WHERE item_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        params![item_id, limit],
+    )?
+    .iter()
+    .map(|r| Restock {
+        id: r.i64(0),
+        item_id: r.i64(1),
+        added: r.i64(2),
+        stock_after: r.i64(3),
+        note: r.str(4),
+        by_name: r.str(5),
+        at: r.i64(6),
+    })
+    .collect())
+}
+
 // ---- redemptions -----------------------------------------------------------------------------
 
 /// A redemption: the code the holder shows, and whether the offerer confirmed it.

@@ -362,3 +362,167 @@ async fn a_fund_counts_only_what_its_representatives_approved() {
     }
     app.stop().await;
 }
+
+/// The demo building's fund (jumin and zhiyuan its representatives, one approval).
+async fn demo_fund(app: &TestApp, token: &str) -> i64 {
+    let (s, l) = get(app, token, "/api/v1/funds").await;
+    assert_eq!(s, 200, "{l}");
+    l.as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["standing"]["representative"] == true)
+        .and_then(|x| x["fund"]["id"].as_i64())
+        .expect("the demo fund she represents")
+}
+
+/// A multipart page form (the fund page's forms are multipart), signed in as `user`.
+async fn page_form(app: &TestApp, user: &str, page: &str, action: &str) -> reqwest::Response {
+    let (b, _) = app.login_page(user, PASSWORD).await;
+    let html = app.page(&b, page).await;
+    let csrf = support::extract_input(&html, "csrf").expect("a csrf field");
+    b.post(app.url(action))
+        .multipart(reqwest::multipart::Form::new().text("csrf", csrf))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_proposer_withdraws_an_entry_until_it_is_approved() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let zhiyuan = app.token("zhiyuan").await;
+    let shegong = app.token("shegong").await;
+    let bumen = app.token("bumen").await;
+    let id = demo_fund(&app, &jumin).await;
+    let before = balance(&app, &jumin, id).await;
+    let entries = format!("/api/v1/funds/{id}/entries");
+    let spend = |n: i64, p: &str| json!({"kind": "expense", "amount_fen": n, "purpose": p});
+    let (s, e) = post(&app, &jumin, &entries, spend(100, "楼道拖把")).await;
+    assert_eq!(s, 201, "{e}");
+    let mop = e["id"].as_i64().unwrap();
+    let withdraw = |e: i64| format!("/api/v1/funds/{id}/entries/{e}/withdraw");
+    let approve = |e: i64| format!("/api/v1/funds/{id}/entries/{e}/approve");
+
+    // An expense without the approvals the rule asks for does not count, and its proposer's
+    // own approval is no approval: refused with the reason in both languages.
+    let (s, v) = post(&app, &jumin, &approve(mop), json!({})).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(message(&v).contains("提出人不能批准"), "{v}");
+    let (_, v) = send(&app, &jumin, &approve(mop), Some(json!({})), "en").await;
+    assert!(message(&v).contains("cannot approve"), "{v}");
+    assert_eq!(balance(&app, &jumin, id).await, before);
+
+    // Only the proposer withdraws: another representative and the worker who keeps the
+    // place get 403; those who do not see the fund 404; an entry of no fund 404.
+    for t in [&zhiyuan, &shegong] {
+        let (s, v) = post(&app, t, &withdraw(mop), json!({})).await;
+        assert_eq!(s, 403, "{v}");
+    }
+    let other = app
+        .db
+        .read(|c| {
+            c.query_i64(
+                "SELECT id FROM places WHERE kind = 'community' ORDER BY path DESC LIMIT 1",
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+    let stranger = account(&app, "shegong8", Role::CommunityWorker, other, None).await;
+    for t in [&stranger, &bumen] {
+        let (s, _) = post(&app, t, &withdraw(mop), json!({})).await;
+        assert_eq!(s, 404);
+    }
+    let (s, _) = post(&app, &jumin, &withdraw(999_999), json!({})).await;
+    assert_eq!(s, 404);
+
+    // She withdraws it: kept as withdrawn, never counted, no longer waiting; audited.
+    let (s, v) = post(&app, &jumin, &withdraw(mop), json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["withdrawn_at"].is_i64() && v["approved"] == false, "{v}");
+    let e = app.last_audit_entry().await;
+    assert_eq!(e["action"], "change");
+    assert_eq!(balance(&app, &jumin, id).await, before);
+    let (_, l) = get(&app, &jumin, "/api/v1/funds").await;
+    let listed = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["fund"]["id"] == id)
+        .unwrap()
+        .clone();
+    let (_, v) = get(&app, &jumin, &format!("/api/v1/funds/{id}")).await;
+    let waiting = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["entry"]["approved"] == false && l["entry"]["withdrawn_at"].is_null())
+        .count() as i64;
+    assert_eq!(listed["proposed"].as_i64(), Some(waiting));
+
+    // Withdrawn, it is neither approved, nor withdrawn twice, nor given receipts; with a
+    // reason in both languages.
+    let (s, v) = post(&app, &zhiyuan, &approve(mop), json!({})).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(message(&v).contains("撤回"), "{v}");
+    let (_, v) = send(&app, &zhiyuan, &approve(mop), Some(json!({})), "en").await;
+    assert!(message(&v).contains("withdrawn"), "{v}");
+    let (s, _) = post(&app, &jumin, &withdraw(mop), json!({})).await;
+    assert_eq!(s, 409);
+    let (s, _) = upload(
+        &app,
+        &jumin,
+        &format!("/api/v1/funds/{id}/entries/{mop}/receipts"),
+        png(),
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert_eq!(balance(&app, &jumin, id).await, before);
+
+    // Once approved, nothing is withdrawn: a mistake is a reversal.
+    let (s, e) = post(&app, &jumin, &entries, spend(200, "楼道垃圾袋")).await;
+    assert_eq!(s, 201, "{e}");
+    let bags = e["id"].as_i64().unwrap();
+    let (s, v) = post(&app, &zhiyuan, &approve(bags), json!({})).await;
+    assert_eq!((s, v["approved"].as_bool()), (200, Some(true)), "{v}");
+    let (s, v) = post(&app, &jumin, &withdraw(bags), json!({})).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(message(&v).contains("已经批准"), "{v}");
+    let (_, v) = send(&app, &jumin, &withdraw(bags), Some(json!({})), "en").await;
+    assert!(message(&v).contains("approved"), "{v}");
+    assert_eq!(balance(&app, &jumin, id).await, before - 200);
+
+    // The page: her button on her waiting entry, the withdrawn list after.
+    let (s, e) = post(&app, &jumin, &entries, spend(300, "楼道挂钩")).await;
+    assert_eq!(s, 201, "{e}");
+    let hooks = e["id"].as_i64().unwrap();
+    let (b, _) = app.login_page("jumin", PASSWORD).await;
+    let page = app.page(&b, &format!("/funds/{id}")).await;
+    assert!(page.contains(&format!("withdraw-{hooks}")), "her button");
+    let page = app
+        .page(
+            &app.login_page("zhiyuan", PASSWORD).await.0,
+            &format!("/funds/{id}"),
+        )
+        .await;
+    assert!(
+        !page.contains(&format!("withdraw-{hooks}")),
+        "not another's"
+    );
+    let r = page_form(
+        &app,
+        "jumin",
+        &format!("/funds/{id}"),
+        &format!("/funds/{id}/entries/{hooks}/withdraw"),
+    )
+    .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let page = app.page(&b, &format!("/funds/{id}?done=withdrawn")).await;
+    assert!(
+        page.contains("已撤回，这笔不会计入") && page.contains(&format!("withdrawn-{hooks}")),
+        "{page}"
+    );
+    assert!(!page.contains(&format!("id=\"entry-{hooks}\"")));
+    app.stop().await;
+}

@@ -497,3 +497,146 @@ async fn bad_sheets_other_roles_and_other_places_are_refused() {
     assert!(l["received"].as_array().unwrap().is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_organiser_closes_a_sheet_early_and_entries_are_refused_after() {
+    let app = support::spawn().await;
+    let shegong = app.token("shegong").await;
+    let jumin = app.token("jumin").await;
+    let bumen = app.token("bumen").await;
+    let community_path = support::place_of(&app, "shegong").await;
+    let community = place_id(&app, community_path.clone()).await;
+    let other = other_community(&app, community_path).await;
+    let (s, sh) = post(
+        &app,
+        &shegong,
+        "/api/v1/sheets",
+        sheet(&[community], now() + 3_600_000),
+    )
+    .await;
+    assert_eq!(s, 201, "{sh}");
+    let id = sh["id"].as_i64().unwrap();
+    let entry = format!("/api/v1/sheets/{id}/entry");
+    let (s, _) = post(&app, &jumin, &entry, json!({"lines": [1, 0]})).await;
+    assert_eq!(s, 200);
+    let close = format!("/api/v1/sheets/{id}/close");
+
+    // A resident and a department may not close it (403); another community's worker does
+    // not see it (404); nor does anyone see a sheet that is not there.
+    for t in [&jumin, &bumen] {
+        let (s, v) = post(&app, t, &close, json!({"reason": "x"})).await;
+        assert_eq!(s, 403, "{v}");
+    }
+    let stranger = account(
+        &app,
+        "shegong3",
+        linli::org::Role::CommunityWorker,
+        other,
+        None,
+    )
+    .await;
+    let (s, _) = post(&app, &stranger, &close, json!({"reason": "x"})).await;
+    assert_eq!(s, 404);
+    let (s, _) = post(
+        &app,
+        &shegong,
+        "/api/v1/sheets/999999/close",
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // Without a reason: refused in both languages, still open.
+    let (s, v) = post(&app, &shegong, &close, json!({"reason": "  "})).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(message(&v).contains("原因"), "{v}");
+    let (_, v) = send(&app, &shegong, &close, Some(json!({"reason": ""})), "en").await;
+    assert!(message(&v).contains("why"), "{v}");
+    let (_, v) = get(&app, &jumin, &format!("/api/v1/sheets/{id}")).await;
+    assert_eq!(v["open"], true);
+
+    // Closed with the reason: kept (who, when, why) and audited.
+    let (s, v) = post(&app, &shegong, &close, json!({"reason": "供应商缺货"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["closed_at"].is_i64(), "{v}");
+    assert_eq!(v["close_reason"], "供应商缺货");
+    assert!(!v["closed_by"].as_str().unwrap_or_default().is_empty());
+    let e = app.last_audit_entry().await;
+    assert_eq!(e["action"], "change");
+
+    // Entries and withdrawals after: refused with a clear reason, nothing changed.
+    let (s, v) = post(&app, &jumin, &entry, json!({"lines": [2, 0]})).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(message(&v).contains("提前结束"), "{v}");
+    let (_, v) = send(&app, &jumin, &entry, Some(json!({"lines": [2, 0]})), "en").await;
+    assert!(message(&v).contains("closed this sheet early"), "{v}");
+    let (s, _) = post(&app, &jumin, &format!("{entry}/withdraw"), json!({})).await;
+    assert_eq!(s, 409);
+    let (_, v) = get(&app, &jumin, &format!("/api/v1/sheets/{id}")).await;
+    assert_eq!(v["open"], false);
+    assert_eq!(v["mine"]["lines"], json!([1, 0]), "nothing changed");
+    assert_eq!(v["sheet"]["close_reason"], "供应商缺货");
+    // Closing twice: 409.
+    let (s, v) = post(&app, &shegong, &close, json!({"reason": "again"})).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(message(&v).contains("已经结束"), "{v}");
+    // No longer waiting for her household.
+    let (_, l) = get(&app, &jumin, "/api/v1/sheets").await;
+    let x = l["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["sheet"]["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(x["open"], false);
+
+    // The pages: the reason on the sheet, no entry form; the organiser closes through hers.
+    let page = app
+        .page(
+            &app.login_page("jumin", PASSWORD).await.0,
+            &format!("/sheets/{id}"),
+        )
+        .await;
+    assert!(
+        page.contains("sheet-closed-early") && page.contains("供应商缺货"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"sheet-entry\""));
+    let (s, sh2) = post(
+        &app,
+        &shegong,
+        "/api/v1/sheets",
+        sheet(&[community], now() + 3_600_000),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let id2 = sh2["id"].as_i64().unwrap();
+    let (b, _) = app.login_page("shegong", PASSWORD).await;
+    let html = app.page(&b, &format!("/sheets/{id2}")).await;
+    assert!(html.contains("sheet-close-form"), "the organiser's form");
+    let csrf = support::extract_input(&html, "csrf").unwrap();
+    let r = b
+        .post(app.url(&format!("/sheets/{id2}/close")))
+        .form(&[("csrf", csrf.as_str()), ("reason", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("提前结束要写明原因"));
+    let r = b
+        .post(app.url(&format!("/sheets/{id2}/close")))
+        .form(&[("csrf", csrf.as_str()), ("reason", "活动取消")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let html = app.page(&b, &format!("/sheets/{id2}?done=closed")).await;
+    assert!(
+        html.contains("已提前结束")
+            && html.contains("活动取消")
+            && !html.contains("sheet-close-form"),
+        "{html}"
+    );
+    app.stop().await;
+}

@@ -184,6 +184,9 @@ async fn an_activity_from_sign_up_to_points_with_a_waiting_list_and_the_code() {
     .await;
     assert_eq!(s, 409, "{e}");
     assert!(message(&e).contains("waiting list are full"), "{e}");
+    let (s, e) = act(&app, &jumin, id, "signup").await;
+    assert_eq!(s, 409, "{e}");
+    assert!(message(&e).contains("名额和候补都已满"), "{e}");
 
     // The organiser sees the code and who signed up; the look is audited with them.
     let (s, d) = get(&app, &shegong, &format!("{A}/activities/{id}")).await;
@@ -215,6 +218,15 @@ async fn an_activity_from_sign_up_to_points_with_a_waiting_list_and_the_code() {
     .await;
     assert_eq!(s, 409);
     assert!(message(&e).contains("Not checked in"), "{e}");
+    let (s, e) = post(
+        &app,
+        &shegong,
+        &format!("{A}/activities/{id}/signups/{sa}/check-out"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("尚未签到"), "{e}");
     let (s, e) = post(
         &app,
         &shegong,
@@ -1015,4 +1027,229 @@ async fn the_ledger_balances_under_random_movements() {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn an_organiser_restocks_an_item_and_the_restock_is_logged() {
+    let app = support::spawn().await;
+    let p = places(&app).await;
+    let shegong = app.token("shegong").await;
+    let (s, it) = post(
+        &app,
+        &shegong,
+        &format!("{A}/items"),
+        json!({"community_id": p.community, "offer": "committee", "title": "环保袋", "cost": 5, "stock": 1}),
+    )
+    .await;
+    assert_eq!(s, 201, "{it}");
+    let id = it["id"].as_i64().unwrap();
+    let restock = format!("{A}/items/{id}/restock");
+
+    // Five more: the stock is six, the restock logged with who and the note; audited.
+    let (s, v) = post(
+        &app,
+        &shegong,
+        &restock,
+        json!({"added": 5, "note": "超市捐赠"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["stock"], 6);
+    let e = app.last_audit_entry().await;
+    assert_eq!(e["action"], "change");
+    let (s, log) = get(&app, &shegong, &format!("{A}/items/{id}/restocks")).await;
+    assert_eq!(s, 200, "{log}");
+    assert_eq!(log[0]["added"], 5);
+    assert_eq!(log[0]["stock_after"], 6);
+    assert_eq!(log[0]["note"], "超市捐赠");
+    assert!(!log[0]["by_name"].as_str().unwrap().is_empty());
+
+    // Bad restocks: refused in both languages, the stock unchanged, nothing logged.
+    for (body, zh, en) in [
+        (json!({"added": 0}), "补充数量", "Pieces added"),
+        (json!({"added": -3}), "补充数量", "Pieces added"),
+        (json!({"added": 100_000}), "不能超过", "may not pass"),
+    ] {
+        let (s, v) = post(&app, &shegong, &restock, body.clone()).await;
+        assert_eq!(s, 422, "{v}");
+        assert!(message(&v).contains(zh), "{v}");
+        let (_, v) = send(&app, &shegong, "POST", &restock, Some(body), "en").await;
+        assert!(message(&v).contains(en), "{v}");
+    }
+    let (_, log) = get(&app, &shegong, &format!("{A}/items/{id}/restocks")).await;
+    assert_eq!(log.as_array().unwrap().len(), 1);
+    let (_, items) = get(&app, &shegong, &format!("{A}/items")).await;
+    let stock = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["item"]["id"] == id)
+        .map(|o| o["item"]["stock"].clone());
+    assert_eq!(stock, Some(json!(6)));
+
+    // A volunteer, a resident and a department may not restock (403); another community's
+    // worker does not see the item (404); no such item: 404.
+    let z = app.token("zhiyuan").await;
+    let jumin = app.token("jumin").await;
+    let bumen = app.token("bumen").await;
+    for t in [&z, &jumin, &bumen] {
+        let (s, _) = post(&app, t, &restock, json!({"added": 1})).await;
+        assert_eq!(s, 403);
+        let (s, _) = get(&app, t, &format!("{A}/items/{id}/restocks")).await;
+        assert_eq!(s, 403);
+    }
+    let (_, other_w) = account(
+        &app,
+        "sg_other",
+        linli::org::Role::CommunityWorker,
+        Some(p.other),
+        None,
+        p.street,
+    )
+    .await;
+    let (s, _) = post(&app, &other_w, &restock, json!({"added": 1})).await;
+    assert_eq!(s, 404);
+    let (s, _) = get(&app, &other_w, &format!("{A}/items/{id}/restocks")).await;
+    assert_eq!(s, 404);
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("{A}/items/999999/restock"),
+        json!({"added": 1}),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // The page: the organiser's form under each item and the last restock shown.
+    let (b, _) = app.login_page("shegong", PASSWORD).await;
+    let html = app.page(&b, "/volunteering/catalogue").await;
+    assert!(html.contains(&format!("restock-{id}")), "the form");
+    assert!(html.contains(&format!("restocked-{id}")) && html.contains("+5"));
+    let csrf = support::extract_input(&html, "csrf").unwrap();
+    let r = b
+        .post(app.url(&format!("/volunteering/items/{id}/restock")))
+        .form(&[("csrf", csrf.as_str()), ("added", "abc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("补充数量"));
+    let r = b
+        .post(app.url(&format!("/volunteering/items/{id}/restock")))
+        .form(&[("csrf", csrf.as_str()), ("added", "3"), ("note", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let html = app.page(&b, "/volunteering/catalogue?done=restocked").await;
+    assert!(html.contains("已补货") && html.contains("+3"), "{html}");
+    let (_, log) = get(&app, &shegong, &format!("{A}/items/{id}/restocks")).await;
+    assert_eq!(log[0]["stock_after"], 9);
+    // A resident's catalogue has no restock form.
+    let html = app
+        .page(
+            &app.login_page("jumin", PASSWORD).await.0,
+            "/volunteering/catalogue",
+        )
+        .await;
+    assert!(!html.contains("/restock\""));
+    app.stop().await;
+}
+
+/// The issue's bad input for points, each refused with its reason in Chinese and English and
+/// nothing written: a movement whose legs do not balance (the ledger's own guard, below every
+/// caller), redeeming more points than the balance, passing more than one holds.
+#[tokio::test]
+async fn unbalanced_movements_and_spending_beyond_the_balance_are_refused() {
+    let app = support::spawn().await;
+    let p = places(&app).await;
+    let vol = linli::org::Role::Volunteer;
+    let (va, va_t) = account(&app, "vol_a", vol, Some(p.community), None, p.street).await;
+    let (_, _vb_t) = account(&app, "vol_b", vol, Some(p.community), None, p.street).await;
+    earn(&app, &p, va, 5).await;
+    let txns = app.query_i64("SELECT COUNT(*) FROM vol_txns").await;
+
+    // Legs that do not sum to zero.
+    let (street, community, path) = (p.street, p.community, p.path.clone());
+    let err = app
+        .db
+        .write_tx(move |c| -> linli::kernel::error::AppResult<i64> {
+            use linli::volunteering::ledger;
+            let now = linli::kernel::time::now_ms();
+            let i = ledger::account(c, street, "issuing", community, &path, now)?;
+            let a = ledger::account(c, street, "person", va, &path, now)?;
+            ledger::post(
+                c,
+                &ledger::Txn {
+                    street_id: street,
+                    kind: "transfer",
+                    community_path: &path,
+                    reverses: None,
+                    reason: "test",
+                    by: va,
+                },
+                &[(i, -5), (a, 3)],
+                now,
+            )
+        })
+        .await
+        .expect_err("an unbalanced movement is refused");
+    assert_eq!(err.key, "volunteering.err_unbalanced");
+    assert!(
+        err.message(linli::kernel::i18n::Lang::Zh)
+            .contains("借贷不平衡")
+    );
+    assert!(
+        err.message(linli::kernel::i18n::Lang::En)
+            .contains("does not balance")
+    );
+    assert_eq!(app.query_i64("SELECT COUNT(*) FROM vol_txns").await, txns);
+
+    // Redeeming more than the balance: 5 points do not buy a 20-point item.
+    let shegong = app.token("shegong").await;
+    let (s, it) = post(
+        &app,
+        &shegong,
+        &format!("{A}/items"),
+        json!({"community_id": p.community, "offer": "committee", "title": "雨伞", "cost": 20, "stock": 3}),
+    )
+    .await;
+    assert_eq!(s, 201, "{it}");
+    let redeem = format!("{A}/items/{}/redeem", it["id"]);
+    let (s, e) = post(&app, &va_t, &redeem, json!({})).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(message(&e).contains("积分余额不足"), "{e}");
+    let (_, e) = send(&app, &va_t, "POST", &redeem, Some(json!({})), "en").await;
+    assert!(message(&e).contains("balance does not cover"), "{e}");
+    assert_eq!(balance(&app, &va_t).await, 5);
+
+    // Passing more than she holds, where the street allows transfers.
+    let admin = app.token("admin").await;
+    let (s, _) = send(
+        &app,
+        &admin,
+        "PUT",
+        &format!("{A}/settings"),
+        Some(json!({"transfers": true, "residents": true})),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(s, 200);
+    let body = json!({"to": "vol_b", "points": 6});
+    let (s, e) = post(&app, &va_t, &format!("{A}/transfers"), body.clone()).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(message(&e).contains("积分余额不足"), "{e}");
+    let (_, e) = send(
+        &app,
+        &va_t,
+        "POST",
+        &format!("{A}/transfers"),
+        Some(body),
+        "en",
+    )
+    .await;
+    assert!(message(&e).contains("balance does not cover"), "{e}");
+    assert_eq!(balance(&app, &va_t).await, 5);
+    assert_eq!(app.query_i64("SELECT COUNT(*) FROM vol_txns").await, txns);
+    app.stop().await;
 }

@@ -43,6 +43,10 @@ pub fn router() -> Router<Arc<AppState>> {
             post(points::redeem_submit),
         )
         .route(
+            "/volunteering/items/{id}/restock",
+            post(points::restock_submit),
+        )
+        .route(
             "/volunteering/confirm",
             get(points::confirm_page).post(points::confirm_submit),
         )
@@ -73,7 +77,7 @@ async fn css() -> axum::response::Response {
         .into_response()
 }
 
-const DONE: [&str; 11] = [
+const DONE: [&str; 12] = [
     "created",
     "signed_up",
     "cancelled",
@@ -85,6 +89,7 @@ const DONE: [&str; 11] = [
     "redeemed",
     "confirmed",
     "waiting",
+    "restocked",
 ];
 
 fn flash(l: &mut Layout, done: Option<&str>) {

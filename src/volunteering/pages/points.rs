@@ -156,7 +156,24 @@ struct CataloguePage {
     organiser: bool,
     communities: Vec<(i64, String)>,
     shops: Vec<(i64, String)>,
+    /// The newest restock of each item (the organiser's view).
+    restocked: std::collections::HashMap<i64, crate::volunteering::store::Restock>,
     error: Option<String>,
+}
+
+impl CataloguePage {
+    fn last_restock(&self, item: &i64) -> Option<String> {
+        self.restocked.get(item).map(|r| {
+            self.l.t.fill(
+                "volunteering.last_restock",
+                &[
+                    ("n", &r.added),
+                    ("when", &self.w.when(&r.at)),
+                    ("by", &r.by_name),
+                ],
+            )
+        })
+    }
 }
 
 async fn show_catalogue(
@@ -190,6 +207,26 @@ async fn show_catalogue(
     } else {
         (Vec::new(), Vec::new())
     };
+    let restocked = if organiser {
+        let ids: Vec<i64> = items.iter().map(|o| o.item.id).collect();
+        state
+            .db
+            .read(move |c| {
+                let mut out = std::collections::HashMap::new();
+                for id in ids {
+                    if let Some(r) = crate::volunteering::store::restocks(c, id, 1)?
+                        .into_iter()
+                        .next()
+                    {
+                        out.insert(id, r);
+                    }
+                }
+                Ok(out)
+            })
+            .await?
+    } else {
+        Default::default()
+    };
     let mut l = Layout::new(Some(caller));
     flash(&mut l, done);
     let mut res = render(&CataloguePage {
@@ -201,6 +238,7 @@ async fn show_catalogue(
         organiser,
         communities,
         shops,
+        restocked,
         error,
     });
     *res.status_mut() = status;
@@ -284,6 +322,46 @@ pub(super) async fn redeem_submit(
     check_csrf(&caller, &f.csrf)?;
     match catalogue::redeem(&state, &caller, id).await {
         Ok(_) => Ok(Redirect::to("/volunteering/catalogue?done=redeemed").into_response()),
+        Err(e) if refused(&e) => {
+            let msg = e.message(ctx().lang);
+            show_catalogue(&state, &caller, None, Some(msg), e.status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct RestockForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    added: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) async fn restock_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<RestockForm>,
+) -> AppResult<Response> {
+    check_csrf(&caller, &f.csrf)?;
+    let r = async {
+        let added = f
+            .added
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| AppError::invalid("volunteering.err_restock"))?;
+        let t = catalogue::RestockTyped {
+            added,
+            note: f.note.clone(),
+        };
+        catalogue::restock(&state, &caller, id, t).await
+    }
+    .await;
+    match r {
+        Ok(_) => Ok(Redirect::to("/volunteering/catalogue?done=restocked").into_response()),
         Err(e) if refused(&e) => {
             let msg = e.message(ctx().lang);
             show_catalogue(&state, &caller, None, Some(msg), e.status).await

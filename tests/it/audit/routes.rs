@@ -497,7 +497,7 @@ const OTHER_ROUTES: &[&str] = &[
     // Volunteering (issue 25 part 1): the organiser's list of who signed up, the balances and
     // a confirmed code's holder are audited with the accounts named; signing up, cancelling,
     // checking in and out, redeeming, transfers and reversals are audited changes naming the
-    // persons (tests/it/volunteering.rs). A participant's own points, redemptions and
+    // persons, an item's restock an audited change (tests/it/volunteering.rs). A participant's own points, redemptions and
     // certificate are her own.
     "/volunteering",
     "/volunteering/points",
@@ -505,6 +505,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/volunteering/transactions/{id}/reverse",
     "/volunteering/catalogue",
     "/volunteering/items/{id}/redeem",
+    "/volunteering/items/{id}/restock",
     "/volunteering/confirm",
     "/volunteering/certificate",
     "/static/volunteering.css",
@@ -526,6 +527,8 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/volunteering/balances",
     "/api/v1/volunteering/items",
     "/api/v1/volunteering/items/{id}/redeem",
+    "/api/v1/volunteering/items/{id}/restock",
+    "/api/v1/volunteering/items/{id}/restocks",
     "/api/v1/volunteering/redemptions",
     "/api/v1/volunteering/redemptions/confirm",
     "/api/v1/volunteering/certificate",
@@ -601,12 +604,14 @@ const OTHER_ROUTES: &[&str] = &[
     "/sheets/{id}",
     "/sheets/{id}/entry",
     "/sheets/{id}/entries/{entry}/correct",
+    "/sheets/{id}/close",
     "/sheets/{id}/export.xlsx",
     "/api/v1/sheets",
     "/api/v1/sheets/{id}",
     "/api/v1/sheets/{id}/entry",
     "/api/v1/sheets/{id}/entry/withdraw",
     "/api/v1/sheets/{id}/entries/{entry}/correct",
+    "/api/v1/sheets/{id}/close",
     "/api/v1/sheets/{id}/export.xlsx",
     // Community funds (issue 25 part 4): a ledger of amounts and purposes; the only names are
     // the representatives' and proposers' account names, shown to the fund's members; every
@@ -623,6 +628,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/funds/{id}/entries",
     "/api/v1/funds/{id}/entries/{entry}/approve",
     "/api/v1/funds/{id}/entries/{entry}/reverse",
+    "/api/v1/funds/{id}/entries/{entry}/withdraw",
     "/api/v1/funds/{id}/entries/{entry}/receipts",
     "/api/v1/funds/receipts/{id}",
     "/api/v1/funds/{id}/export.csv",

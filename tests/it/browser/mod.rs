@@ -22,16 +22,19 @@ mod account;
 mod aid;
 mod cases;
 mod deliberation;
+mod funds;
 mod join;
 mod map;
 mod nearby;
 mod notices;
 mod sensing;
 mod setup;
+mod sheets;
 mod shell;
 mod surveys;
 mod sweeps;
 mod visits;
+mod volunteering;
 mod votes;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -213,6 +216,23 @@ where
     .await
 }
 
+/// Like [`browse`], the test also receiving the app's database (to set the clock of a
+/// record back, as the integration tests do) and its address.
+async fn browse_db<F, Fut>(width: u32, height: u32, test: F)
+where
+    F: FnOnce(Browser, linli::store::Db) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    browse_inner(
+        support::Options::default(),
+        false,
+        width,
+        height,
+        |b, _, db| test(b, db),
+    )
+    .await
+}
+
 /// Like [`browse`], on an app started with `opts`; with `first_run`, the app waits for its
 /// street to be set up and the test receives the first-run code.
 async fn browse_app<F, Fut>(
@@ -223,6 +243,19 @@ async fn browse_app<F, Fut>(
     test: F,
 ) where
     F: FnOnce(Browser, Option<String>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    browse_inner(opts, first_run, width, height, |b, code, _| test(b, code)).await
+}
+
+async fn browse_inner<F, Fut>(
+    opts: support::Options,
+    first_run: bool,
+    width: u32,
+    height: u32,
+    test: F,
+) where
+    F: FnOnce(Browser, Option<String>, linli::store::Db) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     if !browser_available() {
@@ -238,7 +271,7 @@ async fn browse_app<F, Fut>(
         base: app.base.clone(),
     };
     // In a task of its own, so that a failed assertion still lets us close the browser.
-    let task = tokio::spawn(test(b, code));
+    let task = tokio::spawn(test(b, code, app.db.clone()));
     let abort = task.abort_handle();
     let outcome = tokio::time::timeout(TEST_LIMIT, task).await;
     abort.abort();
