@@ -81,36 +81,35 @@ pub struct RoutingEnd {
     pub cases: i64,
 }
 
-/// The routing figures of the cases reported since `since_ms`, from their steps.
+/// The routing figures of the cases reported since China day `first_day`, read from
+/// `case_routing_figures` (kept by triggers from each case's count of dispatches and returns),
+/// so the cost follows the days, categories and organisations, not the cases.
 fn routing(
     c: &mut dyn Conn,
     street_id: i64,
-    since_ms: i64,
+    first_day: i64,
 ) -> Result<Vec<RoutingFigures>, StoreError> {
     let rows = c.query(
-        "SELECT c.category_id, c.id, c.handler_org_id, \
-         SUM(CASE WHEN e.action = 'return' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN e.action = 'dispatch' THEN 1 ELSE 0 END) \
-         FROM case_events e JOIN cases c ON c.id = e.case_id \
-         WHERE e.street_id = $1 AND e.action IN ('return', 'dispatch') AND c.created_at >= $2 \
-         GROUP BY c.category_id, c.id, c.handler_org_id",
-        params![street_id, since_ms],
+        "SELECT f.category_id, f.org_id, CAST(SUM(f.dispatched) AS BIGINT), \
+         CAST(SUM(f.returned) AS BIGINT), CAST(SUM(f.rerouted) AS BIGINT), \
+         CAST(SUM(f.troubled) AS BIGINT) FROM case_routing_figures f \
+         WHERE f.street_id = $1 AND f.day >= $2 GROUP BY f.category_id, f.org_id",
+        params![street_id, first_day],
     )?;
     let mut by_cat: std::collections::BTreeMap<i64, (RoutingFigures, HashMap<i64, i64>)> =
         Default::default();
     for r in rows {
-        let (returns, dispatches) = (r.i64(3), r.i64(4));
-        if dispatches == 0 {
+        if r.i64(2) == 0 {
             continue;
         }
         let (f, ends) = by_cat.entry(r.i64(0)).or_default();
-        f.dispatched += 1;
-        f.returned += (returns > 0) as i64;
-        f.rerouted += (dispatches > 1) as i64;
-        if (returns > 0 || dispatches > 1)
-            && let Some(org) = r.opt_i64(2)
-        {
-            *ends.entry(org).or_default() += 1;
+        f.dispatched += r.i64(2);
+        f.returned += r.i64(3);
+        f.rerouted += r.i64(4);
+        // Organisation 0: the case is with nobody now (returned and not sent on yet).
+        let (org, troubled) = (r.i64(1), r.i64(5));
+        if org != 0 && troubled > 0 {
+            *ends.entry(org).or_default() += troubled;
         }
     }
     let cats: HashMap<i64, Category> = super::categories(c, street_id)?
@@ -165,56 +164,54 @@ pub struct SelfGovernedFigures {
     pub rated: i64,
 }
 
-/// The self-governed cases reported since `since_ms` under the viewer's places (every place
-/// for `None`), read from the cases themselves (a partial index keeps them apart).
+/// The self-governed cases reported since China day `first_day` in the areas under the
+/// viewer's places (every area for `None`), read from `case_self_figures` (kept by triggers, per
+/// area and day), so the cost follows the areas and days, not the cases.
 fn self_governed(
     c: &mut dyn Conn,
     street_id: i64,
-    since_ms: i64,
+    first_day: i64,
     places: Option<&[String]>,
 ) -> Result<SelfGovernedFigures, StoreError> {
-    let mut p: Vec<Val> = vec![Val::Int(street_id), Val::Int(since_ms)];
-    let under = match places {
-        Some(paths) => format!(
-            " AND {}",
-            crate::store::under_paths("place_path", paths, 3, &mut p)
-        ),
-        None => String::new(),
-    };
+    let sums: String = [
+        "handled",
+        "open",
+        "resolved",
+        "closed_other",
+        "rated",
+        "rating_sum",
+    ]
+    .iter()
+    .map(|c| format!("CAST(SUM(f.{c}) AS BIGINT)"))
+    .chain((0..12).map(|i| format!("CAST(SUM(f.h{i}) AS BIGINT)")))
+    .collect::<Vec<_>>()
+    .join(", ");
     let rows = c.query(
         &format!(
-            "SELECT state, created_at, resolved_at, rating FROM cases \
-             WHERE street_id = $1 AND self_governed = 1 AND created_at >= $2{under}"
+            "SELECT f.area_path, {sums} FROM case_self_figures f \
+             WHERE f.street_id = $1 AND f.day >= $2 GROUP BY f.area_path"
         ),
-        &p,
+        params![street_id, first_day],
     )?;
     let mut f = SelfGovernedFigures::default();
-    let mut hours: Vec<f64> = Vec::new();
-    let mut rating_sum = 0;
+    let (mut rating_sum, mut hist) = (0, [0i64; 12]);
     for r in rows {
-        let state = State::parse(&r.str(0)).unwrap_or(State::New);
-        f.handled += 1;
-        match (
-            state.is_open(),
-            state.was_resolved() && r.opt_i64(2).is_some(),
-        ) {
-            (true, _) => f.open += 1,
-            (false, true) => {
-                f.resolved += 1;
-                let took = r.opt_i64(2).unwrap_or(0) - r.i64(1);
-                hours.push(took as f64 / HOUR_MS as f64);
-            }
-            (false, false) => f.closed_other += 1,
+        if places.is_some_and(|p| !Scope::covers(p, &r.str(0))) {
+            continue;
         }
-        if let Some(x) = r.opt_i64(3) {
-            f.rated += 1;
-            rating_sum += x;
+        f.handled += r.i64(1);
+        f.open += r.i64(2);
+        f.resolved += r.i64(3);
+        f.closed_other += r.i64(4);
+        f.rated += r.i64(5);
+        rating_sum += r.i64(6);
+        for (i, h) in hist.iter_mut().enumerate() {
+            *h += r.i64(7 + i);
         }
     }
     let ended = f.resolved + f.closed_other;
     f.resolved_share = (ended > 0).then(|| f.resolved as f64 / ended as f64);
-    hours.sort_by(|a, b| a.total_cmp(b));
-    f.median_hours = (!hours.is_empty()).then(|| (hours[hours.len() / 2] * 10.0).round() / 10.0);
+    f.median_hours = median_hours(&hist);
     f.satisfaction =
         (f.rated > 0).then(|| (rating_sum as f64 / f.rated as f64 * 10.0).round() / 10.0);
     Ok(f)
@@ -387,25 +384,19 @@ pub fn figures(
         }
     }
     let outside = super::hooks::ratings(c, street_id, since, reach.places.as_deref())?;
-    let from = since.map_or(i64::MIN, |t| day_of(t) * 24 * HOUR_MS - 8 * HOUR_MS);
+    let first_day = since.map_or(i64::MIN, day_of);
     let self_governed = match (&reach.places, &reach.orgs) {
         (_, Some(_)) => None,
-        (places, None) => Some(self_governed(c, street_id, from, places.as_deref())?),
+        (places, None) => Some(self_governed(c, street_id, first_day, places.as_deref())?),
     };
     // The routing table is the street's: its dispatchers read how it fares.
     let routing = match (&reach.places, &reach.orgs) {
-        (None, None) => routing(c, street_id, from)?,
+        (None, None) => routing(c, street_id, first_day)?,
         _ => Vec::new(),
     };
     let mut tasks = match (&reach.places, &reach.orgs) {
         (Some(_), None) => Vec::new(),
-        _ => super::tasks::figures(
-            c,
-            street_id,
-            since.map_or(i64::MIN, day_of),
-            i64::MAX,
-            crate::store::now_ms(),
-        )?,
+        _ => super::tasks::figures(c, street_id, first_day, i64::MAX, crate::store::now_ms())?,
     };
     if let Some(mine) = &reach.orgs {
         tasks.retain(|f| mine.contains(&f.org_id));

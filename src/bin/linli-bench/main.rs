@@ -92,7 +92,8 @@ enum BenchCommand {
     /// The registry's targets: import and export of 100,000 rows, search at 16 clients.
     Registry(registry::RegistryArgs),
     /// The cases targets: creation over the API against /healthz, the escalation sweep over
-    /// 1,000,000 open cases, duplicate suggestion with 100,000 open cases.
+    /// 1,000,000 open cases with their tasks, duplicate suggestion with 100,000 open cases, the
+    /// figures report over a history of 1,000,000 cases.
     Cases(cases::CasesArgs),
     /// Measure sensing: HTTP and MQTT ingestion, reading → alert latency, armed timers.
     Sensing(sensing::SensingArgs),

@@ -411,3 +411,153 @@ async fn the_figures_say_which_categories_are_returned_or_re_routed_and_where_th
         assert!(f.get("routing").is_none(), "{f}");
     }
 }
+
+/// The self-governed and routing sections are kept by triggers (migration 0065), not recounted
+/// per request: after cases reported, dispatched, returned, re-routed, moved into and out of
+/// self-governance, resolved and rated, both equal a count taken directly from the cases and
+/// their steps.
+#[tokio::test]
+async fn the_kept_self_governed_and_routing_figures_equal_a_recount() {
+    let app = support::spawn().await;
+    let jumin = app.token("jumin").await;
+    let admin = app.token("admin").await;
+    let wuye = app.token("wuye").await;
+    let wuye_org = org_of(&app, "wuye").await;
+    let bumen_org = org_of(&app, "bumen").await;
+    let b = buildings(&app).await;
+    let mut ids = Vec::new();
+    for (i, (cat, text)) in [
+        ("water_leak", "楼上漏水到我家厨房"),
+        ("water_leak", "地下车库渗水"),
+        ("stairwell_clutter", "五楼楼道堆了纸箱"),
+        ("stairwell_clutter", "二楼楼道停了自行车"),
+        ("facility_repair", "楼下路灯不亮"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = json!({"category": cat, "description": text, "place_id": b[i % b.len()]});
+        if cat == "facility_repair" {
+            body["extra"] = json!({"facility": "路灯"});
+        }
+        let v = report(&app, &jumin, body).await;
+        ids.push(v["case"]["id"].as_i64().unwrap());
+    }
+    for &id in &ids[..2] {
+        step_ok(
+            &app,
+            &admin,
+            id,
+            json!({"action": "accept", "dispatch": true, "org_id": wuye_org}),
+        )
+        .await;
+    }
+    // One returned and sent on; one resolved and rated.
+    step_ok(
+        &app,
+        &wuye,
+        ids[0],
+        json!({"action": "return", "note": "是公共管道"}),
+    )
+    .await;
+    step_ok(
+        &app,
+        &admin,
+        ids[0],
+        json!({"action": "dispatch", "org_id": bumen_org}),
+    )
+    .await;
+    step_ok(&app, &wuye, ids[1], json!({"action": "sign_for"})).await;
+    step_ok(&app, &wuye, ids[1], json!({"action": "start"})).await;
+    step_ok(
+        &app,
+        &wuye,
+        ids[1],
+        json!({"action": "resolve", "note": "已修复"}),
+    )
+    .await;
+    // A self-governed matter resolved and rated, another moved into the state's hands.
+    step_ok(&app, &admin, ids[2], json!({"action": "accept"})).await;
+    step_ok(
+        &app,
+        &admin,
+        ids[2],
+        json!({"action": "dispatch", "org_id": wuye_org}),
+    )
+    .await;
+    step_ok(&app, &wuye, ids[2], json!({"action": "sign_for"})).await;
+    step_ok(&app, &wuye, ids[2], json!({"action": "start"})).await;
+    step_ok(
+        &app,
+        &wuye,
+        ids[2],
+        json!({"action": "resolve", "note": "楼组长组织清理"}),
+    )
+    .await;
+    step_ok(&app, &admin, ids[2], json!({"action": "close"})).await;
+    step_ok(&app, &jumin, ids[2], json!({"action": "rate", "rating": 4})).await;
+    let fire = category_id(&app, "fire_hazard").await;
+    step_ok(
+        &app,
+        &admin,
+        ids[3],
+        json!({"action": "recategorise", "note": "堵了消防通道，需要消防站处理", "category_id": fire}),
+    )
+    .await;
+
+    let (s, f) = app.get_json(&admin, "/api/v1/cases/figures").await;
+    assert_eq!(s, 200, "{f}");
+    let (governed, routing) = app
+        .db
+        .read(|c| {
+            let g = c.query_one(
+                "SELECT COUNT(*), \
+                 SUM(CASE WHEN state NOT IN ('closed', 'rated', 'merged', 'rejected') THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN state IN ('closed', 'rated') AND resolved_at IS NOT NULL THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END) \
+                 FROM cases WHERE self_governed = 1",
+                &[],
+            )?;
+            let r = c.query(
+                "SELECT k.code, COUNT(*), SUM(CASE WHEN x.returns > 0 THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN x.dispatches > 1 THEN 1 ELSE 0 END) FROM \
+                 (SELECT e.case_id, SUM(CASE WHEN e.action = 'dispatch' THEN 1 ELSE 0 END) AS dispatches, \
+                  SUM(CASE WHEN e.action = 'return' THEN 1 ELSE 0 END) AS returns \
+                  FROM case_events e GROUP BY e.case_id) x \
+                 JOIN cases c ON c.id = x.case_id JOIN case_categories k ON k.id = c.category_id \
+                 WHERE x.dispatches > 0 GROUP BY k.code ORDER BY k.code",
+                &[],
+            )?;
+            Ok((
+                [g.i64(0), g.opt_i64(1).unwrap_or(0), g.opt_i64(2).unwrap_or(0), g.opt_i64(3).unwrap_or(0)],
+                r.iter()
+                    .map(|r| (r.str(0), r.i64(1), r.i64(2), r.i64(3)))
+                    .collect::<Vec<_>>(),
+            ))
+        })
+        .await
+        .unwrap();
+    let g = &f["self_governed"];
+    assert_eq!(
+        [&g["handled"], &g["open"], &g["resolved"], &g["rated"]].map(|x| x.as_i64().unwrap()),
+        governed,
+        "{f}"
+    );
+    assert!(governed[0] >= 1 && governed[2] >= 1, "{governed:?}");
+    let mut kept: Vec<(String, i64, i64, i64)> = f["routing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["category"].as_str().unwrap().to_string(),
+                r["dispatched"].as_i64().unwrap(),
+                r["returned"].as_i64().unwrap(),
+                r["rerouted"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    kept.sort();
+    assert_eq!(kept, routing, "{f}");
+    assert!(routing.iter().any(|r| r.2 > 0 && r.3 > 0), "{routing:?}");
+}
