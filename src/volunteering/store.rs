@@ -390,7 +390,7 @@ pub fn minutes_by_user(
     let cond = under_paths("a.place_path", paths, 3, &mut p);
     Ok(c.query(
         &format!(
-            "SELECT s.user_id, SUM(s.minutes) FROM vol_signups s JOIN vol_activities a ON a.id = s.activity_id \
+            "SELECT s.user_id, CAST(SUM(s.minutes) AS BIGINT) FROM vol_signups s JOIN vol_activities a ON a.id = s.activity_id \
              WHERE s.checked_out_at IS NOT NULL AND s.checked_out_at >= $1 AND s.checked_out_at < $2 AND {cond} \
              GROUP BY s.user_id"
         ),
