@@ -22,8 +22,8 @@ use crate::state::AppState;
 /// The mutual aid area's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    board, create, detail, message, choose, done, withdraw, report, unreport, hide, restore,
-    block, unblock
+    board, create, detail, message, choose, done, withdraw, report, unreport, hide, restore, block,
+    unblock
 ))]
 pub struct AidApi;
 
@@ -36,7 +36,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/aid/posts/{id}/match", post(choose))
         .route("/api/v1/aid/posts/{id}/done", post(done))
         .route("/api/v1/aid/posts/{id}/withdraw", post(withdraw))
-        .route("/api/v1/aid/posts/{id}/report", post(report).delete(unreport))
+        .route(
+            "/api/v1/aid/posts/{id}/report",
+            post(report).delete(unreport),
+        )
         .route("/api/v1/aid/posts/{id}/hide", post(hide))
         .route("/api/v1/aid/posts/{id}/restore", post(restore))
         .route("/api/v1/aid/conversations/{id}/block", post(block))
@@ -265,7 +268,9 @@ pub(crate) async fn restore(
     Path(id): Path<i64>,
     ApiJson(r): ApiJson<ReasonRequest>,
 ) -> AppResult<Json<Post>> {
-    Ok(Json(service::restore(&state, &caller, id, &r.reason).await?))
+    Ok(Json(
+        service::restore(&state, &caller, id, &r.reason).await?,
+    ))
 }
 
 /// A worker of the post's community hides it with a reason its poster reads.

@@ -453,10 +453,9 @@ async fn unblock_submit(
 ) -> AppResult<Response> {
     check_csrf(&caller, field(&f, "csrf"))?;
     match service::unblock(&state, &caller, id).await {
-        Ok(post) => Ok(Redirect::to(&format!(
-            "/aid/{post}?done=unblocked&conversation={id}"
-        ))
-        .into_response()),
+        Ok(post) => Ok(
+            Redirect::to(&format!("/aid/{post}?done=unblocked&conversation={id}")).into_response(),
+        ),
         Err(e) if e.status.as_u16() == 409 => {
             let post = service::post_of_conversation(&state, &caller, id).await?;
             let msg = e.message(ctx().lang);

@@ -553,8 +553,8 @@ pub async fn view(
                 Actor::Responder => p.responder_done,
                 _ => false,
             };
-            let reported_by_me = matches!(a, Actor::Neighbour | Actor::Responder)
-                && store::reported_by(c, id, me)?;
+            let reported_by_me =
+                matches!(a, Actor::Neighbour | Actor::Responder) && store::reported_by(c, id, me)?;
             let mut actions = actions_for(p.state, a);
             if done_by_me {
                 actions.retain(|x| *x != Act::Done);

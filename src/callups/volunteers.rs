@@ -62,7 +62,9 @@ impl Affiliation {
         }
     }
     pub fn parse(s: &str) -> Option<Affiliation> {
-        Affiliation::ALL.into_iter().find(|a| a.as_str() == s.trim())
+        Affiliation::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s.trim())
     }
 }
 
@@ -221,10 +223,7 @@ pub fn affiliation_of(c: &mut dyn Conn, user_id: i64) -> Result<(Affiliation, St
 }
 
 /// The affiliation of each of a street's volunteers who said one (others are residents).
-pub fn affiliations(
-    c: &mut dyn Conn,
-    street_id: i64,
-) -> Result<HashMap<i64, Affiliation>> {
+pub fn affiliations(c: &mut dyn Conn, street_id: i64) -> Result<HashMap<i64, Affiliation>> {
     Ok(store::profiles(c, street_id)?
         .into_iter()
         .map(|(u, p)| (u, Affiliation::parse(&p.affiliation).unwrap_or_default()))
@@ -545,7 +544,10 @@ pub async fn save(state: &AppState, caller: &Caller, e: ProfileEdit) -> AppResul
                 let old = store::profile(c, me)?;
                 let slots = match &availability {
                     Some(v) => v.clone(),
-                    None => old.as_ref().map(|p| p.availability.clone()).unwrap_or_default(),
+                    None => old
+                        .as_ref()
+                        .map(|p| p.availability.clone())
+                        .unwrap_or_default(),
                 };
                 let note = match &availability_note {
                     Some(n) => n.clone(),
@@ -652,10 +654,8 @@ pub async fn filtered(
             let mut names: HashMap<i64, String> = HashMap::new();
             for s in streets_of(c, street)? {
                 let profiles = store::profiles(c, s)?;
-                let orgs = crate::org::orgs::names(
-                    c,
-                    profiles.values().filter_map(|p| p.unit_org_id),
-                )?;
+                let orgs =
+                    crate::org::orgs::names(c, profiles.values().filter_map(|p| p.unit_org_id))?;
                 for k in candidates(c, s)? {
                     if !paths.iter().any(|p| k.reached_by(p)) {
                         continue;

@@ -823,7 +823,9 @@ async fn the_one_who_blocked_lifts_her_block_and_nobody_else_can() {
 
     // On the page: the one who blocked sees "unblock" and lifts it; they write again.
     let (b, _) = app.login_page("jumin", PASSWORD).await;
-    let page = app.page(&b, &format!("/aid/{id}?conversation={conv}")).await;
+    let page = app
+        .page(&b, &format!("/aid/{id}?conversation={conv}"))
+        .await;
     assert!(page.contains("aid-unblock"), "{page}");
     let csrf = support::extract_input(&page, "csrf").expect("csrf");
     let r = b
@@ -833,7 +835,12 @@ async fn the_one_who_blocked_lifts_her_block_and_nobody_else_can() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let (_, v) = get(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}?conversation={conv}")).await;
+    let (_, v) = get(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/posts/{id}?conversation={conv}"),
+    )
+    .await;
     assert_eq!(v["thread"]["blocked"], false, "lifted: {v}");
     assert!(
         app.query_i64("SELECT COUNT(*) FROM audit_entries WHERE body LIKE '%unblocked%'")
@@ -1006,8 +1013,14 @@ async fn the_expiry_job_marks_posts_expired_and_tells_the_poster_once() {
     let c = cast(&app).await;
     let (_, p) = post(&app, &c.jumin, "/api/v1/aid/posts", drill()).await;
     let id = p["id"].as_i64().unwrap();
-    let (_, q) = post(&app, &c.linju, "/api/v1/aid/posts", json!({"direction": "request", "kind": "help",
-        "title": "求陪同去医院"})).await;
+    let (_, q) = post(
+        &app,
+        &c.linju,
+        "/api/v1/aid/posts",
+        json!({"direction": "request", "kind": "help",
+        "title": "求陪同去医院"}),
+    )
+    .await;
     let fresh = q["id"].as_i64().unwrap();
     app.exec(
         "UPDATE aid_posts SET expires_at = 1 WHERE id = $1",
@@ -1026,7 +1039,10 @@ async fn the_expiry_job_marks_posts_expired_and_tells_the_poster_once() {
     let told = "SELECT COUNT(*) FROM reach_messages WHERE idem LIKE 'aid:expired:%'";
     let first = app.query_i64(told).await;
     assert!(first >= 1);
-    assert_eq!(linli::aid::service::expire_due(&app.state).await.unwrap(), 0);
+    assert_eq!(
+        linli::aid::service::expire_due(&app.state).await.unwrap(),
+        0
+    );
     assert_eq!(app.query_i64(told).await, first, "told once");
     let (_, v) = get(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}")).await;
     assert_eq!(v["post"]["state"], "expired");
@@ -1034,8 +1050,20 @@ async fn the_expiry_job_marks_posts_expired_and_tells_the_poster_once() {
     assert_eq!(v["post"]["state"], "open", "a post in its time stays open");
     // Hidden and restored after it expired: expired again, not told twice.
     let shegong = app.token("shegong").await;
-    post(&app, &shegong, &format!("/api/v1/aid/posts/{id}/hide"), json!({"reason": "查看"})).await;
-    let (s, p) = post(&app, &shegong, &format!("/api/v1/aid/posts/{id}/restore"), json!({"reason": "无问题"})).await;
+    post(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/posts/{id}/hide"),
+        json!({"reason": "查看"}),
+    )
+    .await;
+    let (s, p) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/posts/{id}/restore"),
+        json!({"reason": "无问题"}),
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["state"], "expired");
     linli::aid::service::expire_due(&app.state).await.unwrap();

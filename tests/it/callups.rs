@@ -611,7 +611,17 @@ async fn a_volunteer_says_who_she_is_and_when_she_is_free_and_organisers_find_he
     let zhiyuan = user_id(&app, "zhiyuan").await;
     let put = |token: String, body: Value, lang: &'static str| {
         let app = &app;
-        async move { send(app, &token, "PUT", "/api/v1/callups/profile", Some(body), lang).await }
+        async move {
+            send(
+                app,
+                &token,
+                "PUT",
+                "/api/v1/callups/profile",
+                Some(body),
+                lang,
+            )
+            .await
+        }
     };
     let (s, _) = put(va_t.clone(), json!({"skills": ["medical"]}), "zh-CN").await;
     assert_eq!(s, 200);
@@ -639,8 +649,16 @@ async fn a_volunteer_says_who_she_is_and_when_she_is_free_and_organisers_find_he
             "驻区单位",
             "organisations registered in the street",
         ),
-        (json!({"skills": ["driving"], "affiliation": "mayor"}), "身份", "Affiliation"),
-        (json!({"skills": ["driving"], "availability": ["mon_noon"]}), "上午", "morning"),
+        (
+            json!({"skills": ["driving"], "affiliation": "mayor"}),
+            "身份",
+            "Affiliation",
+        ),
+        (
+            json!({"skills": ["driving"], "availability": ["mon_noon"]}),
+            "上午",
+            "morning",
+        ),
     ] {
         let (s, e) = put(va_t.clone(), body.clone(), "zh-CN").await;
         assert_eq!(s, 422, "{body} {e}");
@@ -666,7 +684,12 @@ async fn a_volunteer_says_who_she_is_and_when_she_is_free_and_organisers_find_he
     assert_eq!(p["party_org"], "区财政局机关党支部");
     assert_eq!(p["availability"], json!(["mon_evening", "sat_morning"]));
     // Absent keeps what she said.
-    let (_, p) = put(va_t.clone(), json!({"skills": ["medical", "driving"]}), "zh-CN").await;
+    let (_, p) = put(
+        va_t.clone(),
+        json!({"skills": ["medical", "driving"]}),
+        "zh-CN",
+    )
+    .await;
     assert_eq!(p["affiliation"], "party_member");
     assert_eq!(p["availability_note"], "单周周末不行");
     let unit = an_organisation(&app, community).await;
@@ -688,21 +711,44 @@ async fn a_volunteer_says_who_she_is_and_when_she_is_free_and_organisers_find_he
             .map(|x| x["user_id"].as_i64().unwrap())
             .collect()
     };
-    let (s, l) = get(&app, &shegong, "/api/v1/callups/volunteers?affiliation=party_member").await;
+    let (s, l) = get(
+        &app,
+        &shegong,
+        "/api/v1/callups/volunteers?affiliation=party_member",
+    )
+    .await;
     assert_eq!(s, 200, "{l}");
     assert_eq!(ids(&l), vec![va]);
     assert_eq!(l[0]["affiliation_org"], "区财政局机关党支部");
     assert_eq!(l[0]["party_registered_on"], "2026-03-05");
-    let (_, l) = get(&app, &shegong, "/api/v1/callups/volunteers?available=sat_morning").await;
+    let (_, l) = get(
+        &app,
+        &shegong,
+        "/api/v1/callups/volunteers?available=sat_morning",
+    )
+    .await;
     let mut got = ids(&l);
     got.sort();
     assert_eq!(got, vec![va, vb]);
     assert!(!ids(&l).contains(&zhiyuan), "said no slot");
     assert_eq!(app.last_audit_entry().await["action"], "list");
-    let (s, e) = send(&app, &shegong, "GET", "/api/v1/callups/volunteers?available=someday", None, "en").await;
+    let (s, e) = send(
+        &app,
+        &shegong,
+        "GET",
+        "/api/v1/callups/volunteers?available=someday",
+        None,
+        "en",
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(message(&e).contains("weekday"), "{e}");
-    let (s, _) = get(&app, &shegong, "/api/v1/callups/volunteers?affiliation=boss").await;
+    let (s, _) = get(
+        &app,
+        &shegong,
+        "/api/v1/callups/volunteers?affiliation=boss",
+    )
+    .await;
     assert_eq!(s, 422);
     // Neither a volunteer nor a resident lists them.
     for t in [va_t.clone(), app.token("jumin").await] {
@@ -710,9 +756,17 @@ async fn a_volunteer_says_who_she_is_and_when_she_is_free_and_organisers_find_he
         assert_eq!(s, 403);
     }
     let (w, _) = app.login_page("shegong", PASSWORD).await;
-    let page = app.page(&w, "/callups/volunteers?affiliation=unit_staff").await;
-    assert!(page.contains("驻区单位 1 人") && page.contains("在职党员 1 人"), "{page}");
-    assert!(page.contains("周六上午") && !page.contains("区财政局机关党支部"), "{page}");
+    let page = app
+        .page(&w, "/callups/volunteers?affiliation=unit_staff")
+        .await;
+    assert!(
+        page.contains("驻区单位 1 人") && page.contains("在职党员 1 人"),
+        "{page}"
+    );
+    assert!(
+        page.contains("周六上午") && !page.contains("区财政局机关党支部"),
+        "{page}"
+    );
 
     // A call to those free then: Saturday morning reaches the two, a Tuesday night nobody.
     let mut k = call("周六义诊", community, b1, &[]);
@@ -730,7 +784,10 @@ async fn a_volunteer_says_who_she_is_and_when_she_is_free_and_organisers_find_he
     // Her own page: she changes who she is and when she is free by the form.
     let (b, _) = app.login_page("vol_party", PASSWORD).await;
     let page = app.page(&b, "/callups/profile").await;
-    assert!(page.contains("slot-sat_morning") && page.contains("区财政局机关党支部"), "{page}");
+    assert!(
+        page.contains("slot-sat_morning") && page.contains("区财政局机关党支部"),
+        "{page}"
+    );
     let csrf = support::extract_input(&page, "csrf").expect("csrf");
     let r = b
         .post(app.url("/callups/profile"))
@@ -765,6 +822,9 @@ async fn a_volunteer_says_who_she_is_and_when_she_is_free_and_organisers_find_he
         .unwrap();
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
-    assert!(page.contains("profile-error") && page.contains("驻区单位"), "{page}");
+    assert!(
+        page.contains("profile-error") && page.contains("驻区单位"),
+        "{page}"
+    );
     app.stop().await;
 }

@@ -329,8 +329,10 @@ async fn an_activity_from_sign_up_to_points_with_a_waiting_list_and_the_code() {
         &va_t,
         "PUT",
         "/api/v1/callups/profile",
-        Some(json!({"affiliation": "party_member", "party_org": "区税务局党支部",
-                    "party_registered_on": "2026-01-05"})),
+        Some(
+            json!({"affiliation": "party_member", "party_org": "区税务局党支部",
+                    "party_registered_on": "2026-01-05"}),
+        ),
         "zh-CN",
     )
     .await;
@@ -1167,7 +1169,10 @@ async fn an_organiser_restocks_an_item_and_the_restock_is_logged() {
     assert!(r.status().is_redirection(), "{}", r.status());
     let html = app.page(&b, "/volunteering/catalogue?done=restocked").await;
     assert!(html.contains("已补货") && html.contains("+3"), "{html}");
-    assert!(html.contains(&format!("restocks-{id}")) && html.contains("补后库存 9"), "the history: {html}");
+    assert!(
+        html.contains(&format!("restocks-{id}")) && html.contains("补后库存 9"),
+        "the history: {html}"
+    );
     let (_, log) = get(&app, &shegong, &format!("{A}/items/{id}/restocks")).await;
     assert_eq!(log[0]["stock_after"], 9);
     // A resident's catalogue has no restock form.
