@@ -959,7 +959,7 @@ pub async fn unreport(state: &AppState, caller: &Caller, id: i64) -> AppResult<P
 /// Safe to run on two instances against one database: a post is marked by one of them.
 pub async fn expire_due(state: &AppState) -> AppResult<usize> {
     let now = now_ms();
-    Ok(state
+    state
         .db
         .write_tx(move |c| -> AppResult<usize> {
             let mut n = 0;
@@ -981,7 +981,7 @@ pub async fn expire_due(state: &AppState) -> AppResult<usize> {
             }
             Ok(n)
         })
-        .await?)
+        .await
 }
 
 /// A party of a conversation blocks the other: messages refused both ways, the other's

@@ -470,7 +470,7 @@ impl ProfilePage {
     }
     fn free(&self, d: &str, part: &str) -> bool {
         let slot = format!("{d}_{part}");
-        self.p.availability.iter().any(|x| *x == slot)
+        self.p.availability.contains(&slot)
     }
     fn has(&self, s: &str) -> bool {
         self.p.skills.iter().any(|x| x == s)

@@ -1,8 +1,9 @@
 //! Who the volunteers are and what they say of themselves: an account holding the
 //! `volunteer` role at a street, a community or a grid (org's grants), with a profile kept
 //! here — her skills from a fixed list, the buildings she can cover, a phone to be called on
-//! (encrypted at rest, masked on screen). She edits it herself; those who organise calls in
-//! her places see it (audited).
+//! (encrypted at rest, masked on screen), what she is to the community (a resident, a party
+//! member registered here, the staff of a unit in the area) and the weekly times she is
+//! free. She edits it herself; those who organise calls in her places see it (audited).
 
 use std::collections::HashMap;
 
