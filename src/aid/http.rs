@@ -1,6 +1,7 @@
 //! Mutual aid's JSON API: the board (her community's open posts, hers, her conversations,
 //! the workers' moderation list), a new post, a post with a conversation, a message, the
-//! poster's choice of responder, done, withdrawal, a report, a worker's hiding, a block.
+//! poster's choice of responder, done, withdrawal, a report and its withdrawal, a worker's
+//! hiding and restoring, a block and its lifting.
 
 use std::sync::Arc;
 
@@ -21,7 +22,8 @@ use crate::state::AppState;
 /// The mutual aid area's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    board, create, detail, message, choose, done, withdraw, report, hide, block
+    board, create, detail, message, choose, done, withdraw, report, unreport, hide, restore, block,
+    unblock
 ))]
 pub struct AidApi;
 
@@ -34,9 +36,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/aid/posts/{id}/match", post(choose))
         .route("/api/v1/aid/posts/{id}/done", post(done))
         .route("/api/v1/aid/posts/{id}/withdraw", post(withdraw))
-        .route("/api/v1/aid/posts/{id}/report", post(report))
+        .route(
+            "/api/v1/aid/posts/{id}/report",
+            post(report).delete(unreport),
+        )
         .route("/api/v1/aid/posts/{id}/hide", post(hide))
+        .route("/api/v1/aid/posts/{id}/restore", post(restore))
         .route("/api/v1/aid/conversations/{id}/block", post(block))
+        .route("/api/v1/aid/conversations/{id}/unblock", post(unblock))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -236,6 +243,36 @@ pub(crate) async fn report(
     Ok(Json(service::report(&state, &caller, id, &r.reason).await?))
 }
 
+/// A reporter takes her report back (409 when she made none).
+#[utoipa::path(delete, path = "/api/v1/aid/posts/{id}/report", tag = "aid", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Post), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn unreport(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Post>> {
+    Ok(Json(service::unreport(&state, &caller, id).await?))
+}
+
+/// A worker of the post's community puts a hidden post back as it was, with a reason its
+/// poster is told.
+#[utoipa::path(post, path = "/api/v1/aid/posts/{id}/restore", tag = "aid", params(("id" = i64, Path)),
+    request_body = ReasonRequest, security(("bearer" = [])),
+    responses((status = 200, body = Post), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn restore(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<ReasonRequest>,
+) -> AppResult<Json<Post>> {
+    Ok(Json(
+        service::restore(&state, &caller, id, &r.reason).await?,
+    ))
+}
+
 /// A worker of the post's community hides it with a reason its poster reads.
 #[utoipa::path(post, path = "/api/v1/aid/posts/{id}/hide", tag = "aid", params(("id" = i64, Path)),
     request_body = ReasonRequest, security(("bearer" = [])),
@@ -271,6 +308,24 @@ pub(crate) async fn block(
     let post_id = service::block(&state, &caller, id).await?;
     Ok(Json(Blocked {
         blocked: true,
+        post_id,
+    }))
+}
+
+/// A party of a conversation lifts her block of the other (409 when she had none; the
+/// other's block of her stays).
+#[utoipa::path(post, path = "/api/v1/aid/conversations/{id}/unblock", tag = "aid", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Blocked), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn unblock(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Blocked>> {
+    let post_id = service::unblock(&state, &caller, id).await?;
+    Ok(Json(Blocked {
+        blocked: false,
         post_id,
     }))
 }

@@ -11,6 +11,7 @@
 
 pub mod demo;
 pub mod http;
+pub mod jobs;
 pub mod model;
 pub mod pages;
 pub mod service;
@@ -24,6 +25,7 @@ use crate::http::area::{Area, Nav};
 pub fn area() -> Area {
     Area {
         openapi: <http::AidApi as utoipa::OpenApi>::openapi,
+        jobs: jobs::jobs,
         nav: &[Nav {
             order: 48,
             href: "/aid",

@@ -95,7 +95,8 @@ pub enum State {
     Done,
     /// Taken down by its poster.
     Withdrawn,
-    /// Past its `expires_at` while still open (read from the time, never stored).
+    /// Past its `expires_at` while still open (read from the time; aid's `expire` job also
+    /// stores it and tells the poster once).
     Expired,
     /// Hidden by the community's workers, with a reason its poster sees.
     Hidden,
@@ -159,6 +160,10 @@ pub enum Act {
     Report,
     /// Staff hide it with a reason.
     Hide,
+    /// Staff put a hidden post back as it was, with a reason.
+    Restore,
+    /// A reporter takes her report back.
+    Unreport,
 }
 
 pub struct Rule {
@@ -182,6 +187,9 @@ pub const RULES: &[Rule] = &[
     Rule { act: Act::Withdraw, from: &[O, M],       actors: &[P],       to: Some(W) },
     Rule { act: Act::Report,   from: &[O, M, D],    actors: &[N, R],    to: None },
     Rule { act: Act::Hide,     from: &[O, M, D, W, E], actors: &[S],    to: Some(State::Hidden) },
+    // Back to the state it was hidden from (kept with the post).
+    Rule { act: Act::Restore,  from: &[State::Hidden], actors: &[S],    to: None },
+    Rule { act: Act::Unreport, from: &[O, M, D, W, E], actors: &[N, R], to: None },
 ];
 
 /// Why a step is refused: the actor may never take it, or not in this state.

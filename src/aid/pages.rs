@@ -30,6 +30,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/aid/{id}", get(post_page))
         .route("/aid/{id}/{action}", post(act_submit))
         .route("/aid/conversations/{id}/block", post(block_submit))
+        .route("/aid/conversations/{id}/unblock", post(unblock_submit))
 }
 
 type Form = Vec<(String, String)>;
@@ -310,6 +311,8 @@ fn act_name(a: Act) -> &'static str {
         Act::Withdraw => "withdraw",
         Act::Report => "report",
         Act::Hide => "hide",
+        Act::Restore => "restore",
+        Act::Unreport => "unreport",
     }
 }
 
@@ -321,8 +324,18 @@ struct PostQuery {
     done: Option<String>,
 }
 
-const DONE: [&str; 8] = [
-    "posted", "message", "match", "done", "withdraw", "report", "hide", "blocked",
+const DONE: [&str; 11] = [
+    "posted",
+    "message",
+    "match",
+    "done",
+    "withdraw",
+    "report",
+    "hide",
+    "blocked",
+    "restore",
+    "unreport",
+    "unblocked",
 ];
 
 async fn show_post(
@@ -398,6 +411,12 @@ async fn act_submit(
         "hide" => service::hide(&state, &caller, id, field(&f, "reason"))
             .await
             .map(|_| "hide"),
+        "restore" => service::restore(&state, &caller, id, field(&f, "reason"))
+            .await
+            .map(|_| "restore"),
+        "unreport" => service::unreport(&state, &caller, id)
+            .await
+            .map(|_| "unreport"),
         _ => Err(AppError::not_found()),
     };
     match r {
@@ -424,6 +443,26 @@ async fn block_submit(
     check_csrf(&caller, field(&f, "csrf"))?;
     let post = service::block(&state, &caller, id).await?;
     Ok(Redirect::to(&format!("/aid/{post}?done=blocked&conversation={id}")).into_response())
+}
+
+async fn unblock_submit(
+    State(state): State<Arc<AppState>>,
+    Signed(caller): Signed,
+    Path(id): Path<i64>,
+    ApiForm(f): ApiForm<Form>,
+) -> AppResult<Response> {
+    check_csrf(&caller, field(&f, "csrf"))?;
+    match service::unblock(&state, &caller, id).await {
+        Ok(post) => Ok(
+            Redirect::to(&format!("/aid/{post}?done=unblocked&conversation={id}")).into_response(),
+        ),
+        Err(e) if e.status.as_u16() == 409 => {
+            let post = service::post_of_conversation(&state, &caller, id).await?;
+            let msg = e.message(ctx().lang);
+            show_post(&state, &caller, post, Some(id), None, Some(msg), e.status).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Template)]

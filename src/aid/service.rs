@@ -11,8 +11,9 @@
 //! **A post's life** is the table [`model::RULES`]: a neighbour writes to the poster (one
 //! conversation per post and neighbour); the poster chooses one of them (matched); it is
 //! done when both have said so; the poster withdraws it; an open post past its time is
-//! expired (read from `expires_at`, nothing to sweep); the community's workers hide it with
-//! a reason its poster reads.
+//! expired (read from `expires_at`; the `expire` job also marks it and tells its poster
+//! once); the community's workers hide it with a reason its poster reads, and restore it
+//! with a reason; a reporter takes her report back; a resident lifts her block.
 //!
 //! **Workers** (those who keep the community's records) see the community's posts and the
 //! reports, and hide a post with a reason. They read a post's conversations only once the
@@ -413,6 +414,8 @@ pub struct PostView {
     pub report_reasons: Vec<String>,
     /// The caller already said it is done.
     pub done_by_me: bool,
+    /// The caller reported it (she may take the report back).
+    pub reported_by_me: bool,
 }
 
 fn actions_for(state: State, a: Actor) -> Vec<Act> {
@@ -423,6 +426,8 @@ fn actions_for(state: State, a: Actor) -> Vec<Act> {
         Act::Withdraw,
         Act::Report,
         Act::Hide,
+        Act::Restore,
+        Act::Unreport,
     ]
     .into_iter()
     .filter(|x| model::rule(*x, state, a).is_ok())
@@ -548,10 +553,17 @@ pub async fn view(
                 Actor::Responder => p.responder_done,
                 _ => false,
             };
+            let reported_by_me =
+                matches!(a, Actor::Neighbour | Actor::Responder) && store::reported_by(c, id, me)?;
             let mut actions = actions_for(p.state, a);
             if done_by_me {
                 actions.retain(|x| *x != Act::Done);
             }
+            actions.retain(|x| match x {
+                Act::Report => !reported_by_me,
+                Act::Unreport => reported_by_me,
+                _ => true,
+            });
             if a == Actor::Poster && convs.is_empty() {
                 actions.retain(|x| *x != Act::Match);
             }
@@ -566,6 +578,7 @@ pub async fn view(
                     actions,
                     report_reasons,
                     done_by_me,
+                    reported_by_me,
                 },
                 audited,
             ))
@@ -888,6 +901,89 @@ pub async fn hide(state: &AppState, caller: &Caller, id: i64, reason: &str) -> A
     .await
 }
 
+/// A worker of the post's community puts a hidden post back as it was, with a reason (its
+/// poster is told).
+pub async fn restore(state: &AppState, caller: &Caller, id: i64, reason: &str) -> AppResult<Post> {
+    let reason = model::text(
+        reason,
+        model::MAX_REASON,
+        Some("aid.err_reason"),
+        "aid.err_reason_long",
+        false,
+    )?;
+    let by = caller.user_id;
+    step(
+        state,
+        caller,
+        id,
+        Act::Restore,
+        "restored",
+        move |c, p, _, _, now| {
+            if !store::restore(c, p.id, by, &reason, now)? {
+                return Err(conflict("aid.err_state"));
+            }
+            tell(
+                c,
+                p,
+                p.poster_user,
+                "aid.msg_restored",
+                format!("/aid/{}", p.id),
+                format!("aid:restored:{}:{now}", p.id),
+            )?;
+            Ok(vec![p.poster_person])
+        },
+    )
+    .await
+}
+
+/// A reporter takes her report of a post back (409 when she made none).
+pub async fn unreport(state: &AppState, caller: &Caller, id: i64) -> AppResult<Post> {
+    step(
+        state,
+        caller,
+        id,
+        Act::Unreport,
+        "unreported",
+        move |c, p, h, _, _| {
+            let me = h.map(|h| h.person).unwrap_or(0);
+            if !store::unreport(c, p.id, me)? {
+                return Err(conflict("aid.err_not_reported"));
+            }
+            Ok(vec![me, p.poster_person])
+        },
+    )
+    .await
+}
+
+/// Open posts past their time marked expired, each poster told once (aid's `expire` job).
+/// Safe to run on two instances against one database: a post is marked by one of them.
+pub async fn expire_due(state: &AppState) -> AppResult<usize> {
+    let now = now_ms();
+    state
+        .db
+        .write_tx(move |c| -> AppResult<usize> {
+            let mut n = 0;
+            for id in store::due_to_expire(c, now, 500)? {
+                let Some(first) = store::mark_expired(c, id, now)? else {
+                    continue;
+                };
+                n += 1;
+                if first && let Some(p) = store::get(c, id, now)? {
+                    tell(
+                        c,
+                        &p,
+                        p.poster_user,
+                        "aid.msg_expired",
+                        format!("/aid/{id}"),
+                        format!("aid:expired:{id}"),
+                    )?;
+                }
+            }
+            Ok(n)
+        })
+        .await
+}
+
 /// A party of a conversation blocks the other: messages refused both ways, the other's
 /// posts no longer shown to her.
 pub async fn block(state: &AppState, caller: &Caller, conversation: i64) -> AppResult<i64> {
@@ -922,6 +1018,64 @@ pub async fn block(state: &AppState, caller: &Caller, conversation: i64) -> AppR
     )
     .await?;
     Ok(post)
+}
+
+/// A party of a conversation lifts her block of the other (409 when she had none; a block by
+/// the other stays).
+pub async fn unblock(state: &AppState, caller: &Caller, conversation: i64) -> AppResult<i64> {
+    let caller2 = caller.clone();
+    let now = now_ms();
+    let (street, me, other, post) = state
+        .db
+        .write_tx(move |c| -> AppResult<(i64, i64, i64, i64)> {
+            let h = resident(c, &caller2)?;
+            let v =
+                store::conversation(c, conversation, h.person)?.ok_or_else(AppError::not_found)?;
+            let p = store::get(c, v.post_id, now)?.ok_or_else(AppError::not_found)?;
+            let other = if p.poster_person == h.person {
+                v.responder_person
+            } else if v.responder_person == h.person {
+                p.poster_person
+            } else {
+                return Err(AppError::not_found());
+            };
+            if !store::unblock(c, h.person, other)? {
+                return Err(conflict("aid.err_not_blocked"));
+            }
+            Ok((v.street_id, h.person, other, p.id))
+        })
+        .await?;
+    audit(
+        state,
+        caller,
+        street,
+        Action::Change,
+        vec![me, other],
+        "unblocked",
+        post,
+    )
+    .await?;
+    Ok(post)
+}
+
+/// The post of a conversation the caller is a party of (404 otherwise).
+pub async fn post_of_conversation(
+    state: &AppState,
+    caller: &Caller,
+    conversation: i64,
+) -> AppResult<i64> {
+    let caller = caller.clone();
+    read(state, move |c| -> AppResult<i64> {
+        let h = resident(c, &caller)?;
+        let v = store::conversation(c, conversation, h.person)?.ok_or_else(AppError::not_found)?;
+        let p = store::get(c, v.post_id, now_ms())?.ok_or_else(AppError::not_found)?;
+        if p.poster_person == h.person || v.responder_person == h.person {
+            Ok(p.id)
+        } else {
+            Err(AppError::not_found())
+        }
+    })
+    .await
 }
 
 /// Messages waiting for the caller (the home card).

@@ -258,10 +258,74 @@ pub fn set_state(c: &mut dyn Conn, id: i64, state: State, now: i64) -> Result<u6
 
 pub fn hide(c: &mut dyn Conn, id: i64, by: i64, reason: &str, now: i64) -> Result<u64> {
     c.exec(
-        "UPDATE aid_posts SET state = 'hidden', hidden_reason = $2, hidden_by = $3, hidden_at = $4, updated_at = $4 \
-         WHERE id = $1",
+        "UPDATE aid_posts SET hidden_from = state, state = 'hidden', hidden_reason = $2, hidden_by = $3, hidden_at = $4, \
+         updated_at = $4 WHERE id = $1 AND state <> 'hidden'",
         params![id, reason, by, now],
     )
+}
+
+/// Puts a hidden post back in the state it was hidden from, with the reason; whether it was
+/// hidden.
+pub fn restore(c: &mut dyn Conn, id: i64, by: i64, reason: &str, now: i64) -> Result<bool> {
+    Ok(c.exec(
+        "UPDATE aid_posts SET state = COALESCE(hidden_from, 'open'), hidden_from = NULL, hidden_reason = NULL, \
+         restored_reason = $2, restored_by = $3, restored_at = $4, updated_at = $4 WHERE id = $1 AND state = 'hidden'",
+        params![id, reason, by, now],
+    )? > 0)
+}
+
+/// Open posts past their time, not yet marked (at most `limit`).
+pub fn due_to_expire(c: &mut dyn Conn, now: i64, limit: i64) -> Result<Vec<i64>> {
+    Ok(c.query(
+        "SELECT id FROM aid_posts WHERE state = 'open' AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2",
+        params![now, limit],
+    )?
+    .iter()
+    .map(|r| r.i64(0))
+    .collect())
+}
+
+/// Marks an open post past its time expired; whether this call marked it (so that two
+/// instances on one database tell its poster once), and whether it was never marked before
+/// (a restored post marked again is not told twice).
+pub fn mark_expired(c: &mut dyn Conn, id: i64, now: i64) -> Result<Option<bool>> {
+    let first = c
+        .query_opt(
+            "SELECT expired_at FROM aid_posts WHERE id = $1",
+            params![id],
+        )?
+        .map(|r| r.opt_i64(0).is_none())
+        .unwrap_or(false);
+    let n = c.exec(
+        "UPDATE aid_posts SET state = 'expired', expired_at = COALESCE(expired_at, $2), updated_at = $2 \
+         WHERE id = $1 AND state = 'open' AND expires_at <= $2",
+        params![id, now],
+    )?;
+    Ok((n > 0).then_some(first))
+}
+
+/// Whether a resident reported a post.
+pub fn reported_by(c: &mut dyn Conn, post: i64, person: i64) -> Result<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM aid_reports WHERE post_id = $1 AND reporter_person = $2",
+        params![post, person],
+    )?
+    .is_some())
+}
+
+/// Takes a resident's report of a post back; whether there was one.
+pub fn unreport(c: &mut dyn Conn, post: i64, person: i64) -> Result<bool> {
+    let n = c.exec(
+        "DELETE FROM aid_reports WHERE post_id = $1 AND reporter_person = $2",
+        params![post, person],
+    )?;
+    if n > 0 {
+        c.exec(
+            "UPDATE aid_posts SET reports = reports - 1 WHERE id = $1 AND reports > 0",
+            params![post],
+        )?;
+    }
+    Ok(n > 0)
 }
 
 /// Keeps a resident's report of a post (once per resident); whether it is new.
@@ -510,6 +574,14 @@ pub fn block(c: &mut dyn Conn, street: i64, blocker: i64, blocked: i64, now: i64
         "INSERT INTO aid_blocks (street_id, blocker_person, blocked_person, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (blocker_person, blocked_person) DO NOTHING",
         params![street, blocker, blocked, now],
+    )? > 0)
+}
+
+/// Lifts `blocker`'s block of `blocked` (a block by the other stays); whether there was one.
+pub fn unblock(c: &mut dyn Conn, blocker: i64, blocked: i64) -> Result<bool> {
+    Ok(c.exec(
+        "DELETE FROM aid_blocks WHERE blocker_person = $1 AND blocked_person = $2",
+        params![blocker, blocked],
     )? > 0)
 }
 

@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 
 use super::service::{self, Detail, Item, Purpose, Revealed, Typed};
 use super::store::Call;
-use super::volunteers::{self, Profile, ProfileEdit, VolunteerView};
-use crate::http::{ApiJson, ErrorBody, Path, Signed};
+use super::volunteers::{self, Profile, ProfileEdit, VolunteerFilter, VolunteerView};
+use crate::http::{ApiJson, ErrorBody, Path, Query, Signed};
 use crate::kernel::error::AppResult;
 use crate::state::AppState;
 
@@ -153,8 +153,9 @@ pub(crate) async fn reveal(
     Ok(Json(service::reveal(&state, &caller, id, user, &p).await?))
 }
 
-/// The caller's own volunteer profile: skills, buildings, phone (masked), and the buildings
-/// she may choose from.
+/// The caller's own volunteer profile: skills, buildings, phone (masked), affiliation
+/// (resident, party member registered here, a unit's staff), weekly availability, and the
+/// buildings and units she may choose from.
 #[utoipa::path(get, path = "/api/v1/callups/profile", tag = "callups", security(("bearer" = [])),
     responses((status = 200, body = Profile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn profile(
@@ -164,7 +165,9 @@ pub(crate) async fn profile(
     Ok(Json(volunteers::own(&state, &caller).await?))
 }
 
-/// Saves the caller's own volunteer profile whole.
+/// Saves the caller's own volunteer profile: skills and buildings whole; phone,
+/// affiliation and availability when given (a unit's staff must name an organisation of
+/// her street, 422 otherwise).
 #[utoipa::path(put, path = "/api/v1/callups/profile", tag = "callups", request_body = ProfileEdit,
     security(("bearer" = [])),
     responses((status = 200, body = Profile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -177,13 +180,19 @@ pub(crate) async fn save_profile(
     Ok(Json(volunteers::save(&state, &caller, e).await?))
 }
 
-/// The volunteers the caller's calls can reach, with their skills and buildings (phones
-/// masked; the look is audited).
-#[utoipa::path(get, path = "/api/v1/callups/volunteers", tag = "callups", security(("bearer" = [])),
-    responses((status = 200, body = Vec<VolunteerView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+/// The volunteers the caller's calls can reach, with their skills, buildings, affiliation
+/// and availability (phones masked; the look is audited); by affiliation and by a weekly
+/// slot she is free in.
+#[utoipa::path(get, path = "/api/v1/callups/volunteers", tag = "callups", params(VolunteerFilter),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<VolunteerView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 pub(crate) async fn volunteers_list(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
+    Query(f): Query<VolunteerFilter>,
 ) -> AppResult<Json<Vec<VolunteerView>>> {
-    Ok(Json(volunteers::in_scope(&state, &caller).await?))
+    Ok(Json(
+        volunteers::filtered(&state, &caller, f).await?.volunteers,
+    ))
 }

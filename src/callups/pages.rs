@@ -15,7 +15,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::service::{self, Detail, Item, Purpose, Revealed, Typed};
-use super::volunteers::{self, Profile, ProfileEdit, SKILLS, VolunteerView};
+use super::volunteers::{
+    self, Affiliation, PARTS, Profile, ProfileEdit, SKILLS, VolunteerFilter, VolunteerView,
+    WEEKDAYS,
+};
 use crate::http::{ApiForm, Path, Query, Signed, check_csrf};
 use crate::kernel::ctx;
 use crate::kernel::error::{AppError, AppResult};
@@ -84,6 +87,26 @@ impl Words {
     fn when(&self, ms: &i64) -> String {
         local_time(*ms)
     }
+    /// Weekly slots as words: 周一上午、周六晚上.
+    fn slots(&self, slots: &[String]) -> String {
+        slots
+            .iter()
+            .map(|s| match s.split_once('_') {
+                Some((d, p)) => format!(
+                    "{}{}{}",
+                    self.t.k("callups.weekday", d),
+                    if self.t.0 == crate::kernel::i18n::Lang::En {
+                        " "
+                    } else {
+                        ""
+                    },
+                    self.t.k("callups.part", p)
+                ),
+                None => s.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(self.t.s("case.list_sep"))
+    }
     fn counts(&self, i: &Item) -> String {
         self.t.fill(
             "callups.counts",
@@ -134,6 +157,7 @@ struct CallForm {
     skills: Vec<String>,
     wanted: String,
     urgency: String,
+    only_available: bool,
 }
 
 impl CallForm {
@@ -151,6 +175,7 @@ impl CallForm {
                 "skill" => f.skills.push(v),
                 "wanted" => f.wanted = v,
                 "urgency" => f.urgency = v,
+                "only_available" => f.only_available = true,
                 _ => {}
             }
         }
@@ -231,6 +256,7 @@ async fn create_submit(
             } else {
                 f.urgency.clone()
             },
+            only_available: f.only_available,
         };
         service::create(&state, &caller, t).await
     }
@@ -413,10 +439,39 @@ struct ProfilePage {
     w: Words,
     p: Profile,
     skills: &'static [&'static str],
+    affiliations: [&'static str; 3],
+    weekdays: &'static [&'static str],
+    parts: &'static [&'static str],
     error: Option<String>,
 }
 
+fn affiliation_codes() -> [&'static str; 3] {
+    Affiliation::ALL.map(Affiliation::as_str)
+}
+
 impl ProfilePage {
+    fn new(l: Layout, p: Profile, error: Option<String>) -> ProfilePage {
+        ProfilePage {
+            w: Words { t: l.t },
+            l,
+            p,
+            skills: &SKILLS,
+            affiliations: affiliation_codes(),
+            weekdays: &WEEKDAYS,
+            parts: &PARTS,
+            error,
+        }
+    }
+    fn is_affiliation(&self, a: &str) -> bool {
+        self.p.affiliation.as_str() == a
+    }
+    fn is_unit(&self, id: &i64) -> bool {
+        self.p.unit_org_id == Some(*id)
+    }
+    fn free(&self, d: &str, part: &str) -> bool {
+        let slot = format!("{d}_{part}");
+        self.p.availability.contains(&slot)
+    }
     fn has(&self, s: &str) -> bool {
         self.p.skills.iter().any(|x| x == s)
     }
@@ -433,13 +488,7 @@ async fn profile_page(
     let p = volunteers::own(&state, &caller).await?;
     let mut l = Layout::new(Some(&caller));
     flash(&mut l, q.done.as_deref());
-    Ok(render(&ProfilePage {
-        w: Words { t: l.t },
-        l,
-        p,
-        skills: &SKILLS,
-        error: None,
-    }))
+    Ok(render(&ProfilePage::new(l, p, None)))
 }
 
 async fn profile_submit(
@@ -448,10 +497,29 @@ async fn profile_submit(
     ApiForm(pairs): ApiForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let (mut csrf, mut phone, mut clear) = (String::new(), String::new(), false);
-    let mut e = ProfileEdit::default();
+    let mut e = ProfileEdit {
+        availability: Some(Vec::new()),
+        ..ProfileEdit::default()
+    };
     for (k, v) in pairs {
         match k.as_str() {
             "csrf" => csrf = v,
+            "affiliation" => e.affiliation = Some(v),
+            "party_org" => e.party_org = Some(v),
+            "party_registered_on" => e.party_registered_on = Some(v),
+            "unit_org_id" if !v.trim().is_empty() => {
+                e.unit_org_id = Some(
+                    v.trim()
+                        .parse()
+                        .map_err(|_| AppError::invalid("callups.err_unit"))?,
+                )
+            }
+            "slot" => {
+                if let Some(a) = e.availability.as_mut() {
+                    a.push(v)
+                }
+            }
+            "availability_note" => e.availability_note = Some(v),
             "skill" => e.skills.push(v),
             "building" => e.buildings.push(
                 v.trim()
@@ -476,13 +544,7 @@ async fn profile_submit(
         Err(e) if e.status.as_u16() == 422 => {
             let p = volunteers::own(&state, &caller).await?;
             let l = Layout::new(Some(&caller));
-            let mut res = render(&ProfilePage {
-                w: Words { t: l.t },
-                l,
-                p,
-                skills: &SKILLS,
-                error: Some(e.message(ctx().lang)),
-            });
+            let mut res = render(&ProfilePage::new(l, p, Some(e.message(ctx().lang))));
             *res.status_mut() = e.status;
             Ok(res)
         }
@@ -498,18 +560,62 @@ struct VolunteersPage {
     l: Layout,
     w: Words,
     list: Vec<VolunteerView>,
+    counts: Vec<(Affiliation, i64)>,
+    affiliations: [&'static str; 3],
+    weekdays: &'static [&'static str],
+    parts: &'static [&'static str],
+    affiliation: String,
+    available: String,
+}
+
+impl VolunteersPage {
+    fn counts(&self) -> String {
+        let n = |a: Affiliation| {
+            self.counts
+                .iter()
+                .find(|(x, _)| *x == a)
+                .map(|x| x.1)
+                .unwrap_or(0)
+        };
+        self.l.t.fill(
+            "callups.counts_by_affiliation",
+            &[
+                ("resident", &n(Affiliation::Resident)),
+                ("party_member", &n(Affiliation::PartyMember)),
+                ("unit_staff", &n(Affiliation::UnitStaff)),
+            ],
+        )
+    }
+    fn is_available(&self, d: &str, part: &str) -> bool {
+        self.available == format!("{d}_{part}")
+    }
+    fn registered(&self, d: &str) -> String {
+        self.l.t.fill("callups.registered_on", &[("date", &d)])
+    }
+    fn slots(&self, s: &[String]) -> String {
+        self.w.slots(s)
+    }
 }
 
 async fn volunteers_page(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
+    Query(f): Query<VolunteerFilter>,
 ) -> AppResult<Response> {
-    let list = volunteers::in_scope(&state, &caller).await?;
+    let affiliation = f.affiliation.clone().unwrap_or_default();
+    let available = f.available.clone().unwrap_or_default();
+    let v = volunteers::filtered(&state, &caller, f).await?;
     let l = Layout::new(Some(&caller));
     Ok(render(&VolunteersPage {
         w: Words { t: l.t },
         l,
-        list,
+        list: v.volunteers,
+        counts: v.counts,
+        affiliations: affiliation_codes(),
+        weekdays: &WEEKDAYS,
+        parts: &PARTS,
+        affiliation,
+        available,
     }))
 }
 

@@ -104,6 +104,10 @@ pub struct Typed {
     /// `normal` or `urgent` (urgent is sent in quiet hours too).
     #[serde(default = "normal")]
     pub urgency: String,
+    /// Only the volunteers who said they are free in the weekly slot of `starts_at`
+    /// (its weekday, morning/afternoon/evening).
+    #[serde(default)]
+    pub only_available: bool,
 }
 
 fn normal() -> String {
@@ -151,6 +155,7 @@ pub async fn create(state: &AppState, caller: &Caller, t: Typed) -> AppResult<Ca
         .find(|u| **u == t.urgency.trim())
         .copied()
         .ok_or_else(|| AppError::invalid("callups.err_urgency"))?;
+    let slot = t.only_available.then(|| volunteers::slot_at(starts_at));
     let me = caller.user_id;
     let my_name = caller.display_name.clone();
     let (id, street, recipients) = state
@@ -168,10 +173,15 @@ pub async fn create(state: &AppState, caller: &Caller, t: Typed) -> AppResult<Ca
             let recipients: Vec<i64> = volunteers::candidates(c, street)?
                 .into_iter()
                 .filter(|k| k.reached_by(&audience.path) && k.offers(&skills))
+                .filter(|k| slot.as_deref().is_none_or(|s| k.available(s)))
                 .map(|k| k.user_id)
                 .collect();
             if recipients.is_empty() {
-                return Err(AppError::invalid("callups.err_nobody"));
+                return Err(AppError::invalid(if slot.is_some() {
+                    "callups.err_nobody_free"
+                } else {
+                    "callups.err_nobody"
+                }));
             }
             let n = NewCall {
                 street_id: street,

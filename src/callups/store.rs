@@ -31,6 +31,14 @@ pub struct ProfileRow {
     pub phone_enc: Option<Vec<u8>>,
     pub phone_masked: String,
     pub updated_at: i64,
+    /// `resident`, `party_member` or `unit_staff`.
+    pub affiliation: String,
+    pub party_org: String,
+    pub party_registered_on: Option<String>,
+    pub unit_org_id: Option<i64>,
+    /// Weekly slots (`mon_morning`).
+    pub availability: Vec<String>,
+    pub availability_note: String,
 }
 
 fn profile_row(r: &Row) -> ProfileRow {
@@ -41,11 +49,17 @@ fn profile_row(r: &Row) -> ProfileRow {
         phone_enc: r.blob(3).filter(|b| !b.is_empty()),
         phone_masked: r.str(4),
         updated_at: r.i64(5),
+        affiliation: r.str(6),
+        party_org: r.str(7),
+        party_registered_on: r.opt_str(8),
+        unit_org_id: r.opt_i64(9),
+        availability: split_skills(&r.str(10)),
+        availability_note: r.str(11),
     }
 }
 
-const PROFILE: &str =
-    "SELECT user_id, street_id, skills, phone_enc, phone_masked, updated_at FROM callup_profiles";
+const PROFILE: &str = "SELECT user_id, street_id, skills, phone_enc, phone_masked, updated_at, affiliation, \
+     party_org, party_registered_on, unit_org_id, availability, availability_note FROM callup_profiles";
 
 pub fn profile(c: &mut dyn Conn, user_id: i64) -> Result<Option<ProfileRow>> {
     Ok(
@@ -125,6 +139,44 @@ pub fn save_profile(
             params![user_id, street_id, *id, path.as_str()],
         )?;
     }
+    Ok(())
+}
+
+/// What a volunteer says she is: the affiliation and its particulars, written whole.
+pub struct AffiliationRow<'a> {
+    pub affiliation: &'a str,
+    pub party_org: &'a str,
+    pub party_registered_on: Option<String>,
+    pub unit_org_id: Option<i64>,
+}
+
+/// Writes a volunteer's affiliation (her profile row exists: `save_profile` runs first).
+pub fn save_affiliation(c: &mut dyn Conn, user_id: i64, a: &AffiliationRow) -> Result<()> {
+    c.exec(
+        "UPDATE callup_profiles SET affiliation = $2, party_org = $3, party_registered_on = $4, unit_org_id = $5 \
+         WHERE user_id = $1",
+        params![
+            user_id,
+            a.affiliation,
+            a.party_org,
+            a.party_registered_on.clone(),
+            a.unit_org_id
+        ],
+    )?;
+    Ok(())
+}
+
+/// Writes a volunteer's weekly slots and her note on them.
+pub fn save_availability(
+    c: &mut dyn Conn,
+    user_id: i64,
+    slots: &[String],
+    note: &str,
+) -> Result<()> {
+    c.exec(
+        "UPDATE callup_profiles SET availability = $2, availability_note = $3 WHERE user_id = $1",
+        params![user_id, join_skills(slots), note],
+    )?;
     Ok(())
 }
 

@@ -249,6 +249,10 @@ pub struct Certificate {
     pub minutes: i64,
     pub points: i64,
     pub issued_at: i64,
+    /// What she is to the community, as her volunteer profile says.
+    pub affiliation: crate::callups::volunteers::Affiliation,
+    /// A party member's organisation, or her unit's name.
+    pub affiliation_org: String,
 }
 
 fn day(s: &str) -> AppResult<chrono::NaiveDate> {
@@ -282,7 +286,7 @@ pub async fn certificate(
     let (lo, hi) = (ms(from), ms(to + chrono::Duration::days(1)));
     let me = caller.user_id;
     let name = caller.display_name.clone();
-    let lines = state
+    let (lines, (affiliation, affiliation_org)) = state
         .db
         .read(move |c| {
             let mut out = Vec::new();
@@ -299,7 +303,7 @@ pub async fn certificate(
                     points: if reversed { 0 } else { s.points },
                 });
             }
-            Ok(out)
+            Ok((out, crate::callups::volunteers::affiliation_of(c, me)?))
         })
         .await?;
     Ok(Certificate {
@@ -310,6 +314,8 @@ pub async fn certificate(
         points: lines.iter().map(|l| l.points).sum(),
         lines,
         issued_at: now_ms(),
+        affiliation,
+        affiliation_org,
     })
 }
 

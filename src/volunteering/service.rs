@@ -208,6 +208,56 @@ fn items(
 
 const WEEK_MS: i64 = 7 * 24 * 3_600_000;
 
+/// Hours of service this year at the organiser's places, by the volunteers' affiliation.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = VolunteeringAffiliationHours)]
+pub struct AffiliationHours {
+    pub affiliation: crate::callups::volunteers::Affiliation,
+    /// People who served.
+    pub people: i64,
+    pub minutes: i64,
+}
+
+/// How many people of each affiliation served at the organiser's places since the first of
+/// January, and for how long (residents who are not volunteers count as residents).
+pub async fn hours_by_affiliation(
+    state: &AppState,
+    caller: &Caller,
+) -> AppResult<Vec<AffiliationHours>> {
+    use crate::callups::volunteers::{self as v, Affiliation};
+    use chrono::Datelike;
+    let paths = organiser(caller)?;
+    let street = caller.street_id.unwrap_or_default();
+    let today = crate::kernel::time::today();
+    let from = crate::kernel::time::local_ms(today.year(), 1, 1, 0, 0);
+    let to = now_ms() + 1;
+    Ok(state
+        .db
+        .read(move |c| {
+            let mut of = std::collections::HashMap::new();
+            for s in v::streets_of(c, street)? {
+                of.extend(v::affiliations(c, s)?);
+            }
+            let mut out: Vec<AffiliationHours> = Affiliation::ALL
+                .iter()
+                .map(|a| AffiliationHours {
+                    affiliation: *a,
+                    people: 0,
+                    minutes: 0,
+                })
+                .collect();
+            for (user, minutes) in store::minutes_by_user(c, &paths, from, to)? {
+                let a = of.get(&user).copied().unwrap_or_default();
+                if let Some(h) = out.iter_mut().find(|h| h.affiliation == a) {
+                    h.people += 1;
+                    h.minutes += minutes;
+                }
+            }
+            Ok(out)
+        })
+        .await?)
+}
+
 /// The activities of the organiser's places, or those the caller may join (from a week
 /// ago on).
 pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<Item>> {

@@ -378,6 +378,29 @@ pub fn served(
     Ok(out)
 }
 
+/// Minutes of service per person within `[from, to)` at activities whose place lies under
+/// `paths` (checked out then).
+pub fn minutes_by_user(
+    c: &mut dyn Conn,
+    paths: &[String],
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, i64)>> {
+    let mut p: Vec<Val> = vec![Val::Int(from), Val::Int(to)];
+    let cond = under_paths("a.place_path", paths, 3, &mut p);
+    Ok(c.query(
+        &format!(
+            "SELECT s.user_id, CAST(SUM(s.minutes) AS BIGINT) FROM vol_signups s JOIN vol_activities a ON a.id = s.activity_id \
+             WHERE s.checked_out_at IS NOT NULL AND s.checked_out_at >= $1 AND s.checked_out_at < $2 AND {cond} \
+             GROUP BY s.user_id"
+        ),
+        &p,
+    )?
+    .iter()
+    .map(|r| (r.i64(0), r.i64(1)))
+    .collect())
+}
+
 // ---- the catalogue ---------------------------------------------------------------------------
 
 /// An item offered for points.

@@ -745,3 +745,328 @@ async fn the_demo_street_has_posts_and_a_waiting_message() {
     );
     app.stop().await;
 }
+
+/// A post jumin offers, and the conversation linju opens on it.
+async fn drill_with_conversation(app: &TestApp, c: &Cast) -> (i64, i64) {
+    let (_, p) = post(app, &c.jumin, "/api/v1/aid/posts", drill()).await;
+    let id = p["id"].as_i64().unwrap();
+    let (s, _) = post(
+        app,
+        &c.linju,
+        &format!("/api/v1/aid/posts/{id}/messages"),
+        json!({"body": "可以借吗"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (_, v) = get(app, &c.jumin, &format!("/api/v1/aid/posts/{id}")).await;
+    (id, v["thread"]["conversation"]["id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn the_one_who_blocked_lifts_her_block_and_nobody_else_can() {
+    let app = support::spawn().await;
+    let c = cast(&app).await;
+    let (id, conv) = drill_with_conversation(&app, &c).await;
+    let (s, _) = post(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/conversations/{conv}/block"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // The blocked one has no block of hers to lift; a stranger is not in the conversation.
+    let (s, e) = post(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/conversations/{conv}/unblock"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(message(&e).contains("没有屏蔽"), "{e}");
+    let (s, e) = send(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/conversations/{conv}/unblock"),
+        Some(json!({})),
+        "en",
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("not blocked"), "{e}");
+    let (s, _) = post(
+        &app,
+        &c.other,
+        &format!("/api/v1/aid/conversations/{conv}/unblock"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let shegong = app.token("shegong").await;
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/conversations/{conv}/unblock"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 403, "a worker is no party of a conversation");
+    let (s, e) = post(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/posts/{id}/messages"),
+        json!({"body": "还在吗"}),
+    )
+    .await;
+    assert_eq!(s, 403, "{e}");
+
+    // On the page: the one who blocked sees "unblock" and lifts it; they write again.
+    let (b, _) = app.login_page("jumin", PASSWORD).await;
+    let page = app
+        .page(&b, &format!("/aid/{id}?conversation={conv}"))
+        .await;
+    assert!(page.contains("aid-unblock"), "{page}");
+    let csrf = support::extract_input(&page, "csrf").expect("csrf");
+    let r = b
+        .post(app.url(&format!("/aid/conversations/{conv}/unblock")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, v) = get(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/posts/{id}?conversation={conv}"),
+    )
+    .await;
+    assert_eq!(v["thread"]["blocked"], false, "lifted: {v}");
+    assert!(
+        app.query_i64("SELECT COUNT(*) FROM audit_entries WHERE body LIKE '%unblocked%'")
+            .await
+            >= 1
+    );
+    let (s, _) = post(
+        &app,
+        &c.linju,
+        &format!("/api/v1/aid/posts/{id}/messages"),
+        json!({"body": "还在吗"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = post(
+        &app,
+        &c.jumin,
+        &format!("/api/v1/aid/conversations/{conv}/unblock"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409, "nothing left to lift");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reporter_takes_her_report_back_and_a_worker_restores_a_hidden_post() {
+    let app = support::spawn().await;
+    let c = cast(&app).await;
+    let shegong = app.token("shegong").await;
+    let (id, _) = drill_with_conversation(&app, &c).await;
+    let report = format!("/api/v1/aid/posts/{id}/report");
+    let (s, _) = post(&app, &c.other, &report, json!({"reason": "疑似骗钱"})).await;
+    assert_eq!(s, 200);
+    let unreport = |token: String| {
+        let app = &app;
+        let path = report.clone();
+        async move {
+            let r = app
+                .client()
+                .delete(app.url(&path))
+                .bearer_auth(token)
+                .header("accept-language", "en")
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // The poster never reported; a neighbour who did not report has none to take back.
+    assert_eq!(unreport(c.jumin.clone()).await.0, 403);
+    let (s, e) = unreport(c.linju.clone()).await;
+    assert_eq!(s, 409);
+    assert!(message(&e).contains("not reported"), "{e}");
+    let (s, p) = unreport(c.other.clone()).await;
+    assert_eq!(s, 200, "{p}");
+    let (_, v) = get(&app, &shegong, &format!("/api/v1/aid/posts/{id}")).await;
+    assert_eq!(v["post"]["reports"], 0);
+    assert!(v["report_reasons"].as_array().unwrap().is_empty());
+    assert_eq!(unreport(c.other.clone()).await.0, 409, "taken back once");
+    // She may report again.
+    let (s, _) = post(&app, &c.other, &report, json!({"reason": "还是觉得有问题"})).await;
+    assert_eq!(s, 200);
+
+    // Hidden, then restored with a reason: back as it was, its poster told, audited.
+    let (s, _) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/posts/{id}/hide"),
+        json!({"reason": "核实中"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let restore = format!("/api/v1/aid/posts/{id}/restore");
+    let (s, e) = post(&app, &shegong, &restore, json!({"reason": ""})).await;
+    assert_eq!(s, 422);
+    assert!(message(&e).contains("原因"), "{e}");
+    let (s, _) = post(&app, &c.jumin, &restore, json!({"reason": "我的"})).await;
+    assert_eq!(s, 403, "a resident does not restore");
+    let other_community = {
+        let community = c.community.clone();
+        app.db
+            .read(move |conn| {
+                conn.query_i64(
+                    "SELECT id FROM places WHERE kind = 'community' AND path <> $1 ORDER BY path LIMIT 1",
+                    linli::params![community],
+                )
+            })
+            .await
+            .unwrap()
+    };
+    let far = account(
+        &app,
+        "shegong_far",
+        linli::org::Role::CommunityWorker,
+        other_community,
+        None,
+    )
+    .await;
+    let (s, _) = post(&app, &far, &restore, json!({"reason": "x"})).await;
+    assert_eq!(s, 404, "another community's worker");
+    let (_, v) = get(&app, &shegong, &format!("/api/v1/aid/posts/{id}")).await;
+    assert_eq!(
+        v["post"]["state"], "hidden",
+        "nothing written by the refusals"
+    );
+    let (s, p) = post(
+        &app,
+        &shegong,
+        &restore,
+        json!({"reason": "已与双方核实，无问题"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["state"], "open");
+    assert!(p["hidden_reason"].is_null(), "{p}");
+    let (s, _) = post(&app, &shegong, &restore, json!({"reason": "再来"})).await;
+    assert_eq!(s, 409, "not hidden any more");
+    let (_, b) = get(&app, &c.linju, "/api/v1/aid").await;
+    assert!(b["posts"].as_array().unwrap().iter().any(|x| x["id"] == id));
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM reach_messages WHERE idem LIKE 'aid:restored:%'")
+            .await,
+        1
+    );
+    assert!(
+        app.query_i64("SELECT COUNT(*) FROM audit_entries WHERE body LIKE '%shown again%'")
+            .await
+            >= 1
+    );
+    // On the page: the worker's restore form on a hidden post, the reporter's take-back.
+    post(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/posts/{id}/hide"),
+        json!({"reason": "再次核实"}),
+    )
+    .await;
+    let (w, _) = app.login_page("shegong", PASSWORD).await;
+    let page = app.page(&w, &format!("/aid/{id}")).await;
+    assert!(page.contains("aid-restore-form"), "{page}");
+    let csrf = support::extract_input(&page, "csrf").expect("csrf");
+    let r = w
+        .post(app.url(&format!("/aid/{id}/restore")))
+        .form(&[("csrf", csrf.as_str()), ("reason", "核实完毕")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (o, _) = app.login_page("pangren", PASSWORD).await;
+    let page = app.page(&o, &format!("/aid/{id}")).await;
+    assert!(page.contains("aid-unreport"), "{page}");
+    let csrf = support::extract_input(&page, "csrf").expect("csrf");
+    let r = o
+        .post(app.url(&format!("/aid/{id}/unreport")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, v) = get(&app, &shegong, &format!("/api/v1/aid/posts/{id}")).await;
+    assert_eq!(v["post"]["reports"], 0, "taken back on the page");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_expiry_job_marks_posts_expired_and_tells_the_poster_once() {
+    let app = support::spawn().await;
+    let c = cast(&app).await;
+    let (_, p) = post(&app, &c.jumin, "/api/v1/aid/posts", drill()).await;
+    let id = p["id"].as_i64().unwrap();
+    let (_, q) = post(
+        &app,
+        &c.linju,
+        "/api/v1/aid/posts",
+        json!({"direction": "request", "kind": "help",
+        "title": "求陪同去医院"}),
+    )
+    .await;
+    let fresh = q["id"].as_i64().unwrap();
+    app.exec(
+        "UPDATE aid_posts SET expires_at = 1 WHERE id = $1",
+        &[linli::store::Val::Int(id)],
+    )
+    .await;
+    let before: i64 = app
+        .query_i64("SELECT COUNT(*) FROM aid_posts WHERE state = 'expired'")
+        .await;
+    let n = linli::aid::service::expire_due(&app.state).await.unwrap();
+    assert!(n >= 1);
+    let stored = app
+        .query_i64("SELECT COUNT(*) FROM aid_posts WHERE state = 'expired'")
+        .await;
+    assert_eq!(stored, before + n as i64);
+    let told = "SELECT COUNT(*) FROM reach_messages WHERE idem LIKE 'aid:expired:%'";
+    let first = app.query_i64(told).await;
+    assert!(first >= 1);
+    assert_eq!(
+        linli::aid::service::expire_due(&app.state).await.unwrap(),
+        0
+    );
+    assert_eq!(app.query_i64(told).await, first, "told once");
+    let (_, v) = get(&app, &c.jumin, &format!("/api/v1/aid/posts/{id}")).await;
+    assert_eq!(v["post"]["state"], "expired");
+    let (_, v) = get(&app, &c.linju, &format!("/api/v1/aid/posts/{fresh}")).await;
+    assert_eq!(v["post"]["state"], "open", "a post in its time stays open");
+    // Hidden and restored after it expired: expired again, not told twice.
+    let shegong = app.token("shegong").await;
+    post(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/posts/{id}/hide"),
+        json!({"reason": "查看"}),
+    )
+    .await;
+    let (s, p) = post(
+        &app,
+        &shegong,
+        &format!("/api/v1/aid/posts/{id}/restore"),
+        json!({"reason": "无问题"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["state"], "expired");
+    linli::aid::service::expire_due(&app.state).await.unwrap();
+    assert_eq!(app.query_i64(told).await, first);
+    app.stop().await;
+}

@@ -577,3 +577,254 @@ async fn a_volunteer_answers_from_her_home_card_and_the_organiser_reveals_on_the
     }
     app.stop().await;
 }
+
+/// The next `weekday` (after today) at `hour`, in the street's time, as a call is typed.
+fn next(weekday: chrono::Weekday, hour: u32) -> String {
+    use chrono::Datelike;
+    let mut d = linli::kernel::time::today() + chrono::Duration::days(1);
+    while d.weekday() != weekday {
+        d += chrono::Duration::days(1);
+    }
+    format!("{} {hour:02}:00", d.format("%Y-%m-%d"))
+}
+
+async fn an_organisation(app: &TestApp, place: i64) -> i64 {
+    app.db
+        .read(move |c| {
+            c.query_i64(
+                "SELECT o.id FROM organisations o JOIN places p ON p.id = $1 \
+                 WHERE o.street_id = COALESCE(p.street_id, p.id) ORDER BY o.id LIMIT 1",
+                linli::params![place],
+            )
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_volunteer_says_who_she_is_and_when_she_is_free_and_organisers_find_her_by_it() {
+    let app = support::spawn().await;
+    let shegong = app.token("shegong").await;
+    let (community, b1, _, _) = places(&app).await;
+    let (va, va_t) = account(&app, "vol_party", linli::org::Role::Volunteer, community).await;
+    let (vb, vb_t) = account(&app, "vol_unit", linli::org::Role::Volunteer, community).await;
+    let zhiyuan = user_id(&app, "zhiyuan").await;
+    let put = |token: String, body: Value, lang: &'static str| {
+        let app = &app;
+        async move {
+            send(
+                app,
+                &token,
+                "PUT",
+                "/api/v1/callups/profile",
+                Some(body),
+                lang,
+            )
+            .await
+        }
+    };
+    let (s, _) = put(va_t.clone(), json!({"skills": ["medical"]}), "zh-CN").await;
+    assert_eq!(s, 200);
+
+    // Refused with a reason in both languages, and nothing of it written.
+    for (body, zh, en) in [
+        (
+            json!({"skills": ["driving"], "affiliation": "party_member", "party_registered_on": "2026-03-05"}),
+            "工作单位",
+            "employer",
+        ),
+        (
+            json!({"skills": ["driving"], "affiliation": "party_member", "party_org": "区财政局机关党支部",
+                   "party_registered_on": "2099-01-01"}),
+            "不能晚于今天",
+            "after today",
+        ),
+        (
+            json!({"skills": ["driving"], "affiliation": "unit_staff"}),
+            "驻区单位",
+            "organisations registered in the street",
+        ),
+        (
+            json!({"skills": ["driving"], "affiliation": "unit_staff", "unit_org_id": 999_999}),
+            "驻区单位",
+            "organisations registered in the street",
+        ),
+        (
+            json!({"skills": ["driving"], "affiliation": "mayor"}),
+            "身份",
+            "Affiliation",
+        ),
+        (
+            json!({"skills": ["driving"], "availability": ["mon_noon"]}),
+            "上午",
+            "morning",
+        ),
+    ] {
+        let (s, e) = put(va_t.clone(), body.clone(), "zh-CN").await;
+        assert_eq!(s, 422, "{body} {e}");
+        assert!(message(&e).contains(zh), "{body} {e}");
+        let (s, e) = put(va_t.clone(), body.clone(), "en").await;
+        assert_eq!(s, 422);
+        assert!(message(&e).contains(en), "{body} {e}");
+    }
+    let (_, p) = get(&app, &va_t, "/api/v1/callups/profile").await;
+    assert_eq!(p["skills"], json!(["medical"]), "nothing half-written: {p}");
+    assert_eq!(p["affiliation"], "resident");
+
+    let (s, p) = put(
+        va_t.clone(),
+        json!({"skills": ["medical"], "affiliation": "party_member", "party_org": "区财政局机关党支部",
+               "party_registered_on": "2026-03-05", "availability": ["sat_morning", "mon_evening", "sat_morning"],
+               "availability_note": "单周周末不行"}),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["affiliation"], "party_member");
+    assert_eq!(p["party_org"], "区财政局机关党支部");
+    assert_eq!(p["availability"], json!(["mon_evening", "sat_morning"]));
+    // Absent keeps what she said.
+    let (_, p) = put(
+        va_t.clone(),
+        json!({"skills": ["medical", "driving"]}),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(p["affiliation"], "party_member");
+    assert_eq!(p["availability_note"], "单周周末不行");
+    let unit = an_organisation(&app, community).await;
+    let (s, p) = put(
+        vb_t.clone(),
+        json!({"affiliation": "unit_staff", "unit_org_id": unit, "availability": ["sat_morning"]}),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["unit_org_id"], unit);
+    assert!(!p["unit_org"].as_str().unwrap().is_empty());
+
+    // The organiser lists them by affiliation and by a slot they are free in (audited).
+    let ids = |v: &Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["user_id"].as_i64().unwrap())
+            .collect()
+    };
+    let (s, l) = get(
+        &app,
+        &shegong,
+        "/api/v1/callups/volunteers?affiliation=party_member",
+    )
+    .await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(ids(&l), vec![va]);
+    assert_eq!(l[0]["affiliation_org"], "区财政局机关党支部");
+    assert_eq!(l[0]["party_registered_on"], "2026-03-05");
+    let (_, l) = get(
+        &app,
+        &shegong,
+        "/api/v1/callups/volunteers?available=sat_morning",
+    )
+    .await;
+    let mut got = ids(&l);
+    got.sort();
+    assert_eq!(got, vec![va, vb]);
+    assert!(!ids(&l).contains(&zhiyuan), "said no slot");
+    assert_eq!(app.last_audit_entry().await["action"], "list");
+    let (s, e) = send(
+        &app,
+        &shegong,
+        "GET",
+        "/api/v1/callups/volunteers?available=someday",
+        None,
+        "en",
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(message(&e).contains("weekday"), "{e}");
+    let (s, _) = get(
+        &app,
+        &shegong,
+        "/api/v1/callups/volunteers?affiliation=boss",
+    )
+    .await;
+    assert_eq!(s, 422);
+    // Neither a volunteer nor a resident lists them.
+    for t in [va_t.clone(), app.token("jumin").await] {
+        let (s, _) = get(&app, &t, "/api/v1/callups/volunteers?available=sat_morning").await;
+        assert_eq!(s, 403);
+    }
+    let (w, _) = app.login_page("shegong", PASSWORD).await;
+    let page = app
+        .page(&w, "/callups/volunteers?affiliation=unit_staff")
+        .await;
+    assert!(
+        page.contains("驻区单位 1 人") && page.contains("在职党员 1 人"),
+        "{page}"
+    );
+    assert!(
+        page.contains("周六上午") && !page.contains("区财政局机关党支部"),
+        "{page}"
+    );
+
+    // A call to those free then: Saturday morning reaches the two, a Tuesday night nobody.
+    let mut k = call("周六义诊", community, b1, &[]);
+    k["starts_at"] = json!(next(chrono::Weekday::Sat, 9));
+    k["only_available"] = json!(true);
+    let (s, made) = post(&app, &shegong, "/api/v1/callups", k.clone()).await;
+    assert_eq!(s, 201, "{made}");
+    let id = made["id"].as_i64().unwrap();
+    assert_eq!(told(&app, id).await, idems(id, &[va, vb]));
+    k["starts_at"] = json!(next(chrono::Weekday::Tue, 20));
+    let (s, e) = post(&app, &shegong, "/api/v1/callups", k).await;
+    assert_eq!(s, 422);
+    assert!(message(&e).contains("有空"), "{e}");
+
+    // Her own page: she changes who she is and when she is free by the form.
+    let (b, _) = app.login_page("vol_party", PASSWORD).await;
+    let page = app.page(&b, "/callups/profile").await;
+    assert!(
+        page.contains("slot-sat_morning") && page.contains("区财政局机关党支部"),
+        "{page}"
+    );
+    let csrf = support::extract_input(&page, "csrf").expect("csrf");
+    let r = b
+        .post(app.url("/callups/profile"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("skill", "medical"),
+            ("affiliation", "resident"),
+            ("party_org", ""),
+            ("party_registered_on", ""),
+            ("unit_org_id", ""),
+            ("slot", "tue_afternoon"),
+            ("slot", "sun_evening"),
+            ("availability_note", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, p) = get(&app, &va_t, "/api/v1/callups/profile").await;
+    assert_eq!(p["affiliation"], "resident");
+    assert_eq!(p["party_org"], "");
+    assert_eq!(p["availability"], json!(["tue_afternoon", "sun_evening"]));
+    let r = b
+        .post(app.url("/callups/profile"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("affiliation", "unit_staff"),
+            ("unit_org_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("profile-error") && page.contains("驻区单位"),
+        "{page}"
+    );
+    app.stop().await;
+}

@@ -322,6 +322,32 @@ async fn an_activity_from_sign_up_to_points_with_a_waiting_list_and_the_code() {
         page.contains("志愿服务证明") && page.contains("楼道清扫"),
         "{page}"
     );
+    // Her affiliation on the certificate; the organiser's figure counts her hours by it.
+    assert!(page.contains("身份：居民"), "{page}");
+    let (s, _) = send(
+        &app,
+        &va_t,
+        "PUT",
+        "/api/v1/callups/profile",
+        Some(
+            json!({"affiliation": "party_member", "party_org": "区税务局党支部",
+                    "party_registered_on": "2026-01-05"}),
+        ),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, c) = get(&app, &va_t, &format!("{A}/certificate")).await;
+    assert_eq!(c["affiliation"], "party_member");
+    assert_eq!(c["affiliation_org"], "区税务局党支部");
+    let (w, _) = app.login_page("shegong", PASSWORD).await;
+    let list = app.page(&w, "/volunteering").await;
+    assert!(
+        list.contains("vol-affiliation-hours") && list.contains("在职党员（报到） 1 人 2.0 小时"),
+        "{list}"
+    );
+    let page = app.page(&w, &format!("/volunteering/{id}")).await;
+    assert!(page.contains("/callups/volunteers?available="), "{page}");
     let page = app.page(&b2, "/").await;
     assert!(page.contains("home-volunteering"), "the home card");
 
@@ -1143,6 +1169,10 @@ async fn an_organiser_restocks_an_item_and_the_restock_is_logged() {
     assert!(r.status().is_redirection(), "{}", r.status());
     let html = app.page(&b, "/volunteering/catalogue?done=restocked").await;
     assert!(html.contains("已补货") && html.contains("+3"), "{html}");
+    assert!(
+        html.contains(&format!("restocks-{id}")) && html.contains("补后库存 9"),
+        "the history: {html}"
+    );
     let (_, log) = get(&app, &shegong, &format!("{A}/items/{id}/restocks")).await;
     assert_eq!(log[0]["stock_after"], 9);
     // A resident's catalogue has no restock form.

@@ -28,9 +28,29 @@ struct ListPage {
     skills: &'static [&'static str],
     form: Form,
     error: Option<String>,
+    hours: Vec<service::AffiliationHours>,
 }
 
 impl ListPage {
+    fn hours_text(&self) -> String {
+        self.hours
+            .iter()
+            .map(|h| {
+                self.l.t.fill(
+                    "volunteering.affiliation_hours",
+                    &[
+                        (
+                            "affiliation",
+                            &self.l.t.k("callups.affiliation", h.affiliation.as_str()),
+                        ),
+                        ("people", &h.people),
+                        ("hours", &self.w.hours(&h.minutes)),
+                    ],
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(self.l.t.s("case.list_sep"))
+    }
     fn kind(&self, k: &str) -> &'static str {
         self.l.t.k("callups.kind", k)
     }
@@ -81,14 +101,18 @@ async fn show_list(
 ) -> AppResult<Response> {
     let items = service::list(state, caller).await?;
     let organiser = crate::volunteering::access::organises(caller);
-    let places = if organiser {
-        service::places(state, caller).await?
+    let (places, hours) = if organiser {
+        (
+            service::places(state, caller).await?,
+            service::hours_by_affiliation(state, caller).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let mut l = Layout::new(Some(caller));
     flash(&mut l, done);
     let mut res = render(&ListPage {
+        hours,
         w: Words { t: l.t },
         l,
         items,
@@ -168,6 +192,10 @@ struct ActivityPage {
 impl ActivityPage {
     fn open(&self) -> bool {
         self.d.item.activity.state == "open"
+    }
+    /// The weekly slot the activity starts in, to find volunteers free then.
+    fn slot(&self) -> String {
+        crate::callups::volunteers::slot_at(self.d.item.activity.starts_at)
     }
 }
 

@@ -156,14 +156,40 @@ struct CataloguePage {
     organiser: bool,
     communities: Vec<(i64, String)>,
     shops: Vec<(i64, String)>,
-    /// The newest restock of each item (the organiser's view).
-    restocked: std::collections::HashMap<i64, crate::volunteering::store::Restock>,
+    /// The latest restocks of each item, newest first (the organiser's view).
+    restocked: std::collections::HashMap<i64, Vec<crate::volunteering::store::Restock>>,
     error: Option<String>,
 }
 
 impl CataloguePage {
+    /// An item's restock history: when, how many, the stock after, who, the note.
+    fn history(&self, item: &i64) -> Vec<String> {
+        self.restocked
+            .get(item)
+            .map(|v| {
+                v.iter()
+                    .map(|r| {
+                        let mut line = self.l.t.fill(
+                            "volunteering.restock_line",
+                            &[
+                                ("when", &self.w.when(&r.at)),
+                                ("n", &r.added),
+                                ("after", &r.stock_after),
+                                ("by", &r.by_name),
+                            ],
+                        );
+                        if !r.note.is_empty() {
+                            line.push_str(" · ");
+                            line.push_str(&r.note);
+                        }
+                        line
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
     fn last_restock(&self, item: &i64) -> Option<String> {
-        self.restocked.get(item).map(|r| {
+        self.restocked.get(item).and_then(|v| v.first()).map(|r| {
             self.l.t.fill(
                 "volunteering.last_restock",
                 &[
@@ -214,11 +240,9 @@ async fn show_catalogue(
             .read(move |c| {
                 let mut out = std::collections::HashMap::new();
                 for id in ids {
-                    if let Some(r) = crate::volunteering::store::restocks(c, id, 1)?
-                        .into_iter()
-                        .next()
-                    {
-                        out.insert(id, r);
+                    let list = crate::volunteering::store::restocks(c, id, 10)?;
+                    if !list.is_empty() {
+                        out.insert(id, list);
                     }
                 }
                 Ok(out)

@@ -643,6 +643,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/aid/{id}",
     "/aid/{id}/{action}",
     "/aid/conversations/{id}/block",
+    "/aid/conversations/{id}/unblock",
     "/api/v1/aid",
     "/api/v1/aid/posts",
     "/api/v1/aid/posts/{id}",
@@ -652,7 +653,9 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/aid/posts/{id}/withdraw",
     "/api/v1/aid/posts/{id}/report",
     "/api/v1/aid/posts/{id}/hide",
+    "/api/v1/aid/posts/{id}/restore",
     "/api/v1/aid/conversations/{id}/block",
+    "/api/v1/aid/conversations/{id}/unblock",
 ];
 
 #[test]

@@ -20,6 +20,7 @@ use crate::support::{self, PASSWORD};
 
 mod account;
 mod aid;
+mod callups;
 mod cases;
 mod deliberation;
 mod funds;
