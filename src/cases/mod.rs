@@ -10,6 +10,7 @@
 //! [`pages`] the server-rendered pages.
 
 pub mod calendar;
+pub mod measures;
 pub mod dedupe;
 pub mod defaults;
 pub mod demo;
@@ -83,6 +84,7 @@ pub fn area() -> Area {
                 shown: |c| !c.browses_cases(),
             },
         ],
+        measures: &measures::MEASURES,
         ..Area::new("cases", router)
     }
 }

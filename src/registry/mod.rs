@@ -14,6 +14,7 @@ pub mod idnum;
 pub mod import;
 pub mod import_jobs;
 pub mod jobs;
+pub mod measures;
 pub mod pages;
 pub mod persons;
 pub mod placed;
@@ -74,6 +75,7 @@ pub fn area() -> Area {
                 shown: Caller::reads_registry,
             },
         ],
+        measures: &measures::MEASURES,
         ..Area::new("registry", || http::router().merge(pages::router()))
     }
 }

@@ -8,6 +8,7 @@
 //! memory is only a cache: device look-ups by token and the parsed rules.
 
 pub mod alerts;
+pub mod measures;
 pub mod consents;
 pub mod demo;
 pub mod devices;
@@ -485,6 +486,7 @@ pub fn area() -> Area {
             label: "sensing.nav",
             shown: Caller::reads_registry,
         }],
+        measures: &measures::MEASURES,
         ..Area::new("sensing", router)
     }
 }

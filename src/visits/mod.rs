@@ -11,6 +11,7 @@
 //! `registry::residents`), cases (a follow-up case, through `cases::create`) and audit.
 
 pub mod demo;
+pub mod measures;
 pub mod http;
 pub mod model;
 pub mod pages;
@@ -52,6 +53,7 @@ pub fn area() -> Area {
             },
         ],
         cards: |s, c| Box::pin(pages::cards(s, c)),
+        measures: &measures::MEASURES,
         ..Area::new("visits", || http::router().merge(pages::router()))
     }
 }

@@ -21,6 +21,7 @@ use crate::support::{self, PASSWORD};
 mod account;
 mod aid;
 mod cases;
+mod cockpit;
 mod deliberation;
 mod funds;
 mod join;
