@@ -15,8 +15,10 @@ const WINDOW_DAYS: i64 = 30;
 
 const HIST: &str = "h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11";
 
-/// Sums of `cols` over a kept table's rows of a street under `paths` (its column `col`),
-/// reported since `since` (a day number) when given.
+/// Sums of `cols` over a kept table's rows of a street under `paths` (its column `col`):
+/// of the cases reported since `since` (a day number) when given, else of all of them —
+/// `case_figures` keeps those in its rows of day -1, `case_self_figures` only by day, and
+/// `case_late_open` has no day.
 fn sums(
     c: &mut dyn Conn,
     table: &str,
@@ -31,6 +33,8 @@ fn sums(
     if let Some(d) = since {
         p.push(d.into());
         cond.push_str(&format!(" AND day >= ${}", p.len()));
+    } else if table == "case_figures" {
+        cond.push_str(" AND day = -1");
     }
     let sel: Vec<String> = cols
         .iter()

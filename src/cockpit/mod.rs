@@ -7,6 +7,7 @@
 //! operations centre (`?layout=screen`: 1920×1080, dark, no scrolling), where a count of
 //! persons below 5 in a cell is shown as "<5".
 
+pub mod demo;
 pub mod export;
 pub mod http;
 pub mod jobs;
@@ -16,7 +17,7 @@ pub mod store;
 pub mod svg;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::sync::broadcast;
 

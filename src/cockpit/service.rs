@@ -60,7 +60,7 @@ pub fn measure(id: &str) -> AppResult<&'static Measure> {
 }
 
 /// One measure's values for the viewer.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Figure {
     pub measure: &'static Measure,
     /// Per grid, in the grids' order.

@@ -143,7 +143,9 @@ async fn every_measure_equals_a_count_from_the_records_after_events() {
     )
     .await;
     app.exec(
-        "UPDATE alerts SET active = 1, state = 'active_unack' WHERE id IN (SELECT id FROM alerts WHERE active = 0 ORDER BY id DESC LIMIT 1)",
+        "INSERT INTO alerts (street_id, rule_id, device_id, place_id, place_path, kind, severity, category, state, active, message, details, hits, first_at, last_at, updated_at) \
+         SELECT d.street_id, (SELECT MIN(id) FROM rules), d.id, d.place_id, d.place_path, 'threshold', 'warning', 'safety', 'active_unack', 1, '测试', '{}', 1, 0, 0, 0 \
+         FROM devices d WHERE d.id = (SELECT MIN(id) FROM devices WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = devices.id AND a.active = 1))",
         &[],
     )
     .await;
@@ -281,6 +283,14 @@ fn a_count_of_persons_below_five_is_shown_as_less_than_five_outside_the_office()
 async fn the_big_screen_shows_small_counts_of_persons_as_less_than_five() {
     let app = support::spawn().await;
     let admin = app.token("admin").await;
+    // One alert active again: its grid counts one.
+    app.exec(
+        "INSERT INTO alerts (street_id, rule_id, device_id, place_id, place_path, kind, severity, category, state, active, message, details, hits, first_at, last_at, updated_at) \
+         SELECT d.street_id, (SELECT MIN(id) FROM rules), d.id, d.place_id, d.place_path, 'threshold', 'warning', 'safety', 'active_unack', 1, '测试', '{}', 1, 0, 0, 0 \
+         FROM devices d WHERE d.id = (SELECT MIN(id) FROM devices WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = devices.id AND a.active = 1))",
+        &[],
+    )
+    .await;
     let (_, v) = get(&app, &admin, "/api/v1/cockpit").await;
     // A measure of persons with a grid counting 1 to 4.
     let small = v["measures"].as_array().unwrap().iter().find_map(|m| {
@@ -361,7 +371,7 @@ async fn pages_exports_and_a_live_tick_when_an_alert_changes() {
         assert!(r.text().await.unwrap().contains("<svg"), "{path}");
     }
 
-    // The stream: ready, then a tick once an alert clears.
+    // The stream: ready, then a tick once an alert is raised again.
     let admin = app.token("admin").await;
     let mut r = app
         .client()
@@ -376,7 +386,9 @@ async fn pages_exports_and_a_live_tick_when_an_alert_changes() {
         seen.push_str(&String::from_utf8_lossy(&r.chunk().await.unwrap().unwrap()));
     }
     app.exec(
-        "UPDATE alerts SET active = 0, state = 'cleared_ack' WHERE id IN (SELECT id FROM alerts WHERE active = 1 ORDER BY id LIMIT 1)",
+        "INSERT INTO alerts (street_id, rule_id, device_id, place_id, place_path, kind, severity, category, state, active, message, details, hits, first_at, last_at, updated_at) \
+         SELECT d.street_id, (SELECT MIN(id) FROM rules), d.id, d.place_id, d.place_path, 'threshold', 'warning', 'safety', 'active_unack', 1, '测试', '{}', 1, 0, 0, 0 \
+         FROM devices d WHERE d.id = (SELECT MIN(id) FROM devices WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = devices.id AND a.active = 1))",
         &[],
     )
     .await;
