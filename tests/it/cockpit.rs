@@ -402,5 +402,6 @@ async fn pages_exports_and_a_live_tick_when_an_alert_changes() {
     })
     .await;
     assert!(tick.is_ok(), "a tick within seconds");
+    drop(r);
     app.stop().await;
 }
