@@ -75,13 +75,37 @@ async fn per_grid(
 }
 
 fn open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
-    let a = sums(c, "case_figures", "area_path", &["open"], street, paths, None)?[0];
-    let b = sums(c, "case_self_figures", "area_path", &["open"], street, paths, None)?[0];
+    let a = sums(
+        c,
+        "case_figures",
+        "area_path",
+        &["open"],
+        street,
+        paths,
+        None,
+    )?[0];
+    let b = sums(
+        c,
+        "case_self_figures",
+        "area_path",
+        &["open"],
+        street,
+        paths,
+        None,
+    )?[0];
     Ok(Some((a + b) as f64))
 }
 
 fn late(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
-    let n = sums(c, "case_late_open", "place_path", &["n"], street, paths, None)?[0];
+    let n = sums(
+        c,
+        "case_late_open",
+        "place_path",
+        &["n"],
+        street,
+        paths,
+        None,
+    )?[0];
     Ok(Some(n as f64))
 }
 
@@ -129,7 +153,15 @@ fn satisfaction(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Optio
 }
 
 fn self_open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
-    let n = sums(c, "case_self_figures", "area_path", &["open"], street, paths, None)?[0];
+    let n = sums(
+        c,
+        "case_self_figures",
+        "area_path",
+        &["open"],
+        street,
+        paths,
+        None,
+    )?[0];
     Ok(Some(n as f64))
 }
 

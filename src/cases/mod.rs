@@ -10,7 +10,6 @@
 //! [`pages`] the server-rendered pages.
 
 pub mod calendar;
-pub mod measures;
 pub mod dedupe;
 pub mod defaults;
 pub mod demo;
@@ -20,6 +19,7 @@ pub mod http;
 pub mod icons;
 pub mod jobs;
 pub mod lifecycle;
+pub mod measures;
 pub mod mine;
 pub mod notify;
 pub mod open311;

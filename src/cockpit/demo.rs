@@ -29,14 +29,19 @@ pub async fn history(state: &Arc<AppState>) -> anyhow::Result<()> {
         .db
         .write(move |c| {
             for back in 1..90u64 {
-                let d = (today - chrono::Days::new(back)).format("%Y-%m-%d").to_string();
+                let d = (today - chrono::Days::new(back))
+                    .format("%Y-%m-%d")
+                    .to_string();
                 if store::has_day(c, rows.first().map_or(0, |r| r.0), &d)? {
                     continue;
                 }
                 for (street, measure, place, v) in &rows {
                     let w = wobble(measure, *place, back);
                     let v = v.map(|x| {
-                        if measure.starts_with("cases.on_time") || measure.contains("satisfaction") || measure.contains("hours") {
+                        if measure.starts_with("cases.on_time")
+                            || measure.contains("satisfaction")
+                            || measure.contains("hours")
+                        {
                             (x * (1.0 + w * 0.1) * 10.0).round() / 10.0
                         } else {
                             (x * (1.0 + w * 0.25)).round().max(0.0)
@@ -54,7 +59,11 @@ pub async fn history(state: &Arc<AppState>) -> anyhow::Result<()> {
 /// A number in [-1, 1], the same for the same measure, place and day.
 fn wobble(measure: &str, place: i64, back: u64) -> f64 {
     let mut h: u64 = 1469598103934665603;
-    for b in measure.bytes().chain(place.to_le_bytes()).chain(back.to_le_bytes()) {
+    for b in measure
+        .bytes()
+        .chain(place.to_le_bytes())
+        .chain(back.to_le_bytes())
+    {
         h ^= b as u64;
         h = h.wrapping_mul(1099511628211);
     }

@@ -19,7 +19,10 @@ use crate::kernel::i18n::Tr;
 use crate::state::AppState;
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(cockpit, trend), components(schemas(CockpitView, MeasureView, GridValue, TrendView, TrendPoint)))]
+#[openapi(
+    paths(cockpit, trend),
+    components(schemas(CockpitView, MeasureView, GridValue, TrendView, TrendPoint))
+)]
 pub struct CockpitApi;
 
 pub fn router() -> Router<Arc<AppState>> {

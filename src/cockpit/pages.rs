@@ -326,10 +326,9 @@ async fn events(
             return Some((Ok(Event::default().event("ready").data("{}")), (rx, true)));
         }
         match rx.recv().await {
-            Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Some((
-                Ok(Event::default().event("tick").data("{}")),
-                (rx, true),
-            )),
+            Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                Some((Ok(Event::default().event("tick").data("{}")), (rx, true)))
+            }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
         }
     });
@@ -384,7 +383,10 @@ async fn trend_svg(
     let points = service::trend(&state, &v, m, days).await?;
     let t = Tr(ctx().lang);
     let body = svg::trend(&points, &format!("{} · {}", t.s(m.label), days));
-    Ok(svg_response(&format!("{measure}-{days}.svg"), with_ns(body)))
+    Ok(svg_response(
+        &format!("{measure}-{days}.svg"),
+        with_ns(body),
+    ))
 }
 
 /// A standalone SVG file starts with its XML declaration.
@@ -400,5 +402,8 @@ async fn data_xlsx(
 ) -> AppResult<Response> {
     let v = service::viewer(&caller)?;
     let bytes = super::export::xlsx(&state, &v, service::measure(&measure)?, ctx().lang).await?;
-    Ok(crate::http::file_response(&format!("{measure}.xlsx"), bytes))
+    Ok(crate::http::file_response(
+        &format!("{measure}.xlsx"),
+        bytes,
+    ))
 }

@@ -159,7 +159,11 @@ pub async fn snapshot(state: &Arc<AppState>) -> anyhow::Result<usize> {
     let mut taken = 0;
     for street in streets {
         let d = day.clone();
-        if state.db.read(move |c| store::has_day(c, street, &d)).await? {
+        if state
+            .db
+            .read(move |c| store::has_day(c, street, &d))
+            .await?
+        {
             continue;
         }
         snapshot_street(state, street, &day).await?;

@@ -23,54 +23,48 @@ fn grid(r: crate::store::Row) -> Grid {
 }
 
 /// The places of `kind` of a street under `roots`, in the order of their codes.
-pub fn places_of(
-    c: &mut dyn Conn,
-    street: i64,
-    kind: &str,
-    roots: &[String],
-) -> Result<Vec<Grid>> {
+pub fn places_of(c: &mut dyn Conn, street: i64, kind: &str, roots: &[String]) -> Result<Vec<Grid>> {
     let mut p: Vec<Val> = vec![street.into(), kind.into()];
     let cond = under_paths("path", roots, 3, &mut p);
-    Ok(c
-        .query(
-            &format!(
-                "SELECT id, name, path, geojson FROM places WHERE street_id = $1 AND kind = $2 \
+    Ok(c.query(
+        &format!(
+            "SELECT id, name, path, geojson FROM places WHERE street_id = $1 AND kind = $2 \
                  AND {cond} ORDER BY path"
-            ),
-            &p,
-        )?
-        .into_iter()
-        .map(grid)
-        .collect())
+        ),
+        &p,
+    )?
+    .into_iter()
+    .map(grid)
+    .collect())
 }
 
 /// A street's path and name.
 pub fn street(c: &mut dyn Conn, street: i64) -> Result<Option<(String, String)>> {
-    Ok(c
-        .query_opt(
-            "SELECT path, name FROM places WHERE id = $1 AND kind = 'street'",
-            params![street],
-        )?
-        .map(|r| (r.str(0), r.str(1))))
+    Ok(c.query_opt(
+        "SELECT path, name FROM places WHERE id = $1 AND kind = 'street'",
+        params![street],
+    )?
+    .map(|r| (r.str(0), r.str(1))))
 }
 
 /// Every street (the job snapshots each).
 pub fn streets(c: &mut dyn Conn) -> Result<Vec<i64>> {
-    Ok(c
-        .query("SELECT id FROM places WHERE kind = 'street' ORDER BY id", &[])?
-        .iter()
-        .map(|r| r.i64(0))
-        .collect())
+    Ok(c.query(
+        "SELECT id FROM places WHERE kind = 'street' ORDER BY id",
+        &[],
+    )?
+    .iter()
+    .map(|r| r.i64(0))
+    .collect())
 }
 
 /// The places with a snapshot of a street on `day` (empty: not taken yet).
 pub fn has_day(c: &mut dyn Conn, street: i64, day: &str) -> Result<bool> {
-    Ok(c
-        .query_opt(
-            "SELECT 1 FROM cockpit_daily WHERE street_id = $1 AND day = $2 LIMIT 1",
-            params![street, day],
-        )?
-        .is_some())
+    Ok(c.query_opt(
+        "SELECT 1 FROM cockpit_daily WHERE street_id = $1 AND day = $2 LIMIT 1",
+        params![street, day],
+    )?
+    .is_some())
 }
 
 /// Writes one snapshot value; a second write of the same day replaces it.

@@ -38,7 +38,12 @@ pub fn map(cells: &[Cell], title: &str) -> String {
     let max = cells.iter().filter_map(|c| c.value).fold(0.0, f64::max);
     let rings: Vec<Option<Vec<(f64, f64)>>> = cells
         .iter()
-        .map(|c| c.geojson.as_deref().and_then(Shape::parse).and_then(|s| s.outline()))
+        .map(|c| {
+            c.geojson
+                .as_deref()
+                .and_then(Shape::parse)
+                .and_then(|s| s.outline())
+        })
         .collect();
     let drawn = rings.iter().any(Option::is_some);
     let (width, height) = (640.0_f64, 420.0_f64);
@@ -76,7 +81,14 @@ pub fn map(cells: &[Cell], title: &str) -> String {
                 .take(n)
                 .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
             let (lx, ly) = proj((cx / n as f64, cy / n as f64));
-            cell(&mut out, c, class(c.value, max), &format!(r#"<path class="cell" d="{d}"/>"#), lx, ly);
+            cell(
+                &mut out,
+                c,
+                class(c.value, max),
+                &format!(r#"<path class="cell" d="{d}"/>"#),
+                lx,
+                ly,
+            );
         }
     } else {
         // No boundaries stored: tiles, in the grids' order.
@@ -92,7 +104,14 @@ pub fn map(cells: &[Cell], title: &str) -> String {
                 w - 6.0,
                 h - 6.0
             );
-            cell(&mut out, c, class(c.value, max), &rect, x + w / 2.0, y + h / 2.0);
+            cell(
+                &mut out,
+                c,
+                class(c.value, max),
+                &rect,
+                x + w / 2.0,
+                y + h / 2.0,
+            );
         }
     }
     out.push_str("</svg>");

@@ -77,12 +77,7 @@ pub static MEASURES: [Measure; 3] = [
         unit: Unit::Count,
         persons: true,
         read: |s, a| Box::pin(per_grid(s, a, Some("elderly_alone"))),
-        drill: |_, path| {
-            format!(
-                "/persons?under={}&tag=elderly_alone",
-                enc(path)
-            )
-        },
+        drill: |_, path| format!("/persons?under={}&tag=elderly_alone", enc(path)),
     },
     Measure {
         id: "registry.disabled",

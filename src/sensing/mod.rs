@@ -8,13 +8,13 @@
 //! memory is only a cache: device look-ups by token and the parsed rules.
 
 pub mod alerts;
-pub mod measures;
 pub mod consents;
 pub mod demo;
 pub mod devices;
 pub mod housekeeping;
 pub mod http;
 pub mod ingest;
+pub mod measures;
 pub mod mqtt;
 pub mod pages;
 pub mod placed;

@@ -15,7 +15,9 @@ fn done(c: &mut dyn Conn, street: i64, paths: &[String], since: i64) -> Result<i
     let mut p: Vec<Val> = vec![street.into(), since.into()];
     let cond = under_paths("place_path", paths, 3, &mut p);
     c.query_i64(
-        &format!("SELECT COUNT(*) FROM visits WHERE street_id = $1 AND visited_at >= $2 AND {cond}"),
+        &format!(
+            "SELECT COUNT(*) FROM visits WHERE street_id = $1 AND visited_at >= $2 AND {cond}"
+        ),
         &p,
     )
 }

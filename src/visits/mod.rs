@@ -11,8 +11,8 @@
 //! `registry::residents`), cases (a follow-up case, through `cases::create`) and audit.
 
 pub mod demo;
-pub mod measures;
 pub mod http;
+pub mod measures;
 pub mod model;
 pub mod pages;
 pub mod roster;

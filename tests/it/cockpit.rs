@@ -231,7 +231,14 @@ async fn only_the_offices_within_their_places_see_the_cockpit() {
         })
         .await
         .unwrap();
-    let stranger = account(&app, "shegong9", linli::org::Role::CommunityWorker, other, None).await;
+    let stranger = account(
+        &app,
+        "shegong9",
+        linli::org::Role::CommunityWorker,
+        other,
+        None,
+    )
+    .await;
     let (s, v) = get(&app, &stranger, "/api/v1/cockpit").await;
     assert_eq!(s, 200, "{v}");
     for g in v["measures"][0]["grids"].as_array().unwrap() {
@@ -307,7 +314,10 @@ async fn the_big_screen_shows_small_counts_of_persons_as_less_than_five() {
     };
     let (browser, _) = app.login_page("admin", PASSWORD).await;
     let screen = app
-        .page(&browser, &format!("/cockpit?layout=screen&measure={measure}"))
+        .page(
+            &browser,
+            &format!("/cockpit?layout=screen&measure={measure}"),
+        )
         .await;
     assert!(screen.contains("cockpit-screen"));
     assert!(screen.contains("&lt;5"), "the screen protects small counts");
@@ -328,12 +338,23 @@ async fn the_daily_snapshot_is_taken_once_whatever_the_restarts() {
     assert!(rows > 0);
     // Again: the day's rows are the watermark, kept in the database, so a restarted server
     // (which only has the database) takes nothing more either.
-    assert_eq!(linli::cockpit::service::snapshot(&app.state).await.unwrap(), 0);
-    assert_eq!(app.query_i64("SELECT COUNT(*) FROM cockpit_daily").await, rows);
+    assert_eq!(
+        linli::cockpit::service::snapshot(&app.state).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM cockpit_daily").await,
+        rows
+    );
 
     // The trend's today is the snapshot of the street's total.
     let admin = app.token("admin").await;
-    let (s, t) = get(&app, &admin, "/api/v1/cockpit/registry.residents/trend?days=7").await;
+    let (s, t) = get(
+        &app,
+        &admin,
+        "/api/v1/cockpit/registry.residents/trend?days=7",
+    )
+    .await;
     assert_eq!(s, 200, "{t}");
     let (_, v) = get(&app, &admin, "/api/v1/cockpit").await;
     let total = v["measures"]
@@ -343,7 +364,10 @@ async fn the_daily_snapshot_is_taken_once_whatever_the_restarts() {
         .find(|m| m["id"] == "registry.residents")
         .unwrap()["total"]
         .as_f64();
-    assert_eq!(t["points"].as_array().unwrap().last().unwrap()["value"].as_f64(), total);
+    assert_eq!(
+        t["points"].as_array().unwrap().last().unwrap()["value"].as_f64(),
+        total
+    );
     app.stop().await;
 }
 
@@ -351,7 +375,11 @@ async fn the_daily_snapshot_is_taken_once_whatever_the_restarts() {
 async fn pages_exports_and_a_live_tick_when_an_alert_changes() {
     let app = support::spawn().await;
     let (browser, _) = app.login_page("admin", PASSWORD).await;
-    for path in ["/cockpit", "/cockpit?layout=screen", "/cockpit/figures?measure=sensing.alerts"] {
+    for path in [
+        "/cockpit",
+        "/cockpit?layout=screen",
+        "/cockpit/figures?measure=sensing.alerts",
+    ] {
         let r = browser.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
         let html = r.text().await.unwrap();
@@ -365,7 +393,10 @@ async fn pages_exports_and_a_live_tick_when_an_alert_changes() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.bytes().await.unwrap().starts_with(b"PK"));
-    for path in ["/cockpit/cases.open/map.svg", "/cockpit/cases.open/trend.svg?days=7"] {
+    for path in [
+        "/cockpit/cases.open/map.svg",
+        "/cockpit/cases.open/trend.svg?days=7",
+    ] {
         let r = browser.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert!(r.text().await.unwrap().contains("<svg"), "{path}");
