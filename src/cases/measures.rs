@@ -2,10 +2,6 @@
 //! time to resolve, satisfaction and self-governed matters, per grid. Each is read from the
 //! kept figures (`case_figures`, `case_self_figures`, `case_late_open`), never from the cases.
 
-use std::sync::Arc;
-
-use crate::http::area::{Measure, MeasureAsk, Reading, Unit};
-use crate::state::AppState;
 use crate::store::{Conn, Result, Val, under_paths};
 
 use super::figures::{day_of, median_hours};
@@ -54,27 +50,7 @@ fn since() -> i64 {
     day_of(crate::kernel::time::now_ms()) - (WINDOW_DAYS - 1)
 }
 
-/// Runs `one` for every grid and for the viewer's places, on a reader.
-async fn per_grid(
-    state: Arc<AppState>,
-    ask: MeasureAsk,
-    one: fn(&mut dyn Conn, i64, &[String]) -> Result<Option<f64>>,
-) -> anyhow::Result<Reading> {
-    Ok(state
-        .db
-        .read(move |c| {
-            let mut out = Reading::default();
-            for (id, path) in &ask.grids {
-                out.grids
-                    .push((*id, one(c, ask.street_id, std::slice::from_ref(path))?));
-            }
-            out.total = one(c, ask.street_id, &ask.roots)?;
-            Ok(out)
-        })
-        .await?)
-}
-
-fn open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
+pub fn open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
     let a = sums(
         c,
         "case_figures",
@@ -96,7 +72,7 @@ fn open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> 
     Ok(Some((a + b) as f64))
 }
 
-fn late(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
+pub fn late(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
     let n = sums(
         c,
         "case_late_open",
@@ -109,7 +85,7 @@ fn late(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> 
     Ok(Some(n as f64))
 }
 
-fn on_time(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
+pub fn on_time(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
     let v = sums(
         c,
         "case_figures",
@@ -122,7 +98,7 @@ fn on_time(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64
     Ok((v[1] > 0).then(|| (v[0] as f64 * 1000.0 / v[1] as f64).round() / 10.0))
 }
 
-fn resolve_hours(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
+pub fn resolve_hours(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
     let cols: Vec<&str> = HIST.split(", ").collect();
     let mut hist = [0i64; 12];
     for table in ["case_figures", "case_self_figures"] {
@@ -134,7 +110,7 @@ fn resolve_hours(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Opti
     Ok(median_hours(&hist))
 }
 
-fn satisfaction(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
+pub fn satisfaction(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
     let (mut sum, mut n) = (0, 0);
     for table in ["case_figures", "case_self_figures"] {
         let v = sums(
@@ -152,7 +128,7 @@ fn satisfaction(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Optio
     Ok((n > 0).then(|| (sum as f64 * 10.0 / n as f64).round() / 10.0))
 }
 
-fn self_open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
+pub fn self_open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
     let n = sums(
         c,
         "case_self_figures",
@@ -164,61 +140,3 @@ fn self_open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f
     )?[0];
     Ok(Some(n as f64))
 }
-
-/// The cases' measures on the cockpit.
-pub static MEASURES: [Measure; 6] = [
-    Measure {
-        id: "cases.open",
-        label: "cockpit.m.cases_open",
-        definition: "cockpit.d.cases_open",
-        unit: Unit::Count,
-        persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, open)),
-        drill: |id, _| format!("/cases?place={id}&state=open"),
-    },
-    Measure {
-        id: "cases.late",
-        label: "cockpit.m.cases_late",
-        definition: "cockpit.d.cases_late",
-        unit: Unit::Count,
-        persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, late)),
-        drill: |id, _| format!("/cases?place={id}&late=1"),
-    },
-    Measure {
-        id: "cases.on_time",
-        label: "cockpit.m.cases_on_time",
-        definition: "cockpit.d.cases_on_time",
-        unit: Unit::Percent,
-        persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, on_time)),
-        drill: |id, _| format!("/cases?place={id}&state=closed"),
-    },
-    Measure {
-        id: "cases.resolve_hours",
-        label: "cockpit.m.cases_resolve_hours",
-        definition: "cockpit.d.cases_resolve_hours",
-        unit: Unit::Hours,
-        persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, resolve_hours)),
-        drill: |id, _| format!("/cases?place={id}&state=closed"),
-    },
-    Measure {
-        id: "cases.satisfaction",
-        label: "cockpit.m.cases_satisfaction",
-        definition: "cockpit.d.cases_satisfaction",
-        unit: Unit::Rating,
-        persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, satisfaction)),
-        drill: |id, _| format!("/cases?place={id}&state=rated"),
-    },
-    Measure {
-        id: "cases.self_open",
-        label: "cockpit.m.cases_self_open",
-        definition: "cockpit.d.cases_self_open",
-        unit: Unit::Count,
-        persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, self_open)),
-        drill: |id, _| format!("/cases?place={id}&state=open"),
-    },
-];

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::http::area::{Job, MeasureAsk, measures};
+use super::{MeasureAsk, measures};
+use crate::http::area::Job;
 use crate::state::AppState;
 
 pub fn jobs() -> Vec<Job> {

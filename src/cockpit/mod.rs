@@ -8,13 +8,11 @@
 //! persons below 5 in a cell is shown as "<5".
 
 pub mod demo;
-pub mod export;
 pub mod http;
 pub mod jobs;
 pub mod pages;
 pub mod service;
 pub mod store;
-pub mod svg;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,6 +20,8 @@ use std::sync::Mutex;
 use tokio::sync::broadcast;
 
 use crate::http::area::{Area, Nav};
+// The cockpit's model is the contract's list of measures, folded by `app` from the areas.
+pub use crate::http::area::{Measure, MeasureAsk, Unit, measures};
 use crate::state::AppState;
 
 /// The open cockpits' ticks, per street, and the totals they were last told about.

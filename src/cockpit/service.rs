@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::http::area::{Measure, MeasureAsk, Unit, measures};
+use super::{Measure, MeasureAsk, Unit, measures};
 use crate::kernel::error::{AppError, AppResult};
 use crate::org::{Caller, Role};
 use crate::state::AppState;

@@ -88,6 +88,31 @@ pub struct Measure {
     pub drill: fn(i64, &str) -> String,
 }
 
+/// What an area's storage gives for a measure: its value for a street's places under `paths`
+/// (one grid, or the viewer's places for the total), read from what the area keeps.
+pub type Count =
+    fn(&mut dyn crate::store::Conn, i64, &[String]) -> crate::store::Result<Option<f64>>;
+
+/// Reads a measure given by its count: per grid, and over the viewer's places, on a reader.
+pub async fn per_grid(
+    state: Arc<AppState>,
+    ask: MeasureAsk,
+    one: Count,
+) -> anyhow::Result<Reading> {
+    Ok(state
+        .db
+        .read(move |c| {
+            let mut out = Reading::default();
+            for (id, path) in &ask.grids {
+                out.grids
+                    .push((*id, one(c, ask.street_id, std::slice::from_ref(path))?));
+            }
+            out.total = one(c, ask.street_id, &ask.roots)?;
+            Ok(out)
+        })
+        .await?)
+}
+
 static MEASURES: std::sync::OnceLock<Vec<&'static Measure>> = std::sync::OnceLock::new();
 
 /// Every area's measures, folded by `app` (once; later calls change nothing).

@@ -2,11 +2,7 @@
 //! alone, disabled) per grid, read from the kept population figures (`registry::counts`);
 //! a street never counted is read from its records until the registry's job counts it.
 
-use std::sync::Arc;
-
-use crate::http::area::{Measure, MeasureAsk, Reading, Unit};
 use crate::params;
-use crate::state::AppState;
 use crate::store::{Conn, Result};
 
 /// (residents, tag → holders) of the place at `path`.
@@ -32,60 +28,28 @@ fn value(p: &super::stats::Population, tag: Option<&str>) -> i64 {
     }
 }
 
-fn enc(s: &str) -> String {
+/// Persons counted under `paths`: residents, or holders of `tag`.
+fn count(c: &mut dyn Conn, paths: &[String], tag: Option<&str>) -> Result<Option<f64>> {
+    let mut n = 0;
+    for path in paths {
+        n += figures(c, path)?.map_or(0, |p| value(&p, tag));
+    }
+    Ok(Some(n as f64))
+}
+
+pub fn residents(c: &mut dyn Conn, _street: i64, paths: &[String]) -> Result<Option<f64>> {
+    count(c, paths, None)
+}
+
+pub fn elderly_alone(c: &mut dyn Conn, _street: i64, paths: &[String]) -> Result<Option<f64>> {
+    count(c, paths, Some("elderly_alone"))
+}
+
+pub fn disabled(c: &mut dyn Conn, _street: i64, paths: &[String]) -> Result<Option<f64>> {
+    count(c, paths, Some("disabled"))
+}
+
+/// A path in a link's query.
+pub fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
-
-async fn per_grid(
-    state: Arc<AppState>,
-    ask: MeasureAsk,
-    tag: Option<&'static str>,
-) -> anyhow::Result<Reading> {
-    Ok(state
-        .db
-        .read(move |c| {
-            let mut out = Reading::default();
-            for (id, path) in &ask.grids {
-                let n = figures(c, path)?.map_or(0, |p| value(&p, tag));
-                out.grids.push((*id, Some(n as f64)));
-            }
-            let mut total = 0;
-            for root in &ask.roots {
-                total += figures(c, root)?.map_or(0, |p| value(&p, tag));
-            }
-            out.total = Some(total as f64);
-            Ok(out)
-        })
-        .await?)
-}
-
-/// The registry's measures on the cockpit: all count persons.
-pub static MEASURES: [Measure; 3] = [
-    Measure {
-        id: "registry.residents",
-        label: "cockpit.m.registry_residents",
-        definition: "cockpit.d.registry_residents",
-        unit: Unit::Count,
-        persons: true,
-        read: |s, a| Box::pin(per_grid(s, a, None)),
-        drill: |_, path| format!("/persons?under={}", enc(path)),
-    },
-    Measure {
-        id: "registry.elderly_alone",
-        label: "cockpit.m.registry_elderly_alone",
-        definition: "cockpit.d.registry_elderly_alone",
-        unit: Unit::Count,
-        persons: true,
-        read: |s, a| Box::pin(per_grid(s, a, Some("elderly_alone"))),
-        drill: |_, path| format!("/persons?under={}&tag=elderly_alone", enc(path)),
-    },
-    Measure {
-        id: "registry.disabled",
-        label: "cockpit.m.registry_disabled",
-        definition: "cockpit.d.registry_disabled",
-        unit: Unit::Count,
-        persons: true,
-        read: |s, a| Box::pin(per_grid(s, a, Some("disabled"))),
-        drill: |_, path| format!("/persons?under={}&tag=disabled", enc(path)),
-    },
-];

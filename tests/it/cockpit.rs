@@ -269,8 +269,8 @@ async fn only_the_offices_within_their_places_see_the_cockpit() {
 #[test]
 fn a_count_of_persons_below_five_is_shown_as_less_than_five_outside_the_office() {
     use linli::cockpit::service::shown;
-    let persons = &linli::registry::measures::MEASURES[0];
-    let cases = &linli::cases::measures::MEASURES[0];
+    let persons = &linli::registry::MEASURES[0];
+    let cases = &linli::cases::MEASURES[0];
     assert!(persons.persons && !cases.persons);
     for (v, screen, desk) in [
         (0.0, "0", "0"),

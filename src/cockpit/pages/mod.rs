@@ -16,8 +16,10 @@ use axum::routing::get;
 use futures_util::Stream;
 use serde::Deserialize;
 
+mod export;
+mod svg;
+
 use super::service::{self, Board, Viewer};
-use super::svg;
 use crate::http::area::Measure;
 use crate::http::{Path, Query, Signed};
 use crate::kernel::ctx;
@@ -37,7 +39,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/static/cockpit.js", get(asset_js))
 }
 
-const COCKPIT_JS: &str = include_str!("../../static/cockpit.js");
+const COCKPIT_JS: &str = include_str!("../../../static/cockpit.js");
 
 async fn asset_js() -> Response {
     (
@@ -401,7 +403,7 @@ async fn data_xlsx(
     Path(measure): Path<String>,
 ) -> AppResult<Response> {
     let v = service::viewer(&caller)?;
-    let bytes = super::export::xlsx(&state, &v, service::measure(&measure)?, ctx().lang).await?;
+    let bytes = export::xlsx(&state, &v, service::measure(&measure)?, ctx().lang).await?;
     Ok(crate::http::file_response(
         &format!("{measure}.xlsx"),
         bytes,

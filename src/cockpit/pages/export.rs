@@ -8,7 +8,7 @@ use crate::kernel::error::{AppError, AppResult};
 use crate::kernel::i18n::{Lang, Tr};
 use crate::state::AppState;
 
-use super::service::{self, Viewer};
+use super::super::service::{self, Viewer};
 
 pub async fn xlsx(
     state: &Arc<AppState>,
@@ -33,7 +33,7 @@ pub async fn xlsx(
         .map_err(err)?;
     ws.write_string_with_format(0, 1, t.s(m.label), &bold)
         .map_err(err)?;
-    ws.write_string(0, 2, super::pages::as_of_text(board.as_of, lang))
+    ws.write_string(0, 2, super::as_of_text(board.as_of, lang))
         .map_err(err)?;
     let mut r = 1u32;
     for (g, val) in board.grids.iter().zip(&f.grids) {
