@@ -306,7 +306,9 @@ async fn the_big_screen_shows_small_counts_of_persons_as_less_than_five() {
         }
         m["grids"].as_array().unwrap().iter().find_map(|g| {
             let x = g["value"].as_f64()?;
-            (x >= 1.0 && x < 5.0).then(|| (m["id"].as_str().unwrap().to_string(), x))
+            (1.0..5.0)
+                .contains(&x)
+                .then(|| (m["id"].as_str().unwrap().to_string(), x))
         })
     });
     let Some((measure, x)) = small else {
