@@ -7,6 +7,7 @@ pub mod audit;
 pub mod callups;
 pub mod cases;
 pub mod cli;
+pub mod cockpit;
 pub mod config;
 pub mod deliberation;
 pub mod demo;

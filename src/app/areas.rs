@@ -30,5 +30,6 @@ pub fn areas() -> Vec<Area> {
         crate::sheets::area(),
         crate::funds::area(),
         crate::aid::area(),
+        crate::cockpit::area(),
     ]
 }

@@ -58,6 +58,7 @@ pub fn wire() {
 /// The shared state, with every area's own part.
 pub fn state(db: Db, cfg: Config, keys: FieldKeys, log_key: crate::audit::LogKey) -> Arc<AppState> {
     wire();
+    crate::http::area::set_measures(areas().iter().flat_map(|a| a.measures.iter()).collect());
     AppState::new(db, cfg, keys, log_key, |registry| {
         areas()
             .iter()

@@ -300,7 +300,7 @@ impl Acc {
 /// The median of the hours counted in buckets, read where the middle resolution falls and
 /// placed within its bucket in proportion (the last, open-ended bucket gives its lower bound).
 /// Rounded to a tenth of an hour; within a bucket's width of the exact median.
-fn median_hours(hist: &[i64; 12]) -> Option<f64> {
+pub(crate) fn median_hours(hist: &[i64; 12]) -> Option<f64> {
     let total: i64 = hist.iter().sum();
     if total == 0 {
         return None;
@@ -322,7 +322,7 @@ fn median_hours(hist: &[i64; 12]) -> Option<f64> {
 }
 
 /// The day number `case_figures.day` keeps for an instant: days since 1970-01-01 in China time.
-fn day_of(ms: i64) -> i64 {
+pub(crate) fn day_of(ms: i64) -> i64 {
     (ms + 8 * HOUR_MS).div_euclid(24 * HOUR_MS)
 }
 

@@ -19,6 +19,7 @@ pub mod http;
 pub mod icons;
 pub mod jobs;
 pub mod lifecycle;
+pub mod measures;
 pub mod mine;
 pub mod notify;
 pub mod open311;
@@ -83,6 +84,7 @@ pub fn area() -> Area {
                 shown: |c| !c.browses_cases(),
             },
         ],
+        measures: &MEASURES,
         ..Area::new("cases", router)
     }
 }
@@ -94,3 +96,65 @@ fn router() -> Router<Arc<AppState>> {
 }
 
 pub use crate::kernel::ids::CaseId;
+
+// ---- the cockpit's measures (counted by `measures`, read through the contract)
+
+use crate::http::area::{Measure, Unit, per_grid};
+
+/// The cases' measures on the cockpit.
+pub static MEASURES: [Measure; 6] = [
+    Measure {
+        id: "cases.open",
+        label: "cockpit.m.cases_open",
+        definition: "cockpit.d.cases_open",
+        unit: Unit::Count,
+        persons: false,
+        read: |s, a| Box::pin(per_grid(s, a, measures::open)),
+        drill: |id, _| format!("/cases?place={id}&state=open"),
+    },
+    Measure {
+        id: "cases.late",
+        label: "cockpit.m.cases_late",
+        definition: "cockpit.d.cases_late",
+        unit: Unit::Count,
+        persons: false,
+        read: |s, a| Box::pin(per_grid(s, a, measures::late)),
+        drill: |id, _| format!("/cases?place={id}&late=1"),
+    },
+    Measure {
+        id: "cases.on_time",
+        label: "cockpit.m.cases_on_time",
+        definition: "cockpit.d.cases_on_time",
+        unit: Unit::Percent,
+        persons: false,
+        read: |s, a| Box::pin(per_grid(s, a, measures::on_time)),
+        drill: |id, _| format!("/cases?place={id}&state=closed"),
+    },
+    Measure {
+        id: "cases.resolve_hours",
+        label: "cockpit.m.cases_resolve_hours",
+        definition: "cockpit.d.cases_resolve_hours",
+        unit: Unit::Hours,
+        persons: false,
+        read: |s, a| Box::pin(per_grid(s, a, measures::resolve_hours)),
+        drill: |id, _| format!("/cases?place={id}&state=closed"),
+    },
+    Measure {
+        id: "cases.satisfaction",
+        label: "cockpit.m.cases_satisfaction",
+        definition: "cockpit.d.cases_satisfaction",
+        unit: Unit::Rating,
+        persons: false,
+        read: |s, a| Box::pin(per_grid(s, a, measures::satisfaction)),
+        drill: |id, _| format!("/cases?place={id}&state=rated"),
+    },
+    Measure {
+        id: "cases.self_open",
+        label: "cockpit.m.cases_self_open",
+        definition: "cockpit.d.cases_self_open",
+        unit: Unit::Count,
+        persons: false,
+        read: |s, a| Box::pin(per_grid(s, a, measures::self_open)),
+        drill: |id, _| format!("/cases?place={id}&state=open"),
+    },
+];

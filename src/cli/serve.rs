@@ -143,6 +143,12 @@ pub(super) async fn serve(
         .read(crate::setup::street::is_empty)
         .await
         .map_err(|e| Fail(e.to_string()))?;
+    if demo.is_some() {
+        // Trends to look at on the demo's cockpit.
+        if let Err(e) = crate::cockpit::demo::history(&state).await {
+            tracing::error!(error = %e, "demo: cockpit history");
+        }
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "linli listening on http://{addr}")?;
     if empty {

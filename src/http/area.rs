@@ -32,6 +32,97 @@ pub struct Area {
     pub nav: &'static [Nav],
     /// Its cards on the caller's home page (none for most areas).
     pub cards: Cards,
+    /// Its measures on the cockpit (none for most areas): each reads what the area keeps
+    /// already aggregated, per grid, for the places a viewer may see.
+    pub measures: &'static [Measure],
+}
+
+/// What a measure is asked for: one street's grids within a viewer's scope, and the paths of
+/// the places the viewer reads (her community, or the whole street) for the total.
+#[derive(Clone, Debug)]
+pub struct MeasureAsk {
+    pub street_id: i64,
+    /// (place id, path) of each grid shown.
+    pub grids: Vec<(i64, String)>,
+    /// The viewer's places: the total counts everything under them.
+    pub roots: Vec<String>,
+}
+
+/// A measure's values: per grid (by place id; absent or `None`: nothing to measure, such as a
+/// rate without cases) and the total over the viewer's places.
+#[derive(Clone, Debug, Default)]
+pub struct Reading {
+    pub grids: Vec<(i64, Option<f64>)>,
+    pub total: Option<f64>,
+}
+
+/// How a measure's value reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// A count of cases, alerts, devices.
+    Count,
+    /// A share, 0–100.
+    Percent,
+    /// Hours.
+    Hours,
+    /// A rating out of 5.
+    Rating,
+}
+
+/// One measure an area contributes to the cockpit. The cockpit names no area: it reads the
+/// list `app` folds from the areas ([`measures`]).
+pub struct Measure {
+    /// Stable id, used in URLs and the trend table (`cases.open`).
+    pub id: &'static str,
+    /// Catalogue key of its label.
+    pub label: &'static str,
+    /// Catalogue key of its definition (shown on hover).
+    pub definition: &'static str,
+    pub unit: Unit,
+    /// Counts persons: below 5 in a cell it is shown as "<5" outside the office.
+    pub persons: bool,
+    /// Its values for a viewer's grids, read from pre-aggregated data.
+    pub read: fn(Arc<AppState>, MeasureAsk) -> BoxFut<anyhow::Result<Reading>>,
+    /// The list behind a grid's value (the area's own list page, filtered), given the grid's
+    /// place id and path.
+    pub drill: fn(i64, &str) -> String,
+}
+
+/// What an area's storage gives for a measure: its value for a street's places under `paths`
+/// (one grid, or the viewer's places for the total), read from what the area keeps.
+pub type Count =
+    fn(&mut dyn crate::store::Conn, i64, &[String]) -> crate::store::Result<Option<f64>>;
+
+/// Reads a measure given by its count: per grid, and over the viewer's places, on a reader.
+pub async fn per_grid(
+    state: Arc<AppState>,
+    ask: MeasureAsk,
+    one: Count,
+) -> anyhow::Result<Reading> {
+    Ok(state
+        .db
+        .read(move |c| {
+            let mut out = Reading::default();
+            for (id, path) in &ask.grids {
+                out.grids
+                    .push((*id, one(c, ask.street_id, std::slice::from_ref(path))?));
+            }
+            out.total = one(c, ask.street_id, &ask.roots)?;
+            Ok(out)
+        })
+        .await?)
+}
+
+static MEASURES: std::sync::OnceLock<Vec<&'static Measure>> = std::sync::OnceLock::new();
+
+/// Every area's measures, folded by `app` (once; later calls change nothing).
+pub fn set_measures(list: Vec<&'static Measure>) {
+    let _ = MEASURES.set(list);
+}
+
+/// The measures the areas contribute, in the areas' order.
+pub fn measures() -> &'static [&'static Measure] {
+    MEASURES.get().map(Vec::as_slice).unwrap_or(&[])
 }
 
 /// A card an area puts on the home page: its own HTML, rendered by its own template, placed
@@ -60,6 +151,7 @@ impl Area {
             jobs: Vec::new,
             nav: &[],
             cards: no_cards,
+            measures: &[],
         }
     }
 }

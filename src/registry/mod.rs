@@ -14,6 +14,7 @@ pub mod idnum;
 pub mod import;
 pub mod import_jobs;
 pub mod jobs;
+pub mod measures;
 pub mod pages;
 pub mod persons;
 pub mod placed;
@@ -74,6 +75,42 @@ pub fn area() -> Area {
                 shown: Caller::reads_registry,
             },
         ],
+        measures: &MEASURES,
         ..Area::new("registry", || http::router().merge(pages::router()))
     }
 }
+
+// ---- the cockpit's measures (counted by `measures`, read through the contract)
+
+use crate::http::area::{Measure, Unit, per_grid};
+
+/// The registry's measures on the cockpit: all count persons.
+pub static MEASURES: [Measure; 3] = [
+    Measure {
+        id: "registry.residents",
+        label: "cockpit.m.registry_residents",
+        definition: "cockpit.d.registry_residents",
+        unit: Unit::Count,
+        persons: true,
+        read: |s, a| Box::pin(per_grid(s, a, measures::residents)),
+        drill: |_, path| format!("/persons?under={}", measures::enc(path)),
+    },
+    Measure {
+        id: "registry.elderly_alone",
+        label: "cockpit.m.registry_elderly_alone",
+        definition: "cockpit.d.registry_elderly_alone",
+        unit: Unit::Count,
+        persons: true,
+        read: |s, a| Box::pin(per_grid(s, a, measures::elderly_alone)),
+        drill: |_, path| format!("/persons?under={}&tag=elderly_alone", measures::enc(path)),
+    },
+    Measure {
+        id: "registry.disabled",
+        label: "cockpit.m.registry_disabled",
+        definition: "cockpit.d.registry_disabled",
+        unit: Unit::Count,
+        persons: true,
+        read: |s, a| Box::pin(per_grid(s, a, measures::disabled)),
+        drill: |_, path| format!("/persons?under={}&tag=disabled", measures::enc(path)),
+    },
+];

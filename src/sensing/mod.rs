@@ -14,6 +14,7 @@ pub mod devices;
 pub mod housekeeping;
 pub mod http;
 pub mod ingest;
+pub mod measures;
 pub mod mqtt;
 pub mod pages;
 pub mod placed;
@@ -485,6 +486,7 @@ pub fn area() -> Area {
             label: "sensing.nav",
             shown: Caller::reads_registry,
         }],
+        measures: &MEASURES,
         ..Area::new("sensing", router)
     }
 }
@@ -612,3 +614,29 @@ pub(crate) async fn audit_listed(
         .await?;
     Ok(())
 }
+
+// ---- the cockpit's measures (counted by `measures`, read through the contract)
+
+use crate::http::area::{Measure, Unit, per_grid};
+
+/// Sensing's measures on the cockpit.
+pub static MEASURES: [Measure; 2] = [
+    Measure {
+        id: "sensing.alerts",
+        label: "cockpit.m.sensing_alerts",
+        definition: "cockpit.d.sensing_alerts",
+        unit: Unit::Count,
+        persons: true,
+        read: |s, a| Box::pin(per_grid(s, a, measures::active_alerts)),
+        drill: |id, _| format!("/alerts?place={id}"),
+    },
+    Measure {
+        id: "sensing.devices_online",
+        label: "cockpit.m.sensing_devices",
+        definition: "cockpit.d.sensing_devices",
+        unit: Unit::Count,
+        persons: false,
+        read: |s, a| Box::pin(per_grid(s, a, measures::devices_online)),
+        drill: |id, _| format!("/devices?grid={id}"),
+    },
+];

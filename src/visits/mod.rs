@@ -12,6 +12,7 @@
 
 pub mod demo;
 pub mod http;
+pub mod measures;
 pub mod model;
 pub mod pages;
 pub mod roster;
@@ -52,6 +53,22 @@ pub fn area() -> Area {
             },
         ],
         cards: |s, c| Box::pin(pages::cards(s, c)),
+        measures: &MEASURES,
         ..Area::new("visits", || http::router().merge(pages::router()))
     }
 }
+
+// ---- the cockpit's measures (counted by `measures`, read through the contract)
+
+use crate::http::area::{Measure, Unit, per_grid};
+
+/// Visits' measures on the cockpit.
+pub static MEASURES: [Measure; 1] = [Measure {
+    id: "visits.done",
+    label: "cockpit.m.visits_done",
+    definition: "cockpit.d.visits_done",
+    unit: Unit::Count,
+    persons: true,
+    read: |s, a| Box::pin(per_grid(s, a, measures::done_30)),
+    drill: |_, _| "/visits".to_string(),
+}];

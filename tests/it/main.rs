@@ -12,6 +12,7 @@ mod browser;
 mod callups;
 mod cases;
 mod cli;
+mod cockpit;
 mod contract;
 mod deliberation;
 mod eligibility;

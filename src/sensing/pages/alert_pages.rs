@@ -30,6 +30,9 @@ pub(super) struct AlertsPageQuery {
     all: Option<String>,
     /// Only the alerts of this case (a grouped case lists several).
     case: Option<i64>,
+    /// Only the alerts at this place or under it (the cockpit's grids link here).
+    #[serde(default, deserialize_with = "crate::http::blank_as_none")]
+    place: Option<i64>,
 }
 
 pub(super) async fn alerts_page(
@@ -45,7 +48,16 @@ pub(super) async fn alerts_page(
         limit: 300,
         ..AlertQuery::default()
     };
-    let scope = caller.scope.registry.clone();
+    let mut scope = caller.scope.registry.clone();
+    if let Some(id) = q.place {
+        let within = scope.clone();
+        let place = state
+            .db
+            .read(move |c| crate::org::places::get(c, &within, id))
+            .await?
+            .ok_or_else(AppError::not_found)?;
+        scope = vec![place.path];
+    }
     let alerts = state.db.read(move |c| alerts::list(c, &scope, &aq)).await?;
     crate::sensing::audit_listed(
         &state,

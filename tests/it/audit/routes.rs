@@ -613,6 +613,17 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/v1/sheets/{id}/entries/{entry}/correct",
     "/api/v1/sheets/{id}/close",
     "/api/v1/sheets/{id}/export.xlsx",
+    // The cockpit (issue 27): counts and rates per grid, no person; its drill-down links open
+    // the areas' own lists, audited there (tests/it/cockpit.rs).
+    "/cockpit",
+    "/cockpit/figures",
+    "/cockpit/events",
+    "/cockpit/{measure}/map.svg",
+    "/cockpit/{measure}/trend.svg",
+    "/cockpit/{measure}/data.xlsx",
+    "/static/cockpit.js",
+    "/api/v1/cockpit",
+    "/api/v1/cockpit/{measure}/trend",
     // Community funds (issue 25 part 4): a ledger of amounts and purposes; the only names are
     // the representatives' and proposers' account names, shown to the fund's members; every
     // change and export is audited (tests/it/funds.rs).

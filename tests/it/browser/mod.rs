@@ -22,6 +22,7 @@ mod account;
 mod aid;
 mod callups;
 mod cases;
+mod cockpit;
 mod deliberation;
 mod funds;
 mod join;

@@ -1,0 +1,257 @@
+//! Who sees the cockpit and what it shows: the street's and communities' offices, within their
+//! places; the measures the areas contribute, read for the viewer's grids; the daily snapshot
+//! the trends draw.
+
+use std::sync::Arc;
+
+use super::{Measure, MeasureAsk, Unit, measures};
+use crate::kernel::error::{AppError, AppResult};
+use crate::org::{Caller, Role};
+use crate::state::AppState;
+
+use super::store::{self, Grid};
+
+/// Persons counted below this in a cell are shown as "<5" outside the office.
+pub const SMALL: f64 = 5.0;
+
+/// A viewer of the cockpit: her street and the places she reads (her community, or the whole
+/// street).
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub street_id: i64,
+    pub roots: Vec<String>,
+}
+
+/// The street and community offices (and a district administrator on her street) see the
+/// cockpit; everyone else is refused.
+pub fn viewer(caller: &Caller) -> AppResult<Viewer> {
+    let mut roots: Vec<String> = caller
+        .grants
+        .iter()
+        .filter(|g| {
+            matches!(
+                g.role,
+                Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker
+            )
+        })
+        .filter_map(|g| g.place.as_ref().map(|p| p.path.clone()))
+        .collect();
+    let street_id = caller.street_id.ok_or_else(AppError::forbidden)?;
+    if roots.is_empty() {
+        return Err(AppError::forbidden());
+    }
+    roots.sort();
+    roots.dedup();
+    Ok(Viewer { street_id, roots })
+}
+
+/// Whether the caller sees the cockpit (its navigation entry).
+pub fn may_view(caller: &Caller) -> bool {
+    viewer(caller).is_ok()
+}
+
+/// A measure by id, or 404.
+pub fn measure(id: &str) -> AppResult<&'static Measure> {
+    measures()
+        .iter()
+        .copied()
+        .find(|m| m.id == id)
+        .ok_or_else(AppError::not_found)
+}
+
+/// One measure's values for the viewer.
+#[derive(Clone)]
+pub struct Figure {
+    pub measure: &'static Measure,
+    /// Per grid, in the grids' order.
+    pub grids: Vec<Option<f64>>,
+    pub total: Option<f64>,
+}
+
+/// What the cockpit shows a viewer: her grids and every measure's values, read at `as_of`.
+pub struct Board {
+    pub street_name: String,
+    pub grids: Vec<Grid>,
+    pub figures: Vec<Figure>,
+    pub as_of: i64,
+}
+
+/// Reads every measure for the viewer's grids. A measure that fails is logged and shown
+/// empty: one area's trouble never keeps the cockpit from opening.
+pub async fn board(state: &Arc<AppState>, v: &Viewer) -> AppResult<Board> {
+    let (street, roots) = (v.street_id, v.roots.clone());
+    let (name, grids) = state
+        .db
+        .read(move |c| {
+            let name = store::street(c, street)?.map(|s| s.1).unwrap_or_default();
+            Ok((name, store::places_of(c, street, "grid", &roots)?))
+        })
+        .await?;
+    let ask = MeasureAsk {
+        street_id: v.street_id,
+        grids: grids.iter().map(|g| (g.id, g.path.clone())).collect(),
+        roots: v.roots.clone(),
+    };
+    let as_of = crate::kernel::time::now_ms();
+    let mut figures = Vec::new();
+    for m in measures() {
+        let r = match (m.read)(state.clone(), ask.clone()).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(measure = m.id, error = %e, "cockpit measure failed");
+                Default::default()
+            }
+        };
+        let by: std::collections::HashMap<i64, Option<f64>> = r.grids.into_iter().collect();
+        figures.push(Figure {
+            measure: m,
+            grids: grids
+                .iter()
+                .map(|g| by.get(&g.id).copied().flatten())
+                .collect(),
+            total: r.total,
+        });
+    }
+    Ok(Board {
+        street_name: name,
+        grids,
+        figures,
+        as_of,
+    })
+}
+
+/// A value as shown: "<5" for a count of persons below 5 when `protect` (the big screen and
+/// anything shown outside the office), else the number in the measure's unit.
+pub fn shown(m: &Measure, v: Option<f64>, protect: bool) -> String {
+    let Some(x) = v else {
+        return "—".to_string();
+    };
+    if protect && m.persons && x > 0.0 && x < SMALL {
+        return "<5".to_string();
+    }
+    match m.unit {
+        Unit::Count => group(x.round() as i64),
+        Unit::Percent => format!("{x:.1}%"),
+        Unit::Hours => format!("{x:.1}"),
+        Unit::Rating => format!("{x:.1}"),
+    }
+}
+
+/// Thousands grouped with commas, as Chinese office figures are printed (12,345).
+pub fn group(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Today's snapshot of every measure, per grid, community and the street, for each street not
+/// yet taken today; how many streets were taken. The rows themselves are the watermark: a
+/// restart finds today's and takes nothing again.
+pub async fn snapshot(state: &Arc<AppState>) -> anyhow::Result<usize> {
+    let day = crate::kernel::time::today().format("%Y-%m-%d").to_string();
+    let streets = state.db.read(store::streets).await?;
+    let mut taken = 0;
+    for street in streets {
+        let d = day.clone();
+        if state
+            .db
+            .read(move |c| store::has_day(c, street, &d))
+            .await?
+        {
+            continue;
+        }
+        snapshot_street(state, street, &day).await?;
+        taken += 1;
+    }
+    Ok(taken)
+}
+
+/// Takes (or takes again) a street's snapshot for `day`.
+pub async fn snapshot_street(state: &Arc<AppState>, street: i64, day: &str) -> anyhow::Result<()> {
+    let Some((path, _)) = state.db.read(move |c| store::street(c, street)).await? else {
+        return Ok(());
+    };
+    let roots = vec![path];
+    let r2 = roots.clone();
+    let places = state
+        .db
+        .read(move |c| {
+            let mut v = store::places_of(c, street, "community", &r2)?;
+            v.extend(store::places_of(c, street, "grid", &r2)?);
+            Ok(v)
+        })
+        .await?;
+    let ask = MeasureAsk {
+        street_id: street,
+        grids: places.iter().map(|g| (g.id, g.path.clone())).collect(),
+        roots,
+    };
+    let mut rows: Vec<(&'static str, i64, Option<f64>)> = Vec::new();
+    for m in measures() {
+        let r = (m.read)(state.clone(), ask.clone()).await?;
+        for (id, v) in r.grids {
+            rows.push((m.id, id, v));
+        }
+        rows.push((m.id, street, r.total));
+    }
+    let day = day.to_string();
+    state
+        .db
+        .write(move |c| {
+            for (m, place, v) in &rows {
+                store::put(c, street, m, *place, &day, *v)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// The places whose snapshots make the viewer's total: her roots' own rows.
+pub async fn root_ids(state: &Arc<AppState>, v: &Viewer) -> AppResult<Vec<i64>> {
+    let roots = v.roots.clone();
+    let street = v.street_id;
+    Ok(state
+        .db
+        .read(move |c| {
+            let mut ids = Vec::new();
+            for kind in ["street", "community"] {
+                ids.extend(
+                    store::places_of(c, street, kind, &roots)?
+                        .into_iter()
+                        .filter(|p| roots.contains(&p.path))
+                        .map(|p| p.id),
+                );
+            }
+            Ok(ids)
+        })
+        .await?)
+}
+
+/// A measure's daily values over the last `days` days, summed over the viewer's places (for
+/// a rate, a viewer of one place reads that place's own).
+pub async fn trend(
+    state: &Arc<AppState>,
+    v: &Viewer,
+    m: &'static Measure,
+    days: i64,
+) -> AppResult<Vec<(String, Option<f64>)>> {
+    if !matches!(days, 7 | 30 | 90) {
+        return Err(AppError::invalid("cockpit.err_days"));
+    }
+    let ids = root_ids(state, v).await?;
+    let from = (crate::kernel::time::today() - chrono::Days::new(days as u64 - 1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let street = v.street_id;
+    Ok(state
+        .db
+        .read(move |c| store::trend(c, street, m.id, &ids, &from))
+        .await?)
+}

@@ -1,0 +1,29 @@
+//! What sensing contributes to the cockpit: alerts active now and devices online, per grid.
+//! Both read the current state of the street's alerts (the `active` ones: at most one per rule
+//! and device) and devices, never the history of readings or of cleared alerts.
+
+use crate::store::{Conn, Result, Val, under_paths};
+
+pub fn active_alerts(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
+    let mut p: Vec<Val> = vec![street.into()];
+    let cond = under_paths("place_path", paths, 2, &mut p);
+    let n = c.query_i64(
+        &format!("SELECT COUNT(*) FROM alerts WHERE street_id = $1 AND active = 1 AND {cond}"),
+        &p,
+    )?;
+    Ok(Some(n as f64))
+}
+
+pub fn devices_online(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Option<f64>> {
+    let mut p: Vec<Val> = vec![street.into(), crate::kernel::time::now_ms().into()];
+    let cond = under_paths("d.place_path", paths, 3, &mut p);
+    c.query_i64(
+        &format!(
+            "SELECT COUNT(*) FROM devices d JOIN device_profiles f ON f.id = d.profile_id \
+             WHERE d.street_id = $1 AND d.active = 1 AND d.last_seen_at IS NOT NULL \
+             AND $2 - d.last_seen_at <= f.report_interval_s * 1000 AND {cond}"
+        ),
+        &p,
+    )
+    .map(|n| Some(n as f64))
+}
