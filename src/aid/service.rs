@@ -984,78 +984,72 @@ pub async fn expire_due(state: &AppState) -> AppResult<usize> {
         .await
 }
 
-/// A party of a conversation blocks the other: messages refused both ways, the other's
-/// posts no longer shown to her.
-pub async fn block(state: &AppState, caller: &Caller, conversation: i64) -> AppResult<i64> {
+/// The two parties of a conversation the caller is one of: (street, her person, the other
+/// person, the post); 404 when she is not a party.
+fn parties(
+    c: &mut dyn Conn,
+    caller: &Caller,
+    conversation: i64,
+    now: i64,
+) -> AppResult<(i64, i64, i64, i64)> {
+    let h = resident(c, caller)?;
+    let v = store::conversation(c, conversation, h.person)?.ok_or_else(AppError::not_found)?;
+    let p = store::get(c, v.post_id, now)?.ok_or_else(AppError::not_found)?;
+    let other = if p.poster_person == h.person {
+        v.responder_person
+    } else if v.responder_person == h.person {
+        p.poster_person
+    } else {
+        return Err(AppError::not_found());
+    };
+    Ok((v.street_id, h.person, other, p.id))
+}
+
+/// Blocks (`on`) or unblocks the other party of a conversation, audited under both.
+async fn set_block(
+    state: &AppState,
+    caller: &Caller,
+    conversation: i64,
+    on: bool,
+) -> AppResult<i64> {
     let caller2 = caller.clone();
     let now = now_ms();
     let (street, me, other, post) = state
         .db
         .write_tx(move |c| -> AppResult<(i64, i64, i64, i64)> {
-            let h = resident(c, &caller2)?;
-            let v =
-                store::conversation(c, conversation, h.person)?.ok_or_else(AppError::not_found)?;
-            let p = store::get(c, v.post_id, now)?.ok_or_else(AppError::not_found)?;
-            let other = if p.poster_person == h.person {
-                v.responder_person
-            } else if v.responder_person == h.person {
-                p.poster_person
-            } else {
-                return Err(AppError::not_found());
-            };
-            store::block(c, v.street_id, h.person, other, now)?;
-            Ok((v.street_id, h.person, other, p.id))
+            let (street, me, other, post) = parties(c, &caller2, conversation, now)?;
+            if on {
+                store::block(c, street, me, other, now)?;
+            } else if !store::unblock(c, me, other)? {
+                return Err(conflict("aid.err_not_blocked"));
+            }
+            Ok((street, me, other, post))
         })
         .await?;
+    let what = if on { "blocked" } else { "unblocked" };
     audit(
         state,
         caller,
         street,
         Action::Change,
         vec![me, other],
-        "blocked",
+        what,
         post,
     )
     .await?;
     Ok(post)
 }
 
+/// A party of a conversation blocks the other: messages refused both ways, the other's
+/// posts no longer shown to her.
+pub async fn block(state: &AppState, caller: &Caller, conversation: i64) -> AppResult<i64> {
+    set_block(state, caller, conversation, true).await
+}
+
 /// A party of a conversation lifts her block of the other (409 when she had none; a block by
 /// the other stays).
 pub async fn unblock(state: &AppState, caller: &Caller, conversation: i64) -> AppResult<i64> {
-    let caller2 = caller.clone();
-    let now = now_ms();
-    let (street, me, other, post) = state
-        .db
-        .write_tx(move |c| -> AppResult<(i64, i64, i64, i64)> {
-            let h = resident(c, &caller2)?;
-            let v =
-                store::conversation(c, conversation, h.person)?.ok_or_else(AppError::not_found)?;
-            let p = store::get(c, v.post_id, now)?.ok_or_else(AppError::not_found)?;
-            let other = if p.poster_person == h.person {
-                v.responder_person
-            } else if v.responder_person == h.person {
-                p.poster_person
-            } else {
-                return Err(AppError::not_found());
-            };
-            if !store::unblock(c, h.person, other)? {
-                return Err(conflict("aid.err_not_blocked"));
-            }
-            Ok((v.street_id, h.person, other, p.id))
-        })
-        .await?;
-    audit(
-        state,
-        caller,
-        street,
-        Action::Change,
-        vec![me, other],
-        "unblocked",
-        post,
-    )
-    .await?;
-    Ok(post)
+    set_block(state, caller, conversation, false).await
 }
 
 /// The post of a conversation the caller is a party of (404 otherwise).

@@ -130,24 +130,11 @@ pub fn shown(m: &Measure, v: Option<f64>, protect: bool) -> String {
         return "<5".to_string();
     }
     match m.unit {
-        Unit::Count => group(x.round() as i64),
+        Unit::Count => crate::kernel::i18n::thousands(x.round() as i64),
         Unit::Percent => format!("{x:.1}%"),
         Unit::Hours => format!("{x:.1}"),
         Unit::Rating => format!("{x:.1}"),
     }
-}
-
-/// Thousands grouped with commas, as Chinese office figures are printed (12,345).
-pub fn group(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// Today's snapshot of every measure, per grid, community and the street, for each street not
@@ -234,6 +221,18 @@ pub async fn root_ids(state: &Arc<AppState>, v: &Viewer) -> AppResult<Vec<i64>> 
         .await?)
 }
 
+/// The first day of a trend over the last `days` days (7, 30 or 90; else 422).
+fn trend_from(days: i64) -> AppResult<String> {
+    if !matches!(days, 7 | 30 | 90) {
+        return Err(AppError::invalid("cockpit.err_days"));
+    }
+    Ok(
+        (crate::kernel::time::today() - chrono::Days::new(days as u64 - 1))
+            .format("%Y-%m-%d")
+            .to_string(),
+    )
+}
+
 /// A measure's daily values over the last `days` days, summed over the viewer's places (for
 /// a rate, a viewer of one place reads that place's own).
 pub async fn trend(
@@ -242,16 +241,30 @@ pub async fn trend(
     m: &'static Measure,
     days: i64,
 ) -> AppResult<Vec<(String, Option<f64>)>> {
-    if !matches!(days, 7 | 30 | 90) {
-        return Err(AppError::invalid("cockpit.err_days"));
-    }
+    Ok(trends(state, v, &[m], days)
+        .await?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// The trends of `list`, in its order: the viewer's places found once, every series read on
+/// one reader.
+pub async fn trends(
+    state: &Arc<AppState>,
+    v: &Viewer,
+    list: &[&'static Measure],
+    days: i64,
+) -> AppResult<Vec<Vec<(String, Option<f64>)>>> {
+    let from = trend_from(days)?;
     let ids = root_ids(state, v).await?;
-    let from = (crate::kernel::time::today() - chrono::Days::new(days as u64 - 1))
-        .format("%Y-%m-%d")
-        .to_string();
     let street = v.street_id;
+    let ms: Vec<&'static str> = list.iter().map(|m| m.id).collect();
     Ok(state
         .db
-        .read(move |c| store::trend(c, street, m.id, &ids, &from))
+        .read(move |c| {
+            ms.iter()
+                .map(|m| store::trend(c, street, m, &ids, &from))
+                .collect()
+        })
         .await?)
 }

@@ -140,7 +140,13 @@ async fn build(
     let mut legend = Vec::new();
     let mut grids = Vec::new();
     let mut measure_label = "";
-    for f in &board.figures {
+    let trends = if with_trends {
+        let list: Vec<&'static Measure> = board.figures.iter().map(|f| f.measure).collect();
+        service::trends(state, v, &list, days).await?
+    } else {
+        Vec::new()
+    };
+    for (i, f) in board.figures.iter().enumerate() {
         let m = f.measure;
         let title = format!(
             "{}: {} · {} {}",
@@ -149,11 +155,9 @@ async fn build(
             t.s("cockpit.as_of"),
             as_of
         );
-        let trend = if with_trends {
-            let points = service::trend(state, v, m, days).await?;
-            svg::trend(&points, &format!("{} · {}", t.s(m.label), days))
-        } else {
-            String::new()
+        let trend = match trends.get(i) {
+            Some(points) => svg::trend(points, &format!("{} · {}", t.s(m.label), days)),
+            None => String::new(),
         };
         tiles.push(Tile {
             id: m.id,
