@@ -221,16 +221,7 @@ async fn only_the_offices_within_their_places_see_the_cockpit() {
     // A worker of another community sees only her community's grids, and the drill-down to a
     // grid of this one is not found.
     let mine = support::place_of(&app, "shegong").await;
-    let other = app
-        .db
-        .read(|c| {
-            c.query_i64(
-                "SELECT id FROM places WHERE kind = 'community' ORDER BY path DESC LIMIT 1",
-                &[],
-            )
-        })
-        .await
-        .unwrap();
+    let other = support::last_community(&app).await;
     let stranger = account(
         &app,
         "shegong9",

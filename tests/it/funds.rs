@@ -337,16 +337,7 @@ async fn a_fund_counts_only_what_its_representatives_approved() {
     assert!(page.contains("fund-balance") && !page.contains("fund-propose"));
 
     // Another community's worker and a department: 404.
-    let other = app
-        .db
-        .read(|c| {
-            c.query_i64(
-                "SELECT id FROM places WHERE kind = 'community' ORDER BY path DESC LIMIT 1",
-                &[],
-            )
-        })
-        .await
-        .unwrap();
+    let other = support::last_community(&app).await;
     let stranger = account(&app, "shegong9", Role::CommunityWorker, other, None).await;
     for t in [&stranger, &bumen] {
         let (s, _) = get(&app, t, &format!("/api/v1/funds/{id}")).await;
@@ -419,16 +410,7 @@ async fn a_proposer_withdraws_an_entry_until_it_is_approved() {
         let (s, v) = post(&app, t, &withdraw(mop), json!({})).await;
         assert_eq!(s, 403, "{v}");
     }
-    let other = app
-        .db
-        .read(|c| {
-            c.query_i64(
-                "SELECT id FROM places WHERE kind = 'community' ORDER BY path DESC LIMIT 1",
-                &[],
-            )
-        })
-        .await
-        .unwrap();
+    let other = support::last_community(&app).await;
     let stranger = account(&app, "shegong8", Role::CommunityWorker, other, None).await;
     for t in [&stranger, &bumen] {
         let (s, _) = post(&app, t, &withdraw(mop), json!({})).await;

@@ -356,6 +356,19 @@ pub fn extract_input(html: &str, name: &str) -> Option<String> {
 }
 
 /// The path of the place a demo account's role is bound to (e.g. wangge's grid).
+/// The id of the demo street's last community: another community than the demo workers'.
+pub async fn last_community(app: &TestApp) -> i64 {
+    app.db
+        .read(|c| {
+            c.query_i64(
+                "SELECT id FROM places WHERE kind = 'community' ORDER BY path DESC LIMIT 1",
+                &[],
+            )
+        })
+        .await
+        .unwrap()
+}
+
 pub async fn place_of(app: &TestApp, username: &'static str) -> String {
     app.db
         .read(move |c| {
