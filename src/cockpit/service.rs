@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Measure, MeasureAsk, Unit, measures};
 use crate::kernel::error::{AppError, AppResult};
-use crate::org::{Caller, Role};
+use crate::org::Caller;
 use crate::state::AppState;
 
 use super::store::{self, Grid};
@@ -25,17 +25,8 @@ pub struct Viewer {
 /// The street and community offices (and a district administrator on her street) see the
 /// cockpit; everyone else is refused.
 pub fn viewer(caller: &Caller) -> AppResult<Viewer> {
-    let mut roots: Vec<String> = caller
-        .grants
-        .iter()
-        .filter(|g| {
-            matches!(
-                g.role,
-                Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker
-            )
-        })
-        .filter_map(|g| g.place.as_ref().map(|p| p.path.clone()))
-        .collect();
+    // The offices that keep the street's places are the offices that see its cockpit.
+    let mut roots = crate::org::access::place_editor_paths(caller);
     let street_id = caller.street_id.ok_or_else(AppError::forbidden)?;
     if roots.is_empty() {
         return Err(AppError::forbidden());
