@@ -99,7 +99,7 @@ pub use crate::kernel::ids::CaseId;
 
 // ---- the cockpit's measures (counted by `measures`, read through the contract)
 
-use crate::http::area::{Measure, Unit, per_grid};
+use crate::http::area::{Measure, Unit, count as whole, summed, summed_by_org};
 
 /// The cases' measures on the cockpit.
 pub static MEASURES: [Measure; 6] = [
@@ -109,8 +109,9 @@ pub static MEASURES: [Measure; 6] = [
         definition: "cockpit.d.cases_open",
         unit: Unit::Count,
         persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, measures::open)),
+        read: |s, a| Box::pin(summed(s, a, measures::open, whole)),
         drill: |id, _| format!("/cases?place={id}&state=open"),
+        by_org: Some(|s, a| Box::pin(summed_by_org(s, a, measures::open_by_org, whole))),
     },
     Measure {
         id: "cases.late",
@@ -118,8 +119,9 @@ pub static MEASURES: [Measure; 6] = [
         definition: "cockpit.d.cases_late",
         unit: Unit::Count,
         persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, measures::late)),
+        read: |s, a| Box::pin(summed(s, a, measures::late, whole)),
         drill: |id, _| format!("/cases?place={id}&late=1"),
+        by_org: None,
     },
     Measure {
         id: "cases.on_time",
@@ -127,8 +129,16 @@ pub static MEASURES: [Measure; 6] = [
         definition: "cockpit.d.cases_on_time",
         unit: Unit::Percent,
         persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, measures::on_time)),
+        read: |s, a| Box::pin(summed(s, a, measures::on_time, measures::on_time_rate)),
         drill: |id, _| format!("/cases?place={id}&state=closed"),
+        by_org: Some(|s, a| {
+            Box::pin(summed_by_org(
+                s,
+                a,
+                measures::on_time_by_org,
+                measures::on_time_rate,
+            ))
+        }),
     },
     Measure {
         id: "cases.resolve_hours",
@@ -136,8 +146,16 @@ pub static MEASURES: [Measure; 6] = [
         definition: "cockpit.d.cases_resolve_hours",
         unit: Unit::Hours,
         persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, measures::resolve_hours)),
+        read: |s, a| Box::pin(summed(s, a, measures::resolve_hours, measures::median)),
         drill: |id, _| format!("/cases?place={id}&state=closed"),
+        by_org: Some(|s, a| {
+            Box::pin(summed_by_org(
+                s,
+                a,
+                measures::resolve_hours_by_org,
+                measures::median,
+            ))
+        }),
     },
     Measure {
         id: "cases.satisfaction",
@@ -145,8 +163,16 @@ pub static MEASURES: [Measure; 6] = [
         definition: "cockpit.d.cases_satisfaction",
         unit: Unit::Rating,
         persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, measures::satisfaction)),
+        read: |s, a| Box::pin(summed(s, a, measures::satisfaction, measures::mean_rating)),
         drill: |id, _| format!("/cases?place={id}&state=rated"),
+        by_org: Some(|s, a| {
+            Box::pin(summed_by_org(
+                s,
+                a,
+                measures::satisfaction_by_org,
+                measures::mean_rating,
+            ))
+        }),
     },
     Measure {
         id: "cases.self_open",
@@ -154,7 +180,8 @@ pub static MEASURES: [Measure; 6] = [
         definition: "cockpit.d.cases_self_open",
         unit: Unit::Count,
         persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, measures::self_open)),
+        read: |s, a| Box::pin(summed(s, a, measures::self_open, whole)),
         drill: |id, _| format!("/cases?place={id}&state=open"),
+        by_org: None,
     },
 ];

@@ -21,7 +21,7 @@ use crate::state::AppState;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(cockpit, trend),
-    components(schemas(CockpitView, MeasureView, GridValue, TrendView, TrendPoint))
+    components(schemas(CockpitView, MeasureView, GridValue, OrgValue, TrendView, TrendPoint))
 )]
 pub struct CockpitApi;
 
@@ -53,6 +53,17 @@ pub struct MeasureView {
     pub persons: bool,
     pub total: Option<f64>,
     pub grids: Vec<GridValue>,
+    /// Per handling organisation, for the measures of what organisations handle (cases);
+    /// absent for the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_org: Option<Vec<OrgValue>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrgValue {
+    pub org_id: i64,
+    pub name: String,
+    pub value: Option<f64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,6 +93,7 @@ pub async fn cockpit(
 ) -> AppResult<Json<CockpitView>> {
     let v = service::viewer(&caller)?;
     let b = service::board(&state, &v).await?;
+    let names = service::org_names(&state, &b).await?;
     let t = Tr(ctx().lang);
     let measures = b
         .figures
@@ -105,10 +117,20 @@ pub async fn cockpit(
                     href: (f.measure.drill)(g.id, &g.path),
                 })
                 .collect(),
+            by_org: f.measure.by_org.is_some().then(|| {
+                f.by_org
+                    .iter()
+                    .map(|(id, value)| OrgValue {
+                        org_id: *id,
+                        name: names.get(id).cloned().unwrap_or_default(),
+                        value: *value,
+                    })
+                    .collect()
+            }),
         })
         .collect();
     Ok(Json(CockpitView {
-        street: b.street_name,
+        street: b.street_name.clone(),
         as_of: b.as_of,
         measures,
     }))

@@ -29,17 +29,35 @@ pub fn jobs() -> Vec<Job> {
     ]
 }
 
-/// How often the watch reads the totals of the streets someone is watching.
-pub const WATCH_EVERY: Duration = Duration::from_secs(2);
+/// How often the watch looks whether anything was written.
+pub const LOOK_EVERY: Duration = Duration::from_millis(250);
+/// The shortest time between two reads of a street's totals, however busy the writes.
+pub const READ_AT_MOST: Duration = Duration::from_millis(500);
+/// The longest: the totals are read this often even when this process wrote nothing (another
+/// process sharing the database may have; a rate moves with the clock).
+pub const READ_AT_LEAST: Duration = Duration::from_secs(2);
 
-/// Every [`WATCH_EVERY`], for each street with an open cockpit, reads every measure's street
-/// total (kept figures, a few rows each) and ticks the street's cockpits when any moved. The
-/// cockpit so follows any change — a case from any channel, an alert, a resident — without a
-/// hook in each area; no one watching costs nothing.
+/// For each street with an open cockpit, reads every measure's street total (kept figures, a
+/// few rows each) when this process committed a write since the last read (at most every
+/// [`READ_AT_MOST`]) or [`READ_AT_LEAST`] passed, and ticks the street's cockpits when any
+/// moved. The cockpit so follows any change — a case from any channel, an alert, a resident —
+/// within a second, without a hook in each area; no one watching costs nothing.
 pub async fn watch(state: Arc<AppState>) {
+    let mut seen = state.db.writes();
+    let mut read_at = tokio::time::Instant::now();
     loop {
-        tokio::time::sleep(WATCH_EVERY).await;
-        for street in super::live(&state).watched() {
+        tokio::time::sleep(LOOK_EVERY).await;
+        let writes = state.db.writes();
+        let since = read_at.elapsed();
+        if !(since >= READ_AT_LEAST || (writes != seen && since >= READ_AT_MOST)) {
+            continue;
+        }
+        let streets = super::live(&state).watched();
+        if streets.is_empty() {
+            continue;
+        }
+        (seen, read_at) = (writes, tokio::time::Instant::now());
+        for street in streets {
             let Some(now) = fingerprint(&state, street).await else {
                 continue;
             };

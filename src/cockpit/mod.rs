@@ -15,7 +15,7 @@ pub mod service;
 pub mod store;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
@@ -29,9 +29,21 @@ use crate::state::AppState;
 pub struct Live {
     streets: Mutex<HashMap<i64, broadcast::Sender<()>>>,
     last: Mutex<HashMap<i64, Vec<Option<f64>>>>,
+    /// The boards last read, by street and the viewer's places (`service::board`).
+    boards: Mutex<HashMap<(i64, Vec<String>), Slot>>,
 }
 
+/// A board read at an instant, after so many of this process's writes, behind the lock that
+/// one reader holds while it reads anew.
+pub type Slot = Arc<tokio::sync::Mutex<Option<(std::time::Instant, u64, Arc<service::Board>)>>>;
+
 impl Live {
+    /// The slot of the board of a street's `roots`.
+    pub fn slot(&self, street: i64, roots: &[String]) -> Slot {
+        let mut m = self.boards.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry((street, roots.to_vec())).or_default().clone()
+    }
+
     /// A receiver of a street's ticks.
     pub fn subscribe(&self, street: i64) -> broadcast::Receiver<()> {
         let mut m = self.streets.lock().unwrap_or_else(|e| e.into_inner());
@@ -66,8 +78,13 @@ impl Live {
         }
     }
 
-    /// Tells a street's open cockpits their figures may have moved.
+    /// Tells a street's open cockpits their figures may have moved, after dropping the boards
+    /// read of it, so their refetch reads anew.
     pub fn tick(&self, street: i64) {
+        self.boards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(s, _), _| *s != street);
         let m = self.streets.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(tx) = m.get(&street) {
             let _ = tx.send(());

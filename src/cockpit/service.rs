@@ -57,6 +57,8 @@ pub struct Figure {
     /// Per grid, in the grids' order.
     pub grids: Vec<Option<f64>>,
     pub total: Option<f64>,
+    /// Per handling organisation (id, value), for the measures that have it.
+    pub by_org: Vec<(i64, Option<f64>)>,
 }
 
 /// What the cockpit shows a viewer: her grids and every measure's values, read at `as_of`.
@@ -67,9 +69,34 @@ pub struct Board {
     pub as_of: i64,
 }
 
+/// How long a board read for a set of places may be shown again: only while this process has
+/// committed no write since it was read, and for at most this long (another process sharing
+/// the database may have written). Between changes, 200 open cockpits refetching on a tick,
+/// or a busy operations centre, cost one read, not one per request; after a change the next
+/// request reads anew.
+pub const FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The board of the viewer's places: the one read since the last write (within [`FRESH`]), or
+/// a new read. Requests for the same places at the same time wait for one read (the slot's
+/// lock) instead of each reading.
+pub async fn board(state: &Arc<AppState>, v: &Viewer) -> AppResult<Arc<Board>> {
+    let slot = super::live(state).slot(v.street_id, &v.roots);
+    let mut held = slot.lock().await;
+    let writes = state.db.writes();
+    if let Some((at, seen, b)) = held.as_ref()
+        && *seen == writes
+        && at.elapsed() < FRESH
+    {
+        return Ok(b.clone());
+    }
+    let b = Arc::new(read_board(state, v).await?);
+    *held = Some((std::time::Instant::now(), writes, b.clone()));
+    Ok(b)
+}
+
 /// Reads every measure for the viewer's grids. A measure that fails is logged and shown
 /// empty: one area's trouble never keeps the cockpit from opening.
-pub async fn board(state: &Arc<AppState>, v: &Viewer) -> AppResult<Board> {
+pub async fn read_board(state: &Arc<AppState>, v: &Viewer) -> AppResult<Board> {
     let (street, roots) = (v.street_id, v.roots.clone());
     let (name, grids) = state
         .db
@@ -94,8 +121,16 @@ pub async fn board(state: &Arc<AppState>, v: &Viewer) -> AppResult<Board> {
             }
         };
         let by: std::collections::HashMap<i64, Option<f64>> = r.grids.into_iter().collect();
+        let by_org = match m.by_org {
+            Some(read) => read(state.clone(), ask.clone()).await.unwrap_or_else(|e| {
+                tracing::error!(measure = m.id, error = %e, "cockpit measure by organisation failed");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
         figures.push(Figure {
             measure: m,
+            by_org,
             grids: grids
                 .iter()
                 .map(|g| by.get(&g.id).copied().flatten())
@@ -109,6 +144,25 @@ pub async fn board(state: &Arc<AppState>, v: &Viewer) -> AppResult<Board> {
         figures,
         as_of,
     })
+}
+
+/// The names of the organisations a board's figures name, by id.
+pub async fn org_names(
+    state: &Arc<AppState>,
+    b: &Board,
+) -> AppResult<std::collections::HashMap<i64, String>> {
+    let ids: Vec<i64> = b
+        .figures
+        .iter()
+        .flat_map(|f| f.by_org.iter().map(|(id, _)| *id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(state
+        .db
+        .read(move |c| crate::org::orgs::names(c, ids))
+        .await?)
 }
 
 /// A value as shown: "<5" for a count of persons below 5 when `protect` (the big screen and

@@ -86,31 +86,110 @@ pub struct Measure {
     /// The list behind a grid's value (the area's own list page, filtered), given the grid's
     /// place id and path.
     pub drill: fn(i64, &str) -> String,
+    /// Its values per organisation that handles what it counts, over the viewer's places
+    /// (none for most measures): `(organisation id, value)`.
+    pub by_org: Option<ByOrg>,
 }
 
-/// What an area's storage gives for a measure: its value for a street's places under `paths`
-/// (one grid, or the viewer's places for the total), read from what the area keeps.
-pub type Count =
-    fn(&mut dyn crate::store::Conn, i64, &[String]) -> crate::store::Result<Option<f64>>;
+/// A measure's read per organisation.
+pub type ByOrg = fn(Arc<AppState>, MeasureAsk) -> BoxFut<anyhow::Result<Vec<(i64, Option<f64>)>>>;
 
-/// Reads a measure given by its count: per grid, and over the viewer's places, on a reader.
-pub async fn per_grid(
+/// What an area's storage gives for a measure per organisation: the additive parts of the
+/// value per organisation id, over a street's places under the viewer's roots.
+pub type OrgParts =
+    fn(&mut dyn crate::store::Conn, i64, &[String]) -> crate::store::Result<Vec<(i64, Vec<i64>)>>;
+
+/// Reads a measure per organisation from its parts, in one query, summed and finished.
+pub async fn summed_by_org(
     state: Arc<AppState>,
     ask: MeasureAsk,
-    one: Count,
+    parts: OrgParts,
+    finish: Finish,
+) -> anyhow::Result<Vec<(i64, Option<f64>)>> {
+    let (street, roots) = (ask.street_id, ask.roots);
+    let rows = state.db.read(move |c| parts(c, street, &roots)).await?;
+    let mut sums: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for (org, parts) in rows {
+        let s = sums.entry(org).or_insert_with(|| vec![0; parts.len()]);
+        for (k, n) in parts.iter().enumerate() {
+            s[k] += n;
+        }
+    }
+    Ok(sums.into_iter().map(|(o, s)| (o, finish(&s))).collect())
+}
+
+/// What an area's storage gives for a measure whose kept rows add up: for a street's places
+/// under the viewer's `roots`, the additive parts of the value at each place path it keeps
+/// (a count; the on-time and resolved cases of a rate; a histogram of hours), in one query.
+/// A path may come more than once (two kept tables): its parts add.
+pub type Parts = fn(
+    &mut dyn crate::store::Conn,
+    i64,
+    &[String],
+) -> crate::store::Result<Vec<(String, Vec<i64>)>>;
+
+/// How a measure's summed parts make its value (`None`: nothing to measure, such as a rate
+/// without cases).
+pub type Finish = fn(&[i64]) -> Option<f64>;
+
+/// The value of a count: its one part.
+pub fn count(parts: &[i64]) -> Option<f64> {
+    Some(parts.first().copied().unwrap_or(0) as f64)
+}
+
+/// Reads a measure given by its parts: one query for every grid and the total, the rows summed
+/// into the grid each lies in ([`sum_parts`]).
+pub async fn summed(
+    state: Arc<AppState>,
+    ask: MeasureAsk,
+    parts: Parts,
+    finish: Finish,
 ) -> anyhow::Result<Reading> {
-    Ok(state
-        .db
-        .read(move |c| {
-            let mut out = Reading::default();
-            for (id, path) in &ask.grids {
-                out.grids
-                    .push((*id, one(c, ask.street_id, std::slice::from_ref(path))?));
+    let (street, roots) = (ask.street_id, ask.roots.clone());
+    let rows = state.db.read(move |c| parts(c, street, &roots)).await?;
+    Ok(sum_parts(&ask, &rows, finish))
+}
+
+/// Sums kept rows by place: a row counts in every place asked for whose path is its own or an
+/// ancestor of it (found by walking up the row's path: its grid, and its community when the
+/// communities are asked too, as the daily snapshot does), and every row counts in the total.
+/// A row above the grids (a case placed on a community) counts in the total only.
+pub fn sum_parts(ask: &MeasureAsk, rows: &[(String, Vec<i64>)], finish: Finish) -> Reading {
+    let at: std::collections::HashMap<&str, usize> = ask
+        .grids
+        .iter()
+        .enumerate()
+        .map(|(i, (_, p))| (p.as_str(), i))
+        .collect();
+    let width = rows.iter().map(|(_, v)| v.len()).max().unwrap_or(1);
+    let mut sums = vec![vec![0i64; width]; ask.grids.len()];
+    let mut total = vec![0i64; width];
+    for (path, parts) in rows {
+        for (k, n) in parts.iter().enumerate() {
+            total[k] += n;
+        }
+        let mut p = path.as_str();
+        loop {
+            if let Some(i) = at.get(p) {
+                for (k, n) in parts.iter().enumerate() {
+                    sums[*i][k] += n;
+                }
             }
-            out.total = one(c, ask.street_id, &ask.roots)?;
-            Ok(out)
-        })
-        .await?)
+            match p.rfind('/') {
+                Some(cut) if cut > 0 => p = &p[..cut],
+                _ => break,
+            }
+        }
+    }
+    Reading {
+        grids: ask
+            .grids
+            .iter()
+            .zip(&sums)
+            .map(|((id, _), s)| (*id, finish(s)))
+            .collect(),
+        total: finish(&total),
+    }
 }
 
 static MEASURES: std::sync::OnceLock<Vec<&'static Measure>> = std::sync::OnceLock::new();
@@ -196,4 +275,44 @@ pub struct Nav {
     pub label: &'static str,
     /// Whether this caller sees it.
     pub shown: fn(&Caller) -> bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_rows_add_up_in_their_grid_its_ancestors_and_the_total() {
+        let ask = MeasureAsk {
+            street_id: 2,
+            grids: vec![
+                (3, "/1/2/3".into()),
+                (30, "/1/2/30".into()),
+                (4, "/1/2/3/4".into()),
+            ],
+            roots: vec!["/1/2".into()],
+        };
+        let rows = vec![
+            ("/1/2/3/4/9".to_string(), vec![1, 2]),
+            ("/1/2/3/5".to_string(), vec![1, 1]),
+            ("/1/2/30/7".to_string(), vec![0, 4]),
+            // A case on the community itself: in the total only.
+            ("/1/2".to_string(), vec![5, 5]),
+            ("/1/2/3/4/9".to_string(), vec![1, 0]),
+        ];
+        let rate: Finish = |v| (v[1] > 0).then(|| v[0] as f64 / v[1] as f64);
+        let r = sum_parts(&ask, &rows, rate);
+        // "/1/2/30" is not under "/1/2/3": the walk stops at whole segments.
+        assert_eq!(
+            r.grids,
+            vec![(3, Some(3.0 / 3.0)), (30, Some(0.0)), (4, Some(2.0 / 2.0))]
+        );
+        assert_eq!(r.total, Some(8.0 / 12.0));
+        let r = sum_parts(&ask, &[], count);
+        assert_eq!(
+            r.grids,
+            vec![(3, Some(0.0)), (30, Some(0.0)), (4, Some(0.0))]
+        );
+        assert_eq!(r.total, Some(0.0));
+    }
 }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod files;
 pub mod http;
 pub mod jobs;
+pub mod measures;
 pub mod model;
 pub mod pages;
 pub mod service;
@@ -36,6 +37,23 @@ pub fn area() -> Area {
             shown: |_: &Caller| true,
         }],
         cards: |s, c| Box::pin(pages::cards(s, c)),
+        measures: &MEASURES,
         ..Area::new("notices", || http::router().merge(pages::router()))
     }
 }
+
+// ---- the cockpit's measures (counted by `measures`, read through the contract)
+
+use crate::http::area::{Measure, Unit, summed};
+
+/// The notices area's measures on the cockpit.
+pub static MEASURES: [Measure; 1] = [Measure {
+    id: "notices.read_rate",
+    label: "cockpit.m.notices_read_rate",
+    definition: "cockpit.d.notices_read_rate",
+    unit: Unit::Percent,
+    persons: false,
+    read: |s, a| Box::pin(summed(s, a, measures::read_rate, measures::share)),
+    drill: |_, _| "/notices".to_string(),
+    by_org: None,
+}];

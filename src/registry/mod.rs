@@ -82,7 +82,23 @@ pub fn area() -> Area {
 
 // ---- the cockpit's measures (counted by `measures`, read through the contract)
 
-use crate::http::area::{Measure, Unit, per_grid};
+use std::sync::Arc;
+
+use crate::http::area::{Measure, MeasureAsk, Reading, Unit};
+use crate::state::AppState;
+
+/// Persons counted at each grid and over the viewer's places: residents, or holders of `tag`.
+async fn persons(
+    state: Arc<AppState>,
+    ask: MeasureAsk,
+    tag: Option<&'static str>,
+) -> anyhow::Result<Reading> {
+    let (grids, total) = state
+        .db
+        .read(move |c| measures::persons(c, ask.street_id, &ask.grids, &ask.roots, tag))
+        .await?;
+    Ok(Reading { grids, total })
+}
 
 /// The registry's measures on the cockpit: all count persons.
 pub static MEASURES: [Measure; 3] = [
@@ -92,8 +108,9 @@ pub static MEASURES: [Measure; 3] = [
         definition: "cockpit.d.registry_residents",
         unit: Unit::Count,
         persons: true,
-        read: |s, a| Box::pin(per_grid(s, a, measures::residents)),
+        read: |s, a| Box::pin(persons(s, a, None)),
         drill: |_, path| format!("/persons?under={}", measures::enc(path)),
+        by_org: None,
     },
     Measure {
         id: "registry.elderly_alone",
@@ -101,8 +118,9 @@ pub static MEASURES: [Measure; 3] = [
         definition: "cockpit.d.registry_elderly_alone",
         unit: Unit::Count,
         persons: true,
-        read: |s, a| Box::pin(per_grid(s, a, measures::elderly_alone)),
+        read: |s, a| Box::pin(persons(s, a, Some("elderly_alone"))),
         drill: |_, path| format!("/persons?under={}&tag=elderly_alone", measures::enc(path)),
+        by_org: None,
     },
     Measure {
         id: "registry.disabled",
@@ -110,7 +128,8 @@ pub static MEASURES: [Measure; 3] = [
         definition: "cockpit.d.registry_disabled",
         unit: Unit::Count,
         persons: true,
-        read: |s, a| Box::pin(per_grid(s, a, measures::disabled)),
+        read: |s, a| Box::pin(persons(s, a, Some("disabled"))),
         drill: |_, path| format!("/persons?under={}&tag=disabled", measures::enc(path)),
+        by_org: None,
     },
 ];

@@ -617,7 +617,7 @@ pub(crate) async fn audit_listed(
 
 // ---- the cockpit's measures (counted by `measures`, read through the contract)
 
-use crate::http::area::{Measure, Unit, per_grid};
+use crate::http::area::{Measure, Unit, count, summed};
 
 /// Sensing's measures on the cockpit.
 pub static MEASURES: [Measure; 2] = [
@@ -627,8 +627,9 @@ pub static MEASURES: [Measure; 2] = [
         definition: "cockpit.d.sensing_alerts",
         unit: Unit::Count,
         persons: true,
-        read: |s, a| Box::pin(per_grid(s, a, measures::active_alerts)),
+        read: |s, a| Box::pin(summed(s, a, measures::active_alerts, count)),
         drill: |id, _| format!("/alerts?place={id}"),
+        by_org: None,
     },
     Measure {
         id: "sensing.devices_online",
@@ -636,7 +637,8 @@ pub static MEASURES: [Measure; 2] = [
         definition: "cockpit.d.sensing_devices",
         unit: Unit::Count,
         persons: false,
-        read: |s, a| Box::pin(per_grid(s, a, measures::devices_online)),
+        read: |s, a| Box::pin(summed(s, a, measures::devices_online, count)),
         drill: |id, _| format!("/devices?grid={id}"),
+        by_org: None,
     },
 ];

@@ -168,6 +168,9 @@ pub struct Db {
     /// burst of requests waits here (cheaply) rather than parking blocking threads.
     readers: Arc<tokio::sync::Semaphore>,
     writers: Arc<tokio::sync::Semaphore>,
+    /// Write transactions this process committed: a watcher of figures (the cockpit) reads
+    /// them again only when something was written.
+    writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -204,6 +207,7 @@ impl Db {
             pool: Arc::new(pool),
             readers: Arc::new(tokio::sync::Semaphore::new(readers)),
             writers: Arc::new(tokio::sync::Semaphore::new(writers)),
+            writes: Arc::default(),
         })
     }
 
@@ -224,10 +228,21 @@ impl Db {
 
     /// Runs `f` inside one write transaction, committed when `f` returns `Ok`.
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        match &*self.pool {
+        let out = match &*self.pool {
             Pool::Sqlite(p) => p.write(f),
             Pool::Postgres(p) => p.run(true, f),
+        };
+        if out.is_ok() {
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        out
+    }
+
+    /// How many write transactions this process has committed (another process's writes to a
+    /// shared PostgreSQL database are not counted).
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Like [`Db::write_blocking`] but lets `f` fail with any error type that can carry a

@@ -14,6 +14,7 @@
 pub mod demo;
 pub mod http;
 pub mod jobs;
+pub mod measures;
 pub mod model;
 pub mod pages;
 pub mod service;
@@ -38,6 +39,23 @@ pub fn area() -> Area {
             shown: |c: &Caller| c.reads_registry() || c.has(crate::org::Role::Volunteer),
         }],
         cards: |s, c| Box::pin(pages::cards(s, c)),
+        measures: &MEASURES,
         ..Area::new("sweeps", || http::router().merge(pages::router()))
     }
 }
+
+// ---- the cockpit's measures (counted by `measures`, read through the contract)
+
+use crate::http::area::{Measure, Unit, summed};
+
+/// The sweeps area's measures on the cockpit.
+pub static MEASURES: [Measure; 1] = [Measure {
+    id: "sweeps.progress",
+    label: "cockpit.m.sweeps_progress",
+    definition: "cockpit.d.sweeps_progress",
+    unit: Unit::Percent,
+    persons: false,
+    read: |s, a| Box::pin(summed(s, a, measures::progress, measures::share)),
+    drill: |_, _| "/sweeps".to_string(),
+    by_org: None,
+}];

@@ -60,15 +60,28 @@ pub fn area() -> Area {
 
 // ---- the cockpit's measures (counted by `measures`, read through the contract)
 
-use crate::http::area::{Measure, Unit, per_grid};
+use crate::http::area::{Measure, Unit, count, summed};
 
 /// Visits' measures on the cockpit.
-pub static MEASURES: [Measure; 1] = [Measure {
-    id: "visits.done",
-    label: "cockpit.m.visits_done",
-    definition: "cockpit.d.visits_done",
-    unit: Unit::Count,
-    persons: true,
-    read: |s, a| Box::pin(per_grid(s, a, measures::done_30)),
-    drill: |_, _| "/visits".to_string(),
-}];
+pub static MEASURES: [Measure; 2] = [
+    Measure {
+        id: "visits.done",
+        label: "cockpit.m.visits_done",
+        definition: "cockpit.d.visits_done",
+        unit: Unit::Count,
+        persons: true,
+        read: |s, a| Box::pin(summed(s, a, measures::done_30, count)),
+        drill: |id, _| format!("/visits?place={id}&all=1"),
+        by_org: None,
+    },
+    Measure {
+        id: "visits.overdue",
+        label: "cockpit.m.visits_overdue",
+        definition: "cockpit.d.visits_overdue",
+        unit: Unit::Count,
+        persons: true,
+        read: |s, a| Box::pin(summed(s, a, measures::overdue, count)),
+        drill: |id, _| format!("/visits?place={id}"),
+        by_org: None,
+    },
+];

@@ -433,17 +433,15 @@ pub async fn due_unaudited(state: &AppState, caller: &Caller, ask: &DueAsk) -> A
         .ok_or_else(AppError::not_found)
 }
 
-/// The due list of the places `paths` of a street on a day: who the plans want (the tag
-/// holders living there now, and those with a next visit agreed by then), against each one's
-/// latest visit, ordered by building, floor and unit.
-pub fn due_list(
+/// Who the plans want under `paths` of a street on a day: the tag holders living there now
+/// (each under her shortest plan), and those with a next visit agreed by then under no plan.
+fn wanted(
     c: &mut dyn crate::store::Conn,
     street_id: i64,
     paths: &[String],
     on: NaiveDate,
-    all: bool,
     lang: Lang,
-) -> crate::store::Result<DueList> {
+) -> crate::store::Result<HashMap<i64, Wanted>> {
     let plans: Vec<store::PlanRow> = store::plans(c, street_id)?
         .into_iter()
         .filter(|p| p.active)
@@ -503,6 +501,49 @@ pub fn due_list(
             }
         }
     }
+    Ok(wanted)
+}
+
+/// How many persons under `paths` of a street are overdue and due for a visit on a day, by
+/// the place each lives: `(place path, [overdue, due])` (the cockpit's measure, no names).
+pub fn standing_by_place(
+    c: &mut dyn crate::store::Conn,
+    street_id: i64,
+    paths: &[String],
+    on: NaiveDate,
+) -> crate::store::Result<Vec<(String, Vec<i64>)>> {
+    let wanted = wanted(c, street_id, paths, on, Lang::Zh)?;
+    let ids: Vec<i64> = wanted.keys().copied().collect();
+    let last = store::last_of(c, &ids)?;
+    let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+    for (id, w) in &wanted {
+        let l = last.get(id);
+        let last_on = l.and_then(|l| parse_day(&l.last_on));
+        let next = l.and_then(|l| l.next_on.as_deref().and_then(parse_day));
+        let d = due_on(last_on, w.starts, w.every, next);
+        let k = match standing(on, d, w.soon, last_on.is_none()) {
+            Standing::Overdue => 0,
+            Standing::Due => 1,
+            Standing::Fine => continue,
+        };
+        out.entry(w.place_path.clone())
+            .or_insert_with(|| vec![0, 0])[k] += 1;
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// The due list of the places `paths` of a street on a day: who the plans want (the tag
+/// holders living there now, and those with a next visit agreed by then), against each one's
+/// latest visit, ordered by building, floor and unit.
+pub fn due_list(
+    c: &mut dyn crate::store::Conn,
+    street_id: i64,
+    paths: &[String],
+    on: NaiveDate,
+    all: bool,
+    lang: Lang,
+) -> crate::store::Result<DueList> {
+    let wanted = wanted(c, street_id, paths, on, lang)?;
     let ids: Vec<i64> = wanted.keys().copied().collect();
     let last = store::last_of(c, &ids)?;
     let mut rows: Vec<(String, DueRow)> = Vec::new();
@@ -568,7 +609,7 @@ pub fn due_list(
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(DueList {
-        on: day,
+        on: on.format("%Y-%m-%d").to_string(),
         overdue,
         due,
         rows: rows.into_iter().map(|(_, r)| r).collect(),

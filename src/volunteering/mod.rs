@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod demo;
 pub mod http;
 pub mod ledger;
+pub mod measures;
 pub mod pages;
 pub mod points;
 pub mod service;
@@ -50,6 +51,23 @@ pub fn area() -> Area {
             },
         ],
         cards: |s, c| Box::pin(pages::cards(s, c)),
+        measures: &MEASURES,
         ..Area::new("volunteering", || http::router().merge(pages::router()))
     }
 }
+
+// ---- the cockpit's measures (counted by `measures`, read through the contract)
+
+use crate::http::area::{Measure, Unit, summed};
+
+/// The volunteering area's measures on the cockpit.
+pub static MEASURES: [Measure; 1] = [Measure {
+    id: "volunteering.hours",
+    label: "cockpit.m.volunteering_hours",
+    definition: "cockpit.d.volunteering_hours",
+    unit: Unit::Hours,
+    persons: false,
+    read: |s, a| Box::pin(summed(s, a, measures::minutes, measures::hours)),
+    drill: |_, _| "/volunteering".to_string(),
+    by_org: None,
+}];

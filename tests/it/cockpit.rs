@@ -22,6 +22,22 @@ async fn direct(app: &TestApp, sql: String, path: String) -> f64 {
         .unwrap() as f64
 }
 
+/// A rate from the records under a grid's path: the query gives (part, whole); `None` without
+/// a whole, else the share 0–100 to one decimal.
+async fn direct_rate(app: &TestApp, sql: String, path: String) -> Option<f64> {
+    let (a, b) = app
+        .db
+        .read(move |c| {
+            let mut p = Vec::new();
+            let cond = linli::store::under_paths("x", std::slice::from_ref(&path), 1, &mut p);
+            c.query_one(&sql.replace("{under}", &cond), &p)
+                .map(|r| (r.i64(0), r.i64(1)))
+        })
+        .await
+        .unwrap();
+    (b > 0).then(|| (a as f64 * 1000.0 / b as f64).round() / 10.0)
+}
+
 fn value(v: &Value, measure: &str, grid: i64) -> Option<f64> {
     v["measures"]
         .as_array()
@@ -102,6 +118,51 @@ async fn check_against_records(app: &TestApp, token: &str) {
             ),
         ),
     ];
+    let rates: Vec<(&str, String)> = vec![
+        (
+            "sweeps.progress",
+            "SELECT CAST(COALESCE(SUM(CASE WHEN st = 'done' THEN 1 ELSE 0 END), 0) AS BIGINT), COUNT(*) \
+             FROM (SELECT t.state AS st, g.path AS x FROM sweep_tasks t \
+             JOIN sweep_campaigns k ON k.id = t.campaign_id JOIN places g ON g.id = t.grid_id \
+             WHERE k.state = 'open') q WHERE {under}"
+                .to_string(),
+        ),
+        (
+            "notices.read_rate",
+            format!(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN ra IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT), COUNT(*) \
+                 FROM (SELECT r.read_at AS ra, r.place_path AS x FROM notice_recipients r \
+                 JOIN notices n ON n.id = r.notice_id WHERE n.state = 'published' \
+                 AND n.published_at >= {since} AND r.building_id <> 0) q WHERE {{under}}"
+            ),
+        ),
+    ];
+    let now = chrono::Utc::now().timestamp_millis();
+    let minutes = format!(
+        "SELECT CAST(COALESCE(SUM(m), 0) AS BIGINT) FROM (SELECT s.minutes AS m, a.place_path AS x \
+         FROM vol_signups s JOIN vol_activities a ON a.id = s.activity_id \
+         WHERE a.ends_at >= {since} AND a.ends_at <= {now}) q WHERE {{under}}"
+    );
+    for (id, path) in &grids {
+        for (m, sql) in &rates {
+            let want = direct_rate(app, sql.clone(), path.clone()).await;
+            assert_eq!(value(&v, m, *id), want, "{m} at {path}");
+        }
+        let want = (direct(app, minutes.clone(), path.clone()).await / 6.0).round() / 10.0;
+        let got = value(&v, "volunteering.hours", *id).unwrap();
+        assert!(
+            (got - want).abs() <= 0.1,
+            "volunteering.hours at {path}: {got} vs {want}"
+        );
+        // Visits overdue: the due list's own count for the grid.
+        let (s, due) = get(app, token, &format!("/api/v1/visits/due?place={id}")).await;
+        assert_eq!(s, 200, "{due}");
+        assert_eq!(
+            value(&v, "visits.overdue", *id),
+            due["overdue"].as_f64(),
+            "visits.overdue at {path}"
+        );
+    }
     for (id, path) in &grids {
         for (m, sql) in &checks {
             let want = direct(app, sql.clone(), path.clone()).await;
@@ -182,6 +243,34 @@ async fn every_measure_equals_a_count_from_the_records_after_events() {
         .unwrap();
     assert_eq!(r.status(), 201);
     check_against_records(&app, &admin).await;
+    // Per handling department: the open cases of every department and the self-governed
+    // matters make the open total.
+    let (_, v) = get(&app, &admin, "/api/v1/cockpit").await;
+    let m = |id: &str| {
+        v["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let by_org: f64 = m("cases.open")["by_org"]
+        .as_array()
+        .expect("open cases by department")
+        .iter()
+        .map(|o| o["value"].as_f64().unwrap())
+        .sum();
+    assert!(
+        m("cases.open")["by_org"][0]["name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
+    assert_eq!(
+        by_org + m("cases.self_open")["total"].as_f64().unwrap(),
+        m("cases.open")["total"].as_f64().unwrap()
+    );
+    assert!(m("sensing.alerts").get("by_org").is_none());
     // The community worker reads the same figures for her grids.
     check_against_records(&app, &shegong).await;
     app.stop().await;

@@ -44,6 +44,7 @@ use tokio::net::TcpStream;
 
 mod audit;
 mod cases;
+mod cockpit;
 mod common;
 mod eligibility;
 mod http;
@@ -95,6 +96,9 @@ enum BenchCommand {
     /// 1,000,000 open cases with their tasks, duplicate suggestion with 100,000 open cases, the
     /// figures report over a history of 1,000,000 cases.
     Cases(cases::CasesArgs),
+    /// The cockpit targets: its pages and API at 16 clients, a fresh read of the board, and
+    /// the time from a reported case to the tick of 200 open cockpits.
+    Cockpit(cockpit::CockpitArgs),
     /// Measure sensing: HTTP and MQTT ingestion, reading → alert latency, armed timers.
     Sensing(sensing::SensingArgs),
     /// Time each periodic job of the server on a copy of a data folder.
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         BenchCommand::Audit(args) => audit::run(args),
         BenchCommand::Registry(args) => registry::registry(args),
         BenchCommand::Cases(args) => cases::run(args),
+        BenchCommand::Cockpit(args) => cockpit::run(args),
         BenchCommand::Sensing(args) => sensing::run(args),
         BenchCommand::Jobs(args) => jobs::run(args),
         BenchCommand::Lists(args) => lists::run(args),

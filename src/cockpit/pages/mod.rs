@@ -108,6 +108,9 @@ pub struct Figures {
     pub measure_label: &'static str,
     pub measure_id: &'static str,
     pub grids: Vec<(String, String, String)>,
+    /// The chosen measure per handling organisation: (name, value shown, bar width 0–100);
+    /// `None` when the measure has no such breakdown.
+    pub orgs: Option<Vec<(String, String, u32)>>,
 }
 
 fn unit_key(m: &Measure) -> &'static str {
@@ -125,7 +128,7 @@ async fn build(
     v: &Viewer,
     q: &CockpitQuery,
     with_trends: bool,
-) -> AppResult<(Board, Figures)> {
+) -> AppResult<(Arc<Board>, Figures)> {
     let t = Tr(ctx().lang);
     let board = service::board(state, v).await?;
     let chosen = match q.measure.as_deref() {
@@ -140,6 +143,8 @@ async fn build(
     let mut legend = Vec::new();
     let mut grids = Vec::new();
     let mut measure_label = "";
+    let mut orgs = None;
+    let org_names = service::org_names(state, &board).await?;
     let trends = if with_trends {
         let list: Vec<&'static Measure> = board.figures.iter().map(|f| f.measure).collect();
         service::trends(state, v, &list, days).await?
@@ -202,6 +207,31 @@ async fn build(
             for c in &cells {
                 grids.push((c.label.clone(), c.shown.clone(), c.href.clone()));
             }
+            if m.by_org.is_some() {
+                let top = f.by_org.iter().filter_map(|o| o.1).fold(0.0, f64::max);
+                let mut list: Vec<(String, String, u32, f64)> = f
+                    .by_org
+                    .iter()
+                    .map(|(id, v)| {
+                        let name = org_names
+                            .get(id)
+                            .cloned()
+                            .unwrap_or_else(|| format!("#{id}"));
+                        let width = match v {
+                            Some(x) if top > 0.0 => (x / top * 100.0).round() as u32,
+                            _ => 0,
+                        };
+                        (
+                            name,
+                            service::shown(m, *v, protect),
+                            width,
+                            v.unwrap_or(-1.0),
+                        )
+                    })
+                    .collect();
+                list.sort_by(|a, b| b.3.total_cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
+                orgs = Some(list.into_iter().map(|(n, s, w, _)| (n, s, w)).collect());
+            }
             map = svg::map(&cells, t.s(m.label));
             let max = f.grids.iter().flatten().fold(0.0, |a: f64, b| a.max(*b));
             legend = svg::legend(max)
@@ -232,6 +262,7 @@ async fn build(
             measure_label,
             measure_id,
             grids,
+            orgs,
         },
     ))
 }
@@ -281,14 +312,14 @@ async fn page(
     if screen {
         return Ok(render(&Screen {
             l,
-            street: board.street_name,
+            street: board.street_name.clone(),
             f,
             query,
         }));
     }
     Ok(render(&Page {
         l,
-        street: board.street_name,
+        street: board.street_name.clone(),
         days: q.days()?,
         spans: [
             (7, "cockpit.days_7"),
@@ -395,9 +426,26 @@ async fn trend_svg(
     ))
 }
 
-/// A standalone SVG file starts with its XML declaration.
+/// The drawings' colours and type, for an SVG file opened outside the page (the page styles
+/// them from static/app.css; a file, or the PNG drawn from it, carries its own).
+const FILE_STYLE: &str = "<style>text{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif}\
+.cell{stroke:#fff;stroke-width:2}.lbl{font-size:13px;text-anchor:middle;fill:#222}\
+.val{font-size:15px;font-weight:700;text-anchor:middle;fill:#111}\
+.q0 .cell{fill:#f1f3f5}.q1 .cell{fill:#fde0c5}.q2 .cell{fill:#facb96}.q3 .cell{fill:#f08c4a}\
+.q4 .cell{fill:#c8321f}.qn .cell{fill:#e9ecef}.line{fill:none;stroke:#b3261e;stroke-width:2}\
+.pt{fill:#b3261e}.axis{font-size:9px;fill:#666}.axis.end{text-anchor:end}</style>";
+
+/// A standalone SVG file: its XML declaration, a white ground and its own style.
 fn with_ns(svg: String) -> String {
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{svg}")
+    let body = match svg.find('>') {
+        Some(i) => format!(
+            "{}{FILE_STYLE}<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>{}",
+            &svg[..=i],
+            &svg[i + 1..]
+        ),
+        None => svg,
+    };
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}")
 }
 
 /// A measure's data as XLSX: a row per grid (value now) and the daily trend over 90 days.

@@ -81,13 +81,18 @@ pub fn map(cells: &[Cell], title: &str) -> String {
                 .take(n)
                 .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
             let (lx, ly) = proj((cx / n as f64, cy / n as f64));
+            let (mut bx0, mut bx1, mut by0, mut by1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+            for p in r {
+                let (x, y) = proj(*p);
+                (bx0, bx1, by0, by1) = (bx0.min(x), bx1.max(x), by0.min(y), by1.max(y));
+            }
             cell(
                 &mut out,
                 c,
                 class(c.value, max),
                 &format!(r#"<path class="cell" d="{d}"/>"#),
-                lx,
-                ly,
+                (lx, ly),
+                (bx1 - bx0, by1 - by0),
             );
         }
     } else {
@@ -109,8 +114,8 @@ pub fn map(cells: &[Cell], title: &str) -> String {
                 c,
                 class(c.value, max),
                 &rect,
-                x + w / 2.0,
-                y + h / 2.0,
+                (x + w / 2.0, y + h / 2.0),
+                (w - 6.0, h - 6.0),
             );
         }
     }
@@ -118,17 +123,43 @@ pub fn map(cells: &[Cell], title: &str) -> String {
     out
 }
 
-fn cell(out: &mut String, c: &Cell, q: &str, shape: &str, x: f64, y: f64) {
+/// How wide a text is drawn at `px` pixels: a Chinese character is square, a Latin letter or
+/// digit about 0.6 of it.
+fn text_width(s: &str, px: f64) -> f64 {
+    s.chars()
+        .map(|ch| if ch.is_ascii() { 0.6 * px } else { px })
+        .sum()
+}
+
+/// One grid: its shape, and its name and value at (x, y) when they fit its box (w, h). With
+/// sixty grids on a street most are too small for their name: the name is left out (it is
+/// in the hover text and in the table beside the map), then the value.
+fn cell(out: &mut String, c: &Cell, q: &str, shape: &str, (x, y): (f64, f64), (w, h): (f64, f64)) {
+    let fits_value = text_width(&c.shown, 15.0) <= w * 0.95 && h >= 18.0;
+    let fits_label = fits_value && text_width(&c.label, 13.0) <= w * 0.95 && h >= 38.0;
     let _ = write!(
         out,
-        r#"<a href="{}" class="{q}"><g><title>{}</title>{shape}<text class="lbl" x="{x:.1}" y="{:.1}">{}</text><text class="val" x="{x:.1}" y="{:.1}">{}</text></g></a>"#,
+        r#"<a href="{}" class="{q}"><g><title>{}</title>{shape}"#,
         esc(&c.href),
         esc(&c.title),
-        y - 4.0,
-        esc(&c.label),
-        y + 16.0,
-        esc(&c.shown),
     );
+    if fits_label {
+        let _ = write!(
+            out,
+            r#"<text class="lbl" x="{x:.1}" y="{:.1}">{}</text>"#,
+            y - 4.0,
+            esc(&c.label)
+        );
+    }
+    if fits_value {
+        let _ = write!(
+            out,
+            r#"<text class="val" x="{x:.1}" y="{:.1}">{}</text>"#,
+            if fits_label { y + 16.0 } else { y + 5.0 },
+            esc(&c.shown)
+        );
+    }
+    out.push_str("</g></a>");
 }
 
 /// The legend's steps: (class, from, to) for values up to `max`.

@@ -51,6 +51,8 @@ pub(crate) struct DuePageQuery {
     on: Option<String>,
     all: Option<String>,
     done: Option<String>,
+    /// Narrow to a place within the caller's scope (the cockpit's drill-down to a grid).
+    place: Option<i64>,
 }
 
 pub(crate) async fn due_page(
@@ -61,7 +63,7 @@ pub(crate) async fn due_page(
     let all = q.all.as_deref() == Some("1");
     let ask = DueQuery {
         on: q.on.clone(),
-        place: None,
+        place: q.place,
         all: Some(all),
     }
     .ask()?;

@@ -39,7 +39,20 @@ async fn the_big_screen_fits_moves_live_and_drills_down() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(live, "the live stream opens");
-        let before = b.text("#tile-sensing\\.alerts .value").await;
+        // Read by script: the fragment may be swapped between finding an element and reading it.
+        let figure = || async {
+            b.c.execute(
+                "const e = document.querySelector('#tile-sensing\\\\.alerts .value'); return e ? e.textContent : '';",
+                vec![],
+            )
+            .await
+            .expect("read the figure")
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+        };
+        let before = figure().await;
+        assert!(!before.is_empty(), "the alerts figure is shown");
         db.write(|c| {
             c.exec(
                 "INSERT INTO alerts (street_id, rule_id, device_id, place_id, place_path, kind, severity, category, state, active, message, details, hits, first_at, last_at, updated_at) \
@@ -52,7 +65,7 @@ async fn the_big_screen_fits_moves_live_and_drills_down() {
         .unwrap();
         let mut after = before.clone();
         for _ in 0..100 {
-            after = b.text("#tile-sensing\\.alerts .value").await;
+            after = figure().await;
             if after != before {
                 break;
             }
@@ -65,6 +78,52 @@ async fn the_big_screen_fits_moves_live_and_drills_down() {
         let link = b.find(".cockpit-grids a").await;
         let path = b.follow(&link).await;
         assert!(path.starts_with("/cases?place="), "{path}");
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_office_sees_departments_and_saves_the_map_as_png() {
+    browse(390, 844, |b| async move {
+        b.open("/login").await;
+        b.sign_in_ok("admin").await;
+        b.open("/cockpit?measure=cases.open").await;
+        let v = b
+            .c
+            .execute(
+                "const de = document.documentElement; return { sw: de.scrollWidth, cw: de.clientWidth };",
+                vec![],
+            )
+            .await
+            .expect("measure the page");
+        assert!(
+            v["sw"].as_f64().unwrap() <= v["cw"].as_f64().unwrap() + 1.0,
+            "no sideways scrolling on a phone: {v}"
+        );
+        // The open cases per handling department, as bars.
+        assert!(b.has("#cockpit-orgs tr").await, "departments listed");
+        // The map as a PNG, drawn in the browser from the SVG file.
+        let png = b.find("#map-png").await;
+        png.click().await.expect("click PNG");
+        let mut saved = String::new();
+        for _ in 0..50 {
+            saved = b
+                .c
+                .execute(
+                    "return document.getElementById('cockpit').getAttribute('data-png') || '';",
+                    vec![],
+                )
+                .await
+                .expect("read data-png")
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if !saved.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(saved, "cases.open-map.png", "the PNG was drawn");
     })
     .await
 }
