@@ -69,23 +69,24 @@ pub struct Board {
     pub as_of: i64,
 }
 
-/// How long a board read for a set of places may be shown again: only while this process has
-/// committed no write since it was read, and for at most this long (another process sharing
-/// the database may have written). Between changes, 200 open cockpits refetching on a tick,
-/// or a busy operations centre, cost one read, not one per request; after a change the next
-/// request reads anew.
+/// How long a board read for a set of places may be shown again while this process commits
+/// no write: another process sharing the database may have written.
 pub const FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long it may be shown again however much is written: a street's sensors write every
+/// second, and every request reading anew would put the cost back on each request. The watch
+/// ticks the open cockpits as often.
+pub const FRESH_UNDER_WRITES: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// The board of the viewer's places: the one read since the last write (within [`FRESH`]), or
-/// a new read. Requests for the same places at the same time wait for one read (the slot's
-/// lock) instead of each reading.
+/// The board of the viewer's places: the one read within [`FRESH_UNDER_WRITES`], or since the
+/// last write within [`FRESH`], or a new read. Requests for the same places at the same time
+/// wait for one read (the slot's lock) instead of each reading: 200 open cockpits refetching
+/// on a tick, or a busy operations centre, cost one read, not one per request.
 pub async fn board(state: &Arc<AppState>, v: &Viewer) -> AppResult<Arc<Board>> {
     let slot = super::live(state).slot(v.street_id, &v.roots);
     let mut held = slot.lock().await;
     let writes = state.db.writes();
     if let Some((at, seen, b)) = held.as_ref()
-        && *seen == writes
-        && at.elapsed() < FRESH
+        && (at.elapsed() < FRESH_UNDER_WRITES || (*seen == writes && at.elapsed() < FRESH))
     {
         return Ok(b.clone());
     }
