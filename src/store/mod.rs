@@ -161,6 +161,10 @@ enum Pool {
     Postgres(postgres::PgPool),
 }
 
+/// What [`Db::listen_blocking`] hands each notification to: `(channel, payload)`, or none
+/// after a quiet while; false ends the listening.
+pub type Listener<'a> = dyn FnMut(Option<(&str, &str)>) -> bool + 'a;
+
 /// A handle to the database, cheap to clone. Work runs on tokio's blocking pool.
 #[derive(Clone)]
 pub struct Db {
@@ -347,7 +351,7 @@ impl Db {
         &self,
         channels: &[&str],
         idle: std::time::Duration,
-        on: &mut dyn FnMut(Option<(&str, &str)>) -> bool,
+        on: &mut Listener<'_>,
     ) -> Result<()> {
         match &*self.pool {
             Pool::Sqlite(_) => Ok(()),

@@ -102,7 +102,7 @@ impl PgPool {
         &self,
         channels: &[&str],
         idle: std::time::Duration,
-        on: &mut dyn FnMut(Option<(&str, &str)>) -> bool,
+        on: &mut super::Listener<'_>,
     ) -> Result<()> {
         use postgres::fallible_iterator::FallibleIterator;
         let mut pc = self.connect()?;
