@@ -104,6 +104,15 @@ pub struct Config {
     /// provider requires): off by default, when the map draws only the street's own layers.
     pub map_tile_url: Option<String>,
     pub map_tile_attribution: String,
+    /// Subscribe to the broker's topics as the shared subscription `$share/linli/…` (MQTT 5's,
+    /// which Mosquitto and EMQX also offer to 3.1.1 clients), so that when several linli
+    /// processes share a database each reading is delivered to one of them only
+    /// (`mqtt_shared = true`, `LINLI_MQTT_SHARED=1`). Off by default: one process.
+    pub mqtt_shared: bool,
+    /// How long a process's lease on a job that runs in one process at a time lasts unless
+    /// renewed (`app::jobs`): another process takes the job over this long after the holder
+    /// died, at most. Renewed every third of it.
+    pub job_lease_seconds: u64,
 }
 
 /// Values given on the command line (or by `LINLI_*` variables through clap's `env`).
@@ -152,6 +161,8 @@ struct FileConfig {
     time_zone: Option<String>,
     map_tile_url: Option<String>,
     map_tile_attribution: Option<String>,
+    mqtt_shared: Option<bool>,
+    job_lease_seconds: Option<u64>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -189,6 +200,8 @@ const KNOWN_KEYS: &[&str] = &[
     "time_zone",
     "map_tile_url",
     "map_tile_attribution",
+    "mqtt_shared",
+    "job_lease_seconds",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -236,6 +249,8 @@ impl Default for Config {
             time_zone: chrono_tz::Asia::Shanghai,
             map_tile_url: None,
             map_tile_attribution: String::new(),
+            mqtt_shared: false,
+            job_lease_seconds: 10,
         }
     }
 }
@@ -432,6 +447,12 @@ impl Config {
         if let Some(v) = fc.map_tile_attribution {
             self.map_tile_attribution = v;
         }
+        if let Some(v) = fc.mqtt_shared {
+            self.mqtt_shared = v;
+        }
+        if let Some(v) = fc.job_lease_seconds {
+            self.job_lease_seconds = v.max(1);
+        }
         if let Some(w) = fc.work_hours {
             self.anomaly.work_hours = parse_hours(&w).ok_or(ConfigError::Invalid {
                 key: "work_hours",
@@ -541,6 +562,12 @@ impl Config {
         }
         if let Some(v) = num("LINLI_LOGIN_LOCKOUT_MINUTES")? {
             self.login_lockout_minutes = v;
+        }
+        if let Ok(v) = std::env::var("LINLI_MQTT_SHARED") {
+            self.mqtt_shared = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = num::<u64>("LINLI_JOB_LEASE_SECONDS")? {
+            self.job_lease_seconds = v.max(1);
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! metrics. Only `main`, `cli` and the tests import it.
 
 mod areas;
+mod bus;
 mod health;
 mod jobs;
 mod openapi;
@@ -175,6 +176,7 @@ pub async fn serve_wrapped(
     jobs::at_start(&state, &list).await;
     let mut tasks = jobs::spawn(&state, &list);
     tasks.push(beat(state.clone()));
+    tasks.push(bus::spawn(state.clone()));
     let final_head = state.clone();
     let app = wrap(router(state));
     let res = axum::serve(
@@ -186,9 +188,13 @@ pub async fn serve_wrapped(
     tasks.iter().for_each(|t| t.abort());
     // Gone: an import this process leaves unfinished is marked interrupted at the next beat
     // of any process, without waiting for this one to go stale.
+    // Its job leases are given up, so another process takes its jobs over at once.
     let me = final_head.instance.clone();
     if let Err(e) = db
-        .write(move |c| crate::store::instances::leave(c, &me))
+        .write(move |c| {
+            crate::store::leases::release_all(c, &me)?;
+            crate::store::instances::leave(c, &me)
+        })
         .await
     {
         tracing::warn!(error = %e, "recording that this process stops failed");

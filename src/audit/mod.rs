@@ -243,10 +243,30 @@ pub fn size(c: &mut dyn Conn) -> Result<u64> {
 
 /// Appends entries in one transaction (the caller's); returns their sequence numbers.
 pub fn append(c: &mut dyn Conn, entries: Vec<NewEntry>) -> Result<Vec<u64>> {
-    let start = size(c)?;
     let (seqs, _, subjects) = append_from(c, entries, None)?;
-    index_subjects(c, subjects, start)?;
+    if let Some(&start) = seqs.first() {
+        index_subjects(c, subjects, start)?;
+    }
     Ok(seqs)
+}
+
+/// Several processes may append to one PostgreSQL database: one appender at a time, for the
+/// rest of the caller's transaction, since the tree has one right edge and the sequence no
+/// gap. (SQLite has one writer: its transaction is the lock.)
+pub fn lock_log(c: &mut dyn Conn) -> Result<()> {
+    if c.backend() == Backend::Postgres {
+        c.exec("SELECT pg_advisory_xact_lock(7411)", &[])?;
+    }
+    Ok(())
+}
+
+/// Whether the subject index of appended entries is written in the append's own transaction
+/// (PostgreSQL, where several processes may append: an index written later by the process
+/// that appended would leave a hole, and a wrong completeness mark, if that process died
+/// before) or later in batches by the appender (SQLite: one process, whose batches keep the
+/// one writer free for requests; `catch_up_index` completes them after a crash).
+pub fn index_inline(backend: Backend) -> bool {
+    backend == Backend::Postgres
 }
 
 /// Rows of the subject index, (subject, seq), not yet written.
@@ -259,10 +279,7 @@ pub fn append_from(
     entries: Vec<NewEntry>,
     known: Option<Frontier>,
 ) -> Result<(Vec<u64>, Frontier, SubjectRows)> {
-    if c.backend() == Backend::Postgres {
-        // One appender at a time across processes: the tree has one right edge.
-        c.exec("SELECT pg_advisory_xact_lock(7411)", &[])?;
-    }
+    lock_log(c)?;
     let start = size(c)?;
     let mut frontier = match known {
         Some(f) if f.size() == start => f,
@@ -374,6 +391,8 @@ pub fn indexed_upto(c: &mut dyn Conn) -> Result<u64> {
 /// Indexes the subjects of entries appended after the index's end (after a crash, say):
 /// they are read back from the entries themselves.
 pub fn catch_up_index(c: &mut dyn Conn) -> Result<u64> {
+    // Not beside another process's append: its entries are indexed in its transaction.
+    lock_log(c)?;
     let from = indexed_upto(c)?;
     let n = size(c)?;
     if from >= n {
@@ -615,9 +634,7 @@ pub fn heads_after(c: &mut dyn Conn, size: u64, limit: i64) -> Result<Vec<Head>>
 /// Signs a head over the whole log if it has grown since the last one; returns the newest
 /// head (none while the log is empty).
 pub fn sign_head(c: &mut dyn Conn, key: &LogKey) -> Result<Option<Head>> {
-    if c.backend() == Backend::Postgres {
-        c.exec("SELECT pg_advisory_xact_lock(7411)", &[])?;
-    }
+    lock_log(c)?;
     let n = size(c)?;
     let last = latest_head(c)?;
     if n == 0 || last.as_ref().is_some_and(|h| h.size >= n) {

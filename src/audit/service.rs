@@ -169,14 +169,22 @@ fn run(db: Db, rx: mpsc::Receiver<Job>) {
         }
         if !entries.is_empty() {
             let known = frontier.take();
+            let inline = super::index_inline(db.backend());
             match db.write_blocking(|c| {
-                let from = super::size(c)?;
-                super::append_from(c, entries, known).map(|r| (r, from))
+                let (seqs, f, subjects) = super::append_from(c, entries, known)?;
+                let from = seqs.first().copied().unwrap_or(0);
+                if inline {
+                    super::index_subjects(c, subjects, from)?;
+                    return Ok(((seqs, f, Vec::new()), from));
+                }
+                Ok(((seqs, f, subjects), from))
             }) {
                 Ok(((seqs, f, subjects), from)) => {
                     frontier = Some(f);
-                    pending.extend(subjects);
-                    pending_from.get_or_insert(from);
+                    if !inline {
+                        pending.extend(subjects);
+                        pending_from.get_or_insert(from);
+                    }
                     for (reply, seq) in replies.into_iter().zip(seqs) {
                         let _ = reply.send(Ok(seq));
                     }

@@ -245,15 +245,29 @@ fn no_state(s: AreaStates, _: &prometheus::Registry) -> AreaStates {
 
 /// One background job. Every job is started, logged and stopped the same way by `app`: a
 /// failure is logged as `job failed` with the area and job name, and the job goes on.
+///
+/// Several processes may share one PostgreSQL database: `Every` and `Single` jobs run in one
+/// of them at a time, under a lease `app::jobs` takes for them (another process takes the
+/// job over within seconds when the holder dies); `Task` runs in every process.
 pub enum Job {
-    /// Runs every `every` (the first run at once); `Ok(Some(summary))` is logged at info.
+    /// Runs every `every` (the first run at once, and at once in a process that takes the job
+    /// over); `Ok(Some(summary))` is logged at info. In one process at a time.
     Every {
         name: &'static str,
         every: Duration,
         tick: fn(Arc<AppState>) -> BoxFut<anyhow::Result<Option<String>>>,
     },
-    /// Runs until the server stops (a broker connection, a timer wheel, a group commit).
+    /// Runs until the server stops (a broker connection, a timer wheel, a group commit), in
+    /// every process: what it does is this process's own (its live streams, its ingestion
+    /// queue, its files) or claims its rows in the database so that processes never take
+    /// the same one (the outbox, rule timers).
     Task {
+        name: &'static str,
+        run: fn(Arc<AppState>) -> BoxFut<()>,
+    },
+    /// Like `Task`, but in one process at a time (under a lease): dropped at an await if the
+    /// lease is lost, started again in the process that takes it over.
+    Single {
         name: &'static str,
         run: fn(Arc<AppState>) -> BoxFut<()>,
     },

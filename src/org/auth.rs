@@ -204,9 +204,15 @@ pub fn load_caller(c: &mut dyn Conn, user_id: i64, csrf: Option<String>) -> Resu
 
 /// A short-lived cache of resolved callers, so that an authenticated request costs no
 /// database round trip for its identity. Any change to accounts clears it.
+///
+/// Other processes sharing the database keep caches of their own: a clear here is signalled
+/// on `cleared`, which the application tells them of (`app::bus`), and they clear theirs
+/// with [`CallerCache::clear_here`].
 pub struct CallerCache {
     ttl: Duration,
     map: Mutex<HashMap<String, (Caller, Instant)>>,
+    /// Notified (a permit kept until taken) whenever [`CallerCache::clear`] runs.
+    pub cleared: tokio::sync::Notify,
 }
 
 impl CallerCache {
@@ -214,6 +220,7 @@ impl CallerCache {
         CallerCache {
             ttl,
             map: Mutex::new(HashMap::new()),
+            cleared: tokio::sync::Notify::new(),
         }
     }
 
@@ -233,7 +240,14 @@ impl CallerCache {
         map.insert(key, (caller, Instant::now()));
     }
 
+    /// Forgets every caller, here and (through `cleared`) in the other processes.
     pub fn clear(&self) {
+        self.clear_here();
+        self.cleared.notify_one();
+    }
+
+    /// Forgets every caller in this process only (another process told of a change).
+    pub fn clear_here(&self) {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }

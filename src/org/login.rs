@@ -1,10 +1,13 @@
 //! Signing in with a password, and what stands in front of it:
 //!
-//! - a rate per client address and a rate per account name (both per minute, in memory);
+//! - a rate per client address and a rate per account name (both per minute, in each
+//!   process's memory: behind a balancer over N processes a client may try N times as often,
+//!   which the two costs below, kept in the database, bound all the same);
 //! - a cost per client address and account: after `login_max_failures` failed attempts from
 //!   one address (an IPv6 /64) on one account, that address is refused for that account for
 //!   `login_lockout_minutes`, while the account's holder, elsewhere, still signs in: one
-//!   address alone cannot lock anyone out;
+//!   address alone cannot lock anyone out. Counted in the database (`login_attempts`), so a
+//!   refusal by one process holds in every process sharing it;
 //! - the account's own lock, counted in the database before the password is checked (so that
 //!   parallel guesses cannot race past it): after `login_account_max_failures` failed or
 //!   pending attempts from anywhere the account is locked for `login_lockout_minutes`.
@@ -13,11 +16,9 @@
 //! account — is the same answer, and each spends one password hash's time, so that neither
 //! the answer nor its timing tells whether a name exists or a password was right.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -67,19 +68,12 @@ pub struct Limits {
     pub lockout_minutes: i64,
 }
 
-struct Strikes {
-    count: i64,
-    since: Instant,
-    locked_until: Option<Instant>,
-}
-
-/// The in-memory part of the guard (rates and the per-address cost), shared by the page and
-/// the API.
+/// The in-memory part of the guard (the rates), and the limits of the rest, shared by the
+/// page and the API.
 pub struct Guard {
     limits: Limits,
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     by_account: DefaultKeyedRateLimiter<String>,
-    strikes: Mutex<HashMap<(IpAddr, String), Strikes>>,
 }
 
 fn quota(n: u32) -> Quota {
@@ -92,7 +86,6 @@ impl Guard {
             limits,
             by_address: RateLimiter::keyed(quota(limits.per_minute)),
             by_account: RateLimiter::keyed(quota(limits.account_per_minute)),
-            strikes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -112,52 +105,26 @@ impl Guard {
     }
 
     /// Counts an attempt from `client` on `name` before its password is checked; `false` when
-    /// the address has spent its failures on this account.
-    fn reserve(&self, client: IpAddr, name: &str) -> bool {
-        let now = Instant::now();
-        let window = self.window();
-        let mut map = self.strikes.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 50_000 {
-            map.retain(|_, s| {
-                s.locked_until.is_some_and(|u| u > now) || now.duration_since(s.since) < window
-            });
-        }
-        let s = map
-            .entry((client, name.to_string()))
-            .or_insert_with(|| Strikes {
-                count: 0,
-                since: now,
-                locked_until: None,
-            });
-        match s.locked_until {
-            Some(u) if u > now => return false,
-            Some(_) => {
-                *s = Strikes {
-                    count: 0,
-                    since: now,
-                    locked_until: None,
-                }
+    /// the address has spent its failures on this account. Now and then, attempts long past
+    /// are forgotten in the same transaction.
+    async fn reserve(&self, db: &Db, client: IpAddr, name: &str) -> Result<bool, StoreError> {
+        let (client, name) = (client.to_string(), name.to_string());
+        let (max, window) = (self.limits.max_failures, self.window().as_millis() as i64);
+        let prune = rand::random::<u8>() == 0;
+        db.write(move |c| {
+            let now = crate::store::now_ms();
+            if prune {
+                users::prune_attempts(c, window, now)?;
             }
-            None if now.duration_since(s.since) >= window => {
-                *s = Strikes {
-                    count: 0,
-                    since: now,
-                    locked_until: None,
-                }
-            }
-            None => {}
-        }
-        s.count += 1;
-        if s.count > self.limits.max_failures {
-            s.locked_until = Some(now + window);
-            return false;
-        }
-        true
+            users::reserve_client(c, &client, &name, max, window, now)
+        })
+        .await
     }
 
-    fn forgive(&self, client: IpAddr, name: &str) {
-        let mut map = self.strikes.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&(client, name.to_string()));
+    async fn forgive(&self, db: &Db, client: IpAddr, name: &str) -> Result<(), StoreError> {
+        let (client, name) = (client.to_string(), name.to_string());
+        db.write(move |c| users::forgive_client(c, &client, &name))
+            .await
     }
 }
 
@@ -181,7 +148,7 @@ pub async fn check(
         return Ok(LoginOutcome::RateLimited);
     }
     let pw = password.to_string();
-    if !guard.reserve(client, &name) {
+    if !guard.reserve(db, client, &name).await? {
         spend_a_hash(pw).await;
         return Ok(LoginOutcome::Refused(Refusal::ClientLocked));
     }
@@ -213,7 +180,7 @@ pub async fn check(
     if !creds.user.active {
         return Ok(LoginOutcome::Refused(Refusal::Inactive));
     }
-    guard.forgive(client, &name);
+    guard.forgive(db, client, &name).await?;
     db.write(move |c| users::record_success(c, user_id)).await?;
     Ok(LoginOutcome::Ok { user_id })
 }
@@ -260,23 +227,5 @@ mod tests {
             client_key(ip("2001:db8::1"))
         );
         assert_eq!(client_key(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
-    }
-
-    #[test]
-    fn one_address_spends_its_failures_on_one_account_only() {
-        let g = Guard::new(Limits {
-            per_minute: 100,
-            account_per_minute: 100,
-            max_failures: 2,
-            account_max_failures: 10,
-            lockout_minutes: 15,
-        });
-        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        assert!(g.reserve(a, "wang") && g.reserve(a, "wang"));
-        assert!(!g.reserve(a, "wang"), "the third attempt from a is refused");
-        assert!(g.reserve(b, "wang"), "another address still may");
-        assert!(g.reserve(a, "li"), "and a on another account");
-        g.forgive(b, "wang");
-        assert!(!g.reserve(a, "wang"), "a stays refused");
     }
 }

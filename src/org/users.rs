@@ -384,6 +384,54 @@ pub fn record_success(c: &mut dyn Conn, user_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Counts a sign-in attempt from `client` (an address, or an IPv6 /64) on the account name
+/// `name` before its password is checked, in the database so that every process sharing it
+/// counts the same attempts. `false` when the address is refused for that name: locked
+/// until a time still to come, or locked now because this attempt is one more than `max`
+/// within `window_ms`; the lock lasts `window_ms`. A lock or count past its window starts
+/// over.
+pub fn reserve_client(
+    c: &mut dyn Conn,
+    client: &str,
+    name: &str,
+    max: i64,
+    window_ms: i64,
+    now: i64,
+) -> Result<bool> {
+    let r = c.query_one(
+        "INSERT INTO login_attempts (client, name, count, since, locked_until)          VALUES ($1, $2, 1, $3, 0)          ON CONFLICT (client, name) DO UPDATE SET            count = CASE WHEN login_attempts.locked_until > $3 THEN login_attempts.count                    WHEN login_attempts.locked_until > 0 OR login_attempts.since <= $3 - $4 THEN 1                    ELSE login_attempts.count + 1 END,            since = CASE WHEN login_attempts.locked_until > $3 THEN login_attempts.since                    WHEN login_attempts.locked_until > 0 OR login_attempts.since <= $3 - $4 THEN $3                    ELSE login_attempts.since END,            locked_until = CASE WHEN login_attempts.locked_until > $3                    THEN login_attempts.locked_until ELSE 0 END          RETURNING count, locked_until",
+        params![client, name, now, window_ms],
+    )?;
+    if r.i64(1) > now {
+        return Ok(false);
+    }
+    if r.i64(0) > max {
+        c.exec(
+            "UPDATE login_attempts SET locked_until = $1 WHERE client = $2 AND name = $3",
+            params![now + window_ms, client, name],
+        )?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Forgets the failed attempts from `client` on `name` (its password was right).
+pub fn forgive_client(c: &mut dyn Conn, client: &str, name: &str) -> Result<()> {
+    c.exec(
+        "DELETE FROM login_attempts WHERE client = $1 AND name = $2",
+        params![client, name],
+    )?;
+    Ok(())
+}
+
+/// Forgets attempts whose count and lock have both run out (older than `window_ms`).
+pub fn prune_attempts(c: &mut dyn Conn, window_ms: i64, now: i64) -> Result<u64> {
+    c.exec(
+        "DELETE FROM login_attempts WHERE since < $1 AND locked_until < $2",
+        params![now - window_ms, now],
+    )
+}
+
 /// The id of the user with this name, if any.
 pub fn exists(c: &mut dyn Conn, username: &str) -> Result<Option<i64>> {
     Ok(c.query_opt(

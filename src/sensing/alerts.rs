@@ -3,7 +3,7 @@
 //! acknowledges within its rule's time escalates one level up the hierarchy (grid →
 //! community → street → district). A new alert asks for a case.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::devices::DeviceInfo;
@@ -12,7 +12,7 @@ use crate::kernel::i18n::{Lang, Tr};
 use crate::params;
 use crate::store::{Conn, Result, Row, Val, under_paths};
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Alert {
     pub id: i64,
     pub street_id: i64,
@@ -91,7 +91,7 @@ impl AlertHistory {
 }
 
 /// An alert change, published on the live stream after its transaction committed.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct AlertEvent {
     /// raised, repeated, acknowledged, cleared or escalated.
     pub action: String,

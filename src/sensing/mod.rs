@@ -18,6 +18,7 @@ pub mod measures;
 pub mod mqtt;
 pub mod pages;
 pub mod placed;
+pub mod relay;
 pub mod rules;
 pub mod service;
 pub mod simulate;
@@ -149,8 +150,12 @@ pub struct Sensing {
     pub metrics: SensingMetrics,
     /// Alert changes, after their transaction committed, for the SSE streams.
     pub events: tokio::sync::broadcast::Sender<Arc<alerts::AlertEvent>>,
-    /// Devices' new latest values, for pages that show them live (sent only while watched).
+    /// Devices' new latest values, for pages that show them live (sent only while watched;
+    /// this process's readings only).
     pub states: tokio::sync::broadcast::Sender<Arc<StateEvent>>,
+    /// Where alert changes go to reach the other processes sharing the database (`relay`;
+    /// unset on SQLite).
+    pub relay: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<relay::Out>>,
     /// Devices by token hash and by id (a cache; the database is the truth).
     devices: RwLock<DeviceCache>,
     rules: RwLock<Arc<RuleSet>>,
@@ -259,6 +264,7 @@ impl Sensing {
             metrics: SensingMetrics::new(registry),
             events: tokio::sync::broadcast::channel(4096).0,
             states: tokio::sync::broadcast::channel(1024).0,
+            relay: std::sync::OnceLock::new(),
             devices: RwLock::default(),
             rules: RwLock::new(Arc::new(RuleSet::default())),
             rules_reloads: std::sync::atomic::AtomicU64::new(0),
@@ -359,9 +365,28 @@ impl Sensing {
         cache.by_id.insert(d.id, d);
     }
 
+    /// Tells the other processes sharing the database (`relay`; nothing on SQLite).
+    pub fn tell_others(&self, what: relay::Out) {
+        if let Some(r) = self.relay.get() {
+            let _ = r.send(what);
+        }
+    }
+
+    /// Rules changed in this process (after it read them again): the others read theirs.
+    pub fn rules_changed_here(&self) {
+        self.tell_others(relay::Out::Rules);
+    }
+
     /// Forgets cached devices (after devices or tags changed in this process, such as a device
-    /// deactivated) and wakes the timer loop to synchronise its timers soon.
+    /// deactivated) and wakes the timer loop to synchronise its timers soon; the other
+    /// processes are told to do the same.
     pub fn devices_changed(&self) {
+        self.devices_changed_here();
+        self.tell_others(relay::Out::Devices);
+    }
+
+    /// [`Sensing::devices_changed`] in this process only (another process changed them).
+    pub fn devices_changed_here(&self) {
         let mut cache = self.devices.write().unwrap_or_else(|e| e.into_inner());
         *cache = DeviceCache {
             generation: cache.generation + 1,
@@ -457,7 +482,9 @@ impl Sensing {
                     .with_label_values(&[ch.alert.severity.as_str()])
                     .inc();
             }
-            let _ = self.events.send(Arc::new(ch));
+            let ch = Arc::new(ch);
+            self.tell_others(relay::Out::Alert(ch.clone()));
+            let _ = self.events.send(ch);
         }
     }
 }
@@ -498,6 +525,10 @@ fn router() -> Router<Arc<AppState>> {
 
 /// The background work: the rules loaded before requests are taken, then the rule timers, the
 /// group commit of readings, housekeeping and (when a broker is configured) the MQTT client.
+/// With several processes on one database, every process runs the rule timers (a timer is
+/// claimed by updating its row guarded by the due time it read, so one process fires it; the
+/// others find it moved), its own group commit and its MQTT client (on a shared subscription
+/// when `mqtt_shared` is on); housekeeping and the demo's simulation run in one.
 fn jobs() -> Vec<Job> {
     vec![
         Job::AtStart {
@@ -514,6 +545,10 @@ fn jobs() -> Vec<Job> {
             run: |s| -> BoxFut<()> { Box::pin(rules::timer_loop(s)) },
         },
         Job::Task {
+            name: "relay",
+            run: |s| -> BoxFut<()> { Box::pin(relay::run(s)) },
+        },
+        Job::Task {
             name: "group_commit",
             run: |s| -> BoxFut<()> {
                 Box::pin(async move {
@@ -524,11 +559,14 @@ fn jobs() -> Vec<Job> {
                 })
             },
         },
-        Job::Task {
+        // One process folds and deletes readings (its progress is kept in `meta`, so one
+        // that takes over goes on where the last stopped), and one simulates the demo's
+        // devices.
+        Job::Single {
             name: "housekeeping",
             run: |s| -> BoxFut<()> { Box::pin(housekeeping::run(s)) },
         },
-        Job::Task {
+        Job::Single {
             name: "demo_simulation",
             run: |s| -> BoxFut<()> { Box::pin(simulate::demo_job(s)) },
         },
@@ -540,7 +578,12 @@ fn jobs() -> Vec<Job> {
                         return;
                     };
                     match mqtt::Options::parse(&url) {
-                        Ok(opts) => mqtt::run(s, opts).await,
+                        Ok(mut opts) => {
+                            if s.cfg.mqtt_shared {
+                                opts.share(&s.cfg.listen);
+                            }
+                            mqtt::run(s, opts).await
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "the MQTT URL is not valid; MQTT is off")
                         }

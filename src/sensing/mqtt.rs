@@ -28,6 +28,9 @@ pub struct Options {
     pub client_id: String,
     pub topic_root: String,
     pub credentials: Option<(String, String)>,
+    /// Subscribed as the shared subscription `$share/linli/…` (`mqtt_shared`): the broker
+    /// hands each message to one of the linli processes subscribed so.
+    pub shared: bool,
 }
 
 impl std::fmt::Debug for Options {
@@ -81,6 +84,7 @@ impl Options {
             client_id: "linli".into(),
             topic_root: "linli".into(),
             credentials: creds,
+            shared: false,
         };
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             match &*k {
@@ -114,11 +118,46 @@ impl Options {
     }
 
     pub fn topics(&self) -> [String; 2] {
+        let share = if self.shared { SHARE } else { "" };
         [
-            format!("{}/+/telemetry", self.topic_root),
-            format!("{}/+/event", self.topic_root),
+            format!("{share}{}/+/telemetry", self.topic_root),
+            format!("{share}{}/+/event", self.topic_root),
         ]
     }
+
+    /// Several processes share the broker's messages (`mqtt_shared`): each subscribes to the
+    /// shared subscription, under a client id of its own (two clients of one id put each
+    /// other off the broker): the configured one, the machine's name and the port it
+    /// listens on (`listen`), the same at every start so the broker's session is found again.
+    pub fn share(&mut self, listen: &str) {
+        let host = hostname();
+        let port = listen.rsplit_once(':').map(|(_, p)| p).unwrap_or(listen);
+        self.shared = true;
+        self.client_id = format!("{}-{host}-{port}", self.client_id)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(64)
+            .collect();
+    }
+}
+
+/// The prefix of a shared subscription (MQTT 5; Mosquitto and EMQX also offer it to 3.1.1
+/// clients): `$share/<group>/<filter>`.
+pub const SHARE: &str = "$share/linli/";
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "host".into())
 }
 
 /// Connects, subscribes and feeds messages to the writer until the process ends.
@@ -302,5 +341,19 @@ mod tests {
         assert_eq!(device_id("linli/42/telemetry", "linli"), Some(42));
         assert_eq!(device_id("linli/42/other", "linli"), None);
         assert_eq!(device_id("linlix/42/event", "linli"), None);
+    }
+
+    #[test]
+    fn a_shared_subscription_has_a_client_id_per_process() {
+        let mut o = Options::parse("mqtt://127.0.0.1?client_id=linli&topic_root=t").unwrap();
+        assert_eq!(o.topics()[0], "t/+/telemetry");
+        o.share("0.0.0.0:8081");
+        assert_eq!(
+            o.topics(),
+            ["$share/linli/t/+/telemetry", "$share/linli/t/+/event"]
+        );
+        assert!(o.client_id.starts_with("linli-") && o.client_id.ends_with("-8081"));
+        // Messages arrive under their own topic, not the subscription's.
+        assert_eq!(device_id("t/7/event", "t"), Some(7));
     }
 }

@@ -178,6 +178,7 @@ fn rules_of_templates(
 async fn after_rules(state: &Arc<AppState>, made: usize) -> AppResult<()> {
     if made > 0 {
         super::of(state).reload_rules(&state.db).await?;
+        super::of(state).rules_changed_here();
         rules::sync_now(state).await?;
         super::of(state).wake.notify_one();
     }

@@ -9,6 +9,7 @@
 pub mod files;
 pub mod instances;
 pub mod keys;
+pub mod leases;
 mod postgres;
 pub mod runs;
 mod sqlite;
@@ -159,6 +160,10 @@ enum Pool {
     Sqlite(sqlite::SqlitePool),
     Postgres(postgres::PgPool),
 }
+
+/// What [`Db::listen_blocking`] hands each notification to: `(channel, payload)`, or none
+/// after a quiet while; false ends the listening.
+pub type Listener<'a> = dyn FnMut(Option<(&str, &str)>) -> bool + 'a;
 
 /// A handle to the database, cheap to clone. Work runs on tokio's blocking pool.
 #[derive(Clone)]
@@ -349,6 +354,26 @@ impl Db {
         Ok(ran)
     }
 
+    /// Whether several processes may share this database (PostgreSQL), so that what one
+    /// process does in memory (live streams, leases) must be told to the others.
+    pub fn shared(&self) -> bool {
+        self.backend() == Backend::Postgres
+    }
+
+    /// PostgreSQL's LISTEN (blocking; on a thread of its own): see `PgPool::listen`. On
+    /// SQLite there is no one else to hear from, and it returns at once.
+    pub fn listen_blocking(
+        &self,
+        channels: &[&str],
+        idle: std::time::Duration,
+        on: &mut Listener<'_>,
+    ) -> Result<()> {
+        match &*self.pool {
+            Pool::Sqlite(_) => Ok(()),
+            Pool::Postgres(p) => p.listen(channels, idle, on),
+        }
+    }
+
     /// Idle and in-use connection counts, for `/metrics`.
     pub fn pool_stats(&self) -> (usize, usize) {
         match &*self.pool {
@@ -376,6 +401,15 @@ fn migrations(backend: Backend) -> &'static [Migration] {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
     }
+}
+
+/// Sends `payload` to the processes listening on `channel` (PostgreSQL's NOTIFY, delivered
+/// when the caller's transaction commits; at most 8000 bytes). Nothing on SQLite.
+pub fn notify(c: &mut dyn Conn, channel: &str, payload: &str) -> Result<()> {
+    if c.backend() == Backend::Postgres {
+        c.exec("SELECT pg_notify($1, $2)", params![channel, payload])?;
+    }
+    Ok(())
 }
 
 /// A value of the `meta` table (the database's own small settings and progress marks).

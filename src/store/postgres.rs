@@ -94,6 +94,42 @@ impl PgPool {
         out
     }
 
+    /// Listens on `channels` on a connection of its own (not the pool's) and hands every
+    /// notification to `on` (channel, payload) as it arrives; `on` is also called with no
+    /// notification at least every `idle`, and the listening ends when it answers false.
+    /// Returns an error when the connection fails (the caller connects again).
+    pub fn listen(
+        &self,
+        channels: &[&str],
+        idle: std::time::Duration,
+        on: &mut super::Listener<'_>,
+    ) -> Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut pc = self.connect()?;
+        let sql: String = channels.iter().map(|c| format!("LISTEN {c};")).collect();
+        let out = (|| {
+            pc.client.batch_execute(&sql).map_err(map_err)?;
+            loop {
+                if !on(None) {
+                    return Ok(());
+                }
+                {
+                    let mut n = pc.client.notifications();
+                    let mut it = n.timeout_iter(idle);
+                    while let Some(m) = it.next().map_err(map_err)? {
+                        if !on(Some((m.channel(), m.payload()))) {
+                            return Ok(());
+                        }
+                    }
+                }
+                // Quiet for a while: make sure the connection still stands.
+                pc.client.batch_execute("SELECT 1").map_err(map_err)?;
+            }
+        })();
+        drop_clients(vec![pc]);
+        out
+    }
+
     pub fn stats(&self) -> (usize, usize) {
         let idle = self.idle.lock().map(|v| v.len()).unwrap_or(0);
         (idle, self.busy.load(Ordering::Relaxed))

@@ -32,6 +32,7 @@ mod reach;
 mod reach_push;
 mod records;
 mod roster;
+mod scale;
 mod scope;
 mod sensing;
 mod setup;

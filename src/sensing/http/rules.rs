@@ -75,6 +75,7 @@ pub(super) async fn create_rule(
         })
         .await?;
     crate::sensing::of(&state).reload_rules(&state.db).await?;
+    crate::sensing::of(&state).rules_changed_here();
     let timers = rules::sync_now(&state).await?;
     Ok((StatusCode::CREATED, Json(CreatedRule { id, timers })).into_response())
 }
@@ -285,6 +286,7 @@ pub(super) async fn rules_changed(
 ) -> AppResult<()> {
     crate::sensing::of(state).publish(events);
     crate::sensing::of(state).reload_rules(&state.db).await?;
+    crate::sensing::of(state).rules_changed_here();
     rules::sync_now(state).await?;
     crate::sensing::of(state).wake.notify_one();
     Ok(())
