@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use super::model::{PassCheck, Passage};
 use super::service::{self, Added, EstateView, Invite, Issued, NewRule, NewSpace, Occupancy};
 use super::store::{Estate, LogLine, Pass, Rule};
-use crate::http::{ApiJson, ErrorBody, Path, Query, Signed};
+use crate::http::{ApiJson, ApiJsonList, ErrorBody, Path, Query, Signed};
 use crate::kernel::Code;
 use crate::kernel::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -301,7 +301,7 @@ pub(crate) async fn add_spaces(
     State(state): State<Arc<AppState>>,
     Signed(caller): Signed,
     Path(id): Path<i64>,
-    ApiJson(r): ApiJson<Vec<SpaceRequest>>,
+    ApiJson(r): ApiJsonList<Vec<SpaceRequest>>,
 ) -> AppResult<(StatusCode, Json<SpacesAdded>)> {
     let spaces = r
         .into_iter()

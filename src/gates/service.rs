@@ -405,7 +405,7 @@ pub async fn ingest(state: &AppState, device_id: i64, passages: Vec<Passage>) ->
     Ok(n)
 }
 
-pub(super) fn store_passages(
+pub fn store_passages(
     c: &mut dyn Conn,
     g: &Gate,
     checked: Vec<Checked>,
