@@ -557,7 +557,7 @@ pub async fn access_log(
 /// is recorded in the audit log in the same transaction (counts only: the log stays
 /// verifiable, it never held the passages).
 pub async fn purge_due(state: &AppState, now: i64) -> AppResult<u64> {
-    Ok(state
+    state
         .db
         .write_tx(move |c| -> AppResult<u64> {
             let mut total = 0;
@@ -578,7 +578,7 @@ pub async fn purge_due(state: &AppState, now: i64) -> AppResult<u64> {
             }
             Ok(total)
         })
-        .await?)
+        .await
 }
 
 // ---- visitors ---------------------------------------------------------------------------------
@@ -1112,10 +1112,10 @@ pub async fn add_rule(
                 caller2.user_id,
                 now,
             )?;
-            Ok(store::rules(c, e.id)?
+            store::rules(c, e.id)?
                 .into_iter()
                 .find(|x| x.id == id)
-                .ok_or_else(AppError::not_found)?)
+                .ok_or_else(AppError::not_found)
         })
         .await?;
     let street = read(state, move |c| {

@@ -582,11 +582,9 @@ pub fn set_occupied(c: &mut dyn Conn, space_id: i64, occupied: bool) -> Result<(
 }
 
 /// An open stay of a plate: (id, visitor, space, in_at).
-pub fn open_stay(
-    c: &mut dyn Conn,
-    estate_id: i64,
-    plate: &str,
-) -> Result<Option<(i64, bool, Option<i64>, i64)>> {
+pub type Stay = (i64, bool, Option<i64>, i64);
+
+pub fn open_stay(c: &mut dyn Conn, estate_id: i64, plate: &str) -> Result<Option<Stay>> {
     Ok(c.query_opt(
         "SELECT id, visitor, space_id, in_at FROM parking_stays WHERE estate_id = $1 AND plate = $2 \
          AND out_at IS NULL ORDER BY id DESC LIMIT 1",

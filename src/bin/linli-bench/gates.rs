@@ -41,7 +41,7 @@ const PLAN_TARGET_MS: f64 = 50.0;
 fn passage(now: i64, i: usize, by: &str, id: String) -> Checked {
     let p = Passage {
         ts: Some(now - 1_000 + (i % 1000) as i64),
-        direction: if i % 2 == 0 { "in" } else { "out" }.into(),
+        direction: if i.is_multiple_of(2) { "in" } else { "out" }.into(),
         by: by.into(),
         id,
     };
@@ -95,7 +95,7 @@ pub fn run(args: GatesArgs) -> Result<ExitCode> {
                 .collect();
             gstore::insert_spaces(c, &e, &spaces, now)?;
             let ids: Vec<i64> = gstore::spaces(c, id)?.iter().map(|s| s.id).collect();
-            for (i, s) in ids.iter().enumerate().filter(|(i, _)| i % 4 == 0) {
+            for (i, s) in ids.iter().enumerate().filter(|(i, _)| i.is_multiple_of(4)) {
                 gstore::assign(c, &e, *s, &format!("沪A{i:05}"), "", 1, now)?;
             }
             Ok((e, gate))
@@ -118,7 +118,7 @@ pub fn run(args: GatesArgs) -> Result<ExitCode> {
             let id = if by == "plate" {
                 // Half known plates, half visitors; each in then out.
                 let k = (i / 2) % 1000;
-                if k % 2 == 0 {
+                if k.is_multiple_of(2) {
                     format!("沪A{:05}", (k * 4) % args.spaces.max(1))
                 } else {
                     format!("苏E{k:05}")
