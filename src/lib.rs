@@ -13,6 +13,7 @@ pub mod deliberation;
 pub mod demo;
 pub mod eligibility;
 pub mod funds;
+pub mod gates;
 pub mod http;
 pub mod join;
 pub mod kernel;

@@ -30,6 +30,7 @@ pub fn areas() -> Vec<Area> {
         crate::sheets::area(),
         crate::funds::area(),
         crate::aid::area(),
+        crate::gates::area(),
         crate::cockpit::area(),
     ]
 }

@@ -136,6 +136,7 @@ pub fn build(
             crate::sheets::demo::seed(c, now_ms())?;
             crate::funds::demo::seed(c, now_ms())?;
             crate::aid::demo::seed(c, now_ms())?;
+            crate::gates::demo::seed(c, keys, now_ms())?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('demo', $1)",
                 params![marker.clone()],

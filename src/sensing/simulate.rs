@@ -401,8 +401,10 @@ async fn demo_devices(
         .db
         .read(|c| {
             c.query(
+                // Gates report passages to their own endpoint, not readings.
                 "SELECT d.id, pr.device_type, d.person_id FROM devices d \
-                 JOIN device_profiles pr ON pr.id = d.profile_id WHERE d.active = 1 ORDER BY d.id",
+                 JOIN device_profiles pr ON pr.id = d.profile_id WHERE d.active = 1 \
+                 AND pr.device_type <> 'gate' ORDER BY d.id",
                 &[],
             )
         })

@@ -18,6 +18,7 @@ mod deliberation;
 mod eligibility;
 mod foundation;
 mod funds;
+mod gates;
 mod import;
 mod join;
 mod keyset;

@@ -296,6 +296,13 @@ const DATA: &[(&str, &str, &str)] = &[
         "*",
         "the demo posts' words, masked names and buildings",
     ),
+    // Gates: the estate's, gates' and units' names, plates, card numbers and visitors' names
+    // are the street's and residents' own (the demo's, in Chinese).
+    (
+        "/gates",
+        "*",
+        "the demo estate's, gates' and units' names and plates",
+    ),
     // A call-up's title, needs and place note are the organiser's words (the demo's, in
     // Chinese), and the volunteers' names are theirs.
     (

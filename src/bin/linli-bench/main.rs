@@ -47,6 +47,7 @@ mod cases;
 mod cockpit;
 mod common;
 mod eligibility;
+mod gates;
 mod http;
 mod jobs;
 mod lists;
@@ -137,6 +138,10 @@ enum BenchCommand {
     /// Sign-up sheets (issue 25): a sheet with 2,000 entries exported for the supplier
     /// against its 1 s target, beside the bare XLSX writer in the same run.
     Sheets(sheets::SheetsArgs),
+    /// Gates (issue 28): passages committed per second, one per transaction and in batches,
+    /// against empty write transactions in the same run; the car park's plan of 2,000 spaces
+    /// against its 50 ms target.
+    Gates(gates::GatesArgs),
 }
 
 fn main() -> ExitCode {
@@ -161,6 +166,7 @@ fn main() -> ExitCode {
         BenchCommand::Surveys(args) => surveys::run(args),
         BenchCommand::Points(args) => points::run(args),
         BenchCommand::Sheets(args) => sheets::run(args),
+        BenchCommand::Gates(args) => gates::run(args),
     };
     match res {
         Ok(code) => code,

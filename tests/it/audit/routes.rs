@@ -41,6 +41,30 @@ pub(super) const PERSONAL_DATA_ROUTES: &[&str] = &[
     "/sweeps/{id}/doors",
 ];
 const OTHER_ROUTES: &[&str] = &[
+    // Gates (issue 28): the access log lists gates, times and credentials (card numbers,
+    // plates), never a person's record, and every reading is audited (action `list`); the
+    // guard's check shows a unit only and is audited with the host; a resident's passes are
+    // her own (tests/it/gates.rs).
+    "/gates",
+    "/gates/guard",
+    "/gates/guard/walkin",
+    "/gates/estates/{id}",
+    "/gates/estates/{id}/plan.svg",
+    "/static/gates.js",
+    "/api/v1/gates/passages",
+    "/api/v1/gates/estates",
+    "/api/v1/gates/estates/{id}",
+    "/api/v1/gates/estates/{id}/retention",
+    "/api/v1/gates/estates/{id}/gates",
+    "/api/v1/gates/estates/{id}/log",
+    "/api/v1/gates/estates/{id}/walkins",
+    "/api/v1/gates/estates/{id}/spaces",
+    "/api/v1/gates/estates/{id}/occupancy",
+    "/api/v1/gates/estates/{id}/rules",
+    "/api/v1/gates/spaces/{id}/assignment",
+    "/api/v1/gates/passes",
+    "/api/v1/gates/check",
+    "/api/v1/gates/key",
     // Sweeps (issue 23 part 2): a worker's door list names households' heads masked and is
     // audited with the households it lists; each answer, handover and export is audited
     // with its households (tests/it/sweeps.rs); progress and results are counts.

@@ -25,6 +25,7 @@ mod cases;
 mod cockpit;
 mod deliberation;
 mod funds;
+mod gates;
 mod join;
 mod map;
 mod nearby;
