@@ -93,8 +93,10 @@ pub async fn run(db: Db, keys: FieldKeys, o: SimOptions) -> anyhow::Result<u64> 
                 .into_iter()
                 .map(|r| (r.i64(0), r.opt_i64(1)))
                 .collect();
+            // Gates report passages to their own endpoint, not readings.
             Ok(list
                 .into_iter()
+                .filter(|(_, kind, _)| kind != "gate")
                 .map(|(id, kind, token)| (id, kind, token, persons.get(&id).copied().flatten()))
                 .collect::<Vec<_>>())
         })
