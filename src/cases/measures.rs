@@ -58,24 +58,61 @@ fn since() -> i64 {
     day_of(crate::kernel::time::now_ms()) - (WINDOW_DAYS - 1)
 }
 
-/// Cases open (handled by an organisation and self-governed).
-pub fn open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Vec<(String, Vec<i64>)>> {
-    let mut v = grouped(
+type Rows = Result<Vec<(String, Vec<i64>)>>;
+
+const ON_TIME: [&str; 2] = ["on_time", "resolved"];
+const RATING: [&str; 2] = ["rating_sum", "rated"];
+
+/// `case_figures` (cases an organisation handles) grouped by `by`: a place path, or `org_id`.
+fn handled(
+    c: &mut dyn Conn,
+    by: &str,
+    cols: &[&str],
+    street: i64,
+    paths: &[String],
+    since: Option<i64>,
+) -> Rows {
+    grouped(
         c,
         "case_figures",
         "area_path",
-        "area_path",
-        &["open"],
+        by,
+        cols,
         street,
         paths,
-        None,
-    )?;
+        since,
+    )
+}
+
+/// `case_self_figures` (self-governed matters) grouped by place path.
+fn governed(
+    c: &mut dyn Conn,
+    cols: &[&str],
+    street: i64,
+    paths: &[String],
+    since: Option<i64>,
+) -> Rows {
+    grouped(
+        c,
+        "case_self_figures",
+        "area_path",
+        "area_path",
+        cols,
+        street,
+        paths,
+        since,
+    )
+}
+
+/// Cases open (handled by an organisation and self-governed).
+pub fn open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Rows {
+    let mut v = handled(c, "area_path", &["open"], street, paths, None)?;
     v.extend(self_open(c, street, paths)?);
     Ok(v)
 }
 
 /// Cases open and past their deadline.
-pub fn late(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Vec<(String, Vec<i64>)>> {
+pub fn late(c: &mut dyn Conn, street: i64, paths: &[String]) -> Rows {
     grouped(
         c,
         "case_late_open",
@@ -89,18 +126,8 @@ pub fn late(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Vec<(Stri
 }
 
 /// (resolved on time, resolved) of the cases reported in the window.
-pub fn on_time(c: &mut dyn Conn, street: i64, paths: &[String]) -> Result<Vec<(String, Vec<i64>)>> {
-    let cols = ["on_time", "resolved"];
-    grouped(
-        c,
-        "case_figures",
-        "area_path",
-        "area_path",
-        &cols,
-        street,
-        paths,
-        Some(since()),
-    )
+pub fn on_time(c: &mut dyn Conn, street: i64, paths: &[String]) -> Rows {
+    handled(c, "area_path", &ON_TIME, street, paths, Some(since()))
 }
 
 /// The share resolved on time, 0–100 to one decimal.
@@ -110,31 +137,9 @@ pub fn on_time_rate(v: &[i64]) -> Option<f64> {
 }
 
 /// The histogram of hours to resolve of the cases reported in the window.
-pub fn resolve_hours(
-    c: &mut dyn Conn,
-    street: i64,
-    paths: &[String],
-) -> Result<Vec<(String, Vec<i64>)>> {
-    let mut v = grouped(
-        c,
-        "case_figures",
-        "area_path",
-        "area_path",
-        &HIST,
-        street,
-        paths,
-        Some(since()),
-    )?;
-    v.extend(grouped(
-        c,
-        "case_self_figures",
-        "area_path",
-        "area_path",
-        &HIST,
-        street,
-        paths,
-        Some(since()),
-    )?);
+pub fn resolve_hours(c: &mut dyn Conn, street: i64, paths: &[String]) -> Rows {
+    let mut v = handled(c, "area_path", &HIST, street, paths, Some(since()))?;
+    v.extend(governed(c, &HIST, street, paths, Some(since()))?);
     Ok(v)
 }
 
@@ -148,32 +153,9 @@ pub fn median(v: &[i64]) -> Option<f64> {
 }
 
 /// (sum of ratings, ratings) of the cases reported in the window.
-pub fn satisfaction(
-    c: &mut dyn Conn,
-    street: i64,
-    paths: &[String],
-) -> Result<Vec<(String, Vec<i64>)>> {
-    let cols = ["rating_sum", "rated"];
-    let mut v = grouped(
-        c,
-        "case_figures",
-        "area_path",
-        "area_path",
-        &cols,
-        street,
-        paths,
-        Some(since()),
-    )?;
-    v.extend(grouped(
-        c,
-        "case_self_figures",
-        "area_path",
-        "area_path",
-        &cols,
-        street,
-        paths,
-        Some(since()),
-    )?);
+pub fn satisfaction(c: &mut dyn Conn, street: i64, paths: &[String]) -> Rows {
+    let mut v = handled(c, "area_path", &RATING, street, paths, Some(since()))?;
+    v.extend(governed(c, &RATING, street, paths, Some(since()))?);
     Ok(v)
 }
 
@@ -183,24 +165,13 @@ pub fn mean_rating(v: &[i64]) -> Option<f64> {
 }
 
 /// Self-governed matters open.
-pub fn self_open(
-    c: &mut dyn Conn,
-    street: i64,
-    paths: &[String],
-) -> Result<Vec<(String, Vec<i64>)>> {
-    grouped(
-        c,
-        "case_self_figures",
-        "area_path",
-        "area_path",
-        &["open"],
-        street,
-        paths,
-        None,
-    )
+pub fn self_open(c: &mut dyn Conn, street: i64, paths: &[String]) -> Rows {
+    governed(c, &["open"], street, paths, None)
 }
 
 // ---- by organisation: the cases an organisation handles (self-governed matters have none)
+
+type OrgRows = Result<Vec<(i64, Vec<i64>)>>;
 
 fn by_org(rows: Vec<(String, Vec<i64>)>) -> Vec<(i64, Vec<i64>)> {
     rows.into_iter()
@@ -209,79 +180,21 @@ fn by_org(rows: Vec<(String, Vec<i64>)>) -> Vec<(i64, Vec<i64>)> {
 }
 
 /// Open cases per handling organisation.
-pub fn open_by_org(
-    c: &mut dyn Conn,
-    street: i64,
-    paths: &[String],
-) -> Result<Vec<(i64, Vec<i64>)>> {
-    grouped(
-        c,
-        "case_figures",
-        "area_path",
-        "org_id",
-        &["open"],
-        street,
-        paths,
-        None,
-    )
-    .map(by_org)
+pub fn open_by_org(c: &mut dyn Conn, street: i64, paths: &[String]) -> OrgRows {
+    handled(c, "org_id", &["open"], street, paths, None).map(by_org)
 }
 
 /// (on time, resolved) per handling organisation, in the window.
-pub fn on_time_by_org(
-    c: &mut dyn Conn,
-    street: i64,
-    paths: &[String],
-) -> Result<Vec<(i64, Vec<i64>)>> {
-    let cols = ["on_time", "resolved"];
-    grouped(
-        c,
-        "case_figures",
-        "area_path",
-        "org_id",
-        &cols,
-        street,
-        paths,
-        Some(since()),
-    )
-    .map(by_org)
+pub fn on_time_by_org(c: &mut dyn Conn, street: i64, paths: &[String]) -> OrgRows {
+    handled(c, "org_id", &ON_TIME, street, paths, Some(since())).map(by_org)
 }
 
 /// The histogram of hours to resolve per handling organisation, in the window.
-pub fn resolve_hours_by_org(
-    c: &mut dyn Conn,
-    street: i64,
-    paths: &[String],
-) -> Result<Vec<(i64, Vec<i64>)>> {
-    grouped(
-        c,
-        "case_figures",
-        "area_path",
-        "org_id",
-        &HIST,
-        street,
-        paths,
-        Some(since()),
-    )
-    .map(by_org)
+pub fn resolve_hours_by_org(c: &mut dyn Conn, street: i64, paths: &[String]) -> OrgRows {
+    handled(c, "org_id", &HIST, street, paths, Some(since())).map(by_org)
 }
 
 /// (sum of ratings, ratings) per handling organisation, in the window.
-pub fn satisfaction_by_org(
-    c: &mut dyn Conn,
-    street: i64,
-    paths: &[String],
-) -> Result<Vec<(i64, Vec<i64>)>> {
-    let cols = ["rating_sum", "rated"];
-    grouped(
-        c,
-        "case_figures",
-        "area_path",
-        "org_id",
-        &cols,
-        street,
-        paths,
-        Some(since()),
-    )
-    .map(by_org)
+pub fn satisfaction_by_org(c: &mut dyn Conn, street: i64, paths: &[String]) -> OrgRows {
+    handled(c, "org_id", &RATING, street, paths, Some(since())).map(by_org)
 }

@@ -93,7 +93,6 @@ pub async fn cockpit(
 ) -> AppResult<Json<CockpitView>> {
     let v = service::viewer(&caller)?;
     let b = service::board(&state, &v).await?;
-    let names = service::org_names(&state, &b).await?;
     let t = Tr(ctx().lang);
     let measures = b
         .figures
@@ -122,7 +121,7 @@ pub async fn cockpit(
                     .iter()
                     .map(|(id, value)| OrgValue {
                         org_id: *id,
-                        name: names.get(id).cloned().unwrap_or_default(),
+                        name: b.org_names.get(id).cloned().unwrap_or_default(),
                         value: *value,
                     })
                     .collect()

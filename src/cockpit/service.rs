@@ -67,6 +67,8 @@ pub struct Board {
     pub grids: Vec<Grid>,
     pub figures: Vec<Figure>,
     pub as_of: i64,
+    /// The names of the organisations the figures name, by id.
+    pub org_names: std::collections::HashMap<i64, String>,
 }
 
 /// How long a board read for a set of places may be shown again while this process commits
@@ -139,31 +141,26 @@ pub async fn read_board(state: &Arc<AppState>, v: &Viewer) -> AppResult<Board> {
             total: r.total,
         });
     }
+    // The organisations' names, read once with the board rather than on every request.
+    let ids: Vec<i64> = figures
+        .iter()
+        .flat_map(|f| f.by_org.iter().map(|(id, _)| *id))
+        .collect();
+    let org_names = if ids.is_empty() {
+        Default::default()
+    } else {
+        state
+            .db
+            .read(move |c| crate::org::orgs::names(c, ids))
+            .await?
+    };
     Ok(Board {
         street_name: name,
         grids,
         figures,
         as_of,
+        org_names,
     })
-}
-
-/// The names of the organisations a board's figures name, by id.
-pub async fn org_names(
-    state: &Arc<AppState>,
-    b: &Board,
-) -> AppResult<std::collections::HashMap<i64, String>> {
-    let ids: Vec<i64> = b
-        .figures
-        .iter()
-        .flat_map(|f| f.by_org.iter().map(|(id, _)| *id))
-        .collect();
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(state
-        .db
-        .read(move |c| crate::org::orgs::names(c, ids))
-        .await?)
 }
 
 /// A value as shown: "<5" for a count of persons below 5 when `protect` (the big screen and

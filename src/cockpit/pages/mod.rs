@@ -144,7 +144,6 @@ async fn build(
     let mut grids = Vec::new();
     let mut measure_label = "";
     let mut orgs = None;
-    let org_names = service::org_names(state, &board).await?;
     let trends = if with_trends {
         let list: Vec<&'static Measure> = board.figures.iter().map(|f| f.measure).collect();
         service::trends(state, v, &list, days).await?
@@ -213,7 +212,8 @@ async fn build(
                     .by_org
                     .iter()
                     .map(|(id, v)| {
-                        let name = org_names
+                        let name = board
+                            .org_names
                             .get(id)
                             .cloned()
                             .unwrap_or_else(|| format!("#{id}"));
